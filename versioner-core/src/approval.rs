@@ -1,0 +1,204 @@
+//! Approvals: quality sign-offs (`qa`, `security`, ...) and release approvals on a version.
+//!
+//! An approval is a typed sign-off by one person on one version, optionally granted in (or
+//! for) one environment. Release approvals have the type `release` and, when given an
+//! environment, count only for deployments to it. Approvals are never deleted: revoking one
+//! records who revoked it, when and why.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::event::{optional, required};
+
+/// The approval type of a release approval.
+pub const RELEASE: &str = "release";
+
+/// The well-known approval types; any other lower-case word is accepted as a custom type.
+pub const KNOWN_TYPES: &[&str] = &[
+    "qa",
+    "security",
+    "uat",
+    "code_review",
+    "compliance",
+    "performance",
+    RELEASE,
+];
+
+/// Normalizes an approval type: lower-case letters, digits and `_`, at most 50 characters;
+/// `-` and spaces become `_` (`Code Review` → `code_review`).
+///
+/// # Errors
+/// `INVALID_INPUT` on `approval_type`.
+pub fn normalize_type(s: &str) -> Result<String> {
+    let t: String = s
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c == '-' || c == ' ' { '_' } else { c })
+        .collect();
+    if t.is_empty()
+        || t.len() > 50
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Error::invalid(
+            "approval_type",
+            format!(
+                "`{}` is not an approval type; use one of {} or a custom word of letters, digits and _",
+                s.trim(),
+                KNOWN_TYPES.join(", ")
+            ),
+        ));
+    }
+    Ok(t)
+}
+
+/// A recorded approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Approval {
+    /// Public id (UUID).
+    pub id: String,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The version's public id.
+    pub version_id: String,
+    /// The type (`qa`, `security`, ..., `release`).
+    pub approval_type: String,
+    /// Who approved.
+    pub approver: String,
+    /// The approver's role, when given (release rules may require one).
+    pub approver_role: Option<String>,
+    /// The environment it was granted in or for, if any.
+    pub environment: Option<String>,
+    /// The approver's comment.
+    pub comment: Option<String>,
+    /// When it was granted.
+    pub granted_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+    /// Why it was revoked.
+    pub revoke_reason: Option<String>,
+}
+
+impl Approval {
+    /// Whether it still stands (not revoked).
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+/// A request to record an approval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApprovalRequest {
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The type (`qa`, `security`, `uat`, `code_review`, `compliance`, `performance`,
+    /// `release` or custom).
+    pub approval_type: String,
+    /// Who approves.
+    pub approver: String,
+    /// The approver's role.
+    #[serde(default)]
+    pub approver_role: Option<String>,
+    /// The environment it is granted in or for.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// A comment.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl ApprovalRequest {
+    /// An approval of `approval_type` by `approver` on `version` of `product`.
+    pub fn new(
+        product: impl Into<String>,
+        version: impl Into<String>,
+        approval_type: impl Into<String>,
+        approver: impl Into<String>,
+    ) -> ApprovalRequest {
+        ApprovalRequest {
+            product_name: product.into(),
+            version: version.into(),
+            approval_type: approval_type.into(),
+            approver: approver.into(),
+            ..ApprovalRequest::default()
+        }
+    }
+
+    /// Sets the environment.
+    #[must_use]
+    pub fn in_environment(mut self, environment: impl Into<String>) -> ApprovalRequest {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Sets the approver's role.
+    #[must_use]
+    pub fn with_role(mut self, role: impl Into<String>) -> ApprovalRequest {
+        self.approver_role = Some(role.into());
+        self
+    }
+
+    /// Sets the comment.
+    #[must_use]
+    pub fn with_comment(mut self, comment: impl Into<String>) -> ApprovalRequest {
+        self.comment = Some(comment.into());
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<ValidApproval> {
+        Ok(ValidApproval {
+            product: required("product_name", Some(&self.product_name), 255)?,
+            version: required("version", Some(&self.version), 100)?,
+            approval_type: normalize_type(&self.approval_type)?,
+            approver: required("approver", Some(&self.approver), 255)?,
+            approver_role: optional("approver_role", self.approver_role.as_deref(), 100)?
+                .map(|r| r.to_ascii_lowercase()),
+            environment: optional("environment", self.environment.as_deref(), 100)?,
+            comment: optional("comment", self.comment.as_deref(), 2000)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ValidApproval {
+    pub product: String,
+    pub version: String,
+    pub approval_type: String,
+    pub approver: String,
+    pub approver_role: Option<String>,
+    pub environment: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_normalize() {
+        assert_eq!(normalize_type("QA").unwrap(), "qa");
+        assert_eq!(normalize_type("Code Review").unwrap(), "code_review");
+        assert_eq!(normalize_type("change-board").unwrap(), "change_board");
+        let e = normalize_type("qa!").unwrap_err();
+        assert_eq!(e.field(), Some("approval_type"));
+    }
+
+    #[test]
+    fn request_requires_approver() {
+        let e = ApprovalRequest::new("api", "1", "qa", " ")
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.field(), Some("approver"));
+    }
+}

@@ -1,0 +1,72 @@
+//! Versioner core: deployment tracking and preflight policy, embedded.
+//!
+//! A deploy tool records "build completed", "deployment started" and "deployment completed"
+//! events. Versioner creates products, versions and environments on first sight, keeps an
+//! append-only history, answers "what is deployed where (and where was it at time T)", and on
+//! every `started` deployment evaluates the deployment rules — concurrency, no-deploy windows,
+//! environment flow and soak time, version and release approvals — refusing with a precise
+//! verdict before anything is deployed.
+//!
+//! ```
+//! use versioner_core::{Versioner, DeploymentEvent, Error, ErrorCode};
+//! use versioner_core::policy::{PolicyFormat, ApplyMode};
+//!
+//! let vr = Versioner::open_in_memory()?;
+//! vr.apply_policy_text(r#"
+//!     [[rules]]
+//!     name = "Staging before production"
+//!     type = "flow"
+//!     environments = ["production"]
+//!     prerequisites = ["staging"]
+//! "#, PolicyFormat::Toml, ApplyMode::Replace, "docs")?;
+//!
+//! let err = vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "started"))
+//!     .unwrap_err();
+//! assert_eq!(err.code(), ErrorCode::FlowViolation);
+//! assert_eq!(err.code().http_status(), 428);
+//!
+//! vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+//! vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "started"))?;
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! # Modules
+//! - [`policy`]: rules, the pure evaluation function, verdicts, policy files.
+//! - [`store`]: the `Store` trait and the SQLite store (the default; no setup).
+//! - [`ci`]: CI/CD system detection from environment variables.
+//!
+//! # Feature flags
+//! None yet: the SQLite store is always built.
+
+#![deny(missing_docs)]
+
+mod approval;
+pub mod ci;
+mod clock;
+mod error;
+mod event;
+mod model;
+pub mod policy;
+mod state;
+mod status;
+pub mod store;
+mod versioner;
+
+pub use approval::{
+    Approval, ApprovalRequest, KNOWN_TYPES as APPROVAL_TYPES, RELEASE, normalize_type,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, ErrorCode, PolicyProblem, Result};
+pub use event::{BuildEvent, CheckRequest, DeploymentEvent, MAX_METADATA_BYTES};
+pub use model::{
+    Build, BuildFields, Deployment, DeploymentFields, Environment, EnvironmentType, Page, Product,
+    Version,
+};
+pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
+pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};
+pub use status::Status;
+pub use store::{HistoryQuery, SqliteOptions, SqliteStore, Synchronous};
+pub use versioner::{ApplyReport, Versioner};
+
+/// The library's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

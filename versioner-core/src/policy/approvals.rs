@@ -1,0 +1,146 @@
+//! Version (quality) approvals and release approvals.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::facts::Facts;
+use super::{Check, rfc3339};
+use crate::approval::RELEASE;
+use crate::policy::BlockCode;
+
+pub(super) fn version(facts: &Facts, types: &[String], environment: Option<&str>) -> Check {
+    let granted = |t: &String| {
+        facts.approvals.iter().any(|a| {
+            &a.approval_type == t && environment.is_none_or(|e| a.environment.as_deref() == Some(e))
+        })
+    };
+    let missing: Vec<&String> = types.iter().filter(|t| !granted(t)).collect();
+    let where_ = environment
+        .map(|e| format!(" granted in `{e}`"))
+        .unwrap_or_default();
+    if missing.is_empty() {
+        return Check::pass(format!(
+            "`{}` {} has the approvals {}{where_}",
+            facts.product,
+            facts.version,
+            types.join(", ")
+        ));
+    }
+    let list = missing
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let env_flag = environment
+        .map(|e| format!(" --environment {e}"))
+        .unwrap_or_default();
+    Check::fail(
+        BlockCode::QualityApprovalRequired,
+        format!(
+            "`{}` {} lacks the approval(s) {list}{where_}; record each with \
+             `versioner approve --product {} --version {} --type <type>{env_flag}`",
+            facts.product, facts.version, facts.product, facts.version
+        ),
+    )
+    .detail("required_approval_types", json!(types))
+    .detail("missing_approval_types", json!(missing))
+    .detail("environment", json!(environment))
+}
+
+pub(super) fn release(
+    facts: &Facts,
+    required: NonZeroU32,
+    roles: &[String],
+    expires_after: Option<Duration>,
+    at: DateTime<Utc>,
+) -> Check {
+    let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    let mut counted: BTreeSet<String> = BTreeSet::new();
+    let mut excluded = Vec::new();
+    for a in facts
+        .approvals
+        .iter()
+        .filter(|a| a.approval_type == RELEASE)
+    {
+        if a.environment
+            .as_deref()
+            .is_some_and(|e| e != facts.environment)
+        {
+            continue;
+        }
+        let reason = if facts
+            .deployed_by
+            .as_deref()
+            .is_some_and(|d| same(d, &a.approver))
+        {
+            Some("the approver is the person deploying".to_string())
+        } else if facts.builders.iter().any(|b| same(b, &a.approver)) {
+            Some("the approver built this version".to_string())
+        } else if let Some(exp) = expires_after.and_then(|d| chrono::Duration::from_std(d).ok())
+            && a.granted_at + exp <= at
+        {
+            Some(format!(
+                "the approval expired at {}",
+                rfc3339(a.granted_at + exp)
+            ))
+        } else if !roles.is_empty()
+            && !a
+                .approver_role
+                .as_deref()
+                .is_some_and(|r| roles.iter().any(|x| same(x, r)))
+        {
+            Some(format!(
+                "the approver's role `{}` is not one of {}",
+                a.approver_role.as_deref().unwrap_or("none"),
+                roles.join(", ")
+            ))
+        } else if a.granted_at > at {
+            Some("the approval was granted after the evaluated instant".to_string())
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => {
+                excluded.push(json!({ "approver": a.approver, "approval_id": a.id, "reason": r }))
+            }
+            None => {
+                counted.insert(a.approver.to_ascii_lowercase());
+            }
+        }
+    }
+    let have = counted.len();
+    let need = required.get() as usize;
+    let base = |c: Check| {
+        c.detail("required_approvals", json!(need))
+            .detail("current_approvals", json!(have))
+            .detail("approver_roles", json!(roles))
+            .detail("approvers", json!(counted))
+            .detail("excluded", json!(excluded))
+    };
+    if have >= need {
+        return base(Check::pass(format!("{have} of {need} release approval(s)")));
+    }
+    let roles_text = if roles.is_empty() {
+        String::new()
+    } else {
+        format!(" with role {}", roles.join(" or "))
+    };
+    base(Check::fail(
+        BlockCode::ApprovalRequired,
+        format!(
+            "a deployment of `{}` {} to `{}` requires {need} release approval(s) from distinct \
+             approvers{roles_text} (not the deployer or the builder); it has {have}; ask for \
+             `versioner approve --product {} --version {} --type release --environment {}`",
+            facts.product,
+            facts.version,
+            facts.environment,
+            facts.product,
+            facts.version,
+            facts.environment
+        ),
+    ))
+}

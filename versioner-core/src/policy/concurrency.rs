@@ -1,0 +1,83 @@
+//! Concurrency: at most `max` deployments in progress.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::facts::Facts;
+use super::rule::ConcurrencyScope;
+use super::{Check, rfc3339};
+use crate::policy::BlockCode;
+use crate::policy::rule::format_duration;
+use crate::status::Status;
+
+pub(super) fn evaluate(
+    facts: &Facts,
+    max: NonZeroU32,
+    per: ConcurrencyScope,
+    stale_after: Duration,
+    at: DateTime<Utc>,
+) -> Check {
+    let stale = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
+    let mut counted: Vec<_> = facts
+        .open_deployments
+        .iter()
+        .filter(|d| d.status == Status::Started)
+        .filter(|d| per == ConcurrencyScope::Environment || d.product_name == facts.product)
+        .filter(|d| d.started_at <= at && at.signed_duration_since(d.started_at) < stale)
+        .collect();
+    counted.sort_by_key(|d| d.started_at);
+    if (counted.len() as u64) < u64::from(max.get()) {
+        return Check::pass(format!(
+            "{} of {} deployment(s) in progress",
+            counted.len(),
+            max
+        ));
+    }
+    let Some(first) = counted.first() else {
+        return Check::pass("no deployment in progress".into());
+    };
+    let what = match per {
+        ConcurrencyScope::ProductEnvironment => {
+            format!("`{}` to `{}`", facts.product, facts.environment)
+        }
+        ConcurrencyScope::Environment => format!("`{}`", facts.environment),
+    };
+    let message = format!(
+        "{} deployment(s) to {what} already in progress (the limit is {max}): `{}` {} started at {} \
+         (deployment {}); wait for it to finish, or record it as completed, failed or aborted \
+         if it was abandoned (it stops counting {} after it started)",
+        counted.len(),
+        first.product_name,
+        first.version,
+        rfc3339(first.started_at),
+        first.id,
+        format_duration(stale_after),
+    );
+    let others: Vec<_> = counted
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id, "product_name": d.product_name, "version": d.version,
+                "status": d.status.as_str(), "started_at": rfc3339(d.started_at),
+            })
+        })
+        .collect();
+    Check::fail(BlockCode::ConcurrentDeployment, message)
+        .detail("conflicting_deployment_id", json!(first.id))
+        .detail(
+            "conflicting_deployment_status",
+            json!(first.status.as_str()),
+        )
+        .detail(
+            "conflicting_deployment_started",
+            json!(rfc3339(first.started_at)),
+        )
+        .detail("conflicting_product", json!(first.product_name))
+        .detail("conflicting_version", json!(first.version))
+        .detail("in_progress", json!(counted.len()))
+        .detail("max", json!(max.get()))
+        .detail("deployments", json!(others))
+}

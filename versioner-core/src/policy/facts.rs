@@ -1,0 +1,88 @@
+//! The recorded state a preflight needs, gathered inside the recording transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::approval::Approval;
+use crate::model::EnvironmentType;
+use crate::status::Status;
+
+/// An open deployment in the target environment.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OpenDeployment {
+    /// Its public id.
+    pub id: String,
+    /// Its product.
+    pub product_name: String,
+    /// Its version.
+    pub version: String,
+    /// `pending` or `started`.
+    pub status: Status,
+    /// When it started (or was queued).
+    pub started_at: DateTime<Utc>,
+}
+
+/// How a version fared in one environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Stint {
+    /// Its first successful deployment there.
+    pub first_success_at: Option<DateTime<Utc>>,
+    /// Its most recent successful deployment there.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The first successful deployment of another version there after `last_success_at`:
+    /// when, and which version.
+    pub superseded: Option<(DateTime<Utc>, String)>,
+}
+
+/// Everything the engine reads; the engine itself does no I/O.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Facts {
+    /// The product being deployed.
+    pub product: String,
+    /// The version being deployed.
+    pub version: String,
+    /// The target environment.
+    pub environment: String,
+    /// The target environment's type.
+    pub environment_type: EnvironmentType,
+    /// Who deploys (never counts as a release approver).
+    pub deployed_by: Option<String>,
+    /// Whether the version has been recorded before.
+    pub version_known: bool,
+    /// Who built the version (never count as release approvers).
+    pub builders: Vec<String>,
+    /// Open deployments of any product in the target environment (the deployment being
+    /// started excluded).
+    pub open_deployments: Vec<OpenDeployment>,
+    /// The version's history in each environment named as a prerequisite by a rule in scope.
+    pub stints: BTreeMap<String, Stint>,
+    /// The version's approvals that still stand.
+    pub approvals: Vec<Approval>,
+}
+
+impl Facts {
+    /// Facts about a version nobody has recorded yet, going to an environment with no history.
+    pub fn new(
+        product: impl Into<String>,
+        version: impl Into<String>,
+        environment: impl Into<String>,
+    ) -> Facts {
+        let environment = environment.into();
+        Facts {
+            product: product.into(),
+            version: version.into(),
+            environment_type: EnvironmentType::infer(&environment),
+            environment,
+            deployed_by: None,
+            version_known: false,
+            builders: Vec::new(),
+            open_deployments: Vec::new(),
+            stints: BTreeMap::new(),
+            approvals: Vec::new(),
+        }
+    }
+}

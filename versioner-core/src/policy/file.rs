@@ -1,0 +1,237 @@
+//! Policy files: rules kept in the repository beside the pipeline, in TOML or JSON.
+//!
+//! A file holds a `rules` array (TOML `[[rules]]` tables). It is validated whole: any problem
+//! anywhere refuses the whole file, with every problem listed by rule name and field, and
+//! nothing is applied.
+
+use serde_json::Value;
+
+use super::rule::{Rule, parse_rule};
+use crate::error::{Error, PolicyProblem, Result};
+
+/// The format of a policy file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyFormat {
+    /// TOML (`[[rules]]` tables).
+    Toml,
+    /// JSON (`{"rules": [...]}` or a bare array).
+    Json,
+}
+
+impl PolicyFormat {
+    /// Guesses the format from a file name: `.json` is JSON, anything else TOML.
+    pub fn from_path(path: &std::path::Path) -> PolicyFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("json") => PolicyFormat::Json,
+            _ => PolicyFormat::Toml,
+        }
+    }
+}
+
+/// How applying a policy treats the rules already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ApplyMode {
+    /// The file becomes the whole policy: stored rules it does not name are deleted.
+    #[default]
+    Replace,
+    /// Rules in the file are added or updated by name; others stay.
+    Merge,
+}
+
+/// A validated set of rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyFile {
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+}
+
+impl PolicyFile {
+    /// Parses and validates a policy document.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`: a syntax error names the line; otherwise
+    /// [`Error::InvalidPolicy`] lists every problem by rule and field.
+    pub fn parse(text: &str, format: PolicyFormat) -> Result<PolicyFile> {
+        let value: Value = match format {
+            PolicyFormat::Json => serde_json::from_str(text)
+                .map_err(|e| Error::invalid("policy", format!("not valid JSON: {e}")))?,
+            PolicyFormat::Toml => {
+                let t: toml::Table = toml::from_str(text).map_err(|e| {
+                    Error::invalid(
+                        "policy",
+                        format!("not valid TOML: {}", e.to_string().trim()),
+                    )
+                })?;
+                serde_json::to_value(t).map_err(|e| Error::invalid("policy", e.to_string()))?
+            }
+        };
+        PolicyFile::from_json(&value)
+    }
+
+    /// Validates a policy already parsed into JSON (`{"rules": [...]}` or an array).
+    ///
+    /// # Errors
+    /// As [`PolicyFile::parse`].
+    pub fn from_json(value: &Value) -> Result<PolicyFile> {
+        let items = match value {
+            Value::Array(items) => items,
+            Value::Object(m) => {
+                if let Some(k) = m.keys().find(|k| k.as_str() != "rules") {
+                    return Err(Error::InvalidPolicy {
+                        problems: vec![PolicyProblem {
+                            rule: "(file)".into(),
+                            field: k.clone(),
+                            reason: "unknown top-level key; a policy holds only `rules`".into(),
+                        }],
+                    });
+                }
+                match m.get("rules") {
+                    Some(Value::Array(items)) => items,
+                    None => return Ok(PolicyFile { rules: Vec::new() }),
+                    Some(_) => return Err(Error::invalid("rules", "must be an array of rules")),
+                }
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "policy",
+                    "must be an object with `rules`, or an array",
+                ));
+            }
+        };
+        let mut problems = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(rule) = parse_rule(item, &format!("rules[{i}]"), &mut problems) {
+                if rules.iter().any(|r| r.name == rule.name) {
+                    problems.push(PolicyProblem {
+                        rule: rule.name.clone(),
+                        field: "name".into(),
+                        reason: "is used by more than one rule; names must be unique".into(),
+                    });
+                }
+                rules.push(rule);
+            }
+        }
+        if problems.is_empty() {
+            Ok(PolicyFile { rules })
+        } else {
+            Err(Error::InvalidPolicy { problems })
+        }
+    }
+
+    /// The JSON form (`{"rules": [...]}`).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({ "rules": self.rules.iter().map(Rule::to_json).collect::<Vec<_>>() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUE_EXAMPLE: &str = r#"
+[[rules]]
+name = "Staging before production"
+type = "flow"
+status = "enabled"
+products = ["api"]
+environments = ["production"]
+prerequisites = ["staging"]
+strict_order = false
+soak = "24h"
+
+[[rules]]
+name = "Friday afternoon freeze"
+type = "schedule"
+mode = "deny"
+timezone = "America/Los_Angeles"
+environments = ["production"]
+reason = "No deploys before the weekend"
+windows = [
+  { recurrence = "weekly", days = ["fri"], start = "12:00", end = "18:00" },
+  { recurrence = "daily", start = "22:00", end = "06:00" },
+  { recurrence = "monthly", days_of_month = [1], start = "00:00", end = "12:00" },
+  { recurrence = "once", start = "2026-12-24T00:00", end = "2026-12-27T00:00" },
+]
+
+[[rules]]
+name = "Prod needs 2 approvals"
+type = "release_approval"
+environments = ["production"]
+required = 2
+
+[[rules]]
+name = "QA sign-off"
+type = "version_approval"
+approval_types = ["qa"]
+
+[[rules]]
+name = "One at a time"
+type = "concurrency"
+max = 1
+"#;
+
+    #[test]
+    fn the_issue_example_parses() {
+        let p = PolicyFile::parse(ISSUE_EXAMPLE, PolicyFormat::Toml).unwrap();
+        assert_eq!(p.rules.len(), 5);
+        let again = PolicyFile::from_json(&p.to_json()).unwrap();
+        assert_eq!(again, p);
+    }
+
+    #[test]
+    fn an_invalid_file_lists_every_problem() {
+        let text = r#"
+[[rules]]
+name = "A"
+type = "flow"
+
+[[rules]]
+name = "B"
+type = "release_approval"
+required = 0
+
+[[rules]]
+type = "nope"
+
+[[rules]]
+name = "A"
+type = "concurrency"
+"#;
+        let Error::InvalidPolicy { problems } =
+            PolicyFile::parse(text, PolicyFormat::Toml).unwrap_err()
+        else {
+            panic!("expected InvalidPolicy")
+        };
+        let pairs: Vec<(String, String)> = problems
+            .iter()
+            .map(|p| (p.rule.clone(), p.field.clone()))
+            .collect();
+        assert!(
+            pairs.contains(&("A".into(), "prerequisites".into())),
+            "{pairs:?}"
+        );
+        assert!(
+            pairs.contains(&("B".into(), "required".into())),
+            "{pairs:?}"
+        );
+        assert!(
+            pairs.contains(&("rules[2]".into(), "name".into())),
+            "{pairs:?}"
+        );
+        assert!(
+            pairs.contains(&("rules[2]".into(), "type".into())),
+            "{pairs:?}"
+        );
+        assert!(pairs.contains(&("A".into(), "name".into())), "{pairs:?}");
+    }
+
+    #[test]
+    fn syntax_errors_are_input_errors() {
+        let e = PolicyFile::parse("[[rules]\nname=", PolicyFormat::Toml).unwrap_err();
+        assert_eq!(e.field(), Some("policy"));
+        assert!(e.to_string().contains("not valid TOML"));
+        let e = PolicyFile::parse("{", PolicyFormat::Json).unwrap_err();
+        assert!(e.to_string().contains("not valid JSON"));
+    }
+}

@@ -1,0 +1,152 @@
+//! Flow: prerequisite environments, strict order and soak time.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::facts::Facts;
+use super::{Check, rfc3339};
+use crate::policy::BlockCode;
+use crate::policy::rule::format_duration;
+
+pub(super) fn evaluate(
+    facts: &Facts,
+    prerequisites: &[String],
+    strict_order: bool,
+    soak: Option<Duration>,
+    at: DateTime<Utc>,
+) -> Check {
+    let version = format!("`{}` {}", facts.product, facts.version);
+    let first = |env: &String| facts.stints.get(env).and_then(|s| s.first_success_at);
+    let missing: Vec<&String> = prerequisites
+        .iter()
+        .filter(|e| first(e).is_none())
+        .collect();
+    if !missing.is_empty() {
+        let names = join(&missing);
+        return Check::fail(
+            BlockCode::FlowViolation,
+            format!(
+                "{version} has not been deployed successfully to {names}; deploy it there before `{}`",
+                facts.environment
+            ),
+        )
+        .detail("required_environments", json!(prerequisites))
+        .detail("missing_environments", json!(missing));
+    }
+    if strict_order {
+        let mut reached: Vec<(&String, DateTime<Utc>)> = prerequisites
+            .iter()
+            .filter_map(|e| first(e).map(|t| (e, t)))
+            .collect();
+        reached.sort_by_key(|(_, t)| *t);
+        let actual: Vec<&String> = reached.iter().map(|(e, _)| *e).collect();
+        let expected: Vec<&String> = prerequisites.iter().collect();
+        if actual != expected {
+            return Check::fail(
+                BlockCode::FlowViolation,
+                format!(
+                    "{version} reached its prerequisite environments in the order {}, but the rule \
+                     requires {}; redeploy it through them in that order",
+                    join_arrow(&actual),
+                    join_arrow(&expected)
+                ),
+            )
+            .detail("required_order", json!(expected))
+            .detail("actual_order", json!(actual));
+        }
+    }
+    let Some(soak) = soak else {
+        return Check::pass(format!(
+            "{version} has been deployed to {}",
+            join(&prerequisites.iter().collect::<Vec<_>>())
+        ));
+    };
+    let soak_c = chrono::Duration::from_std(soak).unwrap_or(chrono::Duration::MAX);
+    let mut short: Vec<Value> = Vec::new();
+    let mut retry: Option<DateTime<Utc>> = None;
+    let mut clearable = true;
+    let mut sentences = Vec::new();
+    for env in prerequisites {
+        let Some(stint) = facts.stints.get(env) else {
+            continue;
+        };
+        let Some(since) = stint.last_success_at else {
+            continue;
+        };
+        let until = stint.superseded.as_ref().map_or(at, |(t, _)| (*t).min(at));
+        let ran = until
+            .signed_duration_since(since)
+            .max(chrono::Duration::zero());
+        if ran >= soak_c {
+            continue;
+        }
+        let ran_std = ran.to_std().unwrap_or_default();
+        let mut entry = json!({
+            "environment": env,
+            "deployed_at": rfc3339(since),
+            "soaked": format_duration(ran_std),
+            "required": format_duration(soak),
+        });
+        match &stint.superseded {
+            Some((when, by)) if *when <= at => {
+                clearable = false;
+                entry["superseded_by"] = json!(by);
+                entry["superseded_at"] = json!(rfc3339(*when));
+                sentences.push(format!(
+                    "it ran in `{env}` for only {} before {by} replaced it at {}; redeploy it to `{env}` and let it soak {}",
+                    format_duration(ran_std),
+                    rfc3339(*when),
+                    format_duration(soak)
+                ));
+            }
+            _ => {
+                let ends = since + soak_c;
+                let remaining = ends.signed_duration_since(at).to_std().unwrap_or_default();
+                entry["soak_ends_at"] = json!(rfc3339(ends));
+                entry["remaining"] = json!(format_duration(remaining));
+                retry = Some(retry.map_or(ends, |r| r.max(ends)));
+                sentences.push(format!(
+                    "it has soaked in `{env}` for {} of the required {}; retry after {}",
+                    format_duration(ran_std),
+                    format_duration(soak),
+                    rfc3339(ends)
+                ));
+            }
+        }
+        short.push(entry);
+    }
+    if short.is_empty() {
+        return Check::pass(format!(
+            "{version} has soaked at least {} in {}",
+            format_duration(soak),
+            join(&prerequisites.iter().collect::<Vec<_>>())
+        ));
+    }
+    let mut c = Check::fail(
+        BlockCode::InsufficientSoakTime,
+        format!(
+            "{version} has not soaked long enough: {}",
+            sentences.join("; ")
+        ),
+    )
+    .detail("soak_required", json!(format_duration(soak)))
+    .detail("environments", Value::Array(short));
+    c.retry_after = if clearable { retry } else { None };
+    c
+}
+
+fn join(envs: &[&String]) -> String {
+    envs.iter()
+        .map(|e| format!("`{e}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join_arrow(envs: &[&String]) -> String {
+    envs.iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(" → ")
+}

@@ -1,0 +1,228 @@
+//! The preflight policy engine.
+//!
+//! [`evaluate`] is a pure function: rules, the [`Facts`] gathered from storage, and an instant
+//! in, a [`Verdict`] out. It does no I/O and reads no clock, so the same inputs always give the
+//! same verdict, and what-if evaluation at any instant is just a call with another `at`.
+//!
+//! Every rule is evaluated and listed; the verdict's primary failure is the most severe one
+//! (409 concurrency, then 423 window, then 428 preconditions). `retry_after` is the first
+//! instant at which time alone would clear every blocking failure (window ends, soak ends),
+//! found by re-evaluating at each candidate instant; it is absent when any block needs a
+//! person (an approval, a deployment elsewhere).
+
+mod approvals;
+mod concurrency;
+mod facts;
+mod file;
+mod flow;
+mod rule;
+mod schedule;
+mod verdict;
+pub mod window;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use facts::{Facts, OpenDeployment, Stint};
+pub use file::{ApplyMode, PolicyFile, PolicyFormat};
+pub use rule::{
+    ConcurrencyScope, Rule, RuleKind, RuleStatus, RuleType, Scope, WindowDef, WindowMode,
+    format_duration, parse_duration,
+};
+pub use verdict::{BlockCode, Decision, OutcomeStatus, RuleOutcome, Verdict};
+
+/// How many times [`evaluate`] re-evaluates to find a joint `retry_after`.
+const RETRY_SEARCH_STEPS: usize = 64;
+
+/// Evaluates every rule for the deployment the facts describe, at `at`.
+///
+/// ```
+/// use versioner_core::policy::{evaluate, Facts, Rule, RuleKind, BlockCode};
+/// let rule = Rule::new("Staging first", RuleKind::Flow {
+///     prerequisites: vec!["staging".into()], strict_order: false, soak: None,
+/// });
+/// let verdict = evaluate(&[rule], &Facts::new("api", "1.0", "production"), chrono::Utc::now());
+/// assert_eq!(verdict.primary().unwrap().code, Some(BlockCode::FlowViolation));
+/// ```
+pub fn evaluate(rules: &[Rule], facts: &Facts, at: DateTime<Utc>) -> Verdict {
+    let outcomes = evaluate_rules(rules, facts, at);
+    let retry_after = joint_retry_after(rules, facts, &outcomes);
+    Verdict::new(
+        (&facts.product, &facts.version, &facts.environment),
+        at,
+        outcomes,
+        retry_after,
+    )
+}
+
+fn evaluate_rules(rules: &[Rule], facts: &Facts, at: DateTime<Utc>) -> Vec<RuleOutcome> {
+    rules.iter().map(|r| evaluate_rule(r, facts, at)).collect()
+}
+
+/// The first instant at which no blocking failure remains, if time alone gets there.
+fn joint_retry_after(
+    rules: &[Rule],
+    facts: &Facts,
+    outcomes: &[RuleOutcome],
+) -> Option<DateTime<Utc>> {
+    let mut current: Vec<RuleOutcome> = outcomes.to_vec();
+    let mut last: Option<DateTime<Utc>> = None;
+    for _ in 0..RETRY_SEARCH_STEPS {
+        let blocking: Vec<&RuleOutcome> = current.iter().filter(|o| o.blocks()).collect();
+        if blocking.is_empty() {
+            return last;
+        }
+        // Every blocking failure must clear with time; the earliest candidate is the latest of
+        // their individual retry instants.
+        let mut next: Option<DateTime<Utc>> = None;
+        for o in blocking {
+            let t = o.retry_after?;
+            next = Some(next.map_or(t, |n| n.max(t)));
+        }
+        let t = next?;
+        if last.is_some_and(|l| t <= l) {
+            return None;
+        }
+        last = Some(t);
+        current = evaluate_rules(rules, facts, t);
+    }
+    None
+}
+
+fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
+    let not_applicable = |message: String| RuleOutcome {
+        rule_name: rule.name.clone(),
+        rule_type: rule.rule_type(),
+        rule_status: rule.status,
+        status: OutcomeStatus::NotApplicable,
+        code: None,
+        message,
+        details: Map::new(),
+        retry_after: None,
+    };
+    if rule.status == RuleStatus::Disabled {
+        return not_applicable("the rule is disabled".into());
+    }
+    if !rule
+        .scope
+        .matches(&facts.product, &facts.environment, facts.environment_type)
+    {
+        return not_applicable(format!(
+            "the rule does not apply to `{}` in `{}`",
+            facts.product, facts.environment
+        ));
+    }
+    let check = match &rule.kind {
+        RuleKind::Concurrency {
+            max,
+            per,
+            stale_after,
+        } => concurrency::evaluate(facts, *max, *per, *stale_after, at),
+        RuleKind::Schedule {
+            mode,
+            timezone,
+            reason,
+            windows,
+        } => schedule::evaluate(&rule.name, *mode, *timezone, reason.as_deref(), windows, at),
+        RuleKind::Flow {
+            prerequisites,
+            strict_order,
+            soak,
+        } => flow::evaluate(facts, prerequisites, *strict_order, *soak, at),
+        RuleKind::VersionApproval {
+            approval_types,
+            environment,
+        } => approvals::version(facts, approval_types, environment.as_deref()),
+        RuleKind::ReleaseApproval {
+            required,
+            approver_roles,
+            expires_after,
+        } => approvals::release(facts, *required, approver_roles, *expires_after, at),
+    };
+    let mut details = check.details;
+    details.insert("rule_name".into(), Value::String(rule.name.clone()));
+    let status = match (check.code, rule.status) {
+        (None, _) => OutcomeStatus::Passed,
+        (Some(_), RuleStatus::ReportOnly) => OutcomeStatus::FailedReportOnly,
+        (Some(_), _) => OutcomeStatus::Failed,
+    };
+    RuleOutcome {
+        rule_name: rule.name.clone(),
+        rule_type: rule.rule_type(),
+        rule_status: rule.status,
+        status,
+        code: check.code,
+        message: check.message,
+        details,
+        retry_after: check.retry_after,
+    }
+}
+
+/// One rule's raw result, before its status (enabled / report-only) is applied.
+struct Check {
+    code: Option<BlockCode>,
+    message: String,
+    details: Map<String, Value>,
+    retry_after: Option<DateTime<Utc>>,
+}
+
+impl Check {
+    fn pass(message: String) -> Check {
+        Check {
+            code: None,
+            message,
+            details: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    fn fail(code: BlockCode, message: String) -> Check {
+        Check {
+            code: Some(code),
+            message,
+            details: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    fn detail(mut self, key: &str, value: Value) -> Check {
+        self.details.insert(key.to_string(), value);
+        self
+    }
+}
+
+/// RFC 3339 with seconds and `Z`, the form every surface prints.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// How the preflight treated a recorded deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreflightStatus {
+    /// Every enabled rule held (report-only rules may have warned).
+    Passed,
+    /// The preflight was bypassed in an emergency, with a reason.
+    Skipped,
+}
+
+/// What the preflight decided for a recorded deployment, kept with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Preflight {
+    /// Passed or skipped.
+    pub status: PreflightStatus,
+    /// The verdict (for a bypass: what the rules would have said).
+    pub verdict: Verdict,
+    /// The reason given for a bypass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bypass_reason: Option<String>,
+}
+
+impl Preflight {
+    /// The report-only failures (warnings) the deployment went ahead with.
+    pub fn warnings(&self) -> impl Iterator<Item = &RuleOutcome> {
+        self.verdict.warnings()
+    }
+}

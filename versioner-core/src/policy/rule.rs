@@ -1,0 +1,1145 @@
+//! Rule definitions and their one textual form.
+//!
+//! A rule has a name, a status, a scope and a kind with its parameters. Its JSON form is the
+//! policy-file form (TOML files are read into the same shape), so the same parser validates a
+//! file a user wrote, a rule sent to the API and a rule read back from storage:
+//!
+//! ```toml
+//! [[rules]]
+//! name = "Staging before production"
+//! type = "flow"                   # concurrency | schedule | flow | version_approval | release_approval
+//! status = "enabled"              # enabled | report_only | disabled
+//! products = ["api"]              # omitted = all
+//! environments = ["production"]   # omitted = all
+//! environment_types = ["production"]  # omitted = all (dev | test | staging | production | other)
+//! prerequisites = ["staging"]
+//! strict_order = false
+//! soak = "24h"
+//! ```
+//!
+//! Durations are written like `90m`, `24h`, `1d 12h` or `2h30m`.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::window::{Recurrence, parse_local_time, parse_weekday};
+use crate::error::{Error, PolicyProblem};
+use crate::model::EnvironmentType;
+
+/// Whether a rule blocks, warns or sleeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    /// Evaluated; a failure blocks the deployment.
+    #[default]
+    Enabled,
+    /// Evaluated; a failure is recorded and returned as a warning, and the deployment goes ahead.
+    ReportOnly,
+    /// Not evaluated.
+    Disabled,
+}
+
+impl RuleStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Enabled => "enabled",
+            RuleStatus::ReportOnly => "report_only",
+            RuleStatus::Disabled => "disabled",
+        }
+    }
+}
+
+impl FromStr for RuleStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<RuleStatus, Error> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "enabled" | "block" => Ok(RuleStatus::Enabled),
+            "report_only" | "report" => Ok(RuleStatus::ReportOnly),
+            "disabled" => Ok(RuleStatus::Disabled),
+            _ => Err(Error::invalid(
+                "status",
+                format!(
+                    "unknown rule status `{}`; expected one of: enabled, report_only, disabled",
+                    s.trim()
+                ),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for RuleStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleType {
+    /// Limits deployments in progress.
+    Concurrency,
+    /// No-deploy windows and deploy-only-during windows.
+    Schedule,
+    /// Prerequisite environments, order and soak time.
+    Flow,
+    /// Quality sign-offs on the version.
+    VersionApproval,
+    /// N distinct approvers for a deployment to the environment.
+    ReleaseApproval,
+}
+
+impl RuleType {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleType::Concurrency => "concurrency",
+            RuleType::Schedule => "schedule",
+            RuleType::Flow => "flow",
+            RuleType::VersionApproval => "version_approval",
+            RuleType::ReleaseApproval => "release_approval",
+        }
+    }
+
+    const ALL: [RuleType; 5] = [
+        RuleType::Concurrency,
+        RuleType::Schedule,
+        RuleType::Flow,
+        RuleType::VersionApproval,
+        RuleType::ReleaseApproval,
+    ];
+}
+
+/// Which open deployments a concurrency rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ConcurrencyScope {
+    /// Deployments of the same product to the same environment.
+    #[default]
+    ProductEnvironment,
+    /// Deployments of any product to the same environment.
+    Environment,
+}
+
+/// Deny (no-deploy) or allow (deploy-only-during) windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WindowMode {
+    /// Deployments are refused inside the windows.
+    #[default]
+    Deny,
+    /// Deployments are refused outside the windows.
+    Allow,
+}
+
+/// One window of a schedule rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowDef {
+    /// An optional label shown when the window blocks.
+    pub name: Option<String>,
+    /// When it recurs.
+    pub recurrence: Recurrence,
+}
+
+/// The parameters of each rule kind.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum RuleKind {
+    /// At most `max` open deployments; those older than `stale_after` stop counting.
+    Concurrency {
+        /// The limit (default 1).
+        max: NonZeroU32,
+        /// What is counted.
+        per: ConcurrencyScope,
+        /// Age after which an open deployment is presumed abandoned (default 2 h).
+        stale_after: Duration,
+    },
+    /// Time windows in one IANA zone.
+    Schedule {
+        /// Deny or allow.
+        mode: WindowMode,
+        /// The zone the windows' wall-clock times are in.
+        timezone: Tz,
+        /// Why (shown when blocked).
+        reason: Option<String>,
+        /// The windows.
+        windows: Vec<WindowDef>,
+    },
+    /// The version must first succeed in each prerequisite environment.
+    Flow {
+        /// The prerequisite environments.
+        prerequisites: Vec<String>,
+        /// Whether the prerequisites must have been reached in the listed order.
+        strict_order: bool,
+        /// How long the version must have run in each prerequisite, not superseded.
+        soak: Option<Duration>,
+    },
+    /// The version needs approvals of these types.
+    VersionApproval {
+        /// The approval types (`qa`, `security`, `uat`, `code_review`, `compliance`,
+        /// `performance` or custom).
+        approval_types: Vec<String>,
+        /// Where the approvals must have been granted, if anywhere in particular.
+        environment: Option<String>,
+    },
+    /// Deploying needs `required` distinct release approvers.
+    ReleaseApproval {
+        /// How many distinct approvers.
+        required: NonZeroU32,
+        /// Only approvers with one of these roles count (empty: any role).
+        approver_roles: Vec<String>,
+        /// Approvals older than this no longer count.
+        expires_after: Option<Duration>,
+    },
+}
+
+impl RuleKind {
+    /// The kind's type.
+    pub fn rule_type(&self) -> RuleType {
+        match self {
+            RuleKind::Concurrency { .. } => RuleType::Concurrency,
+            RuleKind::Schedule { .. } => RuleType::Schedule,
+            RuleKind::Flow { .. } => RuleType::Flow,
+            RuleKind::VersionApproval { .. } => RuleType::VersionApproval,
+            RuleKind::ReleaseApproval { .. } => RuleType::ReleaseApproval,
+        }
+    }
+}
+
+/// Which deployments a rule applies to; every empty list means "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Product names.
+    pub products: Vec<String>,
+    /// Environment names.
+    pub environments: Vec<String>,
+    /// Environment types.
+    pub environment_types: Vec<EnvironmentType>,
+}
+
+impl Scope {
+    /// Whether a deployment of `product` to `environment` (of type `env_type`) is in scope.
+    pub fn matches(&self, product: &str, environment: &str, env_type: EnvironmentType) -> bool {
+        (self.products.is_empty() || self.products.iter().any(|p| p == product))
+            && (self.environments.is_empty() || self.environments.iter().any(|e| e == environment))
+            && (self.environment_types.is_empty() || self.environment_types.contains(&env_type))
+    }
+}
+
+/// A deployment rule.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Rule {
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Enabled, report-only or disabled.
+    pub status: RuleStatus,
+    /// Which deployments it applies to.
+    pub scope: Scope,
+    /// Its kind and parameters.
+    pub kind: RuleKind,
+}
+
+impl Rule {
+    /// A rule with the given name and kind, enabled, applying to everything.
+    pub fn new(name: impl Into<String>, kind: RuleKind) -> Rule {
+        Rule {
+            name: name.into(),
+            description: None,
+            status: RuleStatus::Enabled,
+            scope: Scope::default(),
+            kind,
+        }
+    }
+
+    /// Sets the status.
+    #[must_use]
+    pub fn with_status(mut self, status: RuleStatus) -> Rule {
+        self.status = status;
+        self
+    }
+
+    /// Sets the scope.
+    #[must_use]
+    pub fn with_scope(mut self, scope: Scope) -> Rule {
+        self.scope = scope;
+        self
+    }
+
+    /// The rule's type.
+    pub fn rule_type(&self) -> RuleType {
+        self.kind.rule_type()
+    }
+
+    /// Parses one rule from its JSON (policy-file) form.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` ([`Error::InvalidPolicy`]) listing every problem, each naming the rule
+    /// and the field.
+    pub fn from_json(value: &Value) -> Result<Rule, Error> {
+        let mut problems = Vec::new();
+        let rule = parse_rule(value, "rules[0]", &mut problems);
+        match rule {
+            Some(r) if problems.is_empty() => Ok(r),
+            _ => Err(Error::InvalidPolicy { problems }),
+        }
+    }
+
+    /// The JSON (policy-file) form.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(self.name));
+        m.insert("type".into(), json!(self.rule_type().as_str()));
+        m.insert("status".into(), json!(self.status.as_str()));
+        if let Some(d) = &self.description {
+            m.insert("description".into(), json!(d));
+        }
+        if !self.scope.products.is_empty() {
+            m.insert("products".into(), json!(self.scope.products));
+        }
+        if !self.scope.environments.is_empty() {
+            m.insert("environments".into(), json!(self.scope.environments));
+        }
+        if !self.scope.environment_types.is_empty() {
+            let types: Vec<&str> = self
+                .scope
+                .environment_types
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
+            m.insert("environment_types".into(), json!(types));
+        }
+        match &self.kind {
+            RuleKind::Concurrency {
+                max,
+                per,
+                stale_after,
+            } => {
+                m.insert("max".into(), json!(max.get()));
+                m.insert(
+                    "per".into(),
+                    json!(match per {
+                        ConcurrencyScope::ProductEnvironment => "product_environment",
+                        ConcurrencyScope::Environment => "environment",
+                    }),
+                );
+                m.insert("stale_after".into(), json!(format_duration(*stale_after)));
+            }
+            RuleKind::Schedule {
+                mode,
+                timezone,
+                reason,
+                windows,
+            } => {
+                m.insert(
+                    "mode".into(),
+                    json!(match mode {
+                        WindowMode::Deny => "deny",
+                        WindowMode::Allow => "allow",
+                    }),
+                );
+                m.insert("timezone".into(), json!(timezone.name()));
+                if let Some(r) = reason {
+                    m.insert("reason".into(), json!(r));
+                }
+                let ws: Vec<Value> = windows.iter().map(window_to_json).collect();
+                m.insert("windows".into(), Value::Array(ws));
+            }
+            RuleKind::Flow {
+                prerequisites,
+                strict_order,
+                soak,
+            } => {
+                m.insert("prerequisites".into(), json!(prerequisites));
+                m.insert("strict_order".into(), json!(strict_order));
+                if let Some(s) = soak {
+                    m.insert("soak".into(), json!(format_duration(*s)));
+                }
+            }
+            RuleKind::VersionApproval {
+                approval_types,
+                environment,
+            } => {
+                m.insert("approval_types".into(), json!(approval_types));
+                if let Some(e) = environment {
+                    m.insert("environment".into(), json!(e));
+                }
+            }
+            RuleKind::ReleaseApproval {
+                required,
+                approver_roles,
+                expires_after,
+            } => {
+                m.insert("required".into(), json!(required.get()));
+                if !approver_roles.is_empty() {
+                    m.insert("approver_roles".into(), json!(approver_roles));
+                }
+                if let Some(e) = expires_after {
+                    m.insert("expires_after".into(), json!(format_duration(*e)));
+                }
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rule, D::Error> {
+        let v = Value::deserialize(d)?;
+        Rule::from_json(&v).map_err(serde::de::Error::custom)
+    }
+}
+
+fn window_to_json(w: &WindowDef) -> Value {
+    let mut m = Map::new();
+    if let Some(n) = &w.name {
+        m.insert("name".into(), json!(n));
+    }
+    let hm = |t: &chrono::NaiveTime| t.format("%H:%M").to_string();
+    match &w.recurrence {
+        Recurrence::Once { start, end } => {
+            m.insert("recurrence".into(), json!("once"));
+            m.insert(
+                "start".into(),
+                json!(start.format("%Y-%m-%dT%H:%M").to_string()),
+            );
+            m.insert(
+                "end".into(),
+                json!(end.format("%Y-%m-%dT%H:%M").to_string()),
+            );
+        }
+        Recurrence::Daily { start, end } => {
+            m.insert("recurrence".into(), json!("daily"));
+            m.insert("start".into(), json!(hm(start)));
+            m.insert("end".into(), json!(hm(end)));
+        }
+        Recurrence::Weekly { days, start, end } => {
+            m.insert("recurrence".into(), json!("weekly"));
+            let names: Vec<String> = days
+                .iter()
+                .map(|d| d.to_string().to_ascii_lowercase())
+                .collect();
+            m.insert("days".into(), json!(names));
+            m.insert("start".into(), json!(hm(start)));
+            m.insert("end".into(), json!(hm(end)));
+        }
+        Recurrence::Monthly {
+            days_of_month,
+            start,
+            end,
+        } => {
+            m.insert("recurrence".into(), json!("monthly"));
+            m.insert("days_of_month".into(), json!(days_of_month));
+            m.insert("start".into(), json!(hm(start)));
+            m.insert("end".into(), json!(hm(end)));
+        }
+    }
+    Value::Object(m)
+}
+
+/// Parses a duration such as `90m`, `24h`, `1d 12h`, `2h30m` or `45s`.
+///
+/// # Errors
+/// `INVALID_INPUT` naming `field`.
+pub fn parse_duration(field: &str, s: &str) -> Result<Duration, Error> {
+    let t = s.trim();
+    let bad = || {
+        Error::invalid(
+            field,
+            format!("`{t}` is not a duration; write e.g. `90m`, `24h`, `1d 12h` or `2h30m`"),
+        )
+    };
+    if t.is_empty() {
+        return Err(bad());
+    }
+    humantime::parse_duration(t).map_err(|_| bad())
+}
+
+/// Formats a duration in the compact form [`parse_duration`] reads (`1d 12h`, `90m` → `1h 30m`).
+pub fn format_duration(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        let n = secs / size;
+        if n > 0 {
+            parts.push(format!("{n}{unit}"));
+            secs %= size;
+        }
+    }
+    parts.join(" ")
+}
+
+const COMMON_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "status",
+    "description",
+    "products",
+    "environments",
+    "environment_types",
+];
+
+/// Collects problems for one rule object; `label` names it until its name is known.
+pub(crate) fn parse_rule(
+    value: &Value,
+    label: &str,
+    problems: &mut Vec<PolicyProblem>,
+) -> Option<Rule> {
+    let start = problems.len();
+    let Some(obj) = value.as_object() else {
+        problems.push(PolicyProblem {
+            rule: label.to_string(),
+            field: "rule".into(),
+            reason: format!(
+                "must be a table/object, found {}",
+                crate::event::json_kind(value)
+            ),
+        });
+        return None;
+    };
+    let name = match obj.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.trim().chars().count() <= 200 => {
+            s.trim().to_string()
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            problems.push(problem(label, "name", "is longer than 200 characters"));
+            label.to_string()
+        }
+        _ => {
+            problems.push(problem(
+                label,
+                "name",
+                "is required and must be a non-blank string",
+            ));
+            label.to_string()
+        }
+    };
+    let mut p = Parser {
+        rule: name.clone(),
+        obj,
+        problems,
+    };
+    let rule_type = match obj.get("type").and_then(Value::as_str) {
+        Some(t) => RuleType::ALL
+            .into_iter()
+            .find(|rt| rt.as_str() == t.trim())
+            .or_else(|| {
+                p.push(
+                    "type",
+                    format!(
+                        "unknown rule type `{t}`; expected one of: concurrency, schedule, flow, \
+                     version_approval, release_approval"
+                    ),
+                );
+                None
+            }),
+        None => {
+            p.push(
+                "type",
+                "is required: one of concurrency, schedule, flow, version_approval, release_approval"
+                    .to_string(),
+            );
+            None
+        }
+    };
+    let status = match obj.get("status") {
+        None => RuleStatus::Enabled,
+        Some(Value::String(s)) => s.parse().unwrap_or_else(|e: Error| {
+            p.push("status", reason_of(&e));
+            RuleStatus::Enabled
+        }),
+        Some(other) => {
+            p.push(
+                "status",
+                format!("must be a string, found {}", crate::event::json_kind(other)),
+            );
+            RuleStatus::Enabled
+        }
+    };
+    let description = p.opt_string("description");
+    let products = p.names("products");
+    let environments = p.names("environments");
+    let environment_types = p
+        .strings("environment_types")
+        .into_iter()
+        .filter_map(|t| match t.parse::<EnvironmentType>() {
+            Ok(ty) => Some(ty),
+            Err(e) => {
+                p.push("environment_types", reason_of(&e));
+                None
+            }
+        })
+        .collect();
+    let scope = Scope {
+        products,
+        environments,
+        environment_types,
+    };
+    let (kind, allowed): (Option<RuleKind>, &[&str]) = match rule_type {
+        None => (None, &[]),
+        Some(RuleType::Concurrency) => (
+            Some(RuleKind::Concurrency {
+                max: p.count("max", 1),
+                per: match p.opt_string("per").as_deref() {
+                    None | Some("product_environment") => ConcurrencyScope::ProductEnvironment,
+                    Some("environment") => ConcurrencyScope::Environment,
+                    Some(other) => {
+                        p.push(
+                            "per",
+                            format!("unknown value `{other}`; expected product_environment or environment"),
+                        );
+                        ConcurrencyScope::ProductEnvironment
+                    }
+                },
+                stale_after: p
+                    .duration("stale_after")
+                    .unwrap_or(Duration::from_secs(2 * 3600)),
+            }),
+            &["max", "per", "stale_after"],
+        ),
+        Some(RuleType::Schedule) => (
+            Some(p.schedule()),
+            &["mode", "timezone", "reason", "windows"],
+        ),
+        Some(RuleType::Flow) => {
+            let prerequisites = p.names("prerequisites");
+            if prerequisites.is_empty() {
+                p.push("prerequisites", "must list at least one environment".into());
+            }
+            (
+                Some(RuleKind::Flow {
+                    prerequisites,
+                    strict_order: p.boolean("strict_order"),
+                    soak: p.duration("soak"),
+                }),
+                &["prerequisites", "strict_order", "soak"],
+            )
+        }
+        Some(RuleType::VersionApproval) => {
+            let approval_types = p.approval_types("approval_types");
+            if approval_types.is_empty() {
+                p.push(
+                    "approval_types",
+                    "must list at least one approval type, e.g. [\"qa\"]".into(),
+                );
+            }
+            (
+                Some(RuleKind::VersionApproval {
+                    approval_types,
+                    environment: p.opt_string("environment"),
+                }),
+                &["approval_types", "environment"],
+            )
+        }
+        Some(RuleType::ReleaseApproval) => (
+            Some(RuleKind::ReleaseApproval {
+                required: p.count("required", 1),
+                approver_roles: p.names("approver_roles"),
+                expires_after: p.duration("expires_after"),
+            }),
+            &["required", "approver_roles", "expires_after"],
+        ),
+    };
+    if rule_type.is_some() {
+        for key in obj.keys() {
+            if !COMMON_FIELDS.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+                let mut known: Vec<&str> = COMMON_FIELDS.to_vec();
+                known.extend_from_slice(allowed);
+                p.push(
+                    key,
+                    format!(
+                        "unknown field for this rule type; known fields: {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let kind = kind?;
+    if problems.len() > start {
+        return None;
+    }
+    Some(Rule {
+        name,
+        description,
+        status,
+        scope,
+        kind,
+    })
+}
+
+fn problem(rule: &str, field: &str, reason: &str) -> PolicyProblem {
+    PolicyProblem {
+        rule: rule.to_string(),
+        field: field.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn reason_of(e: &Error) -> String {
+    match e {
+        Error::InvalidInput { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+struct Parser<'a> {
+    rule: String,
+    obj: &'a Map<String, Value>,
+    problems: &'a mut Vec<PolicyProblem>,
+}
+
+impl Parser<'_> {
+    fn push(&mut self, field: &str, reason: String) {
+        self.problems.push(PolicyProblem {
+            rule: self.rule.clone(),
+            field: field.to_string(),
+            reason,
+        });
+    }
+
+    fn opt_string(&mut self, field: &str) -> Option<String> {
+        match self.obj.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(other) => {
+                self.push(
+                    field,
+                    format!("must be a string, found {}", crate::event::json_kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, field: &str) -> Vec<String> {
+        match self.obj.get(field) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item.as_str().map(str::trim) {
+                        Some(s) if !s.is_empty() => out.push(s.to_string()),
+                        _ => {
+                            self.push(field, "must be a list of non-blank strings".into());
+                            return Vec::new();
+                        }
+                    }
+                }
+                out
+            }
+            Some(Value::String(s)) if !s.trim().is_empty() => vec![s.trim().to_string()],
+            Some(other) => {
+                self.push(
+                    field,
+                    format!(
+                        "must be a list of strings, found {}",
+                        crate::event::json_kind(other)
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A list of names, deduplicated, each at most 255 characters.
+    fn names(&mut self, field: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in self.strings(field) {
+            if s.chars().count() > 255 {
+                self.push(field, format!("`{s}` is longer than 255 characters"));
+            } else if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn approval_types(&mut self, field: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in self.names(field) {
+            match crate::approval::normalize_type(&s) {
+                Ok(t) => out.push(t),
+                Err(e) => self.push(field, reason_of(&e)),
+            }
+        }
+        out
+    }
+
+    fn boolean(&mut self, field: &str) -> bool {
+        match self.obj.get(field) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.push(
+                    field,
+                    format!(
+                        "must be true or false, found {}",
+                        crate::event::json_kind(other)
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    fn count(&mut self, field: &str, default: u32) -> NonZeroU32 {
+        let fallback = NonZeroU32::MIN.saturating_add(default.saturating_sub(1));
+        match self.obj.get(field) {
+            None | Some(Value::Null) => fallback,
+            Some(Value::Number(n)) => match n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .and_then(NonZeroU32::new)
+            {
+                Some(v) if v.get() <= 100 => v,
+                _ => {
+                    self.push(
+                        field,
+                        format!("must be a whole number from 1 to 100, found {n}"),
+                    );
+                    fallback
+                }
+            },
+            Some(other) => {
+                self.push(
+                    field,
+                    format!(
+                        "must be a whole number, found {}",
+                        crate::event::json_kind(other)
+                    ),
+                );
+                fallback
+            }
+        }
+    }
+
+    fn duration(&mut self, field: &str) -> Option<Duration> {
+        match self.obj.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match parse_duration(field, s) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    self.push(field, reason_of(&e));
+                    None
+                }
+            },
+            Some(Value::Number(n)) => {
+                self.push(
+                    field,
+                    format!("`{n}` has no unit; write e.g. `{n}h` or `{n}m`"),
+                );
+                None
+            }
+            Some(other) => {
+                self.push(
+                    field,
+                    format!(
+                        "must be a duration string, found {}",
+                        crate::event::json_kind(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn schedule(&mut self) -> RuleKind {
+        let mode = match self.opt_string("mode").as_deref() {
+            None | Some("deny") => WindowMode::Deny,
+            Some("allow") => WindowMode::Allow,
+            Some(other) => {
+                self.push(
+                    "mode",
+                    format!("unknown mode `{other}`; expected deny or allow"),
+                );
+                WindowMode::Deny
+            }
+        };
+        let timezone = match self.opt_string("timezone") {
+            None => Tz::UTC,
+            Some(name) => name.parse::<Tz>().unwrap_or_else(|_| {
+                self.push(
+                    "timezone",
+                    format!("unknown time zone `{name}`; use an IANA name such as Europe/London"),
+                );
+                Tz::UTC
+            }),
+        };
+        let reason = self.opt_string("reason");
+        let mut windows = Vec::new();
+        match self.obj.get("windows") {
+            Some(Value::Array(items)) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(w) = self.window(i, item) {
+                        windows.push(w);
+                    }
+                }
+            }
+            _ => self.push("windows", "must list at least one window".into()),
+        }
+        RuleKind::Schedule {
+            mode,
+            timezone,
+            reason,
+            windows,
+        }
+    }
+
+    fn window(&mut self, i: usize, item: &Value) -> Option<WindowDef> {
+        let field = |f: &str| format!("windows[{i}].{f}");
+        let Some(w) = item.as_object() else {
+            self.push(&format!("windows[{i}]"), "must be a table/object".into());
+            return None;
+        };
+        for key in w.keys() {
+            if ![
+                "name",
+                "recurrence",
+                "days",
+                "days_of_month",
+                "start",
+                "end",
+            ]
+            .contains(&key.as_str())
+            {
+                self.push(
+                    &field(key),
+                    "unknown field; known: name, recurrence, days, days_of_month, start, end"
+                        .into(),
+                );
+            }
+        }
+        let get = |k: &str| w.get(k).and_then(Value::as_str).map(str::trim);
+        let name = get("name").filter(|s| !s.is_empty()).map(str::to_string);
+        let start_raw = get("start");
+        let end_raw = get("end");
+        let (Some(start_raw), Some(end_raw)) = (start_raw, end_raw) else {
+            self.push(
+                &field("start"),
+                "both `start` and `end` are required".into(),
+            );
+            return None;
+        };
+        let time = |this: &mut Self, f: &str, raw: &str| {
+            parse_local_time(raw).or_else(|| {
+                this.push(
+                    &field(f),
+                    format!("`{raw}` is not a time of day; write HH:MM (24-hour)"),
+                );
+                None
+            })
+        };
+        let recurrence = match get("recurrence") {
+            Some("daily") => {
+                let (s, e) = (time(self, "start", start_raw)?, time(self, "end", end_raw)?);
+                Recurrence::Daily { start: s, end: e }
+            }
+            Some("weekly") => {
+                let mut days = Vec::new();
+                match w.get("days") {
+                    Some(Value::Array(ds)) if !ds.is_empty() => {
+                        for d in ds {
+                            match d.as_str().and_then(parse_weekday) {
+                                Some(day) if !days.contains(&day) => days.push(day),
+                                Some(_) => {}
+                                None => self.push(
+                                    &field("days"),
+                                    format!("`{}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun", d.as_str().unwrap_or("?")),
+                                ),
+                            }
+                        }
+                    }
+                    _ => self.push(
+                        &field("days"),
+                        "a weekly window needs `days`, e.g. [\"fri\"]".into(),
+                    ),
+                }
+                let (s, e) = (time(self, "start", start_raw)?, time(self, "end", end_raw)?);
+                Recurrence::Weekly {
+                    days,
+                    start: s,
+                    end: e,
+                }
+            }
+            Some("monthly") => {
+                let mut dom = Vec::new();
+                match w.get("days_of_month") {
+                    Some(Value::Array(ds)) if !ds.is_empty() => {
+                        for d in ds {
+                            match d
+                                .as_u64()
+                                .and_then(|n| u32::try_from(n).ok())
+                                .filter(|n| (1..=31).contains(n))
+                            {
+                                Some(n) if !dom.contains(&n) => dom.push(n),
+                                Some(_) => {}
+                                None => self.push(
+                                    &field("days_of_month"),
+                                    format!("`{d}` is not a day of month 1..31"),
+                                ),
+                            }
+                        }
+                    }
+                    _ => self.push(
+                        &field("days_of_month"),
+                        "a monthly window needs `days_of_month`, e.g. [1, 15]".into(),
+                    ),
+                }
+                let (s, e) = (time(self, "start", start_raw)?, time(self, "end", end_raw)?);
+                Recurrence::Monthly {
+                    days_of_month: dom,
+                    start: s,
+                    end: e,
+                }
+            }
+            Some("once") => {
+                let parse = |raw: &str| {
+                    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+                        .or_else(|_| {
+                            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S")
+                        })
+                        .ok()
+                };
+                let s = parse(start_raw);
+                let e = parse(end_raw);
+                match (s, e) {
+                    (Some(s), Some(e)) if e > s => Recurrence::Once { start: s, end: e },
+                    (Some(_), Some(_)) => {
+                        self.push(&field("end"), "must be after `start`".into());
+                        return None;
+                    }
+                    _ => {
+                        self.push(
+                            &field("start"),
+                            "a one-time window needs local date-times like 2026-12-24T00:00".into(),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Some(other) => {
+                self.push(
+                    &field("recurrence"),
+                    format!(
+                        "unknown recurrence `{other}`; expected once, daily, weekly or monthly"
+                    ),
+                );
+                return None;
+            }
+            None => {
+                self.push(
+                    &field("recurrence"),
+                    "is required: once, daily, weekly or monthly".into(),
+                );
+                return None;
+            }
+        };
+        Some(WindowDef { name, recurrence })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_format() {
+        assert_eq!(
+            parse_duration("soak", "24h").unwrap(),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            parse_duration("soak", "1d 12h").unwrap(),
+            Duration::from_secs(129_600)
+        );
+        assert_eq!(
+            parse_duration("soak", "2h30m").unwrap(),
+            Duration::from_secs(9_000)
+        );
+        assert_eq!(format_duration(Duration::from_secs(129_600)), "1d 12h");
+        assert_eq!(format_duration(Duration::from_secs(5_400)), "1h 30m");
+        let e = parse_duration("soak", "soon").unwrap_err();
+        assert_eq!(e.field(), Some("soak"));
+        for secs in [1, 59, 60, 3_601, 86_399, 90_061] {
+            let d = Duration::from_secs(secs);
+            assert_eq!(parse_duration("x", &format_duration(d)).unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn every_problem_names_rule_and_field() {
+        let v = json!({
+            "name": "Bad", "type": "schedule", "timezone": "Mars/Olympus",
+            "windows": [{ "recurrence": "weekly", "days": ["funday"], "start": "25:00", "end": "18:00" }],
+            "colour": "red"
+        });
+        let Error::InvalidPolicy { problems } = Rule::from_json(&v).unwrap_err() else {
+            panic!("expected InvalidPolicy")
+        };
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"timezone"), "{problems:?}");
+        assert!(fields.contains(&"windows[0].days"), "{problems:?}");
+        assert!(fields.contains(&"windows[0].start"), "{problems:?}");
+        assert!(fields.contains(&"colour"), "{problems:?}");
+        assert!(problems.iter().all(|p| p.rule == "Bad"));
+    }
+
+    #[test]
+    fn rules_round_trip_through_json() {
+        let src = json!([
+            { "name": "One at a time", "type": "concurrency", "max": 2, "per": "environment", "stale_after": "3h" },
+            { "name": "Freeze", "type": "schedule", "mode": "deny", "timezone": "America/Los_Angeles",
+              "environments": ["production"], "reason": "weekend",
+              "windows": [
+                { "recurrence": "weekly", "days": ["fri"], "start": "12:00", "end": "18:00" },
+                { "recurrence": "daily", "start": "22:00", "end": "06:00", "name": "night" },
+                { "recurrence": "monthly", "days_of_month": [1], "start": "00:00", "end": "12:00" },
+                { "recurrence": "once", "start": "2026-12-24T00:00", "end": "2026-12-27T00:00" } ] },
+            { "name": "Flow", "type": "flow", "products": ["api"], "prerequisites": ["dev", "staging"],
+              "strict_order": true, "soak": "1d", "status": "report_only" },
+            { "name": "QA", "type": "version_approval", "approval_types": ["qa", "Security"], "environment": "staging" },
+            { "name": "Two", "type": "release_approval", "required": 2, "approver_roles": ["sre"],
+              "expires_after": "30d", "environment_types": ["production"] }
+        ]);
+        for item in src.as_array().unwrap() {
+            let rule = Rule::from_json(item).unwrap();
+            let again = Rule::from_json(&rule.to_json()).unwrap();
+            assert_eq!(rule, again);
+        }
+        let qa = Rule::from_json(&src[3]).unwrap();
+        assert!(
+            matches!(&qa.kind, RuleKind::VersionApproval { approval_types, .. } if approval_types == &["qa", "security"])
+        );
+    }
+
+    #[test]
+    fn scope_matches_names_and_types() {
+        let s = Scope {
+            products: vec!["api".into()],
+            environments: vec![],
+            environment_types: vec![EnvironmentType::Production],
+        };
+        assert!(s.matches("api", "prod-eu", EnvironmentType::Production));
+        assert!(!s.matches("web", "prod-eu", EnvironmentType::Production));
+        assert!(!s.matches("api", "staging", EnvironmentType::Staging));
+        assert!(Scope::default().matches("x", "y", EnvironmentType::Other));
+    }
+}

@@ -1,0 +1,351 @@
+//! Storage: the [`Store`] trait and its implementations.
+//!
+//! A store knows how to run a closure inside one transaction and offers primitive reads and
+//! writes through [`Tx`]; the domain rules (auto-creation, immutability, lifecycle matching,
+//! the preflight) live once in the service layer, written against `Tx`, so every store behaves
+//! the same. A write transaction is exclusive for what it locks: SQLite takes its write lock up
+//! front (`BEGIN IMMEDIATE`), so the preflight's reads and the recording write are one atomic
+//! step and two concurrent `started` events can never both pass a rule only one may pass.
+//! Any error returned by the closure rolls the transaction back: nothing is half-written.
+
+mod schema;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::approval::Approval;
+use crate::error::Result;
+use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
+use crate::status::Status;
+
+pub use schema::SCHEMA_VERSION;
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+/// What a write transaction must exclude concurrent writers from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockScope {
+    /// Everything (catalog and rule changes).
+    Global,
+    /// One environment: deployments to it and their preflight.
+    Environment(String),
+}
+
+/// A stored rule with its bookkeeping.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct StoredRule {
+    /// The rule.
+    #[serde(flatten)]
+    pub rule: Rule,
+    /// Its position in evaluation order.
+    pub position: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One recorded change of a rule's status.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct RuleStatusChange {
+    /// The rule.
+    pub rule_name: String,
+    /// The status before.
+    pub from_status: RuleStatus,
+    /// The status after.
+    pub to_status: RuleStatus,
+    /// Who changed it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Filters for deployment history.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct HistoryQuery {
+    /// Only this product.
+    pub product: Option<String>,
+    /// Only this environment.
+    pub environment: Option<String>,
+    /// Only this version.
+    pub version: Option<String>,
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only deployments recorded at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only deployments recorded before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first (1..=1000; default 50).
+    pub limit: Option<u32>,
+}
+
+impl HistoryQuery {
+    /// Everything, newest first, 50 at most.
+    pub fn new() -> HistoryQuery {
+        HistoryQuery::default()
+    }
+    /// Only this product.
+    #[must_use]
+    pub fn product(mut self, p: impl Into<String>) -> HistoryQuery {
+        self.product = Some(p.into());
+        self
+    }
+    /// Only this environment.
+    #[must_use]
+    pub fn environment(mut self, e: impl Into<String>) -> HistoryQuery {
+        self.environment = Some(e.into());
+        self
+    }
+    /// Only this version.
+    #[must_use]
+    pub fn version(mut self, v: impl Into<String>) -> HistoryQuery {
+        self.version = Some(v.into());
+        self
+    }
+    /// Only this status.
+    #[must_use]
+    pub fn status(mut self, s: Status) -> HistoryQuery {
+        self.status = Some(s);
+        self
+    }
+    /// Only at or after `t`.
+    #[must_use]
+    pub fn since(mut self, t: DateTime<Utc>) -> HistoryQuery {
+        self.since = Some(t);
+        self
+    }
+    /// Only before `t`.
+    #[must_use]
+    pub fn until(mut self, t: DateTime<Utc>) -> HistoryQuery {
+        self.until = Some(t);
+        self
+    }
+    /// At most `n`.
+    #[must_use]
+    pub fn limit(mut self, n: u32) -> HistoryQuery {
+        self.limit = Some(n);
+        self
+    }
+}
+
+/// A history filter resolved to store keys (for [`Tx::history`] implementors).
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// Product key.
+    pub product: Option<i64>,
+    /// Environment key.
+    pub environment: Option<i64>,
+    /// Version key.
+    pub version: Option<i64>,
+    /// Status.
+    pub status: Option<Status>,
+    /// Recorded at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Recorded before.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A transaction's primitive operations. Implemented by each store; used by the service layer.
+///
+/// Keys (`i64`) are the store's internal row keys; public ids are UUID strings.
+pub trait Tx {
+    /// A product by name.
+    fn product(&mut self, name: &str) -> Result<Option<Product>>;
+    /// Creates a product.
+    fn insert_product(&mut self, name: &str, now: DateTime<Utc>) -> Result<Product>;
+    /// Every product, by name.
+    fn products(&mut self) -> Result<Vec<Product>>;
+    /// An environment by name.
+    fn environment(&mut self, name: &str) -> Result<Option<Environment>>;
+    /// Creates an environment.
+    fn insert_environment(
+        &mut self,
+        name: &str,
+        env_type: EnvironmentType,
+        now: DateTime<Utc>,
+    ) -> Result<Environment>;
+    /// Sets an environment's type (`None`: back to inference from the name).
+    fn set_environment_type(
+        &mut self,
+        key: i64,
+        env_type: EnvironmentType,
+        overridden: bool,
+    ) -> Result<()>;
+    /// Every environment, by type then name.
+    fn environments(&mut self) -> Result<Vec<Environment>>;
+    /// A version of a product.
+    fn version(&mut self, product: &Product, version: &str) -> Result<Option<Version>>;
+    /// A version by public id.
+    fn version_by_id(&mut self, id: &str) -> Result<Option<Version>>;
+    /// Versions of a product, newest first.
+    fn versions(&mut self, product: &Product, page: Page) -> Result<Vec<Version>>;
+    /// Versions whose SHA starts with `sha_prefix` (lower-case hex).
+    fn versions_by_sha(&mut self, sha_prefix: &str) -> Result<Vec<Version>>;
+    /// Creates a version; returns it with its key.
+    fn insert_version(&mut self, version: &Version) -> Result<Version>;
+    /// Updates a version's SCM and build fields (never its identity).
+    fn update_version(&mut self, version: &Version) -> Result<()>;
+    /// The build of a version that an event with this run id and status recorded.
+    fn build_by_invoke(
+        &mut self,
+        version_key: i64,
+        invoke_id: &str,
+        status: Status,
+    ) -> Result<Option<Build>>;
+    /// The newest open build of a version.
+    fn newest_open_build(&mut self, version_key: i64) -> Result<Option<Build>>;
+    /// Creates a build; returns its key.
+    fn insert_build(&mut self, build: &Build) -> Result<i64>;
+    /// Updates a build's status, times, fields and metadata.
+    fn update_build(&mut self, build: &Build) -> Result<()>;
+    /// Appends a build event to the ledger.
+    fn append_build_event(
+        &mut self,
+        build_key: i64,
+        status: Status,
+        invoke_id: Option<&str>,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Who built a version (distinct, as recorded).
+    fn builders(&mut self, version_key: i64) -> Result<Vec<String>>;
+    /// The deployment of (product, version, environment) that an event with this run id and
+    /// status recorded.
+    fn deployment_by_invoke(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+        invoke_id: &str,
+        status: Status,
+    ) -> Result<Option<Deployment>>;
+    /// The newest open deployment of (product, version, environment).
+    fn newest_open_deployment(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+    ) -> Result<Option<Deployment>>;
+    /// Open deployments of any product in an environment, with their keys.
+    fn open_deployments(&mut self, environment_key: i64) -> Result<Vec<(i64, OpenDeployment)>>;
+    /// A deployment by public id.
+    fn deployment_by_id(&mut self, id: &str) -> Result<Option<Deployment>>;
+    /// Creates a deployment; returns its key.
+    fn insert_deployment(&mut self, deployment: &Deployment) -> Result<i64>;
+    /// Updates a deployment's status, times, fields, metadata and preflight.
+    fn update_deployment(&mut self, deployment: &Deployment) -> Result<()>;
+    /// Appends a deployment event to the ledger.
+    fn append_deployment_event(
+        &mut self,
+        deployment_key: i64,
+        status: Status,
+        invoke_id: Option<&str>,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// How a version fared in an environment (for flow and soak).
+    fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint>;
+    /// Deployment history, newest first.
+    fn history(&mut self, filter: &HistoryFilter) -> Result<Vec<Deployment>>;
+    /// Every (product, environment) pair that has had a deployment.
+    fn pairs(&mut self) -> Result<Vec<(Product, Environment)>>;
+    /// The last successful deployment of a product to an environment completed at or before
+    /// `at` (or ever, when `at` is `None`).
+    fn last_success(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<Deployment>>;
+    /// Deployments of a product to an environment in progress at `at` (now when `None`).
+    fn in_progress(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Deployment>>;
+    /// Every rule in evaluation order.
+    fn rules(&mut self) -> Result<Vec<StoredRule>>;
+    /// A rule by name.
+    fn rule(&mut self, name: &str) -> Result<Option<StoredRule>>;
+    /// Adds a rule at the end of the evaluation order.
+    fn insert_rule(&mut self, rule: &Rule, now: DateTime<Utc>) -> Result<()>;
+    /// Replaces the definition of the rule named `name` (it may be renamed).
+    fn update_rule(&mut self, name: &str, rule: &Rule, now: DateTime<Utc>) -> Result<()>;
+    /// Deletes a rule.
+    fn delete_rule(&mut self, name: &str) -> Result<()>;
+    /// Records a status change of a rule.
+    fn insert_rule_status_change(&mut self, change: &RuleStatusChange) -> Result<()>;
+    /// A rule's status history, oldest first (all rules when `None`).
+    fn rule_status_changes(&mut self, name: Option<&str>) -> Result<Vec<RuleStatusChange>>;
+    /// Records an approval.
+    fn insert_approval(&mut self, version_key: i64, approval: &Approval) -> Result<()>;
+    /// A version's approvals (revoked ones too), oldest first.
+    fn approvals(&mut self, version_key: i64) -> Result<Vec<Approval>>;
+    /// An approval by public id.
+    fn approval_by_id(&mut self, id: &str) -> Result<Option<Approval>>;
+    /// Marks an approval revoked.
+    fn revoke_approval(
+        &mut self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+}
+
+/// A place to keep Versioner's records.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Runs `f` in one write transaction, excluding concurrent writers of `lock`; commits when
+    /// `f` succeeds and rolls back when it fails.
+    ///
+    /// # Errors
+    /// `f`'s error, or `STORAGE`.
+    fn write(&self, lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Runs `f` in one read transaction (a consistent snapshot).
+    ///
+    /// # Errors
+    /// `f`'s error, or `STORAGE`.
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+}
+
+/// Runs `f` in a write transaction and returns its value.
+pub(crate) fn write<T>(
+    store: &dyn Store,
+    lock: &LockScope,
+    f: impl FnOnce(&mut dyn Tx) -> Result<T>,
+) -> Result<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    store.write(lock, &mut |tx| {
+        let f = f
+            .take()
+            .ok_or_else(|| crate::Error::internal("write transaction retried"))?;
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| crate::Error::internal("write transaction produced no value"))
+}
+
+/// Runs `f` in a read transaction and returns its value.
+pub(crate) fn read<T>(store: &dyn Store, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    store.read(&mut |tx| {
+        let f = f
+            .take()
+            .ok_or_else(|| crate::Error::internal("read transaction retried"))?;
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| crate::Error::internal("read transaction produced no value"))
+}

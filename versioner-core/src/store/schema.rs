@@ -1,0 +1,139 @@
+//! The SQLite schema and its versioned migrations.
+//!
+//! `PRAGMA user_version` holds the schema version. Opening runs every migration above it, each
+//! in its own transaction; a database whose version is above [`SCHEMA_VERSION`] was written by a
+//! newer library and is refused.
+
+/// The newest schema version this library writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+CREATE TABLE products(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE environments(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  env_type TEXT NOT NULL,
+  type_overridden INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE versions(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  product_id INTEGER NOT NULL REFERENCES products(id),
+  version TEXT NOT NULL,
+  scm_sha TEXT,
+  scm_branch TEXT,
+  scm_repository TEXT,
+  build_number TEXT,
+  build_url TEXT,
+  built_by TEXT,
+  created_at TEXT NOT NULL,
+  UNIQUE(product_id, version)
+);
+CREATE INDEX versions_by_product ON versions(product_id, id);
+CREATE INDEX versions_by_sha ON versions(scm_sha) WHERE scm_sha IS NOT NULL;
+CREATE TABLE builds(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  version_id INTEGER NOT NULL REFERENCES versions(id),
+  status TEXT NOT NULL,
+  is_open INTEGER NOT NULL,
+  built_by TEXT,
+  started_at TEXT,
+  completed_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  extra_metadata TEXT NOT NULL
+);
+CREATE INDEX builds_by_version ON builds(version_id, is_open, id);
+CREATE TABLE build_events(
+  id INTEGER PRIMARY KEY,
+  build_id INTEGER NOT NULL REFERENCES builds(id),
+  status TEXT NOT NULL,
+  invoke_id TEXT,
+  recorded_at TEXT NOT NULL,
+  payload TEXT NOT NULL
+);
+CREATE INDEX build_events_by_invoke ON build_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
+CREATE TABLE deployments(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  product_id INTEGER NOT NULL REFERENCES products(id),
+  version_id INTEGER NOT NULL REFERENCES versions(id),
+  environment_id INTEGER NOT NULL REFERENCES environments(id),
+  status TEXT NOT NULL,
+  is_open INTEGER NOT NULL,
+  deployed_at TEXT NOT NULL,
+  started_at TEXT,
+  completed_at TEXT,
+  updated_at TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  extra_metadata TEXT NOT NULL,
+  preflight TEXT
+);
+CREATE INDEX deployments_open ON deployments(environment_id) WHERE is_open = 1;
+CREATE INDEX deployments_by_outcome ON deployments(product_id, environment_id, status, completed_at);
+CREATE INDEX deployments_by_version ON deployments(product_id, environment_id, version_id, status, completed_at);
+CREATE INDEX deployments_by_start ON deployments(product_id, environment_id, deployed_at);
+CREATE INDEX deployments_by_time ON deployments(deployed_at);
+CREATE TABLE deployment_events(
+  id INTEGER PRIMARY KEY,
+  deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+  status TEXT NOT NULL,
+  invoke_id TEXT,
+  recorded_at TEXT NOT NULL,
+  payload TEXT NOT NULL
+);
+CREATE INDEX deployment_events_by_deployment ON deployment_events(deployment_id);
+CREATE INDEX deployment_events_by_invoke ON deployment_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
+CREATE TABLE product_environments(
+  product_id INTEGER NOT NULL REFERENCES products(id),
+  environment_id INTEGER NOT NULL REFERENCES environments(id),
+  PRIMARY KEY(product_id, environment_id)
+) WITHOUT ROWID;
+CREATE TABLE rules(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  position INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE rule_status_changes(
+  id INTEGER PRIMARY KEY,
+  rule_name TEXT NOT NULL,
+  from_status TEXT NOT NULL,
+  to_status TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  changed_at TEXT NOT NULL
+);
+CREATE INDEX rule_status_changes_by_rule ON rule_status_changes(rule_name, id);
+CREATE TABLE approvals(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  version_id INTEGER NOT NULL REFERENCES versions(id),
+  approval_type TEXT NOT NULL,
+  approver TEXT NOT NULL,
+  approver_role TEXT,
+  environment TEXT,
+  comment TEXT,
+  granted_at TEXT NOT NULL,
+  revoked_at TEXT,
+  revoked_by TEXT,
+  revoke_reason TEXT
+);
+CREATE INDEX approvals_by_version ON approvals(version_id, id);
+"#,
+];

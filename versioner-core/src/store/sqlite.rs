@@ -1,0 +1,1029 @@
+//! The embedded SQLite store (the default): one file, no setup.
+//!
+//! Settings: WAL journal, `synchronous=FULL` by default (an acknowledged event survives power
+//! loss; `NORMAL` is an option that keeps the database consistent but may lose the last
+//! transactions on power loss), a 30 s busy timeout, foreign keys on, and SQLite's query
+//! planner stability guarantee (QPSG) on: without it, bundled SQLite re-prepares statements of
+//! the shape `WHERE … ORDER BY … LIMIT 1` on every run, which made preflight reads 3–4× slower.
+//! Every statement goes through the connection's statement cache.
+//!
+//! Write transactions start with `BEGIN IMMEDIATE`, taking the write lock before the first
+//! read, so a preflight's reads and the recording write are one atomic step across threads and
+//! processes, and a read-to-write upgrade can never fail with `SQLITE_BUSY`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
+use rusqlite::types::Type;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::{Map, Value};
+
+use super::schema::{MIGRATIONS, SCHEMA_VERSION};
+use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use crate::approval::Approval;
+use crate::error::{Error, Result};
+use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
+use crate::status::Status;
+
+/// SQLite's durability setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Every commit is synced to disk before it is acknowledged (the default).
+    #[default]
+    Full,
+    /// Commits are synced at checkpoints: faster; the last commits may be lost on power loss.
+    Normal,
+}
+
+/// Options for [`SqliteStore::open_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Durability (default [`Synchronous::Full`]).
+    pub synchronous: Synchronous,
+    /// How long to wait for another process's write lock (default 30 s).
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> SqliteOptions {
+        SqliteOptions {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` with default options, running
+    /// any pending migrations. Equals `open_with(path, SqliteOptions::default())`.
+    ///
+    /// # Errors
+    /// `STORAGE` when the file cannot be opened or was written by a newer library.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, &SqliteOptions::default())
+    }
+
+    /// Opens the database file at `path` with `options`.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref();
+        let conn = Connection::open(path).map_err(|e| {
+            Error::storage(format!("cannot open database `{}`: {e}", path.display()), e)
+        })?;
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+            path: Some(path.to_path_buf()),
+        };
+        store.configure(options, true)?;
+        Ok(store)
+    }
+
+    /// A private in-memory database (for tests and dry runs).
+    ///
+    /// # Errors
+    /// `STORAGE` if SQLite cannot allocate it.
+    pub fn open_in_memory() -> Result<SqliteStore> {
+        let store = SqliteStore {
+            conn: Mutex::new(Connection::open_in_memory()?),
+            path: None,
+        };
+        store.configure(&SqliteOptions::default(), false)?;
+        Ok(store)
+    }
+
+    /// The file path, or `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the open database.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn schema_version(&self) -> Result<i64> {
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    fn configure(&self, options: &SqliteOptions, file: bool) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        conn.busy_timeout(options.busy_timeout)?;
+        if file {
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "SQLite could not switch to WAL");
+            }
+        }
+        let sync = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrate(&mut conn)
+    }
+}
+
+/// Runs the pending migrations, each in an IMMEDIATE transaction that re-reads the version,
+/// so two processes opening a new file at once migrate it once.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let Some(sql) = usize::try_from(current)
+            .ok()
+            .and_then(|i| MIGRATIONS.get(i))
+        else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", current + 1)?;
+        tx.commit()?;
+        tracing::info!(version = current + 1, "migrated the database schema");
+    }
+}
+
+impl Store for SqliteStore {
+    fn write(&self, _lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        f(&mut SqliteTx { conn: &tx })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&mut SqliteTx { conn: &tx })?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+struct SqliteTx<'a> {
+    conn: &'a Connection,
+}
+
+/// Times are stored as fixed-width RFC 3339 UTC text, so text order is time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn conversion(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
+}
+
+fn dt(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s: String = row.get(idx)?;
+    DateTime::parse_from_rfc3339(&s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| conversion(idx, e))
+}
+
+fn opt_dt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| conversion(idx, e))
+    })
+    .transpose()
+}
+
+fn status(row: &Row<'_>, idx: usize) -> rusqlite::Result<Status> {
+    let s: String = row.get(idx)?;
+    s.parse::<Status>().map_err(|e| conversion(idx, e))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let s: String = row.get(idx)?;
+    serde_json::from_str(&s).map_err(|e| conversion(idx, e))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::internal(format!("cannot encode a record: {e}")))
+}
+
+fn new_uid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+const PRODUCT_COLS: &str = "id, uid, name, created_at";
+fn product_row(row: &Row<'_>) -> rusqlite::Result<Product> {
+    Ok(Product {
+        key: row.get(0)?,
+        id: row.get(1)?,
+        name: row.get(2)?,
+        created_at: dt(row, 3)?,
+    })
+}
+
+const ENV_COLS: &str = "id, uid, name, env_type, type_overridden, created_at";
+fn env_row(row: &Row<'_>) -> rusqlite::Result<Environment> {
+    let ty: String = row.get(3)?;
+    Ok(Environment {
+        key: row.get(0)?,
+        id: row.get(1)?,
+        name: row.get(2)?,
+        env_type: ty.parse().map_err(|e| conversion(3, e))?,
+        type_overridden: row.get(4)?,
+        created_at: dt(row, 5)?,
+    })
+}
+
+const VERSION_SELECT: &str = "SELECT v.id, v.uid, v.product_id, p.uid, p.name, v.version, v.scm_sha, \
+    v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at \
+    FROM versions v JOIN products p ON p.id = v.product_id";
+fn version_row(row: &Row<'_>) -> rusqlite::Result<Version> {
+    Ok(Version {
+        key: row.get(0)?,
+        id: row.get(1)?,
+        product_key: row.get(2)?,
+        product_id: row.get(3)?,
+        product_name: row.get(4)?,
+        version: row.get(5)?,
+        scm_sha: row.get(6)?,
+        scm_branch: row.get(7)?,
+        scm_repository: row.get(8)?,
+        build_number: row.get(9)?,
+        build_url: row.get(10)?,
+        built_by: row.get(11)?,
+        created_at: dt(row, 12)?,
+    })
+}
+
+const BUILD_SELECT: &str = "SELECT b.id, b.uid, b.version_id, v.uid, p.uid, p.name, v.version, b.status, \
+    b.started_at, b.completed_at, b.created_at, b.updated_at, b.fields, b.extra_metadata \
+    FROM builds b JOIN versions v ON v.id = b.version_id JOIN products p ON p.id = v.product_id";
+fn build_row(row: &Row<'_>) -> rusqlite::Result<Build> {
+    Ok(Build {
+        key: row.get(0)?,
+        id: row.get(1)?,
+        version_key: row.get(2)?,
+        version_id: row.get(3)?,
+        product_id: row.get(4)?,
+        product_name: row.get(5)?,
+        version: row.get(6)?,
+        status: status(row, 7)?,
+        started_at: opt_dt(row, 8)?,
+        completed_at: opt_dt(row, 9)?,
+        created_at: dt(row, 10)?,
+        updated_at: dt(row, 11)?,
+        fields: json(row, 12)?,
+        extra_metadata: json::<Map<String, Value>>(row, 13)?,
+    })
+}
+
+const DEPLOYMENT_SELECT: &str = "SELECT d.id, d.uid, d.product_id, p.uid, p.name, d.version_id, v.uid, \
+    v.version, d.environment_id, e.uid, e.name, d.status, d.deployed_at, d.started_at, \
+    d.completed_at, d.updated_at, d.fields, d.extra_metadata, d.preflight \
+    FROM deployments d JOIN products p ON p.id = d.product_id \
+    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id";
+fn deployment_row(row: &Row<'_>) -> rusqlite::Result<Deployment> {
+    let preflight: Option<String> = row.get(18)?;
+    Ok(Deployment {
+        key: row.get(0)?,
+        id: row.get(1)?,
+        product_key: row.get(2)?,
+        product_id: row.get(3)?,
+        product_name: row.get(4)?,
+        version_key: row.get(5)?,
+        version_id: row.get(6)?,
+        version: row.get(7)?,
+        environment_key: row.get(8)?,
+        environment_id: row.get(9)?,
+        environment_name: row.get(10)?,
+        status: status(row, 11)?,
+        deployed_at: dt(row, 12)?,
+        started_at: opt_dt(row, 13)?,
+        completed_at: opt_dt(row, 14)?,
+        updated_at: dt(row, 15)?,
+        fields: json(row, 16)?,
+        extra_metadata: json::<Map<String, Value>>(row, 17)?,
+        preflight: preflight
+            .map(|s| {
+                serde_json::from_str::<crate::policy::Preflight>(&s)
+                    .map(|mut p| {
+                        p.verdict.refresh_derived();
+                        p
+                    })
+                    .map_err(|e| conversion(18, e))
+            })
+            .transpose()?,
+    })
+}
+
+const APPROVAL_SELECT: &str = "SELECT a.uid, p.name, v.version, v.uid, a.approval_type, a.approver, \
+    a.approver_role, a.environment, a.comment, a.granted_at, a.revoked_at, a.revoked_by, a.revoke_reason \
+    FROM approvals a JOIN versions v ON v.id = a.version_id JOIN products p ON p.id = v.product_id";
+fn approval_row(row: &Row<'_>) -> rusqlite::Result<Approval> {
+    Ok(Approval {
+        id: row.get(0)?,
+        product_name: row.get(1)?,
+        version: row.get(2)?,
+        version_id: row.get(3)?,
+        approval_type: row.get(4)?,
+        approver: row.get(5)?,
+        approver_role: row.get(6)?,
+        environment: row.get(7)?,
+        comment: row.get(8)?,
+        granted_at: dt(row, 9)?,
+        revoked_at: opt_dt(row, 10)?,
+        revoked_by: row.get(11)?,
+        revoke_reason: row.get(12)?,
+    })
+}
+
+fn rule_row(row: &Row<'_>) -> rusqlite::Result<StoredRule> {
+    let def: Value = json(row, 0)?;
+    let rule = Rule::from_json(&def).map_err(|e| conversion(0, e))?;
+    Ok(StoredRule {
+        rule,
+        position: row.get(1)?,
+        created_at: dt(row, 2)?,
+        updated_at: dt(row, 3)?,
+    })
+}
+
+fn rule_status(s: &str) -> rusqlite::Result<RuleStatus> {
+    s.parse().map_err(|e| conversion(0, e))
+}
+
+impl SqliteTx<'_> {
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        Ok(stmt.query_row(params, map).optional()?)
+    }
+
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, map)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<T>>>()?)
+    }
+
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        Ok(stmt.execute(params)?)
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn product(&mut self, name: &str) -> Result<Option<Product>> {
+        self.one(
+            &format!("SELECT {PRODUCT_COLS} FROM products WHERE name = ?1"),
+            [name],
+            product_row,
+        )
+    }
+
+    fn insert_product(&mut self, name: &str, now: DateTime<Utc>) -> Result<Product> {
+        let uid = new_uid();
+        self.exec(
+            "INSERT INTO products(uid, name, created_at) VALUES (?1, ?2, ?3)",
+            params![uid, name, ts(now)],
+        )?;
+        Ok(Product {
+            key: self.conn.last_insert_rowid(),
+            id: uid,
+            name: name.to_string(),
+            created_at: now,
+        })
+    }
+
+    fn products(&mut self) -> Result<Vec<Product>> {
+        self.all(
+            &format!("SELECT {PRODUCT_COLS} FROM products ORDER BY name"),
+            [],
+            product_row,
+        )
+    }
+
+    fn environment(&mut self, name: &str) -> Result<Option<Environment>> {
+        self.one(
+            &format!("SELECT {ENV_COLS} FROM environments WHERE name = ?1"),
+            [name],
+            env_row,
+        )
+    }
+
+    fn insert_environment(
+        &mut self,
+        name: &str,
+        env_type: EnvironmentType,
+        now: DateTime<Utc>,
+    ) -> Result<Environment> {
+        let uid = new_uid();
+        self.exec(
+            "INSERT INTO environments(uid, name, env_type, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![uid, name, env_type.as_str(), ts(now)],
+        )?;
+        Ok(Environment {
+            key: self.conn.last_insert_rowid(),
+            id: uid,
+            name: name.to_string(),
+            env_type,
+            type_overridden: false,
+            created_at: now,
+        })
+    }
+
+    fn set_environment_type(
+        &mut self,
+        key: i64,
+        env_type: EnvironmentType,
+        overridden: bool,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE environments SET env_type = ?2, type_overridden = ?3 WHERE id = ?1",
+            params![key, env_type.as_str(), overridden],
+        )?;
+        Ok(())
+    }
+
+    fn environments(&mut self) -> Result<Vec<Environment>> {
+        let mut envs = self.all(
+            &format!("SELECT {ENV_COLS} FROM environments ORDER BY name"),
+            [],
+            env_row,
+        )?;
+        envs.sort_by(|a, b| {
+            a.env_type
+                .cmp(&b.env_type)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(envs)
+    }
+
+    fn version(&mut self, product: &Product, version: &str) -> Result<Option<Version>> {
+        self.one(
+            &format!("{VERSION_SELECT} WHERE v.product_id = ?1 AND v.version = ?2"),
+            params![product.key, version],
+            version_row,
+        )
+    }
+
+    fn version_by_id(&mut self, id: &str) -> Result<Option<Version>> {
+        self.one(
+            &format!("{VERSION_SELECT} WHERE v.uid = ?1"),
+            [id],
+            version_row,
+        )
+    }
+
+    fn versions(&mut self, product: &Product, page: Page) -> Result<Vec<Version>> {
+        self.all(
+            &format!(
+                "{VERSION_SELECT} WHERE v.product_id = ?1 ORDER BY v.id DESC LIMIT ?2 OFFSET ?3"
+            ),
+            params![product.key, page.limit, page.offset],
+            version_row,
+        )
+    }
+
+    fn versions_by_sha(&mut self, sha_prefix: &str) -> Result<Vec<Version>> {
+        let upper = format!("{sha_prefix}g");
+        self.all(
+            &format!("{VERSION_SELECT} WHERE v.scm_sha >= ?1 AND v.scm_sha < ?2 ORDER BY v.id DESC LIMIT 1000"),
+            params![sha_prefix, upper],
+            version_row,
+        )
+    }
+
+    fn insert_version(&mut self, v: &Version) -> Result<Version> {
+        self.exec(
+            "INSERT INTO versions(uid, product_id, version, scm_sha, scm_branch, scm_repository, \
+             build_number, build_url, built_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            params![
+                v.id,
+                v.product_key,
+                v.version,
+                v.scm_sha,
+                v.scm_branch,
+                v.scm_repository,
+                v.build_number,
+                v.build_url,
+                v.built_by,
+                ts(v.created_at)
+            ],
+        )?;
+        let mut out = v.clone();
+        out.key = self.conn.last_insert_rowid();
+        Ok(out)
+    }
+
+    fn update_version(&mut self, v: &Version) -> Result<()> {
+        self.exec(
+            "UPDATE versions SET scm_sha = ?2, scm_branch = ?3, scm_repository = ?4, build_number = ?5, \
+             build_url = ?6, built_by = ?7 WHERE id = ?1",
+            params![
+                v.key,
+                v.scm_sha,
+                v.scm_branch,
+                v.scm_repository,
+                v.build_number,
+                v.build_url,
+                v.built_by
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn build_by_invoke(
+        &mut self,
+        version_key: i64,
+        invoke_id: &str,
+        status: Status,
+    ) -> Result<Option<Build>> {
+        self.one(
+            &format!(
+                "{BUILD_SELECT} WHERE b.id = (SELECT e.build_id FROM build_events e JOIN builds x ON x.id = e.build_id \
+                 WHERE e.invoke_id = ?1 AND e.status = ?2 AND x.version_id = ?3 ORDER BY e.id DESC LIMIT 1)"
+            ),
+            params![invoke_id, status.as_str(), version_key],
+            build_row,
+        )
+    }
+
+    fn newest_open_build(&mut self, version_key: i64) -> Result<Option<Build>> {
+        self.one(
+            &format!("{BUILD_SELECT} WHERE b.version_id = ?1 AND b.is_open = 1 ORDER BY b.id DESC LIMIT 1"),
+            [version_key],
+            build_row,
+        )
+    }
+
+    fn insert_build(&mut self, b: &Build) -> Result<i64> {
+        self.exec(
+            "INSERT INTO builds(uid, version_id, status, is_open, built_by, started_at, completed_at, \
+             created_at, updated_at, fields, extra_metadata) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+            params![
+                b.id,
+                b.version_key,
+                b.status.as_str(),
+                b.status.is_open(),
+                b.fields.built_by,
+                b.started_at.map(ts),
+                b.completed_at.map(ts),
+                ts(b.created_at),
+                ts(b.updated_at),
+                to_json(&b.fields)?,
+                to_json(&b.extra_metadata)?
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn update_build(&mut self, b: &Build) -> Result<()> {
+        self.exec(
+            "UPDATE builds SET status = ?2, is_open = ?3, built_by = ?4, started_at = ?5, completed_at = ?6, \
+             updated_at = ?7, fields = ?8, extra_metadata = ?9 WHERE id = ?1",
+            params![
+                b.key,
+                b.status.as_str(),
+                b.status.is_open(),
+                b.fields.built_by,
+                b.started_at.map(ts),
+                b.completed_at.map(ts),
+                ts(b.updated_at),
+                to_json(&b.fields)?,
+                to_json(&b.extra_metadata)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_build_event(
+        &mut self,
+        build_key: i64,
+        status: Status,
+        invoke_id: Option<&str>,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO build_events(build_id, status, invoke_id, recorded_at, payload) VALUES (?1,?2,?3,?4,?5)",
+            params![build_key, status.as_str(), invoke_id, ts(at), to_json(payload)?],
+        )?;
+        Ok(())
+    }
+
+    fn builders(&mut self, version_key: i64) -> Result<Vec<String>> {
+        self.all(
+            "SELECT DISTINCT built_by FROM builds WHERE version_id = ?1 AND built_by IS NOT NULL \
+             UNION SELECT built_by FROM versions WHERE id = ?1 AND built_by IS NOT NULL",
+            [version_key],
+            |r| r.get(0),
+        )
+    }
+
+    fn deployment_by_invoke(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+        invoke_id: &str,
+        status: Status,
+    ) -> Result<Option<Deployment>> {
+        self.one(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.id = (SELECT e.deployment_id FROM deployment_events e \
+                 JOIN deployments x ON x.id = e.deployment_id WHERE e.invoke_id = ?1 AND e.status = ?2 \
+                 AND x.product_id = ?3 AND x.version_id = ?4 AND x.environment_id = ?5 ORDER BY e.id DESC LIMIT 1)"
+            ),
+            params![invoke_id, status.as_str(), product_key, version_key, environment_key],
+            deployment_row,
+        )
+    }
+
+    fn newest_open_deployment(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+    ) -> Result<Option<Deployment>> {
+        self.one(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.environment_id = ?3 AND d.is_open = 1 AND d.product_id = ?1 \
+                 AND d.version_id = ?2 ORDER BY d.id DESC LIMIT 1"
+            ),
+            params![product_key, version_key, environment_key],
+            deployment_row,
+        )
+    }
+
+    fn open_deployments(&mut self, environment_key: i64) -> Result<Vec<(i64, OpenDeployment)>> {
+        self.all(
+            "SELECT d.id, d.uid, p.name, v.version, d.status, COALESCE(d.started_at, d.deployed_at) \
+             FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id \
+             WHERE d.environment_id = ?1 AND d.is_open = 1 ORDER BY d.id",
+            [environment_key],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    OpenDeployment {
+                        id: r.get(1)?,
+                        product_name: r.get(2)?,
+                        version: r.get(3)?,
+                        status: status(r, 4)?,
+                        started_at: dt(r, 5)?,
+                    },
+                ))
+            },
+        )
+    }
+
+    fn deployment_by_id(&mut self, id: &str) -> Result<Option<Deployment>> {
+        self.one(
+            &format!("{DEPLOYMENT_SELECT} WHERE d.uid = ?1"),
+            [id],
+            deployment_row,
+        )
+    }
+
+    fn insert_deployment(&mut self, d: &Deployment) -> Result<i64> {
+        self.exec(
+            "INSERT INTO deployments(uid, product_id, version_id, environment_id, status, is_open, deployed_at, \
+             started_at, completed_at, updated_at, fields, extra_metadata, preflight) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+            params![
+                d.id,
+                d.product_key,
+                d.version_key,
+                d.environment_key,
+                d.status.as_str(),
+                d.status.is_open(),
+                ts(d.deployed_at),
+                d.started_at.map(ts),
+                d.completed_at.map(ts),
+                ts(d.updated_at),
+                to_json(&d.fields)?,
+                to_json(&d.extra_metadata)?,
+                d.preflight.as_ref().map(to_json).transpose()?
+            ],
+        )?;
+        let key = self.conn.last_insert_rowid();
+        self.exec(
+            "INSERT OR IGNORE INTO product_environments(product_id, environment_id) VALUES (?1, ?2)",
+            params![d.product_key, d.environment_key],
+        )?;
+        Ok(key)
+    }
+
+    fn update_deployment(&mut self, d: &Deployment) -> Result<()> {
+        self.exec(
+            "UPDATE deployments SET status = ?2, is_open = ?3, started_at = ?4, completed_at = ?5, updated_at = ?6, \
+             fields = ?7, extra_metadata = ?8, preflight = ?9 WHERE id = ?1",
+            params![
+                d.key,
+                d.status.as_str(),
+                d.status.is_open(),
+                d.started_at.map(ts),
+                d.completed_at.map(ts),
+                ts(d.updated_at),
+                to_json(&d.fields)?,
+                to_json(&d.extra_metadata)?,
+                d.preflight.as_ref().map(to_json).transpose()?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_deployment_event(
+        &mut self,
+        deployment_key: i64,
+        status: Status,
+        invoke_id: Option<&str>,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO deployment_events(deployment_id, status, invoke_id, recorded_at, payload) VALUES (?1,?2,?3,?4,?5)",
+            params![deployment_key, status.as_str(), invoke_id, ts(at), to_json(payload)?],
+        )?;
+        Ok(())
+    }
+
+    fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint> {
+        let first = self.one(
+            "SELECT completed_at FROM deployments WHERE product_id = ?1 AND environment_id = ?3 \
+             AND version_id = ?2 AND status = 'completed' ORDER BY completed_at ASC LIMIT 1",
+            params![product_key, version_key, environment_key],
+            |r| dt(r, 0),
+        )?;
+        let last = self.one(
+            "SELECT completed_at FROM deployments WHERE product_id = ?1 AND environment_id = ?3 \
+             AND version_id = ?2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 1",
+            params![product_key, version_key, environment_key],
+            |r| dt(r, 0),
+        )?;
+        let superseded = match last {
+            None => None,
+            Some(last) => self.one(
+                "SELECT d.completed_at, v.version FROM deployments d JOIN versions v ON v.id = d.version_id \
+                 WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.status = 'completed' \
+                 AND d.completed_at > ?3 AND d.version_id != ?4 ORDER BY d.completed_at ASC LIMIT 1",
+                params![product_key, environment_key, ts(last), version_key],
+                |r| Ok((dt(r, 0)?, r.get::<_, String>(1)?)),
+            )?,
+        };
+        Ok(Stint {
+            first_success_at: first,
+            last_success_at: last,
+            superseded,
+        })
+    }
+
+    fn history(&mut self, f: &HistoryFilter) -> Result<Vec<Deployment>> {
+        self.all(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE (?1 IS NULL OR d.product_id = ?1) AND (?2 IS NULL OR d.environment_id = ?2) \
+                 AND (?3 IS NULL OR d.version_id = ?3) AND (?4 IS NULL OR d.status = ?4) \
+                 AND (?5 IS NULL OR d.deployed_at >= ?5) AND (?6 IS NULL OR d.deployed_at < ?6) \
+                 ORDER BY d.deployed_at DESC, d.id DESC LIMIT ?7"
+            ),
+            params![
+                f.product,
+                f.environment,
+                f.version,
+                f.status.map(Status::as_str),
+                f.since.map(ts),
+                f.until.map(ts),
+                f.limit
+            ],
+            deployment_row,
+        )
+    }
+
+    fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
+        self.all(
+            "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
+             FROM product_environments pe JOIN products p ON p.id = pe.product_id \
+             JOIN environments e ON e.id = pe.environment_id ORDER BY p.name, e.name",
+            [],
+            |r| {
+                let p = product_row(r)?;
+                let ty: String = r.get(7)?;
+                let e = Environment {
+                    key: r.get(4)?,
+                    id: r.get(5)?,
+                    name: r.get(6)?,
+                    env_type: ty.parse().map_err(|e| conversion(7, e))?,
+                    type_overridden: r.get(8)?,
+                    created_at: dt(r, 9)?,
+                };
+                Ok((p, e))
+            },
+        )
+    }
+
+    fn last_success(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<Deployment>> {
+        self.one(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.id = (SELECT id FROM deployments WHERE product_id = ?1 \
+                 AND environment_id = ?2 AND status = 'completed' AND (?3 IS NULL OR completed_at <= ?3) \
+                 ORDER BY completed_at DESC LIMIT 1)"
+            ),
+            params![product_key, environment_key, at.map(ts)],
+            deployment_row,
+        )
+    }
+
+    fn in_progress(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Deployment>> {
+        match at {
+            None => self.all(
+                &format!(
+                    "{DEPLOYMENT_SELECT} WHERE d.environment_id = ?2 AND d.is_open = 1 AND d.product_id = ?1 ORDER BY d.id"
+                ),
+                params![product_key, environment_key],
+                deployment_row,
+            ),
+            Some(at) => {
+                // The most recent deployments begun by `at`; those not finished by then were in
+                // progress. Bounded so the cost does not grow with history.
+                let recent = self.all(
+                    &format!(
+                        "{DEPLOYMENT_SELECT} WHERE d.product_id = ?1 AND d.environment_id = ?2 \
+                         AND d.deployed_at <= ?3 ORDER BY d.deployed_at DESC LIMIT 20"
+                    ),
+                    params![product_key, environment_key, ts(at)],
+                    deployment_row,
+                )?;
+                let mut open: Vec<Deployment> = recent
+                    .into_iter()
+                    .filter(|d| d.started_at.is_some() || d.status.is_open())
+                    .filter(|d| d.completed_at.is_none_or(|c| c > at))
+                    .collect();
+                open.reverse();
+                Ok(open)
+            }
+        }
+    }
+
+    fn rules(&mut self) -> Result<Vec<StoredRule>> {
+        self.all(
+            "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",
+            [],
+            rule_row,
+        )
+    }
+
+    fn rule(&mut self, name: &str) -> Result<Option<StoredRule>> {
+        self.one(
+            "SELECT definition, position, created_at, updated_at FROM rules WHERE name = ?1",
+            [name],
+            rule_row,
+        )
+    }
+
+    fn insert_rule(&mut self, rule: &Rule, now: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO rules(name, position, status, definition, created_at, updated_at) \
+             VALUES (?1, (SELECT COALESCE(MAX(position), 0) + 1 FROM rules), ?2, ?3, ?4, ?4)",
+            params![
+                rule.name,
+                rule.status.as_str(),
+                to_json(&rule.to_json())?,
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_rule(&mut self, name: &str, rule: &Rule, now: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE rules SET name = ?2, status = ?3, definition = ?4, updated_at = ?5 WHERE name = ?1",
+            params![name, rule.name, rule.status.as_str(), to_json(&rule.to_json())?, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_rule(&mut self, name: &str) -> Result<()> {
+        self.exec("DELETE FROM rules WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
+    fn insert_rule_status_change(&mut self, c: &RuleStatusChange) -> Result<()> {
+        self.exec(
+            "INSERT INTO rule_status_changes(rule_name, from_status, to_status, actor, reason, changed_at) \
+             VALUES (?1,?2,?3,?4,?5,?6)",
+            params![
+                c.rule_name,
+                c.from_status.as_str(),
+                c.to_status.as_str(),
+                c.actor,
+                c.reason,
+                ts(c.changed_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn rule_status_changes(&mut self, name: Option<&str>) -> Result<Vec<RuleStatusChange>> {
+        self.all(
+            "SELECT rule_name, from_status, to_status, actor, reason, changed_at FROM rule_status_changes \
+             WHERE ?1 IS NULL OR rule_name = ?1 ORDER BY id",
+            [name],
+            |r| {
+                Ok(RuleStatusChange {
+                    rule_name: r.get(0)?,
+                    from_status: rule_status(&r.get::<_, String>(1)?)?,
+                    to_status: rule_status(&r.get::<_, String>(2)?)?,
+                    actor: r.get(3)?,
+                    reason: r.get(4)?,
+                    changed_at: dt(r, 5)?,
+                })
+            },
+        )
+    }
+
+    fn insert_approval(&mut self, version_key: i64, a: &Approval) -> Result<()> {
+        self.exec(
+            "INSERT INTO approvals(uid, version_id, approval_type, approver, approver_role, environment, comment, granted_at) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![
+                a.id,
+                version_key,
+                a.approval_type,
+                a.approver,
+                a.approver_role,
+                a.environment,
+                a.comment,
+                ts(a.granted_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn approvals(&mut self, version_key: i64) -> Result<Vec<Approval>> {
+        self.all(
+            &format!("{APPROVAL_SELECT} WHERE a.version_id = ?1 ORDER BY a.id"),
+            [version_key],
+            approval_row,
+        )
+    }
+
+    fn approval_by_id(&mut self, id: &str) -> Result<Option<Approval>> {
+        self.one(
+            &format!("{APPROVAL_SELECT} WHERE a.uid = ?1"),
+            [id],
+            approval_row,
+        )
+    }
+
+    fn revoke_approval(
+        &mut self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE approvals SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 WHERE uid = ?1 AND revoked_at IS NULL",
+            params![id, ts(at), by, reason],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Versioner node binding. A placeholder that compiles; the binding is built by its own issue.
+
+pub use versioner_core::VERSION;
