@@ -245,6 +245,14 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// An error reported by a remote Versioner server, with its stable code.
+    #[error("{message}")]
+    Remote {
+        /// The code the server reported.
+        code: ErrorCode,
+        /// The server's message.
+        message: String,
+    },
     /// The remote server could not be reached or answered unexpectedly.
     #[error("network error: {message}")]
     Network {
@@ -282,6 +290,7 @@ impl Error {
             Error::Forbidden { .. } => ErrorCode::Forbidden,
             Error::SchemaTooNew { .. } | Error::Storage { .. } => ErrorCode::Storage,
             Error::Network { .. } => ErrorCode::Network,
+            Error::Remote { code, .. } => *code,
             Error::Internal { .. } => ErrorCode::Internal,
         }
     }

@@ -34,6 +34,7 @@
 //! - [`policy`]: rules, the pure evaluation function, verdicts, policy files.
 //! - [`store`]: the `Store` trait and the SQLite store (the default; no setup).
 //! - [`ci`]: CI/CD system detection from environment variables.
+//! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
 //!
 //! # Feature flags
 //! None yet: the SQLite store is always built.
@@ -51,6 +52,7 @@ mod state;
 mod status;
 pub mod store;
 mod versioner;
+pub mod wire;
 
 pub use approval::{
     Approval, ApprovalRequest, KNOWN_TYPES as APPROVAL_TYPES, RELEASE, normalize_type,

@@ -100,15 +100,19 @@ impl PolicyFile {
         };
         let mut problems = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            if let Some(rule) = parse_rule(item, &format!("rules[{i}]"), &mut problems) {
-                if rules.iter().any(|r| r.name == rule.name) {
+            if let Some(name) = item.get("name").and_then(Value::as_str).map(str::trim) {
+                if seen.contains(&name) {
                     problems.push(PolicyProblem {
-                        rule: rule.name.clone(),
+                        rule: name.to_string(),
                         field: "name".into(),
                         reason: "is used by more than one rule; names must be unique".into(),
                     });
                 }
+                seen.push(name);
+            }
+            if let Some(rule) = parse_rule(item, &format!("rules[{i}]"), &mut problems) {
                 rules.push(rule);
             }
         }

@@ -1,0 +1,327 @@
+//! The JSON shapes of the public Versioner Events API, shared by the server, the client and
+//! the bindings so they can never drift apart.
+//!
+//! # Requests
+//! `POST /build-events/` takes a [`BuildEvent`](crate::BuildEvent) and `POST
+//! /deployment-events/` a [`DeploymentEvent`](crate::DeploymentEvent), field names exactly as
+//! in the public API.
+//!
+//! # Responses
+//! A recorded deployment ([`deployment`]) carries every field the official clients read:
+//! ```json
+//! {"id": "0190…", "product_id": "…", "version_id": "…", "environment_id": "…",
+//!  "product_name": "api", "version": "1.2.0", "environment_name": "production",
+//!  "status": "started", "deployed_at": "2026-11-21T09:30:00Z", "deployed_by": "dana",
+//!  "completed_at": null, "deploy_url": null, "source_system": "github",
+//!  "extra_metadata": {"preflight_status": {"status": "passed", "rules_evaluated": [
+//!     {"rule_name": "QA sign-off", "rule_type": "version_approval", "status": "report_only",
+//!      "evaluation_result": "failed", "code": "QUALITY_APPROVAL_REQUIRED",
+//!      "error_message": "…"}]}}}
+//! ```
+//! A build ([`build`]) carries `id`, `version_id`, `product_id`, `product_name`, `version`,
+//! `build_number`, `status`, `build_url`, `started_at`, `completed_at`, `created_at`.
+//!
+//! # Errors
+//! Every error body has `detail` (as FastAPI clients expect) and our stable `code`:
+//! ```json
+//! {"detail": "Version 1.2.3 already exists with different SHA", "code": "VERSION_CONFLICT",
+//!  "message": "version `1.2.3` of `api` is recorded with sha `abc…`, not `def…`; …"}
+//! ```
+//! Validation errors (422) list the field FastAPI-style:
+//! `{"detail": [{"loc": ["body", "product_name"], "msg": "…", "type": "value_error"}], "code": "INVALID_INPUT", "message": "…"}`.
+//! A preflight rejection (409/423/428) nests the verdict under `detail`:
+//! ```json
+//! {"detail": {"error": "deployment_blocked", "code": "FLOW_VIOLATION", "message": "…",
+//!  "retry_after": null, "details": {"rule_name": "Staging first", …},
+//!  "violations": [{"rule_name": …, "code": …, "message": …, "details": …, "retry_after": …}],
+//!  "verdict": { … the whole verdict … }}}
+//! ```
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, ErrorCode, PolicyProblem};
+use crate::model::{Build, Deployment};
+use crate::policy::{OutcomeStatus, Preflight, RuleOutcome, Verdict};
+
+fn time(t: DateTime<Utc>) -> Value {
+    Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn opt_time(t: Option<DateTime<Utc>>) -> Value {
+    t.map_or(Value::Null, time)
+}
+
+/// The `preflight_status` object placed in a deployment's `extra_metadata`.
+pub fn preflight_status(p: &Preflight) -> Value {
+    let rules: Vec<Value> = p
+        .verdict
+        .outcomes()
+        .iter()
+        .map(|o| {
+            json!({
+                "rule_name": o.rule_name,
+                "rule_type": o.rule_type.as_str(),
+                "status": o.rule_status.as_str(),
+                "evaluation_result": match o.status {
+                    OutcomeStatus::Passed => "passed",
+                    OutcomeStatus::Failed | OutcomeStatus::FailedReportOnly => "failed",
+                    OutcomeStatus::NotApplicable => "not_applicable",
+                },
+                "code": o.code.map(|c| c.as_str()),
+                "error_message": if o.failed() { Value::String(o.message.clone()) } else { Value::Null },
+            })
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("status".into(), json!(p.status));
+    m.insert("rules_evaluated".into(), Value::Array(rules));
+    if let Some(r) = &p.bypass_reason {
+        m.insert("bypass_reason".into(), json!(r));
+    }
+    Value::Object(m)
+}
+
+/// The response body of a recorded deployment.
+pub fn deployment(d: &Deployment) -> Value {
+    let mut meta = d.extra_metadata.clone();
+    if let Some(p) = &d.preflight {
+        meta.insert("preflight_status".into(), preflight_status(p));
+    }
+    let f = &d.fields;
+    json!({
+        "id": d.id,
+        "product_id": d.product_id,
+        "version_id": d.version_id,
+        "environment_id": d.environment_id,
+        "product_name": d.product_name,
+        "version": d.version,
+        "environment_name": d.environment_name,
+        "status": d.status.as_str(),
+        "deployed_at": time(d.deployed_at),
+        "started_at": opt_time(d.started_at),
+        "completed_at": opt_time(d.completed_at),
+        "updated_at": time(d.updated_at),
+        "deployed_by": f.deployed_by,
+        "deployed_by_email": f.deployed_by_email,
+        "deployed_by_name": f.deployed_by_name,
+        "scm_sha": f.scm_sha,
+        "scm_repository": f.scm_repository,
+        "scm_branch": f.scm_branch,
+        "build_number": f.build_number,
+        "source_system": f.source_system,
+        "invoke_id": f.invoke_id,
+        "deploy_url": f.deploy_url,
+        "build_url": f.build_url,
+        "extra_metadata": meta,
+        "preflight": d.preflight,
+    })
+}
+
+/// The response body of a recorded build.
+pub fn build(b: &Build) -> Value {
+    let f = &b.fields;
+    json!({
+        "id": b.id,
+        "version_id": b.version_id,
+        "product_id": b.product_id,
+        "product_name": b.product_name,
+        "version": b.version,
+        "status": b.status.as_str(),
+        "build_number": f.build_number,
+        "build_url": f.build_url,
+        "scm_sha": f.scm_sha,
+        "scm_branch": f.scm_branch,
+        "scm_repository": f.scm_repository,
+        "source_system": f.source_system,
+        "invoke_id": f.invoke_id,
+        "built_by": f.built_by,
+        "built_by_email": f.built_by_email,
+        "built_by_name": f.built_by_name,
+        "error_message": f.error_message,
+        "error_code": f.error_code,
+        "started_at": opt_time(b.started_at),
+        "completed_at": opt_time(b.completed_at),
+        "created_at": time(b.created_at),
+        "updated_at": time(b.updated_at),
+        "extra_metadata": b.extra_metadata,
+    })
+}
+
+fn violation(o: &RuleOutcome) -> Value {
+    json!({
+        "rule_name": o.rule_name,
+        "rule_type": o.rule_type.as_str(),
+        "code": o.code.map(|c| c.as_str()),
+        "message": o.message,
+        "details": o.details,
+        "retry_after": o.retry_after.map(time),
+    })
+}
+
+/// The `detail` object of a preflight rejection.
+pub fn blocked_detail(v: &Verdict) -> Value {
+    let primary = v.primary();
+    json!({
+        "error": "deployment_blocked",
+        "code": v.code().map(|c| c.as_str()),
+        "message": v.summary(),
+        "retry_after": v.retry_after().map(time),
+        "details": primary.map_or_else(|| json!({}), |o| Value::Object(o.details.clone())),
+        "violations": v.failures().map(violation).collect::<Vec<_>>(),
+        "verdict": v,
+    })
+}
+
+/// The HTTP status and body for an error.
+pub fn error_response(e: &Error) -> (u16, Value) {
+    let code = e.code();
+    let status = code.http_status();
+    let detail = match e {
+        Error::Blocked(v) => return (v.http_status().unwrap_or(status), json!({ "detail": blocked_detail(v) })),
+        Error::InvalidInput { field, reason } => json!([{
+            "loc": ["body", field], "msg": reason, "type": "value_error"
+        }]),
+        Error::InvalidPolicy { problems } => Value::Array(
+            problems
+                .iter()
+                .map(|p| json!({ "loc": ["body", "rules", p.rule, p.field], "msg": p.reason, "type": "value_error" }))
+                .collect(),
+        ),
+        Error::VersionConflict { version, .. } => {
+            json!(format!("Version {version} already exists with different SHA"))
+        }
+        Error::NotFound { .. } => json!("Not found"),
+        Error::Unauthorized { message } | Error::Forbidden { message } => json!(message),
+        // 5xx bodies hide internals; the details go to the log.
+        Error::Storage { .. } | Error::SchemaTooNew { .. } => json!("Service temporarily unavailable"),
+        _ => json!("Internal server error"),
+    };
+    let message = match code {
+        ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Network => {
+            detail.as_str().unwrap_or("error").to_string()
+        }
+        _ => e.to_string(),
+    };
+    let mut body = json!({ "detail": detail, "code": code.as_str(), "message": message });
+    if let (Error::InvalidPolicy { problems }, Some(m)) = (e, body.as_object_mut()) {
+        m.insert("problems".into(), json!(problems));
+    }
+    (status, body)
+}
+
+/// Rebuilds an error from an HTTP status and body (the inverse of [`error_response`]), for
+/// the client: the same codes as in process, and a rejection carries the whole verdict.
+pub fn error_from_response(status: u16, body: &Value) -> Error {
+    let detail = body.get("detail");
+    if let Some(d) =
+        detail.filter(|d| d.get("error").and_then(Value::as_str) == Some("deployment_blocked"))
+        && let Some(mut v) = d
+            .get("verdict")
+            .and_then(|v| serde_json::from_value::<Verdict>(v.clone()).ok())
+    {
+        v.refresh_derived();
+        return Error::Blocked(Box::new(v));
+    }
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| detail.and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let code = body
+        .get("code")
+        .and_then(Value::as_str)
+        .and_then(ErrorCode::parse)
+        .unwrap_or(match status {
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            409 => ErrorCode::VersionConflict,
+            400 | 422 => ErrorCode::InvalidInput,
+            503 => ErrorCode::Storage,
+            _ => ErrorCode::Internal,
+        });
+    match code {
+        ErrorCode::InvalidInput => {
+            if let Some(problems) = body
+                .get("problems")
+                .and_then(|p| serde_json::from_value::<Vec<PolicyProblem>>(p.clone()).ok())
+            {
+                return Error::InvalidPolicy { problems };
+            }
+            let first = detail.and_then(Value::as_array).and_then(|a| a.first());
+            let field = first
+                .and_then(|f| f.get("loc"))
+                .and_then(Value::as_array)
+                .and_then(|l| l.last())
+                .and_then(Value::as_str)
+                .unwrap_or("body")
+                .to_string();
+            let reason = first
+                .and_then(|f| f.get("msg"))
+                .and_then(Value::as_str)
+                .map_or(message, str::to_string);
+            Error::InvalidInput { field, reason }
+        }
+        ErrorCode::Unauthorized => Error::Unauthorized { message },
+        ErrorCode::Forbidden => Error::Forbidden { message },
+        ErrorCode::Storage => Error::Storage {
+            message,
+            source: None,
+        },
+        _ => Error::Remote { code, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DeploymentEvent, Versioner};
+
+    #[test]
+    fn errors_round_trip_through_the_wire() {
+        let vr = Versioner::open_in_memory().unwrap();
+        vr.apply_policy_text(
+            "[[rules]]\nname='Flow'\ntype='flow'\nenvironments=['prod']\nprerequisites=['staging']\n",
+            crate::policy::PolicyFormat::Toml,
+            crate::policy::ApplyMode::Replace,
+            "t",
+        )
+        .unwrap();
+        let err = vr
+            .track_deployment(&DeploymentEvent::new("api", "1", "prod", "started"))
+            .unwrap_err();
+        let (status, body) = error_response(&err);
+        assert_eq!(status, 428);
+        assert_eq!(body["detail"]["code"], "FLOW_VIOLATION");
+        assert_eq!(body["detail"]["details"]["rule_name"], "Flow");
+        let back = error_from_response(status, &body);
+        assert_eq!(back.code(), ErrorCode::FlowViolation);
+        assert_eq!(back.verdict(), err.verdict());
+
+        let e = Error::invalid("product_name", "is required");
+        let (status, body) = error_response(&e);
+        assert_eq!(status, 422);
+        assert_eq!(body["detail"][0]["loc"][1], "product_name");
+        let back = error_from_response(status, &body);
+        assert_eq!(back.code(), ErrorCode::InvalidInput);
+        assert_eq!(back.field(), Some("product_name"));
+
+        let e = Error::VersionConflict {
+            product: "api".into(),
+            version: "1.2.3".into(),
+            recorded: "abc1".into(),
+            given: "def1".into(),
+        };
+        let (status, body) = error_response(&e);
+        assert_eq!(
+            (status, body["detail"].as_str()),
+            (409, Some("Version 1.2.3 already exists with different SHA"))
+        );
+        assert_eq!(
+            error_from_response(status, &body).code(),
+            ErrorCode::VersionConflict
+        );
+    }
+}
