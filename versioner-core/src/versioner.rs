@@ -87,6 +87,17 @@ impl Versioner {
         )))
     }
 
+    /// Connects to a PostgreSQL database (feature `postgres`), running pending migrations.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a malformed URL; `STORAGE` when it cannot be reached.
+    #[cfg(feature = "postgres")]
+    pub fn connect(url: &str) -> Result<Versioner> {
+        Ok(Versioner::with_store(Arc::new(store::PgStore::connect(
+            url,
+        )?)))
+    }
+
     /// Versioner over any store, with the system clock.
     pub fn with_store(store: Arc<dyn Store>) -> Versioner {
         Versioner {
@@ -125,9 +136,10 @@ impl Versioner {
     pub fn track_build(&self, event: &BuildEvent) -> Result<Build> {
         let ev = event.validate()?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
-        let now = self.now();
+        // INVARIANT: the clock is read once the write lock is held, so events are stamped in
+        // the order they are serialized.
         store::write(&*self.store, &LockScope::Global, |tx| {
-            record_build(tx, &ev, &payload, now)
+            record_build(tx, &ev, &payload, self.now())
         })
     }
 
@@ -151,11 +163,12 @@ impl Versioner {
     pub fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
         let ev = event.validate()?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
-        let now = self.now();
+        // INVARIANT: the clock is read once the environment's lock is held, so a preflight
+        // never evaluates at an instant earlier than a deployment it must see.
         store::write(
             &*self.store,
             &LockScope::Environment(ev.environment.clone()),
-            |tx| record_deployment(tx, &ev, &payload, now),
+            |tx| record_deployment(tx, &ev, &payload, self.now()),
         )
     }
 

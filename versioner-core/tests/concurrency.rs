@@ -9,7 +9,8 @@
     reason = "tests fail loudly on unexpected values"
 )]
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,7 +35,7 @@ fn start(vr: &Versioner, version: &str) -> Option<ErrorCode> {
 #[test]
 fn sixteen_threads_one_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let vr = Versioner::open(dir.path().join("c.db")).unwrap();
+    let vr = common::open(&common::new_location(dir.path()));
     vr.apply_policy_text(ONE_AT_A_TIME, PolicyFormat::Toml, ApplyMode::Replace, "t")
         .unwrap();
     let barrier = Arc::new(Barrier::new(16));
@@ -66,9 +67,8 @@ fn sixteen_threads_one_accepted() {
 #[test]
 fn sixteen_threads_on_separate_connections_one_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    Versioner::open(&path)
-        .unwrap()
+    let path = common::new_location(dir.path());
+    common::open(&path)
         .apply_policy_text(ONE_AT_A_TIME, PolicyFormat::Toml, ApplyMode::Replace, "t")
         .unwrap();
     let barrier = Arc::new(Barrier::new(16));
@@ -77,7 +77,7 @@ fn sixteen_threads_on_separate_connections_one_accepted() {
             let path = path.clone();
             let barrier = barrier.clone();
             std::thread::spawn(move || {
-                let vr = Versioner::open(&path).unwrap();
+                let vr = common::open(&path);
                 barrier.wait();
                 start(&vr, &format!("2.{i}"))
             })
@@ -108,7 +108,7 @@ fn child_process_sender() {
     ) else {
         return;
     };
-    let vr = Versioner::open(Path::new(&db)).unwrap();
+    let vr = common::open(&db);
     let go: u128 = go.parse().unwrap();
     let barrier = Arc::new(Barrier::new(4));
     let handles: Vec<_> = (0..4)
@@ -144,9 +144,8 @@ fn now_ms() -> u128 {
 #[test]
 fn two_processes_one_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.db");
-    Versioner::open(&path)
-        .unwrap()
+    let path = common::new_location(dir.path());
+    common::open(&path)
         .apply_policy_text(ONE_AT_A_TIME, PolicyFormat::Toml, ApplyMode::Replace, "t")
         .unwrap();
     let go = now_ms() + 1500;

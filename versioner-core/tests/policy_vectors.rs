@@ -10,6 +10,8 @@
     reason = "tests fail loudly on unexpected values"
 )]
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -204,9 +206,7 @@ fn run_case(path: &Path) {
     let case: Case = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(!case.note.is_empty(), "{name}: a case states what it pins");
     let clock = ManualClock::new(case.history.first().map_or(case.at, |e| e.at));
-    let vr = Versioner::open_in_memory()
-        .unwrap()
-        .with_clock(Arc::new(clock.clone()));
+    let vr = common::fresh().with_clock(Arc::new(clock.clone()));
     let rules = serde_json::json!({ "rules": case.rules });
     vr.apply_policy_text(
         &rules.to_string(),

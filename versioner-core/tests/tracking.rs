@@ -7,6 +7,8 @@
     reason = "tests fail loudly on unexpected values"
 )]
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,9 +24,7 @@ fn t(s: &str) -> DateTime<Utc> {
 
 fn setup() -> (Versioner, ManualClock) {
     let clock = ManualClock::new(t("2026-11-20T10:00:00Z"));
-    let vr = Versioner::open_in_memory()
-        .unwrap()
-        .with_clock(Arc::new(clock.clone()));
+    let vr = common::fresh().with_clock(Arc::new(clock.clone()));
     (vr, clock)
 }
 

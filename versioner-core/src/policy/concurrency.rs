@@ -26,7 +26,9 @@ pub(super) fn evaluate(
         .iter()
         .filter(|d| d.status == Status::Started)
         .filter(|d| per == ConcurrencyScope::Environment || d.product_name == facts.product)
-        .filter(|d| d.started_at <= at && at.signed_duration_since(d.started_at) < stale)
+        // A deployment open now counts unless it is stale at `at` (one that started after a
+        // past `at` still counts: it is open).
+        .filter(|d| at.signed_duration_since(d.started_at) < stale)
         .collect();
     counted.sort_by_key(|d| d.started_at);
     if (counted.len() as u64) < u64::from(max.get()) {

@@ -8,6 +8,8 @@
 //! step and two concurrent `started` events can never both pass a rule only one may pass.
 //! Any error returned by the closure rolls the transaction back: nothing is half-written.
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod schema;
 mod sqlite;
 
@@ -20,6 +22,8 @@ use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Produc
 use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
+#[cfg(feature = "postgres")]
+pub use postgres::{PG_SCHEMA_VERSION, PgOptions, PgStore};
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 

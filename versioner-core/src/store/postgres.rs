@@ -1,0 +1,1164 @@
+//! The PostgreSQL store (feature `postgres`): one policy shared by many runners and servers.
+//!
+//! Same schema semantics and versioned migrations as SQLite, with native types (`timestamptz`,
+//! `jsonb`, `boolean`). Connections come from an r2d2 pool; a lost connection fails the call
+//! with `STORAGE` and the pool replaces it on the next call.
+//!
+//! Atomic preflight: a write transaction for one environment first takes
+//! `pg_advisory_xact_lock` on a key derived from the environment's name, so `started` events
+//! for that environment are serialized across every process and machine exactly as SQLite's
+//! single writer serializes them (per environment rather than per product and environment, so
+//! that the "per environment" concurrency rule holds too). Advisory locking was measured to hold
+//! up under contention where SERIALIZABLE retried about four times per commit. Catalog rows
+//! (products, versions, environments) are created with `ON CONFLICT DO NOTHING` and versions are
+//! read `FOR UPDATE` inside writes, so concurrent first sightings and SHA checks stay correct.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+use serde_json::{Map, Value};
+
+use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use crate::approval::Approval;
+use crate::error::{Error, Result};
+use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
+use crate::status::Status;
+
+type Pool = r2d2::Pool<Manager>;
+type Conn = r2d2::PooledConnection<Manager>;
+
+/// A pooled connection with its prepared statements (rust-postgres has no statement cache).
+struct CachedClient {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Opens, checks and discards pooled connections.
+#[derive(Debug)]
+struct Manager {
+    config: postgres::Config,
+    /// `SET search_path` statement run on each new connection, when a schema is chosen.
+    search_path: Option<String>,
+}
+
+/// Options for [`PgStore::connect_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Keep Versioner's tables in this schema (created if missing) rather than the
+    /// connection's default; lets several Versioner instances share one database.
+    pub schema: Option<String>,
+    /// The most connections the pool opens (default 8).
+    pub max_connections: u32,
+    /// How long a call waits for a connection before failing with `STORAGE` (default 5 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> PgOptions {
+        PgOptions {
+            schema: None,
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = CachedClient;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<CachedClient, postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        if let Some(sql) = &self.search_path {
+            client.batch_execute(sql)?;
+        }
+        Ok(CachedClient {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut CachedClient) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut CachedClient) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// The newest Postgres schema version this library writes.
+pub const PG_SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE products(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE environments(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  env_type TEXT NOT NULL,
+  type_overridden BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE versions(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  product_id BIGINT NOT NULL REFERENCES products(id),
+  version TEXT NOT NULL,
+  scm_sha TEXT, scm_branch TEXT, scm_repository TEXT, build_number TEXT, build_url TEXT, built_by TEXT,
+  created_at TIMESTAMPTZ NOT NULL,
+  UNIQUE(product_id, version)
+);
+CREATE INDEX versions_by_product ON versions(product_id, id);
+CREATE INDEX versions_by_sha ON versions(scm_sha text_pattern_ops) WHERE scm_sha IS NOT NULL;
+CREATE TABLE builds(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  version_id BIGINT NOT NULL REFERENCES versions(id),
+  status TEXT NOT NULL,
+  is_open BOOLEAN NOT NULL,
+  built_by TEXT,
+  started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
+  created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL
+);
+CREATE INDEX builds_by_version ON builds(version_id, is_open, id);
+CREATE TABLE build_events(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  build_id BIGINT NOT NULL REFERENCES builds(id),
+  status TEXT NOT NULL, invoke_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL
+);
+CREATE INDEX build_events_by_invoke ON build_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
+CREATE TABLE deployments(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  product_id BIGINT NOT NULL REFERENCES products(id),
+  version_id BIGINT NOT NULL REFERENCES versions(id),
+  environment_id BIGINT NOT NULL REFERENCES environments(id),
+  status TEXT NOT NULL,
+  is_open BOOLEAN NOT NULL,
+  deployed_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
+  updated_at TIMESTAMPTZ NOT NULL,
+  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL, preflight JSONB
+);
+CREATE INDEX deployments_open ON deployments(environment_id) WHERE is_open;
+CREATE INDEX deployments_by_outcome ON deployments(product_id, environment_id, status, completed_at, id);
+CREATE INDEX deployments_by_version ON deployments(product_id, environment_id, version_id, status, completed_at, id);
+CREATE INDEX deployments_by_start ON deployments(product_id, environment_id, deployed_at, id);
+CREATE INDEX deployments_by_time ON deployments(deployed_at, id);
+CREATE TABLE deployment_events(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  deployment_id BIGINT NOT NULL REFERENCES deployments(id),
+  status TEXT NOT NULL, invoke_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL
+);
+CREATE INDEX deployment_events_by_deployment ON deployment_events(deployment_id);
+CREATE INDEX deployment_events_by_invoke ON deployment_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
+CREATE TABLE product_environments(
+  product_id BIGINT NOT NULL REFERENCES products(id),
+  environment_id BIGINT NOT NULL REFERENCES environments(id),
+  PRIMARY KEY(product_id, environment_id)
+);
+CREATE TABLE rules(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  position BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  definition JSONB NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE rule_status_changes(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  rule_name TEXT NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL,
+  actor TEXT NOT NULL, reason TEXT NOT NULL, changed_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX rule_status_changes_by_rule ON rule_status_changes(rule_name, id);
+CREATE TABLE approvals(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  version_id BIGINT NOT NULL REFERENCES versions(id),
+  approval_type TEXT NOT NULL, approver TEXT NOT NULL, approver_role TEXT, environment TEXT,
+  comment TEXT, granted_at TIMESTAMPTZ NOT NULL,
+  revoked_at TIMESTAMPTZ, revoked_by TEXT, revoke_reason TEXT
+);
+CREATE INDEX approvals_by_version ON approvals(version_id, id);
+"#];
+
+/// Advisory lock key that serializes migrations.
+const MIGRATION_LOCK: i64 = 0x5645_5253_494f_4e45; // "VERSIONE"
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn pg_error(context: &str, e: postgres::Error) -> Error {
+    let message = match e.as_db_error() {
+        Some(db) => format!("{context}: {} ({})", db.message(), db.code().code()),
+        None => format!("{context}: {e}"),
+    };
+    Error::storage(message, e)
+}
+
+fn pool_error(e: r2d2::Error) -> Error {
+    Error::storage(format!("cannot reach the database: {e}"), e)
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a libpq URL or key=value string) with default
+    /// options, running any pending migrations. Equals
+    /// `PgStore::connect_with(url, &PgOptions::default())`.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a malformed URL; `STORAGE` when the database cannot be reached or
+    /// was written by a newer library.
+    pub fn connect(url: &str) -> Result<PgStore> {
+        PgStore::connect_with(url, &PgOptions::default())
+    }
+
+    /// Connects with `options`.
+    ///
+    /// # Errors
+    /// As [`PgStore::connect`]; `INVALID_INPUT` for a schema name that is not a plain
+    /// identifier.
+    pub fn connect_with(url: &str, options: &PgOptions) -> Result<PgStore> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| Error::invalid("database_url", e.to_string()))?;
+        let search_path = match &options.schema {
+            None => None,
+            Some(schema) => {
+                let valid = !schema.is_empty()
+                    && schema.len() <= 63
+                    && schema
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !schema.starts_with(|c: char| c.is_ascii_digit());
+                if !valid {
+                    return Err(Error::invalid(
+                        "schema",
+                        format!("`{schema}` is not a plain identifier (letters, digits, _)"),
+                    ));
+                }
+                let mut client = config
+                    .connect(NoTls)
+                    .map_err(|e| pg_error("cannot reach the database", e))?;
+                client
+                    .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                    .map_err(|e| pg_error("creating the schema", e))?;
+                Some(format!("SET search_path TO \"{schema}\""))
+            }
+        };
+        let manager = Manager {
+            config,
+            search_path,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connect_timeout)
+            .test_on_check_out(true)
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build(manager)
+            .map_err(pool_error)?;
+        let store = PgStore { pool };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<Conn> {
+        self.pool.get().map_err(pool_error)
+    }
+
+    /// The schema version of the database.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn schema_version(&self) -> Result<i64> {
+        let mut c = self.conn()?;
+        let row = c
+            .client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM versioner_schema",
+                &[],
+            )
+            .map_err(|e| pg_error("reading the schema version", e))?;
+        row.try_get(0)
+            .map_err(|e| pg_error("reading the schema version", e))
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut c = self.conn()?;
+        let mut tx = c
+            .client
+            .transaction()
+            .map_err(|e| pg_error("migrating", e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(|e| pg_error("migrating", e))?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS versioner_schema(version BIGINT NOT NULL)")
+            .map_err(|e| pg_error("migrating", e))?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM versioner_schema",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| pg_error("migrating", e))?;
+        if current > PG_SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found: current,
+                supported: PG_SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(current).unwrap_or(usize::MAX))
+        {
+            tx.batch_execute(sql)
+                .map_err(|e| pg_error("migrating", e))?;
+            let v = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            tx.execute("INSERT INTO versioner_schema(version) VALUES ($1)", &[&v])
+                .map_err(|e| pg_error("migrating", e))?;
+            tracing::info!(version = v, "migrated the PostgreSQL schema");
+        }
+        tx.commit().map_err(|e| pg_error("migrating", e))
+    }
+
+    fn run(
+        &self,
+        lock: Option<&LockScope>,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        let mut c = self.conn()?;
+        let CachedClient { client, statements } = &mut *c;
+        let mut tx = client
+            .transaction()
+            .map_err(|e| pg_error("beginning a transaction", e))?;
+        if let Some(lock) = lock {
+            let key = match lock {
+                LockScope::Global => "versioner:global".to_string(),
+                LockScope::Environment(name) => format!("versioner:environment:{name}"),
+            };
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .map_err(|e| pg_error("locking", e))?;
+        }
+        f(&mut PgTx {
+            tx: &mut tx,
+            statements,
+            for_update: lock.is_some(),
+        })?;
+        tx.commit().map_err(|e| pg_error("committing", e))
+    }
+}
+
+impl Store for PgStore {
+    fn write(&self, lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(Some(lock), f)
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.run(None, f)
+    }
+}
+
+struct PgTx<'a, 'b> {
+    tx: &'a mut postgres::Transaction<'b>,
+    statements: &'a mut HashMap<String, Statement>,
+    /// Whether this is a write transaction (versions are then read `FOR UPDATE`).
+    for_update: bool,
+}
+
+type P<'a> = &'a (dyn ToSql + Sync);
+
+fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, idx: usize) -> Result<T> {
+    row.try_get(idx).map_err(|e| pg_error("reading a row", e))
+}
+
+fn parse<T: std::str::FromStr<Err = Error>>(row: &Row, idx: usize) -> Result<T> {
+    get::<String>(row, idx)?.parse()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(row: &Row, idx: usize) -> Result<T> {
+    serde_json::from_value(get::<Value>(row, idx)?)
+        .map_err(|e| Error::internal(format!("cannot decode a stored record: {e}")))
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| Error::internal(format!("cannot encode a record: {e}")))
+}
+
+fn product_row(r: &Row, o: usize) -> Result<Product> {
+    Ok(Product {
+        key: get(r, o)?,
+        id: get(r, o + 1)?,
+        name: get(r, o + 2)?,
+        created_at: get(r, o + 3)?,
+    })
+}
+
+fn env_row(r: &Row, o: usize) -> Result<Environment> {
+    Ok(Environment {
+        key: get(r, o)?,
+        id: get(r, o + 1)?,
+        name: get(r, o + 2)?,
+        env_type: parse(r, o + 3)?,
+        type_overridden: get(r, o + 4)?,
+        created_at: get(r, o + 5)?,
+    })
+}
+
+const PRODUCT_COLS: &str = "id, uid, name, created_at";
+const ENV_COLS: &str = "id, uid, name, env_type, type_overridden, created_at";
+const VERSION_SELECT: &str = "SELECT v.id, v.uid, v.product_id, p.uid, p.name, v.version, v.scm_sha, \
+    v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at \
+    FROM versions v JOIN products p ON p.id = v.product_id";
+
+fn version_row(r: &Row) -> Result<Version> {
+    Ok(Version {
+        key: get(r, 0)?,
+        id: get(r, 1)?,
+        product_key: get(r, 2)?,
+        product_id: get(r, 3)?,
+        product_name: get(r, 4)?,
+        version: get(r, 5)?,
+        scm_sha: get(r, 6)?,
+        scm_branch: get(r, 7)?,
+        scm_repository: get(r, 8)?,
+        build_number: get(r, 9)?,
+        build_url: get(r, 10)?,
+        built_by: get(r, 11)?,
+        created_at: get(r, 12)?,
+    })
+}
+
+const BUILD_SELECT: &str = "SELECT b.id, b.uid, b.version_id, v.uid, p.uid, p.name, v.version, b.status, \
+    b.started_at, b.completed_at, b.created_at, b.updated_at, b.fields, b.extra_metadata \
+    FROM builds b JOIN versions v ON v.id = b.version_id JOIN products p ON p.id = v.product_id";
+
+fn build_row(r: &Row) -> Result<Build> {
+    Ok(Build {
+        key: get(r, 0)?,
+        id: get(r, 1)?,
+        version_key: get(r, 2)?,
+        version_id: get(r, 3)?,
+        product_id: get(r, 4)?,
+        product_name: get(r, 5)?,
+        version: get(r, 6)?,
+        status: parse(r, 7)?,
+        started_at: get(r, 8)?,
+        completed_at: get(r, 9)?,
+        created_at: get(r, 10)?,
+        updated_at: get(r, 11)?,
+        fields: from_json(r, 12)?,
+        extra_metadata: from_json::<Map<String, Value>>(r, 13)?,
+    })
+}
+
+const DEPLOYMENT_SELECT: &str = "SELECT d.id, d.uid, d.product_id, p.uid, p.name, d.version_id, v.uid, \
+    v.version, d.environment_id, e.uid, e.name, d.status, d.deployed_at, d.started_at, \
+    d.completed_at, d.updated_at, d.fields, d.extra_metadata, d.preflight \
+    FROM deployments d JOIN products p ON p.id = d.product_id \
+    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id";
+
+fn deployment_row(r: &Row) -> Result<Deployment> {
+    let preflight: Option<Value> = get(r, 18)?;
+    Ok(Deployment {
+        key: get(r, 0)?,
+        id: get(r, 1)?,
+        product_key: get(r, 2)?,
+        product_id: get(r, 3)?,
+        product_name: get(r, 4)?,
+        version_key: get(r, 5)?,
+        version_id: get(r, 6)?,
+        version: get(r, 7)?,
+        environment_key: get(r, 8)?,
+        environment_id: get(r, 9)?,
+        environment_name: get(r, 10)?,
+        status: parse(r, 11)?,
+        deployed_at: get(r, 12)?,
+        started_at: get(r, 13)?,
+        completed_at: get(r, 14)?,
+        updated_at: get(r, 15)?,
+        fields: from_json(r, 16)?,
+        extra_metadata: from_json::<Map<String, Value>>(r, 17)?,
+        preflight: preflight
+            .map(|v| {
+                serde_json::from_value::<crate::policy::Preflight>(v)
+                    .map(|mut p| {
+                        p.verdict.refresh_derived();
+                        p
+                    })
+                    .map_err(|e| Error::internal(format!("cannot decode a stored preflight: {e}")))
+            })
+            .transpose()?,
+    })
+}
+
+const APPROVAL_SELECT: &str = "SELECT a.uid, p.name, v.version, v.uid, a.approval_type, a.approver, \
+    a.approver_role, a.environment, a.comment, a.granted_at, a.revoked_at, a.revoked_by, a.revoke_reason \
+    FROM approvals a JOIN versions v ON v.id = a.version_id JOIN products p ON p.id = v.product_id";
+
+fn approval_row(r: &Row) -> Result<Approval> {
+    Ok(Approval {
+        id: get(r, 0)?,
+        product_name: get(r, 1)?,
+        version: get(r, 2)?,
+        version_id: get(r, 3)?,
+        approval_type: get(r, 4)?,
+        approver: get(r, 5)?,
+        approver_role: get(r, 6)?,
+        environment: get(r, 7)?,
+        comment: get(r, 8)?,
+        granted_at: get(r, 9)?,
+        revoked_at: get(r, 10)?,
+        revoked_by: get(r, 11)?,
+        revoke_reason: get(r, 12)?,
+    })
+}
+
+fn rule_row(r: &Row) -> Result<StoredRule> {
+    let def: Value = get(r, 0)?;
+    Ok(StoredRule {
+        rule: Rule::from_json(&def)?,
+        position: get(r, 1)?,
+        created_at: get(r, 2)?,
+        updated_at: get(r, 3)?,
+    })
+}
+
+fn new_uid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+impl PgTx<'_, '_> {
+    fn prepare_cached(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = self
+            .tx
+            .prepare(sql)
+            .map_err(|e| pg_error("preparing a statement", e))?;
+        self.statements.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+
+    fn one<T>(
+        &mut self,
+        sql: &str,
+        params: &[P<'_>],
+        map: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let stmt = self.prepare_cached(sql)?;
+        let row = self
+            .tx
+            .query_opt(&stmt, params)
+            .map_err(|e| pg_error("querying", e))?;
+        row.as_ref().map(map).transpose()
+    }
+
+    fn all<T>(
+        &mut self,
+        sql: &str,
+        params: &[P<'_>],
+        mut map: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let stmt = self.prepare_cached(sql)?;
+        let rows = self
+            .tx
+            .query(&stmt, params)
+            .map_err(|e| pg_error("querying", e))?;
+        rows.iter().map(&mut map).collect()
+    }
+
+    fn exec(&mut self, sql: &str, params: &[P<'_>]) -> Result<u64> {
+        let stmt = self.prepare_cached(sql)?;
+        self.tx
+            .execute(&stmt, params)
+            .map_err(|e| pg_error("writing", e))
+    }
+
+    fn insert_id(&mut self, sql: &str, params: &[P<'_>]) -> Result<i64> {
+        let id = self
+            .one(sql, params, |r| get::<i64>(r, 0))?
+            .ok_or_else(|| Error::internal("an insert returned no id"))?;
+        Ok(id)
+    }
+
+    fn lock_clause(&self) -> &'static str {
+        if self.for_update {
+            " FOR UPDATE OF v"
+        } else {
+            ""
+        }
+    }
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn product(&mut self, name: &str) -> Result<Option<Product>> {
+        self.one(
+            &format!("SELECT {PRODUCT_COLS} FROM products WHERE name = $1"),
+            &[&name],
+            |r| product_row(r, 0),
+        )
+    }
+
+    fn insert_product(&mut self, name: &str, now: DateTime<Utc>) -> Result<Product> {
+        let uid = new_uid();
+        self.exec(
+            "INSERT INTO products(uid, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            &[&uid, &name, &now],
+        )?;
+        self.product(name)?
+            .ok_or_else(|| Error::internal("a product vanished while being created"))
+    }
+
+    fn products(&mut self) -> Result<Vec<Product>> {
+        self.all(
+            &format!("SELECT {PRODUCT_COLS} FROM products ORDER BY name"),
+            &[],
+            |r| product_row(r, 0),
+        )
+    }
+
+    fn environment(&mut self, name: &str) -> Result<Option<Environment>> {
+        self.one(
+            &format!("SELECT {ENV_COLS} FROM environments WHERE name = $1"),
+            &[&name],
+            |r| env_row(r, 0),
+        )
+    }
+
+    fn insert_environment(
+        &mut self,
+        name: &str,
+        env_type: EnvironmentType,
+        now: DateTime<Utc>,
+    ) -> Result<Environment> {
+        let uid = new_uid();
+        self.exec(
+            "INSERT INTO environments(uid, name, env_type, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO NOTHING",
+            &[&uid, &name, &env_type.as_str(), &now],
+        )?;
+        self.environment(name)?
+            .ok_or_else(|| Error::internal("an environment vanished while being created"))
+    }
+
+    fn set_environment_type(
+        &mut self,
+        key: i64,
+        env_type: EnvironmentType,
+        overridden: bool,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE environments SET env_type = $2, type_overridden = $3 WHERE id = $1",
+            &[&key, &env_type.as_str(), &overridden],
+        )?;
+        Ok(())
+    }
+
+    fn environments(&mut self) -> Result<Vec<Environment>> {
+        let mut envs = self.all(
+            &format!("SELECT {ENV_COLS} FROM environments ORDER BY name"),
+            &[],
+            |r| env_row(r, 0),
+        )?;
+        envs.sort_by(|a, b| {
+            a.env_type
+                .cmp(&b.env_type)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(envs)
+    }
+
+    fn version(&mut self, product: &Product, version: &str) -> Result<Option<Version>> {
+        let sql = format!(
+            "{VERSION_SELECT} WHERE v.product_id = $1 AND v.version = $2{}",
+            self.lock_clause()
+        );
+        self.one(&sql, &[&product.key, &version], version_row)
+    }
+
+    fn version_by_id(&mut self, id: &str) -> Result<Option<Version>> {
+        self.one(
+            &format!("{VERSION_SELECT} WHERE v.uid = $1"),
+            &[&id],
+            version_row,
+        )
+    }
+
+    fn versions(&mut self, product: &Product, page: Page) -> Result<Vec<Version>> {
+        let (limit, offset) = (i64::from(page.limit), i64::from(page.offset));
+        self.all(
+            &format!(
+                "{VERSION_SELECT} WHERE v.product_id = $1 ORDER BY v.id DESC LIMIT $2 OFFSET $3"
+            ),
+            &[&product.key, &limit, &offset],
+            version_row,
+        )
+    }
+
+    fn versions_by_sha(&mut self, sha_prefix: &str) -> Result<Vec<Version>> {
+        let upper = format!("{sha_prefix}g");
+        self.all(
+            &format!("{VERSION_SELECT} WHERE v.scm_sha >= $1 AND v.scm_sha < $2 ORDER BY v.id DESC LIMIT 1000"),
+            &[&sha_prefix, &upper],
+            version_row,
+        )
+    }
+
+    fn insert_version(&mut self, v: &Version) -> Result<Version> {
+        self.exec(
+            "INSERT INTO versions(uid, product_id, version, scm_sha, scm_branch, scm_repository, build_number, \
+             build_url, built_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
+             ON CONFLICT (product_id, version) DO NOTHING",
+            &[
+                &v.id, &v.product_key, &v.version, &v.scm_sha, &v.scm_branch, &v.scm_repository,
+                &v.build_number, &v.build_url, &v.built_by, &v.created_at,
+            ],
+        )?;
+        let product = Product {
+            id: v.product_id.clone(),
+            name: v.product_name.clone(),
+            created_at: v.created_at,
+            key: v.product_key,
+        };
+        let stored = self
+            .version(&product, &v.version)?
+            .ok_or_else(|| Error::internal("a version vanished while being created"))?;
+        if stored.id != v.id {
+            // Another transaction created it first: apply the same immutability check.
+            if let (Some(a), Some(b)) = (&stored.scm_sha, &v.scm_sha)
+                && !(a.starts_with(b.as_str()) || b.starts_with(a.as_str()))
+            {
+                return Err(Error::VersionConflict {
+                    product: v.product_name.clone(),
+                    version: v.version.clone(),
+                    recorded: a.clone(),
+                    given: b.clone(),
+                });
+            }
+        }
+        Ok(stored)
+    }
+
+    fn update_version(&mut self, v: &Version) -> Result<()> {
+        self.exec(
+            "UPDATE versions SET scm_sha = $2, scm_branch = $3, scm_repository = $4, build_number = $5, \
+             build_url = $6, built_by = $7 WHERE id = $1",
+            &[&v.key, &v.scm_sha, &v.scm_branch, &v.scm_repository, &v.build_number, &v.build_url, &v.built_by],
+        )?;
+        Ok(())
+    }
+
+    fn build_by_invoke(
+        &mut self,
+        version_key: i64,
+        invoke_id: &str,
+        status: Status,
+    ) -> Result<Option<Build>> {
+        self.one(
+            &format!(
+                "{BUILD_SELECT} WHERE b.id = (SELECT e.build_id FROM build_events e JOIN builds x ON x.id = e.build_id \
+                 WHERE e.invoke_id = $1 AND e.status = $2 AND x.version_id = $3 ORDER BY e.id DESC LIMIT 1)"
+            ),
+            &[&invoke_id, &status.as_str(), &version_key],
+            build_row,
+        )
+    }
+
+    fn newest_open_build(&mut self, version_key: i64) -> Result<Option<Build>> {
+        self.one(
+            &format!(
+                "{BUILD_SELECT} WHERE b.version_id = $1 AND b.is_open ORDER BY b.id DESC LIMIT 1"
+            ),
+            &[&version_key],
+            build_row,
+        )
+    }
+
+    fn insert_build(&mut self, b: &Build) -> Result<i64> {
+        let (fields, meta) = (to_value(&b.fields)?, to_value(&b.extra_metadata)?);
+        self.insert_id(
+            "INSERT INTO builds(uid, version_id, status, is_open, built_by, started_at, completed_at, created_at, \
+             updated_at, fields, extra_metadata) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id",
+            &[
+                &b.id, &b.version_key, &b.status.as_str(), &b.status.is_open(), &b.fields.built_by,
+                &b.started_at, &b.completed_at, &b.created_at, &b.updated_at, &fields, &meta,
+            ],
+        )
+    }
+
+    fn update_build(&mut self, b: &Build) -> Result<()> {
+        let (fields, meta) = (to_value(&b.fields)?, to_value(&b.extra_metadata)?);
+        self.exec(
+            "UPDATE builds SET status = $2, is_open = $3, built_by = $4, started_at = $5, completed_at = $6, \
+             updated_at = $7, fields = $8, extra_metadata = $9 WHERE id = $1",
+            &[
+                &b.key, &b.status.as_str(), &b.status.is_open(), &b.fields.built_by, &b.started_at,
+                &b.completed_at, &b.updated_at, &fields, &meta,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_build_event(
+        &mut self,
+        build_key: i64,
+        status: Status,
+        invoke_id: Option<&str>,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO build_events(build_id, status, invoke_id, recorded_at, payload) VALUES ($1,$2,$3,$4,$5)",
+            &[&build_key, &status.as_str(), &invoke_id, &at, payload],
+        )?;
+        Ok(())
+    }
+
+    fn builders(&mut self, version_key: i64) -> Result<Vec<String>> {
+        self.all(
+            "SELECT built_by FROM builds WHERE version_id = $1 AND built_by IS NOT NULL \
+             UNION SELECT built_by FROM versions WHERE id = $1 AND built_by IS NOT NULL",
+            &[&version_key],
+            |r| get(r, 0),
+        )
+    }
+
+    fn deployment_by_invoke(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+        invoke_id: &str,
+        status: Status,
+    ) -> Result<Option<Deployment>> {
+        self.one(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.id = (SELECT e.deployment_id FROM deployment_events e \
+                 JOIN deployments x ON x.id = e.deployment_id WHERE e.invoke_id = $1 AND e.status = $2 \
+                 AND x.product_id = $3 AND x.version_id = $4 AND x.environment_id = $5 ORDER BY e.id DESC LIMIT 1)"
+            ),
+            &[&invoke_id, &status.as_str(), &product_key, &version_key, &environment_key],
+            deployment_row,
+        )
+    }
+
+    fn newest_open_deployment(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+    ) -> Result<Option<Deployment>> {
+        self.one(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.environment_id = $3 AND d.is_open AND d.product_id = $1 \
+                 AND d.version_id = $2 ORDER BY d.id DESC LIMIT 1"
+            ),
+            &[&product_key, &version_key, &environment_key],
+            deployment_row,
+        )
+    }
+
+    fn open_deployments(&mut self, environment_key: i64) -> Result<Vec<(i64, OpenDeployment)>> {
+        self.all(
+            "SELECT d.id, d.uid, p.name, v.version, d.status, COALESCE(d.started_at, d.deployed_at) \
+             FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id \
+             WHERE d.environment_id = $1 AND d.is_open ORDER BY d.id",
+            &[&environment_key],
+            |r| {
+                Ok((
+                    get(r, 0)?,
+                    OpenDeployment {
+                        id: get(r, 1)?,
+                        product_name: get(r, 2)?,
+                        version: get(r, 3)?,
+                        status: parse(r, 4)?,
+                        started_at: get(r, 5)?,
+                    },
+                ))
+            },
+        )
+    }
+
+    fn deployment_by_id(&mut self, id: &str) -> Result<Option<Deployment>> {
+        self.one(
+            &format!("{DEPLOYMENT_SELECT} WHERE d.uid = $1"),
+            &[&id],
+            deployment_row,
+        )
+    }
+
+    fn insert_deployment(&mut self, d: &Deployment) -> Result<i64> {
+        let (fields, meta) = (to_value(&d.fields)?, to_value(&d.extra_metadata)?);
+        let preflight = d.preflight.as_ref().map(to_value).transpose()?;
+        let key = self.insert_id(
+            "INSERT INTO deployments(uid, product_id, version_id, environment_id, status, is_open, deployed_at, \
+             started_at, completed_at, updated_at, fields, extra_metadata, preflight) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
+            &[
+                &d.id, &d.product_key, &d.version_key, &d.environment_key, &d.status.as_str(), &d.status.is_open(),
+                &d.deployed_at, &d.started_at, &d.completed_at, &d.updated_at, &fields, &meta, &preflight,
+            ],
+        )?;
+        self.exec(
+            "INSERT INTO product_environments(product_id, environment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&d.product_key, &d.environment_key],
+        )?;
+        Ok(key)
+    }
+
+    fn update_deployment(&mut self, d: &Deployment) -> Result<()> {
+        let (fields, meta) = (to_value(&d.fields)?, to_value(&d.extra_metadata)?);
+        let preflight = d.preflight.as_ref().map(to_value).transpose()?;
+        self.exec(
+            "UPDATE deployments SET status = $2, is_open = $3, started_at = $4, completed_at = $5, updated_at = $6, \
+             fields = $7, extra_metadata = $8, preflight = $9 WHERE id = $1",
+            &[
+                &d.key, &d.status.as_str(), &d.status.is_open(), &d.started_at, &d.completed_at, &d.updated_at,
+                &fields, &meta, &preflight,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn append_deployment_event(
+        &mut self,
+        deployment_key: i64,
+        status: Status,
+        invoke_id: Option<&str>,
+        payload: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO deployment_events(deployment_id, status, invoke_id, recorded_at, payload) VALUES ($1,$2,$3,$4,$5)",
+            &[&deployment_key, &status.as_str(), &invoke_id, &at, payload],
+        )?;
+        Ok(())
+    }
+
+    fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint> {
+        let params: [P<'_>; 3] = [&product_key, &version_key, &environment_key];
+        let first: Option<DateTime<Utc>> = self.one(
+            "SELECT completed_at FROM deployments WHERE product_id = $1 AND environment_id = $3 \
+             AND version_id = $2 AND status = 'completed' ORDER BY completed_at ASC LIMIT 1",
+            &params,
+            |r| get(r, 0),
+        )?;
+        let last: Option<DateTime<Utc>> = self.one(
+            "SELECT completed_at FROM deployments WHERE product_id = $1 AND environment_id = $3 \
+             AND version_id = $2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 1",
+            &params,
+            |r| get(r, 0),
+        )?;
+        let superseded = match last {
+            None => None,
+            Some(last) => self.one(
+                "SELECT d.completed_at, v.version FROM deployments d JOIN versions v ON v.id = d.version_id \
+                 WHERE d.product_id = $1 AND d.environment_id = $2 AND d.status = 'completed' \
+                 AND d.completed_at > $3 AND d.version_id <> $4 ORDER BY d.completed_at ASC LIMIT 1",
+                &[&product_key, &environment_key, &last, &version_key],
+                |r| Ok((get(r, 0)?, get::<String>(r, 1)?)),
+            )?,
+        };
+        Ok(Stint {
+            first_success_at: first,
+            last_success_at: last,
+            superseded,
+        })
+    }
+
+    fn history(&mut self, f: &HistoryFilter) -> Result<Vec<Deployment>> {
+        let status = f.status.map(Status::as_str);
+        let limit = i64::from(f.limit);
+        self.all(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE ($1::BIGINT IS NULL OR d.product_id = $1) \
+                 AND ($2::BIGINT IS NULL OR d.environment_id = $2) AND ($3::BIGINT IS NULL OR d.version_id = $3) \
+                 AND ($4::TEXT IS NULL OR d.status = $4) AND ($5::TIMESTAMPTZ IS NULL OR d.deployed_at >= $5) \
+                 AND ($6::TIMESTAMPTZ IS NULL OR d.deployed_at < $6) ORDER BY d.deployed_at DESC, d.id DESC LIMIT $7"
+            ),
+            &[&f.product, &f.environment, &f.version, &status, &f.since, &f.until, &limit],
+            deployment_row,
+        )
+    }
+
+    fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
+        self.all(
+            "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
+             FROM product_environments pe JOIN products p ON p.id = pe.product_id \
+             JOIN environments e ON e.id = pe.environment_id ORDER BY p.name, e.name",
+            &[],
+            |r| Ok((product_row(r, 0)?, env_row(r, 4)?)),
+        )
+    }
+
+    fn last_success(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<Deployment>> {
+        self.one(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.id = (SELECT id FROM deployments WHERE product_id = $1 \
+                 AND environment_id = $2 AND status = 'completed' AND ($3::TIMESTAMPTZ IS NULL OR completed_at <= $3) \
+                 ORDER BY completed_at DESC, id DESC LIMIT 1)"
+            ),
+            &[&product_key, &environment_key, &at],
+            deployment_row,
+        )
+    }
+
+    fn in_progress(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Deployment>> {
+        match at {
+            None => self.all(
+                &format!("{DEPLOYMENT_SELECT} WHERE d.environment_id = $2 AND d.is_open AND d.product_id = $1 ORDER BY d.id"),
+                &[&product_key, &environment_key],
+                deployment_row,
+            ),
+            Some(at) => {
+                let recent = self.all(
+                    &format!(
+                        "{DEPLOYMENT_SELECT} WHERE d.product_id = $1 AND d.environment_id = $2 \
+                         AND d.deployed_at <= $3 ORDER BY d.deployed_at DESC, d.id DESC LIMIT 20"
+                    ),
+                    &[&product_key, &environment_key, &at],
+                    deployment_row,
+                )?;
+                let mut open: Vec<Deployment> = recent
+                    .into_iter()
+                    .filter(|d| d.started_at.is_some() || d.status.is_open())
+                    .filter(|d| d.completed_at.is_none_or(|c| c > at))
+                    .collect();
+                open.reverse();
+                Ok(open)
+            }
+        }
+    }
+
+    fn rules(&mut self) -> Result<Vec<StoredRule>> {
+        self.all(
+            "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",
+            &[],
+            rule_row,
+        )
+    }
+
+    fn rule(&mut self, name: &str) -> Result<Option<StoredRule>> {
+        self.one(
+            "SELECT definition, position, created_at, updated_at FROM rules WHERE name = $1",
+            &[&name],
+            rule_row,
+        )
+    }
+
+    fn insert_rule(&mut self, rule: &Rule, now: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO rules(name, position, status, definition, created_at, updated_at) \
+             VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM rules), $2, $3, $4, $4)",
+            &[&rule.name, &rule.status.as_str(), &rule.to_json(), &now],
+        )?;
+        Ok(())
+    }
+
+    fn update_rule(&mut self, name: &str, rule: &Rule, now: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE rules SET name = $2, status = $3, definition = $4, updated_at = $5 WHERE name = $1",
+            &[&name, &rule.name, &rule.status.as_str(), &rule.to_json(), &now],
+        )?;
+        Ok(())
+    }
+
+    fn delete_rule(&mut self, name: &str) -> Result<()> {
+        self.exec("DELETE FROM rules WHERE name = $1", &[&name])?;
+        Ok(())
+    }
+
+    fn insert_rule_status_change(&mut self, c: &RuleStatusChange) -> Result<()> {
+        self.exec(
+            "INSERT INTO rule_status_changes(rule_name, from_status, to_status, actor, reason, changed_at) \
+             VALUES ($1,$2,$3,$4,$5,$6)",
+            &[&c.rule_name, &c.from_status.as_str(), &c.to_status.as_str(), &c.actor, &c.reason, &c.changed_at],
+        )?;
+        Ok(())
+    }
+
+    fn rule_status_changes(&mut self, name: Option<&str>) -> Result<Vec<RuleStatusChange>> {
+        self.all(
+            "SELECT rule_name, from_status, to_status, actor, reason, changed_at FROM rule_status_changes \
+             WHERE $1::TEXT IS NULL OR rule_name = $1 ORDER BY id",
+            &[&name],
+            |r| {
+                Ok(RuleStatusChange {
+                    rule_name: get(r, 0)?,
+                    from_status: parse::<RuleStatus>(r, 1)?,
+                    to_status: parse::<RuleStatus>(r, 2)?,
+                    actor: get(r, 3)?,
+                    reason: get(r, 4)?,
+                    changed_at: get(r, 5)?,
+                })
+            },
+        )
+    }
+
+    fn insert_approval(&mut self, version_key: i64, a: &Approval) -> Result<()> {
+        self.exec(
+            "INSERT INTO approvals(uid, version_id, approval_type, approver, approver_role, environment, comment, granted_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            &[&a.id, &version_key, &a.approval_type, &a.approver, &a.approver_role, &a.environment, &a.comment, &a.granted_at],
+        )?;
+        Ok(())
+    }
+
+    fn approvals(&mut self, version_key: i64) -> Result<Vec<Approval>> {
+        self.all(
+            &format!("{APPROVAL_SELECT} WHERE a.version_id = $1 ORDER BY a.id"),
+            &[&version_key],
+            approval_row,
+        )
+    }
+
+    fn approval_by_id(&mut self, id: &str) -> Result<Option<Approval>> {
+        self.one(
+            &format!("{APPROVAL_SELECT} WHERE a.uid = $1"),
+            &[&id],
+            approval_row,
+        )
+    }
+
+    fn revoke_approval(
+        &mut self,
+        id: &str,
+        by: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE approvals SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 WHERE uid = $1 AND revoked_at IS NULL",
+            &[&id, &at, &by, &reason],
+        )?;
+        Ok(())
+    }
+}
