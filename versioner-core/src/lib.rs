@@ -43,6 +43,8 @@
 
 mod approval;
 pub mod ci;
+#[cfg(feature = "client")]
+pub mod client;
 mod clock;
 mod error;
 mod event;
@@ -51,6 +53,7 @@ pub mod policy;
 mod state;
 mod status;
 pub mod store;
+mod tracker;
 mod versioner;
 pub mod wire;
 
@@ -68,6 +71,7 @@ pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleSt
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};
 pub use status::Status;
 pub use store::{HistoryQuery, SqliteOptions, SqliteStore, Synchronous};
+pub use tracker::Tracker;
 pub use versioner::{ApplyReport, Versioner};
 
 /// The library's version.

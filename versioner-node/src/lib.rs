@@ -1,3 +1,27 @@
-//! Versioner node binding. A placeholder that compiles; the binding is built by its own issue.
+//! Versioner for Node.js: a napi-rs addon over `versioner-core`.
+//!
+//! The addon is a thin layer: every method parses its JavaScript arguments, makes one core
+//! call and converts the result. Nothing here decides anything the core decides.
+//!
+//! - [`versioner`]: the `Versioner` class (in process, SQLite); [`client`]: the `Client`
+//!   class (remote, over HTTP). Both get the shared methods from [`surface`], over a
+//!   [`backend`] implementing the core's `Tracker`.
+//! - [`options`] and [`records`]: what methods take and resolve to; napi-rs writes the
+//!   TypeScript definitions (`index.d.ts`) from them.
+//! - [`task`]: storage calls run on the libuv thread pool and return promises.
+//! - [`error`]: core errors become `Error`s with `code`, `httpStatus` and, for a policy
+//!   rejection, the verdict.
+//! - [`helper`]: `deployment(options, callback)`, started → callback → completed/failed.
+//! - [`ci`]: `detectCi(env?)`.
 
-pub use versioner_core::VERSION;
+mod backend;
+mod ci;
+mod client;
+mod error;
+mod helper;
+mod input;
+mod options;
+mod records;
+mod surface;
+mod task;
+mod versioner;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The Python binding's suite: builds `versioner` into ./.venv with maturin, runs pytest,
+# checks the hand-written stubs with stubtest and the examples with `mypy --strict`.
+# Needs only Rust and Python >= 3.9 (with venv); creates the virtual environment if missing.
+# Called by scripts/test.sh; runs on its own too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV=.venv
+PY="$VENV/bin/python"
+
+if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
+  echo "==> creating $VENV"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+echo "==> pip install maturin pytest mypy"
+"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10'
+
+echo "==> maturin develop (versioner-py)"
+# maturin finds ./.venv through VIRTUAL_ENV; the build is a debug build.
+VIRTUAL_ENV="$PWD/$VENV" "$VENV/bin/maturin" develop --quiet -m versioner-py/Cargo.toml
+
+echo "==> pytest versioner-py/tests"
+set +e
+"$PY" -m pytest -q -p no:cacheprovider versioner-py/tests
+status=$?
+set -e
+case "$status" in
+  0) ;;
+  5) echo "error: pytest collected no tests from versioner-py/tests" >&2; exit 1 ;;
+  *) echo "error: pytest failed (exit $status)" >&2; exit "$status" ;;
+esac
+
+echo "==> stubtest versioner._native, versioner"
+"$PY" -m mypy.stubtest versioner._native
+"$PY" -m mypy.stubtest versioner
+
+echo "==> mypy --strict examples/python versioner-py/tests"
+"$PY" -m mypy --strict --no-incremental examples/python
+"$PY" -m mypy --strict --no-incremental versioner-py/tests
+
+echo "==> python binding: all checks passed"

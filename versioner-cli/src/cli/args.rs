@@ -1,0 +1,545 @@
+//! The command line, as clap types. Nothing here does I/O; `cli::run` turns these into core
+//! requests before any call.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Deployment tracking and preflight policy: record builds and deployments, \
+                     ask the preflight, query what is deployed where, and serve the HTTP API";
+
+const LONG_ABOUT: &str = "\
+Deployment tracking and preflight policy.
+
+Two modes, chosen by the global options (before or after the subcommand):
+  in-process  --db PATH (or VERSIONER_DB, or `db` in the config file): work on that SQLite file
+  server      --api-url URL (or VERSIONER_API_URL) with --api-key KEY (or VERSIONER_API_KEY):
+              talk to `versioner serve`
+
+A flag wins over its VERSIONER_* variable, which wins over the config file (--config FILE, else
+~/.versioner/config.yaml; never the current directory), which wins over CI auto-detection.
+
+Exit codes: 0 ok, 1 usage or network error, 4 API error (bad input, SHA conflict, not found,
+authentication), 5 blocked by policy.";
+
+const EXAMPLES: &str = "\
+Examples:
+  versioner --db versioner.db track build --product api --version 1.2.0 --scm-sha 1a2b3c4d
+  versioner --db versioner.db track deployment --product api --version 1.2.0 --environment staging --status started
+  versioner check --product api --version 1.2.0 --environment production --api-url http://versioner:8000
+  versioner status --db versioner.db
+  versioner serve --db versioner.db --listen 0.0.0.0:8000";
+
+/// The `versioner` command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "versioner",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How command output is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document on stdout (the record, the verdict, or the error body).
+    Json,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
+}
+
+/// Parses the boolean spellings accepted for `--fail-on-api-error` and its variable.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" | "y" | "on" => Ok(true),
+        "false" | "f" | "0" | "no" | "n" | "off" => Ok(false),
+        other => Err(format!("`{other}` is not a boolean; use true or false")),
+    }
+}
+
+/// Options shared by every command; they work before or after the subcommand.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Global {
+    /// In-process mode on this SQLite file [env: VERSIONER_DB]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Server mode: the base URL of `versioner serve` [env: VERSIONER_API_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// The API key (prefer the variable: flags are visible in process lists) [env: VERSIONER_API_KEY]
+    #[arg(long, global = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// A YAML config file (default: ~/.versioner/config.yaml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Say what is sent and where (never the API key)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// Server mode: timeout of one HTTP attempt [default: 30s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<Duration>,
+    /// Server mode: attempts per request on network errors, 5xx and 429 [default: 4]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_attempts: Option<NonZeroU32>,
+    /// Server mode: first wait between attempts, doubling each time [default: 1s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    pub retry_backoff: Option<Duration>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record a build or deployment event
+    #[command(subcommand)]
+    Track(Box<Track>),
+    /// Ask the preflight whether a deployment would be allowed (records nothing)
+    #[command(after_help = "\
+Exit code 0 when allowed, 5 when blocked.
+
+Examples:
+  versioner check --product api --version 1.2.0 --environment production
+  versioner check --product api --version 1.2.0 --environment production --at 2026-12-24T10:00:00Z --output json")]
+    Check(CheckArgs),
+    /// What is deployed where (now, or as of --at)
+    #[command(after_help = "\
+Examples:
+  versioner status
+  versioner status --at 2026-11-20T17:00:00Z --output json")]
+    Status(StatusArgs),
+    /// Deployment history, newest first
+    #[command(after_help = "\
+Examples:
+  versioner history --product api --environment production --limit 10
+  versioner history --status failed --since 2026-11-01T00:00:00Z")]
+    History(HistoryArgs),
+    /// Versions of a product, newest first
+    #[command(after_help = "\
+Examples:
+  versioner versions --product api
+  versioner versions --product api --limit 5 --output json")]
+    Versions(VersionsArgs),
+    /// Deployment rules: apply a policy file, list, change a rule's status
+    #[command(subcommand)]
+    Rules(Rules),
+    /// Record an approval of a version (quality sign-off or release approval)
+    #[command(after_help = "\
+Examples:
+  versioner approve --product api --version 1.2.0 --type qa --approver dana
+  versioner approve --product api --version 1.2.0 --type release --approver lee --role sre --environment production")]
+    Approve(ApproveArgs),
+    /// List the approvals of a version
+    #[command(after_help = "\
+Examples:
+  versioner approvals --product api --version 1.2.0")]
+    Approvals(ApprovalsArgs),
+    /// Manage the server's API keys (on the server host, next to its database)
+    Keys(KeysArgs),
+    /// Run the HTTP API over a database
+    #[command(after_help = "\
+API keys live in <db>-server beside the database; create one with `versioner keys create`.
+Without any key every request is refused (401) unless --no-auth is given.
+Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
+
+Examples:
+  versioner keys create --db versioner.db --name ci --role deployer
+  versioner serve --db versioner.db --listen 0.0.0.0:8000
+  RUST_LOG=debug versioner serve --db versioner.db --no-auth")]
+    Serve(ServeArgs),
+}
+
+/// `versioner track …`.
+#[derive(Debug, Subcommand)]
+pub enum Track {
+    /// Record a build event
+    #[command(after_help = "\
+Every field falls back to its VERSIONER_* variable (VERSIONER_PRODUCT, VERSIONER_SCM_SHA, …),
+then the config file (product, scm_sha, …), then the CI system detected (GitHub Actions,
+GitLab, Jenkins, CircleCI, Bitbucket, Azure DevOps, Travis, Rundeck).
+
+Examples:
+  versioner track build --product api --version 1.2.0 --status completed
+  versioner track build --version 1.2.0 --extra-metadata '{\"team\":\"core\"}'   # product from CI
+  versioner track build --product api --version 1.2.0 --fail-on-api-error=false")]
+    Build(TrackBuild),
+    /// Record a deployment event; `started` runs the preflight
+    #[command(after_help = "\
+Every field falls back to its VERSIONER_* variable, then the config file, then the CI system
+detected (not the environment). A refused deployment exits 5 and prints the code, the rule,
+what to do and when to retry.
+
+Examples:
+  versioner track deployment --product api --version 1.2.0 --environment production --status started
+  versioner track deployment --product api --version 1.2.0 --environment production --status completed
+  versioner track deployment --product api --version 1.2.0 --environment production --status started \\
+      --skip-preflight-checks --skip-preflight-reason 'INC-42 hotfix'")]
+    Deployment(TrackDeployment),
+}
+
+/// Flags of `track build`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrackBuild {
+    /// The product [env: VERSIONER_PRODUCT; CI: repository name]
+    #[arg(long)]
+    pub product: Option<String>,
+    /// The version [env: VERSIONER_VERSION; CI: short SHA or build number]
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Status, any alias (completed, success, started, failed, …) [env: VERSIONER_STATUS] [default: completed]
+    #[arg(long)]
+    pub status: Option<String>,
+    /// The CI system [env: VERSIONER_SOURCE_SYSTEM; CI: detected, else `unknown`]
+    #[arg(long)]
+    pub source_system: Option<String>,
+    /// The CI build number [env: VERSIONER_BUILD_NUMBER]
+    #[arg(long)]
+    pub build_number: Option<String>,
+    /// The commit (full or abbreviated) [env: VERSIONER_SCM_SHA]
+    #[arg(long)]
+    pub scm_sha: Option<String>,
+    /// The branch [env: VERSIONER_SCM_BRANCH]
+    #[arg(long)]
+    pub scm_branch: Option<String>,
+    /// The repository, e.g. owner/repo [env: VERSIONER_SCM_REPOSITORY]
+    #[arg(long)]
+    pub scm_repository: Option<String>,
+    /// A link to the build [env: VERSIONER_BUILD_URL]
+    #[arg(long)]
+    pub build_url: Option<String>,
+    /// The CI run id (repeating a run id and status is idempotent) [env: VERSIONER_INVOKE_ID]
+    #[arg(long)]
+    pub invoke_id: Option<String>,
+    /// Who built it [env: VERSIONER_BUILT_BY]
+    #[arg(long)]
+    pub built_by: Option<String>,
+    /// Their e-mail [env: VERSIONER_BUILT_BY_EMAIL]
+    #[arg(long)]
+    pub built_by_email: Option<String>,
+    /// Their name [env: VERSIONER_BUILT_BY_NAME]
+    #[arg(long)]
+    pub built_by_name: Option<String>,
+    /// When the build started, RFC 3339 [env: VERSIONER_STARTED_AT]
+    #[arg(long, value_name = "TIME")]
+    pub started_at: Option<String>,
+    /// When it finished, RFC 3339 [env: VERSIONER_COMPLETED_AT]
+    #[arg(long, value_name = "TIME")]
+    pub completed_at: Option<String>,
+    /// A JSON object merged over the CI's vi_* keys (yours win) [env: VERSIONER_EXTRA_METADATA]
+    #[arg(long, value_name = "JSON")]
+    pub extra_metadata: Option<String>,
+    /// false: an API, network or server error prints a warning and exits 0 (a block still exits 5) [env: VERSIONER_FAIL_ON_API_ERROR] [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub fail_on_api_error: Option<bool>,
+}
+
+/// Flags of `track deployment`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrackDeployment {
+    /// The product [env: VERSIONER_PRODUCT; CI: repository name]
+    #[arg(long)]
+    pub product: Option<String>,
+    /// The version [env: VERSIONER_VERSION; CI: short SHA or build number]
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The environment [env: VERSIONER_ENVIRONMENT]
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Status, any alias (started, success, failed, …) [env: VERSIONER_STATUS] [default: success]
+    #[arg(long)]
+    pub status: Option<String>,
+    /// The CI system [env: VERSIONER_SOURCE_SYSTEM; CI: detected, else `unknown`]
+    #[arg(long)]
+    pub source_system: Option<String>,
+    /// The CI build number [env: VERSIONER_BUILD_NUMBER]
+    #[arg(long)]
+    pub build_number: Option<String>,
+    /// The commit (full or abbreviated) [env: VERSIONER_SCM_SHA]
+    #[arg(long)]
+    pub scm_sha: Option<String>,
+    /// The repository [env: VERSIONER_SCM_REPOSITORY]
+    #[arg(long)]
+    pub scm_repository: Option<String>,
+    /// The branch (not auto-detected for deployments)
+    #[arg(long)]
+    pub scm_branch: Option<String>,
+    /// A link to the deploy run [env: VERSIONER_DEPLOY_URL]
+    #[arg(long)]
+    pub deploy_url: Option<String>,
+    /// A link to the build (not auto-detected for deployments)
+    #[arg(long)]
+    pub build_url: Option<String>,
+    /// The CI run id (repeating a run id and status is idempotent) [env: VERSIONER_INVOKE_ID]
+    #[arg(long)]
+    pub invoke_id: Option<String>,
+    /// Who deploys [env: VERSIONER_DEPLOYED_BY]
+    #[arg(long)]
+    pub deployed_by: Option<String>,
+    /// Their e-mail [env: VERSIONER_DEPLOYED_BY_EMAIL]
+    #[arg(long)]
+    pub deployed_by_email: Option<String>,
+    /// Their name [env: VERSIONER_DEPLOYED_BY_NAME]
+    #[arg(long)]
+    pub deployed_by_name: Option<String>,
+    /// When it finished, RFC 3339 [env: VERSIONER_COMPLETED_AT]
+    #[arg(long, value_name = "TIME")]
+    pub completed_at: Option<String>,
+    /// A JSON object merged over the CI's vi_* keys (yours win) [env: VERSIONER_EXTRA_METADATA]
+    #[arg(long, value_name = "JSON")]
+    pub extra_metadata: Option<String>,
+    /// false: an API, network or server error prints a warning and exits 0 (a block still exits 5) [env: VERSIONER_FAIL_ON_API_ERROR] [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub fail_on_api_error: Option<bool>,
+    /// Emergency bypass of the preflight (deprecated; recorded with the reason)
+    #[arg(long, requires = "skip_preflight_reason")]
+    pub skip_preflight_checks: bool,
+    /// Why the preflight is bypassed (required with --skip-preflight-checks)
+    #[arg(long, value_name = "TEXT")]
+    pub skip_preflight_reason: Option<String>,
+}
+
+/// Flags of `check`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    /// The product [env: VERSIONER_PRODUCT; CI: repository name]
+    #[arg(long)]
+    pub product: Option<String>,
+    /// The version [env: VERSIONER_VERSION; CI: short SHA or build number]
+    #[arg(long)]
+    pub version: Option<String>,
+    /// The target environment [env: VERSIONER_ENVIRONMENT]
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Who would deploy (never counts as a release approver) [env: VERSIONER_DEPLOYED_BY]
+    #[arg(long)]
+    pub deployed_by: Option<String>,
+    /// Evaluate at this instant (RFC 3339) instead of now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// Flags of `status`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatusArgs {
+    /// Show the state as of this instant (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// Flags of `history`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HistoryArgs {
+    /// Only this product
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only this environment
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Only this version (needs --product)
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Only this status (any alias)
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only deployments recorded at or after this instant (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only deployments recorded before this instant (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// At most this many (1 to 1000)
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+}
+
+/// Flags of `versions`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VersionsArgs {
+    /// The product [env: VERSIONER_PRODUCT]
+    #[arg(long)]
+    pub product: Option<String>,
+    /// At most this many (1 to 1000)
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Skip this many
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
+}
+
+/// How `rules apply` treats the rules already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Mode {
+    /// The file becomes the whole policy
+    #[default]
+    Replace,
+    /// Add or update the file's rules by name; keep the others
+    Merge,
+}
+
+/// `versioner rules …`.
+#[derive(Debug, Subcommand)]
+pub enum Rules {
+    /// Apply a policy file (TOML, or JSON when the name ends in .json); all or nothing
+    #[command(after_help = "\
+Examples:
+  versioner rules apply versioner.toml
+  versioner rules apply extra-rules.toml --mode merge")]
+    Apply {
+        /// The policy file
+        file: PathBuf,
+        /// replace: the file becomes the whole policy; merge: add or update by name
+        #[arg(long, value_enum, default_value_t = Mode::Replace)]
+        mode: Mode,
+        /// Who applies it (recorded with status changes) [default: $USER]
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// List the rules in evaluation order
+    #[command(after_help = "\
+Examples:
+  versioner rules list
+  versioner rules list --output json")]
+    List,
+    /// Change a rule's status (enabled, report_only, disabled), recording why
+    #[command(after_help = "\
+Examples:
+  versioner rules set-status 'Friday freeze' report_only --reason 'INC-42: hotfix must ship'
+  versioner rules set-status 'Friday freeze' enabled --reason 'INC-42 closed'")]
+    SetStatus {
+        /// The rule's name
+        name: String,
+        /// enabled, report_only or disabled
+        status: String,
+        /// Why (recorded)
+        #[arg(long)]
+        reason: String,
+        /// Who changes it [default: $USER]
+        #[arg(long)]
+        actor: Option<String>,
+    },
+}
+
+/// Flags of `approve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApproveArgs {
+    /// The product
+    #[arg(long)]
+    pub product: String,
+    /// The version
+    #[arg(long)]
+    pub version: String,
+    /// The approval type: qa, security, uat, code_review, compliance, performance, release, or your own
+    #[arg(long = "type", value_name = "TYPE")]
+    pub approval_type: String,
+    /// Who approves [default: $USER]
+    #[arg(long)]
+    pub approver: Option<String>,
+    /// The approver's role (release rules may require one)
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The environment it is granted in or for
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// A comment
+    #[arg(long)]
+    pub comment: Option<String>,
+}
+
+/// Flags of `approvals`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApprovalsArgs {
+    /// The product
+    #[arg(long)]
+    pub product: String,
+    /// The version
+    #[arg(long)]
+    pub version: String,
+}
+
+/// `versioner keys …`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Keys are stored hashed in <db>-server beside the database (or --server-db).
+
+Examples:
+  versioner keys create --db versioner.db --name ci --role deployer
+  versioner keys list --db versioner.db
+  versioner keys revoke --db versioner.db ci")]
+pub struct KeysArgs {
+    /// The server file [default: <db>-server]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub server_db: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Keys,
+}
+
+/// `versioner keys …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Keys {
+    /// Create a key; it is printed once, as the last line of output
+    #[command(after_help = "\
+Roles: admin (everything), deployer (send events), approver (approve), viewer (read).
+
+Examples:
+  versioner keys create --db versioner.db --name ci --role deployer
+  export VERSIONER_API_KEY=$(versioner keys create --db versioner.db --name ci --role deployer | tail -n 1)")]
+    Create {
+        /// A name for people, unique among active keys
+        #[arg(long)]
+        name: String,
+        /// admin, deployer, approver or viewer
+        #[arg(long)]
+        role: String,
+    },
+    /// List keys (never the keys themselves)
+    #[command(after_help = "\
+Examples:
+  versioner keys list --db versioner.db")]
+    List,
+    /// Revoke a key by name or id
+    #[command(after_help = "\
+Examples:
+  versioner keys revoke --db versioner.db ci")]
+    Revoke {
+        /// The key's name or id
+        name: String,
+    },
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
+    pub listen: String,
+    /// The server file for API keys and idempotency records [default: <db>-server]
+    #[arg(long, value_name = "PATH")]
+    pub server_db: Option<PathBuf>,
+    /// Accept requests without an API key (a trusted network or one machine only)
+    #[arg(long)]
+    pub no_auth: bool,
+    /// The largest request body accepted, in bytes
+    #[arg(long, default_value_t = crate::server::DEFAULT_BODY_LIMIT, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+    /// How long a request may take before it is answered 503
+    #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
+    pub request_timeout: Duration,
+}

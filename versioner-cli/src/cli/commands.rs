@@ -1,0 +1,385 @@
+//! `check`, `status`, `history`, `versions`, `rules`, `approve`, `approvals`: each builds a
+//! core request, makes one [`Tracker`] call and prints the answer.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use versioner_core::policy::{ApplyMode, RuleStatus};
+use versioner_core::{
+    ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, wire,
+};
+
+use super::args::{
+    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, Mode, Rules, StatusArgs, VersionsArgs,
+};
+use super::output::{outcome_lines, table};
+use super::{Context, Usage};
+use crate::exit::Exit;
+
+/// Opens the backend or ends the command.
+fn open(ctx: &mut Context<'_, '_>) -> Result<Box<dyn Tracker>, Exit> {
+    match ctx.tracker() {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(ctx.fail(&e)),
+        Err(u) => Err(ctx.usage(&u)),
+    }
+}
+
+fn instant(value: Option<&str>, flag: &str) -> Result<Option<DateTime<Utc>>, Usage> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    Usage(format!(
+                        "--{flag} `{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+macro_rules! attempt {
+    ($ctx:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $ctx.fail(&e),
+        }
+    };
+}
+
+macro_rules! usage {
+    ($ctx:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(u) => return $ctx.usage(&u),
+        }
+    };
+}
+
+/// `versioner check`: exit 0 when allowed, 5 when blocked.
+pub fn check(ctx: &mut Context<'_, '_>, a: &CheckArgs) -> Exit {
+    let s = &ctx.sources;
+    let request = (|| -> Result<CheckRequest, Usage> {
+        let product = s
+            .pick_or_ci(a.product.as_deref(), "product", s.ci.product.as_ref())
+            .ok_or_else(|| Usage("--product is required".into()))?;
+        let version = s
+            .pick_or_ci(a.version.as_deref(), "version", s.ci.version.as_ref())
+            .ok_or_else(|| Usage("--version is required".into()))?;
+        let environment = s
+            .pick(a.environment.as_deref(), "environment")
+            .ok_or_else(|| Usage("--environment is required".into()))?;
+        let mut r = CheckRequest::new(product, version, environment);
+        r.deployed_by = s.pick(a.deployed_by.as_deref(), "deployed_by");
+        r.at = instant(a.at.as_deref(), "at")?.map(time);
+        Ok(r)
+    })();
+    let request = usage!(ctx, request);
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let verdict = attempt!(ctx, t.check(&request));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&verdict));
+    } else {
+        for line in outcome_lines(&verdict) {
+            ctx.console.out(&line);
+        }
+        if verdict.outcomes().is_empty() {
+            ctx.console.out("(no rules)");
+        }
+    }
+    if verdict.is_allowed() {
+        if !ctx.console.json() {
+            ctx.console.out(&format!("✓ {}", verdict.summary()));
+        }
+        Exit::Success
+    } else {
+        ctx.console.err(&super::output::rejection_text(&verdict));
+        Exit::Blocked
+    }
+}
+
+/// `versioner status`.
+pub fn status(ctx: &mut Context<'_, '_>, a: &StatusArgs) -> Exit {
+    let at = usage!(ctx, instant(a.at.as_deref(), "at"));
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let matrix = attempt!(ctx, t.state(at));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&matrix));
+    } else if matrix.cells.is_empty() {
+        ctx.console.out("(nothing deployed yet)");
+    } else {
+        if let Some(at) = at {
+            ctx.console.out(&format!("As of {}:", time(at)));
+        }
+        let text = matrix.to_table();
+        ctx.console.out(text.trim_end());
+        if matrix.cells.iter().any(|c| !c.in_progress.is_empty()) {
+            ctx.console.out("(*v): deployment of v in progress");
+        }
+    }
+    Exit::Success
+}
+
+/// `versioner history`.
+pub fn history(ctx: &mut Context<'_, '_>, a: &HistoryArgs) -> Exit {
+    let query = (|| -> Result<HistoryQuery, Usage> {
+        let mut q = HistoryQuery::new().limit(a.limit);
+        q.product = a.product.clone();
+        q.environment = a.environment.clone();
+        q.version = a.version.clone();
+        q.status = a
+            .status
+            .as_deref()
+            .map(Status::parse)
+            .transpose()
+            .map_err(|e| Usage(format!("--status: {e}")))?;
+        q.since = instant(a.since.as_deref(), "since")?;
+        q.until = instant(a.until.as_deref(), "until")?;
+        Ok(q)
+    })();
+    let query = usage!(ctx, query);
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let list = attempt!(ctx, t.history(&query));
+    if ctx.console.json() {
+        ctx.console
+            .print_json(&Value::Array(list.iter().map(wire::deployment).collect()));
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|d| {
+            vec![
+                time(d.deployed_at),
+                d.product_name.clone(),
+                d.version.clone(),
+                d.environment_name.clone(),
+                d.status.to_string(),
+                d.fields.deployed_by.clone().unwrap_or_else(|| "-".into()),
+                d.id.clone(),
+            ]
+        })
+        .collect();
+    ctx.console.out(&table(
+        &["DEPLOYED_AT", "PRODUCT", "VERSION", "ENVIRONMENT", "STATUS", "BY", "ID"],
+        &rows,
+    ));
+    Exit::Success
+}
+
+/// `versioner versions`.
+pub fn versions(ctx: &mut Context<'_, '_>, a: &VersionsArgs) -> Exit {
+    let Some(product) = ctx.sources.pick(a.product.as_deref(), "product") else {
+        return ctx.usage(&Usage("--product is required".into()));
+    };
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let page = Page {
+        limit: a.limit,
+        offset: a.offset,
+    };
+    let list = attempt!(ctx, t.versions(&product, page));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&list));
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|v| {
+            vec![
+                v.version.clone(),
+                v.scm_sha.clone().unwrap_or_else(|| "-".into()),
+                v.scm_branch.clone().unwrap_or_else(|| "-".into()),
+                time(v.created_at),
+                v.id.clone(),
+            ]
+        })
+        .collect();
+    ctx.console
+        .out(&table(&["VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"], &rows));
+    Exit::Success
+}
+
+/// `versioner rules …`.
+pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    match r {
+        Rules::Apply { file, mode, actor } => {
+            let mode = match mode {
+                Mode::Replace => ApplyMode::Replace,
+                Mode::Merge => ApplyMode::Merge,
+            };
+            let actor = ctx.actor(actor.as_deref());
+            let report = attempt!(ctx, t.apply_policy_file(file, mode, &actor));
+            if ctx.console.json() {
+                ctx.console.print_json(&to_json(&report));
+            } else {
+                ctx.console.out(&format!(
+                    "✓ Policy applied from {}: {} added, {} updated, {} unchanged, {} deleted",
+                    file.display(),
+                    report.added.len(),
+                    report.updated.len(),
+                    report.unchanged.len(),
+                    report.deleted.len()
+                ));
+                for (label, names) in [
+                    ("added", &report.added),
+                    ("updated", &report.updated),
+                    ("deleted", &report.deleted),
+                ] {
+                    for n in names {
+                        ctx.console.out(&format!("  {label}: {n}"));
+                    }
+                }
+            }
+        }
+        Rules::List => {
+            let list = attempt!(ctx, t.rules());
+            if ctx.console.json() {
+                ctx.console.print_json(&to_json(&list));
+            } else if list.is_empty() {
+                ctx.console.out("(no rules)");
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|s| {
+                        let scope = &s.rule.scope;
+                        let mut parts = Vec::new();
+                        if !scope.products.is_empty() {
+                            parts.push(format!("products={}", scope.products.join(",")));
+                        }
+                        if !scope.environments.is_empty() {
+                            parts.push(format!("environments={}", scope.environments.join(",")));
+                        }
+                        if !scope.environment_types.is_empty() {
+                            let types: Vec<&str> =
+                                scope.environment_types.iter().map(|t| t.as_str()).collect();
+                            parts.push(format!("types={}", types.join(",")));
+                        }
+                        vec![
+                            s.position.to_string(),
+                            s.rule.name.clone(),
+                            s.rule.rule_type().as_str().to_string(),
+                            s.rule.status.as_str().to_string(),
+                            if parts.is_empty() {
+                                "all".into()
+                            } else {
+                                parts.join(" ")
+                            },
+                        ]
+                    })
+                    .collect();
+                ctx.console
+                    .out(&table(&["#", "NAME", "TYPE", "STATUS", "SCOPE"], &rows));
+            }
+        }
+        Rules::SetStatus {
+            name,
+            status,
+            reason,
+            actor,
+        } => {
+            let status: RuleStatus = match status.parse() {
+                Ok(s) => s,
+                Err(e) => return ctx.usage(&Usage(format!("STATUS: {e}"))),
+            };
+            let actor = ctx.actor(actor.as_deref());
+            let stored = attempt!(ctx, t.set_rule_status(name, status, &actor, reason));
+            if ctx.console.json() {
+                ctx.console.print_json(&to_json(&stored));
+            } else {
+                ctx.console.out(&format!(
+                    "✓ Rule `{}` is now {} (by {actor}: {reason})",
+                    stored.rule.name, stored.rule.status
+                ));
+            }
+        }
+    }
+    Exit::Success
+}
+
+/// `versioner approve`.
+pub fn approve(ctx: &mut Context<'_, '_>, a: &ApproveArgs) -> Exit {
+    let approver = ctx.actor(a.approver.as_deref());
+    let mut request =
+        ApprovalRequest::new(&a.product, &a.version, &a.approval_type, approver);
+    request.approver_role = a.role.clone();
+    request.environment = a.environment.clone();
+    request.comment = a.comment.clone();
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let approval = attempt!(ctx, t.approve(&request));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&approval));
+    } else {
+        ctx.console.out(&format!(
+            "✓ Approval recorded: {} of `{}` {} by {}{}",
+            approval.approval_type,
+            approval.product_name,
+            approval.version,
+            approval.approver,
+            approval
+                .environment
+                .as_deref()
+                .map(|e| format!(" for `{e}`"))
+                .unwrap_or_default()
+        ));
+        ctx.console.out(&format!("  Approval ID: {}", approval.id));
+    }
+    Exit::Success
+}
+
+/// `versioner approvals`.
+pub fn approvals(ctx: &mut Context<'_, '_>, a: &ApprovalsArgs) -> Exit {
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let list = attempt!(ctx, t.approvals(&a.product, &a.version));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&list));
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|ap| {
+            vec![
+                ap.approval_type.clone(),
+                ap.approver.clone(),
+                ap.approver_role.clone().unwrap_or_else(|| "-".into()),
+                ap.environment.clone().unwrap_or_else(|| "-".into()),
+                time(ap.granted_at),
+                if ap.is_active() { "active".into() } else { "revoked".into() },
+                ap.id.clone(),
+            ]
+        })
+        .collect();
+    ctx.console.out(&table(
+        &["TYPE", "APPROVER", "ROLE", "ENVIRONMENT", "GRANTED_AT", "STATE", "ID"],
+        &rows,
+    ));
+    Exit::Success
+}

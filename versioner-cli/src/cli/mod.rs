@@ -1,0 +1,238 @@
+//! The `versioner` command line.
+//!
+//! [`run`] parses the arguments (clap's `try_parse`, so a bad flag exits 1, not clap's 2, and
+//! `--help` / `--version` exit 0), loads the config file and the CI detection, picks the
+//! backend — in process on `--db`, or the HTTP client on `--api-url` — and runs the command.
+//! Every command works on a [`Tracker`], so it behaves the same in both modes.
+
+pub mod args;
+mod commands;
+mod keys;
+pub mod output;
+mod serve;
+pub mod sources;
+mod track;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use versioner_core::client::{Client, ClientOptions};
+use versioner_core::{Error, Tracker, Versioner};
+
+use crate::exit::Exit;
+use args::{Cli, Command, Global};
+use output::{Console, GitHub};
+use sources::{Env, Sources};
+
+/// Why a command stopped before its core call: a usage problem (exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage(pub String);
+
+impl From<String> for Usage {
+    fn from(s: String) -> Usage {
+        Usage(s)
+    }
+}
+
+/// What a command shares: output, the value sources and the global options.
+pub struct Context<'a, 'c> {
+    /// Where to print.
+    pub console: Console<'c>,
+    /// Flags, variables, config file and CI detection.
+    pub sources: Sources<'a>,
+    /// The global options.
+    pub global: Global,
+}
+
+/// The backend a command works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// In process, on this SQLite file.
+    Local(PathBuf),
+    /// Over HTTP.
+    Remote {
+        /// The server's base URL.
+        url: String,
+        /// The API key (sent, never printed).
+        key: Option<String>,
+    },
+}
+
+impl Context<'_, '_> {
+    /// The database file: `--db`, else `VERSIONER_DB`, else the config file's `db`.
+    pub fn db_path(&self) -> Option<PathBuf> {
+        self.global
+            .db
+            .clone()
+            .or_else(|| self.sources.var("VERSIONER_DB").map(PathBuf::from))
+            .or_else(|| self.sources.config.get("db").map(PathBuf::from))
+    }
+
+    /// Picks the backend: a flag beats a variable beats the config file; at each level `db`
+    /// (in process) is tried before `api_url` (server).
+    ///
+    /// # Errors
+    /// [`Usage`] when both `--db` and `--api-url` are given, or neither is configured.
+    pub fn backend(&self) -> Result<Backend, Usage> {
+        let g = &self.global;
+        let s = &self.sources;
+        let key = || s.pick(g.api_key.as_deref(), "api_key");
+        let remote = |url: String| Backend::Remote { url, key: key() };
+        match (&g.db, &g.api_url) {
+            (Some(_), Some(_)) => {
+                return Err(Usage(
+                    "give --db (in process) or --api-url (server), not both".into(),
+                ));
+            }
+            (Some(db), None) => return Ok(Backend::Local(db.clone())),
+            (None, Some(url)) => return Ok(remote(url.clone())),
+            (None, None) => {}
+        }
+        if let Some(db) = s.var("VERSIONER_DB") {
+            return Ok(Backend::Local(PathBuf::from(db)));
+        }
+        if let Some(url) = s.var("VERSIONER_API_URL") {
+            return Ok(remote(url));
+        }
+        if let Some(db) = s.config.get("db") {
+            return Ok(Backend::Local(PathBuf::from(db)));
+        }
+        if let Some(url) = s.config.get("api_url") {
+            return Ok(remote(url));
+        }
+        Err(Usage(
+            "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner serve`), \
+             or set VERSIONER_DB or VERSIONER_API_URL"
+                .into(),
+        ))
+    }
+
+    /// Opens the backend as a [`Tracker`].
+    ///
+    /// # Errors
+    /// [`Usage`] as [`Context::backend`] or for a malformed URL; the core's error when the
+    /// database cannot be opened.
+    pub fn tracker(&mut self) -> Result<Result<Box<dyn Tracker>, Error>, Usage> {
+        let backend = self.backend()?;
+        match backend {
+            Backend::Local(path) => {
+                self.console
+                    .info(&format!("Mode: in process, database {}", path.display()));
+                Ok(Versioner::open(&path).map(|vr| Box::new(vr) as Box<dyn Tracker>))
+            }
+            Backend::Remote { url, key } => {
+                self.console.info(&format!(
+                    "Mode: server {url} ({})",
+                    if key.is_some() { "API key set" } else { "no API key" }
+                ));
+                if self.global.api_key.is_some() {
+                    self.console.err(
+                        "⚠ --api-key is visible in process lists; prefer VERSIONER_API_KEY",
+                    );
+                }
+                let mut options = ClientOptions::default()
+                    .user_agent(format!("versioner-cli/{}", env!("CARGO_PKG_VERSION")));
+                if let Some(t) = self.global.timeout {
+                    options = options.timeout(t);
+                }
+                if let Some(n) = self.global.max_attempts {
+                    options = options.max_attempts(n);
+                }
+                if let Some(b) = self.global.retry_backoff {
+                    options = options.backoff(b);
+                }
+                match Client::with_options(&url, key.as_deref(), options) {
+                    Ok(c) => Ok(Ok(Box::new(c))),
+                    Err(e) => Err(Usage(e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// Who acts, for audit records: the given name, else `$USER`, else `cli`.
+    pub fn actor(&self, given: Option<&str>) -> String {
+        given
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .or_else(|| self.sources.var("USER"))
+            .or_else(|| self.sources.var("USERNAME"))
+            .unwrap_or_else(|| "cli".into())
+    }
+
+    /// Prints a core error and returns its exit code.
+    pub fn fail(&mut self, e: &Error) -> Exit {
+        self.console.error(e);
+        Exit::from(e.code())
+    }
+
+    /// Prints a usage problem and returns exit 1.
+    pub fn usage(&mut self, u: &Usage) -> Exit {
+        self.console.err(&format!("error: {}", u.0));
+        Exit::Failure
+    }
+}
+
+/// Runs `versioner` with `args` (the first is the program name), reading variables from
+/// `env` and printing to `out` and `err`.
+pub fn run<I, T>(args: I, env: Env<'_>, out: &mut dyn Write, err: &mut dyn Write) -> Exit
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = write!(out, "{text}");
+                    Exit::Success
+                }
+                _ => {
+                    let _ = write!(err, "{text}");
+                    Exit::Failure
+                }
+            };
+        }
+    };
+    let mut console = Console::new(out, err, cli.global.output, cli.global.verbose);
+    let sources = match Sources::load(cli.global.config.as_deref(), env) {
+        Ok(s) => s,
+        Err(message) => {
+            console.err(&format!("error: {message}"));
+            return Exit::Failure;
+        }
+    };
+    if sources.in_github_actions() {
+        console.github = Some(GitHub {
+            summary_path: sources.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+        });
+    }
+    if let Some(path) = &sources.config.path {
+        console.info(&format!("Using config file: {}", path.display()));
+    }
+    let mut ctx = Context {
+        console,
+        sources,
+        global: cli.global,
+    };
+    match cli.command {
+        Command::Track(t) => match *t {
+            args::Track::Build(a) => track::build(&mut ctx, &a),
+            args::Track::Deployment(a) => track::deployment(&mut ctx, &a),
+        },
+        Command::Check(a) => commands::check(&mut ctx, &a),
+        Command::Status(a) => commands::status(&mut ctx, &a),
+        Command::History(a) => commands::history(&mut ctx, &a),
+        Command::Versions(a) => commands::versions(&mut ctx, &a),
+        Command::Rules(r) => commands::rules(&mut ctx, &r),
+        Command::Approve(a) => commands::approve(&mut ctx, &a),
+        Command::Approvals(a) => commands::approvals(&mut ctx, &a),
+        Command::Keys(k) => keys::run(&mut ctx, &k),
+        Command::Serve(a) => serve::run(&mut ctx, &a),
+    }
+}

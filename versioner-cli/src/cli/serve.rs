@@ -1,0 +1,96 @@
+//! `versioner serve`: opens the database and the server file, binds, prints
+//! `listening on http://ADDR` (the first line of stdout; `--listen 127.0.0.1:0` picks a free
+//! port) and serves until SIGINT or SIGTERM.
+
+use versioner_core::Versioner;
+
+use super::args::ServeArgs;
+use super::{Context, Usage};
+use crate::exit::Exit;
+use crate::server::{self, AppState, AuthMode, ServerOptions, ServerStore};
+
+fn init_tracing(verbose: bool) {
+    let default = if verbose { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // A second initialisation (tests running several servers in one process) is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Runs the server until a shutdown signal.
+pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
+    let Some(db) = ctx.db_path() else {
+        return ctx.usage(&Usage(
+            "serve needs a database: pass --db PATH (or set VERSIONER_DB)".into(),
+        ));
+    };
+    init_tracing(ctx.console.verbose);
+    let vr = match Versioner::open(&db) {
+        Ok(v) => v,
+        Err(e) => return ctx.fail(&e),
+    };
+    let server_path = a
+        .server_db
+        .clone()
+        .unwrap_or_else(|| ServerStore::path_for(&db));
+    let store = match ServerStore::open(&server_path) {
+        Ok(s) => s,
+        Err(e) => return ctx.fail(&e),
+    };
+    let auth = if a.no_auth {
+        AuthMode::Open
+    } else {
+        AuthMode::Keys
+    };
+    match (auth, store.has_active_keys()) {
+        (AuthMode::Open, _) => ctx.console.err(
+            "⚠ --no-auth: every request is accepted as an admin; use on a trusted network only",
+        ),
+        (AuthMode::Keys, Ok(false)) => ctx.console.err(&format!(
+            "⚠ no API key exists yet: every request is refused (401) until one is created with \
+             `versioner keys create --db {} --name NAME --role admin`",
+            db.display()
+        )),
+        (AuthMode::Keys, Ok(true)) => {}
+        (AuthMode::Keys, Err(e)) => return ctx.fail(&e),
+    }
+    let options = ServerOptions::default()
+        .auth(auth)
+        .body_limit(a.max_body_bytes)
+        .request_timeout(a.request_timeout);
+    let state = AppState::new(vr, store, options);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.console.err(&format!("error: cannot start the runtime: {e}"));
+            return Exit::Failure;
+        }
+    };
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", a.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        ctx.console.out(&format!("listening on http://{addr}"));
+        tracing::info!(%addr, db = %db.display(), server_file = %server_path.display(), ?auth, "serving");
+        server::serve(listener, state, server::shutdown_signal())
+            .await
+            .map_err(|e| format!("server error: {e}"))
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            Exit::Success
+        }
+        Err(message) => {
+            ctx.console.err(&format!("error: {message}"));
+            Exit::Failure
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! The HTTP API through `router(..).oneshot(..)`: every body checked field by field against the
+//! public API reference, so the official clients work against `versioner serve` unchanged.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use versioner_cli::server::routes::ROUTES;
+use versioner_cli::server::{ServerOptions, idempotency::REPLAYED};
+
+use crate::support::Fixture;
+
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+async fn send(
+    app: &Router,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn post(app: &Router, path: &str, key: &str, body: Value) -> Answer {
+    send(app, "POST", path, Some(key), Some(&body.to_string()), &[]).await
+}
+
+async fn get(app: &Router, path: &str, key: &str) -> Answer {
+    send(app, "GET", path, Some(key), None, &[]).await
+}
+
+fn is_time(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+}
+
+#[tokio::test]
+async fn deployment_event_answers_every_field_the_clients_read() {
+    let f = Fixture::new();
+    let app = f.router();
+    let a = post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        json!({
+            "product_name": "api", "version": "1.2.0", "environment_name": "staging",
+            "status": "SUCCESS", "deployed_by": "dana", "deployed_by_email": "dana@example.com",
+            "deployed_by_name": "Dana", "scm_sha": "abc123de", "source_system": "github",
+            "deploy_url": "https://ci.example.com/run/1", "build_number": 42,
+            "extra_metadata": {"team": "core"}
+        }),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let b = &a.body;
+    // The CLI reads {id, product_id, version_id, environment_id, status, deployed_at}.
+    for k in ["id", "product_id", "version_id", "environment_id"] {
+        assert!(b[k].as_str().is_some_and(|s| s.len() == 36), "{k}: {b}");
+    }
+    assert_eq!(b["status"], "completed", "canonical status");
+    assert!(is_time(&b["deployed_at"]));
+    // The documented shape and the Action's type.
+    assert_eq!(b["product_name"], "api");
+    assert_eq!(b["version"], "1.2.0");
+    assert_eq!(b["environment_name"], "staging");
+    assert_eq!(b["deployed_by"], "dana");
+    assert_eq!(b["deployed_by_email"], "dana@example.com");
+    assert_eq!(b["deployed_by_name"], "Dana");
+    assert_eq!(b["source_system"], "github");
+    assert_eq!(b["deploy_url"], "https://ci.example.com/run/1");
+    assert_eq!(b["build_number"], "42");
+    assert!(is_time(&b["completed_at"]));
+    assert_eq!(b["extra_metadata"]["team"], "core");
+    // The record is what the server says it is.
+    let d = f.vr().deployment(b["id"].as_str().unwrap()).unwrap();
+    assert_eq!(d.version_id, b["version_id"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn build_events_and_the_legacy_route_answer_the_build() {
+    let f = Fixture::new();
+    let app = f.router();
+    for path in ["/build-events/", "/version-events/"] {
+        let a = post(
+            &app,
+            path,
+            &f.deployer,
+            json!({
+                "product_name": "api", "version": format!("1.0{}", path.len()), "status": "built",
+                "build_number": "7", "build_url": "https://ci/7", "scm_sha": "deadbeef",
+                "scm_branch": "main", "built_by": "ci", "started_at": "2026-11-21T09:00:00Z"
+            }),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        let b = &a.body;
+        for k in ["id", "version_id", "product_id"] {
+            assert!(b[k].as_str().is_some_and(|s| s.len() == 36), "{k}");
+        }
+        assert_eq!(b["status"], "completed");
+        assert_eq!(b["product_name"], "api");
+        assert_eq!(b["build_number"], "7");
+        assert_eq!(b["build_url"], "https://ci/7");
+        assert_eq!(b["started_at"], "2026-11-21T09:00:00.000Z");
+        assert!(is_time(&b["completed_at"]) && is_time(&b["created_at"]));
+    }
+}
+
+#[tokio::test]
+async fn a_preflight_rejection_is_nested_under_detail_with_the_rule_named() {
+    let f = Fixture::new();
+    let app = f.router();
+    let a = post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        json!({"product_name": "api", "version": "1.0.0", "environment_name": "production", "status": "started"}),
+    )
+    .await;
+    assert_eq!(a.status, 428);
+    let d = &a.body["detail"];
+    assert_eq!(d["error"], "deployment_blocked");
+    assert_eq!(d["code"], "FLOW_VIOLATION");
+    assert!(d["message"].as_str().is_some_and(|m| m.contains("staging")));
+    assert!(d.as_object().unwrap().contains_key("retry_after"));
+    assert!(d["retry_after"].is_null(), "a person must act");
+    assert_eq!(d["details"]["rule_name"], "Staging before production");
+    assert_eq!(d["details"]["missing_environments"], json!(["staging"]));
+    assert_eq!(d["violations"][0]["rule_name"], "Staging before production");
+    assert_eq!(d["violations"][0]["code"], "FLOW_VIOLATION");
+    assert_eq!(d["verdict"]["decision"], "blocked");
+    // Nothing was recorded.
+    assert!(f.vr().history(&versioner_core::HistoryQuery::new()).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn window_concurrency_and_approval_blocks_carry_their_documented_details() {
+    let f = Fixture::new();
+    let app = f.router();
+    let policy = r#"
+[[rules]]
+name = "Freeze"
+type = "schedule"
+environments = ["frozen"]
+timezone = "UTC"
+reason = "Year-end freeze"
+windows = [{ recurrence = "once", start = "2000-01-01T00:00", end = "2100-01-01T00:00" }]
+
+[[rules]]
+name = "One at a time"
+type = "concurrency"
+environments = ["eu-1"]
+max = 1
+
+[[rules]]
+name = "Two approvals"
+type = "release_approval"
+environments = ["live"]
+required = 2
+approver_roles = ["sre"]
+"#;
+    let a = post(&app, "/rules/apply", &f.admin, json!({"policy": policy, "format": "toml", "mode": "merge"})).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["added"].as_array().unwrap().len(), 3);
+
+    let ev = |env: &str, v: &str| json!({"product_name": "api", "version": v, "environment_name": env, "status": "started"});
+    let a = post(&app, "/deployment-events/", &f.deployer, ev("frozen", "1")).await;
+    assert_eq!(a.status, 423);
+    let d = &a.body["detail"];
+    assert_eq!(d["code"], "NO_DEPLOY_WINDOW");
+    assert!(d["retry_after"].as_str().is_some_and(|t| t.starts_with("2100-01-01T00:00:00")), "{d}");
+    for k in ["window_name", "window_start", "window_end"] {
+        assert!(d["details"][k].is_string(), "{k}: {d}");
+    }
+    assert_eq!(d["details"]["reason"], "Year-end freeze");
+    assert_eq!(d["details"]["rule_name"], "Freeze");
+
+    assert_eq!(post(&app, "/deployment-events/", &f.deployer, ev("eu-1", "1")).await.status, 200);
+    let a = post(&app, "/deployment-events/", &f.deployer, ev("eu-1", "2")).await;
+    assert_eq!(a.status, 409);
+    let d = &a.body["detail"];
+    assert_eq!(d["code"], "CONCURRENT_DEPLOYMENT");
+    assert!(d["details"]["conflicting_deployment_id"].is_string());
+    assert!(d["details"]["conflicting_deployment_status"].is_string());
+    assert!(d["details"]["conflicting_deployment_started"].is_string());
+
+    let a = post(&app, "/deployment-events/", &f.deployer, ev("live", "1")).await;
+    assert_eq!(a.status, 428);
+    let d = &a.body["detail"];
+    assert_eq!(d["code"], "APPROVAL_REQUIRED");
+    assert_eq!(d["details"]["required_approvals"], 2);
+    assert_eq!(d["details"]["current_approvals"], 0);
+    assert_eq!(d["details"]["approver_roles"], json!(["sre"]));
+}
+
+#[tokio::test]
+async fn report_only_failures_come_back_in_a_200() {
+    let f = Fixture::new();
+    let app = f.router();
+    let rule = json!({"name": "QA sign-off", "type": "version_approval", "status": "report_only", "approval_types": ["qa"]});
+    let a = post(&app, "/rules/", &f.admin, rule).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.body["name"], "QA sign-off");
+    let a = post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        json!({"product_name": "api", "version": "1", "environment_name": "staging", "status": "started"}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let evaluated = a.body["extra_metadata"]["preflight_status"]["rules_evaluated"]
+        .as_array()
+        .unwrap();
+    let qa = evaluated.iter().find(|r| r["rule_name"] == "QA sign-off").unwrap();
+    assert_eq!(qa["status"], "report_only");
+    assert_eq!(qa["evaluation_result"], "failed");
+    assert!(qa["error_message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn sha_conflict_validation_and_malformed_json_have_the_reference_bodies() {
+    let f = Fixture::with_options(ServerOptions::default().body_limit(4096));
+    let app = f.router();
+    let build = |sha: &str| json!({"product_name": "api", "version": "1.0.0", "status": "completed", "scm_sha": sha});
+    assert_eq!(post(&app, "/build-events/", &f.deployer, build("aaaa1111")).await.status, 200);
+    let a = post(&app, "/build-events/", &f.deployer, build("bbbb2222")).await;
+    assert_eq!(a.status, 409);
+    assert_eq!(a.body["detail"], "Version 1.0.0 already exists with different SHA");
+    assert_eq!(a.body["code"], "VERSION_CONFLICT");
+
+    let a = post(&app, "/deployment-events/", &f.deployer, json!({"version": "1", "environment_name": "x", "status": "started"})).await;
+    assert_eq!(a.status, 422);
+    assert_eq!(a.body["code"], "INVALID_INPUT");
+    assert_eq!(a.body["detail"][0]["loc"], json!(["body", "product_name"]));
+    assert!(a.body["detail"][0]["msg"].is_string());
+    assert_eq!(a.body["detail"][0]["type"], "value_error");
+
+    let a = post(&app, "/deployment-events/", &f.deployer, json!({"product_name": ["x"], "version": "1"})).await;
+    assert_eq!(a.status, 422);
+    assert_eq!(a.body["detail"][0]["loc"], json!(["body", "product_name"]));
+
+    let a = post(&app, "/deployment-events/", &f.deployer, json!({"product_name": "a", "version": "1", "environment_name": "x", "status": "succeeded"})).await;
+    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("status")));
+
+    let a = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some("{\"product_name\": "), &[]).await;
+    assert_eq!(a.status, 400);
+    assert!(a.body["detail"].as_str().unwrap().starts_with("Invalid JSON in request body: "));
+    assert_eq!(a.body["code"], "INVALID_INPUT");
+
+    let big = format!("{{\"product_name\": \"{}\"}}", "x".repeat(5000));
+    for headers in [&[][..], &[("Idempotency-Key", "big-1")][..]] {
+        let a = send(&app, "POST", "/build-events/", Some(&f.deployer), Some(&big), headers).await;
+        assert_eq!(a.status, 413, "{headers:?}");
+        assert_eq!(a.body["code"], "INVALID_INPUT");
+        assert!(a.body["detail"].as_str().unwrap().contains("4096"));
+    }
+}
+
+#[tokio::test]
+async fn keys_and_roles_are_enforced_with_the_reference_bodies() {
+    let f = Fixture::new();
+    let app = f.router();
+    let ev = json!({"product_name": "api", "version": "1", "environment_name": "dev", "status": "started"}).to_string();
+
+    let a = send(&app, "POST", "/deployment-events/", None, Some(&ev), &[]).await;
+    assert_eq!(a.status, 401);
+    assert_eq!(a.body["detail"], "Invalid API key");
+    assert_eq!(a.body["code"], "UNAUTHORIZED");
+    assert_eq!(a.headers["www-authenticate"], "Bearer");
+    let a = send(&app, "POST", "/deployment-events/", Some("sk_vr_wrong"), Some(&ev), &[]).await;
+    assert_eq!((a.status, a.body["detail"].as_str()), (401, Some("Invalid API key")));
+
+    let a = send(&app, "POST", "/deployment-events/", Some(&f.viewer), Some(&ev), &[]).await;
+    assert_eq!(a.status, 403);
+    assert_eq!(a.body["detail"], "You do not have permission to perform this action");
+    assert_eq!(a.body["code"], "FORBIDDEN");
+    assert_eq!(get(&app, "/state", &f.viewer).await.status, 200);
+    let check = json!({"product_name": "api", "version": "1", "environment_name": "dev"});
+    assert_eq!(post(&app, "/check", &f.viewer, check).await.status, 200);
+
+    assert_eq!(send(&app, "POST", "/deployment-events/", Some(&f.approver), Some(&ev), &[]).await.status, 403);
+    assert_eq!(send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&ev), &[]).await.status, 200);
+    let approval = json!({"product_name": "api", "version": "1", "approval_type": "qa", "approver": "lee"});
+    assert_eq!(post(&app, "/approvals/", &f.deployer, approval.clone()).await.status, 403);
+    assert_eq!(post(&app, "/approvals/", &f.approver, approval).await.status, 201);
+    let apply = json!({"policy": {"rules": []}});
+    assert_eq!(post(&app, "/rules/apply", &f.deployer, apply.clone()).await.status, 403);
+    assert_eq!(post(&app, "/rules/apply", &f.admin, apply).await.status, 200);
+
+    for public in ["/health", "/openapi.json"] {
+        assert_eq!(send(&app, "GET", public, None, None, &[]).await.status, 200, "{public}");
+    }
+    f.state.server_store().revoke_key("dash").unwrap();
+    assert_eq!(get(&app, "/state", &f.viewer).await.status, 401);
+}
+
+#[tokio::test]
+async fn without_auth_every_request_is_accepted() {
+    let f = Fixture::open(ServerOptions::default());
+    let app = f.router();
+    let ev = json!({"product_name": "api", "version": "1", "environment_name": "dev", "status": "completed"}).to_string();
+    assert_eq!(send(&app, "POST", "/deployment-events/", None, Some(&ev), &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_answer() {
+    let f = Fixture::new();
+    let app = f.router();
+    let ev = json!({"product_name": "api", "version": "1", "environment_name": "dev", "status": "started"}).to_string();
+    let key = [("Idempotency-Key", "k-1")];
+    let first = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&ev), &key).await;
+    let second = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&ev), &key).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(first.body, second.body);
+    assert!(first.headers.get(REPLAYED).is_none());
+    assert_eq!(second.headers[REPLAYED], "true");
+    let history = f.vr().history(&versioner_core::HistoryQuery::new()).unwrap();
+    assert_eq!(history.len(), 1);
+
+    // A refusal is an answer too: replayed, not re-evaluated.
+    let prod = json!({"product_name": "api", "version": "9", "environment_name": "production", "status": "started"}).to_string();
+    let k2 = [("Idempotency-Key", "k-2")];
+    let a = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&prod), &k2).await;
+    let b = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&prod), &k2).await;
+    assert_eq!((a.status, b.status), (428, 428));
+    assert_eq!(b.headers[REPLAYED], "true");
+
+    // The same key for another request is refused, naming the header.
+    let other = ev.replace("\"1\"", "\"2\"");
+    let c = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&other), &key).await;
+    assert_eq!(c.status, 422);
+    assert_eq!(c.body["detail"][0]["loc"][1], "Idempotency-Key");
+    // Keys are per caller: the admin's `k-1` is another request.
+    let d = send(&app, "POST", "/deployment-events/", Some(&f.admin), Some(&other), &key).await;
+    assert_eq!(d.status, 200);
+}
+
+#[tokio::test]
+async fn queries_rules_approvals_and_check() {
+    let f = Fixture::new();
+    let app = f.router();
+    let dep = |env: &str, status: &str| json!({"product_name": "api", "version": "1.0.0", "environment_name": env, "status": status, "scm_sha": "abcdef12"});
+    post(&app, "/deployment-events/", &f.deployer, dep("staging", "completed")).await;
+    post(&app, "/deployment-events/", &f.deployer, dep("production", "started")).await;
+    post(&app, "/deployment-events/", &f.deployer, dep("production", "completed")).await;
+
+    let v = get(&app, "/versions/?product=api", &f.viewer).await;
+    assert_eq!(v.body[0]["version"], "1.0.0");
+    let id = v.body[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(get(&app, &format!("/versions/{id}"), &f.viewer).await.body["scm_sha"], "abcdef12");
+    assert_eq!(get(&app, "/versions/?scm_sha=abcd", &f.viewer).await.body[0]["id"], id.as_str());
+    assert_eq!(get(&app, "/versions/", &f.viewer).await.status, 422);
+    let a = get(&app, "/versions/00000000-0000-0000-0000-000000000000", &f.viewer).await;
+    assert_eq!((a.status, a.body["detail"].as_str()), (404, Some("Not found")));
+
+    let d = get(&app, "/deployments/?product=api&environment=production&limit=1", &f.viewer).await;
+    assert_eq!(d.body.as_array().unwrap().len(), 1);
+    assert_eq!(d.body[0]["status"], "completed");
+    let d = get(&app, "/deployments/?status=success", &f.viewer).await;
+    assert_eq!(d.body.as_array().unwrap().len(), 2);
+    let a = get(&app, "/deployments/?limit=many", &f.viewer).await;
+    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("limit")));
+    let one = d.body[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(get(&app, &format!("/deployments/{one}"), &f.viewer).await.body["id"], one.as_str());
+
+    assert_eq!(get(&app, "/products/", &f.viewer).await.body[0]["name"], "api");
+    let envs = get(&app, "/environments/?type=production", &f.viewer).await;
+    assert_eq!(envs.body.as_array().unwrap().len(), 1);
+    assert_eq!(envs.body[0]["type"], "production");
+
+    let s = get(&app, "/state", &f.viewer).await;
+    assert_eq!(s.body["environments"], json!(["staging", "production"]));
+    let s = get(&app, "/state?at=2000-01-01T00:00:00Z", &f.viewer).await;
+    assert_eq!(s.body["cells"], json!([]));
+    let a = get(&app, "/state?at=yesterday", &f.viewer).await;
+    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("at")));
+    assert_eq!(get(&app, "/drift", &f.viewer).await.body, json!([]));
+
+    // Rules: list, get, status change with who and why, history, update, delete.
+    let r = get(&app, "/rules/", &f.viewer).await;
+    assert_eq!(r.body[0]["name"], "Staging before production");
+    let name = "Staging%20before%20production";
+    assert_eq!(get(&app, &format!("/rules/{name}"), &f.viewer).await.body["type"], "flow");
+    let a = post(&app, &format!("/rules/{name}/status"), &f.admin, json!({"status": "report_only", "reason": "INC-1", "actor": "dana"})).await;
+    assert_eq!((a.status, a.body["status"].as_str()), (200, Some("report_only")));
+    let h = get(&app, &format!("/rules/{name}/history"), &f.viewer).await;
+    assert_eq!(h.body[0]["actor"], "dana (key admin)");
+    assert_eq!(h.body[0]["reason"], "INC-1");
+    let a = post(&app, &format!("/rules/{name}/status"), &f.admin, json!({"status": "sleeping", "reason": "x"})).await;
+    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("status")));
+    let upd = json!({"name": "Staging first", "type": "flow", "prerequisites": ["staging"], "environments": ["production"]});
+    let a = send(&app, "PUT", &format!("/rules/{name}"), Some(&f.admin), Some(&upd.to_string()), &[]).await;
+    assert_eq!((a.status, a.body["name"].as_str()), (200, Some("Staging first")));
+    let a = send(&app, "DELETE", "/rules/Staging%20first", Some(&f.admin), None, &[]).await;
+    assert_eq!(a.status, 204);
+    assert_eq!(get(&app, "/rules/Staging%20first", &f.viewer).await.status, 404);
+    let bad = post(&app, "/rules/", &f.admin, json!({"name": "x", "type": "flow"})).await;
+    assert_eq!((bad.status, bad.body["problems"][0]["field"].as_str()), (422, Some("prerequisites")));
+
+    // Approvals: create, list, revoke.
+    let a = post(&app, "/approvals/", &f.approver, json!({"product_name": "api", "version": "1.0.0", "approval_type": "QA", "approver": "lee"})).await;
+    assert_eq!(a.body["approval_type"], "qa");
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let l = get(&app, "/approvals/?product=api&version=1.0.0", &f.viewer).await;
+    assert_eq!(l.body.as_array().unwrap().len(), 1);
+    assert_eq!(get(&app, "/approvals/?product=api", &f.viewer).await.status, 422);
+    let r = post(&app, &format!("/approvals/{id}/revoke"), &f.approver, json!({"reason": "wrong build"})).await;
+    assert_eq!(r.body["revoked_by"], "lead");
+
+    // Check: a dry run answers 200 whether allowed or not.
+    let c = post(&app, "/check", &f.viewer, json!({"product_name": "api", "version": "2.0.0", "environment_name": "production"})).await;
+    assert_eq!((c.status, c.body["decision"].as_str()), (200, Some("allowed")));
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_answered() {
+    let f = Fixture::new();
+    let app = f.router();
+    let doc = send(&app, "GET", "/openapi.json", None, None, &[]).await.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
+    for r in ROUTES {
+        let method = r.method.to_ascii_lowercase();
+        assert!(doc["paths"][r.path][&method]["responses"].is_object(), "{} {}", r.method, r.path);
+        let path = r.path.replace("{id}", "x").replace("{name}", "x");
+        let body = r.body.map(|_| "{}");
+        let a = send(&app, r.method, &path, Some(&f.admin), body, &[]).await;
+        assert_ne!(a.status, 405, "{} {}", r.method, r.path);
+        let route_missing = a.status == 404
+            && a.body["message"].as_str().is_some_and(|m| m.starts_with("route"));
+        assert!(!route_missing, "{} {} is not routed", r.method, r.path);
+    }
+    let a = send(&app, "GET", "/nowhere", Some(&f.admin), None, &[]).await;
+    assert_eq!((a.status, a.body["detail"].as_str()), (404, Some("Not found")));
+    let a = send(&app, "DELETE", "/state", Some(&f.admin), None, &[]).await;
+    assert_eq!(a.status, 405);
+    assert_eq!(a.body["detail"], "Method Not Allowed");
+    assert_eq!(send(&app, "GET", "/health", None, None, &[]).await.status, StatusCode::OK.as_u16());
+}

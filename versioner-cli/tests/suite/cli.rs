@@ -1,0 +1,418 @@
+//! The `versioner` binary: exit codes, output, configuration, GitHub Actions, keys, `serve`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use versioner_core::HistoryQuery;
+
+use crate::support::{FLOW_POLICY, Fixture, Run, TestServer, dead_url, versioner};
+
+const FAST: [&str; 4] = ["--retry-backoff", "10ms", "--max-attempts", "3"];
+
+fn remote<'a>(url: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("VERSIONER_API_URL", url), ("VERSIONER_API_KEY", key)]
+}
+
+fn deploy<'a>(version: &'a str, env: &'a str, status: &'a str) -> Vec<&'a str> {
+    vec![
+        "track", "deployment", "--product", "api", "--version", version, "--environment", env,
+        "--status", status,
+    ]
+}
+
+#[test]
+fn promotion_through_the_server_exits_0_5_then_0() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let home = f.dir.path();
+    let env = remote(&server.url, &f.deployer);
+
+    let r = versioner(home, &["track", "build", "--product", "api", "--version", "1.0.0", "--scm-sha", "abc123def4"], &env);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("✓ Build event tracked successfully"));
+    assert!(r.stdout.contains("Event ID: "));
+
+    let r = versioner(home, &deploy("1.0.0", "staging", "success"), &env);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let r = versioner(home, &deploy("1.0.0", "production", "started"), &env);
+    assert_eq!(r.code, 5, "{r:?}");
+    for needle in [
+        "Deployment Precondition Failed (HTTP 428)",
+        "Error: FLOW_VIOLATION",
+        "Rule: Staging before production",
+        "Message: ",
+        "What to do: ",
+        "Retry after: ",
+    ] {
+        assert!(r.stderr.contains(needle), "missing {needle:?} in {}", r.stderr);
+    }
+
+    let mut json = deploy("1.0.1", "production", "started");
+    json.extend(["--output", "json"]);
+    let r = versioner(home, &json, &env);
+    assert_eq!(r.code, 5);
+    let body = r.json();
+    assert_eq!(body["detail"]["code"], "FLOW_VIOLATION");
+    assert_eq!(body["detail"]["details"]["rule_name"], "Staging before production");
+    assert!(body["detail"].as_object().unwrap().contains_key("retry_after"));
+
+    // Satisfy the rule: 1.0.0 went to staging, so it may go to production.
+    let mut ok = deploy("1.0.0", "production", "started");
+    ok.extend(["-o", "json"]);
+    let r = versioner(home, &ok, &env);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["status"], "started");
+    assert_eq!(r.json()["extra_metadata"]["preflight_status"]["status"], "passed");
+}
+
+#[test]
+fn api_errors_exit_4_with_the_code_and_never_the_key() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let home = f.dir.path();
+    let env = remote(&server.url, &f.deployer);
+    let build = |sha: &'static str| vec!["track", "build", "--product", "api", "--version", "1.0.0", "--scm-sha", sha];
+    assert_eq!(versioner(home, &build("aaaa1111"), &env).code, 0);
+    let r = versioner(home, &build("bbbb2222"), &env);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("VERSION_CONFLICT"));
+
+    let r = versioner(home, &deploy("1", "dev", "started"), &[("VERSIONER_API_URL", &server.url)]);
+    assert_eq!(r.code, 4, "missing key: {r:?}");
+    assert!(r.stderr.contains("[UNAUTHORIZED] Invalid API key"));
+    let r = versioner(home, &deploy("1", "dev", "started"), &remote(&server.url, "sk_vr_wrong"));
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("UNAUTHORIZED"));
+    let r = versioner(home, &deploy("1", "dev", "started"), &remote(&server.url, &f.viewer));
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("[FORBIDDEN] You do not have permission to perform this action"));
+
+    let r = versioner(home, &["track", "build", "--product", "api", "--version", "2", "--scm-sha", "not-a-sha"], &env);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("INVALID_INPUT") && r.stderr.contains("scm_sha"), "{}", r.stderr);
+
+    // The key, given as a flag and with -v, is never printed.
+    let mut args = deploy("1", "dev", "completed");
+    args.extend(["-v", "--api-url", server.url.as_str(), "--api-key", f.deployer.as_str()]);
+    let r = versioner(home, &args, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains(&f.deployer) && !r.stderr.contains(&f.deployer));
+    assert!(r.stderr.contains("visible in process lists"));
+    assert!(r.stderr.contains("Status 'completed'") || r.stderr.contains("Mode: server"));
+}
+
+#[test]
+fn fail_on_api_error_false_covers_a_dead_server_and_api_errors_but_not_blocks() {
+    let f = Fixture::new();
+    let home = f.dir.path();
+    let dead = dead_url();
+    let mut args = deploy("1", "dev", "started");
+    args.extend(FAST);
+    let r = versioner(home, &args, &remote(&dead, "k"));
+    assert_eq!(r.code, 1, "network error: {r:?}");
+    assert!(r.stderr.contains("NETWORK") && r.stderr.contains("after 3 attempts"), "{}", r.stderr);
+
+    args.push("--fail-on-api-error=false");
+    let r = versioner(home, &args, &remote(&dead, "k"));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("⚠ API error (continuing)"), "{}", r.stderr);
+    assert!(r.stdout.contains("not recorded"));
+
+    let mut build = vec!["track", "build", "--product", "api", "--version", "1", "-o", "json"];
+    build.extend(FAST);
+    let env = [("VERSIONER_API_URL", dead.as_str()), ("VERSIONER_FAIL_ON_API_ERROR", "false")];
+    let r = versioner(home, &build, &env);
+    assert_eq!(r.code, 0, "variable: {r:?}");
+    assert_eq!(r.json()["status"], "not_recorded");
+    assert_eq!(r.json()["error"]["code"], "NETWORK");
+
+    let server = TestServer::start(f.router());
+    let mut viewer = deploy("1", "dev", "started");
+    viewer.push("--fail-on-api-error=false");
+    assert_eq!(versioner(home, &viewer, &remote(&server.url, &f.viewer)).code, 0);
+    let mut blocked = deploy("1", "production", "started");
+    blocked.push("--fail-on-api-error=false");
+    assert_eq!(versioner(home, &blocked, &remote(&server.url, &f.deployer)).code, 5);
+}
+
+async fn fail_twice(State(failures): State<Arc<AtomicU32>>, req: Request, next: Next) -> Response {
+    let is_post = req.method() == Method::POST;
+    let resp = next.run(req).await;
+    if is_post && failures.fetch_add(1, Ordering::SeqCst) < 2 {
+        return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+    }
+    resp
+}
+
+#[test]
+fn the_cli_retries_a_flaky_server_and_the_event_is_recorded_once() {
+    let f = Fixture::new();
+    let failures = Arc::new(AtomicU32::new(0));
+    let server = TestServer::start(
+        f.router()
+            .layer(middleware::from_fn_with_state(Arc::clone(&failures), fail_twice)),
+    );
+    let mut args = deploy("1", "dev", "started");
+    args.extend(FAST);
+    let r = versioner(f.dir.path(), &args, &remote(&server.url, &f.deployer));
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(failures.load(Ordering::SeqCst), 3);
+    assert_eq!(f.vr().history(&HistoryQuery::new()).unwrap().len(), 1);
+}
+
+#[test]
+fn in_process_commands_check_status_history_rules_approvals() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("v.db");
+    let db = db.to_str().unwrap();
+    std::fs::write(home.join("policy.toml"), FLOW_POLICY).unwrap();
+    let v = |args: &[&str]| versioner(home, args, &[("VERSIONER_DB", db), ("USER", "dana")]);
+
+    let r = v(&["rules", "apply", "policy.toml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("1 added"));
+    assert!(v(&["rules", "list"]).stdout.contains("Staging before production"));
+    let r = v(&["check", "--product", "api", "--version", "1", "--environment", "production"]);
+    assert_eq!(r.code, 5);
+    assert!(r.stdout.contains("✗ FAILED") && r.stderr.contains("FLOW_VIOLATION"));
+    assert_eq!(v(&deploy("1", "staging", "success")).code, 0);
+    let r = v(&["check", "--product", "api", "--version", "1", "--environment", "production", "-o", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["decision"], "allowed");
+    // Before staging, as of a past instant, it was blocked.
+    let r = v(&["check", "--product", "api", "--version", "1", "--environment", "production", "--at", "2000-01-01T00:00:00Z"]);
+    assert_eq!(r.code, 0, "history does not travel back; rules see today's facts: {r:?}");
+
+    assert_eq!(v(&deploy("1", "production", "started")).code, 0);
+    let r = v(&["status"]);
+    assert!(r.stdout.contains("PRODUCT") && r.stdout.contains("(*1)"), "{}", r.stdout);
+    let r = v(&["status", "--at", "2000-01-01T00:00:00Z"]);
+    assert!(r.stdout.contains("nothing deployed"), "{}", r.stdout);
+    assert_eq!(v(&["status", "--at", "yesterday"]).code, 1);
+    let r = v(&["history", "--product", "api", "-o", "json"]);
+    assert_eq!(r.json().as_array().unwrap().len(), 2);
+    assert!(v(&["versions", "--product", "api"]).stdout.contains("VERSION"));
+    assert_eq!(v(&["versions", "--product", "nope"]).code, 4);
+
+    let r = v(&["rules", "set-status", "Staging before production", "report_only", "--reason", "INC-7"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("report_only") && r.stdout.contains("by dana"));
+    assert_eq!(v(&["rules", "set-status", "Nope", "disabled", "--reason", "x"]).code, 4);
+    assert_eq!(v(&["rules", "set-status", "Staging before production", "sleeping", "--reason", "x"]).code, 1);
+
+    let r = v(&["approve", "--product", "api", "--version", "1", "--type", "qa"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("by dana"));
+    let r = v(&["approvals", "--product", "api", "--version", "1", "-o", "json"]);
+    assert_eq!(r.json()[0]["approver"], "dana");
+}
+
+#[test]
+fn usage_help_version_and_global_options_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let r = versioner(home, &["--version"], &[]);
+    assert_eq!((r.code, r.stdout.trim()), (0, concat!("versioner ", env!("CARGO_PKG_VERSION"))));
+    for cmd in [
+        &["--help"][..],
+        &["track", "build", "--help"],
+        &["track", "deployment", "--help"],
+        &["check", "--help"],
+        &["status", "--help"],
+        &["history", "--help"],
+        &["versions", "--help"],
+        &["rules", "apply", "--help"],
+        &["rules", "list", "--help"],
+        &["rules", "set-status", "--help"],
+        &["approve", "--help"],
+        &["approvals", "--help"],
+        &["keys", "--help"],
+        &["keys", "create", "--help"],
+        &["keys", "list", "--help"],
+        &["keys", "revoke", "--help"],
+        &["serve", "--help"],
+    ] {
+        let r = versioner(home, cmd, &[]);
+        assert_eq!(r.code, 0, "{cmd:?}");
+        assert!(r.stdout.contains("Examples:"), "{cmd:?} has no examples:\n{}", r.stdout);
+    }
+    let r = versioner(home, &["track", "build", "--bogus"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--bogus"));
+    let r = versioner(home, &["track", "build", "--product", "a", "--version", "1"], &[]);
+    assert_eq!(r.code, 1, "nowhere to record");
+    assert!(r.stderr.contains("--db"));
+    let r = versioner(home, &["track", "deployment", "--product", "a", "--version", "1", "--db", "x.db"], &[]);
+    assert_eq!(r.code, 1, "no environment");
+    assert!(r.stderr.contains("--environment is required"));
+    let r = versioner(home, &["track", "build", "--product", "a", "--version", "1", "--db", "x.db", "--started-at", "noon"], &[]);
+    assert_eq!(r.code, 1);
+    let r = versioner(home, &["track", "build", "--product", "a", "--version", "1", "--db", "x.db", "--extra-metadata", "[1]"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("JSON object"));
+    let r = versioner(home, &["--db", "x.db", "--api-url", "http://h:1", "status"], &[]);
+    assert_eq!(r.code, 1);
+    // Globals before and after the subcommand.
+    assert_eq!(versioner(home, &["--db", "g.db", "-o", "json", "status"], &[]).code, 0);
+    let r = versioner(home, &["status", "--db", "g.db", "-o", "json"], &[]);
+    assert_eq!((r.code, r.json()["cells"].is_array()), (0, true));
+}
+
+fn versioner_in(cwd: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_versioner"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .envs(env.iter().copied())
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn config_comes_from_the_flag_or_home_never_the_working_directory() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let home = tempfile::tempdir().unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let yaml = format!("api_url: {}\napi_key: {}\nproduct: api\n", server.url, f.deployer);
+    // A repository that plants a config must not redirect the CLI.
+    std::fs::create_dir_all(cwd.path().join(".versioner")).unwrap();
+    std::fs::write(cwd.path().join(".versioner/config.yaml"), &yaml).unwrap();
+    std::fs::write(cwd.path().join("config.yaml"), &yaml).unwrap();
+    let args = ["track", "build", "--version", "1", "-v"];
+    let r = versioner_in(cwd.path(), home.path(), &args, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+
+    let explicit = cwd.path().join("config.yaml");
+    let mut with_flag = args.to_vec();
+    with_flag.extend(["--config", explicit.to_str().unwrap()]);
+    let r = versioner_in(cwd.path(), home.path(), &with_flag, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("Using config file"));
+    assert!(!r.stderr.contains(&f.deployer));
+
+    std::fs::create_dir_all(home.path().join(".versioner")).unwrap();
+    std::fs::write(
+        home.path().join(".versioner/config.yaml"),
+        format!("{yaml}fail_on_api_error: false\nextra_metadata:\n  team: core\n"),
+    )
+    .unwrap();
+    let r = versioner_in(cwd.path(), home.path(), &["track", "build", "--version", "2", "-o", "json"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["product_name"], "api");
+    assert_eq!(r.json()["extra_metadata"]["team"], "core");
+    // A variable beats the config file.
+    let r = versioner_in(cwd.path(), home.path(), &["track", "build", "--version", "3", "-o", "json"], &[("VERSIONER_PRODUCT", "web")]);
+    assert_eq!(r.json()["product_name"], "web");
+}
+
+#[test]
+fn github_actions_gets_annotations_and_a_step_summary() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let home = f.dir.path();
+    let summary = home.join("summary.md");
+    let mut env = remote(&server.url, &f.deployer);
+    env.extend([
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "acme/api"),
+        ("GITHUB_SHA", "abc12"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ]);
+    // Product and version come from GitHub; a short SHA is fine.
+    let r = versioner(home, &["track", "deployment", "--environment", "staging", "-o", "json"], &env);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!((r.json()["product_name"].as_str(), r.json()["version"].as_str()), (Some("api"), Some("abc12")));
+    let r = versioner(home, &["track", "deployment", "--environment", "production", "--version", "2", "--status", "started"], &env);
+    assert_eq!(r.code, 5);
+    assert!(
+        r.stdout.contains("::error title=FLOW_VIOLATION%3A Staging before production::"),
+        "{}",
+        r.stdout
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("🚀 Versioner Summary"), "{md}");
+    assert!(md.contains("deployment blocked") && md.contains("`FLOW_VIOLATION`"), "{md}");
+}
+
+#[test]
+fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let r = versioner(home, &["keys", "create", "--db", "v.db", "--name", "ci", "--role", "deployer"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let key = r.stdout.lines().last().unwrap().to_string();
+    assert!(key.starts_with("sk_vr_") && key.len() > 50, "{key}");
+    assert!(home.join("v.db-server").is_file());
+    let r = versioner(home, &["keys", "list", "--db", "v.db"], &[]);
+    assert!(r.stdout.contains("ci") && r.stdout.contains("deployer") && !r.stdout.contains(&key));
+    assert_eq!(versioner(home, &["keys", "create", "--db", "v.db", "--name", "x", "--role", "root"], &[]).code, 1);
+    assert_eq!(versioner(home, &["keys", "create", "--db", "v.db", "--name", "ci", "--role", "admin"], &[]).code, 4);
+    assert_eq!(versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code, 0);
+    assert_eq!(versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code, 4);
+    assert_eq!(versioner(home, &["keys", "list"], &[]).code, 1);
+}
+
+#[test]
+fn serve_listens_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let key = versioner(home, &["keys", "create", "--db", "v.db", "--name", "admin", "--role", "admin"], &[])
+        .stdout
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_versioner"))
+        .args(["serve", "--db", "v.db", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", home)
+        .current_dir(home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    let health: serde_json::Value = serde_json::from_str(
+        &reqwest::blocking::get(format!("{url}/health"))
+            .unwrap()
+            .text()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(health["status"], "ok");
+    let r = versioner(home, &deploy("1", "dev", "success"), &remote(&url, &key));
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = versioner(home, &["status", "--api-url", &url], &[("VERSIONER_API_KEY", &key)]);
+    assert!(r.stdout.contains("api"), "{r:?}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(!log.contains(&key), "the key is never logged");
+}

@@ -1,0 +1,955 @@
+//! The remote [`Tracker`]: a blocking HTTP client for `versioner serve` (feature `client`).
+//!
+//! [`Client`] speaks the Versioner Events API (`POST /build-events/`,
+//! `POST /deployment-events/`) and the query, rule and approval routes of `versioner serve`,
+//! with the JSON shapes of [`wire`](crate::wire). It returns the same records and the same
+//! errors as the in-process [`Versioner`](crate::Versioner): errors are rebuilt with
+//! [`wire::error_from_response`], so a refused deployment is
+//! [`Error::Blocked`] carrying the whole verdict and every other failure has the code it has in
+//! process.
+//!
+//! # Retries
+//! A request is tried up to [`ClientOptions::max_attempts`] times (4 by default) when the
+//! server cannot be reached, times out, or answers 5xx or 429. The wait between attempts
+//! doubles from [`ClientOptions::backoff`] (1 s, 2 s, 4 s by default); a 429 or 503 with a
+//! `Retry-After` header waits what the server asks instead (capped by
+//! [`ClientOptions::max_wait`]). Any other 4xx is final at once.
+//!
+//! # Idempotency
+//! Every write (`POST`, `PUT`, `DELETE`) carries an `Idempotency-Key` header, generated once
+//! per call and reused on each retry, so a server that records the first attempt but fails to
+//! answer records the event once: `versioner serve` replays the stored answer to the retry.
+//!
+//! # Transport
+//! Plain `http://` only in this build (no TLS stack is compiled in); put a TLS-terminating
+//! proxy in front of the server, or reach it over a private network.
+//!
+//! ```no_run
+//! use versioner_core::client::Client;
+//! use versioner_core::{DeploymentEvent, Tracker};
+//!
+//! let client = Client::new("http://127.0.0.1:8000", Some("sk_…"))?;
+//! let d = client.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "started"))?;
+//! println!("deployment {}", d.id);
+//! # Ok::<(), versioner_core::Error>(())
+//! ```
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::blocking::Client as Http;
+use reqwest::{Method, Url, header};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::approval::{Approval, ApprovalRequest};
+use crate::error::{Error, Result};
+use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
+use crate::model::{Build, Deployment, Environment, Page, Product, Version};
+use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::state::{Drift, StateMatrix};
+use crate::store::{HistoryQuery, StoredRule};
+use crate::tracker::Tracker;
+use crate::versioner::ApplyReport;
+use crate::wire;
+
+/// The header carrying the idempotency key of a write.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// How a [`Client`] times out and retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// The timeout of one attempt (connect, send and read). Default 30 s.
+    pub timeout: Duration,
+    /// Attempts per call, the first included. Default 4.
+    pub max_attempts: NonZeroU32,
+    /// The wait before the second attempt; it doubles for each further one. Default 1 s.
+    pub backoff: Duration,
+    /// The longest single wait, for backoff and for a server's `Retry-After`. Default 60 s.
+    pub max_wait: Duration,
+    /// The `User-Agent` header. Default `versioner/<version>`.
+    pub user_agent: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            timeout: Duration::from_secs(30),
+            max_attempts: NonZeroU32::MIN.saturating_add(3),
+            backoff: Duration::from_secs(1),
+            max_wait: Duration::from_secs(60),
+            user_agent: format!("versioner/{}", crate::VERSION),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Sets the per-attempt timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the number of attempts per call (the first included).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: NonZeroU32) -> ClientOptions {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets the first backoff wait (it doubles for each further attempt).
+    #[must_use]
+    pub fn backoff(mut self, backoff: Duration) -> ClientOptions {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Sets the longest single wait.
+    #[must_use]
+    pub fn max_wait(mut self, max_wait: Duration) -> ClientOptions {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// Sets the `User-Agent` header.
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> ClientOptions {
+        self.user_agent = user_agent.into();
+        self
+    }
+}
+
+/// Versioner over HTTP: the remote [`Tracker`].
+///
+/// Cheap to clone; clones share the connection pool. The API key is sent as
+/// `Authorization: Bearer <key>` and never appears in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Client {
+    http: Http,
+    base: Url,
+    api_key: Option<String>,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// One attempt's outcome.
+enum Attempt {
+    /// Final: a parsed body, or an error not worth retrying.
+    Done(Result<Value>),
+    /// Worth retrying, after the server's `Retry-After` when it gave one.
+    Retry {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Client {
+    /// A client of the server at `base_url` (`http://host:port`, optionally with a path
+    /// prefix) with default options. Equals
+    /// `Client::with_options(base_url, api_key, ClientOptions::default())`.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` on `api_url` when the URL is malformed or not `http://`.
+    pub fn new(base_url: &str, api_key: Option<&str>) -> Result<Client> {
+        Client::with_options(base_url, api_key, ClientOptions::default())
+    }
+
+    /// A client with the given options.
+    ///
+    /// # Errors
+    /// As [`Client::new`]; `INTERNAL` when the HTTP stack cannot be initialised.
+    pub fn with_options(
+        base_url: &str,
+        api_key: Option<&str>,
+        options: ClientOptions,
+    ) -> Result<Client> {
+        let trimmed = base_url.trim();
+        let base = Url::parse(trimmed).map_err(|e| {
+            Error::invalid(
+                "api_url",
+                format!("`{trimmed}` is not a URL ({e}); expected e.g. http://127.0.0.1:8000"),
+            )
+        })?;
+        match base.scheme() {
+            "http" => {}
+            "https" => {
+                return Err(Error::invalid(
+                    "api_url",
+                    format!(
+                        "`{trimmed}`: https is not supported by this build; use http:// behind a \
+                         TLS-terminating proxy or on a private network"
+                    ),
+                ));
+            }
+            other => {
+                return Err(Error::invalid(
+                    "api_url",
+                    format!("`{trimmed}` has the scheme `{other}`; expected http://"),
+                ));
+            }
+        }
+        if base.cannot_be_a_base() || base.host_str().is_none() {
+            return Err(Error::invalid(
+                "api_url",
+                format!("`{trimmed}` has no host; expected e.g. http://127.0.0.1:8000"),
+            ));
+        }
+        let http = Http::builder()
+            .timeout(options.timeout)
+            .user_agent(options.user_agent.clone())
+            .build()
+            .map_err(|e| Error::internal(format!("cannot initialise the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            api_key: api_key
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string),
+            options,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// `GET /health`: whether the server is up, and its version.
+    ///
+    /// # Errors
+    /// `NETWORK` when the server cannot be reached.
+    pub fn health(&self) -> Result<Value> {
+        self.call(Method::GET, self.endpoint(&["health"], &[])?, None)
+    }
+
+    /// A deployment by its public id (`GET /deployments/{id}`).
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `NETWORK`.
+    pub fn deployment(&self, id: &str) -> Result<Deployment> {
+        let v = self.call(Method::GET, self.endpoint(&["deployments", id], &[])?, None)?;
+        deployment_from_wire(v)
+    }
+
+    /// A version by its public id (`GET /versions/{id}`).
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `NETWORK`.
+    pub fn version_by_id(&self, id: &str) -> Result<Version> {
+        parse(self.call(Method::GET, self.endpoint(&["versions", id], &[])?, None)?)
+    }
+
+    /// Versions built from a commit (`GET /versions/?scm_sha=`); an abbreviated SHA matches by
+    /// prefix.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `NETWORK`.
+    pub fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>> {
+        let url = self.endpoint(&["versions", ""], &[("scm_sha", sha.to_string())])?;
+        parse(self.call(Method::GET, url, None)?)
+    }
+
+    /// The URL of a route: the base path, then `segments` (each percent-encoded; a final `""`
+    /// gives a trailing slash), then the query.
+    fn endpoint(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().map_err(|()| {
+                Error::invalid("api_url", format!("`{}` cannot be a base URL", self.base))
+            })?;
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url.set_query(None);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Sends a request with retries and returns the parsed JSON body (null when empty).
+    fn call(&self, method: Method, url: Url, body: Option<&Value>) -> Result<Value> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+        // One key per logical call, reused by every retry of it.
+        let idempotency_key =
+            (method != Method::GET).then(|| uuid::Uuid::now_v7().as_simple().to_string());
+        let attempts = self.options.max_attempts.get();
+        let mut last: Option<Error> = None;
+        for attempt in 1..=attempts {
+            let (error, retry_after) =
+                match self.attempt(&method, &url, body.as_deref(), idempotency_key.as_deref()) {
+                    Attempt::Done(result) => return result,
+                    Attempt::Retry { error, retry_after } => (error, retry_after),
+                };
+            if attempt < attempts {
+                let wait = retry_after
+                    .unwrap_or_else(|| self.backoff(attempt))
+                    .min(self.options.max_wait);
+                tracing::warn!(
+                    %method, path = url.path(), attempt, attempts, wait_ms = wait.as_millis() as u64,
+                    error = %error, "request failed; retrying"
+                );
+                std::thread::sleep(wait);
+            }
+            last = Some(error);
+        }
+        Err(match last {
+            Some(Error::Network { message }) => Error::Network {
+                message: format!("{message} (after {attempts} attempts)"),
+            },
+            Some(e) => e,
+            None => Error::internal("no attempt was made"),
+        })
+    }
+
+    /// The exponential backoff before attempt `attempt + 1`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.options
+            .backoff
+            .saturating_mul(factor)
+            .min(self.options.max_wait)
+    }
+
+    fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        idempotency_key: Option<&str>,
+    ) -> Attempt {
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(header::ACCEPT, "application/json");
+        if let Some(key) = &self.api_key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(key) = idempotency_key {
+            req = req.header(IDEMPOTENCY_KEY, key);
+        }
+        if let Some(b) = body {
+            req = req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(b.to_vec());
+        }
+        let resp = match req.send() {
+            Ok(r) => r,
+            Err(e) => {
+                return Attempt::Retry {
+                    error: network_error(&self.base, &e),
+                    retry_after: None,
+                };
+            }
+        };
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let text = match resp.text() {
+            Ok(t) => t,
+            Err(e) => {
+                return Attempt::Retry {
+                    error: network_error(&self.base, &e),
+                    retry_after: None,
+                };
+            }
+        };
+        if (200..300).contains(&status) {
+            if text.trim().is_empty() {
+                return Attempt::Done(Ok(Value::Null));
+            }
+            return Attempt::Done(serde_json::from_str(&text).map_err(|e| Error::Network {
+                message: format!(
+                    "the server at {} answered with invalid JSON: {e}",
+                    self.base
+                ),
+            }));
+        }
+        let body =
+            serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({ "detail": text }));
+        let error = wire::error_from_response(status, &body);
+        if status == 429 || status >= 500 {
+            Attempt::Retry { error, retry_after }
+        } else {
+            Attempt::Done(Err(error))
+        }
+    }
+}
+
+fn network_error(base: &Url, e: &reqwest::Error) -> Error {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    // `reqwest::Error` names the URL (never the key); walk the sources for the cause.
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    let cause = if cause.is_empty() {
+        e.to_string()
+    } else {
+        cause
+    };
+    Error::Network {
+        message: format!("{what}: Versioner server at {base}: {cause}"),
+    }
+}
+
+/// Parses a `Retry-After` value: delay seconds, or an HTTP date (RFC 2822 form).
+fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+fn parse<T: DeserializeOwned>(v: Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::Network {
+        message: format!("the server's answer does not have the expected shape: {e}"),
+    })
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// A recorded deployment from its wire form ([`wire::deployment`]): the `preflight_status`
+/// that the wire form adds to `extra_metadata` is removed again (it is `preflight`).
+fn deployment_from_wire(mut v: Value) -> Result<Deployment> {
+    let has_preflight = v.get("preflight").is_some_and(|p| !p.is_null());
+    if has_preflight && let Some(meta) = v.get_mut("extra_metadata").and_then(Value::as_object_mut)
+    {
+        meta.remove("preflight_status");
+    }
+    let mut d: Deployment = parse(v)?;
+    if let Some(p) = d.preflight.as_mut() {
+        p.verdict.refresh_derived();
+    }
+    Ok(d)
+}
+
+fn verdict_from_wire(v: Value) -> Result<Verdict> {
+    let mut verdict: Verdict = parse(v)?;
+    verdict.refresh_derived();
+    Ok(verdict)
+}
+
+/// A stored rule from its JSON form: the rule's policy-file fields plus `position`,
+/// `created_at` and `updated_at`.
+fn stored_rule_from_wire(v: Value) -> Result<StoredRule> {
+    let Value::Object(mut m) = v else {
+        return Err(Error::Network {
+            message: "the server's answer is not a rule object".into(),
+        });
+    };
+    let position = m.remove("position").and_then(|p| p.as_i64()).unwrap_or(0);
+    let created_at: DateTime<Utc> = parse(m.remove("created_at").unwrap_or(Value::Null))?;
+    let updated_at: DateTime<Utc> = parse(m.remove("updated_at").unwrap_or(Value::Null))?;
+    let rule = Rule::from_json(&Value::Object(m))?;
+    Ok(StoredRule {
+        rule,
+        position,
+        created_at,
+        updated_at,
+    })
+}
+
+fn format_name(format: PolicyFormat) -> &'static str {
+    match format {
+        PolicyFormat::Toml => "toml",
+        PolicyFormat::Json => "json",
+    }
+}
+
+fn mode_name(mode: ApplyMode) -> &'static str {
+    match mode {
+        ApplyMode::Replace => "replace",
+        ApplyMode::Merge => "merge",
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::internal(format!("cannot encode: {e}")))
+}
+
+impl Tracker for Client {
+    fn track_build(&self, event: &BuildEvent) -> Result<Build> {
+        let url = self.endpoint(&["build-events", ""], &[])?;
+        parse(self.call(Method::POST, url, Some(&encode(event)?))?)
+    }
+
+    fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
+        let url = self.endpoint(&["deployment-events", ""], &[])?;
+        deployment_from_wire(self.call(Method::POST, url, Some(&encode(event)?))?)
+    }
+
+    fn check(&self, request: &CheckRequest) -> Result<Verdict> {
+        let url = self.endpoint(&["check"], &[])?;
+        verdict_from_wire(self.call(Method::POST, url, Some(&encode(request)?))?)
+    }
+
+    fn rules(&self) -> Result<Vec<StoredRule>> {
+        let v = self.call(Method::GET, self.endpoint(&["rules", ""], &[])?, None)?;
+        let items: Vec<Value> = parse(v)?;
+        items.into_iter().map(stored_rule_from_wire).collect()
+    }
+
+    fn apply_policy_text(
+        &self,
+        text: &str,
+        format: PolicyFormat,
+        mode: ApplyMode,
+        actor: &str,
+    ) -> Result<ApplyReport> {
+        let body = json!({
+            "policy": text,
+            "format": format_name(format),
+            "mode": mode_name(mode),
+            "actor": actor,
+        });
+        let url = self.endpoint(&["rules", "apply"], &[])?;
+        parse(self.call(Method::POST, url, Some(&body))?)
+    }
+
+    fn set_rule_status(
+        &self,
+        name: &str,
+        status: RuleStatus,
+        actor: &str,
+        reason: &str,
+    ) -> Result<StoredRule> {
+        let body = json!({ "status": status.as_str(), "reason": reason, "actor": actor });
+        let url = self.endpoint(&["rules", name, "status"], &[])?;
+        stored_rule_from_wire(self.call(Method::POST, url, Some(&body))?)
+    }
+
+    fn approve(&self, request: &ApprovalRequest) -> Result<Approval> {
+        let url = self.endpoint(&["approvals", ""], &[])?;
+        parse(self.call(Method::POST, url, Some(&encode(request)?))?)
+    }
+
+    fn revoke_approval(&self, id: &str, actor: &str, reason: &str) -> Result<Approval> {
+        let body = json!({ "reason": reason, "actor": actor });
+        let url = self.endpoint(&["approvals", id, "revoke"], &[])?;
+        parse(self.call(Method::POST, url, Some(&body))?)
+    }
+
+    fn approvals(&self, product: &str, version: &str) -> Result<Vec<Approval>> {
+        let url = self.endpoint(
+            &["approvals", ""],
+            &[
+                ("product", product.to_string()),
+                ("version", version.to_string()),
+            ],
+        )?;
+        parse(self.call(Method::GET, url, None)?)
+    }
+
+    fn products(&self) -> Result<Vec<Product>> {
+        parse(self.call(Method::GET, self.endpoint(&["products", ""], &[])?, None)?)
+    }
+
+    fn environments(&self) -> Result<Vec<Environment>> {
+        parse(self.call(
+            Method::GET,
+            self.endpoint(&["environments", ""], &[])?,
+            None,
+        )?)
+    }
+
+    fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
+        let url = self.endpoint(
+            &["versions", ""],
+            &[
+                ("product", product.to_string()),
+                ("limit", page.limit.to_string()),
+                ("offset", page.offset.to_string()),
+            ],
+        )?;
+        parse(self.call(Method::GET, url, None)?)
+    }
+
+    fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if let Some(p) = &query.product {
+            q.push(("product", p.clone()));
+        }
+        if let Some(e) = &query.environment {
+            q.push(("environment", e.clone()));
+        }
+        if let Some(v) = &query.version {
+            q.push(("version", v.clone()));
+        }
+        if let Some(s) = query.status {
+            q.push(("status", s.as_str().to_string()));
+        }
+        if let Some(t) = query.since {
+            q.push(("since", time(t)));
+        }
+        if let Some(t) = query.until {
+            q.push(("until", time(t)));
+        }
+        if let Some(n) = query.limit {
+            q.push(("limit", n.to_string()));
+        }
+        let url = self.endpoint(&["deployments", ""], &q)?;
+        let items: Vec<Value> = parse(self.call(Method::GET, url, None)?)?;
+        items.into_iter().map(deployment_from_wire).collect()
+    }
+
+    fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
+        let q: Vec<(&str, String)> = at.map(|t| ("at", time(t))).into_iter().collect();
+        parse(self.call(Method::GET, self.endpoint(&["state"], &q)?, None)?)
+    }
+
+    fn drift(
+        &self,
+        at: Option<DateTime<Utc>>,
+        environments: Option<&[String]>,
+    ) -> Result<Vec<Drift>> {
+        let mut q: Vec<(&str, String)> = at.map(|t| ("at", time(t))).into_iter().collect();
+        for e in environments.unwrap_or_default() {
+            q.push(("environment", e.clone()));
+        }
+        parse(self.call(Method::GET, self.endpoint(&["drift"], &q)?, None)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client against a scripted loopback HTTP server (no async runtime needed).
+
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::{ErrorCode, Versioner};
+
+    /// One request as the fake server saw it.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        method: String,
+        path: String,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Seen {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// Serves the scripted `(status, extra headers, body)` answers in order, one per
+    /// connection, and records the requests.
+    fn fake_server(
+        script: Vec<(u16, Vec<(&'static str, String)>, String)>,
+    ) -> (String, Arc<Mutex<Vec<Seen>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for (status, headers, body) in script {
+                let Ok((stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or_default().to_string();
+                let path = parts.next().unwrap_or_default().to_string();
+                let mut hs = Vec::new();
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    reader.read_line(&mut h).unwrap();
+                    let h = h.trim_end();
+                    if h.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            len = v.trim().parse().unwrap();
+                        }
+                        hs.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let mut b = vec![0; len];
+                reader.read_exact(&mut b).unwrap();
+                log.lock().unwrap().push(Seen {
+                    method,
+                    path,
+                    headers: hs,
+                    body: String::from_utf8(b).unwrap(),
+                });
+                let mut stream = stream;
+                let mut resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    resp.push_str(&format!("{k}: {v}\r\n"));
+                }
+                resp.push_str("\r\n");
+                resp.push_str(&body);
+                stream.write_all(resp.as_bytes()).unwrap();
+            }
+        });
+        (url, seen)
+    }
+
+    fn fast() -> ClientOptions {
+        ClientOptions::default()
+            .backoff(Duration::from_millis(5))
+            .timeout(Duration::from_secs(5))
+    }
+
+    fn recorded_deployment() -> (Deployment, Value) {
+        let vr = Versioner::open_in_memory().unwrap();
+        vr.apply_policy_text(
+            "[[rules]]\nname='QA'\ntype='version_approval'\nstatus='report_only'\napproval_types=['qa']\n",
+            PolicyFormat::Toml,
+            ApplyMode::Replace,
+            "t",
+        )
+        .unwrap();
+        let mut ev = DeploymentEvent::new("api", "1.0.0", "prod", "started");
+        ev.extra_metadata = Some(json!({"team": "core"}));
+        ev.deployed_by = Some("dana".into());
+        let d = vr.track_deployment(&ev).unwrap();
+        let body = wire::deployment(&d);
+        (d, body)
+    }
+
+    #[test]
+    fn retries_5xx_with_one_idempotency_key_then_parses_the_record() {
+        let (d, body) = recorded_deployment();
+        let (url, seen) = fake_server(vec![
+            (
+                503,
+                vec![],
+                r#"{"detail":"Service temporarily unavailable","code":"STORAGE"}"#.into(),
+            ),
+            (502, vec![], "bad gateway".into()),
+            (200, vec![], body.to_string()),
+        ]);
+        let client = Client::with_options(&url, Some("sk_test"), fast()).unwrap();
+        let got = client
+            .track_deployment(&DeploymentEvent::new("api", "1.0.0", "prod", "started"))
+            .unwrap();
+        assert_eq!(got.id, d.id);
+        assert_eq!(got.status, d.status);
+        assert_eq!(got.extra_metadata.get("team"), Some(&json!("core")));
+        assert!(!got.extra_metadata.contains_key("preflight_status"));
+        let p = got.preflight.unwrap();
+        assert_eq!(p.warnings().count(), 1);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        let keys: Vec<_> = seen
+            .iter()
+            .map(|s| s.header(IDEMPOTENCY_KEY).unwrap().to_string())
+            .collect();
+        assert!(keys.iter().all(|k| *k == keys[0] && !k.is_empty()));
+        assert!(
+            seen.iter()
+                .all(|s| s.header("authorization") == Some("Bearer sk_test"))
+        );
+        assert_eq!(seen[0].method, "POST");
+        assert_eq!(seen[0].path, "/deployment-events/");
+        assert!(seen[0].body.contains("\"product_name\":\"api\""));
+    }
+
+    #[test]
+    fn a_new_call_gets_a_new_idempotency_key() {
+        let ok = r#"{"id":"b1","version_id":"v","product_id":"p","product_name":"api","version":"1","status":"completed","started_at":null,"completed_at":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","extra_metadata":{}}"#;
+        let (url, seen) = fake_server(vec![(200, vec![], ok.into()), (200, vec![], ok.into())]);
+        let client = Client::with_options(&url, None, fast()).unwrap();
+        let ev = BuildEvent::new("api", "1", "completed");
+        client.track_build(&ev).unwrap();
+        client.track_build(&ev).unwrap();
+        let seen = seen.lock().unwrap();
+        assert_ne!(
+            seen[0].header(IDEMPOTENCY_KEY),
+            seen[1].header(IDEMPOTENCY_KEY)
+        );
+        assert_eq!(seen[0].header("authorization"), None);
+        assert_eq!(seen[0].path, "/build-events/");
+    }
+
+    #[test]
+    fn honours_retry_after_on_429() {
+        let (d, body) = recorded_deployment();
+        let (url, seen) = fake_server(vec![
+            (
+                429,
+                vec![("retry-after", "1".to_string())],
+                r#"{"detail":"Rate limit exceeded"}"#.into(),
+            ),
+            (200, vec![], body.to_string()),
+        ]);
+        let client = Client::with_options(&url, Some("k"), fast()).unwrap();
+        let started = std::time::Instant::now();
+        let got = client
+            .track_deployment(&DeploymentEvent::new("api", "1.0.0", "prod", "started"))
+            .unwrap();
+        assert_eq!(got.id, d.id);
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_4xx_is_final_and_keeps_its_code() {
+        let (url, seen) = fake_server(vec![(
+            422,
+            vec![],
+            r#"{"detail":[{"loc":["body","product_name"],"msg":"is required and must not be blank","type":"value_error"}],"code":"INVALID_INPUT"}"#.into(),
+        )]);
+        let client = Client::with_options(&url, Some("k"), fast()).unwrap();
+        let err = client
+            .track_build(&BuildEvent::new("", "1", "completed"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        assert_eq!(err.field(), Some("product_name"));
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_rejection_carries_the_whole_verdict() {
+        let vr = Versioner::open_in_memory().unwrap();
+        vr.apply_policy_text(
+            "[[rules]]\nname='Staging first'\ntype='flow'\nenvironments=['prod']\nprerequisites=['staging']\n",
+            PolicyFormat::Toml,
+            ApplyMode::Replace,
+            "t",
+        )
+        .unwrap();
+        let err = vr
+            .track_deployment(&DeploymentEvent::new("api", "1", "prod", "started"))
+            .unwrap_err();
+        let (status, body) = wire::error_response(&err);
+        let (url, _) = fake_server(vec![(status, vec![], body.to_string())]);
+        let client = Client::with_options(&url, Some("k"), fast()).unwrap();
+        let remote = client
+            .track_deployment(&DeploymentEvent::new("api", "1", "prod", "started"))
+            .unwrap_err();
+        assert_eq!(remote.code(), ErrorCode::FlowViolation);
+        assert_eq!(remote.verdict(), err.verdict());
+        assert_eq!(remote.code().exit_code(), 5);
+    }
+
+    #[test]
+    fn an_unreachable_server_is_a_network_error_after_every_attempt() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let client = Client::with_options(
+            &format!("http://127.0.0.1:{port}"),
+            Some("sk_secret_value"),
+            fast().max_attempts(NonZeroU32::new(3).unwrap()),
+        )
+        .unwrap();
+        let err = client.products().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Network);
+        let msg = err.to_string();
+        assert!(msg.contains("after 3 attempts"), "{msg}");
+        assert!(!msg.contains("sk_secret_value"), "{msg}");
+        assert!(!format!("{client:?}").contains("sk_secret_value"));
+    }
+
+    #[test]
+    fn urls_are_built_under_the_base_path() {
+        let c = Client::new("http://example.test:8000/versioner/", Some("k")).unwrap();
+        let u = c
+            .endpoint(&["rules", "Staging first", "status"], &[])
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://example.test:8000/versioner/rules/Staging%20first/status"
+        );
+        let u = c
+            .endpoint(&["deployments", ""], &[("product", "a b".into())])
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://example.test:8000/versioner/deployments/?product=a+b"
+        );
+        for bad in ["ftp://x", "not a url", "https://api.versioner.io"] {
+            let e = Client::new(bad, None).unwrap_err();
+            assert_eq!(e.field(), Some("api_url"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_dates() {
+        let now = DateTime::parse_from_rfc3339("2026-11-21T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Sat, 21 Nov 2026 09:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn stored_rules_round_trip_through_their_json() {
+        let vr = Versioner::open_in_memory().unwrap();
+        vr.apply_policy_text(
+            "[[rules]]\nname='One'\ntype='concurrency'\nmax=1\n",
+            PolicyFormat::Toml,
+            ApplyMode::Replace,
+            "t",
+        )
+        .unwrap();
+        let stored = vr.rules().unwrap().remove(0);
+        let back = stored_rule_from_wire(serde_json::to_value(&stored).unwrap()).unwrap();
+        assert_eq!(back, stored);
+    }
+}

@@ -1,0 +1,273 @@
+//! One tracking and query surface, in process or remote.
+//!
+//! [`Tracker`] is what a deploy tool needs from Versioner: record builds and deployments, ask
+//! the preflight, manage rules and approvals, and query history and state. The in-process
+//! [`Versioner`] implements it over its store; the remote `Client` (feature `client`)
+//! implements it over HTTP against `versioner serve`. Callers switch between the two by
+//! construction only:
+//!
+//! ```
+//! use versioner_core::{DeploymentEvent, Tracker, Versioner};
+//!
+//! fn ship(t: &dyn Tracker) -> versioner_core::Result<String> {
+//!     let d = t.track_deployment(&DeploymentEvent::new("api", "1.0.0", "staging", "success"))?;
+//!     Ok(d.id)
+//! }
+//!
+//! let local = Versioner::open_in_memory()?;
+//! ship(&local)?;
+//! // let remote = versioner_core::client::Client::new("http://127.0.0.1:8000", Some("sk_…"))?;
+//! // ship(&remote)?;
+//! # Ok::<(), versioner_core::Error>(())
+//! ```
+//!
+//! Both implementations return the same records and the same errors: a refused deployment is
+//! [`Error::Blocked`](crate::Error::Blocked) carrying the whole verdict, a SHA conflict is
+//! `VERSION_CONFLICT`, bad input is `INVALID_INPUT` naming the field.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::approval::{Approval, ApprovalRequest};
+use crate::error::{Error, Result};
+use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
+use crate::model::{Build, Deployment, Environment, Page, Product, Version};
+use crate::policy::{ApplyMode, PolicyFormat, RuleStatus, Verdict};
+use crate::state::{Drift, StateMatrix};
+use crate::store::{HistoryQuery, StoredRule};
+use crate::versioner::{ApplyReport, Versioner};
+
+/// Tracking, the preflight, rules, approvals and queries: implemented by the in-process
+/// [`Versioner`] and by the remote `Client`.
+///
+/// Every method has the meaning and the errors of the [`Versioner`] method of the same name;
+/// a remote implementation adds `NETWORK` (server unreachable), `UNAUTHORIZED` and
+/// `FORBIDDEN`.
+pub trait Tracker: Send + Sync + std::fmt::Debug {
+    /// Records a build event. See [`Versioner::track_build`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+    fn track_build(&self, event: &BuildEvent) -> Result<Build>;
+
+    /// Records a deployment event, running the preflight on `started`. See
+    /// [`Versioner::track_deployment`].
+    ///
+    /// # Errors
+    /// [`Error::Blocked`] with the verdict; `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+    fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment>;
+
+    /// Evaluates the preflight without recording anything. See [`Versioner::check`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`, `STORAGE`.
+    fn check(&self, request: &CheckRequest) -> Result<Verdict>;
+
+    /// Every rule, in evaluation order.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn rules(&self) -> Result<Vec<StoredRule>>;
+
+    /// Parses and applies a policy document. See [`Versioner::apply_policy_text`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` listing every problem (nothing applied); `STORAGE`.
+    fn apply_policy_text(
+        &self,
+        text: &str,
+        format: PolicyFormat,
+        mode: ApplyMode,
+        actor: &str,
+    ) -> Result<ApplyReport>;
+
+    /// Reads and applies a policy file; `.json` files are JSON, others TOML.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` when the file cannot be read or is invalid; `STORAGE`.
+    fn apply_policy_file(&self, path: &Path, mode: ApplyMode, actor: &str) -> Result<ApplyReport> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid("policy", format!("cannot read `{}`: {e}", path.display()))
+        })?;
+        self.apply_policy_text(&text, PolicyFormat::from_path(path), mode, actor)
+    }
+
+    /// Changes a rule's status, recording who, when and why.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `STORAGE`.
+    fn set_rule_status(
+        &self,
+        name: &str,
+        status: RuleStatus,
+        actor: &str,
+        reason: &str,
+    ) -> Result<StoredRule>;
+
+    /// Records an approval of a recorded version.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `NOT_FOUND`; `STORAGE`.
+    fn approve(&self, request: &ApprovalRequest) -> Result<Approval>;
+
+    /// Revokes an approval.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `STORAGE`.
+    fn revoke_approval(&self, id: &str, actor: &str, reason: &str) -> Result<Approval>;
+
+    /// The approvals of a version (revoked ones too), oldest first.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn approvals(&self, product: &str, version: &str) -> Result<Vec<Approval>>;
+
+    /// Every product, by name.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn products(&self) -> Result<Vec<Product>>;
+
+    /// Every environment, from development to production.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn environments(&self) -> Result<Vec<Environment>>;
+
+    /// Versions of a product, newest first.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `STORAGE`.
+    fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>>;
+
+    /// Deployment history, newest first.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `STORAGE`.
+    fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>>;
+
+    /// What is deployed where, now or as of `at`.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix>;
+
+    /// Products whose environments hold different versions.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn drift(
+        &self,
+        at: Option<DateTime<Utc>>,
+        environments: Option<&[String]>,
+    ) -> Result<Vec<Drift>>;
+}
+
+impl Tracker for Versioner {
+    fn track_build(&self, event: &BuildEvent) -> Result<Build> {
+        Versioner::track_build(self, event)
+    }
+
+    fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
+        Versioner::track_deployment(self, event)
+    }
+
+    fn check(&self, request: &CheckRequest) -> Result<Verdict> {
+        Versioner::check(self, request)
+    }
+
+    fn rules(&self) -> Result<Vec<StoredRule>> {
+        Versioner::rules(self)
+    }
+
+    fn apply_policy_text(
+        &self,
+        text: &str,
+        format: PolicyFormat,
+        mode: ApplyMode,
+        actor: &str,
+    ) -> Result<ApplyReport> {
+        Versioner::apply_policy_text(self, text, format, mode, actor)
+    }
+
+    fn set_rule_status(
+        &self,
+        name: &str,
+        status: RuleStatus,
+        actor: &str,
+        reason: &str,
+    ) -> Result<StoredRule> {
+        Versioner::set_rule_status(self, name, status, actor, reason)
+    }
+
+    fn approve(&self, request: &ApprovalRequest) -> Result<Approval> {
+        Versioner::approve(self, request)
+    }
+
+    fn revoke_approval(&self, id: &str, actor: &str, reason: &str) -> Result<Approval> {
+        Versioner::revoke_approval(self, id, actor, reason)
+    }
+
+    fn approvals(&self, product: &str, version: &str) -> Result<Vec<Approval>> {
+        Versioner::approvals(self, product, version)
+    }
+
+    fn products(&self) -> Result<Vec<Product>> {
+        Versioner::products(self)
+    }
+
+    fn environments(&self) -> Result<Vec<Environment>> {
+        Versioner::environments(self)
+    }
+
+    fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
+        Versioner::versions(self, product, page)
+    }
+
+    fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
+        Versioner::history(self, query)
+    }
+
+    fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
+        Versioner::state(self, at)
+    }
+
+    fn drift(
+        &self,
+        at: Option<DateTime<Utc>>,
+        environments: Option<&[String]>,
+    ) -> Result<Vec<Drift>> {
+        Versioner::drift(self, at, environments)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn versioner_is_a_tracker() -> Result<()> {
+        let vr = Versioner::open_in_memory()?;
+        let t: &dyn Tracker = &vr;
+        t.apply_policy_text(
+            "[[rules]]\nname='Flow'\ntype='flow'\nenvironments=['prod']\nprerequisites=['staging']\n",
+            PolicyFormat::Toml,
+            ApplyMode::Replace,
+            "test",
+        )?;
+        let err = t
+            .track_deployment(&DeploymentEvent::new("api", "1", "prod", "started"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::FlowViolation);
+        t.track_deployment(&DeploymentEvent::new("api", "1", "staging", "success"))?;
+        assert!(
+            t.check(&CheckRequest::new("api", "1", "prod"))?
+                .is_allowed()
+        );
+        assert_eq!(t.state(None)?.version("api", "staging"), Some("1"));
+        assert_eq!(t.rules()?.len(), 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,1137 @@
+/*
+ * The C test of libversioner: every function of versioner.h, success and error paths,
+ * ownership (every returned string is freed: valgrind checks it), threads and use after close.
+ *
+ * Usage: test_versioner SCRATCH_DIR [API_URL ADMIN_KEY]
+ *   SCRATCH_DIR  an existing, writable directory for database and policy files
+ *   API_URL      when given, the remote tests run against this `versioner serve`
+ *   ADMIN_KEY    an admin API key of that server
+ *
+ * Prints one line per failed check and a summary; exits 0 when every check passed.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "versioner.h"
+
+/* ----- a tiny test harness ------------------------------------------------------------------ */
+
+static int checks = 0;
+static int failures = 0;
+
+#define CHECK(cond)                                                                         \
+  do {                                                                                      \
+    checks++;                                                                               \
+    if (!(cond)) {                                                                          \
+      failures++;                                                                           \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n    last error: %s\n", __FILE__, __LINE__, \
+              #cond, versioner_last_error_message());                                      \
+    }                                                                                       \
+  } while (0)
+
+/* Runs a call and checks its status; on mismatch prints both names and the last error. */
+#define EXPECT(expected, call)                                                                   \
+  do {                                                                                           \
+    VersionerStatus st_ = (call);                                                                \
+    checks++;                                                                                    \
+    if (st_ != (expected)) {                                                                     \
+      failures++;                                                                                \
+      fprintf(stderr, "%s:%d: %s\n    returned %s, expected %s\n    last error: %s\n", __FILE__, \
+              __LINE__, #call, versioner_status_name((int)st_),                                 \
+              versioner_status_name((int)(expected)), versioner_last_error_message());           \
+    }                                                                                            \
+  } while (0)
+
+#define OK(call) EXPECT(VERSIONER_STATUS_OK, call)
+
+static int contains(const char *haystack, const char *needle) {
+  return haystack != NULL && strstr(haystack, needle) != NULL;
+}
+
+/* Copies the string value of the first `"key":"…"` in `json` into `buf`; "" when absent. */
+static const char *json_str(const char *json, const char *key, char *buf, size_t size) {
+  char pattern[128];
+  snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
+  buf[0] = '\0';
+  const char *p = json ? strstr(json, pattern) : NULL;
+  if (p == NULL) return buf;
+  p += strlen(pattern);
+  size_t n = 0;
+  while (p[n] != '\0' && p[n] != '"' && n + 1 < size) {
+    buf[n] = p[n];
+    n++;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+/* A pointer no call may leave behind: out-parameters must be NULL after an error. */
+static char sentinel_byte;
+#define SENTINEL ((char *)&sentinel_byte)
+
+static char scratch[1024];
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void path_in_scratch(char *buf, size_t size, const char *name) {
+  snprintf(buf, size, "%s/%s", scratch, name);
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL) {
+    perror(path);
+    exit(2);
+  }
+  fputs(text, f);
+  fclose(f);
+}
+
+/* A deployment event as JSON. */
+static char *event(char *buf, size_t size, const char *product, const char *version,
+                   const char *env, const char *status, const char *extra) {
+  snprintf(buf, size,
+           "{\"product_name\":\"%s\",\"version\":\"%s\",\"environment_name\":\"%s\","
+           "\"status\":\"%s\"%s%s}",
+           product, version, env, status, extra ? "," : "", extra ? extra : "");
+  return buf;
+}
+
+/* Tracks a deployment event and expects `expected`; frees the result. */
+static void deploy(const VersionerHandle *h, VersionerStatus expected, const char *product,
+                   const char *version, const char *env, const char *status) {
+  char buf[512];
+  char *out = NULL;
+  EXPECT(expected, versioner_track_deployment(h, event(buf, sizeof buf, product, version, env,
+                                                       status, "\"deployed_by\":\"dana\""),
+                                              &out));
+  versioner_string_free(out);
+}
+
+/* ----- library-level functions -------------------------------------------------------------- */
+
+static void test_statuses_and_meta(void) {
+  CHECK(VERSIONER_STATUS_OK == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_OK), "OK") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_INPUT), "INVALID_INPUT") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_VERSION_CONFLICT), "VERSION_CONFLICT") ==
+        0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_FLOW_VIOLATION), "FLOW_VIOLATION") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_QUALITY_APPROVAL_REQUIRED),
+               "QUALITY_APPROVAL_REQUIRED") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NETWORK), "NETWORK") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NULL_POINTER), "NULL_POINTER") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_UTF8), "INVALID_UTF8") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_HANDLE), "INVALID_HANDLE") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_PANIC), "PANIC") == 0);
+  CHECK(strcmp(versioner_status_name(42), "UNKNOWN") == 0);
+  CHECK(strcmp(versioner_status_name(-1), "UNKNOWN") == 0);
+
+  /* Distinct values, one per code; exactly the six policy codes are "blocked". */
+  int blocked = 0;
+  for (int s = -5; s < 300; s++) {
+    if (versioner_status_is_blocked(s)) blocked++;
+  }
+  CHECK(blocked == 6);
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_CONCURRENT_DEPLOYMENT));
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_NO_DEPLOY_WINDOW));
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_FLOW_VIOLATION));
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_INSUFFICIENT_SOAK_TIME));
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_APPROVAL_REQUIRED));
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_QUALITY_APPROVAL_REQUIRED));
+  CHECK(!versioner_status_is_blocked(VERSIONER_STATUS_OK));
+  CHECK(!versioner_status_is_blocked(VERSIONER_STATUS_VERSION_CONFLICT));
+
+  const char *v = versioner_library_version();
+  CHECK(v != NULL && strchr(v, '.') != NULL);
+
+  /* No error yet on this thread. */
+  CHECK(strcmp(versioner_last_error_message(), "") == 0);
+  CHECK(versioner_last_error_json() == NULL);
+
+  versioner_string_free(NULL); /* a no-op */
+}
+
+static void test_ci_detect(void) {
+  char *out = NULL;
+  setenv("GITHUB_ACTIONS", "true", 1);
+  setenv("GITHUB_REPOSITORY", "acme/checkout", 1);
+  setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567", 1);
+  OK(versioner_ci_detect(&out));
+  CHECK(contains(out, "\"system\":\"github\""));
+  CHECK(contains(out, "\"source_system\":\"github\""));
+  CHECK(contains(out, "\"scm_repository\":\"acme/checkout\""));
+  versioner_string_free(out);
+  unsetenv("GITHUB_ACTIONS");
+  unsetenv("GITHUB_REPOSITORY");
+  unsetenv("GITHUB_SHA");
+  OK(versioner_ci_detect(&out));
+  CHECK(contains(out, "\"source_system\":\"unknown\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_ci_detect(NULL));
+}
+
+/* ----- handles ------------------------------------------------------------------------------ */
+
+static void test_open_and_close(void) {
+  VersionerHandle *h = (VersionerHandle *)SENTINEL;
+  char *out = NULL;
+  char path[2048];
+
+  OK(versioner_open(NULL, &h));
+  CHECK(h != NULL);
+  OK(versioner_products(h, &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_close(h));
+
+  OK(versioner_open(":memory:", &h));
+  OK(versioner_close(h));
+
+  /* A file database keeps what was recorded. */
+  path_in_scratch(path, sizeof path, "persist.db");
+  OK(versioner_open(path, &h));
+  deploy(h, VERSIONER_STATUS_OK, "persist", "1.0.0", "staging", "completed");
+  OK(versioner_close(h));
+  OK(versioner_open_with(path, "{\"synchronous\":\"normal\",\"busy_timeout_ms\":5000}", &h));
+  OK(versioner_products(h, &out));
+  CHECK(contains(out, "\"name\":\"persist\""));
+  versioner_string_free(out);
+  OK(versioner_close(h));
+  OK(versioner_open_with(NULL, NULL, &h));
+  OK(versioner_close(h));
+
+  /* Errors: the out-parameter is NULL afterwards. */
+  h = (VersionerHandle *)SENTINEL;
+  EXPECT(VERSIONER_STATUS_STORAGE, versioner_open("/nonexistent-dir/deeper/v.db", &h));
+  CHECK(h == NULL);
+  CHECK(contains(versioner_last_error_message(), "storage"));
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"STORAGE\""));
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_open(NULL, NULL));
+  CHECK(contains(versioner_last_error_message(), "out_handle"));
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"NULL_POINTER\""));
+  h = (VersionerHandle *)SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{\"synchronous\":\"off\"}", &h));
+  CHECK(h == NULL);
+  CHECK(contains(versioner_last_error_message(), "synchronous"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{\"colour\":1}", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{not json", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_open_with(NULL, "{\"synchronous\":\"\xff\"}", &h));
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_open_with(NULL, NULL, NULL));
+
+  /* A successful call clears the thread's last error. */
+  OK(versioner_open(NULL, &h));
+  CHECK(strcmp(versioner_last_error_message(), "") == 0);
+  CHECK(versioner_last_error_json() == NULL);
+
+  /* Close: NULL is a no-op; afterwards every use is INVALID_HANDLE, never a crash. */
+  OK(versioner_close(NULL));
+  OK(versioner_close(h));
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_products(h, &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "closed"));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_close(h));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE,
+         versioner_track_build(h, "{\"product_name\":\"a\",\"version\":\"1\",\"status\":\"ok\"}",
+                               &out));
+
+  /* A value that was never a handle. */
+  VersionerHandle *forged = (VersionerHandle *)(uintptr_t)0xdeadbeef;
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_rules(forged, &out));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_close(forged));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_close((VersionerHandle *)SENTINEL));
+}
+
+/* Every function that takes a handle refuses a NULL handle and a NULL out-parameter. */
+static void test_null_arguments(void) {
+  VersionerHandle *h = NULL;
+  OK(versioner_open(NULL, &h));
+  const VersionerHandle *n = NULL;
+  char *o = NULL;
+  const char *ev = "{\"product_name\":\"a\",\"version\":\"1\",\"status\":\"completed\"}";
+  const VersionerStatus NP = VERSIONER_STATUS_NULL_POINTER;
+
+  EXPECT(NP, versioner_track_build(n, ev, &o));
+  EXPECT(NP, versioner_track_build(h, NULL, &o));
+  EXPECT(NP, versioner_track_build(h, ev, NULL));
+  EXPECT(NP, versioner_track_deployment(n, ev, &o));
+  EXPECT(NP, versioner_track_deployment(h, NULL, &o));
+  EXPECT(NP, versioner_track_deployment(h, ev, NULL));
+  EXPECT(NP, versioner_check(n, ev, &o));
+  EXPECT(NP, versioner_check(h, NULL, &o));
+  EXPECT(NP, versioner_check(h, ev, NULL));
+  EXPECT(NP, versioner_apply_policy(n, "", NULL, NULL, "ci", &o));
+  EXPECT(NP, versioner_apply_policy(h, NULL, NULL, NULL, "ci", &o));
+  EXPECT(NP, versioner_apply_policy(h, "", NULL, NULL, NULL, &o));
+  EXPECT(NP, versioner_apply_policy(h, "", NULL, NULL, "ci", NULL));
+  EXPECT(NP, versioner_apply_policy_file(n, "x.toml", NULL, "ci", &o));
+  EXPECT(NP, versioner_apply_policy_file(h, NULL, NULL, "ci", &o));
+  EXPECT(NP, versioner_apply_policy_file(h, "x.toml", NULL, NULL, &o));
+  EXPECT(NP, versioner_apply_policy_file(h, "x.toml", NULL, "ci", NULL));
+  EXPECT(NP, versioner_rules(n, &o));
+  EXPECT(NP, versioner_rules(h, NULL));
+  EXPECT(NP, versioner_rule(n, "r", &o));
+  EXPECT(NP, versioner_rule(h, NULL, &o));
+  EXPECT(NP, versioner_rule(h, "r", NULL));
+  EXPECT(NP, versioner_add_rule(n, "{}", &o));
+  EXPECT(NP, versioner_add_rule(h, NULL, &o));
+  EXPECT(NP, versioner_add_rule(h, "{}", NULL));
+  EXPECT(NP, versioner_update_rule(n, "r", "{}", &o));
+  EXPECT(NP, versioner_update_rule(h, NULL, "{}", &o));
+  EXPECT(NP, versioner_update_rule(h, "r", NULL, &o));
+  EXPECT(NP, versioner_update_rule(h, "r", "{}", NULL));
+  EXPECT(NP, versioner_delete_rule(n, "r"));
+  EXPECT(NP, versioner_delete_rule(h, NULL));
+  EXPECT(NP, versioner_set_rule_status(n, "r", "enabled", "a", "b", &o));
+  EXPECT(NP, versioner_set_rule_status(h, NULL, "enabled", "a", "b", &o));
+  EXPECT(NP, versioner_set_rule_status(h, "r", NULL, "a", "b", &o));
+  EXPECT(NP, versioner_set_rule_status(h, "r", "enabled", NULL, "b", &o));
+  EXPECT(NP, versioner_set_rule_status(h, "r", "enabled", "a", NULL, &o));
+  EXPECT(NP, versioner_set_rule_status(h, "r", "enabled", "a", "b", NULL));
+  EXPECT(NP, versioner_rule_history(n, NULL, &o));
+  EXPECT(NP, versioner_rule_history(h, NULL, NULL));
+  EXPECT(NP, versioner_approve(n, "{}", &o));
+  EXPECT(NP, versioner_approve(h, NULL, &o));
+  EXPECT(NP, versioner_approve(h, "{}", NULL));
+  EXPECT(NP, versioner_revoke_approval(n, "id", "a", "b", &o));
+  EXPECT(NP, versioner_revoke_approval(h, NULL, "a", "b", &o));
+  EXPECT(NP, versioner_revoke_approval(h, "id", NULL, "b", &o));
+  EXPECT(NP, versioner_revoke_approval(h, "id", "a", NULL, &o));
+  EXPECT(NP, versioner_revoke_approval(h, "id", "a", "b", NULL));
+  EXPECT(NP, versioner_approvals(n, "p", "v", &o));
+  EXPECT(NP, versioner_approvals(h, NULL, "v", &o));
+  EXPECT(NP, versioner_approvals(h, "p", NULL, &o));
+  EXPECT(NP, versioner_approvals(h, "p", "v", NULL));
+  EXPECT(NP, versioner_products(n, &o));
+  EXPECT(NP, versioner_products(h, NULL));
+  EXPECT(NP, versioner_environments(n, &o));
+  EXPECT(NP, versioner_environments(h, NULL));
+  EXPECT(NP, versioner_set_environment_type(n, "e", NULL, &o));
+  EXPECT(NP, versioner_set_environment_type(h, NULL, NULL, &o));
+  EXPECT(NP, versioner_set_environment_type(h, "e", NULL, NULL));
+  EXPECT(NP, versioner_versions(n, "p", 0, 0, &o));
+  EXPECT(NP, versioner_versions(h, NULL, 0, 0, &o));
+  EXPECT(NP, versioner_versions(h, "p", 0, 0, NULL));
+  EXPECT(NP, versioner_version(n, "p", "v", &o));
+  EXPECT(NP, versioner_version(h, NULL, "v", &o));
+  EXPECT(NP, versioner_version(h, "p", NULL, &o));
+  EXPECT(NP, versioner_version(h, "p", "v", NULL));
+  EXPECT(NP, versioner_version_by_id(n, "id", &o));
+  EXPECT(NP, versioner_version_by_id(h, NULL, &o));
+  EXPECT(NP, versioner_version_by_id(h, "id", NULL));
+  EXPECT(NP, versioner_versions_by_sha(n, "abcd", &o));
+  EXPECT(NP, versioner_versions_by_sha(h, NULL, &o));
+  EXPECT(NP, versioner_versions_by_sha(h, "abcd", NULL));
+  EXPECT(NP, versioner_deployment(n, "id", &o));
+  EXPECT(NP, versioner_deployment(h, NULL, &o));
+  EXPECT(NP, versioner_deployment(h, "id", NULL));
+  EXPECT(NP, versioner_history(n, NULL, &o));
+  EXPECT(NP, versioner_history(h, NULL, NULL));
+  EXPECT(NP, versioner_state(n, NULL, &o));
+  EXPECT(NP, versioner_state(h, NULL, NULL));
+  EXPECT(NP, versioner_state_table(n, NULL, &o));
+  EXPECT(NP, versioner_state_table(h, NULL, NULL));
+  EXPECT(NP, versioner_drift(n, NULL, NULL, &o));
+  EXPECT(NP, versioner_drift(h, NULL, NULL, NULL));
+  EXPECT(NP, versioner_connect(NULL, NULL, (VersionerHandle **)&o));
+  EXPECT(NP, versioner_connect("http://127.0.0.1:1", NULL, NULL));
+  EXPECT(NP, versioner_connect_with(NULL, NULL, NULL, (VersionerHandle **)&o));
+  EXPECT(NP, versioner_connect_with("http://127.0.0.1:1", NULL, NULL, NULL));
+  CHECK(contains(versioner_last_error_message(), "out_handle"));
+  OK(versioner_close(h));
+}
+
+/* ----- tracking ----------------------------------------------------------------------------- */
+
+static void test_tracking(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  char buf[1024];
+  OK(versioner_open(NULL, &h));
+
+  OK(versioner_track_build(
+      h,
+      "{\"product_name\":\"checkout\",\"version\":\"1.0.0\",\"status\":\"SUCCESS\","
+      "\"scm_sha\":\"abc1234\",\"build_number\":42,\"built_by\":\"ci-bot\"}",
+      &out));
+  CHECK(contains(out, "\"status\":\"completed\""));
+  CHECK(contains(out, "\"product_name\":\"checkout\""));
+  CHECK(contains(out, "\"build_number\":\"42\""));
+  CHECK(contains(out, "\"version_id\":\""));
+  versioner_string_free(out);
+
+  /* Versions are immutable: another SHA for 1.0.0 is a conflict. */
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_VERSION_CONFLICT,
+         versioner_track_build(h,
+                               "{\"product_name\":\"checkout\",\"version\":\"1.0.0\","
+                               "\"status\":\"completed\",\"scm_sha\":\"def5678\"}",
+                               &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "abc1234"));
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"VERSION_CONFLICT\""));
+  CHECK(contains(versioner_last_error_json(), "already exists with different SHA"));
+
+  /* Bad input names the field; malformed JSON, wrong shapes and bad UTF-8 are errors too. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_build(h, "{\"version\":\"1\",\"status\":\"completed\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "product_name"));
+  CHECK(contains(versioner_last_error_json(), "\"loc\":[\"body\",\"product_name\"]"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_build(h, "{\"product_name\":\"a\",\"version\":\"1\",\"status\":\"exploded\"}",
+                               &out));
+  CHECK(contains(versioner_last_error_message(), "status"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_track_build(h, "{\"product_name\":", &out));
+  CHECK(contains(versioner_last_error_message(), "event_json"));
+  CHECK(contains(versioner_last_error_message(), "not valid JSON"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_track_build(h, "[\"checkout\",\"1\"]", &out));
+  CHECK(contains(versioner_last_error_message(), "JSON object"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_build(h, "{\"product_name\":[1,2],\"version\":\"1\",\"status\":\"ok\"}",
+                               &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_track_build(h, "", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8,
+         versioner_track_build(h, "{\"product_name\":\"caf\xe9\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "event_json"));
+  CHECK(out == NULL);
+
+  /* Deployments: started opens, completed closes; aliases accepted. */
+  OK(versioner_track_deployment(
+      h, event(buf, sizeof buf, "checkout", "1.0.0", "staging", "in_progress", "\"invoke_id\":\"run-1\""),
+      &out));
+  CHECK(contains(out, "\"status\":\"started\""));
+  CHECK(contains(out, "\"environment_name\":\"staging\""));
+  CHECK(contains(out, "\"preflight_status\""));
+  char id[128];
+  json_str(out, "id", id, sizeof id);
+  CHECK(strlen(id) > 10);
+  versioner_string_free(out);
+  /* The same run id and status again is idempotent: the same deployment comes back. */
+  OK(versioner_track_deployment(
+      h, event(buf, sizeof buf, "checkout", "1.0.0", "staging", "started", "\"invoke_id\":\"run-1\""),
+      &out));
+  CHECK(contains(out, id));
+  versioner_string_free(out);
+  OK(versioner_track_deployment(h, event(buf, sizeof buf, "checkout", "1.0.0", "staging", "success", NULL),
+                                &out));
+  CHECK(contains(out, id));
+  CHECK(contains(out, "\"status\":\"completed\""));
+  versioner_string_free(out);
+
+  OK(versioner_deployment(h, id, &out));
+  CHECK(contains(out, "\"status\":\"completed\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_deployment(h, "no-such-id", &out));
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"NOT_FOUND\""));
+
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_deployment(h, "{\"product_name\":\"checkout\",\"version\":\"1.0.0\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "environment_name"));
+  /* An emergency bypass needs a reason. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_deployment(
+             h, event(buf, sizeof buf, "checkout", "1.0.0", "production", "started",
+                      "\"skip_preflight_checks\":true"),
+             &out));
+  CHECK(contains(versioner_last_error_message(), "skip_preflight_reason"));
+  OK(versioner_close(h));
+}
+
+/* ----- policy, preflight, rules and approvals ----------------------------------------------- */
+
+static const char *POLICY_TOML =
+    "[[rules]]\n"
+    "name = \"Staging before production\"\n"
+    "type = \"flow\"\n"
+    "environments = [\"production\"]\n"
+    "prerequisites = [\"staging\"]\n"
+    "\n"
+    "[[rules]]\n"
+    "name = \"Prod needs 2 approvals\"\n"
+    "type = \"release_approval\"\n"
+    "environments = [\"production\"]\n"
+    "required = 2\n"
+    "\n"
+    "[[rules]]\n"
+    "name = \"One at a time\"\n"
+    "type = \"concurrency\"\n"
+    "max = 1\n"
+    "per = \"environment\"\n";
+
+static void test_policy_preflight_and_approvals(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  char buf[1024];
+  char path[2048];
+  OK(versioner_open(NULL, &h));
+
+  OK(versioner_apply_policy(h, POLICY_TOML, NULL, NULL, "ci", &out));
+  CHECK(contains(out, "\"added\":[\"Staging before production\",\"Prod needs 2 approvals\",\"One at a time\"]"));
+  versioner_string_free(out);
+  OK(versioner_apply_policy(h, POLICY_TOML, "toml", "replace", "ci", &out));
+  CHECK(contains(out, "\"unchanged\":[\"Staging before production\""));
+  versioner_string_free(out);
+
+  OK(versioner_rules(h, &out));
+  CHECK(contains(out, "\"name\":\"Staging before production\""));
+  CHECK(contains(out, "\"type\":\"release_approval\""));
+  CHECK(contains(out, "\"position\":"));
+  versioner_string_free(out);
+  OK(versioner_rule(h, "One at a time", &out));
+  CHECK(contains(out, "\"max\":1"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_rule(h, "No such rule", &out));
+
+  /* An invalid policy is refused whole, every problem named. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_apply_policy(h,
+                                "[[rules]]\nname = \"A\"\ntype = \"flow\"\n"
+                                "[[rules]]\nname = \"B\"\ntype = \"teleport\"\n",
+                                NULL, NULL, "ci", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "prerequisites"));
+  CHECK(contains(versioner_last_error_message(), "teleport"));
+  CHECK(contains(versioner_last_error_json(), "\"problems\""));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_apply_policy(h, "[[rules", "toml", NULL, "ci", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_apply_policy(h, "{", "json", NULL, "ci", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_apply_policy(h, "", "yaml", NULL, "ci", &out));
+  CHECK(contains(versioner_last_error_message(), "yaml"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_apply_policy(h, "", NULL, "upsert", "ci", &out));
+  CHECK(contains(versioner_last_error_message(), "upsert"));
+  OK(versioner_rules(h, &out));
+  CHECK(contains(out, "One at a time")); /* nothing was applied */
+  versioner_string_free(out);
+
+  /* Production before staging: refused by the flow rule, nothing recorded. */
+  OK(versioner_track_build(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"status\":\"completed\","
+                              "\"built_by\":\"builder\"}",
+                           &out));
+  versioner_string_free(out);
+  VersionerStatus st = versioner_track_deployment(
+      h, event(buf, sizeof buf, "api", "2.0.0", "production", "started", "\"deployed_by\":\"dana\""), &out);
+  CHECK(st == VERSIONER_STATUS_FLOW_VIOLATION);
+  CHECK(versioner_status_is_blocked((int)st));
+  CHECK(contains(out, "\"decision\":\"blocked\""));
+  CHECK(contains(out, "\"code\":\"FLOW_VIOLATION\""));
+  CHECK(contains(out, "\"rule_name\":\"Prod needs 2 approvals\"")); /* every rule is listed */
+  versioner_string_free(out);
+  CHECK(contains(versioner_last_error_message(), "Staging before production"));
+  const char *body = versioner_last_error_json();
+  CHECK(contains(body, "\"error\":\"deployment_blocked\""));
+  CHECK(contains(body, "\"violations\""));
+  CHECK(contains(body, "\"rule_name\":\"Staging before production\""));
+  OK(versioner_history(h, "{\"environment_name\":\"production\"}", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  /* The dry run says the same without recording, and takes an instant. */
+  st = versioner_check(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"environment_name\":"
+                          "\"production\",\"deployed_by\":\"dana\"}",
+                       &out);
+  CHECK(st == VERSIONER_STATUS_FLOW_VIOLATION);
+  CHECK(contains(out, "\"decision\":\"blocked\""));
+  versioner_string_free(out);
+  CHECK(contains(versioner_last_error_json(), "deployment_blocked"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_check(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"environment_name\":"
+                            "\"production\",\"at\":\"someday\"}",
+                         &out));
+  CHECK(out == NULL);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_check(h, "{\"product_name\":\"api\"}", &out));
+
+  /* Through staging: now the release approvals are missing. */
+  deploy(h, VERSIONER_STATUS_OK, "api", "2.0.0", "staging", "completed");
+  st = versioner_check(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"environment_name\":"
+                          "\"production\",\"deployed_by\":\"dana\"}",
+                       &out);
+  CHECK(st == VERSIONER_STATUS_APPROVAL_REQUIRED);
+  versioner_string_free(out);
+
+  /* Approvals. */
+  char approval_id[128];
+  OK(versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"approval_type\":"
+                          "\"release\",\"approver\":\"sam\",\"approver_role\":\"sre\","
+                          "\"comment\":\"looks good\"}",
+                       &out));
+  CHECK(contains(out, "\"approver\":\"sam\""));
+  json_str(out, "id", approval_id, sizeof approval_id);
+  versioner_string_free(out);
+  OK(versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"approval_type\":"
+                          "\"release\",\"approver\":\"kim\"}",
+                       &out));
+  versioner_string_free(out);
+  /* The deployer's own approval never counts. */
+  OK(versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"approval_type\":"
+                          "\"release\",\"approver\":\"dana\"}",
+                       &out));
+  versioner_string_free(out);
+  OK(versioner_approvals(h, "api", "2.0.0", &out));
+  CHECK(contains(out, "\"approver\":\"kim\""));
+  CHECK(contains(out, "\"comment\":\"looks good\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_approvals(h, "api", "9.9.9", &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"9.9.9\",\"approval_type\":"
+                              "\"qa\",\"approver\":\"sam\"}",
+                           &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"approval_type\":"
+                              "\"qa!\",\"approver\":\"sam\"}",
+                           &out));
+  CHECK(contains(versioner_last_error_message(), "approval_type"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\"}", &out));
+
+  st = versioner_check(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"environment_name\":"
+                          "\"production\",\"deployed_by\":\"dana\"}",
+                       &out);
+  CHECK(st == VERSIONER_STATUS_OK);
+  CHECK(contains(out, "\"decision\":\"allowed\""));
+  versioner_string_free(out);
+  CHECK(versioner_last_error_json() == NULL);
+
+  /* Revoking one approval blocks again; revoking twice or an unknown id is an error. */
+  OK(versioner_revoke_approval(h, approval_id, "lead", "wrong build", &out));
+  CHECK(contains(out, "\"revoked_by\":\"lead\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_revoke_approval(h, approval_id, "lead", "again", &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_revoke_approval(h, "nope", "lead", "x", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_revoke_approval(h, approval_id, " ", "x", &out));
+  st = versioner_check(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"environment_name\":"
+                          "\"production\",\"deployed_by\":\"dana\"}",
+                       &out);
+  CHECK(st == VERSIONER_STATUS_APPROVAL_REQUIRED);
+  versioner_string_free(out);
+  OK(versioner_approve(h, "{\"product_name\":\"api\",\"version\":\"2.0.0\",\"approval_type\":"
+                          "\"release\",\"approver\":\"lee\"}",
+                       &out));
+  versioner_string_free(out);
+
+  /* Allowed: recorded, with the preflight kept. A second deployment meanwhile is refused. */
+  OK(versioner_track_deployment(
+      h, event(buf, sizeof buf, "api", "2.0.0", "production", "started", "\"deployed_by\":\"dana\""), &out));
+  CHECK(contains(out, "\"rules_evaluated\""));
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_CONCURRENT_DEPLOYMENT, "web", "1.0.0", "production", "started");
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"CONCURRENT_DEPLOYMENT\""));
+  deploy(h, VERSIONER_STATUS_OK, "api", "2.0.0", "production", "completed");
+
+  /* Rule status changes are recorded with who and why; report_only warns instead of blocking. */
+  OK(versioner_set_rule_status(h, "Staging before production", "report_only", "oncall",
+                               "staging is down", &out));
+  CHECK(contains(out, "\"status\":\"report_only\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_set_rule_status(h, "Staging before production", "sometimes", "a", "b", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_set_rule_status(h, "Staging before production", "enabled", "a", "", &out));
+  CHECK(contains(versioner_last_error_message(), "reason"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_set_rule_status(h, "Nope", "enabled", "a", "b", &out));
+  OK(versioner_rule_history(h, NULL, &out));
+  CHECK(contains(out, "\"actor\":\"oncall\""));
+  CHECK(contains(out, "\"reason\":\"staging is down\""));
+  versioner_string_free(out);
+  OK(versioner_rule_history(h, "One at a time", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_set_rule_status(h, "Prod needs 2 approvals", "disabled", "oncall", "demo", &out));
+  versioner_string_free(out);
+  OK(versioner_track_deployment(
+      h, event(buf, sizeof buf, "web", "1.0.0", "production", "started", NULL), &out));
+  CHECK(contains(out, "\"evaluation_result\":\"failed\"")); /* the report-only warning */
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_OK, "web", "1.0.0", "production", "completed");
+
+  /* Single rules: add, update (and rename), delete. */
+  OK(versioner_add_rule(h, "{\"name\":\"QA sign-off\",\"type\":\"version_approval\","
+                           "\"approval_types\":[\"qa\"],\"environments\":[\"production\"]}",
+                        &out));
+  CHECK(contains(out, "\"name\":\"QA sign-off\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_rule(h, "{\"name\":\"QA sign-off\",\"type\":\"version_approval\","
+                               "\"approval_types\":[\"qa\"]}",
+                            &out));
+  CHECK(contains(versioner_last_error_message(), "already exists"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_add_rule(h, "{\"name\":\"X\"}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_add_rule(h, "not json", &out));
+  CHECK(contains(versioner_last_error_message(), "rule_json"));
+  deploy(h, VERSIONER_STATUS_QUALITY_APPROVAL_REQUIRED, "web", "1.0.1", "production", "started");
+  OK(versioner_update_rule(h, "QA sign-off",
+                           "{\"name\":\"QA and security\",\"type\":\"version_approval\","
+                           "\"approval_types\":[\"qa\",\"security\"],\"status\":\"report_only\"}",
+                           &out));
+  CHECK(contains(out, "\"name\":\"QA and security\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_update_rule(h, "QA sign-off", "{\"name\":\"Y\",\"type\":\"flow\","
+                                                 "\"prerequisites\":[\"dev\"]}",
+                               &out));
+  OK(versioner_delete_rule(h, "QA and security"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_delete_rule(h, "QA and security"));
+
+  /* Policy files, TOML and JSON, and merge mode. */
+  path_in_scratch(path, sizeof path, "policy.toml");
+  write_file(path, POLICY_TOML);
+  OK(versioner_apply_policy_file(h, path, "replace", "ci", &out));
+  CHECK(contains(out, "\"updated\":[\"Staging before production\",\"Prod needs 2 approvals\"]"));
+  versioner_string_free(out);
+  path_in_scratch(path, sizeof path, "extra.json");
+  write_file(path, "{\"rules\":[{\"name\":\"Freeze\",\"type\":\"schedule\",\"mode\":\"deny\","
+                   "\"timezone\":\"UTC\",\"environments\":[\"production\"],\"windows\":[{"
+                   "\"recurrence\":\"once\",\"start\":\"2000-01-01T00:00\",\"end\":\"2000-01-02T00:00\"}]}]}");
+  OK(versioner_apply_policy_file(h, path, "merge", "ci", &out));
+  CHECK(contains(out, "\"added\":[\"Freeze\"]"));
+  CHECK(contains(out, "\"deleted\":[]"));
+  versioner_string_free(out);
+  /* Only during a window long past: never allowed again. */
+  OK(versioner_apply_policy(h, "[{\"name\":\"Freeze 2\",\"type\":\"schedule\",\"mode\":\"allow\","
+                               "\"timezone\":\"UTC\",\"windows\":[{\"recurrence\":\"once\","
+                               "\"start\":\"2000-01-01T00:00\",\"end\":\"2000-01-02T00:00\"}],"
+                               "\"environments\":[\"frozen\"]}]",
+                            NULL, "merge", "ci", &out));
+  CHECK(contains(out, "\"added\":[\"Freeze 2\"]"));
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_NO_DEPLOY_WINDOW, "api", "2.0.0", "frozen", "started");
+  path_in_scratch(path, sizeof path, "missing.toml");
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_apply_policy_file(h, path, NULL, "ci", &out));
+  CHECK(contains(versioner_last_error_message(), "cannot read"));
+  OK(versioner_close(h));
+}
+
+/* ----- queries ------------------------------------------------------------------------------ */
+
+static void test_queries(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  char buf[1024];
+  char version_id[128];
+  OK(versioner_open(NULL, &h));
+
+  OK(versioner_track_build(h, "{\"product_name\":\"shop\",\"version\":\"1.0.0\",\"status\":"
+                              "\"completed\",\"scm_sha\":\"cafe1234cafe1234\"}",
+                           &out));
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_OK, "shop", "1.0.0", "staging", "completed");
+  deploy(h, VERSIONER_STATUS_OK, "shop", "1.0.0", "production", "completed");
+  deploy(h, VERSIONER_STATUS_OK, "shop", "1.1.0", "staging", "completed");
+  deploy(h, VERSIONER_STATUS_OK, "shop", "1.2.0", "staging", "started");
+  deploy(h, VERSIONER_STATUS_OK, "cart", "3.0.0", "dev", "failed");
+
+  OK(versioner_products(h, &out));
+  CHECK(contains(out, "\"name\":\"cart\""));
+  CHECK(contains(out, "\"name\":\"shop\""));
+  versioner_string_free(out);
+  OK(versioner_environments(h, &out));
+  CHECK(contains(out, "\"name\":\"staging\",\"type\":\"staging\""));
+  CHECK(contains(out, "\"type\":\"production\""));
+  versioner_string_free(out);
+  OK(versioner_set_environment_type(h, "qa-lab", "test", &out));
+  CHECK(contains(out, "\"type\":\"test\""));
+  CHECK(contains(out, "\"type_overridden\":true"));
+  versioner_string_free(out);
+  OK(versioner_set_environment_type(h, "qa-lab", NULL, &out));
+  CHECK(contains(out, "\"type_overridden\":false"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_set_environment_type(h, "qa-lab", "moon", &out));
+
+  OK(versioner_versions(h, "shop", 0, 0, &out));
+  CHECK(contains(out, "\"version\":\"1.2.0\""));
+  CHECK(contains(out, "\"version\":\"1.0.0\""));
+  versioner_string_free(out);
+  OK(versioner_versions(h, "shop", 1, 0, &out));
+  CHECK(contains(out, "\"version\":\"1.2.0\"") && !contains(out, "\"version\":\"1.0.0\""));
+  versioner_string_free(out);
+  OK(versioner_versions(h, "shop", 1, 2, &out));
+  CHECK(contains(out, "\"version\":\"1.0.0\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_versions(h, "shop", 5000, 0, &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_versions(h, "nope", 0, 0, &out));
+
+  OK(versioner_version(h, "shop", "1.0.0", &out));
+  CHECK(contains(out, "\"scm_sha\":\"cafe1234cafe1234\""));
+  json_str(out, "id", version_id, sizeof version_id);
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_version(h, "shop", "0.0.1", &out));
+  OK(versioner_version_by_id(h, version_id, &out));
+  CHECK(contains(out, "\"version\":\"1.0.0\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_version_by_id(h, "nope", &out));
+  OK(versioner_versions_by_sha(h, "CAFE1234", &out));
+  CHECK(contains(out, "\"version\":\"1.0.0\""));
+  versioner_string_free(out);
+  OK(versioner_versions_by_sha(h, "beef", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_versions_by_sha(h, "not-hex!", &out));
+
+  OK(versioner_history(h, NULL, &out));
+  CHECK(contains(out, "\"product_name\":\"cart\""));
+  versioner_string_free(out);
+  OK(versioner_history(h, "{\"product_name\":\"shop\",\"environment\":\"staging\","
+                          "\"status\":\"success\",\"limit\":10}",
+                       &out));
+  CHECK(contains(out, "\"version\":\"1.1.0\"") && !contains(out, "\"version\":\"1.2.0\""));
+  CHECK(!contains(out, "\"product_name\":\"cart\""));
+  versioner_string_free(out);
+  OK(versioner_history(h, "{\"product\":\"shop\",\"version\":\"1.0.0\",\"since\":"
+                          "\"2000-01-01T00:00:00Z\",\"until\":null}",
+                       &out));
+  CHECK(contains(out, "\"environment_name\":\"production\""));
+  versioner_string_free(out);
+  OK(versioner_history(h, "{\"product\":\"nobody\"}", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_history(h, "{\"colour\":\"red\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "colour"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_history(h, "{\"limit\":0}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_history(h, "{\"version\":\"1.0.0\"}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_history(h, "[1]", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_history(h, "{", &out));
+
+  OK(versioner_state(h, NULL, &out));
+  CHECK(contains(out, "\"products\":[\"cart\",\"shop\"]"));
+  CHECK(contains(out, "\"in_progress\":[{"));
+  versioner_string_free(out);
+  OK(versioner_state(h, "2000-01-01T00:00:00Z", &out));
+  CHECK(contains(out, "\"cells\":[]"));
+  versioner_string_free(out);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_state(h, "yesterday", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "RFC 3339"));
+  OK(versioner_state_table(h, NULL, &out));
+  CHECK(contains(out, "PRODUCT"));
+  CHECK(contains(out, "(*1.2.0)"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_state_table(h, "", &out));
+
+  OK(versioner_drift(h, NULL, NULL, &out));
+  CHECK(contains(out, "\"product_name\":\"shop\""));
+  CHECK(contains(out, "\"distinct_versions\":2"));
+  versioner_string_free(out);
+  OK(versioner_drift(h, NULL, "[\"staging\"]", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_drift(h, "2000-01-01T00:00:00Z", NULL, &out));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_drift(h, NULL, "{\"env\":1}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_drift(h, "x", NULL, &out));
+  (void)buf;
+  OK(versioner_close(h));
+}
+
+/* ----- threads ------------------------------------------------------------------------------ */
+
+#define THREADS 8
+#define EVENTS_PER_THREAD 20
+
+struct worker {
+  const VersionerHandle *h;
+  int index;
+  int failures;
+  VersionerStatus status; /* for the concurrency race */
+};
+
+static void *track_many(void *arg) {
+  struct worker *w = arg;
+  char buf[512];
+  char product[32];
+  snprintf(product, sizeof product, "svc-%d", w->index);
+  for (int i = 0; i < EVENTS_PER_THREAD; i++) {
+    char version[32];
+    char *out = NULL;
+    snprintf(version, sizeof version, "1.0.%d", i);
+    if (versioner_track_deployment(w->h, event(buf, sizeof buf, product, version, "dev", "completed", NULL),
+                                   &out) != VERSIONER_STATUS_OK)
+      w->failures++;
+    versioner_string_free(out);
+    if (versioner_state(w->h, NULL, &out) != VERSIONER_STATUS_OK) w->failures++;
+    versioner_string_free(out);
+  }
+  /* The last error is per thread: this thread's error survives other threads' successes. */
+  char *out = NULL;
+  if (versioner_track_build(w->h, "{}", &out) != VERSIONER_STATUS_INVALID_INPUT) w->failures++;
+  sleep_ms(20);
+  if (!contains(versioner_last_error_message(), "product_name")) w->failures++;
+  return NULL;
+}
+
+static void *race_to_start(void *arg) {
+  struct worker *w = arg;
+  char buf[512];
+  char product[32];
+  char *out = NULL;
+  snprintf(product, sizeof product, "racer-%d", w->index);
+  w->status = versioner_track_deployment(w->h, event(buf, sizeof buf, product, "1.0.0", "arena",
+                                                     "started", NULL),
+                                         &out);
+  versioner_string_free(out);
+  return NULL;
+}
+
+struct closer_probe {
+  VersionerHandle *h;
+  int ok;
+  int invalid;
+  int other;
+};
+
+static void *use_until_closed(void *arg) {
+  struct closer_probe *p = arg;
+  for (;;) {
+    char *out = NULL;
+    VersionerStatus st = versioner_products(p->h, &out);
+    versioner_string_free(out);
+    if (st == VERSIONER_STATUS_OK) {
+      p->ok++;
+    } else if (st == VERSIONER_STATUS_INVALID_HANDLE) {
+      p->invalid++;
+      return NULL;
+    } else {
+      p->other++;
+      return NULL;
+    }
+  }
+}
+
+static void test_threads(void) {
+  VersionerHandle *h = NULL;
+  char path[2048];
+  char *out = NULL;
+  path_in_scratch(path, sizeof path, "threads.db");
+  OK(versioner_open(path, &h));
+
+  pthread_t threads[THREADS];
+  struct worker workers[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    workers[i] = (struct worker){.h = h, .index = i, .failures = 0, .status = VERSIONER_STATUS_OK};
+    CHECK(pthread_create(&threads[i], NULL, track_many, &workers[i]) == 0);
+  }
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(threads[i], NULL);
+    CHECK(workers[i].failures == 0);
+  }
+  OK(versioner_history(h, "{\"environment_name\":\"dev\",\"limit\":1000}", &out));
+  int count = 0;
+  for (const char *p = out; (p = strstr(p, "\"environment_name\":\"dev\"")) != NULL; p++) count++;
+  CHECK(count == THREADS * EVENTS_PER_THREAD);
+  versioner_string_free(out);
+
+  /* Check and record are one atomic step: of racing `started` events only one may pass. */
+  OK(versioner_apply_policy(h, "[[rules]]\nname = \"Solo\"\ntype = \"concurrency\"\nmax = 1\n"
+                               "per = \"environment\"\nenvironments = [\"arena\"]\n",
+                            NULL, NULL, "test", &out));
+  versioner_string_free(out);
+  for (int i = 0; i < THREADS; i++) {
+    workers[i] = (struct worker){.h = h, .index = i, .failures = 0, .status = VERSIONER_STATUS_OK};
+    CHECK(pthread_create(&threads[i], NULL, race_to_start, &workers[i]) == 0);
+  }
+  int started = 0, refused = 0;
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(threads[i], NULL);
+    if (workers[i].status == VERSIONER_STATUS_OK) started++;
+    if (workers[i].status == VERSIONER_STATUS_CONCURRENT_DEPLOYMENT) refused++;
+  }
+  CHECK(started == 1);
+  CHECK(refused == THREADS - 1);
+
+  /* Closing while another thread uses the handle: its calls end with INVALID_HANDLE. */
+  struct closer_probe probe = {.h = h, .ok = 0, .invalid = 0, .other = 0};
+  pthread_t user;
+  CHECK(pthread_create(&user, NULL, use_until_closed, &probe) == 0);
+  sleep_ms(50);
+  OK(versioner_close(h));
+  pthread_join(user, NULL);
+  CHECK(probe.invalid == 1);
+  CHECK(probe.other == 0);
+
+  /* Two handles on one file see each other's writes. */
+  VersionerHandle *a = NULL, *b = NULL;
+  OK(versioner_open(path, &a));
+  OK(versioner_open(path, &b));
+  deploy(a, VERSIONER_STATUS_OK, "shared", "1.0.0", "dev", "completed");
+  OK(versioner_products(b, &out));
+  CHECK(contains(out, "\"name\":\"shared\""));
+  versioner_string_free(out);
+  OK(versioner_close(a));
+  OK(versioner_close(b));
+}
+
+/* ----- remote handles ----------------------------------------------------------------------- */
+
+static void test_connect_errors(void) {
+  VersionerHandle *h = (VersionerHandle *)SENTINEL;
+  char *out = NULL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect("not a url", NULL, &h));
+  CHECK(h == NULL);
+  CHECK(contains(versioner_last_error_message(), "api_url"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect("ftp://example.com", NULL, &h));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_connect_with("http://127.0.0.1:1", NULL, "{\"max_attempts\":0}", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_connect_with("http://127.0.0.1:1", NULL, "{\"retries\":3}", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect_with("http://127.0.0.1:1", NULL, "[", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_connect("http://\xff", NULL, &h));
+
+  /* Nothing listens on port 1: NETWORK on the first call, after one quick attempt. */
+  OK(versioner_connect_with("http://127.0.0.1:1", "key",
+                            "{\"max_attempts\":1,\"timeout_ms\":2000,\"backoff_ms\":1,"
+                            "\"max_wait_ms\":10,\"user_agent\":\"c-test\"}",
+                            &h));
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_NETWORK, versioner_products(h, &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"NETWORK\""));
+  /* Functions that only exist in process say so. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_delete_rule(h, "x"));
+  CHECK(contains(versioner_last_error_message(), "versioner_delete_rule"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_rule_history(h, NULL, &out));
+  OK(versioner_close(h));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_products(h, &out));
+}
+
+/* The same journey against `versioner serve`. */
+static void test_remote(const char *url, const char *key) {
+  VersionerHandle *h = NULL;
+  VersionerHandle *anon = NULL;
+  char *out = NULL;
+  char buf[1024];
+  char id[128];
+  OK(versioner_connect(url, key, &h));
+
+  OK(versioner_apply_policy(h, "[[rules]]\nname = \"Staging first\"\ntype = \"flow\"\n"
+                               "environments = [\"production\"]\nprerequisites = [\"staging\"]\n",
+                            NULL, NULL, "c-test", &out));
+  CHECK(contains(out, "Staging first"));
+  versioner_string_free(out);
+  OK(versioner_rules(h, &out));
+  CHECK(contains(out, "\"name\":\"Staging first\""));
+  versioner_string_free(out);
+  OK(versioner_track_build(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\",\"status\":"
+                              "\"completed\",\"scm_sha\":\"abcdef12\"}",
+                           &out));
+  CHECK(contains(out, "\"status\":\"completed\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_VERSION_CONFLICT,
+         versioner_track_build(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\",\"status\":"
+                                  "\"completed\",\"scm_sha\":\"12345678\"}",
+                               &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_build(h, "{\"product_name\":\"remote-api\",\"status\":\"completed\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "version"));
+
+  VersionerStatus st = versioner_track_deployment(
+      h, event(buf, sizeof buf, "remote-api", "1.0.0", "production", "started", NULL), &out);
+  CHECK(st == VERSIONER_STATUS_FLOW_VIOLATION);
+  CHECK(contains(out, "\"decision\":\"blocked\""));
+  versioner_string_free(out);
+  CHECK(contains(versioner_last_error_json(), "Staging first"));
+  st = versioner_check(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\","
+                          "\"environment_name\":\"production\"}",
+                       &out);
+  CHECK(st == VERSIONER_STATUS_FLOW_VIOLATION);
+  versioner_string_free(out);
+
+  OK(versioner_track_deployment(
+      h, event(buf, sizeof buf, "remote-api", "1.0.0", "staging", "completed", NULL), &out));
+  json_str(out, "id", id, sizeof id);
+  versioner_string_free(out);
+  OK(versioner_deployment(h, id, &out));
+  CHECK(contains(out, "\"environment_name\":\"staging\""));
+  versioner_string_free(out);
+  OK(versioner_check(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\","
+                        "\"environment_name\":\"production\"}",
+                     &out));
+  CHECK(contains(out, "\"decision\":\"allowed\""));
+  versioner_string_free(out);
+  OK(versioner_track_deployment(
+      h, event(buf, sizeof buf, "remote-api", "1.0.0", "production", "success", NULL), &out));
+  versioner_string_free(out);
+
+  OK(versioner_set_rule_status(h, "Staging first", "report_only", "c-test", "remote test", &out));
+  CHECK(contains(out, "\"status\":\"report_only\""));
+  versioner_string_free(out);
+  OK(versioner_approve(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\","
+                          "\"approval_type\":\"qa\",\"approver\":\"sam\"}",
+                       &out));
+  json_str(out, "id", id, sizeof id);
+  versioner_string_free(out);
+  OK(versioner_approvals(h, "remote-api", "1.0.0", &out));
+  CHECK(contains(out, "\"approver\":\"sam\""));
+  versioner_string_free(out);
+  OK(versioner_revoke_approval(h, id, "lead", "test", &out));
+  versioner_string_free(out);
+
+  OK(versioner_products(h, &out));
+  CHECK(contains(out, "remote-api"));
+  versioner_string_free(out);
+  OK(versioner_environments(h, &out));
+  CHECK(contains(out, "\"name\":\"production\""));
+  versioner_string_free(out);
+  OK(versioner_versions(h, "remote-api", 0, 0, &out));
+  json_str(out, "id", id, sizeof id);
+  versioner_string_free(out);
+  OK(versioner_version_by_id(h, id, &out));
+  CHECK(contains(out, "\"version\":\"1.0.0\""));
+  versioner_string_free(out);
+  OK(versioner_versions_by_sha(h, "abcdef12", &out));
+  CHECK(contains(out, "remote-api"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_versions(h, "no-such-product", 0, 0, &out));
+  OK(versioner_history(h, "{\"product_name\":\"remote-api\"}", &out));
+  CHECK(contains(out, "\"environment_name\":\"production\""));
+  versioner_string_free(out);
+  OK(versioner_state(h, NULL, &out));
+  CHECK(contains(out, "remote-api"));
+  versioner_string_free(out);
+  OK(versioner_state_table(h, NULL, &out));
+  CHECK(contains(out, "PRODUCT"));
+  versioner_string_free(out);
+  OK(versioner_drift(h, NULL, NULL, &out));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_add_rule(h, "{\"name\":\"x\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "remote handle"));
+
+  /* Without a key: UNAUTHORIZED, with the server's message. */
+  OK(versioner_connect_with(url, NULL, "{\"max_attempts\":1}", &anon));
+  EXPECT(VERSIONER_STATUS_UNAUTHORIZED, versioner_products(anon, &out));
+  CHECK(contains(versioner_last_error_json(), "UNAUTHORIZED"));
+  OK(versioner_close(anon));
+  OK(versioner_close(h));
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
+    return 2;
+  }
+  snprintf(scratch, sizeof scratch, "%s", argv[1]);
+
+  test_statuses_and_meta();
+  test_ci_detect();
+  test_open_and_close();
+  test_null_arguments();
+  test_tracking();
+  test_policy_preflight_and_approvals();
+  test_queries();
+  test_threads();
+  test_connect_errors();
+  if (argc >= 4) {
+    test_remote(argv[2], argv[3]);
+    printf("remote tests ran against %s\n", argv[2]);
+  }
+
+  printf("%d checks, %d failed\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,519 @@
+//! What the methods take: option objects with camelCase names.
+//!
+//! Each struct is both the TypeScript interface (napi-rs writes it from the Rust) and the
+//! parser of the JavaScript object: serde reads camelCase names and refuses unknown ones,
+//! then writes the snake_case JSON the core's request types read, so a request reaches the
+//! core exactly as it would over the HTTP API. Validation — required fields, lengths,
+//! statuses, SHAs, rules — is the core's.
+
+use napi_derive::napi;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use versioner_core::Error;
+
+use crate::records::ScheduleWindow;
+
+/// A string that may be given as a number (`version: 42`, `buildNumber: context.runNumber`),
+/// as the HTTP API accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Text(s)),
+            Value::Number(n) => Ok(Text(n.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "must be a string or a number, found {}",
+                crate::input::kind(&other)
+            ))),
+        }
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Converts parsed options into a core request through the JSON both share.
+pub(crate) fn into_core<O: Serialize, C: serde::de::DeserializeOwned>(
+    options: &O,
+) -> versioner_core::Result<C> {
+    serde_json::to_value(options)
+        .and_then(serde_json::from_value)
+        .map_err(|e| Error::internal(format!("cannot convert options for the core: {e}")))
+}
+
+/// A build event: `trackBuild(options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct BuildOptions {
+    /// The product (created on first sight).
+    #[serde(default)]
+    pub product_name: String,
+    /// The version (created on first sight).
+    #[serde(default)]
+    #[napi(ts_type = "string | number")]
+    pub version: Text,
+    /// The status: `pending`, `started`, `completed`, `failed`, `aborted` or an alias
+    /// (`success`, `in_progress`, `cancelled`, `built`, ...), case-insensitive.
+    #[serde(default)]
+    pub status: String,
+    /// Who built it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub built_by: Option<String>,
+    /// Their e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub built_by_email: Option<String>,
+    /// Their display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub built_by_name: Option<String>,
+    /// The commit (4 to 40 hex characters); fixed for the version once recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_sha: Option<String>,
+    /// The branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_branch: Option<String>,
+    /// The repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_repository: Option<String>,
+    /// A link to the build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_url: Option<String>,
+    /// The CI build number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "string | number")]
+    pub build_number: Option<Text>,
+    /// The CI system (`github`, `gitlab`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_system: Option<String>,
+    /// The CI run id; re-sending the same id and status is idempotent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoke_id: Option<String>,
+    /// When it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Date | string")]
+    pub started_at: Option<String>,
+    /// When it finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Date | string")]
+    pub completed_at: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// A machine-readable failure code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Free-form metadata (a JSON object of at most 100 KB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub extra_metadata: Option<Value>,
+}
+
+/// A deployment event: `trackDeployment(options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct DeploymentOptions {
+    /// The product (created on first sight).
+    #[serde(default)]
+    pub product_name: String,
+    /// The version (created on first sight).
+    #[serde(default)]
+    #[napi(ts_type = "string | number")]
+    pub version: Text,
+    /// The environment (created on first sight, its type inferred from the name).
+    #[serde(default)]
+    pub environment_name: String,
+    /// The status: `pending`, `started` (runs the preflight), `completed`, `failed`,
+    /// `aborted` or an alias (`success`, `in_progress`, `cancelled`, `deployed`, ...),
+    /// case-insensitive.
+    #[serde(default)]
+    pub status: String,
+    /// Who deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_by: Option<String>,
+    /// Their e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_by_email: Option<String>,
+    /// Their display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_by_name: Option<String>,
+    /// The commit (4 to 40 hex characters); fixed for the version once recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_sha: Option<String>,
+    /// The repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_repository: Option<String>,
+    /// The branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scm_branch: Option<String>,
+    /// The CI build number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "string | number")]
+    pub build_number: Option<Text>,
+    /// The CI system (`github`, `gitlab`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_system: Option<String>,
+    /// The CI run id; re-sending the same id and status is idempotent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoke_id: Option<String>,
+    /// A link to the deploy run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy_url: Option<String>,
+    /// A link to the build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_url: Option<String>,
+    /// When it finished (terminal statuses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Date | string")]
+    pub completed_at: Option<String>,
+    /// Emergency bypass of the preflight; requires `skipPreflightReason`. The deployment is
+    /// recorded with the reason and what the rules would have said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_preflight_checks: Option<bool>,
+    /// Why the preflight is bypassed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_preflight_reason: Option<String>,
+    /// Free-form metadata (a JSON object of at most 100 KB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub extra_metadata: Option<Value>,
+}
+
+/// A would-be deployment to evaluate: `check(options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct CheckOptions {
+    /// The product.
+    #[serde(default)]
+    pub product_name: String,
+    /// The version.
+    #[serde(default)]
+    #[napi(ts_type = "string | number")]
+    pub version: Text,
+    /// The target environment.
+    #[serde(default)]
+    pub environment_name: String,
+    /// Who would deploy (release approvals by the deployer do not count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_by: Option<String>,
+    /// Evaluate at this instant instead of now (what-if).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Date | string")]
+    pub at: Option<String>,
+}
+
+/// A deployment rule, as in a policy file but with camelCase names. Which fields apply
+/// depends on `type`; the core validates the whole rule and names every problem.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct RuleDefinition {
+    /// Unique name.
+    #[serde(default)]
+    pub name: String,
+    /// The kind: `concurrency`, `schedule`, `flow`, `version_approval` or `release_approval`.
+    #[serde(rename = "type", default)]
+    #[napi(js_name = "type", ts_type = "RuleType")]
+    pub rule_type: String,
+    /// `enabled` (default), `report_only` or `disabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "RuleStatus")]
+    pub status: Option<String>,
+    /// What it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Only these products (omitted: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub products: Option<Vec<String>>,
+    /// Only these environments (omitted: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<String>>,
+    /// Only environments of these types (omitted: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Array<EnvironmentType>")]
+    pub environment_types: Option<Vec<String>>,
+    /// Concurrency: the most open deployments allowed (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
+    /// Concurrency: `product_environment` (default) or `environment` (across products).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "'product_environment' | 'environment'")]
+    pub per: Option<String>,
+    /// Concurrency: an open deployment older than this stops counting (default `2h`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_after: Option<String>,
+    /// Schedule: `deny` (no-deploy windows, default) or `allow` (deploy only during them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "'deny' | 'allow'")]
+    pub mode: Option<String>,
+    /// Schedule: the IANA zone of the windows (`America/Los_Angeles`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Schedule: why (shown when blocked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Schedule: the windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<Vec<ScheduleWindow>>,
+    /// Flow: the prerequisite environments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prerequisites: Option<Vec<String>>,
+    /// Flow: whether the prerequisites must have been reached in the listed order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict_order: Option<bool>,
+    /// Flow: how long the version must have run in each prerequisite (`24h`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<String>,
+    /// Version approval: the approval types required (`qa`, `security`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_types: Option<Vec<String>>,
+    /// Version approval: where the approvals must have been granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Release approval: how many distinct approvers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<u32>,
+    /// Release approval: only approvers with one of these roles count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver_roles: Option<Vec<String>>,
+    /// Release approval: approvals older than this no longer count (`7d`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_after: Option<String>,
+    /// Accepted and ignored, so a rule read back from `rules()` can be passed to `updateRule`.
+    #[serde(default, skip_serializing)]
+    #[napi(skip_typescript)]
+    #[expect(dead_code, reason = "read only to be accepted")]
+    pub position: Option<Value>,
+    /// Accepted and ignored (see `position`).
+    #[serde(default, skip_serializing)]
+    #[napi(skip_typescript)]
+    #[expect(dead_code, reason = "read only to be accepted")]
+    pub created_at: Option<Value>,
+    /// Accepted and ignored (see `position`).
+    #[serde(default, skip_serializing)]
+    #[napi(skip_typescript)]
+    #[expect(dead_code, reason = "read only to be accepted")]
+    pub updated_at: Option<Value>,
+}
+
+impl RuleDefinition {
+    /// The core rule, validated by the core.
+    pub(crate) fn into_rule(&self) -> versioner_core::Result<versioner_core::Rule> {
+        let json = serde_json::to_value(self)
+            .map_err(|e| Error::internal(format!("cannot convert a rule for the core: {e}")))?;
+        versioner_core::Rule::from_json(&json)
+    }
+}
+
+/// A policy given as data: the rules, in evaluation order.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// The rules.
+    #[serde(default)]
+    pub rules: Vec<RuleDefinition>,
+}
+
+/// How `applyPolicy` treats the rules already stored, and who applies it.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyOptions {
+    /// `replace` (default: the policy becomes the whole rule set) or `merge` (add or update
+    /// by name).
+    #[napi(ts_type = "'replace' | 'merge'")]
+    pub mode: Option<String>,
+    /// Who applies it (recorded with status changes; default `api`).
+    pub actor: Option<String>,
+    /// The format of policy text: `toml` (default) or `json`.
+    #[napi(ts_type = "'toml' | 'json'")]
+    pub format: Option<String>,
+}
+
+impl ApplyOptions {
+    pub(crate) fn mode(&self) -> versioner_core::Result<versioner_core::policy::ApplyMode> {
+        use versioner_core::policy::ApplyMode;
+        match self.mode.as_deref().map(str::trim) {
+            None | Some("replace") => Ok(ApplyMode::Replace),
+            Some("merge") => Ok(ApplyMode::Merge),
+            Some(other) => Err(Error::invalid(
+                "mode",
+                format!("unknown mode `{other}`; expected replace or merge"),
+            )),
+        }
+    }
+
+    pub(crate) fn format(&self) -> versioner_core::Result<versioner_core::policy::PolicyFormat> {
+        use versioner_core::policy::PolicyFormat;
+        match self.format.as_deref().map(str::trim) {
+            None | Some("toml") => Ok(PolicyFormat::Toml),
+            Some("json") => Ok(PolicyFormat::Json),
+            Some(other) => Err(Error::invalid(
+                "format",
+                format!("unknown format `{other}`; expected toml or json"),
+            )),
+        }
+    }
+
+    pub(crate) fn actor(&self) -> String {
+        self.actor.clone().unwrap_or_else(|| "api".to_string())
+    }
+}
+
+/// A rule status change: `setRuleStatus(name, options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleStatusOptions {
+    /// The new status.
+    #[serde(default)]
+    #[napi(ts_type = "RuleStatus")]
+    pub status: String,
+    /// Who changes it.
+    #[serde(default)]
+    pub actor: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// An approval to record: `approve(options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct ApprovalOptions {
+    /// The product (must have been recorded).
+    #[serde(default)]
+    pub product_name: String,
+    /// The version (must have been recorded).
+    #[serde(default)]
+    #[napi(ts_type = "string | number")]
+    pub version: Text,
+    /// `qa`, `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or a
+    /// custom word.
+    #[serde(default)]
+    pub approval_type: String,
+    /// Who approves.
+    #[serde(default)]
+    pub approver: String,
+    /// The approver's role (release rules may require one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver_role: Option<String>,
+    /// The environment it is granted in or for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// A comment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Who revokes an approval, and why: `revokeApproval(id, options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RevokeOptions {
+    /// Who revokes it.
+    #[serde(default)]
+    pub actor: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A page of results.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageOptions {
+    /// How many at most (1–1000; default 50).
+    pub limit: Option<u32>,
+    /// How many to skip (default 0).
+    pub offset: Option<u32>,
+}
+
+/// Filters for `history`; every one optional.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HistoryOptions {
+    /// Only this product.
+    pub product_name: Option<String>,
+    /// Only this environment.
+    pub environment_name: Option<String>,
+    /// Only this version (needs `productName`).
+    #[napi(ts_type = "string | number")]
+    pub version: Option<Text>,
+    /// Only this status (any alias).
+    pub status: Option<String>,
+    /// Only deployments recorded at or after this instant.
+    #[napi(ts_type = "Date | string")]
+    pub since: Option<String>,
+    /// Only deployments recorded before this instant.
+    #[napi(ts_type = "Date | string")]
+    pub until: Option<String>,
+    /// At most this many, newest first (1–1000; default 50).
+    pub limit: Option<u32>,
+}
+
+impl HistoryOptions {
+    /// The core query; statuses and instants parsed as the core parses them.
+    pub(crate) fn into_query(self) -> versioner_core::Result<versioner_core::HistoryQuery> {
+        let mut q = versioner_core::HistoryQuery::new();
+        q.product = self.product_name;
+        q.environment = self.environment_name;
+        q.version = self.version.map(|v| v.0);
+        q.status = self
+            .status
+            .as_deref()
+            .map(versioner_core::Status::parse)
+            .transpose()?;
+        q.since = crate::input::instant(self.since.as_deref(), "since")?;
+        q.until = crate::input::instant(self.until.as_deref(), "until")?;
+        q.limit = self.limit;
+        Ok(q)
+    }
+}
+
+/// An instant to look at: `state({ at })`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StateOptions {
+    /// As of this instant (default: now).
+    #[napi(ts_type = "Date | string")]
+    pub at: Option<String>,
+}
+
+/// Options of `drift`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftOptions {
+    /// As of this instant (default: now).
+    #[napi(ts_type = "Date | string")]
+    pub at: Option<String>,
+    /// Consider only these environments.
+    pub environments: Option<Vec<String>>,
+}

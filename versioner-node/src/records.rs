@@ -1,0 +1,658 @@
+//! What the methods resolve to: the core's records as JavaScript objects.
+//!
+//! Each type here mirrors a core record field for field. The Rust names are the core's serde
+//! names (snake_case), so a record is converted by a serde round trip through its JSON form
+//! ([`from_core`]); napi-rs renames every field to camelCase for JavaScript and writes the
+//! TypeScript interface. Times become `Date`s. Free-form maps (`extraMetadata`, `details`,
+//! `metadata`, a verdict's `details`) are passed through unchanged: their keys are data.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use napi_derive::napi;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// Converts a core record into its JavaScript shape through its serde JSON form.
+///
+/// # Errors
+/// `INTERNAL` if the shapes disagree (a bug: the suite exercises every record).
+pub(crate) fn from_core<C: serde::Serialize, R: DeserializeOwned>(
+    record: &C,
+) -> versioner_core::Result<R> {
+    serde_json::to_value(record)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            versioner_core::Error::internal(format!("cannot convert a record for Node: {e}"))
+        })
+}
+
+/// A build or deployment status: `pending`, `started`, `completed`, `failed` or `aborted`.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Queued, not yet running.
+    Pending,
+    /// Running.
+    Started,
+    /// Finished successfully.
+    Completed,
+    /// Finished unsuccessfully.
+    Failed,
+    /// Cancelled or skipped.
+    Aborted,
+}
+
+/// The kind of an environment, from development to production.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvironmentType {
+    /// Development (`dev`, `local`, `sandbox`, ...).
+    Dev,
+    /// Testing (`test`, `qa`, `integration`, ...).
+    Test,
+    /// Pre-production (`staging`, `uat`, `preprod`, ...).
+    Staging,
+    /// Production (`production`, `prod`, `live`, ...).
+    Production,
+    /// Anything else.
+    Other,
+}
+
+/// Whether a rule blocks (`enabled`), warns (`report_only`) or sleeps (`disabled`).
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    /// Evaluated; a failure blocks the deployment.
+    Enabled,
+    /// Evaluated; a failure is a warning and the deployment goes ahead.
+    ReportOnly,
+    /// Not evaluated.
+    Disabled,
+}
+
+/// The kind of a rule.
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleType {
+    /// Limits deployments in progress.
+    Concurrency,
+    /// No-deploy windows and deploy-only-during windows.
+    Schedule,
+    /// Prerequisite environments, order and soak time.
+    Flow,
+    /// Quality sign-offs on the version.
+    VersionApproval,
+    /// N distinct approvers for a deployment to the environment.
+    ReleaseApproval,
+}
+
+/// The result of one rule.
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// The rule holds.
+    Passed,
+    /// The rule fails and blocks.
+    Failed,
+    /// The rule fails but is report-only: a warning, not a block.
+    FailedReportOnly,
+    /// The rule is out of scope for this deployment, or disabled.
+    NotApplicable,
+}
+
+/// Allowed or blocked.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Every enabled rule holds (report-only rules may have warned).
+    Allowed,
+    /// At least one enabled rule fails.
+    Blocked,
+}
+
+/// How the preflight treated a recorded deployment.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreflightStatus {
+    /// Every enabled rule held (report-only rules may have warned).
+    Passed,
+    /// The preflight was bypassed in an emergency, with a reason.
+    Skipped,
+}
+
+/// Why a rule blocks; each code has one HTTP status (409, 423 or 428).
+#[napi(string_enum = "UPPER_SNAKE")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BlockCode {
+    /// Too many deployments in progress (409).
+    ConcurrentDeployment,
+    /// A no-deploy window is active, or no allow window is open (423).
+    NoDeployWindow,
+    /// The version has not been deployed to the prerequisite environments (428).
+    FlowViolation,
+    /// The version has not soaked long enough in a prerequisite environment (428).
+    InsufficientSoakTime,
+    /// Not enough release approvals (428).
+    ApprovalRequired,
+    /// A required quality approval is missing (428).
+    QualityApprovalRequired,
+}
+
+/// A deployable thing; created on first sight.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Product {
+    /// Public id (UUID).
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// When it was first seen.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where things run; created on first sight, its type inferred from the name.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Environment {
+    /// Public id (UUID).
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Its type (inferred from the name unless overridden).
+    #[serde(rename = "type")]
+    #[napi(js_name = "type")]
+    pub env_type: EnvironmentType,
+    /// Whether the type was set explicitly rather than inferred.
+    pub type_overridden: bool,
+    /// When it was first seen.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An immutable build of a product.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Version {
+    /// Public id (UUID).
+    pub id: String,
+    /// The product's public id.
+    pub product_id: String,
+    /// The product's name.
+    pub product_name: String,
+    /// The version identifier.
+    pub version: String,
+    /// The commit, fixed once recorded.
+    pub scm_sha: Option<String>,
+    /// The branch it was built from.
+    pub scm_branch: Option<String>,
+    /// The repository.
+    pub scm_repository: Option<String>,
+    /// The CI build number.
+    pub build_number: Option<String>,
+    /// A link to the build.
+    pub build_url: Option<String>,
+    /// Who built it.
+    pub built_by: Option<String>,
+    /// When it was first seen.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A recorded build.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Build {
+    /// Public id (UUID).
+    pub id: String,
+    /// The version's public id.
+    pub version_id: String,
+    /// The product's public id.
+    pub product_id: String,
+    /// The product's name.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// Current status.
+    pub status: Status,
+    /// Who built it.
+    pub built_by: Option<String>,
+    /// Their e-mail.
+    pub built_by_email: Option<String>,
+    /// Their display name.
+    pub built_by_name: Option<String>,
+    /// The commit.
+    pub scm_sha: Option<String>,
+    /// The branch.
+    pub scm_branch: Option<String>,
+    /// The repository.
+    pub scm_repository: Option<String>,
+    /// A link to the build.
+    pub build_url: Option<String>,
+    /// The CI build number.
+    pub build_number: Option<String>,
+    /// The CI system.
+    pub source_system: Option<String>,
+    /// The CI run id.
+    pub invoke_id: Option<String>,
+    /// Why it failed.
+    pub error_message: Option<String>,
+    /// A machine-readable failure code.
+    pub error_code: Option<String>,
+    /// When it started running.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When it was first recorded.
+    pub created_at: DateTime<Utc>,
+    /// When Versioner last recorded an event of it.
+    pub updated_at: DateTime<Utc>,
+    /// Free-form metadata, merged from every event.
+    pub extra_metadata: Map<String, Value>,
+}
+
+/// A version going to an environment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Deployment {
+    /// Public id (UUID).
+    pub id: String,
+    /// The product's public id.
+    pub product_id: String,
+    /// The product's name.
+    pub product_name: String,
+    /// The version's public id.
+    pub version_id: String,
+    /// The version.
+    pub version: String,
+    /// The environment's public id.
+    pub environment_id: String,
+    /// The environment's name.
+    pub environment_name: String,
+    /// Current status.
+    pub status: Status,
+    /// Who deployed.
+    pub deployed_by: Option<String>,
+    /// Their e-mail.
+    pub deployed_by_email: Option<String>,
+    /// Their display name.
+    pub deployed_by_name: Option<String>,
+    /// The commit.
+    pub scm_sha: Option<String>,
+    /// The repository.
+    pub scm_repository: Option<String>,
+    /// The branch.
+    pub scm_branch: Option<String>,
+    /// The CI build number.
+    pub build_number: Option<String>,
+    /// The CI system.
+    pub source_system: Option<String>,
+    /// The CI run id.
+    pub invoke_id: Option<String>,
+    /// A link to the deploy run.
+    pub deploy_url: Option<String>,
+    /// A link to the build.
+    pub build_url: Option<String>,
+    /// When the deployment was first recorded.
+    pub deployed_at: DateTime<Utc>,
+    /// When it started running, if it did.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished, once terminal.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When Versioner last recorded an event of it.
+    pub updated_at: DateTime<Utc>,
+    /// Free-form metadata, merged from every event (later keys win).
+    pub extra_metadata: Map<String, Value>,
+    /// What the preflight decided when the deployment started (absent for deployments
+    /// recorded without a `started` event).
+    pub preflight: Option<Preflight>,
+}
+
+/// What the preflight decided for a recorded deployment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Preflight {
+    /// Passed, or skipped by an emergency bypass.
+    pub status: PreflightStatus,
+    /// The verdict (for a bypass: what the rules would have said).
+    pub verdict: Verdict,
+    /// The reason given for a bypass.
+    pub bypass_reason: Option<String>,
+}
+
+/// The preflight's answer for one would-be deployment: every rule's outcome.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Verdict {
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The target environment.
+    pub environment_name: String,
+    /// Allowed or blocked.
+    pub decision: Decision,
+    /// When it was evaluated.
+    pub evaluated_at: DateTime<Utc>,
+    /// The first instant at which time alone would clear every block; absent when a person
+    /// must act.
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The primary (most severe) failure's code, when blocked.
+    pub code: Option<BlockCode>,
+    /// The primary failure's HTTP status (409, 423 or 428), when blocked.
+    pub http_status: Option<u32>,
+    /// One line a person can act on.
+    pub message: String,
+    /// Every rule's outcome, in rule order.
+    pub outcomes: Vec<RuleOutcome>,
+}
+
+/// What one rule said about one deployment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct RuleOutcome {
+    /// The rule's name.
+    pub rule_name: String,
+    /// The rule's kind.
+    pub rule_type: RuleType,
+    /// The rule's status when evaluated.
+    pub rule_status: RuleStatus,
+    /// The result.
+    pub status: OutcomeStatus,
+    /// Why it fails, when it does.
+    pub code: Option<BlockCode>,
+    /// What happened and what to do next.
+    pub message: String,
+    /// Structured facts (conflicting deployment, window, counts, remaining soak, ...), keys
+    /// as in the HTTP API.
+    pub details: Map<String, Value>,
+    /// When time alone makes this rule pass, if it can.
+    pub retry_after: Option<DateTime<Utc>>,
+}
+
+/// A typed sign-off by one person on one version.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Approval {
+    /// Public id (UUID).
+    pub id: String,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The version's public id.
+    pub version_id: String,
+    /// The type (`qa`, `security`, ..., `release`).
+    pub approval_type: String,
+    /// Who approved.
+    pub approver: String,
+    /// The approver's role.
+    pub approver_role: Option<String>,
+    /// The environment it was granted in or for.
+    pub environment: Option<String>,
+    /// The approver's comment.
+    pub comment: Option<String>,
+    /// When it was granted.
+    pub granted_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+    /// Why it was revoked.
+    pub revoke_reason: Option<String>,
+}
+
+/// One window of a schedule rule. Times are wall-clock times in the rule's `timezone`:
+/// `HH:MM`, or `YYYY-MM-DDTHH:MM` for a `once` window.
+#[napi(object)]
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct ScheduleWindow {
+    /// A label shown when the window blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `once`, `daily`, `weekly` or `monthly`.
+    #[napi(ts_type = "'once' | 'daily' | 'weekly' | 'monthly'")]
+    pub recurrence: String,
+    /// Start time.
+    pub start: String,
+    /// End time (a window may cross midnight).
+    pub end: String,
+    /// Weekdays of a weekly window (`mon` ... `sun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<Vec<String>>,
+    /// Days of a monthly window (1–31).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_of_month: Option<Vec<u32>>,
+}
+
+/// A stored window, as read back (the same shape as [`ScheduleWindow`]).
+#[derive(Debug, Deserialize)]
+struct StoredWindow {
+    name: Option<String>,
+    recurrence: String,
+    start: String,
+    end: String,
+    days: Option<Vec<String>>,
+    days_of_month: Option<Vec<u32>>,
+}
+
+impl From<StoredWindow> for ScheduleWindow {
+    fn from(w: StoredWindow) -> ScheduleWindow {
+        ScheduleWindow {
+            name: w.name,
+            recurrence: w.recurrence,
+            start: w.start,
+            end: w.end,
+            days: w.days,
+            days_of_month: w.days_of_month,
+        }
+    }
+}
+
+fn windows<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<ScheduleWindow>>, D::Error> {
+    let stored: Option<Vec<StoredWindow>> = Option::deserialize(d)?;
+    Ok(stored.map(|ws| ws.into_iter().map(ScheduleWindow::from).collect()))
+}
+
+/// A stored deployment rule: its definition (as in a policy file, camelCase) and its place
+/// in the evaluation order.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct StoredRule {
+    /// Unique name.
+    pub name: String,
+    /// The rule's kind.
+    #[serde(rename = "type")]
+    #[napi(js_name = "type")]
+    pub rule_type: RuleType,
+    /// Enabled, report-only or disabled.
+    pub status: RuleStatus,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Only these products (absent: all).
+    pub products: Option<Vec<String>>,
+    /// Only these environments (absent: all).
+    pub environments: Option<Vec<String>>,
+    /// Only environments of these types (absent: all).
+    pub environment_types: Option<Vec<EnvironmentType>>,
+    /// Concurrency: the most open deployments allowed.
+    pub max: Option<u32>,
+    /// Concurrency: `product_environment` or `environment`.
+    pub per: Option<String>,
+    /// Concurrency: age after which an open deployment stops counting (`2h`).
+    pub stale_after: Option<String>,
+    /// Schedule: `deny` (no-deploy windows) or `allow` (deploy only during them).
+    pub mode: Option<String>,
+    /// Schedule: the IANA zone of the windows.
+    pub timezone: Option<String>,
+    /// Schedule: why (shown when blocked).
+    pub reason: Option<String>,
+    /// Schedule: the windows.
+    #[serde(default, deserialize_with = "windows")]
+    pub windows: Option<Vec<ScheduleWindow>>,
+    /// Flow: the prerequisite environments.
+    pub prerequisites: Option<Vec<String>>,
+    /// Flow: whether the prerequisites must have been reached in order.
+    pub strict_order: Option<bool>,
+    /// Flow: how long the version must have run in each prerequisite (`24h`).
+    pub soak: Option<String>,
+    /// Version approval: the approval types required.
+    pub approval_types: Option<Vec<String>>,
+    /// Version approval: where the approvals must have been granted.
+    pub environment: Option<String>,
+    /// Release approval: how many distinct approvers.
+    pub required: Option<u32>,
+    /// Release approval: only approvers with one of these roles count.
+    pub approver_roles: Option<Vec<String>>,
+    /// Release approval: approvals older than this no longer count (`7d`).
+    pub expires_after: Option<String>,
+    /// Its position in evaluation order.
+    pub position: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One recorded change of a rule's status.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct RuleStatusChange {
+    /// The rule.
+    pub rule_name: String,
+    /// The status before.
+    pub from_status: RuleStatus,
+    /// The status after.
+    pub to_status: RuleStatus,
+    /// Who changed it.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// What applying a policy changed, by rule name.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct ApplyReport {
+    /// Rules added.
+    pub added: Vec<String>,
+    /// Rules whose definition changed.
+    pub updated: Vec<String>,
+    /// Rules left as they were.
+    pub unchanged: Vec<String>,
+    /// Rules deleted (replace mode only).
+    pub deleted: Vec<String>,
+}
+
+/// A version in an environment, with who put it there and when.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct DeployedVersion {
+    /// The deployment's public id.
+    pub deployment_id: String,
+    /// The version.
+    pub version: String,
+    /// The version's public id.
+    pub version_id: String,
+    /// The deployment's status.
+    pub status: Status,
+    /// When it completed (or, in progress, when it started).
+    pub deployed_at: DateTime<Utc>,
+    /// Who deployed it.
+    pub deployed_by: Option<String>,
+    /// The commit.
+    pub scm_sha: Option<String>,
+}
+
+/// One product in one environment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct StateCell {
+    /// The product.
+    pub product_name: String,
+    /// The environment.
+    pub environment_name: String,
+    /// The environment's type.
+    pub environment_type: EnvironmentType,
+    /// The version last deployed successfully (as of the matrix's instant).
+    pub current: Option<DeployedVersion>,
+    /// Deployments in progress (as of the matrix's instant).
+    pub in_progress: Vec<DeployedVersion>,
+}
+
+/// What is deployed where: every product × environment that has had a deployment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct StateMatrix {
+    /// The instant described (absent: now).
+    pub at: Option<DateTime<Utc>>,
+    /// Product names, sorted.
+    pub products: Vec<String>,
+    /// Environment names, ordered from development to production.
+    pub environments: Vec<String>,
+    /// The cells, by product then environment.
+    pub cells: Vec<StateCell>,
+}
+
+/// A product whose environments hold different versions.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct Drift {
+    /// The product.
+    pub product_name: String,
+    /// Environment name → version.
+    pub versions: HashMap<String, String>,
+    /// How many different versions.
+    pub distinct_versions: u32,
+}
+
+/// What `detectCi` found in the environment variables.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+pub struct CiInfo {
+    /// The CI system (`github`, `gitlab`, `jenkins`, `circleci`, `bitbucket`,
+    /// `azure-devops`, `travis`, `rundeck`); absent outside any recognised CI.
+    pub system: Option<String>,
+    /// The `sourceSystem` to send: the system, or `unknown`.
+    #[serde(default)]
+    pub source_system: String,
+    /// Repository (`owner/repo`).
+    pub scm_repository: Option<String>,
+    /// Commit SHA being built or deployed.
+    pub scm_sha: Option<String>,
+    /// Branch (or tag).
+    pub scm_branch: Option<String>,
+    /// CI build or run number.
+    pub build_number: Option<String>,
+    /// Link to the CI run.
+    pub build_url: Option<String>,
+    /// Identifier of this CI invocation.
+    pub invoke_id: Option<String>,
+    /// Who triggered the run.
+    pub user: Option<String>,
+    /// Their e-mail.
+    pub user_email: Option<String>,
+    /// Their display name.
+    pub user_name: Option<String>,
+    /// Product name fallback.
+    pub product: Option<String>,
+    /// Version fallback.
+    pub version: Option<String>,
+    /// The system's `vi_*` extra-metadata keys.
+    pub metadata: Map<String, Value>,
+}

@@ -1,0 +1,406 @@
+//! The methods `Versioner` and `Client` share: the core's [`Tracker`] surface plus the
+//! lookups by id, written once and stamped onto both classes by [`tracker_methods!`].
+//!
+//! Each method parses its arguments ([`crate::input`], [`crate::options`]), makes one core
+//! call on the thread pool ([`crate::task::Op`]) and converts the result
+//! ([`crate::records`]). A bad argument rejects the returned promise like any other error.
+//!
+//! [`Tracker`]: versioner_core::Tracker
+
+use napi::bindgen_prelude::Unknown;
+use versioner_core::policy::PolicyFormat;
+
+use crate::input;
+use crate::options::{ApplyOptions, PolicyDocument, into_core};
+
+/// Parses `value` as required options of type `O` and converts them to the core request `C`.
+pub(crate) fn request<O, C>(value: &Unknown<'_>) -> versioner_core::Result<C>
+where
+    O: serde::de::DeserializeOwned + serde::Serialize,
+    C: serde::de::DeserializeOwned,
+{
+    into_core::<O, C>(&input::options::<O>(value, "options", false)?)
+}
+
+/// The policy `applyPolicy` was given — `{ rules: [...] }` or policy text — as text and its
+/// format, for [`Tracker::apply_policy_text`](versioner_core::Tracker::apply_policy_text).
+pub(crate) fn policy_text(
+    value: &Unknown<'_>,
+    options: Option<&ApplyOptions>,
+) -> versioner_core::Result<(String, PolicyFormat)> {
+    match input::to_json(value, "policy")? {
+        serde_json::Value::String(text) => {
+            let format = options
+                .map(ApplyOptions::format)
+                .transpose()?
+                .unwrap_or(PolicyFormat::Toml);
+            Ok((text, format))
+        }
+        json @ serde_json::Value::Object(_) => {
+            let doc: PolicyDocument = input::deserialize(json, "policy")?;
+            let text =
+                serde_json::to_string(&serde_json::json!({ "rules": doc.rules })).map_err(|e| {
+                    versioner_core::Error::internal(format!("cannot convert a policy: {e}"))
+                })?;
+            Ok((text, PolicyFormat::Json))
+        }
+        other => Err(versioner_core::Error::invalid(
+            "policy",
+            format!(
+                "must be an object with `rules`, or policy text; found {}",
+                input::kind(&other)
+            ),
+        )),
+    }
+}
+
+/// What [`tracker_methods!`] expands against: glob-import it where the macro is used.
+pub(crate) mod prelude {
+    pub(crate) use napi::Env;
+    pub(crate) use napi::bindgen_prelude::{AsyncTask, Either, Function, PromiseRaw, Unknown};
+    pub(crate) use napi_derive::napi;
+    pub(crate) use versioner_core::{
+        ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, Page,
+    };
+
+    pub(crate) use super::{policy_text, request};
+    pub(crate) use crate::input;
+    pub(crate) use crate::options::{
+        ApplyOptions, ApprovalOptions, BuildOptions, CheckOptions, DeploymentOptions, DriftOptions,
+        HistoryOptions, PageOptions, RevokeOptions, RuleStatusOptions, StateOptions,
+    };
+    pub(crate) use crate::records::{
+        ApplyReport, Approval, Build, Deployment, Drift, Environment, Product, StateMatrix,
+        StoredRule, Verdict, Version, from_core,
+    };
+    pub(crate) use crate::task::Op;
+}
+
+/// Stamps the shared methods onto a `#[napi]` class with a `backend: Backend` field.
+macro_rules! tracker_methods {
+    ($class:ident) => {
+        #[napi]
+        impl $class {
+            /// Records a build event. Creates the product and version on first sight; the
+            /// first SHA recorded for a version is permanent.
+            ///
+            /// Rejects with `INVALID_INPUT` (naming the option in `field`),
+            /// `VERSION_CONFLICT` or `STORAGE`; nothing is written on error.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: BuildOptions",
+                ts_return_type = "Promise<Build>"
+            )]
+            pub fn track_build(&self, options: Unknown<'_>) -> AsyncTask<Op<Build>> {
+                let b = self.backend.clone();
+                let event = request::<BuildOptions, BuildEvent>(&options);
+                Op::run(move || from_core(&b.tracker().track_build(&event?)?))
+            }
+
+            /// Records a deployment event. `started` runs the preflight and, when every
+            /// enabled rule holds, opens the deployment; `completed`, `failed` and `aborted`
+            /// close the newest open one of the same product, version and environment (or
+            /// record a closed one).
+            ///
+            /// A refused deployment rejects with its blocking code (`CONCURRENT_DEPLOYMENT`,
+            /// `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`,
+            /// `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`) and `httpStatus`,
+            /// `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
+            /// `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: DeploymentOptions",
+                ts_return_type = "Promise<Deployment>"
+            )]
+            pub fn track_deployment(&self, options: Unknown<'_>) -> AsyncTask<Op<Deployment>> {
+                let b = self.backend.clone();
+                let event = request::<DeploymentOptions, DeploymentEvent>(&options);
+                Op::run(move || from_core(&b.tracker().track_deployment(&event?)?))
+            }
+
+            /// Evaluates the preflight for a would-be deployment, now or at `at`, recording
+            /// nothing. Resolves to the verdict (allowed or blocked) with every rule's
+            /// outcome.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: CheckOptions",
+                ts_return_type = "Promise<Verdict>"
+            )]
+            pub fn check(&self, options: Unknown<'_>) -> AsyncTask<Op<Verdict>> {
+                let b = self.backend.clone();
+                let req = request::<CheckOptions, CheckRequest>(&options);
+                Op::run(move || from_core(&b.tracker().check(&req?)?))
+            }
+
+            /// With an id: the deployment (rejects with `NOT_FOUND`).
+            ///
+            /// With options and a callback: sends `started` (which runs the preflight and
+            /// may reject; then nothing is recorded), calls `callback` with the started
+            /// deployment, then sends `completed` and resolves to the callback's result —
+            /// or, when the callback throws or rejects, sends `failed` and rejects with the
+            /// callback's own error.
+            #[napi(
+                catch_unwind,
+                ts_generic_types = "T = Deployment",
+                ts_args_type = "idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>",
+                ts_return_type = "Promise<T>"
+            )]
+            pub fn deployment<'env>(
+                &self,
+                env: &'env Env,
+                id_or_options: Unknown<'env>,
+                callback: Option<
+                    Either<Function<'env, Unknown<'env>, Unknown<'env>>, Unknown<'env>>,
+                >,
+            ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+                crate::helper::deployment(env, &self.backend, &id_or_options, callback)
+            }
+
+            /// Every rule, in evaluation order.
+            #[napi(catch_unwind, ts_return_type = "Promise<Array<StoredRule>>")]
+            pub fn rules(&self) -> AsyncTask<Op<Vec<StoredRule>>> {
+                let b = self.backend.clone();
+                Op::run(move || b.tracker().rules()?.iter().map(from_core).collect())
+            }
+
+            /// Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
+            /// who, when and why.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name: string, options: RuleStatusOptions",
+                ts_return_type = "Promise<StoredRule>"
+            )]
+            pub fn set_rule_status(
+                &self,
+                name: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<StoredRule>> {
+                let b = self.backend.clone();
+                let name = input::string(&name, "name");
+                let opts = input::options::<RuleStatusOptions>(&options, "options", false);
+                Op::run(move || {
+                    let (name, o) = (name?, opts?);
+                    let status = o.status.parse::<versioner_core::RuleStatus>()?;
+                    from_core(&b.tracker().set_rule_status(&name, status, &o.actor, &o.reason)?)
+                })
+            }
+
+            /// Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON
+            /// with `format: 'json'`) — in one step: `replace` (default) makes it the whole
+            /// rule set, `merge` adds or updates rules by name. An invalid policy is refused
+            /// whole: `INVALID_INPUT` with every problem in `problems`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "policy: PolicyDocument | string, options?: ApplyOptions | undefined | null",
+                ts_return_type = "Promise<ApplyReport>"
+            )]
+            pub fn apply_policy(
+                &self,
+                policy: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<ApplyReport>> {
+                let b = self.backend.clone();
+                let opts = input::options::<ApplyOptions>(&options, "options", true);
+                let policy = policy_text(&policy, opts.as_ref().ok());
+                Op::run(move || {
+                    let (o, (text, format)) = (opts?, policy?);
+                    from_core(&b.tracker().apply_policy_text(&text, format, o.mode()?, &o.actor())?)
+                })
+            }
+
+            /// Reads a policy file here and applies it (`.json` is JSON, anything else TOML).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "path: string, options?: Omit<ApplyOptions, 'format'> | undefined | null",
+                ts_return_type = "Promise<ApplyReport>"
+            )]
+            pub fn apply_policy_file(
+                &self,
+                path: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<ApplyReport>> {
+                let b = self.backend.clone();
+                let path = input::string(&path, "path");
+                let opts = input::options::<ApplyOptions>(&options, "options", true);
+                Op::run(move || {
+                    let (path, o) = (path?, opts?);
+                    let path = std::path::PathBuf::from(path);
+                    from_core(&b.tracker().apply_policy_file(&path, o.mode()?, &o.actor())?)
+                })
+            }
+
+            /// Records an approval of a recorded version (rejects with `NOT_FOUND` when the
+            /// product or version was never recorded).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: ApprovalOptions",
+                ts_return_type = "Promise<Approval>"
+            )]
+            pub fn approve(&self, options: Unknown<'_>) -> AsyncTask<Op<Approval>> {
+                let b = self.backend.clone();
+                let req = request::<ApprovalOptions, ApprovalRequest>(&options);
+                Op::run(move || from_core(&b.tracker().approve(&req?)?))
+            }
+
+            /// Revokes an approval; it stays in the record, marked revoked.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, options: RevokeOptions",
+                ts_return_type = "Promise<Approval>"
+            )]
+            pub fn revoke_approval(
+                &self,
+                id: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<Approval>> {
+                let b = self.backend.clone();
+                let id = input::string(&id, "id");
+                let opts = input::options::<RevokeOptions>(&options, "options", false);
+                Op::run(move || {
+                    let (id, o) = (id?, opts?);
+                    from_core(&b.tracker().revoke_approval(&id, &o.actor, &o.reason)?)
+                })
+            }
+
+            /// The approvals of a version, revoked ones too, oldest first.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "productName: string, version: string",
+                ts_return_type = "Promise<Array<Approval>>"
+            )]
+            pub fn approvals(
+                &self,
+                product_name: Unknown<'_>,
+                version: Unknown<'_>,
+            ) -> AsyncTask<Op<Vec<Approval>>> {
+                let b = self.backend.clone();
+                let product = input::string(&product_name, "productName");
+                let version = input::string(&version, "version");
+                Op::run(move || {
+                    b.tracker()
+                        .approvals(&product?, &version?)?
+                        .iter()
+                        .map(from_core)
+                        .collect()
+                })
+            }
+
+            /// Versions of a product, newest first (rejects with `NOT_FOUND` for an unknown
+            /// product).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "productName: string, options?: PageOptions | undefined | null",
+                ts_return_type = "Promise<Array<Version>>"
+            )]
+            pub fn versions(
+                &self,
+                product_name: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<Vec<Version>>> {
+                let b = self.backend.clone();
+                let product = input::string(&product_name, "productName");
+                let page = input::options::<PageOptions>(&options, "options", true);
+                Op::run(move || {
+                    let (product, page) = (product?, page?);
+                    let d = Page::default();
+                    let page = Page {
+                        limit: page.limit.unwrap_or(d.limit),
+                        offset: page.offset.unwrap_or(d.offset),
+                    };
+                    b.tracker().versions(&product, page)?.iter().map(from_core).collect()
+                })
+            }
+
+            /// A version by its id (rejects with `NOT_FOUND`).
+            #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Version>")]
+            pub fn version_by_id(&self, id: Unknown<'_>) -> AsyncTask<Op<Version>> {
+                let b = self.backend.clone();
+                let id = input::string(&id, "id");
+                Op::run(move || from_core(&b.version_by_id(&id?)?))
+            }
+
+            /// Versions built from a commit; an abbreviated SHA (4+ hex characters) matches
+            /// by prefix.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "sha: string",
+                ts_return_type = "Promise<Array<Version>>"
+            )]
+            pub fn versions_by_sha(&self, sha: Unknown<'_>) -> AsyncTask<Op<Vec<Version>>> {
+                let b = self.backend.clone();
+                let sha = input::string(&sha, "sha");
+                Op::run(move || b.versions_by_sha(&sha?)?.iter().map(from_core).collect())
+            }
+
+            /// Deployment history, newest first; unknown product, environment or version
+            /// names match nothing.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options?: HistoryOptions | undefined | null",
+                ts_return_type = "Promise<Array<Deployment>>"
+            )]
+            pub fn history(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<Deployment>>> {
+                let b = self.backend.clone();
+                let opts = input::options::<HistoryOptions>(&options, "options", true);
+                Op::run(move || {
+                    let q = opts?.into_query()?;
+                    b.tracker().history(&q)?.iter().map(from_core).collect()
+                })
+            }
+
+            /// What is deployed where: for every product × environment with history, the
+            /// version last deployed successfully and the deployments in progress — now, or
+            /// as of `at`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options?: StateOptions | undefined | null",
+                ts_return_type = "Promise<StateMatrix>"
+            )]
+            pub fn state(&self, options: Unknown<'_>) -> AsyncTask<Op<StateMatrix>> {
+                let b = self.backend.clone();
+                let opts = input::options::<StateOptions>(&options, "options", true);
+                Op::run(move || {
+                    let at = input::instant(opts?.at.as_deref(), "at")?;
+                    from_core(&b.tracker().state(at)?)
+                })
+            }
+
+            /// Products whose environments hold different versions (now, or as of `at`),
+            /// considering only `environments` when given.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options?: DriftOptions | undefined | null",
+                ts_return_type = "Promise<Array<Drift>>"
+            )]
+            pub fn drift(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<Drift>>> {
+                let b = self.backend.clone();
+                let opts = input::options::<DriftOptions>(&options, "options", true);
+                Op::run(move || {
+                    let o = opts?;
+                    let at = input::instant(o.at.as_deref(), "at")?;
+                    b.tracker()
+                        .drift(at, o.environments.as_deref())?
+                        .iter()
+                        .map(from_core)
+                        .collect()
+                })
+            }
+
+            /// Every product, by name.
+            #[napi(catch_unwind, ts_return_type = "Promise<Array<Product>>")]
+            pub fn products(&self) -> AsyncTask<Op<Vec<Product>>> {
+                let b = self.backend.clone();
+                Op::run(move || b.tracker().products()?.iter().map(from_core).collect())
+            }
+
+            /// Every environment, from development to production.
+            #[napi(catch_unwind, ts_return_type = "Promise<Array<Environment>>")]
+            pub fn environments(&self) -> AsyncTask<Op<Vec<Environment>>> {
+                let b = self.backend.clone();
+                Op::run(move || b.tracker().environments()?.iter().map(from_core).collect())
+            }
+        }
+    };
+}
+
+pub(crate) use tracker_methods;

@@ -1,0 +1,88 @@
+"""Versioner: deployment tracking and preflight policy, embedded.
+
+Record "build completed", "deployment started" and "deployment completed" events from any
+deploy tool; Versioner creates products, versions and environments on first sight, keeps an
+append-only history, answers *what is deployed where* (now or at any past instant), and on
+every ``started`` deployment evaluates your deployment rules, refusing with a precise verdict
+before anything is deployed::
+
+    import versioner
+
+    vr = versioner.Versioner("versioner.db")          # or Versioner() for in-memory
+    vr.apply_policy("versioner.toml")
+    try:
+        with vr.deployment(product="api", version="1.2.0", environment="production"):
+            deploy()                                   # recorded completed, or failed
+    except versioner.DeploymentBlockedError as e:
+        print(e.verdict)                               # every rule's outcome
+        raise SystemExit(5)
+
+``versioner.Client(api_url, api_key)`` has the same tracking methods against a
+``versioner serve``; both derive from :class:`Tracker`.
+"""
+
+from ._context import DeploymentRun
+from ._errors import (
+    AuthError,
+    DeploymentBlockedError,
+    InvalidInputError,
+    NotFoundError,
+    VersionConflictError,
+    VersionerError,
+)
+from ._native import VERSION, Client, Tracker, Versioner, detect_ci
+from ._records import (
+    ApplyReport,
+    Approval,
+    Build,
+    CiInfo,
+    DeployedVersion,
+    Deployment,
+    Drift,
+    Environment,
+    PolicyProblem,
+    Preflight,
+    Product,
+    Rule,
+    RuleOutcome,
+    RuleStatusChange,
+    StateCell,
+    StateMatrix,
+    Verdict,
+    Version,
+)
+
+__version__ = VERSION
+
+__all__ = [
+    "ApplyReport",
+    "Approval",
+    "AuthError",
+    "Build",
+    "CiInfo",
+    "Client",
+    "DeployedVersion",
+    "Deployment",
+    "DeploymentBlockedError",
+    "DeploymentRun",
+    "Drift",
+    "Environment",
+    "InvalidInputError",
+    "NotFoundError",
+    "PolicyProblem",
+    "Preflight",
+    "Product",
+    "Rule",
+    "RuleOutcome",
+    "RuleStatusChange",
+    "StateCell",
+    "StateMatrix",
+    "Tracker",
+    "Verdict",
+    "Version",
+    "VersionConflictError",
+    "Versioner",
+    "VersionerError",
+    "detect_ci",
+    "__version__",
+]

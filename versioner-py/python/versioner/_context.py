@@ -1,0 +1,167 @@
+"""``with vr.deployment(product=..., version=..., environment=...) as run:``.
+
+The context manager records the deployment's lifecycle around the body: ``started`` on entry
+(the preflight runs, and a refusal raises :class:`~versioner.DeploymentBlockedError` before
+the body runs), ``completed`` when the body returns, ``failed`` when it raises an
+:class:`Exception` (``aborted`` for ``KeyboardInterrupt`` and other ``BaseException``), and
+the exception propagates unchanged.
+"""
+
+from __future__ import annotations
+
+import warnings
+from types import TracebackType
+from typing import Any, Dict, List, Literal, Mapping, Optional, Type, Union
+
+from ._records import Deployment, RuleOutcome
+
+__all__ = ["DeploymentRun"]
+
+#: The event fields a tracked deployment accepts besides product, version and environment.
+FIELDS = frozenset(
+    {
+        "deployed_by",
+        "deployed_by_email",
+        "deployed_by_name",
+        "scm_sha",
+        "scm_repository",
+        "scm_branch",
+        "build_number",
+        "source_system",
+        "invoke_id",
+        "deploy_url",
+        "build_url",
+        "extra_metadata",
+        "skip_preflight_checks",
+        "skip_preflight_reason",
+    }
+)
+#: Fields that only mean something on the ``started`` event.
+_START_ONLY = frozenset({"skip_preflight_checks", "skip_preflight_reason", "extra_metadata"})
+
+
+class DeploymentRun:
+    """One tracked deployment, as a context manager.
+
+    Attributes:
+        product: The product.
+        version: The version.
+        environment: The target environment.
+        started: The deployment as recorded by the ``started`` event (after ``__enter__``).
+        finished: The deployment as recorded by the terminal event (after ``__exit__``).
+        extra_metadata: Metadata to add with the terminal event; set keys in the body.
+    """
+
+    product: str
+    version: Union[str, int]
+    environment: str
+    started: Optional[Deployment]
+    finished: Optional[Deployment]
+    extra_metadata: Dict[str, Any]
+
+    def __init__(
+        self,
+        versioner: Any,
+        *,
+        product: Optional[str],
+        version: Union[str, int, None],
+        environment: Optional[str],
+        fields: Mapping[str, Any],
+    ) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("product", product),
+                ("version", version),
+                ("environment", environment),
+            )
+            if value is None
+        ]
+        if missing:
+            raise TypeError(
+                "deployment() needs product=, version= and environment= for a tracked "
+                f"deployment; missing: {', '.join(missing)}"
+            )
+        unknown = sorted(set(fields) - FIELDS)
+        if unknown:
+            raise TypeError(
+                f"deployment() got unexpected keyword argument(s): {', '.join(unknown)}; "
+                f"accepted: {', '.join(sorted(FIELDS))}"
+            )
+        self._vr = versioner
+        self.product = product  # type: ignore[assignment]
+        self.version = version  # type: ignore[assignment]
+        self.environment = environment  # type: ignore[assignment]
+        self._fields = dict(fields)
+        self.started = None
+        self.finished = None
+        self.extra_metadata = {}
+
+    @property
+    def deployment(self) -> Deployment:
+        """The deployment as last recorded."""
+        latest = self.finished or self.started
+        if latest is None:
+            raise RuntimeError("the deployment has not started; use it in a `with` block")
+        return latest
+
+    @property
+    def id(self) -> str:
+        """The deployment's id."""
+        return self.deployment.id
+
+    @property
+    def warnings(self) -> List[RuleOutcome]:
+        """The report-only rule failures the deployment went ahead with."""
+        return self.deployment.warnings
+
+    def _track(self, status: str, fields: Mapping[str, Any]) -> Deployment:
+        result: Deployment = self._vr.track_deployment(
+            product_name=self.product,
+            version=self.version,
+            environment_name=self.environment,
+            status=status,
+            **fields,
+        )
+        return result
+
+    def __enter__(self) -> DeploymentRun:
+        if self.started is not None:
+            raise RuntimeError("a DeploymentRun can be entered only once")
+        self.started = self._track("started", self._fields)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> Literal[False]:
+        if exc is None:
+            status = "completed"
+        elif isinstance(exc, Exception):
+            status = "failed"
+        else:
+            status = "aborted"
+        fields = {k: v for k, v in self._fields.items() if k not in _START_ONLY}
+        if self.extra_metadata:
+            fields["extra_metadata"] = dict(self.extra_metadata)
+        try:
+            self.finished = self._track(status, fields)
+        except Exception as err:
+            if exc is None:
+                raise
+            # The body's exception matters more; do not replace it.
+            warnings.warn(
+                f"could not record the deployment as {status}: {err}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return False
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else "started" if self.started else "not started"
+        return (
+            f"DeploymentRun(product={self.product!r}, version={self.version!r}, "
+            f"environment={self.environment!r}, {state})"
+        )

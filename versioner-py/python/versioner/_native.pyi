@@ -1,0 +1,413 @@
+"""The compiled part of the ``versioner`` package; import ``versioner`` instead."""
+
+import os
+from pathlib import Path
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal, Optional, Union, final, overload
+
+from ._context import DeploymentRun
+from ._records import (
+    ApplyReport,
+    Approval,
+    Build,
+    CiInfo,
+    Deployment,
+    Drift,
+    Environment,
+    Product,
+    Rule,
+    RuleStatusChange,
+    StateMatrix,
+    Verdict,
+    Version,
+)
+
+__all__ = ["VERSION", "Client", "Tracker", "Versioner", "detect_ci"]
+
+#: The version of the Rust core this module was built from.
+VERSION: Final[str]
+
+#: An instant: a timezone-aware datetime, or an RFC 3339 string.
+_Instant = Union[datetime, str]
+#: A JSON-compatible value (aware datetimes and timedeltas are written as text).
+_Json = Any
+#: A policy: TOML or JSON text, a path to a policy file, or a dict / list of rules.
+_Policy = Union[str, os.PathLike[str], Mapping[str, Any], Sequence[Mapping[str, Any]]]
+
+def detect_ci(env: Optional[Mapping[str, str]] = None) -> CiInfo:
+    """Detects the CI/CD system from environment variables — a mapping, or the process
+    environment when ``env`` is None — and returns what it found as a :class:`CiInfo`."""
+
+class Tracker:
+    """What the in-process :class:`Versioner` and the remote :class:`Client` share: tracking,
+    the preflight, rules, approvals and queries. Annotate with it to accept either."""
+
+    def track_build(
+        self,
+        *,
+        product_name: str,
+        version: Union[str, int],
+        status: str,
+        built_by: Optional[str] = None,
+        built_by_email: Optional[str] = None,
+        built_by_name: Optional[str] = None,
+        scm_sha: Optional[str] = None,
+        scm_branch: Optional[str] = None,
+        scm_repository: Optional[str] = None,
+        build_url: Optional[str] = None,
+        build_number: Optional[Union[str, int]] = None,
+        source_system: Optional[str] = None,
+        invoke_id: Optional[str] = None,
+        started_at: Optional[_Instant] = None,
+        completed_at: Optional[_Instant] = None,
+        error_message: Optional[str] = None,
+        error_code: Optional[str] = None,
+        extra_metadata: Optional[Mapping[str, _Json]] = None,
+    ) -> Build:
+        """Records a build event and returns the build.
+
+        Creates the product and version on first sight; the first SHA recorded for a
+        version is permanent. ``status`` takes any alias (``success``, ``built``,
+        ``in_progress``, ...). Repeating an event with the same ``invoke_id`` and status
+        returns the recorded build and writes nothing.
+
+        Raises:
+            InvalidInputError: a field is missing, blank, too long or malformed (``.field``).
+            VersionConflictError: the version was recorded with another SHA.
+        """
+
+    def track_deployment(
+        self,
+        *,
+        product_name: str,
+        version: Union[str, int],
+        environment_name: str,
+        status: str,
+        deployed_by: Optional[str] = None,
+        deployed_by_email: Optional[str] = None,
+        deployed_by_name: Optional[str] = None,
+        scm_sha: Optional[str] = None,
+        scm_repository: Optional[str] = None,
+        scm_branch: Optional[str] = None,
+        build_number: Optional[Union[str, int]] = None,
+        source_system: Optional[str] = None,
+        invoke_id: Optional[str] = None,
+        deploy_url: Optional[str] = None,
+        build_url: Optional[str] = None,
+        completed_at: Optional[_Instant] = None,
+        extra_metadata: Optional[Mapping[str, _Json]] = None,
+        skip_preflight_checks: Optional[bool] = None,
+        skip_preflight_reason: Optional[str] = None,
+    ) -> Deployment:
+        """Records a deployment event and returns the deployment.
+
+        ``pending`` queues a deployment; ``started`` runs the preflight and, when every
+        enabled rule holds, opens it; ``completed``, ``failed`` and ``aborted`` close the
+        newest open deployment of the same product, version and environment (or record a
+        closed one). An emergency bypass (``skip_preflight_checks=True``) needs
+        ``skip_preflight_reason`` and is recorded with what the rules would have said.
+
+        Raises:
+            DeploymentBlockedError: the preflight refused a ``started`` event.
+            InvalidInputError: a field is missing, blank, too long or malformed (``.field``).
+            VersionConflictError: the version was recorded with another SHA.
+        """
+
+    def check(
+        self,
+        *,
+        product_name: str,
+        version: Union[str, int],
+        environment_name: str,
+        deployed_by: Optional[str] = None,
+        at: Optional[_Instant] = None,
+    ) -> Verdict:
+        """Evaluates the preflight for a would-be deployment without recording anything, now
+        or at the instant ``at``, and returns the verdict (allowed or blocked, never raised).
+
+        Raises:
+            InvalidInputError: a field is missing or malformed.
+        """
+
+    @overload
+    def deployment(self, id: str, /) -> Deployment:
+        """The deployment with this id."""
+
+    @overload
+    def deployment(
+        self,
+        id: None = None,
+        /,
+        *,
+        product: str,
+        version: Union[str, int],
+        environment: str,
+        deployed_by: Optional[str] = ...,
+        deployed_by_email: Optional[str] = ...,
+        deployed_by_name: Optional[str] = ...,
+        scm_sha: Optional[str] = ...,
+        scm_repository: Optional[str] = ...,
+        scm_branch: Optional[str] = ...,
+        build_number: Optional[Union[str, int]] = ...,
+        source_system: Optional[str] = ...,
+        invoke_id: Optional[str] = ...,
+        deploy_url: Optional[str] = ...,
+        build_url: Optional[str] = ...,
+        extra_metadata: Optional[Mapping[str, _Json]] = ...,
+        skip_preflight_checks: Optional[bool] = ...,
+        skip_preflight_reason: Optional[str] = ...,
+    ) -> DeploymentRun:
+        """A context manager tracking one deployment around its body: ``started`` on entry
+        (raising DeploymentBlockedError before the body runs), ``completed`` when the body
+        returns, ``failed`` when it raises (the exception propagates)."""
+
+    def rules(self) -> list[Rule]:
+        """Every rule, in evaluation order."""
+
+    def set_rule_status(self, name: str, status: str, actor: str, reason: str) -> Rule:
+        """Changes a rule's status (``enabled``, ``report_only`` or ``disabled``), recording
+        who, when and why.
+
+        Raises:
+            NotFoundError: no such rule.
+            InvalidInputError: unknown status, or blank ``actor`` or ``reason``.
+        """
+
+    def apply_policy(
+        self,
+        policy: _Policy,
+        *,
+        format: Optional[Literal["toml", "json"]] = None,
+        mode: Literal["replace", "merge"] = "replace",
+        actor: str = "python",
+    ) -> ApplyReport:
+        """Applies a policy: TOML or JSON text, a path to a policy file (``.json`` files are
+        JSON, others TOML), or a dict / list of rules. In "replace" mode the policy becomes
+        the whole rule set; in "merge" mode its rules are added or updated by name. All or
+        nothing: an invalid policy changes nothing.
+
+        Raises:
+            InvalidInputError: the policy is invalid (``.problems`` lists every problem) or
+                the file cannot be read.
+        """
+
+    def approve(
+        self,
+        *,
+        product_name: str,
+        version: Union[str, int],
+        approval_type: str,
+        approver: str,
+        approver_role: Optional[str] = None,
+        environment: Optional[str] = None,
+        comment: Optional[str] = None,
+    ) -> Approval:
+        """Records an approval (``qa``, ``security``, ``uat``, ``code_review``,
+        ``compliance``, ``performance``, ``release`` or a custom type) of a recorded version.
+
+        Raises:
+            NotFoundError: the product or version was never recorded.
+            InvalidInputError: a field is missing or malformed.
+        """
+
+    def revoke_approval(self, id: str, actor: str, reason: str) -> Approval:
+        """Revokes an approval (it stays on record, marked revoked) and returns it.
+
+        Raises:
+            NotFoundError: no such approval.
+            InvalidInputError: blank ``actor`` or ``reason``, or already revoked.
+        """
+
+    def approvals(self, product: str, version: Union[str, int]) -> list[Approval]:
+        """The approvals of a version (revoked ones too), oldest first.
+
+        Raises:
+            NotFoundError: the product or version was never recorded.
+        """
+
+    def versions(self, product: str, limit: int = 50, offset: int = 0) -> list[Version]:
+        """Versions of a product, newest first (``limit`` 1 to 1000).
+
+        Raises:
+            NotFoundError: unknown product.
+            InvalidInputError: a bad ``limit`` or ``offset``.
+        """
+
+    def version_by_id(self, id: str) -> Version:
+        """A version by its id.
+
+        Raises:
+            NotFoundError: no such version.
+        """
+
+    def versions_by_sha(self, sha: str) -> list[Version]:
+        """Versions built from a commit; an abbreviated SHA (4+ hex characters) matches by
+        prefix.
+
+        Raises:
+            InvalidInputError: not a SHA.
+        """
+
+    def history(
+        self,
+        *,
+        product: Optional[str] = None,
+        environment: Optional[str] = None,
+        version: Optional[Union[str, int]] = None,
+        status: Optional[str] = None,
+        since: Optional[_Instant] = None,
+        until: Optional[_Instant] = None,
+        limit: Optional[int] = None,
+    ) -> list[Deployment]:
+        """Deployment history, newest first (50 by default, at most 1000), filtered by any of
+        the arguments. Unknown names match nothing; filtering by version needs a product.
+
+        Raises:
+            InvalidInputError: a bad filter.
+        """
+
+    def state(self, at: Optional[_Instant] = None) -> StateMatrix:
+        """What is deployed where: for every product × environment with history, the version
+        last deployed successfully and the deployments in progress — now, or as of ``at``."""
+
+    def drift(
+        self,
+        at: Optional[_Instant] = None,
+        environments: Optional[Sequence[str]] = None,
+    ) -> list[Drift]:
+        """Products whose environments hold different versions (now, or as of ``at``),
+        considering only ``environments`` when given."""
+
+    def products(self) -> list[Product]:
+        """Every product, by name."""
+
+    def environments(self) -> list[Environment]:
+        """Every environment, from development to production."""
+
+@final
+class Versioner(Tracker):
+    """Versioner, in process: tracks builds and deployments in a SQLite file (or in memory),
+    enforces the preflight policy and answers "what is deployed where".
+
+    One instance may be shared by any number of threads; every call releases the GIL while
+    it works.
+    """
+
+    def __new__(
+        cls,
+        path: Optional[Union[str, os.PathLike[str]]] = None,
+        *,
+        synchronous: Literal["full", "normal"] = "full",
+    ) -> "Versioner":
+        """Opens (creating if needed) the SQLite database at ``path``, or a private in-memory
+        database when ``path`` is None. ``synchronous`` is "full" (the default: an
+        acknowledged event survives power loss) or "normal" (faster).
+
+        Raises:
+            VersionerError: ``STORAGE`` when the file cannot be opened or was written by a
+                newer Versioner.
+        """
+
+    @property
+    def path(self) -> Optional[Path]:
+        """The database file, or None for an in-memory database."""
+
+    def add_rule(self, rule: Union[Mapping[str, _Json], Rule]) -> Rule:
+        """Adds a rule — a dict in policy-file form, or a Rule — at the end of the
+        evaluation order.
+
+        Raises:
+            InvalidInputError: the rule is invalid (``.problems`` lists every problem) or its
+                name is taken.
+        """
+
+    def rule(self, name: str) -> Rule:
+        """The rule named ``name``.
+
+        Raises:
+            NotFoundError: no such rule.
+        """
+
+    def update_rule(self, name: str, rule: Union[Mapping[str, _Json], Rule]) -> Rule:
+        """Replaces the rule named ``name`` with ``rule`` (which may rename it).
+
+        Raises:
+            NotFoundError: no such rule.
+            InvalidInputError: the rule is invalid, or the new name is taken.
+        """
+
+    def delete_rule(self, name: str) -> None:
+        """Deletes the rule named ``name``.
+
+        Raises:
+            NotFoundError: no such rule.
+        """
+
+    def rule_history(self, name: Optional[str] = None) -> list[RuleStatusChange]:
+        """The status history of the rule named ``name`` (or of every rule), oldest first."""
+
+    def version(self, product: str, version: Union[str, int]) -> Version:
+        """One version of a product.
+
+        Raises:
+            NotFoundError: unknown product or version.
+        """
+
+    def set_environment_type(
+        self,
+        name: str,
+        type: Optional[Literal["dev", "test", "staging", "production", "other"]],
+    ) -> Environment:
+        """Overrides an environment's type, or with None returns it to inference from the
+        name. Creates the environment if needed.
+
+        Raises:
+            InvalidInputError: unknown type or bad name.
+        """
+
+#: A duration: seconds, or a timedelta.
+_Seconds = Union[float, timedelta]
+
+@final
+class Client(Tracker):
+    """Versioner over HTTP: talks to ``versioner serve`` (or any server speaking the Versioner
+    Events API) with the same methods as the in-process :class:`Versioner`.
+
+    Failed requests (unreachable server, timeouts, 5xx, 429) are retried with exponential
+    backoff; every write carries an idempotency key, so a retry never records twice. Safe to
+    share between threads; every call releases the GIL while it waits on the network. Errors
+    are the in-process ones, plus ``AuthError`` (``UNAUTHORIZED``/``FORBIDDEN``) and
+    ``VersionerError`` with code ``NETWORK``.
+    """
+
+    def __new__(
+        cls,
+        api_url: str,
+        api_key: Optional[str] = None,
+        *,
+        timeout: Optional[_Seconds] = None,
+        max_attempts: int = 4,
+        backoff: Optional[_Seconds] = None,
+        max_wait: Optional[_Seconds] = None,
+    ) -> "Client":
+        """A client of the server at ``api_url`` (``http://host:port``, optionally with a path
+        prefix), authenticating with ``api_key`` (sent as a Bearer token, never logged).
+        ``timeout`` bounds one attempt (default 30 s); a call makes up to ``max_attempts``
+        attempts, waiting ``backoff`` (default 1 s, doubling, at most ``max_wait``, default
+        60 s) in between.
+
+        Raises:
+            InvalidInputError: ``api_url`` is not an ``http://`` URL, or a bad option.
+        """
+
+    @property
+    def api_url(self) -> str:
+        """The server's base URL."""
+
+    def health(self) -> dict[str, Any]:
+        """``GET /health``: whether the server is up, and its version.
+
+        Raises:
+            VersionerError: ``NETWORK`` when the server cannot be reached.
+        """

@@ -1,0 +1,621 @@
+"""The records Versioner returns: frozen dataclasses with a readable ``repr`` and ``to_dict()``.
+
+The compiled module builds them from the core's JSON through ``_from_wire``; that is the only
+place wire strings become Python values: timestamps become timezone-aware (UTC)
+:class:`~datetime.datetime`, rule durations :class:`~datetime.timedelta`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    ClassVar,
+    Dict,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Type,
+    TypeVar,
+)
+
+__all__ = [
+    "ApplyReport",
+    "Approval",
+    "Build",
+    "CiInfo",
+    "DeployedVersion",
+    "Deployment",
+    "Drift",
+    "Environment",
+    "PolicyProblem",
+    "Preflight",
+    "Product",
+    "Rule",
+    "RuleOutcome",
+    "RuleStatusChange",
+    "StateCell",
+    "StateMatrix",
+    "Verdict",
+    "Version",
+]
+
+if TYPE_CHECKING:
+    # Only for type checkers: annotations are never evaluated at run time.
+    #: A canonical build or deployment status.
+    _Status = Literal["pending", "started", "completed", "failed", "aborted"]
+    #: A rule's status.
+    _RuleStatus = Literal["enabled", "report_only", "disabled"]
+    #: A rule's kind.
+    _RuleType = Literal["concurrency", "schedule", "flow", "version_approval", "release_approval"]
+    #: An environment's type.
+    _EnvironmentType = Literal["dev", "test", "staging", "production", "other"]
+    #: One rule's result.
+    _OutcomeStatus = Literal["passed", "failed", "failed_report_only", "not_applicable"]
+
+_R = TypeVar("_R", bound="_Record")
+
+_INSTANT = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$",
+    re.IGNORECASE,
+)
+_DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s|ms|us|ns)(?![a-z])")
+_DURATION_UNITS = {
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+    "s": timedelta(seconds=1),
+    "ms": timedelta(milliseconds=1),
+    "us": timedelta(microseconds=1),
+    "ns": timedelta(0),
+}
+
+
+def _time(value: Any) -> Optional[datetime]:
+    """An RFC 3339 instant (as the core writes it) as an aware datetime, in UTC."""
+    if value is None:
+        return None
+    m = _INSTANT.match(str(value))
+    if m is None:
+        raise ValueError(f"not an RFC 3339 instant: {value!r}")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    micros = int((m.group(7) or "0")[:6].ljust(6, "0"))
+    zone = m.group(8).upper()
+    if zone == "Z":
+        tz = timezone.utc
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    t = datetime(year, month, day, hour, minute, second, micros, tzinfo=tz)
+    return t.astimezone(timezone.utc)
+
+
+def _duration(value: Any) -> Any:
+    """A rule duration as written by the core (``1d 12h``, ``90s``) as a timedelta."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or _DURATION_PART.sub("", text).strip():
+        return value
+    total = timedelta(0)
+    for n, unit in parts:
+        total += int(n) * _DURATION_UNITS[unit]
+    return total
+
+
+def _plain(value: Any) -> Any:
+    """``to_dict`` of a value: records become dicts, containers are copied."""
+    if isinstance(value, _Record):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class _Record:
+    """Shared behaviour of every record."""
+
+    #: Converters from wire values to attribute values, by attribute.
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {}
+    #: Wire names of attributes named differently in Python.
+    _WIRE: ClassVar[Dict[str, str]] = {}
+    #: Attributes left out of ``to_dict``.
+    _PRIVATE: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def _from_wire(cls: Type[_R], wire: Mapping[str, Any]) -> _R:
+        """Builds the record from the core's JSON form."""
+        kwargs: Dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            value = wire.get(cls._WIRE.get(f.name, f.name))
+            convert = cls._CONVERT.get(f.name)
+            if value is None and f.default is not dataclasses.MISSING:
+                value = f.default
+            elif value is None and f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            elif convert is not None:
+                value = convert(value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The record as a plain dict (nested records as dicts; datetimes stay datetimes)."""
+        return {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if f.name not in self._PRIVATE
+        }
+
+
+def _list_of(cls: Type[_R]) -> Callable[[Any], List[_R]]:
+    return lambda items: [cls._from_wire(i) for i in (items or [])]
+
+
+def _optional(cls: Type[_R]) -> Callable[[Any], Optional[_R]]:
+    return lambda item: None if item is None else cls._from_wire(item)
+
+
+@dataclass(frozen=True)
+class Product(_Record):
+    """A deployable thing (service, app, library, stack); created on first sight."""
+
+    id: str
+    name: str
+    created_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+
+
+@dataclass(frozen=True)
+class Environment(_Record):
+    """Where things run; created on first sight, its type inferred from the name."""
+
+    id: str = field(repr=False)
+    name: str
+    type: _EnvironmentType
+    type_overridden: bool
+    created_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+
+
+@dataclass(frozen=True)
+class Version(_Record):
+    """An immutable build output of a product: its commit SHA never changes once recorded."""
+
+    id: str = field(repr=False)
+    product_id: str = field(repr=False)
+    product_name: str
+    version: str
+    scm_sha: Optional[str]
+    scm_branch: Optional[str] = field(repr=False)
+    scm_repository: Optional[str] = field(repr=False)
+    build_number: Optional[str] = field(repr=False)
+    build_url: Optional[str] = field(repr=False)
+    built_by: Optional[str] = field(repr=False)
+    created_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+
+
+@dataclass(frozen=True)
+class Build(_Record):
+    """One build of a version, with its lifecycle."""
+
+    id: str
+    version_id: str = field(repr=False)
+    product_id: str = field(repr=False)
+    product_name: str
+    version: str
+    status: _Status
+    built_by: Optional[str] = field(repr=False)
+    built_by_email: Optional[str] = field(repr=False)
+    built_by_name: Optional[str] = field(repr=False)
+    scm_sha: Optional[str] = field(repr=False)
+    scm_branch: Optional[str] = field(repr=False)
+    scm_repository: Optional[str] = field(repr=False)
+    build_url: Optional[str] = field(repr=False)
+    build_number: Optional[str] = field(repr=False)
+    source_system: Optional[str] = field(repr=False)
+    invoke_id: Optional[str] = field(repr=False)
+    error_message: Optional[str] = field(repr=False)
+    error_code: Optional[str] = field(repr=False)
+    started_at: Optional[datetime] = field(repr=False)
+    completed_at: Optional[datetime] = field(repr=False)
+    created_at: datetime = field(repr=False)
+    updated_at: datetime = field(repr=False)
+    extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "started_at": _time,
+        "completed_at": _time,
+        "created_at": _time,
+        "updated_at": _time,
+    }
+
+
+@dataclass(frozen=True)
+class RuleOutcome(_Record):
+    """What one rule said about one deployment."""
+
+    rule_name: str
+    rule_type: _RuleType = field(repr=False)
+    rule_status: _RuleStatus = field(repr=False)
+    status: _OutcomeStatus
+    code: Optional[str]
+    message: str = field(repr=False)
+    details: Dict[str, Any] = field(repr=False, default_factory=dict)
+    retry_after: Optional[datetime] = field(repr=False, default=None)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"retry_after": _time}
+
+    @property
+    def blocks(self) -> bool:
+        """Whether this outcome blocks the deployment."""
+        return self.status == "failed"
+
+    @property
+    def failed(self) -> bool:
+        """Whether the rule failed, blocking or report-only."""
+        return self.status in ("failed", "failed_report_only")
+
+
+@dataclass(frozen=True)
+class Verdict(_Record):
+    """The preflight's answer for one would-be deployment: every rule's outcome.
+
+    ``code`` and ``http_status`` are those of the primary (most severe) failure: 409
+    concurrency, then 423 window, then 428 preconditions. ``retry_after`` is when time alone
+    would clear every block, or None when a person must act.
+    """
+
+    decision: Literal["allowed", "blocked"]
+    product_name: str
+    version: str
+    environment_name: str
+    code: Optional[str]
+    http_status: Optional[int] = field(repr=False)
+    retry_after: Optional[datetime]
+    summary: str = field(repr=False)
+    evaluated_at: datetime = field(repr=False)
+    outcomes: List[RuleOutcome] = field(repr=False, default_factory=list)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "retry_after": _time,
+        "evaluated_at": _time,
+        "outcomes": _list_of(RuleOutcome),
+    }
+    _WIRE: ClassVar[Dict[str, str]] = {"summary": "message"}
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the deployment may go ahead."""
+        return self.decision == "allowed"
+
+    @property
+    def failures(self) -> List[RuleOutcome]:
+        """The blocking failures."""
+        return [o for o in self.outcomes if o.blocks]
+
+    @property
+    def warnings(self) -> List[RuleOutcome]:
+        """The report-only failures: the deployment goes ahead with these warnings."""
+        return [o for o in self.outcomes if o.status == "failed_report_only"]
+
+    @property
+    def primary(self) -> Optional[RuleOutcome]:
+        """The failure whose code the verdict carries (the most severe), if blocked."""
+        if self.code is None:
+            return None
+        return next((o for o in self.failures if o.code == self.code), None)
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+@dataclass(frozen=True)
+class Preflight(_Record):
+    """What the preflight decided when a deployment started."""
+
+    status: Literal["passed", "skipped"]
+    verdict: Verdict = field(repr=False)
+    bypass_reason: Optional[str] = None
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"verdict": Verdict._from_wire}
+
+    @property
+    def warnings(self) -> List[RuleOutcome]:
+        """The report-only failures the deployment went ahead with."""
+        return self.verdict.warnings
+
+
+@dataclass(frozen=True)
+class Deployment(_Record):
+    """One deployment of a version to an environment, with its lifecycle."""
+
+    id: str
+    product_id: str = field(repr=False)
+    product_name: str
+    version_id: str = field(repr=False)
+    version: str
+    environment_id: str = field(repr=False)
+    environment_name: str
+    status: _Status
+    deployed_by: Optional[str] = field(repr=False)
+    deployed_by_email: Optional[str] = field(repr=False)
+    deployed_by_name: Optional[str] = field(repr=False)
+    scm_sha: Optional[str] = field(repr=False)
+    scm_repository: Optional[str] = field(repr=False)
+    scm_branch: Optional[str] = field(repr=False)
+    build_number: Optional[str] = field(repr=False)
+    source_system: Optional[str] = field(repr=False)
+    invoke_id: Optional[str] = field(repr=False)
+    deploy_url: Optional[str] = field(repr=False)
+    build_url: Optional[str] = field(repr=False)
+    deployed_at: datetime = field(repr=False)
+    started_at: Optional[datetime] = field(repr=False)
+    completed_at: Optional[datetime] = field(repr=False)
+    updated_at: datetime = field(repr=False)
+    extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
+    preflight: Optional[Preflight] = field(repr=False, default=None)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "deployed_at": _time,
+        "started_at": _time,
+        "completed_at": _time,
+        "updated_at": _time,
+        "preflight": _optional(Preflight),
+    }
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the deployment is still open (``pending`` or ``started``)."""
+        return self.status in ("pending", "started")
+
+    @property
+    def warnings(self) -> List[RuleOutcome]:
+        """The report-only failures the deployment went ahead with."""
+        return self.preflight.warnings if self.preflight is not None else []
+
+
+@dataclass(frozen=True)
+class Approval(_Record):
+    """A typed sign-off (``qa``, ``security``, ..., ``release``) by one person on a version."""
+
+    id: str
+    product_name: str
+    version: str
+    version_id: str = field(repr=False)
+    approval_type: str
+    approver: str
+    approver_role: Optional[str] = field(repr=False)
+    environment: Optional[str] = field(repr=False)
+    comment: Optional[str] = field(repr=False)
+    granted_at: datetime = field(repr=False)
+    revoked_at: Optional[datetime] = field(repr=False)
+    revoked_by: Optional[str] = field(repr=False)
+    revoke_reason: Optional[str] = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "granted_at": _time,
+        "revoked_at": _time,
+    }
+
+    @property
+    def is_active(self) -> bool:
+        """Whether it still stands (not revoked)."""
+        return self.revoked_at is None
+
+
+_RULE_COMMON = (
+    "name",
+    "type",
+    "status",
+    "description",
+    "products",
+    "environments",
+    "environment_types",
+)
+_RULE_BOOKKEEPING = ("position", "created_at", "updated_at")
+_RULE_DURATIONS = ("soak", "stale_after", "expires_after")
+
+
+@dataclass(frozen=True)
+class Rule(_Record):
+    """A deployment rule as stored.
+
+    ``parameters`` holds the kind's own settings (``prerequisites``, ``soak``, ``windows``,
+    ``required``, ...), durations as :class:`~datetime.timedelta`. :meth:`definition` gives the
+    policy-file form, which ``add_rule``/``update_rule``/``apply_policy`` accept.
+    """
+
+    name: str
+    type: _RuleType
+    status: _RuleStatus
+    description: Optional[str] = field(repr=False)
+    products: List[str] = field(repr=False)
+    environments: List[str] = field(repr=False)
+    environment_types: List[_EnvironmentType] = field(repr=False)
+    parameters: Dict[str, Any] = field(repr=False)
+    position: int = field(repr=False)
+    created_at: datetime = field(repr=False)
+    updated_at: datetime = field(repr=False)
+    _definition: Dict[str, Any] = field(repr=False, compare=False)
+
+    _PRIVATE: ClassVar[frozenset[str]] = frozenset({"_definition"})
+
+    @classmethod
+    def _from_wire(cls, wire: Mapping[str, Any]) -> Rule:
+        """Builds the rule from the stored rule's JSON (policy form plus bookkeeping)."""
+        definition = {k: v for k, v in wire.items() if k not in _RULE_BOOKKEEPING}
+        parameters = {
+            k: (_duration(v) if k in _RULE_DURATIONS else v)
+            for k, v in definition.items()
+            if k not in _RULE_COMMON
+        }
+        return cls(
+            name=wire["name"],
+            type=wire["type"],
+            status=wire.get("status", "enabled"),
+            description=wire.get("description"),
+            products=list(wire.get("products") or []),
+            environments=list(wire.get("environments") or []),
+            environment_types=list(wire.get("environment_types") or []),
+            parameters=parameters,
+            position=int(wire.get("position") or 0),
+            created_at=_time(wire.get("created_at")),  # type: ignore[arg-type]
+            updated_at=_time(wire.get("updated_at")),  # type: ignore[arg-type]
+            _definition=definition,
+        )
+
+    def definition(self) -> Dict[str, Any]:
+        """The rule in policy-file form (durations as text), ready for a policy file or
+        ``update_rule``."""
+        return copy.deepcopy(self._definition)
+
+
+@dataclass(frozen=True)
+class RuleStatusChange(_Record):
+    """One recorded change of a rule's status: who, when and why."""
+
+    rule_name: str
+    from_status: _RuleStatus
+    to_status: _RuleStatus
+    actor: str
+    reason: str
+    changed_at: datetime
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"changed_at": _time}
+
+
+@dataclass(frozen=True)
+class ApplyReport(_Record):
+    """What applying a policy changed, by rule name."""
+
+    added: List[str] = field(default_factory=list)
+    updated: List[str] = field(default_factory=list)
+    unchanged: List[str] = field(default_factory=list)
+    deleted: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PolicyProblem(_Record):
+    """One problem of an invalid policy or rule."""
+
+    rule: str
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeployedVersion(_Record):
+    """A version in an environment, with who put it there and when."""
+
+    deployment_id: str = field(repr=False)
+    version: str
+    version_id: str = field(repr=False)
+    status: _Status
+    deployed_at: datetime
+    deployed_by: Optional[str] = field(repr=False)
+    scm_sha: Optional[str] = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"deployed_at": _time}
+
+
+@dataclass(frozen=True)
+class StateCell(_Record):
+    """One product in one environment: the current version and deployments in progress."""
+
+    product_name: str
+    environment_name: str
+    environment_type: _EnvironmentType = field(repr=False)
+    current: Optional[DeployedVersion]
+    in_progress: List[DeployedVersion] = field(default_factory=list)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "current": _optional(DeployedVersion),
+        "in_progress": _list_of(DeployedVersion),
+    }
+
+
+@dataclass(frozen=True)
+class StateMatrix(_Record):
+    """What is deployed where: every product × environment with history (now, or as of ``at``).
+
+    ``str(matrix)`` is a plain-text table: products as rows, environments as columns.
+    """
+
+    at: Optional[datetime]
+    products: List[str]
+    environments: List[str]
+    cells: List[StateCell] = field(repr=False)
+    table: str = field(repr=False, compare=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "at": _time,
+        "cells": _list_of(StateCell),
+    }
+    _PRIVATE: ClassVar[frozenset[str]] = frozenset({"table"})
+
+    def cell(self, product: str, environment: str) -> Optional[StateCell]:
+        """The cell of ``product`` in ``environment``, if it has history."""
+        return next(
+            (
+                c
+                for c in self.cells
+                if c.product_name == product and c.environment_name == environment
+            ),
+            None,
+        )
+
+    def version(self, product: str, environment: str) -> Optional[str]:
+        """The version of ``product`` current in ``environment``, if any."""
+        c = self.cell(product, environment)
+        return c.current.version if c is not None and c.current is not None else None
+
+    def __str__(self) -> str:
+        return self.table
+
+
+@dataclass(frozen=True)
+class Drift(_Record):
+    """A product whose environments hold different versions."""
+
+    product_name: str
+    versions: Dict[str, str]
+    distinct_versions: int
+
+
+@dataclass(frozen=True)
+class CiInfo(_Record):
+    """What CI/CD detection found; every field None outside a recognised CI system.
+
+    ``user``/``user_email``/``user_name`` map to ``built_by*`` on builds and ``deployed_by*``
+    on deployments, ``build_url`` to ``deploy_url`` on deployments; ``product`` and
+    ``version`` are fallbacks for when none is given.
+    """
+
+    system: Optional[str]
+    source_system: str
+    scm_repository: Optional[str] = field(repr=False)
+    scm_sha: Optional[str] = field(repr=False)
+    scm_branch: Optional[str] = field(repr=False)
+    build_number: Optional[str] = field(repr=False)
+    build_url: Optional[str] = field(repr=False)
+    invoke_id: Optional[str] = field(repr=False)
+    user: Optional[str] = field(repr=False)
+    user_email: Optional[str] = field(repr=False)
+    user_name: Optional[str] = field(repr=False)
+    product: Optional[str] = field(repr=False)
+    version: Optional[str] = field(repr=False)
+    metadata: Dict[str, str] = field(repr=False, default_factory=dict)

@@ -1,0 +1,545 @@
+//! `versioner.Tracker`: what the in-process `Versioner` and the remote `Client` share.
+//!
+//! The base class of both, mirroring the core's `Tracker` trait: tracking, the preflight,
+//! rules, approvals and queries. Every method parses its arguments, releases the GIL for
+//! exactly one core call (storage or network work), and converts the result into a record of
+//! `versioner._records` (or the error into an exception of `versioner._errors`). No domain
+//! rule lives here.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyMapping, PyString};
+use versioner_core::client::Client;
+use versioner_core::policy::{ApplyMode, PolicyFormat};
+use versioner_core::{
+    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, HistoryQuery, Page, RuleStatus,
+    Status, Tracker as CoreTracker, Versioner,
+};
+
+use crate::convert::{
+    count, opt_instant, opt_instant_text, opt_json, py_to_json, record, record_from_json,
+    records_list, text_or_int, to_json, type_name,
+};
+use crate::errors::{OrRaise, invalid};
+
+/// Where the calls go: the embedded database, or a `versioner serve` over HTTP.
+pub(crate) enum Backend {
+    /// In process.
+    Local(Versioner),
+    /// Over HTTP.
+    Remote(Client),
+}
+
+/// The base class of `Versioner` and `Client`: tracking, the preflight, rules, approvals and
+/// queries, the same in process and remote.
+#[pyclass(frozen, subclass, module = "versioner", name = "Tracker")]
+pub struct Tracker {
+    backend: Backend,
+}
+
+impl Tracker {
+    /// A tracker over `backend` (for the subclasses' constructors).
+    pub(crate) fn new(backend: Backend) -> Tracker {
+        Tracker { backend }
+    }
+
+    fn core(&self) -> &dyn CoreTracker {
+        match &self.backend {
+            Backend::Local(v) => v,
+            Backend::Remote(c) => c,
+        }
+    }
+}
+
+/// `"replace"` or `"merge"`.
+fn apply_mode(mode: &str) -> PyResult<ApplyMode> {
+    match mode.trim().to_ascii_lowercase().as_str() {
+        "replace" => Ok(ApplyMode::Replace),
+        "merge" => Ok(ApplyMode::Merge),
+        _ => Err(invalid(
+            "mode",
+            format!("unknown mode `{mode}`; expected replace or merge"),
+        )),
+    }
+}
+
+/// `"toml"` or `"json"`.
+fn policy_format(format: &str) -> PyResult<PolicyFormat> {
+    match format.trim().to_ascii_lowercase().as_str() {
+        "toml" => Ok(PolicyFormat::Toml),
+        "json" => Ok(PolicyFormat::Json),
+        _ => Err(invalid(
+            "format",
+            format!("unknown policy format `{format}`; expected toml or json"),
+        )),
+    }
+}
+
+/// What a `policy` argument of `apply_policy` is.
+enum PolicySource {
+    /// A policy file.
+    File(PathBuf),
+    /// Policy text, in the given format (or guessed).
+    Text(String),
+}
+
+/// A path (a `PathLike`, or a one-line str naming a `.toml`/`.json` or an existing file),
+/// policy text, or a dict / list of rules (sent as JSON text).
+fn policy_source(obj: &Bound<'_, PyAny>) -> PyResult<(PolicySource, Option<PolicyFormat>)> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        let text = s.to_cow()?.into_owned();
+        let name = text.trim();
+        let lower = name.to_ascii_lowercase();
+        let one_line = !text.contains('\n');
+        let looks_like_file = lower.ends_with(".toml") || lower.ends_with(".json");
+        if one_line && (looks_like_file || std::path::Path::new(name).is_file()) {
+            return Ok((PolicySource::File(PathBuf::from(name)), None));
+        }
+        return Ok((PolicySource::Text(text), None));
+    }
+    if obj.hasattr("__fspath__")? {
+        return Ok((PolicySource::File(obj.extract::<PathBuf>()?), None));
+    }
+    if obj.is_instance_of::<PyMapping>() || obj.is_instance_of::<PyList>() {
+        let doc = py_to_json(obj, "policy")?;
+        return Ok((
+            PolicySource::Text(doc.to_string()),
+            Some(PolicyFormat::Json),
+        ));
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "`policy` must be policy text, a path, a dict or a list of rules, not {}",
+        type_name(obj)
+    )))
+}
+
+#[pymethods]
+impl Tracker {
+    // ----- tracking ---------------------------------------------------------------------------
+
+    /// Records a build event and returns the build.
+    #[pyo3(signature = (
+        *, product_name, version, status, built_by=None, built_by_email=None,
+        built_by_name=None, scm_sha=None, scm_branch=None, scm_repository=None, build_url=None,
+        build_number=None, source_system=None, invoke_id=None, started_at=None,
+        completed_at=None, error_message=None, error_code=None, extra_metadata=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per field of the public API"
+    )]
+    fn track_build<'py>(
+        &self,
+        py: Python<'py>,
+        product_name: String,
+        version: &Bound<'py, PyAny>,
+        status: String,
+        built_by: Option<String>,
+        built_by_email: Option<String>,
+        built_by_name: Option<String>,
+        scm_sha: Option<String>,
+        scm_branch: Option<String>,
+        scm_repository: Option<String>,
+        build_url: Option<String>,
+        build_number: Option<&Bound<'py, PyAny>>,
+        source_system: Option<String>,
+        invoke_id: Option<String>,
+        started_at: Option<&Bound<'py, PyAny>>,
+        completed_at: Option<&Bound<'py, PyAny>>,
+        error_message: Option<String>,
+        error_code: Option<String>,
+        extra_metadata: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let mut ev = BuildEvent::new(product_name, version, status);
+        ev.built_by = built_by;
+        ev.built_by_email = built_by_email;
+        ev.built_by_name = built_by_name;
+        ev.scm_sha = scm_sha;
+        ev.scm_branch = scm_branch;
+        ev.scm_repository = scm_repository;
+        ev.build_url = build_url;
+        ev.build_number = text_or_int(build_number, "build_number")?;
+        ev.source_system = source_system;
+        ev.invoke_id = invoke_id;
+        ev.started_at = opt_instant_text(started_at, "started_at")?;
+        ev.completed_at = opt_instant_text(completed_at, "completed_at")?;
+        ev.error_message = error_message;
+        ev.error_code = error_code;
+        ev.extra_metadata = opt_json(extra_metadata, "extra_metadata")?;
+        let t = self.core();
+        let build = py.detach(|| t.track_build(&ev)).or_raise()?;
+        record(py, "Build", &build)
+    }
+
+    /// Records a deployment event and returns the deployment. A `started` event runs the
+    /// preflight and raises DeploymentBlockedError when an enabled rule fails.
+    #[pyo3(signature = (
+        *, product_name, version, environment_name, status, deployed_by=None,
+        deployed_by_email=None, deployed_by_name=None, scm_sha=None, scm_repository=None,
+        scm_branch=None, build_number=None, source_system=None, invoke_id=None,
+        deploy_url=None, build_url=None, completed_at=None, extra_metadata=None,
+        skip_preflight_checks=None, skip_preflight_reason=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per field of the public API"
+    )]
+    fn track_deployment<'py>(
+        &self,
+        py: Python<'py>,
+        product_name: String,
+        version: &Bound<'py, PyAny>,
+        environment_name: String,
+        status: String,
+        deployed_by: Option<String>,
+        deployed_by_email: Option<String>,
+        deployed_by_name: Option<String>,
+        scm_sha: Option<String>,
+        scm_repository: Option<String>,
+        scm_branch: Option<String>,
+        build_number: Option<&Bound<'py, PyAny>>,
+        source_system: Option<String>,
+        invoke_id: Option<String>,
+        deploy_url: Option<String>,
+        build_url: Option<String>,
+        completed_at: Option<&Bound<'py, PyAny>>,
+        extra_metadata: Option<&Bound<'py, PyAny>>,
+        skip_preflight_checks: Option<bool>,
+        skip_preflight_reason: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let mut ev = DeploymentEvent::new(product_name, version, environment_name, status);
+        ev.deployed_by = deployed_by;
+        ev.deployed_by_email = deployed_by_email;
+        ev.deployed_by_name = deployed_by_name;
+        ev.scm_sha = scm_sha;
+        ev.scm_repository = scm_repository;
+        ev.scm_branch = scm_branch;
+        ev.build_number = text_or_int(build_number, "build_number")?;
+        ev.source_system = source_system;
+        ev.invoke_id = invoke_id;
+        ev.deploy_url = deploy_url;
+        ev.build_url = build_url;
+        ev.completed_at = opt_instant_text(completed_at, "completed_at")?;
+        ev.extra_metadata = opt_json(extra_metadata, "extra_metadata")?;
+        ev.skip_preflight_checks = skip_preflight_checks;
+        ev.skip_preflight_reason = skip_preflight_reason;
+        let t = self.core();
+        let deployment = py.detach(|| t.track_deployment(&ev)).or_raise()?;
+        record(py, "Deployment", &deployment)
+    }
+
+    /// Evaluates the preflight for a would-be deployment without recording anything, now or
+    /// at the instant `at`, and returns the verdict.
+    #[pyo3(signature = (*, product_name, version, environment_name, deployed_by=None, at=None))]
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        product_name: String,
+        version: &Bound<'py, PyAny>,
+        environment_name: String,
+        deployed_by: Option<String>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let mut req = CheckRequest::new(product_name, version, environment_name);
+        req.deployed_by = deployed_by;
+        req.at = opt_instant_text(at, "at")?;
+        let t = self.core();
+        let verdict = py.detach(|| t.check(&req)).or_raise()?;
+        record(py, "Verdict", &verdict)
+    }
+
+    /// A deployment by id; or, with product=, version= and environment=, a context manager
+    /// that records `started` (raising DeploymentBlockedError before the body runs), then
+    /// `completed` when the body succeeds or `failed` when it raises.
+    #[pyo3(signature = (id=None, /, **fields))]
+    fn deployment<'py>(
+        slf: &Bound<'py, Self>,
+        id: Option<String>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        match (id, fields.filter(|f| !f.is_empty())) {
+            (Some(id), None) => {
+                let d = match &slf.get().backend {
+                    Backend::Local(v) => py.detach(|| v.deployment(&id)),
+                    Backend::Remote(c) => py.detach(|| c.deployment(&id)),
+                }
+                .or_raise()?;
+                record(py, "Deployment", &d)
+            }
+            (None, Some(fields)) => {
+                let fields = fields.copy()?;
+                let kwargs = PyDict::new(py);
+                for name in ["product", "version", "environment"] {
+                    kwargs.set_item(name, fields.get_item(name)?)?;
+                    if fields.contains(name)? {
+                        fields.del_item(name)?;
+                    }
+                }
+                kwargs.set_item("fields", fields)?;
+                py.import("versioner._context")?
+                    .getattr("DeploymentRun")?
+                    .call((slf,), Some(&kwargs))
+            }
+            _ => Err(pyo3::exceptions::PyTypeError::new_err(
+                "deployment() takes either a deployment id, or product=, version= and \
+                 environment= (plus optional event fields) for a tracked deployment",
+            )),
+        }
+    }
+
+    // ----- rules ------------------------------------------------------------------------------
+
+    /// Every rule, in evaluation order.
+    fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let t = self.core();
+        let rules = py.detach(|| t.rules()).or_raise()?;
+        records_list(py, "Rule", &rules)
+    }
+
+    /// Changes a rule's status ("enabled", "report_only" or "disabled"), recording who and why.
+    fn set_rule_status<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        status: String,
+        actor: String,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let status = RuleStatus::from_str(&status).or_raise()?;
+        let t = self.core();
+        let stored = py
+            .detach(|| t.set_rule_status(&name, status, &actor, &reason))
+            .or_raise()?;
+        record(py, "Rule", &stored)
+    }
+
+    /// Applies a policy: TOML or JSON text, a path to a policy file, or a dict / list of rules.
+    /// In "replace" mode the policy becomes the whole rule set; in "merge" mode its rules are
+    /// added or updated by name. All or nothing.
+    #[pyo3(signature = (policy, *, format=None, mode="replace", actor="python"))]
+    fn apply_policy<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyAny>,
+        format: Option<&str>,
+        mode: &str,
+        actor: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mode = apply_mode(mode)?;
+        let format = format.map(policy_format).transpose()?;
+        let (source, implied) = policy_source(policy)?;
+        let t = self.core();
+        let report = match (source, format.or(implied)) {
+            (PolicySource::File(path), None) => {
+                py.detach(|| t.apply_policy_file(&path, mode, actor))
+            }
+            (PolicySource::File(path), Some(format)) => py.detach(|| {
+                std::fs::read_to_string(&path)
+                    .map_err(|e| {
+                        versioner_core::Error::invalid(
+                            "policy",
+                            format!("cannot read `{}`: {e}", path.display()),
+                        )
+                    })
+                    .and_then(|text| t.apply_policy_text(&text, format, mode, actor))
+            }),
+            (PolicySource::Text(text), format) => {
+                let format = format.unwrap_or(if text.trim_start().starts_with('{') {
+                    PolicyFormat::Json
+                } else {
+                    PolicyFormat::Toml
+                });
+                py.detach(|| t.apply_policy_text(&text, format, mode, actor))
+            }
+        }
+        .or_raise()?;
+        record(py, "ApplyReport", &report)
+    }
+
+    // ----- approvals --------------------------------------------------------------------------
+
+    /// Records an approval of a recorded version and returns it.
+    #[pyo3(signature = (
+        *, product_name, version, approval_type, approver, approver_role=None,
+        environment=None, comment=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per field of the public API"
+    )]
+    fn approve<'py>(
+        &self,
+        py: Python<'py>,
+        product_name: String,
+        version: &Bound<'py, PyAny>,
+        approval_type: String,
+        approver: String,
+        approver_role: Option<String>,
+        environment: Option<String>,
+        comment: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let mut req = ApprovalRequest::new(product_name, version, approval_type, approver);
+        req.approver_role = approver_role;
+        req.environment = environment;
+        req.comment = comment;
+        let t = self.core();
+        let approval = py.detach(|| t.approve(&req)).or_raise()?;
+        record(py, "Approval", &approval)
+    }
+
+    /// Revokes the approval `id` (it stays on record, marked revoked) and returns it.
+    fn revoke_approval<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        actor: String,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core();
+        let approval = py
+            .detach(|| t.revoke_approval(&id, &actor, &reason))
+            .or_raise()?;
+        record(py, "Approval", &approval)
+    }
+
+    /// The approvals of a version (revoked ones too), oldest first.
+    fn approvals<'py>(
+        &self,
+        py: Python<'py>,
+        product: String,
+        version: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let t = self.core();
+        let list = py.detach(|| t.approvals(&product, &version)).or_raise()?;
+        records_list(py, "Approval", &list)
+    }
+
+    // ----- queries ----------------------------------------------------------------------------
+
+    /// Versions of a product, newest first.
+    #[pyo3(signature = (product, limit=50, offset=0))]
+    fn versions<'py>(
+        &self,
+        py: Python<'py>,
+        product: String,
+        limit: i64,
+        offset: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let page = Page {
+            limit: count(limit, "limit")?,
+            offset: count(offset, "offset")?,
+        };
+        let t = self.core();
+        let list = py.detach(|| t.versions(&product, page)).or_raise()?;
+        records_list(py, "Version", &list)
+    }
+
+    /// A version by its id.
+    fn version_by_id<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let v = match &self.backend {
+            Backend::Local(v) => py.detach(|| v.version_by_id(&id)),
+            Backend::Remote(c) => py.detach(|| c.version_by_id(&id)),
+        }
+        .or_raise()?;
+        record(py, "Version", &v)
+    }
+
+    /// Versions built from a commit; an abbreviated SHA (4+ hex characters) matches by prefix.
+    fn versions_by_sha<'py>(&self, py: Python<'py>, sha: String) -> PyResult<Bound<'py, PyList>> {
+        let list = match &self.backend {
+            Backend::Local(v) => py.detach(|| v.versions_by_sha(&sha)),
+            Backend::Remote(c) => py.detach(|| c.versions_by_sha(&sha)),
+        }
+        .or_raise()?;
+        records_list(py, "Version", &list)
+    }
+
+    /// Deployment history, newest first, filtered by any of the arguments.
+    #[pyo3(signature = (
+        *, product=None, environment=None, version=None, status=None, since=None, until=None,
+        limit=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per history filter"
+    )]
+    fn history<'py>(
+        &self,
+        py: Python<'py>,
+        product: Option<String>,
+        environment: Option<String>,
+        version: Option<&Bound<'py, PyAny>>,
+        status: Option<String>,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+        limit: Option<i64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut q = HistoryQuery::new();
+        q.product = product;
+        q.environment = environment;
+        q.version = text_or_int(version, "version")?;
+        q.status = status.as_deref().map(Status::parse).transpose().or_raise()?;
+        q.since = opt_instant(since, "since")?;
+        q.until = opt_instant(until, "until")?;
+        q.limit = limit.map(|n| count(n, "limit")).transpose()?;
+        let t = self.core();
+        let list = py.detach(|| t.history(&q)).or_raise()?;
+        records_list(py, "Deployment", &list)
+    }
+
+    /// What is deployed where, now or as of the instant `at`.
+    #[pyo3(signature = (at=None))]
+    fn state<'py>(
+        &self,
+        py: Python<'py>,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let at = opt_instant(at, "at")?;
+        let t = self.core();
+        let matrix = py.detach(|| t.state(at)).or_raise()?;
+        let mut wire = to_json(&matrix)?;
+        if let Some(m) = wire.as_object_mut() {
+            m.insert("table".into(), serde_json::Value::String(matrix.to_table()));
+        }
+        record_from_json(py, "StateMatrix", &wire)
+    }
+
+    /// Products whose environments hold different versions (now, or as of `at`), considering
+    /// only `environments` when given.
+    #[pyo3(signature = (at=None, environments=None))]
+    fn drift<'py>(
+        &self,
+        py: Python<'py>,
+        at: Option<&Bound<'py, PyAny>>,
+        environments: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let at = opt_instant(at, "at")?;
+        let t = self.core();
+        let list = py
+            .detach(|| t.drift(at, environments.as_deref()))
+            .or_raise()?;
+        records_list(py, "Drift", &list)
+    }
+
+    /// Every product, by name.
+    fn products<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let t = self.core();
+        let list = py.detach(|| t.products()).or_raise()?;
+        records_list(py, "Product", &list)
+    }
+
+    /// Every environment, from development to production.
+    fn environments<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let t = self.core();
+        let list = py.detach(|| t.environments()).or_raise()?;
+        records_list(py, "Environment", &list)
+    }
+}
