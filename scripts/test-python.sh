@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python binding's suite: builds `versioner` into ./.venv with maturin, runs pytest,
-# checks the hand-written stubs with stubtest and the examples with `mypy --strict`.
+# checks the hand-written stubs with stubtest and the examples with `mypy --strict`; the
+# remote Client is tested against `versioner serve` (built here with cargo).
 # Needs only Rust and Python >= 3.9 (with venv); creates the virtual environment if missing.
 # Called by scripts/test.sh; runs on its own too.
 set -euo pipefail
@@ -17,11 +18,18 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
 fi
 
 echo "==> pip install maturin pytest mypy"
-"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.10'
+"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.18'
 
 echo "==> maturin develop (versioner-py)"
 # maturin finds ./.venv through VIRTUAL_ENV; the build is a debug build.
 VIRTUAL_ENV="$PWD/$VENV" "$VENV/bin/maturin" develop --quiet -m versioner-py/Cargo.toml
+
+# The remote `versioner.Client` is tested against a real `versioner serve`.
+if [ -f versioner-cli/Cargo.toml ]; then
+  echo "==> cargo build -p versioner-cli (for the Client tests)"
+  cargo build --quiet -p versioner-cli
+  export VERSIONER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/versioner"
+fi
 
 echo "==> pytest versioner-py/tests"
 set +e

@@ -10,9 +10,124 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Versioner over HTTP, against `versioner serve` (or any server speaking the Versioner
+ * Events API): the same methods, records and errors as `Versioner`, plus `NETWORK`,
+ * `UNAUTHORIZED` and `FORBIDDEN`. Calls run on the libuv thread pool.
+ */
+export declare class Client {
+  /**
+   * A client of the server at `apiUrl`. Nothing is sent until the first call.
+   *
+   * Throws `INVALID_INPUT` (`field` `apiUrl`) when the URL is malformed or not `http://`.
+   */
+  constructor(options: ClientOptions)
+  /** The server's base URL. */
+  get apiUrl(): string
+  /**
+   * `GET /health`: whether the server is up, and its version (rejects with `NETWORK`
+   * when it cannot be reached).
+   */
+  health(): Promise<Health>
+  /**
+   * Records a build event. Creates the product and version on first sight; the
+   * first SHA recorded for a version is permanent.
+   *
+   * Rejects with `INVALID_INPUT` (naming the option in `field`),
+   * `VERSION_CONFLICT` or `STORAGE`; nothing is written on error.
+   */
+  trackBuild(options: BuildOptions): Promise<Build>
+  /**
+   * Records a deployment event. `started` runs the preflight and, when every
+   * enabled rule holds, opens the deployment; `completed`, `failed` and `aborted`
+   * close the newest open one of the same product, version and environment (or
+   * record a closed one).
+   *
+   * A refused deployment rejects with its blocking code (`CONCURRENT_DEPLOYMENT`,
+   * `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`,
+   * `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`) and `httpStatus`,
+   * `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
+   * `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+   */
+  trackDeployment(options: DeploymentOptions): Promise<Deployment>
+  /**
+   * Evaluates the preflight for a would-be deployment, now or at `at`, recording
+   * nothing. Resolves to the verdict (allowed or blocked) with every rule's
+   * outcome.
+   */
+  check(options: CheckOptions): Promise<Verdict>
+  /**
+   * With an id: the deployment (rejects with `NOT_FOUND`).
+   *
+   * With options and a callback: sends `started` (which runs the preflight and
+   * may reject; then nothing is recorded), calls `callback` with the started
+   * deployment, then sends `completed` and resolves to the callback's result —
+   * or, when the callback throws or rejects, sends `failed` and rejects with the
+   * callback's own error.
+   */
+  deployment<T = Deployment>(idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>): Promise<T>
+  /** Every rule, in evaluation order. */
+  rules(): Promise<Array<StoredRule>>
+  /**
+   * Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
+   * who, when and why.
+   */
+  setRuleStatus(name: string, options: RuleStatusOptions): Promise<StoredRule>
+  /**
+   * Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON
+   * with `format: 'json'`) — in one step: `replace` (default) makes it the whole
+   * rule set, `merge` adds or updates rules by name. An invalid policy is refused
+   * whole: `INVALID_INPUT` with every problem in `problems`.
+   */
+  applyPolicy(policy: PolicyDocument | string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
+  /** Reads a policy file here and applies it (`.json` is JSON, anything else TOML). */
+  applyPolicyFile(path: string, options?: Omit<ApplyOptions, 'format'> | undefined | null): Promise<ApplyReport>
+  /**
+   * Records an approval of a recorded version (rejects with `NOT_FOUND` when the
+   * product or version was never recorded).
+   */
+  approve(options: ApprovalOptions): Promise<Approval>
+  /** Revokes an approval; it stays in the record, marked revoked. */
+  revokeApproval(id: string, options: RevokeOptions): Promise<Approval>
+  /** The approvals of a version, revoked ones too, oldest first. */
+  approvals(productName: string, version: string): Promise<Array<Approval>>
+  /**
+   * Versions of a product, newest first (rejects with `NOT_FOUND` for an unknown
+   * product).
+   */
+  versions(productName: string, options?: PageOptions | undefined | null): Promise<Array<Version>>
+  /** A version by its id (rejects with `NOT_FOUND`). */
+  versionById(id: string): Promise<Version>
+  /**
+   * Versions built from a commit; an abbreviated SHA (4+ hex characters) matches
+   * by prefix.
+   */
+  versionsBySha(sha: string): Promise<Array<Version>>
+  /**
+   * Deployment history, newest first; unknown product, environment or version
+   * names match nothing.
+   */
+  history(options?: HistoryOptions | undefined | null): Promise<Array<Deployment>>
+  /**
+   * What is deployed where: for every product × environment with history, the
+   * version last deployed successfully and the deployments in progress — now, or
+   * as of `at`.
+   */
+  state(options?: StateOptions | undefined | null): Promise<StateMatrix>
+  /**
+   * Products whose environments hold different versions (now, or as of `at`),
+   * considering only `environments` when given.
+   */
+  drift(options?: DriftOptions | undefined | null): Promise<Array<Drift>>
+  /** Every product, by name. */
+  products(): Promise<Array<Product>>
+  /** Every environment, from development to production. */
+  environments(): Promise<Array<Environment>>
+}
+
+/**
  * Versioner, in process, on an embedded SQLite file: track builds and deployments, enforce
  * the preflight, answer queries. Every method that touches storage returns a promise and
- * runs on the libuv thread pool; instances may be used concurrently.
+ * runs on the libuv thread pool; an instance may be used by many calls at once.
  */
 export declare class Versioner {
   /**
@@ -22,106 +137,123 @@ export declare class Versioner {
    * Throws `STORAGE` when the file cannot be opened or was written by a newer Versioner.
    */
   constructor(path?: string | undefined | null)
+  /** A rule by name (rejects with `NOT_FOUND`). */
+  rule(name: string): Promise<StoredRule>
   /**
-   * Records a build event. Creates the product and version on first sight; the first SHA
-   * recorded for a version is permanent.
+   * Adds a rule at the end of the evaluation order. Rejects with `INVALID_INPUT` (every
+   * problem in `problems`) when the rule is invalid or its name is taken.
+   */
+  addRule(rule: RuleDefinition): Promise<StoredRule>
+  /**
+   * Replaces the rule named `name` (the new definition may rename it); a status change is
+   * recorded in the rule's history.
+   */
+  updateRule(name: string, rule: RuleDefinition): Promise<StoredRule>
+  /** Deletes a rule (rejects with `NOT_FOUND`). */
+  deleteRule(name: string): Promise<void>
+  /** The status history of one rule, or of every rule, oldest first. */
+  ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
+  /** One version of a product (rejects with `NOT_FOUND`). */
+  version(productName: string, version: string): Promise<Version>
+  /**
+   * Overrides an environment's type, or with `null` returns it to inference from the
+   * name. The environment is created if it does not exist yet.
+   */
+  setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
+  /**
+   * Records a build event. Creates the product and version on first sight; the
+   * first SHA recorded for a version is permanent.
    *
-   * Rejects with `INVALID_INPUT` (naming the option), `VERSION_CONFLICT` or `STORAGE`;
-   * nothing is written on error.
+   * Rejects with `INVALID_INPUT` (naming the option in `field`),
+   * `VERSION_CONFLICT` or `STORAGE`; nothing is written on error.
    */
   trackBuild(options: BuildOptions): Promise<Build>
   /**
-   * Records a deployment event. `started` runs the preflight and, when every enabled rule
-   * holds, opens the deployment; `completed`, `failed` and `aborted` close the newest open
-   * one of the same product, version and environment (or record a closed one).
+   * Records a deployment event. `started` runs the preflight and, when every
+   * enabled rule holds, opens the deployment; `completed`, `failed` and `aborted`
+   * close the newest open one of the same product, version and environment (or
+   * record a closed one).
    *
-   * Rejects with a blocking code (`CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`,
-   * `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`,
-   * `QUALITY_APPROVAL_REQUIRED`) carrying `httpStatus`, `retryAfter`, `ruleName`,
-   * `violations` and `verdict`; or `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+   * A refused deployment rejects with its blocking code (`CONCURRENT_DEPLOYMENT`,
+   * `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`,
+   * `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`) and `httpStatus`,
+   * `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
+   * `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
    */
   trackDeployment(options: DeploymentOptions): Promise<Deployment>
   /**
-   * Evaluates the preflight for a would-be deployment, now or at `at`, recording nothing.
-   * Resolves to the verdict (allowed or blocked) with every rule's outcome.
+   * Evaluates the preflight for a would-be deployment, now or at `at`, recording
+   * nothing. Resolves to the verdict (allowed or blocked) with every rule's
+   * outcome.
    */
   check(options: CheckOptions): Promise<Verdict>
   /**
    * With an id: the deployment (rejects with `NOT_FOUND`).
    *
-   * With options and a callback: sends `started` (which runs the preflight and may
-   * reject), calls `callback` with the started deployment, then sends `completed` and
-   * resolves to the callback's result — or, when the callback throws or rejects, sends
-   * `failed` and rejects with the callback's error.
+   * With options and a callback: sends `started` (which runs the preflight and
+   * may reject; then nothing is recorded), calls `callback` with the started
+   * deployment, then sends `completed` and resolves to the callback's result —
+   * or, when the callback throws or rejects, sends `failed` and rejects with the
+   * callback's own error.
    */
   deployment<T = Deployment>(idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>): Promise<T>
   /** Every rule, in evaluation order. */
   rules(): Promise<Array<StoredRule>>
-  /** A rule by name (rejects with `NOT_FOUND`). */
-  rule(name: string): Promise<StoredRule>
   /**
-   * Adds a rule at the end of the evaluation order. Rejects with `INVALID_INPUT` (with
-   * `problems`) when the rule is invalid or its name is taken.
+   * Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
+   * who, when and why.
    */
-  addRule(rule: RuleDefinition): Promise<StoredRule>
-  /** Replaces the rule named `name` (the new definition may rename it). */
-  updateRule(name: string, rule: RuleDefinition): Promise<StoredRule>
-  /** Deletes a rule (rejects with `NOT_FOUND`). */
-  deleteRule(name: string): Promise<void>
-  /** Changes a rule's status, recording who, when and why. */
   setRuleStatus(name: string, options: RuleStatusOptions): Promise<StoredRule>
-  /** The status history of one rule, or of every rule, oldest first. */
-  ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
   /**
-   * Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON with
-   * `format: 'json'`) — in one step: `replace` (default) makes it the whole rule set,
-   * `merge` adds or updates by name. An invalid policy is refused whole (`INVALID_INPUT`
-   * with every problem in `problems`).
+   * Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON
+   * with `format: 'json'`) — in one step: `replace` (default) makes it the whole
+   * rule set, `merge` adds or updates rules by name. An invalid policy is refused
+   * whole: `INVALID_INPUT` with every problem in `problems`.
    */
   applyPolicy(policy: PolicyDocument | string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
-  /** Reads and applies a policy file (`.json` is JSON, anything else TOML). */
+  /** Reads a policy file here and applies it (`.json` is JSON, anything else TOML). */
   applyPolicyFile(path: string, options?: Omit<ApplyOptions, 'format'> | undefined | null): Promise<ApplyReport>
   /**
-   * Records an approval of a recorded version (rejects with `NOT_FOUND` when the product or
-   * version was never recorded).
+   * Records an approval of a recorded version (rejects with `NOT_FOUND` when the
+   * product or version was never recorded).
    */
   approve(options: ApprovalOptions): Promise<Approval>
   /** Revokes an approval; it stays in the record, marked revoked. */
   revokeApproval(id: string, options: RevokeOptions): Promise<Approval>
   /** The approvals of a version, revoked ones too, oldest first. */
   approvals(productName: string, version: string): Promise<Array<Approval>>
-  /** Versions of a product, newest first (rejects with `NOT_FOUND` for an unknown product). */
+  /**
+   * Versions of a product, newest first (rejects with `NOT_FOUND` for an unknown
+   * product).
+   */
   versions(productName: string, options?: PageOptions | undefined | null): Promise<Array<Version>>
-  /** One version of a product (rejects with `NOT_FOUND`). */
-  version(productName: string, version: string): Promise<Version>
   /** A version by its id (rejects with `NOT_FOUND`). */
   versionById(id: string): Promise<Version>
-  /** Versions built from a commit; an abbreviated SHA (4+ hex characters) matches by prefix. */
+  /**
+   * Versions built from a commit; an abbreviated SHA (4+ hex characters) matches
+   * by prefix.
+   */
   versionsBySha(sha: string): Promise<Array<Version>>
   /**
-   * Deployment history, newest first; unknown product, environment or version names match
-   * nothing.
+   * Deployment history, newest first; unknown product, environment or version
+   * names match nothing.
    */
   history(options?: HistoryOptions | undefined | null): Promise<Array<Deployment>>
   /**
-   * What is deployed where: for every product × environment with history, the version
-   * last deployed successfully and the deployments in progress — now, or as of `at`.
+   * What is deployed where: for every product × environment with history, the
+   * version last deployed successfully and the deployments in progress — now, or
+   * as of `at`.
    */
   state(options?: StateOptions | undefined | null): Promise<StateMatrix>
   /**
-   * Products whose environments hold different versions (now, or as of `at`), considering
-   * only `environments` when given.
+   * Products whose environments hold different versions (now, or as of `at`),
+   * considering only `environments` when given.
    */
   drift(options?: DriftOptions | undefined | null): Promise<Array<Drift>>
   /** Every product, by name. */
   products(): Promise<Array<Product>>
   /** Every environment, from development to production. */
   environments(): Promise<Array<Environment>>
-  /**
-   * Overrides an environment's type, or with `null` returns it to inference from the name.
-   * The environment is created if it does not exist yet.
-   */
-  setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
 }
 
 /** How `applyPolicy` treats the rules already stored, and who applies it. */
@@ -345,6 +477,33 @@ export interface CiInfo {
   metadata: Record<string, any>
 }
 
+/** Where the server is and how to talk to it: `new Client(options)`. */
+export interface ClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8000` (plain HTTP in this build). */
+  apiUrl: string
+  /** The API key, sent as `Authorization: Bearer <key>`. */
+  apiKey?: string
+  /** The timeout of one attempt, in milliseconds (default 30000). */
+  timeoutMs?: number
+  /**
+   * Attempts per call, the first included (default 4). Retried: unreachable server,
+   * timeouts, 5xx and 429; every write carries one idempotency key across its retries.
+   */
+  maxAttempts?: number
+  /**
+   * The wait before the second attempt, doubling after each, in milliseconds (default
+   * 1000).
+   */
+  backoffMs?: number
+  /**
+   * The longest single wait, for backoff and a server's `Retry-After`, in milliseconds
+   * (default 60000).
+   */
+  maxWaitMs?: number
+  /** The `User-Agent` header (default `versioner/<version>`). */
+  userAgent?: string
+}
+
 /** Allowed or blocked. */
 export type Decision = 'allowed' | 'blocked'
 
@@ -517,6 +676,14 @@ export type EnvironmentType = 'dev' | 'test' | 'staging' | 'production' | 'other
 
 /** The stable error codes, shared by every Versioner surface. */
 export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL'
+
+/** What the server says about itself. */
+export interface Health {
+  /** `ok` when the server is up. */
+  status: string
+  /** The server's Versioner version. */
+  version?: string
+}
 
 /** Filters for `history`; every one optional. */
 export interface HistoryOptions {

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Client = nativeBinding.Client
 module.exports.Versioner = nativeBinding.Versioner
 module.exports.BlockCode = nativeBinding.BlockCode
 module.exports.Decision = nativeBinding.Decision

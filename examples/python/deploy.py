@@ -13,8 +13,9 @@
    exits with the command's code.
 
 ``--dry-run`` only evaluates the preflight and prints the verdict (exit 5 when blocked).
-The database is ``--db`` or ``$VERSIONER_DB`` (default ``versioner.db``). Exit codes follow
-the ``versioner`` CLI: 0 ok, 1 error, 4 rejected input, 5 blocked by policy.
+It records into the SQLite file ``--db`` or ``$VERSIONER_DB`` (default ``versioner.db``), or,
+when ``$VERSIONER_API_URL`` is set, into that ``versioner serve`` with ``$VERSIONER_API_KEY``.
+Exit codes follow the ``versioner`` CLI: 0 ok, 1 error, 4 rejected input, 5 blocked by policy.
 """
 
 from __future__ import annotations
@@ -65,7 +66,12 @@ def print_verdict(verdict: versioner.Verdict) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     ci = versioner.detect_ci()
     args = parse_args(sys.argv[1:] if argv is None else argv, ci)
-    vr = versioner.Versioner(args.db)
+    api_url = os.environ.get("VERSIONER_API_URL")
+    vr: versioner.Tracker
+    if api_url:
+        vr = versioner.Client(api_url, os.environ.get("VERSIONER_API_KEY"))
+    else:
+        vr = versioner.Versioner(args.db)
 
     policy = args.policy or ("versioner.toml" if os.path.exists("versioner.toml") else None)
     if policy:

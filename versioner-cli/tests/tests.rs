@@ -11,6 +11,13 @@
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
 
+// clippy.toml allows these in `#[test]` functions; the shared fixtures are test code too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test fixtures: a failure is a test failure"
+)]
+
 #[path = "suite/support.rs"]
 mod support;
 

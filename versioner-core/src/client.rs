@@ -2,7 +2,7 @@
 //!
 //! [`Client`] speaks the Versioner Events API (`POST /build-events/`,
 //! `POST /deployment-events/`) and the query, rule and approval routes of `versioner serve`,
-//! with the JSON shapes of [`wire`](crate::wire). It returns the same records and the same
+//! with the JSON shapes of [`wire`]. It returns the same records and the same
 //! errors as the in-process [`Versioner`](crate::Versioner): errors are rebuilt with
 //! [`wire::error_from_response`], so a refused deployment is
 //! [`Error::Blocked`] carrying the whole verdict and every other failure has the code it has in
@@ -679,11 +679,12 @@ mod tests {
         }
     }
 
+    /// Scripted answers: `(status, extra headers, body)`.
+    type Script = Vec<(u16, Vec<(&'static str, String)>, String)>;
+
     /// Serves the scripted `(status, extra headers, body)` answers in order, one per
     /// connection, and records the requests.
-    fn fake_server(
-        script: Vec<(u16, Vec<(&'static str, String)>, String)>,
-    ) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    fn fake_server(script: Script) -> (String, Arc<Mutex<Vec<Seen>>>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));

@@ -1081,12 +1081,13 @@ fn record_deployment(
             } else {
                 d.started_at = Some(now);
             }
-            if preflight.is_some() {
-                d.preflight = preflight;
-            }
             overlay_deployment_fields(&mut d.fields, f);
             merge_metadata(&mut d.extra_metadata, &ev.metadata);
             tx.update_deployment(&d)?;
+            if let Some(p) = preflight {
+                tx.set_preflight(d.key, &p)?;
+                d.preflight = Some(p);
+            }
             d
         }
         None => {

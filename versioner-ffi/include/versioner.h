@@ -332,7 +332,8 @@ VersionerStatus versioner_check(const VersionerHandle *handle,
  *
  * `format`: `"toml"`, `"json"` or NULL (guessed: `{…}` or `[{…}]` is JSON, anything else
  * TOML). `mode`: `"replace"` (NULL; the document becomes the whole rule set) or `"merge"`
- * (its rules are added or updated by name). `actor` is recorded with any status change.
+ * (its rules are added or updated by name). `actor` (required) is recorded with any status
+ * change.
  *
  * `*out_json`: what changed, `{"added": […], "updated": […], "unchanged": […],
  * "deleted": […]}` (rule names).

@@ -1,6 +1,6 @@
 //! The C ABI of Versioner: `libversioner.so` / `libversioner.a` and `include/versioner.h`.
 //!
-//! Every export follows one pattern: an unwind guard ([`boundary::guard`]) that clears the
+//! Every export follows one pattern: an unwind guard (`boundary::guard`) that clears the
 //! thread's last error and turns a panic into `VERSIONER_STATUS_PANIC`; checks of every pointer
 //! and string argument (NULL → `NULL_POINTER`, bad UTF-8 → `INVALID_UTF8`, bad JSON →
 //! `INVALID_INPUT`); the core call; and a [`VersionerStatus`] with one value per
@@ -567,7 +567,8 @@ pub unsafe extern "C" fn versioner_check(
 ///
 /// `format`: `"toml"`, `"json"` or NULL (guessed: `{…}` or `[{…}]` is JSON, anything else
 /// TOML). `mode`: `"replace"` (NULL; the document becomes the whole rule set) or `"merge"`
-/// (its rules are added or updated by name). `actor` is recorded with any status change.
+/// (its rules are added or updated by name). `actor` (required) is recorded with any status
+/// change.
 ///
 /// `*out_json`: what changed, `{"added": […], "updated": […], "unchanged": […],
 /// "deleted": […]}` (rule names).

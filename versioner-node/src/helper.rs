@@ -24,7 +24,6 @@ use napi::{Env, JsValue, ScopedTask, ValueType};
 use versioner_core::{DeploymentEvent, Error};
 
 use crate::backend::Backend;
-
 use crate::error::{from_panic, to_js};
 use crate::input;
 use crate::options::{DeploymentOptions, into_core};
@@ -65,18 +64,18 @@ where
 /// `deployment(id)` or `deployment(options, callback)`.
 pub(crate) fn deployment<'env>(
     env: &'env Env,
-    vr: &Backend,
+    backend: &Backend,
     arg: &Unknown<'env>,
     callback: Option<Either<Function<'env, Unknown<'env>, Unknown<'env>>, Unknown<'env>>>,
 ) -> napi::Result<AnyPromise<'env>> {
     let by_id = arg.get_type()? == ValueType::String;
     match (by_id, callback) {
         (true, None) => {
-            let vr = vr.clone();
+            let backend = backend.clone();
             let id = input::string(arg, "id");
             spawn(
                 env,
-                Op::new(move || from_core::<_, Deployment>(&vr.deployment(&id?)?)),
+                Op::new(move || from_core::<_, Deployment>(&backend.deployment(&id?)?)),
             )
         }
         (true, Some(_)) => rejected(
@@ -97,7 +96,7 @@ pub(crate) fn deployment<'env>(
         (false, Some(Either::B(_))) => {
             rejected(env, &Error::invalid("callback", "must be a function"))
         }
-        (false, Some(Either::A(f))) => run(env, vr, arg, &f),
+        (false, Some(Either::A(f))) => run(env, backend, arg, &f),
     }
 }
 
@@ -120,7 +119,7 @@ fn events(arg: &Unknown<'_>) -> versioner_core::Result<[DeploymentEvent; 3]> {
 
 fn run<'env>(
     env: &'env Env,
-    vr: &Backend,
+    backend: &Backend,
     arg: &Unknown<'env>,
     callback: &Function<'env, Unknown<'env>, Unknown<'env>>,
 ) -> napi::Result<AnyPromise<'env>> {
@@ -132,10 +131,12 @@ fn run<'env>(
     let callback = callback.create_ref()?;
 
     let starting = {
-        let vr = vr.clone();
+        let backend = backend.clone();
         spawn(
             env,
-            Op::new(move || from_core::<_, Deployment>(&vr.tracker().track_deployment(&started)?)),
+            Op::new(move || {
+                from_core::<_, Deployment>(&backend.tracker().track_deployment(&started)?)
+            }),
         )?
     };
 
@@ -157,19 +158,19 @@ fn run<'env>(
 
     let completing = {
         let stage = Rc::clone(&stage);
-        let vr = vr.clone();
+        let backend = backend.clone();
         let p = running.then(move |ctx: CallbackContext<Unknown<'_>>| {
             stage.set(Stage::Completing);
             let env = ctx.env;
             let task = Finish::new(&env, &ctx.value, OnError::Reject, move || {
-                vr.tracker().track_deployment(&completed).map(drop)
+                backend.tracker().track_deployment(&completed).map(drop)
             })?;
             spawn(&env, task)
         })?;
         erase(env, &p)
     };
 
-    let vr = vr.clone();
+    let backend = backend.clone();
     let done = completing.catch(move |ctx: CallbackContext<Unknown<'_>>| {
         let env = ctx.env;
         match stage.get() {
@@ -180,7 +181,7 @@ fn run<'env>(
             }
             Stage::Running => {
                 let task = Finish::new(&env, &ctx.value, OnError::Ignore, move || {
-                    vr.tracker().track_deployment(&failed).map(drop)
+                    backend.tracker().track_deployment(&failed).map(drop)
                 })?;
                 // Finish resolves with the callback's error once `failed` is recorded; throw it.
                 let recorded = spawn(&env, task)?;

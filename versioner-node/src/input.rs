@@ -221,8 +221,15 @@ pub(crate) fn kind(v: &Value) -> &'static str {
 }
 
 /// `product_name` → `productName`: the core names fields as on the wire; JavaScript callers
-/// know them in camelCase.
+/// know them in camelCase. Anything else (`env.GITHUB_SHA`, `windows[0].start`, paths this
+/// binding already wrote) is left as it is.
 pub(crate) fn camel_case(field: &str) -> String {
+    let snake = field
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !snake {
+        return field.to_string();
+    }
     let mut out = String::with_capacity(field.len());
     let mut upper = false;
     for c in field.chars() {

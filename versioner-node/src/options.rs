@@ -316,7 +316,7 @@ pub struct RuleDefinition {
 
 impl RuleDefinition {
     /// The core rule, validated by the core.
-    pub(crate) fn into_rule(&self) -> versioner_core::Result<versioner_core::Rule> {
+    pub(crate) fn to_rule(&self) -> versioner_core::Result<versioner_core::Rule> {
         let json = serde_json::to_value(self)
             .map_err(|e| Error::internal(format!("cannot convert a rule for the core: {e}")))?;
         versioner_core::Rule::from_json(&json)

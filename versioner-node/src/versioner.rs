@@ -70,8 +70,7 @@ impl Versioner {
     )]
     pub fn add_rule(&self, rule: Unknown<'_>) -> AsyncTask<Op<StoredRule>> {
         let vr = self.local();
-        let rule =
-            input::options::<RuleDefinition>(&rule, "rule", false).and_then(|r| r.into_rule());
+        let rule = input::options::<RuleDefinition>(&rule, "rule", false).and_then(|r| r.to_rule());
         Op::run(move || from_core(&vr.add_rule(&rule?)?))
     }
 
@@ -85,8 +84,7 @@ impl Versioner {
     pub fn update_rule(&self, name: Unknown<'_>, rule: Unknown<'_>) -> AsyncTask<Op<StoredRule>> {
         let vr = self.local();
         let name = input::string(&name, "name");
-        let rule =
-            input::options::<RuleDefinition>(&rule, "rule", false).and_then(|r| r.into_rule());
+        let rule = input::options::<RuleDefinition>(&rule, "rule", false).and_then(|r| r.to_rule());
         Op::run(move || from_core(&vr.update_rule(&name?, &rule?)?))
     }
 

@@ -321,7 +321,10 @@ pub(crate) fn count(n: i64, field: &str) -> PyResult<u32> {
 pub(crate) fn seconds(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<std::time::Duration> {
     if let Ok(d) = obj.cast::<PyDelta>() {
         if d.get_days() < 0 {
-            return Err(invalid(field, "is a negative timedelta; durations are positive"));
+            return Err(invalid(
+                field,
+                "is a negative timedelta; durations are positive",
+            ));
         }
         return obj.extract();
     }

@@ -73,9 +73,9 @@ fn detect_ci<'py>(py: Python<'py>, env: Option<&Bound<'py, PyAny>>) -> PyResult<
 #[pymodule]
 mod _native {
     #[pymodule_export]
-    use super::detect_ci;
-    #[pymodule_export]
     use super::client::Client;
+    #[pymodule_export]
+    use super::detect_ci;
     #[pymodule_export]
     use super::tracker::Tracker;
     #[pymodule_export]

@@ -486,7 +486,11 @@ impl Tracker {
         q.product = product;
         q.environment = environment;
         q.version = text_or_int(version, "version")?;
-        q.status = status.as_deref().map(Status::parse).transpose().or_raise()?;
+        q.status = status
+            .as_deref()
+            .map(Status::parse)
+            .transpose()
+            .or_raise()?;
         q.since = opt_instant(since, "since")?;
         q.until = opt_instant(until, "until")?;
         q.limit = limit.map(|n| count(n, "limit")).transpose()?;

@@ -14,7 +14,8 @@ const LONG_ABOUT: &str = "\
 Deployment tracking and preflight policy.
 
 Two modes, chosen by the global options (before or after the subcommand):
-  in-process  --db PATH (or VERSIONER_DB, or `db` in the config file): work on that SQLite file
+  in-process  --db PATH (or VERSIONER_DB, or `db` in the config file): work on that SQLite file;
+              or --database-url URL (VERSIONER_DATABASE_URL) on PostgreSQL (feature `postgres`)
   server      --api-url URL (or VERSIONER_API_URL) with --api-key KEY (or VERSIONER_API_KEY):
               talk to `versioner serve`
 
@@ -61,7 +62,8 @@ pub enum Output {
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
 }
 
 /// Parses the boolean spellings accepted for `--fail-on-api-error` and its variable.
@@ -79,6 +81,9 @@ pub struct Global {
     /// In-process mode on this SQLite file [env: VERSIONER_DB]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// In-process mode on a PostgreSQL database (builds with feature `postgres`) [env: VERSIONER_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Server mode: the base URL of `versioner serve` [env: VERSIONER_API_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub api_url: Option<String>,
@@ -109,7 +114,13 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Record a build or deployment event
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner track build --product api --version 1.2.0 --scm-sha 1a2b3c4d
+  versioner track deployment --product api --version 1.2.0 --environment production --status started"
+    )]
     Track(Box<Track>),
     /// Ask the preflight whether a deployment would be allowed (records nothing)
     #[command(after_help = "\
@@ -138,7 +149,14 @@ Examples:
   versioner versions --product api --limit 5 --output json")]
     Versions(VersionsArgs),
     /// Deployment rules: apply a policy file, list, change a rule's status
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner rules apply versioner.toml
+  versioner rules list
+  versioner rules set-status 'Friday freeze' report_only --reason 'INC-42 hotfix'"
+    )]
     Rules(Rules),
     /// Record an approval of a version (quality sign-off or release approval)
     #[command(after_help = "\
@@ -155,7 +173,8 @@ Examples:
     Keys(KeysArgs),
     /// Run the HTTP API over a database
     #[command(after_help = "\
-API keys live in <db>-server beside the database; create one with `versioner keys create`.
+API keys live in <db>-server beside the database (with --database-url, give --server-db);
+create one with `versioner keys create`.
 Without any key every request is refused (401) unless --no-auth is given.
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
 
@@ -483,7 +502,7 @@ Examples:
   versioner keys list --db versioner.db
   versioner keys revoke --db versioner.db ci")]
 pub struct KeysArgs {
-    /// The server file [default: <db>-server]
+    /// The server file [default: the --db path + "-server"]
     #[arg(long, global = true, value_name = "PATH")]
     pub server_db: Option<PathBuf>,
     /// What to do.
@@ -530,7 +549,7 @@ pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free port)
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
     pub listen: String,
-    /// The server file for API keys and idempotency records [default: <db>-server]
+    /// The server file for API keys and idempotency records [default: the --db path + "-server"]
     #[arg(long, value_name = "PATH")]
     pub server_db: Option<PathBuf>,
     /// Accept requests without an API key (a trusted network or one machine only)

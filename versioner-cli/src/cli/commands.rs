@@ -4,9 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use versioner_core::policy::{ApplyMode, RuleStatus};
-use versioner_core::{
-    ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, wire,
-};
+use versioner_core::{ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, wire};
 
 use super::args::{
     ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, Mode, Rules, StatusArgs, VersionsArgs,
@@ -177,7 +175,15 @@ pub fn history(ctx: &mut Context<'_, '_>, a: &HistoryArgs) -> Exit {
         })
         .collect();
     ctx.console.out(&table(
-        &["DEPLOYED_AT", "PRODUCT", "VERSION", "ENVIRONMENT", "STATUS", "BY", "ID"],
+        &[
+            "DEPLOYED_AT",
+            "PRODUCT",
+            "VERSION",
+            "ENVIRONMENT",
+            "STATUS",
+            "BY",
+            "ID",
+        ],
         &rows,
     ));
     Exit::Success
@@ -213,8 +219,10 @@ pub fn versions(ctx: &mut Context<'_, '_>, a: &VersionsArgs) -> Exit {
             ]
         })
         .collect();
-    ctx.console
-        .out(&table(&["VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"], &rows));
+    ctx.console.out(&table(
+        &["VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"],
+        &rows,
+    ));
     Exit::Success
 }
 
@@ -322,8 +330,7 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
 /// `versioner approve`.
 pub fn approve(ctx: &mut Context<'_, '_>, a: &ApproveArgs) -> Exit {
     let approver = ctx.actor(a.approver.as_deref());
-    let mut request =
-        ApprovalRequest::new(&a.product, &a.version, &a.approval_type, approver);
+    let mut request = ApprovalRequest::new(&a.product, &a.version, &a.approval_type, approver);
     request.approver_role = a.role.clone();
     request.environment = a.environment.clone();
     request.comment = a.comment.clone();
@@ -372,13 +379,25 @@ pub fn approvals(ctx: &mut Context<'_, '_>, a: &ApprovalsArgs) -> Exit {
                 ap.approver_role.clone().unwrap_or_else(|| "-".into()),
                 ap.environment.clone().unwrap_or_else(|| "-".into()),
                 time(ap.granted_at),
-                if ap.is_active() { "active".into() } else { "revoked".into() },
+                if ap.is_active() {
+                    "active".into()
+                } else {
+                    "revoked".into()
+                },
                 ap.id.clone(),
             ]
         })
         .collect();
     ctx.console.out(&table(
-        &["TYPE", "APPROVER", "ROLE", "ENVIRONMENT", "GRANTED_AT", "STATE", "ID"],
+        &[
+            "TYPE",
+            "APPROVER",
+            "ROLE",
+            "ENVIRONMENT",
+            "GRANTED_AT",
+            "STATE",
+            "ID",
+        ],
         &rows,
     ));
     Exit::Success

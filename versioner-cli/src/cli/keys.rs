@@ -8,27 +8,33 @@ use serde_json::json;
 
 use super::args::{Keys, KeysArgs};
 use super::output::table;
-use super::{Context, Usage};
+use super::{Context, Database, Usage};
 use crate::exit::Exit;
 use crate::server::{Role, ServerStore};
 
-fn server_file(ctx: &Context<'_, '_>, explicit: Option<&PathBuf>) -> Result<PathBuf, Usage> {
+/// The server file: `--server-db`, else beside the SQLite database.
+pub fn server_file(
+    ctx: &Context<'_, '_>,
+    explicit: Option<&PathBuf>,
+    command: &str,
+) -> Result<PathBuf, Usage> {
     if let Some(p) = explicit {
         return Ok(p.clone());
     }
-    ctx.db_path()
-        .map(|db| ServerStore::path_for(&db))
-        .ok_or_else(|| {
-            Usage(
-                "keys live beside the server's database: pass --db PATH (or --server-db PATH)"
-                    .into(),
-            )
-        })
+    match ctx.database(command) {
+        Ok(Database::Sqlite(db)) => Ok(ServerStore::path_for(&db)),
+        Ok(Database::Postgres(_)) => Err(Usage(format!(
+            "{command}: with --database-url, give the server file for API keys with --server-db PATH"
+        ))),
+        Err(_) => Err(Usage(format!(
+            "{command}: API keys live beside the server's database: pass --db PATH (or --server-db PATH)"
+        ))),
+    }
 }
 
 /// Runs a `keys` subcommand.
 pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
-    let path = match server_file(ctx, k.server_db.as_ref()) {
+    let path = match server_file(ctx, k.server_db.as_ref(), "keys") {
         Ok(p) => p,
         Err(u) => return ctx.usage(&u),
     };
@@ -75,11 +81,14 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                 Err(e) => return ctx.fail(&e),
             };
             if ctx.console.json() {
-                ctx.console.print_json(&serde_json::to_value(&keys).unwrap_or_default());
+                ctx.console
+                    .print_json(&serde_json::to_value(&keys).unwrap_or_default());
             } else if keys.is_empty() {
-                ctx.console.out("(no API keys; create one with `versioner keys create`)");
+                ctx.console
+                    .out("(no API keys; create one with `versioner keys create`)");
             } else {
-                let t = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
+                let t =
+                    |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
                 let rows: Vec<Vec<String>> = keys
                     .iter()
                     .map(|k| {
@@ -90,12 +99,21 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                             format!("{}_…", k.prefix),
                             t(k.created_at),
                             k.last_used_at.map_or_else(|| "never".into(), t),
-                            k.revoked_at.map_or_else(|| "active".into(), |r| format!("revoked {}", t(r))),
+                            k.revoked_at
+                                .map_or_else(|| "active".into(), |r| format!("revoked {}", t(r))),
                         ]
                     })
                     .collect();
                 ctx.console.out(&table(
-                    &["ID", "NAME", "ROLE", "KEY", "CREATED_AT", "LAST_USED", "STATE"],
+                    &[
+                        "ID",
+                        "NAME",
+                        "ROLE",
+                        "KEY",
+                        "CREATED_AT",
+                        "LAST_USED",
+                        "STATE",
+                    ],
                     &rows,
                 ));
             }
@@ -106,7 +124,8 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                 Err(e) => return ctx.fail(&e),
             };
             if ctx.console.json() {
-                ctx.console.print_json(&serde_json::to_value(&key).unwrap_or_default());
+                ctx.console
+                    .print_json(&serde_json::to_value(&key).unwrap_or_default());
             } else {
                 ctx.console.out(&format!(
                     "✓ Revoked API key `{}` (id {}); requests with it now get 401",

@@ -7,7 +7,7 @@
 
 pub mod args;
 mod commands;
-mod keys;
+pub mod keys;
 pub mod output;
 mod serve;
 pub mod sources;
@@ -47,11 +47,55 @@ pub struct Context<'a, 'c> {
     pub global: Global,
 }
 
+/// A database the core opens in process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (feature `postgres`; never printed: it may hold a password).
+    Postgres(String),
+}
+
+impl Database {
+    /// Opens it.
+    ///
+    /// # Errors
+    /// The core's `STORAGE` error; `INVALID_INPUT` for PostgreSQL in a build without it.
+    pub fn open(&self) -> Result<Versioner, Error> {
+        match self {
+            Database::Sqlite(path) => Versioner::open(path),
+            Database::Postgres(url) => connect_postgres(url),
+        }
+    }
+
+    /// For messages: the file, or "a PostgreSQL database".
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("database {}", path.display()),
+            Database::Postgres(_) => "a PostgreSQL database".into(),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn connect_postgres(url: &str) -> Result<Versioner, Error> {
+    Versioner::connect(url)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn connect_postgres(_url: &str) -> Result<Versioner, Error> {
+    Err(Error::invalid(
+        "database_url",
+        "this build of versioner has no PostgreSQL support; build it with `--features postgres` \
+         or use --db PATH",
+    ))
+}
+
 /// The backend a command works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
-    /// In process, on this SQLite file.
-    Local(PathBuf),
+    /// In process, on this database.
+    Local(Database),
     /// Over HTTP.
     Remote {
         /// The server's base URL.
@@ -62,52 +106,89 @@ pub enum Backend {
 }
 
 impl Context<'_, '_> {
-    /// The database file: `--db`, else `VERSIONER_DB`, else the config file's `db`.
-    pub fn db_path(&self) -> Option<PathBuf> {
-        self.global
-            .db
-            .clone()
-            .or_else(|| self.sources.var("VERSIONER_DB").map(PathBuf::from))
-            .or_else(|| self.sources.config.get("db").map(PathBuf::from))
+    /// The backend named at one level (flags, variables or the config file), if any.
+    fn backend_at(
+        &self,
+        db: Option<String>,
+        database_url: Option<String>,
+        api_url: Option<String>,
+        level: &str,
+    ) -> Result<Option<Backend>, Usage> {
+        let key = || self.sources.pick(self.global.api_key.as_deref(), "api_key");
+        let mut found: Vec<Backend> = Vec::new();
+        found.extend(db.map(|d| Backend::Local(Database::Sqlite(PathBuf::from(d)))));
+        found.extend(database_url.map(|u| Backend::Local(Database::Postgres(u))));
+        found.extend(api_url.map(|url| Backend::Remote { url, key: key() }));
+        if found.len() > 1 {
+            return Err(Usage(format!(
+                "{level} name more than one of db, database_url and api_url; give one"
+            )));
+        }
+        if !cfg!(feature = "postgres")
+            && matches!(found.last(), Some(Backend::Local(Database::Postgres(_))))
+        {
+            return Err(Usage(
+                "this build of versioner has no PostgreSQL support (database_url); build it \
+                 with `--features postgres`, or use --db PATH"
+                    .into(),
+            ));
+        }
+        Ok(found.pop())
     }
 
-    /// Picks the backend: a flag beats a variable beats the config file; at each level `db`
-    /// (in process) is tried before `api_url` (server).
+    /// Picks the backend: a flag beats a variable beats the config file; each level may name
+    /// one of `db` (SQLite, in process), `database_url` (PostgreSQL, in process) and `api_url`
+    /// (server).
     ///
     /// # Errors
-    /// [`Usage`] when both `--db` and `--api-url` are given, or neither is configured.
+    /// [`Usage`] when one level names two, or nothing is configured.
     pub fn backend(&self) -> Result<Backend, Usage> {
         let g = &self.global;
         let s = &self.sources;
-        let key = || s.pick(g.api_key.as_deref(), "api_key");
-        let remote = |url: String| Backend::Remote { url, key: key() };
-        match (&g.db, &g.api_url) {
-            (Some(_), Some(_)) => {
-                return Err(Usage(
-                    "give --db (in process) or --api-url (server), not both".into(),
-                ));
-            }
-            (Some(db), None) => return Ok(Backend::Local(db.clone())),
-            (None, Some(url)) => return Ok(remote(url.clone())),
-            (None, None) => {}
+        let flags = self.backend_at(
+            g.db.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            g.database_url.clone(),
+            g.api_url.clone(),
+            "the flags",
+        )?;
+        if let Some(b) = flags {
+            return Ok(b);
         }
-        if let Some(db) = s.var("VERSIONER_DB") {
-            return Ok(Backend::Local(PathBuf::from(db)));
+        let vars = self.backend_at(
+            s.var("VERSIONER_DB"),
+            s.var("VERSIONER_DATABASE_URL"),
+            s.var("VERSIONER_API_URL"),
+            "the VERSIONER_* variables",
+        )?;
+        if let Some(b) = vars {
+            return Ok(b);
         }
-        if let Some(url) = s.var("VERSIONER_API_URL") {
-            return Ok(remote(url));
+        let config = self.backend_at(
+            s.config.get("db"),
+            s.config.get("database_url"),
+            s.config.get("api_url"),
+            "the config file",
+        )?;
+        config.ok_or_else(|| {
+            Usage(
+                "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner \
+                 serve`), or set VERSIONER_DB or VERSIONER_API_URL"
+                    .into(),
+            )
+        })
+    }
+
+    /// The database of an in-process-only command (`serve`, `keys`).
+    ///
+    /// # Errors
+    /// [`Usage`] when none is configured or the configuration names a server.
+    pub fn database(&self, command: &str) -> Result<Database, Usage> {
+        match self.backend() {
+            Ok(Backend::Local(db)) => Ok(db),
+            Ok(Backend::Remote { .. }) | Err(_) => Err(Usage(format!(
+                "{command} works on a database: pass --db PATH (or --database-url URL)"
+            ))),
         }
-        if let Some(db) = s.config.get("db") {
-            return Ok(Backend::Local(PathBuf::from(db)));
-        }
-        if let Some(url) = s.config.get("api_url") {
-            return Ok(remote(url));
-        }
-        Err(Usage(
-            "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner serve`), \
-             or set VERSIONER_DB or VERSIONER_API_URL"
-                .into(),
-        ))
     }
 
     /// Opens the backend as a [`Tracker`].
@@ -118,20 +199,23 @@ impl Context<'_, '_> {
     pub fn tracker(&mut self) -> Result<Result<Box<dyn Tracker>, Error>, Usage> {
         let backend = self.backend()?;
         match backend {
-            Backend::Local(path) => {
+            Backend::Local(db) => {
                 self.console
-                    .info(&format!("Mode: in process, database {}", path.display()));
-                Ok(Versioner::open(&path).map(|vr| Box::new(vr) as Box<dyn Tracker>))
+                    .info(&format!("Mode: in process, {}", db.describe()));
+                Ok(db.open().map(|vr| Box::new(vr) as Box<dyn Tracker>))
             }
             Backend::Remote { url, key } => {
                 self.console.info(&format!(
                     "Mode: server {url} ({})",
-                    if key.is_some() { "API key set" } else { "no API key" }
+                    if key.is_some() {
+                        "API key set"
+                    } else {
+                        "no API key"
+                    }
                 ));
                 if self.global.api_key.is_some() {
-                    self.console.err(
-                        "⚠ --api-key is visible in process lists; prefer VERSIONER_API_KEY",
-                    );
+                    self.console
+                        .err("⚠ --api-key is visible in process lists; prefer VERSIONER_API_KEY");
                 }
                 let mut options = ClientOptions::default()
                     .user_agent(format!("versioner-cli/{}", env!("CARGO_PKG_VERSION")));

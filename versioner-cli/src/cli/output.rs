@@ -37,7 +37,12 @@ impl std::fmt::Debug for Console<'_> {
 
 impl<'a> Console<'a> {
     /// A console over `out` and `err`.
-    pub fn new(out: &'a mut dyn Write, err: &'a mut dyn Write, format: Output, verbose: bool) -> Console<'a> {
+    pub fn new(
+        out: &'a mut dyn Write,
+        err: &'a mut dyn Write,
+        format: Output,
+        verbose: bool,
+    ) -> Console<'a> {
         Console {
             out,
             err,
@@ -133,7 +138,9 @@ pub struct GitHub {
 
 /// Escapes a workflow command's message.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property (e.g. `title`).
@@ -265,7 +272,10 @@ pub fn rejection_text(v: &Verdict) -> String {
         headline(v),
         v.http_status().unwrap_or(428)
     ));
-    lines.push(format!("Error: {}", v.code().map_or("BLOCKED", BlockCode::as_str)));
+    lines.push(format!(
+        "Error: {}",
+        v.code().map_or("BLOCKED", BlockCode::as_str)
+    ));
     lines.push(format!("Rule: {rule}"));
     if let Some(o) = primary {
         lines.push(format!("Message: {}", o.message));
@@ -277,7 +287,9 @@ pub fn rejection_text(v: &Verdict) -> String {
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             until(t)
         )),
-        None => lines.push("Retry after: — (time alone will not clear this; a person must act)".into()),
+        None => {
+            lines.push("Retry after: — (time alone will not clear this; a person must act)".into())
+        }
     }
     let others: Vec<String> = v
         .failures()
@@ -351,7 +363,9 @@ pub fn outcome_lines(v: &Verdict) -> Vec<String> {
                 OutcomeStatus::NotApplicable => "- n/a        ",
             };
             match o.code {
-                Some(c) if o.failed() => format!("{mark} {} [{}]: {}", o.rule_name, c.as_str(), o.message),
+                Some(c) if o.failed() => {
+                    format!("{mark} {} [{}]: {}", o.rule_name, c.as_str(), o.message)
+                }
                 _ => format!("{mark} {}: {}", o.rule_name, o.message),
             }
         })

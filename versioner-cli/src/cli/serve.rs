@@ -1,11 +1,10 @@
-//! `versioner serve`: opens the database and the server file, binds, prints
+//! `versioner serve`: opens the database (`--db` SQLite file, or `--database-url` PostgreSQL
+//! with feature `postgres`) and the server file, binds, prints
 //! `listening on http://ADDR` (the first line of stdout; `--listen 127.0.0.1:0` picks a free
 //! port) and serves until SIGINT or SIGTERM.
 
-use versioner_core::Versioner;
-
+use super::Context;
 use super::args::ServeArgs;
-use super::{Context, Usage};
 use crate::exit::Exit;
 use crate::server::{self, AppState, AuthMode, ServerOptions, ServerStore};
 
@@ -23,20 +22,19 @@ fn init_tracing(verbose: bool) {
 
 /// Runs the server until a shutdown signal.
 pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
-    let Some(db) = ctx.db_path() else {
-        return ctx.usage(&Usage(
-            "serve needs a database: pass --db PATH (or set VERSIONER_DB)".into(),
-        ));
+    let db = match ctx.database("serve") {
+        Ok(db) => db,
+        Err(u) => return ctx.usage(&u),
+    };
+    let server_path = match super::keys::server_file(ctx, a.server_db.as_ref(), "serve") {
+        Ok(p) => p,
+        Err(u) => return ctx.usage(&u),
     };
     init_tracing(ctx.console.verbose);
-    let vr = match Versioner::open(&db) {
+    let vr = match db.open() {
         Ok(v) => v,
         Err(e) => return ctx.fail(&e),
     };
-    let server_path = a
-        .server_db
-        .clone()
-        .unwrap_or_else(|| ServerStore::path_for(&db));
     let store = match ServerStore::open(&server_path) {
         Ok(s) => s,
         Err(e) => return ctx.fail(&e),
@@ -52,8 +50,8 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         ),
         (AuthMode::Keys, Ok(false)) => ctx.console.err(&format!(
             "⚠ no API key exists yet: every request is refused (401) until one is created with \
-             `versioner keys create --db {} --name NAME --role admin`",
-            db.display()
+             `versioner keys create --server-db {} --name NAME --role admin`",
+            server_path.display()
         )),
         (AuthMode::Keys, Ok(true)) => {}
         (AuthMode::Keys, Err(e)) => return ctx.fail(&e),
@@ -63,13 +61,20 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         .body_limit(a.max_body_bytes)
         .request_timeout(a.request_timeout);
     let state = AppState::new(vr, store, options);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
-            ctx.console.err(&format!("error: cannot start the runtime: {e}"));
+            ctx.console
+                .err(&format!("error: cannot start the runtime: {e}"));
             return Exit::Failure;
         }
     };
+    // The last handle on the core is dropped here, outside the runtime: a store may block
+    // when it closes (the PostgreSQL client runs its own runtime).
+    let keep = state.clone();
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
@@ -78,11 +83,13 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         ctx.console.out(&format!("listening on http://{addr}"));
-        tracing::info!(%addr, db = %db.display(), server_file = %server_path.display(), ?auth, "serving");
+        tracing::info!(%addr, db = %db.describe(), server_file = %server_path.display(), ?auth, "serving");
         server::serve(listener, state, server::shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
     });
+    drop(runtime);
+    drop(keep);
     match result {
         Ok(()) => {
             tracing::info!("stopped");

@@ -64,7 +64,12 @@ impl ConfigFile {
                     path.display()
                 ));
             }
-            Err(e) => return Err(format!("config file `{}` is not valid YAML: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "config file `{}` is not valid YAML: {e}",
+                    path.display()
+                ));
+            }
         };
         Ok(ConfigFile {
             path: Some(path),
@@ -159,29 +164,31 @@ impl<'a> Sources<'a> {
     /// # Errors
     /// A message when it is not a JSON object or exceeds 100 KB.
     pub fn metadata(&self, flag: Option<&str>) -> Result<Option<Value>, String> {
-        let user: Option<Map<String, Value>> =
-            match self.pick(flag, "extra_metadata") {
-                Some(text) => {
-                    if text.len() > versioner_core::MAX_METADATA_BYTES {
-                        return Err(format!(
-                            "--extra-metadata is {} bytes; the limit is {} bytes (100 KB)",
-                            text.len(),
-                            versioner_core::MAX_METADATA_BYTES
-                        ));
-                    }
-                    match serde_json::from_str::<Value>(&text) {
-                        Ok(Value::Object(m)) => Some(m),
-                        Ok(_) => {
-                            return Err("--extra-metadata must be a JSON object, e.g. '{\"team\":\"core\"}'".into());
-                        }
-                        Err(e) => return Err(format!("--extra-metadata is not valid JSON: {e}")),
-                    }
+        let user: Option<Map<String, Value>> = match self.pick(flag, "extra_metadata") {
+            Some(text) => {
+                if text.len() > versioner_core::MAX_METADATA_BYTES {
+                    return Err(format!(
+                        "--extra-metadata is {} bytes; the limit is {} bytes (100 KB)",
+                        text.len(),
+                        versioner_core::MAX_METADATA_BYTES
+                    ));
                 }
-                None => match self.config.value("extra_metadata") {
-                    Some(Value::Object(m)) => Some(m.clone()),
-                    Some(_) | None => None,
-                },
-            };
+                match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(m)) => Some(m),
+                    Ok(_) => {
+                        return Err(
+                            "--extra-metadata must be a JSON object, e.g. '{\"team\":\"core\"}'"
+                                .into(),
+                        );
+                    }
+                    Err(e) => return Err(format!("--extra-metadata is not valid JSON: {e}")),
+                }
+            }
+            None => match self.config.value("extra_metadata") {
+                Some(Value::Object(m)) => Some(m.clone()),
+                Some(_) | None => None,
+            },
+        };
         let merged = ci::merge_metadata(&self.ci.metadata, user.as_ref());
         Ok((!merged.is_empty()).then_some(Value::Object(merged)))
     }
@@ -217,20 +224,37 @@ mod tests {
         ]);
         let s = Sources::load(Some(&cfg), &env).unwrap();
         let ci = s.ci.product.clone();
-        assert_eq!(s.pick_or_ci(Some("flag"), "product", ci.as_ref()).as_deref(), Some("flag"));
-        assert_eq!(s.pick_or_ci(Some("  "), "product", ci.as_ref()).as_deref(), Some("from-env"));
+        assert_eq!(
+            s.pick_or_ci(Some("flag"), "product", ci.as_ref())
+                .as_deref(),
+            Some("flag")
+        );
+        assert_eq!(
+            s.pick_or_ci(Some("  "), "product", ci.as_ref()).as_deref(),
+            Some("from-env")
+        );
         assert_eq!(s.pick_or_ci(None, "version", None).as_deref(), Some("7"));
-        let env = env_of(&[("GITHUB_ACTIONS", "true"), ("GITHUB_REPOSITORY", "o/from-ci")]);
+        let env = env_of(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REPOSITORY", "o/from-ci"),
+        ]);
         let s = Sources::load(None, &env).unwrap();
         let ci = s.ci.product.clone();
-        assert_eq!(s.pick_or_ci(None, "product", ci.as_ref()).as_deref(), Some("from-ci"));
+        assert_eq!(
+            s.pick_or_ci(None, "product", ci.as_ref()).as_deref(),
+            Some("from-ci")
+        );
     }
 
     #[test]
     fn the_config_file_comes_from_home_never_the_current_directory() {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join(".versioner")).unwrap();
-        std::fs::write(home.path().join(".versioner/config.yaml"), "api_url: http://h:1\n").unwrap();
+        std::fs::write(
+            home.path().join(".versioner/config.yaml"),
+            "api_url: http://h:1\n",
+        )
+        .unwrap();
         let h = home.path().to_string_lossy().to_string();
         let env = env_of(&[("HOME", &h)]);
         let s = Sources::load(None, &env).unwrap();
@@ -240,20 +264,38 @@ mod tests {
         let env = env_of(&[("HOME", &e)]);
         assert_eq!(Sources::load(None, &env).unwrap().config.path, None);
         let missing = Path::new("/nonexistent/versioner.yaml");
-        assert!(ConfigFile::load(Some(missing), &env).unwrap_err().contains("does not exist"));
+        assert!(
+            ConfigFile::load(Some(missing), &env)
+                .unwrap_err()
+                .contains("does not exist")
+        );
     }
 
     #[test]
     fn metadata_merges_user_keys_over_ci_keys() {
-        let env = env_of(&[("GITHUB_ACTIONS", "true"), ("GITHUB_WORKFLOW", "ci"), ("GITHUB_JOB", "build")]);
+        let env = env_of(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_WORKFLOW", "ci"),
+            ("GITHUB_JOB", "build"),
+        ]);
         let s = Sources::load(None, &env).unwrap();
-        let m = s.metadata(Some(r#"{"vi_gh_job":"mine","team":"core"}"#)).unwrap().unwrap();
+        let m = s
+            .metadata(Some(r#"{"vi_gh_job":"mine","team":"core"}"#))
+            .unwrap()
+            .unwrap();
         assert_eq!(m["vi_gh_workflow"], "ci");
         assert_eq!(m["vi_gh_job"], "mine");
         assert_eq!(m["team"], "core");
         assert!(s.metadata(Some("[1]")).unwrap_err().contains("JSON object"));
-        assert!(s.metadata(Some("{nope")).unwrap_err().contains("not valid JSON"));
+        assert!(
+            s.metadata(Some("{nope"))
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
         let none = env_of(&[]);
-        assert_eq!(Sources::load(None, &none).unwrap().metadata(None).unwrap(), None);
+        assert_eq!(
+            Sources::load(None, &none).unwrap().metadata(None).unwrap(),
+            None
+        );
     }
 }

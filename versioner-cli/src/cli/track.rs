@@ -32,11 +32,13 @@ fn required(value: Option<String>, flag: &str, var: &str, ci_hint: bool) -> Resu
 
 fn timestamp(value: Option<String>, flag: &str) -> Result<Option<String>, Usage> {
     match value {
-        Some(v) => DateTime::parse_from_rfc3339(&v).map(|_| Some(v.clone())).map_err(|_| {
-            Usage(format!(
-                "--{flag} `{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"
-            ))
-        }),
+        Some(v) => DateTime::parse_from_rfc3339(&v)
+            .map(|_| Some(v.clone()))
+            .map_err(|_| {
+                Usage(format!(
+                    "--{flag} `{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"
+                ))
+            }),
         None => Ok(None),
     }
 }
@@ -48,28 +50,59 @@ fn timestamp(value: Option<String>, flag: &str) -> Result<Option<String>, Usage>
 pub fn build_event(a: &TrackBuild, s: &Sources<'_>) -> Result<BuildEvent, Usage> {
     let ci = &s.ci;
     let mut e = BuildEvent::new(
-        required(s.pick_or_ci(a.product.as_deref(), "product", ci.product.as_ref()), "product", "VERSIONER_PRODUCT", true)?,
-        required(s.pick_or_ci(a.version.as_deref(), "version", ci.version.as_ref()), "version", "VERSIONER_VERSION", true)?,
-        s.pick(a.status.as_deref(), "status").unwrap_or_else(|| "completed".into()),
+        required(
+            s.pick_or_ci(a.product.as_deref(), "product", ci.product.as_ref()),
+            "product",
+            "VERSIONER_PRODUCT",
+            true,
+        )?,
+        required(
+            s.pick_or_ci(a.version.as_deref(), "version", ci.version.as_ref()),
+            "version",
+            "VERSIONER_VERSION",
+            true,
+        )?,
+        s.pick(a.status.as_deref(), "status")
+            .unwrap_or_else(|| "completed".into()),
     );
     e.source_system = Some(
         s.pick(a.source_system.as_deref(), "source_system")
             .unwrap_or_else(|| ci.source_system().to_string()),
     );
-    e.build_number = s.pick_or_ci(a.build_number.as_deref(), "build_number", ci.build_number.as_ref());
+    e.build_number = s.pick_or_ci(
+        a.build_number.as_deref(),
+        "build_number",
+        ci.build_number.as_ref(),
+    );
     e.scm_sha = s.pick_or_ci(a.scm_sha.as_deref(), "scm_sha", ci.scm_sha.as_ref());
-    e.scm_branch = s.pick_or_ci(a.scm_branch.as_deref(), "scm_branch", ci.scm_branch.as_ref());
-    e.scm_repository =
-        s.pick_or_ci(a.scm_repository.as_deref(), "scm_repository", ci.scm_repository.as_ref());
+    e.scm_branch = s.pick_or_ci(
+        a.scm_branch.as_deref(),
+        "scm_branch",
+        ci.scm_branch.as_ref(),
+    );
+    e.scm_repository = s.pick_or_ci(
+        a.scm_repository.as_deref(),
+        "scm_repository",
+        ci.scm_repository.as_ref(),
+    );
     e.build_url = s.pick_or_ci(a.build_url.as_deref(), "build_url", ci.build_url.as_ref());
     e.invoke_id = s.pick_or_ci(a.invoke_id.as_deref(), "invoke_id", ci.invoke_id.as_ref());
     e.built_by = s.pick_or_ci(a.built_by.as_deref(), "built_by", ci.user.as_ref());
-    e.built_by_email =
-        s.pick_or_ci(a.built_by_email.as_deref(), "built_by_email", ci.user_email.as_ref());
-    e.built_by_name =
-        s.pick_or_ci(a.built_by_name.as_deref(), "built_by_name", ci.user_name.as_ref());
+    e.built_by_email = s.pick_or_ci(
+        a.built_by_email.as_deref(),
+        "built_by_email",
+        ci.user_email.as_ref(),
+    );
+    e.built_by_name = s.pick_or_ci(
+        a.built_by_name.as_deref(),
+        "built_by_name",
+        ci.user_name.as_ref(),
+    );
     e.started_at = timestamp(s.pick(a.started_at.as_deref(), "started_at"), "started-at")?;
-    e.completed_at = timestamp(s.pick(a.completed_at.as_deref(), "completed_at"), "completed-at")?;
+    e.completed_at = timestamp(
+        s.pick(a.completed_at.as_deref(), "completed_at"),
+        "completed-at",
+    )?;
     e.extra_metadata = s.metadata(a.extra_metadata.as_deref())?;
     Ok(e)
 }
@@ -81,30 +114,62 @@ pub fn build_event(a: &TrackBuild, s: &Sources<'_>) -> Result<BuildEvent, Usage>
 pub fn deployment_event(a: &TrackDeployment, s: &Sources<'_>) -> Result<DeploymentEvent, Usage> {
     let ci = &s.ci;
     let mut e = DeploymentEvent::new(
-        required(s.pick_or_ci(a.product.as_deref(), "product", ci.product.as_ref()), "product", "VERSIONER_PRODUCT", true)?,
-        required(s.pick_or_ci(a.version.as_deref(), "version", ci.version.as_ref()), "version", "VERSIONER_VERSION", true)?,
-        required(s.pick(a.environment.as_deref(), "environment"), "environment", "VERSIONER_ENVIRONMENT", false)?,
-        s.pick(a.status.as_deref(), "status").unwrap_or_else(|| "success".into()),
+        required(
+            s.pick_or_ci(a.product.as_deref(), "product", ci.product.as_ref()),
+            "product",
+            "VERSIONER_PRODUCT",
+            true,
+        )?,
+        required(
+            s.pick_or_ci(a.version.as_deref(), "version", ci.version.as_ref()),
+            "version",
+            "VERSIONER_VERSION",
+            true,
+        )?,
+        required(
+            s.pick(a.environment.as_deref(), "environment"),
+            "environment",
+            "VERSIONER_ENVIRONMENT",
+            false,
+        )?,
+        s.pick(a.status.as_deref(), "status")
+            .unwrap_or_else(|| "success".into()),
     );
     e.source_system = Some(
         s.pick(a.source_system.as_deref(), "source_system")
             .unwrap_or_else(|| ci.source_system().to_string()),
     );
-    e.build_number = s.pick_or_ci(a.build_number.as_deref(), "build_number", ci.build_number.as_ref());
+    e.build_number = s.pick_or_ci(
+        a.build_number.as_deref(),
+        "build_number",
+        ci.build_number.as_ref(),
+    );
     e.scm_sha = s.pick_or_ci(a.scm_sha.as_deref(), "scm_sha", ci.scm_sha.as_ref());
-    e.scm_repository =
-        s.pick_or_ci(a.scm_repository.as_deref(), "scm_repository", ci.scm_repository.as_ref());
+    e.scm_repository = s.pick_or_ci(
+        a.scm_repository.as_deref(),
+        "scm_repository",
+        ci.scm_repository.as_ref(),
+    );
     e.deploy_url = s.pick_or_ci(a.deploy_url.as_deref(), "deploy_url", ci.build_url.as_ref());
     e.invoke_id = s.pick_or_ci(a.invoke_id.as_deref(), "invoke_id", ci.invoke_id.as_ref());
     e.deployed_by = s.pick_or_ci(a.deployed_by.as_deref(), "deployed_by", ci.user.as_ref());
-    e.deployed_by_email =
-        s.pick_or_ci(a.deployed_by_email.as_deref(), "deployed_by_email", ci.user_email.as_ref());
-    e.deployed_by_name =
-        s.pick_or_ci(a.deployed_by_name.as_deref(), "deployed_by_name", ci.user_name.as_ref());
+    e.deployed_by_email = s.pick_or_ci(
+        a.deployed_by_email.as_deref(),
+        "deployed_by_email",
+        ci.user_email.as_ref(),
+    );
+    e.deployed_by_name = s.pick_or_ci(
+        a.deployed_by_name.as_deref(),
+        "deployed_by_name",
+        ci.user_name.as_ref(),
+    );
     // Not auto-detected for deployments (the public clients never send them).
     e.scm_branch = a.scm_branch.clone().filter(|v| !v.trim().is_empty());
     e.build_url = a.build_url.clone().filter(|v| !v.trim().is_empty());
-    e.completed_at = timestamp(s.pick(a.completed_at.as_deref(), "completed_at"), "completed-at")?;
+    e.completed_at = timestamp(
+        s.pick(a.completed_at.as_deref(), "completed_at"),
+        "completed-at",
+    )?;
     e.extra_metadata = s.metadata(a.extra_metadata.as_deref())?;
     if a.skip_preflight_checks {
         e.skip_preflight_checks = Some(true);
@@ -278,7 +343,8 @@ fn deployed(ctx: &mut Context<'_, '_>, d: &Deployment) -> Exit {
         if ctx.console.verbose {
             ctx.console.out(&format!("  Product ID: {}", d.product_id));
             ctx.console.out(&format!("  Version ID: {}", d.version_id));
-            ctx.console.out(&format!("  Environment ID: {}", d.environment_id));
+            ctx.console
+                .out(&format!("  Environment ID: {}", d.environment_id));
         }
     }
     let warnings: Vec<(String, String)> = d
@@ -288,12 +354,14 @@ fn deployed(ctx: &mut Context<'_, '_>, d: &Deployment) -> Exit {
         .map(|o| (o.rule_name.clone(), o.message.clone()))
         .collect();
     for (rule, message) in &warnings {
-        ctx.console.warn(
-            "Report-only rule violation",
-            &format!("{rule} — {message}"),
-        );
+        ctx.console
+            .warn("Report-only rule violation", &format!("{rule} — {message}"));
     }
-    if let Some(reason) = d.preflight.as_ref().and_then(|p| p.bypass_reason.as_deref()) {
+    if let Some(reason) = d
+        .preflight
+        .as_ref()
+        .and_then(|p| p.bypass_reason.as_deref())
+    {
         ctx.console.err(&format!("⚠ preflight bypassed: {reason}"));
     }
     let mut md = format!(

@@ -84,10 +84,7 @@ pub async fn track_deployment(
 }
 
 /// `POST /check`: the verdict, allowed or not, with 200.
-pub async fn check(
-    State(s): State<AppState>,
-    JsonBody(request): JsonBody<CheckRequest>,
-) -> Answer {
+pub async fn check(State(s): State<AppState>, JsonBody(request): JsonBody<CheckRequest>) -> Answer {
     let verdict = s.core(move |vr| vr.check(&request)).await?;
     ok(to_json(&verdict)?)
 }

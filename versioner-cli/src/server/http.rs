@@ -179,10 +179,7 @@ impl Params {
         self.get(name)
             .map(|v| {
                 v.parse::<u32>().map_err(|_| {
-                    ApiError(Error::invalid(
-                        name,
-                        format!("`{v}` is not a whole number"),
-                    ))
+                    ApiError(Error::invalid(name, format!("`{v}` is not a whole number")))
                 })
             })
             .transpose()
@@ -197,7 +194,9 @@ impl Params {
                     .map_err(|_| {
                         ApiError(Error::invalid(
                             name,
-                            format!("`{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"),
+                            format!(
+                                "`{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"
+                            ),
                         ))
                     })
             })

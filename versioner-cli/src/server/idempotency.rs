@@ -54,7 +54,10 @@ impl KeyedLocks {
     /// Waits for and takes the lock of `key`.
     pub async fn lock(self: &Arc<Self>, key: &str) -> KeyGuard {
         let mutex = {
-            let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut map = self
+                .map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             Arc::clone(map.entry(key.to_string()).or_default())
         };
         let guard = mutex.lock_owned().await;
@@ -76,7 +79,10 @@ impl Drop for KeyGuard {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // INVARIANT: waiters clone the entry under the map lock, so a count of 1 (the map's
         // own) read under it means nobody holds or awaits this key.
-        if map.get(&self.key).is_some_and(|m| Arc::strong_count(m) == 1) {
+        if map
+            .get(&self.key)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
             map.remove(&self.key);
         }
     }
@@ -85,7 +91,10 @@ impl Drop for KeyGuard {
 fn replay(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut resp = (status, Body::from(stored.body)).into_response();
-    if let Some(ct) = stored.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+    if let Some(ct) = stored
+        .content_type
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
         resp.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
     resp.headers_mut()

@@ -77,29 +77,162 @@ use Permission::{Admin, Approve, Public, Read, Track};
 pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/health", Public, "Liveness and version", None, 200),
     route("GET", "/openapi.json", Public, "This document", None, 200),
-    route("POST", "/build-events/", Track, "Record a build event", Some("BuildEvent"), 200),
-    route("POST", "/version-events/", Track, "Record a build event (legacy name of /build-events/)", Some("BuildEvent"), 200),
-    route("POST", "/deployment-events/", Track, "Record a deployment event; `started` runs the preflight (409/423/428 when blocked)", Some("DeploymentEvent"), 200),
-    route("POST", "/check", Read, "Dry-run preflight: the verdict for a would-be deployment, recording nothing", Some("CheckRequest"), 200),
-    route("GET", "/versions/", Read, "Versions of a product (`product`, `limit`, `offset`) or built from a commit (`scm_sha`, prefix match)", None, 200),
+    route(
+        "POST",
+        "/build-events/",
+        Track,
+        "Record a build event",
+        Some("BuildEvent"),
+        200,
+    ),
+    route(
+        "POST",
+        "/version-events/",
+        Track,
+        "Record a build event (legacy name of /build-events/)",
+        Some("BuildEvent"),
+        200,
+    ),
+    route(
+        "POST",
+        "/deployment-events/",
+        Track,
+        "Record a deployment event; `started` runs the preflight (409/423/428 when blocked)",
+        Some("DeploymentEvent"),
+        200,
+    ),
+    route(
+        "POST",
+        "/check",
+        Read,
+        "Dry-run preflight: the verdict for a would-be deployment, recording nothing",
+        Some("CheckRequest"),
+        200,
+    ),
+    route(
+        "GET",
+        "/versions/",
+        Read,
+        "Versions of a product (`product`, `limit`, `offset`) or built from a commit (`scm_sha`, prefix match)",
+        None,
+        200,
+    ),
     route("GET", "/versions/{id}", Read, "A version by id", None, 200),
-    route("GET", "/deployments/", Read, "Deployment history, newest first (`product`, `environment`, `version`, `status`, `since`, `until`, `limit`)", None, 200),
-    route("GET", "/deployments/{id}", Read, "A deployment by id", None, 200),
+    route(
+        "GET",
+        "/deployments/",
+        Read,
+        "Deployment history, newest first (`product`, `environment`, `version`, `status`, `since`, `until`, `limit`)",
+        None,
+        200,
+    ),
+    route(
+        "GET",
+        "/deployments/{id}",
+        Read,
+        "A deployment by id",
+        None,
+        200,
+    ),
     route("GET", "/products/", Read, "Every product", None, 200),
-    route("GET", "/environments/", Read, "Every environment (`type` filters)", None, 200),
-    route("GET", "/state", Read, "What is deployed where, now or as of `at`", None, 200),
-    route("GET", "/drift", Read, "Products whose environments hold different versions (`at`, `environment` repeatable)", None, 200),
-    route("GET", "/rules/", Read, "Every rule, in evaluation order", None, 200),
-    route("POST", "/rules/", Admin, "Add a rule (policy-file form)", Some("Rule"), 201),
-    route("POST", "/rules/apply", Admin, "Apply a policy (`policy` as TOML/JSON text or object, `format`, `mode`: replace | merge)", Some("ApplyPolicy"), 200),
+    route(
+        "GET",
+        "/environments/",
+        Read,
+        "Every environment (`type` filters)",
+        None,
+        200,
+    ),
+    route(
+        "GET",
+        "/state",
+        Read,
+        "What is deployed where, now or as of `at`",
+        None,
+        200,
+    ),
+    route(
+        "GET",
+        "/drift",
+        Read,
+        "Products whose environments hold different versions (`at`, `environment` repeatable)",
+        None,
+        200,
+    ),
+    route(
+        "GET",
+        "/rules/",
+        Read,
+        "Every rule, in evaluation order",
+        None,
+        200,
+    ),
+    route(
+        "POST",
+        "/rules/",
+        Admin,
+        "Add a rule (policy-file form)",
+        Some("Rule"),
+        201,
+    ),
+    route(
+        "POST",
+        "/rules/apply",
+        Admin,
+        "Apply a policy (`policy` as TOML/JSON text or object, `format`, `mode`: replace | merge)",
+        Some("ApplyPolicy"),
+        200,
+    ),
     route("GET", "/rules/{name}", Read, "A rule by name", None, 200),
-    route("PUT", "/rules/{name}", Admin, "Replace a rule (it may be renamed)", Some("Rule"), 200),
+    route(
+        "PUT",
+        "/rules/{name}",
+        Admin,
+        "Replace a rule (it may be renamed)",
+        Some("Rule"),
+        200,
+    ),
     route("DELETE", "/rules/{name}", Admin, "Delete a rule", None, 204),
-    route("POST", "/rules/{name}/status", Admin, "Change a rule's status (enabled | report_only | disabled) with a reason", Some("RuleStatusChange"), 200),
-    route("GET", "/rules/{name}/history", Read, "A rule's status changes: who, when, why", None, 200),
-    route("GET", "/approvals/", Read, "Approvals of a version (`product`, `version`)", None, 200),
-    route("POST", "/approvals/", Approve, "Record an approval of a version", Some("ApprovalRequest"), 201),
-    route("POST", "/approvals/{id}/revoke", Approve, "Revoke an approval, with a reason", Some("Revocation"), 200),
+    route(
+        "POST",
+        "/rules/{name}/status",
+        Admin,
+        "Change a rule's status (enabled | report_only | disabled) with a reason",
+        Some("RuleStatusChange"),
+        200,
+    ),
+    route(
+        "GET",
+        "/rules/{name}/history",
+        Read,
+        "A rule's status changes: who, when, why",
+        None,
+        200,
+    ),
+    route(
+        "GET",
+        "/approvals/",
+        Read,
+        "Approvals of a version (`product`, `version`)",
+        None,
+        200,
+    ),
+    route(
+        "POST",
+        "/approvals/",
+        Approve,
+        "Record an approval of a version",
+        Some("ApprovalRequest"),
+        201,
+    ),
+    route(
+        "POST",
+        "/approvals/{id}/revoke",
+        Approve,
+        "Revoke an approval, with a reason",
+        Some("Revocation"),
+        200,
+    ),
 ];
 
 /// Whether a registered path (as matched) is in the table under some method.
@@ -253,21 +386,34 @@ fn operation(r: &RouteSpec) -> Value {
         json!({ "description": if r.ok == 204 { "No content" } else { "Success" } }),
     );
     if r.permission != Permission::Public {
-        responses.insert("401".into(), json!({ "description": "Missing or invalid API key", "content": error["content"] }));
+        responses.insert(
+            "401".into(),
+            json!({ "description": "Missing or invalid API key", "content": error["content"] }),
+        );
         responses.insert("403".into(), json!({ "description": "The key's role does not allow this", "content": error["content"] }));
     }
     if r.body.is_some() {
-        responses.insert("400".into(), json!({ "description": "Malformed JSON", "content": error["content"] }));
+        responses.insert(
+            "400".into(),
+            json!({ "description": "Malformed JSON", "content": error["content"] }),
+        );
         responses.insert("422".into(), json!({ "description": "Invalid input, naming the field", "content": error["content"] }));
     }
     if r.path == "/deployment-events/" {
-        let blocked = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Blocked" } } });
+        let blocked =
+            json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Blocked" } } });
         responses.insert("409".into(), json!({ "description": "Blocked (CONCURRENT_DEPLOYMENT) or SHA conflict (VERSION_CONFLICT)", "content": blocked }));
-        responses.insert("423".into(), json!({ "description": "Blocked (NO_DEPLOY_WINDOW)", "content": blocked }));
+        responses.insert(
+            "423".into(),
+            json!({ "description": "Blocked (NO_DEPLOY_WINDOW)", "content": blocked }),
+        );
         responses.insert("428".into(), json!({ "description": "Blocked (FLOW_VIOLATION, INSUFFICIENT_SOAK_TIME, APPROVAL_REQUIRED, QUALITY_APPROVAL_REQUIRED)", "content": blocked }));
     }
     if r.path.contains('{') {
-        responses.insert("404".into(), json!({ "description": "Not found", "content": error["content"] }));
+        responses.insert(
+            "404".into(),
+            json!({ "description": "Not found", "content": error["content"] }),
+        );
     }
     let mut op = Map::new();
     op.insert("summary".into(), json!(r.summary));
@@ -339,7 +485,11 @@ mod tests {
         assert!(Role::Viewer.allows(Read) && !Role::Viewer.allows(Track));
         assert!(Role::Deployer.allows(Track) && !Role::Deployer.allows(Approve));
         assert!(Role::Approver.allows(Approve) && !Role::Approver.allows(Admin));
-        assert!([Read, Track, Approve, Admin].into_iter().all(|p| Role::Admin.allows(p)));
+        assert!(
+            [Read, Track, Approve, Admin]
+                .into_iter()
+                .all(|p| Role::Admin.allows(p))
+        );
     }
 
     #[test]

@@ -158,12 +158,8 @@ impl ServerStore {
     /// # Errors
     /// `STORAGE`.
     pub fn open(path: impl AsRef<Path>) -> Result<ServerStore> {
-        let conn = Connection::open(path.as_ref()).map_err(|e| {
-            Error::storage(
-                format!("cannot open `{}`", path.as_ref().display()),
-                e,
-            )
-        })?;
+        let conn = Connection::open(path.as_ref())
+            .map_err(|e| Error::storage(format!("cannot open `{}`", path.as_ref().display()), e))?;
         ServerStore::init(conn)
     }
 
@@ -458,12 +454,14 @@ mod tests {
         let (key, secret) = s.create_key("ci", Role::Deployer)?;
         assert!(secret.starts_with(&key.prefix));
         assert!(secret.len() > 50);
-        let stored: String = s.with(|c| {
-            Ok(c.query_row("SELECT key_hash FROM api_keys", [], |r| r.get(0))?)
-        })?;
+        let stored: String =
+            s.with(|c| Ok(c.query_row("SELECT key_hash FROM api_keys", [], |r| r.get(0))?))?;
         assert_eq!(stored, sha256_hex(secret.as_bytes()));
         assert_ne!(stored, secret);
-        assert_eq!(s.authenticate(&secret)?.map(|k| k.role), Some(Role::Deployer));
+        assert_eq!(
+            s.authenticate(&secret)?.map(|k| k.role),
+            Some(Role::Deployer)
+        );
         assert!(s.authenticate("sk_vr_nope")?.is_none());
         assert_eq!(
             s.create_key("ci", Role::Admin).unwrap_err().code(),

@@ -164,7 +164,12 @@ async fn a_preflight_rejection_is_nested_under_detail_with_the_rule_named() {
     assert_eq!(d["violations"][0]["code"], "FLOW_VIOLATION");
     assert_eq!(d["verdict"]["decision"], "blocked");
     // Nothing was recorded.
-    assert!(f.vr().history(&versioner_core::HistoryQuery::new()).unwrap().is_empty());
+    assert!(
+        f.vr()
+            .history(&versioner_core::HistoryQuery::new())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -193,7 +198,13 @@ environments = ["live"]
 required = 2
 approver_roles = ["sre"]
 "#;
-    let a = post(&app, "/rules/apply", &f.admin, json!({"policy": policy, "format": "toml", "mode": "merge"})).await;
+    let a = post(
+        &app,
+        "/rules/apply",
+        &f.admin,
+        json!({"policy": policy, "format": "toml", "mode": "merge"}),
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["added"].as_array().unwrap().len(), 3);
 
@@ -202,14 +213,24 @@ approver_roles = ["sre"]
     assert_eq!(a.status, 423);
     let d = &a.body["detail"];
     assert_eq!(d["code"], "NO_DEPLOY_WINDOW");
-    assert!(d["retry_after"].as_str().is_some_and(|t| t.starts_with("2100-01-01T00:00:00")), "{d}");
+    assert!(
+        d["retry_after"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2100-01-01T00:00:00")),
+        "{d}"
+    );
     for k in ["window_name", "window_start", "window_end"] {
         assert!(d["details"][k].is_string(), "{k}: {d}");
     }
     assert_eq!(d["details"]["reason"], "Year-end freeze");
     assert_eq!(d["details"]["rule_name"], "Freeze");
 
-    assert_eq!(post(&app, "/deployment-events/", &f.deployer, ev("eu-1", "1")).await.status, 200);
+    assert_eq!(
+        post(&app, "/deployment-events/", &f.deployer, ev("eu-1", "1"))
+            .await
+            .status,
+        200
+    );
     let a = post(&app, "/deployment-events/", &f.deployer, ev("eu-1", "2")).await;
     assert_eq!(a.status, 409);
     let d = &a.body["detail"];
@@ -246,7 +267,10 @@ async fn report_only_failures_come_back_in_a_200() {
     let evaluated = a.body["extra_metadata"]["preflight_status"]["rules_evaluated"]
         .as_array()
         .unwrap();
-    let qa = evaluated.iter().find(|r| r["rule_name"] == "QA sign-off").unwrap();
+    let qa = evaluated
+        .iter()
+        .find(|r| r["rule_name"] == "QA sign-off")
+        .unwrap();
     assert_eq!(qa["status"], "report_only");
     assert_eq!(qa["evaluation_result"], "failed");
     assert!(qa["error_message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -257,34 +281,78 @@ async fn sha_conflict_validation_and_malformed_json_have_the_reference_bodies() 
     let f = Fixture::with_options(ServerOptions::default().body_limit(4096));
     let app = f.router();
     let build = |sha: &str| json!({"product_name": "api", "version": "1.0.0", "status": "completed", "scm_sha": sha});
-    assert_eq!(post(&app, "/build-events/", &f.deployer, build("aaaa1111")).await.status, 200);
+    assert_eq!(
+        post(&app, "/build-events/", &f.deployer, build("aaaa1111"))
+            .await
+            .status,
+        200
+    );
     let a = post(&app, "/build-events/", &f.deployer, build("bbbb2222")).await;
     assert_eq!(a.status, 409);
-    assert_eq!(a.body["detail"], "Version 1.0.0 already exists with different SHA");
+    assert_eq!(
+        a.body["detail"],
+        "Version 1.0.0 already exists with different SHA"
+    );
     assert_eq!(a.body["code"], "VERSION_CONFLICT");
 
-    let a = post(&app, "/deployment-events/", &f.deployer, json!({"version": "1", "environment_name": "x", "status": "started"})).await;
+    let a = post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        json!({"version": "1", "environment_name": "x", "status": "started"}),
+    )
+    .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.body["code"], "INVALID_INPUT");
     assert_eq!(a.body["detail"][0]["loc"], json!(["body", "product_name"]));
     assert!(a.body["detail"][0]["msg"].is_string());
     assert_eq!(a.body["detail"][0]["type"], "value_error");
 
-    let a = post(&app, "/deployment-events/", &f.deployer, json!({"product_name": ["x"], "version": "1"})).await;
+    let a = post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        json!({"product_name": ["x"], "version": "1"}),
+    )
+    .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.body["detail"][0]["loc"], json!(["body", "product_name"]));
 
     let a = post(&app, "/deployment-events/", &f.deployer, json!({"product_name": "a", "version": "1", "environment_name": "x", "status": "succeeded"})).await;
-    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("status")));
+    assert_eq!(
+        (a.status, a.body["detail"][0]["loc"][1].as_str()),
+        (422, Some("status"))
+    );
 
-    let a = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some("{\"product_name\": "), &[]).await;
+    let a = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.deployer),
+        Some("{\"product_name\": "),
+        &[],
+    )
+    .await;
     assert_eq!(a.status, 400);
-    assert!(a.body["detail"].as_str().unwrap().starts_with("Invalid JSON in request body: "));
+    assert!(
+        a.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid JSON in request body: ")
+    );
     assert_eq!(a.body["code"], "INVALID_INPUT");
 
     let big = format!("{{\"product_name\": \"{}\"}}", "x".repeat(5000));
     for headers in [&[][..], &[("Idempotency-Key", "big-1")][..]] {
-        let a = send(&app, "POST", "/build-events/", Some(&f.deployer), Some(&big), headers).await;
+        let a = send(
+            &app,
+            "POST",
+            "/build-events/",
+            Some(&f.deployer),
+            Some(&big),
+            headers,
+        )
+        .await;
         assert_eq!(a.status, 413, "{headers:?}");
         assert_eq!(a.body["code"], "INVALID_INPUT");
         assert!(a.body["detail"].as_str().unwrap().contains("4096"));
@@ -302,28 +370,97 @@ async fn keys_and_roles_are_enforced_with_the_reference_bodies() {
     assert_eq!(a.body["detail"], "Invalid API key");
     assert_eq!(a.body["code"], "UNAUTHORIZED");
     assert_eq!(a.headers["www-authenticate"], "Bearer");
-    let a = send(&app, "POST", "/deployment-events/", Some("sk_vr_wrong"), Some(&ev), &[]).await;
-    assert_eq!((a.status, a.body["detail"].as_str()), (401, Some("Invalid API key")));
+    let a = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some("sk_vr_wrong"),
+        Some(&ev),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["detail"].as_str()),
+        (401, Some("Invalid API key"))
+    );
 
-    let a = send(&app, "POST", "/deployment-events/", Some(&f.viewer), Some(&ev), &[]).await;
+    let a = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.viewer),
+        Some(&ev),
+        &[],
+    )
+    .await;
     assert_eq!(a.status, 403);
-    assert_eq!(a.body["detail"], "You do not have permission to perform this action");
+    assert_eq!(
+        a.body["detail"],
+        "You do not have permission to perform this action"
+    );
     assert_eq!(a.body["code"], "FORBIDDEN");
     assert_eq!(get(&app, "/state", &f.viewer).await.status, 200);
     let check = json!({"product_name": "api", "version": "1", "environment_name": "dev"});
     assert_eq!(post(&app, "/check", &f.viewer, check).await.status, 200);
 
-    assert_eq!(send(&app, "POST", "/deployment-events/", Some(&f.approver), Some(&ev), &[]).await.status, 403);
-    assert_eq!(send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&ev), &[]).await.status, 200);
-    let approval = json!({"product_name": "api", "version": "1", "approval_type": "qa", "approver": "lee"});
-    assert_eq!(post(&app, "/approvals/", &f.deployer, approval.clone()).await.status, 403);
-    assert_eq!(post(&app, "/approvals/", &f.approver, approval).await.status, 201);
+    assert_eq!(
+        send(
+            &app,
+            "POST",
+            "/deployment-events/",
+            Some(&f.approver),
+            Some(&ev),
+            &[]
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        send(
+            &app,
+            "POST",
+            "/deployment-events/",
+            Some(&f.deployer),
+            Some(&ev),
+            &[]
+        )
+        .await
+        .status,
+        200
+    );
+    let approval =
+        json!({"product_name": "api", "version": "1", "approval_type": "qa", "approver": "lee"});
+    assert_eq!(
+        post(&app, "/approvals/", &f.deployer, approval.clone())
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post(&app, "/approvals/", &f.approver, approval)
+            .await
+            .status,
+        201
+    );
     let apply = json!({"policy": {"rules": []}});
-    assert_eq!(post(&app, "/rules/apply", &f.deployer, apply.clone()).await.status, 403);
-    assert_eq!(post(&app, "/rules/apply", &f.admin, apply).await.status, 200);
+    assert_eq!(
+        post(&app, "/rules/apply", &f.deployer, apply.clone())
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        post(&app, "/rules/apply", &f.admin, apply).await.status,
+        200
+    );
 
     for public in ["/health", "/openapi.json"] {
-        assert_eq!(send(&app, "GET", public, None, None, &[]).await.status, 200, "{public}");
+        assert_eq!(
+            send(&app, "GET", public, None, None, &[]).await.status,
+            200,
+            "{public}"
+        );
     }
     f.state.server_store().revoke_key("dash").unwrap();
     assert_eq!(get(&app, "/state", &f.viewer).await.status, 401);
@@ -334,7 +471,12 @@ async fn without_auth_every_request_is_accepted() {
     let f = Fixture::open(ServerOptions::default());
     let app = f.router();
     let ev = json!({"product_name": "api", "version": "1", "environment_name": "dev", "status": "completed"}).to_string();
-    assert_eq!(send(&app, "POST", "/deployment-events/", None, Some(&ev), &[]).await.status, 200);
+    assert_eq!(
+        send(&app, "POST", "/deployment-events/", None, Some(&ev), &[])
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -343,30 +485,81 @@ async fn an_idempotency_key_replays_the_first_answer() {
     let app = f.router();
     let ev = json!({"product_name": "api", "version": "1", "environment_name": "dev", "status": "started"}).to_string();
     let key = [("Idempotency-Key", "k-1")];
-    let first = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&ev), &key).await;
-    let second = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&ev), &key).await;
+    let first = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.deployer),
+        Some(&ev),
+        &key,
+    )
+    .await;
+    let second = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.deployer),
+        Some(&ev),
+        &key,
+    )
+    .await;
     assert_eq!((first.status, second.status), (200, 200));
     assert_eq!(first.body, second.body);
     assert!(first.headers.get(REPLAYED).is_none());
     assert_eq!(second.headers[REPLAYED], "true");
-    let history = f.vr().history(&versioner_core::HistoryQuery::new()).unwrap();
+    let history = f
+        .vr()
+        .history(&versioner_core::HistoryQuery::new())
+        .unwrap();
     assert_eq!(history.len(), 1);
 
     // A refusal is an answer too: replayed, not re-evaluated.
     let prod = json!({"product_name": "api", "version": "9", "environment_name": "production", "status": "started"}).to_string();
     let k2 = [("Idempotency-Key", "k-2")];
-    let a = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&prod), &k2).await;
-    let b = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&prod), &k2).await;
+    let a = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.deployer),
+        Some(&prod),
+        &k2,
+    )
+    .await;
+    let b = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.deployer),
+        Some(&prod),
+        &k2,
+    )
+    .await;
     assert_eq!((a.status, b.status), (428, 428));
     assert_eq!(b.headers[REPLAYED], "true");
 
     // The same key for another request is refused, naming the header.
     let other = ev.replace("\"1\"", "\"2\"");
-    let c = send(&app, "POST", "/deployment-events/", Some(&f.deployer), Some(&other), &key).await;
+    let c = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.deployer),
+        Some(&other),
+        &key,
+    )
+    .await;
     assert_eq!(c.status, 422);
     assert_eq!(c.body["detail"][0]["loc"][1], "Idempotency-Key");
     // Keys are per caller: the admin's `k-1` is another request.
-    let d = send(&app, "POST", "/deployment-events/", Some(&f.admin), Some(&other), &key).await;
+    let d = send(
+        &app,
+        "POST",
+        "/deployment-events/",
+        Some(&f.admin),
+        Some(&other),
+        &key,
+    )
+    .await;
     assert_eq!(d.status, 200);
 }
 
@@ -375,30 +568,78 @@ async fn queries_rules_approvals_and_check() {
     let f = Fixture::new();
     let app = f.router();
     let dep = |env: &str, status: &str| json!({"product_name": "api", "version": "1.0.0", "environment_name": env, "status": status, "scm_sha": "abcdef12"});
-    post(&app, "/deployment-events/", &f.deployer, dep("staging", "completed")).await;
-    post(&app, "/deployment-events/", &f.deployer, dep("production", "started")).await;
-    post(&app, "/deployment-events/", &f.deployer, dep("production", "completed")).await;
+    post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        dep("staging", "completed"),
+    )
+    .await;
+    post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        dep("production", "started"),
+    )
+    .await;
+    post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        dep("production", "completed"),
+    )
+    .await;
 
     let v = get(&app, "/versions/?product=api", &f.viewer).await;
     assert_eq!(v.body[0]["version"], "1.0.0");
     let id = v.body[0]["id"].as_str().unwrap().to_string();
-    assert_eq!(get(&app, &format!("/versions/{id}"), &f.viewer).await.body["scm_sha"], "abcdef12");
-    assert_eq!(get(&app, "/versions/?scm_sha=abcd", &f.viewer).await.body[0]["id"], id.as_str());
+    assert_eq!(
+        get(&app, &format!("/versions/{id}"), &f.viewer).await.body["scm_sha"],
+        "abcdef12"
+    );
+    assert_eq!(
+        get(&app, "/versions/?scm_sha=abcd", &f.viewer).await.body[0]["id"],
+        id.as_str()
+    );
     assert_eq!(get(&app, "/versions/", &f.viewer).await.status, 422);
-    let a = get(&app, "/versions/00000000-0000-0000-0000-000000000000", &f.viewer).await;
-    assert_eq!((a.status, a.body["detail"].as_str()), (404, Some("Not found")));
+    let a = get(
+        &app,
+        "/versions/00000000-0000-0000-0000-000000000000",
+        &f.viewer,
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["detail"].as_str()),
+        (404, Some("Not found"))
+    );
 
-    let d = get(&app, "/deployments/?product=api&environment=production&limit=1", &f.viewer).await;
+    let d = get(
+        &app,
+        "/deployments/?product=api&environment=production&limit=1",
+        &f.viewer,
+    )
+    .await;
     assert_eq!(d.body.as_array().unwrap().len(), 1);
     assert_eq!(d.body[0]["status"], "completed");
     let d = get(&app, "/deployments/?status=success", &f.viewer).await;
     assert_eq!(d.body.as_array().unwrap().len(), 2);
     let a = get(&app, "/deployments/?limit=many", &f.viewer).await;
-    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("limit")));
+    assert_eq!(
+        (a.status, a.body["detail"][0]["loc"][1].as_str()),
+        (422, Some("limit"))
+    );
     let one = d.body[0]["id"].as_str().unwrap().to_string();
-    assert_eq!(get(&app, &format!("/deployments/{one}"), &f.viewer).await.body["id"], one.as_str());
+    assert_eq!(
+        get(&app, &format!("/deployments/{one}"), &f.viewer)
+            .await
+            .body["id"],
+        one.as_str()
+    );
 
-    assert_eq!(get(&app, "/products/", &f.viewer).await.body[0]["name"], "api");
+    assert_eq!(
+        get(&app, "/products/", &f.viewer).await.body[0]["name"],
+        "api"
+    );
     let envs = get(&app, "/environments/?type=production", &f.viewer).await;
     assert_eq!(envs.body.as_array().unwrap().len(), 1);
     assert_eq!(envs.body[0]["type"], "production");
@@ -408,29 +649,84 @@ async fn queries_rules_approvals_and_check() {
     let s = get(&app, "/state?at=2000-01-01T00:00:00Z", &f.viewer).await;
     assert_eq!(s.body["cells"], json!([]));
     let a = get(&app, "/state?at=yesterday", &f.viewer).await;
-    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("at")));
+    assert_eq!(
+        (a.status, a.body["detail"][0]["loc"][1].as_str()),
+        (422, Some("at"))
+    );
     assert_eq!(get(&app, "/drift", &f.viewer).await.body, json!([]));
 
     // Rules: list, get, status change with who and why, history, update, delete.
     let r = get(&app, "/rules/", &f.viewer).await;
     assert_eq!(r.body[0]["name"], "Staging before production");
     let name = "Staging%20before%20production";
-    assert_eq!(get(&app, &format!("/rules/{name}"), &f.viewer).await.body["type"], "flow");
-    let a = post(&app, &format!("/rules/{name}/status"), &f.admin, json!({"status": "report_only", "reason": "INC-1", "actor": "dana"})).await;
-    assert_eq!((a.status, a.body["status"].as_str()), (200, Some("report_only")));
+    assert_eq!(
+        get(&app, &format!("/rules/{name}"), &f.viewer).await.body["type"],
+        "flow"
+    );
+    let a = post(
+        &app,
+        &format!("/rules/{name}/status"),
+        &f.admin,
+        json!({"status": "report_only", "reason": "INC-1", "actor": "dana"}),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["status"].as_str()),
+        (200, Some("report_only"))
+    );
     let h = get(&app, &format!("/rules/{name}/history"), &f.viewer).await;
     assert_eq!(h.body[0]["actor"], "dana (key admin)");
     assert_eq!(h.body[0]["reason"], "INC-1");
-    let a = post(&app, &format!("/rules/{name}/status"), &f.admin, json!({"status": "sleeping", "reason": "x"})).await;
-    assert_eq!((a.status, a.body["detail"][0]["loc"][1].as_str()), (422, Some("status")));
+    let a = post(
+        &app,
+        &format!("/rules/{name}/status"),
+        &f.admin,
+        json!({"status": "sleeping", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["detail"][0]["loc"][1].as_str()),
+        (422, Some("status"))
+    );
     let upd = json!({"name": "Staging first", "type": "flow", "prerequisites": ["staging"], "environments": ["production"]});
-    let a = send(&app, "PUT", &format!("/rules/{name}"), Some(&f.admin), Some(&upd.to_string()), &[]).await;
-    assert_eq!((a.status, a.body["name"].as_str()), (200, Some("Staging first")));
-    let a = send(&app, "DELETE", "/rules/Staging%20first", Some(&f.admin), None, &[]).await;
+    let a = send(
+        &app,
+        "PUT",
+        &format!("/rules/{name}"),
+        Some(&f.admin),
+        Some(&upd.to_string()),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["name"].as_str()),
+        (200, Some("Staging first"))
+    );
+    let a = send(
+        &app,
+        "DELETE",
+        "/rules/Staging%20first",
+        Some(&f.admin),
+        None,
+        &[],
+    )
+    .await;
     assert_eq!(a.status, 204);
-    assert_eq!(get(&app, "/rules/Staging%20first", &f.viewer).await.status, 404);
-    let bad = post(&app, "/rules/", &f.admin, json!({"name": "x", "type": "flow"})).await;
-    assert_eq!((bad.status, bad.body["problems"][0]["field"].as_str()), (422, Some("prerequisites")));
+    assert_eq!(
+        get(&app, "/rules/Staging%20first", &f.viewer).await.status,
+        404
+    );
+    let bad = post(
+        &app,
+        "/rules/",
+        &f.admin,
+        json!({"name": "x", "type": "flow"}),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.body["problems"][0]["field"].as_str()),
+        (422, Some("prerequisites"))
+    );
 
     // Approvals: create, list, revoke.
     let a = post(&app, "/approvals/", &f.approver, json!({"product_name": "api", "version": "1.0.0", "approval_type": "QA", "approver": "lee"})).await;
@@ -438,36 +734,126 @@ async fn queries_rules_approvals_and_check() {
     let id = a.body["id"].as_str().unwrap().to_string();
     let l = get(&app, "/approvals/?product=api&version=1.0.0", &f.viewer).await;
     assert_eq!(l.body.as_array().unwrap().len(), 1);
-    assert_eq!(get(&app, "/approvals/?product=api", &f.viewer).await.status, 422);
-    let r = post(&app, &format!("/approvals/{id}/revoke"), &f.approver, json!({"reason": "wrong build"})).await;
+    assert_eq!(
+        get(&app, "/approvals/?product=api", &f.viewer).await.status,
+        422
+    );
+    let r = post(
+        &app,
+        &format!("/approvals/{id}/revoke"),
+        &f.approver,
+        json!({"reason": "wrong build"}),
+    )
+    .await;
     assert_eq!(r.body["revoked_by"], "lead");
 
     // Check: a dry run answers 200 whether allowed or not.
-    let c = post(&app, "/check", &f.viewer, json!({"product_name": "api", "version": "2.0.0", "environment_name": "production"})).await;
-    assert_eq!((c.status, c.body["decision"].as_str()), (200, Some("allowed")));
+    let c = post(
+        &app,
+        "/check",
+        &f.viewer,
+        json!({"product_name": "api", "version": "2.0.0", "environment_name": "production"}),
+    )
+    .await;
+    assert_eq!(
+        (c.status, c.body["decision"].as_str()),
+        (200, Some("allowed"))
+    );
 }
 
 #[tokio::test]
 async fn every_route_is_documented_and_answered() {
     let f = Fixture::new();
     let app = f.router();
-    let doc = send(&app, "GET", "/openapi.json", None, None, &[]).await.body;
+    let doc = send(&app, "GET", "/openapi.json", None, None, &[])
+        .await
+        .body;
     assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
     for r in ROUTES {
         let method = r.method.to_ascii_lowercase();
-        assert!(doc["paths"][r.path][&method]["responses"].is_object(), "{} {}", r.method, r.path);
+        assert!(
+            doc["paths"][r.path][&method]["responses"].is_object(),
+            "{} {}",
+            r.method,
+            r.path
+        );
         let path = r.path.replace("{id}", "x").replace("{name}", "x");
         let body = r.body.map(|_| "{}");
         let a = send(&app, r.method, &path, Some(&f.admin), body, &[]).await;
         assert_ne!(a.status, 405, "{} {}", r.method, r.path);
         let route_missing = a.status == 404
-            && a.body["message"].as_str().is_some_and(|m| m.starts_with("route"));
+            && a.body["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("route"));
         assert!(!route_missing, "{} {} is not routed", r.method, r.path);
     }
     let a = send(&app, "GET", "/nowhere", Some(&f.admin), None, &[]).await;
-    assert_eq!((a.status, a.body["detail"].as_str()), (404, Some("Not found")));
+    assert_eq!(
+        (a.status, a.body["detail"].as_str()),
+        (404, Some("Not found"))
+    );
     let a = send(&app, "DELETE", "/state", Some(&f.admin), None, &[]).await;
     assert_eq!(a.status, 405);
     assert_eq!(a.body["detail"], "Method Not Allowed");
-    assert_eq!(send(&app, "GET", "/health", None, None, &[]).await.status, StatusCode::OK.as_u16());
+    assert_eq!(
+        send(&app, "GET", "/health", None, None, &[]).await.status,
+        StatusCode::OK.as_u16()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_with_one_key_record_once() {
+    let f = Fixture::new();
+    let app = f.router();
+    let ev = json!({"product_name": "api", "version": "1", "environment_name": "dev", "status": "started"}).to_string();
+    let key = [("Idempotency-Key", "same")];
+    let calls = (0..8).map(|_| {
+        send(
+            &app,
+            "POST",
+            "/deployment-events/",
+            Some(&f.deployer),
+            Some(&ev),
+            &key,
+        )
+    });
+    let answers = futures_join_all(calls).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.status == 200 && a.body == answers[0].body)
+    );
+    assert_eq!(
+        f.vr()
+            .history(&versioner_core::HistoryQuery::new())
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Awaits futures concurrently (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
 }

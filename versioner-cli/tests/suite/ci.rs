@@ -17,7 +17,11 @@ struct Vector {
     build_number: Option<&'static str>,
     url: Option<&'static str>,
     invoke_id: Option<&'static str>,
-    user: (Option<&'static str>, Option<&'static str>, Option<&'static str>),
+    user: (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    ),
     product: &'static str,
     version: &'static str,
     metadata: Value,
@@ -61,7 +65,10 @@ fn vectors() -> Vec<Vector> {
                 ("CI_COMMIT_SHA", SHA),
                 ("CI_COMMIT_REF_NAME", "main"),
                 ("CI_PIPELINE_IID", "7"),
-                ("CI_PIPELINE_URL", "https://gitlab.com/myorg/my-project/-/pipelines/99"),
+                (
+                    "CI_PIPELINE_URL",
+                    "https://gitlab.com/myorg/my-project/-/pipelines/99",
+                ),
                 ("CI_PIPELINE_ID", "99"),
                 ("GITLAB_USER_LOGIN", "dana"),
                 ("GITLAB_USER_EMAIL", "dana@example.com"),
@@ -191,7 +198,10 @@ fn vectors() -> Vec<Vector> {
                 ("TRAVIS_COMMIT", SHA),
                 ("TRAVIS_BRANCH", "main"),
                 ("TRAVIS_BUILD_NUMBER", "9"),
-                ("TRAVIS_BUILD_WEB_URL", "https://app.travis-ci.com/owner/lib/builds/900"),
+                (
+                    "TRAVIS_BUILD_WEB_URL",
+                    "https://app.travis-ci.com/owner/lib/builds/900",
+                ),
                 ("TRAVIS_BUILD_ID", "900"),
                 ("TRAVIS_JOB_ID", "901"),
                 ("TRAVIS_JOB_NUMBER", "9.1"),
@@ -250,7 +260,14 @@ fn every_system_maps_into_the_recorded_build() {
         let db = dir.path().join(format!("{}-b.db", v.system));
         let db = db.to_str().unwrap();
         let r = run_cli(
-            &["track", "build", "-o", "json", "--extra-metadata", r#"{"team":"core"}"#],
+            &[
+                "track",
+                "build",
+                "-o",
+                "json",
+                "--extra-metadata",
+                r#"{"team":"core"}"#,
+            ],
             &with_db(&v, db),
         );
         assert_eq!(r.code, 0, "{}: {r:?}", v.system);
@@ -281,10 +298,26 @@ fn every_system_maps_into_the_recorded_deployment() {
     for v in vectors() {
         let db = dir.path().join(format!("{}-d.db", v.system));
         let db = db.to_str().unwrap();
-        let first_vi = v.metadata.as_object().unwrap().keys().next().unwrap().clone();
+        let first_vi = v
+            .metadata
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
         let user_meta = format!(r#"{{"{first_vi}":"mine"}}"#);
         let r = run_cli(
-            &["track", "deployment", "--environment", "staging", "-o", "json", "--extra-metadata", &user_meta],
+            &[
+                "track",
+                "deployment",
+                "--environment",
+                "staging",
+                "-o",
+                "json",
+                "--extra-metadata",
+                &user_meta,
+            ],
             &with_db(&v, db),
         );
         assert_eq!(r.code, 0, "{}: {r:?}", v.system);
@@ -321,7 +354,16 @@ fn flags_and_variables_beat_detection_and_unknown_ci_sends_unknown() {
     let mut env = with_db(github, db);
     env.push(("VERSIONER_SCM_BRANCH", "release"));
     let r = run_cli(
-        &["track", "build", "-o", "json", "--product", "mine", "--source-system", "custom"],
+        &[
+            "track",
+            "build",
+            "-o",
+            "json",
+            "--product",
+            "mine",
+            "--source-system",
+            "custom",
+        ],
         &env,
     );
     assert_eq!(r.code, 0, "{r:?}");
@@ -331,10 +373,25 @@ fn flags_and_variables_beat_detection_and_unknown_ci_sends_unknown() {
     assert_eq!(b["scm_branch"], "release");
     assert_eq!(b["version"], "abc123de");
 
-    let r = run_cli(&["track", "build", "-o", "json", "--product", "p", "--version", "1"], &[("VERSIONER_DB", db)]);
+    let r = run_cli(
+        &[
+            "track",
+            "build",
+            "-o",
+            "json",
+            "--product",
+            "p",
+            "--version",
+            "1",
+        ],
+        &[("VERSIONER_DB", db)],
+    );
     assert_eq!(r.json()["source_system"], "unknown");
     assert_eq!(r.json()["extra_metadata"], json!({}));
-    let r = run_cli(&["track", "build", "--version", "1"], &[("VERSIONER_DB", db)]);
+    let r = run_cli(
+        &["track", "build", "--version", "1"],
+        &[("VERSIONER_DB", db)],
+    );
     assert_eq!(r.code, 1, "no product outside CI: {r:?}");
 }
 
@@ -353,7 +410,12 @@ fn jenkins_git_urls_normalize() {
     .enumerate()
     {
         let n = (i + 1).to_string();
-        let env = [("JENKINS_URL", "https://j/"), ("GIT_URL", url), ("BUILD_NUMBER", n.as_str()), ("VERSIONER_DB", db)];
+        let env = [
+            ("JENKINS_URL", "https://j/"),
+            ("GIT_URL", url),
+            ("BUILD_NUMBER", n.as_str()),
+            ("VERSIONER_DB", db),
+        ];
         let r = run_cli(&["track", "build", "-o", "json"], &env);
         assert_eq!(r.code, 0, "{url}: {r:?}");
         assert_eq!(r.json()["scm_repository"], "github.com/owner/repo", "{url}");

@@ -22,8 +22,16 @@ fn remote<'a>(url: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
 
 fn deploy<'a>(version: &'a str, env: &'a str, status: &'a str) -> Vec<&'a str> {
     vec![
-        "track", "deployment", "--product", "api", "--version", version, "--environment", env,
-        "--status", status,
+        "track",
+        "deployment",
+        "--product",
+        "api",
+        "--version",
+        version,
+        "--environment",
+        env,
+        "--status",
+        status,
     ]
 }
 
@@ -34,12 +42,26 @@ fn promotion_through_the_server_exits_0_5_then_0() {
     let home = f.dir.path();
     let env = remote(&server.url, &f.deployer);
 
-    let r = versioner(home, &["track", "build", "--product", "api", "--version", "1.0.0", "--scm-sha", "abc123def4"], &env);
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "build",
+            "--product",
+            "api",
+            "--version",
+            "1.0.0",
+            "--scm-sha",
+            "abc123def4",
+        ],
+        &env,
+    );
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("✓ Build event tracked successfully"));
     assert!(r.stdout.contains("Event ID: "));
 
-    let r = versioner(home, &deploy("1.0.0", "staging", "success"), &env);
+    // Staging is under way, not done: production is refused.
+    let r = versioner(home, &deploy("1.0.0", "staging", "started"), &env);
     assert_eq!(r.code, 0, "{r:?}");
 
     let r = versioner(home, &deploy("1.0.0", "production", "started"), &env);
@@ -52,7 +74,11 @@ fn promotion_through_the_server_exits_0_5_then_0() {
         "What to do: ",
         "Retry after: ",
     ] {
-        assert!(r.stderr.contains(needle), "missing {needle:?} in {}", r.stderr);
+        assert!(
+            r.stderr.contains(needle),
+            "missing {needle:?} in {}",
+            r.stderr
+        );
     }
 
     let mut json = deploy("1.0.1", "production", "started");
@@ -61,16 +87,31 @@ fn promotion_through_the_server_exits_0_5_then_0() {
     assert_eq!(r.code, 5);
     let body = r.json();
     assert_eq!(body["detail"]["code"], "FLOW_VIOLATION");
-    assert_eq!(body["detail"]["details"]["rule_name"], "Staging before production");
-    assert!(body["detail"].as_object().unwrap().contains_key("retry_after"));
+    assert_eq!(
+        body["detail"]["details"]["rule_name"],
+        "Staging before production"
+    );
+    assert!(
+        body["detail"]
+            .as_object()
+            .unwrap()
+            .contains_key("retry_after")
+    );
 
-    // Satisfy the rule: 1.0.0 went to staging, so it may go to production.
+    // Satisfy the rule: staging completes, so 1.0.0 may go to production.
+    assert_eq!(
+        versioner(home, &deploy("1.0.0", "staging", "completed"), &env).code,
+        0
+    );
     let mut ok = deploy("1.0.0", "production", "started");
     ok.extend(["-o", "json"]);
     let r = versioner(home, &ok, &env);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["status"], "started");
-    assert_eq!(r.json()["extra_metadata"]["preflight_status"]["status"], "passed");
+    assert_eq!(
+        r.json()["extra_metadata"]["preflight_status"]["status"],
+        "passed"
+    );
 }
 
 #[test]
@@ -79,29 +120,78 @@ fn api_errors_exit_4_with_the_code_and_never_the_key() {
     let server = TestServer::start(f.router());
     let home = f.dir.path();
     let env = remote(&server.url, &f.deployer);
-    let build = |sha: &'static str| vec!["track", "build", "--product", "api", "--version", "1.0.0", "--scm-sha", sha];
+    let build = |sha: &'static str| {
+        vec![
+            "track",
+            "build",
+            "--product",
+            "api",
+            "--version",
+            "1.0.0",
+            "--scm-sha",
+            sha,
+        ]
+    };
     assert_eq!(versioner(home, &build("aaaa1111"), &env).code, 0);
     let r = versioner(home, &build("bbbb2222"), &env);
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("VERSION_CONFLICT"));
 
-    let r = versioner(home, &deploy("1", "dev", "started"), &[("VERSIONER_API_URL", &server.url)]);
+    let r = versioner(
+        home,
+        &deploy("1", "dev", "started"),
+        &[("VERSIONER_API_URL", &server.url)],
+    );
     assert_eq!(r.code, 4, "missing key: {r:?}");
     assert!(r.stderr.contains("[UNAUTHORIZED] Invalid API key"));
-    let r = versioner(home, &deploy("1", "dev", "started"), &remote(&server.url, "sk_vr_wrong"));
+    let r = versioner(
+        home,
+        &deploy("1", "dev", "started"),
+        &remote(&server.url, "sk_vr_wrong"),
+    );
     assert_eq!(r.code, 4);
     assert!(r.stderr.contains("UNAUTHORIZED"));
-    let r = versioner(home, &deploy("1", "dev", "started"), &remote(&server.url, &f.viewer));
+    let r = versioner(
+        home,
+        &deploy("1", "dev", "started"),
+        &remote(&server.url, &f.viewer),
+    );
     assert_eq!(r.code, 4);
-    assert!(r.stderr.contains("[FORBIDDEN] You do not have permission to perform this action"));
+    assert!(
+        r.stderr
+            .contains("[FORBIDDEN] You do not have permission to perform this action")
+    );
 
-    let r = versioner(home, &["track", "build", "--product", "api", "--version", "2", "--scm-sha", "not-a-sha"], &env);
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "build",
+            "--product",
+            "api",
+            "--version",
+            "2",
+            "--scm-sha",
+            "not-a-sha",
+        ],
+        &env,
+    );
     assert_eq!(r.code, 4, "{r:?}");
-    assert!(r.stderr.contains("INVALID_INPUT") && r.stderr.contains("scm_sha"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("INVALID_INPUT") && r.stderr.contains("scm_sha"),
+        "{}",
+        r.stderr
+    );
 
     // The key, given as a flag and with -v, is never printed.
     let mut args = deploy("1", "dev", "completed");
-    args.extend(["-v", "--api-url", server.url.as_str(), "--api-key", f.deployer.as_str()]);
+    args.extend([
+        "-v",
+        "--api-url",
+        server.url.as_str(),
+        "--api-key",
+        f.deployer.as_str(),
+    ]);
     let r = versioner(home, &args, &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains(&f.deployer) && !r.stderr.contains(&f.deployer));
@@ -118,17 +208,37 @@ fn fail_on_api_error_false_covers_a_dead_server_and_api_errors_but_not_blocks() 
     args.extend(FAST);
     let r = versioner(home, &args, &remote(&dead, "k"));
     assert_eq!(r.code, 1, "network error: {r:?}");
-    assert!(r.stderr.contains("NETWORK") && r.stderr.contains("after 3 attempts"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("NETWORK") && r.stderr.contains("after 3 attempts"),
+        "{}",
+        r.stderr
+    );
 
     args.push("--fail-on-api-error=false");
     let r = versioner(home, &args, &remote(&dead, "k"));
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("⚠ API error (continuing)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("⚠ API error (continuing)"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.contains("not recorded"));
 
-    let mut build = vec!["track", "build", "--product", "api", "--version", "1", "-o", "json"];
+    let mut build = vec![
+        "track",
+        "build",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "-o",
+        "json",
+    ];
     build.extend(FAST);
-    let env = [("VERSIONER_API_URL", dead.as_str()), ("VERSIONER_FAIL_ON_API_ERROR", "false")];
+    let env = [
+        ("VERSIONER_API_URL", dead.as_str()),
+        ("VERSIONER_FAIL_ON_API_ERROR", "false"),
+    ];
     let r = versioner(home, &build, &env);
     assert_eq!(r.code, 0, "variable: {r:?}");
     assert_eq!(r.json()["status"], "not_recorded");
@@ -137,10 +247,16 @@ fn fail_on_api_error_false_covers_a_dead_server_and_api_errors_but_not_blocks() 
     let server = TestServer::start(f.router());
     let mut viewer = deploy("1", "dev", "started");
     viewer.push("--fail-on-api-error=false");
-    assert_eq!(versioner(home, &viewer, &remote(&server.url, &f.viewer)).code, 0);
+    assert_eq!(
+        versioner(home, &viewer, &remote(&server.url, &f.viewer)).code,
+        0
+    );
     let mut blocked = deploy("1", "production", "started");
     blocked.push("--fail-on-api-error=false");
-    assert_eq!(versioner(home, &blocked, &remote(&server.url, &f.deployer)).code, 5);
+    assert_eq!(
+        versioner(home, &blocked, &remote(&server.url, &f.deployer)).code,
+        5
+    );
 }
 
 async fn fail_twice(State(failures): State<Arc<AtomicU32>>, req: Request, next: Next) -> Response {
@@ -156,10 +272,10 @@ async fn fail_twice(State(failures): State<Arc<AtomicU32>>, req: Request, next: 
 fn the_cli_retries_a_flaky_server_and_the_event_is_recorded_once() {
     let f = Fixture::new();
     let failures = Arc::new(AtomicU32::new(0));
-    let server = TestServer::start(
-        f.router()
-            .layer(middleware::from_fn_with_state(Arc::clone(&failures), fail_twice)),
-    );
+    let server = TestServer::start(f.router().layer(middleware::from_fn_with_state(
+        Arc::clone(&failures),
+        fail_twice,
+    )));
     let mut args = deploy("1", "dev", "started");
     args.extend(FAST);
     let r = versioner(f.dir.path(), &args, &remote(&server.url, &f.deployer));
@@ -180,39 +296,119 @@ fn in_process_commands_check_status_history_rules_approvals() {
     let r = v(&["rules", "apply", "policy.toml"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("1 added"));
-    assert!(v(&["rules", "list"]).stdout.contains("Staging before production"));
-    let r = v(&["check", "--product", "api", "--version", "1", "--environment", "production"]);
+    assert!(
+        v(&["rules", "list"])
+            .stdout
+            .contains("Staging before production")
+    );
+    let r = v(&[
+        "check",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "--environment",
+        "production",
+    ]);
     assert_eq!(r.code, 5);
     assert!(r.stdout.contains("✗ FAILED") && r.stderr.contains("FLOW_VIOLATION"));
     assert_eq!(v(&deploy("1", "staging", "success")).code, 0);
-    let r = v(&["check", "--product", "api", "--version", "1", "--environment", "production", "-o", "json"]);
+    let r = v(&[
+        "check",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "--environment",
+        "production",
+        "-o",
+        "json",
+    ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["decision"], "allowed");
     // Before staging, as of a past instant, it was blocked.
-    let r = v(&["check", "--product", "api", "--version", "1", "--environment", "production", "--at", "2000-01-01T00:00:00Z"]);
-    assert_eq!(r.code, 0, "history does not travel back; rules see today's facts: {r:?}");
+    let r = v(&[
+        "check",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "--environment",
+        "production",
+        "--at",
+        "2000-01-01T00:00:00Z",
+    ]);
+    assert_eq!(
+        r.code, 0,
+        "history does not travel back; rules see today's facts: {r:?}"
+    );
 
     assert_eq!(v(&deploy("1", "production", "started")).code, 0);
     let r = v(&["status"]);
-    assert!(r.stdout.contains("PRODUCT") && r.stdout.contains("(*1)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("PRODUCT") && r.stdout.contains("(*1)"),
+        "{}",
+        r.stdout
+    );
     let r = v(&["status", "--at", "2000-01-01T00:00:00Z"]);
     assert!(r.stdout.contains("nothing deployed"), "{}", r.stdout);
     assert_eq!(v(&["status", "--at", "yesterday"]).code, 1);
     let r = v(&["history", "--product", "api", "-o", "json"]);
     assert_eq!(r.json().as_array().unwrap().len(), 2);
-    assert!(v(&["versions", "--product", "api"]).stdout.contains("VERSION"));
+    assert!(
+        v(&["versions", "--product", "api"])
+            .stdout
+            .contains("VERSION")
+    );
     assert_eq!(v(&["versions", "--product", "nope"]).code, 4);
 
-    let r = v(&["rules", "set-status", "Staging before production", "report_only", "--reason", "INC-7"]);
+    let r = v(&[
+        "rules",
+        "set-status",
+        "Staging before production",
+        "report_only",
+        "--reason",
+        "INC-7",
+    ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("report_only") && r.stdout.contains("by dana"));
-    assert_eq!(v(&["rules", "set-status", "Nope", "disabled", "--reason", "x"]).code, 4);
-    assert_eq!(v(&["rules", "set-status", "Staging before production", "sleeping", "--reason", "x"]).code, 1);
+    assert_eq!(
+        v(&["rules", "set-status", "Nope", "disabled", "--reason", "x"]).code,
+        4
+    );
+    assert_eq!(
+        v(&[
+            "rules",
+            "set-status",
+            "Staging before production",
+            "sleeping",
+            "--reason",
+            "x"
+        ])
+        .code,
+        1
+    );
 
-    let r = v(&["approve", "--product", "api", "--version", "1", "--type", "qa"]);
+    let r = v(&[
+        "approve",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "--type",
+        "qa",
+    ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("by dana"));
-    let r = v(&["approvals", "--product", "api", "--version", "1", "-o", "json"]);
+    let r = v(&[
+        "approvals",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "-o",
+        "json",
+    ]);
     assert_eq!(r.json()[0]["approver"], "dana");
 }
 
@@ -221,9 +417,14 @@ fn usage_help_version_and_global_options_anywhere() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let r = versioner(home, &["--version"], &[]);
-    assert_eq!((r.code, r.stdout.trim()), (0, concat!("versioner ", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        (r.code, r.stdout.trim()),
+        (0, concat!("versioner ", env!("CARGO_PKG_VERSION")))
+    );
     for cmd in [
         &["--help"][..],
+        &["track", "--help"],
+        &["rules", "--help"],
         &["track", "build", "--help"],
         &["track", "deployment", "--help"],
         &["check", "--help"],
@@ -243,26 +444,84 @@ fn usage_help_version_and_global_options_anywhere() {
     ] {
         let r = versioner(home, cmd, &[]);
         assert_eq!(r.code, 0, "{cmd:?}");
-        assert!(r.stdout.contains("Examples:"), "{cmd:?} has no examples:\n{}", r.stdout);
+        assert!(
+            r.stdout.contains("Examples:"),
+            "{cmd:?} has no examples:\n{}",
+            r.stdout
+        );
     }
     let r = versioner(home, &["track", "build", "--bogus"], &[]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--bogus"));
-    let r = versioner(home, &["track", "build", "--product", "a", "--version", "1"], &[]);
+    let r = versioner(
+        home,
+        &["track", "build", "--product", "a", "--version", "1"],
+        &[],
+    );
     assert_eq!(r.code, 1, "nowhere to record");
     assert!(r.stderr.contains("--db"));
-    let r = versioner(home, &["track", "deployment", "--product", "a", "--version", "1", "--db", "x.db"], &[]);
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "deployment",
+            "--product",
+            "a",
+            "--version",
+            "1",
+            "--db",
+            "x.db",
+        ],
+        &[],
+    );
     assert_eq!(r.code, 1, "no environment");
     assert!(r.stderr.contains("--environment is required"));
-    let r = versioner(home, &["track", "build", "--product", "a", "--version", "1", "--db", "x.db", "--started-at", "noon"], &[]);
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "build",
+            "--product",
+            "a",
+            "--version",
+            "1",
+            "--db",
+            "x.db",
+            "--started-at",
+            "noon",
+        ],
+        &[],
+    );
     assert_eq!(r.code, 1);
-    let r = versioner(home, &["track", "build", "--product", "a", "--version", "1", "--db", "x.db", "--extra-metadata", "[1]"], &[]);
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "build",
+            "--product",
+            "a",
+            "--version",
+            "1",
+            "--db",
+            "x.db",
+            "--extra-metadata",
+            "[1]",
+        ],
+        &[],
+    );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("JSON object"));
-    let r = versioner(home, &["--db", "x.db", "--api-url", "http://h:1", "status"], &[]);
+    let r = versioner(
+        home,
+        &["--db", "x.db", "--api-url", "http://h:1", "status"],
+        &[],
+    );
     assert_eq!(r.code, 1);
     // Globals before and after the subcommand.
-    assert_eq!(versioner(home, &["--db", "g.db", "-o", "json", "status"], &[]).code, 0);
+    assert_eq!(
+        versioner(home, &["--db", "g.db", "-o", "json", "status"], &[]).code,
+        0
+    );
     let r = versioner(home, &["status", "--db", "g.db", "-o", "json"], &[]);
     assert_eq!((r.code, r.json()["cells"].is_array()), (0, true));
 }
@@ -289,7 +548,10 @@ fn config_comes_from_the_flag_or_home_never_the_working_directory() {
     let server = TestServer::start(f.router());
     let home = tempfile::tempdir().unwrap();
     let cwd = tempfile::tempdir().unwrap();
-    let yaml = format!("api_url: {}\napi_key: {}\nproduct: api\n", server.url, f.deployer);
+    let yaml = format!(
+        "api_url: {}\napi_key: {}\nproduct: api\n",
+        server.url, f.deployer
+    );
     // A repository that plants a config must not redirect the CLI.
     std::fs::create_dir_all(cwd.path().join(".versioner")).unwrap();
     std::fs::write(cwd.path().join(".versioner/config.yaml"), &yaml).unwrap();
@@ -312,12 +574,22 @@ fn config_comes_from_the_flag_or_home_never_the_working_directory() {
         format!("{yaml}fail_on_api_error: false\nextra_metadata:\n  team: core\n"),
     )
     .unwrap();
-    let r = versioner_in(cwd.path(), home.path(), &["track", "build", "--version", "2", "-o", "json"], &[]);
+    let r = versioner_in(
+        cwd.path(),
+        home.path(),
+        &["track", "build", "--version", "2", "-o", "json"],
+        &[],
+    );
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.json()["product_name"], "api");
     assert_eq!(r.json()["extra_metadata"]["team"], "core");
     // A variable beats the config file.
-    let r = versioner_in(cwd.path(), home.path(), &["track", "build", "--version", "3", "-o", "json"], &[("VERSIONER_PRODUCT", "web")]);
+    let r = versioner_in(
+        cwd.path(),
+        home.path(),
+        &["track", "build", "--version", "3", "-o", "json"],
+        &[("VERSIONER_PRODUCT", "web")],
+    );
     assert_eq!(r.json()["product_name"], "web");
 }
 
@@ -335,36 +607,102 @@ fn github_actions_gets_annotations_and_a_step_summary() {
         ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
     ]);
     // Product and version come from GitHub; a short SHA is fine.
-    let r = versioner(home, &["track", "deployment", "--environment", "staging", "-o", "json"], &env);
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "deployment",
+            "--environment",
+            "staging",
+            "-o",
+            "json",
+        ],
+        &env,
+    );
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!((r.json()["product_name"].as_str(), r.json()["version"].as_str()), (Some("api"), Some("abc12")));
-    let r = versioner(home, &["track", "deployment", "--environment", "production", "--version", "2", "--status", "started"], &env);
+    assert_eq!(
+        (
+            r.json()["product_name"].as_str(),
+            r.json()["version"].as_str()
+        ),
+        (Some("api"), Some("abc12"))
+    );
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "deployment",
+            "--environment",
+            "production",
+            "--version",
+            "2",
+            "--status",
+            "started",
+        ],
+        &env,
+    );
     assert_eq!(r.code, 5);
     assert!(
-        r.stdout.contains("::error title=FLOW_VIOLATION%3A Staging before production::"),
+        r.stdout
+            .contains("::error title=FLOW_VIOLATION%3A Staging before production::"),
         "{}",
         r.stdout
     );
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("🚀 Versioner Summary"), "{md}");
-    assert!(md.contains("deployment blocked") && md.contains("`FLOW_VIOLATION`"), "{md}");
+    assert!(
+        md.contains("deployment blocked") && md.contains("`FLOW_VIOLATION`"),
+        "{md}"
+    );
 }
 
 #[test]
 fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    let r = versioner(home, &["keys", "create", "--db", "v.db", "--name", "ci", "--role", "deployer"], &[]);
+    let r = versioner(
+        home,
+        &[
+            "keys", "create", "--db", "v.db", "--name", "ci", "--role", "deployer",
+        ],
+        &[],
+    );
     assert_eq!(r.code, 0, "{r:?}");
     let key = r.stdout.lines().last().unwrap().to_string();
     assert!(key.starts_with("sk_vr_") && key.len() > 50, "{key}");
     assert!(home.join("v.db-server").is_file());
     let r = versioner(home, &["keys", "list", "--db", "v.db"], &[]);
     assert!(r.stdout.contains("ci") && r.stdout.contains("deployer") && !r.stdout.contains(&key));
-    assert_eq!(versioner(home, &["keys", "create", "--db", "v.db", "--name", "x", "--role", "root"], &[]).code, 1);
-    assert_eq!(versioner(home, &["keys", "create", "--db", "v.db", "--name", "ci", "--role", "admin"], &[]).code, 4);
-    assert_eq!(versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code, 0);
-    assert_eq!(versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code, 4);
+    assert_eq!(
+        versioner(
+            home,
+            &[
+                "keys", "create", "--db", "v.db", "--name", "x", "--role", "root"
+            ],
+            &[]
+        )
+        .code,
+        1
+    );
+    assert_eq!(
+        versioner(
+            home,
+            &[
+                "keys", "create", "--db", "v.db", "--name", "ci", "--role", "admin"
+            ],
+            &[]
+        )
+        .code,
+        4
+    );
+    assert_eq!(
+        versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code,
+        0
+    );
+    assert_eq!(
+        versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code,
+        4
+    );
     assert_eq!(versioner(home, &["keys", "list"], &[]).code, 1);
 }
 
@@ -372,12 +710,18 @@ fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
 fn serve_listens_answers_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
-    let key = versioner(home, &["keys", "create", "--db", "v.db", "--name", "admin", "--role", "admin"], &[])
-        .stdout
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
+    let key = versioner(
+        home,
+        &[
+            "keys", "create", "--db", "v.db", "--name", "admin", "--role", "admin",
+        ],
+        &[],
+    )
+    .stdout
+    .lines()
+    .last()
+    .unwrap()
+    .to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_versioner"))
         .args(["serve", "--db", "v.db", "--listen", "127.0.0.1:0"])
         .env_clear()
@@ -391,7 +735,11 @@ fn serve_listens_answers_and_stops_on_sigterm() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
     let health: serde_json::Value = serde_json::from_str(
         &reqwest::blocking::get(format!("{url}/health"))
             .unwrap()
@@ -402,7 +750,11 @@ fn serve_listens_answers_and_stops_on_sigterm() {
     assert_eq!(health["status"], "ok");
     let r = versioner(home, &deploy("1", "dev", "success"), &remote(&url, &key));
     assert_eq!(r.code, 0, "{r:?}");
-    let r = versioner(home, &["status", "--api-url", &url], &[("VERSIONER_API_KEY", &key)]);
+    let r = versioner(
+        home,
+        &["status", "--api-url", &url],
+        &[("VERSIONER_API_KEY", &key)],
+    );
     assert!(r.stdout.contains("api"), "{r:?}");
 
     let status = Command::new("kill")
@@ -415,4 +767,118 @@ fn serve_listens_answers_and_stops_on_sigterm() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains(&key), "the key is never logged");
+}
+
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn database_url_needs_the_postgres_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = versioner(
+        dir.path(),
+        &["status", "--database-url", "host=/tmp dbname=x"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("no PostgreSQL support"), "{}", r.stderr);
+}
+
+/// `--database-url`: in-process commands and `serve` on PostgreSQL. Runs when
+/// `VERSIONER_TEST_DATABASE_URL` names a database (`scripts/pg.sh`'s `pg_start`), with
+/// `cargo test -p versioner-cli --features postgres`.
+#[cfg(feature = "postgres")]
+#[test]
+fn database_url_runs_in_process_and_serve_on_postgresql() {
+    let Some(url) = std::env::var("VERSIONER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let product = format!("pg-cli-{}-{nanos}", std::process::id());
+    let env = [("VERSIONER_DATABASE_URL", url.as_str())];
+    let track = |version: &str, env: &[(&str, &str)]| {
+        versioner(
+            home,
+            &[
+                "track",
+                "deployment",
+                "--product",
+                &product,
+                "--version",
+                version,
+                "--environment",
+                "staging",
+            ],
+            env,
+        )
+    };
+    let r = track("1", &env);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = versioner(
+        home,
+        &["history", "--product", &product, "-o", "json"],
+        &env,
+    );
+    assert_eq!(r.json().as_array().unwrap().len(), 1, "{r:?}");
+
+    let r = versioner(home, &["serve"], &env);
+    assert_eq!(r.code, 1, "serve on PostgreSQL needs --server-db: {r:?}");
+    let keys = home.join("keys.db");
+    let keys = keys.to_str().unwrap();
+    let key = versioner(
+        home,
+        &[
+            "keys",
+            "create",
+            "--server-db",
+            keys,
+            "--name",
+            "ci",
+            "--role",
+            "deployer",
+        ],
+        &[],
+    )
+    .stdout
+    .lines()
+    .last()
+    .unwrap()
+    .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_versioner"))
+        .args(["serve", "--server-db", keys, "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", home)
+        .env("VERSIONER_DATABASE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let r = track("2", &remote(&server, &key));
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = versioner(
+        home,
+        &["history", "--product", &product, "-o", "json"],
+        &env,
+    );
+    assert_eq!(r.json().as_array().unwrap().len(), 2, "{r:?}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }

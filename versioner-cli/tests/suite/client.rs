@@ -43,7 +43,12 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
     log.push(format!("staging {}", d.status));
 
     let err = t
-        .track_deployment(&DeploymentEvent::new("api", "1.0.1", "production", "started"))
+        .track_deployment(&DeploymentEvent::new(
+            "api",
+            "1.0.1",
+            "production",
+            "started",
+        ))
         .unwrap_err();
     let v = err.verdict().unwrap();
     log.push(format!(
@@ -53,11 +58,18 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
         v.primary().unwrap().rule_name
     ));
 
-    let v = t.check(&CheckRequest::new("api", "1.0.0", "production")).unwrap();
+    let v = t
+        .check(&CheckRequest::new("api", "1.0.0", "production"))
+        .unwrap();
     log.push(format!("check {:?}", v.decision()));
 
     let d = t
-        .track_deployment(&DeploymentEvent::new("api", "1.0.0", "production", "started"))
+        .track_deployment(&DeploymentEvent::new(
+            "api",
+            "1.0.0",
+            "production",
+            "started",
+        ))
         .unwrap();
     log.push(format!(
         "production {} preflight={:?}",
@@ -65,13 +77,21 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
         d.preflight.as_ref().map(|p| p.status)
     ));
     let d = t
-        .track_deployment(&DeploymentEvent::new("api", "1.0.0", "production", "completed"))
+        .track_deployment(&DeploymentEvent::new(
+            "api",
+            "1.0.0",
+            "production",
+            "completed",
+        ))
         .unwrap();
     log.push(format!("production {}", d.status));
 
     let mut conflict = BuildEvent::new("api", "1.0.0", "completed");
     conflict.scm_sha = Some("ffff0000".into());
-    log.push(format!("conflict {}", t.track_build(&conflict).unwrap_err().code()));
+    log.push(format!(
+        "conflict {}",
+        t.track_build(&conflict).unwrap_err().code()
+    ));
     let e = t
         .track_deployment(&DeploymentEvent::new(" ", "1", "x", "started"))
         .unwrap_err();
@@ -83,9 +103,14 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
         state.version("api", "staging"),
         state.version("api", "production")
     ));
-    let h = t.history(&HistoryQuery::new().product("api").limit(10)).unwrap();
+    let h = t
+        .history(&HistoryQuery::new().product("api").limit(10))
+        .unwrap();
     log.push(format!("history {}", h.len()));
-    log.push(format!("versions {}", t.versions("api", Page::default()).unwrap().len()));
+    log.push(format!(
+        "versions {}",
+        t.versions("api", Page::default()).unwrap().len()
+    ));
     log.push(format!("products {}", t.products().unwrap().len()));
     log.push(format!("environments {}", t.environments().unwrap().len()));
     log.push(format!("drift {}", t.drift(None, None).unwrap().len()));
@@ -95,21 +120,36 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
         .unwrap();
     let r = t.revoke_approval(&a.id, "lee", "wrong build").unwrap();
     log.push(format!("approval revoked={}", !r.is_active()));
-    log.push(format!("approvals {}", t.approvals("api", "1.0.0").unwrap().len()));
+    log.push(format!(
+        "approvals {}",
+        t.approvals("api", "1.0.0").unwrap().len()
+    ));
     log.push(format!(
         "missing {}",
         t.approvals("api", "9.9.9").unwrap_err().code()
     ));
 
     let s = t
-        .set_rule_status("Staging before production", RuleStatus::ReportOnly, "dana", "INC-1")
+        .set_rule_status(
+            "Staging before production",
+            RuleStatus::ReportOnly,
+            "dana",
+            "INC-1",
+        )
         .unwrap();
     log.push(format!("rule {}", s.rule.status));
     let report = t
         .apply_policy_text(FLOW_POLICY, PolicyFormat::Toml, ApplyMode::Merge, "dana")
         .unwrap();
     log.push(format!("apply updated={:?}", report.updated));
-    log.push(format!("rules {:?}", t.rules().unwrap().iter().map(|r| r.rule.status).collect::<Vec<_>>()));
+    log.push(format!(
+        "rules {:?}",
+        t.rules()
+            .unwrap()
+            .iter()
+            .map(|r| r.rule.status)
+            .collect::<Vec<_>>()
+    ));
     log
 }
 
@@ -126,7 +166,9 @@ fn in_process_and_remote_tell_the_same_story() {
     let remote = client(&server.url, &f.admin);
     let got = promotion(&remote);
     assert_eq!(got, expected);
-    assert!(expected.contains(&"refused FLOW_VIOLATION 428 rule=Staging before production".to_string()));
+    assert!(
+        expected.contains(&"refused FLOW_VIOLATION 428 rule=Staging before production".to_string())
+    );
     assert!(expected.contains(&"conflict VERSION_CONFLICT".to_string()));
 }
 
@@ -136,7 +178,9 @@ fn a_refusal_carries_the_verdict_and_keys_and_roles_map_to_their_codes() {
     let server = TestServer::start(f.router());
     let ev = DeploymentEvent::new("api", "1", "production", "started");
 
-    let err = client(&server.url, &f.deployer).track_deployment(&ev).unwrap_err();
+    let err = client(&server.url, &f.deployer)
+        .track_deployment(&ev)
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::FlowViolation);
     assert_eq!(err.code().exit_code(), 5);
     let v = err.verdict().unwrap();
@@ -144,16 +188,29 @@ fn a_refusal_carries_the_verdict_and_keys_and_roles_map_to_their_codes() {
     assert_eq!(v.failures().count(), 1);
 
     let dev = DeploymentEvent::new("api", "1", "dev", "started");
-    let e = client(&server.url, "sk_vr_wrong").track_deployment(&dev).unwrap_err();
-    assert_eq!((e.code(), e.to_string().as_str()), (ErrorCode::Unauthorized, "Invalid API key"));
+    let e = client(&server.url, "sk_vr_wrong")
+        .track_deployment(&dev)
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.to_string().as_str()),
+        (ErrorCode::Unauthorized, "Invalid API key")
+    );
     let anonymous = Client::with_options(&server.url, None, fast()).unwrap();
-    assert_eq!(anonymous.track_deployment(&dev).unwrap_err().code(), ErrorCode::Unauthorized);
-    let e = client(&server.url, &f.viewer).track_deployment(&dev).unwrap_err();
+    assert_eq!(
+        anonymous.track_deployment(&dev).unwrap_err().code(),
+        ErrorCode::Unauthorized
+    );
+    let e = client(&server.url, &f.viewer)
+        .track_deployment(&dev)
+        .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Forbidden);
     assert_eq!(e.code().exit_code(), 4);
     assert!(client(&server.url, &f.viewer).state(None).is_ok());
     assert_eq!(
-        client(&server.url, &f.admin).version_by_id("nope").unwrap_err().code(),
+        client(&server.url, &f.admin)
+            .version_by_id("nope")
+            .unwrap_err()
+            .code(),
         ErrorCode::NotFound
     );
 }
@@ -173,18 +230,26 @@ async fn fail_twice(State(failures): State<Arc<AtomicU32>>, req: Request, next: 
 fn a_server_that_fails_twice_then_succeeds_records_the_event_once() {
     let f = Fixture::new();
     let failures = Arc::new(AtomicU32::new(0));
-    let app = f
-        .router()
-        .layer(middleware::from_fn_with_state(Arc::clone(&failures), fail_twice));
+    let app = f.router().layer(middleware::from_fn_with_state(
+        Arc::clone(&failures),
+        fail_twice,
+    ));
     let server = TestServer::start(app);
     let c = client(&server.url, &f.deployer);
     let d = c
         .track_deployment(&DeploymentEvent::new("api", "1", "dev", "started"))
         .unwrap();
-    assert_eq!(failures.load(Ordering::SeqCst), 3, "two failures, then the answer");
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        3,
+        "two failures, then the answer"
+    );
     let history = f.vr().history(&HistoryQuery::new()).unwrap();
     assert_eq!(history.len(), 1, "recorded exactly once");
-    assert_eq!(history[0].id, d.id, "the retry got the first attempt's record");
+    assert_eq!(
+        history[0].id, d.id,
+        "the retry got the first attempt's record"
+    );
 
     // Without the idempotency key the same retries would have recorded it three times.
     failures.store(0, Ordering::SeqCst);
@@ -216,17 +281,22 @@ fn an_unreachable_server_is_a_network_error_and_a_4xx_is_not_retried() {
     let f = Fixture::new();
     let calls = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&calls);
-    let app = f.router().layer(middleware::from_fn(move |req: Request, next: Next| {
-        let counted = Arc::clone(&counted);
-        async move {
-            counted.fetch_add(1, Ordering::SeqCst);
-            next.run(req).await
-        }
-    }));
+    let app = f
+        .router()
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let counted = Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                next.run(req).await
+            }
+        }));
     let server = TestServer::start(app);
     let e = client(&server.url, &f.deployer)
         .track_build(&BuildEvent::new("api", "", "completed"))
         .unwrap_err();
-    assert_eq!((e.code(), e.field()), (ErrorCode::InvalidInput, Some("version")));
+    assert_eq!(
+        (e.code(), e.field()),
+        (ErrorCode::InvalidInput, Some("version"))
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a 422 is final");
 }

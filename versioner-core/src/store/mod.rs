@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::approval::Approval;
 use crate::error::Result;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
-use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
+use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
 #[cfg(feature = "postgres")]
@@ -242,10 +242,12 @@ pub trait Tx {
     fn open_deployments(&mut self, environment_key: i64) -> Result<Vec<(i64, OpenDeployment)>>;
     /// A deployment by public id.
     fn deployment_by_id(&mut self, id: &str) -> Result<Option<Deployment>>;
-    /// Creates a deployment; returns its key.
+    /// Creates a deployment, with its preflight when it has one; returns its key.
     fn insert_deployment(&mut self, deployment: &Deployment) -> Result<i64>;
-    /// Updates a deployment's status, times, fields, metadata and preflight.
+    /// Updates a deployment's status, times, fields and metadata (not its preflight).
     fn update_deployment(&mut self, deployment: &Deployment) -> Result<()>;
+    /// Records (or replaces) the preflight a deployment started with.
+    fn set_preflight(&mut self, deployment_key: i64, preflight: &Preflight) -> Result<()>;
     /// Appends a deployment event to the ledger.
     fn append_deployment_event(
         &mut self,

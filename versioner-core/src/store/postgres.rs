@@ -26,7 +26,7 @@ use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::approval::Approval;
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
-use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
+use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
 type Pool = r2d2::Pool<Manager>;
@@ -149,7 +149,11 @@ CREATE TABLE deployments(
   is_open BOOLEAN NOT NULL,
   deployed_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
   updated_at TIMESTAMPTZ NOT NULL,
-  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL, preflight JSONB
+  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL
+);
+CREATE TABLE preflights(
+  deployment_id BIGINT PRIMARY KEY REFERENCES deployments(id),
+  preflight JSONB NOT NULL
 );
 CREATE INDEX deployments_open ON deployments(environment_id) WHERE is_open;
 CREATE INDEX deployments_by_outcome ON deployments(product_id, environment_id, status, completed_at, id);
@@ -470,9 +474,10 @@ fn build_row(r: &Row) -> Result<Build> {
 
 const DEPLOYMENT_SELECT: &str = "SELECT d.id, d.uid, d.product_id, p.uid, p.name, d.version_id, v.uid, \
     v.version, d.environment_id, e.uid, e.name, d.status, d.deployed_at, d.started_at, \
-    d.completed_at, d.updated_at, d.fields, d.extra_metadata, d.preflight \
+    d.completed_at, d.updated_at, d.fields, d.extra_metadata, f.preflight \
     FROM deployments d JOIN products p ON p.id = d.product_id \
-    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id";
+    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id \
+    LEFT JOIN preflights f ON f.deployment_id = d.id";
 
 fn deployment_row(r: &Row) -> Result<Deployment> {
     let preflight: Option<Value> = get(r, 18)?;
@@ -907,16 +912,18 @@ impl Tx for PgTx<'_, '_> {
 
     fn insert_deployment(&mut self, d: &Deployment) -> Result<i64> {
         let (fields, meta) = (to_value(&d.fields)?, to_value(&d.extra_metadata)?);
-        let preflight = d.preflight.as_ref().map(to_value).transpose()?;
         let key = self.insert_id(
             "INSERT INTO deployments(uid, product_id, version_id, environment_id, status, is_open, deployed_at, \
-             started_at, completed_at, updated_at, fields, extra_metadata, preflight) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
+             started_at, completed_at, updated_at, fields, extra_metadata) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id",
             &[
                 &d.id, &d.product_key, &d.version_key, &d.environment_key, &d.status.as_str(), &d.status.is_open(),
-                &d.deployed_at, &d.started_at, &d.completed_at, &d.updated_at, &fields, &meta, &preflight,
+                &d.deployed_at, &d.started_at, &d.completed_at, &d.updated_at, &fields, &meta,
             ],
         )?;
+        if let Some(p) = &d.preflight {
+            self.set_preflight(key, p)?;
+        }
         self.exec(
             "INSERT INTO product_environments(product_id, environment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&d.product_key, &d.environment_key],
@@ -926,14 +933,23 @@ impl Tx for PgTx<'_, '_> {
 
     fn update_deployment(&mut self, d: &Deployment) -> Result<()> {
         let (fields, meta) = (to_value(&d.fields)?, to_value(&d.extra_metadata)?);
-        let preflight = d.preflight.as_ref().map(to_value).transpose()?;
         self.exec(
             "UPDATE deployments SET status = $2, is_open = $3, started_at = $4, completed_at = $5, updated_at = $6, \
-             fields = $7, extra_metadata = $8, preflight = $9 WHERE id = $1",
+             fields = $7, extra_metadata = $8 WHERE id = $1",
             &[
                 &d.key, &d.status.as_str(), &d.status.is_open(), &d.started_at, &d.completed_at, &d.updated_at,
-                &fields, &meta, &preflight,
+                &fields, &meta,
             ],
+        )?;
+        Ok(())
+    }
+
+    fn set_preflight(&mut self, deployment_key: i64, preflight: &Preflight) -> Result<()> {
+        let value = to_value(preflight)?;
+        self.exec(
+            "INSERT INTO preflights(deployment_id, preflight) VALUES ($1, $2) \
+             ON CONFLICT (deployment_id) DO UPDATE SET preflight = EXCLUDED.preflight",
+            &[&deployment_key, &value],
         )?;
         Ok(())
     }

@@ -78,8 +78,11 @@ CREATE TABLE deployments(
   completed_at TEXT,
   updated_at TEXT NOT NULL,
   fields TEXT NOT NULL,
-  extra_metadata TEXT NOT NULL,
-  preflight TEXT
+  extra_metadata TEXT NOT NULL
+);
+CREATE TABLE preflights(
+  deployment_id INTEGER PRIMARY KEY REFERENCES deployments(id),
+  preflight TEXT NOT NULL
 );
 CREATE INDEX deployments_open ON deployments(environment_id) WHERE is_open = 1;
 CREATE INDEX deployments_by_outcome ON deployments(product_id, environment_id, status, completed_at);

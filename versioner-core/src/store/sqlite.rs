@@ -26,7 +26,7 @@ use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::approval::Approval;
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
-use crate::policy::{OpenDeployment, Rule, RuleStatus, Stint};
+use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
 /// SQLite's durability setting.
@@ -189,7 +189,7 @@ struct SqliteTx<'a> {
 
 /// Times are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn conversion(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
@@ -299,9 +299,10 @@ fn build_row(row: &Row<'_>) -> rusqlite::Result<Build> {
 
 const DEPLOYMENT_SELECT: &str = "SELECT d.id, d.uid, d.product_id, p.uid, p.name, d.version_id, v.uid, \
     v.version, d.environment_id, e.uid, e.name, d.status, d.deployed_at, d.started_at, \
-    d.completed_at, d.updated_at, d.fields, d.extra_metadata, d.preflight \
+    d.completed_at, d.updated_at, d.fields, d.extra_metadata, f.preflight \
     FROM deployments d JOIN products p ON p.id = d.product_id \
-    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id";
+    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id \
+    LEFT JOIN preflights f ON f.deployment_id = d.id";
 fn deployment_row(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     let preflight: Option<String> = row.get(18)?;
     Ok(Deployment {
@@ -716,8 +717,8 @@ impl Tx for SqliteTx<'_> {
     fn insert_deployment(&mut self, d: &Deployment) -> Result<i64> {
         self.exec(
             "INSERT INTO deployments(uid, product_id, version_id, environment_id, status, is_open, deployed_at, \
-             started_at, completed_at, updated_at, fields, extra_metadata, preflight) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+             started_at, completed_at, updated_at, fields, extra_metadata) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
             params![
                 d.id,
                 d.product_key,
@@ -730,11 +731,13 @@ impl Tx for SqliteTx<'_> {
                 d.completed_at.map(ts),
                 ts(d.updated_at),
                 to_json(&d.fields)?,
-                to_json(&d.extra_metadata)?,
-                d.preflight.as_ref().map(to_json).transpose()?
+                to_json(&d.extra_metadata)?
             ],
         )?;
         let key = self.conn.last_insert_rowid();
+        if let Some(p) = &d.preflight {
+            self.set_preflight(key, p)?;
+        }
         self.exec(
             "INSERT OR IGNORE INTO product_environments(product_id, environment_id) VALUES (?1, ?2)",
             params![d.product_key, d.environment_key],
@@ -745,7 +748,7 @@ impl Tx for SqliteTx<'_> {
     fn update_deployment(&mut self, d: &Deployment) -> Result<()> {
         self.exec(
             "UPDATE deployments SET status = ?2, is_open = ?3, started_at = ?4, completed_at = ?5, updated_at = ?6, \
-             fields = ?7, extra_metadata = ?8, preflight = ?9 WHERE id = ?1",
+             fields = ?7, extra_metadata = ?8 WHERE id = ?1",
             params![
                 d.key,
                 d.status.as_str(),
@@ -754,9 +757,17 @@ impl Tx for SqliteTx<'_> {
                 d.completed_at.map(ts),
                 ts(d.updated_at),
                 to_json(&d.fields)?,
-                to_json(&d.extra_metadata)?,
-                d.preflight.as_ref().map(to_json).transpose()?
+                to_json(&d.extra_metadata)?
             ],
+        )?;
+        Ok(())
+    }
+
+    fn set_preflight(&mut self, deployment_key: i64, preflight: &Preflight) -> Result<()> {
+        self.exec(
+            "INSERT INTO preflights(deployment_id, preflight) VALUES (?1, ?2) \
+             ON CONFLICT(deployment_id) DO UPDATE SET preflight = excluded.preflight",
+            params![deployment_key, to_json(preflight)?],
         )?;
         Ok(())
     }

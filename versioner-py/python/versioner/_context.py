@@ -126,6 +126,7 @@ class DeploymentRun:
         return result
 
     def __enter__(self) -> DeploymentRun:
+        """Records ``started``; raises DeploymentBlockedError when the preflight refuses."""
         if self.started is not None:
             raise RuntimeError("a DeploymentRun can be entered only once")
         self.started = self._track("started", self._fields)
@@ -137,6 +138,7 @@ class DeploymentRun:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> Literal[False]:
+        """Records ``completed``, ``failed`` or ``aborted``; never swallows the exception."""
         if exc is None:
             status = "completed"
         elif isinstance(exc, Exception):

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Optional, Union, final, overload
 
+from typing_extensions import disjoint_base
+
 from ._context import DeploymentRun
 from ._records import (
     ApplyReport,
@@ -39,6 +41,7 @@ def detect_ci(env: Optional[Mapping[str, str]] = None) -> CiInfo:
     """Detects the CI/CD system from environment variables — a mapping, or the process
     environment when ``env`` is None — and returns what it found as a :class:`CiInfo`."""
 
+@disjoint_base
 class Tracker:
     """What the in-process :class:`Versioner` and the remote :class:`Client` share: tracking,
     the preflight, rules, approvals and queries. Annotate with it to accept either."""

@@ -1,0 +1,167 @@
+//! Preflight + record against the raw rusqlite baseline, growth with history, the dry-run
+//! check, and durable ingest. `scripts/bench.sh` runs these and writes BENCHMARKS.md.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmarks fail loudly"
+)]
+
+mod support;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use versioner_core::{CheckRequest, DeploymentEvent, HistoryQuery, Synchronous};
+
+/// 1. Preflight + record (durable, FULL) against the raw baseline.
+fn preflight_record(c: &mut Criterion) {
+    let mut g = c.benchmark_group("preflight_record");
+    g.sample_size(30)
+        .measurement_time(Duration::from_secs(8))
+        .warm_up_time(Duration::from_secs(1));
+    for sync in [Synchronous::Full, Synchronous::Normal] {
+        let label = format!("{sync:?}").to_lowercase();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        support::bulk_load(&path, 1_000);
+        let vr = support::open(&path, sync);
+        support::prepare_bench_version(&vr);
+        g.bench_function(BenchmarkId::new("versioner", &label), |b| {
+            b.iter(|| support::deploy_round(&vr))
+        });
+        let bdir = tempfile::tempdir().unwrap();
+        let bpath = bdir.path().join("b.db");
+        support::bulk_load(&bpath, 1_000);
+        support::prepare_bench_version(&support::open(&bpath, sync));
+        let mut base = support::Baseline::open(&bpath, sync);
+        g.bench_function(BenchmarkId::new("baseline", &label), |b| {
+            b.iter(|| base.round())
+        });
+    }
+    g.finish();
+}
+
+/// 2. Growth: the same round, the state matrix and a history query at 1k, 100k and 1M
+///    recorded deployments (NORMAL, so the fsync jitter does not hide the read cost).
+fn growth(c: &mut Criterion) {
+    let mut g = c.benchmark_group("growth");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    let sizes: Vec<usize> = std::env::var("VERSIONER_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 100_000, 1_000_000]);
+    for n in sizes {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        support::bulk_load(&path, n);
+        let vr = support::open(&path, Synchronous::Normal);
+        support::prepare_bench_version(&vr);
+        g.bench_function(BenchmarkId::new("preflight_record", n), |b| {
+            b.iter(|| support::deploy_round(&vr))
+        });
+        g.bench_function(BenchmarkId::new("state_matrix", n), |b| {
+            b.iter(|| {
+                assert_eq!(
+                    vr.state(None).unwrap().cells.len(),
+                    support::PRODUCTS * support::ENVIRONMENTS
+                )
+            })
+        });
+        g.bench_function(BenchmarkId::new("history", n), |b| {
+            b.iter(|| {
+                vr.history(
+                    &HistoryQuery::new()
+                        .product("p7")
+                        .environment("e3")
+                        .limit(50),
+                )
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+/// 3. The dry-run check of the five-rule policy against one indexed read.
+fn dry_run(c: &mut Criterion) {
+    let mut g = c.benchmark_group("check");
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    support::bulk_load(&path, 100_000);
+    let vr = support::open(&path, Synchronous::Full);
+    support::prepare_bench_version(&vr);
+    let mut req = CheckRequest::new("p0", "bench", "e9");
+    req.deployed_by = Some("dana".into());
+    g.bench_function("five_rules", |b| {
+        b.iter(|| assert!(vr.check(&req).unwrap().is_allowed()))
+    });
+    let mut base = support::Baseline::open(&path, Synchronous::Full);
+    g.bench_function("one_indexed_read", |b| b.iter(|| base.one_read()));
+    g.finish();
+}
+
+/// 4. Durable ingest: `completed` events (no open deployment to match, no rules) from 1 and 8
+///    threads at FULL and NORMAL; reported as time per event.
+fn ingest(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ingest");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    for sync in [Synchronous::Full, Synchronous::Normal] {
+        for threads in [1usize, 8] {
+            let dir = tempfile::tempdir().unwrap();
+            let vr = support::open(&dir.path().join("v.db"), sync);
+            let id = BenchmarkId::new(
+                format!("{sync:?}").to_lowercase(),
+                format!("{threads}_threads"),
+            );
+            let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            g.bench_function(id, |b| {
+                b.iter_custom(|iters| {
+                    let per = iters.div_ceil(threads as u64);
+                    let barrier = Arc::new(Barrier::new(threads + 1));
+                    let handles: Vec<_> = (0..threads)
+                        .map(|t| {
+                            let vr = vr.clone();
+                            let barrier = barrier.clone();
+                            let counter = counter.clone();
+                            std::thread::spawn(move || {
+                                barrier.wait();
+                                for _ in 0..per {
+                                    let n =
+                                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                    let e = DeploymentEvent::new(
+                                        format!("p{t}"),
+                                        format!("1.{n}"),
+                                        "e1",
+                                        "completed",
+                                    );
+                                    vr.track_deployment(&e).unwrap();
+                                }
+                            })
+                        })
+                        .collect();
+                    barrier.wait();
+                    let start = Instant::now();
+                    for h in handles {
+                        h.join().unwrap();
+                    }
+                    let elapsed = start.elapsed();
+                    // Scale to the requested count (per-thread rounding).
+                    elapsed.mul_f64(iters as f64 / (per * threads as u64) as f64)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, preflight_record, growth, dry_run, ingest);
+criterion_main!(benches);

@@ -1,0 +1,350 @@
+//! Fixtures shared by the benchmarks: the typical five-rule policy, a bulk loader that writes
+//! large histories straight into Versioner's schema (not through the API), and the raw
+//! rusqlite baseline that performs the same indexed reads and writes as one preflight+record.
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "benchmark fixtures fail loudly"
+)]
+
+use std::path::Path;
+
+use chrono::{Duration, SecondsFormat, Utc};
+use rusqlite::{Connection, params};
+use versioner_core::policy::{ApplyMode, PolicyFormat};
+use versioner_core::{
+    ApprovalRequest, BuildEvent, DeploymentEvent, SqliteOptions, Synchronous, Versioner,
+};
+
+/// Products × environments of the large histories.
+pub const PRODUCTS: usize = 50;
+/// Environments `e0` … `e9`; `e2` is the prerequisite of `e9`.
+pub const ENVIRONMENTS: usize = 10;
+
+/// A typical five-rule policy: concurrency, a schedule, flow with soak, a version approval and
+/// a release approval, all in scope for `p0` going to `e9`, all passing for version `bench`.
+pub const POLICY: &str = r#"
+[[rules]]
+name = "One at a time"
+type = "concurrency"
+max = 1
+
+[[rules]]
+name = "Holiday freeze"
+type = "schedule"
+timezone = "Europe/London"
+environments = ["e9"]
+windows = [{ recurrence = "once", start = "2001-12-24T00:00", end = "2001-12-27T00:00" }]
+
+[[rules]]
+name = "Soaked in e2"
+type = "flow"
+environments = ["e9"]
+prerequisites = ["e2"]
+soak = "1h"
+
+[[rules]]
+name = "QA sign-off"
+type = "version_approval"
+approval_types = ["qa"]
+
+[[rules]]
+name = "Release approval"
+type = "release_approval"
+environments = ["e9"]
+required = 1
+"#;
+
+fn ts(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Opens (creating) a Versioner database at `path` with `sync`.
+pub fn open(path: &Path, sync: Synchronous) -> Versioner {
+    let options = SqliteOptions {
+        synchronous: sync,
+        ..SqliteOptions::default()
+    };
+    Versioner::open_with(path, &options).unwrap()
+}
+
+/// Writes `deployments` completed deployments (one event each) spread over the past year,
+/// across [`PRODUCTS`] × [`ENVIRONMENTS`], straight into the schema.
+pub fn bulk_load(path: &Path, deployments: usize) {
+    drop(open(path, Synchronous::Normal)); // create and migrate
+    let mut conn = Connection::open(path).unwrap();
+    conn.pragma_update(None, "synchronous", "OFF").unwrap();
+    conn.pragma_update(None, "cache_size", -524_288).unwrap();
+    let now = Utc::now();
+    let start = now - Duration::days(400);
+    let span = (Duration::days(397).num_seconds() as f64) / deployments.max(1) as f64;
+    let tx = conn.transaction().unwrap();
+    for p in 0..PRODUCTS {
+        tx.execute(
+            "INSERT INTO products(uid, name, created_at) VALUES (?1, ?2, ?3)",
+            params![uuid::Uuid::now_v7().to_string(), format!("p{p}"), ts(start)],
+        )
+        .unwrap();
+    }
+    for e in 0..ENVIRONMENTS {
+        tx.execute(
+            "INSERT INTO environments(uid, name, env_type, created_at) VALUES (?1, ?2, 'other', ?3)",
+            params![uuid::Uuid::now_v7().to_string(), format!("e{e}"), ts(start)],
+        )
+        .unwrap();
+        for p in 0..PRODUCTS {
+            tx.execute(
+                "INSERT INTO product_environments(product_id, environment_id) VALUES (?1, ?2)",
+                params![p as i64 + 1, e as i64 + 1],
+            )
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    let per_version = PRODUCTS * ENVIRONMENTS;
+    let mut done = 0;
+    while done < deployments {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut ins_v = tx
+                .prepare_cached(
+                    "INSERT INTO versions(uid, product_id, version, scm_sha, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .unwrap();
+            let mut ins_d = tx
+                .prepare_cached(
+                    "INSERT INTO deployments(uid, product_id, version_id, environment_id, status, is_open, \
+                     deployed_at, started_at, completed_at, updated_at, fields, extra_metadata) \
+                     VALUES (?1, ?2, ?3, ?4, 'completed', 0, ?5, ?5, ?5, ?5, ?6, '{}')",
+                )
+                .unwrap();
+            let mut ins_e = tx
+                .prepare_cached(
+                    "INSERT INTO deployment_events(deployment_id, status, invoke_id, recorded_at, payload) \
+                     VALUES (?1, 'completed', NULL, ?2, '{}')",
+                )
+                .unwrap();
+            let end = (done + 50_000).min(deployments);
+            for i in done..end {
+                let p = i % PRODUCTS;
+                let e = (i / PRODUCTS) % ENVIRONMENTS;
+                let at = ts(start + Duration::seconds((i as f64 * span) as i64));
+                let version_key = if e == 0 {
+                    let n = i / per_version;
+                    ins_v
+                        .execute(params![
+                            uuid::Uuid::now_v7().to_string(),
+                            p as i64 + 1,
+                            format!("1.{n}"),
+                            format!("{:040x}", i),
+                            at
+                        ])
+                        .unwrap();
+                    tx.last_insert_rowid()
+                } else {
+                    // The version of this product deployed to e0 most recently.
+                    tx.query_row(
+                        "SELECT id FROM versions WHERE product_id = ?1 ORDER BY id DESC LIMIT 1",
+                        [p as i64 + 1],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .unwrap()
+                };
+                let fields = r#"{"deployed_by":"ci","source_system":"github"}"#;
+                ins_d
+                    .execute(params![
+                        uuid::Uuid::now_v7().to_string(),
+                        p as i64 + 1,
+                        version_key,
+                        e as i64 + 1,
+                        at,
+                        fields
+                    ])
+                    .unwrap();
+                ins_e.execute(params![tx.last_insert_rowid(), at]).unwrap();
+            }
+            done = end;
+        }
+        tx.commit().unwrap();
+    }
+    conn.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+}
+
+/// Prepares `p0` version `bench` so that every rule of [`POLICY`] passes for `e9`: built,
+/// deployed to `e2` two days ago, QA-approved and release-approved.
+pub fn prepare_bench_version(vr: &Versioner) {
+    vr.apply_policy_text(POLICY, PolicyFormat::Toml, ApplyMode::Replace, "bench")
+        .unwrap();
+    let mut b = BuildEvent::new("p0", "bench", "completed");
+    b.built_by = Some("ci".into());
+    vr.track_build(&b).unwrap();
+    let mut d = DeploymentEvent::new("p0", "bench", "e2", "completed");
+    d.completed_at =
+        Some((Utc::now() - Duration::days(2)).to_rfc3339_opts(SecondsFormat::Secs, true));
+    vr.track_deployment(&d).unwrap();
+    vr.approve(&ApprovalRequest::new("p0", "bench", "qa", "quinn"))
+        .unwrap();
+    vr.approve(&ApprovalRequest::new("p0", "bench", "release", "rita").in_environment("e9"))
+        .unwrap();
+}
+
+/// One preflight+record round: `started` (five rules evaluated) then `completed`.
+pub fn deploy_round(vr: &Versioner) {
+    let mut s = DeploymentEvent::new("p0", "bench", "e9", "started");
+    s.deployed_by = Some("dana".into());
+    let d = vr.track_deployment(&s).unwrap();
+    assert!(d.preflight.is_some_and(|p| p.verdict.is_allowed()));
+    vr.track_deployment(&DeploymentEvent::new("p0", "bench", "e9", "completed"))
+        .unwrap();
+}
+
+/// The raw rusqlite baseline: the same indexed reads and writes a `started` then `completed`
+/// round performs, in the same two `BEGIN IMMEDIATE` transactions, with cached statements and
+/// QPSG, but none of Versioner's work between them.
+pub struct Baseline {
+    conn: Connection,
+}
+
+impl Baseline {
+    /// Opens the database Versioner created at `path`, with the same settings.
+    pub fn open(path: &Path, sync: Synchronous) -> Baseline {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        let sync = match sync {
+            Synchronous::Full => "FULL",
+            _ => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync).unwrap();
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .unwrap();
+        Baseline { conn }
+    }
+
+    fn read(tx: &rusqlite::Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> Option<i64> {
+        let mut stmt = tx.prepare_cached(sql).unwrap();
+        let mut rows = stmt.query(p).unwrap();
+        let mut last = None;
+        while let Some(r) = rows.next().unwrap() {
+            last = Some(r.get_ref(0).unwrap().as_i64_or_null().unwrap().unwrap_or(0));
+        }
+        last
+    }
+
+    /// One round, mirroring [`deploy_round`].
+    pub fn round(&mut self) {
+        let now = ts(Utc::now());
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let p = Self::read(&tx, "SELECT id FROM products WHERE name = ?1", ["p0"]).unwrap();
+        let e = Self::read(&tx, "SELECT id FROM environments WHERE name = ?1", ["e9"]).unwrap();
+        let v = Self::read(
+            &tx,
+            "SELECT id FROM versions WHERE product_id = ?1 AND version = ?2",
+            params![p, "bench"],
+        )
+        .unwrap();
+        Self::read(
+            &tx,
+            "SELECT id FROM deployments WHERE environment_id = ?3 AND is_open = 1 AND product_id = ?1 AND version_id = ?2 ORDER BY id DESC LIMIT 1",
+            params![p, v, e],
+        );
+        Self::read(&tx, "SELECT position FROM rules ORDER BY position, id", []);
+        Self::read(
+            &tx,
+            "SELECT id FROM deployments WHERE environment_id = ?1 AND is_open = 1 ORDER BY id",
+            [e],
+        );
+        let pre = Self::read(&tx, "SELECT id FROM environments WHERE name = ?1", ["e2"]).unwrap();
+        Self::read(
+            &tx,
+            "SELECT id FROM deployments WHERE product_id = ?1 AND environment_id = ?3 AND version_id = ?2 AND status = 'completed' ORDER BY completed_at ASC LIMIT 1",
+            params![p, v, pre],
+        );
+        Self::read(
+            &tx,
+            "SELECT id FROM deployments WHERE product_id = ?1 AND environment_id = ?3 AND version_id = ?2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 1",
+            params![p, v, pre],
+        );
+        Self::read(
+            &tx,
+            "SELECT id FROM deployments WHERE product_id = ?1 AND environment_id = ?2 AND status = 'completed' AND completed_at > ?3 AND version_id != ?4 ORDER BY completed_at ASC LIMIT 1",
+            params![p, pre, "2000", v],
+        );
+        Self::read(
+            &tx,
+            "SELECT id FROM approvals WHERE version_id = ?1 ORDER BY id",
+            [v],
+        );
+        Self::read(
+            &tx,
+            "SELECT DISTINCT 1 FROM builds WHERE version_id = ?1 AND built_by IS NOT NULL",
+            [v],
+        );
+        tx.prepare_cached(
+            "INSERT INTO deployments(uid, product_id, version_id, environment_id, status, is_open, deployed_at, \
+             started_at, completed_at, updated_at, fields, extra_metadata) \
+             VALUES (?1, ?2, ?3, ?4, 'started', 1, ?5, ?5, NULL, ?5, '{}', '{}')",
+        )
+        .unwrap()
+        .execute(params![uuid::Uuid::now_v7().to_string(), p, v, e, now])
+        .unwrap();
+        let d = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO preflights(deployment_id, preflight) VALUES (?1, '{}')")
+            .unwrap()
+            .execute([d])
+            .unwrap();
+        tx.prepare_cached("INSERT OR IGNORE INTO product_environments(product_id, environment_id) VALUES (?1, ?2)")
+            .unwrap()
+            .execute(params![p, e])
+            .unwrap();
+        tx.prepare_cached("INSERT INTO deployment_events(deployment_id, status, invoke_id, recorded_at, payload) VALUES (?1, 'started', NULL, ?2, '{}')")
+            .unwrap()
+            .execute(params![d, now])
+            .unwrap();
+        tx.commit().unwrap();
+
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let p = Self::read(&tx, "SELECT id FROM products WHERE name = ?1", ["p0"]).unwrap();
+        let e = Self::read(&tx, "SELECT id FROM environments WHERE name = ?1", ["e9"]).unwrap();
+        let v = Self::read(
+            &tx,
+            "SELECT id FROM versions WHERE product_id = ?1 AND version = ?2",
+            params![p, "bench"],
+        )
+        .unwrap();
+        let d = Self::read(&tx, "SELECT id FROM deployments WHERE environment_id = ?3 AND is_open = 1 AND product_id = ?1 AND version_id = ?2 ORDER BY id DESC LIMIT 1", params![p, v, e]).unwrap();
+        tx.prepare_cached("UPDATE deployments SET status = 'completed', is_open = 0, completed_at = ?2, updated_at = ?2 WHERE id = ?1")
+            .unwrap()
+            .execute(params![d, now])
+            .unwrap();
+        tx.prepare_cached("INSERT INTO deployment_events(deployment_id, status, invoke_id, recorded_at, payload) VALUES (?1, 'completed', NULL, ?2, '{}')")
+            .unwrap()
+            .execute(params![d, now])
+            .unwrap();
+        tx.commit().unwrap();
+    }
+
+    /// One indexed read (the unit the dry-run check is compared with).
+    pub fn one_read(&mut self) -> Option<i64> {
+        let tx = self.conn.transaction().unwrap();
+        let r = Self::read(
+            &tx,
+            "SELECT id FROM deployments WHERE product_id = ?1 AND environment_id = ?2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 1",
+            params![1, 3],
+        );
+        tx.commit().unwrap();
+        r
+    }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The Node binding's suite (called by scripts/test.sh). On a fresh machine with Rust, Node >= 20
+# and npm it:
+#   1. installs the npm dev tools from the committed lock (`npm install`, not `npm ci`: the
+#      registry mirror lacks other platforms' optional packages, so `npm ci` refuses the lock);
+#   2. builds the addon with the napi CLI (debug) and fails if the committed generated files
+#      (versioner-node/index.js, index.d.ts) differ from the fresh build;
+#   3. builds `versioner serve` and runs `node --test` (the remote Client is tested against it);
+#   4. type-checks the TypeScript example with `tsc --noEmit`, then compiles and runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+for tool in node npm cargo; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is required for the Node suite" >&2; exit 1; }
+done
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "error: Node >= 20 is required, found $(node --version)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "==> npm install (versioner-node)"
+(cd versioner-node && npm install --no-audit --no-fund --loglevel=error)
+
+echo "==> napi build (debug)"
+generated=(index.js index.d.ts)
+for f in "${generated[@]}"; do
+  [ -f "versioner-node/$f" ] && cp "versioner-node/$f" "$work/$f.committed"
+done
+(cd versioner-node && node_modules/.bin/napi build --platform)
+
+echo "==> generated files match the fresh build"
+stale=0
+for f in "${generated[@]}"; do
+  if [ ! -f "$work/$f.committed" ]; then
+    echo "error: versioner-node/$f was missing; it has now been generated: commit it" >&2
+    stale=1
+  elif ! diff -u "$work/$f.committed" "versioner-node/$f"; then
+    echo "error: versioner-node/$f differs from a fresh build (diff above); commit the regenerated file" >&2
+    stale=1
+  fi
+done
+[ "$stale" -eq 0 ]
+
+echo "==> versioner serve (for the Client tests)"
+cargo build -p versioner-cli --quiet
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e \
+  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+export VERSIONER_BIN="$target_dir/debug/versioner"
+export VERSIONER_REQUIRE_SERVER=1
+
+echo "==> node --test"
+# No arguments: Node 20 treats arguments as paths and Node >= 21 as globs; the default
+# patterns find versioner-node/__test__/*.test.mjs on both.
+(cd versioner-node && node --test)
+
+echo "==> TypeScript example: tsc --noEmit"
+tsc="$root/versioner-node/node_modules/.bin/tsc"
+"$tsc" -p examples/node --noEmit
+
+echo "==> TypeScript example: run"
+"$tsc" -p examples/node --outDir "$work/example"
+mkdir -p "$work/example/node_modules/@versioner"
+ln -s "$root/versioner-node" "$work/example/node_modules/@versioner/node"
+(cd "$work/example" && node quickstart.js >/dev/null && node quickstart.js "$work/example/q.db" >/dev/null \
+  && node quickstart.js "$work/example/q.db" | grep -q 'checkout  1.0.1  1.0.1    1.0.1')
+
+echo "==> node suite passed"

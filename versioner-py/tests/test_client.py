@@ -1,0 +1,233 @@
+"""`versioner.Client` against a real `versioner serve` (target/debug/versioner).
+
+The binary comes from `cargo build -p versioner-cli` (scripts/test-python.sh builds it and
+sets VERSIONER_BIN); run alone without a binary, these tests are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Dict, Iterator, NamedTuple
+
+import pytest
+
+import versioner
+from conftest import window_around_now
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("VERSIONER_BIN", ROOT / "target" / "debug" / "versioner"))
+
+# Skipped only when nobody asked for them: scripts/test-python.sh sets VERSIONER_BIN, and a
+# missing binary then fails the suite.
+pytestmark = pytest.mark.skipif(
+    "VERSIONER_BIN" not in os.environ and not BIN.exists(),
+    reason=f"no versioner binary at {BIN}; run `cargo build -p versioner-cli`",
+)
+
+
+class Server(NamedTuple):
+    url: str
+    admin_key: str
+    viewer_key: str
+
+
+def create_key(db: Path, name: str, role: str) -> str:
+    out = subprocess.run(
+        [str(BIN), "keys", "create", "--db", str(db), "--name", name, "--role", role,
+         "-o", "json"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    key: str = json.loads(out.stdout)["key"]
+    return key
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db = tmp_path_factory.mktemp("server") / "versioner.db"
+    admin = create_key(db, "py-admin", "admin")
+    viewer = create_key(db, "py-viewer", "viewer")
+    env: Dict[str, str] = {k: v for k, v in os.environ.items()
+                           if not k.startswith("VERSIONER_")}
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--db", str(db), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on "), line
+        yield Server(line.split()[-1], admin, viewer)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def client(server: Server) -> versioner.Client:
+    return versioner.Client(server.url, server.admin_key, timeout=10, backoff=0.05)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{time.monotonic_ns()}"
+
+
+def test_construction_and_health(server: Server) -> None:
+    c = versioner.Client(server.url + "/", server.admin_key,
+                         timeout=timedelta(seconds=5), max_attempts=2, max_wait=1.5)
+    assert isinstance(c, versioner.Tracker) and not isinstance(c, versioner.Versioner)
+    assert c.api_url.startswith("http://127.0.0.1:")
+    assert server.admin_key not in repr(c) and repr(c).startswith("Client(api_url='http://")
+    assert c.health() == {"status": "ok", "version": versioner.__version__}
+    with pytest.raises(versioner.InvalidInputError) as bad:
+        versioner.Client("not a url")
+    assert bad.value.field == "api_url"
+    with pytest.raises(versioner.InvalidInputError, match="https"):
+        versioner.Client("https://example.com")
+    with pytest.raises(versioner.InvalidInputError) as attempts:
+        versioner.Client(server.url, max_attempts=0)
+    assert attempts.value.field == "max_attempts"
+    with pytest.raises(versioner.InvalidInputError):
+        versioner.Client(server.url, timeout=-1)
+    with pytest.raises(TypeError):
+        versioner.Client(server.url, timeout="soon")  # type: ignore[arg-type]
+
+
+def test_tracking_round_trip(client: versioner.Client) -> None:
+    product = unique("api")
+    b = client.track_build(product_name=product, version="1.0", status="success",
+                           scm_sha="abcd1234", build_number=7, extra_metadata={"k": "v"})
+    assert isinstance(b, versioner.Build) and b.build_number == "7"
+    with client.deployment(product=product, version="1.0", environment="staging",
+                           deployed_by="dana") as run:
+        assert run.started is not None and run.started.status == "started"
+        run.extra_metadata["image"] = "api:1"
+    assert run.finished is not None and run.finished.status == "completed"
+    d = client.deployment(run.id)
+    assert d.status == "completed" and d.deployed_by == "dana"
+    assert d.extra_metadata.get("image") == "api:1"
+    assert client.state().version(product, "staging") == "1.0"
+    assert [h.id for h in client.history(product=product)] == [run.id]
+    assert [v.version for v in client.versions(product)] == ["1.0"]
+    v = client.versions_by_sha("abcd1234")[0]
+    assert client.version_by_id(v.id).version == "1.0"
+    assert product in [p.name for p in client.products()]
+    assert "staging" in [e.name for e in client.environments()]
+    verdict = client.check(product_name=product, version="1.0", environment_name="prod")
+    assert isinstance(verdict, versioner.Verdict)
+
+
+def test_remote_errors_are_the_in_process_ones(server: Server, client: versioner.Client) -> None:
+    product = unique("err")
+    with pytest.raises(versioner.InvalidInputError) as invalid:
+        client.track_deployment(product_name=product, version="1", environment_name="e",
+                                status="sideways")
+    assert invalid.value.field == "status" and invalid.value.code == "INVALID_INPUT"
+    client.track_build(product_name=product, version="1", status="success", scm_sha="aaaa1111")
+    with pytest.raises(versioner.VersionConflictError) as conflict:
+        client.track_build(product_name=product, version="1", status="success",
+                           scm_sha="bbbb2222")
+    assert conflict.value.http_status == 409
+    with pytest.raises(versioner.NotFoundError):
+        client.deployment("no-such-deployment")
+    with pytest.raises(versioner.AuthError) as unauthorized:
+        versioner.Client(server.url, "sk_wrong").products()
+    assert (unauthorized.value.code, unauthorized.value.http_status) == ("UNAUTHORIZED", 401)
+    with pytest.raises(versioner.AuthError) as no_key:
+        versioner.Client(server.url).products()
+    assert no_key.value.code == "UNAUTHORIZED"
+    viewer = versioner.Client(server.url, server.viewer_key)
+    assert isinstance(viewer.products(), list)
+    with pytest.raises(versioner.AuthError) as forbidden:
+        viewer.track_build(product_name=product, version="2", status="success")
+    assert (forbidden.value.code, forbidden.value.http_status) == ("FORBIDDEN", 403)
+
+
+def test_unreachable_server_is_a_network_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = versioner.Client(f"http://127.0.0.1:{port}", "k", max_attempts=2, backoff=0.01)
+    with pytest.raises(versioner.VersionerError) as info:
+        c.products()
+    assert type(info.value) is versioner.VersionerError
+    assert info.value.code == "NETWORK" and info.value.exit_code == 1
+
+
+def test_rules_approvals_and_blocks_remotely(client: versioner.Client) -> None:
+    product = unique("pol")
+    report = client.apply_policy(
+        [
+            {"name": f"{product} flow", "type": "flow", "products": [product],
+             "environments": ["prod"], "prerequisites": ["staging"]},
+            {"name": f"{product} approvals", "type": "release_approval",
+             "products": [product], "environments": ["prod"], "required": 1},
+        ],
+        mode="merge",
+    )
+    assert report.added == [f"{product} flow", f"{product} approvals"]
+    assert {f"{product} flow", f"{product} approvals"} <= {r.name for r in client.rules()}
+    client.track_build(product_name=product, version="1", status="success", built_by="bob")
+    with pytest.raises(versioner.DeploymentBlockedError) as info:
+        client.track_deployment(product_name=product, version="1", environment_name="prod",
+                                status="started", deployed_by="dana")
+    e = info.value
+    assert e.code == "FLOW_VIOLATION" and e.http_status == 428 and e.exit_code == 5
+    assert e.verdict is not None and e.rule_name == f"{product} flow"
+    assert sorted(o.code or "" for o in e.violations) == ["APPROVAL_REQUIRED", "FLOW_VIOLATION"]
+    r = client.set_rule_status(f"{product} flow", "disabled", "dana", "remote test")
+    assert r.status == "disabled"
+    a = client.approve(product_name=product, version="1", approval_type="release",
+                       approver="alice")
+    assert [x.id for x in client.approvals(product, "1")] == [a.id]
+    started = client.track_deployment(product_name=product, version="1",
+                                      environment_name="prod", status="started",
+                                      deployed_by="dana")
+    assert started.preflight is not None and started.preflight.status == "passed"
+    revoked = client.revoke_approval(a.id, "carol", "oops")
+    assert not revoked.is_active
+    text = (f'[[rules]]\nname = "{product} window"\ntype = "schedule"\n'
+            f'products = ["{product}"]\ntimezone = "UTC"\n'
+            f'windows = {json.dumps(window_around_now()["windows"])}\n'.replace('": ', '" = '))
+    client.apply_policy(text, mode="merge")
+    with pytest.raises(versioner.DeploymentBlockedError) as window:
+        with client.deployment(product=product, version="1", environment="qa"):
+            pytest.fail("the body must not run")
+    assert window.value.code == "NO_DEPLOY_WINDOW" and window.value.retry_after is not None
+    assert client.drift() is not None
+
+
+def test_client_is_shared_by_threads(client: versioner.Client) -> None:
+    product = unique("threads")
+
+    def ship(i: int) -> str:
+        return client.track_deployment(product_name=product, version=str(i),
+                                       environment_name=f"env{i % 3}", status="success").id
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = set(pool.map(ship, range(24)))
+    assert len(ids) == 24
+    assert len(client.history(product=product, limit=100)) == 24
+
+
+def test_deploy_script_against_the_server(server: Server, tmp_path: Path) -> None:
+    from test_example import run
+
+    product = unique("script")
+    env = {"VERSIONER_API_URL": server.url, "VERSIONER_API_KEY": server.admin_key}
+    r = run(tmp_path, "--product", product, "--version", "2.0", "--environment", "staging",
+            "--", "true", env=env)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "versioner.db").exists()
+    c = versioner.Client(server.url, server.admin_key)
+    assert c.state().version(product, "staging") == "2.0"
