@@ -37,7 +37,12 @@
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
 //!
 //! # Feature flags
-//! None yet: the SQLite store is always built.
+//! - `client`: [`client::Client`], the remote implementation of [`tracker::Tracker`] that talks
+//!   to `versioner serve` over HTTP (retries, backoff, idempotency keys).
+//! - `postgres`: [`store::PgStore`] and `Versioner::connect(url)`, for teams whose runners and
+//!   servers share one database.
+//!
+//! The SQLite store is always built: the library runs with no setup.
 
 #![deny(missing_docs)]
 

@@ -173,6 +173,12 @@ pub fn blocked_detail(v: &Verdict) -> Value {
     })
 }
 
+/// The body of a request refused before it could be read (malformed JSON, too large, wrong
+/// content type): `{"detail": …, "code": "INVALID_INPUT", "message": …}`.
+pub fn unreadable(detail: &str) -> Value {
+    json!({ "detail": detail, "code": ErrorCode::InvalidInput.as_str(), "message": detail })
+}
+
 /// The HTTP status and body for an error.
 pub fn error_response(e: &Error) -> (u16, Value) {
     let code = e.code();

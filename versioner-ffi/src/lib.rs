@@ -91,6 +91,7 @@ fn policy_format(format: Option<&str>, text: &str) -> Result<PolicyFormat, Failu
     }
 }
 
+#[cfg(feature = "client")]
 fn unsupported_remotely(operation: &str) -> Failure {
     Error::invalid(
         "handle",
@@ -114,6 +115,8 @@ impl Backend {
 
     /// The in-process Versioner, for operations a remote handle does not offer.
     fn local(&self, operation: &str) -> Result<&Versioner, Failure> {
+        #[cfg(not(feature = "client"))]
+        let _ = operation;
         match self {
             Backend::Local(vr) => Ok(vr),
             #[cfg(feature = "client")]

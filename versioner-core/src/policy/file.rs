@@ -28,6 +28,30 @@ impl PolicyFormat {
     }
 }
 
+impl PolicyFormat {
+    /// The lower-case name: `toml` or `json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyFormat::Toml => "toml",
+            PolicyFormat::Json => "json",
+        }
+    }
+}
+
+impl std::str::FromStr for PolicyFormat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<PolicyFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "toml" => Ok(PolicyFormat::Toml),
+            "json" => Ok(PolicyFormat::Json),
+            other => Err(Error::invalid(
+                "format",
+                format!("unknown policy format `{other}`; expected toml or json"),
+            )),
+        }
+    }
+}
+
 /// How applying a policy treats the rules already stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ApplyMode {
@@ -36,6 +60,30 @@ pub enum ApplyMode {
     Replace,
     /// Rules in the file are added or updated by name; others stay.
     Merge,
+}
+
+impl ApplyMode {
+    /// The lower-case name: `replace` or `merge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyMode::Replace => "replace",
+            ApplyMode::Merge => "merge",
+        }
+    }
+}
+
+impl std::str::FromStr for ApplyMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ApplyMode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "replace" => Ok(ApplyMode::Replace),
+            "merge" => Ok(ApplyMode::Merge),
+            other => Err(Error::invalid(
+                "mode",
+                format!("unknown apply mode `{other}`; expected replace or merge"),
+            )),
+        }
+    }
 }
 
 /// A validated set of rules.

@@ -158,6 +158,8 @@ pub struct Verdict {
     http_status: Option<u16>,
     #[serde(default, skip_deserializing)]
     message: String,
+    #[serde(default, skip_deserializing)]
+    primary_rule: Option<String>,
     outcomes: Vec<RuleOutcome>,
 }
 
@@ -187,6 +189,7 @@ impl Verdict {
             code: None,
             http_status: None,
             message: String::new(),
+            primary_rule: None,
             outcomes,
         };
         v.refresh_derived();
@@ -196,6 +199,7 @@ impl Verdict {
     /// Recomputes the derived fields (after deserializing).
     pub(crate) fn refresh_derived(&mut self) {
         self.code = self.primary().and_then(|o| o.code);
+        self.primary_rule = self.primary().map(|o| o.rule_name.clone());
         self.http_status = self.code.map(BlockCode::http_status);
         self.message = self.summary();
     }

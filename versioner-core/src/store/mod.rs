@@ -51,6 +51,31 @@ pub struct StoredRule {
     pub updated_at: DateTime<Utc>,
 }
 
+impl<'de> serde::Deserialize<'de> for StoredRule {
+    /// Reads the serialized form: the rule's policy-file fields plus `position`, `created_at`
+    /// and `updated_at`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<StoredRule, D::Error> {
+        use serde::de::Error as _;
+        let Value::Object(mut m) = Value::deserialize(d)? else {
+            return Err(D::Error::custom("a stored rule must be an object"));
+        };
+        let mut take_time = |key: &str| -> std::result::Result<DateTime<Utc>, D::Error> {
+            let v = m.remove(key).unwrap_or(Value::Null);
+            serde_json::from_value(v).map_err(|e| D::Error::custom(format!("`{key}`: {e}")))
+        };
+        let created_at = take_time("created_at")?;
+        let updated_at = take_time("updated_at")?;
+        let position = m.remove("position").and_then(|p| p.as_i64()).unwrap_or(0);
+        let rule = Rule::from_json(&Value::Object(m)).map_err(D::Error::custom)?;
+        Ok(StoredRule {
+            rule,
+            position,
+            created_at,
+            updated_at,
+        })
+    }
+}
+
 /// One recorded change of a rule's status.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]

@@ -39,6 +39,30 @@ pub enum Synchronous {
     Normal,
 }
 
+impl Synchronous {
+    /// The lower-case name: `full` or `normal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Full => "full",
+            Synchronous::Normal => "normal",
+        }
+    }
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Synchronous> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            other => Err(Error::invalid(
+                "synchronous",
+                format!("unknown durability `{other}`; expected full or normal"),
+            )),
+        }
+    }
+}
+
 /// Options for [`SqliteStore::open_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteOptions {
