@@ -37,9 +37,9 @@
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
 //!
 //! # Feature flags
-//! - `client`: [`client::Client`], the remote implementation of [`tracker::Tracker`] that talks
+//! - `client`: `client::Client`, the remote implementation of [`Tracker`] that talks
 //!   to `versioner serve` over HTTP (retries, backoff, idempotency keys).
-//! - `postgres`: [`store::PgStore`] and `Versioner::connect(url)`, for teams whose runners and
+//! - `postgres`: `store::PgStore` and `Versioner::connect(url)`, for teams whose runners and
 //!   servers share one database.
 //!
 //! The SQLite store is always built: the library runs with no setup.
