@@ -26,6 +26,28 @@ impl PolicyFormat {
             _ => PolicyFormat::Toml,
         }
     }
+
+    /// Guesses the format of a policy document from its text: JSON when it starts with `{`,
+    /// or with `[` followed by `{` or `]` (a bare array of rules); TOML otherwise (whose
+    /// `[[rules]]` also starts with `[`).
+    ///
+    /// ```
+    /// use versioner_core::policy::PolicyFormat;
+    /// assert_eq!(PolicyFormat::guess(r#"{"rules": []}"#), PolicyFormat::Json);
+    /// assert_eq!(PolicyFormat::guess(" [ {\"name\": \"x\"} ]"), PolicyFormat::Json);
+    /// assert_eq!(PolicyFormat::guess("[[rules]]\nname = 'x'"), PolicyFormat::Toml);
+    /// ```
+    pub fn guess(text: &str) -> PolicyFormat {
+        let t = text.trim_start();
+        let json_array = t
+            .strip_prefix('[')
+            .is_some_and(|rest| matches!(rest.trim_start().chars().next(), Some('{' | ']')));
+        if t.starts_with('{') || json_array {
+            PolicyFormat::Json
+        } else {
+            PolicyFormat::Toml
+        }
+    }
 }
 
 impl PolicyFormat {

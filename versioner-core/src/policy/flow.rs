@@ -108,7 +108,7 @@ pub(super) fn evaluate(
                 entry["remaining"] = json!(format_duration(remaining));
                 retry = Some(retry.map_or(ends, |r| r.max(ends)));
                 sentences.push(format!(
-                    "it has soaked in `{env}` for {} of the required {}; retry after {}",
+                    "it has soaked in `{env}` for {} of the required {} (until {})",
                     format_duration(ran_std),
                     format_duration(soak),
                     rfc3339(ends)

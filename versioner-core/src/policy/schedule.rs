@@ -37,11 +37,10 @@ pub(super) fn evaluate(
                 let mut c = Check::fail(
                     BlockCode::NoDeployWindow,
                     format!(
-                        "no-deploy window `{}` is active from {} to {}{why}; deploy after {}",
+                        "no-deploy window `{}` is active from {} to {}{why}",
                         label(&occ),
                         local(occ.start),
                         local(occ.end),
-                        free.map_or_else(|| "the window ends".to_string(), local),
                     ),
                 )
                 .detail("window_name", json!(label(&occ)))

@@ -310,8 +310,12 @@ impl Verdict {
             })
             .collect();
         s.push_str(&parts.join("; "));
-        if let Some(t) = self.retry_after {
-            s.push_str(&format!("; retry after {}", t.to_rfc3339()));
+        match self.retry_after {
+            Some(t) => s.push_str(&format!(
+                "; time alone clears every block: retry after {}",
+                super::rfc3339(t)
+            )),
+            None => s.push_str("; a person must act before it can go ahead"),
         }
         s
     }

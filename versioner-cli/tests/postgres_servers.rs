@@ -1,0 +1,166 @@
+//! Two `versioner serve` instances on one PostgreSQL database share one policy: 32 concurrent
+//! `started` events for one product and environment, sent through both servers at once under
+//! a one-at-a-time rule, admit exactly one.
+//!
+//! Runs with `cargo test -p versioner-cli --features postgres --test postgres_servers` when
+//! `VERSIONER_TEST_DATABASE_URL` names a database (`scripts/test-postgres.sh` starts one).
+#![cfg(feature = "postgres")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on unexpected values"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
+
+use versioner_core::client::Client;
+use versioner_core::policy::{ApplyMode, PolicyFormat};
+use versioner_core::store::{PgOptions, PgStore};
+use versioner_core::{DeploymentEvent, ErrorCode, HistoryQuery, Tracker, Versioner};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(database_url: &str, keys: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_versioner"))
+        .args(["serve", "--server-db", keys, "--listen", "127.0.0.1:0"])
+        .env("VERSIONER_DATABASE_URL", database_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("a listening line")
+        .to_string();
+    let url = if addr.starts_with("http") {
+        addr
+    } else {
+        format!("http://{addr}")
+    };
+    Server { child, url }
+}
+
+#[test]
+fn two_servers_on_one_database_admit_exactly_one_of_32_concurrent_starts() {
+    let Some(base) = std::env::var("VERSIONER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run this test against PostgreSQL"
+        );
+        return;
+    };
+    // A schema of its own, with the policy applied through the library.
+    let schema = format!("servers_{}", uuid::Uuid::now_v7().simple());
+    let store = PgStore::connect_with(
+        &base,
+        &PgOptions {
+            schema: Some(schema.clone()),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    let vr = Versioner::with_store(Arc::new(store));
+    vr.apply_policy_text(
+        "[[rules]]\nname = 'One at a time'\ntype = 'concurrency'\nmax = 1\n",
+        PolicyFormat::Toml,
+        ApplyMode::Replace,
+        "test",
+    )
+    .unwrap();
+    let database_url = format!("{base} options='-c search_path={schema}'");
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.db");
+    let keys = keys.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_versioner"))
+        .args([
+            "keys",
+            "create",
+            "--server-db",
+            keys,
+            "--name",
+            "ci",
+            "--role",
+            "deployer",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let servers = [serve(&database_url, keys), serve(&database_url, keys)];
+    let barrier = Arc::new(Barrier::new(32));
+    let handles: Vec<_> = (0..32)
+        .map(|i| {
+            let url = servers[i % 2].url.clone();
+            let key = key.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let client = Client::new(&url, Some(&key)).unwrap();
+                barrier.wait();
+                client
+                    .track_deployment(&DeploymentEvent::new(
+                        "api",
+                        format!("1.{i}"),
+                        "production",
+                        "started",
+                    ))
+                    .err()
+                    .map(|e| e.code())
+            })
+        })
+        .collect();
+    let results: Vec<Option<ErrorCode>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_none()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .flatten()
+            .all(|c| *c == ErrorCode::ConcurrentDeployment),
+        "the others are refused by the rule, none by a storage error: {results:?}"
+    );
+    let recorded = vr
+        .history(&HistoryQuery::new().product("api").limit(100))
+        .unwrap();
+    assert_eq!(
+        recorded.len(),
+        1,
+        "only the accepted deployment was recorded"
+    );
+}
