@@ -13,6 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use versioner_core::policy::{self, Facts, Rule, Stint};
 use versioner_core::{CheckRequest, DeploymentEvent, HistoryQuery, Synchronous};
 
 /// 1. Preflight + record (durable, FULL) against the raw baseline.
@@ -86,7 +87,8 @@ fn growth(c: &mut Criterion) {
     g.finish();
 }
 
-/// 3. The dry-run check of the five-rule policy against one indexed read.
+/// 3. The dry-run check of the five-rule policy (and its evaluation alone, without the reads)
+///    against one indexed read.
 fn dry_run(c: &mut Criterion) {
     let mut g = c.benchmark_group("check");
     g.sample_size(50)
@@ -102,19 +104,40 @@ fn dry_run(c: &mut Criterion) {
     g.bench_function("five_rules", |b| {
         b.iter(|| assert!(vr.check(&req).unwrap().is_allowed()))
     });
+    // The evaluation alone: the same five rules over the facts the check gathers, no I/O.
+    let rules: Vec<Rule> = vr.rules().unwrap().into_iter().map(|r| r.rule).collect();
+    let mut facts = Facts::new("p0", "bench", "e9");
+    facts.deployed_by = Some("dana".into());
+    facts.version_known = true;
+    facts.builders = vec!["ci".into()];
+    facts.approvals = vr.approvals("p0", "bench").unwrap();
+    let mut stint = Stint::default();
+    let soaked = chrono::Utc::now() - chrono::Duration::days(2);
+    stint.first_success_at = Some(soaked);
+    stint.last_success_at = Some(soaked);
+    facts.stints.insert("e2".into(), stint);
+    g.bench_function("evaluate_only", |b| {
+        b.iter(|| assert!(policy::evaluate(&rules, &facts, chrono::Utc::now()).is_allowed()))
+    });
     let mut base = support::Baseline::open(&path, Synchronous::Full);
     g.bench_function("one_indexed_read", |b| b.iter(|| base.one_read()));
     g.finish();
 }
 
 /// 4. Durable ingest: `completed` events (no open deployment to match, no rules) from 1 and 8
-///    threads at FULL and NORMAL; reported as time per event.
+///    threads at FULL and NORMAL; reported as time per event. Each setting first measures its
+///    floor: a raw rusqlite autocommit single-row insert loop ([`support::Floor`]).
 fn ingest(c: &mut Criterion) {
     let mut g = c.benchmark_group("ingest");
     g.sample_size(10)
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
     for sync in [Synchronous::Full, Synchronous::Normal] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut floor = support::Floor::open(&dir.path().join("floor.db"), sync);
+        g.bench_function(BenchmarkId::new("floor", sync.as_str()), |b| {
+            b.iter(|| floor.insert())
+        });
         for threads in [1usize, 8] {
             let dir = tempfile::tempdir().unwrap();
             let vr = support::open(&dir.path().join("v.db"), sync);

@@ -7,6 +7,8 @@
 #      (versioner-node/index.js, index.d.ts) differ from the fresh build;
 #   3. builds `versioner serve` and runs `node --test` (the remote Client is tested against it);
 #   4. type-checks the TypeScript example with `tsc --noEmit`, then compiles and runs it.
+# With arguments (test files under versioner-node/), steps 1-3 run only those files
+# (scripts/test-postgres.sh runs __test__/postgres.test.mjs so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -52,6 +54,12 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | node -e \
   'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 export VERSIONER_BIN="$target_dir/debug/versioner"
 export VERSIONER_REQUIRE_SERVER=1
+
+if [ "$#" -gt 0 ]; then
+  echo "==> node --test $*"
+  (cd versioner-node && node --test "$@")
+  exit
+fi
 
 echo "==> node --test"
 # No arguments: Node 20 treats arguments as paths and Node >= 21 as globs; the default

@@ -3,7 +3,8 @@
 # checks the hand-written stubs with stubtest and the examples with `mypy --strict`; the
 # remote Client is tested against `versioner serve` (built here with cargo).
 # Needs only Rust and Python >= 3.9 (with venv); creates the virtual environment if missing.
-# Called by scripts/test.sh; runs on its own too.
+# Called by scripts/test.sh; runs on its own too. With arguments, builds the same way and runs
+# only `pytest ARGS` (scripts/test-postgres.sh runs versioner-py/tests/test_postgres.py so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,12 @@ if [ -f versioner-cli/Cargo.toml ]; then
   echo "==> cargo build -p versioner-cli (for the Client tests)"
   cargo build --quiet -p versioner-cli
   export VERSIONER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/versioner"
+fi
+
+if [ "$#" -gt 0 ]; then
+  echo "==> pytest $*"
+  "$PY" -m pytest -q -p no:cacheprovider "$@"
+  exit
 fi
 
 echo "==> pytest versioner-py/tests"

@@ -67,6 +67,27 @@ export declare class Client {
   deployment<T = Deployment>(idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>): Promise<T>
   /** Every rule, in evaluation order. */
   rules(): Promise<Array<StoredRule>>
+  /** A rule by name (rejects with `NOT_FOUND`). */
+  rule(name: string): Promise<StoredRule>
+  /**
+   * Adds a rule at the end of the evaluation order. Rejects with
+   * `INVALID_INPUT` (every problem in `problems`) when the rule is invalid or its
+   * name is taken.
+   */
+  addRule(rule: RuleDefinition): Promise<StoredRule>
+  /**
+   * Replaces the rule named `name` (the new definition may rename it); a status
+   * change is recorded in the rule's history.
+   */
+  updateRule(name: string, rule: RuleDefinition): Promise<StoredRule>
+  /** Deletes a rule (rejects with `NOT_FOUND`). */
+  deleteRule(name: string): Promise<void>
+  /**
+   * The status history of one rule, or of every rule, oldest first: who changed
+   * a status, when and why. Empty for a name without recorded changes; a deleted
+   * rule keeps its history.
+   */
+  ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
   /**
    * Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
    * who, when and why.
@@ -95,6 +116,8 @@ export declare class Client {
    * product).
    */
   versions(productName: string, options?: PageOptions | undefined | null): Promise<Array<Version>>
+  /** One version of a product (rejects with `NOT_FOUND`). */
+  version(productName: string, version: string): Promise<Version>
   /** A version by its id (rejects with `NOT_FOUND`). */
   versionById(id: string): Promise<Version>
   /**
@@ -122,12 +145,26 @@ export declare class Client {
   products(): Promise<Array<Product>>
   /** Every environment, from development to production. */
   environments(): Promise<Array<Environment>>
+  /**
+   * Overrides an environment's type, or with `null` returns it to inference from
+   * the name. The environment is created if it does not exist yet.
+   */
+  setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
+  /**
+   * Lets go of the database (or the server connection): later calls reject with
+   * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
+   * twice is harmless.
+   */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
 }
 
 /**
- * Versioner, in process, on an embedded SQLite file: track builds and deployments, enforce
- * the preflight, answer queries. Every method that touches storage returns a promise and
- * runs on the libuv thread pool; an instance may be used by many calls at once.
+ * Versioner, in process, on an embedded SQLite file (or a PostgreSQL database, with
+ * `Versioner.connect`): track builds and deployments, enforce the preflight, answer queries.
+ * Every method that touches storage returns a promise and runs on the libuv thread pool; an
+ * instance may be used by many calls at once.
  */
 export declare class Versioner {
   /**
@@ -137,29 +174,17 @@ export declare class Versioner {
    * Throws `STORAGE` when the file cannot be opened or was written by a newer Versioner.
    */
   constructor(path?: string | undefined | null)
-  /** A rule by name (rejects with `NOT_FOUND`). */
-  rule(name: string): Promise<StoredRule>
   /**
-   * Adds a rule at the end of the evaluation order. Rejects with `INVALID_INPUT` (every
-   * problem in `problems`) when the rule is invalid or its name is taken.
+   * Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db` or a
+   * libpq `host=… dbname=…` string), running pending migrations, and resolves to a
+   * `Versioner` on it. Asynchronous because connecting is network I/O: it runs on the libuv
+   * thread pool. Several processes may share the database; the preflight stays atomic
+   * across them.
+   *
+   * Rejects with `INVALID_INPUT` for a malformed URL (`field` `databaseUrl`) or option,
+   * and `STORAGE` when the database cannot be reached or was written by a newer Versioner.
    */
-  addRule(rule: RuleDefinition): Promise<StoredRule>
-  /**
-   * Replaces the rule named `name` (the new definition may rename it); a status change is
-   * recorded in the rule's history.
-   */
-  updateRule(name: string, rule: RuleDefinition): Promise<StoredRule>
-  /** Deletes a rule (rejects with `NOT_FOUND`). */
-  deleteRule(name: string): Promise<void>
-  /** The status history of one rule, or of every rule, oldest first. */
-  ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
-  /** One version of a product (rejects with `NOT_FOUND`). */
-  version(productName: string, version: string): Promise<Version>
-  /**
-   * Overrides an environment's type, or with `null` returns it to inference from the
-   * name. The environment is created if it does not exist yet.
-   */
-  setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
+  static connect(url: string, options?: ConnectOptions | undefined | null): Promise<Versioner>
   /**
    * Records a build event. Creates the product and version on first sight; the
    * first SHA recorded for a version is permanent.
@@ -199,6 +224,27 @@ export declare class Versioner {
   deployment<T = Deployment>(idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>): Promise<T>
   /** Every rule, in evaluation order. */
   rules(): Promise<Array<StoredRule>>
+  /** A rule by name (rejects with `NOT_FOUND`). */
+  rule(name: string): Promise<StoredRule>
+  /**
+   * Adds a rule at the end of the evaluation order. Rejects with
+   * `INVALID_INPUT` (every problem in `problems`) when the rule is invalid or its
+   * name is taken.
+   */
+  addRule(rule: RuleDefinition): Promise<StoredRule>
+  /**
+   * Replaces the rule named `name` (the new definition may rename it); a status
+   * change is recorded in the rule's history.
+   */
+  updateRule(name: string, rule: RuleDefinition): Promise<StoredRule>
+  /** Deletes a rule (rejects with `NOT_FOUND`). */
+  deleteRule(name: string): Promise<void>
+  /**
+   * The status history of one rule, or of every rule, oldest first: who changed
+   * a status, when and why. Empty for a name without recorded changes; a deleted
+   * rule keeps its history.
+   */
+  ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
   /**
    * Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
    * who, when and why.
@@ -227,6 +273,8 @@ export declare class Versioner {
    * product).
    */
   versions(productName: string, options?: PageOptions | undefined | null): Promise<Array<Version>>
+  /** One version of a product (rejects with `NOT_FOUND`). */
+  version(productName: string, version: string): Promise<Version>
   /** A version by its id (rejects with `NOT_FOUND`). */
   versionById(id: string): Promise<Version>
   /**
@@ -254,6 +302,19 @@ export declare class Versioner {
   products(): Promise<Array<Product>>
   /** Every environment, from development to production. */
   environments(): Promise<Array<Environment>>
+  /**
+   * Overrides an environment's type, or with `null` returns it to inference from
+   * the name. The environment is created if it does not exist yet.
+   */
+  setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
+  /**
+   * Lets go of the database (or the server connection): later calls reject with
+   * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
+   * twice is harmless.
+   */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
 }
 
 /** How `applyPolicy` treats the rules already stored, and who applies it. */
@@ -502,6 +563,23 @@ export interface ClientOptions {
   maxWaitMs?: number
   /** The `User-Agent` header (default `versioner/<version>`). */
   userAgent?: string
+}
+
+/** How `Versioner.connect(url, options)` uses the PostgreSQL database. */
+export interface ConnectOptions {
+  /**
+   * Keep Versioner's tables in this schema (created if missing; letters, digits and `_`)
+   * rather than the connection's default, so several Versioner instances can share one
+   * database.
+   */
+  schema?: string
+  /** The most connections the pool opens (default 8). */
+  maxConnections?: number
+  /**
+   * How long a call waits for a connection before rejecting with `STORAGE`, in
+   * milliseconds (default 5000).
+   */
+  connectTimeoutMs?: number
 }
 
 /** Allowed or blocked. */

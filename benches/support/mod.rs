@@ -254,7 +254,7 @@ impl Baseline {
         .unwrap();
         Self::read(
             &tx,
-            "SELECT id FROM deployments WHERE environment_id = ?3 AND is_open = 1 AND product_id = ?1 AND version_id = ?2 ORDER BY id DESC LIMIT 1",
+            "SELECT id FROM deployments WHERE environment_id = ?3 AND is_open = 1 AND +product_id = ?1 AND +version_id = ?2 ORDER BY id DESC LIMIT 1",
             params![p, v, e],
         );
         Self::read(&tx, "SELECT position FROM rules ORDER BY position, id", []);
@@ -324,7 +324,7 @@ impl Baseline {
             params![p, "bench"],
         )
         .unwrap();
-        let d = Self::read(&tx, "SELECT id FROM deployments WHERE environment_id = ?3 AND is_open = 1 AND product_id = ?1 AND version_id = ?2 ORDER BY id DESC LIMIT 1", params![p, v, e]).unwrap();
+        let d = Self::read(&tx, "SELECT id FROM deployments WHERE environment_id = ?3 AND is_open = 1 AND +product_id = ?1 AND +version_id = ?2 ORDER BY id DESC LIMIT 1", params![p, v, e]).unwrap();
         tx.prepare_cached("UPDATE deployments SET status = 'completed', is_open = 0, completed_at = ?2, updated_at = ?2 WHERE id = ?1")
             .unwrap()
             .execute(params![d, now])
@@ -346,5 +346,80 @@ impl Baseline {
         );
         tx.commit().unwrap();
         r
+    }
+}
+
+/// Summary of latency samples (any unit): `{"n", "median", "mean", "p50", "p99", "min", "max"}`.
+pub fn summary(samples: &[u64]) -> serde_json::Value {
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    let n = s.len().max(1);
+    let at = |q: f64| {
+        s.get(((n - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    serde_json::json!({
+        "n": s.len(),
+        "median": at(0.5),
+        "p50": at(0.5),
+        "p99": at(0.99),
+        "min": s.first().copied().unwrap_or(0),
+        "max": s.last().copied().unwrap_or(0),
+        "mean": s.iter().sum::<u64>() as f64 / n as f64,
+    })
+}
+
+/// A 300-byte JSON metadata blob, as in `../shared/reference/storage-limits.md`.
+pub const FLOOR_METADATA: &str = r#"{"commit":"4f2a9c1e0b7d3a6f8e2c5b9d1a4f7e0c3b6d9a2f","pipeline":"https://ci.example.invalid/acme/checkout/pipelines/123456","user":"dana","change":"CHG-004242","artifact":"registry.example.invalid/acme/checkout:1.2.3","notes":"bench"}"#;
+
+/// The durable single-commit floor: raw rusqlite autocommit single-row inserts of an event
+/// (300-byte metadata) into a table with three secondary indexes (the shape of
+/// `../shared/reference/storage-limits.md`), WAL, one connection, a cached statement.
+pub struct Floor {
+    conn: Connection,
+    n: usize,
+}
+
+impl Floor {
+    /// Creates the table in a fresh file at `path` (removing an old one).
+    pub fn open(path: &Path, sync: Synchronous) -> Floor {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", sync.as_str())
+            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE events(id INTEGER PRIMARY KEY, product TEXT NOT NULL, version TEXT NOT NULL, \
+               environment TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, \
+               finished_at TEXT, recorded_at TEXT NOT NULL, metadata TEXT NOT NULL); \
+             CREATE INDEX ix_pe ON events(product, environment); \
+             CREATE INDEX ix_pes ON events(product, environment, status); \
+             CREATE INDEX ix_pves ON events(product, version, environment, status);",
+        )
+        .unwrap();
+        Floor { conn, n: 0 }
+    }
+
+    /// One durable single-row commit.
+    pub fn insert(&mut self) {
+        self.n += 1;
+        let i = self.n;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events(product, version, environment, status, started_at, finished_at, \
+                 recorded_at, metadata) VALUES (?1, ?2, ?3, 'succeeded', ?4, ?4, ?4, ?5)",
+            )
+            .unwrap()
+            .execute(params![
+                format!("svc{}", i % 50),
+                format!("1.{i}"),
+                format!("env{}", i % 5),
+                ts(Utc::now()),
+                FLOOR_METADATA
+            ])
+            .unwrap();
     }
 }

@@ -46,10 +46,10 @@ use serde_json::{Value, json};
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
-use crate::model::{Build, Deployment, Environment, Page, Product, Version};
+use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::state::{Drift, StateMatrix};
-use crate::store::{HistoryQuery, StoredRule};
+use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
 use crate::tracker::Tracker;
 use crate::versioner::ApplyReport;
 use crate::wire;
@@ -238,33 +238,6 @@ impl Client {
     /// `NETWORK` when the server cannot be reached.
     pub fn health(&self) -> Result<Value> {
         self.call(Method::GET, self.endpoint(&["health"], &[])?, None)
-    }
-
-    /// A deployment by its public id (`GET /deployments/{id}`).
-    ///
-    /// # Errors
-    /// `NOT_FOUND`; `NETWORK`.
-    pub fn deployment(&self, id: &str) -> Result<Deployment> {
-        let v = self.call(Method::GET, self.endpoint(&["deployments", id], &[])?, None)?;
-        deployment_from_wire(v)
-    }
-
-    /// A version by its public id (`GET /versions/{id}`).
-    ///
-    /// # Errors
-    /// `NOT_FOUND`; `NETWORK`.
-    pub fn version_by_id(&self, id: &str) -> Result<Version> {
-        parse(self.call(Method::GET, self.endpoint(&["versions", id], &[])?, None)?)
-    }
-
-    /// Versions built from a commit (`GET /versions/?scm_sha=`); an abbreviated SHA matches by
-    /// prefix.
-    ///
-    /// # Errors
-    /// `INVALID_INPUT`; `NETWORK`.
-    pub fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>> {
-        let url = self.endpoint(&["versions", ""], &[("scm_sha", sha.to_string())])?;
-        parse(self.call(Method::GET, url, None)?)
     }
 
     /// The URL of a route: the base path, then `segments` (each percent-encoded; a final `""`
@@ -469,40 +442,6 @@ fn verdict_from_wire(v: Value) -> Result<Verdict> {
     Ok(verdict)
 }
 
-/// A stored rule from its JSON form: the rule's policy-file fields plus `position`,
-/// `created_at` and `updated_at`.
-fn stored_rule_from_wire(v: Value) -> Result<StoredRule> {
-    let Value::Object(mut m) = v else {
-        return Err(Error::Network {
-            message: "the server's answer is not a rule object".into(),
-        });
-    };
-    let position = m.remove("position").and_then(|p| p.as_i64()).unwrap_or(0);
-    let created_at: DateTime<Utc> = parse(m.remove("created_at").unwrap_or(Value::Null))?;
-    let updated_at: DateTime<Utc> = parse(m.remove("updated_at").unwrap_or(Value::Null))?;
-    let rule = Rule::from_json(&Value::Object(m))?;
-    Ok(StoredRule {
-        rule,
-        position,
-        created_at,
-        updated_at,
-    })
-}
-
-fn format_name(format: PolicyFormat) -> &'static str {
-    match format {
-        PolicyFormat::Toml => "toml",
-        PolicyFormat::Json => "json",
-    }
-}
-
-fn mode_name(mode: ApplyMode) -> &'static str {
-    match mode {
-        ApplyMode::Replace => "replace",
-        ApplyMode::Merge => "merge",
-    }
-}
-
 fn encode<T: serde::Serialize>(value: &T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| Error::internal(format!("cannot encode: {e}")))
 }
@@ -524,9 +463,31 @@ impl Tracker for Client {
     }
 
     fn rules(&self) -> Result<Vec<StoredRule>> {
-        let v = self.call(Method::GET, self.endpoint(&["rules", ""], &[])?, None)?;
-        let items: Vec<Value> = parse(v)?;
-        items.into_iter().map(stored_rule_from_wire).collect()
+        parse(self.call(Method::GET, self.endpoint(&["rules", ""], &[])?, None)?)
+    }
+
+    fn rule(&self, name: &str) -> Result<StoredRule> {
+        parse(self.call(Method::GET, self.endpoint(&["rules", name], &[])?, None)?)
+    }
+
+    fn add_rule(&self, rule: &Rule) -> Result<StoredRule> {
+        let url = self.endpoint(&["rules", ""], &[])?;
+        parse(self.call(Method::POST, url, Some(&rule.to_json()))?)
+    }
+
+    fn update_rule(&self, name: &str, rule: &Rule) -> Result<StoredRule> {
+        let url = self.endpoint(&["rules", name], &[])?;
+        parse(self.call(Method::PUT, url, Some(&rule.to_json()))?)
+    }
+
+    fn delete_rule(&self, name: &str) -> Result<()> {
+        let url = self.endpoint(&["rules", name], &[])?;
+        self.call(Method::DELETE, url, None).map(drop)
+    }
+
+    fn rule_history(&self, name: Option<&str>) -> Result<Vec<RuleStatusChange>> {
+        let q: Vec<(&str, String)> = name.map(|n| ("rule", n.to_string())).into_iter().collect();
+        parse(self.call(Method::GET, self.endpoint(&["rule-history", ""], &q)?, None)?)
     }
 
     fn apply_policy_text(
@@ -538,8 +499,8 @@ impl Tracker for Client {
     ) -> Result<ApplyReport> {
         let body = json!({
             "policy": text,
-            "format": format_name(format),
-            "mode": mode_name(mode),
+            "format": format.as_str(),
+            "mode": mode.as_str(),
             "actor": actor,
         });
         let url = self.endpoint(&["rules", "apply"], &[])?;
@@ -555,7 +516,7 @@ impl Tracker for Client {
     ) -> Result<StoredRule> {
         let body = json!({ "status": status.as_str(), "reason": reason, "actor": actor });
         let url = self.endpoint(&["rules", name, "status"], &[])?;
-        stored_rule_from_wire(self.call(Method::POST, url, Some(&body))?)
+        parse(self.call(Method::POST, url, Some(&body))?)
     }
 
     fn approve(&self, request: &ApprovalRequest) -> Result<Approval> {
@@ -592,6 +553,16 @@ impl Tracker for Client {
         )?)
     }
 
+    fn set_environment_type(
+        &self,
+        name: &str,
+        env_type: Option<EnvironmentType>,
+    ) -> Result<Environment> {
+        let body = json!({ "type": env_type.map(EnvironmentType::as_str) });
+        let url = self.endpoint(&["environments", name], &[])?;
+        parse(self.call(Method::PUT, url, Some(&body))?)
+    }
+
     fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
         let url = self.endpoint(
             &["versions", ""],
@@ -604,30 +575,27 @@ impl Tracker for Client {
         parse(self.call(Method::GET, url, None)?)
     }
 
+    fn version(&self, product: &str, version: &str) -> Result<Version> {
+        let url = self.endpoint(&["products", product, "versions", version], &[])?;
+        parse(self.call(Method::GET, url, None)?)
+    }
+
+    fn version_by_id(&self, id: &str) -> Result<Version> {
+        parse(self.call(Method::GET, self.endpoint(&["versions", id], &[])?, None)?)
+    }
+
+    fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>> {
+        let url = self.endpoint(&["versions", ""], &[("scm_sha", sha.to_string())])?;
+        parse(self.call(Method::GET, url, None)?)
+    }
+
+    fn deployment(&self, id: &str) -> Result<Deployment> {
+        let v = self.call(Method::GET, self.endpoint(&["deployments", id], &[])?, None)?;
+        deployment_from_wire(v)
+    }
+
     fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
-        let mut q: Vec<(&str, String)> = Vec::new();
-        if let Some(p) = &query.product {
-            q.push(("product", p.clone()));
-        }
-        if let Some(e) = &query.environment {
-            q.push(("environment", e.clone()));
-        }
-        if let Some(v) = &query.version {
-            q.push(("version", v.clone()));
-        }
-        if let Some(s) = query.status {
-            q.push(("status", s.as_str().to_string()));
-        }
-        if let Some(t) = query.since {
-            q.push(("since", time(t)));
-        }
-        if let Some(t) = query.until {
-            q.push(("until", time(t)));
-        }
-        if let Some(n) = query.limit {
-            q.push(("limit", n.to_string()));
-        }
-        let url = self.endpoint(&["deployments", ""], &q)?;
+        let url = self.endpoint(&["deployments", ""], &wire::history_query_pairs(query))?;
         let items: Vec<Value> = parse(self.call(Method::GET, url, None)?)?;
         items.into_iter().map(deployment_from_wire).collect()
     }
@@ -950,7 +918,7 @@ mod tests {
         )
         .unwrap();
         let stored = vr.rules().unwrap().remove(0);
-        let back = stored_rule_from_wire(serde_json::to_value(&stored).unwrap()).unwrap();
+        let back: StoredRule = parse(serde_json::to_value(&stored).unwrap()).unwrap();
         assert_eq!(back, stored);
     }
 }

@@ -39,8 +39,8 @@
 //! # Feature flags
 //! - `client`: `client::Client`, the remote implementation of [`Tracker`] that talks
 //!   to `versioner serve` over HTTP (retries, backoff, idempotency keys).
-//! - `postgres`: `store::PgStore` and `Versioner::connect(url)`, for teams whose runners and
-//!   servers share one database.
+//! - `postgres`: `store::PgStore`, `Versioner::connect(url)` and `Versioner::connect_with`, for
+//!   teams whose runners and servers share one database.
 //!
 //! The SQLite store is always built: the library runs with no setup.
 

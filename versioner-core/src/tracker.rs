@@ -1,7 +1,8 @@
 //! One tracking and query surface, in process or remote.
 //!
 //! [`Tracker`] is what a deploy tool needs from Versioner: record builds and deployments, ask
-//! the preflight, manage rules and approvals, and query history and state. The in-process
+//! the preflight, manage rules (whole policies or one by one, with their history), approvals
+//! and environment types, and query history, state and single records. The in-process
 //! [`Versioner`] implements it over its store; the remote `Client` (feature `client`)
 //! implements it over HTTP against `versioner serve`. Callers switch between the two by
 //! construction only:
@@ -32,10 +33,10 @@ use chrono::{DateTime, Utc};
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
-use crate::model::{Build, Deployment, Environment, Page, Product, Version};
-use crate::policy::{ApplyMode, PolicyFormat, RuleStatus, Verdict};
+use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::state::{Drift, StateMatrix};
-use crate::store::{HistoryQuery, StoredRule};
+use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
 use crate::versioner::{ApplyReport, Versioner};
 
 /// Tracking, the preflight, rules, approvals and queries: implemented by the in-process
@@ -69,6 +70,39 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `STORAGE`.
     fn rules(&self) -> Result<Vec<StoredRule>>;
+
+    /// A rule by name. See [`Versioner::rule`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn rule(&self, name: &str) -> Result<StoredRule>;
+
+    /// Adds a rule at the end of the evaluation order. See [`Versioner::add_rule`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` when the rule is invalid or its name is taken; `STORAGE`.
+    fn add_rule(&self, rule: &Rule) -> Result<StoredRule>;
+
+    /// Replaces the rule named `name` (the new definition may rename it). See
+    /// [`Versioner::update_rule`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `STORAGE`.
+    fn update_rule(&self, name: &str, rule: &Rule) -> Result<StoredRule>;
+
+    /// Deletes a rule. See [`Versioner::delete_rule`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn delete_rule(&self, name: &str) -> Result<()>;
+
+    /// The status history of the rule named `name` (or of every rule), oldest first. A name
+    /// with no recorded change (or no rule) has an empty history; a deleted rule keeps its
+    /// history. See [`Versioner::rule_history`].
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn rule_history(&self, name: Option<&str>) -> Result<Vec<RuleStatusChange>>;
 
     /// Parses and applies a policy document. See [`Versioner::apply_policy_text`].
     ///
@@ -135,11 +169,47 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// `STORAGE`.
     fn environments(&self) -> Result<Vec<Environment>>;
 
+    /// Overrides an environment's type, or with `None` returns it to inference from the name;
+    /// the environment is created if needed. See [`Versioner::set_environment_type`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `STORAGE`.
+    fn set_environment_type(
+        &self,
+        name: &str,
+        env_type: Option<EnvironmentType>,
+    ) -> Result<Environment>;
+
     /// Versions of a product, newest first.
     ///
     /// # Errors
     /// `NOT_FOUND`; `INVALID_INPUT`; `STORAGE`.
     fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>>;
+
+    /// One version of a product. See [`Versioner::version`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn version(&self, product: &str, version: &str) -> Result<Version>;
+
+    /// A version by its public id. See [`Versioner::version_by_id`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn version_by_id(&self, id: &str) -> Result<Version>;
+
+    /// Versions built from a commit; an abbreviated SHA (4+ hex characters) matches by
+    /// prefix. See [`Versioner::versions_by_sha`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a malformed SHA; `STORAGE`.
+    fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>>;
+
+    /// A deployment by its public id. See [`Versioner::deployment`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn deployment(&self, id: &str) -> Result<Deployment>;
 
     /// Deployment history, newest first.
     ///
@@ -179,6 +249,26 @@ impl Tracker for Versioner {
 
     fn rules(&self) -> Result<Vec<StoredRule>> {
         Versioner::rules(self)
+    }
+
+    fn rule(&self, name: &str) -> Result<StoredRule> {
+        Versioner::rule(self, name)
+    }
+
+    fn add_rule(&self, rule: &Rule) -> Result<StoredRule> {
+        Versioner::add_rule(self, rule)
+    }
+
+    fn update_rule(&self, name: &str, rule: &Rule) -> Result<StoredRule> {
+        Versioner::update_rule(self, name, rule)
+    }
+
+    fn delete_rule(&self, name: &str) -> Result<()> {
+        Versioner::delete_rule(self, name)
+    }
+
+    fn rule_history(&self, name: Option<&str>) -> Result<Vec<RuleStatusChange>> {
+        Versioner::rule_history(self, name)
     }
 
     fn apply_policy_text(
@@ -221,8 +311,32 @@ impl Tracker for Versioner {
         Versioner::environments(self)
     }
 
+    fn set_environment_type(
+        &self,
+        name: &str,
+        env_type: Option<EnvironmentType>,
+    ) -> Result<Environment> {
+        Versioner::set_environment_type(self, name, env_type)
+    }
+
     fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
         Versioner::versions(self, product, page)
+    }
+
+    fn version(&self, product: &str, version: &str) -> Result<Version> {
+        Versioner::version(self, product, version)
+    }
+
+    fn version_by_id(&self, id: &str) -> Result<Version> {
+        Versioner::version_by_id(self, id)
+    }
+
+    fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>> {
+        Versioner::versions_by_sha(self, sha)
+    }
+
+    fn deployment(&self, id: &str) -> Result<Deployment> {
+        Versioner::deployment(self, id)
     }
 
     fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
@@ -268,6 +382,44 @@ mod tests {
         );
         assert_eq!(t.state(None)?.version("api", "staging"), Some("1"));
         assert_eq!(t.rules()?.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn rules_versions_and_environments_through_the_trait() -> Result<()> {
+        let vr = Versioner::open_in_memory()?;
+        let t: &dyn Tracker = &vr;
+        let rule = Rule::from_json(&serde_json::json!({
+            "name": "One", "type": "concurrency", "max": 1
+        }))?;
+        assert_eq!(t.add_rule(&rule)?.rule.name, "One");
+        assert_eq!(t.rule("One")?.rule, rule);
+        let mut renamed = rule.clone();
+        renamed.name = "Only one".into();
+        renamed.status = RuleStatus::ReportOnly;
+        assert_eq!(t.update_rule("One", &renamed)?.rule.name, "Only one");
+        assert_eq!(t.rule_history(Some("Only one"))?.len(), 1);
+        assert_eq!(t.rule_history(None)?.len(), 1);
+        t.delete_rule("Only one")?;
+        assert_eq!(t.rule("Only one").unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(
+            t.rule_history(Some("Only one"))?.len(),
+            1,
+            "history outlives the rule"
+        );
+
+        let mut build = BuildEvent::new("api", "1.0.0", "completed");
+        build.scm_sha = Some("abcdef12".into());
+        t.track_build(&build)?;
+        let v = t.version("api", "1.0.0")?;
+        assert_eq!(t.version_by_id(&v.id)?, v);
+        assert_eq!(t.versions_by_sha("abcd")?, vec![v]);
+        let d = t.track_deployment(&DeploymentEvent::new("api", "1.0.0", "lab", "success"))?;
+        assert_eq!(t.deployment(&d.id)?.id, d.id);
+        let env = t.set_environment_type("lab", Some(EnvironmentType::Staging))?;
+        assert_eq!(env.env_type, EnvironmentType::Staging);
+        let env = t.set_environment_type("lab", None)?;
+        assert_eq!(env.env_type, EnvironmentType::Other);
         Ok(())
     }
 }

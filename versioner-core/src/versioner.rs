@@ -98,6 +98,19 @@ impl Versioner {
         )?)))
     }
 
+    /// Connects to a PostgreSQL database with `options` (feature `postgres`): a schema of its
+    /// own, the pool size, the connection timeout. [`Versioner::connect`] equals
+    /// `Versioner::connect_with(url, &PgOptions::default())`.
+    ///
+    /// # Errors
+    /// As [`Versioner::connect`]; `INVALID_INPUT` for a schema that is not a plain identifier.
+    #[cfg(feature = "postgres")]
+    pub fn connect_with(url: &str, options: &store::PgOptions) -> Result<Versioner> {
+        Ok(Versioner::with_store(Arc::new(
+            store::PgStore::connect_with(url, options)?,
+        )))
+    }
+
     /// Versioner over any store, with the system clock.
     pub fn with_store(store: Arc<dyn Store>) -> Versioner {
         Versioner {
@@ -301,7 +314,8 @@ impl Versioner {
         })
     }
 
-    /// The status history of one rule (or of all rules), oldest first.
+    /// The status history of one rule (or of all rules), oldest first. A name with no
+    /// recorded change (or no rule) has an empty history; a deleted rule keeps its history.
     ///
     /// # Errors
     /// `STORAGE`.

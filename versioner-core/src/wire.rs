@@ -36,13 +36,26 @@
 //!  "violations": [{"rule_name": …, "code": …, "message": …, "details": …, "retry_after": …}],
 //!  "verdict": { … the whole verdict … }}}
 //! ```
+//!
+//! # History filters
+//! `GET /deployments/` takes its filters in the query string, and the bindings take them as a
+//! JSON object; [`history_query`] reads both forms into a [`HistoryQuery`]:
+//! ```json
+//! {"product": "api", "environment": "production", "version": "1.2.0", "status": "success",
+//!  "since": "2026-11-01T00:00:00Z", "until": "2026-12-01T00:00:00Z", "limit": 10}
+//! ```
+//! `product_name` and `environment_name` are accepted for `product` and `environment`,
+//! `status` takes any alias, `limit` a number or its text; [`history_query_pairs`] writes the
+//! query-string form back.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, ErrorCode, PolicyProblem};
+use crate::error::{Error, ErrorCode, PolicyProblem, Result};
 use crate::model::{Build, Deployment};
 use crate::policy::{OutcomeStatus, Preflight, RuleOutcome, Verdict};
+use crate::status::Status;
+use crate::store::HistoryQuery;
 
 fn time(t: DateTime<Utc>) -> Value {
     Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true))
@@ -179,6 +192,136 @@ pub fn unreadable(detail: &str) -> Value {
     json!({ "detail": detail, "code": ErrorCode::InvalidInput.as_str(), "message": detail })
 }
 
+/// An RFC 3339 instant given for `field` (`at`, `since`, …).
+///
+/// # Errors
+/// `INVALID_INPUT` on `field` when `text` is blank or not RFC 3339.
+pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>> {
+    crate::event::timestamp(field, Some(text))?
+        .ok_or_else(|| Error::invalid(field, "must not be blank; expected an RFC 3339 timestamp"))
+}
+
+/// The filters accepted by [`history_query`], in the order they are documented.
+const HISTORY_FILTERS: &str = "product, environment, version, status, since, until or limit";
+
+/// Reads deployment-history filters from their JSON form (an object, or `null` for none):
+/// `product` (or `product_name`), `environment` (or `environment_name`), `version`,
+/// `status` (any alias), `since` and `until` (RFC 3339) and `limit` (a number or its text).
+/// Blank values and `null` filter nothing; the limit's range (1–1000) is checked by the query.
+///
+/// ```
+/// use serde_json::json;
+/// use versioner_core::{Status, wire};
+///
+/// let q = wire::history_query(&json!({"product_name": "api", "status": "success", "limit": "5"}))?;
+/// assert_eq!(q.product.as_deref(), Some("api"));
+/// assert_eq!((q.status, q.limit), (Some(Status::Completed), Some(5)));
+/// let err = wire::history_query(&json!({"colour": "red"})).unwrap_err();
+/// assert_eq!(err.field(), Some("colour"));
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
+///
+/// # Errors
+/// `INVALID_INPUT` naming the filter: an unknown name, a value of the wrong type, an unknown
+/// status, an instant that is not RFC 3339, a limit that is not a whole number, or a filter
+/// given under both of its names with different values.
+pub fn history_query(filter: &Value) -> Result<HistoryQuery> {
+    let map = match filter {
+        Value::Null => return Ok(HistoryQuery::new()),
+        Value::Object(map) => map,
+        _ => {
+            return Err(Error::invalid(
+                "filter",
+                format!("must be an object with any of {HISTORY_FILTERS}"),
+            ));
+        }
+    };
+    let mut q = HistoryQuery::new();
+    for (key, value) in map {
+        let key = key.as_str();
+        match key {
+            "product" | "product_name" => set_once(&mut q.product, key, text(key, value)?)?,
+            "environment" | "environment_name" => {
+                set_once(&mut q.environment, key, text(key, value)?)?;
+            }
+            "version" => q.version = text(key, value)?,
+            "status" => {
+                q.status = text(key, value)?
+                    .as_deref()
+                    .map(Status::parse)
+                    .transpose()?
+            }
+            "since" => q.since = text(key, value)?.map(|t| instant(key, &t)).transpose()?,
+            "until" => q.until = text(key, value)?.map(|t| instant(key, &t)).transpose()?,
+            "limit" => q.limit = whole_number(key, value)?,
+            other => {
+                return Err(Error::invalid(
+                    other,
+                    format!("unknown filter `{other}`; expected {HISTORY_FILTERS}"),
+                ));
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// The query-string form of `query`, as [`history_query`] reads it (instants in RFC 3339).
+pub fn history_query_pairs(query: &HistoryQuery) -> Vec<(&'static str, String)> {
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let mut pairs = Vec::new();
+    let texts = [
+        ("product", query.product.clone()),
+        ("environment", query.environment.clone()),
+        ("version", query.version.clone()),
+        ("status", query.status.map(|s| s.as_str().to_string())),
+        ("since", query.since.map(stamp)),
+        ("until", query.until.map(stamp)),
+        ("limit", query.limit.map(|n| n.to_string())),
+    ];
+    for (key, value) in texts {
+        if let Some(v) = value {
+            pairs.push((key, v));
+        }
+    }
+    pairs
+}
+
+/// A filter's text: a string (trimmed; blank is none), a number's digits, or `null` (none).
+fn text(key: &str, value: &Value) -> Result<Option<String>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => Ok(Some(s.trim().to_string())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        _ => Err(Error::invalid(key, "must be a string")),
+    }
+}
+
+/// A filter that has two names: the second name may repeat the first, never contradict it.
+fn set_once(slot: &mut Option<String>, key: &str, value: Option<String>) -> Result<()> {
+    match (slot.as_deref(), value) {
+        (Some(old), Some(new)) if old != new => Err(Error::invalid(
+            key,
+            format!("`{new}` contradicts `{old}`, given under the filter's other name"),
+        )),
+        (_, Some(new)) => {
+            *slot = Some(new);
+            Ok(())
+        }
+        (_, None) => Ok(()),
+    }
+}
+
+/// A whole number (or its text) that fits a `u32`.
+fn whole_number(key: &str, value: &Value) -> Result<Option<u32>> {
+    let Some(text) = text(key, value)? else {
+        return Ok(None);
+    };
+    text.parse::<u32>()
+        .map(Some)
+        .map_err(|_| Error::invalid(key, format!("`{text}` is not a whole number")))
+}
+
 /// The HTTP status and body for an error.
 pub fn error_response(e: &Error) -> (u16, Value) {
     let code = e.code();
@@ -284,6 +427,59 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
 mod tests {
     use super::*;
     use crate::{DeploymentEvent, Versioner};
+
+    #[test]
+    fn history_filters_read_every_name_and_round_trip_through_the_query_string() {
+        let q = history_query(&json!({
+            "product_name": "api", "environment": " production ", "version": 42,
+            "status": "SUCCESS", "since": "2026-11-01T00:00:00Z",
+            "until": "2026-12-01T01:00:00+01:00", "limit": 10,
+        }))
+        .unwrap();
+        assert_eq!(q.product.as_deref(), Some("api"));
+        assert_eq!(q.environment.as_deref(), Some("production"));
+        assert_eq!(q.version.as_deref(), Some("42"));
+        assert_eq!(q.status, Some(Status::Completed));
+        assert_eq!(
+            q.until.map(|t| t.to_rfc3339()),
+            Some("2026-12-01T00:00:00+00:00".into())
+        );
+        assert_eq!(q.limit, Some(10));
+        let pairs: Map<String, Value> = history_query_pairs(&q)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v)))
+            .collect();
+        assert_eq!(history_query(&Value::Object(pairs)).unwrap(), q);
+
+        assert_eq!(history_query(&Value::Null).unwrap(), HistoryQuery::new());
+        let blank = history_query(&json!({"product": " ", "status": null, "limit": ""}));
+        assert_eq!(blank.unwrap(), HistoryQuery::new());
+        let same = history_query(&json!({"product": "api", "product_name": "api"})).unwrap();
+        assert_eq!(same.product.as_deref(), Some("api"));
+    }
+
+    #[test]
+    fn history_filter_errors_name_the_filter() {
+        for (filter, field) in [
+            (json!({"colour": "red"}), "colour"),
+            (json!({"status": "sleeping"}), "status"),
+            (json!({"since": "yesterday"}), "since"),
+            (json!({"until": 5}), "until"),
+            (json!({"limit": "many"}), "limit"),
+            (json!({"limit": -1}), "limit"),
+            (json!({"limit": 1.5}), "limit"),
+            (json!({"product": ["api"]}), "product"),
+            (
+                json!({"environment": "a", "environment_name": "b"}),
+                "environment_name",
+            ),
+            (json!([1]), "filter"),
+        ] {
+            let err = history_query(&filter).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidInput, "{filter}");
+            assert_eq!(err.field(), Some(field), "{filter}: {err}");
+        }
+    }
 
     #[test]
     fn errors_round_trip_through_the_wire() {

@@ -214,11 +214,8 @@ VersionerStatus versioner_open_with(const char *path,
  * No request is sent yet: an unreachable server shows up as `NETWORK` on the first call.
  * Calls are retried on network errors, 5xx and 429 (4 attempts, exponential backoff), and
  * every write carries an idempotency key so a retried event is recorded once. The handle
- * offers the same functions with the same results and errors as a local one, plus
- * `UNAUTHORIZED` and `FORBIDDEN`; the few that only exist in process (`versioner_rule`,
- * `versioner_add_rule`, `versioner_update_rule`, `versioner_delete_rule`,
- * `versioner_rule_history`, `versioner_version`, `versioner_set_environment_type`) answer
- * `INVALID_INPUT` naming the function.
+ * offers every function with the same results and errors as a local one, plus `NETWORK`,
+ * `UNAUTHORIZED` and `FORBIDDEN` (rule editing and environment types need an admin key).
  *
  * Errors: `INVALID_INPUT` (malformed or non-`http://` URL, or a library built without the
  * `client` feature), `NULL_POINTER`, `INVALID_UTF8`.
@@ -247,6 +244,30 @@ VersionerStatus versioner_connect_with(const char *api_url,
                                        const char *api_key,
                                        const char *options_json,
                                        VersionerHandle **out_handle);
+
+/**
+ * Connects in process to the PostgreSQL database at `database_url` (feature `postgres`,
+ * built by default): a `postgres://user:password@host:port/dbname` URL or a libpq
+ * `host=… port=… user=… dbname=…` string. Pending migrations run first. The handle offers
+ * every function, as a SQLite one does; several processes (and servers) may share the
+ * database, and the preflight stays atomic across them.
+ *
+ * `options_json` (NULL: defaults) is a JSON object: `{"schema": "versioner", "max_connections":
+ * 8, "connect_timeout_ms": 5000}` — a schema of its own for Versioner's tables (created if
+ * missing; a plain identifier), the most connections the pool opens, and how long a call
+ * waits for a connection before failing with `STORAGE`.
+ *
+ * Errors: `INVALID_INPUT` (malformed URL, bad options, or a library built without the
+ * `postgres` feature), `STORAGE` (cannot reach the database, or written by a newer
+ * Versioner), `NULL_POINTER`, `INVALID_UTF8`.
+ *
+ * # Safety
+ * `database_url` and `options_json` are NULL or NUL-terminated strings; `out_handle` is NULL
+ * or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_connect_postgres(const char *database_url,
+                                           const char *options_json,
+                                           VersionerHandle **out_handle);
 
 /**
  * Closes a handle: the database is closed (or the connection dropped) once calls already
@@ -451,7 +472,8 @@ VersionerStatus versioner_set_rule_status(const VersionerHandle *handle,
 
 /**
  * The status history of the rule `name` (NULL: of every rule), oldest first: an array of
- * `{"rule_name", "from_status", "to_status", "actor", "reason", "changed_at"}`.
+ * `{"rule_name", "from_status", "to_status", "actor", "reason", "changed_at"}`, empty for a
+ * name without recorded changes (a deleted rule keeps its history).
  *
  * Errors: `STORAGE`.
  *
@@ -623,9 +645,11 @@ VersionerStatus versioner_deployment(const VersionerHandle *handle,
  * returns them. `filter_json` (NULL: everything, 50 at most) is an object with any of
  * `"product_name"`, `"environment_name"`, `"version"` (needs a product), `"status"` (any
  * alias), `"since"`, `"until"` (RFC 3339) and `"limit"` (1–1000, default 50); `"product"` and
- * `"environment"` are accepted as short forms. Unknown names match nothing.
+ * `"environment"` are accepted as short forms. Unknown names match nothing. The filter is
+ * read as the server reads the query of `GET /deployments/`
+ * (`versioner_core::wire::history_query`).
  *
- * Errors: `INVALID_INPUT` (unknown filter key, bad value), `STORAGE`.
+ * Errors: `INVALID_INPUT` (unknown filter key, bad value, named), `STORAGE`.
  *
  * # Safety
  * `filter_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable

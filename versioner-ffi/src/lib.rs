@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error,
-    HistoryQuery, Page, SqliteOptions, Status, Synchronous, Tracker, Versioner, wire,
+    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error, Page,
+    SqliteOptions, Synchronous, Tracker, Versioner, wire,
 };
 
 use boundary::{Failure, Out, guard, json_arg, opt_str_arg, parse_json, path_arg, str_arg};
@@ -43,68 +43,27 @@ pub use status::VersionerStatus;
 // ----- helpers (not exported) ---------------------------------------------------------------
 
 fn parse_time(text: &str, field: &'static str) -> Result<DateTime<Utc>, Failure> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            Error::invalid(
-                field,
-                format!("`{text}` is not an RFC 3339 instant ({e}); e.g. 2026-11-21T09:30:00Z"),
-            )
-            .into()
-        })
+    Ok(wire::instant(field, text)?)
 }
 
+/// `replace` (NULL: the default) or `merge`.
 fn apply_mode(mode: Option<&str>) -> Result<ApplyMode, Failure> {
-    match mode.map(|m| m.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("replace") => Ok(ApplyMode::Replace),
-        Some("merge") => Ok(ApplyMode::Merge),
-        Some(other) => Err(Error::invalid(
-            "mode",
-            format!("unknown mode `{other}`; expected `replace` or `merge`"),
-        )
-        .into()),
-    }
+    Ok(mode
+        .map(ApplyMode::from_str)
+        .transpose()?
+        .unwrap_or_default())
 }
 
-/// `toml`, `json`, or (NULL) guessed: a document starting with `{`, or with `[` followed by
-/// `{` or `]`, is JSON; anything else TOML (whose `[[rules]]` also starts with `[`).
+/// `toml`, `json`, or (NULL) guessed from the text ([`PolicyFormat::guess`]).
 fn policy_format(format: Option<&str>, text: &str) -> Result<PolicyFormat, Failure> {
-    match format.map(|f| f.trim().to_ascii_lowercase()).as_deref() {
-        Some("toml") => Ok(PolicyFormat::Toml),
-        Some("json") => Ok(PolicyFormat::Json),
-        None => {
-            let t = text.trim_start();
-            let json = t.starts_with('{')
-                || (t.starts_with('[')
-                    && matches!(t[1..].trim_start().chars().next(), Some('{' | ']')));
-            Ok(if json {
-                PolicyFormat::Json
-            } else {
-                PolicyFormat::Toml
-            })
-        }
-        Some(other) => Err(Error::invalid(
-            "format",
-            format!("unknown policy format `{other}`; expected `toml` or `json`"),
-        )
-        .into()),
+    match format {
+        Some(f) => Ok(PolicyFormat::from_str(f)?),
+        None => Ok(PolicyFormat::guess(text)),
     }
-}
-
-#[cfg(feature = "client")]
-fn unsupported_remotely(operation: &str) -> Failure {
-    Error::invalid(
-        "handle",
-        format!(
-            "`{operation}` is not available through a remote handle (versioner_connect); \
-             open the database in process with versioner_open"
-        ),
-    )
-    .into()
 }
 
 impl Backend {
-    /// The tracking surface shared by local and remote handles.
+    /// The surface every handle offers, local or remote.
     fn tracker(&self) -> &dyn Tracker {
         match self {
             Backend::Local(vr) => vr,
@@ -112,88 +71,6 @@ impl Backend {
             Backend::Remote(client) => client,
         }
     }
-
-    /// The in-process Versioner, for operations a remote handle does not offer.
-    fn local(&self, operation: &str) -> Result<&Versioner, Failure> {
-        #[cfg(not(feature = "client"))]
-        let _ = operation;
-        match self {
-            Backend::Local(vr) => Ok(vr),
-            #[cfg(feature = "client")]
-            Backend::Remote(_) => Err(unsupported_remotely(operation)),
-        }
-    }
-}
-
-fn history_query(filter: Option<&Value>) -> Result<HistoryQuery, Failure> {
-    let mut q = HistoryQuery::new();
-    let Some(filter) = filter else { return Ok(q) };
-    let Some(map) = filter.as_object() else {
-        return Err(Error::invalid("filter_json", "must be a JSON object").into());
-    };
-    let text = |key: &str, v: &Value| -> Result<Option<String>, Failure> {
-        match v {
-            Value::Null => Ok(None),
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            Value::String(s) => Ok(Some(s.clone())),
-            _ => Err(Error::invalid(key, "must be a string").into()),
-        }
-    };
-    for (key, v) in map {
-        match key.as_str() {
-            "product_name" | "product" => {
-                if let Some(s) = text(key, v)? {
-                    q = q.product(s);
-                }
-            }
-            "environment_name" | "environment" => {
-                if let Some(s) = text(key, v)? {
-                    q = q.environment(s);
-                }
-            }
-            "version" => {
-                if let Some(s) = text(key, v)? {
-                    q = q.version(s);
-                }
-            }
-            "status" => {
-                if let Some(s) = text(key, v)? {
-                    q = q.status(Status::parse(&s)?);
-                }
-            }
-            "since" => {
-                if let Some(s) = text(key, v)? {
-                    q = q.since(parse_time(&s, "since")?);
-                }
-            }
-            "until" => {
-                if let Some(s) = text(key, v)? {
-                    q = q.until(parse_time(&s, "until")?);
-                }
-            }
-            "limit" => match v {
-                Value::Null => {}
-                _ => {
-                    let n = v
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| {
-                            Error::invalid("limit", "must be a whole number from 1 to 1000")
-                        })?;
-                    q = q.limit(n);
-                }
-            },
-            other => {
-                return Err(Error::invalid(
-                    other,
-                    "unknown filter; expected product_name, environment_name, version, status, \
-                     since, until or limit",
-                )
-                .into());
-            }
-        }
-    }
-    Ok(q)
 }
 
 fn sqlite_options(options: &Value) -> Result<SqliteOptions, Failure> {
@@ -204,15 +81,10 @@ fn sqlite_options(options: &Value) -> Result<SqliteOptions, Failure> {
     for (key, v) in map {
         match key.as_str() {
             "synchronous" => {
-                o.synchronous = match v.as_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-                    Some("full") => Synchronous::Full,
-                    Some("normal") => Synchronous::Normal,
-                    _ => {
-                        return Err(
-                            Error::invalid("synchronous", "expected `full` or `normal`").into()
-                        );
-                    }
-                }
+                let text = v.as_str().ok_or_else(|| {
+                    Error::invalid("synchronous", "must be a string: `full` or `normal`")
+                })?;
+                o.synchronous = Synchronous::from_str(text)?;
             }
             "busy_timeout_ms" => {
                 let ms = v.as_u64().ok_or_else(|| {
@@ -318,11 +190,8 @@ pub unsafe extern "C" fn versioner_open_with(
 /// No request is sent yet: an unreachable server shows up as `NETWORK` on the first call.
 /// Calls are retried on network errors, 5xx and 429 (4 attempts, exponential backoff), and
 /// every write carries an idempotency key so a retried event is recorded once. The handle
-/// offers the same functions with the same results and errors as a local one, plus
-/// `UNAUTHORIZED` and `FORBIDDEN`; the few that only exist in process (`versioner_rule`,
-/// `versioner_add_rule`, `versioner_update_rule`, `versioner_delete_rule`,
-/// `versioner_rule_history`, `versioner_version`, `versioner_set_environment_type`) answer
-/// `INVALID_INPUT` naming the function.
+/// offers every function with the same results and errors as a local one, plus `NETWORK`,
+/// `UNAUTHORIZED` and `FORBIDDEN` (rule editing and environment types need an admin key).
 ///
 /// Errors: `INVALID_INPUT` (malformed or non-`http://` URL, or a library built without the
 /// `client` feature), `NULL_POINTER`, `INVALID_UTF8`.
@@ -433,6 +302,103 @@ fn connect(_url: &str, _key: Option<&str>, _options: Option<&Value>) -> Result<B
     Err(Error::invalid(
         "api_url",
         "this libversioner was built without the `client` feature; rebuild versioner-ffi with it",
+    )
+    .into())
+}
+
+/// Connects in process to the PostgreSQL database at `database_url` (feature `postgres`,
+/// built by default): a `postgres://user:password@host:port/dbname` URL or a libpq
+/// `host=… port=… user=… dbname=…` string. Pending migrations run first. The handle offers
+/// every function, as a SQLite one does; several processes (and servers) may share the
+/// database, and the preflight stays atomic across them.
+///
+/// `options_json` (NULL: defaults) is a JSON object: `{"schema": "versioner", "max_connections":
+/// 8, "connect_timeout_ms": 5000}` — a schema of its own for Versioner's tables (created if
+/// missing; a plain identifier), the most connections the pool opens, and how long a call
+/// waits for a connection before failing with `STORAGE`.
+///
+/// Errors: `INVALID_INPUT` (malformed URL, bad options, or a library built without the
+/// `postgres` feature), `STORAGE` (cannot reach the database, or written by a newer
+/// Versioner), `NULL_POINTER`, `INVALID_UTF8`.
+///
+/// # Safety
+/// `database_url` and `options_json` are NULL or NUL-terminated strings; `out_handle` is NULL
+/// or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_connect_postgres(
+    database_url: *const c_char,
+    options_json: *const c_char,
+    out_handle: *mut *mut VersionerHandle,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_handle, "out_handle") }?;
+        // SAFETY: the function's contract.
+        let url = unsafe { str_arg(database_url, "database_url") }?;
+        // SAFETY: the function's contract.
+        let options = match unsafe { opt_str_arg(options_json, "options_json") }? {
+            Some(text) => Some(parse_json(text, "options_json")?),
+            None => None,
+        };
+        out.put(register(Backend::Local(connect_postgres(
+            url,
+            options.as_ref(),
+        )?))?);
+        Ok(())
+    })
+}
+
+#[cfg(feature = "postgres")]
+fn connect_postgres(url: &str, options: Option<&Value>) -> Result<Versioner, Failure> {
+    use versioner_core::store::PgOptions;
+    let mut o = PgOptions::default();
+    if let Some(options) = options {
+        let Some(map) = options.as_object() else {
+            return Err(Error::invalid("options_json", "must be a JSON object").into());
+        };
+        for (key, v) in map {
+            match key.as_str() {
+                "schema" => match v {
+                    Value::Null => o.schema = None,
+                    Value::String(s) => o.schema = Some(s.clone()),
+                    _ => return Err(Error::invalid("schema", "must be a string").into()),
+                },
+                "max_connections" => {
+                    o.max_connections = v
+                        .as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| {
+                            Error::invalid("max_connections", "must be a whole number from 1")
+                        })?;
+                }
+                "connect_timeout_ms" => {
+                    let ms = v.as_u64().ok_or_else(|| {
+                        Error::invalid(
+                            "connect_timeout_ms",
+                            "must be a whole number of milliseconds",
+                        )
+                    })?;
+                    o.connect_timeout = std::time::Duration::from_millis(ms);
+                }
+                other => {
+                    return Err(Error::invalid(
+                        other,
+                        "unknown option; expected schema, max_connections or connect_timeout_ms",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(Versioner::connect_with(url, &o)?)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn connect_postgres(_url: &str, _options: Option<&Value>) -> Result<Versioner, Failure> {
+    Err(Error::invalid(
+        "database_url",
+        "this libversioner was built without the `postgres` feature; rebuild versioner-ffi with it",
     )
     .into())
 }
@@ -679,7 +645,7 @@ pub unsafe extern "C" fn versioner_rule(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_rule")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let name = unsafe { str_arg(name, "name") }?;
         out.set_json(&vr.rule(name)?)
@@ -705,7 +671,7 @@ pub unsafe extern "C" fn versioner_add_rule(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_add_rule")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let rule = unsafe { rule_arg(rule_json) }?;
         out.set_json(&vr.add_rule(&rule)?)
@@ -731,7 +697,7 @@ pub unsafe extern "C" fn versioner_update_rule(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_update_rule")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let name = unsafe { str_arg(name, "name") }?;
         // SAFETY: the function's contract.
@@ -761,7 +727,7 @@ pub unsafe extern "C" fn versioner_delete_rule(
 ) -> VersionerStatus {
     guard(|| {
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_delete_rule")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let name = unsafe { str_arg(name, "name") }?;
         Ok(vr.delete_rule(name)?)
@@ -806,7 +772,8 @@ pub unsafe extern "C" fn versioner_set_rule_status(
 }
 
 /// The status history of the rule `name` (NULL: of every rule), oldest first: an array of
-/// `{"rule_name", "from_status", "to_status", "actor", "reason", "changed_at"}`.
+/// `{"rule_name", "from_status", "to_status", "actor", "reason", "changed_at"}`, empty for a
+/// name without recorded changes (a deleted rule keeps its history).
 ///
 /// Errors: `STORAGE`.
 ///
@@ -823,7 +790,7 @@ pub unsafe extern "C" fn versioner_rule_history(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_rule_history")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let name = unsafe { opt_str_arg(name, "name") }?;
         out.set_json(&vr.rule_history(name)?)
@@ -976,7 +943,7 @@ pub unsafe extern "C" fn versioner_set_environment_type(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_set_environment_type")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let name = unsafe { str_arg(name, "name") }?;
         // SAFETY: the function's contract.
@@ -1038,7 +1005,7 @@ pub unsafe extern "C" fn versioner_version(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        let vr = backend.local("versioner_version")?;
+        let vr = backend.tracker();
         // SAFETY: the function's contract.
         let product = unsafe { str_arg(product, "product") }?;
         // SAFETY: the function's contract.
@@ -1066,11 +1033,7 @@ pub unsafe extern "C" fn versioner_version_by_id(
         let backend = lookup(handle)?;
         // SAFETY: the function's contract.
         let id = unsafe { str_arg(id, "id") }?;
-        let version = match &*backend {
-            Backend::Local(vr) => vr.version_by_id(id)?,
-            #[cfg(feature = "client")]
-            Backend::Remote(client) => client.version_by_id(id)?,
-        };
+        let version = backend.tracker().version_by_id(id)?;
         out.set_json(&version)
     })
 }
@@ -1095,11 +1058,7 @@ pub unsafe extern "C" fn versioner_versions_by_sha(
         let backend = lookup(handle)?;
         // SAFETY: the function's contract.
         let sha = unsafe { str_arg(sha, "sha") }?;
-        let versions = match &*backend {
-            Backend::Local(vr) => vr.versions_by_sha(sha)?,
-            #[cfg(feature = "client")]
-            Backend::Remote(client) => client.versions_by_sha(sha)?,
-        };
+        let versions = backend.tracker().versions_by_sha(sha)?;
         out.set_json(&versions)
     })
 }
@@ -1123,11 +1082,7 @@ pub unsafe extern "C" fn versioner_deployment(
         let backend = lookup(handle)?;
         // SAFETY: the function's contract.
         let id = unsafe { str_arg(id, "id") }?;
-        let d = match &*backend {
-            Backend::Local(vr) => vr.deployment(id)?,
-            #[cfg(feature = "client")]
-            Backend::Remote(client) => client.deployment(id)?,
-        };
+        let d = backend.tracker().deployment(id)?;
         out.set_json(&wire::deployment(&d))
     })
 }
@@ -1136,9 +1091,11 @@ pub unsafe extern "C" fn versioner_deployment(
 /// returns them. `filter_json` (NULL: everything, 50 at most) is an object with any of
 /// `"product_name"`, `"environment_name"`, `"version"` (needs a product), `"status"` (any
 /// alias), `"since"`, `"until"` (RFC 3339) and `"limit"` (1–1000, default 50); `"product"` and
-/// `"environment"` are accepted as short forms. Unknown names match nothing.
+/// `"environment"` are accepted as short forms. Unknown names match nothing. The filter is
+/// read as the server reads the query of `GET /deployments/`
+/// (`versioner_core::wire::history_query`).
 ///
-/// Errors: `INVALID_INPUT` (unknown filter key, bad value), `STORAGE`.
+/// Errors: `INVALID_INPUT` (unknown filter key, bad value, named), `STORAGE`.
 ///
 /// # Safety
 /// `filter_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
@@ -1158,7 +1115,7 @@ pub unsafe extern "C" fn versioner_history(
             Some(text) => Some(parse_json(text, "filter_json")?),
             None => None,
         };
-        let query = history_query(filter.as_ref())?;
+        let query = wire::history_query(filter.as_ref().unwrap_or(&Value::Null))?;
         let deployments = backend.tracker().history(&query)?;
         let items: Vec<Value> = deployments.iter().map(wire::deployment).collect();
         out.set_json(&items)
@@ -1364,29 +1321,6 @@ mod tests {
         assert_eq!(g("# comment\n[[rules]]"), PolicyFormat::Toml);
         assert_eq!(g(""), PolicyFormat::Toml);
         assert!(policy_format(Some("yaml"), "").is_err());
-    }
-
-    #[test]
-    fn history_filters_parse() {
-        let f: Value = serde_json::json!({
-            "product_name": "api", "environment": "prod", "version": "1",
-            "status": "success", "since": "2026-01-01T00:00:00Z", "limit": 5
-        });
-        let q = history_query(Some(&f)).unwrap();
-        assert_eq!(q.product.as_deref(), Some("api"));
-        assert_eq!(q.environment.as_deref(), Some("prod"));
-        assert_eq!(q.status, Some(Status::Completed));
-        assert_eq!(q.limit, Some(5));
-        assert!(q.since.is_some());
-        for bad in [
-            serde_json::json!({"colour": "red"}),
-            serde_json::json!({"limit": -1}),
-            serde_json::json!({"since": "yesterday"}),
-            serde_json::json!({"status": "exploded"}),
-            serde_json::json!([]),
-        ] {
-            assert!(history_query(Some(&bad)).is_err(), "{bad}");
-        }
     }
 
     #[test]

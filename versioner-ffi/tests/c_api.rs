@@ -150,9 +150,12 @@ fn compile(source: &Path, exe: &Path, link: Link) -> PathBuf {
 /// A command running a C program built by [`compile`]. cargo test puts `target/<profile>` on
 /// `LD_LIBRARY_PATH`, which would take precedence over the program's rpath and could load a
 /// stale `libversioner.so` uplifted by an earlier `cargo build`; the rpath is the truth.
+/// A command running a C program; the PostgreSQL part runs only in
+/// `c_program_on_postgresql`, which sets the database URL itself.
 fn c_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = Command::new(program);
-    cmd.env_remove("LD_LIBRARY_PATH");
+    cmd.env_remove("LD_LIBRARY_PATH")
+        .env_remove("VERSIONER_TEST_DATABASE_URL");
     cmd
 }
 
@@ -178,6 +181,34 @@ fn c_program_against_shared_library() {
 #[test]
 fn c_program_against_static_library() {
     run_c_test(Link::Static, "static");
+}
+
+/// `versioner_connect_postgres` against the database `VERSIONER_TEST_DATABASE_URL` names
+/// (`scripts/test-postgres.sh` starts one and sets `VERSIONER_REQUIRE_POSTGRES=1`, so there
+/// it cannot be skipped).
+#[test]
+fn c_program_on_postgresql() {
+    let Some(url) = std::env::var("VERSIONER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var("VERSIONER_REQUIRE_POSTGRES").is_err(),
+            "VERSIONER_REQUIRE_POSTGRES is set but VERSIONER_TEST_DATABASE_URL is not"
+        );
+        eprintln!("VERSIONER_TEST_DATABASE_URL is not set: the PostgreSQL part is skipped");
+        return;
+    };
+    let dir = scratch("postgres");
+    let exe = compile(&c_test_source(), &dir.join("test_versioner"), Link::Shared);
+    let out = c_command(&exe)
+        .arg(&dir)
+        .env("VERSIONER_TEST_DATABASE_URL", url)
+        .output()
+        .expect("run the C test");
+    assert!(out.status.success(), "{}", show("C test (postgres)", &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("postgres tests ran"), "{stdout}");
 }
 
 /// The sources a valgrind pass vouches for: this crate's source and C test, the core's source,

@@ -195,6 +195,44 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
     await rejectsWith(new Client({ apiUrl: `http://127.0.0.1:${port}`, maxAttempts: 2, backoffMs: 1 }).health(), 'NETWORK')
   })
 
+  test('rules one by one, rule history, versions by name and environment types, as in process', async () => {
+    const c = client()
+    const added = await c.addRule({ name: 'Serial', type: 'concurrency', max: 1, products: ['shared'] })
+    assert.equal(added.name, 'Serial')
+    assert.equal((await c.rule('Serial')).type, 'concurrency')
+    await rejectsWith(c.addRule({ name: 'Serial', type: 'concurrency', max: 1 }), 'INVALID_INPUT', { field: 'name' })
+    const invalid = await rejectsWith(c.addRule({ name: 'x', type: 'flow' }), 'INVALID_INPUT')
+    assert.deepEqual(invalid.problems.map((p) => p.field), ['prerequisites'])
+    const updated = await c.updateRule('Serial', { name: 'Serial 2', type: 'concurrency', max: 1, status: 'disabled' })
+    assert.deepEqual([updated.name, updated.status], ['Serial 2', 'disabled'])
+    await rejectsWith(c.rule('Serial'), 'NOT_FOUND')
+    const history = await c.ruleHistory('Serial 2')
+    assert.deepEqual(history.map((h) => [h.fromStatus, h.toStatus]), [['enabled', 'disabled']])
+    assert.ok(history[0].changedAt instanceof Date)
+    assert.ok((await c.ruleHistory()).some((h) => h.ruleName === 'Serial 2'))
+    assert.deepEqual(await c.ruleHistory('nope'), [])
+    await c.deleteRule('Serial 2')
+    await rejectsWith(c.deleteRule('Serial 2'), 'NOT_FOUND', { httpStatus: 404 })
+    assert.equal((await c.ruleHistory('Serial 2')).length, 1, 'the history outlives the rule')
+
+    await c.trackBuild({ productName: 'shared', version: 7, status: 'completed', scmSha: 'feed1234' })
+    const v = await c.version('shared', '7')
+    assert.deepEqual([v.version, v.scmSha], ['7', 'feed1234'])
+    await rejectsWith(c.version('shared', '8'), 'NOT_FOUND')
+
+    let e = await c.setEnvironmentType('qa-shared', 'staging')
+    assert.deepEqual([e.type, e.typeOverridden], ['staging', true])
+    e = await c.setEnvironmentType('qa-shared', null)
+    assert.deepEqual([e.type, e.typeOverridden], ['test', false])
+    await rejectsWith(c.setEnvironmentType('qa-shared', 'moon'), 'INVALID_INPUT', { field: 'type' })
+
+    const v2 = new Client({ apiUrl: url, apiKey: viewer, maxAttempts: 1 })
+    assert.deepEqual(await v2.ruleHistory('nope'), [])
+    await rejectsWith(v2.addRule({ name: 'x', type: 'concurrency', max: 1 }), 'FORBIDDEN', { httpStatus: 403 })
+    await rejectsWith(v2.deleteRule('x'), 'FORBIDDEN')
+    await rejectsWith(v2.setEnvironmentType('qa-shared', 'dev'), 'FORBIDDEN')
+  })
+
   test('concurrent calls through one client', async () => {
     const c = client()
     const all = await Promise.all(

@@ -21,13 +21,38 @@ test('CommonJS require and ESM import give the same classes', () => {
 
 test('every documented method exists on both classes', () => {
   const shared = [
-    'trackBuild', 'trackDeployment', 'check', 'deployment', 'rules', 'setRuleStatus', 'applyPolicy',
-    'applyPolicyFile', 'approve', 'revokeApproval', 'approvals', 'versions', 'versionById',
-    'versionsBySha', 'history', 'state', 'drift', 'products', 'environments',
+    'trackBuild', 'trackDeployment', 'check', 'deployment', 'rules', 'rule', 'addRule', 'updateRule',
+    'deleteRule', 'ruleHistory', 'setRuleStatus', 'applyPolicy', 'applyPolicyFile', 'approve',
+    'revokeApproval', 'approvals', 'versions', 'version', 'versionById', 'versionsBySha', 'history',
+    'state', 'drift', 'products', 'environments', 'setEnvironmentType', 'close',
   ]
-  const local = ['rule', 'addRule', 'updateRule', 'deleteRule', 'ruleHistory', 'version', 'setEnvironmentType']
-  for (const m of [...shared, ...local]) assert.equal(typeof Versioner.prototype[m], 'function', `Versioner.${m}`)
+  for (const m of shared) assert.equal(typeof Versioner.prototype[m], 'function', `Versioner.${m}`)
   for (const m of [...shared, 'health']) assert.equal(typeof Client.prototype[m], 'function', `Client.${m}`)
+  assert.equal(typeof Versioner.connect, 'function', 'Versioner.connect')
+})
+
+test('close(): later calls reject with INVALID_INPUT, calls in flight finish', async () => {
+  const vr = new Versioner()
+  assert.equal(vr.closed, false)
+  const inFlight = vr.trackDeployment({ productName: 'api', version: '1', environmentName: 'dev', status: 'completed' })
+  vr.close()
+  assert.equal(vr.closed, true)
+  assert.equal((await inFlight).status, 'completed')
+  for (const call of [() => vr.products(), () => vr.ruleHistory(), () => vr.deployment('x'), () => vr.deployment({ productName: 'a', version: '1', environmentName: 'b' }, () => {})]) {
+    let caught
+    try {
+      await call()
+    } catch (e) {
+      caught = e
+    }
+    assert.equal(caught?.code, 'INVALID_INPUT')
+    assert.equal(caught.field, 'this')
+    assert.match(caught.message, /closed/)
+  }
+  vr.close()
+  const client = new Client({ apiUrl: 'http://127.0.0.1:1' })
+  client.close()
+  await assert.rejects(client.health(), (e) => e.code === 'INVALID_INPUT' && e.field === 'this')
 })
 
 test('the TypeScript definitions declare the surface', () => {

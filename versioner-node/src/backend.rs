@@ -1,50 +1,71 @@
-//! What a class talks to: the in-process service or a remote server.
+//! What a class talks to: the in-process service or a remote server, until `close()`.
 //!
-//! Both implement the core's [`Tracker`], so the methods `Versioner` and `Client` share are
-//! written once ([`crate::surface`]); the few lookups outside the trait are matched here.
+//! Both implement the core's [`Tracker`], so every method `Versioner` and `Client` share is
+//! written once ([`crate::surface`]) against `&dyn Tracker`.
 
-use versioner_core::client::Client;
-use versioner_core::{Deployment, Tracker, Version, Versioner};
+use std::sync::{Arc, PoisonError, RwLock};
 
-/// The in-process service or the remote client. Cheap to clone (both share their state).
+use versioner_core::Tracker;
+
+/// The in-process service or the remote client. Cheap to clone (clones share their state):
+/// each call takes its own clone, so `close()` never pulls the store from under a call in
+/// flight; the database (or connection pool) is released when the last one returns.
 #[derive(Debug, Clone)]
-pub(crate) enum Backend {
-    /// SQLite, in this process.
-    Local(Versioner),
-    /// `versioner serve`, over HTTP.
-    Remote(Client),
-}
+pub(crate) struct Backend(Arc<dyn Tracker>);
 
 impl Backend {
+    /// A backend over `tracker`.
+    pub(crate) fn new(tracker: impl Tracker + 'static) -> Backend {
+        Backend(Arc::new(tracker))
+    }
+
     /// The shared surface.
     pub(crate) fn tracker(&self) -> &dyn Tracker {
-        match self {
-            Backend::Local(v) => v,
-            Backend::Remote(c) => c,
-        }
+        &*self.0
+    }
+}
+
+/// A class's backend until `close()`. Interior mutability, so that `close()` takes `&self`
+/// like every other method (napi-rs refuses a `&mut self` call while the instance is
+/// borrowed elsewhere).
+#[derive(Debug)]
+pub(crate) struct Slot(RwLock<Option<Backend>>);
+
+impl Slot {
+    /// A slot holding `backend`.
+    pub(crate) fn new(backend: Backend) -> Slot {
+        Slot(RwLock::new(Some(backend)))
     }
 
-    /// A deployment by its public id.
-    pub(crate) fn deployment(&self, id: &str) -> versioner_core::Result<Deployment> {
-        match self {
-            Backend::Local(v) => v.deployment(id),
-            Backend::Remote(c) => c.deployment(id),
-        }
+    /// The backend, or `INVALID_INPUT` (field `this`) once closed.
+    pub(crate) fn open(&self) -> versioner_core::Result<Backend> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| {
+                versioner_core::Error::invalid(
+                    "this",
+                    "is closed; create a new instance to continue",
+                )
+            })
     }
 
-    /// A version by its public id.
-    pub(crate) fn version_by_id(&self, id: &str) -> versioner_core::Result<Version> {
-        match self {
-            Backend::Local(v) => v.version_by_id(id),
-            Backend::Remote(c) => c.version_by_id(id),
-        }
+    /// Lets go of the backend (calls in flight keep their clones).
+    pub(crate) fn close(&self) {
+        let backend = self
+            .0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(backend);
     }
 
-    /// Versions built from a commit (prefix match).
-    pub(crate) fn versions_by_sha(&self, sha: &str) -> versioner_core::Result<Vec<Version>> {
-        match self {
-            Backend::Local(v) => v.versions_by_sha(sha),
-            Backend::Remote(c) => c.versions_by_sha(sha),
-        }
+    /// Whether `close()` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use versioner_core::client::ClientOptions as CoreOptions;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Slot};
 use crate::error::guard;
 use crate::surface::prelude::*;
 use crate::surface::tracker_methods;
@@ -78,7 +78,7 @@ pub struct Health {
 #[napi]
 pub struct Client {
     inner: versioner_core::client::Client,
-    backend: Backend,
+    backend: Slot,
 }
 
 #[napi]
@@ -96,7 +96,7 @@ impl Client {
                 o.core()?,
             )?;
             Ok(Client {
-                backend: Backend::Remote(inner.clone()),
+                backend: Slot::new(Backend::new(inner.clone())),
                 inner,
             })
         })
@@ -112,8 +112,12 @@ impl Client {
     /// when it cannot be reached).
     #[napi(catch_unwind, ts_return_type = "Promise<Health>")]
     pub fn health(&self) -> AsyncTask<Op<Health>> {
+        let open = self.backend.open();
         let c = self.inner.clone();
-        Op::run(move || from_core(&c.health()?))
+        Op::run(move || {
+            open?;
+            from_core(&c.health()?)
+        })
     }
 }
 

@@ -48,7 +48,8 @@ fn erase<'a>(env: &Env, promise: &impl JsValue<'a>) -> AnyPromise<'a> {
     PromiseRaw::new(env.raw(), promise.raw())
 }
 
-fn rejected<'a>(env: &Env, err: &Error) -> napi::Result<AnyPromise<'a>> {
+/// A promise rejected with `err`.
+pub(crate) fn rejected<'a>(env: &Env, err: &Error) -> napi::Result<AnyPromise<'a>> {
     let p: PromiseRaw<'_, Unknown<'_>> = PromiseRaw::reject(env, to_js(env, err))?;
     Ok(erase(env, &p))
 }
@@ -75,7 +76,7 @@ pub(crate) fn deployment<'env>(
             let id = input::string(arg, "id");
             spawn(
                 env,
-                Op::new(move || from_core::<_, Deployment>(&backend.deployment(&id?)?)),
+                Op::new(move || from_core::<_, Deployment>(&backend.tracker().deployment(&id?)?)),
             )
         }
         (true, Some(_)) => rejected(

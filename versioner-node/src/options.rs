@@ -351,27 +351,21 @@ pub struct ApplyOptions {
 
 impl ApplyOptions {
     pub(crate) fn mode(&self) -> versioner_core::Result<versioner_core::policy::ApplyMode> {
-        use versioner_core::policy::ApplyMode;
-        match self.mode.as_deref().map(str::trim) {
-            None | Some("replace") => Ok(ApplyMode::Replace),
-            Some("merge") => Ok(ApplyMode::Merge),
-            Some(other) => Err(Error::invalid(
-                "mode",
-                format!("unknown mode `{other}`; expected replace or merge"),
-            )),
-        }
+        Ok(self
+            .mode
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default())
     }
 
     pub(crate) fn format(&self) -> versioner_core::Result<versioner_core::policy::PolicyFormat> {
-        use versioner_core::policy::PolicyFormat;
-        match self.format.as_deref().map(str::trim) {
-            None | Some("toml") => Ok(PolicyFormat::Toml),
-            Some("json") => Ok(PolicyFormat::Json),
-            Some(other) => Err(Error::invalid(
-                "format",
-                format!("unknown format `{other}`; expected toml or json"),
-            )),
-        }
+        Ok(self
+            .format
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or(versioner_core::policy::PolicyFormat::Toml))
     }
 
     pub(crate) fn actor(&self) -> String {
@@ -455,8 +449,11 @@ pub struct PageOptions {
 
 /// Filters for `history`; every one optional.
 #[napi(object, object_to_js = false, object_from_js = false)]
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
 pub struct HistoryOptions {
     /// Only this product.
     pub product_name: Option<String>,
@@ -478,21 +475,47 @@ pub struct HistoryOptions {
 }
 
 impl HistoryOptions {
-    /// The core query; statuses and instants parsed as the core parses them.
+    /// The core query, read by the parser the server uses for `GET /deployments/`.
     pub(crate) fn into_query(self) -> versioner_core::Result<versioner_core::HistoryQuery> {
-        let mut q = versioner_core::HistoryQuery::new();
-        q.product = self.product_name;
-        q.environment = self.environment_name;
-        q.version = self.version.map(|v| v.0);
-        q.status = self
-            .status
-            .as_deref()
-            .map(versioner_core::Status::parse)
-            .transpose()?;
-        q.since = crate::input::instant(self.since.as_deref(), "since")?;
-        q.until = crate::input::instant(self.until.as_deref(), "until")?;
-        q.limit = self.limit;
-        Ok(q)
+        let filter = serde_json::to_value(&self)
+            .map_err(|e| Error::internal(format!("cannot convert history options: {e}")))?;
+        versioner_core::wire::history_query(&filter)
+    }
+}
+
+/// How `Versioner.connect(url, options)` uses the PostgreSQL database.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectOptions {
+    /// Keep Versioner's tables in this schema (created if missing; letters, digits and `_`)
+    /// rather than the connection's default, so several Versioner instances can share one
+    /// database.
+    pub schema: Option<String>,
+    /// The most connections the pool opens (default 8).
+    pub max_connections: Option<u32>,
+    /// How long a call waits for a connection before rejecting with `STORAGE`, in
+    /// milliseconds (default 5000).
+    pub connect_timeout_ms: Option<u32>,
+}
+
+impl ConnectOptions {
+    /// The core's options.
+    pub(crate) fn to_core(&self) -> versioner_core::Result<versioner_core::store::PgOptions> {
+        let mut o = versioner_core::store::PgOptions {
+            schema: self.schema.clone(),
+            ..versioner_core::store::PgOptions::default()
+        };
+        if let Some(n) = self.max_connections {
+            if n == 0 {
+                return Err(Error::invalid("maxConnections", "must be at least 1"));
+            }
+            o.max_connections = n;
+        }
+        if let Some(ms) = self.connect_timeout_ms {
+            o.connect_timeout = std::time::Duration::from_millis(u64::from(ms));
+        }
+        Ok(o)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The methods `Versioner` and `Client` share: the core's [`Tracker`] surface plus the
-//! lookups by id, written once and stamped onto both classes by [`tracker_methods!`].
+//! The methods `Versioner` and `Client` share: the core's [`Tracker`] surface plus
+//! `close()`, written once and stamped onto both classes by [`tracker_methods!`].
 //!
 //! Each method parses its arguments ([`crate::input`], [`crate::options`]), makes one core
 //! call on the thread pool ([`crate::task::Op`]) and converts the result
@@ -67,16 +67,17 @@ pub(crate) mod prelude {
     pub(crate) use crate::input;
     pub(crate) use crate::options::{
         ApplyOptions, ApprovalOptions, BuildOptions, CheckOptions, DeploymentOptions, DriftOptions,
-        HistoryOptions, PageOptions, RevokeOptions, RuleStatusOptions, StateOptions,
+        HistoryOptions, PageOptions, RevokeOptions, RuleDefinition, RuleStatusOptions,
+        StateOptions,
     };
     pub(crate) use crate::records::{
-        ApplyReport, Approval, Build, Deployment, Drift, Environment, Product, StateMatrix,
-        StoredRule, Verdict, Version, from_core,
+        ApplyReport, Approval, Build, Deployment, Drift, Environment, Product, RuleStatusChange,
+        StateMatrix, StoredRule, Verdict, Version, from_core,
     };
     pub(crate) use crate::task::Op;
 }
 
-/// Stamps the shared methods onto a `#[napi]` class with a `backend: Backend` field.
+/// Stamps the shared methods onto a `#[napi]` class with a `backend: Slot` field.
 macro_rules! tracker_methods {
     ($class:ident) => {
         #[napi]
@@ -92,9 +93,9 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Build>"
             )]
             pub fn track_build(&self, options: Unknown<'_>) -> AsyncTask<Op<Build>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let event = request::<BuildOptions, BuildEvent>(&options);
-                Op::run(move || from_core(&b.tracker().track_build(&event?)?))
+                Op::run(move || from_core(&b?.tracker().track_build(&event?)?))
             }
 
             /// Records a deployment event. `started` runs the preflight and, when every
@@ -113,9 +114,9 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Deployment>"
             )]
             pub fn track_deployment(&self, options: Unknown<'_>) -> AsyncTask<Op<Deployment>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let event = request::<DeploymentOptions, DeploymentEvent>(&options);
-                Op::run(move || from_core(&b.tracker().track_deployment(&event?)?))
+                Op::run(move || from_core(&b?.tracker().track_deployment(&event?)?))
             }
 
             /// Evaluates the preflight for a would-be deployment, now or at `at`, recording
@@ -127,9 +128,9 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Verdict>"
             )]
             pub fn check(&self, options: Unknown<'_>) -> AsyncTask<Op<Verdict>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let req = request::<CheckOptions, CheckRequest>(&options);
-                Op::run(move || from_core(&b.tracker().check(&req?)?))
+                Op::run(move || from_core(&b?.tracker().check(&req?)?))
             }
 
             /// With an id: the deployment (rejects with `NOT_FOUND`).
@@ -153,14 +154,95 @@ macro_rules! tracker_methods {
                     Either<Function<'env, Unknown<'env>, Unknown<'env>>, Unknown<'env>>,
                 >,
             ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
-                crate::helper::deployment(env, &self.backend, &id_or_options, callback)
+                match self.backend.open() {
+                    Ok(b) => crate::helper::deployment(env, &b, &id_or_options, callback),
+                    Err(e) => crate::helper::rejected(env, &e),
+                }
             }
 
             /// Every rule, in evaluation order.
             #[napi(catch_unwind, ts_return_type = "Promise<Array<StoredRule>>")]
             pub fn rules(&self) -> AsyncTask<Op<Vec<StoredRule>>> {
-                let b = self.backend.clone();
-                Op::run(move || b.tracker().rules()?.iter().map(from_core).collect())
+                let b = self.backend.open();
+                Op::run(move || b?.tracker().rules()?.iter().map(from_core).collect())
+            }
+
+            /// A rule by name (rejects with `NOT_FOUND`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name: string",
+                ts_return_type = "Promise<StoredRule>"
+            )]
+            pub fn rule(&self, name: Unknown<'_>) -> AsyncTask<Op<StoredRule>> {
+                let b = self.backend.open();
+                let name = input::string(&name, "name");
+                Op::run(move || from_core(&b?.tracker().rule(&name?)?))
+            }
+
+            /// Adds a rule at the end of the evaluation order. Rejects with
+            /// `INVALID_INPUT` (every problem in `problems`) when the rule is invalid or its
+            /// name is taken.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "rule: RuleDefinition",
+                ts_return_type = "Promise<StoredRule>"
+            )]
+            pub fn add_rule(&self, rule: Unknown<'_>) -> AsyncTask<Op<StoredRule>> {
+                let b = self.backend.open();
+                let rule = input::options::<RuleDefinition>(&rule, "rule", false)
+                    .and_then(|r| r.to_rule());
+                Op::run(move || from_core(&b?.tracker().add_rule(&rule?)?))
+            }
+
+            /// Replaces the rule named `name` (the new definition may rename it); a status
+            /// change is recorded in the rule's history.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name: string, rule: RuleDefinition",
+                ts_return_type = "Promise<StoredRule>"
+            )]
+            pub fn update_rule(
+                &self,
+                name: Unknown<'_>,
+                rule: Unknown<'_>,
+            ) -> AsyncTask<Op<StoredRule>> {
+                let b = self.backend.open();
+                let name = input::string(&name, "name");
+                let rule = input::options::<RuleDefinition>(&rule, "rule", false)
+                    .and_then(|r| r.to_rule());
+                Op::run(move || from_core(&b?.tracker().update_rule(&name?, &rule?)?))
+            }
+
+            /// Deletes a rule (rejects with `NOT_FOUND`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name: string",
+                ts_return_type = "Promise<void>"
+            )]
+            pub fn delete_rule(&self, name: Unknown<'_>) -> AsyncTask<Op<()>> {
+                let b = self.backend.open();
+                let name = input::string(&name, "name");
+                Op::run(move || b?.tracker().delete_rule(&name?))
+            }
+
+            /// The status history of one rule, or of every rule, oldest first: who changed
+            /// a status, when and why. Empty for a name without recorded changes; a deleted
+            /// rule keeps its history.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name?: string | undefined | null",
+                ts_return_type = "Promise<Array<RuleStatusChange>>"
+            )]
+            pub fn rule_history(&self, name: Unknown<'_>) -> AsyncTask<Op<Vec<RuleStatusChange>>> {
+                let b = self.backend.open();
+                let name = input::opt_string(&name, "name");
+                Op::run(move || {
+                    b?.tracker()
+                        .rule_history(name?.as_deref())?
+                        .iter()
+                        .map(from_core)
+                        .collect()
+                })
             }
 
             /// Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
@@ -175,13 +257,13 @@ macro_rules! tracker_methods {
                 name: Unknown<'_>,
                 options: Unknown<'_>,
             ) -> AsyncTask<Op<StoredRule>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let name = input::string(&name, "name");
                 let opts = input::options::<RuleStatusOptions>(&options, "options", false);
                 Op::run(move || {
                     let (name, o) = (name?, opts?);
                     let status = o.status.parse::<versioner_core::RuleStatus>()?;
-                    from_core(&b.tracker().set_rule_status(&name, status, &o.actor, &o.reason)?)
+                    from_core(&b?.tracker().set_rule_status(&name, status, &o.actor, &o.reason)?)
                 })
             }
 
@@ -199,12 +281,12 @@ macro_rules! tracker_methods {
                 policy: Unknown<'_>,
                 options: Unknown<'_>,
             ) -> AsyncTask<Op<ApplyReport>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let opts = input::options::<ApplyOptions>(&options, "options", true);
                 let policy = policy_text(&policy, opts.as_ref().ok());
                 Op::run(move || {
                     let (o, (text, format)) = (opts?, policy?);
-                    from_core(&b.tracker().apply_policy_text(&text, format, o.mode()?, &o.actor())?)
+                    from_core(&b?.tracker().apply_policy_text(&text, format, o.mode()?, &o.actor())?)
                 })
             }
 
@@ -219,13 +301,13 @@ macro_rules! tracker_methods {
                 path: Unknown<'_>,
                 options: Unknown<'_>,
             ) -> AsyncTask<Op<ApplyReport>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let path = input::string(&path, "path");
                 let opts = input::options::<ApplyOptions>(&options, "options", true);
                 Op::run(move || {
                     let (path, o) = (path?, opts?);
                     let path = std::path::PathBuf::from(path);
-                    from_core(&b.tracker().apply_policy_file(&path, o.mode()?, &o.actor())?)
+                    from_core(&b?.tracker().apply_policy_file(&path, o.mode()?, &o.actor())?)
                 })
             }
 
@@ -237,9 +319,9 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Approval>"
             )]
             pub fn approve(&self, options: Unknown<'_>) -> AsyncTask<Op<Approval>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let req = request::<ApprovalOptions, ApprovalRequest>(&options);
-                Op::run(move || from_core(&b.tracker().approve(&req?)?))
+                Op::run(move || from_core(&b?.tracker().approve(&req?)?))
             }
 
             /// Revokes an approval; it stays in the record, marked revoked.
@@ -253,12 +335,12 @@ macro_rules! tracker_methods {
                 id: Unknown<'_>,
                 options: Unknown<'_>,
             ) -> AsyncTask<Op<Approval>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let id = input::string(&id, "id");
                 let opts = input::options::<RevokeOptions>(&options, "options", false);
                 Op::run(move || {
                     let (id, o) = (id?, opts?);
-                    from_core(&b.tracker().revoke_approval(&id, &o.actor, &o.reason)?)
+                    from_core(&b?.tracker().revoke_approval(&id, &o.actor, &o.reason)?)
                 })
             }
 
@@ -273,11 +355,11 @@ macro_rules! tracker_methods {
                 product_name: Unknown<'_>,
                 version: Unknown<'_>,
             ) -> AsyncTask<Op<Vec<Approval>>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let product = input::string(&product_name, "productName");
                 let version = input::string(&version, "version");
                 Op::run(move || {
-                    b.tracker()
+                    b?.tracker()
                         .approvals(&product?, &version?)?
                         .iter()
                         .map(from_core)
@@ -297,7 +379,7 @@ macro_rules! tracker_methods {
                 product_name: Unknown<'_>,
                 options: Unknown<'_>,
             ) -> AsyncTask<Op<Vec<Version>>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let product = input::string(&product_name, "productName");
                 let page = input::options::<PageOptions>(&options, "options", true);
                 Op::run(move || {
@@ -307,16 +389,33 @@ macro_rules! tracker_methods {
                         limit: page.limit.unwrap_or(d.limit),
                         offset: page.offset.unwrap_or(d.offset),
                     };
-                    b.tracker().versions(&product, page)?.iter().map(from_core).collect()
+                    b?.tracker().versions(&product, page)?.iter().map(from_core).collect()
                 })
+            }
+
+            /// One version of a product (rejects with `NOT_FOUND`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "productName: string, version: string",
+                ts_return_type = "Promise<Version>"
+            )]
+            pub fn version(
+                &self,
+                product_name: Unknown<'_>,
+                version: Unknown<'_>,
+            ) -> AsyncTask<Op<Version>> {
+                let b = self.backend.open();
+                let product = input::string(&product_name, "productName");
+                let version = input::string(&version, "version");
+                Op::run(move || from_core(&b?.tracker().version(&product?, &version?)?))
             }
 
             /// A version by its id (rejects with `NOT_FOUND`).
             #[napi(catch_unwind, ts_args_type = "id: string", ts_return_type = "Promise<Version>")]
             pub fn version_by_id(&self, id: Unknown<'_>) -> AsyncTask<Op<Version>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let id = input::string(&id, "id");
-                Op::run(move || from_core(&b.version_by_id(&id?)?))
+                Op::run(move || from_core(&b?.tracker().version_by_id(&id?)?))
             }
 
             /// Versions built from a commit; an abbreviated SHA (4+ hex characters) matches
@@ -327,9 +426,9 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Array<Version>>"
             )]
             pub fn versions_by_sha(&self, sha: Unknown<'_>) -> AsyncTask<Op<Vec<Version>>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let sha = input::string(&sha, "sha");
-                Op::run(move || b.versions_by_sha(&sha?)?.iter().map(from_core).collect())
+                Op::run(move || b?.tracker().versions_by_sha(&sha?)?.iter().map(from_core).collect())
             }
 
             /// Deployment history, newest first; unknown product, environment or version
@@ -340,11 +439,11 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Array<Deployment>>"
             )]
             pub fn history(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<Deployment>>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let opts = input::options::<HistoryOptions>(&options, "options", true);
                 Op::run(move || {
                     let q = opts?.into_query()?;
-                    b.tracker().history(&q)?.iter().map(from_core).collect()
+                    b?.tracker().history(&q)?.iter().map(from_core).collect()
                 })
             }
 
@@ -357,11 +456,11 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<StateMatrix>"
             )]
             pub fn state(&self, options: Unknown<'_>) -> AsyncTask<Op<StateMatrix>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let opts = input::options::<StateOptions>(&options, "options", true);
                 Op::run(move || {
                     let at = input::instant(opts?.at.as_deref(), "at")?;
-                    from_core(&b.tracker().state(at)?)
+                    from_core(&b?.tracker().state(at)?)
                 })
             }
 
@@ -373,12 +472,12 @@ macro_rules! tracker_methods {
                 ts_return_type = "Promise<Array<Drift>>"
             )]
             pub fn drift(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<Drift>>> {
-                let b = self.backend.clone();
+                let b = self.backend.open();
                 let opts = input::options::<DriftOptions>(&options, "options", true);
                 Op::run(move || {
                     let o = opts?;
                     let at = input::instant(o.at.as_deref(), "at")?;
-                    b.tracker()
+                    b?.tracker()
                         .drift(at, o.environments.as_deref())?
                         .iter()
                         .map(from_core)
@@ -389,15 +488,52 @@ macro_rules! tracker_methods {
             /// Every product, by name.
             #[napi(catch_unwind, ts_return_type = "Promise<Array<Product>>")]
             pub fn products(&self) -> AsyncTask<Op<Vec<Product>>> {
-                let b = self.backend.clone();
-                Op::run(move || b.tracker().products()?.iter().map(from_core).collect())
+                let b = self.backend.open();
+                Op::run(move || b?.tracker().products()?.iter().map(from_core).collect())
             }
 
             /// Every environment, from development to production.
             #[napi(catch_unwind, ts_return_type = "Promise<Array<Environment>>")]
             pub fn environments(&self) -> AsyncTask<Op<Vec<Environment>>> {
-                let b = self.backend.clone();
-                Op::run(move || b.tracker().environments()?.iter().map(from_core).collect())
+                let b = self.backend.open();
+                Op::run(move || b?.tracker().environments()?.iter().map(from_core).collect())
+            }
+
+            /// Overrides an environment's type, or with `null` returns it to inference from
+            /// the name. The environment is created if it does not exist yet.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name: string, type: EnvironmentType | null",
+                ts_return_type = "Promise<Environment>"
+            )]
+            pub fn set_environment_type(
+                &self,
+                name: Unknown<'_>,
+                env_type: Unknown<'_>,
+            ) -> AsyncTask<Op<Environment>> {
+                let b = self.backend.open();
+                let name = input::string(&name, "name");
+                let env_type = input::opt_string(&env_type, "type");
+                Op::run(move || {
+                    let ty = env_type?
+                        .map(|t| t.parse::<versioner_core::EnvironmentType>())
+                        .transpose()?;
+                    from_core(&b?.tracker().set_environment_type(&name?, ty)?)
+                })
+            }
+
+            /// Lets go of the database (or the server connection): later calls reject with
+            /// `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
+            /// twice is harmless.
+            #[napi]
+            pub fn close(&self) {
+                self.backend.close();
+            }
+
+            /// Whether `close()` was called.
+            #[napi(getter)]
+            pub fn closed(&self) -> bool {
+                self.backend.is_closed()
             }
         }
     };

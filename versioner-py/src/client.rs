@@ -5,6 +5,7 @@
 //! the whole verdict, as in process.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -12,7 +13,7 @@ use versioner_core::client::{Client as CoreClient, ClientOptions};
 
 use crate::convert::{json_to_py, seconds};
 use crate::errors::{OrRaise, invalid};
-use crate::tracker::{Backend, Tracker};
+use crate::tracker::Tracker;
 
 /// Versioner over HTTP: talks to `versioner serve` (or any server speaking the Versioner
 /// Events API) with the same methods as the in-process Versioner.
@@ -66,7 +67,7 @@ impl Client {
         }
         let inner = CoreClient::with_options(api_url, api_key, options).or_raise()?;
         Ok(
-            PyClassInitializer::from(Tracker::new(Backend::Remote(inner.clone())))
+            PyClassInitializer::from(Tracker::new(Arc::new(inner.clone())))
                 .add_subclass(Client { inner }),
         )
     }
@@ -78,8 +79,12 @@ impl Client {
     }
 
     /// `GET /health`: whether the server is up, and its version.
-    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let v = py.detach(|| self.inner.health()).or_raise()?;
+    fn health<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        // Refused once closed, like every other call.
+        slf.as_super().get().core()?;
+        let client = &slf.get().inner;
+        let v = py.detach(|| client.health()).or_raise()?;
         json_to_py(py, &v)
     }
 

@@ -1,80 +1,68 @@
 //! `versioner.Tracker`: what the in-process `Versioner` and the remote `Client` share.
 //!
 //! The base class of both, mirroring the core's `Tracker` trait: tracking, the preflight,
-//! rules, approvals and queries. Every method parses its arguments, releases the GIL for
+//! rules (applied whole or one by one), approvals, queries and environment types, plus
+//! `close()` and the context-manager protocol. Every method parses its arguments, releases the GIL for
 //! exactly one core call (storage or network work), and converts the result into a record of
 //! `versioner._records` (or the error into an exception of `versioner._errors`). No domain
 //! rule lives here.
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyMapping, PyString};
-use versioner_core::client::Client;
+use pyo3::types::{PyDict, PyList, PyMapping, PyString, PyTuple};
 use versioner_core::policy::{ApplyMode, PolicyFormat};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, HistoryQuery, Page, RuleStatus,
-    Status, Tracker as CoreTracker, Versioner,
+    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, HistoryQuery,
+    Page, Rule, RuleStatus, Status, Tracker as CoreTracker,
 };
 
 use crate::convert::{
-    count, opt_instant, opt_instant_text, opt_json, py_to_json, record, record_from_json,
-    records_list, text_or_int, to_json, type_name,
+    count, opt_instant, opt_instant_text, opt_json, py_to_json, record, record_class,
+    record_from_json, records_list, text_or_int, to_json, type_name,
 };
 use crate::errors::{OrRaise, invalid};
 
-/// Where the calls go: the embedded database, or a `versioner serve` over HTTP.
-pub(crate) enum Backend {
-    /// In process.
-    Local(Versioner),
-    /// Over HTTP.
-    Remote(Client),
-}
-
 /// The base class of `Versioner` and `Client`: tracking, the preflight, rules, approvals and
 /// queries, the same in process and remote.
+///
+/// Holds the core behind a lock only so that `close()` can let go of it: each call takes its
+/// own reference for its duration, so closing while other threads are mid-call is safe, and
+/// the database (or connection pool) is released when the last call returns.
 #[pyclass(frozen, subclass, module = "versioner", name = "Tracker")]
 pub struct Tracker {
-    backend: Backend,
+    core: RwLock<Option<Arc<dyn CoreTracker>>>,
 }
 
 impl Tracker {
-    /// A tracker over `backend` (for the subclasses' constructors).
-    pub(crate) fn new(backend: Backend) -> Tracker {
-        Tracker { backend }
-    }
-
-    fn core(&self) -> &dyn CoreTracker {
-        match &self.backend {
-            Backend::Local(v) => v,
-            Backend::Remote(c) => c,
+    /// A tracker over `core` (for the subclasses' constructors).
+    pub(crate) fn new(core: Arc<dyn CoreTracker>) -> Tracker {
+        Tracker {
+            core: RwLock::new(Some(core)),
         }
     }
-}
 
-/// `"replace"` or `"merge"`.
-fn apply_mode(mode: &str) -> PyResult<ApplyMode> {
-    match mode.trim().to_ascii_lowercase().as_str() {
-        "replace" => Ok(ApplyMode::Replace),
-        "merge" => Ok(ApplyMode::Merge),
-        _ => Err(invalid(
-            "mode",
-            format!("unknown mode `{mode}`; expected replace or merge"),
-        )),
+    /// The core, or `InvalidInputError` once closed.
+    pub(crate) fn core(&self) -> PyResult<Arc<dyn CoreTracker>> {
+        self.core
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| invalid("self", "is closed; open a new one to continue"))
     }
 }
 
-/// `"toml"` or `"json"`.
-fn policy_format(format: &str) -> PyResult<PolicyFormat> {
-    match format.trim().to_ascii_lowercase().as_str() {
-        "toml" => Ok(PolicyFormat::Toml),
-        "json" => Ok(PolicyFormat::Json),
-        _ => Err(invalid(
-            "format",
-            format!("unknown policy format `{format}`; expected toml or json"),
-        )),
-    }
+/// A rule given as a mapping in policy-file form, or as a `versioner.Rule` record.
+fn rule_arg(obj: &Bound<'_, PyAny>) -> PyResult<Rule> {
+    let py = obj.py();
+    let value = if obj.is_instance(&record_class(py, "Rule")?)? {
+        py_to_json(&obj.call_method0("definition")?, "rule")?
+    } else {
+        py_to_json(obj, "rule")?
+    };
+    Rule::from_json(&value).or_raise()
 }
 
 /// What a `policy` argument of `apply_policy` is.
@@ -169,7 +157,7 @@ impl Tracker {
         ev.error_message = error_message;
         ev.error_code = error_code;
         ev.extra_metadata = opt_json(extra_metadata, "extra_metadata")?;
-        let t = self.core();
+        let t = self.core()?;
         let build = py.detach(|| t.track_build(&ev)).or_raise()?;
         record(py, "Build", &build)
     }
@@ -227,7 +215,7 @@ impl Tracker {
         ev.extra_metadata = opt_json(extra_metadata, "extra_metadata")?;
         ev.skip_preflight_checks = skip_preflight_checks;
         ev.skip_preflight_reason = skip_preflight_reason;
-        let t = self.core();
+        let t = self.core()?;
         let deployment = py.detach(|| t.track_deployment(&ev)).or_raise()?;
         record(py, "Deployment", &deployment)
     }
@@ -248,7 +236,7 @@ impl Tracker {
         let mut req = CheckRequest::new(product_name, version, environment_name);
         req.deployed_by = deployed_by;
         req.at = opt_instant_text(at, "at")?;
-        let t = self.core();
+        let t = self.core()?;
         let verdict = py.detach(|| t.check(&req)).or_raise()?;
         record(py, "Verdict", &verdict)
     }
@@ -265,11 +253,8 @@ impl Tracker {
         let py = slf.py();
         match (id, fields.filter(|f| !f.is_empty())) {
             (Some(id), None) => {
-                let d = match &slf.get().backend {
-                    Backend::Local(v) => py.detach(|| v.deployment(&id)),
-                    Backend::Remote(c) => py.detach(|| c.deployment(&id)),
-                }
-                .or_raise()?;
+                let t = slf.get().core()?;
+                let d = py.detach(|| t.deployment(&id)).or_raise()?;
                 record(py, "Deployment", &d)
             }
             (None, Some(fields)) => {
@@ -297,9 +282,59 @@ impl Tracker {
 
     /// Every rule, in evaluation order.
     fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let t = self.core();
+        let t = self.core()?;
         let rules = py.detach(|| t.rules()).or_raise()?;
         records_list(py, "Rule", &rules)
+    }
+
+    /// The rule named `name`.
+    fn rule<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core()?;
+        let stored = py.detach(|| t.rule(&name)).or_raise()?;
+        record(py, "Rule", &stored)
+    }
+
+    /// Adds a rule (a dict in policy-file form, or a Rule) at the end of the evaluation order.
+    fn add_rule<'py>(
+        &self,
+        py: Python<'py>,
+        rule: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let rule = rule_arg(rule)?;
+        let t = self.core()?;
+        let stored = py.detach(|| t.add_rule(&rule)).or_raise()?;
+        record(py, "Rule", &stored)
+    }
+
+    /// Replaces the rule named `name` with `rule` (which may rename it).
+    fn update_rule<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        rule: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let rule = rule_arg(rule)?;
+        let t = self.core()?;
+        let stored = py.detach(|| t.update_rule(&name, &rule)).or_raise()?;
+        record(py, "Rule", &stored)
+    }
+
+    /// Deletes the rule named `name`.
+    fn delete_rule(&self, py: Python<'_>, name: String) -> PyResult<()> {
+        let t = self.core()?;
+        py.detach(|| t.delete_rule(&name)).or_raise()
+    }
+
+    /// The status history of the rule named `name` (or of every rule), oldest first.
+    #[pyo3(signature = (name=None))]
+    fn rule_history<'py>(
+        &self,
+        py: Python<'py>,
+        name: Option<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let t = self.core()?;
+        let changes = py.detach(|| t.rule_history(name.as_deref())).or_raise()?;
+        records_list(py, "RuleStatusChange", &changes)
     }
 
     /// Changes a rule's status ("enabled", "report_only" or "disabled"), recording who and why.
@@ -312,7 +347,7 @@ impl Tracker {
         reason: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let status = RuleStatus::from_str(&status).or_raise()?;
-        let t = self.core();
+        let t = self.core()?;
         let stored = py
             .detach(|| t.set_rule_status(&name, status, &actor, &reason))
             .or_raise()?;
@@ -331,10 +366,10 @@ impl Tracker {
         mode: &str,
         actor: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mode = apply_mode(mode)?;
-        let format = format.map(policy_format).transpose()?;
+        let mode = ApplyMode::from_str(mode).or_raise()?;
+        let format = format.map(PolicyFormat::from_str).transpose().or_raise()?;
         let (source, implied) = policy_source(policy)?;
-        let t = self.core();
+        let t = self.core()?;
         let report = match (source, format.or(implied)) {
             (PolicySource::File(path), None) => {
                 py.detach(|| t.apply_policy_file(&path, mode, actor))
@@ -350,11 +385,7 @@ impl Tracker {
                     .and_then(|text| t.apply_policy_text(&text, format, mode, actor))
             }),
             (PolicySource::Text(text), format) => {
-                let format = format.unwrap_or(if text.trim_start().starts_with('{') {
-                    PolicyFormat::Json
-                } else {
-                    PolicyFormat::Toml
-                });
+                let format = format.unwrap_or_else(|| PolicyFormat::guess(&text));
                 py.detach(|| t.apply_policy_text(&text, format, mode, actor))
             }
         }
@@ -389,7 +420,7 @@ impl Tracker {
         req.approver_role = approver_role;
         req.environment = environment;
         req.comment = comment;
-        let t = self.core();
+        let t = self.core()?;
         let approval = py.detach(|| t.approve(&req)).or_raise()?;
         record(py, "Approval", &approval)
     }
@@ -402,7 +433,7 @@ impl Tracker {
         actor: String,
         reason: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let t = self.core();
+        let t = self.core()?;
         let approval = py
             .detach(|| t.revoke_approval(&id, &actor, &reason))
             .or_raise()?;
@@ -417,7 +448,7 @@ impl Tracker {
         version: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
-        let t = self.core();
+        let t = self.core()?;
         let list = py.detach(|| t.approvals(&product, &version)).or_raise()?;
         records_list(py, "Approval", &list)
     }
@@ -437,28 +468,35 @@ impl Tracker {
             limit: count(limit, "limit")?,
             offset: count(offset, "offset")?,
         };
-        let t = self.core();
+        let t = self.core()?;
         let list = py.detach(|| t.versions(&product, page)).or_raise()?;
         records_list(py, "Version", &list)
     }
 
+    /// One version of a product.
+    fn version<'py>(
+        &self,
+        py: Python<'py>,
+        product: String,
+        version: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let t = self.core()?;
+        let v = py.detach(|| t.version(&product, &version)).or_raise()?;
+        record(py, "Version", &v)
+    }
+
     /// A version by its id.
     fn version_by_id<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
-        let v = match &self.backend {
-            Backend::Local(v) => py.detach(|| v.version_by_id(&id)),
-            Backend::Remote(c) => py.detach(|| c.version_by_id(&id)),
-        }
-        .or_raise()?;
+        let t = self.core()?;
+        let v = py.detach(|| t.version_by_id(&id)).or_raise()?;
         record(py, "Version", &v)
     }
 
     /// Versions built from a commit; an abbreviated SHA (4+ hex characters) matches by prefix.
     fn versions_by_sha<'py>(&self, py: Python<'py>, sha: String) -> PyResult<Bound<'py, PyList>> {
-        let list = match &self.backend {
-            Backend::Local(v) => py.detach(|| v.versions_by_sha(&sha)),
-            Backend::Remote(c) => py.detach(|| c.versions_by_sha(&sha)),
-        }
-        .or_raise()?;
+        let t = self.core()?;
+        let list = py.detach(|| t.versions_by_sha(&sha)).or_raise()?;
         records_list(py, "Version", &list)
     }
 
@@ -494,7 +532,7 @@ impl Tracker {
         q.since = opt_instant(since, "since")?;
         q.until = opt_instant(until, "until")?;
         q.limit = limit.map(|n| count(n, "limit")).transpose()?;
-        let t = self.core();
+        let t = self.core()?;
         let list = py.detach(|| t.history(&q)).or_raise()?;
         records_list(py, "Deployment", &list)
     }
@@ -507,7 +545,7 @@ impl Tracker {
         at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let at = opt_instant(at, "at")?;
-        let t = self.core();
+        let t = self.core()?;
         let matrix = py.detach(|| t.state(at)).or_raise()?;
         let mut wire = to_json(&matrix)?;
         if let Some(m) = wire.as_object_mut() {
@@ -526,7 +564,7 @@ impl Tracker {
         environments: Option<Vec<String>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let at = opt_instant(at, "at")?;
-        let t = self.core();
+        let t = self.core()?;
         let list = py
             .detach(|| t.drift(at, environments.as_deref()))
             .or_raise()?;
@@ -535,15 +573,68 @@ impl Tracker {
 
     /// Every product, by name.
     fn products<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let t = self.core();
+        let t = self.core()?;
         let list = py.detach(|| t.products()).or_raise()?;
         records_list(py, "Product", &list)
     }
 
     /// Every environment, from development to production.
     fn environments<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let t = self.core();
+        let t = self.core()?;
         let list = py.detach(|| t.environments()).or_raise()?;
         records_list(py, "Environment", &list)
+    }
+
+    /// Overrides an environment's type ("dev", "test", "staging", "production", "other"), or
+    /// with None returns it to inference from the name. Creates the environment if needed.
+    #[pyo3(signature = (name, r#type))]
+    fn set_environment_type<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        r#type: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ty = r#type
+            .as_deref()
+            .map(EnvironmentType::from_str)
+            .transpose()
+            .or_raise()?;
+        let t = self.core()?;
+        let env = py.detach(|| t.set_environment_type(&name, ty)).or_raise()?;
+        record(py, "Environment", &env)
+    }
+
+    // ----- lifecycle --------------------------------------------------------------------------
+
+    /// Lets go of the database (or the server connection): later calls raise
+    /// InvalidInputError. Calls already running on other threads finish first. Closing twice
+    /// is harmless.
+    fn close(&self) {
+        let core = self
+            .core
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Dropped outside the lock.
+        drop(core);
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.core
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes; an exception raised in the block propagates.
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, PyTuple>) {
+        self.close();
     }
 }

@@ -231,3 +231,65 @@ def test_deploy_script_against_the_server(server: Server, tmp_path: Path) -> Non
     assert not (tmp_path / "versioner.db").exists()
     c = versioner.Client(server.url, server.admin_key)
     assert c.state().version(product, "staging") == "2.0"
+
+
+def test_rule_editing_lookups_and_environment_types_remotely(
+    server: Server, client: versioner.Client
+) -> None:
+    """The methods the in-process Versioner had alone, now on every Tracker."""
+    product = unique("shared")
+    name = f"{product} serial"
+    added = client.add_rule({"name": name, "type": "concurrency", "max": 1,
+                             "products": [product]})
+    assert (added.name, added.type, added.status) == (name, "concurrency", "enabled")
+    assert client.rule(name).definition() == added.definition()
+    with pytest.raises(versioner.InvalidInputError, match="already exists"):
+        client.add_rule(added)
+    with pytest.raises(versioner.InvalidInputError) as invalid:
+        client.add_rule({"name": "x", "type": "flow"})
+    assert [p.field for p in invalid.value.problems] == ["prerequisites"]
+    updated = client.update_rule(name, {**added.definition(), "name": f"{name} 2",
+                                        "status": "report_only"})
+    assert (updated.name, updated.status) == (f"{name} 2", "report_only")
+    with pytest.raises(versioner.NotFoundError):
+        client.rule(name)
+    history = client.rule_history(f"{name} 2")
+    assert [(c.from_status, c.to_status) for c in history] == [("enabled", "report_only")]
+    assert isinstance(history[0], versioner.RuleStatusChange)
+    assert any(c.rule_name == f"{name} 2" for c in client.rule_history())
+    assert client.rule_history("no such rule") == []
+    client.delete_rule(f"{name} 2")
+    with pytest.raises(versioner.NotFoundError):
+        client.delete_rule(f"{name} 2")
+    assert len(client.rule_history(f"{name} 2")) == 1
+
+    client.track_build(product_name=product, version=3, status="success", scm_sha="feed1234")
+    v = client.version(product, 3)
+    assert (v.version, v.scm_sha) == ("3", "feed1234")
+    with pytest.raises(versioner.NotFoundError):
+        client.version(product, "9")
+
+    env = f"qa-{product}"
+    e = client.set_environment_type(env, "staging")
+    assert (e.name, e.type, e.type_overridden) == (env, "staging", True)
+    e = client.set_environment_type(env, None)
+    assert (e.type, e.type_overridden) == ("test", False)
+    with pytest.raises(versioner.InvalidInputError):
+        client.set_environment_type(env, "moon")  # type: ignore[arg-type]
+
+    viewer = versioner.Client(server.url, server.viewer_key)
+    assert viewer.rule_history("no such rule") == []
+    for call in (lambda: viewer.add_rule(added), lambda: viewer.delete_rule("x"),
+                 lambda: viewer.set_environment_type(env, "dev")):
+        with pytest.raises(versioner.AuthError) as forbidden:
+            call()
+        assert forbidden.value.code == "FORBIDDEN"
+
+
+def test_a_closed_client_refuses_calls(server: Server) -> None:
+    with versioner.Client(server.url, server.admin_key) as c:
+        assert not c.closed and isinstance(c.products(), list)
+    assert c.closed
+    for call in (c.products, c.health, lambda: c.rule_history()):
+        with pytest.raises(versioner.InvalidInputError, match="closed"):
+            call()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +153,36 @@ def test_set_environment_type(vr: versioner.Versioner) -> None:
     assert "unknown environment type" in str(info.value)
     with pytest.raises(versioner.InvalidInputError):
         vr.set_environment_type(" ", "dev")
+
+
+def test_close_and_context_manager(db_path: Path) -> None:
+    with versioner.Versioner(db_path) as vr:
+        assert not vr.closed
+        vr.track_deployment(product_name="api", version="1", environment_name="dev",
+                            status="success")
+    assert vr.closed
+    with pytest.raises(versioner.InvalidInputError) as info:
+        vr.products()
+    assert info.value.field == "self" and "closed" in str(info.value)
+    vr.close()  # twice is harmless
+    # The file was released: another Versioner opens it and sees the deployment.
+    again = versioner.Versioner(db_path)
+    assert again.state().version("api", "dev") == "1"
+    again.close()
+
+
+def test_closing_while_other_threads_call(vr: versioner.Versioner) -> None:
+    def ship(i: int) -> str:
+        try:
+            vr.track_deployment(product_name="api", version=str(i), environment_name="dev",
+                                status="success")
+            return "ok"
+        except versioner.InvalidInputError as e:
+            assert e.field == "self"
+            return "closed"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(ship, i) for i in range(40)]
+        vr.close()
+        outcomes = {f.result() for f in futures}
+    assert outcomes <= {"ok", "closed"}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use versioner_core::policy::ApplyMode;
 
 const ABOUT: &str = "Deployment tracking and preflight policy: record builds and deployments, \
                      ask the preflight, query what is deployed where, and serve the HTTP API";
@@ -402,16 +403,6 @@ pub struct VersionsArgs {
     pub offset: u32,
 }
 
-/// How `rules apply` treats the rules already stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum Mode {
-    /// The file becomes the whole policy
-    #[default]
-    Replace,
-    /// Add or update the file's rules by name; keep the others
-    Merge,
-}
-
 /// `versioner rules …`.
 #[derive(Debug, Subcommand)]
 pub enum Rules {
@@ -424,8 +415,8 @@ Examples:
         /// The policy file
         file: PathBuf,
         /// replace: the file becomes the whole policy; merge: add or update by name
-        #[arg(long, value_enum, default_value_t = Mode::Replace)]
-        mode: Mode,
+        #[arg(long, default_value = "replace", value_name = "replace|merge")]
+        mode: ApplyMode,
         /// Who applies it (recorded with status changes) [default: $USER]
         #[arg(long)]
         actor: Option<String>,

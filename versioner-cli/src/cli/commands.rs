@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
-use versioner_core::policy::{ApplyMode, RuleStatus};
+use versioner_core::policy::RuleStatus;
 use versioner_core::{ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, wire};
 
 use super::args::{
-    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, Mode, Rules, StatusArgs, VersionsArgs,
+    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, Rules, StatusArgs, VersionsArgs,
 };
 use super::output::{outcome_lines, table};
 use super::{Context, Usage};
@@ -234,12 +234,8 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
     };
     match r {
         Rules::Apply { file, mode, actor } => {
-            let mode = match mode {
-                Mode::Replace => ApplyMode::Replace,
-                Mode::Merge => ApplyMode::Merge,
-            };
             let actor = ctx.actor(actor.as_deref());
-            let report = attempt!(ctx, t.apply_policy_file(file, mode, &actor));
+            let report = attempt!(ctx, t.apply_policy_file(file, *mode, &actor));
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&report));
             } else {

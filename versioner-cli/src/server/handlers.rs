@@ -8,8 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use versioner_core::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error,
-    HistoryQuery, Page, wire,
+    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error, Page, wire,
 };
 
 use super::AppState;
@@ -121,16 +120,18 @@ pub async fn version(State(s): State<AppState>, Path(id): Path<String>) -> Answe
     ok(to_json(&v)?)
 }
 
-/// `GET /deployments/`.
+/// `GET /products/{product}/versions/{version}`.
+pub async fn product_version(
+    State(s): State<AppState>,
+    Path((product, version)): Path<(String, String)>,
+) -> Answer {
+    let v = s.core(move |vr| vr.version(&product, &version)).await?;
+    ok(to_json(&v)?)
+}
+
+/// `GET /deployments/?product=&environment=&version=&status=&since=&until=&limit=`.
 pub async fn deployments(State(s): State<AppState>, q: Params) -> Answer {
-    let mut query = HistoryQuery::new();
-    query.product = q.get("product");
-    query.environment = q.get("environment");
-    query.version = q.get("version");
-    query.status = q.status("status")?;
-    query.since = q.instant("since")?;
-    query.until = q.instant("until")?;
-    query.limit = q.number("limit")?;
+    let query = wire::history_query(&q.to_object())?;
     let list = s.core(move |vr| vr.history(&query)).await?;
     ok(Value::Array(list.iter().map(wire::deployment).collect()))
 }
@@ -156,6 +157,30 @@ pub async fn environments(State(s): State<AppState>, q: Params) -> Answer {
     let mut list = s.core(|vr| vr.environments()).await?;
     list.retain(|e| wanted.is_none_or(|t| e.env_type == t));
     ok(to_json(&list)?)
+}
+
+/// `PUT /environments/{name}` with `{"type": "production"}`, or `{"type": null}` to return
+/// to inference from the name.
+pub async fn set_environment_type(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Answer {
+    let env_type = match body.get("type") {
+        None => {
+            return Err(ApiError(Error::invalid(
+                "type",
+                "is required: an environment type, or null to infer it from the name",
+            )));
+        }
+        Some(Value::Null) => None,
+        Some(Value::String(t)) => Some(t.parse::<EnvironmentType>()?),
+        Some(_) => return Err(ApiError(Error::invalid("type", "must be a string or null"))),
+    };
+    let env = s
+        .core(move |vr| vr.set_environment_type(&name, env_type))
+        .await?;
+    ok(to_json(&env)?)
 }
 
 /// `GET /state?at=`.
@@ -237,14 +262,16 @@ pub async fn set_rule_status(
     ok(to_json(&stored)?)
 }
 
-/// `GET /rules/{name}/history`.
+/// `GET /rules/{name}/history`: empty for a name without recorded changes.
 pub async fn rule_history(State(s): State<AppState>, Path(name): Path<String>) -> Answer {
-    let changes = s
-        .core(move |vr| {
-            vr.rule(&name)?;
-            vr.rule_history(Some(&name))
-        })
-        .await?;
+    let changes = s.core(move |vr| vr.rule_history(Some(&name))).await?;
+    ok(to_json(&changes)?)
+}
+
+/// `GET /rule-history/?rule=`: the status changes of every rule, or of one.
+pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
+    let name = q.get("rule");
+    let changes = s.core(move |vr| vr.rule_history(name.as_deref())).await?;
     ok(to_json(&changes)?)
 }
 
@@ -260,39 +287,27 @@ pub struct ApplyPolicy {
     actor: Option<String>,
 }
 
-fn apply_mode(mode: Option<&str>) -> Result<ApplyMode, ApiError> {
-    match mode.map(str::trim) {
-        None | Some("replace") => Ok(ApplyMode::Replace),
-        Some("merge") => Ok(ApplyMode::Merge),
-        Some(other) => Err(ApiError(Error::invalid(
-            "mode",
-            format!("unknown mode `{other}`; expected replace or merge"),
-        ))),
-    }
-}
-
-fn policy_format(format: Option<&str>) -> Result<PolicyFormat, ApiError> {
-    match format.map(str::trim) {
-        None | Some("toml") => Ok(PolicyFormat::Toml),
-        Some("json") => Ok(PolicyFormat::Json),
-        Some(other) => Err(ApiError(Error::invalid(
-            "format",
-            format!("unknown format `{other}`; expected toml or json"),
-        ))),
-    }
-}
-
 /// `POST /rules/apply`.
 pub async fn apply_rules(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<ApplyPolicy>,
 ) -> Answer {
-    let mode = apply_mode(body.mode.as_deref())?;
+    let mode = body
+        .mode
+        .as_deref()
+        .map(str::parse::<ApplyMode>)
+        .transpose()?
+        .unwrap_or_default();
     let actor = caller.actor(body.actor.as_deref());
     let report = match body.policy {
         Value::String(text) => {
-            let format = policy_format(body.format.as_deref())?;
+            let format = body
+                .format
+                .as_deref()
+                .map(str::parse::<PolicyFormat>)
+                .transpose()?
+                .unwrap_or(PolicyFormat::Toml);
             s.core(move |vr| vr.apply_policy_text(&text, format, mode, &actor))
                 .await?
         }

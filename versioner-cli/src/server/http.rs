@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use versioner_core::{Error, ErrorCode, Status, wire};
+use versioner_core::{Error, ErrorCode, wire};
 
 use super::AppState;
 
@@ -168,6 +168,16 @@ impl Params {
             .collect()
     }
 
+    /// Every parameter as one JSON object of strings, the last non-blank value of each name
+    /// (for parsers of the wire module, such as [`wire::history_query`]).
+    pub fn to_object(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for (k, v) in self.0.iter().filter(|(_, v)| !v.trim().is_empty()) {
+            map.insert(k.clone(), Value::String(v.clone()));
+        }
+        Value::Object(map)
+    }
+
     /// A required parameter.
     pub fn required(&self, name: &str) -> Result<String, ApiError> {
         self.get(name)
@@ -188,25 +198,7 @@ impl Params {
     /// An RFC 3339 instant.
     pub fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.get(name)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(&v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| {
-                        ApiError(Error::invalid(
-                            name,
-                            format!(
-                                "`{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"
-                            ),
-                        ))
-                    })
-            })
-            .transpose()
-    }
-
-    /// A deployment status (any alias).
-    pub fn status(&self, name: &str) -> Result<Option<Status>, ApiError> {
-        self.get(name)
-            .map(|v| Status::parse(&v).map_err(ApiError))
+            .map(|v| wire::instant(name, &v).map_err(ApiError))
             .transpose()
     }
 }

@@ -31,7 +31,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
@@ -191,7 +191,12 @@ pub fn router(state: AppState) -> Router {
         .route("/deployments/", get(h::deployments))
         .route("/deployments/{id}", get(h::deployment))
         .route("/products/", get(h::products))
+        .route(
+            "/products/{product}/versions/{version}",
+            get(h::product_version),
+        )
         .route("/environments/", get(h::environments))
+        .route("/environments/{name}", put(h::set_environment_type))
         .route("/state", get(h::state))
         .route("/drift", get(h::drift))
         .route("/rules/", get(h::rules).post(h::create_rule))
@@ -202,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/rules/{name}/status", post(h::set_rule_status))
         .route("/rules/{name}/history", get(h::rule_history))
+        .route("/rule-history/", get(h::all_rule_history))
         .route("/approvals/", get(h::approvals).post(h::approve))
         .route("/approvals/{id}/revoke", post(h::revoke))
         .fallback(h::not_found)

@@ -137,10 +137,26 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/products/", Read, "Every product", None, 200),
     route(
         "GET",
+        "/products/{product}/versions/{version}",
+        Read,
+        "One version of a product, by its name",
+        None,
+        200,
+    ),
+    route(
+        "GET",
         "/environments/",
         Read,
         "Every environment (`type` filters)",
         None,
+        200,
+    ),
+    route(
+        "PUT",
+        "/environments/{name}",
+        Admin,
+        "Override an environment's type, or with `type` null infer it from the name again (the environment is created if needed)",
+        Some("EnvironmentTypeChange"),
         200,
     ),
     route(
@@ -205,7 +221,15 @@ pub const ROUTES: &[RouteSpec] = &[
         "GET",
         "/rules/{name}/history",
         Read,
-        "A rule's status changes: who, when, why",
+        "A rule's status changes: who, when, why (empty when none was recorded)",
+        None,
+        200,
+    ),
+    route(
+        "GET",
+        "/rule-history/",
+        Read,
+        "The status changes of every rule, oldest first (`rule` keeps one rule's)",
         None,
         200,
     ),
@@ -341,6 +365,17 @@ fn schemas() -> Value {
                 "status": { "type": "string", "enum": ["enabled", "report_only", "disabled"] },
                 "reason": { "type": "string" },
                 "actor": { "type": "string" },
+            },
+        },
+        "EnvironmentTypeChange": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {
+                "type": {
+                    "type": ["string", "null"],
+                    "enum": ["dev", "test", "staging", "production", "other", null],
+                    "description": "The type to set, or null to infer it from the name again",
+                },
             },
         },
         "Revocation": {

@@ -59,6 +59,10 @@ async fn post(app: &Router, path: &str, key: &str, body: Value) -> Answer {
     send(app, "POST", path, Some(key), Some(&body.to_string()), &[]).await
 }
 
+async fn put(app: &Router, path: &str, key: &str, body: &str) -> Answer {
+    send(app, "PUT", path, Some(key), Some(body), &[]).await
+}
+
 async fn get(app: &Router, path: &str, key: &str) -> Answer {
     send(app, "GET", path, Some(key), None, &[]).await
 }
@@ -762,6 +766,174 @@ async fn queries_rules_approvals_and_check() {
 }
 
 #[tokio::test]
+async fn rule_history_versions_by_name_and_environment_types() {
+    let f = Fixture::new();
+    let app = f.router();
+    let rule = "Staging%20before%20production";
+    let ev = json!({"product_name": "api", "version": "1.0.0", "environment_name": "qa-lab", "status": "completed", "scm_sha": "abcdef12"});
+    assert_eq!(
+        post(&app, "/deployment-events/", &f.deployer, ev)
+            .await
+            .status,
+        200
+    );
+
+    // One version by product and version name; both path segments are decoded.
+    let v = get(&app, "/products/api/versions/1.0.0", &f.viewer).await;
+    assert_eq!(
+        (
+            v.status,
+            v.body["version"].as_str(),
+            v.body["scm_sha"].as_str()
+        ),
+        (200, Some("1.0.0"), Some("abcdef12"))
+    );
+    for missing in [
+        "/products/api/versions/9.9.9",
+        "/products/web/versions/1.0.0",
+    ] {
+        let a = get(&app, missing, &f.viewer).await;
+        assert_eq!(
+            (a.status, a.body["code"].as_str()),
+            (404, Some("NOT_FOUND"))
+        );
+    }
+
+    // Rule history: every rule, one rule, an unknown rule (empty), and after deletion.
+    let status = json!({"status": "disabled", "reason": "INC-7", "actor": "dana"});
+    let a = post(&app, &format!("/rules/{rule}/status"), &f.admin, status).await;
+    assert_eq!(a.status, 200);
+    let all = get(&app, "/rule-history/", &f.viewer).await;
+    assert_eq!(all.status, 200);
+    assert_eq!(all.body.as_array().unwrap().len(), 1);
+    assert_eq!(all.body[0]["rule_name"], "Staging before production");
+    assert_eq!(all.body[0]["to_status"], "disabled");
+    let one = get(&app, &format!("/rule-history/?rule={rule}"), &f.viewer).await;
+    assert_eq!(one.body, all.body);
+    assert_eq!(
+        get(&app, &format!("/rules/{rule}/history"), &f.viewer)
+            .await
+            .body,
+        all.body
+    );
+    let none = get(&app, "/rule-history/?rule=nope", &f.viewer).await;
+    assert_eq!((none.status, none.body.clone()), (200, json!([])));
+    assert_eq!(
+        get(&app, "/rules/nope/history", &f.viewer).await.body,
+        json!([])
+    );
+    let a = send(
+        &app,
+        "DELETE",
+        &format!("/rules/{rule}"),
+        Some(&f.admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(a.status, 204);
+    assert_eq!(
+        get(&app, "/rule-history/", &f.viewer).await.body,
+        all.body,
+        "the history outlives the rule"
+    );
+
+    // Environment types: admin only; a type, or null to infer it from the name again.
+    let path = "/environments/qa-lab";
+    let a = put(&app, path, &f.admin, r#"{"type": "staging"}"#).await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["type"].as_str(),
+            a.body["type_overridden"].as_bool()
+        ),
+        (200, Some("staging"), Some(true))
+    );
+    let envs = get(&app, "/environments/?type=staging", &f.viewer).await;
+    assert_eq!(envs.body[0]["name"], "qa-lab");
+    let a = put(&app, path, &f.admin, r#"{"type": null}"#).await;
+    assert_eq!(
+        (
+            a.status,
+            a.body["type"].as_str(),
+            a.body["type_overridden"].as_bool()
+        ),
+        (200, Some("test"), Some(false))
+    );
+    for (body, field) in [
+        (r#"{"type": "moon"}"#, "type"),
+        ("{}", "type"),
+        (r#"{"type": 1}"#, "type"),
+    ] {
+        let a = put(&app, path, &f.admin, body).await;
+        assert_eq!(
+            (a.status, a.body["detail"][0]["loc"][1].as_str()),
+            (422, Some(field)),
+            "{body}"
+        );
+    }
+    let a = send(
+        &app,
+        "PUT",
+        "/environments/new-prod",
+        Some(&f.admin),
+        Some(r#"{"type": "production"}"#),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.body["name"].as_str()),
+        (200, Some("new-prod")),
+        "created if needed"
+    );
+    for key in [&f.viewer, &f.deployer, &f.approver] {
+        assert_eq!(put(&app, path, key, r#"{"type": "dev"}"#).await.status, 403);
+    }
+
+    // Rule changes are the admin's; reads are anyone's.
+    let flow = json!({"name": "F", "type": "flow", "prerequisites": ["staging"]});
+    for key in [&f.viewer, &f.deployer, &f.approver] {
+        assert_eq!(post(&app, "/rules/", key, flow.clone()).await.status, 403);
+        let body = flow.to_string();
+        assert_eq!(
+            send(&app, "PUT", "/rules/F", Some(key), Some(&body), &[])
+                .await
+                .status,
+            403
+        );
+        assert_eq!(
+            send(&app, "DELETE", "/rules/F", Some(key), None, &[])
+                .await
+                .status,
+            403
+        );
+    }
+    assert_eq!(post(&app, "/rules/", &f.admin, flow).await.status, 201);
+    assert_eq!(get(&app, "/rules/F", &f.viewer).await.status, 200);
+
+    // History filters: both spellings, and unknown or bad filters named.
+    let d = get(
+        &app,
+        "/deployments/?product_name=api&environment_name=qa-lab",
+        &f.viewer,
+    )
+    .await;
+    assert_eq!(d.body.as_array().unwrap().len(), 1);
+    for (query, field) in [
+        ("colour=red", "colour"),
+        ("since=yesterday", "since"),
+        ("status=done", "status"),
+    ] {
+        let a = get(&app, &format!("/deployments/?{query}"), &f.viewer).await;
+        assert_eq!(
+            (a.status, a.body["detail"][0]["loc"][1].as_str()),
+            (422, Some(field)),
+            "{query}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn every_route_is_documented_and_answered() {
     let f = Fixture::new();
     let app = f.router();
@@ -777,7 +949,12 @@ async fn every_route_is_documented_and_answered() {
             r.method,
             r.path
         );
-        let path = r.path.replace("{id}", "x").replace("{name}", "x");
+        let path: String = r
+            .path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
         let body = r.body.map(|_| "{}");
         let a = send(&app, r.method, &path, Some(&f.admin), body, &[]).await;
         assert_ne!(a.status, 405, "{} {}", r.method, r.path);

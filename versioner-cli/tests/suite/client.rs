@@ -10,11 +10,12 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use versioner_core::client::{Client, ClientOptions};
-use versioner_core::policy::{ApplyMode, PolicyFormat, RuleStatus};
+use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, ErrorCode, HistoryQuery, Page,
-    Tracker, Versioner,
+    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, ErrorCode,
+    HistoryQuery, Page, Tracker, Versioner,
 };
 
 use crate::support::{FLOW_POLICY, Fixture, TestServer, dead_url};
@@ -150,6 +151,107 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
             .map(|r| r.rule.status)
             .collect::<Vec<_>>()
     ));
+    log.extend(catalog_and_rules(t));
+    log
+}
+
+/// The single-record lookups, rule editing and environment types, told to any tracker after
+/// `promotion`; returns what happened, without ids or instants.
+fn catalog_and_rules(t: &dyn Tracker) -> Vec<String> {
+    let mut log = Vec::new();
+    let v = t.version("api", "1.0.0").unwrap();
+    log.push(format!("version {} sha={:?}", v.version, v.scm_sha));
+    log.push(format!(
+        "version missing {}",
+        t.version("api", "9.9.9").unwrap_err().code()
+    ));
+    assert_eq!(t.version_by_id(&v.id).unwrap(), v);
+    let by_sha = t.versions_by_sha("abc123").unwrap();
+    log.push(format!(
+        "by sha {:?}",
+        by_sha.iter().map(|v| &v.version).collect::<Vec<_>>()
+    ));
+    log.push(format!(
+        "bad sha {:?}",
+        t.versions_by_sha("not-hex!").unwrap_err().field()
+    ));
+    let last = &t.history(&HistoryQuery::new().limit(1)).unwrap()[0];
+    let d = t.deployment(&last.id).unwrap();
+    log.push(format!("deployment {} {}", d.environment_name, d.status));
+    log.push(format!(
+        "deployment missing {}",
+        t.deployment("nope").unwrap_err().code()
+    ));
+
+    let rule = Rule::from_json(&json!({
+        "name": "One at a time", "type": "concurrency", "max": 1, "environments": ["production"]
+    }))
+    .unwrap();
+    let added = t.add_rule(&rule).unwrap();
+    log.push(format!("added {} at {}", added.rule.name, added.position));
+    log.push(format!(
+        "taken {:?}",
+        t.add_rule(&rule).unwrap_err().field()
+    ));
+    assert_eq!(t.rule("One at a time").unwrap().rule, rule);
+    let mut changed = rule.clone();
+    changed.name = "Serial production".into();
+    changed.status = RuleStatus::ReportOnly;
+    let updated = t.update_rule("One at a time", &changed).unwrap();
+    log.push(format!(
+        "updated {} {}",
+        updated.rule.name, updated.rule.status
+    ));
+    log.push(format!(
+        "renamed away {}",
+        t.rule("One at a time").unwrap_err().code()
+    ));
+    let history = t.rule_history(Some("Serial production")).unwrap();
+    log.push(format!(
+        "history {:?}",
+        history
+            .iter()
+            .map(|c| format!(
+                "{}->{} by {} ({})",
+                c.from_status, c.to_status, c.actor, c.reason
+            ))
+            .collect::<Vec<_>>()
+    ));
+    log.push(format!(
+        "all history {}",
+        t.rule_history(None).unwrap().len()
+    ));
+    log.push(format!(
+        "no history {}",
+        t.rule_history(Some("nope")).unwrap().len()
+    ));
+    t.delete_rule("Serial production").unwrap();
+    log.push(format!(
+        "deleted {} {}",
+        t.rule("Serial production").unwrap_err().code(),
+        t.delete_rule("Serial production").unwrap_err().code()
+    ));
+    log.push(format!(
+        "history kept {}",
+        t.rule_history(Some("Serial production")).unwrap().len()
+    ));
+
+    let e = t
+        .set_environment_type("qa-lab", Some(EnvironmentType::Staging))
+        .unwrap();
+    log.push(format!(
+        "env {} {} overridden={}",
+        e.name, e.env_type, e.type_overridden
+    ));
+    let e = t.set_environment_type("qa-lab", None).unwrap();
+    log.push(format!(
+        "env {} {} overridden={}",
+        e.name, e.env_type, e.type_overridden
+    ));
+    log.push(format!(
+        "env blank {:?}",
+        t.set_environment_type(" ", None).unwrap_err().field()
+    ));
     log
 }
 
@@ -170,6 +272,51 @@ fn in_process_and_remote_tell_the_same_story() {
         expected.contains(&"refused FLOW_VIOLATION 428 rule=Staging before production".to_string())
     );
     assert!(expected.contains(&"conflict VERSION_CONFLICT".to_string()));
+    for line in [
+        "version 1.0.0 sha=Some(\"abc123de\")",
+        "updated Serial production report_only",
+        "history [\"enabled->report_only by api (rule updated)\"]",
+        "deleted NOT_FOUND NOT_FOUND",
+        "history kept 1",
+        "env qa-lab staging overridden=true",
+        "env qa-lab test overridden=false",
+    ] {
+        assert!(expected.iter().any(|l| l == line), "{line}: {expected:#?}");
+    }
+}
+
+#[test]
+fn roles_apply_to_rule_editing_and_environment_types_through_the_client() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let rule =
+        Rule::from_json(&json!({"name": "Freeze", "type": "concurrency", "max": 1})).unwrap();
+    let name = "Staging before production";
+    for key in [&f.viewer, &f.deployer, &f.approver] {
+        let c = client(&server.url, key);
+        assert_eq!(c.add_rule(&rule).unwrap_err().code(), ErrorCode::Forbidden);
+        let current = c.rule(name).unwrap();
+        assert_eq!(
+            c.update_rule(name, &current.rule).unwrap_err().code(),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            c.delete_rule(name).unwrap_err().code(),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            c.set_environment_type("lab", Some(EnvironmentType::Test))
+                .unwrap_err()
+                .code(),
+            ErrorCode::Forbidden
+        );
+        assert!(c.rule_history(None).unwrap().is_empty());
+        assert!(c.environments().unwrap().is_empty(), "nothing was created");
+    }
+    let admin = client(&server.url, &f.admin);
+    admin.add_rule(&rule).unwrap();
+    admin.delete_rule("Freeze").unwrap();
+    assert_eq!(f.vr().rules().unwrap().len(), 1);
 }
 
 #[test]

@@ -86,6 +86,57 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    rules: Mutex<RulesCache>,
+}
+
+/// The rules as last parsed, with the rows they were parsed from (see `SqliteTx::rules`).
+#[derive(Debug, Default)]
+struct RulesCache {
+    rows: Vec<RuleRow>,
+    rules: Vec<StoredRule>,
+}
+
+/// A `rules` row as stored: everything a [`StoredRule`] is made of.
+#[derive(Debug, Clone, PartialEq)]
+struct RuleRow {
+    definition: String,
+    position: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl RuleRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<RuleRow> {
+        Ok(RuleRow {
+            definition: row.get(0)?,
+            position: row.get(1)?,
+            created_at: row.get(2)?,
+            updated_at: row.get(3)?,
+        })
+    }
+
+    /// Whether `row` (columns as in [`RuleRow::read`]) holds exactly this, without copying it.
+    fn same_as(&self, row: &Row<'_>) -> rusqlite::Result<bool> {
+        Ok(row.get_ref(0)?.as_str()? == self.definition
+            && row.get::<_, i64>(1)? == self.position
+            && row.get_ref(2)?.as_str()? == self.created_at
+            && row.get_ref(3)?.as_str()? == self.updated_at)
+    }
+
+    fn parse(&self) -> rusqlite::Result<StoredRule> {
+        let def: Value = serde_json::from_str(&self.definition).map_err(|e| conversion(0, e))?;
+        let time = |idx: usize, s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| conversion(idx, e))
+        };
+        Ok(StoredRule {
+            rule: Rule::from_json(&def).map_err(|e| conversion(0, e))?,
+            position: self.position,
+            created_at: time(2, &self.created_at)?,
+            updated_at: time(3, &self.updated_at)?,
+        })
+    }
 }
 
 impl SqliteStore {
@@ -110,6 +161,7 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
             path: Some(path.to_path_buf()),
+            rules: Mutex::default(),
         };
         store.configure(options, true)?;
         Ok(store)
@@ -123,6 +175,7 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(Connection::open_in_memory()?),
             path: None,
+            rules: Mutex::default(),
         };
         store.configure(&SqliteOptions::default(), false)?;
         Ok(store)
@@ -193,7 +246,10 @@ impl Store for SqliteStore {
     fn write(&self, _lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        f(&mut SqliteTx { conn: &tx })?;
+        f(&mut SqliteTx {
+            conn: &tx,
+            rules: &self.rules,
+        })?;
         tx.commit()?;
         Ok(())
     }
@@ -201,7 +257,10 @@ impl Store for SqliteStore {
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        f(&mut SqliteTx { conn: &tx })?;
+        f(&mut SqliteTx {
+            conn: &tx,
+            rules: &self.rules,
+        })?;
         tx.commit()?;
         Ok(())
     }
@@ -209,6 +268,7 @@ impl Store for SqliteStore {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    rules: &'a Mutex<RulesCache>,
 }
 
 /// Times are stored as fixed-width RFC 3339 UTC text, so text order is time order.
@@ -699,10 +759,14 @@ impl Tx for SqliteTx<'_> {
         version_key: i64,
         environment_key: i64,
     ) -> Result<Option<Deployment>> {
+        // The unary `+` keeps the planner on the small partial index `deployments_open`:
+        // with ANALYZE statistics (`PRAGMA optimize`) it otherwise picks
+        // `deployments_by_version` and reads every past deployment of this version to this
+        // environment on each event (found by benches/: 0.3 ms → 3.7 ms per round at 100k).
         self.one(
             &format!(
-                "{DEPLOYMENT_SELECT} WHERE d.environment_id = ?3 AND d.is_open = 1 AND d.product_id = ?1 \
-                 AND d.version_id = ?2 ORDER BY d.id DESC LIMIT 1"
+                "{DEPLOYMENT_SELECT} WHERE d.environment_id = ?3 AND d.is_open = 1 AND +d.product_id = ?1 \
+                 AND +d.version_id = ?2 ORDER BY d.id DESC LIMIT 1"
             ),
             params![product_key, version_key, environment_key],
             deployment_row,
@@ -937,12 +1001,46 @@ impl Tx for SqliteTx<'_> {
         }
     }
 
+    /// Every `started` event and every check needs the rules. The rows are read each time
+    /// (so a change by any connection or process is seen at once) but parsed only when they
+    /// differ from the rows the cached rules were parsed from: the JSON parse and validation
+    /// of the rules was a third of a check's time.
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
-        self.all(
+        let mut cache = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stmt = self.conn.prepare_cached(
             "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",
-            [],
-            rule_row,
-        )
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut changed: Option<Vec<RuleRow>> = None;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            match &mut changed {
+                Some(fresh) => fresh.push(RuleRow::read(row)?),
+                None => {
+                    let same = match cache.rows.get(n) {
+                        Some(cached) => cached.same_as(row)?,
+                        None => false,
+                    };
+                    if !same {
+                        let mut fresh = cache.rows[..n].to_vec();
+                        fresh.push(RuleRow::read(row)?);
+                        changed = Some(fresh);
+                    }
+                }
+            }
+            n += 1;
+        }
+        if changed.is_none() && n != cache.rows.len() {
+            changed = Some(cache.rows[..n].to_vec());
+        }
+        if let Some(fresh) = changed {
+            cache.rules = fresh
+                .iter()
+                .map(RuleRow::parse)
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            cache.rows = fresh;
+        }
+        Ok(cache.rules.clone())
     }
 
     fn rule(&mut self, name: &str) -> Result<Option<StoredRule>> {
@@ -1060,5 +1158,48 @@ impl Tx for SqliteTx<'_> {
             params![id, ts(at), by, reason],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use crate::Versioner;
+    use crate::policy::{ApplyMode, PolicyFormat, RuleStatus};
+
+    fn names(vr: &Versioner) -> Vec<(String, RuleStatus)> {
+        vr.rules()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.rule.name, r.rule.status))
+            .collect()
+    }
+
+    /// The parsed-rules cache never hides a change made through another connection (another
+    /// process): status changes, replacements and deletions are seen at once.
+    #[test]
+    fn cached_rules_follow_changes_made_by_another_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let a = Versioner::open(&path).unwrap();
+        let b = Versioner::open(&path).unwrap();
+        let policy =
+            |name: &str| format!("[[rules]]\nname = \"{name}\"\ntype = \"concurrency\"\nmax = 1\n");
+        a.apply_policy_text(&policy("one"), PolicyFormat::Toml, ApplyMode::Replace, "t")
+            .unwrap();
+        assert_eq!(names(&a), [("one".to_string(), RuleStatus::Enabled)]);
+        b.set_rule_status("one", RuleStatus::Disabled, "t", "why")
+            .unwrap();
+        assert_eq!(names(&a), [("one".to_string(), RuleStatus::Disabled)]);
+        b.apply_policy_text(&policy("two"), PolicyFormat::Toml, ApplyMode::Replace, "t")
+            .unwrap();
+        assert_eq!(names(&a), [("two".to_string(), RuleStatus::Enabled)]);
+        b.apply_policy_text(&policy("three"), PolicyFormat::Toml, ApplyMode::Merge, "t")
+            .unwrap();
+        assert_eq!(names(&a).len(), 2);
+        b.delete_rule("two").unwrap();
+        b.delete_rule("three").unwrap();
+        assert!(names(&a).is_empty());
     }
 }

@@ -6,6 +6,8 @@
  *   SCRATCH_DIR  an existing, writable directory for database and policy files
  *   API_URL      when given, the remote tests run against this `versioner serve`
  *   ADMIN_KEY    an admin API key of that server
+ * Environment: VERSIONER_TEST_DATABASE_URL, when set, names a PostgreSQL database for the
+ * versioner_connect_postgres tests (each run uses a schema of its own).
  *
  * Prints one line per failed check and a summary; exits 0 when every check passed.
  */
@@ -348,6 +350,8 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_connect_with(NULL, NULL, NULL, (VersionerHandle **)&o));
   EXPECT(NP, versioner_connect_with("http://127.0.0.1:1", NULL, NULL, NULL));
   CHECK(contains(versioner_last_error_message(), "out_handle"));
+  EXPECT(NP, versioner_connect_postgres(NULL, NULL, (VersionerHandle **)&o));
+  EXPECT(NP, versioner_connect_postgres("host=/tmp dbname=x", NULL, NULL));
   OK(versioner_close(h));
 }
 
@@ -993,10 +997,15 @@ static void test_connect_errors(void) {
   EXPECT(VERSIONER_STATUS_NETWORK, versioner_products(h, &out));
   CHECK(out == NULL);
   CHECK(contains(versioner_last_error_json(), "\"code\":\"NETWORK\""));
-  /* Functions that only exist in process say so. */
-  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_delete_rule(h, "x"));
-  CHECK(contains(versioner_last_error_message(), "versioner_delete_rule"));
-  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_rule_history(h, NULL, &out));
+  /* Every function goes to the server, rule editing and environment types included. */
+  EXPECT(VERSIONER_STATUS_NETWORK, versioner_delete_rule(h, "x"));
+  EXPECT(VERSIONER_STATUS_NETWORK, versioner_rule_history(h, NULL, &out));
+  EXPECT(VERSIONER_STATUS_NETWORK, versioner_version(h, "api", "1", &out));
+  EXPECT(VERSIONER_STATUS_NETWORK, versioner_set_environment_type(h, "lab", NULL, &out));
+  CHECK(out == NULL);
+  /* Bad arguments are refused before anything is sent. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_add_rule(h, "{\"name\":\"X\"}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_set_environment_type(h, "lab", "moon", &out));
   OK(versioner_close(h));
   EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_products(h, &out));
 }
@@ -1100,8 +1109,51 @@ static void test_remote(const char *url, const char *key) {
   versioner_string_free(out);
   OK(versioner_drift(h, NULL, NULL, &out));
   versioner_string_free(out);
+  OK(versioner_version(h, "remote-api", "1.0.0", &out));
+  CHECK(contains(out, "\"scm_sha\":\"abcdef12\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_version(h, "remote-api", "9.9.9", &out));
+
+  /* Rules one by one, and their history, as in process. */
+  OK(versioner_rule(h, "Staging first", &out));
+  CHECK(contains(out, "\"type\":\"flow\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_rule(h, "No such rule", &out));
+  OK(versioner_add_rule(h, "{\"name\":\"One at a time\",\"type\":\"concurrency\",\"max\":1}",
+                        &out));
+  CHECK(contains(out, "\"name\":\"One at a time\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_rule(h, "{\"name\":\"One at a time\",\"type\":\"concurrency\",\"max\":1}",
+                            &out));
+  CHECK(contains(versioner_last_error_message(), "already exists"));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_add_rule(h, "{\"name\":\"x\"}", &out));
-  CHECK(contains(versioner_last_error_message(), "remote handle"));
+  OK(versioner_update_rule(h, "One at a time",
+                           "{\"name\":\"Serial\",\"type\":\"concurrency\",\"max\":1,"
+                           "\"status\":\"disabled\"}",
+                           &out));
+  CHECK(contains(out, "\"name\":\"Serial\""));
+  versioner_string_free(out);
+  OK(versioner_rule_history(h, "Serial", &out));
+  CHECK(contains(out, "\"to_status\":\"disabled\""));
+  versioner_string_free(out);
+  OK(versioner_rule_history(h, NULL, &out));
+  CHECK(contains(out, "\"reason\":\"remote test\""));
+  CHECK(contains(out, "\"rule_name\":\"Serial\""));
+  versioner_string_free(out);
+  OK(versioner_delete_rule(h, "Serial"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_delete_rule(h, "Serial"));
+
+  /* Environment types: set, then inferred from the name again. */
+  OK(versioner_set_environment_type(h, "remote-lab", "staging", &out));
+  CHECK(contains(out, "\"type\":\"staging\""));
+  CHECK(contains(out, "\"type_overridden\":true"));
+  versioner_string_free(out);
+  OK(versioner_set_environment_type(h, "remote-lab", NULL, &out));
+  CHECK(contains(out, "\"type_overridden\":false"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_set_environment_type(h, "remote-lab", "moon", &out));
 
   /* Without a key: UNAUTHORIZED, with the server's message. */
   OK(versioner_connect_with(url, NULL, "{\"max_attempts\":1}", &anon));
@@ -1109,6 +1161,59 @@ static void test_remote(const char *url, const char *key) {
   CHECK(contains(versioner_last_error_json(), "UNAUTHORIZED"));
   OK(versioner_close(anon));
   OK(versioner_close(h));
+}
+
+/* ----- PostgreSQL -------------------------------------------------------------------------- */
+
+static void test_postgres_errors(void) {
+  VersionerHandle *h = (VersionerHandle *)SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect_postgres("host='unterminated", NULL, &h));
+  CHECK(h == NULL);
+  CHECK(contains(versioner_last_error_message(), "database_url"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_connect_postgres("host=/nowhere dbname=x", "{\"schema\":\"no-dashes\"}", &h));
+  CHECK(contains(versioner_last_error_message(), "schema"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_connect_postgres("host=/nowhere dbname=x", "{\"pool\":1}", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_connect_postgres("host=/nowhere dbname=x", "{\"max_connections\":0}", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect_postgres("host=/nowhere", "[", &h));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_connect_postgres("host=\xff", NULL, &h));
+  CHECK(h == NULL);
+}
+
+/* The journey on PostgreSQL, in a schema of this run's own; two handles share the database. */
+static void test_postgres(const char *url) {
+  VersionerHandle *a = NULL;
+  VersionerHandle *b = NULL;
+  char *out = NULL;
+  char options[256];
+  snprintf(options, sizeof options, "{\"schema\":\"c_test_%ld_%ld\",\"max_connections\":4}",
+           (long)time(NULL), (long)clock());
+  OK(versioner_connect_postgres(url, options, &a));
+  OK(versioner_connect_postgres(url, options, &b));
+  OK(versioner_apply_policy(a, "[[rules]]\nname = \"Staging first\"\ntype = \"flow\"\n"
+                               "environments = [\"production\"]\nprerequisites = [\"staging\"]\n",
+                            NULL, NULL, "c-test", &out));
+  versioner_string_free(out);
+  deploy(a, VERSIONER_STATUS_FLOW_VIOLATION, "pg-api", "1.0.0", "production", "started");
+  deploy(b, VERSIONER_STATUS_OK, "pg-api", "1.0.0", "staging", "completed");
+  deploy(a, VERSIONER_STATUS_OK, "pg-api", "1.0.0", "production", "started");
+  deploy(b, VERSIONER_STATUS_OK, "pg-api", "1.0.0", "production", "completed");
+  OK(versioner_history(b, "{\"product\":\"pg-api\"}", &out));
+  CHECK(contains(out, "\"environment_name\":\"production\""));
+  versioner_string_free(out);
+  OK(versioner_state_table(a, NULL, &out));
+  CHECK(contains(out, "pg-api"));
+  versioner_string_free(out);
+  OK(versioner_version(b, "pg-api", "1.0.0", &out));
+  versioner_string_free(out);
+  OK(versioner_set_environment_type(a, "pg-lab", "test", &out));
+  CHECK(contains(out, "\"type\":\"test\""));
+  versioner_string_free(out);
+  OK(versioner_close(a));
+  OK(versioner_close(b));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_products(a, &out));
 }
 
 int main(int argc, char **argv) {
@@ -1127,6 +1232,12 @@ int main(int argc, char **argv) {
   test_queries();
   test_threads();
   test_connect_errors();
+  test_postgres_errors();
+  const char *database_url = getenv("VERSIONER_TEST_DATABASE_URL");
+  if (database_url != NULL && database_url[0] != '\0') {
+    test_postgres(database_url);
+    printf("postgres tests ran\n");
+  }
   if (argc >= 4) {
     test_remote(argv[2], argv[3]);
     printf("remote tests ran against %s\n", argv[2]);

@@ -17,8 +17,9 @@ before anything is deployed::
         print(e.verdict)                               # every rule's outcome
         raise SystemExit(5)
 
-``versioner.Client(api_url, api_key)`` has the same tracking methods against a
-``versioner serve``; both derive from :class:`Tracker`.
+``versioner.Client(api_url, api_key)`` has the same methods against a ``versioner serve``;
+both derive from :class:`Tracker`, and both are context managers (``close()`` on exit).
+``versioner.Versioner.connect(url)`` opens a PostgreSQL database instead of a SQLite file.
 """
 
 from ._context import DeploymentRun

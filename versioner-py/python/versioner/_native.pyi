@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Optional, Union, final, overload
 
-from typing_extensions import disjoint_base
+from typing_extensions import Self, disjoint_base
 
 from ._context import DeploymentRun
 from ._records import (
@@ -168,6 +168,42 @@ class Tracker:
     def rules(self) -> list[Rule]:
         """Every rule, in evaluation order."""
 
+    def rule(self, name: str) -> Rule:
+        """The rule named ``name``.
+
+        Raises:
+            NotFoundError: no such rule.
+        """
+
+    def add_rule(self, rule: Union[Mapping[str, _Json], Rule]) -> Rule:
+        """Adds a rule — a dict in policy-file form, or a Rule — at the end of the
+        evaluation order.
+
+        Raises:
+            InvalidInputError: the rule is invalid (``.problems`` lists every problem) or its
+                name is taken.
+        """
+
+    def update_rule(self, name: str, rule: Union[Mapping[str, _Json], Rule]) -> Rule:
+        """Replaces the rule named ``name`` with ``rule`` (which may rename it).
+
+        Raises:
+            NotFoundError: no such rule.
+            InvalidInputError: the rule is invalid, or the new name is taken.
+        """
+
+    def delete_rule(self, name: str) -> None:
+        """Deletes the rule named ``name``.
+
+        Raises:
+            NotFoundError: no such rule.
+        """
+
+    def rule_history(self, name: Optional[str] = None) -> list[RuleStatusChange]:
+        """The status history of the rule named ``name`` (or of every rule), oldest first:
+        who changed a status, when and why. Empty for a name without recorded changes; a
+        deleted rule keeps its history."""
+
     def set_rule_status(self, name: str, status: str, actor: str, reason: str) -> Rule:
         """Changes a rule's status (``enabled``, ``report_only`` or ``disabled``), recording
         who, when and why.
@@ -237,6 +273,13 @@ class Tracker:
             InvalidInputError: a bad ``limit`` or ``offset``.
         """
 
+    def version(self, product: str, version: Union[str, int]) -> Version:
+        """One version of a product.
+
+        Raises:
+            NotFoundError: unknown product or version.
+        """
+
     def version_by_id(self, id: str) -> Version:
         """A version by its id.
 
@@ -288,10 +331,36 @@ class Tracker:
     def environments(self) -> list[Environment]:
         """Every environment, from development to production."""
 
+    def set_environment_type(
+        self,
+        name: str,
+        type: Optional[Literal["dev", "test", "staging", "production", "other"]],
+    ) -> Environment:
+        """Overrides an environment's type, or with None returns it to inference from the
+        name. Creates the environment if needed.
+
+        Raises:
+            InvalidInputError: unknown type or bad name.
+        """
+
+    def close(self) -> None:
+        """Lets go of the database (or the server connection): later calls raise
+        :class:`InvalidInputError`. Calls already running on other threads finish first.
+        Closing twice is harmless; ``with`` closes on leaving the block."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: object) -> None:
+        """Closes; an exception raised in the block propagates."""
+
 @final
 class Versioner(Tracker):
-    """Versioner, in process: tracks builds and deployments in a SQLite file (or in memory),
-    enforces the preflight policy and answers "what is deployed where".
+    """Versioner, in process: tracks builds and deployments in a SQLite file (or in memory, or
+    in PostgreSQL with :meth:`connect`), enforces the preflight policy and answers "what is
+    deployed where".
 
     One instance may be shared by any number of threads; every call releases the GIL while
     it works.
@@ -312,62 +381,26 @@ class Versioner(Tracker):
                 newer Versioner.
         """
 
+    @classmethod
+    def connect(
+        cls, url: str, *, schema: Optional[str] = None, max_connections: int = 8
+    ) -> "Versioner":
+        """Connects to the PostgreSQL database at ``url`` (``postgres://user:password@host/db``
+        or a libpq ``host=... dbname=...`` string), running pending migrations. ``schema``
+        keeps Versioner's tables in a schema of their own (created if missing);
+        ``max_connections`` bounds the connection pool. Several processes may share the
+        database: the preflight stays atomic across them.
+
+        Raises:
+            InvalidInputError: a malformed URL (``database_url``), schema or pool size.
+            VersionerError: ``STORAGE`` when the database cannot be reached or was written by
+                a newer Versioner.
+        """
+
     @property
     def path(self) -> Optional[Path]:
-        """The database file, or None for an in-memory database."""
+        """The database file, or None for an in-memory or PostgreSQL database."""
 
-    def add_rule(self, rule: Union[Mapping[str, _Json], Rule]) -> Rule:
-        """Adds a rule — a dict in policy-file form, or a Rule — at the end of the
-        evaluation order.
-
-        Raises:
-            InvalidInputError: the rule is invalid (``.problems`` lists every problem) or its
-                name is taken.
-        """
-
-    def rule(self, name: str) -> Rule:
-        """The rule named ``name``.
-
-        Raises:
-            NotFoundError: no such rule.
-        """
-
-    def update_rule(self, name: str, rule: Union[Mapping[str, _Json], Rule]) -> Rule:
-        """Replaces the rule named ``name`` with ``rule`` (which may rename it).
-
-        Raises:
-            NotFoundError: no such rule.
-            InvalidInputError: the rule is invalid, or the new name is taken.
-        """
-
-    def delete_rule(self, name: str) -> None:
-        """Deletes the rule named ``name``.
-
-        Raises:
-            NotFoundError: no such rule.
-        """
-
-    def rule_history(self, name: Optional[str] = None) -> list[RuleStatusChange]:
-        """The status history of the rule named ``name`` (or of every rule), oldest first."""
-
-    def version(self, product: str, version: Union[str, int]) -> Version:
-        """One version of a product.
-
-        Raises:
-            NotFoundError: unknown product or version.
-        """
-
-    def set_environment_type(
-        self,
-        name: str,
-        type: Optional[Literal["dev", "test", "staging", "production", "other"]],
-    ) -> Environment:
-        """Overrides an environment's type, or with None returns it to inference from the
-        name. Creates the environment if needed.
-
-        Raises:
-            InvalidInputError: unknown type or bad name.
-        """
 
 #: A duration: seconds, or a timedelta.
 _Seconds = Union[float, timedelta]

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""Writes BENCHMARKS.md from one run of scripts/bench.sh.
+
+    python3 benches/report.py RESULTS_DIR CRITERION_DIR OUT.md
+
+RESULTS_DIR holds the JSON lines printed by the drivers (benches/calls.rs, cli.rs, server.rs,
+bindings/calls.py, bindings/calls.mjs), `timings.tsv` (stage, seconds) and `commands.txt`,
+written by scripts/bench.sh. CRITERION_DIR is target/criterion: the median point estimate of
+`<group>/<bench>/new/estimates.json` is used for each criterion bench; an estimate older than
+`started` in timings.tsv (a bench that did not run this time) is reported as missing.
+`benches/analysis.md`, the hand-written reading of the profiles, is appended verbatim.
+"""
+
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS, CRITERION, OUT = (Path(a) for a in sys.argv[1:4])
+HERE = Path(__file__).resolve().parent
+
+
+def load(name):
+    p = RESULTS / name
+    if not p.exists():
+        return None
+    lines = [line for line in p.read_text().splitlines() if line.strip().startswith("{")]
+    return json.loads(lines[-1]) if lines else None
+
+
+timings = {}
+if (RESULTS / "timings.tsv").exists():
+    for line in (RESULTS / "timings.tsv").read_text().splitlines():
+        k, _, v = line.partition("\t")
+        timings[k] = float(v)
+started = timings.get("started", 0)
+
+
+def crit(path):
+    """Median of a criterion bench, in ns (None when missing or stale)."""
+    p = CRITERION / path / "new" / "estimates.json"
+    if not p.exists() or p.stat().st_mtime < started:
+        return None
+    return json.loads(p.read_text())["median"]["point_estimate"]
+
+
+# ----- formatting --------------------------------------------------------------------------
+
+
+def dur(ns):
+    if ns is None:
+        return "—"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.1f} µs"
+    return f"{ns:.0f} ns"
+
+
+def rate(per_s):
+    return "—" if per_s is None else f"{per_s:,.0f}/s"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def rx(r, digits=2):
+    return "—" if r is None else f"{r:.{digits}f}×"
+
+
+def verdict(ok):
+    if ok is None:
+        return "not measured"
+    return "**met**" if ok else "**not met**"
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+# ----- machine -----------------------------------------------------------------------------
+
+cpu = ""
+for line in Path("/proc/cpuinfo").read_text().splitlines():
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+mem_kb = 0
+for line in Path("/proc/meminfo").read_text().splitlines():
+    if line.startswith("MemTotal"):
+        mem_kb = int(re.findall(r"\d+", line)[0])
+machine = [
+    ("CPUs (`nproc`)", sh("nproc")),
+    ("CPU model", cpu or platform.processor()),
+    ("memory", f"{mem_kb / 1024 / 1024:.1f} GiB"),
+    ("kernel", platform.release()),
+    ("virtualisation", sh("systemd-detect-virt 2>/dev/null") or "unknown"),
+    ("rustc", sh("rustc --version")),
+    ("Python", sh(f"{os.environ.get('BENCH_PYTHON', 'python3')} --version")),
+    ("Node", sh("node --version")),
+    ("PostgreSQL", sh("ls -d /usr/lib/postgresql/*/bin 2>/dev/null | head -n1 | xargs -I{} {}/postgres --version")),
+    ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
+]
+
+rows = []  # (#, measurement, versioner, baseline, ratio, target, met)
+notes = []
+
+# ----- 1. preflight + record ---------------------------------------------------------------
+for sync in ("full", "normal"):
+    p = load(f"pair-{sync}.json")
+    v = p and p["versioner_ns"]["median"]
+    b = p and p["baseline_ns"]["median"]
+    r = ratio(v, b)
+    rows.append(("1", f"preflight+record, `{sync.upper()}`, interleaved (median of {p['versioner_ns']['n'] if p else 0} rounds)",
+                 dur(v), f"raw rusqlite {dur(b)}", rx(r), "≤ 1.5×", verdict(None if r is None else r <= 1.5)))
+    cv, cb = crit(f"preflight_record/versioner/{sync}"), crit(f"preflight_record/baseline/{sync}")
+    rows.append(("1", f"preflight+record, `{sync.upper()}`, criterion (benches run one after the other)",
+                 dur(cv), f"raw rusqlite {dur(cb)}", rx(ratio(cv, cb)), "≤ 1.5×",
+                 verdict(None if ratio(cv, cb) is None else ratio(cv, cb) <= 1.5)))
+
+# ----- 2. growth ---------------------------------------------------------------------------
+sizes = sorted(int(d.name) for d in (CRITERION / "growth" / "preflight_record").glob("*")
+               if d.name.isdigit() and crit(f"growth/preflight_record/{d.name}") is not None) \
+    if (CRITERION / "growth" / "preflight_record").exists() else []
+growth_detail = []
+for bench, label in (("preflight_record", "preflight+record"), ("state_matrix", "state matrix 50×10"),
+                     ("history", "history query (product+env, 50)")):
+    if not sizes:
+        rows.append(("2", f"{label}: growth", "—", "—", "—", "≤ 1.5×", verdict(None)))
+        continue
+    base_n = sizes[0]
+    base = crit(f"growth/{bench}/{base_n}")
+    growth_detail.append((label, [(n, crit(f"growth/{bench}/{n}")) for n in sizes]))
+    for n in sizes[1:]:
+        v = crit(f"growth/{bench}/{n}")
+        r = ratio(v, base)
+        rows.append(("2", f"{label} at {n:,} deployments", dur(v), f"same at {base_n:,}: {dur(base)}",
+                     rx(r), "≤ 1.5× (at 1M)" if n == sizes[-1] else "(≤ 1.5× at 1M)",
+                     verdict(None if r is None else r <= 1.5) if n == sizes[-1] else "—"))
+
+# ----- 3. dry-run check --------------------------------------------------------------------
+# "Well under the cost of one indexed read per rule" is read as: at most half a read per rule.
+chk, one, ev = crit("check/five_rules"), crit("check/one_indexed_read"), crit("check/evaluate_only")
+r = ratio(chk, one)
+rows.append(("3", "dry-run check, five rules, whole call (100k history; its reads included)", dur(chk),
+             f"one indexed read {dur(one)}", rx(r, 1) if r else "—",
+             "≤ 2.5× one read (½ read per rule)", verdict(None if r is None else r <= 2.5)))
+r = ratio(ev / 5 if ev else None, one)
+rows.append(("3", "the evaluation alone (same rules and facts, no I/O), per rule", dur(ev / 5 if ev else None),
+             f"one indexed read {dur(one)}", rx(r, 2) if r else "—",
+             "≤ 0.5× one read", verdict(None if r is None else r <= 0.5)))
+
+# ----- 4. ingest ---------------------------------------------------------------------------
+for sync in ("full", "normal"):
+    floor = crit(f"ingest/floor/{sync}")
+    for threads in (1, 8):
+        v = crit(f"ingest/{sync}/{threads}_threads")
+        r = ratio(floor, v)  # events/s of Versioner ÷ commits/s of the floor
+        rows.append(("4", f"ingest, `{sync.upper()}`, {threads} thread{'s' if threads > 1 else ''}",
+                     rate(1e9 / v) if v else "—", f"raw single-row commit {rate(1e9 / floor) if floor else '—'}",
+                     rx(r), "reported (no target)", "—"))
+
+# ----- 5. bindings -------------------------------------------------------------------------
+calls = {}
+for lang in ("rust", "python", "node"):
+    runs = [load(f"calls-{lang}-{i}.json") for i in (1, 2, 3)]
+    runs = [x for x in runs if x]
+    if runs:
+        calls[lang] = runs
+
+
+def med(lang, key):
+    runs = calls.get(lang)
+    if not runs:
+        return None
+    vals = sorted(r[key]["median"] for r in runs)
+    return vals[len(vals) // 2]
+
+
+for key, label, target in (("check_ns", "`check`", 2.0), ("track_started_ns", "`track_deployment` started (preflight)", None),
+                           ("track_completed_ns", "`track_deployment` completed", None)):
+    base = med("rust", key)
+    for lang, name in (("python", "Python"), ("node", "Node")):
+        v = med(lang, key)
+        r = ratio(v, base)
+        rows.append(("5", f"{name} {label}", dur(v), f"Rust call {dur(base)}", rx(r),
+                     f"≤ {target:.0f}×" if target else "reported (no target)",
+                     verdict(None if r is None else r <= target) if target else "—"))
+
+# ----- 6. CLI ------------------------------------------------------------------------------
+cli = load("cli.json")
+if cli:
+    m = cli["cli_ns"]["median"]
+    rows.append(("6", f"CLI `versioner --db FILE track deployment`, whole process (median of {cli['cli_ns']['n']})",
+                 dur(m), f"spawn `/bin/true` {dur(cli['spawn_true_ns']['median'])}; in process (open + track) {dur(cli['in_process_ns']['median'])}",
+                 f"{rx(ratio(m, cli['spawn_true_ns']['median']), 1)} spawn; {rx(ratio(m, cli['in_process_ns']['median']), 1)} in-process",
+                 "< 10 ms median", verdict(m < 10e6)))
+else:
+    rows.append(("6", "CLI whole process", "—", "—", "—", "< 10 ms median", verdict(None)))
+
+# ----- 7. server ---------------------------------------------------------------------------
+server_detail = []
+for store in ("sqlite", "postgres"):
+    s = load(f"server-{store}.json")
+    if not s:
+        if store == "sqlite":
+            rows.append(("7", "server, SQLite", "—", "—", "—", "≥ 1× floor", verdict(None)))
+        continue
+    floors = [s["floor_before"]["per_s"], s["floor_after"]["per_s"]]
+    floor = sum(floors) / 2
+    name = "SQLite `FULL`" if store == "sqlite" else "PostgreSQL"
+    for run in s["runs"]:
+        r = ratio(run["per_s"], floor)
+        lat = run["latency_us"]
+        rows.append(("7", f"server, {name}, {run['clients']} client{'s' if run['clients'] > 1 else ''}: events/s (p50 / p99)",
+                     f"{rate(run['per_s'])} ({lat['p50'] / 1000:.2f} / {lat['p99'] / 1000:.2f} ms)"
+                     + (f", **{run['errors']} errors**" if run["errors"] else ""),
+                     f"single-commit floor {rate(floor)} (before {rate(floors[0])}, after {rate(floors[1])})",
+                     rx(r), "≥ 1× floor", verdict(None if r is None else r >= 1.0)))
+    server_detail.append((name, s))
+
+# ----- write -------------------------------------------------------------------------------
+out = []
+w = out.append
+w("# Benchmarks")
+w("")
+w("Generated by `scripts/bench.sh` (do not edit by hand: run it again). Every speed figure is given")
+w("as a ratio to a baseline measured **in the same run**, because this machine is shared and")
+w("noisy (fsync-bound figures move 2–7× within minutes; see `../shared/reference/storage-limits.md`).")
+w("")
+w("## Machine")
+w("")
+w("| item | value |")
+w("|---|---|")
+for k, v in machine:
+    w(f"| {k} | {v} |")
+w("")
+w("## Commands")
+w("")
+w("```sh")
+w("./scripts/bench.sh        # builds (release), runs everything below, writes BENCHMARKS.md")
+w("```")
+w("")
+if (RESULTS / "commands.txt").exists():
+    w("What it ran, in order:")
+    w("")
+    w("```text")
+    w((RESULTS / "commands.txt").read_text().rstrip())
+    w("```")
+    w("")
+if timings:
+    stages = [(k, v) for k, v in timings.items() if k not in ("started",)]
+    w("Wall time per stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in stages) + ".")
+    w("")
+w("## Results")
+w("")
+w("| # | measurement | Versioner | baseline (same run) | ratio | target | |")
+w("|---|---|---|---|---|---|---|")
+for row in rows:
+    w("| " + " | ".join(row) + " |")
+w("")
+w("Ratios: 1–3 and 5 are Versioner's time ÷ the baseline's time (lower is better); 4 and 7 are")
+w("Versioner's events/s ÷ the floor's commits/s (higher is better); 6 is the whole process's time ÷")
+w("the baseline's.")
+w("")
+w("### Details")
+w("")
+for sync in ("full", "normal"):
+    p = load(f"pair-{sync}.json")
+    if p:
+        v, b = p["versioner_ns"], p["baseline_ns"]
+        w(f"- **1, `{sync.upper()}` interleaved**: Versioner p50 {dur(v['p50'])}, p99 {dur(v['p99'])}, mean {dur(v['mean'])}; "
+          f"baseline p50 {dur(b['p50'])}, p99 {dur(b['p99'])}, mean {dur(b['mean'])}. A round is a `started` "
+          "(five rules evaluated) then a `completed`: two transactions, two commits.")
+for label, series in growth_detail:
+    w(f"- **2, {label}**: " + ", ".join(f"{n:,}: {dur(v)}" for n, v in series) + ".")
+if calls:
+    parts = []
+    for lang in ("rust", "python", "node"):
+        if lang in calls:
+            parts.append(f"{lang}: check " + " / ".join(dur(r["check_ns"]["median"]) for r in calls[lang])
+                         + ", started " + " / ".join(dur(r["track_started_ns"]["median"]) for r in calls[lang])
+                         + ", completed " + " / ".join(dur(r["track_completed_ns"]["median"]) for r in calls[lang]))
+    w("- **5, per-call medians of each repetition** (the table uses the median of the repetitions; "
+      "the three languages run one after the other, repeated): " + "; ".join(parts) + ".")
+if cli:
+    w(f"- **6**: CLI p50 {dur(cli['cli_ns']['p50'])}, p99 {dur(cli['cli_ns']['p99'])}, min {dur(cli['cli_ns']['min'])}; "
+      f"`started` runs only (five-rule preflight) median {dur(cli['cli_started_ns']['median'])}.")
+for name, s in server_detail:
+    fb, fa = s["floor_before"], s["floor_after"]
+    w(f"- **7, {name}**: floor p50 {fb['latency_us']['p50']} µs / p99 {fb['latency_us']['p99']} µs before, "
+      f"{fa['latency_us']['p50']} µs / {fa['latency_us']['p99']} µs after. Runs: "
+      + "; ".join(f"{r['clients']} clients {r['requests']} requests in {r['seconds']:.1f} s, "
+                  f"p50 {r['latency_us']['p50'] / 1000:.2f} ms, p99 {r['latency_us']['p99'] / 1000:.2f} ms, max {r['latency_us']['max'] / 1000:.1f} ms"
+                  for r in s["runs"]) + ".")
+w("")
+analysis = HERE / "analysis.md"
+if analysis.exists():
+    w(analysis.read_text().rstrip())
+    w("")
+OUT.write_text("\n".join(out) + "\n")
+print(f"wrote {OUT}")

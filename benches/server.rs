@@ -1,0 +1,390 @@
+//! 7. Server: events/s and p50/p99 latency of `POST /deployment-events/` over loopback with
+//! 1, 8 and 32 concurrent clients, against the durable single-commit floor of the same store
+//! measured in the same run, just before and just after the server runs.
+//!
+//! Not a criterion bench (`harness = false`); `scripts/bench.sh` runs the built binary:
+//!
+//! ```text
+//! server VERSIONER_BIN sqlite          # a fresh SQLite file (synchronous=FULL, the default)
+//! server VERSIONER_BIN postgres URL    # a PostgreSQL database (the binary built with --features postgres)
+//! ```
+//!
+//! One JSON document on stdout. The load generator is a minimal HTTP/1.1 client on
+//! `std::net::TcpStream` (one keep-alive connection per client thread, `TCP_NODELAY`), so it
+//! takes as little of this 2-core machine's CPU from the server as possible. Traffic goes to
+//! 127.0.0.1 only and every run is bounded in requests and in time.
+//!
+//! The floor: single-row autocommit `INSERT`s of a 300-byte event into a table with three
+//! secondary indexes (the shape of `../shared/reference/storage-limits.md`), WAL and
+//! `synchronous=FULL` for SQLite, `synchronous_commit=on` for PostgreSQL, one connection.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark driver: fails loudly, prints its result"
+)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Concurrent clients, with each run's request budget; every run also stops after
+/// [`RUN_LIMIT`].
+const RUNS: [(usize, u64); 3] = [(1, 1_500), (8, 3_000), (32, 4_000)];
+const RUN_LIMIT: Duration = Duration::from_secs(15);
+const FLOOR_COMMITS: usize = 2_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let bin = Path::new(
+        args.first()
+            .expect("usage: server VERSIONER_BIN sqlite|postgres [URL]"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (floor_before, server, floor_after, store) = match args.get(1).map(String::as_str) {
+        Some("sqlite") => {
+            let db = dir.path().join("server.db");
+            let floor_db = dir.path().join("floor.db");
+            let before = floor_sqlite(&floor_db);
+            let server = Server::start(bin, &["--db".into(), db.display().to_string()], &[]);
+            let runs = load(&server);
+            drop(server);
+            let after = floor_sqlite(&floor_db);
+            (before, runs, after, "sqlite")
+        }
+        Some("postgres") => {
+            let url = args.get(2).expect("server VERSIONER_BIN postgres URL");
+            let before = floor_pg(url);
+            let server_db = dir.path().join("server-keys.db").display().to_string();
+            let server = Server::start(
+                bin,
+                &["--database-url".into(), url.clone()],
+                &["--server-db".into(), server_db],
+            );
+            let runs = load(&server);
+            drop(server);
+            let after = floor_pg(url);
+            (before, runs, after, "postgres")
+        }
+        _ => panic!("usage: server VERSIONER_BIN sqlite|postgres [URL]"),
+    };
+    println!(
+        "{}",
+        json!({
+            "store": store,
+            "floor_before": floor_before,
+            "floor_after": floor_after,
+            "runs": server,
+        })
+    );
+}
+
+fn floor_result(lat: &[u64], elapsed: Duration) -> Value {
+    json!({
+        "commits": lat.len(),
+        "per_s": lat.len() as f64 / elapsed.as_secs_f64(),
+        "latency_us": support::summary(&lat.iter().map(|ns| ns / 1000).collect::<Vec<_>>()),
+    })
+}
+
+/// The SQLite floor: [`support::Floor`] at synchronous=FULL.
+fn floor_sqlite(path: &Path) -> Value {
+    let mut f = support::Floor::open(path, versioner_core::Synchronous::Full);
+    for _ in 0..100 {
+        f.insert();
+    }
+    let mut lat = Vec::with_capacity(FLOOR_COMMITS);
+    let start = Instant::now();
+    for _ in 0..FLOOR_COMMITS {
+        let t = Instant::now();
+        f.insert();
+        lat.push(t.elapsed().as_nanos() as u64);
+    }
+    floor_result(&lat, start.elapsed())
+}
+
+/// Raw `postgres`: autocommit single-row inserts (synchronous_commit=on), one connection.
+fn floor_pg(url: &str) -> Value {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.batch_execute(
+        "DROP TABLE IF EXISTS bench_floor_events; \
+         CREATE TABLE bench_floor_events(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+           product TEXT NOT NULL, version TEXT NOT NULL, environment TEXT NOT NULL, \
+           status TEXT NOT NULL, started_at timestamptz NOT NULL, finished_at timestamptz, \
+           recorded_at timestamptz NOT NULL, metadata jsonb NOT NULL); \
+         CREATE INDEX ON bench_floor_events(product, environment, id); \
+         CREATE INDEX ON bench_floor_events(product, environment, status, id); \
+         CREATE INDEX ON bench_floor_events(product, version, environment, status, id);",
+    )
+    .unwrap();
+    let stmt = c
+        .prepare(
+            "INSERT INTO bench_floor_events(product, version, environment, status, started_at, \
+             finished_at, recorded_at, metadata) VALUES ($1, $2, $3, 'succeeded', now(), now(), now(), $4::text::jsonb)",
+        )
+        .unwrap();
+    let mut insert = |i: usize| {
+        c.execute(
+            &stmt,
+            &[
+                &format!("svc{}", i % 50),
+                &format!("1.{i}"),
+                &format!("env{}", i % 5),
+                &support::FLOOR_METADATA,
+            ],
+        )
+        .unwrap();
+    };
+    for i in 0..100 {
+        insert(i);
+    }
+    let mut lat = Vec::with_capacity(FLOOR_COMMITS);
+    let start = Instant::now();
+    for i in 0..FLOOR_COMMITS {
+        let t = Instant::now();
+        insert(100 + i);
+        lat.push(t.elapsed().as_nanos() as u64);
+    }
+    let r = floor_result(&lat, start.elapsed());
+    c.batch_execute("DROP TABLE bench_floor_events").unwrap();
+    r
+}
+
+/// `versioner serve` on 127.0.0.1 with a fresh deployer key; stopped (SIGTERM) when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    key: String,
+}
+
+impl Server {
+    fn start(bin: &Path, db: &[String], keys: &[String]) -> Server {
+        let out = Command::new(bin)
+            .args(db)
+            .args(["keys", "create", "--name", "bench", "--role", "deployer"])
+            .args(keys)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "keys create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string();
+        let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        let mut child = Command::new(bin)
+            .args(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(keys)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| {
+                panic!(
+                    "versioner serve did not start: {first:?} {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .parse()
+            .unwrap();
+        Server { child, addr, key }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    key: String,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr, key: &str) -> Conn {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Conn {
+            reader: BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+            key: key.to_string(),
+        }
+    }
+
+    /// POSTs `body`; the response status.
+    fn post(&mut self, path: &str, body: &str) -> u16 {
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.key,
+            body.len()
+        );
+        self.writer.write_all(req.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {line:?}"));
+        let mut length = None;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let lower = l.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse::<usize>().ok();
+            }
+            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).unwrap();
+                let n = usize::from_str_radix(line.trim(), 16).unwrap();
+                let mut chunk = vec![0; n + 2];
+                self.reader.read_exact(&mut chunk).unwrap();
+                if n == 0 {
+                    break;
+                }
+            }
+        } else {
+            let mut b = vec![0; length.unwrap_or(0)];
+            self.reader.read_exact(&mut b).unwrap();
+        }
+        status
+    }
+}
+
+fn event(client: usize, n: u64) -> String {
+    json!({
+        "product_name": format!("svc{client}"),
+        "version": format!("1.{n}"),
+        "environment_name": format!("env{}", client % 5),
+        "status": "success",
+        "deployed_by": "bench",
+        "scm_sha": format!("{n:040x}"),
+        "extra_metadata": {"pipeline": "https://ci.example.invalid/acme/pipelines/123456", "team": "core"},
+    })
+    .to_string()
+}
+
+fn load(server: &Server) -> Vec<Value> {
+    let seq = Arc::new(AtomicU64::new(0));
+    // Warm-up: connections, the server's blocking pool, the page cache.
+    {
+        let mut c = Conn::open(server.addr, &server.key);
+        for _ in 0..100 {
+            let n = seq.fetch_add(1, Ordering::Relaxed);
+            assert_eq!(c.post("/deployment-events/", &event(0, n)), 200);
+        }
+    }
+    RUNS.iter()
+        .map(|&(clients, budget)| {
+            let issued = Arc::new(AtomicU64::new(0));
+            let barrier = Arc::new(Barrier::new(clients + 1));
+            let deadline = Arc::new(std::sync::OnceLock::<Instant>::new());
+            let handles: Vec<_> = (0..clients)
+                .map(|t| {
+                    let (issued, barrier, seq, deadline) = (
+                        issued.clone(),
+                        barrier.clone(),
+                        seq.clone(),
+                        deadline.clone(),
+                    );
+                    let mut c = Conn::open(server.addr, &server.key);
+                    std::thread::spawn(move || {
+                        let mut lat = Vec::new();
+                        let mut errors = 0u64;
+                        barrier.wait();
+                        let end = *deadline.wait();
+                        while issued.fetch_add(1, Ordering::Relaxed) < budget
+                            && Instant::now() < end
+                        {
+                            let body = event(t, seq.fetch_add(1, Ordering::Relaxed));
+                            let s = Instant::now();
+                            let status = c.post("/deployment-events/", &body);
+                            lat.push(s.elapsed().as_nanos() as u64);
+                            if status != 200 {
+                                errors += 1;
+                            }
+                        }
+                        (lat, errors)
+                    })
+                })
+                .collect();
+            barrier.wait();
+            let start = Instant::now();
+            deadline.set(start + RUN_LIMIT).unwrap();
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            for h in handles {
+                let (l, e) = h.join().unwrap();
+                lat.extend(l);
+                errors += e;
+            }
+            let elapsed = start.elapsed();
+            json!({
+                "clients": clients,
+                "requests": lat.len(),
+                "errors": errors,
+                "seconds": elapsed.as_secs_f64(),
+                "per_s": lat.len() as f64 / elapsed.as_secs_f64(),
+                "latency_us": support::summary(&lat.iter().map(|ns| ns / 1000).collect::<Vec<_>>()),
+            })
+        })
+        .collect()
+}
