@@ -1,4 +1,4 @@
-//! 5. Bindings, the Rust side: builds the shared fixture database and times the Rust calls
+//! Bindings (item 5), the Rust side: builds the shared fixture database and times the Rust calls
 //! that `benches/bindings/calls.py` (Python) and `benches/bindings/calls.mjs` (Node) time
 //! through the bindings, with the same method: each call timed on its own after a warm-up,
 //! median per call.
@@ -47,6 +47,8 @@ fn main() {
         Some("measure") => measure(Path::new(&args[1]), args[2].parse().unwrap()),
         Some("pair") => pair(&args[1], args[2].parse().unwrap()),
         Some("rounds") => rounds(&args[1], args[2].parse().unwrap(), args[3].parse().unwrap()),
+        // `cargo bench` runs every bench target with no arguments: nothing to do here.
+        None => eprintln!("calls: a driver for scripts/bench.sh (see benches/calls.rs)"),
         _ => panic!("usage: calls fixture DB | calls measure DB N | calls pair full|normal N"),
     }
 }
@@ -130,7 +132,7 @@ fn pair(sync: &str, n: usize) {
             base.round();
             t.elapsed().as_nanos() as u64
         };
-        let (tv, tb) = if i % 2 == 0 {
+        let (tv, tb) = if i.is_multiple_of(2) {
             let tv = time_v();
             (tv, time_b())
         } else {

@@ -108,7 +108,7 @@ machine = [
     ("rustc", sh("rustc --version")),
     ("Python", sh(f"{os.environ.get('BENCH_PYTHON', 'python3')} --version")),
     ("Node", sh("node --version")),
-    ("PostgreSQL", sh("ls -d /usr/lib/postgresql/*/bin 2>/dev/null | head -n1 | xargs -I{} {}/postgres --version")),
+    ("PostgreSQL", sh("for d in /usr/lib/postgresql/*/bin; do \"$d/postgres\" --version; break; done 2>/dev/null")),
     ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
 ]
 
@@ -134,7 +134,7 @@ sizes = sorted(int(d.name) for d in (CRITERION / "growth" / "preflight_record").
     if (CRITERION / "growth" / "preflight_record").exists() else []
 growth_detail = []
 for bench, label in (("preflight_record", "preflight+record"), ("state_matrix", "state matrix 50×10"),
-                     ("history", "history query (product+env, 50)")):
+                     ("history", "history query (newest 50 of a product in an environment)")):
     if not sizes:
         rows.append(("2", f"{label}: growth", "—", "—", "—", "≤ 1.5×", verdict(None)))
         continue
@@ -300,7 +300,7 @@ for name, s in server_detail:
     fb, fa = s["floor_before"], s["floor_after"]
     w(f"- **7, {name}**: floor p50 {fb['latency_us']['p50']} µs / p99 {fb['latency_us']['p99']} µs before, "
       f"{fa['latency_us']['p50']} µs / {fa['latency_us']['p99']} µs after. Runs: "
-      + "; ".join(f"{r['clients']} clients {r['requests']} requests in {r['seconds']:.1f} s, "
+      + "; ".join(f"{r['clients']} client{'s' if r['clients'] > 1 else ''} {r['requests']} requests in {r['seconds']:.1f} s, "
                   f"p50 {r['latency_us']['p50'] / 1000:.2f} ms, p99 {r['latency_us']['p99'] / 1000:.2f} ms, max {r['latency_us']['max'] / 1000:.1f} ms"
                   for r in s["runs"]) + ".")
 w("")

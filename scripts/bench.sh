@@ -4,8 +4,8 @@
 #   ./scripts/bench.sh
 #
 # Needs Rust, Python >= 3.9 (with venv), Node >= 20 and npm; PostgreSQL is started with
-# scripts/pg.sh (installed with apt-get when missing, as root). Takes about 10 minutes on a
-# 2-core machine once the release builds are cached (the first run also builds them).
+# scripts/pg.sh (installed with apt-get when missing, as root). Takes 5-6 minutes on a 2-core
+# machine when the release builds are up to date; the first run builds them (about 8 minutes).
 #
 # What it measures (benches/, the numbering of BENCHMARKS.md):
 #   1-4  criterion, benches/preflight.rs: preflight+record vs a raw rusqlite baseline, growth
@@ -47,6 +47,7 @@ stage() {
 # Logs a command (paths relative to the repository) to commands.txt and stderr, then runs it.
 run() {
   local shown="${*//$root\//}"
+  [ "$PWD" = "$root" ] || shown="(cd ${PWD#"$root"/}) $shown"
   echo "$shown" >>"$results/commands.txt"
   echo "==> $shown" >&2
   "$@"
@@ -58,16 +59,20 @@ done
 
 # ----- builds (release) ----------------------------------------------------------------------
 echo "==> cargo build --release: versioner (feature postgres) and the bench drivers" >&2
-echo "cargo build --release -p versioner-cli -p versioner --bin versioner --benches --features versioner-cli/postgres" \
+targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server)
+echo "cargo build --release -p versioner-cli -p versioner ${targets[*]} --features versioner-cli/postgres" \
   >>"$results/commands.txt"
-cargo build --release -p versioner-cli -p versioner --bin versioner --benches \
+cargo build --release -p versioner-cli -p versioner "${targets[@]}" \
   --features versioner-cli/postgres --message-format=json-render-diagnostics >"$out.cargo.json"
 eval "$(python3 - "$out.cargo.json" <<'EOF'
 import json, sys
 names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "versioner": "VERSIONER"}
 for line in open(sys.argv[1]):
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in names:
+    if m.get("reason") != "compiler-artifact" or not m.get("executable"):
+        continue
+    kind = "bin" if m["target"]["name"] == "versioner" else "bench"
+    if m["target"]["name"] in names and m["target"]["kind"] == [kind]:
         print(f'{names[m["target"]["name"]]}="{m["executable"]}"')
 EOF
 )"
@@ -142,8 +147,12 @@ if [ "${BENCH_PG:-1}" != 0 ]; then
   pg_start >&2
   # scripts/pg.sh runs its test cluster with fsync=off; the floor and the server are measured
   # durable (PostgreSQL's defaults: fsync=on, synchronous_commit=on).
-  eval "${VERSIONER_TEST_PG_CTL/fsync=off/fsync=on} -m fast -w restart" >/dev/null
-  echo "PostgreSQL: throwaway cluster from scripts/pg.sh, restarted with fsync=on" >>"$results/commands.txt"
+  if [[ $VERSIONER_TEST_PG_CTL == *fsync=off* ]]; then
+    eval "${VERSIONER_TEST_PG_CTL/fsync=off/fsync=on} -m fast -w restart" >/dev/null
+    echo "PostgreSQL: the throwaway cluster of scripts/pg.sh, restarted with fsync=on" >>"$results/commands.txt"
+  else
+    echo "PostgreSQL: the throwaway cluster of scripts/pg.sh, as it configures it" >>"$results/commands.txt"
+  fi
   run "$SERVER" "$VERSIONER" postgres "$VERSIONER_TEST_DATABASE_URL" >"$results/server-postgres.json"
   pg_stop
   trap - EXIT
