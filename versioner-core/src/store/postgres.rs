@@ -971,18 +971,14 @@ impl Tx for PgTx<'_, '_> {
 
     fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint> {
         let params: [P<'_>; 3] = [&product_key, &version_key, &environment_key];
-        let first: Option<DateTime<Utc>> = self.one(
-            "SELECT completed_at FROM deployments WHERE product_id = $1 AND environment_id = $3 \
-             AND version_id = $2 AND status = 'completed' ORDER BY completed_at ASC LIMIT 1",
-            &params,
-            |r| get(r, 0),
-        )?;
-        let last: Option<DateTime<Utc>> = self.one(
-            "SELECT completed_at FROM deployments WHERE product_id = $1 AND environment_id = $3 \
-             AND version_id = $2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 1",
-            &params,
-            |r| get(r, 0),
-        )?;
+        let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = self
+            .one(
+                "SELECT MIN(completed_at), MAX(completed_at) FROM deployments WHERE product_id = $1 \
+                 AND environment_id = $3 AND version_id = $2 AND status = 'completed'",
+                &params,
+                |r| Ok((get(r, 0)?, get(r, 1)?)),
+            )?
+            .unwrap_or((None, None));
         let superseded = match last {
             None => None,
             Some(last) => self.one(

@@ -316,6 +316,14 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::internal(format!("cannot encode a record: {e}")))
 }
 
+/// Distinct values in first-seen order (cheaper than SQL `DISTINCT`/`UNION` temp B-trees for
+/// the handful of rows involved).
+fn dedupe(mut values: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values.retain(|v| seen.insert(v.clone()));
+    values
+}
+
 fn new_uid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
@@ -732,11 +740,12 @@ impl Tx for SqliteTx<'_> {
 
     fn builders(&mut self, version_key: i64) -> Result<Vec<String>> {
         self.all(
-            "SELECT DISTINCT built_by FROM builds WHERE version_id = ?1 AND built_by IS NOT NULL \
-             UNION SELECT built_by FROM versions WHERE id = ?1 AND built_by IS NOT NULL",
+            "SELECT built_by FROM builds WHERE version_id = ?1 AND built_by IS NOT NULL \
+             UNION ALL SELECT built_by FROM versions WHERE id = ?1 AND built_by IS NOT NULL",
             [version_key],
-            |r| r.get(0),
+            |r| r.get::<_, String>(0),
         )
+        .map(dedupe)
     }
 
     fn deployment_by_invoke(
@@ -881,18 +890,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint> {
-        let first = self.one(
-            "SELECT completed_at FROM deployments WHERE product_id = ?1 AND environment_id = ?3 \
-             AND version_id = ?2 AND status = 'completed' ORDER BY completed_at ASC LIMIT 1",
-            params![product_key, version_key, environment_key],
-            |r| dt(r, 0),
-        )?;
-        let last = self.one(
-            "SELECT completed_at FROM deployments WHERE product_id = ?1 AND environment_id = ?3 \
-             AND version_id = ?2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 1",
-            params![product_key, version_key, environment_key],
-            |r| dt(r, 0),
-        )?;
+        // One range read of this version's successful deployments there (few rows, served by
+        // `deployments_by_version`) gives both the first and the last.
+        let (first, last) = self
+            .one(
+                "SELECT MIN(completed_at), MAX(completed_at) FROM deployments WHERE product_id = ?1 \
+                 AND environment_id = ?3 AND version_id = ?2 AND status = 'completed'",
+                params![product_key, version_key, environment_key],
+                |r| Ok((opt_dt(r, 0)?, opt_dt(r, 1)?)),
+            )?
+            .unwrap_or((None, None));
         let superseded = match last {
             None => None,
             Some(last) => self.one(

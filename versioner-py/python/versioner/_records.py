@@ -22,6 +22,7 @@ from typing import (
     Literal,
     Mapping,
     Optional,
+    Tuple,
     Type,
     TypeVar,
 )
@@ -135,17 +136,17 @@ class _Record:
     @classmethod
     def _from_wire(cls: Type[_R], wire: Mapping[str, Any]) -> _R:
         """Builds the record from the core's JSON form."""
+        plan = _PLANS.get(cls)
+        if plan is None:
+            plan = _PLANS[cls] = _plan(cls)
         kwargs: Dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            value = wire.get(cls._WIRE.get(f.name, f.name))
-            convert = cls._CONVERT.get(f.name)
-            if value is None and f.default is not dataclasses.MISSING:
-                value = f.default
-            elif value is None and f.default_factory is not dataclasses.MISSING:
-                value = f.default_factory()
+        for name, wire_name, convert, default in plan:
+            value = wire.get(wire_name)
+            if value is None and default is not None:
+                value = default()
             elif convert is not None:
                 value = convert(value)
-            kwargs[f.name] = value
+            kwargs[name] = value
         return cls(**kwargs)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -155,6 +156,25 @@ class _Record:
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
             if f.name not in self._PRIVATE
         }
+
+
+#: One entry per attribute: (name, wire name, converter, default maker or None). Built once per
+#: class on first use: walking ``dataclasses.fields()`` on every record of every call was a
+#: measurable share of a binding call (see BENCHMARKS.md).
+_Plan = List[Tuple[str, str, Optional[Callable[[Any], Any]], Optional[Callable[[], Any]]]]
+_PLANS: Dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan: _Plan = []
+    for f in dataclasses.fields(cls):
+        default: Optional[Callable[[], Any]] = None
+        if f.default is not dataclasses.MISSING:
+            default = (lambda v: lambda: v)(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory
+        plan.append((f.name, cls._WIRE.get(f.name, f.name), cls._CONVERT.get(f.name), default))  # type: ignore[attr-defined]
+    return plan
 
 
 def _list_of(cls: Type[_R]) -> Callable[[Any], List[_R]]:
