@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/pg.sh
 pg_start
 trap pg_stop EXIT
+# Every PostgreSQL test below must run against the cluster: none may skip.
+export VERSIONER_REQUIRE_POSTGRES=1
 
 # Every core suite (tracking, rules, policy vectors, concurrency) against PostgreSQL.
 cargo test -p versioner-core --features postgres --test tracking --test rules --test policy_vectors --test concurrency
@@ -22,7 +24,6 @@ cargo test -p versioner-cli --features postgres --test postgres_servers
 # The bindings: versioner_connect_postgres (C), Versioner.connect (Python, Node). The C test
 # reuses the workspace build (as scripts/test-c.sh does); the Python and Node scripts build
 # their module, then run only their PostgreSQL tests.
-export VERSIONER_REQUIRE_POSTGRES=1
 cargo test --workspace --test c_api -- --exact c_program_on_postgresql
 bash scripts/test-python.sh versioner-py/tests/test_postgres.py
 bash scripts/test-node.sh __test__/postgres.test.mjs
