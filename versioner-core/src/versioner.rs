@@ -742,7 +742,20 @@ fn version_or_create(
     info: &VersionInfo<'_>,
     now: DateTime<Utc>,
 ) -> Result<Version> {
-    let Some(mut v) = tx.version(product, version)? else {
+    let found = tx.version(product, version)?;
+    settle_version(tx, product, version, found, info, now)
+}
+
+/// [`version_or_create`] for a version already looked up (`found`).
+fn settle_version(
+    tx: &mut dyn Tx,
+    product: &Product,
+    version: &str,
+    found: Option<Version>,
+    info: &VersionInfo<'_>,
+    now: DateTime<Utc>,
+) -> Result<Version> {
+    let Some(mut v) = found else {
         let v = Version {
             id: uuid::Uuid::now_v7().to_string(),
             product_id: product.id.clone(),
@@ -1016,18 +1029,30 @@ fn record_deployment(
     now: DateTime<Utc>,
 ) -> Result<Deployment> {
     let f = &ev.fields;
+    // One look-up of the target serves the replay check and the creation of what is missing.
+    let found = Target::find(tx, &ev.product, &ev.version, &ev.environment)?;
     // Idempotent replay: the same run id and status for the same target writes nothing.
-    if let Some(invoke) = &f.invoke_id {
-        let t = Target::find(tx, &ev.product, &ev.version, &ev.environment)?;
-        if let (Some(p), Some(v), Some(e)) = (&t.product, &t.version, &t.environment)
-            && let Some(existing) =
-                tx.deployment_by_invoke(p.key, v.key, e.key, invoke, ev.status)?
-        {
-            return Ok(existing);
-        }
+    if let (Some(invoke), Some(p), Some(v), Some(e)) = (
+        &f.invoke_id,
+        &found.product,
+        &found.version,
+        &found.environment,
+    ) && let Some(existing) = tx.deployment_by_invoke(p.key, v.key, e.key, invoke, ev.status)?
+    {
+        return Ok(existing);
     }
-    let product = product_or_create(tx, &ev.product, now)?;
-    let environment = environment_or_create(tx, &ev.environment, now)?;
+    let product = match found.product {
+        Some(p) => p,
+        None => tx.insert_product(&ev.product, now)?,
+    };
+    let environment = match found.environment {
+        Some(e) => e,
+        None => tx.insert_environment(
+            &ev.environment,
+            EnvironmentType::infer(&ev.environment),
+            now,
+        )?,
+    };
     let info = VersionInfo {
         sha: f.scm_sha.as_deref(),
         branch: f.scm_branch.as_deref(),
@@ -1036,7 +1061,7 @@ fn record_deployment(
         build_url: f.build_url.as_deref(),
         built_by: None,
     };
-    let version = version_or_create(tx, &product, &ev.version, &info, now)?;
+    let version = settle_version(tx, &product, &ev.version, found.version, &info, now)?;
     let open = tx.newest_open_deployment(product.key, version.key, environment.key)?;
     // INVARIANT: a terminal event closes the newest open deployment of the same product,
     // version and environment; `started` moves a queued (`pending`) one to started.

@@ -257,8 +257,16 @@ impl PgStore {
                 let mut client = config
                     .connect(NoTls)
                     .map_err(|e| pg_error("cannot reach the database", e))?;
-                client
-                    .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                // `CREATE SCHEMA IF NOT EXISTS` is not safe against a concurrent creation of the
+                // same schema (unique violation), so it runs under the migration lock.
+                let mut tx = client
+                    .transaction()
+                    .map_err(|e| pg_error("creating the schema", e))?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                    .map_err(|e| pg_error("creating the schema", e))?;
+                tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                    .map_err(|e| pg_error("creating the schema", e))?;
+                tx.commit()
                     .map_err(|e| pg_error("creating the schema", e))?;
                 Some(format!("SET search_path TO \"{schema}\""))
             }
