@@ -547,7 +547,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_auth: bool,
     /// The largest request body accepted, in bytes
-    #[arg(long, default_value_t = crate::server::DEFAULT_BODY_LIMIT, value_name = "BYTES")]
+    #[arg(long, default_value_t = versioner_server::DEFAULT_BODY_LIMIT, value_name = "BYTES")]
     pub max_body_bytes: usize,
     /// How long a request may take before it is answered 503
     #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]

@@ -10,7 +10,7 @@ use super::args::{Keys, KeysArgs};
 use super::output::table;
 use super::{Context, Database, Usage};
 use crate::exit::Exit;
-use crate::server::{Role, ServerStore};
+use versioner_server::{Role, ServerStore};
 
 /// The server file: `--server-db`, else beside the SQLite database.
 pub fn server_file(

@@ -6,7 +6,7 @@
 use super::Context;
 use super::args::ServeArgs;
 use crate::exit::Exit;
-use crate::server::{self, AppState, AuthMode, ServerOptions, ServerStore};
+use versioner_server::{self as server, AppState, AuthMode, ServerOptions, ServerStore};
 
 fn init_tracing(verbose: bool) {
     let default = if verbose { "debug" } else { "info" };

@@ -6,8 +6,8 @@ use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use versioner_cli::server::routes::ROUTES;
-use versioner_cli::server::{ServerOptions, idempotency::REPLAYED};
+use versioner_server::routes::ROUTES;
+use versioner_server::{ServerOptions, idempotency::REPLAYED};
 
 use crate::support::Fixture;
 

@@ -11,8 +11,8 @@ use std::thread::JoinHandle;
 use axum::Router;
 use serde_json::Value;
 use tempfile::TempDir;
-use versioner_cli::server::{AppState, AuthMode, Role, ServerOptions, ServerStore, router};
 use versioner_core::Versioner;
+use versioner_server::{AppState, AuthMode, Role, ServerOptions, ServerStore, router};
 
 /// A policy with one flow rule: production needs staging first.
 pub const FLOW_POLICY: &str = r#"

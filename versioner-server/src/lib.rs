@@ -1,4 +1,4 @@
-//! `versioner serve`: the HTTP API over the core (axum on tokio).
+//! The Versioner HTTP API over the core (axum on tokio), run by `versioner serve`.
 //!
 //! [`router`] builds the whole application from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no network; [`serve`] runs it on a listener until the
