@@ -48,10 +48,10 @@ use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::service::ApplyReport;
 use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
 use crate::tracker::Tracker;
-use crate::versioner::ApplyReport;
 use crate::wire;
 
 /// The header carrying the idempotency key of a write.

@@ -55,11 +55,11 @@ mod error;
 mod event;
 mod model;
 pub mod policy;
+mod service;
 mod state;
 mod status;
 pub mod store;
 mod tracker;
-mod versioner;
 pub mod wire;
 
 pub use approval::{
@@ -73,11 +73,11 @@ pub use model::{
     Version,
 };
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
+pub use service::{ApplyReport, Versioner};
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};
 pub use status::Status;
 pub use store::{HistoryQuery, SqliteOptions, SqliteStore, Synchronous};
 pub use tracker::Tracker;
-pub use versioner::{ApplyReport, Versioner};
 
 /// The library's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

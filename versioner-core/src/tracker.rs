@@ -35,9 +35,9 @@ use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::service::{ApplyReport, Versioner};
 use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
-use crate::versioner::{ApplyReport, Versioner};
 
 /// Tracking, the preflight, rules, approvals and queries: implemented by the in-process
 /// [`Versioner`] and by the remote `Client`.

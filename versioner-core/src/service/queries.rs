@@ -1,0 +1,215 @@
+//! Queries: products, environments, versions, history, state and drift.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
+use crate::store::{self, HistoryFilter, HistoryQuery, LockScope};
+
+use super::{Versioner, environment_or_create, find_product, find_version};
+
+impl Versioner {
+    /// Every product, by name.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn products(&self) -> Result<Vec<Product>> {
+        store::read(&*self.store, |tx| tx.products())
+    }
+
+    /// Every environment, from development to production.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn environments(&self) -> Result<Vec<Environment>> {
+        store::read(&*self.store, |tx| tx.environments())
+    }
+
+    /// Overrides an environment's type, or with `None` returns it to inference from the name.
+    /// The environment is created if it does not exist yet.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `STORAGE`.
+    pub fn set_environment_type(
+        &self,
+        name: &str,
+        env_type: Option<EnvironmentType>,
+    ) -> Result<Environment> {
+        let name = crate::event::required("environment_name", Some(name), 100)?;
+        let now = self.now();
+        store::write(&*self.store, &LockScope::Global, |tx| {
+            let env = environment_or_create(tx, &name, now)?;
+            let (ty, overridden) = match env_type {
+                Some(t) => (t, true),
+                None => (EnvironmentType::infer(&name), false),
+            };
+            tx.set_environment_type(env.key, ty, overridden)?;
+            tx.environment(&name)?
+                .ok_or_else(|| Error::internal("environment vanished"))
+        })
+    }
+
+    /// Versions of a product, newest first.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown product; `INVALID_INPUT` for a bad page; `STORAGE`.
+    pub fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
+        let page = page.validated()?;
+        store::read(&*self.store, |tx| {
+            let p = find_product(tx, product)?;
+            tx.versions(&p, page)
+        })
+    }
+
+    /// One version of a product.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    pub fn version(&self, product: &str, version: &str) -> Result<Version> {
+        store::read(&*self.store, |tx| Ok(find_version(tx, product, version)?.1))
+    }
+
+    /// A version by its public id.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    pub fn version_by_id(&self, id: &str) -> Result<Version> {
+        store::read(&*self.store, |tx| {
+            tx.version_by_id(id)?.ok_or_else(|| Error::NotFound {
+                kind: "version",
+                name: id.to_string(),
+            })
+        })
+    }
+
+    /// Versions built from a commit; an abbreviated SHA (4+ hex characters) matches by prefix.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a malformed SHA; `STORAGE`.
+    pub fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>> {
+        let sha = crate::event::sha(Some(sha))?
+            .ok_or_else(|| Error::invalid("scm_sha", "is required and must not be blank"))?;
+        store::read(&*self.store, |tx| tx.versions_by_sha(&sha))
+    }
+
+    /// A deployment by its public id.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    pub fn deployment(&self, id: &str) -> Result<Deployment> {
+        store::read(&*self.store, |tx| {
+            tx.deployment_by_id(id)?.ok_or_else(|| Error::NotFound {
+                kind: "deployment",
+                name: id.to_string(),
+            })
+        })
+    }
+
+    /// Deployment history, newest first. Unknown product, environment or version names match
+    /// nothing.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a bad limit; `STORAGE`.
+    pub fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
+        let limit = Page::first(query.limit.unwrap_or(50)).validated()?.limit;
+        store::read(&*self.store, |tx| {
+            let mut f = HistoryFilter {
+                status: query.status,
+                since: query.since,
+                until: query.until,
+                limit,
+                ..HistoryFilter::default()
+            };
+            let product = match &query.product {
+                Some(name) => match tx.product(name)? {
+                    Some(p) => Some(p),
+                    None => return Ok(Vec::new()),
+                },
+                None => None,
+            };
+            f.product = product.as_ref().map(|p| p.key);
+            if let Some(name) = &query.environment {
+                match tx.environment(name)? {
+                    Some(e) => f.environment = Some(e.key),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            if let Some(v) = &query.version {
+                let Some(p) = &product else {
+                    return Err(Error::invalid(
+                        "version",
+                        "filtering by version needs a product",
+                    ));
+                };
+                match tx.version(p, v)? {
+                    Some(v) => f.version = Some(v.key),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            tx.history(&f)
+        })
+    }
+
+    /// What is deployed where: for every product × environment with history, the version last
+    /// deployed successfully (when and by whom) and the deployments in progress — now, or as of
+    /// the instant `at`.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
+        store::read(&*self.store, |tx| {
+            let pairs = tx.pairs()?;
+            let mut cells = Vec::with_capacity(pairs.len());
+            let mut products: BTreeSet<String> = BTreeSet::new();
+            let mut envs: Vec<(EnvironmentType, String)> = Vec::new();
+            for (p, e) in pairs {
+                if at.is_some_and(|t| p.created_at > t || e.created_at > t) {
+                    continue;
+                }
+                let current = tx.last_success(p.key, e.key, at)?;
+                let in_progress = tx.in_progress(p.key, e.key, at)?;
+                if at.is_some() && current.is_none() && in_progress.is_empty() {
+                    continue;
+                }
+                products.insert(p.name.clone());
+                if !envs.iter().any(|(_, n)| *n == e.name) {
+                    envs.push((e.env_type, e.name.clone()));
+                }
+                cells.push(StateCell {
+                    product_name: p.name,
+                    environment_name: e.name,
+                    environment_type: e.env_type,
+                    current: current.as_ref().map(DeployedVersion::from),
+                    in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
+                });
+            }
+            envs.sort();
+            Ok(StateMatrix {
+                at,
+                products: products.into_iter().collect(),
+                environments: envs.into_iter().map(|(_, n)| n).collect(),
+                cells,
+            })
+        })
+    }
+
+    /// Products whose environments hold different versions (now, or as of `at`), considering
+    /// only `environments` when given.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn drift(
+        &self,
+        at: Option<DateTime<Utc>>,
+        environments: Option<&[String]>,
+    ) -> Result<Vec<Drift>> {
+        let mut matrix = self.state(at)?;
+        if let Some(only) = environments {
+            matrix.cells.retain(|c| only.contains(&c.environment_name));
+        }
+        Ok(matrix.drift())
+    }
+}

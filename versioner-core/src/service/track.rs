@@ -1,0 +1,416 @@
+//! Tracking: recording build and deployment events.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::event::{BuildEvent, DeploymentEvent, ValidBuild, ValidDeployment};
+use crate::model::{Build, Deployment, EnvironmentType, Product, Version};
+use crate::policy::{self, Preflight, PreflightStatus, Rule};
+use crate::status::Status;
+use crate::store::{self, LockScope, Tx};
+
+use super::preflight::{Target, gather_facts};
+use super::{Versioner, product_or_create};
+
+impl Versioner {
+    /// Records a build event. Creates the product and version on first sight; the first SHA
+    /// recorded for a version is permanent. A `started` event opens a build; a terminal one
+    /// closes the newest open build of the version (or records a closed one). Repeating an
+    /// event with the same `invoke_id` and status returns the recorded build and writes nothing.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` naming the field; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on
+    /// error.
+    pub fn track_build(&self, event: &BuildEvent) -> Result<Build> {
+        let ev = event.validate()?;
+        let payload = serde_json::to_value(event).unwrap_or(Value::Null);
+        // INVARIANT: the clock is read once the write lock is held, so events are stamped in
+        // the order they are serialized.
+        store::write(&*self.store, &LockScope::Global, |tx| {
+            record_build(tx, &ev, &payload, self.now())
+        })
+    }
+
+    /// Records a deployment event.
+    ///
+    /// `pending` queues a deployment; `started` runs the preflight and, when every enabled rule
+    /// holds, opens it (or moves the queued one to started); `completed`, `failed` and
+    /// `aborted` close the newest open deployment of the same product, version and environment,
+    /// or record a closed one when none is open. The preflight and the recording are one
+    /// atomic step. Repeating an event with the same `invoke_id` and status returns the
+    /// recorded deployment and writes nothing.
+    ///
+    /// An emergency bypass (`skip_preflight_checks` with `skip_preflight_reason`) records the
+    /// deployment with what the rules would have said.
+    ///
+    /// # Errors
+    /// A blocked deployment is [`Error::Blocked`] with the whole verdict (codes
+    /// `CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`,
+    /// `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`);
+    /// `INVALID_INPUT`; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on error.
+    pub fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
+        let ev = event.validate()?;
+        let payload = serde_json::to_value(event).unwrap_or(Value::Null);
+        // INVARIANT: the clock is read once the environment's lock is held, so a preflight
+        // never evaluates at an instant earlier than a deployment it must see.
+        store::write(
+            &*self.store,
+            &LockScope::Environment(ev.environment.clone()),
+            |tx| record_deployment(tx, &ev, &payload, self.now()),
+        )
+    }
+}
+
+/// What an event says about the version it names.
+struct VersionInfo<'a> {
+    sha: Option<&'a str>,
+    branch: Option<&'a str>,
+    repository: Option<&'a str>,
+    build_number: Option<&'a str>,
+    build_url: Option<&'a str>,
+    built_by: Option<&'a str>,
+}
+
+/// Two SHAs name the same commit when one is a prefix of the other.
+fn same_commit(a: &str, b: &str) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// Finds or creates the version, enforcing immutability: the first SHA recorded wins, an
+/// abbreviated SHA matches its full form (and a full SHA upgrades an abbreviated record), and
+/// an event without a SHA never conflicts. Descriptive fields fill gaps, never overwrite.
+fn version_or_create(
+    tx: &mut dyn Tx,
+    product: &Product,
+    version: &str,
+    info: &VersionInfo<'_>,
+    now: DateTime<Utc>,
+) -> Result<Version> {
+    let found = tx.version(product, version)?;
+    settle_version(tx, product, version, found, info, now)
+}
+
+/// [`version_or_create`] for a version already looked up (`found`).
+fn settle_version(
+    tx: &mut dyn Tx,
+    product: &Product,
+    version: &str,
+    found: Option<Version>,
+    info: &VersionInfo<'_>,
+    now: DateTime<Utc>,
+) -> Result<Version> {
+    let Some(mut v) = found else {
+        let v = Version {
+            id: uuid::Uuid::now_v7().to_string(),
+            product_id: product.id.clone(),
+            product_name: product.name.clone(),
+            version: version.to_string(),
+            scm_sha: info.sha.map(str::to_string),
+            scm_branch: info.branch.map(str::to_string),
+            scm_repository: info.repository.map(str::to_string),
+            build_number: info.build_number.map(str::to_string),
+            build_url: info.build_url.map(str::to_string),
+            built_by: info.built_by.map(str::to_string),
+            created_at: now,
+            key: 0,
+            product_key: product.key,
+        };
+        return tx.insert_version(&v);
+    };
+    let before = v.clone();
+    if let Some(given) = info.sha {
+        match &v.scm_sha {
+            Some(recorded) if !same_commit(recorded, given) => {
+                return Err(Error::VersionConflict {
+                    product: product.name.clone(),
+                    version: version.to_string(),
+                    recorded: recorded.clone(),
+                    given: given.to_string(),
+                });
+            }
+            Some(recorded) if given.len() > recorded.len() => v.scm_sha = Some(given.to_string()),
+            Some(_) => {}
+            None => v.scm_sha = Some(given.to_string()),
+        }
+    }
+    let fill = |slot: &mut Option<String>, value: Option<&str>| {
+        if slot.is_none() {
+            *slot = value.map(str::to_string);
+        }
+    };
+    fill(&mut v.scm_branch, info.branch);
+    fill(&mut v.scm_repository, info.repository);
+    fill(&mut v.build_number, info.build_number);
+    fill(&mut v.build_url, info.build_url);
+    fill(&mut v.built_by, info.built_by);
+    if v != before {
+        tx.update_version(&v)?;
+    }
+    Ok(v)
+}
+
+fn merge_metadata(into: &mut Map<String, Value>, from: &Map<String, Value>) {
+    for (k, val) in from {
+        into.insert(k.clone(), val.clone());
+    }
+}
+
+fn record_build(
+    tx: &mut dyn Tx,
+    ev: &ValidBuild,
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> Result<Build> {
+    let f = &ev.fields;
+    let product = product_or_create(tx, &ev.product, now)?;
+    let info = VersionInfo {
+        sha: f.scm_sha.as_deref(),
+        branch: f.scm_branch.as_deref(),
+        repository: f.scm_repository.as_deref(),
+        build_number: f.build_number.as_deref(),
+        build_url: f.build_url.as_deref(),
+        built_by: f.built_by.as_deref(),
+    };
+    let version = version_or_create(tx, &product, &ev.version, &info, now)?;
+    if let Some(invoke) = &f.invoke_id
+        && let Some(existing) = tx.build_by_invoke(version.key, invoke, ev.status)?
+    {
+        return Ok(existing);
+    }
+    let open = tx.newest_open_build(version.key)?;
+    // INVARIANT: a terminal event closes the newest open build of the version; a `started`
+    // event moves a queued (`pending`) build to started.
+    let reuse = match (open, ev.status) {
+        (Some(b), s) if s.is_terminal() => Some(b),
+        (Some(b), Status::Started) if b.status == Status::Pending => Some(b),
+        _ => None,
+    };
+    let terminal_at = ev.completed_at.unwrap_or(now);
+    let build = match reuse {
+        Some(mut b) => {
+            b.status = ev.status;
+            b.updated_at = now;
+            if ev.status.is_terminal() {
+                b.completed_at = Some(terminal_at);
+            }
+            if ev.status == Status::Started {
+                b.started_at = Some(ev.started_at.unwrap_or(now));
+            }
+            overlay_build_fields(&mut b.fields, f);
+            merge_metadata(&mut b.extra_metadata, &ev.metadata);
+            tx.update_build(&b)?;
+            b
+        }
+        None => {
+            let mut b = Build {
+                id: uuid::Uuid::now_v7().to_string(),
+                version_id: version.id.clone(),
+                product_id: product.id.clone(),
+                product_name: product.name.clone(),
+                version: version.version.clone(),
+                status: ev.status,
+                fields: f.clone(),
+                started_at: match ev.status {
+                    Status::Pending => ev.started_at,
+                    _ => Some(ev.started_at.unwrap_or(now)),
+                },
+                completed_at: ev.status.is_terminal().then_some(terminal_at),
+                created_at: now,
+                updated_at: now,
+                extra_metadata: ev.metadata.clone(),
+                key: 0,
+                version_key: version.key,
+            };
+            b.key = tx.insert_build(&b)?;
+            b
+        }
+    };
+    tx.append_build_event(build.key, ev.status, f.invoke_id.as_deref(), payload, now)?;
+    Ok(build)
+}
+
+fn overlay<T: Clone>(slot: &mut Option<T>, value: &Option<T>) {
+    if value.is_some() {
+        slot.clone_from(value);
+    }
+}
+
+fn overlay_build_fields(b: &mut crate::model::BuildFields, f: &crate::model::BuildFields) {
+    overlay(&mut b.built_by, &f.built_by);
+    overlay(&mut b.built_by_email, &f.built_by_email);
+    overlay(&mut b.built_by_name, &f.built_by_name);
+    overlay(&mut b.scm_sha, &f.scm_sha);
+    overlay(&mut b.scm_branch, &f.scm_branch);
+    overlay(&mut b.scm_repository, &f.scm_repository);
+    overlay(&mut b.build_url, &f.build_url);
+    overlay(&mut b.build_number, &f.build_number);
+    overlay(&mut b.source_system, &f.source_system);
+    overlay(&mut b.invoke_id, &f.invoke_id);
+    overlay(&mut b.error_message, &f.error_message);
+    overlay(&mut b.error_code, &f.error_code);
+}
+
+fn overlay_deployment_fields(
+    d: &mut crate::model::DeploymentFields,
+    f: &crate::model::DeploymentFields,
+) {
+    overlay(&mut d.deployed_by, &f.deployed_by);
+    overlay(&mut d.deployed_by_email, &f.deployed_by_email);
+    overlay(&mut d.deployed_by_name, &f.deployed_by_name);
+    overlay(&mut d.scm_sha, &f.scm_sha);
+    overlay(&mut d.scm_repository, &f.scm_repository);
+    overlay(&mut d.scm_branch, &f.scm_branch);
+    overlay(&mut d.build_number, &f.build_number);
+    overlay(&mut d.source_system, &f.source_system);
+    overlay(&mut d.invoke_id, &f.invoke_id);
+    overlay(&mut d.deploy_url, &f.deploy_url);
+    overlay(&mut d.build_url, &f.build_url);
+}
+
+fn record_deployment(
+    tx: &mut dyn Tx,
+    ev: &ValidDeployment,
+    payload: &Value,
+    now: DateTime<Utc>,
+) -> Result<Deployment> {
+    let f = &ev.fields;
+    // One look-up of the target serves the replay check and the creation of what is missing.
+    let found = Target::find(tx, &ev.product, &ev.version, &ev.environment)?;
+    // Idempotent replay: the same run id and status for the same target writes nothing.
+    if let (Some(invoke), Some(p), Some(v), Some(e)) = (
+        &f.invoke_id,
+        &found.product,
+        &found.version,
+        &found.environment,
+    ) && let Some(existing) = tx.deployment_by_invoke(p.key, v.key, e.key, invoke, ev.status)?
+    {
+        return Ok(existing);
+    }
+    let product = match found.product {
+        Some(p) => p,
+        None => tx.insert_product(&ev.product, now)?,
+    };
+    let environment = match found.environment {
+        Some(e) => e,
+        None => tx.insert_environment(
+            &ev.environment,
+            EnvironmentType::infer(&ev.environment),
+            now,
+        )?,
+    };
+    let info = VersionInfo {
+        sha: f.scm_sha.as_deref(),
+        branch: f.scm_branch.as_deref(),
+        repository: f.scm_repository.as_deref(),
+        build_number: f.build_number.as_deref(),
+        build_url: f.build_url.as_deref(),
+        built_by: None,
+    };
+    let version = settle_version(tx, &product, &ev.version, found.version, &info, now)?;
+    let open = tx.newest_open_deployment(product.key, version.key, environment.key)?;
+    // INVARIANT: a terminal event closes the newest open deployment of the same product,
+    // version and environment; `started` moves a queued (`pending`) one to started.
+    let reuse = match (open, ev.status) {
+        (Some(d), s) if s.is_terminal() => Some(d),
+        (Some(d), Status::Started) if d.status == Status::Pending => Some(d),
+        _ => None,
+    };
+    let preflight = if ev.status == Status::Started {
+        let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
+        let target = Target {
+            product_name: product.name.clone(),
+            version_name: version.version.clone(),
+            environment_name: environment.name.clone(),
+            product: Some(product.clone()),
+            version: Some(version.clone()),
+            environment: Some(environment.clone()),
+        };
+        let facts = gather_facts(
+            tx,
+            &rules,
+            &target,
+            f.deployed_by.as_deref(),
+            reuse.as_ref().map(|d| d.key),
+        )?;
+        let verdict = policy::evaluate(&rules, &facts, now);
+        match (&ev.bypass, verdict.is_allowed()) {
+            (Some(reason), _) => {
+                tracing::warn!(
+                    product = %product.name, version = %version.version, environment = %environment.name,
+                    reason = %reason, allowed = verdict.is_allowed(), "preflight bypassed"
+                );
+                Some(Preflight {
+                    status: PreflightStatus::Skipped,
+                    verdict,
+                    bypass_reason: Some(reason.clone()),
+                })
+            }
+            (None, true) => Some(Preflight {
+                status: PreflightStatus::Passed,
+                verdict,
+                bypass_reason: None,
+            }),
+            (None, false) => return Err(Error::Blocked(Box::new(verdict))),
+        }
+    } else {
+        None
+    };
+    let terminal_at = ev.completed_at.unwrap_or(now);
+    let deployment = match reuse {
+        Some(mut d) => {
+            d.status = ev.status;
+            d.updated_at = now;
+            if ev.status.is_terminal() {
+                d.completed_at = Some(terminal_at);
+            } else {
+                d.started_at = Some(now);
+            }
+            overlay_deployment_fields(&mut d.fields, f);
+            merge_metadata(&mut d.extra_metadata, &ev.metadata);
+            tx.update_deployment(&d)?;
+            if let Some(p) = preflight {
+                tx.set_preflight(d.key, &p)?;
+                d.preflight = Some(p);
+            }
+            d
+        }
+        None => {
+            let mut d = Deployment {
+                id: uuid::Uuid::now_v7().to_string(),
+                product_id: product.id.clone(),
+                product_name: product.name.clone(),
+                version_id: version.id.clone(),
+                version: version.version.clone(),
+                environment_id: environment.id.clone(),
+                environment_name: environment.name.clone(),
+                status: ev.status,
+                fields: f.clone(),
+                deployed_at: if ev.status.is_terminal() {
+                    terminal_at.min(now)
+                } else {
+                    now
+                },
+                started_at: (ev.status == Status::Started).then_some(now),
+                completed_at: ev.status.is_terminal().then_some(terminal_at),
+                updated_at: now,
+                extra_metadata: ev.metadata.clone(),
+                preflight,
+                key: 0,
+                product_key: product.key,
+                version_key: version.key,
+                environment_key: environment.key,
+            };
+            d.key = tx.insert_deployment(&d)?;
+            d
+        }
+    };
+    tx.append_deployment_event(
+        deployment.key,
+        ev.status,
+        f.invoke_id.as_deref(),
+        payload,
+        now,
+    )?;
+    Ok(deployment)
+}
