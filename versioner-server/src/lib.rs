@@ -16,8 +16,8 @@
 //! `POST /version-events/`), queries, rules, approvals and a dry-run check; the full list with
 //! each route's required role is [`routes::ROUTES`], served as OpenAPI 3 at `/openapi.json`.
 
+pub mod api;
 pub mod auth;
-pub mod handlers;
 pub mod http;
 pub mod idempotency;
 pub mod routes;
@@ -178,40 +178,40 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use handlers as h;
+    use api::{approvals, environments, events, meta, queries, rules};
     Router::new()
-        .route("/health", get(h::health))
-        .route("/openapi.json", get(h::openapi))
-        .route("/build-events/", post(h::track_build))
-        .route("/version-events/", post(h::track_build))
-        .route("/deployment-events/", post(h::track_deployment))
-        .route("/check", post(h::check))
-        .route("/versions/", get(h::versions))
-        .route("/versions/{id}", get(h::version))
-        .route("/deployments/", get(h::deployments))
-        .route("/deployments/{id}", get(h::deployment))
-        .route("/products/", get(h::products))
+        .route("/health", get(meta::health))
+        .route("/openapi.json", get(meta::openapi))
+        .route("/build-events/", post(events::track_build))
+        .route("/version-events/", post(events::track_build))
+        .route("/deployment-events/", post(events::track_deployment))
+        .route("/check", post(events::check))
+        .route("/versions/", get(queries::versions))
+        .route("/versions/{id}", get(queries::version))
+        .route("/deployments/", get(queries::deployments))
+        .route("/deployments/{id}", get(queries::deployment))
+        .route("/products/", get(queries::products))
         .route(
             "/products/{product}/versions/{version}",
-            get(h::product_version),
+            get(queries::product_version),
         )
-        .route("/environments/", get(h::environments))
-        .route("/environments/{name}", put(h::set_environment_type))
-        .route("/state", get(h::state))
-        .route("/drift", get(h::drift))
-        .route("/rules/", get(h::rules).post(h::create_rule))
-        .route("/rules/apply", post(h::apply_rules))
+        .route("/environments/", get(environments::environments))
+        .route("/environments/{name}", put(environments::set_environment_type))
+        .route("/state", get(queries::state))
+        .route("/drift", get(queries::drift))
+        .route("/rules/", get(rules::rules).post(rules::create_rule))
+        .route("/rules/apply", post(rules::apply_rules))
         .route(
             "/rules/{name}",
-            get(h::rule).put(h::update_rule).delete(h::delete_rule),
+            get(rules::rule).put(rules::update_rule).delete(rules::delete_rule),
         )
-        .route("/rules/{name}/status", post(h::set_rule_status))
-        .route("/rules/{name}/history", get(h::rule_history))
-        .route("/rule-history/", get(h::all_rule_history))
-        .route("/approvals/", get(h::approvals).post(h::approve))
-        .route("/approvals/{id}/revoke", post(h::revoke))
-        .fallback(h::not_found)
-        .method_not_allowed_fallback(h::method_not_allowed)
+        .route("/rules/{name}/status", post(rules::set_rule_status))
+        .route("/rules/{name}/history", get(rules::rule_history))
+        .route("/rule-history/", get(rules::all_rule_history))
+        .route("/approvals/", get(approvals::approvals).post(approvals::approve))
+        .route("/approvals/{id}/revoke", post(approvals::revoke))
+        .fallback(meta::not_found)
+        .method_not_allowed_fallback(meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
