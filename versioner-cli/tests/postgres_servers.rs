@@ -1,6 +1,9 @@
-//! Two `versioner serve` instances on one PostgreSQL database share one policy: 32 concurrent
-//! `started` events for one product and environment, sent through both servers at once under
-//! a one-at-a-time rule, admit exactly one.
+//! Two `versioner serve` instances on one PostgreSQL database share one policy, one set of API
+//! keys and one set of idempotency records: a key created once with `versioner keys create
+//! --database-url` authenticates on both; an `Idempotency-Key` used on one is replayed by the
+//! other; 32 concurrent `started` events for one product and environment, sent through both
+//! servers at once under a one-at-a-time rule, admit exactly one; the outbox they append to
+//! together has no gap.
 //!
 //! Runs with `cargo test -p versioner-cli --features postgres --test postgres_servers` when
 //! `VERSIONER_TEST_DATABASE_URL` names a database (`scripts/test-postgres.sh` starts one).
@@ -35,9 +38,9 @@ impl Drop for Server {
     }
 }
 
-fn serve(database_url: &str, keys: &str) -> Server {
+fn serve(database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_versioner"))
-        .args(["serve", "--server-db", keys, "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .env("VERSIONER_DATABASE_URL", database_url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -92,19 +95,17 @@ fn two_servers_on_one_database_admit_exactly_one_of_32_concurrent_starts() {
     .unwrap();
     let database_url = format!("{base} options='-c search_path={schema}'");
 
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys.db");
-    let keys = keys.to_str().unwrap();
+    // One key, created once, in the database: no file on either server's host.
     let out = Command::new(env!("CARGO_BIN_EXE_versioner"))
         .args([
             "keys",
             "create",
-            "--server-db",
-            keys,
+            "--database-url",
+            &database_url,
             "--name",
             "ci",
             "--role",
-            "deployer",
+            "admin",
         ])
         .output()
         .unwrap();
@@ -120,7 +121,54 @@ fn two_servers_on_one_database_admit_exactly_one_of_32_concurrent_starts() {
         .trim()
         .to_string();
 
-    let servers = [serve(&database_url, keys), serve(&database_url, keys)];
+    let servers = [serve(&database_url), serve(&database_url)];
+
+    // The key authenticates on both; an idempotency key used on one is replayed by the other.
+    let http = reqwest::blocking::Client::new();
+    let post = |server: &Server, idempotency_key: &str| {
+        http.post(format!("{}/deployment-events/", server.url))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", idempotency_key)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "product_name": "web", "version": "2.0.0",
+                    "environment_name": "staging", "status": "completed",
+                })
+                .to_string(),
+            )
+            .send()
+            .unwrap()
+    };
+    let first = post(&servers[0], "shared-key-1");
+    assert_eq!(first.status().as_u16(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = first.text().unwrap();
+    let second = post(&servers[1], "shared-key-1");
+    assert_eq!(second.status().as_u16(), 200);
+    assert_eq!(
+        second
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(second.text().unwrap(), first_body);
+    assert_eq!(
+        vr.history(&HistoryQuery::new().product("web").limit(10))
+            .unwrap()
+            .len(),
+        1,
+        "the retry through the other server recorded nothing"
+    );
+    for s in &servers {
+        let r = http
+            .get(format!("{}/products/", s.url))
+            .bearer_auth(&key)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "the key works on {}", s.url);
+    }
     let barrier = Arc::new(Barrier::new(32));
     let handles: Vec<_> = (0..32)
         .map(|i| {
@@ -163,4 +211,18 @@ fn two_servers_on_one_database_admit_exactly_one_of_32_concurrent_starts() {
         1,
         "only the accepted deployment was recorded"
     );
+
+    // Both servers appended to one outbox: 1, 2, 3, … with no gap and no repeat; the 31
+    // refusals each left exactly their `deployment.preflight_failed` event.
+    let events = vr.events_since(0, 1000).unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=i64::try_from(events.len()).unwrap()).collect::<Vec<_>>()
+    );
+    let refused = events
+        .iter()
+        .filter(|e| e.event_type == versioner_core::EventType::DeploymentPreflightFailed)
+        .count();
+    assert_eq!(refused, 31);
 }

@@ -46,6 +46,7 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 mod approval;
 pub mod ci;
 #[cfg(feature = "client")]
@@ -54,6 +55,7 @@ mod clock;
 mod error;
 mod event;
 mod model;
+pub mod outbox;
 pub mod policy;
 mod service;
 mod state;
@@ -62,6 +64,7 @@ pub mod store;
 mod tracker;
 pub mod wire;
 
+pub use access::{ApiKey, IdempotencyClaim, Role};
 pub use approval::{
     Approval, ApprovalRequest, KNOWN_TYPES as APPROVAL_TYPES, RELEASE, normalize_type,
 };
@@ -72,6 +75,7 @@ pub use model::{
     Build, BuildFields, Deployment, DeploymentFields, Environment, EnvironmentType, Page, Product,
     Version,
 };
+pub use outbox::{DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
 pub use service::{ApplyReport, Versioner};
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};

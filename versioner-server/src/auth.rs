@@ -1,5 +1,5 @@
 //! Authentication and authorization: `Authorization: Bearer <key>`, checked against the
-//! hashed keys of the server file, and the route table's permission for the matched route.
+//! hashed keys kept in the database, and the route table's permission for the matched route.
 //!
 //! - No or an unknown key: 401 `{"detail": "Invalid API key", "code": "UNAUTHORIZED", …}`.
 //! - A key whose role does not allow the route: 403
@@ -18,7 +18,7 @@ use versioner_core::Error;
 use super::AppState;
 use super::http::ApiError;
 use super::routes::{self, Permission};
-use super::store::{ApiKey, Role};
+use versioner_core::{ApiKey, Role};
 
 /// Who is calling, inserted into the request by [`authenticate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 tracing::info!(%path, "refused: no API key");
                 return unauthorized();
             };
-            match state.server(move |s| s.authenticate(&secret)).await {
+            match state.core(move |vr| vr.authenticate(&secret)).await {
                 Ok(Some(key)) => Caller::from(key),
                 Ok(None) => {
                     tracing::info!(%path, "refused: unknown or revoked API key");

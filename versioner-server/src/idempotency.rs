@@ -4,17 +4,22 @@
 //! For a `POST`, `PUT` or `DELETE` carrying the header, the middleware
 //! 1. serializes requests with the same `(caller, key)` (a retry that overtakes a slow first
 //!    attempt waits for it);
-//! 2. answers from the server file when an answer is stored: the same status and body, plus
+//! 2. answers from the database when an answer is stored: the same status and body, plus
 //!    `Idempotent-Replayed: true`; a key reused for a different request (another method, path
 //!    or body) is a 422 naming `Idempotency-Key`;
-//! 3. otherwise runs the request in its own task, so that it completes and its answer is
-//!    stored even when the client disconnects or the request timeout fires, and stores any
-//!    answer below 500. A 5xx is not stored: the retry runs again, which is safe because a
-//!    failed core call wrote nothing.
+//! 3. otherwise runs the request in its own task, so that it completes even when the client
+//!    disconnects or the request timeout fires, with an [`IdempotencyClaim`] that the
+//!    handler's core call receives ([`current_claim`]). The core writes the claim's record
+//!    **in the same transaction** as the write itself, so a write that committed is never run
+//!    again: a retry after a crash between the commit and the answer finds the record, and the
+//!    core gives back the recorded result, which the handler answers as before;
+//! 4. keeps any other answer below 500 (a refusal, a validation error) in a transaction of its
+//!    own. A 5xx is not kept: the retry runs again, which is safe because a failed core call
+//!    wrote nothing.
 //!
-//! Answers are kept 24 hours ([`ServerStore`](super::store::ServerStore)). Requests without
-//! the header are not deduplicated (the core still makes a repeated `invoke_id` + status
-//! idempotent).
+//! Records live in the store beside the records they protect (24 hours), so every server on
+//! one database shares them. Requests without the header are not deduplicated (the core
+//! still makes a repeated `invoke_id` + status idempotent).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,13 +30,23 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::OwnedMutexGuard;
-use versioner_core::Error;
+use versioner_core::access::{StoredAnswer, sha256_hex};
 use versioner_core::client::IDEMPOTENCY_KEY;
+use versioner_core::{Error, IdempotencyClaim};
 
 use super::AppState;
 use super::auth::Caller;
 use super::http::{ApiError, too_large};
-use super::store::{StoredResponse, sha256_hex};
+
+tokio::task_local! {
+    /// The claim of the idempotent request this task is answering.
+    static CLAIM: Arc<IdempotencyClaim>;
+}
+
+/// The claim of the idempotent request being answered on this task, if any.
+pub fn current_claim() -> Option<Arc<IdempotencyClaim>> {
+    CLAIM.try_with(Arc::clone).ok()
+}
 
 /// The header marking a replayed answer.
 pub const REPLAYED: &str = "Idempotent-Replayed";
@@ -88,7 +103,7 @@ impl Drop for KeyGuard {
     }
 }
 
-fn replay(stored: StoredResponse) -> Response {
+fn replay(stored: StoredAnswer) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut resp = (status, Body::from(stored.body)).into_response();
     if let Some(ct) = stored
@@ -141,46 +156,50 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     fingerprint.extend_from_slice(&bytes);
     let request_hash = sha256_hex(&fingerprint);
 
+    let claim = Arc::new(IdempotencyClaim::new(&scope, &key, &request_hash));
     let (s, k) = (scope.clone(), key.clone());
-    match state.server(move |srv| srv.stored_response(&s, &k)).await {
+    match state.core(move |vr| vr.idempotency_record(&s, &k)).await {
         Err(e) => return e.into_response(),
-        Ok(Some(stored)) if stored.request_hash == request_hash => {
-            tracing::info!(path = %parts.uri.path(), "idempotent replay");
-            return replay(stored);
+        Ok(Some(found)) if found.request_hash != request_hash => {
+            return ApiError(claim.reused()).into_response();
         }
-        Ok(Some(_)) => {
-            return ApiError(Error::invalid(
-                IDEMPOTENCY_KEY,
-                format!(
-                    "`{key}` was already used for a different request; send a new key with a new request"
-                ),
-            ))
-            .into_response();
+        Ok(Some(found)) => {
+            if let Some(answer) = found.answer {
+                tracing::info!(path = %parts.uri.path(), "idempotent replay");
+                return replay(answer);
+            }
+            // A write committed without an answer (the server stopped in between): the
+            // handler runs, and the core gives back the recorded result.
         }
         Ok(None) => {}
     }
 
     let req = Request::from_parts(parts, Body::from(bytes));
-    let task = tokio::spawn(async move {
+    let task = tokio::spawn(CLAIM.scope(Arc::clone(&claim), async move {
         let _guard = guard;
         let resp = next.run(req).await;
-        let (parts, body) = resp.into_parts();
+        let (mut parts, body) = resp.into_parts();
         let Ok(bytes) = to_bytes(body, usize::MAX).await else {
             return ApiError(Error::internal("cannot buffer the response")).into_response();
         };
-        if parts.status.as_u16() < 500 {
-            let stored = StoredResponse {
-                request_hash,
-                status: parts.status.as_u16(),
-                content_type: parts
+        if claim.replayed() {
+            tracing::info!("idempotent replay of a recorded write");
+            parts
+                .headers
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+        } else if parts.status.as_u16() < 500 && !parts.status.is_success() {
+            // A successful write recorded its result with itself; anything else is kept now.
+            let answer = StoredAnswer::new(
+                parts.status.as_u16(),
+                parts
                     .headers
                     .get(header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_string),
-                body: bytes.to_vec(),
-            };
+                bytes.to_vec(),
+            );
             if let Err(e) = state
-                .server(move |srv| srv.save_response(&scope, &key, &stored))
+                .core(move |vr| vr.save_idempotent_answer(&scope, &key, &request_hash, answer))
                 .await
             {
                 // The answer stands; a retry would run again.
@@ -188,7 +207,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             }
         }
         Response::from_parts(parts, Body::from(bytes))
-    });
+    }));
     task.await.unwrap_or_else(|e| {
         ApiError(Error::internal(format!("request task failed: {e}"))).into_response()
     })

@@ -20,8 +20,8 @@ pub mod api;
 pub mod auth;
 pub mod http;
 pub mod idempotency;
+pub mod legacy;
 pub mod routes;
-pub mod store;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
 pub use auth::{AuthMode, Caller};
-pub use store::{ApiKey, Role, ServerStore};
+pub use versioner_core::{ApiKey, Role};
 
 use http::ApiError;
 use idempotency::KeyedLocks;
@@ -99,18 +99,17 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     vr: Versioner,
-    server: Arc<ServerStore>,
     options: ServerOptions,
     locks: Arc<KeyedLocks>,
 }
 
 impl AppState {
-    /// The state of a server over `vr`, keeping keys and idempotency records in `server`.
-    pub fn new(vr: Versioner, server: ServerStore, options: ServerOptions) -> AppState {
+    /// The state of a server over `vr`. API keys and idempotency records live in `vr`'s
+    /// store, so every server on one database shares them.
+    pub fn new(vr: Versioner, options: ServerOptions) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 vr,
-                server: Arc::new(server),
                 options,
                 locks: Arc::new(KeyedLocks::default()),
             }),
@@ -120,11 +119,6 @@ impl AppState {
     /// The core.
     pub fn versioner(&self) -> &Versioner {
         &self.inner.vr
-    }
-
-    /// The server file.
-    pub fn server_store(&self) -> &ServerStore {
-        &self.inner.server
     }
 
     pub(crate) fn auth_mode(&self) -> AuthMode {
@@ -139,27 +133,20 @@ impl AppState {
         &self.inner.locks
     }
 
-    /// Runs a core call on the blocking pool.
+    /// Runs a core call on the blocking pool. Inside an idempotent request (see
+    /// [`idempotency`]) the core is handed the request's claim, so the write and its
+    /// idempotency record commit together.
     pub(crate) async fn core<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Versioner) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        let vr = self.inner.vr.clone();
+        let vr = match idempotency::current_claim() {
+            Some(claim) => self.inner.vr.with_idempotency(claim),
+            None => self.inner.vr.clone(),
+        };
         tokio::task::spawn_blocking(move || f(&vr))
             .await
             .map_err(|e| ApiError(Error::internal(format!("core task failed: {e}"))))?
-            .map_err(ApiError)
-    }
-
-    /// Runs a server-file call on the blocking pool.
-    pub(crate) async fn server<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&ServerStore) -> Result<T> + Send + 'static,
-    ) -> std::result::Result<T, ApiError> {
-        let server = Arc::clone(&self.inner.server);
-        tokio::task::spawn_blocking(move || f(&server))
-            .await
-            .map_err(|e| ApiError(Error::internal(format!("server task failed: {e}"))))?
             .map_err(ApiError)
     }
 }

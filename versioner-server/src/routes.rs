@@ -6,35 +6,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::store::Role;
+#[cfg(test)]
+use crate::Role;
 
-/// What a route requires of the caller's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Permission {
-    /// No key needed (`/health`, `/openapi.json`).
-    Public,
-    /// Any valid key: queries and dry-run checks.
-    Read,
-    /// Send build and deployment events: deployer or admin.
-    Track,
-    /// Record or revoke approvals: approver or admin.
-    Approve,
-    /// Manage rules: admin.
-    Admin,
-}
-
-impl Role {
-    /// Whether a key with this role may use a route requiring `permission`.
-    pub fn allows(self, permission: Permission) -> bool {
-        matches!(
-            (self, permission),
-            (_, Permission::Public | Permission::Read)
-                | (Role::Admin, _)
-                | (Role::Deployer, Permission::Track)
-                | (Role::Approver, Permission::Approve)
-        )
-    }
-}
+pub use versioner_core::access::Permission;
 
 /// One route.
 #[derive(Debug, Clone, Copy)]

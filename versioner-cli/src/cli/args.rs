@@ -174,8 +174,8 @@ Examples:
     Keys(KeysArgs),
     /// Run the HTTP API over a database
     #[command(after_help = "\
-API keys live in <db>-server beside the database (with --database-url, give --server-db);
-create one with `versioner keys create`.
+API keys live in the database itself (every server on it accepts them); create one with
+`versioner keys create`.
 Without any key every request is refused (401) unless --no-auth is given.
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
 
@@ -486,16 +486,14 @@ pub struct ApprovalsArgs {
 /// `versioner keys …`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Keys are stored hashed in <db>-server beside the database (or --server-db).
+Keys are stored hashed in the database itself (--db or --database-url); every server on that
+database accepts them. A <db>-server file of an earlier version is imported on first use.
 
 Examples:
   versioner keys create --db versioner.db --name ci --role deployer
   versioner keys list --db versioner.db
   versioner keys revoke --db versioner.db ci")]
 pub struct KeysArgs {
-    /// The server file [default: the --db path + "-server"]
-    #[arg(long, global = true, value_name = "PATH")]
-    pub server_db: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Keys,
@@ -540,9 +538,6 @@ pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free port)
     #[arg(long, default_value = "127.0.0.1:8000", value_name = "ADDR")]
     pub listen: String,
-    /// The server file for API keys and idempotency records [default: the --db path + "-server"]
-    #[arg(long, value_name = "PATH")]
-    pub server_db: Option<PathBuf>,
     /// Accept requests without an API key (a trusted network or one machine only)
     #[arg(long)]
     pub no_auth: bool,

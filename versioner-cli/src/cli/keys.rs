@@ -1,45 +1,34 @@
-//! `versioner keys create|list|revoke`: the server's API keys, managed on the server host in
-//! the server file beside the database.
-
-use std::path::PathBuf;
+//! `versioner keys create|list|revoke`: the server's API keys, kept hashed in the database
+//! itself (`--db` or `--database-url`), so every server on that database accepts them.
 
 use chrono::SecondsFormat;
 use serde_json::json;
+use versioner_core::Versioner;
 
 use super::args::{Keys, KeysArgs};
 use super::output::table;
 use super::{Context, Database, Usage};
 use crate::exit::Exit;
-use versioner_server::{Role, ServerStore};
+use versioner_server::Role;
 
-/// The server file: `--server-db`, else beside the SQLite database.
-pub fn server_file(
-    ctx: &Context<'_, '_>,
-    explicit: Option<&PathBuf>,
-    command: &str,
-) -> Result<PathBuf, Usage> {
-    if let Some(p) = explicit {
-        return Ok(p.clone());
+/// Opens the database that holds the keys; a SQLite database imports the keys of an earlier
+/// version's server file beside it (`<db>-server`) on first open.
+pub fn open_with_keys(db: &Database) -> Result<Versioner, versioner_core::Error> {
+    let vr = db.open()?;
+    if let Database::Sqlite(path) = db {
+        versioner_server::legacy::import_server_file(&vr, path)?;
     }
-    match ctx.database(command) {
-        Ok(Database::Sqlite(db)) => Ok(ServerStore::path_for(&db)),
-        Ok(Database::Postgres(_)) => Err(Usage(format!(
-            "{command}: with --database-url, give the server file for API keys with --server-db PATH"
-        ))),
-        Err(_) => Err(Usage(format!(
-            "{command}: API keys live beside the server's database: pass --db PATH (or --server-db PATH)"
-        ))),
-    }
+    Ok(vr)
 }
 
 /// Runs a `keys` subcommand.
 pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
-    let path = match server_file(ctx, k.server_db.as_ref(), "keys") {
-        Ok(p) => p,
+    let db = match ctx.database("keys") {
+        Ok(db) => db,
         Err(u) => return ctx.usage(&u),
     };
-    let store = match ServerStore::open(&path) {
-        Ok(s) => s,
+    let vr = match open_with_keys(&db) {
+        Ok(v) => v,
         Err(e) => return ctx.fail(&e),
     };
     match &k.command {
@@ -48,8 +37,8 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                 Ok(r) => r,
                 Err(e) => return ctx.usage(&Usage(e.to_string())),
             };
-            let (key, secret) = match store.create_key(name, role) {
-                Ok(k) => k,
+            let (key, secret) = match vr.create_api_key(name, role) {
+                Ok(k) => (k.key, k.secret),
                 Err(e) => return ctx.fail(&e),
             };
             if ctx.console.json() {
@@ -67,7 +56,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                     key.name,
                     key.role,
                     key.id,
-                    path.display()
+                    db.describe()
                 ));
                 ctx.console
                     .out("Store it now: it is shown only once and cannot be recovered.");
@@ -76,7 +65,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
             }
         }
         Keys::List => {
-            let keys = match store.keys() {
+            let keys = match vr.api_keys() {
                 Ok(k) => k,
                 Err(e) => return ctx.fail(&e),
             };
@@ -119,7 +108,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
             }
         }
         Keys::Revoke { name } => {
-            let key = match store.revoke_key(name) {
+            let key = match vr.revoke_api_key(name) {
                 Ok(k) => k,
                 Err(e) => return ctx.fail(&e),
             };

@@ -1,12 +1,12 @@
 //! `versioner serve`: opens the database (`--db` SQLite file, or `--database-url` PostgreSQL
-//! with feature `postgres`) and the server file, binds, prints
+//! with feature `postgres`), which also holds the API keys, binds, prints
 //! `listening on http://ADDR` (the first line of stdout; `--listen 127.0.0.1:0` picks a free
 //! port) and serves until SIGINT or SIGTERM.
 
 use super::Context;
 use super::args::ServeArgs;
 use crate::exit::Exit;
-use versioner_server::{self as server, AppState, AuthMode, ServerOptions, ServerStore};
+use versioner_server::{self as server, AppState, AuthMode, ServerOptions};
 
 fn init_tracing(verbose: bool) {
     let default = if verbose { "debug" } else { "info" };
@@ -26,17 +26,9 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         Ok(db) => db,
         Err(u) => return ctx.usage(&u),
     };
-    let server_path = match super::keys::server_file(ctx, a.server_db.as_ref(), "serve") {
-        Ok(p) => p,
-        Err(u) => return ctx.usage(&u),
-    };
     init_tracing(ctx.console.verbose);
-    let vr = match db.open() {
+    let vr = match super::keys::open_with_keys(&db) {
         Ok(v) => v,
-        Err(e) => return ctx.fail(&e),
-    };
-    let store = match ServerStore::open(&server_path) {
-        Ok(s) => s,
         Err(e) => return ctx.fail(&e),
     };
     let auth = if a.no_auth {
@@ -44,14 +36,17 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
     } else {
         AuthMode::Keys
     };
-    match (auth, store.has_active_keys()) {
+    match (auth, vr.has_active_api_keys()) {
         (AuthMode::Open, _) => ctx.console.err(
             "⚠ --no-auth: every request is accepted as an admin; use on a trusted network only",
         ),
         (AuthMode::Keys, Ok(false)) => ctx.console.err(&format!(
             "⚠ no API key exists yet: every request is refused (401) until one is created with \
-             `versioner keys create --server-db {} --name NAME --role admin`",
-            server_path.display()
+             `versioner keys create {} --name NAME --role admin`",
+            match &db {
+                super::Database::Sqlite(p) => format!("--db {}", p.display()),
+                super::Database::Postgres(_) => "--database-url URL".into(),
+            }
         )),
         (AuthMode::Keys, Ok(true)) => {}
         (AuthMode::Keys, Err(e)) => return ctx.fail(&e),
@@ -60,7 +55,7 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         .auth(auth)
         .body_limit(a.max_body_bytes)
         .request_timeout(a.request_timeout);
-    let state = AppState::new(vr, store, options);
+    let state = AppState::new(vr, options);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -83,7 +78,7 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         ctx.console.out(&format!("listening on http://{addr}"));
-        tracing::info!(%addr, db = %db.describe(), server_file = %server_path.display(), ?auth, "serving");
+        tracing::info!(%addr, db = %db.describe(), ?auth, "serving");
         server::serve(listener, state, server::shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))

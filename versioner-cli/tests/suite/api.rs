@@ -466,7 +466,7 @@ async fn keys_and_roles_are_enforced_with_the_reference_bodies() {
             "{public}"
         );
     }
-    f.state.server_store().revoke_key("dash").unwrap();
+    f.state.versioner().revoke_api_key("dash").unwrap();
     assert_eq!(get(&app, "/state", &f.viewer).await.status, 401);
 }
 

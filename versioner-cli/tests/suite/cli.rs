@@ -670,7 +670,8 @@ fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
     assert_eq!(r.code, 0, "{r:?}");
     let key = r.stdout.lines().last().unwrap().to_string();
     assert!(key.starts_with("sk_vr_") && key.len() > 50, "{key}");
-    assert!(home.join("v.db-server").is_file());
+    // Keys live in the database itself, not in a second file.
+    assert!(!home.join("v.db-server").exists());
     let r = versioner(home, &["keys", "list", "--db", "v.db"], &[]);
     assert!(r.stdout.contains("ci") && r.stdout.contains("deployer") && !r.stdout.contains(&key));
     assert_eq!(
@@ -827,23 +828,18 @@ fn database_url_runs_in_process_and_serve_on_postgresql() {
     );
     assert_eq!(r.json().as_array().unwrap().len(), 1, "{r:?}");
 
-    let r = versioner(home, &["serve"], &env);
-    assert_eq!(r.code, 1, "serve on PostgreSQL needs --server-db: {r:?}");
-    let keys = home.join("keys.db");
-    let keys = keys.to_str().unwrap();
+    // The key lives in the PostgreSQL database: no file on the server host.
     let key = versioner(
         home,
         &[
             "keys",
             "create",
-            "--server-db",
-            keys,
             "--name",
-            "ci",
+            &format!("ci-{product}"),
             "--role",
             "deployer",
         ],
-        &[],
+        &env,
     )
     .stdout
     .lines()
@@ -851,7 +847,7 @@ fn database_url_runs_in_process_and_serve_on_postgresql() {
     .unwrap()
     .to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_versioner"))
-        .args(["serve", "--server-db", keys, "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .env_clear()
         .env("HOME", home)
         .env("VERSIONER_DATABASE_URL", &url)

@@ -12,7 +12,7 @@ use axum::Router;
 use serde_json::Value;
 use tempfile::TempDir;
 use versioner_core::Versioner;
-use versioner_server::{AppState, AuthMode, Role, ServerOptions, ServerStore, router};
+use versioner_server::{AppState, AuthMode, Role, ServerOptions, router};
 
 /// A policy with one flow rule: production needs staging first.
 pub const FLOW_POLICY: &str = r#"
@@ -51,12 +51,12 @@ impl Fixture {
             "test",
         )
         .unwrap();
-        let store = ServerStore::open(ServerStore::path_for(&db)).unwrap();
-        let admin = store.create_key("admin", Role::Admin).unwrap().1;
-        let deployer = store.create_key("ci", Role::Deployer).unwrap().1;
-        let approver = store.create_key("lead", Role::Approver).unwrap().1;
-        let viewer = store.create_key("dash", Role::Viewer).unwrap().1;
-        let state = AppState::new(vr, store, options);
+        let key = |name: &str, role: Role| vr.create_api_key(name, role).unwrap().secret;
+        let admin = key("admin", Role::Admin);
+        let deployer = key("ci", Role::Deployer);
+        let approver = key("lead", Role::Approver);
+        let viewer = key("dash", Role::Viewer);
+        let state = AppState::new(vr, options);
         Fixture {
             dir,
             db,

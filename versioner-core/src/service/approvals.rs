@@ -2,6 +2,7 @@
 
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::{Error, Result};
+use crate::outbox::{EventType, NewEvent};
 use crate::store::{self, LockScope};
 
 use super::{Versioner, find_version};
@@ -14,7 +15,7 @@ impl Versioner {
     pub fn approve(&self, request: &ApprovalRequest) -> Result<Approval> {
         let req = request.validate()?;
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             let (_, version) = find_version(tx, &req.product, &req.version)?;
             let approval = Approval {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -32,6 +33,10 @@ impl Versioner {
                 revoke_reason: None,
             };
             tx.insert_approval(version.key, &approval)?;
+            tx.append_event(
+                &NewEvent::of(EventType::VersionApproved, now, &approval.id, &approval)
+                    .by(Some(&approval.approver)),
+            )?;
             Ok(approval)
         })
     }
@@ -45,7 +50,7 @@ impl Versioner {
         let actor = crate::event::required("actor", Some(actor), 255)?;
         let reason = crate::event::required("reason", Some(reason), 1000)?;
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             let a = tx.approval_by_id(id)?.ok_or_else(|| Error::NotFound {
                 kind: "approval",
                 name: id.to_string(),
@@ -57,8 +62,13 @@ impl Versioner {
                 ));
             }
             tx.revoke_approval(id, &actor, &reason, now)?;
-            tx.approval_by_id(id)?
-                .ok_or_else(|| Error::internal("approval vanished while revoking"))
+            let revoked = tx
+                .approval_by_id(id)?
+                .ok_or_else(|| Error::internal("approval vanished while revoking"))?;
+            tx.append_event(
+                &NewEvent::of(EventType::ApprovalRevoked, now, id, &revoked).by(Some(&actor)),
+            )?;
+            Ok(revoked)
         })
     }
 

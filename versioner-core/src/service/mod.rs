@@ -3,9 +3,15 @@
 //! This is where the domain rules live, once, for every store and every surface. Each
 //! capability is one `impl Versioner` block in its own module, as rusqlite splits
 //! `impl Connection`: `track` records events, `preflight` evaluates the rules,
-//! `rules` edits them, `approvals` records approvals and `queries` answers questions.
+//! `rules` edits them, `approvals` records approvals, `queries` answers questions, `access`
+//! keeps API keys and idempotency records, and `outbox` reads the stream of domain events.
+//!
+//! Every write goes through [`Versioner::write`], which makes an attached
+//! [`IdempotencyClaim`] part of the write's own transaction.
 
+mod access;
 mod approvals;
+mod outbox;
 mod preflight;
 mod queries;
 mod rules;
@@ -15,11 +21,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use crate::access::{IDEMPOTENCY_TTL, IdempotencyClaim, IdempotencyRecord};
+use crate::approval::Approval;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::model::{Environment, EnvironmentType, Product, Version};
-use crate::store::{self, SqliteOptions, SqliteStore, Store, StoredRule, Tx};
+use crate::model::{Build, Deployment, Environment, EnvironmentType, Product, Version};
+use crate::store::{self, LockScope, SqliteOptions, SqliteStore, Store, StoredRule, Tx};
 
 /// Versioner, in process: track builds and deployments, enforce the preflight, answer queries.
 ///
@@ -37,6 +48,8 @@ use crate::store::{self, SqliteOptions, SqliteStore, Store, StoredRule, Tx};
 pub struct Versioner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// The idempotent write this handle performs, if any.
+    claim: Option<Arc<IdempotencyClaim>>,
 }
 
 /// What applying a policy changed.
@@ -112,6 +125,21 @@ impl Versioner {
         Versioner {
             store,
             clock: Arc::new(SystemClock),
+            claim: None,
+        }
+    }
+
+    /// The same Versioner performing one idempotent write: the next write made through it
+    /// stores its result under the claim's `(scope, key)` in its own transaction, or, when an
+    /// earlier execution with the same request already did, returns that result without
+    /// running again ([`IdempotencyClaim::replayed`] then says so). A key reused for a
+    /// different request is `INVALID_INPUT` naming `Idempotency-Key`. Records are kept 24 h.
+    #[must_use]
+    pub fn with_idempotency(&self, claim: Arc<IdempotencyClaim>) -> Versioner {
+        Versioner {
+            store: Arc::clone(&self.store),
+            clock: Arc::clone(&self.clock),
+            claim: Some(claim),
         }
     }
 
@@ -130,6 +158,74 @@ impl Versioner {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Runs a write transaction; with an idempotency claim attached, the claim's record is
+    /// checked and written in the same transaction (see [`Versioner::with_idempotency`]).
+    pub(super) fn write<T: Recorded>(
+        &self,
+        lock: &LockScope,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T>,
+    ) -> Result<T> {
+        let Some(claim) = &self.claim else {
+            return store::write(&*self.store, lock, f);
+        };
+        store::write(&*self.store, lock, |tx| {
+            // INVARIANT: the clock is read under the write lock, like every write's.
+            let now = self.now();
+            if let Some(found) =
+                tx.idempotency_record(claim.scope(), claim.key(), now - IDEMPOTENCY_TTL)?
+            {
+                if found.request_hash != claim.request_hash() {
+                    return Err(claim.reused());
+                }
+                if let Some(result) = found.result {
+                    claim.mark_replayed();
+                    return T::replay(result);
+                }
+            }
+            let out = f(tx)?;
+            tx.prune_idempotency(now - IDEMPOTENCY_TTL)?;
+            tx.put_idempotency_record(&IdempotencyRecord {
+                scope: claim.scope().to_string(),
+                key: claim.key().to_string(),
+                request_hash: claim.request_hash().to_string(),
+                result: Some(serde_json::to_value(&out).map_err(|e| {
+                    Error::internal(format!("cannot encode the result for idempotency: {e}"))
+                })?),
+                answer: None,
+                created_at: now,
+            })?;
+            Ok(out)
+        })
+    }
+}
+
+/// A write's result, as kept in an idempotency record and given back on a replay.
+pub(super) trait Recorded: Serialize + DeserializeOwned {
+    /// The result from its recorded JSON.
+    fn replay(value: Value) -> Result<Self> {
+        serde_json::from_value(value)
+            .map_err(|e| Error::internal(format!("an idempotency record cannot be read back: {e}")))
+    }
+}
+
+impl Recorded for () {}
+impl Recorded for Build {}
+impl Recorded for Approval {}
+impl Recorded for Environment {}
+impl Recorded for StoredRule {}
+impl Recorded for ApplyReport {}
+impl Recorded for crate::access::ApiKey {}
+impl Recorded for Deployment {
+    fn replay(value: Value) -> Result<Deployment> {
+        let mut d: Deployment = serde_json::from_value(value).map_err(|e| {
+            Error::internal(format!("an idempotency record cannot be read back: {e}"))
+        })?;
+        if let Some(p) = &mut d.preflight {
+            p.verdict.refresh_derived();
+        }
+        Ok(d)
     }
 }
 

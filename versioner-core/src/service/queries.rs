@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::outbox::{EventType, NewEvent};
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
 use crate::store::{self, HistoryFilter, HistoryQuery, LockScope};
 
@@ -40,15 +41,23 @@ impl Versioner {
     ) -> Result<Environment> {
         let name = crate::event::required("environment_name", Some(name), 100)?;
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             let env = environment_or_create(tx, &name, now)?;
             let (ty, overridden) = match env_type {
                 Some(t) => (t, true),
                 None => (EnvironmentType::infer(&name), false),
             };
             tx.set_environment_type(env.key, ty, overridden)?;
-            tx.environment(&name)?
-                .ok_or_else(|| Error::internal("environment vanished"))
+            let env = tx
+                .environment(&name)?
+                .ok_or_else(|| Error::internal("environment vanished"))?;
+            tx.append_event(&NewEvent::of(
+                EventType::EnvironmentUpdated,
+                now,
+                &env.id,
+                &env,
+            ))?;
+            Ok(env)
         })
     }
 

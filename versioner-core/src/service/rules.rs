@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::outbox::{EventType, NewEvent};
 use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
-use crate::store::{self, LockScope, RuleStatusChange, StoredRule};
+use crate::store::{self, LockScope, RuleStatusChange, StoredRule, Tx};
 
 use super::{ApplyReport, Versioner, find_rule};
 
@@ -32,7 +33,7 @@ impl Versioner {
     pub fn add_rule(&self, rule: &Rule) -> Result<StoredRule> {
         let rule = Rule::from_json(&rule.to_json())?;
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             if tx.rule(&rule.name)?.is_some() {
                 return Err(Error::invalid(
                     "name",
@@ -43,7 +44,14 @@ impl Versioner {
                 ));
             }
             tx.insert_rule(&rule, now)?;
-            find_rule(tx, &rule.name)
+            let stored = find_rule(tx, &rule.name)?;
+            tx.append_event(&NewEvent::of(
+                EventType::RuleCreated,
+                now,
+                &rule.name,
+                &stored,
+            ))?;
+            Ok(stored)
         })
     }
 
@@ -55,7 +63,7 @@ impl Versioner {
     pub fn update_rule(&self, name: &str, rule: &Rule) -> Result<StoredRule> {
         let rule = Rule::from_json(&rule.to_json())?;
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             let old = find_rule(tx, name)?;
             if rule.name != name && tx.rule(&rule.name)?.is_some() {
                 return Err(Error::invalid(
@@ -65,16 +73,26 @@ impl Versioner {
             }
             tx.update_rule(name, &rule, now)?;
             if old.rule.status != rule.status {
-                tx.insert_rule_status_change(&RuleStatusChange {
-                    rule_name: rule.name.clone(),
-                    from_status: old.rule.status,
-                    to_status: rule.status,
-                    actor: "api".into(),
-                    reason: "rule updated".into(),
-                    changed_at: now,
-                })?;
+                status_changed(
+                    tx,
+                    &RuleStatusChange {
+                        rule_name: rule.name.clone(),
+                        from_status: old.rule.status,
+                        to_status: rule.status,
+                        actor: "api".into(),
+                        reason: "rule updated".into(),
+                        changed_at: now,
+                    },
+                )?;
             }
-            find_rule(tx, &rule.name)
+            let stored = find_rule(tx, &rule.name)?;
+            tx.append_event(&NewEvent::of(
+                EventType::RuleUpdated,
+                now,
+                &rule.name,
+                &stored,
+            ))?;
+            Ok(stored)
         })
     }
 
@@ -83,9 +101,12 @@ impl Versioner {
     /// # Errors
     /// `NOT_FOUND`; `STORAGE`.
     pub fn delete_rule(&self, name: &str) -> Result<()> {
-        store::write(&*self.store, &LockScope::Global, |tx| {
-            find_rule(tx, name)?;
-            tx.delete_rule(name)
+        let now = self.now();
+        self.write(&LockScope::Global, |tx| {
+            let old = find_rule(tx, name)?;
+            tx.delete_rule(name)?;
+            tx.append_event(&NewEvent::of(EventType::RuleDeleted, now, name, &old))?;
+            Ok(())
         })
     }
 
@@ -103,19 +124,22 @@ impl Versioner {
         let actor = crate::event::required("actor", Some(actor), 255)?;
         let reason = crate::event::required("reason", Some(reason), 1000)?;
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             let mut stored = find_rule(tx, name)?;
             let from = stored.rule.status;
             stored.rule.status = status;
             tx.update_rule(name, &stored.rule, now)?;
-            tx.insert_rule_status_change(&RuleStatusChange {
-                rule_name: name.to_string(),
-                from_status: from,
-                to_status: status,
-                actor: actor.clone(),
-                reason: reason.clone(),
-                changed_at: now,
-            })?;
+            status_changed(
+                tx,
+                &RuleStatusChange {
+                    rule_name: name.to_string(),
+                    from_status: from,
+                    to_status: status,
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                    changed_at: now,
+                },
+            )?;
             find_rule(tx, name)
         })
     }
@@ -142,28 +166,41 @@ impl Versioner {
         actor: &str,
     ) -> Result<ApplyReport> {
         let now = self.now();
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             let existing = tx.rules()?;
             let mut report = ApplyReport::default();
             for rule in &policy.rules {
                 match existing.iter().find(|s| s.rule.name == rule.name) {
                     None => {
                         tx.insert_rule(rule, now)?;
+                        let stored = find_rule(tx, &rule.name)?;
+                        tx.append_event(
+                            &NewEvent::of(EventType::RuleCreated, now, &rule.name, &stored)
+                                .by(Some(actor)),
+                        )?;
                         report.added.push(rule.name.clone());
                     }
                     Some(s) if s.rule == *rule => report.unchanged.push(rule.name.clone()),
                     Some(s) => {
                         tx.update_rule(&rule.name, rule, now)?;
                         if s.rule.status != rule.status {
-                            tx.insert_rule_status_change(&RuleStatusChange {
-                                rule_name: rule.name.clone(),
-                                from_status: s.rule.status,
-                                to_status: rule.status,
-                                actor: actor.to_string(),
-                                reason: "policy applied".into(),
-                                changed_at: now,
-                            })?;
+                            status_changed(
+                                tx,
+                                &RuleStatusChange {
+                                    rule_name: rule.name.clone(),
+                                    from_status: s.rule.status,
+                                    to_status: rule.status,
+                                    actor: actor.to_string(),
+                                    reason: "policy applied".into(),
+                                    changed_at: now,
+                                },
+                            )?;
                         }
+                        let stored = find_rule(tx, &rule.name)?;
+                        tx.append_event(
+                            &NewEvent::of(EventType::RuleUpdated, now, &rule.name, &stored)
+                                .by(Some(actor)),
+                        )?;
                         report.updated.push(rule.name.clone());
                     }
                 }
@@ -172,6 +209,10 @@ impl Versioner {
                 for s in &existing {
                     if !policy.rules.iter().any(|r| r.name == s.rule.name) {
                         tx.delete_rule(&s.rule.name)?;
+                        tx.append_event(
+                            &NewEvent::of(EventType::RuleDeleted, now, &s.rule.name, s)
+                                .by(Some(actor)),
+                        )?;
                         report.deleted.push(s.rule.name.clone());
                     }
                 }
@@ -211,4 +252,19 @@ impl Versioner {
         })?;
         self.apply_policy_text(&text, PolicyFormat::from_path(path), mode, actor)
     }
+}
+
+/// Records a rule's status change and its `rule.status_changed` event.
+fn status_changed(tx: &mut dyn Tx, change: &RuleStatusChange) -> Result<()> {
+    tx.insert_rule_status_change(change)?;
+    tx.append_event(
+        &NewEvent::of(
+            EventType::RuleStatusChanged,
+            change.changed_at,
+            &change.rule_name,
+            change,
+        )
+        .by(Some(&change.actor)),
+    )?;
+    Ok(())
 }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, DeploymentEvent, ValidBuild, ValidDeployment};
 use crate::model::{Build, Deployment, EnvironmentType, Product, Version};
+use crate::outbox::{EventType, NewEvent};
 use crate::policy::{self, Preflight, PreflightStatus, Rule};
 use crate::status::Status;
 use crate::store::{self, LockScope, Tx};
@@ -27,7 +28,7 @@ impl Versioner {
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
         // INVARIANT: the clock is read once the write lock is held, so events are stamped in
         // the order they are serialized.
-        store::write(&*self.store, &LockScope::Global, |tx| {
+        self.write(&LockScope::Global, |tx| {
             record_build(tx, &ev, &payload, self.now())
         })
     }
@@ -48,17 +49,40 @@ impl Versioner {
     /// A blocked deployment is [`Error::Blocked`] with the whole verdict (codes
     /// `CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`,
     /// `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`);
-    /// `INVALID_INPUT`; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on error.
+    /// `INVALID_INPUT`; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on error, except
+    /// that a refusal appends its `deployment.preflight_failed` domain event.
     pub fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
         let ev = event.validate()?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
+        let lock = LockScope::Environment(ev.environment.clone());
         // INVARIANT: the clock is read once the environment's lock is held, so a preflight
         // never evaluates at an instant earlier than a deployment it must see.
-        store::write(
-            &*self.store,
-            &LockScope::Environment(ev.environment.clone()),
-            |tx| record_deployment(tx, &ev, &payload, self.now()),
-        )
+        match self.write(&lock, |tx| record_deployment(tx, &ev, &payload, self.now())) {
+            Err(Error::Blocked(verdict)) => {
+                // The refusal rolled everything back; its event is recorded on its own, so
+                // that nothing but the event is written.
+                let refused = serde_json::json!({
+                    "product_name": ev.product,
+                    "version": ev.version,
+                    "environment_name": ev.environment,
+                    "deployed_by": ev.fields.deployed_by,
+                    "event": payload,
+                    "verdict": verdict,
+                });
+                let event = NewEvent {
+                    event_type: EventType::DeploymentPreflightFailed,
+                    occurred_at: verdict.evaluated_at(),
+                    actor: ev.fields.deployed_by.clone(),
+                    subject: None,
+                    payload: refused,
+                };
+                store::write(&*self.store, &lock, |tx| {
+                    tx.append_event(&event).map(|_| ())
+                })?;
+                Err(Error::Blocked(verdict))
+            }
+            other => other,
+        }
     }
 }
 
@@ -227,6 +251,10 @@ fn record_build(
         }
     };
     tx.append_build_event(build.key, ev.status, f.invoke_id.as_deref(), payload, now)?;
+    tx.append_event(
+        &NewEvent::of(EventType::build(ev.status), now, &build.id, &build)
+            .by(build.fields.built_by.as_deref()),
+    )?;
     Ok(build)
 }
 
@@ -411,6 +439,15 @@ fn record_deployment(
         f.invoke_id.as_deref(),
         payload,
         now,
+    )?;
+    tx.append_event(
+        &NewEvent::of(
+            EventType::deployment(ev.status),
+            now,
+            &deployment.id,
+            &deployment,
+        )
+        .by(deployment.fields.deployed_by.as_deref()),
     )?;
     Ok(deployment)
 }

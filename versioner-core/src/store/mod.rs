@@ -16,9 +16,11 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::access::{ApiKey, IdempotencyRecord, StoredApiKey};
 use crate::approval::Approval;
 use crate::error::Result;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::outbox::{DomainEvent, NewEvent};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
@@ -331,6 +333,45 @@ pub trait Tx {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<()>;
+
+    // ----- the outbox -------------------------------------------------------------------------
+
+    /// Appends a domain event; returns its sequence number (the previous one plus one).
+    fn append_event(&mut self, event: &NewEvent) -> Result<i64>;
+    /// Events with a sequence number above `after`, in order, at most `limit`.
+    fn events_since(&mut self, after: i64, limit: u32) -> Result<Vec<DomainEvent>>;
+    /// The highest sequence number, 0 when there is none.
+    fn last_event_seq(&mut self) -> Result<i64>;
+    /// What a consumer has acknowledged (0 when nothing).
+    fn consumer_cursor(&mut self, consumer: &str) -> Result<i64>;
+    /// Records what a consumer has acknowledged (never moves it back).
+    fn set_consumer_cursor(&mut self, consumer: &str, seq: i64, at: DateTime<Utc>) -> Result<()>;
+
+    // ----- API keys and idempotency -----------------------------------------------------------
+
+    /// Stores a key.
+    fn insert_api_key(&mut self, key: &StoredApiKey) -> Result<()>;
+    /// Every key (revoked ones too), oldest first.
+    fn api_keys(&mut self) -> Result<Vec<ApiKey>>;
+    /// The active key whose secret hashes to `key_hash`.
+    fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>>;
+    /// The active key with this name or id.
+    fn active_api_key(&mut self, name_or_id: &str) -> Result<Option<ApiKey>>;
+    /// Marks a key revoked.
+    fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()>;
+    /// Notes a key's use.
+    fn touch_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()>;
+    /// The idempotency record of `(scope, key)` created at or after `since`.
+    fn idempotency_record(
+        &mut self,
+        scope: &str,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>>;
+    /// Creates or replaces the idempotency record of its `(scope, key)`.
+    fn put_idempotency_record(&mut self, record: &IdempotencyRecord) -> Result<()>;
+    /// Forgets idempotency records created before `before`.
+    fn prune_idempotency(&mut self, before: DateTime<Utc>) -> Result<()>;
 }
 
 /// A place to keep Versioner's records.

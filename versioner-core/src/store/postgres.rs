@@ -23,9 +23,11 @@ use postgres::{Client, NoTls, Row, Statement};
 use serde_json::{Map, Value};
 
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::outbox::{DomainEvent, NewEvent};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
@@ -93,9 +95,10 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// The newest Postgres schema version this library writes.
-pub const PG_SCHEMA_VERSION: i64 = 1;
+pub const PG_SCHEMA_VERSION: i64 = 2;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE products(
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   uid TEXT NOT NULL UNIQUE,
@@ -195,7 +198,54 @@ CREATE TABLE approvals(
   revoked_at TIMESTAMPTZ, revoked_by TEXT, revoke_reason TEXT
 );
 CREATE INDEX approvals_by_version ON approvals(version_id, id);
-"#];
+"#,
+    // 2: server state (API keys, idempotency records) and the outbox of domain events.
+    r#"
+CREATE TABLE api_keys(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at TIMESTAMPTZ NOT NULL,
+  last_used_at TIMESTAMPTZ,
+  revoked_at TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;
+CREATE TABLE idempotency(
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  result JSONB,
+  status INTEGER,
+  content_type TEXT,
+  body BYTEA,
+  created_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY(scope, key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+CREATE TABLE outbox(
+  seq BIGINT PRIMARY KEY,
+  event_type TEXT NOT NULL,
+  occurred_at TIMESTAMPTZ NOT NULL,
+  actor TEXT,
+  subject TEXT,
+  payload JSONB NOT NULL
+);
+-- One row: the last sequence number handed out. Appending takes its row lock until commit,
+-- so sequence numbers are gap-free and committed in order across every server.
+CREATE TABLE outbox_head(
+  only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+  seq BIGINT NOT NULL
+);
+INSERT INTO outbox_head(only_row, seq) VALUES (TRUE, 0);
+CREATE TABLE outbox_consumers(
+  name TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+);
+"#,
+];
 
 /// Advisory lock key that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x5645_5253_494f_4e45; // "VERSIONE"
@@ -1181,4 +1231,173 @@ impl Tx for PgTx<'_, '_> {
         )?;
         Ok(())
     }
+
+    fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
+        // INVARIANT: the head row stays locked until commit, so a second writer waits here
+        // and takes the next number only once this one has committed or rolled back.
+        let seq = self.insert_id("UPDATE outbox_head SET seq = seq + 1 RETURNING seq", &[])?;
+        self.exec(
+            "INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload) VALUES ($1,$2,$3,$4,$5,$6)",
+            &[&seq, &e.event_type.as_str(), &e.occurred_at, &e.actor, &e.subject, &e.payload],
+        )?;
+        Ok(seq)
+    }
+
+    fn events_since(&mut self, after: i64, limit: u32) -> Result<Vec<DomainEvent>> {
+        self.all(
+            "SELECT seq, event_type, occurred_at, actor, subject, payload FROM outbox \
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &i64::from(limit)],
+            |r| {
+                Ok(DomainEvent {
+                    seq: get(r, 0)?,
+                    event_type: parse(r, 1)?,
+                    occurred_at: get(r, 2)?,
+                    actor: get(r, 3)?,
+                    subject: get(r, 4)?,
+                    payload: get(r, 5)?,
+                })
+            },
+        )
+    }
+
+    fn last_event_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .one("SELECT seq FROM outbox_head", &[], |r| get(r, 0))?
+            .unwrap_or(0))
+    }
+
+    fn consumer_cursor(&mut self, consumer: &str) -> Result<i64> {
+        Ok(self
+            .one(
+                "SELECT seq FROM outbox_consumers WHERE name = $1",
+                &[&consumer],
+                |r| get(r, 0),
+            )?
+            .unwrap_or(0))
+    }
+
+    fn set_consumer_cursor(&mut self, consumer: &str, seq: i64, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO outbox_consumers(name, seq, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT(name) DO UPDATE SET seq = GREATEST(outbox_consumers.seq, excluded.seq), updated_at = excluded.updated_at",
+            &[&consumer, &seq, &at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_api_key(&mut self, k: &StoredApiKey) -> Result<()> {
+        self.exec(
+            "INSERT INTO api_keys(id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            &[&k.key.id, &k.key.name, &k.key.role.as_str(), &k.key.prefix, &k.key_hash, &k.key.created_at, &k.key.last_used_at, &k.key.revoked_at],
+        )?;
+        Ok(())
+    }
+
+    fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
+        self.all(
+            &format!("{API_KEY_SELECT} ORDER BY created_at, id"),
+            &[],
+            api_key_row,
+        )
+    }
+
+    fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>> {
+        self.one(
+            &format!("{API_KEY_SELECT} WHERE key_hash = $1 AND revoked_at IS NULL"),
+            &[&key_hash],
+            api_key_row,
+        )
+    }
+
+    fn active_api_key(&mut self, name_or_id: &str) -> Result<Option<ApiKey>> {
+        self.one(
+            &format!(
+                "{API_KEY_SELECT} WHERE revoked_at IS NULL AND (name = $1 OR id = $1) ORDER BY name = $1 DESC LIMIT 1"
+            ),
+            &[&name_or_id],
+            api_key_row,
+        )
+    }
+
+    fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id, &at],
+        )?;
+        Ok(())
+    }
+
+    fn touch_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
+            &[&id, &at],
+        )?;
+        Ok(())
+    }
+
+    fn idempotency_record(
+        &mut self,
+        scope: &str,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>> {
+        self.one(
+            "SELECT scope, key, request_hash, result, status, content_type, body, created_at \
+             FROM idempotency WHERE scope = $1 AND key = $2 AND created_at >= $3",
+            &[&scope, &key, &since],
+            |r| {
+                let status: Option<i32> = get(r, 4)?;
+                let body: Option<Vec<u8>> = get(r, 6)?;
+                Ok(IdempotencyRecord {
+                    scope: get(r, 0)?,
+                    key: get(r, 1)?,
+                    request_hash: get(r, 2)?,
+                    result: get(r, 3)?,
+                    answer: match (status.and_then(|s| u16::try_from(s).ok()), body) {
+                        (Some(status), Some(body)) => {
+                            Some(StoredAnswer::new(status, get(r, 5)?, body))
+                        }
+                        _ => None,
+                    },
+                    created_at: get(r, 7)?,
+                })
+            },
+        )
+    }
+
+    fn put_idempotency_record(&mut self, rec: &IdempotencyRecord) -> Result<()> {
+        let status = rec.answer.as_ref().map(|a| i32::from(a.status));
+        let content_type = rec.answer.as_ref().and_then(|a| a.content_type.clone());
+        let body = rec.answer.as_ref().map(|a| a.body.clone());
+        self.exec(
+            "INSERT INTO idempotency(scope, key, request_hash, result, status, content_type, body, created_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) \
+             ON CONFLICT(scope, key) DO UPDATE SET request_hash = excluded.request_hash, result = excluded.result, \
+             status = excluded.status, content_type = excluded.content_type, body = excluded.body, created_at = excluded.created_at",
+            &[&rec.scope, &rec.key, &rec.request_hash, &rec.result, &status, &content_type, &body, &rec.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn prune_idempotency(&mut self, before: DateTime<Utc>) -> Result<()> {
+        self.exec("DELETE FROM idempotency WHERE created_at < $1", &[&before])?;
+        Ok(())
+    }
+}
+
+const API_KEY_SELECT: &str =
+    "SELECT id, name, role, prefix, created_at, last_used_at, revoked_at FROM api_keys";
+
+fn api_key_row(r: &Row) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: get(r, 0)?,
+        name: get(r, 1)?,
+        role: parse(r, 2)?,
+        prefix: get(r, 3)?,
+        created_at: get(r, 4)?,
+        last_used_at: get(r, 5)?,
+        revoked_at: get(r, 6)?,
+    })
 }

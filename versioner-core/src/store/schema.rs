@@ -5,7 +5,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -138,5 +138,44 @@ CREATE TABLE approvals(
   revoke_reason TEXT
 );
 CREATE INDEX approvals_by_version ON approvals(version_id, id);
+"#,
+    // 2: server state (API keys, idempotency records) and the outbox of domain events.
+    r#"
+CREATE TABLE api_keys(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;
+CREATE TABLE idempotency(
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  result TEXT,
+  status INTEGER,
+  content_type TEXT,
+  body BLOB,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY(scope, key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+CREATE TABLE outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_type TEXT NOT NULL,
+  occurred_at TEXT NOT NULL,
+  actor TEXT,
+  subject TEXT,
+  payload TEXT NOT NULL
+);
+CREATE TABLE outbox_consumers(
+  name TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
 "#,
 ];

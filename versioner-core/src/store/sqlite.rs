@@ -24,9 +24,11 @@ use serde_json::{Map, Value};
 
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::outbox::{DomainEvent, NewEvent};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
@@ -1180,6 +1182,204 @@ impl Tx for SqliteTx<'_> {
         )?;
         Ok(())
     }
+
+    fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
+        // AUTOINCREMENT: a sequence number is never reused, and SQLite's single writer makes
+        // the commit order the sequence order; a rolled-back append leaves no gap.
+        self.exec(
+            "INSERT INTO outbox(event_type, occurred_at, actor, subject, payload) VALUES (?1,?2,?3,?4,?5)",
+            params![
+                e.event_type.as_str(),
+                ts(e.occurred_at),
+                e.actor,
+                e.subject,
+                to_json(&e.payload)?
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn events_since(&mut self, after: i64, limit: u32) -> Result<Vec<DomainEvent>> {
+        self.all(
+            "SELECT seq, event_type, occurred_at, actor, subject, payload FROM outbox \
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            params![after, limit],
+            event_row,
+        )
+    }
+
+    fn last_event_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .one("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?
+            .unwrap_or(0))
+    }
+
+    fn consumer_cursor(&mut self, consumer: &str) -> Result<i64> {
+        Ok(self
+            .one(
+                "SELECT seq FROM outbox_consumers WHERE name = ?1",
+                [consumer],
+                |r| r.get(0),
+            )?
+            .unwrap_or(0))
+    }
+
+    fn set_consumer_cursor(&mut self, consumer: &str, seq: i64, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO outbox_consumers(name, seq, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(name) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+            params![consumer, seq, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_api_key(&mut self, k: &StoredApiKey) -> Result<()> {
+        self.exec(
+            "INSERT INTO api_keys(id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![
+                k.key.id,
+                k.key.name,
+                k.key.role.as_str(),
+                k.key.prefix,
+                k.key_hash,
+                ts(k.key.created_at),
+                k.key.last_used_at.map(ts),
+                k.key.revoked_at.map(ts)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
+        self.all(
+            &format!("{API_KEY_SELECT} ORDER BY created_at, id"),
+            [],
+            api_key_row,
+        )
+    }
+
+    fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>> {
+        self.one(
+            &format!("{API_KEY_SELECT} WHERE key_hash = ?1 AND revoked_at IS NULL"),
+            [key_hash],
+            api_key_row,
+        )
+    }
+
+    fn active_api_key(&mut self, name_or_id: &str) -> Result<Option<ApiKey>> {
+        self.one(
+            &format!(
+                "{API_KEY_SELECT} WHERE revoked_at IS NULL AND (name = ?1 OR id = ?1) ORDER BY name = ?1 DESC LIMIT 1"
+            ),
+            [name_or_id],
+            api_key_row,
+        )
+    }
+
+    fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    fn touch_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+            params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    fn idempotency_record(
+        &mut self,
+        scope: &str,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>> {
+        self.one(
+            "SELECT scope, key, request_hash, result, status, content_type, body, created_at \
+             FROM idempotency WHERE scope = ?1 AND key = ?2 AND created_at >= ?3",
+            params![scope, key, ts(since)],
+            |row| {
+                let result: Option<String> = row.get(3)?;
+                let status: Option<u16> = row.get(4)?;
+                let body: Option<Vec<u8>> = row.get(6)?;
+                Ok(IdempotencyRecord {
+                    scope: row.get(0)?,
+                    key: row.get(1)?,
+                    request_hash: row.get(2)?,
+                    result: result
+                        .map(|r| serde_json::from_str(&r).map_err(|e| conversion(3, e)))
+                        .transpose()?,
+                    answer: match (status, body) {
+                        (Some(status), Some(body)) => {
+                            Some(StoredAnswer::new(status, row.get(5)?, body))
+                        }
+                        _ => None,
+                    },
+                    created_at: dt(row, 7)?,
+                })
+            },
+        )
+    }
+
+    fn put_idempotency_record(&mut self, r: &IdempotencyRecord) -> Result<()> {
+        let result = r.result.as_ref().map(to_json).transpose()?;
+        self.exec(
+            "INSERT OR REPLACE INTO idempotency(scope, key, request_hash, result, status, content_type, body, created_at) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![
+                r.scope,
+                r.key,
+                r.request_hash,
+                result,
+                r.answer.as_ref().map(|a| a.status),
+                r.answer.as_ref().and_then(|a| a.content_type.clone()),
+                r.answer.as_ref().map(|a| a.body.clone()),
+                ts(r.created_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn prune_idempotency(&mut self, before: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "DELETE FROM idempotency WHERE created_at < ?1",
+            [ts(before)],
+        )?;
+        Ok(())
+    }
+}
+
+const API_KEY_SELECT: &str =
+    "SELECT id, name, role, prefix, created_at, last_used_at, revoked_at FROM api_keys";
+
+fn api_key_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
+    let role: String = row.get(2)?;
+    Ok(ApiKey {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        role: role.parse().map_err(|e| conversion(2, e))?,
+        prefix: row.get(3)?,
+        created_at: dt(row, 4)?,
+        last_used_at: opt_dt(row, 5)?,
+        revoked_at: opt_dt(row, 6)?,
+    })
+}
+
+fn event_row(row: &Row<'_>) -> rusqlite::Result<DomainEvent> {
+    let event_type: String = row.get(1)?;
+    Ok(DomainEvent {
+        seq: row.get(0)?,
+        event_type: event_type.parse().map_err(|e| conversion(1, e))?,
+        occurred_at: dt(row, 2)?,
+        actor: row.get(3)?,
+        subject: row.get(4)?,
+        payload: json(row, 5)?,
+    })
 }
 
 #[cfg(test)]

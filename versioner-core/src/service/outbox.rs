@@ -1,0 +1,70 @@
+//! Reading the outbox: the stream of domain events, and each consumer's cursor.
+
+use crate::error::{Error, Result};
+use crate::outbox::{DomainEvent, MAX_EVENTS_PER_READ};
+use crate::store::{self, LockScope};
+
+use super::Versioner;
+
+/// A consumer's name: 1 to 100 visible characters.
+fn consumer_name(consumer: &str) -> Result<String> {
+    crate::event::required("consumer", Some(consumer), 100)
+}
+
+impl Versioner {
+    /// Domain events with a sequence number above `after`, in order, at most `limit` (capped at
+    /// [`MAX_EVENTS_PER_READ`]). Start from 0 for the whole stream, or from a consumer's
+    /// [`cursor`](Versioner::cursor).
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a negative `after` or a zero `limit`; `STORAGE`.
+    pub fn events_since(&self, after: i64, limit: u32) -> Result<Vec<DomainEvent>> {
+        if after < 0 {
+            return Err(Error::invalid("after", "must be 0 or a sequence number"));
+        }
+        if limit == 0 {
+            return Err(Error::invalid("limit", "must be at least 1"));
+        }
+        let limit = limit.min(MAX_EVENTS_PER_READ);
+        store::read(&*self.store, |tx| tx.events_since(after, limit))
+    }
+
+    /// The sequence number of the newest event (0 when none).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn last_event_seq(&self) -> Result<i64> {
+        store::read(&*self.store, |tx| tx.last_event_seq())
+    }
+
+    /// What `consumer` has acknowledged: the sequence number to read after (0 at first).
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a blank name; `STORAGE`.
+    pub fn cursor(&self, consumer: &str) -> Result<i64> {
+        let consumer = consumer_name(consumer)?;
+        store::read(&*self.store, |tx| tx.consumer_cursor(&consumer))
+    }
+
+    /// Records that `consumer` has processed every event up to `seq`. A cursor never moves
+    /// back: acknowledging an older position changes nothing.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a blank name, or a `seq` below 0 or beyond the newest event;
+    /// `STORAGE`.
+    pub fn acknowledge(&self, consumer: &str, seq: i64) -> Result<()> {
+        let consumer = consumer_name(consumer)?;
+        let lock = LockScope::Global;
+        store::write(&*self.store, &lock, |tx| {
+            let last = tx.last_event_seq()?;
+            if seq < 0 || seq > last {
+                return Err(Error::invalid(
+                    "seq",
+                    format!("must be between 0 and the newest event, {last}"),
+                ));
+            }
+            let now = self.now();
+            tx.set_consumer_cursor(&consumer, seq, now)
+        })
+    }
+}
