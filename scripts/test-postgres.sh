@@ -20,6 +20,7 @@ cargo test -p versioner-core --features postgres --test pg_outage
 # The CLI: in-process commands and `versioner serve` on --database-url; two servers on one
 # database admit exactly one of 32 concurrent `started` events.
 cargo test -p versioner-cli --features postgres --test tests database_url
+cargo test -p versioner-cli --features postgres --test tests crash::
 cargo test -p versioner-cli --features postgres --test postgres_servers
 # The bindings: versioner_connect_postgres (C), Versioner.connect (Python, Node). The C test
 # reuses the workspace build (as scripts/test-c.sh does); the Python and Node scripts build

@@ -7,6 +7,8 @@
 //!   promotion flow, errors with the same codes as in process, retries recorded exactly once.
 //! - `cli`: the `versioner` binary against a server and in process: exit codes, output,
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
+//! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
+//!   `Idempotency-Key` replay what committed, never run it twice.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
@@ -29,3 +31,5 @@ mod ci;
 mod cli;
 #[path = "suite/client.rs"]
 mod client;
+#[path = "suite/crash.rs"]
+mod crash;
