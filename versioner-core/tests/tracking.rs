@@ -568,3 +568,43 @@ fn an_unreadable_path_is_a_storage_error() {
 fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
 }
+
+#[test]
+fn equal_timestamps_break_ties_by_recording_order_on_every_store() {
+    // Two deployments finishing (and starting) at the same instant: the one recorded later is
+    // current, now and as of that instant, on SQLite and PostgreSQL alike.
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = std::sync::Arc::new(versioner_core::ManualClock::new(at));
+    let vr = common::fresh().with_clock(clock);
+    for v in ["1.0.0", "1.0.1", "1.0.2"] {
+        vr.track_deployment(&DeploymentEvent::new("api", v, "prod-eu", "completed"))
+            .unwrap();
+    }
+    assert_eq!(
+        vr.state(None).unwrap().version("api", "prod-eu"),
+        Some("1.0.2")
+    );
+    assert_eq!(
+        vr.state(Some(at)).unwrap().version("api", "prod-eu"),
+        Some("1.0.2")
+    );
+    // In progress as of that instant: started at the same time, listed in recording order.
+    for v in ["2.0.0", "2.0.1"] {
+        vr.track_deployment(&DeploymentEvent::new("web", v, "prod-eu", "started"))
+            .unwrap();
+    }
+    let state = vr.state(Some(at)).unwrap();
+    let cell = state
+        .cells
+        .iter()
+        .find(|c| c.product_name == "web")
+        .unwrap();
+    let versions: Vec<&str> = cell
+        .in_progress
+        .iter()
+        .map(|d| d.version.as_str())
+        .collect();
+    assert_eq!(versions, ["2.0.0", "2.0.1"]);
+}

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{EventType, NewEvent};
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
-use crate::store::{self, HistoryFilter, HistoryQuery, LockScope};
+use crate::store::{self, HistoryFilter, HistoryQuery, LockScope, Tx};
 
 use super::{Versioner, environment_or_create, find_product, find_version};
 
@@ -179,7 +179,7 @@ impl Versioner {
                     continue;
                 }
                 let current = tx.last_success(p.key, e.key, at)?;
-                let in_progress = tx.in_progress(p.key, e.key, at)?;
+                let in_progress = in_progress(tx, p.key, e.key, at)?;
                 if at.is_some() && current.is_none() && in_progress.is_empty() {
                     continue;
                 }
@@ -221,4 +221,30 @@ impl Versioner {
         }
         Ok(matrix.drift())
     }
+}
+
+/// How many recent deployments an as-of query looks at for ones still in progress: bounded,
+/// so its cost does not grow with history.
+const AS_OF_WINDOW: u32 = 20;
+
+/// The deployments of a product to an environment in progress at `at` (now when `None`),
+/// oldest first: the open ones now; as of an instant, the recent ones begun by then and not
+/// finished by then.
+fn in_progress(
+    tx: &mut dyn Tx,
+    product_key: i64,
+    environment_key: i64,
+    at: Option<DateTime<Utc>>,
+) -> Result<Vec<Deployment>> {
+    let Some(at) = at else {
+        return tx.open_for(product_key, environment_key);
+    };
+    let mut open: Vec<Deployment> = tx
+        .begun_by(product_key, environment_key, at, AS_OF_WINDOW)?
+        .into_iter()
+        .filter(|d| d.started_at.is_some() || d.status.is_open())
+        .filter(|d| d.completed_at.is_none_or(|c| c > at))
+        .collect();
+    open.reverse();
+    Ok(open)
 }

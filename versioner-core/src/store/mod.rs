@@ -298,12 +298,16 @@ pub trait Tx {
         environment_key: i64,
         at: Option<DateTime<Utc>>,
     ) -> Result<Option<Deployment>>;
-    /// Deployments of a product to an environment in progress at `at` (now when `None`).
-    fn in_progress(
+    /// The open deployments of a product to an environment, oldest first.
+    fn open_for(&mut self, product_key: i64, environment_key: i64) -> Result<Vec<Deployment>>;
+    /// The `limit` most recent deployments of a product to an environment begun at or before
+    /// `at`, newest first (equal times: the later recorded first).
+    fn begun_by(
         &mut self,
         product_key: i64,
         environment_key: i64,
-        at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+        limit: u32,
     ) -> Result<Vec<Deployment>>;
     /// Every rule in evaluation order.
     fn rules(&mut self) -> Result<Vec<StoredRule>>;

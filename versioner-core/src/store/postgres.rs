@@ -1096,36 +1096,29 @@ impl Tx for PgTx<'_, '_> {
         )
     }
 
-    fn in_progress(
+    fn open_for(&mut self, product_key: i64, environment_key: i64) -> Result<Vec<Deployment>> {
+        self.all(
+            &format!("{DEPLOYMENT_SELECT} WHERE d.environment_id = $2 AND d.is_open AND d.product_id = $1 ORDER BY d.id"),
+            &[&product_key, &environment_key],
+            deployment_row,
+        )
+    }
+
+    fn begun_by(
         &mut self,
         product_key: i64,
         environment_key: i64,
-        at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+        limit: u32,
     ) -> Result<Vec<Deployment>> {
-        match at {
-            None => self.all(
-                &format!("{DEPLOYMENT_SELECT} WHERE d.environment_id = $2 AND d.is_open AND d.product_id = $1 ORDER BY d.id"),
-                &[&product_key, &environment_key],
-                deployment_row,
+        self.all(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.product_id = $1 AND d.environment_id = $2 \
+                 AND d.deployed_at <= $3 ORDER BY d.deployed_at DESC, d.id DESC LIMIT $4"
             ),
-            Some(at) => {
-                let recent = self.all(
-                    &format!(
-                        "{DEPLOYMENT_SELECT} WHERE d.product_id = $1 AND d.environment_id = $2 \
-                         AND d.deployed_at <= $3 ORDER BY d.deployed_at DESC, d.id DESC LIMIT 20"
-                    ),
-                    &[&product_key, &environment_key, &at],
-                    deployment_row,
-                )?;
-                let mut open: Vec<Deployment> = recent
-                    .into_iter()
-                    .filter(|d| d.started_at.is_some() || d.status.is_open())
-                    .filter(|d| d.completed_at.is_none_or(|c| c > at))
-                    .collect();
-                open.reverse();
-                Ok(open)
-            }
-        }
+            &[&product_key, &environment_key, &at, &i64::from(limit)],
+            deployment_row,
+        )
     }
 
     fn rules(&mut self) -> Result<Vec<StoredRule>> {

@@ -981,53 +981,40 @@ impl Tx for SqliteTx<'_> {
             &format!(
                 "{DEPLOYMENT_SELECT} WHERE d.id = (SELECT id FROM deployments WHERE product_id = ?1 \
                  AND environment_id = ?2 AND status = 'completed' AND (?3 IS NULL OR completed_at <= ?3) \
-                 ORDER BY completed_at DESC LIMIT 1)"
+                 ORDER BY completed_at DESC, id DESC LIMIT 1)"
             ),
             params![product_key, environment_key, at.map(ts)],
             deployment_row,
         )
     }
 
-    fn in_progress(
+    fn open_for(&mut self, product_key: i64, environment_key: i64) -> Result<Vec<Deployment>> {
+        self.all(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.environment_id = ?2 AND d.is_open = 1 AND d.product_id = ?1 ORDER BY d.id"
+            ),
+            params![product_key, environment_key],
+            deployment_row,
+        )
+    }
+
+    fn begun_by(
         &mut self,
         product_key: i64,
         environment_key: i64,
-        at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+        limit: u32,
     ) -> Result<Vec<Deployment>> {
-        match at {
-            None => self.all(
-                &format!(
-                    "{DEPLOYMENT_SELECT} WHERE d.environment_id = ?2 AND d.is_open = 1 AND d.product_id = ?1 ORDER BY d.id"
-                ),
-                params![product_key, environment_key],
-                deployment_row,
+        self.all(
+            &format!(
+                "{DEPLOYMENT_SELECT} WHERE d.product_id = ?1 AND d.environment_id = ?2 \
+                 AND d.deployed_at <= ?3 ORDER BY d.deployed_at DESC, d.id DESC LIMIT ?4"
             ),
-            Some(at) => {
-                // The most recent deployments begun by `at`; those not finished by then were in
-                // progress. Bounded so the cost does not grow with history.
-                let recent = self.all(
-                    &format!(
-                        "{DEPLOYMENT_SELECT} WHERE d.product_id = ?1 AND d.environment_id = ?2 \
-                         AND d.deployed_at <= ?3 ORDER BY d.deployed_at DESC LIMIT 20"
-                    ),
-                    params![product_key, environment_key, ts(at)],
-                    deployment_row,
-                )?;
-                let mut open: Vec<Deployment> = recent
-                    .into_iter()
-                    .filter(|d| d.started_at.is_some() || d.status.is_open())
-                    .filter(|d| d.completed_at.is_none_or(|c| c > at))
-                    .collect();
-                open.reverse();
-                Ok(open)
-            }
-        }
+            params![product_key, environment_key, ts(at), limit],
+            deployment_row,
+        )
     }
 
-    /// Every `started` event and every check needs the rules. The rows are read each time
-    /// (so a change by any connection or process is seen at once) but parsed only when they
-    /// differ from the rows the cached rules were parsed from: the JSON parse and validation
-    /// of the rules was a third of a check's time.
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
         let mut cache = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stmt = self.conn.prepare_cached(
