@@ -11,6 +11,7 @@
 #[cfg(feature = "postgres")]
 mod postgres;
 mod schema;
+mod sql;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,9 @@ use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
 #[cfg(feature = "postgres")]
-pub use postgres::{PG_SCHEMA_VERSION, PgOptions, PgStore};
+pub use postgres::{PgOptions, PgStore};
+#[cfg(feature = "postgres")]
+pub use schema::PG_SCHEMA_VERSION;
 pub use schema::SCHEMA_VERSION;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 

@@ -22,6 +22,11 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 use serde_json::{Map, Value};
 
+use super::schema::{PG_MIGRATIONS as MIGRATIONS, PG_SCHEMA_VERSION};
+use super::sql::{
+    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRODUCT_COLS,
+    VERSION_SELECT,
+};
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
@@ -93,159 +98,6 @@ impl r2d2::ManageConnection for Manager {
         conn.client.is_closed()
     }
 }
-
-/// The newest Postgres schema version this library writes.
-pub const PG_SCHEMA_VERSION: i64 = 2;
-
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE products(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  uid TEXT NOT NULL UNIQUE,
-  name TEXT NOT NULL UNIQUE,
-  created_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE environments(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  uid TEXT NOT NULL UNIQUE,
-  name TEXT NOT NULL UNIQUE,
-  env_type TEXT NOT NULL,
-  type_overridden BOOLEAN NOT NULL DEFAULT FALSE,
-  created_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE versions(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  uid TEXT NOT NULL UNIQUE,
-  product_id BIGINT NOT NULL REFERENCES products(id),
-  version TEXT NOT NULL,
-  scm_sha TEXT, scm_branch TEXT, scm_repository TEXT, build_number TEXT, build_url TEXT, built_by TEXT,
-  created_at TIMESTAMPTZ NOT NULL,
-  UNIQUE(product_id, version)
-);
-CREATE INDEX versions_by_product ON versions(product_id, id);
-CREATE INDEX versions_by_sha ON versions(scm_sha text_pattern_ops) WHERE scm_sha IS NOT NULL;
-CREATE TABLE builds(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  uid TEXT NOT NULL UNIQUE,
-  version_id BIGINT NOT NULL REFERENCES versions(id),
-  status TEXT NOT NULL,
-  is_open BOOLEAN NOT NULL,
-  built_by TEXT,
-  started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
-  created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
-  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL
-);
-CREATE INDEX builds_by_version ON builds(version_id, is_open, id);
-CREATE TABLE build_events(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  build_id BIGINT NOT NULL REFERENCES builds(id),
-  status TEXT NOT NULL, invoke_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL
-);
-CREATE INDEX build_events_by_invoke ON build_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
-CREATE TABLE deployments(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  uid TEXT NOT NULL UNIQUE,
-  product_id BIGINT NOT NULL REFERENCES products(id),
-  version_id BIGINT NOT NULL REFERENCES versions(id),
-  environment_id BIGINT NOT NULL REFERENCES environments(id),
-  status TEXT NOT NULL,
-  is_open BOOLEAN NOT NULL,
-  deployed_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
-  updated_at TIMESTAMPTZ NOT NULL,
-  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL
-);
-CREATE TABLE preflights(
-  deployment_id BIGINT PRIMARY KEY REFERENCES deployments(id),
-  preflight JSONB NOT NULL
-);
-CREATE INDEX deployments_open ON deployments(environment_id) WHERE is_open;
-CREATE INDEX deployments_by_outcome ON deployments(product_id, environment_id, status, completed_at, id);
-CREATE INDEX deployments_by_version ON deployments(product_id, environment_id, version_id, status, completed_at, id);
-CREATE INDEX deployments_by_start ON deployments(product_id, environment_id, deployed_at, id);
-CREATE INDEX deployments_by_time ON deployments(deployed_at, id);
-CREATE TABLE deployment_events(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  deployment_id BIGINT NOT NULL REFERENCES deployments(id),
-  status TEXT NOT NULL, invoke_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL
-);
-CREATE INDEX deployment_events_by_deployment ON deployment_events(deployment_id);
-CREATE INDEX deployment_events_by_invoke ON deployment_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
-CREATE TABLE product_environments(
-  product_id BIGINT NOT NULL REFERENCES products(id),
-  environment_id BIGINT NOT NULL REFERENCES environments(id),
-  PRIMARY KEY(product_id, environment_id)
-);
-CREATE TABLE rules(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  position BIGINT NOT NULL,
-  status TEXT NOT NULL,
-  definition JSONB NOT NULL,
-  created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE rule_status_changes(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  rule_name TEXT NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL,
-  actor TEXT NOT NULL, reason TEXT NOT NULL, changed_at TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX rule_status_changes_by_rule ON rule_status_changes(rule_name, id);
-CREATE TABLE approvals(
-  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  uid TEXT NOT NULL UNIQUE,
-  version_id BIGINT NOT NULL REFERENCES versions(id),
-  approval_type TEXT NOT NULL, approver TEXT NOT NULL, approver_role TEXT, environment TEXT,
-  comment TEXT, granted_at TIMESTAMPTZ NOT NULL,
-  revoked_at TIMESTAMPTZ, revoked_by TEXT, revoke_reason TEXT
-);
-CREATE INDEX approvals_by_version ON approvals(version_id, id);
-"#,
-    // 2: server state (API keys, idempotency records) and the outbox of domain events.
-    r#"
-CREATE TABLE api_keys(
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  role TEXT NOT NULL,
-  prefix TEXT NOT NULL,
-  key_hash TEXT NOT NULL UNIQUE,
-  created_at TIMESTAMPTZ NOT NULL,
-  last_used_at TIMESTAMPTZ,
-  revoked_at TIMESTAMPTZ
-);
-CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;
-CREATE TABLE idempotency(
-  scope TEXT NOT NULL,
-  key TEXT NOT NULL,
-  request_hash TEXT NOT NULL,
-  result JSONB,
-  status INTEGER,
-  content_type TEXT,
-  body BYTEA,
-  created_at TIMESTAMPTZ NOT NULL,
-  PRIMARY KEY(scope, key)
-);
-CREATE INDEX idempotency_created ON idempotency(created_at);
-CREATE TABLE outbox(
-  seq BIGINT PRIMARY KEY,
-  event_type TEXT NOT NULL,
-  occurred_at TIMESTAMPTZ NOT NULL,
-  actor TEXT,
-  subject TEXT,
-  payload JSONB NOT NULL
-);
--- One row: the last sequence number handed out. Appending takes its row lock until commit,
--- so sequence numbers are gap-free and committed in order across every server.
-CREATE TABLE outbox_head(
-  only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
-  seq BIGINT NOT NULL
-);
-INSERT INTO outbox_head(only_row, seq) VALUES (TRUE, 0);
-CREATE TABLE outbox_consumers(
-  name TEXT PRIMARY KEY,
-  seq BIGINT NOT NULL,
-  updated_at TIMESTAMPTZ NOT NULL
-);
-"#,
-];
 
 /// Advisory lock key that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x5645_5253_494f_4e45; // "VERSIONE"
@@ -483,12 +335,6 @@ fn env_row(r: &Row, o: usize) -> Result<Environment> {
     })
 }
 
-const PRODUCT_COLS: &str = "id, uid, name, created_at";
-const ENV_COLS: &str = "id, uid, name, env_type, type_overridden, created_at";
-const VERSION_SELECT: &str = "SELECT v.id, v.uid, v.product_id, p.uid, p.name, v.version, v.scm_sha, \
-    v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at \
-    FROM versions v JOIN products p ON p.id = v.product_id";
-
 fn version_row(r: &Row) -> Result<Version> {
     Ok(Version {
         key: get(r, 0)?,
@@ -506,10 +352,6 @@ fn version_row(r: &Row) -> Result<Version> {
         created_at: get(r, 12)?,
     })
 }
-
-const BUILD_SELECT: &str = "SELECT b.id, b.uid, b.version_id, v.uid, p.uid, p.name, v.version, b.status, \
-    b.started_at, b.completed_at, b.created_at, b.updated_at, b.fields, b.extra_metadata \
-    FROM builds b JOIN versions v ON v.id = b.version_id JOIN products p ON p.id = v.product_id";
 
 fn build_row(r: &Row) -> Result<Build> {
     Ok(Build {
@@ -529,13 +371,6 @@ fn build_row(r: &Row) -> Result<Build> {
         extra_metadata: from_json::<Map<String, Value>>(r, 13)?,
     })
 }
-
-const DEPLOYMENT_SELECT: &str = "SELECT d.id, d.uid, d.product_id, p.uid, p.name, d.version_id, v.uid, \
-    v.version, d.environment_id, e.uid, e.name, d.status, d.deployed_at, d.started_at, \
-    d.completed_at, d.updated_at, d.fields, d.extra_metadata, f.preflight \
-    FROM deployments d JOIN products p ON p.id = d.product_id \
-    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id \
-    LEFT JOIN preflights f ON f.deployment_id = d.id";
 
 fn deployment_row(r: &Row) -> Result<Deployment> {
     let preflight: Option<Value> = get(r, 18)?;
@@ -570,10 +405,6 @@ fn deployment_row(r: &Row) -> Result<Deployment> {
             .transpose()?,
     })
 }
-
-const APPROVAL_SELECT: &str = "SELECT a.uid, p.name, v.version, v.uid, a.approval_type, a.approver, \
-    a.approver_role, a.environment, a.comment, a.granted_at, a.revoked_at, a.revoked_by, a.revoke_reason \
-    FROM approvals a JOIN versions v ON v.id = a.version_id JOIN products p ON p.id = v.product_id";
 
 fn approval_row(r: &Row) -> Result<Approval> {
     Ok(Approval {
@@ -1379,9 +1210,6 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 }
-
-const API_KEY_SELECT: &str =
-    "SELECT id, name, role, prefix, created_at, last_used_at, revoked_at FROM api_keys";
 
 fn api_key_row(r: &Row) -> Result<ApiKey> {
     Ok(ApiKey {

@@ -1,4 +1,5 @@
-//! The SQLite schema and its versioned migrations.
+//! The schemas and their versioned migrations, SQLite's and PostgreSQL's side by side: a
+//! change to one is made to the other in the same commit.
 //!
 //! `PRAGMA user_version` holds the schema version. Opening runs every migration above it, each
 //! in its own transaction; a database whose version is above [`SCHEMA_VERSION`] was written by a
@@ -176,6 +177,162 @@ CREATE TABLE outbox_consumers(
   name TEXT PRIMARY KEY,
   seq INTEGER NOT NULL,
   updated_at TEXT NOT NULL
+);
+"#,
+];
+
+/// The newest Postgres schema version this library writes.
+#[cfg(feature = "postgres")]
+pub const PG_SCHEMA_VERSION: i64 = 2;
+
+/// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
+#[cfg(feature = "postgres")]
+pub(super) const PG_MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE products(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE environments(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  env_type TEXT NOT NULL,
+  type_overridden BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE versions(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  product_id BIGINT NOT NULL REFERENCES products(id),
+  version TEXT NOT NULL,
+  scm_sha TEXT, scm_branch TEXT, scm_repository TEXT, build_number TEXT, build_url TEXT, built_by TEXT,
+  created_at TIMESTAMPTZ NOT NULL,
+  UNIQUE(product_id, version)
+);
+CREATE INDEX versions_by_product ON versions(product_id, id);
+CREATE INDEX versions_by_sha ON versions(scm_sha text_pattern_ops) WHERE scm_sha IS NOT NULL;
+CREATE TABLE builds(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  version_id BIGINT NOT NULL REFERENCES versions(id),
+  status TEXT NOT NULL,
+  is_open BOOLEAN NOT NULL,
+  built_by TEXT,
+  started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
+  created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL
+);
+CREATE INDEX builds_by_version ON builds(version_id, is_open, id);
+CREATE TABLE build_events(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  build_id BIGINT NOT NULL REFERENCES builds(id),
+  status TEXT NOT NULL, invoke_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL
+);
+CREATE INDEX build_events_by_invoke ON build_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
+CREATE TABLE deployments(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  product_id BIGINT NOT NULL REFERENCES products(id),
+  version_id BIGINT NOT NULL REFERENCES versions(id),
+  environment_id BIGINT NOT NULL REFERENCES environments(id),
+  status TEXT NOT NULL,
+  is_open BOOLEAN NOT NULL,
+  deployed_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ, completed_at TIMESTAMPTZ,
+  updated_at TIMESTAMPTZ NOT NULL,
+  fields JSONB NOT NULL, extra_metadata JSONB NOT NULL
+);
+CREATE TABLE preflights(
+  deployment_id BIGINT PRIMARY KEY REFERENCES deployments(id),
+  preflight JSONB NOT NULL
+);
+CREATE INDEX deployments_open ON deployments(environment_id) WHERE is_open;
+CREATE INDEX deployments_by_outcome ON deployments(product_id, environment_id, status, completed_at, id);
+CREATE INDEX deployments_by_version ON deployments(product_id, environment_id, version_id, status, completed_at, id);
+CREATE INDEX deployments_by_start ON deployments(product_id, environment_id, deployed_at, id);
+CREATE INDEX deployments_by_time ON deployments(deployed_at, id);
+CREATE TABLE deployment_events(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  deployment_id BIGINT NOT NULL REFERENCES deployments(id),
+  status TEXT NOT NULL, invoke_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, payload JSONB NOT NULL
+);
+CREATE INDEX deployment_events_by_deployment ON deployment_events(deployment_id);
+CREATE INDEX deployment_events_by_invoke ON deployment_events(invoke_id, status) WHERE invoke_id IS NOT NULL;
+CREATE TABLE product_environments(
+  product_id BIGINT NOT NULL REFERENCES products(id),
+  environment_id BIGINT NOT NULL REFERENCES environments(id),
+  PRIMARY KEY(product_id, environment_id)
+);
+CREATE TABLE rules(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  position BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  definition JSONB NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE rule_status_changes(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  rule_name TEXT NOT NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL,
+  actor TEXT NOT NULL, reason TEXT NOT NULL, changed_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX rule_status_changes_by_rule ON rule_status_changes(rule_name, id);
+CREATE TABLE approvals(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  version_id BIGINT NOT NULL REFERENCES versions(id),
+  approval_type TEXT NOT NULL, approver TEXT NOT NULL, approver_role TEXT, environment TEXT,
+  comment TEXT, granted_at TIMESTAMPTZ NOT NULL,
+  revoked_at TIMESTAMPTZ, revoked_by TEXT, revoke_reason TEXT
+);
+CREATE INDEX approvals_by_version ON approvals(version_id, id);
+"#,
+    // 2: server state (API keys, idempotency records) and the outbox of domain events.
+    r#"
+CREATE TABLE api_keys(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at TIMESTAMPTZ NOT NULL,
+  last_used_at TIMESTAMPTZ,
+  revoked_at TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;
+CREATE TABLE idempotency(
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  result JSONB,
+  status INTEGER,
+  content_type TEXT,
+  body BYTEA,
+  created_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY(scope, key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
+CREATE TABLE outbox(
+  seq BIGINT PRIMARY KEY,
+  event_type TEXT NOT NULL,
+  occurred_at TIMESTAMPTZ NOT NULL,
+  actor TEXT,
+  subject TEXT,
+  payload JSONB NOT NULL
+);
+-- One row: the last sequence number handed out. Appending takes its row lock until commit,
+-- so sequence numbers are gap-free and committed in order across every server.
+CREATE TABLE outbox_head(
+  only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+  seq BIGINT NOT NULL
+);
+INSERT INTO outbox_head(only_row, seq) VALUES (TRUE, 0);
+CREATE TABLE outbox_consumers(
+  name TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
 );
 "#,
 ];

@@ -23,6 +23,10 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
+use super::sql::{
+    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRODUCT_COLS,
+    VERSION_SELECT,
+};
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
@@ -330,7 +334,6 @@ fn new_uid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-const PRODUCT_COLS: &str = "id, uid, name, created_at";
 fn product_row(row: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
         key: row.get(0)?,
@@ -340,7 +343,6 @@ fn product_row(row: &Row<'_>) -> rusqlite::Result<Product> {
     })
 }
 
-const ENV_COLS: &str = "id, uid, name, env_type, type_overridden, created_at";
 fn env_row(row: &Row<'_>) -> rusqlite::Result<Environment> {
     let ty: String = row.get(3)?;
     Ok(Environment {
@@ -353,9 +355,6 @@ fn env_row(row: &Row<'_>) -> rusqlite::Result<Environment> {
     })
 }
 
-const VERSION_SELECT: &str = "SELECT v.id, v.uid, v.product_id, p.uid, p.name, v.version, v.scm_sha, \
-    v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at \
-    FROM versions v JOIN products p ON p.id = v.product_id";
 fn version_row(row: &Row<'_>) -> rusqlite::Result<Version> {
     Ok(Version {
         key: row.get(0)?,
@@ -374,9 +373,6 @@ fn version_row(row: &Row<'_>) -> rusqlite::Result<Version> {
     })
 }
 
-const BUILD_SELECT: &str = "SELECT b.id, b.uid, b.version_id, v.uid, p.uid, p.name, v.version, b.status, \
-    b.started_at, b.completed_at, b.created_at, b.updated_at, b.fields, b.extra_metadata \
-    FROM builds b JOIN versions v ON v.id = b.version_id JOIN products p ON p.id = v.product_id";
 fn build_row(row: &Row<'_>) -> rusqlite::Result<Build> {
     Ok(Build {
         key: row.get(0)?,
@@ -396,12 +392,6 @@ fn build_row(row: &Row<'_>) -> rusqlite::Result<Build> {
     })
 }
 
-const DEPLOYMENT_SELECT: &str = "SELECT d.id, d.uid, d.product_id, p.uid, p.name, d.version_id, v.uid, \
-    v.version, d.environment_id, e.uid, e.name, d.status, d.deployed_at, d.started_at, \
-    d.completed_at, d.updated_at, d.fields, d.extra_metadata, f.preflight \
-    FROM deployments d JOIN products p ON p.id = d.product_id \
-    JOIN versions v ON v.id = d.version_id JOIN environments e ON e.id = d.environment_id \
-    LEFT JOIN preflights f ON f.deployment_id = d.id";
 fn deployment_row(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     let preflight: Option<String> = row.get(18)?;
     Ok(Deployment {
@@ -436,9 +426,6 @@ fn deployment_row(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     })
 }
 
-const APPROVAL_SELECT: &str = "SELECT a.uid, p.name, v.version, v.uid, a.approval_type, a.approver, \
-    a.approver_role, a.environment, a.comment, a.granted_at, a.revoked_at, a.revoked_by, a.revoke_reason \
-    FROM approvals a JOIN versions v ON v.id = a.version_id JOIN products p ON p.id = v.product_id";
 fn approval_row(row: &Row<'_>) -> rusqlite::Result<Approval> {
     Ok(Approval {
         id: row.get(0)?,
@@ -1340,9 +1327,6 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 }
-
-const API_KEY_SELECT: &str =
-    "SELECT id, name, role, prefix, created_at, last_used_at, revoked_at FROM api_keys";
 
 fn api_key_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
     let role: String = row.get(2)?;
