@@ -7,6 +7,13 @@
 //! front (`BEGIN IMMEDIATE`), so the preflight's reads and the recording write are one atomic
 //! step and two concurrent `started` events can never both pass a rule only one may pass.
 //! Any error returned by the closure rolls the transaction back: nothing is half-written.
+//!
+//! # Sealed
+//! [`Store`] and [`Tx`] are sealed: only this crate implements them. A store is more than the
+//! trait's signatures (the records carry store row keys, and the preflight's atomicity and the
+//! outbox's gap-free order are promises of each implementation, checked by the conformance
+//! suites that run on both stores), so a new store belongs here, beside the two, where those
+//! suites run against it. [`Versioner::with_store`](crate::Versioner::with_store) takes either.
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -187,10 +194,15 @@ pub struct HistoryFilter {
     pub limit: u32,
 }
 
+mod sealed {
+    /// Implemented only by this crate's stores and transactions.
+    pub trait Sealed {}
+}
+
 /// A transaction's primitive operations. Implemented by each store; used by the service layer.
 ///
 /// Keys (`i64`) are the store's internal row keys; public ids are UUID strings.
-pub trait Tx {
+pub trait Tx: sealed::Sealed {
     /// A product by name.
     fn product(&mut self, name: &str) -> Result<Option<Product>>;
     /// Creates a product.
@@ -382,7 +394,7 @@ pub trait Tx {
 }
 
 /// A place to keep Versioner's records.
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: sealed::Sealed + Send + Sync + std::fmt::Debug {
     /// Runs `f` in one write transaction, excluding concurrent writers of `lock`; commits when
     /// `f` succeeds and rolls back when it fails.
     ///

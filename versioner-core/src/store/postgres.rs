@@ -279,6 +279,8 @@ impl PgStore {
     }
 }
 
+impl super::sealed::Sealed for PgStore {}
+
 impl Store for PgStore {
     fn write(&self, lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         self.run(Some(lock), f)
@@ -501,6 +503,8 @@ impl PgTx<'_, '_> {
         }
     }
 }
+
+impl super::sealed::Sealed for PgTx<'_, '_> {}
 
 impl Tx for PgTx<'_, '_> {
     fn product(&mut self, name: &str) -> Result<Option<Product>> {

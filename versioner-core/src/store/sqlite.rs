@@ -253,6 +253,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
 }
 
+impl super::sealed::Sealed for SqliteStore {}
+
 impl Store for SqliteStore {
     fn write(&self, _lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
@@ -486,6 +488,8 @@ impl SqliteTx<'_> {
         Ok(stmt.execute(params)?)
     }
 }
+
+impl super::sealed::Sealed for SqliteTx<'_> {}
 
 impl Tx for SqliteTx<'_> {
     fn product(&mut self, name: &str) -> Result<Option<Product>> {
