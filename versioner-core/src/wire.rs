@@ -353,11 +353,53 @@ pub fn error_response(e: &Error) -> (u16, Value) {
         _ => e.to_string(),
     };
     let mut body = json!({ "detail": detail, "code": code.as_str(), "message": message });
-    if let (Error::InvalidPolicy { problems }, Some(m)) = (e, body.as_object_mut()) {
-        m.insert("problems".into(), json!(problems));
+    if let Some(m) = body.as_object_mut() {
+        match e {
+            Error::InvalidPolicy { problems } => {
+                m.insert("problems".into(), json!(problems));
+            }
+            // The variant's own fields, so a client rebuilds the same variant.
+            Error::VersionConflict {
+                product,
+                version,
+                recorded,
+                given,
+            } => {
+                m.insert(
+                    "fields".into(),
+                    json!({ "product": product, "version": version, "recorded": recorded, "given": given }),
+                );
+            }
+            Error::NotFound { kind, name } => {
+                m.insert("fields".into(), json!({ "kind": kind, "name": name }));
+            }
+            Error::SchemaTooNew { .. }
+            | Error::InvalidInput { .. }
+            | Error::Blocked(_)
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::Storage { .. }
+            | Error::Remote { .. }
+            | Error::Network { .. }
+            | Error::Internal { .. } => {}
+        }
     }
     (status, body)
 }
+
+/// The kinds of thing a `NOT_FOUND` names, as the server sends them; a kind this library does
+/// not know reads back as `record`.
+const NOT_FOUND_KINDS: &[&str] = &[
+    "product",
+    "version",
+    "environment",
+    "deployment",
+    "build",
+    "approval",
+    "rule",
+    "active API key",
+    "route",
+];
 
 /// Rebuilds an error from an HTTP status and body (the inverse of [`error_response`]), for
 /// the client: the same codes as in process, and a rejection carries the whole verdict.
@@ -391,7 +433,41 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
             503 => ErrorCode::Storage,
             _ => ErrorCode::Internal,
         });
+    let fields = body.get("fields");
+    let field = |name: &str| {
+        fields
+            .and_then(|f| f.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     match code {
+        ErrorCode::VersionConflict => {
+            if let (Some(product), Some(version), Some(recorded), Some(given)) = (
+                field("product"),
+                field("version"),
+                field("recorded"),
+                field("given"),
+            ) {
+                return Error::VersionConflict {
+                    product,
+                    version,
+                    recorded,
+                    given,
+                };
+            }
+            Error::Remote { code, message }
+        }
+        ErrorCode::NotFound => match (field("kind"), field("name")) {
+            (Some(kind), Some(name)) => Error::NotFound {
+                kind: NOT_FOUND_KINDS
+                    .iter()
+                    .find(|k| **k == kind)
+                    .copied()
+                    .unwrap_or("record"),
+                name,
+            },
+            _ => Error::Remote { code, message },
+        },
         ErrorCode::InvalidInput => {
             if let Some(problems) = body
                 .get("problems")
@@ -419,6 +495,7 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
             message,
             source: None,
         },
+        ErrorCode::Internal => Error::Internal { message },
         _ => Error::Remote { code, message },
     }
 }

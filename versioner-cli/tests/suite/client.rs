@@ -93,6 +93,20 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
         "conflict {}",
         t.track_build(&conflict).unwrap_err().code()
     ));
+    // The variant itself, with its fields, is the same in process and remote.
+    log.push(match t.track_build(&conflict).unwrap_err() {
+        versioner_core::Error::VersionConflict {
+            product,
+            version,
+            recorded,
+            given,
+        } => format!("variant VersionConflict {product} {version} {recorded} {given}"),
+        other => format!("variant {other:?}"),
+    });
+    log.push(match t.version("api", "9.9.9").unwrap_err() {
+        versioner_core::Error::NotFound { kind, name } => format!("variant NotFound {kind} {name}"),
+        other => format!("variant {other:?}"),
+    });
     let e = t
         .track_deployment(&DeploymentEvent::new(" ", "1", "x", "started"))
         .unwrap_err();
@@ -272,6 +286,14 @@ fn in_process_and_remote_tell_the_same_story() {
         expected.contains(&"refused FLOW_VIOLATION 428 rule=Staging before production".to_string())
     );
     assert!(expected.contains(&"conflict VERSION_CONFLICT".to_string()));
+    assert!(
+        expected.contains(&"variant VersionConflict api 1.0.0 abc123de ffff0000".to_string()),
+        "{expected:#?}"
+    );
+    assert!(
+        expected.contains(&"variant NotFound version api 9.9.9".to_string()),
+        "{expected:#?}"
+    );
     for line in [
         "version 1.0.0 sha=Some(\"abc123de\")",
         "updated Serial production report_only",
