@@ -10,13 +10,10 @@
 //! found by re-evaluating at each candidate instant; it is absent when any block needs a
 //! person (an approval, a deployment elsewhere).
 
-mod approvals;
-mod concurrency;
 mod facts;
 mod file;
-mod flow;
+mod kinds;
 mod rule;
-mod schedule;
 mod verdict;
 pub mod window;
 
@@ -118,27 +115,29 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
             max,
             per,
             stale_after,
-        } => concurrency::evaluate(facts, *max, *per, *stale_after, at),
+        } => kinds::concurrency::evaluate(facts, *max, *per, *stale_after, at),
         RuleKind::Schedule {
             mode,
             timezone,
             reason,
             windows,
-        } => schedule::evaluate(&rule.name, *mode, *timezone, reason.as_deref(), windows, at),
+        } => {
+            kinds::schedule::evaluate(&rule.name, *mode, *timezone, reason.as_deref(), windows, at)
+        }
         RuleKind::Flow {
             prerequisites,
             strict_order,
             soak,
-        } => flow::evaluate(facts, prerequisites, *strict_order, *soak, at),
+        } => kinds::flow::evaluate(facts, prerequisites, *strict_order, *soak, at),
         RuleKind::VersionApproval {
             approval_types,
             environment,
-        } => approvals::version(facts, approval_types, environment.as_deref()),
+        } => kinds::version_approval::version(facts, approval_types, environment.as_deref()),
         RuleKind::ReleaseApproval {
             required,
             approver_roles,
             expires_after,
-        } => approvals::release(facts, *required, approver_roles, *expires_after, at),
+        } => kinds::release_approval::release(facts, *required, approver_roles, *expires_after, at),
     };
     let mut details = check.details;
     details.insert("rule_name".into(), Value::String(rule.name.clone()));

@@ -6,14 +6,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::facts::Facts;
-use super::rule::ConcurrencyScope;
-use super::{Check, rfc3339};
 use crate::policy::BlockCode;
+use crate::policy::facts::Facts;
+use crate::policy::rule::ConcurrencyScope;
 use crate::policy::rule::format_duration;
+use crate::policy::{Check, rfc3339};
 use crate::status::Status;
 
-pub(super) fn evaluate(
+pub(crate) fn evaluate(
     facts: &Facts,
     max: NonZeroU32,
     per: ConcurrencyScope,

@@ -5,12 +5,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::facts::Facts;
-use super::{Check, rfc3339};
 use crate::policy::BlockCode;
+use crate::policy::facts::Facts;
 use crate::policy::rule::format_duration;
+use crate::policy::{Check, rfc3339};
 
-pub(super) fn evaluate(
+pub(crate) fn evaluate(
     facts: &Facts,
     prerequisites: &[String],
     strict_order: bool,

@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::json;
 
-use super::Check;
-use super::rule::{WindowDef, WindowMode};
-use super::window::{Calendar, Occurrence};
 use crate::policy::BlockCode;
+use crate::policy::Check;
+use crate::policy::rule::{WindowDef, WindowMode};
+use crate::policy::window::{Calendar, Occurrence};
 
-pub(super) fn evaluate(
+pub(crate) fn evaluate(
     rule_name: &str,
     mode: WindowMode,
     timezone: Tz,
