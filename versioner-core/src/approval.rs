@@ -57,6 +57,7 @@ pub fn normalize_type(s: &str) -> Result<String> {
 
 /// A recorded approval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Approval {
     /// Public id (UUID).
@@ -96,6 +97,7 @@ impl Approval {
 
 /// A request to record an approval.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct ApprovalRequest {
     /// The product.

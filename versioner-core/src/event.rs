@@ -19,15 +19,19 @@ pub const MAX_METADATA_BYTES: usize = 102_400;
 
 /// A build event (`POST /build-events/`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct BuildEvent {
     /// The product (required; created on first sight).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub product_name: Option<String>,
     /// The version (required; created on first sight).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub version: Option<String>,
     /// The status, any alias (required).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub status: Option<String>,
     /// Who built it.
@@ -129,6 +133,7 @@ pub struct BuildEvent {
     )]
     pub error_code: Option<String>,
     /// Free-form metadata: a JSON object of at most 100 KB.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_metadata: Option<Value>,
 }
@@ -151,18 +156,23 @@ impl BuildEvent {
 
 /// A deployment event (`POST /deployment-events/`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct DeploymentEvent {
     /// The product (required; created on first sight).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub product_name: Option<String>,
     /// The version (required; created on first sight).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub version: Option<String>,
     /// The environment (required; created on first sight).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub environment_name: Option<String>,
     /// The status, any alias (required). `started` runs the preflight.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub status: Option<String>,
     /// Who deploys.
@@ -260,6 +270,7 @@ pub struct DeploymentEvent {
     )]
     pub skip_preflight_reason: Option<String>,
     /// Free-form metadata: a JSON object of at most 100 KB.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_metadata: Option<Value>,
 }
@@ -284,15 +295,19 @@ impl DeploymentEvent {
 
 /// A would-be deployment, for a dry-run [`check`](crate::Versioner::check).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct CheckRequest {
     /// The product.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub product_name: Option<String>,
     /// The version.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub version: Option<String>,
     /// The target environment.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required))]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub environment_name: Option<String>,
     /// Who would deploy (they never count as a release approver).

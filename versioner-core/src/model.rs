@@ -17,6 +17,7 @@ use crate::status::Status;
 
 /// A deployable thing (service, app, library, infrastructure stack). Created on first sight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Product {
     /// Public id (UUID).
@@ -31,6 +32,7 @@ pub struct Product {
 
 /// The kind of an environment, which orders environments from development to production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EnvironmentType {
     /// Development (`dev`, `local`, `sandbox`, ...).
@@ -151,6 +153,7 @@ impl fmt::Display for EnvironmentType {
 
 /// Where things run. Created on first sight, with a type inferred from the name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Environment {
     /// Public id (UUID).
@@ -170,6 +173,7 @@ pub struct Environment {
 
 /// An immutable build output of a product: the (product, version) ↔ SHA pairing never changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Version {
     /// Public id (UUID).

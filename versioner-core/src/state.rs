@@ -10,6 +10,7 @@ use crate::status::Status;
 
 /// A version in an environment, with who put it there and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct DeployedVersion {
     /// The deployment's public id.
@@ -44,6 +45,7 @@ impl From<&Deployment> for DeployedVersion {
 
 /// One product in one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct StateCell {
     /// The product.
@@ -60,6 +62,7 @@ pub struct StateCell {
 
 /// Every product × environment that has had a deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct StateMatrix {
     /// The instant described (`None`: now).
@@ -162,6 +165,7 @@ impl StateMatrix {
 
 /// A product whose environments hold different versions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Drift {
     /// The product.

@@ -7,6 +7,8 @@ use crate::error::Error;
 
 /// The five canonical statuses of builds and deployments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(rename_all = "lowercase"))]
 pub enum Status {
     /// Queued, not yet running.
     Pending,

@@ -34,6 +34,7 @@ use crate::model::EnvironmentType;
 
 /// Whether a rule blocks, warns or sleeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuleStatus {
     /// Evaluated; a failure blocks the deployment.
@@ -82,6 +83,7 @@ impl fmt::Display for RuleStatus {
 
 /// The kind of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuleType {
     /// Limits deployments in progress.

@@ -12,6 +12,7 @@ use crate::error::ErrorCode;
 
 /// Why a rule blocks; each maps to one [`ErrorCode`] and one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BlockCode {
     /// Too many deployments in progress (HTTP 409).
@@ -63,6 +64,7 @@ impl BlockCode {
 
 /// The result of one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// The rule holds.
@@ -89,6 +91,7 @@ impl OutcomeStatus {
 
 /// What one rule said about one deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RuleOutcome {
     /// The rule's name.
@@ -133,6 +136,7 @@ impl RuleOutcome {
 /// fail closed: a rule that cannot be evaluated (an unknown environment in a flow, a version
 /// never recorded) fails rather than being skipped, because a skip would be a silent allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Every enabled rule holds (report-only rules may have warned).
