@@ -18,8 +18,9 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   "$PYTHON" -m venv "$VENV"
 fi
 
-echo "==> pip install maturin pytest mypy"
-"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.18'
+echo "==> pip install maturin pytest mypy openapi-spec-validator"
+"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.18' \
+  'openapi-spec-validator>=0.7'
 
 echo "==> maturin develop (versioner-py)"
 # maturin finds ./.venv through VIRTUAL_ENV; the build is a debug build.
@@ -48,6 +49,12 @@ case "$status" in
   5) echo "error: pytest collected no tests from versioner-py/tests" >&2; exit 1 ;;
   *) echo "error: pytest failed (exit $status)" >&2; exit "$status" ;;
 esac
+
+# The server's OpenAPI document validates as OpenAPI 3.1 (openapi-spec-validator from this venv);
+# VERSIONER_REQUIRE_TOOLS makes the test fail, not skip, if the validator were missing.
+echo "==> openapi-spec-validator: /openapi.json is valid OpenAPI 3.1"
+VERSIONER_REQUIRE_TOOLS=1 VERSIONER_VENV="$PWD/$VENV" \
+  cargo test --quiet -p versioner-server --test openapi -- --exact the_document_is_valid_openapi_3_1
 
 echo "==> stubtest versioner._native, versioner"
 "$PY" -m mypy.stubtest versioner._native

@@ -13,14 +13,17 @@
 //!
 //! # Routes
 //! The Versioner Events API (`POST /build-events/`, `POST /deployment-events/`, legacy
-//! `POST /version-events/`), queries, rules, approvals and a dry-run check; the full list with
-//! each route's required role is [`routes::ROUTES`], served as OpenAPI 3 at `/openapi.json`.
+//! `POST /version-events/`), queries, rules, approvals and a dry-run check, one router per
+//! area in [`api`], each route declared once on its handler. The same declarations make the
+//! OpenAPI 3.1 document ([`openapi`], served at `/openapi.json`), the permission table
+//! ([`routes::ROUTES`]) and the API reference at `/docs` (Swagger UI, served offline).
 
 pub mod api;
 pub mod auth;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;
+pub mod openapi;
 pub mod routes;
 
 use std::future::Future;
@@ -31,7 +34,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
@@ -165,40 +167,10 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use api::{approvals, environments, events, meta, queries, rules};
-    Router::new()
-        .route("/health", get(meta::health))
-        .route("/openapi.json", get(meta::openapi))
-        .route("/build-events/", post(events::track_build))
-        .route("/version-events/", post(events::track_build))
-        .route("/deployment-events/", post(events::track_deployment))
-        .route("/check", post(events::check))
-        .route("/versions/", get(queries::versions))
-        .route("/versions/{id}", get(queries::version))
-        .route("/deployments/", get(queries::deployments))
-        .route("/deployments/{id}", get(queries::deployment))
-        .route("/products/", get(queries::products))
-        .route(
-            "/products/{product}/versions/{version}",
-            get(queries::product_version),
-        )
-        .route("/environments/", get(environments::environments))
-        .route("/environments/{name}", put(environments::set_environment_type))
-        .route("/state", get(queries::state))
-        .route("/drift", get(queries::drift))
-        .route("/rules/", get(rules::rules).post(rules::create_rule))
-        .route("/rules/apply", post(rules::apply_rules))
-        .route(
-            "/rules/{name}",
-            get(rules::rule).put(rules::update_rule).delete(rules::delete_rule),
-        )
-        .route("/rules/{name}/status", post(rules::set_rule_status))
-        .route("/rules/{name}/history", get(rules::rule_history))
-        .route("/rule-history/", get(rules::all_rule_history))
-        .route("/approvals/", get(approvals::approvals).post(approvals::approve))
-        .route("/approvals/{id}/revoke", post(approvals::revoke))
-        .fallback(meta::not_found)
-        .method_not_allowed_fallback(meta::method_not_allowed)
+    let (routes, _) = api::routes().split_for_parts();
+    routes
+        .fallback(api::meta::not_found)
+        .method_not_allowed_fallback(api::meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit()))
         .layer(middleware::from_fn_with_state(
             state.clone(),

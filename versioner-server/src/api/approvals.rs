@@ -2,14 +2,37 @@
 
 use axum::extract::{Extension, Path, State};
 use serde::Deserialize;
-use versioner_core::ApprovalRequest;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use versioner_core::{Approval, ApprovalRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::http::{JsonBody, Params};
+use crate::openapi::ErrorBody;
+use crate::routes::{Permission, permission_name};
 
-/// `POST /approvals/`.
+/// The approvals routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(approvals, approve))
+        .routes(routes!(revoke))
+}
+
+/// Record an approval of a version
+#[utoipa::path(
+    post,
+    path = "/approvals/",
+    tag = "approvals",
+    request_body = ApprovalRequest,
+    responses(
+        (status = 201, description = "The approval", body = Approval),
+        (status = 404, description = "No such product or version (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
+)]
 pub async fn approve(
     State(s): State<AppState>,
     JsonBody(request): JsonBody<ApprovalRequest>,
@@ -18,7 +41,28 @@ pub async fn approve(
     created(to_json(&approval)?)
 }
 
-/// `GET /approvals/?product=&version=`.
+/// The query of `GET /approvals/`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApprovalsQuery {
+    /// The product.
+    pub product: String,
+    /// The version.
+    pub version: String,
+}
+
+/// Approvals of a version (`product`, `version`)
+#[utoipa::path(
+    get,
+    path = "/approvals/",
+    tag = "approvals",
+    params(ApprovalsQuery),
+    responses(
+        (status = 200, description = "The approvals, revoked ones included", body = Vec<Approval>),
+        (status = 404, description = "No such product or version (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn approvals(State(s): State<AppState>, q: Params) -> Answer {
     let product = q.required("product")?;
     let version = q.required("version")?;
@@ -27,14 +71,28 @@ pub async fn approvals(State(s): State<AppState>, q: Params) -> Answer {
 }
 
 /// The body of `POST /approvals/{id}/revoke`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Revocation {
+    /// Why (recorded).
     reason: String,
+    /// Who, recorded with the key's name.
     #[serde(default)]
     actor: Option<String>,
 }
 
-/// `POST /approvals/{id}/revoke`.
+/// Revoke an approval, with a reason
+#[utoipa::path(
+    post,
+    path = "/approvals/{id}/revoke",
+    tag = "approvals",
+    params(("id" = String, Path, description = "The approval's id")),
+    request_body = Revocation,
+    responses(
+        (status = 200, description = "The revoked approval", body = Approval),
+        (status = 404, description = "No such approval (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
+)]
 pub async fn revoke(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

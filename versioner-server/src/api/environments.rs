@@ -2,13 +2,41 @@
 
 use axum::extract::{Path, State};
 use serde_json::Value;
-use versioner_core::{EnvironmentType, Error};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use versioner_core::{Environment, EnvironmentType, Error};
 
 use super::{Answer, ok, to_json};
 use crate::AppState;
 use crate::http::{ApiError, JsonBody, Params};
+use crate::routes::{Permission, permission_name};
 
-/// `GET /environments/?type=`.
+/// The environments routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(environments))
+        .routes(routes!(set_environment_type))
+}
+
+/// The query of `GET /environments/`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EnvironmentsQuery {
+    /// Only environments of this type.
+    #[param(rename = "type")]
+    pub env_type: Option<EnvironmentType>,
+}
+
+/// Every environment (`type` filters)
+#[utoipa::path(
+    get,
+    path = "/environments/",
+    tag = "environments",
+    params(EnvironmentsQuery),
+    responses((status = 200, description = "The environments", body = Vec<Environment>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn environments(State(s): State<AppState>, q: Params) -> Answer {
     let wanted = q
         .get("type")
@@ -19,8 +47,24 @@ pub async fn environments(State(s): State<AppState>, q: Params) -> Answer {
     ok(to_json(&list)?)
 }
 
-/// `PUT /environments/{name}` with `{"type": "production"}`, or `{"type": null}` to return
-/// to inference from the name.
+/// The body of `PUT /environments/{name}`.
+#[derive(Debug, ToSchema)]
+pub struct EnvironmentTypeChange {
+    /// The type to set, or null to infer it from the name again.
+    #[schema(rename = "type", required)]
+    pub env_type: Option<EnvironmentType>,
+}
+
+/// Override an environment's type, or with `type` null infer it from the name again (the environment is created if needed)
+#[utoipa::path(
+    put,
+    path = "/environments/{name}",
+    tag = "environments",
+    params(("name" = String, Path, description = "The environment")),
+    request_body = EnvironmentTypeChange,
+    responses((status = 200, description = "The environment", body = Environment)),
+    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+)]
 pub async fn set_environment_type(
     State(s): State<AppState>,
     Path(name): Path<String>,

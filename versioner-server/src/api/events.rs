@@ -1,13 +1,39 @@
 //! The Events API: build and deployment events, and the dry-run check.
 
 use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use versioner_core::{BuildEvent, CheckRequest, DeploymentEvent, wire};
 
 use super::{Answer, ok, to_json};
 use crate::AppState;
 use crate::http::JsonBody;
+use crate::openapi::{
+    BlockedBody, BuildBody, ConflictBody, DeploymentBody, ErrorBody, VerdictBody,
+};
+use crate::routes::{Permission, permission_name};
 
-/// `POST /build-events/` and the legacy `POST /version-events/`.
+/// The events routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(track_build))
+        .routes(routes!(track_build_legacy))
+        .routes(routes!(track_deployment))
+        .routes(routes!(check))
+}
+
+/// Record a build event
+#[utoipa::path(
+    post,
+    path = "/build-events/",
+    tag = "events",
+    request_body = BuildEvent,
+    responses(
+        (status = 200, description = "The recorded build", body = BuildBody),
+        (status = 409, description = "The version is recorded with another commit (`VERSION_CONFLICT`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Track)))),
+)]
 pub async fn track_build(
     State(s): State<AppState>,
     JsonBody(event): JsonBody<BuildEvent>,
@@ -16,7 +42,41 @@ pub async fn track_build(
     ok(wire::build(&b))
 }
 
-/// `POST /deployment-events/`.
+/// Record a build event (legacy name of /build-events/)
+#[utoipa::path(
+    post,
+    path = "/version-events/",
+    tag = "events",
+    request_body = BuildEvent,
+    responses(
+        (status = 200, description = "The recorded build", body = BuildBody),
+        (status = 409, description = "The version is recorded with another commit (`VERSION_CONFLICT`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Track)))),
+)]
+pub async fn track_build_legacy(state: State<AppState>, event: JsonBody<BuildEvent>) -> Answer {
+    track_build(state, event).await
+}
+
+/// Record a deployment event; `started` runs the preflight (409/423/428 when blocked)
+///
+/// Every applicable rule is evaluated; the status comes from the most severe failure (409
+/// concurrency, then 423 window, then 428 preconditions), and the body lists every failed rule.
+/// Report-only failures come back in the 200 under
+/// `extra_metadata.preflight_status.rules_evaluated`.
+#[utoipa::path(
+    post,
+    path = "/deployment-events/",
+    tag = "events",
+    request_body = DeploymentEvent,
+    responses(
+        (status = 200, description = "The recorded deployment", body = DeploymentBody),
+        (status = 409, description = "Blocked (`CONCURRENT_DEPLOYMENT`), or the version is recorded with another commit (`VERSION_CONFLICT`)", body = ConflictBody),
+        (status = 423, description = "Blocked by a deploy window (`NO_DEPLOY_WINDOW`)", body = BlockedBody),
+        (status = 428, description = "Blocked: a precondition is missing (`FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`)", body = BlockedBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Track)))),
+)]
 pub async fn track_deployment(
     State(s): State<AppState>,
     JsonBody(event): JsonBody<DeploymentEvent>,
@@ -25,7 +85,17 @@ pub async fn track_deployment(
     ok(wire::deployment(&d))
 }
 
-/// `POST /check`: the verdict, allowed or not, with 200.
+/// Dry-run preflight: the verdict for a would-be deployment, recording nothing
+///
+/// Answers 200 with the verdict whether the deployment would be allowed or blocked.
+#[utoipa::path(
+    post,
+    path = "/check",
+    tag = "events",
+    request_body = CheckRequest,
+    responses((status = 200, description = "The verdict, allowed or blocked", body = VerdictBody)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn check(State(s): State<AppState>, JsonBody(request): JsonBody<CheckRequest>) -> Answer {
     let verdict = s.core(move |vr| vr.check(&request)).await?;
     ok(to_json(&verdict)?)

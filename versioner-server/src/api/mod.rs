@@ -1,5 +1,14 @@
 //! The HTTP API by area: each module holds its handlers (parse, one core call on the
-//! blocking pool, convert; no domain logic) and the routes that reach them.
+//! blocking pool, convert; no domain logic) and returns its routes.
+//!
+//! Each route is declared once, on its handler: `#[utoipa::path]` names its method, path,
+//! summary (the doc comment's first line), request body, query parameters, success response,
+//! the errors peculiar to it, and its [`Permission`](crate::routes::Permission) as the
+//! `x-permission` extension. An area's `routes()` registers its handlers with
+//! `utoipa_axum::routes!`, which reads the same declaration, so the router, the OpenAPI
+//! document ([`openapi`](crate::openapi)) and the permission table
+//! ([`routes`](crate::routes)) come from one source. To add a route: write the handler and its
+//! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
 pub mod environments;
@@ -12,8 +21,10 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
 use versioner_core::Error;
 
+use crate::AppState;
 use crate::http::ApiError;
 
 /// What a handler answers.
@@ -33,4 +44,15 @@ pub(crate) fn created(value: Value) -> Answer {
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, ApiError> {
     serde_json::to_value(value)
         .map_err(|e| ApiError(Error::internal(format!("cannot encode the answer: {e}"))))
+}
+
+/// Every area's routes, merged: the whole API.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(meta::routes())
+        .merge(events::routes())
+        .merge(queries::routes())
+        .merge(environments::routes())
+        .merge(rules::routes())
+        .merge(approvals::routes())
 }

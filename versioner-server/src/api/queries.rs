@@ -1,14 +1,60 @@
 //! Read-only queries: versions, deployments, products, the state matrix and drift.
 
 use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use versioner_core::{Error, Page, wire};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use versioner_core::{Drift, Error, Page, Product, StateMatrix, Status, Version, wire};
 
 use super::{Answer, ok, to_json};
 use crate::AppState;
 use crate::http::{ApiError, Params};
+use crate::openapi::{DeploymentBody, ErrorBody};
+use crate::routes::{Permission, permission_name};
 
-/// `GET /versions/?product=&limit=&offset=` or `?scm_sha=` (optionally with `product`).
+/// The queries routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(versions))
+        .routes(routes!(version))
+        .routes(routes!(deployments))
+        .routes(routes!(deployment))
+        .routes(routes!(products))
+        .routes(routes!(product_version))
+        .routes(routes!(state))
+        .routes(routes!(drift))
+}
+
+/// The query of `GET /versions/`: a product's versions, or those built from a commit.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionsQuery {
+    /// The product (required without `scm_sha`; with it, keeps that product's versions).
+    pub product: Option<String>,
+    /// A commit, full or abbreviated (prefix match): the versions built from it.
+    #[param(pattern = "^[0-9a-fA-F]{4,40}$")]
+    pub scm_sha: Option<String>,
+    /// At most this many (1–1000; default 50), without `scm_sha`.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Skip this many, without `scm_sha` (default 0).
+    pub offset: Option<u32>,
+}
+
+/// Versions of a product (`product`, `limit`, `offset`) or built from a commit (`scm_sha`, prefix match)
+#[utoipa::path(
+    get,
+    path = "/versions/",
+    tag = "queries",
+    params(VersionsQuery),
+    responses(
+        (status = 200, description = "The versions, newest first", body = Vec<Version>),
+        (status = 404, description = "No such product (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn versions(State(s): State<AppState>, q: Params) -> Answer {
     let product = q.get("product");
     let versions = match q.get("scm_sha") {
@@ -32,13 +78,38 @@ pub async fn versions(State(s): State<AppState>, q: Params) -> Answer {
     ok(to_json(&versions)?)
 }
 
-/// `GET /versions/{id}`.
+/// A version by id
+#[utoipa::path(
+    get,
+    path = "/versions/{id}",
+    tag = "queries",
+    params(("id" = String, Path, description = "The version's id")),
+    responses(
+        (status = 200, description = "The version", body = Version),
+        (status = 404, description = "Not found (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn version(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
     let v = s.core(move |vr| vr.version_by_id(&id)).await?;
     ok(to_json(&v)?)
 }
 
-/// `GET /products/{product}/versions/{version}`.
+/// One version of a product, by its name
+#[utoipa::path(
+    get,
+    path = "/products/{product}/versions/{version}",
+    tag = "queries",
+    params(
+        ("product" = String, Path, description = "The product"),
+        ("version" = String, Path, description = "The version"),
+    ),
+    responses(
+        (status = 200, description = "The version", body = Version),
+        (status = 404, description = "Not found (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn product_version(
     State(s): State<AppState>,
     Path((product, version)): Path<(String, String)>,
@@ -47,33 +118,121 @@ pub async fn product_version(
     ok(to_json(&v)?)
 }
 
-/// `GET /deployments/?product=&environment=&version=&status=&since=&until=&limit=`.
+/// The filters of `GET /deployments/` (read by [`wire::history_query`]); blank values filter
+/// nothing.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentsQuery {
+    /// Only this product.
+    pub product: Option<String>,
+    /// Another name of `product`.
+    pub product_name: Option<String>,
+    /// Only this environment.
+    pub environment: Option<String>,
+    /// Another name of `environment`.
+    pub environment_name: Option<String>,
+    /// Only this version (with `product`).
+    pub version: Option<String>,
+    /// Only this status (any alias: `success`, `in_progress`, ...).
+    #[param(value_type = Option<Status>)]
+    pub status: Option<String>,
+    /// Only deployments recorded at or after this instant (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+    /// Only deployments recorded before this instant (RFC 3339).
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many (1–1000; default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+/// Deployment history, newest first (`product`, `environment`, `version`, `status`, `since`, `until`, `limit`)
+#[utoipa::path(
+    get,
+    path = "/deployments/",
+    tag = "queries",
+    params(DeploymentsQuery),
+    responses((status = 200, description = "The deployments, newest first", body = Vec<DeploymentBody>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn deployments(State(s): State<AppState>, q: Params) -> Answer {
     let query = wire::history_query(&q.to_object())?;
     let list = s.core(move |vr| vr.history(&query)).await?;
     ok(Value::Array(list.iter().map(wire::deployment).collect()))
 }
 
-/// `GET /deployments/{id}`.
+/// A deployment by id
+#[utoipa::path(
+    get,
+    path = "/deployments/{id}",
+    tag = "queries",
+    params(("id" = String, Path, description = "The deployment's id")),
+    responses(
+        (status = 200, description = "The deployment", body = DeploymentBody),
+        (status = 404, description = "Not found (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn deployment(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
     let d = s.core(move |vr| vr.deployment(&id)).await?;
     ok(wire::deployment(&d))
 }
 
-/// `GET /products/`.
+/// Every product
+#[utoipa::path(
+    get,
+    path = "/products/",
+    tag = "queries",
+    responses((status = 200, description = "Every product", body = Vec<Product>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn products(State(s): State<AppState>) -> Answer {
     let list = s.core(|vr| vr.products()).await?;
     ok(to_json(&list)?)
 }
 
-/// `GET /state?at=`.
+/// The query of `GET /state`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StateQuery {
+    /// The instant to answer for (RFC 3339); now when absent.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// What is deployed where, now or as of `at`
+#[utoipa::path(
+    get,
+    path = "/state",
+    tag = "queries",
+    params(StateQuery),
+    responses((status = 200, description = "The state matrix: products × environments", body = StateMatrix)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn state(State(s): State<AppState>, q: Params) -> Answer {
     let at = q.instant("at")?;
     let matrix = s.core(move |vr| vr.state(at)).await?;
     ok(to_json(&matrix)?)
 }
 
-/// `GET /drift?at=&environment=`.
+/// The query of `GET /drift`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DriftQuery {
+    /// The instant to answer for (RFC 3339); now when absent.
+    pub at: Option<DateTime<Utc>>,
+    /// Only these environments (repeatable, or comma-separated).
+    #[param(style = Form, explode)]
+    pub environment: Option<Vec<String>>,
+}
+
+/// Products whose environments hold different versions (`at`, `environment` repeatable)
+#[utoipa::path(
+    get,
+    path = "/drift",
+    tag = "queries",
+    params(DriftQuery),
+    responses((status = 200, description = "The products that drift", body = Vec<Drift>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn drift(State(s): State<AppState>, q: Params) -> Answer {
     let at = q.instant("at")?;
     let only = q.all("environment");

@@ -5,6 +5,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use versioner_core::Error;
 use versioner_core::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
 
@@ -12,27 +15,80 @@ use super::{Answer, created, ok, to_json};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::http::{ApiError, JsonBody, Params};
+use crate::openapi::{
+    ApplyReportBody, ErrorBody, PolicyDocument, RuleBody, RuleStatusChangeBody, StoredRuleBody,
+};
+use crate::routes::{Permission, permission_name};
 
-/// `GET /rules/`.
+/// The rules routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rules, create_rule))
+        .routes(routes!(apply_rules))
+        .routes(routes!(rule, update_rule, delete_rule))
+        .routes(routes!(set_rule_status))
+        .routes(routes!(rule_history))
+        .routes(routes!(all_rule_history))
+}
+
+/// Every rule, in evaluation order
+#[utoipa::path(
+    get,
+    path = "/rules/",
+    tag = "rules",
+    responses((status = 200, description = "Every rule, in evaluation order", body = Vec<StoredRuleBody>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn rules(State(s): State<AppState>) -> Answer {
     let list = s.core(|vr| vr.rules()).await?;
     ok(to_json(&list)?)
 }
 
-/// `GET /rules/{name}`.
+/// A rule by name
+#[utoipa::path(
+    get,
+    path = "/rules/{name}",
+    tag = "rules",
+    params(("name" = String, Path, description = "The rule's name")),
+    responses(
+        (status = 200, description = "The rule", body = StoredRuleBody),
+        (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn rule(State(s): State<AppState>, Path(name): Path<String>) -> Answer {
     let r = s.core(move |vr| vr.rule(&name)).await?;
     ok(to_json(&r)?)
 }
 
-/// `POST /rules/`.
+/// Add a rule (policy-file form)
+#[utoipa::path(
+    post,
+    path = "/rules/",
+    tag = "rules",
+    request_body = RuleBody,
+    responses((status = 201, description = "The rule, added at the end of the evaluation order", body = StoredRuleBody)),
+    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+)]
 pub async fn create_rule(State(s): State<AppState>, JsonBody(body): JsonBody<Value>) -> Answer {
     let rule = Rule::from_json(&body)?;
     let stored = s.core(move |vr| vr.add_rule(&rule)).await?;
     created(to_json(&stored)?)
 }
 
-/// `PUT /rules/{name}`.
+/// Replace a rule (it may be renamed)
+#[utoipa::path(
+    put,
+    path = "/rules/{name}",
+    tag = "rules",
+    params(("name" = String, Path, description = "The rule's name")),
+    request_body = RuleBody,
+    responses(
+        (status = 200, description = "The rule as stored", body = StoredRuleBody),
+        (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+)]
 pub async fn update_rule(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -43,22 +99,51 @@ pub async fn update_rule(
     ok(to_json(&stored)?)
 }
 
-/// `DELETE /rules/{name}`.
+/// Delete a rule
+#[utoipa::path(
+    delete,
+    path = "/rules/{name}",
+    tag = "rules",
+    params(("name" = String, Path, description = "The rule's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+)]
 pub async fn delete_rule(State(s): State<AppState>, Path(name): Path<String>) -> Answer {
     s.core(move |vr| vr.delete_rule(&name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The body of `POST /rules/{name}/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct StatusChange {
+    /// The new status: enabled, report_only or disabled.
+    #[schema(value_type = RuleStatus)]
     status: String,
+    /// Why (recorded).
     reason: String,
+    /// Who, recorded with the key's name.
     #[serde(default)]
     actor: Option<String>,
 }
 
-/// `POST /rules/{name}/status`.
+/// Change a rule's status (enabled | report_only | disabled) with a reason
+///
+/// The change is recorded: who, when, why (`GET /rules/{name}/history`).
+#[utoipa::path(
+    post,
+    path = "/rules/{name}/status",
+    tag = "rules",
+    params(("name" = String, Path, description = "The rule's name")),
+    request_body = StatusChange,
+    responses(
+        (status = 200, description = "The rule with its new status", body = StoredRuleBody),
+        (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+)]
 pub async fn set_rule_status(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -73,13 +158,37 @@ pub async fn set_rule_status(
     ok(to_json(&stored)?)
 }
 
-/// `GET /rules/{name}/history`: empty for a name without recorded changes.
+/// A rule's status changes: who, when, why (empty when none was recorded)
+#[utoipa::path(
+    get,
+    path = "/rules/{name}/history",
+    tag = "rules",
+    params(("name" = String, Path, description = "The rule's name")),
+    responses((status = 200, description = "The changes, oldest first", body = Vec<RuleStatusChangeBody>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn rule_history(State(s): State<AppState>, Path(name): Path<String>) -> Answer {
     let changes = s.core(move |vr| vr.rule_history(Some(&name))).await?;
     ok(to_json(&changes)?)
 }
 
-/// `GET /rule-history/?rule=`: the status changes of every rule, or of one.
+/// The query of `GET /rule-history/`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RuleHistoryQuery {
+    /// Only this rule's changes.
+    pub rule: Option<String>,
+}
+
+/// The status changes of every rule, oldest first (`rule` keeps one rule's)
+#[utoipa::path(
+    get,
+    path = "/rule-history/",
+    tag = "rules",
+    params(RuleHistoryQuery),
+    responses((status = 200, description = "The changes, oldest first", body = Vec<RuleStatusChangeBody>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
 pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
     let name = q.get("rule");
     let changes = s.core(move |vr| vr.rule_history(name.as_deref())).await?;
@@ -87,18 +196,36 @@ pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
 }
 
 /// The body of `POST /rules/apply`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ApplyPolicy {
+    /// The policy: its text, or a JSON object with `rules`.
+    #[schema(value_type = PolicyDocument)]
     policy: Value,
+    /// The text's format: toml (the default) or json.
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(toml|json)$")]
     format: Option<String>,
+    /// replace (the default: the policy becomes the whole rule set) or merge (its rules are
+    /// added or updated by name).
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(replace|merge)$")]
     mode: Option<String>,
+    /// Who, recorded with the key's name.
     #[serde(default)]
     actor: Option<String>,
 }
 
-/// `POST /rules/apply`.
+/// Apply a policy (`policy` as TOML/JSON text or object, `format`, `mode`: replace | merge)
+///
+/// All or nothing: a policy with any problem is refused with 422 listing every problem.
+#[utoipa::path(
+    post,
+    path = "/rules/apply",
+    tag = "rules",
+    request_body = ApplyPolicy,
+    responses((status = 200, description = "What changed", body = ApplyReportBody)),
+    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+)]
 pub async fn apply_rules(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
