@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use versioner_core::policy::{ApplyMode, PolicyFormat, RuleKind, WindowMode};
+use versioner_core::policy::{ApplyMode, PolicyFormat, ScheduleRule, WindowMode};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, Error, ErrorCode, HistoryQuery,
     ManualClock, PreflightStatus, Rule, RuleStatus, Versioner,
@@ -143,7 +143,7 @@ fn rule_crud_and_status_history() {
     let (vr, clock) = setup();
     let rule = Rule::new(
         "Freeze",
-        RuleKind::Schedule {
+        ScheduleRule {
             mode: WindowMode::Deny,
             timezone: chrono_tz::Tz::Europe__London,
             reason: Some("release week".into()),

@@ -26,6 +26,10 @@ max = 1
 /// Where the server keeps its records.
 enum Db {
     File(String),
+    #[cfg_attr(
+        not(feature = "postgres"),
+        allow(dead_code, reason = "used by the PostgreSQL variant only")
+    )]
     Url(String),
 }
 

@@ -23,10 +23,12 @@ use serde_json::{Map, Value};
 
 pub use facts::{Facts, OpenDeployment, Stint};
 pub use file::{ApplyMode, PolicyFile, PolicyFormat};
-pub use rule::{
-    ConcurrencyScope, Rule, RuleKind, RuleStatus, RuleType, Scope, WindowDef, WindowMode,
-    format_duration, parse_duration,
+pub(crate) use kinds::Needs;
+pub use kinds::{
+    ConcurrencyRule, ConcurrencyScope, FlowRule, ReleaseApprovalRule, RuleKind, RuleType,
+    ScheduleRule, VersionApprovalRule, WindowDef, WindowMode,
 };
+pub use rule::{Rule, RuleStatus, Scope, format_duration, parse_duration};
 pub use verdict::{BlockCode, Decision, OutcomeStatus, RuleOutcome, Verdict};
 
 /// How many times [`evaluate`] re-evaluates to find a joint `retry_after`.
@@ -35,8 +37,8 @@ const RETRY_SEARCH_STEPS: usize = 64;
 /// Evaluates every rule for the deployment the facts describe, at `at`.
 ///
 /// ```
-/// use versioner_core::policy::{evaluate, Facts, Rule, RuleKind, BlockCode};
-/// let rule = Rule::new("Staging first", RuleKind::Flow {
+/// use versioner_core::policy::{evaluate, Facts, FlowRule, Rule, BlockCode};
+/// let rule = Rule::new("Staging first", FlowRule {
 ///     prerequisites: vec!["staging".into()], strict_order: false, soak: None,
 /// });
 /// let verdict = evaluate(&[rule], &Facts::new("api", "1.0", "production"), chrono::Utc::now());
@@ -110,35 +112,7 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
             facts.product, facts.environment
         ));
     }
-    let check = match &rule.kind {
-        RuleKind::Concurrency {
-            max,
-            per,
-            stale_after,
-        } => kinds::concurrency::evaluate(facts, *max, *per, *stale_after, at),
-        RuleKind::Schedule {
-            mode,
-            timezone,
-            reason,
-            windows,
-        } => {
-            kinds::schedule::evaluate(&rule.name, *mode, *timezone, reason.as_deref(), windows, at)
-        }
-        RuleKind::Flow {
-            prerequisites,
-            strict_order,
-            soak,
-        } => kinds::flow::evaluate(facts, prerequisites, *strict_order, *soak, at),
-        RuleKind::VersionApproval {
-            approval_types,
-            environment,
-        } => kinds::version_approval::version(facts, approval_types, environment.as_deref()),
-        RuleKind::ReleaseApproval {
-            required,
-            approver_roles,
-            expires_after,
-        } => kinds::release_approval::release(facts, *required, approver_roles, *expires_after, at),
-    };
+    let check = rule.kind.evaluate(&rule.name, facts, at);
     let mut details = check.details;
     details.insert("rule_name".into(), Value::String(rule.name.clone()));
     let status = match (check.code, rule.status) {
@@ -159,7 +133,7 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
 }
 
 /// One rule's raw result, before its status (enabled / report-only) is applied.
-struct Check {
+pub(crate) struct Check {
     code: Option<BlockCode>,
     message: String,
     details: Map<String, Value>,
@@ -167,7 +141,7 @@ struct Check {
 }
 
 impl Check {
-    fn pass(message: String) -> Check {
+    pub(crate) fn pass(message: String) -> Check {
         Check {
             code: None,
             message,
@@ -176,7 +150,7 @@ impl Check {
         }
     }
 
-    fn fail(code: BlockCode, message: String) -> Check {
+    pub(crate) fn fail(code: BlockCode, message: String) -> Check {
         Check {
             code: Some(code),
             message,
@@ -185,7 +159,7 @@ impl Check {
         }
     }
 
-    fn detail(mut self, key: &str, value: Value) -> Check {
+    pub(crate) fn detail(mut self, key: &str, value: Value) -> Check {
         self.details.insert(key.to_string(), value);
         self
     }

@@ -24,11 +24,10 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::window::{Recurrence, parse_local_time, parse_weekday};
+use super::kinds::{RuleKind, RuleType};
 use crate::error::{Error, PolicyProblem};
 use crate::model::EnvironmentType;
 
@@ -82,137 +81,6 @@ impl fmt::Display for RuleStatus {
 }
 
 /// The kind of a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum RuleType {
-    /// Limits deployments in progress.
-    Concurrency,
-    /// No-deploy windows and deploy-only-during windows.
-    Schedule,
-    /// Prerequisite environments, order and soak time.
-    Flow,
-    /// Quality sign-offs on the version.
-    VersionApproval,
-    /// N distinct approvers for a deployment to the environment.
-    ReleaseApproval,
-}
-
-impl RuleType {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleType::Concurrency => "concurrency",
-            RuleType::Schedule => "schedule",
-            RuleType::Flow => "flow",
-            RuleType::VersionApproval => "version_approval",
-            RuleType::ReleaseApproval => "release_approval",
-        }
-    }
-
-    const ALL: [RuleType; 5] = [
-        RuleType::Concurrency,
-        RuleType::Schedule,
-        RuleType::Flow,
-        RuleType::VersionApproval,
-        RuleType::ReleaseApproval,
-    ];
-}
-
-/// Which open deployments a concurrency rule counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ConcurrencyScope {
-    /// Deployments of the same product to the same environment.
-    #[default]
-    ProductEnvironment,
-    /// Deployments of any product to the same environment.
-    Environment,
-}
-
-/// Deny (no-deploy) or allow (deploy-only-during) windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum WindowMode {
-    /// Deployments are refused inside the windows.
-    #[default]
-    Deny,
-    /// Deployments are refused outside the windows.
-    Allow,
-}
-
-/// One window of a schedule rule.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WindowDef {
-    /// An optional label shown when the window blocks.
-    pub name: Option<String>,
-    /// When it recurs.
-    pub recurrence: Recurrence,
-}
-
-/// The parameters of each rule kind.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum RuleKind {
-    /// At most `max` open deployments; those older than `stale_after` stop counting.
-    Concurrency {
-        /// The limit (default 1).
-        max: NonZeroU32,
-        /// What is counted.
-        per: ConcurrencyScope,
-        /// Age after which an open deployment is presumed abandoned (default 2 h).
-        stale_after: Duration,
-    },
-    /// Time windows in one IANA zone.
-    Schedule {
-        /// Deny or allow.
-        mode: WindowMode,
-        /// The zone the windows' wall-clock times are in.
-        timezone: Tz,
-        /// Why (shown when blocked).
-        reason: Option<String>,
-        /// The windows.
-        windows: Vec<WindowDef>,
-    },
-    /// The version must first succeed in each prerequisite environment.
-    Flow {
-        /// The prerequisite environments.
-        prerequisites: Vec<String>,
-        /// Whether the prerequisites must have been reached in the listed order.
-        strict_order: bool,
-        /// How long the version must have run in each prerequisite, not superseded.
-        soak: Option<Duration>,
-    },
-    /// The version needs approvals of these types.
-    VersionApproval {
-        /// The approval types (`qa`, `security`, `uat`, `code_review`, `compliance`,
-        /// `performance` or custom).
-        approval_types: Vec<String>,
-        /// Where the approvals must have been granted, if anywhere in particular.
-        environment: Option<String>,
-    },
-    /// Deploying needs `required` distinct release approvers.
-    ReleaseApproval {
-        /// How many distinct approvers.
-        required: NonZeroU32,
-        /// Only approvers with one of these roles count (empty: any role).
-        approver_roles: Vec<String>,
-        /// Approvals older than this no longer count.
-        expires_after: Option<Duration>,
-    },
-}
-
-impl RuleKind {
-    /// The kind's type.
-    pub fn rule_type(&self) -> RuleType {
-        match self {
-            RuleKind::Concurrency { .. } => RuleType::Concurrency,
-            RuleKind::Schedule { .. } => RuleType::Schedule,
-            RuleKind::Flow { .. } => RuleType::Flow,
-            RuleKind::VersionApproval { .. } => RuleType::VersionApproval,
-            RuleKind::ReleaseApproval { .. } => RuleType::ReleaseApproval,
-        }
-    }
-}
-
 /// Which deployments a rule applies to; every empty list means "all".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
@@ -251,13 +119,13 @@ pub struct Rule {
 
 impl Rule {
     /// A rule with the given name and kind, enabled, applying to everything.
-    pub fn new(name: impl Into<String>, kind: RuleKind) -> Rule {
+    pub fn new(name: impl Into<String>, kind: impl Into<RuleKind>) -> Rule {
         Rule {
             name: name.into(),
             description: None,
             status: RuleStatus::Enabled,
             scope: Scope::default(),
-            kind,
+            kind: kind.into(),
         }
     }
 
@@ -318,76 +186,7 @@ impl Rule {
                 .collect();
             m.insert("environment_types".into(), json!(types));
         }
-        match &self.kind {
-            RuleKind::Concurrency {
-                max,
-                per,
-                stale_after,
-            } => {
-                m.insert("max".into(), json!(max.get()));
-                m.insert(
-                    "per".into(),
-                    json!(match per {
-                        ConcurrencyScope::ProductEnvironment => "product_environment",
-                        ConcurrencyScope::Environment => "environment",
-                    }),
-                );
-                m.insert("stale_after".into(), json!(format_duration(*stale_after)));
-            }
-            RuleKind::Schedule {
-                mode,
-                timezone,
-                reason,
-                windows,
-            } => {
-                m.insert(
-                    "mode".into(),
-                    json!(match mode {
-                        WindowMode::Deny => "deny",
-                        WindowMode::Allow => "allow",
-                    }),
-                );
-                m.insert("timezone".into(), json!(timezone.name()));
-                if let Some(r) = reason {
-                    m.insert("reason".into(), json!(r));
-                }
-                let ws: Vec<Value> = windows.iter().map(window_to_json).collect();
-                m.insert("windows".into(), Value::Array(ws));
-            }
-            RuleKind::Flow {
-                prerequisites,
-                strict_order,
-                soak,
-            } => {
-                m.insert("prerequisites".into(), json!(prerequisites));
-                m.insert("strict_order".into(), json!(strict_order));
-                if let Some(s) = soak {
-                    m.insert("soak".into(), json!(format_duration(*s)));
-                }
-            }
-            RuleKind::VersionApproval {
-                approval_types,
-                environment,
-            } => {
-                m.insert("approval_types".into(), json!(approval_types));
-                if let Some(e) = environment {
-                    m.insert("environment".into(), json!(e));
-                }
-            }
-            RuleKind::ReleaseApproval {
-                required,
-                approver_roles,
-                expires_after,
-            } => {
-                m.insert("required".into(), json!(required.get()));
-                if !approver_roles.is_empty() {
-                    m.insert("approver_roles".into(), json!(approver_roles));
-                }
-                if let Some(e) = expires_after {
-                    m.insert("expires_after".into(), json!(format_duration(*e)));
-                }
-            }
-        }
+        self.kind.write_json(&mut m);
         Value::Object(m)
     }
 }
@@ -403,53 +202,6 @@ impl<'de> Deserialize<'de> for Rule {
         let v = Value::deserialize(d)?;
         Rule::from_json(&v).map_err(serde::de::Error::custom)
     }
-}
-
-fn window_to_json(w: &WindowDef) -> Value {
-    let mut m = Map::new();
-    if let Some(n) = &w.name {
-        m.insert("name".into(), json!(n));
-    }
-    let hm = |t: &chrono::NaiveTime| t.format("%H:%M").to_string();
-    match &w.recurrence {
-        Recurrence::Once { start, end } => {
-            m.insert("recurrence".into(), json!("once"));
-            m.insert(
-                "start".into(),
-                json!(start.format("%Y-%m-%dT%H:%M").to_string()),
-            );
-            m.insert(
-                "end".into(),
-                json!(end.format("%Y-%m-%dT%H:%M").to_string()),
-            );
-        }
-        Recurrence::Daily { start, end } => {
-            m.insert("recurrence".into(), json!("daily"));
-            m.insert("start".into(), json!(hm(start)));
-            m.insert("end".into(), json!(hm(end)));
-        }
-        Recurrence::Weekly { days, start, end } => {
-            m.insert("recurrence".into(), json!("weekly"));
-            let names: Vec<String> = days
-                .iter()
-                .map(|d| d.to_string().to_ascii_lowercase())
-                .collect();
-            m.insert("days".into(), json!(names));
-            m.insert("start".into(), json!(hm(start)));
-            m.insert("end".into(), json!(hm(end)));
-        }
-        Recurrence::Monthly {
-            days_of_month,
-            start,
-            end,
-        } => {
-            m.insert("recurrence".into(), json!("monthly"));
-            m.insert("days_of_month".into(), json!(days_of_month));
-            m.insert("start".into(), json!(hm(start)));
-            m.insert("end".into(), json!(hm(end)));
-        }
-    }
-    Value::Object(m)
 }
 
 /// Parses a duration such as `90m`, `24h`, `1d 12h`, `2h30m` or `45s`.
@@ -538,24 +290,17 @@ pub(crate) fn parse_rule(
         problems,
     };
     let rule_type = match obj.get("type").and_then(Value::as_str) {
-        Some(t) => RuleType::ALL
-            .into_iter()
-            .find(|rt| rt.as_str() == t.trim())
-            .or_else(|| {
-                p.push(
-                    "type",
-                    format!(
-                        "unknown rule type `{t}`; expected one of: concurrency, schedule, flow, \
-                     version_approval, release_approval"
-                    ),
-                );
+        Some(t) => t.parse::<RuleType>().map_or_else(
+            |e| {
+                p.push("type", reason_of(&e));
                 None
-            }),
+            },
+            Some,
+        ),
         None => {
             p.push(
                 "type",
-                "is required: one of concurrency, schedule, flow, version_approval, release_approval"
-                    .to_string(),
+                format!("is required: one of {}", RuleType::names().join(", ")),
             );
             None
         }
@@ -593,71 +338,8 @@ pub(crate) fn parse_rule(
         environments,
         environment_types,
     };
-    let (kind, allowed): (Option<RuleKind>, &[&str]) = match rule_type {
-        None => (None, &[]),
-        Some(RuleType::Concurrency) => (
-            Some(RuleKind::Concurrency {
-                max: p.count("max", 1),
-                per: match p.opt_string("per").as_deref() {
-                    None | Some("product_environment") => ConcurrencyScope::ProductEnvironment,
-                    Some("environment") => ConcurrencyScope::Environment,
-                    Some(other) => {
-                        p.push(
-                            "per",
-                            format!("unknown value `{other}`; expected product_environment or environment"),
-                        );
-                        ConcurrencyScope::ProductEnvironment
-                    }
-                },
-                stale_after: p
-                    .duration("stale_after")
-                    .unwrap_or(Duration::from_secs(2 * 3600)),
-            }),
-            &["max", "per", "stale_after"],
-        ),
-        Some(RuleType::Schedule) => (
-            Some(p.schedule()),
-            &["mode", "timezone", "reason", "windows"],
-        ),
-        Some(RuleType::Flow) => {
-            let prerequisites = p.names("prerequisites");
-            if prerequisites.is_empty() {
-                p.push("prerequisites", "must list at least one environment".into());
-            }
-            (
-                Some(RuleKind::Flow {
-                    prerequisites,
-                    strict_order: p.boolean("strict_order"),
-                    soak: p.duration("soak"),
-                }),
-                &["prerequisites", "strict_order", "soak"],
-            )
-        }
-        Some(RuleType::VersionApproval) => {
-            let approval_types = p.approval_types("approval_types");
-            if approval_types.is_empty() {
-                p.push(
-                    "approval_types",
-                    "must list at least one approval type, e.g. [\"qa\"]".into(),
-                );
-            }
-            (
-                Some(RuleKind::VersionApproval {
-                    approval_types,
-                    environment: p.opt_string("environment"),
-                }),
-                &["approval_types", "environment"],
-            )
-        }
-        Some(RuleType::ReleaseApproval) => (
-            Some(RuleKind::ReleaseApproval {
-                required: p.count("required", 1),
-                approver_roles: p.names("approver_roles"),
-                expires_after: p.duration("expires_after"),
-            }),
-            &["required", "approver_roles", "expires_after"],
-        ),
-    };
+    let kind = rule_type.map(|t| RuleKind::parse(t, &mut p));
+    let allowed: &[&str] = rule_type.map_or(&[], RuleKind::fields);
     if rule_type.is_some() {
         for key in obj.keys() {
             if !COMMON_FIELDS.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
@@ -694,21 +376,22 @@ fn problem(rule: &str, field: &str, reason: &str) -> PolicyProblem {
     }
 }
 
-fn reason_of(e: &Error) -> String {
+pub(crate) fn reason_of(e: &Error) -> String {
     match e {
         Error::InvalidInput { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }
 
-struct Parser<'a> {
-    rule: String,
-    obj: &'a Map<String, Value>,
-    problems: &'a mut Vec<PolicyProblem>,
+/// Collects every problem of one rule object while reading its fields.
+pub(crate) struct Parser<'a> {
+    pub(crate) rule: String,
+    pub(crate) obj: &'a Map<String, Value>,
+    pub(crate) problems: &'a mut Vec<PolicyProblem>,
 }
 
 impl Parser<'_> {
-    fn push(&mut self, field: &str, reason: String) {
+    pub(crate) fn push(&mut self, field: &str, reason: String) {
         self.problems.push(PolicyProblem {
             rule: self.rule.clone(),
             field: field.to_string(),
@@ -716,7 +399,7 @@ impl Parser<'_> {
         });
     }
 
-    fn opt_string(&mut self, field: &str) -> Option<String> {
+    pub(crate) fn opt_string(&mut self, field: &str) -> Option<String> {
         match self.obj.get(field) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -731,7 +414,7 @@ impl Parser<'_> {
         }
     }
 
-    fn strings(&mut self, field: &str) -> Vec<String> {
+    pub(crate) fn strings(&mut self, field: &str) -> Vec<String> {
         match self.obj.get(field) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => {
@@ -762,7 +445,7 @@ impl Parser<'_> {
     }
 
     /// A list of names, deduplicated, each at most 255 characters.
-    fn names(&mut self, field: &str) -> Vec<String> {
+    pub(crate) fn names(&mut self, field: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for s in self.strings(field) {
             if s.chars().count() > 255 {
@@ -774,7 +457,7 @@ impl Parser<'_> {
         out
     }
 
-    fn approval_types(&mut self, field: &str) -> Vec<String> {
+    pub(crate) fn approval_types(&mut self, field: &str) -> Vec<String> {
         let mut out = Vec::new();
         for s in self.names(field) {
             match crate::approval::normalize_type(&s) {
@@ -785,7 +468,7 @@ impl Parser<'_> {
         out
     }
 
-    fn boolean(&mut self, field: &str) -> bool {
+    pub(crate) fn boolean(&mut self, field: &str) -> bool {
         match self.obj.get(field) {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
@@ -802,7 +485,7 @@ impl Parser<'_> {
         }
     }
 
-    fn count(&mut self, field: &str, default: u32) -> NonZeroU32 {
+    pub(crate) fn count(&mut self, field: &str, default: u32) -> NonZeroU32 {
         let fallback = NonZeroU32::MIN.saturating_add(default.saturating_sub(1));
         match self.obj.get(field) {
             None | Some(Value::Null) => fallback,
@@ -833,7 +516,7 @@ impl Parser<'_> {
         }
     }
 
-    fn duration(&mut self, field: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, field: &str) -> Option<Duration> {
         match self.obj.get(field) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match parse_duration(field, s) {
@@ -861,200 +544,6 @@ impl Parser<'_> {
                 None
             }
         }
-    }
-
-    fn schedule(&mut self) -> RuleKind {
-        let mode = match self.opt_string("mode").as_deref() {
-            None | Some("deny") => WindowMode::Deny,
-            Some("allow") => WindowMode::Allow,
-            Some(other) => {
-                self.push(
-                    "mode",
-                    format!("unknown mode `{other}`; expected deny or allow"),
-                );
-                WindowMode::Deny
-            }
-        };
-        let timezone = match self.opt_string("timezone") {
-            None => Tz::UTC,
-            Some(name) => name.parse::<Tz>().unwrap_or_else(|_| {
-                self.push(
-                    "timezone",
-                    format!("unknown time zone `{name}`; use an IANA name such as Europe/London"),
-                );
-                Tz::UTC
-            }),
-        };
-        let reason = self.opt_string("reason");
-        let mut windows = Vec::new();
-        match self.obj.get("windows") {
-            Some(Value::Array(items)) if !items.is_empty() => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Some(w) = self.window(i, item) {
-                        windows.push(w);
-                    }
-                }
-            }
-            _ => self.push("windows", "must list at least one window".into()),
-        }
-        RuleKind::Schedule {
-            mode,
-            timezone,
-            reason,
-            windows,
-        }
-    }
-
-    fn window(&mut self, i: usize, item: &Value) -> Option<WindowDef> {
-        let field = |f: &str| format!("windows[{i}].{f}");
-        let Some(w) = item.as_object() else {
-            self.push(&format!("windows[{i}]"), "must be a table/object".into());
-            return None;
-        };
-        for key in w.keys() {
-            if ![
-                "name",
-                "recurrence",
-                "days",
-                "days_of_month",
-                "start",
-                "end",
-            ]
-            .contains(&key.as_str())
-            {
-                self.push(
-                    &field(key),
-                    "unknown field; known: name, recurrence, days, days_of_month, start, end"
-                        .into(),
-                );
-            }
-        }
-        let get = |k: &str| w.get(k).and_then(Value::as_str).map(str::trim);
-        let name = get("name").filter(|s| !s.is_empty()).map(str::to_string);
-        let start_raw = get("start");
-        let end_raw = get("end");
-        let (Some(start_raw), Some(end_raw)) = (start_raw, end_raw) else {
-            self.push(
-                &field("start"),
-                "both `start` and `end` are required".into(),
-            );
-            return None;
-        };
-        let time = |this: &mut Self, f: &str, raw: &str| {
-            parse_local_time(raw).or_else(|| {
-                this.push(
-                    &field(f),
-                    format!("`{raw}` is not a time of day; write HH:MM (24-hour)"),
-                );
-                None
-            })
-        };
-        let recurrence = match get("recurrence") {
-            Some("daily") => {
-                let (s, e) = (time(self, "start", start_raw)?, time(self, "end", end_raw)?);
-                Recurrence::Daily { start: s, end: e }
-            }
-            Some("weekly") => {
-                let mut days = Vec::new();
-                match w.get("days") {
-                    Some(Value::Array(ds)) if !ds.is_empty() => {
-                        for d in ds {
-                            match d.as_str().and_then(parse_weekday) {
-                                Some(day) if !days.contains(&day) => days.push(day),
-                                Some(_) => {}
-                                None => self.push(
-                                    &field("days"),
-                                    format!("`{}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun", d.as_str().unwrap_or("?")),
-                                ),
-                            }
-                        }
-                    }
-                    _ => self.push(
-                        &field("days"),
-                        "a weekly window needs `days`, e.g. [\"fri\"]".into(),
-                    ),
-                }
-                let (s, e) = (time(self, "start", start_raw)?, time(self, "end", end_raw)?);
-                Recurrence::Weekly {
-                    days,
-                    start: s,
-                    end: e,
-                }
-            }
-            Some("monthly") => {
-                let mut dom = Vec::new();
-                match w.get("days_of_month") {
-                    Some(Value::Array(ds)) if !ds.is_empty() => {
-                        for d in ds {
-                            match d
-                                .as_u64()
-                                .and_then(|n| u32::try_from(n).ok())
-                                .filter(|n| (1..=31).contains(n))
-                            {
-                                Some(n) if !dom.contains(&n) => dom.push(n),
-                                Some(_) => {}
-                                None => self.push(
-                                    &field("days_of_month"),
-                                    format!("`{d}` is not a day of month 1..31"),
-                                ),
-                            }
-                        }
-                    }
-                    _ => self.push(
-                        &field("days_of_month"),
-                        "a monthly window needs `days_of_month`, e.g. [1, 15]".into(),
-                    ),
-                }
-                let (s, e) = (time(self, "start", start_raw)?, time(self, "end", end_raw)?);
-                Recurrence::Monthly {
-                    days_of_month: dom,
-                    start: s,
-                    end: e,
-                }
-            }
-            Some("once") => {
-                let parse = |raw: &str| {
-                    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
-                        .or_else(|_| {
-                            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S")
-                        })
-                        .ok()
-                };
-                let s = parse(start_raw);
-                let e = parse(end_raw);
-                match (s, e) {
-                    (Some(s), Some(e)) if e > s => Recurrence::Once { start: s, end: e },
-                    (Some(_), Some(_)) => {
-                        self.push(&field("end"), "must be after `start`".into());
-                        return None;
-                    }
-                    _ => {
-                        self.push(
-                            &field("start"),
-                            "a one-time window needs local date-times like 2026-12-24T00:00".into(),
-                        );
-                        return None;
-                    }
-                }
-            }
-            Some(other) => {
-                self.push(
-                    &field("recurrence"),
-                    format!(
-                        "unknown recurrence `{other}`; expected once, daily, weekly or monthly"
-                    ),
-                );
-                return None;
-            }
-            None => {
-                self.push(
-                    &field("recurrence"),
-                    "is required: once, daily, weekly or monthly".into(),
-                );
-                return None;
-            }
-        };
-        Some(WindowDef { name, recurrence })
     }
 }
 
@@ -1128,7 +617,7 @@ mod tests {
         }
         let qa = Rule::from_json(&src[3]).unwrap();
         assert!(
-            matches!(&qa.kind, RuleKind::VersionApproval { approval_types, .. } if approval_types == &["qa", "security"])
+            matches!(&qa.kind, RuleKind::VersionApproval(k) if k.approval_types == ["qa", "security"])
         );
     }
 

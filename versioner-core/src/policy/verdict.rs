@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::rule::{RuleStatus, RuleType};
+use super::kinds::RuleType;
+use super::rule::RuleStatus;
 use crate::error::ErrorCode;
 
 /// Why a rule blocks; each maps to one [`ErrorCode`] and one HTTP status.

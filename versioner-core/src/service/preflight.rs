@@ -4,7 +4,7 @@ use crate::approval::Approval;
 use crate::error::Result;
 use crate::event::CheckRequest;
 use crate::model::{Environment, Product, Version};
-use crate::policy::{self, Facts, Rule, RuleKind, RuleStatus, Verdict};
+use crate::policy::{self, Facts, Needs, Rule, RuleStatus, Verdict};
 use crate::store::{self, Tx};
 
 use super::Versioner;
@@ -86,8 +86,11 @@ pub(super) fn gather_facts(
                 .matches(&facts.product, &facts.environment, facts.environment_type)
         })
         .collect();
-    let wants = |f: fn(&RuleKind) -> bool| live.iter().any(|r| f(&r.kind));
-    if wants(|k| matches!(k, RuleKind::Concurrency { .. }))
+    let mut needs = Needs::default();
+    for rule in &live {
+        rule.kind.needs(&mut needs);
+    }
+    if needs.open_deployments
         && let Some(e) = &target.environment
     {
         facts.open_deployments = tx
@@ -98,33 +101,21 @@ pub(super) fn gather_facts(
             .collect();
     }
     if let (Some(p), Some(v)) = (&target.product, &target.version) {
-        for rule in &live {
-            if let RuleKind::Flow { prerequisites, .. } = &rule.kind {
-                for env_name in prerequisites {
-                    if facts.stints.contains_key(env_name) {
-                        continue;
-                    }
-                    let stint = match tx.environment(env_name)? {
-                        Some(env) => tx.stint(p.key, v.key, env.key)?,
-                        None => policy::Stint::default(),
-                    };
-                    facts.stints.insert(env_name.clone(), stint);
-                }
-            }
+        for env_name in &needs.stints {
+            let stint = match tx.environment(env_name)? {
+                Some(env) => tx.stint(p.key, v.key, env.key)?,
+                None => policy::Stint::default(),
+            };
+            facts.stints.insert(env_name.to_string(), stint);
         }
-        if wants(|k| {
-            matches!(
-                k,
-                RuleKind::VersionApproval { .. } | RuleKind::ReleaseApproval { .. }
-            )
-        }) {
+        if needs.approvals {
             facts.approvals = tx
                 .approvals(v.key)?
                 .into_iter()
                 .filter(Approval::is_active)
                 .collect();
         }
-        if wants(|k| matches!(k, RuleKind::ReleaseApproval { .. })) {
+        if needs.builders {
             facts.builders = tx.builders(v.key)?;
         }
     }

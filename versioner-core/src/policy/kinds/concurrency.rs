@@ -1,5 +1,9 @@
 //! Concurrency: at most `max` deployments in progress.
 
+use serde_json::{Map, Value};
+
+use super::Needs;
+use crate::policy::rule::Parser;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -8,10 +12,79 @@ use serde_json::json;
 
 use crate::policy::BlockCode;
 use crate::policy::facts::Facts;
-use crate::policy::rule::ConcurrencyScope;
 use crate::policy::rule::format_duration;
 use crate::policy::{Check, rfc3339};
 use crate::status::Status;
+
+/// Which open deployments a concurrency rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ConcurrencyScope {
+    /// Deployments of the same product to the same environment.
+    #[default]
+    ProductEnvironment,
+    /// Deployments of any product to the same environment.
+    Environment,
+}
+
+/// At most `max` open deployments; those older than `stale_after` stop counting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcurrencyRule {
+    /// The limit (default 1).
+    pub max: NonZeroU32,
+    /// What is counted.
+    pub per: ConcurrencyScope,
+    /// Age after which an open deployment is presumed abandoned (default 2 h).
+    pub stale_after: Duration,
+}
+
+impl ConcurrencyRule {
+    pub(crate) const FIELDS: &'static [&'static str] = &["max", "per", "stale_after"];
+
+    pub(crate) fn parse(p: &mut Parser<'_>) -> ConcurrencyRule {
+        ConcurrencyRule {
+            max: p.count("max", 1),
+            per: match p.opt_string("per").as_deref() {
+                None | Some("product_environment") => ConcurrencyScope::ProductEnvironment,
+                Some("environment") => ConcurrencyScope::Environment,
+                Some(other) => {
+                    p.push(
+                        "per",
+                        format!(
+                            "unknown value `{other}`; expected product_environment or environment"
+                        ),
+                    );
+                    ConcurrencyScope::ProductEnvironment
+                }
+            },
+            stale_after: p
+                .duration("stale_after")
+                .unwrap_or(Duration::from_secs(2 * 3600)),
+        }
+    }
+
+    pub(crate) fn write_json(&self, m: &mut Map<String, Value>) {
+        m.insert("max".into(), json!(self.max.get()));
+        m.insert(
+            "per".into(),
+            json!(match self.per {
+                ConcurrencyScope::ProductEnvironment => "product_environment",
+                ConcurrencyScope::Environment => "environment",
+            }),
+        );
+        m.insert(
+            "stale_after".into(),
+            json!(format_duration(self.stale_after)),
+        );
+    }
+
+    pub(crate) fn needs(&self, needs: &mut Needs) {
+        needs.open_deployments = true;
+    }
+
+    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+        evaluate(facts, self.max, self.per, self.stale_after, at)
+    }
+}
 
 pub(crate) fn evaluate(
     facts: &Facts,

@@ -1,5 +1,9 @@
 //! Flow: prerequisite environments, strict order and soak time.
 
+use serde_json::Map;
+
+use super::Needs;
+use crate::policy::rule::Parser;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,6 +13,53 @@ use crate::policy::BlockCode;
 use crate::policy::facts::Facts;
 use crate::policy::rule::format_duration;
 use crate::policy::{Check, rfc3339};
+
+/// The version must first succeed in each prerequisite environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRule {
+    /// The prerequisite environments.
+    pub prerequisites: Vec<String>,
+    /// Whether the prerequisites must have been reached in the listed order.
+    pub strict_order: bool,
+    /// How long the version must have run in each prerequisite, not superseded.
+    pub soak: Option<Duration>,
+}
+
+impl FlowRule {
+    pub(crate) const FIELDS: &'static [&'static str] = &["prerequisites", "strict_order", "soak"];
+
+    pub(crate) fn parse(p: &mut Parser<'_>) -> FlowRule {
+        let prerequisites = p.names("prerequisites");
+        if prerequisites.is_empty() {
+            p.push("prerequisites", "must list at least one environment".into());
+        }
+        FlowRule {
+            prerequisites,
+            strict_order: p.boolean("strict_order"),
+            soak: p.duration("soak"),
+        }
+    }
+
+    pub(crate) fn write_json(&self, m: &mut Map<String, Value>) {
+        m.insert("prerequisites".into(), json!(self.prerequisites));
+        m.insert("strict_order".into(), json!(self.strict_order));
+        if let Some(s) = self.soak {
+            m.insert("soak".into(), json!(format_duration(s)));
+        }
+    }
+
+    pub(crate) fn needs(&self, needs: &mut Needs) {
+        for env in &self.prerequisites {
+            if !needs.stints.contains(env) {
+                needs.stints.push(env.clone());
+            }
+        }
+    }
+
+    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+        evaluate(facts, &self.prerequisites, self.strict_order, self.soak, at)
+    }
+}
 
 pub(crate) fn evaluate(
     facts: &Facts,

@@ -1,5 +1,9 @@
 //! Release approval: N distinct approvers for a deployment to the environment.
 
+use serde_json::{Map, Value};
+
+use super::Needs;
+use crate::policy::rule::{Parser, format_duration};
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -11,6 +15,55 @@ use crate::approval::RELEASE;
 use crate::policy::BlockCode;
 use crate::policy::facts::Facts;
 use crate::policy::{Check, rfc3339};
+
+/// Deploying needs `required` distinct release approvers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseApprovalRule {
+    /// How many distinct approvers.
+    pub required: NonZeroU32,
+    /// Only approvers with one of these roles count (empty: any role).
+    pub approver_roles: Vec<String>,
+    /// Approvals older than this no longer count.
+    pub expires_after: Option<Duration>,
+}
+
+impl ReleaseApprovalRule {
+    pub(crate) const FIELDS: &'static [&'static str] =
+        &["required", "approver_roles", "expires_after"];
+
+    pub(crate) fn parse(p: &mut Parser<'_>) -> ReleaseApprovalRule {
+        ReleaseApprovalRule {
+            required: p.count("required", 1),
+            approver_roles: p.names("approver_roles"),
+            expires_after: p.duration("expires_after"),
+        }
+    }
+
+    pub(crate) fn write_json(&self, m: &mut Map<String, Value>) {
+        m.insert("required".into(), json!(self.required.get()));
+        if !self.approver_roles.is_empty() {
+            m.insert("approver_roles".into(), json!(self.approver_roles));
+        }
+        if let Some(e) = self.expires_after {
+            m.insert("expires_after".into(), json!(format_duration(e)));
+        }
+    }
+
+    pub(crate) fn needs(&self, needs: &mut Needs) {
+        needs.approvals = true;
+        needs.builders = true;
+    }
+
+    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+        release(
+            facts,
+            self.required,
+            &self.approver_roles,
+            self.expires_after,
+            at,
+        )
+    }
+}
 
 pub(crate) fn release(
     facts: &Facts,

@@ -1,10 +1,58 @@
 //! Version approval: quality sign-offs on the version.
 
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::Needs;
+use crate::policy::rule::Parser;
 use serde_json::json;
 
 use crate::policy::BlockCode;
 use crate::policy::Check;
 use crate::policy::facts::Facts;
+
+/// The version needs approvals of these types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionApprovalRule {
+    /// The approval types (`qa`, `security`, `uat`, `code_review`, `compliance`,
+    /// `performance` or custom).
+    pub approval_types: Vec<String>,
+    /// Where the approvals must have been granted, if anywhere in particular.
+    pub environment: Option<String>,
+}
+
+impl VersionApprovalRule {
+    pub(crate) const FIELDS: &'static [&'static str] = &["approval_types", "environment"];
+
+    pub(crate) fn parse(p: &mut Parser<'_>) -> VersionApprovalRule {
+        let approval_types = p.approval_types("approval_types");
+        if approval_types.is_empty() {
+            p.push(
+                "approval_types",
+                "must list at least one approval type, e.g. [\"qa\"]".into(),
+            );
+        }
+        VersionApprovalRule {
+            approval_types,
+            environment: p.opt_string("environment"),
+        }
+    }
+
+    pub(crate) fn write_json(&self, m: &mut Map<String, Value>) {
+        m.insert("approval_types".into(), json!(self.approval_types));
+        if let Some(e) = &self.environment {
+            m.insert("environment".into(), json!(e));
+        }
+    }
+
+    pub(crate) fn needs(&self, needs: &mut Needs) {
+        needs.approvals = true;
+    }
+
+    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, _at: DateTime<Utc>) -> Check {
+        version(facts, &self.approval_types, self.environment.as_deref())
+    }
+}
 
 pub(crate) fn version(facts: &Facts, types: &[String], environment: Option<&str>) -> Check {
     let granted = |t: &String| {
