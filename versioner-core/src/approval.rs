@@ -98,6 +98,7 @@ impl Approval {
 /// A request to record an approval.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ApprovalRequest {
     /// The product.

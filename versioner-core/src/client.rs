@@ -497,12 +497,12 @@ impl Tracker for Client {
         mode: ApplyMode,
         actor: &str,
     ) -> Result<ApplyReport> {
-        let body = json!({
-            "policy": text,
-            "format": format.as_str(),
-            "mode": mode.as_str(),
-            "actor": actor,
-        });
+        let body = encode(&wire::ApplyPolicyRequest::new(
+            Value::String(text.to_string()),
+            Some(format),
+            mode,
+            actor,
+        ))?;
         let url = self.endpoint(&["rules", "apply"], &[])?;
         parse(self.call(Method::POST, url, Some(&body))?)
     }
@@ -514,7 +514,7 @@ impl Tracker for Client {
         actor: &str,
         reason: &str,
     ) -> Result<StoredRule> {
-        let body = json!({ "status": status.as_str(), "reason": reason, "actor": actor });
+        let body = encode(&wire::RuleStatusRequest::new(status, reason, actor))?;
         let url = self.endpoint(&["rules", name, "status"], &[])?;
         parse(self.call(Method::POST, url, Some(&body))?)
     }
@@ -525,7 +525,7 @@ impl Tracker for Client {
     }
 
     fn revoke_approval(&self, id: &str, actor: &str, reason: &str) -> Result<Approval> {
-        let body = json!({ "reason": reason, "actor": actor });
+        let body = encode(&wire::RevocationRequest::new(reason, actor))?;
         let url = self.endpoint(&["approvals", id, "revoke"], &[])?;
         parse(self.call(Method::POST, url, Some(&body))?)
     }

@@ -296,6 +296,7 @@ impl DeploymentEvent {
 /// A would-be deployment, for a dry-run [`check`](crate::Versioner::check).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CheckRequest {
     /// The product.

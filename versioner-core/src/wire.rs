@@ -49,11 +49,14 @@
 //! query-string form back.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorCode, PolicyProblem, Result};
 use crate::model::{Build, Deployment};
-use crate::policy::{OutcomeStatus, Preflight, RuleOutcome, Verdict};
+use crate::policy::{
+    ApplyMode, OutcomeStatus, PolicyFormat, Preflight, RuleOutcome, RuleStatus, Verdict,
+};
 use crate::status::Status;
 use crate::store::HistoryQuery;
 
@@ -497,6 +500,89 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
         },
         ErrorCode::Internal => Error::Internal { message },
         _ => Error::Remote { code, message },
+    }
+}
+
+/// The body of `POST /rules/apply`. Unknown keys are refused (a misspelt `mode` must not
+/// fall back to replacing every rule).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApplyPolicyRequest {
+    /// The policy: its text (TOML or JSON), or a JSON object with `rules`.
+    pub policy: Value,
+    /// The text's format: `toml` or `json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `replace` (the default: the policy becomes the whole rule set) or `merge` (its rules
+    /// are added or updated by name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Who, recorded with the key's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+impl ApplyPolicyRequest {
+    /// A request to apply `policy` in `mode`.
+    pub fn new(policy: Value, format: Option<PolicyFormat>, mode: ApplyMode, actor: &str) -> Self {
+        ApplyPolicyRequest {
+            policy,
+            format: format.map(|f| f.as_str().to_string()),
+            mode: Some(mode.as_str().to_string()),
+            actor: Some(actor.to_string()),
+        }
+    }
+}
+
+/// The body of `POST /rules/{name}/status`. Unknown keys are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RuleStatusRequest {
+    /// The new status: `enabled`, `report_only` or `disabled`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::policy::RuleStatus))]
+    pub status: String,
+    /// Why (recorded).
+    pub reason: String,
+    /// Who, recorded with the key's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+impl RuleStatusRequest {
+    /// A request to set `status`.
+    pub fn new(status: RuleStatus, reason: &str, actor: &str) -> Self {
+        RuleStatusRequest {
+            status: status.as_str().to_string(),
+            reason: reason.to_string(),
+            actor: Some(actor.to_string()),
+        }
+    }
+}
+
+/// The body of `POST /approvals/{id}/revoke`. Unknown keys are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RevocationRequest {
+    /// Why (recorded).
+    pub reason: String,
+    /// Who, recorded with the key's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+impl RevocationRequest {
+    /// A request to revoke with `reason`.
+    pub fn new(reason: &str, actor: &str) -> Self {
+        RevocationRequest {
+            reason: reason.to_string(),
+            actor: Some(actor.to_string()),
+        }
     }
 }
 

@@ -1034,3 +1034,56 @@ async fn futures_join_all<F: std::future::Future>(
     .await;
     out.into_iter().map(Option::unwrap).collect()
 }
+
+#[tokio::test]
+async fn unknown_keys_in_request_envelopes_are_refused_naming_the_key_and_change_nothing() {
+    let f = Fixture::new();
+    let app = f.router();
+    let before = f.vr().rules().unwrap();
+    assert_eq!(before.len(), 1);
+    // A misspelt `mode` must not fall back to replace and delete every other rule.
+    let r = post(
+        &app,
+        "/rules/apply",
+        &f.admin,
+        json!({"policy": {"rules": [{"name": "Other", "type": "concurrency"}]}, "mdoe": "merge"}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(r.body["code"], "INVALID_INPUT");
+    assert_eq!(r.body["detail"][0]["loc"][1], "mdoe", "{:?}", r.body);
+    assert!(r.body["message"].as_str().unwrap().contains("mdoe"));
+    assert_eq!(f.vr().rules().unwrap(), before, "nothing applied");
+    let events = f.vr().last_event_seq().unwrap();
+
+    let rule = "/rules/Staging%20before%20production/status";
+    let cases = [
+        (
+            rule,
+            json!({"status": "disabled", "reason": "x", "acter": "dana"}),
+            "acter",
+        ),
+        (
+            "/approvals/00000000-0000-0000-0000-000000000000/revoke",
+            json!({"reason": "x", "reasons": "y"}),
+            "reasons",
+        ),
+        (
+            "/check",
+            json!({"product_name": "api", "version": "1", "environment_name": "production", "deployed_bye": "x"}),
+            "deployed_bye",
+        ),
+        (
+            "/approvals/",
+            json!({"product_name": "api", "version": "1", "approval_type": "qa", "approver": "rita", "coment": "ok"}),
+            "coment",
+        ),
+    ];
+    for (path, body, key) in cases {
+        let r = post(&app, path, &f.admin, body).await;
+        assert_eq!(r.status, 422, "{path}: {:?}", r.body);
+        assert_eq!(r.body["detail"][0]["loc"][1], key, "{path}: {:?}", r.body);
+    }
+    assert_eq!(f.vr().rules().unwrap(), before);
+    assert_eq!(f.vr().last_event_seq().unwrap(), events, "nothing recorded");
+}

@@ -1,10 +1,10 @@
 //! Approvals of versions: record, list, revoke.
 
 use axum::extract::{Extension, Path, State};
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use versioner_core::wire::RevocationRequest;
 use versioner_core::{Approval, ApprovalRequest};
 
 use super::{Answer, created, ok, to_json};
@@ -70,23 +70,13 @@ pub async fn approvals(State(s): State<AppState>, q: Params) -> Answer {
     ok(to_json(&list)?)
 }
 
-/// The body of `POST /approvals/{id}/revoke`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct Revocation {
-    /// Why (recorded).
-    reason: String,
-    /// Who, recorded with the key's name.
-    #[serde(default)]
-    actor: Option<String>,
-}
-
 /// Revoke an approval, with a reason
 #[utoipa::path(
     post,
     path = "/approvals/{id}/revoke",
     tag = "approvals",
     params(("id" = String, Path, description = "The approval's id")),
-    request_body = Revocation,
+    request_body = RevocationRequest,
     responses(
         (status = 200, description = "The revoked approval", body = Approval),
         (status = 404, description = "No such approval (`NOT_FOUND`)", body = ErrorBody),
@@ -97,7 +87,7 @@ pub async fn revoke(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Revocation>,
+    JsonBody(body): JsonBody<RevocationRequest>,
 ) -> Answer {
     let actor = caller.actor(body.actor.as_deref());
     let approval = s

@@ -3,21 +3,19 @@
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use versioner_core::Error;
 use versioner_core::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
+use versioner_core::wire::{ApplyPolicyRequest, RuleStatusRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::http::{ApiError, JsonBody, Params};
-use crate::openapi::{
-    ApplyReportBody, ErrorBody, PolicyDocument, RuleBody, RuleStatusChangeBody, StoredRuleBody,
-};
+use crate::openapi::{ApplyReportBody, ErrorBody, RuleBody, RuleStatusChangeBody, StoredRuleBody};
 use crate::routes::{Permission, permission_name};
 
 /// The rules routes.
@@ -116,19 +114,6 @@ pub async fn delete_rule(State(s): State<AppState>, Path(name): Path<String>) ->
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The body of `POST /rules/{name}/status`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct StatusChange {
-    /// The new status: enabled, report_only or disabled.
-    #[schema(value_type = RuleStatus)]
-    status: String,
-    /// Why (recorded).
-    reason: String,
-    /// Who, recorded with the key's name.
-    #[serde(default)]
-    actor: Option<String>,
-}
-
 /// Change a rule's status (enabled | report_only | disabled) with a reason
 ///
 /// The change is recorded: who, when, why (`GET /rules/{name}/history`).
@@ -137,7 +122,7 @@ pub struct StatusChange {
     path = "/rules/{name}/status",
     tag = "rules",
     params(("name" = String, Path, description = "The rule's name")),
-    request_body = StatusChange,
+    request_body = RuleStatusRequest,
     responses(
         (status = 200, description = "The rule with its new status", body = StoredRuleBody),
         (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
@@ -148,7 +133,7 @@ pub async fn set_rule_status(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<StatusChange>,
+    JsonBody(body): JsonBody<RuleStatusRequest>,
 ) -> Answer {
     let status: RuleStatus = body.status.parse()?;
     let actor = caller.actor(body.actor.as_deref());
@@ -195,26 +180,6 @@ pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
     ok(to_json(&changes)?)
 }
 
-/// The body of `POST /rules/apply`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ApplyPolicy {
-    /// The policy: its text, or a JSON object with `rules`.
-    #[schema(value_type = PolicyDocument)]
-    policy: Value,
-    /// The text's format: toml (the default) or json.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, pattern = "^(toml|json)$")]
-    format: Option<String>,
-    /// replace (the default: the policy becomes the whole rule set) or merge (its rules are
-    /// added or updated by name).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, pattern = "^(replace|merge)$")]
-    mode: Option<String>,
-    /// Who, recorded with the key's name.
-    #[serde(default)]
-    actor: Option<String>,
-}
-
 /// Apply a policy (`policy` as TOML/JSON text or object, `format`, `mode`: replace | merge)
 ///
 /// All or nothing: a policy with any problem is refused with 422 listing every problem.
@@ -222,14 +187,14 @@ pub struct ApplyPolicy {
     post,
     path = "/rules/apply",
     tag = "rules",
-    request_body = ApplyPolicy,
+    request_body = ApplyPolicyRequest,
     responses((status = 200, description = "What changed", body = ApplyReportBody)),
     extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
 )]
 pub async fn apply_rules(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<ApplyPolicy>,
+    JsonBody(body): JsonBody<ApplyPolicyRequest>,
 ) -> Answer {
     let mode = body
         .mode
