@@ -71,12 +71,8 @@ fn main() {
         Some("postgres") => {
             let url = args.get(2).expect("server VERSIONER_BIN postgres URL");
             let before = floor_pg(url);
-            let server_db = dir.path().join("server-keys.db").display().to_string();
-            let server = Server::start(
-                bin,
-                &["--database-url".into(), url.clone()],
-                &["--server-db".into(), server_db],
-            );
+            // The key lives in the database, as with any server on PostgreSQL.
+            let server = Server::start(bin, &["--database-url".into(), url.clone()], &[]);
             let runs = load(&server);
             drop(server);
             let after = floor_pg(url);
@@ -179,7 +175,16 @@ impl Server {
         let no_auth = std::env::var_os("VERSIONER_BENCH_NO_AUTH").is_some_and(|v| v == "1");
         let out = Command::new(bin)
             .args(db)
-            .args(["keys", "create", "--name", "bench", "--role", "deployer"])
+            .args(["keys", "create", "--role", "deployer", "--name"])
+            // A fresh name each run: a PostgreSQL database outlives one run.
+            .arg(format!(
+                "bench-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ))
             .args(keys)
             .output()
             .unwrap();
