@@ -53,6 +53,7 @@ use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
 use crate::tracker::Tracker;
 use crate::wire;
+use crate::wire::endpoints as E;
 
 /// The header carrying the idempotency key of a write.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -237,7 +238,7 @@ impl Client {
     /// # Errors
     /// `NETWORK` when the server cannot be reached.
     pub fn health(&self) -> Result<Value> {
-        self.call(Method::GET, self.endpoint(&["health"], &[])?, None)
+        self.send(E::HEALTH, &[], &[], None)
     }
 
     /// The URL of a route: the base path, then `segments` (each percent-encoded; a final `""`
@@ -259,6 +260,20 @@ impl Client {
             }
         }
         Ok(url)
+    }
+
+    /// Calls `endpoint` with its path parameters, query and body.
+    fn send(
+        &self,
+        endpoint: wire::Endpoint,
+        params: &[&str],
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let method = Method::from_bytes(endpoint.method.as_bytes())
+            .map_err(|e| Error::internal(format!("bad method {}: {e}", endpoint.method)))?;
+        let url = self.endpoint(&endpoint.segments(params)?, query)?;
+        self.call(method, url, body)
     }
 
     /// Sends a request with retries and returns the parsed JSON body (null when empty).
@@ -448,46 +463,40 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Value> {
 
 impl Tracker for Client {
     fn track_build(&self, event: &BuildEvent) -> Result<Build> {
-        let url = self.endpoint(&["build-events", ""], &[])?;
-        parse(self.call(Method::POST, url, Some(&encode(event)?))?)
+        parse(self.send(E::TRACK_BUILD, &[], &[], Some(&encode(event)?))?)
     }
 
     fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
-        let url = self.endpoint(&["deployment-events", ""], &[])?;
-        deployment_from_wire(self.call(Method::POST, url, Some(&encode(event)?))?)
+        deployment_from_wire(self.send(E::TRACK_DEPLOYMENT, &[], &[], Some(&encode(event)?))?)
     }
 
     fn check(&self, request: &CheckRequest) -> Result<Verdict> {
-        let url = self.endpoint(&["check"], &[])?;
-        verdict_from_wire(self.call(Method::POST, url, Some(&encode(request)?))?)
+        verdict_from_wire(self.send(E::CHECK, &[], &[], Some(&encode(request)?))?)
     }
 
     fn rules(&self) -> Result<Vec<StoredRule>> {
-        parse(self.call(Method::GET, self.endpoint(&["rules", ""], &[])?, None)?)
+        parse(self.send(E::RULES, &[], &[], None)?)
     }
 
     fn rule(&self, name: &str) -> Result<StoredRule> {
-        parse(self.call(Method::GET, self.endpoint(&["rules", name], &[])?, None)?)
+        parse(self.send(E::RULE, &[name], &[], None)?)
     }
 
     fn add_rule(&self, rule: &Rule) -> Result<StoredRule> {
-        let url = self.endpoint(&["rules", ""], &[])?;
-        parse(self.call(Method::POST, url, Some(&rule.to_json()))?)
+        parse(self.send(E::ADD_RULE, &[], &[], Some(&rule.to_json()))?)
     }
 
     fn update_rule(&self, name: &str, rule: &Rule) -> Result<StoredRule> {
-        let url = self.endpoint(&["rules", name], &[])?;
-        parse(self.call(Method::PUT, url, Some(&rule.to_json()))?)
+        parse(self.send(E::UPDATE_RULE, &[name], &[], Some(&rule.to_json()))?)
     }
 
     fn delete_rule(&self, name: &str) -> Result<()> {
-        let url = self.endpoint(&["rules", name], &[])?;
-        self.call(Method::DELETE, url, None).map(drop)
+        self.send(E::DELETE_RULE, &[name], &[], None).map(drop)
     }
 
     fn rule_history(&self, name: Option<&str>) -> Result<Vec<RuleStatusChange>> {
         let q: Vec<(&str, String)> = name.map(|n| ("rule", n.to_string())).into_iter().collect();
-        parse(self.call(Method::GET, self.endpoint(&["rule-history", ""], &q)?, None)?)
+        parse(self.send(E::RULE_HISTORY, &[], &q, None)?)
     }
 
     fn apply_policy_text(
@@ -503,8 +512,7 @@ impl Tracker for Client {
             mode,
             actor,
         ))?;
-        let url = self.endpoint(&["rules", "apply"], &[])?;
-        parse(self.call(Method::POST, url, Some(&body))?)
+        parse(self.send(E::APPLY_POLICY, &[], &[], Some(&body))?)
     }
 
     fn set_rule_status(
@@ -515,42 +523,32 @@ impl Tracker for Client {
         reason: &str,
     ) -> Result<StoredRule> {
         let body = encode(&wire::RuleStatusRequest::new(status, reason, actor))?;
-        let url = self.endpoint(&["rules", name, "status"], &[])?;
-        parse(self.call(Method::POST, url, Some(&body))?)
+        parse(self.send(E::SET_RULE_STATUS, &[name], &[], Some(&body))?)
     }
 
     fn approve(&self, request: &ApprovalRequest) -> Result<Approval> {
-        let url = self.endpoint(&["approvals", ""], &[])?;
-        parse(self.call(Method::POST, url, Some(&encode(request)?))?)
+        parse(self.send(E::APPROVE, &[], &[], Some(&encode(request)?))?)
     }
 
     fn revoke_approval(&self, id: &str, actor: &str, reason: &str) -> Result<Approval> {
         let body = encode(&wire::RevocationRequest::new(reason, actor))?;
-        let url = self.endpoint(&["approvals", id, "revoke"], &[])?;
-        parse(self.call(Method::POST, url, Some(&body))?)
+        parse(self.send(E::REVOKE_APPROVAL, &[id], &[], Some(&body))?)
     }
 
     fn approvals(&self, product: &str, version: &str) -> Result<Vec<Approval>> {
-        let url = self.endpoint(
-            &["approvals", ""],
-            &[
-                ("product", product.to_string()),
-                ("version", version.to_string()),
-            ],
-        )?;
-        parse(self.call(Method::GET, url, None)?)
+        let q = [
+            ("product", product.to_string()),
+            ("version", version.to_string()),
+        ];
+        parse(self.send(E::APPROVALS, &[], &q, None)?)
     }
 
     fn products(&self) -> Result<Vec<Product>> {
-        parse(self.call(Method::GET, self.endpoint(&["products", ""], &[])?, None)?)
+        parse(self.send(E::PRODUCTS, &[], &[], None)?)
     }
 
     fn environments(&self) -> Result<Vec<Environment>> {
-        parse(self.call(
-            Method::GET,
-            self.endpoint(&["environments", ""], &[])?,
-            None,
-        )?)
+        parse(self.send(E::ENVIRONMENTS, &[], &[], None)?)
     }
 
     fn set_environment_type(
@@ -558,51 +556,44 @@ impl Tracker for Client {
         name: &str,
         env_type: Option<EnvironmentType>,
     ) -> Result<Environment> {
-        let body = json!({ "type": env_type.map(EnvironmentType::as_str) });
-        let url = self.endpoint(&["environments", name], &[])?;
-        parse(self.call(Method::PUT, url, Some(&body))?)
+        let body = encode(&wire::EnvironmentTypeRequest::new(env_type))?;
+        parse(self.send(E::SET_ENVIRONMENT_TYPE, &[name], &[], Some(&body))?)
     }
 
     fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
-        let url = self.endpoint(
-            &["versions", ""],
-            &[
-                ("product", product.to_string()),
-                ("limit", page.limit.to_string()),
-                ("offset", page.offset.to_string()),
-            ],
-        )?;
-        parse(self.call(Method::GET, url, None)?)
+        let q = [
+            ("product", product.to_string()),
+            ("limit", page.limit.to_string()),
+            ("offset", page.offset.to_string()),
+        ];
+        parse(self.send(E::VERSIONS, &[], &q, None)?)
     }
 
     fn version(&self, product: &str, version: &str) -> Result<Version> {
-        let url = self.endpoint(&["products", product, "versions", version], &[])?;
-        parse(self.call(Method::GET, url, None)?)
+        parse(self.send(E::VERSION, &[product, version], &[], None)?)
     }
 
     fn version_by_id(&self, id: &str) -> Result<Version> {
-        parse(self.call(Method::GET, self.endpoint(&["versions", id], &[])?, None)?)
+        parse(self.send(E::VERSION_BY_ID, &[id], &[], None)?)
     }
 
     fn versions_by_sha(&self, sha: &str) -> Result<Vec<Version>> {
-        let url = self.endpoint(&["versions", ""], &[("scm_sha", sha.to_string())])?;
-        parse(self.call(Method::GET, url, None)?)
+        parse(self.send(E::VERSIONS, &[], &[("scm_sha", sha.to_string())], None)?)
     }
 
     fn deployment(&self, id: &str) -> Result<Deployment> {
-        let v = self.call(Method::GET, self.endpoint(&["deployments", id], &[])?, None)?;
-        deployment_from_wire(v)
+        deployment_from_wire(self.send(E::DEPLOYMENT, &[id], &[], None)?)
     }
 
     fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
-        let url = self.endpoint(&["deployments", ""], &wire::history_query_pairs(query))?;
-        let items: Vec<Value> = parse(self.call(Method::GET, url, None)?)?;
+        let q = wire::history_query_pairs(query);
+        let items: Vec<Value> = parse(self.send(E::HISTORY, &[], &q, None)?)?;
         items.into_iter().map(deployment_from_wire).collect()
     }
 
     fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
         let q: Vec<(&str, String)> = at.map(|t| ("at", time(t))).into_iter().collect();
-        parse(self.call(Method::GET, self.endpoint(&["state"], &q)?, None)?)
+        parse(self.send(E::STATE, &[], &q, None)?)
     }
 
     fn drift(
@@ -614,7 +605,7 @@ impl Tracker for Client {
         for e in environments.unwrap_or_default() {
             q.push(("environment", e.clone()));
         }
-        parse(self.call(Method::GET, self.endpoint(&["drift"], &q)?, None)?)
+        parse(self.send(E::DRIFT, &[], &q, None)?)
     }
 }
 

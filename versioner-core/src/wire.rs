@@ -503,6 +503,153 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
     }
 }
 
+/// One route of the HTTP API: its method and path template (`{name}` for a path parameter).
+///
+/// The client calls the API only through [`endpoints`]; the server's test suite checks that
+/// each of them is a route of the server's OpenAPI document, so the two cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// `GET`, `POST`, `PUT` or `DELETE`.
+    pub method: &'static str,
+    /// The path template, as the server registers it.
+    pub path: &'static str,
+}
+
+impl Endpoint {
+    const fn new(method: &'static str, path: &'static str) -> Endpoint {
+        Endpoint { method, path }
+    }
+
+    /// The path's segments with each `{parameter}` replaced, in order, by `params` (not yet
+    /// percent-encoded; a trailing slash is a final empty segment).
+    ///
+    /// # Errors
+    /// `INTERNAL` when `params` does not match the template's parameters.
+    pub fn segments<'a>(&self, params: &[&'a str]) -> Result<Vec<&'a str>> {
+        let mut given = params.iter();
+        let mut out = Vec::new();
+        for seg in self.path.trim_start_matches('/').split('/') {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                out.push(*given.next().ok_or_else(|| {
+                    Error::internal(format!("{} {} needs {seg}", self.method, self.path))
+                })?);
+            } else {
+                out.push(seg);
+            }
+        }
+        if given.next().is_some() {
+            return Err(Error::internal(format!(
+                "{} {} takes fewer parameters",
+                self.method, self.path
+            )));
+        }
+        Ok(out)
+    }
+}
+
+/// Every route the client calls.
+pub mod endpoints {
+    use super::Endpoint;
+
+    /// `GET /health`.
+    pub const HEALTH: Endpoint = Endpoint::new("GET", "/health");
+    /// `POST /build-events/`.
+    pub const TRACK_BUILD: Endpoint = Endpoint::new("POST", "/build-events/");
+    /// `POST /deployment-events/`.
+    pub const TRACK_DEPLOYMENT: Endpoint = Endpoint::new("POST", "/deployment-events/");
+    /// `POST /check`.
+    pub const CHECK: Endpoint = Endpoint::new("POST", "/check");
+    /// `GET /rules/`.
+    pub const RULES: Endpoint = Endpoint::new("GET", "/rules/");
+    /// `POST /rules/`.
+    pub const ADD_RULE: Endpoint = Endpoint::new("POST", "/rules/");
+    /// `GET /rules/{name}`.
+    pub const RULE: Endpoint = Endpoint::new("GET", "/rules/{name}");
+    /// `PUT /rules/{name}`.
+    pub const UPDATE_RULE: Endpoint = Endpoint::new("PUT", "/rules/{name}");
+    /// `DELETE /rules/{name}`.
+    pub const DELETE_RULE: Endpoint = Endpoint::new("DELETE", "/rules/{name}");
+    /// `POST /rules/{name}/status`.
+    pub const SET_RULE_STATUS: Endpoint = Endpoint::new("POST", "/rules/{name}/status");
+    /// `GET /rule-history/`.
+    pub const RULE_HISTORY: Endpoint = Endpoint::new("GET", "/rule-history/");
+    /// `POST /rules/apply`.
+    pub const APPLY_POLICY: Endpoint = Endpoint::new("POST", "/rules/apply");
+    /// `POST /approvals/`.
+    pub const APPROVE: Endpoint = Endpoint::new("POST", "/approvals/");
+    /// `GET /approvals/`.
+    pub const APPROVALS: Endpoint = Endpoint::new("GET", "/approvals/");
+    /// `POST /approvals/{id}/revoke`.
+    pub const REVOKE_APPROVAL: Endpoint = Endpoint::new("POST", "/approvals/{id}/revoke");
+    /// `GET /products/`.
+    pub const PRODUCTS: Endpoint = Endpoint::new("GET", "/products/");
+    /// `GET /environments/`.
+    pub const ENVIRONMENTS: Endpoint = Endpoint::new("GET", "/environments/");
+    /// `PUT /environments/{name}`.
+    pub const SET_ENVIRONMENT_TYPE: Endpoint = Endpoint::new("PUT", "/environments/{name}");
+    /// `GET /versions/`.
+    pub const VERSIONS: Endpoint = Endpoint::new("GET", "/versions/");
+    /// `GET /versions/{id}`.
+    pub const VERSION_BY_ID: Endpoint = Endpoint::new("GET", "/versions/{id}");
+    /// `GET /products/{product}/versions/{version}`.
+    pub const VERSION: Endpoint = Endpoint::new("GET", "/products/{product}/versions/{version}");
+    /// `GET /deployments/`.
+    pub const HISTORY: Endpoint = Endpoint::new("GET", "/deployments/");
+    /// `GET /deployments/{id}`.
+    pub const DEPLOYMENT: Endpoint = Endpoint::new("GET", "/deployments/{id}");
+    /// `GET /state`.
+    pub const STATE: Endpoint = Endpoint::new("GET", "/state");
+    /// `GET /drift`.
+    pub const DRIFT: Endpoint = Endpoint::new("GET", "/drift");
+
+    /// All of them.
+    pub const ALL: &[Endpoint] = &[
+        HEALTH,
+        TRACK_BUILD,
+        TRACK_DEPLOYMENT,
+        CHECK,
+        RULES,
+        ADD_RULE,
+        RULE,
+        UPDATE_RULE,
+        DELETE_RULE,
+        SET_RULE_STATUS,
+        RULE_HISTORY,
+        APPLY_POLICY,
+        APPROVE,
+        APPROVALS,
+        REVOKE_APPROVAL,
+        PRODUCTS,
+        ENVIRONMENTS,
+        SET_ENVIRONMENT_TYPE,
+        VERSIONS,
+        VERSION_BY_ID,
+        VERSION,
+        HISTORY,
+        DEPLOYMENT,
+        STATE,
+        DRIFT,
+    ];
+}
+
+/// The body of `PUT /environments/{name}`: the type to set, or `null` to infer it from the
+/// name again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EnvironmentTypeRequest {
+    /// `dev`, `test`, `staging`, `production`, `other`, or `null`.
+    #[serde(rename = "type")]
+    pub env_type: Option<crate::model::EnvironmentType>,
+}
+
+impl EnvironmentTypeRequest {
+    /// A request to set `env_type` (`None`: infer from the name).
+    pub fn new(env_type: Option<crate::model::EnvironmentType>) -> Self {
+        EnvironmentTypeRequest { env_type }
+    }
+}
+
 /// The body of `POST /rules/apply`. Unknown keys are refused (a misspelt `mode` must not
 /// fall back to replacing every rule).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

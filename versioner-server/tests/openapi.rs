@@ -734,3 +734,26 @@ fn the_conformance_check_refuses_what_the_document_does_not_declare() {
         assert!(refused.is_err(), "{wrong} was accepted");
     }
 }
+
+#[test]
+fn every_route_the_client_calls_is_a_documented_route_of_the_server() {
+    // The client builds its URLs only from `wire::endpoints`; each must be a route of this
+    // server with the same method, or the client and server have drifted apart.
+    let doc = document();
+    for e in versioner_core::wire::endpoints::ALL {
+        let op = &doc["paths"][e.path][e.method.to_ascii_lowercase()];
+        assert!(
+            op.is_object(),
+            "the client calls {} {}, which the server does not document",
+            e.method,
+            e.path
+        );
+        let template_params: BTreeSet<String> = e
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(path_params(op), template_params, "{} {}", e.method, e.path);
+    }
+}

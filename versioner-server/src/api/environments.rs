@@ -70,6 +70,15 @@ pub async fn set_environment_type(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Answer {
+    if let Some(key) = body
+        .as_object()
+        .and_then(|m| m.keys().find(|k| k.as_str() != "type"))
+    {
+        return Err(ApiError(Error::invalid(
+            key.clone(),
+            "unknown field; the body is `{\"type\": …}`",
+        )));
+    }
     let env_type = match body.get("type") {
         None => {
             return Err(ApiError(Error::invalid(
