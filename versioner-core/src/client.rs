@@ -438,17 +438,12 @@ fn time(t: DateTime<Utc>) -> String {
 
 /// A recorded deployment from its wire form ([`wire::deployment`]): the `preflight_status`
 /// that the wire form adds to `extra_metadata` is removed again (it is `preflight`).
-fn deployment_from_wire(mut v: Value) -> Result<Deployment> {
-    let has_preflight = v.get("preflight").is_some_and(|p| !p.is_null());
-    if has_preflight && let Some(meta) = v.get_mut("extra_metadata").and_then(Value::as_object_mut)
-    {
-        meta.remove("preflight_status");
-    }
-    let mut d: Deployment = parse(v)?;
-    if let Some(p) = d.preflight.as_mut() {
-        p.verdict.refresh_derived();
-    }
-    Ok(d)
+fn deployment_from_wire(v: Value) -> Result<Deployment> {
+    parse::<wire::DeploymentBody>(v).map(wire::DeploymentBody::into_deployment)
+}
+
+fn build_from_wire(v: Value) -> Result<Build> {
+    parse::<wire::BuildBody>(v).map(wire::BuildBody::into_build)
 }
 
 fn verdict_from_wire(v: Value) -> Result<Verdict> {
@@ -463,7 +458,7 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Value> {
 
 impl Tracker for Client {
     fn track_build(&self, event: &BuildEvent) -> Result<Build> {
-        parse(self.send(E::TRACK_BUILD, &[], &[], Some(&encode(event)?))?)
+        build_from_wire(self.send(E::TRACK_BUILD, &[], &[], Some(&encode(event)?))?)
     }
 
     fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {

@@ -53,146 +53,469 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorCode, PolicyProblem, Result};
-use crate::model::{Build, Deployment};
+use crate::model::{Build, BuildFields, Deployment, DeploymentFields};
 use crate::policy::{
-    ApplyMode, OutcomeStatus, PolicyFormat, Preflight, RuleOutcome, RuleStatus, Verdict,
+    ApplyMode, BlockCode, OutcomeStatus, PolicyFormat, Preflight, PreflightStatus, RuleOutcome,
+    RuleStatus, RuleType, Verdict,
 };
 use crate::status::Status;
 use crate::store::HistoryQuery;
 
-fn time(t: DateTime<Utc>) -> Value {
-    Value::String(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+/// Instants on the wire: RFC 3339 UTC with milliseconds (`2026-11-21T09:30:00.000Z`).
+mod millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        DateTime::<Utc>::deserialize(d)
+    }
+
+    /// The same for an optional instant (`null` when absent).
+    pub(super) mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(in super::super) fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<DateTime<Utc>>::deserialize(d)
+        }
+    }
 }
 
-fn opt_time(t: Option<DateTime<Utc>>) -> Value {
-    t.map_or(Value::Null, time)
+/// What one rule found, in a deployment's `extra_metadata.preflight_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvaluationResult {
+    /// The rule held.
+    Passed,
+    /// The rule failed (blocking, or report-only when the deployment went ahead).
+    Failed,
+    /// The rule does not apply to this deployment.
+    NotApplicable,
+}
+
+/// One rule in a deployment's `extra_metadata.preflight_status.rules_evaluated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RuleEvaluation {
+    /// The rule.
+    pub rule_name: String,
+    /// Its type.
+    pub rule_type: RuleType,
+    /// Its status (enabled, report_only, disabled).
+    pub status: RuleStatus,
+    /// What it found.
+    pub evaluation_result: EvaluationResult,
+    /// The block code of a failure.
+    pub code: Option<BlockCode>,
+    /// Why it failed.
+    pub error_message: Option<String>,
+}
+
+/// The `preflight_status` object placed in a deployment's `extra_metadata`, as the public
+/// API reports report-only warnings on a 200.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PreflightStatusBody {
+    /// Passed or skipped.
+    pub status: PreflightStatus,
+    /// Every rule evaluated.
+    pub rules_evaluated: Vec<RuleEvaluation>,
+    /// The reason given for a bypass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bypass_reason: Option<String>,
+}
+
+impl From<&Preflight> for PreflightStatusBody {
+    fn from(p: &Preflight) -> PreflightStatusBody {
+        PreflightStatusBody {
+            status: p.status,
+            rules_evaluated: p
+                .verdict
+                .outcomes()
+                .iter()
+                .map(|o| RuleEvaluation {
+                    rule_name: o.rule_name.clone(),
+                    rule_type: o.rule_type,
+                    status: o.rule_status,
+                    evaluation_result: match o.status {
+                        OutcomeStatus::Passed => EvaluationResult::Passed,
+                        OutcomeStatus::Failed | OutcomeStatus::FailedReportOnly => {
+                            EvaluationResult::Failed
+                        }
+                        OutcomeStatus::NotApplicable => EvaluationResult::NotApplicable,
+                    },
+                    code: o.code,
+                    error_message: o.failed().then(|| o.message.clone()),
+                })
+                .collect(),
+            bypass_reason: p.bypass_reason.clone(),
+        }
+    }
 }
 
 /// The `preflight_status` object placed in a deployment's `extra_metadata`.
 pub fn preflight_status(p: &Preflight) -> Value {
-    let rules: Vec<Value> = p
-        .verdict
-        .outcomes()
-        .iter()
-        .map(|o| {
-            json!({
-                "rule_name": o.rule_name,
-                "rule_type": o.rule_type.as_str(),
-                "status": o.rule_status.as_str(),
-                "evaluation_result": match o.status {
-                    OutcomeStatus::Passed => "passed",
-                    OutcomeStatus::Failed | OutcomeStatus::FailedReportOnly => "failed",
-                    OutcomeStatus::NotApplicable => "not_applicable",
-                },
-                "code": o.code.map(|c| c.as_str()),
-                "error_message": if o.failed() { Value::String(o.message.clone()) } else { Value::Null },
-            })
-        })
-        .collect();
-    let mut m = Map::new();
-    m.insert("status".into(), json!(p.status));
-    m.insert("rules_evaluated".into(), Value::Array(rules));
-    if let Some(r) = &p.bypass_reason {
-        m.insert("bypass_reason".into(), json!(r));
+    serde_json::to_value(PreflightStatusBody::from(p)).unwrap_or(Value::Null)
+}
+
+/// The response body of a recorded deployment: every field the official clients read, its
+/// preflight, and (the public API's form) `preflight_status` inside `extra_metadata`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeploymentBody {
+    /// The deployment's id.
+    pub id: String,
+    /// The product's id.
+    pub product_id: String,
+    /// The version's id.
+    pub version_id: String,
+    /// The environment's id.
+    pub environment_id: String,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The environment.
+    pub environment_name: String,
+    /// The canonical status.
+    pub status: Status,
+    /// When the deployment was recorded as happening.
+    #[serde(with = "millis")]
+    pub deployed_at: DateTime<Utc>,
+    /// When it started.
+    #[serde(with = "millis::option")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    #[serde(with = "millis::option")]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the record last changed.
+    #[serde(with = "millis")]
+    pub updated_at: DateTime<Utc>,
+    /// The event's fields.
+    #[serde(flatten)]
+    pub fields: DeploymentFields,
+    /// The event's metadata, plus `preflight_status` when a preflight ran.
+    pub extra_metadata: Map<String, Value>,
+    /// What the preflight decided, when it ran.
+    pub preflight: Option<Preflight>,
+}
+
+impl From<&Deployment> for DeploymentBody {
+    fn from(d: &Deployment) -> DeploymentBody {
+        let mut extra_metadata = d.extra_metadata.clone();
+        if let Some(p) = &d.preflight {
+            extra_metadata.insert("preflight_status".into(), preflight_status(p));
+        }
+        DeploymentBody {
+            id: d.id.clone(),
+            product_id: d.product_id.clone(),
+            version_id: d.version_id.clone(),
+            environment_id: d.environment_id.clone(),
+            product_name: d.product_name.clone(),
+            version: d.version.clone(),
+            environment_name: d.environment_name.clone(),
+            status: d.status,
+            deployed_at: d.deployed_at,
+            started_at: d.started_at,
+            completed_at: d.completed_at,
+            updated_at: d.updated_at,
+            fields: d.fields.clone(),
+            extra_metadata,
+            preflight: d.preflight.clone(),
+        }
     }
-    Value::Object(m)
+}
+
+impl DeploymentBody {
+    /// The record again (the client's side): `preflight_status` leaves `extra_metadata`, where
+    /// the record keeps only what the event sent.
+    pub fn into_deployment(mut self) -> Deployment {
+        if self.preflight.is_some() {
+            self.extra_metadata.remove("preflight_status");
+        }
+        if let Some(p) = &mut self.preflight {
+            p.verdict.refresh_derived();
+        }
+        Deployment {
+            id: self.id,
+            product_id: self.product_id,
+            product_name: self.product_name,
+            version_id: self.version_id,
+            version: self.version,
+            environment_id: self.environment_id,
+            environment_name: self.environment_name,
+            status: self.status,
+            fields: self.fields,
+            deployed_at: self.deployed_at,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            updated_at: self.updated_at,
+            extra_metadata: self.extra_metadata,
+            preflight: self.preflight,
+            key: 0,
+            product_key: 0,
+            version_key: 0,
+            environment_key: 0,
+        }
+    }
 }
 
 /// The response body of a recorded deployment.
 pub fn deployment(d: &Deployment) -> Value {
-    let mut meta = d.extra_metadata.clone();
-    if let Some(p) = &d.preflight {
-        meta.insert("preflight_status".into(), preflight_status(p));
+    serde_json::to_value(DeploymentBody::from(d)).unwrap_or(Value::Null)
+}
+
+/// The response body of a recorded build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BuildBody {
+    /// The build's id.
+    pub id: String,
+    /// The version's id.
+    pub version_id: String,
+    /// The product's id.
+    pub product_id: String,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The canonical status.
+    pub status: Status,
+    /// The event's fields.
+    #[serde(flatten)]
+    pub fields: BuildFields,
+    /// When the build started.
+    #[serde(with = "millis::option")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    #[serde(with = "millis::option")]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When it was recorded.
+    #[serde(with = "millis")]
+    pub created_at: DateTime<Utc>,
+    /// When the record last changed.
+    #[serde(with = "millis")]
+    pub updated_at: DateTime<Utc>,
+    /// The event's metadata.
+    pub extra_metadata: Map<String, Value>,
+}
+
+impl From<&Build> for BuildBody {
+    fn from(b: &Build) -> BuildBody {
+        BuildBody {
+            id: b.id.clone(),
+            version_id: b.version_id.clone(),
+            product_id: b.product_id.clone(),
+            product_name: b.product_name.clone(),
+            version: b.version.clone(),
+            status: b.status,
+            fields: b.fields.clone(),
+            started_at: b.started_at,
+            completed_at: b.completed_at,
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+            extra_metadata: b.extra_metadata.clone(),
+        }
     }
-    let f = &d.fields;
-    json!({
-        "id": d.id,
-        "product_id": d.product_id,
-        "version_id": d.version_id,
-        "environment_id": d.environment_id,
-        "product_name": d.product_name,
-        "version": d.version,
-        "environment_name": d.environment_name,
-        "status": d.status.as_str(),
-        "deployed_at": time(d.deployed_at),
-        "started_at": opt_time(d.started_at),
-        "completed_at": opt_time(d.completed_at),
-        "updated_at": time(d.updated_at),
-        "deployed_by": f.deployed_by,
-        "deployed_by_email": f.deployed_by_email,
-        "deployed_by_name": f.deployed_by_name,
-        "scm_sha": f.scm_sha,
-        "scm_repository": f.scm_repository,
-        "scm_branch": f.scm_branch,
-        "build_number": f.build_number,
-        "source_system": f.source_system,
-        "invoke_id": f.invoke_id,
-        "deploy_url": f.deploy_url,
-        "build_url": f.build_url,
-        "extra_metadata": meta,
-        "preflight": d.preflight,
-    })
+}
+
+impl BuildBody {
+    /// The record again (the client's side).
+    pub fn into_build(self) -> Build {
+        Build {
+            id: self.id,
+            version_id: self.version_id,
+            product_id: self.product_id,
+            product_name: self.product_name,
+            version: self.version,
+            status: self.status,
+            fields: self.fields,
+            started_at: self.started_at,
+            completed_at: self.completed_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            extra_metadata: self.extra_metadata,
+            key: 0,
+            version_key: 0,
+        }
+    }
 }
 
 /// The response body of a recorded build.
 pub fn build(b: &Build) -> Value {
-    let f = &b.fields;
-    json!({
-        "id": b.id,
-        "version_id": b.version_id,
-        "product_id": b.product_id,
-        "product_name": b.product_name,
-        "version": b.version,
-        "status": b.status.as_str(),
-        "build_number": f.build_number,
-        "build_url": f.build_url,
-        "scm_sha": f.scm_sha,
-        "scm_branch": f.scm_branch,
-        "scm_repository": f.scm_repository,
-        "source_system": f.source_system,
-        "invoke_id": f.invoke_id,
-        "built_by": f.built_by,
-        "built_by_email": f.built_by_email,
-        "built_by_name": f.built_by_name,
-        "error_message": f.error_message,
-        "error_code": f.error_code,
-        "started_at": opt_time(b.started_at),
-        "completed_at": opt_time(b.completed_at),
-        "created_at": time(b.created_at),
-        "updated_at": time(b.updated_at),
-        "extra_metadata": b.extra_metadata,
-    })
+    serde_json::to_value(BuildBody::from(b)).unwrap_or(Value::Null)
 }
 
-fn violation(o: &RuleOutcome) -> Value {
-    json!({
-        "rule_name": o.rule_name,
-        "rule_type": o.rule_type.as_str(),
-        "code": o.code.map(|c| c.as_str()),
-        "message": o.message,
-        "details": o.details,
-        "retry_after": o.retry_after.map(time),
-    })
+/// One failed rule of a preflight rejection, in `detail.violations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Violation {
+    /// The rule.
+    pub rule_name: String,
+    /// Its type.
+    pub rule_type: RuleType,
+    /// Why it blocks.
+    pub code: Option<BlockCode>,
+    /// What to do.
+    pub message: String,
+    /// The rule's details (`rule_name`, the conflicting deployment, the window, …).
+    pub details: Map<String, Value>,
+    /// When time alone clears it.
+    #[serde(with = "millis::option")]
+    pub retry_after: Option<DateTime<Utc>>,
+}
+
+impl From<&RuleOutcome> for Violation {
+    fn from(o: &RuleOutcome) -> Violation {
+        Violation {
+            rule_name: o.rule_name.clone(),
+            rule_type: o.rule_type,
+            code: o.code,
+            message: o.message.clone(),
+            details: o.details.clone(),
+            retry_after: o.retry_after,
+        }
+    }
+}
+
+/// The `detail` object of a preflight rejection (409, 423, 428).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BlockedDetail {
+    /// Always `deployment_blocked`.
+    pub error: String,
+    /// The most severe failure's code.
+    pub code: Option<BlockCode>,
+    /// A summary a person can act on.
+    pub message: String,
+    /// When time alone clears every block.
+    #[serde(with = "millis::option")]
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The most severe failure's details (`rule_name`, …).
+    pub details: Map<String, Value>,
+    /// Every failed rule.
+    pub violations: Vec<Violation>,
+    /// The whole verdict.
+    pub verdict: Verdict,
+}
+
+/// The `error` of a [`BlockedDetail`].
+pub const DEPLOYMENT_BLOCKED: &str = "deployment_blocked";
+
+impl From<&Verdict> for BlockedDetail {
+    fn from(v: &Verdict) -> BlockedDetail {
+        BlockedDetail {
+            error: DEPLOYMENT_BLOCKED.into(),
+            code: v.code(),
+            message: v.summary(),
+            retry_after: v.retry_after(),
+            details: v.primary().map(|o| o.details.clone()).unwrap_or_default(),
+            violations: v.failures().map(Violation::from).collect(),
+            verdict: v.clone(),
+        }
+    }
 }
 
 /// The `detail` object of a preflight rejection.
 pub fn blocked_detail(v: &Verdict) -> Value {
-    let primary = v.primary();
-    json!({
-        "error": "deployment_blocked",
-        "code": v.code().map(|c| c.as_str()),
-        "message": v.summary(),
-        "retry_after": v.retry_after().map(time),
-        "details": primary.map_or_else(|| json!({}), |o| Value::Object(o.details.clone())),
-        "violations": v.failures().map(violation).collect::<Vec<_>>(),
-        "verdict": v,
-    })
+    serde_json::to_value(BlockedDetail::from(v)).unwrap_or(Value::Null)
+}
+
+/// One field at fault in a 422, FastAPI-style.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FieldError {
+    /// Where: `["body", field]`, or `["body", "rules", rule, field]` for a policy.
+    pub loc: Vec<String>,
+    /// What is wrong.
+    pub msg: String,
+    /// Always `value_error`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl FieldError {
+    fn new(loc: Vec<String>, msg: &str) -> FieldError {
+        FieldError {
+            loc,
+            msg: msg.to_string(),
+            kind: "value_error".into(),
+        }
+    }
+}
+
+/// An error body's `detail`: a preflight rejection, the fields at fault (422), or a sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum ErrorDetail {
+    /// A preflight rejection.
+    Blocked(Box<BlockedDetail>),
+    /// The fields at fault.
+    Fields(Vec<FieldError>),
+    /// A sentence (as FastAPI clients expect).
+    Message(String),
+}
+
+/// Every error body: `detail` as FastAPI clients expect, our stable `code` and a `message` a
+/// person can act on, plus what the error's variant carries (`problems` of a policy, `fields`
+/// of a conflict or a missing record), so a client rebuilds the same [`Error`] variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorBody {
+    /// What went wrong, FastAPI-style.
+    pub detail: ErrorDetail,
+    /// The stable code (absent in a preflight rejection, whose `detail` carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A sentence a person can act on (absent in a preflight rejection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Every problem of a refused policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<PolicyProblem>>,
+    /// The fields of the error's variant (a conflict's SHAs, a missing record's kind and name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Map<String, Value>>,
+}
+
+impl ErrorBody {
+    fn new(detail: ErrorDetail, code: ErrorCode, message: String) -> ErrorBody {
+        ErrorBody {
+            detail,
+            code: Some(code.as_str().to_string()),
+            message: Some(message),
+            problems: None,
+            fields: None,
+        }
+    }
 }
 
 /// The body of a request refused before it could be read (malformed JSON, too large, wrong
 /// content type): `{"detail": …, "code": "INVALID_INPUT", "message": …}`.
 pub fn unreadable(detail: &str) -> Value {
-    json!({ "detail": detail, "code": ErrorCode::InvalidInput.as_str(), "message": detail })
+    let body = ErrorBody::new(
+        ErrorDetail::Message(detail.to_string()),
+        ErrorCode::InvalidInput,
+        detail.to_string(),
+    );
+    serde_json::to_value(body).unwrap_or(Value::Null)
 }
 
 /// An RFC 3339 instant given for `field` (`at`, `since`, …).
@@ -327,65 +650,92 @@ fn whole_number(key: &str, value: &Value) -> Result<Option<u32>> {
 
 /// The HTTP status and body for an error.
 pub fn error_response(e: &Error) -> (u16, Value) {
+    let (status, body) = error_body(e);
+    (status, serde_json::to_value(body).unwrap_or(Value::Null))
+}
+
+/// The HTTP status and typed body for an error.
+pub fn error_body(e: &Error) -> (u16, ErrorBody) {
     let code = e.code();
     let status = code.http_status();
+    let text = |t: &str| ErrorDetail::Message(t.to_string());
     let detail = match e {
-        Error::Blocked(v) => return (v.http_status().unwrap_or(status), json!({ "detail": blocked_detail(v) })),
-        Error::InvalidInput { field, reason } => json!([{
-            "loc": ["body", field], "msg": reason, "type": "value_error"
-        }]),
-        Error::InvalidPolicy { problems } => Value::Array(
+        Error::Blocked(v) => {
+            let body = ErrorBody {
+                detail: ErrorDetail::Blocked(Box::new(BlockedDetail::from(&**v))),
+                code: None,
+                message: None,
+                problems: None,
+                fields: None,
+            };
+            return (v.http_status().unwrap_or(status), body);
+        }
+        Error::InvalidInput { field, reason } => ErrorDetail::Fields(vec![FieldError::new(
+            vec!["body".into(), field.clone()],
+            reason,
+        )]),
+        Error::InvalidPolicy { problems } => ErrorDetail::Fields(
             problems
                 .iter()
-                .map(|p| json!({ "loc": ["body", "rules", p.rule, p.field], "msg": p.reason, "type": "value_error" }))
+                .map(|p| {
+                    FieldError::new(
+                        vec![
+                            "body".into(),
+                            "rules".into(),
+                            p.rule.clone(),
+                            p.field.clone(),
+                        ],
+                        &p.reason,
+                    )
+                })
                 .collect(),
         ),
-        Error::VersionConflict { version, .. } => {
-            json!(format!("Version {version} already exists with different SHA"))
-        }
-        Error::NotFound { .. } => json!("Not found"),
-        Error::Unauthorized { message } | Error::Forbidden { message } => json!(message),
+        Error::VersionConflict { version, .. } => ErrorDetail::Message(format!(
+            "Version {version} already exists with different SHA"
+        )),
+        Error::NotFound { .. } => text("Not found"),
+        Error::Unauthorized { message } | Error::Forbidden { message } => text(message),
         // 5xx bodies hide internals; the details go to the log.
-        Error::Storage { .. } | Error::SchemaTooNew { .. } => json!("Service temporarily unavailable"),
-        _ => json!("Internal server error"),
-    };
-    let message = match code {
-        ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Network => {
-            detail.as_str().unwrap_or("error").to_string()
+        Error::Storage { .. } | Error::SchemaTooNew { .. } => {
+            text("Service temporarily unavailable")
         }
+        Error::Remote { .. } | Error::Network { .. } | Error::Internal { .. } => {
+            text("Internal server error")
+        }
+    };
+    let message = match (&detail, code) {
+        (
+            ErrorDetail::Message(m),
+            ErrorCode::Storage | ErrorCode::Internal | ErrorCode::Network,
+        ) => m.clone(),
         _ => e.to_string(),
     };
-    let mut body = json!({ "detail": detail, "code": code.as_str(), "message": message });
-    if let Some(m) = body.as_object_mut() {
-        match e {
-            Error::InvalidPolicy { problems } => {
-                m.insert("problems".into(), json!(problems));
-            }
-            // The variant's own fields, so a client rebuilds the same variant.
-            Error::VersionConflict {
-                product,
-                version,
-                recorded,
-                given,
-            } => {
-                m.insert(
-                    "fields".into(),
-                    json!({ "product": product, "version": version, "recorded": recorded, "given": given }),
-                );
-            }
-            Error::NotFound { kind, name } => {
-                m.insert("fields".into(), json!({ "kind": kind, "name": name }));
-            }
-            Error::SchemaTooNew { .. }
-            | Error::InvalidInput { .. }
-            | Error::Blocked(_)
-            | Error::Unauthorized { .. }
-            | Error::Forbidden { .. }
-            | Error::Storage { .. }
-            | Error::Remote { .. }
-            | Error::Network { .. }
-            | Error::Internal { .. } => {}
+    let mut body = ErrorBody::new(detail, code, message);
+    match e {
+        Error::InvalidPolicy { problems } => body.problems = Some(problems.clone()),
+        // The variant's own fields, so a client rebuilds the same variant.
+        Error::VersionConflict {
+            product,
+            version,
+            recorded,
+            given,
+        } => {
+            body.fields = json!({ "product": product, "version": version, "recorded": recorded, "given": given })
+                .as_object()
+                .cloned();
         }
+        Error::NotFound { kind, name } => {
+            body.fields = json!({ "kind": kind, "name": name }).as_object().cloned();
+        }
+        Error::SchemaTooNew { .. }
+        | Error::InvalidInput { .. }
+        | Error::Blocked(_)
+        | Error::Unauthorized { .. }
+        | Error::Forbidden { .. }
+        | Error::Storage { .. }
+        | Error::Remote { .. }
+        | Error::Network { .. }
+        | Error::Internal { .. } => {}
     }
     (status, body)
 }
@@ -405,27 +755,33 @@ const NOT_FOUND_KINDS: &[&str] = &[
 ];
 
 /// Rebuilds an error from an HTTP status and body (the inverse of [`error_response`]), for
-/// the client: the same codes as in process, and a rejection carries the whole verdict.
+/// the client: the same variant as in process, and a rejection carries the whole verdict. A
+/// body that is not ours (a proxy's page, an empty body) still gives the code its status
+/// implies.
 pub fn error_from_response(status: u16, body: &Value) -> Error {
-    let detail = body.get("detail");
-    if let Some(d) =
-        detail.filter(|d| d.get("error").and_then(Value::as_str) == Some("deployment_blocked"))
-        && let Some(mut v) = d
-            .get("verdict")
-            .and_then(|v| serde_json::from_value::<Verdict>(v.clone()).ok())
+    let typed: Option<ErrorBody> = serde_json::from_value(body.clone()).ok();
+    if let Some(ErrorDetail::Blocked(b)) = typed.as_ref().map(|t| &t.detail)
+        && b.error == DEPLOYMENT_BLOCKED
     {
+        let mut v = b.verdict.clone();
         v.refresh_derived();
         return Error::Blocked(Box::new(v));
     }
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| detail.and_then(Value::as_str).map(str::to_string))
+    let detail_text = match typed.as_ref().map(|t| &t.detail) {
+        Some(ErrorDetail::Message(m)) => Some(m.clone()),
+        _ => body
+            .get("detail")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    let message = typed
+        .as_ref()
+        .and_then(|t| t.message.clone())
+        .or(detail_text)
         .unwrap_or_else(|| format!("HTTP {status}"));
-    let code = body
-        .get("code")
-        .and_then(Value::as_str)
+    let code = typed
+        .as_ref()
+        .and_then(|t| t.code.as_deref())
         .and_then(ErrorCode::parse)
         .unwrap_or(match status {
             401 => ErrorCode::Unauthorized,
@@ -436,7 +792,7 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
             503 => ErrorCode::Storage,
             _ => ErrorCode::Internal,
         });
-    let fields = body.get("fields");
+    let fields = typed.as_ref().and_then(|t| t.fields.as_ref());
     let field = |name: &str| {
         fields
             .and_then(|f| f.get(name))
@@ -445,20 +801,22 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
     };
     match code {
         ErrorCode::VersionConflict => {
-            if let (Some(product), Some(version), Some(recorded), Some(given)) = (
+            match (
                 field("product"),
                 field("version"),
                 field("recorded"),
                 field("given"),
             ) {
-                return Error::VersionConflict {
-                    product,
-                    version,
-                    recorded,
-                    given,
-                };
+                (Some(product), Some(version), Some(recorded), Some(given)) => {
+                    Error::VersionConflict {
+                        product,
+                        version,
+                        recorded,
+                        given,
+                    }
+                }
+                _ => Error::Remote { code, message },
             }
-            Error::Remote { code, message }
         }
         ErrorCode::NotFound => match (field("kind"), field("name")) {
             (Some(kind), Some(name)) => Error::NotFound {
@@ -472,25 +830,20 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
             _ => Error::Remote { code, message },
         },
         ErrorCode::InvalidInput => {
-            if let Some(problems) = body
-                .get("problems")
-                .and_then(|p| serde_json::from_value::<Vec<PolicyProblem>>(p.clone()).ok())
-            {
+            if let Some(problems) = typed.as_ref().and_then(|t| t.problems.clone()) {
                 return Error::InvalidPolicy { problems };
             }
-            let first = detail.and_then(Value::as_array).and_then(|a| a.first());
-            let field = first
-                .and_then(|f| f.get("loc"))
-                .and_then(Value::as_array)
-                .and_then(|l| l.last())
-                .and_then(Value::as_str)
-                .unwrap_or("body")
-                .to_string();
-            let reason = first
-                .and_then(|f| f.get("msg"))
-                .and_then(Value::as_str)
-                .map_or(message, str::to_string);
-            Error::InvalidInput { field, reason }
+            let first = match typed.as_ref().map(|t| &t.detail) {
+                Some(ErrorDetail::Fields(f)) => f.first(),
+                _ => None,
+            };
+            Error::InvalidInput {
+                field: first
+                    .and_then(|f| f.loc.last())
+                    .cloned()
+                    .unwrap_or_else(|| "body".into()),
+                reason: first.map_or(message, |f| f.msg.clone()),
+            }
         }
         ErrorCode::Unauthorized => Error::Unauthorized { message },
         ErrorCode::Forbidden => Error::Forbidden { message },
