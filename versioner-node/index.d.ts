@@ -94,14 +94,19 @@ export declare class Client {
    */
   setRuleStatus(name: string, options: RuleStatusOptions): Promise<StoredRule>
   /**
-   * Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON
-   * with `format: 'json'`) — in one step: `replace` (default) makes it the whole
-   * rule set, `merge` adds or updates rules by name. An invalid policy is refused
-   * whole: `INVALID_INPUT` with every problem in `problems`.
+   * Applies a policy — `{ rules: [...] }`, an array of rules, policy text (TOML or
+   * JSON: detected when `format` is not given, as in every binding) or the name of a
+   * policy file (one line ending in `.toml` or `.json`, or naming an existing file)
+   * — in one step: `replace` (default) makes it the whole rule set, `merge` adds or
+   * updates rules by name. An invalid policy is refused whole: `INVALID_INPUT` with
+   * every problem in `problems`.
    */
-  applyPolicy(policy: PolicyDocument | string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
-  /** Reads a policy file here and applies it (`.json` is JSON, anything else TOML). */
-  applyPolicyFile(path: string, options?: Omit<ApplyOptions, 'format'> | undefined | null): Promise<ApplyReport>
+  applyPolicy(policy: PolicyDocument | Array<RuleDefinition> | string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
+  /**
+   * Reads a policy file here and applies it (in `format`, else `.json` is JSON and
+   * anything else TOML).
+   */
+  applyPolicyFile(path: string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
   /**
    * Records an approval of a recorded version (rejects with `NOT_FOUND` when the
    * product or version was never recorded).
@@ -168,12 +173,17 @@ export declare class Client {
  */
 export declare class Versioner {
   /**
-   * Opens (creating if needed) the SQLite database at `path`, with durable defaults; no
-   * path (or `":memory:"`) opens a private in-memory database.
+   * Opens (creating if needed) the database at `path` with durable defaults: a SQLite
+   * file, `sqlite:PATH`, `":memory:"` or no path (a private in-memory database), or a
+   * `postgres://` URL (which connects on this thread; `Versioner.connect` does it on the
+   * thread pool). `options` are the store's: `SqliteOptions`, or `ConnectOptions` for a
+   * PostgreSQL URL. The core reads the path and the options, as in every binding.
    *
-   * Throws `STORAGE` when the file cannot be opened or was written by a newer Versioner.
+   * Throws `INVALID_INPUT` for an unknown option or a bad value (`field` names it), a
+   * blank path or a URL of another scheme (`field` `path`), and `STORAGE` when the file
+   * cannot be opened or was written by a newer Versioner.
    */
-  constructor(path?: string | undefined | null)
+  constructor(path?: string | undefined | null, options?: SqliteOptions | ConnectOptions | undefined | null)
   /**
    * Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db` or a
    * libpq `host=… dbname=…` string), running pending migrations, and resolves to a
@@ -181,8 +191,9 @@ export declare class Versioner {
    * thread pool. Several processes may share the database; the preflight stays atomic
    * across them.
    *
-   * Rejects with `INVALID_INPUT` for a malformed URL (`field` `databaseUrl`) or option,
-   * and `STORAGE` when the database cannot be reached or was written by a newer Versioner.
+   * Rejects with `INVALID_INPUT` for a malformed URL (`field` `databaseUrl`) or option
+   * (`field` names it), and `STORAGE` when the database cannot be reached or was written by
+   * a newer Versioner.
    */
   static connect(url: string, options?: ConnectOptions | undefined | null): Promise<Versioner>
   /**
@@ -251,14 +262,19 @@ export declare class Versioner {
    */
   setRuleStatus(name: string, options: RuleStatusOptions): Promise<StoredRule>
   /**
-   * Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON
-   * with `format: 'json'`) — in one step: `replace` (default) makes it the whole
-   * rule set, `merge` adds or updates rules by name. An invalid policy is refused
-   * whole: `INVALID_INPUT` with every problem in `problems`.
+   * Applies a policy — `{ rules: [...] }`, an array of rules, policy text (TOML or
+   * JSON: detected when `format` is not given, as in every binding) or the name of a
+   * policy file (one line ending in `.toml` or `.json`, or naming an existing file)
+   * — in one step: `replace` (default) makes it the whole rule set, `merge` adds or
+   * updates rules by name. An invalid policy is refused whole: `INVALID_INPUT` with
+   * every problem in `problems`.
    */
-  applyPolicy(policy: PolicyDocument | string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
-  /** Reads a policy file here and applies it (`.json` is JSON, anything else TOML). */
-  applyPolicyFile(path: string, options?: Omit<ApplyOptions, 'format'> | undefined | null): Promise<ApplyReport>
+  applyPolicy(policy: PolicyDocument | Array<RuleDefinition> | string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
+  /**
+   * Reads a policy file here and applies it (in `format`, else `.json` is JSON and
+   * anything else TOML).
+   */
+  applyPolicyFile(path: string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
   /**
    * Records an approval of a recorded version (rejects with `NOT_FOUND` when the
    * product or version was never recorded).
@@ -326,7 +342,11 @@ export interface ApplyOptions {
   mode?: 'replace' | 'merge'
   /** Who applies it (recorded with status changes; default `api`). */
   actor?: string
-  /** The format of policy text: `toml` (default) or `json`. */
+  /**
+   * The format of policy text (or of a policy file): `toml` or `json`. When absent the
+   * core detects it: text starting with `{` (or `[` followed by `{` or `]`) is JSON,
+   * anything else TOML; a file's extension decides (`.json` is JSON).
+   */
   format?: 'toml' | 'json'
 }
 
@@ -538,7 +558,11 @@ export interface CiInfo {
   metadata: Record<string, any>
 }
 
-/** Where the server is and how to talk to it: `new Client(options)`. */
+/**
+ * Where the server is and how to talk to it: `new Client(options)`. The TypeScript interface
+ * only: `apiUrl` and `apiKey` are read here, every other option by the core
+ * (`ClientOptions::from_json`), as in every binding.
+ */
 export interface ClientOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:8000` (plain HTTP in this build). */
   apiUrl: string
@@ -565,7 +589,10 @@ export interface ClientOptions {
   userAgent?: string
 }
 
-/** How `Versioner.connect(url, options)` uses the PostgreSQL database. */
+/**
+ * How `Versioner.connect(url, options)` (or `new Versioner(url, options)`) uses the
+ * PostgreSQL database. The TypeScript interface only: the core reads the options.
+ */
 export interface ConnectOptions {
   /**
    * Keep Versioner's tables in this schema (created if missing; letters, digits and `_`)
@@ -962,6 +989,20 @@ export interface ScheduleWindow {
   days?: Array<string>
   /** Days of a monthly window (1–31). */
   daysOfMonth?: Array<number>
+}
+
+/**
+ * How `new Versioner(path, options)` uses a SQLite database. The TypeScript interface
+ * only: the core reads the options (`versioner_core::input`), as in every binding.
+ */
+export interface SqliteOptions {
+  /**
+   * `full` (the default: an acknowledged event survives power loss) or `normal` (faster;
+   * the last commits may be lost on power loss).
+   */
+  synchronous?: 'full' | 'normal'
+  /** How long to wait for another process's write lock, in milliseconds (default 30000). */
+  busyTimeoutMs?: number
 }
 
 /** One product in one environment. */

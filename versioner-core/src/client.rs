@@ -59,18 +59,32 @@ use crate::wire::endpoints as E;
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// How a [`Client`] times out and retries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every surface reads them from one JSON object ([`ClientOptions::from_json`]):
+/// `{"timeout_ms": 30000, "max_attempts": 4, "backoff_ms": 1000, "max_wait_ms": 60000,
+/// "user_agent": "…"}`; a missing key keeps its default, an unknown key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ClientOptions {
-    /// The timeout of one attempt (connect, send and read). Default 30 s.
+    /// The timeout of one attempt (connect, send and read). Default 30 s. JSON: `timeout_ms`,
+    /// whole milliseconds from 1.
+    #[serde(
+        rename = "timeout_ms",
+        deserialize_with = "crate::input::positive_millis"
+    )]
     pub timeout: Duration,
-    /// Attempts per call, the first included. Default 4.
+    /// Attempts per call, the first included. Default 4. JSON: `max_attempts`, from 1.
     pub max_attempts: NonZeroU32,
     /// The wait before the second attempt; it doubles for each further one. Default 1 s.
+    /// JSON: `backoff_ms`, whole milliseconds.
+    #[serde(rename = "backoff_ms", deserialize_with = "crate::input::millis")]
     pub backoff: Duration,
     /// The longest single wait, for backoff and for a server's `Retry-After`. Default 60 s.
+    /// JSON: `max_wait_ms`, whole milliseconds.
+    #[serde(rename = "max_wait_ms", deserialize_with = "crate::input::millis")]
     pub max_wait: Duration,
-    /// The `User-Agent` header. Default `versioner/<version>`.
+    /// The `User-Agent` header. Default `versioner/<version>`. JSON: `user_agent`.
     pub user_agent: String,
 }
 

@@ -35,6 +35,8 @@
 //! - [`store`]: the `Store` trait and the SQLite store (the default; no setup).
 //! - [`ci`]: CI/CD system detection from environment variables.
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
+//! - [`input`]: inputs interpreted once for every surface: policies given as text, JSON or a
+//!   file; database locations; store and client options; the missing-feature error.
 //!
 //! # Feature flags
 //! - `client`: `client::Client`, the remote implementation of [`Tracker`] that talks
@@ -54,6 +56,7 @@ pub mod client;
 mod clock;
 mod error;
 mod event;
+pub mod input;
 mod model;
 pub mod outbox;
 pub mod policy;
@@ -71,6 +74,7 @@ pub use approval::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorCode, PolicyProblem, Result};
 pub use event::{BuildEvent, CheckRequest, DeploymentEvent, MAX_METADATA_BYTES};
+pub use input::{Feature, Location, PolicyInput, StoreOptions};
 pub use model::{
     Build, BuildFields, Deployment, DeploymentFields, Environment, EnvironmentType, Page, Product,
     Version,

@@ -31,8 +31,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::approval::{Approval, ApprovalRequest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
+use crate::input::PolicyInput;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::{ApplyReport, Versioner};
@@ -56,7 +57,7 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// [`Versioner::track_deployment`].
     ///
     /// # Errors
-    /// [`Error::Blocked`] with the verdict; `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+    /// [`Error::Blocked`](crate::Error::Blocked) with the verdict; `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
     fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment>;
 
     /// Evaluates the preflight without recording anything. See [`Versioner::check`].
@@ -121,10 +122,24 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `INVALID_INPUT` when the file cannot be read or is invalid; `STORAGE`.
     fn apply_policy_file(&self, path: &Path, mode: ApplyMode, actor: &str) -> Result<ApplyReport> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid("policy", format!("cannot read `{}`: {e}", path.display()))
-        })?;
-        self.apply_policy_text(&text, PolicyFormat::from_path(path), mode, actor)
+        self.apply_policy_input(&PolicyInput::file(path, None), mode, actor)
+    }
+
+    /// Applies a policy in any of the forms of [`PolicyInput`] (text in a given or detected
+    /// format, a JSON value, a file read here). The in-process [`Versioner`] validates and
+    /// applies it; the remote `Client` sends the document with its format resolved, so the
+    /// server never has to guess.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` as [`PolicyInput::parse`] (nothing applied); `STORAGE`.
+    fn apply_policy_input(
+        &self,
+        policy: &PolicyInput,
+        mode: ApplyMode,
+        actor: &str,
+    ) -> Result<ApplyReport> {
+        let (text, format) = policy.document()?;
+        self.apply_policy_text(&text, format, mode, actor)
     }
 
     /// Changes a rule's status, recording who, when and why.
@@ -279,6 +294,15 @@ impl Tracker for Versioner {
         actor: &str,
     ) -> Result<ApplyReport> {
         Versioner::apply_policy_text(self, text, format, mode, actor)
+    }
+
+    fn apply_policy_input(
+        &self,
+        policy: &PolicyInput,
+        mode: ApplyMode,
+        actor: &str,
+    ) -> Result<ApplyReport> {
+        Versioner::apply_policy(self, &policy.parse()?, mode, actor)
     }
 
     fn set_rule_status(

@@ -180,11 +180,14 @@ extern "C" {
  * Opens (creating if needed) the Versioner database at `path` in process, with durable
  * defaults (WAL, `synchronous=FULL`, migrations run on open).
  *
- * `path` NULL or `":memory:"` opens a private in-memory database. On success `*out_handle`
- * receives a new handle, to be closed with `versioner_close`; on error it is NULL.
+ * `path` is a SQLite file, `sqlite:PATH`, `":memory:"` or NULL (a private in-memory
+ * database), or a `postgres://` / `postgresql://` URL (as `versioner_connect_postgres`). On
+ * success `*out_handle` receives a new handle, to be closed with `versioner_close`; on error
+ * it is NULL.
  *
- * Errors: `STORAGE` (cannot open, or written by a newer Versioner), `NULL_POINTER`
- * (`out_handle`).
+ * Errors: `STORAGE` (cannot open, or written by a newer Versioner), `INVALID_INPUT` (a blank
+ * path or a URL of another scheme; a PostgreSQL URL in a library built without the
+ * `postgres` feature), `NULL_POINTER` (`out_handle`).
  *
  * # Safety
  * `path` is NULL or a NUL-terminated string (any bytes: it is a file name);
@@ -193,12 +196,14 @@ extern "C" {
 VersionerStatus versioner_open(const char *path, VersionerHandle **out_handle);
 
 /**
- * Like `versioner_open`, with options as a JSON object (NULL: defaults):
- * `{"synchronous": "full" | "normal", "busy_timeout_ms": 30000}`. `normal` is faster; the
- * last commits may be lost on power loss. `busy_timeout_ms` is how long to wait for another
- * process's write lock.
+ * Like `versioner_open`, with the store's options as a JSON object (NULL: defaults). For
+ * SQLite: `{"synchronous": "full" | "normal", "busy_timeout_ms": 30000}` — `normal` is
+ * faster, but the last commits may be lost on power loss; `busy_timeout_ms` is how long to
+ * wait for another process's write lock. For a PostgreSQL URL: the options of
+ * `versioner_connect_postgres`.
  *
- * Errors: `INVALID_INPUT` (bad options), `STORAGE`, `NULL_POINTER`, `INVALID_UTF8`.
+ * Errors: `INVALID_INPUT` (bad options: an unknown key or a bad value, named in the message
+ * and in the last error JSON), `STORAGE`, `NULL_POINTER`, `INVALID_UTF8`.
  *
  * # Safety
  * As `versioner_open`; `options_json` is NULL or a NUL-terminated string.
@@ -235,7 +240,8 @@ VersionerStatus versioner_connect(const char *api_url,
  * the first wait between attempts (it doubles for each further one), the longest single wait
  * (also for a server's `Retry-After`), and the `User-Agent` header.
  *
- * Errors: `INVALID_INPUT` (bad URL or options), `NULL_POINTER`, `INVALID_UTF8`.
+ * Errors: `INVALID_INPUT` (bad URL, or bad options: an unknown key or a bad value, named),
+ * `NULL_POINTER`, `INVALID_UTF8`.
  *
  * # Safety
  * As `versioner_connect`; `options_json` is NULL or a NUL-terminated string.
@@ -257,9 +263,9 @@ VersionerStatus versioner_connect_with(const char *api_url,
  * missing; a plain identifier), the most connections the pool opens, and how long a call
  * waits for a connection before failing with `STORAGE`.
  *
- * Errors: `INVALID_INPUT` (malformed URL, bad options, or a library built without the
- * `postgres` feature), `STORAGE` (cannot reach the database, or written by a newer
- * Versioner), `NULL_POINTER`, `INVALID_UTF8`.
+ * Errors: `INVALID_INPUT` (malformed URL; bad options: an unknown key or a bad value, named
+ * in the message; or a library built without the `postgres` feature), `STORAGE` (cannot
+ * reach the database, or written by a newer Versioner), `NULL_POINTER`, `INVALID_UTF8`.
  *
  * # Safety
  * `database_url` and `options_json` are NULL or NUL-terminated strings; `out_handle` is NULL
@@ -351,8 +357,9 @@ VersionerStatus versioner_check(const VersionerHandle *handle,
 /**
  * Parses and applies a policy document — the rules a `versioner.toml` holds — all or nothing.
  *
- * `format`: `"toml"`, `"json"` or NULL (guessed: `{…}` or `[{…}]` is JSON, anything else
- * TOML). `mode`: `"replace"` (NULL; the document becomes the whole rule set) or `"merge"`
+ * `format`: `"toml"`, `"json"` or NULL (detected: a document starting with `{`, or with `[`
+ * followed by `{` or `]`, is JSON; anything else TOML, whose `[[rules]]` starts with `[`
+ * too). `mode`: `"replace"` (NULL; the document becomes the whole rule set) or `"merge"`
  * (its rules are added or updated by name). `actor` (required) is recorded with any status
  * change.
  *

@@ -23,15 +23,15 @@ mod handle;
 mod status;
 
 use std::ffi::{c_char, c_int};
-use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use versioner_core::input::{Location, PolicyInput};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error, Page,
-    SqliteOptions, Synchronous, Tracker, Versioner, wire,
+    Tracker, wire,
 };
 
 use boundary::{Failure, Out, guard, json_arg, opt_str_arg, parse_json, path_arg, str_arg};
@@ -54,12 +54,35 @@ fn apply_mode(mode: Option<&str>) -> Result<ApplyMode, Failure> {
         .unwrap_or_default())
 }
 
-/// `toml`, `json`, or (NULL) guessed from the text ([`PolicyFormat::guess`]).
-fn policy_format(format: Option<&str>, text: &str) -> Result<PolicyFormat, Failure> {
-    match format {
-        Some(f) => Ok(PolicyFormat::from_str(f)?),
-        None => Ok(PolicyFormat::guess(text)),
+/// `toml`, `json`, or NULL (detected by the core, see [`PolicyInput`]).
+fn policy_format(format: Option<&str>) -> Result<Option<PolicyFormat>, Failure> {
+    Ok(format.map(PolicyFormat::from_str).transpose()?)
+}
+
+/// An options argument: its JSON (NULL: `null`, the defaults), read by the core.
+///
+/// # Safety
+/// `options_json` is NULL or a NUL-terminated string.
+unsafe fn options_arg(options_json: *const c_char) -> Result<Value, Failure> {
+    // SAFETY: forwarded to the caller.
+    match unsafe { opt_str_arg(options_json, "options_json") }? {
+        Some(text) => parse_json(text, "options_json"),
+        None => Ok(Value::Null),
     }
+}
+
+/// The location of `versioner_open` / `versioner_open_with` (NULL: in memory), parsed by the
+/// core.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+unsafe fn location_arg(path: *const c_char) -> Result<Location, Failure> {
+    if path.is_null() {
+        return Ok(Location::Memory);
+    }
+    // SAFETY: forwarded to the caller.
+    let path = unsafe { path_arg(path, "path") }?;
+    Ok(Location::from_path(&path)?)
 }
 
 impl Backend {
@@ -73,58 +96,19 @@ impl Backend {
     }
 }
 
-fn sqlite_options(options: &Value) -> Result<SqliteOptions, Failure> {
-    let Some(map) = options.as_object() else {
-        return Err(Error::invalid("options_json", "must be a JSON object").into());
-    };
-    let mut o = SqliteOptions::default();
-    for (key, v) in map {
-        match key.as_str() {
-            "synchronous" => {
-                let text = v.as_str().ok_or_else(|| {
-                    Error::invalid("synchronous", "must be a string: `full` or `normal`")
-                })?;
-                o.synchronous = Synchronous::from_str(text)?;
-            }
-            "busy_timeout_ms" => {
-                let ms = v.as_u64().ok_or_else(|| {
-                    Error::invalid("busy_timeout_ms", "must be a whole number of milliseconds")
-                })?;
-                o.busy_timeout = std::time::Duration::from_millis(ms);
-            }
-            other => {
-                return Err(Error::invalid(
-                    other,
-                    "unknown option; expected synchronous or busy_timeout_ms",
-                )
-                .into());
-            }
-        }
-    }
-    Ok(o)
-}
-
-fn open_local(path: Option<&Path>, options: Option<&SqliteOptions>) -> Result<Versioner, Failure> {
-    Ok(match path {
-        None => Versioner::open_in_memory()?,
-        Some(p) if p.as_os_str() == ":memory:" => Versioner::open_in_memory()?,
-        Some(p) => match options {
-            Some(o) => Versioner::open_with(p, o)?,
-            None => Versioner::open(p)?,
-        },
-    })
-}
-
 // ----- lifecycle ----------------------------------------------------------------------------
 
 /// Opens (creating if needed) the Versioner database at `path` in process, with durable
 /// defaults (WAL, `synchronous=FULL`, migrations run on open).
 ///
-/// `path` NULL or `":memory:"` opens a private in-memory database. On success `*out_handle`
-/// receives a new handle, to be closed with `versioner_close`; on error it is NULL.
+/// `path` is a SQLite file, `sqlite:PATH`, `":memory:"` or NULL (a private in-memory
+/// database), or a `postgres://` / `postgresql://` URL (as `versioner_connect_postgres`). On
+/// success `*out_handle` receives a new handle, to be closed with `versioner_close`; on error
+/// it is NULL.
 ///
-/// Errors: `STORAGE` (cannot open, or written by a newer Versioner), `NULL_POINTER`
-/// (`out_handle`).
+/// Errors: `STORAGE` (cannot open, or written by a newer Versioner), `INVALID_INPUT` (a blank
+/// path or a URL of another scheme; a PostgreSQL URL in a library built without the
+/// `postgres` feature), `NULL_POINTER` (`out_handle`).
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string (any bytes: it is a file name);
@@ -137,24 +121,21 @@ pub unsafe extern "C" fn versioner_open(
     guard(|| {
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_handle, "out_handle") }?;
-        let path = if path.is_null() {
-            None
-        } else {
-            // SAFETY: the function's contract.
-            Some(unsafe { path_arg(path, "path") }?)
-        };
-        let vr = open_local(path.as_deref(), None)?;
+        // SAFETY: the function's contract.
+        let vr = unsafe { location_arg(path) }?.open(&Value::Null)?;
         out.put(register(Backend::Local(vr))?);
         Ok(())
     })
 }
 
-/// Like `versioner_open`, with options as a JSON object (NULL: defaults):
-/// `{"synchronous": "full" | "normal", "busy_timeout_ms": 30000}`. `normal` is faster; the
-/// last commits may be lost on power loss. `busy_timeout_ms` is how long to wait for another
-/// process's write lock.
+/// Like `versioner_open`, with the store's options as a JSON object (NULL: defaults). For
+/// SQLite: `{"synchronous": "full" | "normal", "busy_timeout_ms": 30000}` — `normal` is
+/// faster, but the last commits may be lost on power loss; `busy_timeout_ms` is how long to
+/// wait for another process's write lock. For a PostgreSQL URL: the options of
+/// `versioner_connect_postgres`.
 ///
-/// Errors: `INVALID_INPUT` (bad options), `STORAGE`, `NULL_POINTER`, `INVALID_UTF8`.
+/// Errors: `INVALID_INPUT` (bad options: an unknown key or a bad value, named in the message
+/// and in the last error JSON), `STORAGE`, `NULL_POINTER`, `INVALID_UTF8`.
 ///
 /// # Safety
 /// As `versioner_open`; `options_json` is NULL or a NUL-terminated string.
@@ -168,17 +149,9 @@ pub unsafe extern "C" fn versioner_open_with(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_handle, "out_handle") }?;
         // SAFETY: the function's contract.
-        let options = match unsafe { opt_str_arg(options_json, "options_json") }? {
-            Some(text) => sqlite_options(&parse_json(text, "options_json")?)?,
-            None => SqliteOptions::default(),
-        };
-        let path = if path.is_null() {
-            None
-        } else {
-            // SAFETY: the function's contract.
-            Some(unsafe { path_arg(path, "path") }?)
-        };
-        let vr = open_local(path.as_deref(), Some(&options))?;
+        let options = unsafe { options_arg(options_json) }?;
+        // SAFETY: the function's contract.
+        let vr = unsafe { location_arg(path) }?.open(&options)?;
         out.put(register(Backend::Local(vr))?);
         Ok(())
     })
@@ -212,7 +185,7 @@ pub unsafe extern "C" fn versioner_connect(
         let url = unsafe { str_arg(api_url, "api_url") }?;
         // SAFETY: the function's contract.
         let key = unsafe { opt_str_arg(api_key, "api_key") }?;
-        out.put(register(connect(url, key, None)?)?);
+        out.put(register(connect(url, key, &Value::Null)?)?);
         Ok(())
     })
 }
@@ -223,7 +196,8 @@ pub unsafe extern "C" fn versioner_connect(
 /// the first wait between attempts (it doubles for each further one), the longest single wait
 /// (also for a server's `Retry-After`), and the `User-Agent` header.
 ///
-/// Errors: `INVALID_INPUT` (bad URL or options), `NULL_POINTER`, `INVALID_UTF8`.
+/// Errors: `INVALID_INPUT` (bad URL, or bad options: an unknown key or a bad value, named),
+/// `NULL_POINTER`, `INVALID_UTF8`.
 ///
 /// # Safety
 /// As `versioner_connect`; `options_json` is NULL or a NUL-terminated string.
@@ -242,68 +216,22 @@ pub unsafe extern "C" fn versioner_connect_with(
         // SAFETY: the function's contract.
         let key = unsafe { opt_str_arg(api_key, "api_key") }?;
         // SAFETY: the function's contract.
-        let options = match unsafe { opt_str_arg(options_json, "options_json") }? {
-            Some(text) => Some(parse_json(text, "options_json")?),
-            None => None,
-        };
-        out.put(register(connect(url, key, options.as_ref())?)?);
+        let options = unsafe { options_arg(options_json) }?;
+        out.put(register(connect(url, key, &options)?)?);
         Ok(())
     })
 }
 
 #[cfg(feature = "client")]
-fn connect(url: &str, key: Option<&str>, options: Option<&Value>) -> Result<Backend, Failure> {
+fn connect(url: &str, key: Option<&str>, options: &Value) -> Result<Backend, Failure> {
     use versioner_core::client::{Client, ClientOptions};
-    let mut o = ClientOptions::default();
-    if let Some(options) = options {
-        let Some(map) = options.as_object() else {
-            return Err(Error::invalid("options_json", "must be a JSON object").into());
-        };
-        let millis = |key: &str, v: &Value| -> Result<std::time::Duration, Failure> {
-            v.as_u64()
-                .map(std::time::Duration::from_millis)
-                .ok_or_else(|| Error::invalid(key, "must be a whole number of milliseconds").into())
-        };
-        for (key, v) in map {
-            match key.as_str() {
-                "timeout_ms" => o = o.timeout(millis(key, v)?),
-                "backoff_ms" => o = o.backoff(millis(key, v)?),
-                "max_wait_ms" => o = o.max_wait(millis(key, v)?),
-                "max_attempts" => {
-                    let n = v
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .and_then(std::num::NonZeroU32::new)
-                        .ok_or_else(|| {
-                            Error::invalid("max_attempts", "must be a whole number from 1")
-                        })?;
-                    o = o.max_attempts(n);
-                }
-                "user_agent" => match v.as_str() {
-                    Some(ua) => o = o.user_agent(ua),
-                    None => return Err(Error::invalid("user_agent", "must be a string").into()),
-                },
-                other => {
-                    return Err(Error::invalid(
-                        other,
-                        "unknown option; expected timeout_ms, max_attempts, backoff_ms, \
-                         max_wait_ms or user_agent",
-                    )
-                    .into());
-                }
-            }
-        }
-    }
-    Ok(Backend::Remote(Client::with_options(url, key, o)?))
+    let options = ClientOptions::from_json(options)?;
+    Ok(Backend::Remote(Client::with_options(url, key, options)?))
 }
 
 #[cfg(not(feature = "client"))]
-fn connect(_url: &str, _key: Option<&str>, _options: Option<&Value>) -> Result<Backend, Failure> {
-    Err(Error::invalid(
-        "api_url",
-        "this libversioner was built without the `client` feature; rebuild versioner-ffi with it",
-    )
-    .into())
+fn connect(_url: &str, _key: Option<&str>, _options: &Value) -> Result<Backend, Failure> {
+    Err(versioner_core::input::Feature::Client.missing().into())
 }
 
 /// Connects in process to the PostgreSQL database at `database_url` (feature `postgres`,
@@ -317,9 +245,9 @@ fn connect(_url: &str, _key: Option<&str>, _options: Option<&Value>) -> Result<B
 /// missing; a plain identifier), the most connections the pool opens, and how long a call
 /// waits for a connection before failing with `STORAGE`.
 ///
-/// Errors: `INVALID_INPUT` (malformed URL, bad options, or a library built without the
-/// `postgres` feature), `STORAGE` (cannot reach the database, or written by a newer
-/// Versioner), `NULL_POINTER`, `INVALID_UTF8`.
+/// Errors: `INVALID_INPUT` (malformed URL; bad options: an unknown key or a bad value, named
+/// in the message; or a library built without the `postgres` feature), `STORAGE` (cannot
+/// reach the database, or written by a newer Versioner), `NULL_POINTER`, `INVALID_UTF8`.
 ///
 /// # Safety
 /// `database_url` and `options_json` are NULL or NUL-terminated strings; `out_handle` is NULL
@@ -336,71 +264,11 @@ pub unsafe extern "C" fn versioner_connect_postgres(
         // SAFETY: the function's contract.
         let url = unsafe { str_arg(database_url, "database_url") }?;
         // SAFETY: the function's contract.
-        let options = match unsafe { opt_str_arg(options_json, "options_json") }? {
-            Some(text) => Some(parse_json(text, "options_json")?),
-            None => None,
-        };
-        out.put(register(Backend::Local(connect_postgres(
-            url,
-            options.as_ref(),
-        )?))?);
+        let options = unsafe { options_arg(options_json) }?;
+        let vr = Location::postgres(url).open(&options)?;
+        out.put(register(Backend::Local(vr))?);
         Ok(())
     })
-}
-
-#[cfg(feature = "postgres")]
-fn connect_postgres(url: &str, options: Option<&Value>) -> Result<Versioner, Failure> {
-    use versioner_core::store::PgOptions;
-    let mut o = PgOptions::default();
-    if let Some(options) = options {
-        let Some(map) = options.as_object() else {
-            return Err(Error::invalid("options_json", "must be a JSON object").into());
-        };
-        for (key, v) in map {
-            match key.as_str() {
-                "schema" => match v {
-                    Value::Null => o.schema = None,
-                    Value::String(s) => o.schema = Some(s.clone()),
-                    _ => return Err(Error::invalid("schema", "must be a string").into()),
-                },
-                "max_connections" => {
-                    o.max_connections = v
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| {
-                            Error::invalid("max_connections", "must be a whole number from 1")
-                        })?;
-                }
-                "connect_timeout_ms" => {
-                    let ms = v.as_u64().ok_or_else(|| {
-                        Error::invalid(
-                            "connect_timeout_ms",
-                            "must be a whole number of milliseconds",
-                        )
-                    })?;
-                    o.connect_timeout = std::time::Duration::from_millis(ms);
-                }
-                other => {
-                    return Err(Error::invalid(
-                        other,
-                        "unknown option; expected schema, max_connections or connect_timeout_ms",
-                    )
-                    .into());
-                }
-            }
-        }
-    }
-    Ok(Versioner::connect_with(url, &o)?)
-}
-
-#[cfg(not(feature = "postgres"))]
-fn connect_postgres(_url: &str, _options: Option<&Value>) -> Result<Versioner, Failure> {
-    Err(Error::invalid(
-        "database_url",
-        "this libversioner was built without the `postgres` feature; rebuild versioner-ffi with it",
-    )
-    .into())
 }
 
 /// Closes a handle: the database is closed (or the connection dropped) once calls already
@@ -534,8 +402,9 @@ pub unsafe extern "C" fn versioner_check(
 
 /// Parses and applies a policy document — the rules a `versioner.toml` holds — all or nothing.
 ///
-/// `format`: `"toml"`, `"json"` or NULL (guessed: `{…}` or `[{…}]` is JSON, anything else
-/// TOML). `mode`: `"replace"` (NULL; the document becomes the whole rule set) or `"merge"`
+/// `format`: `"toml"`, `"json"` or NULL (detected: a document starting with `{`, or with `[`
+/// followed by `{` or `]`, is JSON; anything else TOML, whose `[[rules]]` starts with `[`
+/// too). `mode`: `"replace"` (NULL; the document becomes the whole rule set) or `"merge"`
 /// (its rules are added or updated by name). `actor` (required) is recorded with any status
 /// change.
 ///
@@ -564,14 +433,13 @@ pub unsafe extern "C" fn versioner_apply_policy(
         // SAFETY: the function's contract.
         let text = unsafe { str_arg(policy_text, "policy_text") }?;
         // SAFETY: the function's contract.
-        let format = policy_format(unsafe { opt_str_arg(format, "format") }?, text)?;
+        let format = policy_format(unsafe { opt_str_arg(format, "format") }?)?;
         // SAFETY: the function's contract.
         let mode = apply_mode(unsafe { opt_str_arg(mode, "mode") }?)?;
         // SAFETY: the function's contract.
         let actor = unsafe { str_arg(actor, "actor") }?;
-        let report = backend
-            .tracker()
-            .apply_policy_text(text, format, mode, actor)?;
+        let policy = PolicyInput::text(text, format);
+        let report = backend.tracker().apply_policy_input(&policy, mode, actor)?;
         out.set_json(&report)
     })
 }
@@ -602,7 +470,8 @@ pub unsafe extern "C" fn versioner_apply_policy_file(
         let mode = apply_mode(unsafe { opt_str_arg(mode, "mode") }?)?;
         // SAFETY: the function's contract.
         let actor = unsafe { str_arg(actor, "actor") }?;
-        let report = backend.tracker().apply_policy_file(&path, mode, actor)?;
+        let policy = PolicyInput::file(path, None);
+        let report = backend.tracker().apply_policy_input(&policy, mode, actor)?;
         out.set_json(&report)
     })
 }
@@ -1312,15 +1181,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn policy_format_guesses() {
-        let g = |t: &str| policy_format(None, t).unwrap();
-        assert_eq!(g("{\"rules\": []}"), PolicyFormat::Json);
-        assert_eq!(g("  [ {\"name\": \"x\"} ]"), PolicyFormat::Json);
-        assert_eq!(g("[]"), PolicyFormat::Json);
-        assert_eq!(g("[[rules]]\nname = 'x'"), PolicyFormat::Toml);
-        assert_eq!(g("# comment\n[[rules]]"), PolicyFormat::Toml);
-        assert_eq!(g(""), PolicyFormat::Toml);
-        assert!(policy_format(Some("yaml"), "").is_err());
+    fn policy_format_is_given_or_left_to_the_core() {
+        // Detection of a missing format, and every option parser, are the core's (tested in
+        // versioner-core's input module and, through the C ABI, in tests/c).
+        assert_eq!(policy_format(None).unwrap(), None);
+        assert_eq!(
+            policy_format(Some("JSON")).unwrap(),
+            Some(PolicyFormat::Json)
+        );
+        assert!(policy_format(Some("yaml")).is_err());
     }
 
     #[test]
@@ -1328,15 +1197,5 @@ mod tests {
         // SAFETY: a static NUL-terminated string.
         let v = unsafe { std::ffi::CStr::from_ptr(versioner_library_version()) };
         assert_eq!(v.to_str().unwrap(), versioner_core::VERSION);
-    }
-
-    #[test]
-    fn sqlite_options_parse() {
-        let o = sqlite_options(&serde_json::json!({"synchronous": "NORMAL", "busy_timeout_ms": 5}))
-            .unwrap();
-        assert_eq!(o.synchronous, Synchronous::Normal);
-        assert_eq!(o.busy_timeout, std::time::Duration::from_millis(5));
-        assert!(sqlite_options(&serde_json::json!({"synchronous": "off"})).is_err());
-        assert!(sqlite_options(&serde_json::json!({"journal": "x"})).is_err());
     }
 }

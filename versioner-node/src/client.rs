@@ -1,9 +1,7 @@
 //! `Client`: the same methods against a remote `versioner serve`, over HTTP.
 
-use std::num::NonZeroU32;
-use std::time::Duration;
-
 use serde::Deserialize;
+use serde_json::Value;
 use versioner_core::client::ClientOptions as CoreOptions;
 
 use crate::backend::{Backend, Slot};
@@ -11,13 +9,16 @@ use crate::error::guard;
 use crate::surface::prelude::*;
 use crate::surface::tracker_methods;
 
-/// Where the server is and how to talk to it: `new Client(options)`.
+/// Where the server is and how to talk to it: `new Client(options)`. The TypeScript interface
+/// only: `apiUrl` and `apiKey` are read here, every other option by the core
+/// (`ClientOptions::from_json`), as in every binding.
 #[napi(object, object_to_js = false, object_from_js = false)]
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "the TypeScript interface; the core reads and checks the options"
+)]
 pub struct ClientOptions {
     /// The server's base URL, e.g. `http://127.0.0.1:8000` (plain HTTP in this build).
-    #[serde(default)]
     pub api_url: String,
     /// The API key, sent as `Authorization: Bearer <key>`.
     pub api_key: Option<String>,
@@ -36,30 +37,31 @@ pub struct ClientOptions {
     pub user_agent: Option<String>,
 }
 
-impl ClientOptions {
-    fn core(&self) -> versioner_core::Result<CoreOptions> {
-        let ms = |v: u32| Duration::from_millis(u64::from(v));
-        let mut o = CoreOptions::default();
-        if let Some(t) = self.timeout_ms {
-            o = o.timeout(ms(t));
+/// `apiUrl`, `apiKey` and the core's options from a `new Client(options)` object.
+fn client_options(
+    options: &Unknown<'_>,
+) -> versioner_core::Result<(String, Option<String>, CoreOptions)> {
+    let mut map = match input::to_json(options, "")? {
+        Value::Object(map) => map,
+        other => {
+            return Err(versioner_core::Error::invalid(
+                "options",
+                format!("must be an object, found {}", input::kind(&other)),
+            ));
         }
-        if let Some(n) = self.max_attempts {
-            let n = NonZeroU32::new(n).ok_or_else(|| {
-                versioner_core::Error::invalid("max_attempts", "must be at least 1")
-            })?;
-            o = o.max_attempts(n);
-        }
-        if let Some(b) = self.backoff_ms {
-            o = o.backoff(ms(b));
-        }
-        if let Some(w) = self.max_wait_ms {
-            o = o.max_wait(ms(w));
-        }
-        if let Some(ua) = &self.user_agent {
-            o = o.user_agent(ua.clone());
-        }
-        Ok(o)
-    }
+    };
+    let text = |v: Option<Value>, field: &str| match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(versioner_core::Error::invalid(
+            field,
+            format!("must be a string, found {}", input::kind(&other)),
+        )),
+    };
+    let api_url = text(map.remove("apiUrl"), "apiUrl")?.unwrap_or_default();
+    let api_key = text(map.remove("apiKey"), "apiKey")?;
+    let options = CoreOptions::from_json(&input::core_keys(map)?)?;
+    Ok((api_url, api_key, options))
 }
 
 /// What the server says about itself.
@@ -89,11 +91,11 @@ impl Client {
     #[napi(constructor, catch_unwind, ts_args_type = "options: ClientOptions")]
     pub fn new(env: Env, options: Unknown<'_>) -> napi::Result<Client> {
         guard(&env, || {
-            let o: ClientOptions = input::options(&options, "options", false)?;
+            let (api_url, api_key, options) = client_options(&options)?;
             let inner = versioner_core::client::Client::with_options(
-                &o.api_url,
-                o.api_key.as_deref(),
-                o.core()?,
+                &api_url,
+                api_key.as_deref(),
+                options,
             )?;
             Ok(Client {
                 backend: Slot::new(Backend::new(inner.clone())),

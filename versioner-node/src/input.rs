@@ -150,6 +150,51 @@ pub(crate) fn options<T: DeserializeOwned>(
     deserialize(json, param)
 }
 
+/// A store or client options object for the core (`versioner_core::input`), which reads and
+/// checks it: `undefined`/`null` is `null` (the defaults) and every camelCase key becomes the
+/// core's snake_case one (`busyTimeoutMs` → `busy_timeout_ms`), so an unknown key comes back
+/// named as the caller wrote it (the error's `field` is camelCased again). A snake_case key is
+/// refused here: JavaScript options are camelCase.
+pub(crate) fn core_options(value: &Unknown<'_>, param: &str) -> versioner_core::Result<Value> {
+    match to_json(value, "")? {
+        Value::Null => Ok(Value::Null),
+        Value::Object(map) => core_keys(map),
+        other => Err(Error::invalid(
+            param,
+            format!("must be an object, found {}", kind(&other)),
+        )),
+    }
+}
+
+/// Renames the keys of an options object for the core (see [`core_options`]).
+pub(crate) fn core_keys(map: Map<String, Value>) -> versioner_core::Result<Value> {
+    let mut out = Map::new();
+    for (key, value) in map {
+        if key.contains('_') {
+            return Err(Error::invalid(
+                key,
+                "unknown option; options are camelCase (`busyTimeoutMs`, not `busy_timeout_ms`)",
+            ));
+        }
+        out.insert(snake_case(&key), value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// `busyTimeoutMs` → `busy_timeout_ms` (the inverse of [`camel_case`]).
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Deserializes `json` into `T`, naming the option at fault (`windows[0].start`).
 pub(crate) fn deserialize<T: DeserializeOwned>(
     json: Value,

@@ -344,7 +344,9 @@ pub struct ApplyOptions {
     pub mode: Option<String>,
     /// Who applies it (recorded with status changes; default `api`).
     pub actor: Option<String>,
-    /// The format of policy text: `toml` (default) or `json`.
+    /// The format of policy text (or of a policy file): `toml` or `json`. When absent the
+    /// core detects it: text starting with `{` (or `[` followed by `{` or `]`) is JSON,
+    /// anything else TOML; a file's extension decides (`.json` is JSON).
     #[napi(ts_type = "'toml' | 'json'")]
     pub format: Option<String>,
 }
@@ -359,13 +361,11 @@ impl ApplyOptions {
             .unwrap_or_default())
     }
 
-    pub(crate) fn format(&self) -> versioner_core::Result<versioner_core::policy::PolicyFormat> {
-        Ok(self
-            .format
-            .as_deref()
-            .map(str::parse)
-            .transpose()?
-            .unwrap_or(versioner_core::policy::PolicyFormat::Toml))
+    /// The format given, if any (the core detects it otherwise).
+    pub(crate) fn format(
+        &self,
+    ) -> versioner_core::Result<Option<versioner_core::policy::PolicyFormat>> {
+        self.format.as_deref().map(str::parse).transpose()
     }
 
     pub(crate) fn actor(&self) -> String {
@@ -483,10 +483,29 @@ impl HistoryOptions {
     }
 }
 
-/// How `Versioner.connect(url, options)` uses the PostgreSQL database.
+/// How `new Versioner(path, options)` uses a SQLite database. The TypeScript interface
+/// only: the core reads the options (`versioner_core::input`), as in every binding.
 #[napi(object, object_to_js = false, object_from_js = false)]
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "the TypeScript interface; the core reads and checks the options"
+)]
+pub struct SqliteOptions {
+    /// `full` (the default: an acknowledged event survives power loss) or `normal` (faster;
+    /// the last commits may be lost on power loss).
+    #[napi(ts_type = "'full' | 'normal'")]
+    pub synchronous: Option<String>,
+    /// How long to wait for another process's write lock, in milliseconds (default 30000).
+    pub busy_timeout_ms: Option<u32>,
+}
+
+/// How `Versioner.connect(url, options)` (or `new Versioner(url, options)`) uses the
+/// PostgreSQL database. The TypeScript interface only: the core reads the options.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[expect(
+    dead_code,
+    reason = "the TypeScript interface; the core reads and checks the options"
+)]
 pub struct ConnectOptions {
     /// Keep Versioner's tables in this schema (created if missing; letters, digits and `_`)
     /// rather than the connection's default, so several Versioner instances can share one
@@ -497,26 +516,6 @@ pub struct ConnectOptions {
     /// How long a call waits for a connection before rejecting with `STORAGE`, in
     /// milliseconds (default 5000).
     pub connect_timeout_ms: Option<u32>,
-}
-
-impl ConnectOptions {
-    /// The core's options.
-    pub(crate) fn to_core(&self) -> versioner_core::Result<versioner_core::store::PgOptions> {
-        let mut o = versioner_core::store::PgOptions {
-            schema: self.schema.clone(),
-            ..versioner_core::store::PgOptions::default()
-        };
-        if let Some(n) = self.max_connections {
-            if n == 0 {
-                return Err(Error::invalid("maxConnections", "must be at least 1"));
-            }
-            o.max_connections = n;
-        }
-        if let Some(ms) = self.connect_timeout_ms {
-            o.connect_timeout = std::time::Duration::from_millis(u64::from(ms));
-        }
-        Ok(o)
-    }
 }
 
 /// An instant to look at: `state({ at })`.

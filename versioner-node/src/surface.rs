@@ -8,10 +8,10 @@
 //! [`Tracker`]: versioner_core::Tracker
 
 use napi::bindgen_prelude::Unknown;
-use versioner_core::policy::PolicyFormat;
+use versioner_core::input::PolicyInput;
 
 use crate::input;
-use crate::options::{ApplyOptions, PolicyDocument, into_core};
+use crate::options::{ApplyOptions, PolicyDocument, RuleDefinition, into_core};
 
 /// Parses `value` as required options of type `O` and converts them to the core request `C`.
 pub(crate) fn request<O, C>(value: &Unknown<'_>) -> versioner_core::Result<C>
@@ -22,36 +22,37 @@ where
     into_core::<O, C>(&input::options::<O>(value, "options", false)?)
 }
 
-/// The policy `applyPolicy` was given — `{ rules: [...] }` or policy text — as text and its
-/// format, for [`Tracker::apply_policy_text`](versioner_core::Tracker::apply_policy_text).
-pub(crate) fn policy_text(
+/// The policy `applyPolicy` was given as the core's [`PolicyInput`]: a string is policy text or
+/// the name of a policy file ([`PolicyInput::text_or_path`], as in Python); `{ rules: [...] }`
+/// or an array of rules (camelCase, as `addRule` takes them) is the policy itself. The core
+/// reads it, detecting the format of text given without one.
+pub(crate) fn policy_input(
     value: &Unknown<'_>,
     options: Option<&ApplyOptions>,
-) -> versioner_core::Result<(String, PolicyFormat)> {
-    match input::to_json(value, "policy")? {
-        serde_json::Value::String(text) => {
-            let format = options
-                .map(ApplyOptions::format)
-                .transpose()?
-                .unwrap_or(PolicyFormat::Toml);
-            Ok((text, format))
-        }
+) -> versioner_core::Result<PolicyInput> {
+    let format = options.map(ApplyOptions::format).transpose()?.flatten();
+    let json = match input::to_json(value, "policy")? {
+        serde_json::Value::String(text) => return Ok(PolicyInput::text_or_path(text, format)),
         json @ serde_json::Value::Object(_) => {
             let doc: PolicyDocument = input::deserialize(json, "policy")?;
-            let text =
-                serde_json::to_string(&serde_json::json!({ "rules": doc.rules })).map_err(|e| {
-                    versioner_core::Error::internal(format!("cannot convert a policy: {e}"))
-                })?;
-            Ok((text, PolicyFormat::Json))
+            serde_json::to_value(serde_json::json!({ "rules": doc.rules }))
         }
-        other => Err(versioner_core::Error::invalid(
-            "policy",
-            format!(
-                "must be an object with `rules`, or policy text; found {}",
-                input::kind(&other)
-            ),
-        )),
+        json @ serde_json::Value::Array(_) => {
+            let rules: Vec<RuleDefinition> = input::deserialize(json, "policy")?;
+            serde_json::to_value(rules)
+        }
+        other => {
+            return Err(versioner_core::Error::invalid(
+                "policy",
+                format!(
+                    "must be an object with `rules`, an array of rules or policy text; found {}",
+                    input::kind(&other)
+                ),
+            ));
+        }
     }
+    .map_err(|e| versioner_core::Error::internal(format!("cannot convert a policy: {e}")))?;
+    PolicyInput::from_value(json, format)
 }
 
 /// What [`tracker_methods!`] expands against: glob-import it where the macro is used.
@@ -63,7 +64,7 @@ pub(crate) mod prelude {
         ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, Page,
     };
 
-    pub(crate) use super::{policy_text, request};
+    pub(crate) use super::{policy_input, request};
     pub(crate) use crate::input;
     pub(crate) use crate::options::{
         ApplyOptions, ApprovalOptions, BuildOptions, CheckOptions, DeploymentOptions, DriftOptions,
@@ -75,6 +76,7 @@ pub(crate) mod prelude {
         StateMatrix, StoredRule, Verdict, Version, from_core,
     };
     pub(crate) use crate::task::Op;
+    pub(crate) use versioner_core::input::PolicyInput;
 }
 
 /// Stamps the shared methods onto a `#[napi]` class with a `backend: Slot` field.
@@ -267,13 +269,15 @@ macro_rules! tracker_methods {
                 })
             }
 
-            /// Applies a policy — `{ rules: [...] }`, or policy text (TOML by default, JSON
-            /// with `format: 'json'`) — in one step: `replace` (default) makes it the whole
-            /// rule set, `merge` adds or updates rules by name. An invalid policy is refused
-            /// whole: `INVALID_INPUT` with every problem in `problems`.
+            /// Applies a policy — `{ rules: [...] }`, an array of rules, policy text (TOML or
+            /// JSON: detected when `format` is not given, as in every binding) or the name of a
+            /// policy file (one line ending in `.toml` or `.json`, or naming an existing file)
+            /// — in one step: `replace` (default) makes it the whole rule set, `merge` adds or
+            /// updates rules by name. An invalid policy is refused whole: `INVALID_INPUT` with
+            /// every problem in `problems`.
             #[napi(
                 catch_unwind,
-                ts_args_type = "policy: PolicyDocument | string, options?: ApplyOptions | undefined | null",
+                ts_args_type = "policy: PolicyDocument | Array<RuleDefinition> | string, options?: ApplyOptions | undefined | null",
                 ts_return_type = "Promise<ApplyReport>"
             )]
             pub fn apply_policy(
@@ -283,17 +287,18 @@ macro_rules! tracker_methods {
             ) -> AsyncTask<Op<ApplyReport>> {
                 let b = self.backend.open();
                 let opts = input::options::<ApplyOptions>(&options, "options", true);
-                let policy = policy_text(&policy, opts.as_ref().ok());
+                let policy = policy_input(&policy, opts.as_ref().ok());
                 Op::run(move || {
-                    let (o, (text, format)) = (opts?, policy?);
-                    from_core(&b?.tracker().apply_policy_text(&text, format, o.mode()?, &o.actor())?)
+                    let (o, policy) = (opts?, policy?);
+                    from_core(&b?.tracker().apply_policy_input(&policy, o.mode()?, &o.actor())?)
                 })
             }
 
-            /// Reads a policy file here and applies it (`.json` is JSON, anything else TOML).
+            /// Reads a policy file here and applies it (in `format`, else `.json` is JSON and
+            /// anything else TOML).
             #[napi(
                 catch_unwind,
-                ts_args_type = "path: string, options?: Omit<ApplyOptions, 'format'> | undefined | null",
+                ts_args_type = "path: string, options?: ApplyOptions | undefined | null",
                 ts_return_type = "Promise<ApplyReport>"
             )]
             pub fn apply_policy_file(
@@ -306,8 +311,8 @@ macro_rules! tracker_methods {
                 let opts = input::options::<ApplyOptions>(&options, "options", true);
                 Op::run(move || {
                     let (path, o) = (path?, opts?);
-                    let path = std::path::PathBuf::from(path);
-                    from_core(&b?.tracker().apply_policy_file(&path, o.mode()?, &o.actor())?)
+                    let policy = PolicyInput::file(path, o.format()?);
+                    from_core(&b?.tracker().apply_policy_input(&policy, o.mode()?, &o.actor())?)
                 })
             }
 

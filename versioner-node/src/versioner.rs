@@ -1,10 +1,12 @@
 //! `Versioner`: Versioner in process, on an embedded SQLite file or a PostgreSQL database.
 //!
-//! Every method comes from [`crate::surface`]; this class only opens the store.
+//! Every method comes from [`crate::surface`]; this class only opens the store, at a location
+//! and with options the core reads (`versioner_core::input`).
 
 use crate::backend::{Backend, Slot};
 use crate::error::guard;
-use crate::options::ConnectOptions;
+use versioner_core::input::Location;
+
 use crate::surface::prelude::*;
 use crate::surface::tracker_methods;
 
@@ -27,22 +29,28 @@ impl Versioner {
 
 #[napi]
 impl Versioner {
-    /// Opens (creating if needed) the SQLite database at `path`, with durable defaults; no
-    /// path (or `":memory:"`) opens a private in-memory database.
+    /// Opens (creating if needed) the database at `path` with durable defaults: a SQLite
+    /// file, `sqlite:PATH`, `":memory:"` or no path (a private in-memory database), or a
+    /// `postgres://` URL (which connects on this thread; `Versioner.connect` does it on the
+    /// thread pool). `options` are the store's: `SqliteOptions`, or `ConnectOptions` for a
+    /// PostgreSQL URL. The core reads the path and the options, as in every binding.
     ///
-    /// Throws `STORAGE` when the file cannot be opened or was written by a newer Versioner.
+    /// Throws `INVALID_INPUT` for an unknown option or a bad value (`field` names it), a
+    /// blank path or a URL of another scheme (`field` `path`), and `STORAGE` when the file
+    /// cannot be opened or was written by a newer Versioner.
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "path?: string | undefined | null"
+        ts_args_type = "path?: string | undefined | null, options?: SqliteOptions | ConnectOptions | undefined | null"
     )]
-    pub fn new(env: Env, path: Unknown<'_>) -> napi::Result<Versioner> {
+    pub fn new(env: Env, path: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Versioner> {
         guard(&env, || {
-            let core = match input::opt_string(&path, "path")?.as_deref() {
-                None | Some(":memory:") => versioner_core::Versioner::open_in_memory()?,
-                Some(p) => versioner_core::Versioner::open(p)?,
+            let location = match input::opt_string(&path, "path")? {
+                None => Location::Memory,
+                Some(p) => Location::parse(&p)?,
             };
-            Ok(Versioner::over(core))
+            let options = input::core_options(&options, "options")?;
+            Ok(Versioner::over(location.open(&options)?))
         })
     }
 
@@ -52,8 +60,9 @@ impl Versioner {
     /// thread pool. Several processes may share the database; the preflight stays atomic
     /// across them.
     ///
-    /// Rejects with `INVALID_INPUT` for a malformed URL (`field` `databaseUrl`) or option,
-    /// and `STORAGE` when the database cannot be reached or was written by a newer Versioner.
+    /// Rejects with `INVALID_INPUT` for a malformed URL (`field` `databaseUrl`) or option
+    /// (`field` names it), and `STORAGE` when the database cannot be reached or was written by
+    /// a newer Versioner.
     #[napi(
         catch_unwind,
         ts_args_type = "url: string, options?: ConnectOptions | undefined | null",
@@ -61,10 +70,9 @@ impl Versioner {
     )]
     pub fn connect(url: Unknown<'_>, options: Unknown<'_>) -> AsyncTask<Op<Versioner>> {
         let url = input::string(&url, "url");
-        let options =
-            input::options::<ConnectOptions>(&options, "options", true).and_then(|o| o.to_core());
+        let options = input::core_options(&options, "options");
         Op::run(move || {
-            let core = versioner_core::Versioner::connect_with(&url?, &options?)?;
+            let core = Location::postgres(url?).open(&options?)?;
             Ok(Versioner::over(core))
         })
     }

@@ -2,16 +2,18 @@
 //!
 //! Wraps `versioner_core::client::Client` (retries with backoff, idempotency keys, the wire
 //! error model), so a refused deployment raises the same `DeploymentBlockedError`, carrying
-//! the whole verdict, as in process.
+//! the whole verdict, as in process. The options are the core's `ClientOptions`, read by the
+//! core; this class only turns the Pythonic durations (seconds or timedeltas) into the core's
+//! milliseconds.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
+use serde_json::Value;
 use versioner_core::client::{Client as CoreClient, ClientOptions};
 
-use crate::convert::{json_to_py, seconds};
+use crate::convert::{json_to_py, options_json, seconds};
 use crate::errors::{OrRaise, invalid};
 use crate::tracker::Tracker;
 
@@ -32,39 +34,44 @@ impl Client {
     /// prefix), authenticating with `api_key` (sent as a Bearer token, never logged).
     /// `timeout` bounds one attempt; a call makes up to `max_attempts` attempts, waiting
     /// `backoff` (doubling, at most `max_wait`) in between. Durations are seconds or
-    /// timedeltas.
+    /// timedeltas; the core's `timeout_ms`, `backoff_ms` and `max_wait_ms` are accepted too,
+    /// and `user_agent` sets the User-Agent header. An unknown option raises
+    /// InvalidInputError naming it.
     #[new]
-    #[pyo3(signature = (
-        api_url, api_key=None, *, timeout=None, max_attempts=4, backoff=None, max_wait=None
-    ))]
+    #[pyo3(signature = (api_url, api_key=None, *, timeout=None, backoff=None, max_wait=None, **options))]
     fn new(
         api_url: &str,
         api_key: Option<&str>,
         timeout: Option<&Bound<'_, PyAny>>,
-        max_attempts: i64,
         backoff: Option<&Bound<'_, PyAny>>,
         max_wait: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Client>> {
-        let mut options = ClientOptions::default();
-        if let Some(t) = timeout {
-            options = options.timeout(seconds(t, "timeout")?);
+        let mut json = options_json(options)?;
+        if let Value::Object(map) = &mut json {
+            for (name, value) in [
+                ("timeout", timeout),
+                ("backoff", backoff),
+                ("max_wait", max_wait),
+            ] {
+                let Some(value) = value.filter(|v| !v.is_none()) else {
+                    continue;
+                };
+                let key = format!("{name}_ms");
+                if map.contains_key(&key) {
+                    return Err(invalid(
+                        &key,
+                        format!("give `{name}` (seconds) or `{key}`, not both"),
+                    ));
+                }
+                let d = seconds(value, name)?;
+                // Whole milliseconds, rounded up: a positive duration stays positive.
+                let ms = d.as_nanos().div_ceil(1_000_000);
+                let ms = u64::try_from(ms).map_err(|_| invalid(name, "is too long"))?;
+                map.insert(key, Value::from(ms));
+            }
         }
-        let attempts = u32::try_from(max_attempts)
-            .ok()
-            .and_then(NonZeroU32::new)
-            .ok_or_else(|| {
-                invalid(
-                    "max_attempts",
-                    format!("must be a positive integer, got {max_attempts}"),
-                )
-            })?;
-        options = options.max_attempts(attempts);
-        if let Some(b) = backoff {
-            options = options.backoff(seconds(b, "backoff")?);
-        }
-        if let Some(w) = max_wait {
-            options = options.max_wait(seconds(w, "max_wait")?);
-        }
+        let options = ClientOptions::from_json(&json).or_raise()?;
         let inner = CoreClient::with_options(api_url, api_key, options).or_raise()?;
         Ok(
             PyClassInitializer::from(Tracker::new(Arc::new(inner.clone())))

@@ -109,6 +109,22 @@ pub(crate) fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<
     })
 }
 
+/// Keyword options as the JSON object the core reads (`versioner_core::input`): every key
+/// kept as given (the core refuses unknown ones, naming them), a None value left out (the
+/// option keeps its default, as None means in Python).
+pub(crate) fn options_json(options: Option<&Bound<'_, PyDict>>) -> PyResult<Value> {
+    let mut map = serde_json::Map::new();
+    for (key, value) in options.into_iter().flat_map(|o| o.iter()) {
+        if value.is_none() {
+            continue;
+        }
+        let key: String = key.extract()?;
+        let value = py_to_json(&value, &key)?;
+        map.insert(key, value);
+    }
+    Ok(Value::Object(map))
+}
+
 /// A JSON-compatible Python value as JSON; `field` names it in errors (`extra_metadata.key`).
 pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Value> {
     py_to_json_at(obj, field, 0)

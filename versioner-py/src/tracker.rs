@@ -13,6 +13,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyString, PyTuple};
+use versioner_core::input::PolicyInput;
 use versioner_core::policy::{ApplyMode, PolicyFormat};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, HistoryQuery,
@@ -65,37 +66,18 @@ fn rule_arg(obj: &Bound<'_, PyAny>) -> PyResult<Rule> {
     Rule::from_json(&value).or_raise()
 }
 
-/// What a `policy` argument of `apply_policy` is.
-enum PolicySource {
-    /// A policy file.
-    File(PathBuf),
-    /// Policy text, in the given format (or guessed).
-    Text(String),
-}
-
-/// A path (a `PathLike`, or a one-line str naming a `.toml`/`.json` or an existing file),
-/// policy text, or a dict / list of rules (sent as JSON text).
-fn policy_source(obj: &Bound<'_, PyAny>) -> PyResult<(PolicySource, Option<PolicyFormat>)> {
+/// The `policy` argument of `apply_policy` as the core's [`PolicyInput`]: a str is policy text
+/// or the name of a policy file ([`PolicyInput::text_or_path`]), a PathLike a file, a dict or
+/// a list the policy itself as JSON.
+fn policy_input(obj: &Bound<'_, PyAny>, format: Option<PolicyFormat>) -> PyResult<PolicyInput> {
     if let Ok(s) = obj.cast::<PyString>() {
-        let text = s.to_cow()?.into_owned();
-        let name = text.trim();
-        let lower = name.to_ascii_lowercase();
-        let one_line = !text.contains('\n');
-        let looks_like_file = lower.ends_with(".toml") || lower.ends_with(".json");
-        if one_line && (looks_like_file || std::path::Path::new(name).is_file()) {
-            return Ok((PolicySource::File(PathBuf::from(name)), None));
-        }
-        return Ok((PolicySource::Text(text), None));
+        return Ok(PolicyInput::text_or_path(s.to_cow()?.into_owned(), format));
     }
     if obj.hasattr("__fspath__")? {
-        return Ok((PolicySource::File(obj.extract::<PathBuf>()?), None));
+        return Ok(PolicyInput::file(obj.extract::<PathBuf>()?, format));
     }
     if obj.is_instance_of::<PyMapping>() || obj.is_instance_of::<PyList>() {
-        let doc = py_to_json(obj, "policy")?;
-        return Ok((
-            PolicySource::Text(doc.to_string()),
-            Some(PolicyFormat::Json),
-        ));
+        return PolicyInput::from_value(py_to_json(obj, "policy")?, format).or_raise();
     }
     Err(pyo3::exceptions::PyTypeError::new_err(format!(
         "`policy` must be policy text, a path, a dict or a list of rules, not {}",
@@ -354,9 +336,9 @@ impl Tracker {
         record(py, "Rule", &stored)
     }
 
-    /// Applies a policy: TOML or JSON text, a path to a policy file, or a dict / list of rules.
-    /// In "replace" mode the policy becomes the whole rule set; in "merge" mode its rules are
-    /// added or updated by name. All or nothing.
+    /// Applies a policy: TOML or JSON text (the format detected when not given), a path to a
+    /// policy file, or a dict / list of rules. In "replace" mode the policy becomes the whole
+    /// rule set; in "merge" mode its rules are added or updated by name. All or nothing.
     #[pyo3(signature = (policy, *, format=None, mode="replace", actor="python"))]
     fn apply_policy<'py>(
         &self,
@@ -368,28 +350,11 @@ impl Tracker {
     ) -> PyResult<Bound<'py, PyAny>> {
         let mode = ApplyMode::from_str(mode).or_raise()?;
         let format = format.map(PolicyFormat::from_str).transpose().or_raise()?;
-        let (source, implied) = policy_source(policy)?;
+        let policy = policy_input(policy, format)?;
         let t = self.core()?;
-        let report = match (source, format.or(implied)) {
-            (PolicySource::File(path), None) => {
-                py.detach(|| t.apply_policy_file(&path, mode, actor))
-            }
-            (PolicySource::File(path), Some(format)) => py.detach(|| {
-                std::fs::read_to_string(&path)
-                    .map_err(|e| {
-                        versioner_core::Error::invalid(
-                            "policy",
-                            format!("cannot read `{}`: {e}", path.display()),
-                        )
-                    })
-                    .and_then(|text| t.apply_policy_text(&text, format, mode, actor))
-            }),
-            (PolicySource::Text(text), format) => {
-                let format = format.unwrap_or_else(|| PolicyFormat::guess(&text));
-                py.detach(|| t.apply_policy_text(&text, format, mode, actor))
-            }
-        }
-        .or_raise()?;
+        let report = py
+            .detach(|| t.apply_policy_input(&policy, mode, actor))
+            .or_raise()?;
         record(py, "ApplyReport", &report)
     }
 

@@ -1,30 +1,21 @@
 //! `versioner.Versioner`: the core in process, on a SQLite file, in memory, or on PostgreSQL.
 //!
 //! Every method is the base class's (`versioner.Tracker`); this class only opens the store:
-//! `Versioner(path)` for SQLite, `Versioner.connect(url)` for PostgreSQL.
+//! `Versioner(path, **options)` for any location the core parses (a SQLite file, `:memory:`,
+//! `sqlite:PATH`, a `postgres://` URL), `Versioner.connect(url, **options)` for PostgreSQL.
+//! The location and the options are read by the core (`versioner_core::input`), so they mean
+//! what they mean in every other binding.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyType};
-use versioner_core::store::PgOptions;
-use versioner_core::{SqliteOptions, Synchronous};
+use pyo3::types::{PyDict, PyString, PyType};
+use versioner_core::input::Location;
 
-use crate::errors::{OrRaise, invalid};
+use crate::convert::{options_json, type_name};
+use crate::errors::OrRaise;
 use crate::tracker::Tracker;
-
-/// Where the data lives (for `path` and the repr; never the database URL, which may hold a
-/// password).
-enum Location {
-    /// A private in-memory SQLite database.
-    Memory,
-    /// A SQLite file.
-    File(PathBuf),
-    /// A PostgreSQL database.
-    Postgres,
-}
 
 /// Versioner, in process: tracks builds and deployments in a SQLite file (or in memory, or in
 /// a PostgreSQL database), enforces the preflight policy and answers "what is deployed where".
@@ -33,90 +24,89 @@ enum Location {
 /// works.
 #[pyclass(frozen, extends = Tracker, module = "versioner", name = "Versioner")]
 pub struct Versioner {
+    /// Where the data lives (for `path` and the repr; its `Debug` and `Display` never show a
+    /// database URL, which may hold a password).
     location: Location,
 }
 
 impl Versioner {
-    fn init(core: versioner_core::Versioner, location: Location) -> PyClassInitializer<Versioner> {
-        PyClassInitializer::from(Tracker::new(Arc::new(core))).add_subclass(Versioner { location })
+    /// Opens `location` with `options` (keyword arguments) and wraps it.
+    fn open(
+        py: Python<'_>,
+        location: Location,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Versioner>> {
+        let options = options_json(options)?;
+        let core = py.detach(|| location.open(&options)).or_raise()?;
+        Ok(PyClassInitializer::from(Tracker::new(Arc::new(core)))
+            .add_subclass(Versioner { location }))
     }
 }
 
 #[pymethods]
 impl Versioner {
-    /// Opens (creating if needed) the SQLite database at `path`, or a private in-memory
-    /// database when `path` is None. `synchronous` is "full" (the default: an acknowledged
-    /// event survives power loss) or "normal" (faster).
+    /// Opens (creating if needed) the database at `path`: a SQLite file (a str or a PathLike),
+    /// `sqlite:PATH`, `":memory:"` or None (a private in-memory database), or a
+    /// `postgres://` URL. Keyword options are the store's: for SQLite `synchronous` ("full",
+    /// the default: an acknowledged event survives power loss; or "normal", faster) and
+    /// `busy_timeout_ms`; for PostgreSQL those of `connect`. An unknown option raises
+    /// InvalidInputError naming it.
     #[new]
-    #[pyo3(signature = (path=None, *, synchronous="full"))]
+    #[pyo3(signature = (path=None, **options))]
     fn new(
         py: Python<'_>,
-        path: Option<PathBuf>,
-        synchronous: &str,
+        path: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Versioner>> {
-        let options = SqliteOptions {
-            synchronous: Synchronous::from_str(synchronous).or_raise()?,
-            ..SqliteOptions::default()
+        let location = match path {
+            None => Location::Memory,
+            Some(p) if p.is_none() => Location::Memory,
+            Some(p) => {
+                if let Ok(text) = p.cast::<PyString>() {
+                    Location::parse(&text.to_cow()?).or_raise()?
+                } else if p.hasattr("__fspath__")? {
+                    Location::from_path(&p.extract::<PathBuf>()?).or_raise()?
+                } else {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "`path` must be a str or an os.PathLike, not {}",
+                        type_name(p)
+                    )));
+                }
+            }
         };
-        let core = match &path {
-            Some(p) => py.detach(|| versioner_core::Versioner::open_with(p, &options)),
-            None => py.detach(versioner_core::Versioner::open_in_memory),
-        }
-        .or_raise()?;
-        let location = path.map_or(Location::Memory, Location::File);
-        Ok(Versioner::init(core, location))
+        Versioner::open(py, location, options)
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db` or a
-    /// libpq `host=… dbname=…` string), running pending migrations. `schema` keeps
-    /// Versioner's tables in a schema of their own (created if missing); `max_connections`
-    /// bounds the connection pool.
+    /// libpq `host=… dbname=…` string), running pending migrations. Keyword options:
+    /// `schema` keeps Versioner's tables in a schema of their own (created if missing);
+    /// `max_connections` bounds the connection pool; `connect_timeout_ms` bounds the wait for
+    /// a connection.
     #[classmethod]
-    #[pyo3(signature = (url, *, schema=None, max_connections=8))]
+    #[pyo3(signature = (url, **options))]
     fn connect(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         url: &str,
-        schema: Option<String>,
-        max_connections: i64,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<Versioner>> {
-        let max_connections = u32::try_from(max_connections)
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                invalid(
-                    "max_connections",
-                    format!("must be a positive integer, got {max_connections}"),
-                )
-            })?;
-        let options = PgOptions {
-            schema,
-            max_connections,
-            ..PgOptions::default()
-        };
-        let core = py
-            .detach(|| versioner_core::Versioner::connect_with(url, &options))
-            .or_raise()?;
-        Py::new(py, Versioner::init(core, Location::Postgres))
+        Py::new(py, Versioner::open(py, Location::postgres(url), options)?)
     }
 
     /// The database file, or None for an in-memory or PostgreSQL database.
     #[getter]
     fn path(&self) -> Option<PathBuf> {
-        match &self.location {
-            Location::File(p) => Some(p.clone()),
-            Location::Memory | Location::Postgres => None,
-        }
+        self.location.path().map(PathBuf::from)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(match &self.location {
-            Location::File(p) => {
+            Location::Sqlite(p) => {
                 let text = PyString::new(py, &p.display().to_string()).repr()?;
                 format!("Versioner(path={})", text.to_cow()?)
             }
+            Location::Postgres(_) => "Versioner.connect(<postgresql>)".to_string(),
             Location::Memory => "Versioner(path=None)".to_string(),
-            Location::Postgres => "Versioner.connect(<postgresql>)".to_string(),
         })
     }
 }

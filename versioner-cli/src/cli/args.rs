@@ -79,7 +79,7 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 /// Options shared by every command; they work before or after the subcommand.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Global {
-    /// In-process mode on this SQLite file [env: VERSIONER_DB]
+    /// In-process mode on this SQLite file (or `:memory:`, `sqlite:PATH`, a `postgres://` URL) [env: VERSIONER_DB]
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// In-process mode on a PostgreSQL database (builds with feature `postgres`) [env: VERSIONER_DATABASE_URL]

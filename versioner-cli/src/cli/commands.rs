@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
+use versioner_core::input::PolicyInput;
 use versioner_core::policy::RuleStatus;
 use versioner_core::{ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, wire};
 
@@ -235,7 +236,8 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
     match r {
         Rules::Apply { file, mode, actor } => {
             let actor = ctx.actor(actor.as_deref());
-            let report = attempt!(ctx, t.apply_policy_file(file, *mode, &actor));
+            let policy = PolicyInput::file(file, None);
+            let report = attempt!(ctx, t.apply_policy_input(&policy, *mode, &actor));
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&report));
             } else {

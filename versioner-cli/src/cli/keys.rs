@@ -4,18 +4,19 @@
 use chrono::SecondsFormat;
 use serde_json::json;
 use versioner_core::Versioner;
+use versioner_core::input::Location;
 
 use super::args::{Keys, KeysArgs};
 use super::output::table;
-use super::{Context, Database, Usage};
+use super::{Context, Usage};
 use crate::exit::Exit;
 use versioner_server::Role;
 
 /// Opens the database that holds the keys; a SQLite database imports the keys of an earlier
 /// version's server file beside it (`<db>-server`) on first open.
-pub fn open_with_keys(db: &Database) -> Result<Versioner, versioner_core::Error> {
-    let vr = db.open()?;
-    if let Database::Sqlite(path) = db {
+pub fn open_with_keys(db: &Location) -> Result<Versioner, versioner_core::Error> {
+    let vr = super::open(db)?;
+    if let Location::Sqlite(path) = db {
         versioner_server::legacy::import_server_file(&vr, path)?;
     }
     Ok(vr)
@@ -53,10 +54,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
             } else {
                 ctx.console.out(&format!(
                     "Created API key `{}` (role {}, id {}) in {}.",
-                    key.name,
-                    key.role,
-                    key.id,
-                    db.describe()
+                    key.name, key.role, key.id, db
                 ));
                 ctx.console
                     .out("Store it now: it is shown only once and cannot be recovered.");

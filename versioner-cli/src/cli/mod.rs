@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use clap::error::ErrorKind;
 use versioner_core::client::{Client, ClientOptions};
+use versioner_core::input::{Feature, Location};
 use versioner_core::{Error, Tracker, Versioner};
 
 use crate::exit::Exit;
@@ -47,55 +48,19 @@ pub struct Context<'a, 'c> {
     pub global: Global,
 }
 
-/// A database the core opens in process.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    /// A SQLite file.
-    Sqlite(PathBuf),
-    /// A PostgreSQL URL (feature `postgres`; never printed: it may hold a password).
-    Postgres(String),
-}
-
-impl Database {
-    /// Opens it.
-    ///
-    /// # Errors
-    /// The core's `STORAGE` error; `INVALID_INPUT` for PostgreSQL in a build without it.
-    pub fn open(&self) -> Result<Versioner, Error> {
-        match self {
-            Database::Sqlite(path) => Versioner::open(path),
-            Database::Postgres(url) => connect_postgres(url),
-        }
-    }
-
-    /// For messages: the file, or "a PostgreSQL database".
-    pub fn describe(&self) -> String {
-        match self {
-            Database::Sqlite(path) => format!("database {}", path.display()),
-            Database::Postgres(_) => "a PostgreSQL database".into(),
-        }
-    }
-}
-
-#[cfg(feature = "postgres")]
-fn connect_postgres(url: &str) -> Result<Versioner, Error> {
-    Versioner::connect(url)
-}
-
-#[cfg(not(feature = "postgres"))]
-fn connect_postgres(_url: &str) -> Result<Versioner, Error> {
-    Err(Error::invalid(
-        "database_url",
-        "this build of versioner has no PostgreSQL support; build it with `--features postgres` \
-         or use --db PATH",
-    ))
+/// Opens a database in process with the store's default options.
+///
+/// # Errors
+/// The core's error: `STORAGE` when it cannot be opened, `INVALID_INPUT` for a malformed URL.
+pub fn open(location: &Location) -> Result<Versioner, Error> {
+    location.open(&serde_json::Value::Null)
 }
 
 /// The backend a command works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
-    /// In process, on this database.
-    Local(Database),
+    /// In process, on this database (a SQLite file, `:memory:`, or PostgreSQL).
+    Local(Location),
     /// Over HTTP.
     Remote {
         /// The server's base URL.
@@ -116,22 +81,23 @@ impl Context<'_, '_> {
     ) -> Result<Option<Backend>, Usage> {
         let key = || self.sources.pick(self.global.api_key.as_deref(), "api_key");
         let mut found: Vec<Backend> = Vec::new();
-        found.extend(db.map(|d| Backend::Local(Database::Sqlite(PathBuf::from(d)))));
-        found.extend(database_url.map(|u| Backend::Local(Database::Postgres(u))));
+        if let Some(d) = db {
+            let location = Location::parse(&d).map_err(|e| Usage(format!("--db: {e}")))?;
+            found.push(Backend::Local(location));
+        }
+        found.extend(database_url.map(|u| Backend::Local(Location::postgres(u))));
         found.extend(api_url.map(|url| Backend::Remote { url, key: key() }));
         if found.len() > 1 {
             return Err(Usage(format!(
                 "{level} name more than one of db, database_url and api_url; give one"
             )));
         }
+        // This binary's own feature decides (the core may have PostgreSQL through another
+        // crate of the same build).
         if !cfg!(feature = "postgres")
-            && matches!(found.last(), Some(Backend::Local(Database::Postgres(_))))
+            && matches!(found.last(), Some(Backend::Local(Location::Postgres(_))))
         {
-            return Err(Usage(
-                "this build of versioner has no PostgreSQL support (database_url); build it \
-                 with `--features postgres`, or use --db PATH"
-                    .into(),
-            ));
+            return Err(Usage(Feature::Postgres.missing().to_string()));
         }
         Ok(found.pop())
     }
@@ -182,7 +148,7 @@ impl Context<'_, '_> {
     ///
     /// # Errors
     /// [`Usage`] when none is configured or the configuration names a server.
-    pub fn database(&self, command: &str) -> Result<Database, Usage> {
+    pub fn database(&self, command: &str) -> Result<Location, Usage> {
         match self.backend() {
             Ok(Backend::Local(db)) => Ok(db),
             Ok(Backend::Remote { .. }) | Err(_) => Err(Usage(format!(
@@ -200,9 +166,8 @@ impl Context<'_, '_> {
         let backend = self.backend()?;
         match backend {
             Backend::Local(db) => {
-                self.console
-                    .info(&format!("Mode: in process, {}", db.describe()));
-                Ok(db.open().map(|vr| Box::new(vr) as Box<dyn Tracker>))
+                self.console.info(&format!("Mode: in process, {db}"));
+                Ok(open(&db).map(|vr| Box::new(vr) as Box<dyn Tracker>))
             }
             Backend::Remote { url, key } => {
                 self.console.info(&format!(

@@ -3,6 +3,8 @@
 //! `listening on http://ADDR` (the first line of stdout; `--listen 127.0.0.1:0` picks a free
 //! port) and serves until SIGINT or SIGTERM.
 
+use versioner_core::input::Location;
+
 use super::Context;
 use super::args::ServeArgs;
 use crate::exit::Exit;
@@ -44,8 +46,10 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             "⚠ no API key exists yet: every request is refused (401) until one is created with \
              `versioner keys create {} --name NAME --role admin`",
             match &db {
-                super::Database::Sqlite(p) => format!("--db {}", p.display()),
-                super::Database::Postgres(_) => "--database-url URL".into(),
+                Location::Sqlite(p) => format!("--db {}", p.display()),
+                Location::Postgres(_) => "--database-url URL".into(),
+                // Only this process sees an in-memory database: keys go with a file.
+                _ => "--db PATH".into(),
             }
         )),
         (AuthMode::Keys, Ok(true)) => {}
@@ -78,7 +82,7 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         ctx.console.out(&format!("listening on http://{addr}"));
-        tracing::info!(%addr, db = %db.describe(), ?auth, "serving");
+        tracing::info!(%addr, db = %db, ?auth, "serving");
         server::serve(listener, state, server::shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))

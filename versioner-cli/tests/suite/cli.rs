@@ -770,6 +770,42 @@ fn serve_listens_answers_and_stops_on_sigterm() {
     assert!(!log.contains(&key), "the key is never logged");
 }
 
+/// `--db` is a location the core parses, as in every binding: a file, `sqlite:PATH`,
+/// `:memory:`; another URL scheme is a usage error naming the flag. A JSON policy file is read
+/// by its extension.
+#[test]
+fn db_is_a_core_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(
+        home.join("policy.json"),
+        r#"{"rules": [{"name": "One", "type": "concurrency"}]}"#,
+    )
+    .unwrap();
+    let r = versioner(
+        home,
+        &["--db", "sqlite:v.db", "rules", "apply", "policy.json"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("1 added"), "{r:?}");
+    assert!(home.join("v.db").is_file());
+    let r = versioner(home, &["--db", "v.db", "rules", "list"], &[]);
+    assert!(r.stdout.contains("One"), "{r:?}");
+
+    let r = versioner(home, &["--db", ":memory:", "status"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!home.join(":memory:").exists(), "in memory, not a file");
+
+    let r = versioner(home, &["--db", "mysql://db/versioner", "status"], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("--db") && r.stderr.contains("not a supported location"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[cfg(not(feature = "postgres"))]
 #[test]
 fn database_url_needs_the_postgres_feature() {

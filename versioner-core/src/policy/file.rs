@@ -29,7 +29,8 @@ impl PolicyFormat {
 
     /// Guesses the format of a policy document from its text: JSON when it starts with `{`,
     /// or with `[` followed by `{` or `]` (a bare array of rules); TOML otherwise (whose
-    /// `[[rules]]` also starts with `[`).
+    /// `[[rules]]` also starts with `[`). Every surface applies it through
+    /// [`PolicyInput`](crate::input::PolicyInput) to policy text given without a format.
     ///
     /// ```
     /// use versioner_core::policy::PolicyFormat;

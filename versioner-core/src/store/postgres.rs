@@ -54,14 +54,26 @@ struct Manager {
 }
 
 /// Options for [`PgStore::connect_with`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every surface reads them from one JSON object (see
+/// [`PgOptions::from_json`]): `{"schema": "versioner", "max_connections": 8,
+/// "connect_timeout_ms": 5000}`; a missing key keeps its default, an unknown key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PgOptions {
     /// Keep Versioner's tables in this schema (created if missing) rather than the
-    /// connection's default; lets several Versioner instances share one database.
+    /// connection's default; lets several Versioner instances share one database. JSON:
+    /// `schema`.
     pub schema: Option<String>,
-    /// The most connections the pool opens (default 8).
+    /// The most connections the pool opens (default 8). JSON: `max_connections`, from 1.
+    #[serde(deserialize_with = "crate::input::positive_u32")]
     pub max_connections: u32,
     /// How long a call waits for a connection before failing with `STORAGE` (default 5 s).
+    /// JSON: `connect_timeout_ms`, whole milliseconds from 1.
+    #[serde(
+        rename = "connect_timeout_ms",
+        deserialize_with = "crate::input::positive_millis"
+    )]
     pub connect_timeout: Duration,
 }
 

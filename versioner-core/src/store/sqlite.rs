@@ -71,11 +71,19 @@ impl std::str::FromStr for Synchronous {
 }
 
 /// Options for [`SqliteStore::open_with`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every surface reads them from one JSON object (see
+/// [`SqliteOptions::from_json`]): `{"synchronous": "full" | "normal",
+/// "busy_timeout_ms": 30000}`; a missing key keeps its default, an unknown key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SqliteOptions {
-    /// Durability (default [`Synchronous::Full`]).
+    /// Durability (default [`Synchronous::Full`]). JSON: `synchronous`, `"full"` or
+    /// `"normal"` in any case.
     pub synchronous: Synchronous,
-    /// How long to wait for another process's write lock (default 30 s).
+    /// How long to wait for another process's write lock (default 30 s). JSON:
+    /// `busy_timeout_ms`, whole milliseconds.
+    #[serde(rename = "busy_timeout_ms", deserialize_with = "crate::input::millis")]
     pub busy_timeout: Duration,
 }
 

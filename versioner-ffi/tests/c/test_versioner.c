@@ -225,7 +225,31 @@ static void test_open_and_close(void) {
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{\"synchronous\":\"off\"}", &h));
   CHECK(h == NULL);
   CHECK(contains(versioner_last_error_message(), "synchronous"));
+  /* An unknown option key is refused, naming the key (the same options and the same answer in
+   * every binding: the core reads them). */
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{\"colour\":1}", &h));
+  CHECK(contains(versioner_last_error_message(), "`colour`: unknown option"));
+  CHECK(contains(versioner_last_error_json(), "\"colour\""));
+  /* A key of the other store is named as such. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{\"schema\":\"s\"}", &h));
+  CHECK(contains(versioner_last_error_message(), "PostgreSQL option"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_open_with(NULL, "{\"busy_timeout_ms\":\"30s\"}", &h));
+  CHECK(contains(versioner_last_error_message(), "busy_timeout_ms"));
+  /* Locations: `sqlite:PATH` is a file; another URL scheme is refused, naming `path`. */
+  path_in_scratch(path, sizeof path, "persist.db");
+  {
+    char location[2100];
+    snprintf(location, sizeof location, "sqlite:%s", path);
+    OK(versioner_open_with(location, "{\"busy_timeout_ms\":100}", &h));
+    OK(versioner_products(h, &out));
+    CHECK(contains(out, "\"name\":\"persist\""));
+    versioner_string_free(out);
+    OK(versioner_close(h));
+  }
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open("mysql://db/versioner", &h));
+  CHECK(h == NULL);
+  CHECK(contains(versioner_last_error_message(), "path"));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_open_with(NULL, "{not json", &h));
   EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_open_with(NULL, "{\"synchronous\":\"\xff\"}", &h));
   EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_open_with(NULL, NULL, NULL));
@@ -479,6 +503,10 @@ static void test_policy_preflight_and_approvals(void) {
   char path[2048];
   OK(versioner_open(NULL, &h));
 
+  /* JSON text with no format is detected as JSON, as in every binding. */
+  OK(versioner_apply_policy(h, "{\"rules\":[]}", NULL, NULL, "ci", &out));
+  CHECK(contains(out, "\"added\":[]"));
+  versioner_string_free(out);
   OK(versioner_apply_policy(h, POLICY_TOML, NULL, NULL, "ci", &out));
   CHECK(contains(out, "\"added\":[\"Staging before production\",\"Prod needs 2 approvals\",\"One at a time\"]"));
   versioner_string_free(out);
@@ -985,6 +1013,7 @@ static void test_connect_errors(void) {
          versioner_connect_with("http://127.0.0.1:1", NULL, "{\"max_attempts\":0}", &h));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT,
          versioner_connect_with("http://127.0.0.1:1", NULL, "{\"retries\":3}", &h));
+  CHECK(contains(versioner_last_error_message(), "`retries`: unknown option"));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect_with("http://127.0.0.1:1", NULL, "[", &h));
   EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_connect("http://\xff", NULL, &h));
 
@@ -1175,6 +1204,10 @@ static void test_postgres_errors(void) {
   CHECK(contains(versioner_last_error_message(), "schema"));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT,
          versioner_connect_postgres("host=/nowhere dbname=x", "{\"pool\":1}", &h));
+  CHECK(contains(versioner_last_error_message(), "`pool`: unknown option"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_connect_postgres("host=/nowhere dbname=x", "{\"synchronous\":\"full\"}", &h));
+  CHECK(contains(versioner_last_error_message(), "SQLite option"));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT,
          versioner_connect_postgres("host=/nowhere dbname=x", "{\"max_connections\":0}", &h));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_connect_postgres("host=/nowhere", "[", &h));

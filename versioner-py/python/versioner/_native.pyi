@@ -222,9 +222,13 @@ class Tracker:
         actor: str = "python",
     ) -> ApplyReport:
         """Applies a policy: TOML or JSON text, a path to a policy file (``.json`` files are
-        JSON, others TOML), or a dict / list of rules. In "replace" mode the policy becomes
-        the whole rule set; in "merge" mode its rules are added or updated by name. All or
-        nothing: an invalid policy changes nothing.
+        JSON, others TOML), or a dict / list of rules. A str is a file name when it is one
+        line ending in ``.toml`` or ``.json``, or names an existing file; otherwise it is
+        policy text, whose format, when not given, is detected: a document starting with
+        ``{`` (or ``[`` followed by ``{`` or ``]``) is JSON, anything else TOML. In "replace"
+        mode the policy becomes the whole rule set; in "merge" mode its rules are added or
+        updated by name. All or nothing: an invalid policy changes nothing. Every binding
+        reads a policy the same way (the core does).
 
         Raises:
             InvalidInputError: the policy is invalid (``.problems`` lists every problem) or
@@ -371,28 +375,48 @@ class Versioner(Tracker):
         path: Optional[Union[str, os.PathLike[str]]] = None,
         *,
         synchronous: Literal["full", "normal"] = "full",
+        busy_timeout_ms: int = 30000,
+        schema: Optional[str] = None,
+        max_connections: int = 8,
+        connect_timeout_ms: int = 5000,
     ) -> "Versioner":
-        """Opens (creating if needed) the SQLite database at ``path``, or a private in-memory
-        database when ``path`` is None. ``synchronous`` is "full" (the default: an
-        acknowledged event survives power loss) or "normal" (faster).
+        """Opens (creating if needed) the database at ``path``: a SQLite file,
+        ``sqlite:PATH``, ``":memory:"`` or None (a private in-memory database), or a
+        ``postgres://`` / ``postgresql://`` URL (as :meth:`connect`).
+
+        The keyword options are the store's, the same in every binding: for SQLite
+        ``synchronous`` — "full" (the default: an acknowledged event survives power loss) or
+        "normal" (faster) — and ``busy_timeout_ms``, how long to wait for another process's
+        write lock; for PostgreSQL those of :meth:`connect`. An option left at None keeps its
+        default.
 
         Raises:
+            InvalidInputError: an unknown option or a bad value (``field`` names it; an
+                option of the other kind of store says so), a blank path or a URL of another
+                scheme (``path``).
             VersionerError: ``STORAGE`` when the file cannot be opened or was written by a
                 newer Versioner.
         """
 
     @classmethod
     def connect(
-        cls, url: str, *, schema: Optional[str] = None, max_connections: int = 8
+        cls,
+        url: str,
+        *,
+        schema: Optional[str] = None,
+        max_connections: int = 8,
+        connect_timeout_ms: int = 5000,
     ) -> "Versioner":
         """Connects to the PostgreSQL database at ``url`` (``postgres://user:password@host/db``
         or a libpq ``host=... dbname=...`` string), running pending migrations. ``schema``
         keeps Versioner's tables in a schema of their own (created if missing);
-        ``max_connections`` bounds the connection pool. Several processes may share the
-        database: the preflight stays atomic across them.
+        ``max_connections`` bounds the connection pool; ``connect_timeout_ms`` is how long a
+        call waits for a connection. Several processes may share the database: the preflight
+        stays atomic across them.
 
         Raises:
-            InvalidInputError: a malformed URL (``database_url``), schema or pool size.
+            InvalidInputError: a malformed URL (``database_url``), an unknown option, or a
+                bad schema, pool size or timeout (``field`` names it).
             VersionerError: ``STORAGE`` when the database cannot be reached or was written by
                 a newer Versioner.
         """
@@ -426,15 +450,22 @@ class Client(Tracker):
         max_attempts: int = 4,
         backoff: Optional[_Seconds] = None,
         max_wait: Optional[_Seconds] = None,
+        user_agent: Optional[str] = None,
+        timeout_ms: Optional[int] = None,
+        backoff_ms: Optional[int] = None,
+        max_wait_ms: Optional[int] = None,
     ) -> "Client":
         """A client of the server at ``api_url`` (``http://host:port``, optionally with a path
         prefix), authenticating with ``api_key`` (sent as a Bearer token, never logged).
         ``timeout`` bounds one attempt (default 30 s); a call makes up to ``max_attempts``
         attempts, waiting ``backoff`` (default 1 s, doubling, at most ``max_wait``, default
-        60 s) in between.
+        60 s) in between; ``user_agent`` sets the User-Agent header. Durations are seconds or
+        timedeltas; the options every binding takes, ``timeout_ms``, ``backoff_ms`` and
+        ``max_wait_ms`` (whole milliseconds), are accepted too (one spelling per option).
 
         Raises:
-            InvalidInputError: ``api_url`` is not an ``http://`` URL, or a bad option.
+            InvalidInputError: ``api_url`` is not an ``http://`` URL, or an unknown option or
+                a bad value (``field`` names it).
         """
 
     @property
