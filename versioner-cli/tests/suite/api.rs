@@ -1087,3 +1087,44 @@ async fn unknown_keys_in_request_envelopes_are_refused_naming_the_key_and_change
     assert_eq!(f.vr().rules().unwrap(), before);
     assert_eq!(f.vr().last_event_seq().unwrap(), events, "nothing recorded");
 }
+
+#[tokio::test]
+async fn policy_text_is_read_as_every_surface_reads_it() {
+    let f = Fixture::new();
+    let app = f.router();
+    // JSON text without a format is JSON (it was read as TOML here, and failed).
+    let json_text = r#"{"rules": [{"name": "Serial", "type": "concurrency", "max": 1}]}"#;
+    let r = post(&app, "/rules/apply", &f.admin, json!({"policy": json_text})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["added"], json!(["Serial"]));
+    // TOML text still is TOML; a string is never taken for a file on the server.
+    let toml_text = "[[rules]]\nname = \"Serial\"\ntype = \"concurrency\"\nmax = 2\n";
+    let r = post(
+        &app,
+        "/rules/apply",
+        &f.admin,
+        json!({"policy": toml_text, "mode": "merge"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["updated"]),
+        (200, &json!(["Serial"])),
+        "{:?}",
+        r.body
+    );
+    let r = post(
+        &app,
+        "/rules/apply",
+        &f.admin,
+        json!({"policy": "/etc/passwd"}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    let r = post(&app, "/rules/apply", &f.admin, json!({"policy": 42})).await;
+    assert_eq!(
+        (r.status, &r.body["detail"][0]["loc"][1]),
+        (422, &json!("policy")),
+        "{:?}",
+        r.body
+    );
+}

@@ -7,14 +7,14 @@ use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use versioner_core::Error;
-use versioner_core::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
+use versioner_core::PolicyInput;
+use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::wire::{ApplyPolicyRequest, RuleStatusRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::http::{ApiError, JsonBody, Params};
+use crate::http::{JsonBody, Params};
 use crate::openapi::{ApplyReportBody, ErrorBody, RuleBody, RuleStatusChangeBody, StoredRuleBody};
 use crate::routes::{Permission, permission_name};
 
@@ -203,28 +203,16 @@ pub async fn apply_rules(
         .transpose()?
         .unwrap_or_default();
     let actor = caller.actor(body.actor.as_deref());
-    let report = match body.policy {
-        Value::String(text) => {
-            let format = body
-                .format
-                .as_deref()
-                .map(str::parse::<PolicyFormat>)
-                .transpose()?
-                .unwrap_or(PolicyFormat::Toml);
-            s.core(move |vr| vr.apply_policy_text(&text, format, mode, &actor))
-                .await?
-        }
-        doc @ (Value::Object(_) | Value::Array(_)) => {
-            let policy = PolicyFile::from_json(&doc)?;
-            s.core(move |vr| vr.apply_policy(&policy, mode, &actor))
-                .await?
-        }
-        _ => {
-            return Err(ApiError(Error::invalid(
-                "policy",
-                "must be the policy text (TOML or JSON) or a JSON object with `rules`",
-            )));
-        }
-    };
+    let format = body
+        .format
+        .as_deref()
+        .map(str::parse::<PolicyFormat>)
+        .transpose()?;
+    // The core reads the policy as every surface does: text in TOML or JSON (detected when no
+    // format is given), or JSON data; never a file on the server.
+    let policy = PolicyInput::from_value(body.policy, format)?.parse()?;
+    let report = s
+        .core(move |vr| vr.apply_policy(&policy, mode, &actor))
+        .await?;
     ok(to_json(&report)?)
 }
