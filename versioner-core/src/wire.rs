@@ -587,6 +587,9 @@ impl RevocationRequest {
 }
 
 #[cfg(test)]
+mod fields;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::{DeploymentEvent, Versioner};
