@@ -1079,6 +1079,8 @@ export interface Verdict {
   httpStatus?: number
   /** One line a person can act on. */
   message: string
+  /** The primary failure's rule name, when blocked. */
+  primaryRule?: string
   /** Every rule's outcome, in rule order. */
   outcomes: Array<RuleOutcome>
 }
