@@ -1120,6 +1120,8 @@ export interface Verdict {
   httpStatus?: number
   /** One line a person can act on. */
   message: string
+  /** The primary failure's rule name, when blocked. */
+  primaryRule?: string
   /** Every rule's outcome, in rule order. */
   outcomes: Array<RuleOutcome>
 }

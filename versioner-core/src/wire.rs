@@ -1087,6 +1087,9 @@ impl RevocationRequest {
 }
 
 #[cfg(test)]
+mod fields;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::{DeploymentEvent, Versioner};

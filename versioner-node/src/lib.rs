@@ -30,4 +30,5 @@ mod versioner;
 // Exported free functions are registered by napi-rs only outside `cfg(test)`; re-exporting
 // them keeps `cargo test`/`clippy --all-targets` from calling them unused.
 pub use ci::detect_ci;
+pub use records::record_from_core_for_tests;
 pub use testing::{panic_for_tests, panic_in_task_for_tests, panic_unguarded_for_tests};

@@ -5,10 +5,18 @@
 //! ([`from_core`]); napi-rs renames every field to camelCase for JavaScript and writes the
 //! TypeScript interface. Times become `Date`s. Free-form maps (`extraMetadata`, `details`,
 //! `metadata`, a verdict's `details`) are passed through unchanged: their keys are data.
+//!
+//! Every mirror refuses unknown fields (`deny_unknown_fields`): a field the core adds and this
+//! file lacks makes the conversion fail, naming it, instead of disappearing.
+//! `__test__/records.test.mjs` converts every record of `versioner-core/tests/vectors/records.json`
+//! (each core record with every field populated) through [`record_from_core_for_tests`], so the
+//! suite fails until the field is added here.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use napi::Env;
+use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi_derive::napi;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -21,11 +29,74 @@ use serde_json::{Map, Value};
 pub(crate) fn from_core<C: serde::Serialize, R: DeserializeOwned>(
     record: &C,
 ) -> versioner_core::Result<R> {
-    serde_json::to_value(record)
-        .and_then(serde_json::from_value)
-        .map_err(|e| {
-            versioner_core::Error::internal(format!("cannot convert a record for Node: {e}"))
-        })
+    let json = serde_json::to_value(record).map_err(|e| {
+        versioner_core::Error::internal(format!("cannot convert a record for Node: {e}"))
+    })?;
+    from_core_json(json)
+}
+
+/// Converts a core record's serde JSON into its JavaScript shape; a field the mirror lacks
+/// is refused, naming it and where it is (`preflight.verdict.outcomes[0]`).
+fn from_core_json<R: DeserializeOwned>(json: Value) -> versioner_core::Result<R> {
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
+        versioner_core::Error::internal(format!(
+            "cannot convert a record for Node{at}: {} (the core and this addon disagree on \
+             the record's fields)",
+            e.into_inner()
+        ))
+    })
+}
+
+/// Converts `json`, a core record of type `kind` (`Deployment`, `StoredRule`, ... as named in
+/// `versioner-core/tests/vectors/records.json`) in its serde form, into its JavaScript mirror,
+/// as every method does. For the field guard in `__test__/records.test.mjs`; not part of the
+/// API. Throws `INTERNAL` naming the field the mirror lacks, or the type it does not mirror.
+#[napi(js_name = "__recordFromCoreForTests", skip_typescript)]
+pub fn record_from_core_for_tests<'env>(
+    env: &'env Env,
+    kind: String,
+    json: Value,
+) -> napi::Result<Unknown<'env>> {
+    fn to_js<'env, R: DeserializeOwned + ToNapiValue>(
+        env: &'env Env,
+        json: Value,
+    ) -> napi::Result<Unknown<'env>> {
+        match from_core_json::<R>(json) {
+            Ok(record) => record.into_unknown(env),
+            Err(e) => Err(crate::error::to_js(env, &e)),
+        }
+    }
+    match kind.as_str() {
+        "Product" => to_js::<Product>(env, json),
+        "Environment" => to_js::<Environment>(env, json),
+        "Version" => to_js::<Version>(env, json),
+        "Build" => to_js::<Build>(env, json),
+        "Deployment" => to_js::<Deployment>(env, json),
+        "Preflight" => to_js::<Preflight>(env, json),
+        "Verdict" => to_js::<Verdict>(env, json),
+        "RuleOutcome" => to_js::<RuleOutcome>(env, json),
+        "Approval" => to_js::<Approval>(env, json),
+        "StoredRule" => to_js::<StoredRule>(env, json),
+        "RuleStatusChange" => to_js::<RuleStatusChange>(env, json),
+        "ApplyReport" => to_js::<ApplyReport>(env, json),
+        "DeployedVersion" => to_js::<DeployedVersion>(env, json),
+        "StateCell" => to_js::<StateCell>(env, json),
+        "StateMatrix" => to_js::<StateMatrix>(env, json),
+        "Drift" => to_js::<Drift>(env, json),
+        "CiInfo" => to_js::<CiInfo>(env, json),
+        other => Err(crate::error::to_js(
+            env,
+            &versioner_core::Error::internal(format!(
+                "no Node mirror of the core record `{other}`"
+            )),
+        )),
+    }
 }
 
 /// A build or deployment status: `pending`, `started`, `completed`, `failed` or `aborted`.
@@ -151,6 +222,7 @@ pub enum BlockCode {
 /// A deployable thing; created on first sight.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     /// Public id (UUID).
     pub id: String,
@@ -163,6 +235,7 @@ pub struct Product {
 /// Where things run; created on first sight, its type inferred from the name.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Environment {
     /// Public id (UUID).
     pub id: String,
@@ -181,6 +254,7 @@ pub struct Environment {
 /// An immutable build of a product.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Version {
     /// Public id (UUID).
     pub id: String,
@@ -209,6 +283,7 @@ pub struct Version {
 /// A recorded build.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Build {
     /// Public id (UUID).
     pub id: String,
@@ -261,6 +336,7 @@ pub struct Build {
 /// A version going to an environment.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Deployment {
     /// Public id (UUID).
     pub id: String,
@@ -318,6 +394,7 @@ pub struct Deployment {
 /// What the preflight decided for a recorded deployment.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Preflight {
     /// Passed, or skipped by an emergency bypass.
     pub status: PreflightStatus,
@@ -330,6 +407,7 @@ pub struct Preflight {
 /// The preflight's answer for one would-be deployment: every rule's outcome.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Verdict {
     /// The product.
     pub product_name: String,
@@ -350,6 +428,8 @@ pub struct Verdict {
     pub http_status: Option<u32>,
     /// One line a person can act on.
     pub message: String,
+    /// The primary failure's rule name, when blocked.
+    pub primary_rule: Option<String>,
     /// Every rule's outcome, in rule order.
     pub outcomes: Vec<RuleOutcome>,
 }
@@ -357,6 +437,7 @@ pub struct Verdict {
 /// What one rule said about one deployment.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleOutcome {
     /// The rule's name.
     pub rule_name: String,
@@ -380,6 +461,7 @@ pub struct RuleOutcome {
 /// A typed sign-off by one person on one version.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Approval {
     /// Public id (UUID).
     pub id: String,
@@ -438,6 +520,7 @@ pub struct ScheduleWindow {
 
 /// A stored window, as read back (the same shape as [`ScheduleWindow`]).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StoredWindow {
     name: Option<String>,
     recurrence: String,
@@ -471,6 +554,7 @@ fn windows<'de, D: serde::Deserializer<'de>>(
 /// in the evaluation order.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StoredRule {
     /// Unique name.
     pub name: String,
@@ -530,6 +614,7 @@ pub struct StoredRule {
 /// One recorded change of a rule's status.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleStatusChange {
     /// The rule.
     pub rule_name: String,
@@ -548,6 +633,7 @@ pub struct RuleStatusChange {
 /// What applying a policy changed, by rule name.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApplyReport {
     /// Rules added.
     pub added: Vec<String>,
@@ -562,6 +648,7 @@ pub struct ApplyReport {
 /// A version in an environment, with who put it there and when.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployedVersion {
     /// The deployment's public id.
     pub deployment_id: String,
@@ -582,6 +669,7 @@ pub struct DeployedVersion {
 /// One product in one environment.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StateCell {
     /// The product.
     pub product_name: String,
@@ -598,6 +686,7 @@ pub struct StateCell {
 /// What is deployed where: every product × environment that has had a deployment.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StateMatrix {
     /// The instant described (absent: now).
     pub at: Option<DateTime<Utc>>,
@@ -612,6 +701,7 @@ pub struct StateMatrix {
 /// A product whose environments hold different versions.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Drift {
     /// The product.
     pub product_name: String,
@@ -624,6 +714,7 @@ pub struct Drift {
 /// What `detectCi` found in the environment variables.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CiInfo {
     /// The CI system (`github`, `gitlab`, `jenkins`, `circleci`, `bitbucket`,
     /// `azure-devops`, `travis`, `rundeck`); absent outside any recognised CI.

@@ -28,6 +28,8 @@ pub use kinds::{
     ConcurrencyRule, ConcurrencyScope, FlowRule, ReleaseApprovalRule, RuleKind, RuleType,
     ScheduleRule, VersionApprovalRule, WindowDef, WindowMode,
 };
+#[cfg(test)]
+pub(crate) use rule::COMMON_FIELDS;
 pub use rule::{Rule, RuleStatus, Scope, format_duration, parse_duration};
 pub use verdict::{BlockCode, Decision, OutcomeStatus, RuleOutcome, Verdict};
 

@@ -239,7 +239,8 @@ pub fn format_duration(d: Duration) -> String {
     parts.join(" ")
 }
 
-const COMMON_FIELDS: &[&str] = &[
+/// The keys every rule reads, whatever its kind.
+pub(crate) const COMMON_FIELDS: &[&str] = &[
     "name",
     "type",
     "status",

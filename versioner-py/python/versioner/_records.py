@@ -3,6 +3,13 @@
 The compiled module builds them from the core's JSON through ``_from_wire``; that is the only
 place wire strings become Python values: timestamps become timezone-aware (UTC)
 :class:`~datetime.datetime`, rule durations :class:`~datetime.timedelta`.
+
+``_from_wire`` refuses a key it has no attribute for (:class:`~versioner.VersionerError`,
+code ``INTERNAL``, naming the key): the compiled module and this package are built together,
+so an unknown key means a field the core gained and this file lacks, which must not vanish.
+``versioner-py/tests/test_record_fields.py`` feeds it every core record with every field
+populated (``versioner-core/tests/vectors/records.json``), so the suite fails until the
+field is added here.
 """
 
 from __future__ import annotations
@@ -18,14 +25,18 @@ from typing import (
     Callable,
     ClassVar,
     Dict,
+    Iterable,
     List,
     Literal,
     Mapping,
+    NoReturn,
     Optional,
     Tuple,
     Type,
     TypeVar,
 )
+
+from ._errors import VersionerError
 
 __all__ = [
     "ApplyReport",
@@ -135,10 +146,13 @@ class _Record:
 
     @classmethod
     def _from_wire(cls: Type[_R], wire: Mapping[str, Any]) -> _R:
-        """Builds the record from the core's JSON form."""
+        """Builds the record from the core's JSON form; refuses a key it has no attribute for."""
         plan = _PLANS.get(cls)
         if plan is None:
             plan = _PLANS[cls] = _plan(cls)
+            _KNOWN[cls] = frozenset(wire_name for _, wire_name, _, _ in plan)
+        if not _KNOWN[cls].issuperset(wire):
+            _refuse_unknown(cls.__name__, wire, _KNOWN[cls])
         kwargs: Dict[str, Any] = {}
         for name, wire_name, convert, default in plan:
             value = wire.get(wire_name)
@@ -163,6 +177,19 @@ class _Record:
 #: measurable share of a binding call (see BENCHMARKS.md).
 _Plan = List[Tuple[str, str, Optional[Callable[[Any], Any]], Optional[Callable[[], Any]]]]
 _PLANS: Dict[type, _Plan] = {}
+#: The wire names each class reads (its plan's), built with the plan.
+_KNOWN: Dict[type, frozenset[str]] = {}
+
+
+def _refuse_unknown(record: str, wire: Mapping[str, Any], known: Iterable[str]) -> NoReturn:
+    """Raises for the keys of ``wire`` that are not in ``known``, naming them."""
+    unknown = sorted(set(wire) - set(known))
+    names = ", ".join(f"`{k}`" for k in unknown)
+    raise VersionerError(
+        f"cannot convert a record for Python: {record} has no attribute for the core's "
+        f"field(s) {names}; the versioner package and its compiled module disagree on the "
+        f"record's fields (a bug: reinstall, or carry the field to versioner/_records.py)"
+    )
 
 
 def _plan(cls: type) -> _Plan:
@@ -309,6 +336,8 @@ class Verdict(_Record):
     summary: str = field(repr=False)
     evaluated_at: datetime = field(repr=False)
     outcomes: List[RuleOutcome] = field(repr=False, default_factory=list)
+    #: The primary failure's rule name, when blocked.
+    primary_rule: Optional[str] = field(repr=False, default=None)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
         "retry_after": _time,
@@ -448,6 +477,14 @@ _RULE_COMMON = (
 )
 _RULE_BOOKKEEPING = ("position", "created_at", "updated_at")
 _RULE_DURATIONS = ("soak", "stale_after", "expires_after")
+#: Each kind's own fields (``parameters``), as the core's rule kinds read them.
+_RULE_PARAMETERS: Dict[str, Tuple[str, ...]] = {
+    "concurrency": ("max", "per", "stale_after"),
+    "schedule": ("mode", "timezone", "reason", "windows"),
+    "flow": ("prerequisites", "strict_order", "soak"),
+    "version_approval": ("approval_types", "environment"),
+    "release_approval": ("required", "approver_roles", "expires_after"),
+}
 
 
 @dataclass(frozen=True)
@@ -476,7 +513,12 @@ class Rule(_Record):
 
     @classmethod
     def _from_wire(cls, wire: Mapping[str, Any]) -> Rule:
-        """Builds the rule from the stored rule's JSON (policy form plus bookkeeping)."""
+        """Builds the rule from the stored rule's JSON (policy form plus bookkeeping); refuses
+        a key that is neither common, bookkeeping nor one of its kind's parameters."""
+        kind_fields = _RULE_PARAMETERS.get(str(wire.get("type")), ())
+        known = (*_RULE_COMMON, *_RULE_BOOKKEEPING, *kind_fields)
+        if not set(known).issuperset(wire):
+            _refuse_unknown(f"Rule ({wire.get('type')})", wire, known)
         definition = {k: v for k, v in wire.items() if k not in _RULE_BOOKKEEPING}
         parameters = {
             k: (_duration(v) if k in _RULE_DURATIONS else v)

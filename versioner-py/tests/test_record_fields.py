@@ -1,0 +1,248 @@
+"""The field guard: every field of every core record reaches a Python attribute.
+
+``versioner-core/tests/vectors/records.json`` holds every record the core hands out, each field
+populated, in the serde JSON the compiled module passes to ``_from_wire`` (the core's suite
+keeps it current). Each one must convert, and every key must land in an attribute with a
+value: a field the core gains and ``versioner/_records.py`` lacks fails here, named. The last
+test builds every record type through the compiled module itself, so the real conversions
+run with the same strictness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Set, Tuple, Type
+
+import pytest
+
+import versioner
+from versioner._records import _Record
+
+VECTORS = Path(__file__).resolve().parents[2] / "versioner-core" / "tests" / "vectors" / "records.json"
+
+#: The Python record of each core record.
+MIRRORS: Dict[str, Type[_Record]] = {
+    "Product": versioner.Product,
+    "Environment": versioner.Environment,
+    "Version": versioner.Version,
+    "Build": versioner.Build,
+    "Deployment": versioner.Deployment,
+    "Preflight": versioner.Preflight,
+    "Verdict": versioner.Verdict,
+    "RuleOutcome": versioner.RuleOutcome,
+    "Approval": versioner.Approval,
+    "StoredRule": versioner.Rule,
+    "RuleStatusChange": versioner.RuleStatusChange,
+    "ApplyReport": versioner.ApplyReport,
+    "DeployedVersion": versioner.DeployedVersion,
+    "StateCell": versioner.StateCell,
+    "StateMatrix": versioner.StateMatrix,
+    "Drift": versioner.Drift,
+    "CiInfo": versioner.CiInfo,
+}
+
+#: Core records the Python package does not expose, and why.
+NOT_EXPOSED = {
+    "ApiKey": "keys are managed by `versioner keys` and the server, not the bindings",
+    "DomainEvent": "the outbox is read with the core API; no binding method returns events",
+}
+
+#: Keys whose values are data (free-form maps): their keys are not fields.
+FREE_FORM = {"extra_metadata", "details", "metadata", "versions", "payload"}
+
+
+def vectors() -> Dict[str, List[Dict[str, Any]]]:
+    records: Dict[str, List[Dict[str, Any]]] = json.loads(VECTORS.read_text())["records"]
+    return records
+
+
+def wire_names(cls: Type[_Record]) -> Dict[str, str]:
+    """Wire name → attribute name."""
+    return {
+        cls._WIRE.get(f.name, f.name): f.name
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+    }
+
+
+def unmapped(record: object, wire: Mapping[str, Any], path: str) -> List[str]:
+    """The keys of ``wire`` (recursively) with no attribute of ``record`` holding a value."""
+    problems: List[str] = []
+    if isinstance(record, versioner.Rule):
+        for key, value in wire.items():
+            here = f"{path}.{key}"
+            if hasattr(record, key):
+                got = getattr(record, key)
+            elif key in record.parameters:
+                got = record.parameters[key]
+            else:
+                problems.append(f"{here}: no attribute or parameter")
+                continue
+            if got is None or (value and got in ([], {})):
+                problems.append(f"{here}: is {got!r}, the core sent {value!r}")
+        return problems
+    assert isinstance(record, _Record), path
+    names = wire_names(type(record))
+    for key, value in wire.items():
+        here = f"{path}.{key}"
+        attr = names.get(key)
+        if attr is None:
+            problems.append(f"{here}: no attribute")
+            continue
+        got = getattr(record, attr)
+        if got is None or (value and got in ([], {})):
+            problems.append(f"{here}: attribute `{attr}` is {got!r}, the core sent {value!r}")
+        elif key in FREE_FORM:
+            continue
+        elif isinstance(got, _Record) and isinstance(value, dict):
+            problems.extend(unmapped(got, value, here))
+        elif isinstance(got, list) and isinstance(value, list):
+            for i, (item, item_wire) in enumerate(zip(got, value)):
+                if isinstance(item, _Record) and isinstance(item_wire, dict):
+                    problems.extend(unmapped(item, item_wire, f"{here}[{i}]"))
+    return problems
+
+
+def test_every_core_record_type_is_mirrored_or_listed() -> None:
+    kinds = set(vectors())
+    unknown = kinds - set(MIRRORS) - set(NOT_EXPOSED)
+    assert not unknown, f"core records with no Python record (add one, or to NOT_EXPOSED): {unknown}"
+    gone = (set(MIRRORS) | set(NOT_EXPOSED)) - kinds
+    assert not gone, f"listed here but no longer in {VECTORS.name}: {gone}"
+
+
+@pytest.mark.parametrize("kind", sorted(MIRRORS))
+def test_every_core_field_maps_to_an_attribute(kind: str) -> None:
+    cls = MIRRORS[kind]
+    for i, wire in enumerate(vectors()[kind]):
+        # Raises VersionerError naming any key the record has no attribute for.
+        record = cls._from_wire(wire)
+        problems = unmapped(record, wire, f"{kind}[{i}]")
+        assert not problems, "core fields that do not reach Python:\n  " + "\n  ".join(problems)
+
+
+def test_an_unknown_field_is_refused_by_name() -> None:
+    records = vectors()
+    deployment = dict(records["Deployment"][0])
+    deployment["rollout_wave"] = 3
+    with pytest.raises(versioner.VersionerError, match="Deployment .*`rollout_wave`") as e:
+        versioner.Deployment._from_wire(deployment)
+    assert e.value.code == "INTERNAL"
+    nested = json.loads(json.dumps(records["Deployment"][0]))
+    nested["preflight"]["verdict"]["outcomes"][0]["severity"] = "high"
+    with pytest.raises(versioner.VersionerError, match="RuleOutcome .*`severity`"):
+        versioner.Deployment._from_wire(nested)
+    rule = dict(records["StoredRule"][0])
+    rule["revision"] = 2
+    with pytest.raises(versioner.VersionerError, match=r"Rule \(concurrency\) .*`revision`"):
+        versioner.Rule._from_wire(rule)
+    flow = next(r for r in records["StoredRule"] if r["type"] == "flow")
+    with pytest.raises(versioner.VersionerError, match="`max`"):
+        versioner.Rule._from_wire({**flow, "max": 1})
+
+
+def populated(record: object, path: str, seen: Dict[Tuple[str, str], bool]) -> None:
+    """Records, by (record type, attribute), whether ``record`` (recursively) gives it a value."""
+    assert isinstance(record, _Record), path
+    kind = type(record).__name__
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        full = not (value is None or value in ([], {}, ""))
+        seen[(kind, f.name)] = seen.get((kind, f.name), False) or full
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, _Record):
+                populated(item, f"{path}.{f.name}[{i}]", seen)
+
+
+def test_every_record_type_through_the_native_module(vr: versioner.Versioner) -> None:
+    """Every record type, from the compiled module's own calls, with every attribute set."""
+    now = datetime.now(timezone.utc)
+    fmt = "%Y-%m-%dT%H:%M"
+    scope: Dict[str, Any] = {"description": "for the guard", "products": ["api"],
+                             "environments": ["production"], "environment_types": ["production"]}
+    rules: List[Dict[str, Any]] = [
+        {**scope, "name": "Freeze", "type": "schedule", "mode": "deny", "timezone": "UTC",
+         "reason": "maintenance", "windows": [
+             {"name": "now", "recurrence": "once", "start": (now - timedelta(hours=1)).strftime(fmt),
+              "end": (now + timedelta(hours=2)).strftime(fmt)}]},
+        {**scope, "name": "One at a time", "type": "concurrency", "status": "report_only",
+         "max": 5, "per": "environment", "stale_after": "2h"},
+        {**scope, "name": "Staging first", "type": "flow", "status": "report_only",
+         "prerequisites": ["staging"], "strict_order": True, "soak": "1h"},
+        {**scope, "name": "QA", "type": "version_approval", "status": "report_only",
+         "approval_types": ["qa"], "environment": "staging"},
+        {**scope, "name": "Two approvers", "type": "release_approval", "status": "report_only",
+         "required": 2, "approver_roles": ["lead"], "expires_after": "7d"},
+    ]
+    vr.apply_policy({"rules": rules[:4] + [{"name": "Old", "type": "concurrency"}]})
+    report = vr.apply_policy({"rules": [rules[0], {**rules[1], "max": 6}, rules[2], rules[3],
+                                        rules[4]]})
+    vr.set_rule_status("One at a time", "disabled", actor="erin", reason="trial")
+    vr.set_rule_status("One at a time", "report_only", actor="erin", reason="trial over")
+    sha = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+    build = vr.track_build(
+        product_name="api", version="1.2.0", status="failed", built_by="dana",
+        built_by_email="dana@example.com", built_by_name="Dana", scm_sha=sha, scm_branch="main",
+        scm_repository="acme/api", build_url="https://ci/42", build_number=42,
+        source_system="github", invoke_id="run-42", started_at=now - timedelta(minutes=9),
+        completed_at=now - timedelta(minutes=1), error_message="tests failed",
+        error_code="TESTS", extra_metadata={"ticket": "CHG-1"},
+    )
+    common: Dict[str, Any] = dict(
+        product_name="api", version="1.2.0", deployed_by="dana",
+        deployed_by_email="dana@example.com", deployed_by_name="Dana", scm_sha=sha,
+        scm_repository="acme/api", scm_branch="main", build_number=42, source_system="github",
+        invoke_id="run-43", deploy_url="https://ci/43", build_url="https://ci/42",
+        extra_metadata={"ticket": "CHG-1"},
+    )
+    vr.track_deployment(environment_name="staging", status="completed", **common)
+    vr.track_deployment(environment_name="production", status="started",
+                        skip_preflight_checks=True, skip_preflight_reason="hotfix", **common)
+    deployment = vr.track_deployment(environment_name="production", status="completed",
+                                     completed_at=now, **common)
+    vr.track_deployment(product_name="api", version="1.3.0", environment_name="production",
+                        status="started", skip_preflight_checks=True,
+                        skip_preflight_reason="hotfix", deployed_by="dana", scm_sha=sha[::-1])
+    approval = vr.approve(product_name="api", version="1.2.0", approval_type="release",
+                          approver="erin", approver_role="lead", environment="production",
+                          comment="ship it")
+    revoked = vr.revoke_approval(approval.id, actor="frank", reason="regression")
+    vr.set_environment_type("production", "production")
+    vr.track_deployment(product_name="api", version="1.1.0", environment_name="staging",
+                        status="completed")
+    verdict = vr.check(product_name="api", version="1.2.0", environment_name="production")
+    matrix = vr.state(at=datetime.now(timezone.utc))
+    ci = versioner.detect_ci({
+        "GITLAB_CI": "true", "CI_PROJECT_PATH": "acme/api", "CI_COMMIT_SHA": sha,
+        "CI_COMMIT_REF_NAME": "main", "CI_PIPELINE_IID": "43", "CI_PIPELINE_ID": "9",
+        "CI_PIPELINE_URL": "https://gitlab.example.com/acme/api/-/pipelines/9",
+        "GITLAB_USER_LOGIN": "dana", "GITLAB_USER_EMAIL": "dana@example.com",
+        "GITLAB_USER_NAME": "Dana",
+    })
+    assert deployment.preflight is not None and deployment.preflight.status == "skipped"
+    assert not verdict.allowed
+    records: List[Tuple[str, object]] = [
+        ("products()", vr.products()[0]),
+        ("set_environment_type()", next(e for e in vr.environments() if e.name == "production")),
+        ("version()", vr.version("api", "1.2.0")),
+        ("track_build()", build),
+        ("track_deployment()", deployment),
+        ("check()", verdict),
+        ("revoke_approval()", revoked),
+        ("apply_policy()", report),
+        ("rule_history()", vr.rule_history("One at a time")[0]),
+        ("state()", matrix),
+        ("drift()", vr.drift()[0]),
+        ("detect_ci()", ci),
+    ]
+    records += [(f"rules()[{r.name}]", r) for r in vr.rules()]
+    seen: Dict[Tuple[str, str], bool] = {}
+    for label, record in records:
+        populated(record, label, seen)
+    missing = {cls.__name__ for cls in MIRRORS.values()} - {kind for kind, _ in seen}
+    assert not missing, f"record types the calls above did not produce: {missing}"
+    empty = sorted(f"{kind}.{attr}" for (kind, attr), full in seen.items() if not full)
+    assert not empty, "attributes the compiled module never filled:\n  " + "\n  ".join(empty)
