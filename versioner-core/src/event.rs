@@ -6,7 +6,7 @@
 //! parses them once, at the edge, and names the field of any failure. Blank optional fields
 //! count as absent, because CI templates routinely send empty strings.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -416,14 +416,23 @@ pub(crate) fn timestamp(field: &str, value: Option<&str>) -> Result<Option<DateT
     let Some(v) = optional(field, value, 64)? else {
         return Ok(None);
     };
-    DateTime::parse_from_rfc3339(&v)
-        .map(|t| Some(t.with_timezone(&Utc)))
+    let t = DateTime::parse_from_rfc3339(&v)
+        .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {
             Error::invalid(
                 field,
                 format!("`{v}` is not an RFC 3339 timestamp (e.g. 2026-11-21T09:30:00Z)"),
             )
-        })
+        })?;
+    // INVARIANT: every store keeps instants as years 0001–9999 UTC (SQLite as fixed-width
+    // text, PostgreSQL as timestamptz); an offset can carry a valid local year outside it.
+    if !(1..=9999).contains(&t.year()) {
+        return Err(Error::invalid(
+            field,
+            format!("`{v}` is outside the years 0001–9999 (UTC) that can be recorded"),
+        ));
+    }
+    Ok(Some(t))
 }
 
 /// `extra_metadata`: a JSON object of at most [`MAX_METADATA_BYTES`].

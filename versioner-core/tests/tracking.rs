@@ -249,7 +249,11 @@ fn lifecycle_completed_without_started_records_a_closed_deployment() {
     assert_eq!(d.status, Status::Completed);
     assert_eq!(d.started_at, None);
     assert_eq!(d.completed_at, Some(t("2026-11-20T09:00:00Z")));
-    assert!(d.preflight.is_none());
+    // It closed no preflighted deployment, so it was preflighted itself (no rule here).
+    assert_eq!(
+        d.preflight.map(|p| p.status),
+        Some(versioner_core::PreflightStatus::Passed)
+    );
 }
 
 #[test]

@@ -113,7 +113,8 @@ def test_deployment_records_every_field(vr: versioner.Versioner) -> None:
     assert d.scm_sha == "abcd1234" and d.invoke_id == "pipe-1"
     assert d.completed_at == datetime(2026, 2, 1, tzinfo=timezone.utc)
     assert d.extra_metadata == {"k": "v"}
-    assert d.preflight is None
+    # Completed with no start before it: preflighted like a start (no rule here, so passed).
+    assert d.preflight is not None and d.preflight.status == "passed"
     env = {e.name: e for e in vr.environments()}["prod-eu"]
     assert env.type == "production"
 

@@ -1128,3 +1128,19 @@ async fn policy_text_is_read_as_every_surface_reads_it() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn a_completed_only_event_is_refused_428_like_a_started_one() {
+    let f = Fixture::new();
+    let app = f.router();
+    let r = post(
+        &app,
+        "/deployment-events/",
+        &f.deployer,
+        json!({"product_name": "api", "version": "1", "environment_name": "production", "status": "success"}),
+    )
+    .await;
+    assert_eq!(r.status, 428, "{:?}", r.body);
+    assert_eq!(r.body["detail"]["code"], "FLOW_VIOLATION");
+    assert!(f.vr().products().unwrap().is_empty(), "nothing recorded");
+}

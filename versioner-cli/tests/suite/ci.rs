@@ -337,8 +337,13 @@ fn every_system_maps_into_the_recorded_deployment() {
         assert_field(&d, "deployed_by_email", v.user.1, s);
         assert_field(&d, "deployed_by_name", v.user.2, s);
         assert_eq!(d["extra_metadata"][&first_vi], "mine", "{s}: user keys win");
+        // A completed-only event is preflighted, so its report joins the metadata.
         assert_eq!(
-            d["extra_metadata"].as_object().unwrap().len(),
+            d["extra_metadata"]["preflight_status"]["status"], "passed",
+            "{s}"
+        );
+        assert_eq!(
+            d["extra_metadata"].as_object().unwrap().len() - 1,
             v.metadata.as_object().unwrap().len(),
             "{s}"
         );

@@ -914,3 +914,33 @@ fn database_url_runs_in_process_and_serve_on_postgresql() {
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn a_completed_only_deployment_walks_around_nothing_exit_5() {
+    // `versioner track deployment` defaults to `success`: without a `started` before it, the
+    // event is preflighted like one, and refused.
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("v.db");
+    let db = db.to_str().unwrap();
+    std::fs::write(home.join("policy.toml"), FLOW_POLICY).unwrap();
+    let v = |args: &[&str]| versioner(home, args, &[("VERSIONER_DB", db)]);
+    assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+    let r = v(&[
+        "track",
+        "deployment",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "--environment",
+        "production",
+    ]);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("FLOW_VIOLATION"), "{r:?}");
+    let r = v(&["history", "--product", "api", "-o", "json"]);
+    assert!(
+        r.code != 0 || r.json().as_array().unwrap().is_empty(),
+        "nothing recorded: {r:?}"
+    );
+}

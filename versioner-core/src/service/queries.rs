@@ -175,9 +175,8 @@ impl Versioner {
             let mut products: BTreeSet<String> = BTreeSet::new();
             let mut envs: Vec<(EnvironmentType, String)> = Vec::new();
             for (p, e) in pairs {
-                if at.is_some_and(|t| p.created_at > t || e.created_at > t) {
-                    continue;
-                }
+                // INVARIANT: as of T uses claimed times, so back-filled history shows at its
+                // instant even though its product and environment were recorded later.
                 let current = tx.last_success(p.key, e.key, at)?;
                 let in_progress = in_progress(tx, p.key, e.key, at)?;
                 if at.is_some() && current.is_none() && in_progress.is_empty() {

@@ -210,7 +210,8 @@ fn record_build(
         (Some(b), Status::Started) if b.status == Status::Pending => Some(b),
         _ => None,
     };
-    let terminal_at = ev.completed_at.unwrap_or(now);
+    let terminal_at = claimed("completed_at", ev.completed_at, now)?.unwrap_or(now);
+    let started_claim = claimed("started_at", ev.started_at, now)?;
     let build = match reuse {
         Some(mut b) => {
             b.status = ev.status;
@@ -219,7 +220,7 @@ fn record_build(
                 b.completed_at = Some(terminal_at);
             }
             if ev.status == Status::Started {
-                b.started_at = Some(ev.started_at.unwrap_or(now));
+                b.started_at = Some(started_claim.unwrap_or(now));
             }
             overlay_build_fields(&mut b.fields, f);
             merge_metadata(&mut b.extra_metadata, &ev.metadata);
@@ -236,8 +237,8 @@ fn record_build(
                 status: ev.status,
                 fields: f.clone(),
                 started_at: match ev.status {
-                    Status::Pending => ev.started_at,
-                    _ => Some(ev.started_at.unwrap_or(now)),
+                    Status::Pending => started_claim,
+                    _ => Some(started_claim.unwrap_or(now)),
                 },
                 completed_at: ev.status.is_terminal().then_some(terminal_at),
                 created_at: now,
@@ -344,7 +345,15 @@ fn record_deployment(
         (Some(d), Status::Started) if d.status == Status::Pending => Some(d),
         _ => None,
     };
-    let preflight = if ev.status == Status::Started {
+    // INVARIANT: nothing runs without a preflight. A `started` event is preflighted; so is a
+    // `completed` one that closes no preflighted deployment (a pipeline that only reports
+    // success must not walk around the rules). `failed`/`aborted` change nothing that runs.
+    let needs_preflight = match ev.status {
+        Status::Started => true,
+        Status::Completed => reuse.as_ref().is_none_or(|d| d.preflight.is_none()),
+        Status::Pending | Status::Failed | Status::Aborted => false,
+    };
+    let preflight = if needs_preflight {
         let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
         let target = Target {
             product_name: product.name.clone(),
@@ -384,7 +393,7 @@ fn record_deployment(
     } else {
         None
     };
-    let terminal_at = ev.completed_at.unwrap_or(now);
+    let terminal_at = claimed("completed_at", ev.completed_at, now)?.unwrap_or(now);
     let deployment = match reuse {
         Some(mut d) => {
             d.status = ev.status;
@@ -450,4 +459,29 @@ fn record_deployment(
         .by(deployment.fields.deployed_by.as_deref()),
     )?;
     Ok(deployment)
+}
+
+/// How far ahead of the server's clock a claimed time may be (clock skew between a runner
+/// and the server); it is then recorded as the server's time.
+const MAX_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// A time an event claims (`started_at`, `completed_at`): in the past as given, never in the
+/// future — a little ahead (clock skew) is taken as now, further is refused.
+fn claimed(
+    field: &str,
+    claim: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    match claim {
+        Some(t) if t > now + MAX_CLOCK_SKEW => Err(Error::invalid(
+            field,
+            format!(
+                "`{}` is in the future (the server's clock reads {}); report times that have passed",
+                crate::policy::rfc3339(t),
+                crate::policy::rfc3339(now)
+            ),
+        )),
+        Some(t) => Ok(Some(t.min(now))),
+        None => Ok(None),
+    }
 }

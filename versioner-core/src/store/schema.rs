@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -179,11 +179,16 @@ CREATE TABLE outbox_consumers(
   updated_at TEXT NOT NULL
 );
 "#,
+    // 3: elapsed-time policy (soak, order) reads recorded times: a completed deployment's
+    // `updated_at` is when its completion was recorded.
+    r#"
+CREATE INDEX deployments_by_recorded_outcome ON deployments(product_id, environment_id, status, updated_at);
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 2;
+pub const PG_SCHEMA_VERSION: i64 = 3;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -334,5 +339,10 @@ CREATE TABLE outbox_consumers(
   seq BIGINT NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL
 );
+"#,
+    // 3: elapsed-time policy (soak, order) reads recorded times: a completed deployment's
+    // `updated_at` is when its completion was recorded.
+    r#"
+CREATE INDEX deployments_by_recorded_outcome ON deployments(product_id, environment_id, status, updated_at);
 "#,
 ];

@@ -1,0 +1,262 @@
+//! No way around the preflight, and time that cannot be faked (issue 13): a completed-only
+//! event is preflighted like a `started` one; a back-dated success cannot satisfy a soak while
+//! "what was where at T" still shows it at its claimed time; a future claim and an instant
+//! outside what the stores can keep are refused with nothing written. Runs on SQLite, and on
+//! PostgreSQL under `scripts/test-postgres.sh`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on unexpected values"
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use proptest::prelude::*;
+use versioner_core::policy::{ApplyMode, PolicyFormat};
+use versioner_core::{
+    BuildEvent, DeploymentEvent, ErrorCode, EventType, HistoryQuery, ManualClock, PreflightStatus,
+    Status, Versioner,
+};
+
+const FLOW: &str = r#"
+[[rules]]
+name = "Staging soak"
+type = "flow"
+environments = ["production"]
+prerequisites = ["staging"]
+soak = "24h"
+"#;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn setup() -> (Versioner, ManualClock) {
+    let clock = ManualClock::new(t("2026-11-20T10:00:00Z"));
+    let vr = common::fresh().with_clock(Arc::new(clock.clone()));
+    vr.apply_policy_text(FLOW, PolicyFormat::Toml, ApplyMode::Replace, "test")
+        .unwrap();
+    (vr, clock)
+}
+
+fn deployments(vr: &Versioner, product: &str) -> usize {
+    match vr.history(&HistoryQuery::new().product(product).limit(1000)) {
+        Ok(h) => h.len(),
+        Err(e) if e.code() == ErrorCode::NotFound => 0,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_completed_only_event_is_preflighted_like_a_started_one() {
+    let (vr, _) = setup();
+    for status in ["completed", "success", "FINISHED", "deployed"] {
+        let before = vr.last_event_seq().unwrap();
+        let err = vr
+            .track_deployment(&DeploymentEvent::new("api", "1.0.0", "production", status))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::FlowViolation, "{status}: {err}");
+        assert_eq!(err.code().http_status(), 428);
+        assert_eq!(deployments(&vr, "api"), 0, "{status}: nothing recorded");
+        // The refusal is kept in the event stream, and only it.
+        let events = vr.events_since(before, 10).unwrap();
+        assert_eq!(events.len(), 1, "{status}: {events:?}");
+        assert_eq!(events[0].event_type, EventType::DeploymentPreflightFailed);
+    }
+    // `failed` and `aborted` without a start change nothing that runs: recorded as before.
+    for status in ["failed", "aborted"] {
+        let d = vr
+            .track_deployment(&DeploymentEvent::new("api", "1.0.0", "production", status))
+            .unwrap();
+        assert!(d.preflight.is_none(), "{status}");
+    }
+    // A completion that closes a preflighted start is not preflighted again.
+    vr.track_deployment(&DeploymentEvent::new("web", "2.0.0", "staging", "started"))
+        .unwrap();
+    let done = vr
+        .track_deployment(&DeploymentEvent::new("web", "2.0.0", "staging", "success"))
+        .unwrap();
+    assert_eq!(
+        done.preflight.map(|p| p.status),
+        Some(PreflightStatus::Passed),
+        "it keeps the start's preflight"
+    );
+    // A completion that closes a merely queued one is preflighted.
+    vr.track_deployment(&DeploymentEvent::new(
+        "db",
+        "3.0.0",
+        "production",
+        "pending",
+    ))
+    .unwrap();
+    let err = vr
+        .track_deployment(&DeploymentEvent::new(
+            "db",
+            "3.0.0",
+            "production",
+            "completed",
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::FlowViolation);
+    let history = vr.history(&HistoryQuery::new().product("db")).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].status,
+        Status::Pending,
+        "still queued, not completed"
+    );
+}
+
+#[test]
+fn a_back_dated_success_does_not_satisfy_a_soak_but_shows_at_its_claimed_time() {
+    let (vr, clock) = setup();
+    let mut staging = DeploymentEvent::new("api", "1.0.0", "staging", "success");
+    staging.completed_at = Some("2026-11-18T10:00:00Z".into()); // claims two days ago
+    let d = vr.track_deployment(&staging).unwrap();
+    assert_eq!(d.completed_at, Some(t("2026-11-18T10:00:00Z")));
+    // What was where at T uses the claimed time: staging ran 1.0.0 the day before yesterday.
+    let then = vr.state(Some(t("2026-11-18T12:00:00Z"))).unwrap();
+    assert_eq!(then.version("api", "staging"), Some("1.0.0"));
+    // Elapsed-time policy uses the recorded time: recorded now, so no soak yet.
+    let err = vr
+        .track_deployment(&DeploymentEvent::new(
+            "api",
+            "1.0.0",
+            "production",
+            "started",
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InsufficientSoakTime, "{err}");
+    let versioner_core::Error::Blocked(verdict) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        verdict.retry_after(),
+        Some(t("2026-11-21T10:00:00Z")),
+        "24 h after it was recorded"
+    );
+    clock.advance(Duration::hours(24));
+    vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.0.0",
+        "production",
+        "started",
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_claim_in_the_future_is_refused_and_a_little_skew_is_taken_as_now() {
+    let (vr, _) = setup();
+    let mut e = DeploymentEvent::new("api", "1.0.0", "staging", "success");
+    e.completed_at = Some("2026-11-20T11:00:00Z".into());
+    let err = vr.track_deployment(&e).unwrap_err();
+    assert_eq!(
+        (err.code(), err.field()),
+        (ErrorCode::InvalidInput, Some("completed_at"))
+    );
+    assert!(err.to_string().contains("in the future"), "{err}");
+    assert_eq!(deployments(&vr, "api"), 0);
+    let mut b = BuildEvent::new("api", "1.0.0", "started");
+    b.started_at = Some("2027-01-01T00:00:00Z".into());
+    assert_eq!(vr.track_build(&b).unwrap_err().field(), Some("started_at"));
+    assert!(
+        vr.versions("api", Default::default()).is_err(),
+        "no product"
+    );
+
+    e.completed_at = Some("2026-11-20T10:02:00Z".into()); // two minutes of skew
+    let d = vr.track_deployment(&e).unwrap();
+    assert_eq!(d.completed_at, Some(t("2026-11-20T10:00:00Z")));
+}
+
+#[test]
+fn an_instant_the_stores_cannot_keep_is_refused_and_nothing_is_written() {
+    let (vr, _) = setup();
+    for bad in [
+        "9999-12-31T23:00:00-02:00", // year 10000 in UTC
+        "0000-06-01T00:00:00Z",
+        "0001-01-01T00:30:00+01:00", // year 0 in UTC
+    ] {
+        let mut e = DeploymentEvent::new("api", "1.0.0", "staging", "success");
+        e.completed_at = Some(bad.into());
+        let err = vr.track_deployment(&e).unwrap_err();
+        assert_eq!(
+            (err.code(), err.field()),
+            (ErrorCode::InvalidInput, Some("completed_at")),
+            "{bad}: {err}"
+        );
+        assert!(err.to_string().contains("0001–9999"), "{err}");
+        assert_eq!(deployments(&vr, "api"), 0);
+        assert!(vr.state(None).unwrap().cells.is_empty());
+    }
+    // The same instants as query filters are refused too.
+    let err = versioner_core::wire::instant("at", "9999-12-31T23:00:00-02:00").unwrap_err();
+    assert_eq!(err.field(), Some("at"));
+}
+
+/// An RFC 3339 timestamp anywhere in the format's range: years 0000–9999, any offset.
+fn any_timestamp() -> impl Strategy<Value = String> {
+    (
+        0u32..=9999,
+        1u32..=12,
+        1u32..=28,
+        0u32..24,
+        0u32..60,
+        0u32..60,
+        proptest::option::of(0u32..1_000_000),
+        -1439i32..=1439,
+    )
+        .prop_map(|(y, mo, d, h, mi, s, micros, offset)| {
+            let frac = micros.map_or(String::new(), |m| format!(".{m:06}"));
+            let zone = if offset == 0 {
+                "Z".to_string()
+            } else {
+                let sign = if offset < 0 { '-' } else { '+' };
+                let o = offset.unsigned_abs();
+                format!("{sign}{:02}:{:02}", o / 60, o % 60)
+            };
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{zone}")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every accepted timestamp can be read back by every read; every refused one names its
+    /// field and writes nothing.
+    #[test]
+    fn every_accepted_timestamp_reads_back(stamp in any_timestamp()) {
+        let clock = ManualClock::new(t("2026-11-20T10:00:00Z"));
+        let vr = Versioner::open_in_memory().unwrap().with_clock(Arc::new(clock));
+        let mut e = DeploymentEvent::new("api", "1.0.0", "staging", "success");
+        e.completed_at = Some(stamp.clone());
+        match vr.track_deployment(&e) {
+            Ok(d) => {
+                let claimed = DateTime::parse_from_rfc3339(&stamp).unwrap().with_timezone(&Utc);
+                prop_assert_eq!(d.completed_at, Some(claimed.min(t("2026-11-20T10:00:00Z"))));
+                let history = vr.history(&HistoryQuery::new()).unwrap();
+                prop_assert_eq!(history.len(), 1);
+                prop_assert_eq!(history[0].completed_at, d.completed_at);
+                let now = vr.state(None).unwrap();
+                prop_assert_eq!(now.version("api", "staging"), Some("1.0.0"));
+                if let Some(at) = d.completed_at {
+                    let then = vr.state(Some(at)).unwrap();
+                    prop_assert_eq!(then.version("api", "staging"), Some("1.0.0"));
+                }
+                vr.drift(None, None).unwrap();
+                vr.track_deployment(&DeploymentEvent::new("api", "1.0.1", "staging", "started")).unwrap();
+            }
+            Err(err) => {
+                prop_assert_eq!(err.code(), ErrorCode::InvalidInput);
+                prop_assert_eq!(err.field(), Some("completed_at"));
+                prop_assert!(vr.history(&HistoryQuery::new()).unwrap().is_empty());
+            }
+        }
+    }
+}
