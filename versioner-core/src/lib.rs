@@ -58,6 +58,7 @@ mod error;
 mod event;
 pub mod input;
 mod model;
+mod names;
 pub mod outbox;
 pub mod policy;
 mod service;

@@ -260,3 +260,73 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn look_alike_environment_names_cannot_escape_a_rule() {
+    let (vr, _) = setup();
+    vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.0.0",
+        "production",
+        "failed",
+    ))
+    .unwrap();
+    // `Production` (and its full-width form) is the same environment: the rule applies.
+    for same in ["Production", "ＰＲＯＤＵＣＴＩＯＮ"] {
+        let err = vr
+            .track_deployment(&DeploymentEvent::new("api", "1.0.1", same, "started"))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::FlowViolation, "{same}: {err}");
+    }
+    let envs: Vec<String> = vr
+        .environments()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(envs, ["production"], "no second environment");
+    // A zero-width space, a Cyrillic `о` or a zero for an `o`: refused, naming the problem.
+    for (spoof, says) in [
+        ("production\u{200b}", "`production`"),
+        ("producti\u{43e}n", "production"),
+        ("pr0duction", "`production`"),
+    ] {
+        let before = vr.last_event_seq().unwrap();
+        let err = vr
+            .track_deployment(&DeploymentEvent::new("api", "1.0.1", spoof, "started"))
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), err.field()),
+            (ErrorCode::InvalidInput, Some("environment_name")),
+            "{spoof:?}: {err}"
+        );
+        assert!(err.to_string().contains(says), "{spoof:?}: {err}");
+        assert_eq!(vr.last_event_seq().unwrap(), before, "nothing recorded");
+    }
+    assert_eq!(vr.environments().unwrap().len(), 1);
+    // Queries find the environment by any of its forms.
+    let h = vr
+        .history(&HistoryQuery::new().product("API").environment("PRODUCTION"))
+        .unwrap();
+    assert_eq!(h.len(), 1);
+    // Rule names follow the same rule.
+    let err = vr
+        .apply_policy_text(
+            "[[rules]]\nname = \"Staging\\u200Bsoak\"\ntype = \"concurrency\"\n",
+            PolicyFormat::Toml,
+            ApplyMode::Merge,
+            "test",
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("invisible"), "{err}");
+    let err = vr
+        .apply_policy_text(
+            "[[rules]]\nname = \"STAGING SOAK\"\ntype = \"concurrency\"\n",
+            PolicyFormat::Toml,
+            ApplyMode::Merge,
+            "test",
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("Staging soak"), "{err}");
+    assert_eq!(vr.rules().unwrap().len(), 1);
+}

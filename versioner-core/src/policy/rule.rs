@@ -30,6 +30,7 @@ use serde_json::{Map, Value, json};
 use super::kinds::{RuleKind, RuleType};
 use crate::error::{Error, PolicyProblem};
 use crate::model::EnvironmentType;
+use crate::names;
 
 /// Whether a rule blocks, warns or sleeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -95,8 +96,12 @@ pub struct Scope {
 impl Scope {
     /// Whether a deployment of `product` to `environment` (of type `env_type`) is in scope.
     pub fn matches(&self, product: &str, environment: &str, env_type: EnvironmentType) -> bool {
-        (self.products.is_empty() || self.products.iter().any(|p| p == product))
-            && (self.environments.is_empty() || self.environments.iter().any(|e| e == environment))
+        (self.products.is_empty() || self.products.iter().any(|p| names::same(p, product)))
+            && (self.environments.is_empty()
+                || self
+                    .environments
+                    .iter()
+                    .any(|e| names::same(e, environment)))
             && (self.environment_types.is_empty() || self.environment_types.contains(&env_type))
     }
 }
@@ -270,6 +275,9 @@ pub(crate) fn parse_rule(
     };
     let name = match obj.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.trim().chars().count() <= 200 => {
+            if let Err(e) = names::check_new("name", s.trim()) {
+                problems.push(problem(label, "name", &reason_of(&e)));
+            }
             s.trim().to_string()
         }
         Some(Value::String(s)) if !s.trim().is_empty() => {

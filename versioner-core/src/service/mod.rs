@@ -30,6 +30,7 @@ use crate::approval::Approval;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Product, Version};
+use crate::names;
 use crate::store::{self, LockScope, SqliteOptions, SqliteStore, Store, StoredRule, Tx};
 
 /// Versioner, in process: track builds and deployments, enforce the preflight, answer queries.
@@ -238,8 +239,51 @@ pub(super) fn find_rule(tx: &mut dyn Tx, name: &str) -> Result<StoredRule> {
     })
 }
 
+/// The product a name means: the one of that name, or of the same name in another case or
+/// compatibility form; a look-alike of an existing name is refused, naming it.
+pub(super) fn lookup_product(tx: &mut dyn Tx, name: &str) -> Result<Option<Product>> {
+    if let Some(p) = tx.product(name)? {
+        return Ok(Some(p));
+    }
+    let all = tx.products()?;
+    names::resolve(
+        "product_name",
+        name,
+        all.into_iter().map(|p| (p.name.clone(), p)),
+    )
+}
+
+/// The environment a name means (see [`lookup_product`]).
+pub(super) fn lookup_environment(tx: &mut dyn Tx, name: &str) -> Result<Option<Environment>> {
+    if let Some(e) = tx.environment(name)? {
+        return Ok(Some(e));
+    }
+    let all = tx.environments()?;
+    names::resolve(
+        "environment_name",
+        name,
+        all.into_iter().map(|e| (e.name.clone(), e)),
+    )
+}
+
+/// Creates a product under a name checked to be what it looks like.
+pub(super) fn new_product(tx: &mut dyn Tx, name: &str, now: DateTime<Utc>) -> Result<Product> {
+    names::check_new("product_name", name)?;
+    tx.insert_product(name, now)
+}
+
+/// Creates an environment under a name checked to be what it looks like.
+pub(super) fn new_environment(
+    tx: &mut dyn Tx,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Environment> {
+    names::check_new("environment_name", name)?;
+    tx.insert_environment(name, EnvironmentType::infer(name), now)
+}
+
 pub(super) fn find_product(tx: &mut dyn Tx, name: &str) -> Result<Product> {
-    tx.product(name)?.ok_or_else(|| Error::NotFound {
+    lookup_product(tx, name)?.ok_or_else(|| Error::NotFound {
         kind: "product",
         name: name.to_string(),
     })
@@ -263,9 +307,9 @@ pub(super) fn product_or_create(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Product> {
-    match tx.product(name)? {
+    match lookup_product(tx, name)? {
         Some(p) => Ok(p),
-        None => tx.insert_product(name, now),
+        None => new_product(tx, name, now),
     }
 }
 
@@ -274,8 +318,8 @@ pub(super) fn environment_or_create(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<Environment> {
-    match tx.environment(name)? {
+    match lookup_environment(tx, name)? {
         Some(e) => Ok(e),
-        None => tx.insert_environment(name, EnvironmentType::infer(name), now),
+        None => new_environment(tx, name, now),
     }
 }

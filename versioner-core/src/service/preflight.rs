@@ -44,18 +44,20 @@ impl Target {
         version: &str,
         environment: &str,
     ) -> Result<Target> {
-        let p = tx.product(product)?;
+        let p = super::lookup_product(tx, product)?;
         let v = match &p {
             Some(p) => tx.version(p, version)?,
             None => None,
         };
+        let e = super::lookup_environment(tx, environment)?;
         Ok(Target {
-            product_name: product.to_string(),
+            // The names as recorded when they are known (`Production` means `production`).
+            product_name: p.as_ref().map_or(product, |p| &p.name).to_string(),
             version_name: version.to_string(),
-            environment_name: environment.to_string(),
+            environment_name: e.as_ref().map_or(environment, |e| &e.name).to_string(),
             product: p,
             version: v,
-            environment: tx.environment(environment)?,
+            environment: e,
         })
     }
 }
@@ -102,7 +104,9 @@ pub(super) fn gather_facts(
     }
     if let (Some(p), Some(v)) = (&target.product, &target.version) {
         for env_name in &needs.stints {
-            let stint = match tx.environment(env_name)? {
+            // A rule's prerequisite means the environment of the same name in any case or
+            // compatibility form; a look-alike means none (the rule then fails closed).
+            let stint = match super::lookup_environment(tx, env_name).ok().flatten() {
                 Some(env) => tx.stint(p.key, v.key, env.key)?,
                 None => policy::Stint::default(),
             };

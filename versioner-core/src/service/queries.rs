@@ -133,7 +133,7 @@ impl Versioner {
                 ..HistoryFilter::default()
             };
             let product = match &query.product {
-                Some(name) => match tx.product(name)? {
+                Some(name) => match super::lookup_product(tx, name)? {
                     Some(p) => Some(p),
                     None => return Ok(Vec::new()),
                 },
@@ -141,7 +141,7 @@ impl Versioner {
             };
             f.product = product.as_ref().map(|p| p.key);
             if let Some(name) = &query.environment {
-                match tx.environment(name)? {
+                match super::lookup_environment(tx, name)? {
                     Some(e) => f.environment = Some(e.key),
                     None => return Ok(Vec::new()),
                 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::names;
 use crate::outbox::{EventType, NewEvent};
 use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
 use crate::store::{self, LockScope, RuleStatusChange, StoredRule, Tx};
@@ -34,13 +35,17 @@ impl Versioner {
         let rule = Rule::from_json(&rule.to_json())?;
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
-            if tx.rule(&rule.name)?.is_some() {
+            let existing = tx.rules()?;
+            if let Some(same) = names::resolve(
+                "name",
+                &rule.name,
+                existing
+                    .into_iter()
+                    .map(|r| (r.rule.name.clone(), r.rule.name)),
+            )? {
                 return Err(Error::invalid(
                     "name",
-                    format!(
-                        "a rule named `{}` already exists; update it instead",
-                        rule.name
-                    ),
+                    format!("a rule named `{same}` already exists; update it instead"),
                 ));
             }
             tx.insert_rule(&rule, now)?;
@@ -172,6 +177,25 @@ impl Versioner {
             for rule in &policy.rules {
                 match existing.iter().find(|s| s.rule.name == rule.name) {
                     None => {
+                        // Rules that stay (all in merge; those the policy keeps in replace) must not have a
+                        // look-alike added beside them.
+                        let others = existing.iter().filter(|s| {
+                            mode == ApplyMode::Merge
+                                || policy.rules.iter().any(|r| r.name == s.rule.name)
+                        });
+                        if let Some(same) = names::resolve(
+                            "name",
+                            &rule.name,
+                            others.map(|s| (s.rule.name.clone(), s.rule.name.clone())),
+                        )? {
+                            return Err(Error::invalid(
+                                "name",
+                                format!(
+                                    "rule `{}` is the existing rule `{same}` written differently; use `{same}`",
+                                    rule.name
+                                ),
+                            ));
+                        }
                         tx.insert_rule(rule, now)?;
                         let stored = find_rule(tx, &rule.name)?;
                         tx.append_event(

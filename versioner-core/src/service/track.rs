@@ -5,14 +5,14 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, DeploymentEvent, ValidBuild, ValidDeployment};
-use crate::model::{Build, Deployment, EnvironmentType, Product, Version};
+use crate::model::{Build, Deployment, Product, Version};
 use crate::outbox::{EventType, NewEvent};
 use crate::policy::{self, Preflight, PreflightStatus, Rule};
 use crate::status::Status;
 use crate::store::{self, LockScope, Tx};
 
 use super::preflight::{Target, gather_facts};
-use super::{Versioner, product_or_create};
+use super::{Versioner, new_environment, new_product, product_or_create};
 
 impl Versioner {
     /// Records a build event. Creates the product and version on first sight; the first SHA
@@ -318,15 +318,11 @@ fn record_deployment(
     }
     let product = match found.product {
         Some(p) => p,
-        None => tx.insert_product(&ev.product, now)?,
+        None => new_product(tx, &ev.product, now)?,
     };
     let environment = match found.environment {
         Some(e) => e,
-        None => tx.insert_environment(
-            &ev.environment,
-            EnvironmentType::infer(&ev.environment),
-            now,
-        )?,
+        None => new_environment(tx, &ev.environment, now)?,
     };
     let info = VersionInfo {
         sha: f.scm_sha.as_deref(),
