@@ -80,7 +80,7 @@ pub use model::{
     Build, BuildFields, Deployment, DeploymentFields, Environment, EnvironmentType, Page, Product,
     Version,
 };
-pub use outbox::{DomainEvent, EventType};
+pub use outbox::{AuditReport, DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
 pub use service::{ApplyReport, Versioner};
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};

@@ -6,6 +6,13 @@
 //! in commit order (SQLite has one writer; PostgreSQL takes the outbox head row's lock, held to
 //! commit). A refused deployment writes nothing but its `deployment.preflight_failed` event.
 //!
+//! The stream is also the **audit log**: each event carries the SHA-256 `hash` of its own
+//! content chained to the hash of the event before it, so editing, deleting or inserting any
+//! row breaks the chain from that row on; [`Versioner::audit_verify`](crate::Versioner::audit_verify)
+//! names the first row that does not match. Decisions (a deployment's preflight in its
+//! `deployment.*` payload, a refusal's `deployment.preflight_failed`), approvals, rule and
+//! status changes, key changes and bypasses are all in it.
+//!
 //! Consumers (webhooks, the dashboard's live updates, metrics) read from a cursor with
 //! [`Versioner::events_since`](crate::Versioner::events_since) and record their progress with
 //! [`Versioner::acknowledge`](crate::Versioner::acknowledge): delivery is at least once, in
@@ -165,6 +172,89 @@ pub struct DomainEvent {
     /// The record as it stood after the change (its serde form), or for
     /// `deployment.preflight_failed` the refused event with the verdict.
     pub payload: Value,
+    /// The audit chain: SHA-256 (hex) of this event's content and the previous event's hash
+    /// (see [`chain_hash`]); `None` for events recorded before the chain began.
+    #[serde(default)]
+    pub hash: Option<String>,
+}
+
+/// The audit chain's hash of an event: SHA-256 over the previous event's hash and this event's
+/// content in a canonical form (keys sorted, instants as RFC 3339 UTC with microseconds, the
+/// precision every store keeps).
+pub fn chain_hash(
+    previous: Option<&str>,
+    seq: i64,
+    event_type: EventType,
+    occurred_at: DateTime<Utc>,
+    actor: Option<&str>,
+    subject: Option<&str>,
+    payload: &Value,
+) -> String {
+    let content = serde_json::json!({
+        "previous": previous,
+        "seq": seq,
+        "event_type": event_type.as_str(),
+        "occurred_at": occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "actor": actor,
+        "subject": subject,
+        "payload": canonical(payload),
+    });
+    crate::access::sha256_hex(canonical(&content).to_string().as_bytes())
+}
+
+/// A JSON value with every object's keys sorted, whatever map type serde_json was built with.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+impl DomainEvent {
+    /// This event's chain hash given the previous one's.
+    pub fn expected_hash(&self, previous: Option<&str>) -> String {
+        chain_hash(
+            previous,
+            self.seq,
+            self.event_type,
+            self.occurred_at,
+            self.actor.as_deref(),
+            self.subject.as_deref(),
+            &self.payload,
+        )
+    }
+}
+
+/// What [`Versioner::audit_verify`](crate::Versioner::audit_verify) found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuditReport {
+    /// Events read.
+    pub entries: u64,
+    /// Events recorded before the chain began (they carry no hash; always a prefix).
+    pub unchained: u64,
+    /// The first event that does not match the chain, if any: its sequence number.
+    pub first_mismatch: Option<i64>,
+    /// Why it does not match.
+    pub reason: Option<String>,
+    /// The newest hash, which a later verification can be anchored to.
+    pub head: Option<String>,
+}
+
+impl AuditReport {
+    /// Whether the whole chain holds.
+    pub fn is_intact(&self) -> bool {
+        self.first_mismatch.is_none()
+    }
 }
 
 /// A domain event not yet appended (for [`Tx::append_event`](crate::store::Tx::append_event)

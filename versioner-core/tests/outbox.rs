@@ -295,6 +295,8 @@ fn concurrent_writers_to_different_environments_leave_a_gap_free_stream() {
     }
     let events = first.events_since(0, 1000).unwrap();
     assert_eq!(events.len(), 60);
+    // Concurrent writers still make one unbroken audit chain.
+    assert!(first.audit_verify().unwrap().is_intact());
     assert_eq!(
         events.iter().map(|e| e.seq).collect::<Vec<_>>(),
         (1..=60).collect::<Vec<_>>()

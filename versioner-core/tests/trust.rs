@@ -330,3 +330,53 @@ fn look_alike_environment_names_cannot_escape_a_rule() {
     assert!(err.to_string().contains("Staging soak"), "{err}");
     assert_eq!(vr.rules().unwrap().len(), 1);
 }
+
+#[test]
+fn the_audit_chain_holds_and_names_the_first_row_edited_behind_its_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = common::new_location(dir.path());
+    let vr = common::open(&location);
+    vr.apply_policy_text(FLOW, PolicyFormat::Toml, ApplyMode::Replace, "alice")
+        .unwrap();
+    for (v, env, status) in [
+        ("1.0.0", "staging", "success"),
+        ("1.0.0", "production", "started"), // refused: soak
+        ("1.0.1", "staging", "started"),
+        ("1.0.1", "staging", "failed"),
+    ] {
+        let _ = vr.track_deployment(&DeploymentEvent::new("api", v, env, status));
+    }
+    let report = vr.audit_verify().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.entries, 5);
+    assert_eq!(report.unchained, 0);
+    assert!(report.head.is_some());
+    let events = vr.events_since(0, 100).unwrap();
+    assert!(events.iter().all(|e| e.hash.is_some()));
+    assert_eq!(events[2].event_type, EventType::DeploymentPreflightFailed);
+
+    // Editing a row directly in the database is detected, naming that row.
+    let Some(path) = location.strip_prefix("sqlite:") else {
+        return; // PostgreSQL: the chain was checked intact above.
+    };
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute(
+        "UPDATE outbox SET payload = json_set(payload, '$.version', '9.9.9') WHERE seq = 3",
+        [],
+    )
+    .unwrap();
+    let report = vr.audit_verify().unwrap();
+    assert_eq!(report.first_mismatch, Some(3), "{report:?}");
+    assert!(report.reason.unwrap().contains("changed"));
+    // Deleting a row too.
+    conn.execute(
+        "UPDATE outbox SET payload = (SELECT payload FROM outbox WHERE seq = 3) WHERE seq = 3",
+        [],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM outbox WHERE seq = 2", [])
+        .unwrap();
+    let report = vr.audit_verify().unwrap();
+    assert_eq!(report.first_mismatch, Some(3), "{report:?}");
+    assert!(report.reason.unwrap().contains("removed or inserted"));
+}

@@ -172,6 +172,8 @@ Examples:
     Approvals(ApprovalsArgs),
     /// Manage the server's API keys (on the server host, next to its database)
     Keys(KeysArgs),
+    /// Check or export the tamper-evident audit log
+    Audit(AuditArgs),
     /// Run the HTTP API over a database
     #[command(after_help = "\
 API keys live in the database itself (every server on it accepts them); create one with
@@ -497,6 +499,34 @@ pub struct KeysArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: Keys,
+}
+
+/// `versioner audit …`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Every recorded change (deployments and their preflight decisions, refusals, bypasses,
+approvals, rule and status changes, key changes) is an entry of a hash chain in the database.
+
+Examples:
+  versioner audit verify --db versioner.db
+  versioner audit export --db versioner.db > audit.jsonl")]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Audit,
+}
+
+/// `versioner audit …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Audit {
+    /// Check the chain; exits 4 naming the first entry that does not match
+    Verify,
+    /// Write every entry as JSON Lines (one object per line) to stdout
+    Export {
+        /// Only entries after this sequence number
+        #[arg(long, default_value_t = 0, value_name = "SEQ")]
+        after: i64,
+    },
 }
 
 /// `versioner keys …` subcommands.

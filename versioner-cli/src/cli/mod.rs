@@ -6,6 +6,7 @@
 //! Every command works on a [`Tracker`], so it behaves the same in both modes.
 
 pub mod args;
+pub mod audit;
 mod commands;
 pub mod keys;
 pub mod output;
@@ -282,6 +283,7 @@ where
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
+        Command::Audit(a) => audit::run(&mut ctx, &a),
         Command::Serve(a) => serve::run(&mut ctx, &a),
     }
 }

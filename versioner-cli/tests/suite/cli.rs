@@ -944,3 +944,35 @@ fn a_completed_only_deployment_walks_around_nothing_exit_5() {
         "nothing recorded: {r:?}"
     );
 }
+
+#[test]
+fn audit_verify_passes_then_names_the_row_edited_with_sql_and_export_writes_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("v.db");
+    let dbs = db.to_str().unwrap();
+    std::fs::write(home.join("policy.toml"), FLOW_POLICY).unwrap();
+    let v = |args: &[&str]| versioner(home, args, &[("VERSIONER_DB", dbs)]);
+    assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+    assert_eq!(v(&deploy("1", "staging", "success")).code, 0);
+    assert_eq!(v(&deploy("2", "production", "started")).code, 5);
+    let r = v(&["audit", "verify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("intact: 3 entries"), "{r:?}");
+    let r = v(&["audit", "export"]);
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["event_type"], "deployment.preflight_failed");
+    assert!(lines.iter().all(|l| l["hash"].is_string()));
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE outbox SET actor = 'mallory' WHERE seq = 2", [])
+        .unwrap();
+    let r = v(&["audit", "verify"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("at entry 2"), "{r:?}");
+}

@@ -1,7 +1,7 @@
 //! Reading the outbox: the stream of domain events, and each consumer's cursor.
 
 use crate::error::{Error, Result};
-use crate::outbox::{DomainEvent, MAX_EVENTS_PER_READ};
+use crate::outbox::{AuditReport, DomainEvent, MAX_EVENTS_PER_READ};
 use crate::store::{self, LockScope};
 
 use super::Versioner;
@@ -66,5 +66,68 @@ impl Versioner {
             let now = self.now();
             tx.set_consumer_cursor(&consumer, seq, now)
         })
+    }
+
+    /// Checks the audit chain from the first event to the newest: every event's hash must be
+    /// the hash of its content and the previous event's hash. Editing, deleting or inserting
+    /// any row directly in the database breaks it; the report names the first event that does
+    /// not match.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn audit_verify(&self) -> Result<AuditReport> {
+        let mut report = AuditReport {
+            entries: 0,
+            unchained: 0,
+            first_mismatch: None,
+            reason: None,
+            head: None,
+        };
+        let mut previous: Option<String> = None;
+        let mut expected_seq = 1;
+        let mut chained = false;
+        let mut after = 0;
+        loop {
+            let batch = self.events_since(after, MAX_EVENTS_PER_READ)?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            after = last.seq;
+            for e in batch {
+                report.entries += 1;
+                let problem = if e.seq != expected_seq {
+                    Some(format!(
+                        "expected event {expected_seq} next, found {}: an event was removed or inserted",
+                        e.seq
+                    ))
+                } else {
+                    match (&e.hash, chained) {
+                        (None, false) => {
+                            report.unchained += 1;
+                            None
+                        }
+                        (None, true) => {
+                            Some("its hash was removed after the chain began".to_string())
+                        }
+                        (Some(h), _) if *h == e.expected_hash(previous.as_deref()) => None,
+                        (Some(_), _) => Some(
+                            "its content or its link to the previous event was changed".to_string(),
+                        ),
+                    }
+                };
+                if let Some(reason) = problem {
+                    report.first_mismatch = Some(e.seq);
+                    report.reason = Some(reason);
+                    return Ok(report);
+                }
+                if e.hash.is_some() {
+                    chained = true;
+                    previous.clone_from(&e.hash);
+                }
+                expected_seq = e.seq + 1;
+            }
+        }
+        report.head = previous;
+        Ok(report)
     }
 }

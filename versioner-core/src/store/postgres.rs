@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
@@ -32,7 +32,7 @@ use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
-use crate::outbox::{DomainEvent, NewEvent};
+use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
@@ -1075,17 +1075,38 @@ impl Tx for PgTx<'_, '_> {
     fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
         // INVARIANT: the head row stays locked until commit, so a second writer waits here
         // and takes the next number only once this one has committed or rolled back.
-        let seq = self.insert_id("UPDATE outbox_head SET seq = seq + 1 RETURNING seq", &[])?;
+        let (seq, previous): (i64, Option<String>) = self
+            .one(
+                "UPDATE outbox_head SET seq = seq + 1 RETURNING seq, hash",
+                &[],
+                |r| Ok((get(r, 0)?, get(r, 1)?)),
+            )?
+            .ok_or_else(|| Error::internal("the outbox head row is missing"))?;
+        // The chain is hashed over the instant as the store keeps it (microseconds).
+        let occurred_at = e
+            .occurred_at
+            .with_nanosecond(e.occurred_at.nanosecond() / 1000 * 1000)
+            .unwrap_or(e.occurred_at);
+        let hash = chain_hash(
+            previous.as_deref(),
+            seq,
+            e.event_type,
+            occurred_at,
+            e.actor.as_deref(),
+            e.subject.as_deref(),
+            &e.payload,
+        );
         self.exec(
-            "INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload) VALUES ($1,$2,$3,$4,$5,$6)",
-            &[&seq, &e.event_type.as_str(), &e.occurred_at, &e.actor, &e.subject, &e.payload],
+            "INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload, hash) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            &[&seq, &e.event_type.as_str(), &occurred_at, &e.actor, &e.subject, &e.payload, &hash],
         )?;
+        self.exec("UPDATE outbox_head SET hash = $1", &[&hash])?;
         Ok(seq)
     }
 
     fn events_since(&mut self, after: i64, limit: u32) -> Result<Vec<DomainEvent>> {
         self.all(
-            "SELECT seq, event_type, occurred_at, actor, subject, payload FROM outbox \
+            "SELECT seq, event_type, occurred_at, actor, subject, payload, hash FROM outbox \
              WHERE seq > $1 ORDER BY seq LIMIT $2",
             &[&after, &i64::from(limit)],
             |r| {
@@ -1096,6 +1117,7 @@ impl Tx for PgTx<'_, '_> {
                     actor: get(r, 3)?,
                     subject: get(r, 4)?,
                     payload: get(r, 5)?,
+                    hash: get(r, 6)?,
                 })
             },
         )

@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -184,11 +184,15 @@ CREATE TABLE outbox_consumers(
     r#"
 CREATE INDEX deployments_by_recorded_outcome ON deployments(product_id, environment_id, status, updated_at);
 "#,
+    // 4: the audit chain: each outbox event's hash chains to the previous one's.
+    r#"
+ALTER TABLE outbox ADD COLUMN hash TEXT;
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 3;
+pub const PG_SCHEMA_VERSION: i64 = 4;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -344,5 +348,12 @@ CREATE TABLE outbox_consumers(
     // `updated_at` is when its completion was recorded.
     r#"
 CREATE INDEX deployments_by_recorded_outcome ON deployments(product_id, environment_id, status, updated_at);
+"#,
+    // 4: the audit chain: each outbox event's hash chains to the previous one's; the head
+    // keeps the newest hash under the same row lock as the sequence.
+    r#"
+ALTER TABLE outbox ADD COLUMN hash TEXT;
+ALTER TABLE outbox_head ADD COLUMN hash TEXT;
+UPDATE outbox_head SET hash = (SELECT hash FROM outbox ORDER BY seq DESC LIMIT 1);
 "#,
 ];

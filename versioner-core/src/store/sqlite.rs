@@ -32,7 +32,7 @@ use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
-use crate::outbox::{DomainEvent, NewEvent};
+use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
 
@@ -1173,7 +1173,15 @@ impl Tx for SqliteTx<'_> {
 
     fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
         // AUTOINCREMENT: a sequence number is never reused, and SQLite's single writer makes
-        // the commit order the sequence order; a rolled-back append leaves no gap.
+        // the commit order the sequence order; a rolled-back append leaves no gap. The writer
+        // holds the lock, so the newest hash read here is the one this event chains to.
+        let previous: Option<String> = self
+            .one(
+                "SELECT hash FROM outbox ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )?
+            .flatten();
         self.exec(
             "INSERT INTO outbox(event_type, occurred_at, actor, subject, payload) VALUES (?1,?2,?3,?4,?5)",
             params![
@@ -1184,12 +1192,26 @@ impl Tx for SqliteTx<'_> {
                 to_json(&e.payload)?
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let seq = self.conn.last_insert_rowid();
+        let hash = chain_hash(
+            previous.as_deref(),
+            seq,
+            e.event_type,
+            e.occurred_at,
+            e.actor.as_deref(),
+            e.subject.as_deref(),
+            &e.payload,
+        );
+        self.exec(
+            "UPDATE outbox SET hash = ?2 WHERE seq = ?1",
+            params![seq, hash],
+        )?;
+        Ok(seq)
     }
 
     fn events_since(&mut self, after: i64, limit: u32) -> Result<Vec<DomainEvent>> {
         self.all(
-            "SELECT seq, event_type, occurred_at, actor, subject, payload FROM outbox \
+            "SELECT seq, event_type, occurred_at, actor, subject, payload, hash FROM outbox \
              WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             params![after, limit],
             event_row,
@@ -1364,6 +1386,7 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<DomainEvent> {
         actor: row.get(3)?,
         subject: row.get(4)?,
         payload: json(row, 5)?,
+        hash: row.get(6)?,
     })
 }
 

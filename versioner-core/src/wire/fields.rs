@@ -389,6 +389,7 @@ fn domain_event() -> DomainEvent {
         actor: Some("dana".into()),
         subject: Some(deployment().id),
         payload: json!({"id": deployment().id}),
+        hash: Some("9f2c".repeat(16)),
     }
 }
 
