@@ -54,6 +54,7 @@ pub mod ci;
 #[cfg(feature = "client")]
 pub mod client;
 mod clock;
+pub mod decision;
 mod error;
 mod event;
 pub mod input;
@@ -73,6 +74,7 @@ pub use approval::{
     Approval, ApprovalRequest, KNOWN_TYPES as APPROVAL_TYPES, RELEASE, normalize_type,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use decision::{DecisionOutcome, DecisionRecord, ReplayChange, ViolationQuery};
 pub use error::{Error, ErrorCode, PolicyProblem, Result};
 pub use event::{BuildEvent, CheckRequest, DeploymentEvent, MAX_METADATA_BYTES};
 pub use input::{Feature, Location, PolicyInput, StoreOptions};

@@ -380,3 +380,151 @@ fn the_audit_chain_holds_and_names_the_first_row_edited_behind_its_back() {
     assert_eq!(report.first_mismatch, Some(3), "{report:?}");
     assert!(report.reason.unwrap().contains("removed or inserted"));
 }
+
+#[test]
+fn every_decision_is_recorded_and_violations_list_the_failed_ones() {
+    let (vr, _) = setup();
+    vr.apply_policy_text(
+        "[[rules]]\nname = \"Watch\"\ntype = \"concurrency\"\nstatus = \"report_only\"\nmax = 1\n\
+         environments = [\"staging\"]\n",
+        PolicyFormat::Toml,
+        ApplyMode::Merge,
+        "test",
+    )
+    .unwrap();
+    let mut e = DeploymentEvent::new("api", "1.0.0", "staging", "started");
+    e.deployed_by = Some("dana".into());
+    vr.track_deployment(&e).unwrap(); // allowed
+    vr.track_deployment(&DeploymentEvent::new("web", "1.0.0", "staging", "started"))
+        .unwrap(); // allowed: concurrency is per product
+    let second = vr
+        .track_deployment(&DeploymentEvent::new("api", "1.0.1", "staging", "started"))
+        .unwrap(); // reported: a second api deployment in progress
+    assert!(second.preflight.unwrap().warnings().next().is_some());
+    let _ = vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.0.0",
+        "production",
+        "started",
+    )); // blocked
+    let _ = vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.0.0",
+        "production",
+        "success",
+    )); // blocked, terminal
+    let mut bypass = DeploymentEvent::new("api", "1.0.0", "production", "started");
+    bypass.skip_preflight_checks = Some(true);
+    bypass.skip_preflight_reason = Some("INC-7 hotfix".into());
+    vr.track_deployment(&bypass).unwrap(); // bypassed
+
+    let all = vr.violations(&Default::default()).unwrap();
+    let outcomes: Vec<&str> = all.iter().map(|d| d.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["bypassed", "blocked", "blocked", "reported"],
+        "newest first"
+    );
+    let terminal = &all[1];
+    assert_eq!(terminal.status, Status::Completed);
+    assert_eq!(terminal.deployment_id, None);
+    assert_eq!(terminal.facts.environment, "production");
+    assert_eq!(terminal.request["status"], "success");
+    assert_eq!(terminal.policy_hash.len(), 64);
+    assert!(all[0].deployment_id.is_some());
+    assert_eq!(all[3].failed_rules().collect::<Vec<_>>(), ["Watch"]);
+
+    let q = |f: &dyn Fn(&mut versioner_core::ViolationQuery)| {
+        let mut q = versioner_core::ViolationQuery::default();
+        f(&mut q);
+        vr.violations(&q).unwrap().len()
+    };
+    assert_eq!(
+        q(&|q| q.outcome = Some(versioner_core::DecisionOutcome::Blocked)),
+        2
+    );
+    assert_eq!(q(&|q| q.rule = Some("watch".into())), 1);
+    assert_eq!(q(&|q| q.rule = Some("Staging soak".into())), 3);
+    assert_eq!(q(&|q| q.environment = Some("Staging".into())), 1);
+    assert_eq!(q(&|q| q.product = Some("web".into())), 0);
+    assert_eq!(q(&|q| q.limit = Some(2)), 2);
+    assert_eq!(q(&|q| q.since = Some(t("2026-11-21T00:00:00Z"))), 0);
+    let mut zero = versioner_core::ViolationQuery::default();
+    zero.limit = Some(0);
+    let err = vr.violations(&zero).unwrap_err();
+    assert_eq!(err.field(), Some("limit"));
+}
+
+#[test]
+fn replay_of_200_decisions_lists_exactly_those_a_tighter_policy_changes() {
+    let clock = ManualClock::new(t("2026-11-20T10:00:00Z"));
+    let vr = common::fresh().with_clock(Arc::new(clock.clone()));
+    let one = "[[rules]]\nname = \"Release sign-off\"\ntype = \"release_approval\"\n\
+               environments = [\"production\"]\nrequired = 1\n";
+    vr.apply_policy_text(one, PolicyFormat::Toml, ApplyMode::Replace, "test")
+        .unwrap();
+    let mut single = Vec::new();
+    for i in 0..200 {
+        let v = format!("1.{i}");
+        vr.track_build(&BuildEvent::new("api", &v, "completed"))
+            .unwrap();
+        vr.approve(&versioner_core::ApprovalRequest::new(
+            "api", &v, "release", "rita",
+        ))
+        .unwrap();
+        if i % 3 == 0 {
+            vr.approve(&versioner_core::ApprovalRequest::new(
+                "api", &v, "release", "max",
+            ))
+            .unwrap();
+        } else {
+            single.push(v.clone());
+        }
+        let d = vr
+            .track_deployment(&DeploymentEvent::new("api", &v, "production", "started"))
+            .unwrap();
+        if i % 3 != 0 {
+            single.last_mut().unwrap().push_str(&format!(" {}", d.id));
+        }
+        vr.track_deployment(&DeploymentEvent::new("api", &v, "production", "completed"))
+            .unwrap();
+        clock.advance(Duration::minutes(1));
+    }
+    let since = t("2026-11-20T00:00:00Z");
+    assert!(
+        vr.replay(since, None).unwrap().is_empty(),
+        "the policy in force decides the same"
+    );
+    let same = versioner_core::policy::PolicyFile::parse(one, PolicyFormat::Toml).unwrap();
+    assert!(vr.replay(since, Some(&same)).unwrap().is_empty());
+
+    let two = versioner_core::policy::PolicyFile::parse(
+        &one.replace("required = 1", "required = 2"),
+        PolicyFormat::Toml,
+    )
+    .unwrap();
+    let changes = vr.replay(since, Some(&two)).unwrap();
+    assert_eq!(changes.len(), 133);
+    let changed: Vec<String> = changes.iter().map(|c| format!("{} ", c.version)).collect();
+    for (c, expected) in changes.iter().zip(&single) {
+        assert!(
+            expected.starts_with(&format!("{} ", c.version)),
+            "{changed:?}"
+        );
+        assert_eq!(
+            (c.was, c.now),
+            (
+                versioner_core::DecisionOutcome::Allowed,
+                versioner_core::DecisionOutcome::Blocked
+            )
+        );
+        assert_eq!(c.failed_now, ["Release sign-off"]);
+    }
+    // A later decision window sees only the later decisions.
+    assert_eq!(
+        vr.replay(t("2026-11-20T13:00:00Z"), Some(&two))
+            .unwrap()
+            .len(),
+        13
+    );
+}

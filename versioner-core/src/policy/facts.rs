@@ -9,7 +9,7 @@ use crate::model::EnvironmentType;
 use crate::status::Status;
 
 /// An open deployment in the target environment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct OpenDeployment {
     /// Its public id.
@@ -25,7 +25,7 @@ pub struct OpenDeployment {
 }
 
 /// How a version fared in one environment.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Stint {
     /// Its first successful deployment there.
@@ -38,7 +38,7 @@ pub struct Stint {
 }
 
 /// Everything the engine reads; the engine itself does no I/O.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Facts {
     /// The product being deployed.

@@ -11,6 +11,7 @@
 
 mod access;
 mod approvals;
+mod decisions;
 mod outbox;
 mod preflight;
 mod queries;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::decision::{DecisionOutcome, DecisionRecord, policy_hash};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, DeploymentEvent, ValidBuild, ValidDeployment};
 use crate::model::{Build, Deployment, Product, Version};
@@ -57,7 +58,11 @@ impl Versioner {
         let lock = LockScope::Environment(ev.environment.clone());
         // INVARIANT: the clock is read once the environment's lock is held, so a preflight
         // never evaluates at an instant earlier than a deployment it must see.
-        match self.write(&lock, |tx| record_deployment(tx, &ev, &payload, self.now())) {
+        let mut refusal: Option<DecisionRecord> = None;
+        let recorded = self.write(&lock, |tx| {
+            record_deployment(tx, &ev, &payload, self.now(), &mut refusal)
+        });
+        match recorded {
             Err(Error::Blocked(verdict)) => {
                 // The refusal rolled everything back; its event is recorded on its own, so
                 // that nothing but the event is written.
@@ -76,7 +81,11 @@ impl Versioner {
                     subject: None,
                     payload: refused,
                 };
+                // The decision is kept with it: nothing is lost from the audit trail.
                 store::write(&*self.store, &lock, |tx| {
+                    if let Some(decision) = &refusal {
+                        tx.insert_decision(decision)?;
+                    }
                     tx.append_event(&event).map(|_| ())
                 })?;
                 Err(Error::Blocked(verdict))
@@ -302,6 +311,7 @@ fn record_deployment(
     ev: &ValidDeployment,
     payload: &Value,
     now: DateTime<Utc>,
+    refused: &mut Option<DecisionRecord>,
 ) -> Result<Deployment> {
     let f = &ev.fields;
     // One look-up of the target serves the replay check and the creation of what is missing.
@@ -349,6 +359,7 @@ fn record_deployment(
         Status::Completed => reuse.as_ref().is_none_or(|d| d.preflight.is_none()),
         Status::Pending | Status::Failed | Status::Aborted => false,
     };
+    let mut decision: Option<DecisionRecord> = None;
     let preflight = if needs_preflight {
         let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
         let target = Target {
@@ -367,6 +378,28 @@ fn record_deployment(
             reuse.as_ref().map(|d| d.key),
         )?;
         let verdict = policy::evaluate(&rules, &facts, now);
+        // The decision record: the request, who asked, the verdict, the facts, the policy.
+        let hash = policy_hash(&rules);
+        tx.put_policy(
+            &hash,
+            &Value::Array(rules.iter().map(Rule::to_json).collect()),
+            now,
+        )?;
+        decision = Some(DecisionRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            recorded_at: now,
+            product_name: product.name.clone(),
+            version: version.version.clone(),
+            environment_name: environment.name.clone(),
+            status: ev.status,
+            outcome: DecisionOutcome::of(&verdict, ev.bypass.is_some()),
+            actor: f.deployed_by.clone(),
+            deployment_id: None,
+            policy_hash: hash,
+            request: payload.clone(),
+            verdict: verdict.clone(),
+            facts,
+        });
         match (&ev.bypass, verdict.is_allowed()) {
             (Some(reason), _) => {
                 tracing::warn!(
@@ -384,7 +417,10 @@ fn record_deployment(
                 verdict,
                 bypass_reason: None,
             }),
-            (None, false) => return Err(Error::Blocked(Box::new(verdict))),
+            (None, false) => {
+                *refused = decision;
+                return Err(Error::Blocked(Box::new(verdict)));
+            }
         }
     } else {
         None
@@ -454,6 +490,10 @@ fn record_deployment(
         )
         .by(deployment.fields.deployed_by.as_deref()),
     )?;
+    if let Some(mut d) = decision {
+        d.deployment_id = Some(deployment.id.clone());
+        tx.insert_decision(&d)?;
+    }
     Ok(deployment)
 }
 

@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::access::{ApiKey, IdempotencyRecord, StoredApiKey};
 use crate::approval::Approval;
+use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::Result;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{DomainEvent, NewEvent};
@@ -365,6 +366,26 @@ pub trait Tx: sealed::Sealed {
     fn consumer_cursor(&mut self, consumer: &str) -> Result<i64>;
     /// Records what a consumer has acknowledged (never moves it back).
     fn set_consumer_cursor(&mut self, consumer: &str, seq: i64, at: DateTime<Utc>) -> Result<()>;
+
+    // ----- decision records --------------------------------------------------------------------
+
+    /// Keeps a decision record.
+    fn insert_decision(&mut self, decision: &DecisionRecord) -> Result<()>;
+    /// Decision records with a row key below `before` (all when `None`), newest first, recorded
+    /// in `[since, until)` and with one of `outcomes` (any when empty), at most `limit`; each
+    /// with its row key, for paging.
+    fn decisions(
+        &mut self,
+        before: Option<i64>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        outcomes: &[DecisionOutcome],
+        limit: u32,
+    ) -> Result<Vec<(i64, DecisionRecord)>>;
+    /// Keeps a policy's rules under its hash (once).
+    fn put_policy(&mut self, hash: &str, rules: &Value, at: DateTime<Utc>) -> Result<()>;
+    /// The rules of the policy with this hash.
+    fn policy(&mut self, hash: &str) -> Result<Option<Value>>;
 
     // ----- API keys and idempotency -----------------------------------------------------------
 

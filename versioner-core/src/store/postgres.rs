@@ -30,6 +30,7 @@ use super::sql::{
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
+use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
@@ -1146,6 +1147,79 @@ impl Tx for PgTx<'_, '_> {
             &[&consumer, &seq, &at],
         )?;
         Ok(())
+    }
+
+    fn insert_decision(&mut self, d: &DecisionRecord) -> Result<()> {
+        let (request, verdict, facts) = (
+            d.request.clone(),
+            to_value(&d.verdict)?,
+            to_value(&d.facts)?,
+        );
+        self.exec(
+            "INSERT INTO decisions(uid, recorded_at, product, version, environment, status, outcome, actor, \
+             deployment_id, policy_hash, request, verdict, facts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+            &[&d.id, &d.recorded_at, &d.product_name, &d.version, &d.environment_name, &d.status.as_str(),
+              &d.outcome.as_str(), &d.actor, &d.deployment_id, &d.policy_hash, &request, &verdict, &facts],
+        )?;
+        Ok(())
+    }
+
+    fn decisions(
+        &mut self,
+        before: Option<i64>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        outcomes: &[DecisionOutcome],
+        limit: u32,
+    ) -> Result<Vec<(i64, DecisionRecord)>> {
+        let outcomes: Vec<String> = outcomes.iter().map(|o| o.as_str().to_string()).collect();
+        self.all(
+            "SELECT id, uid, recorded_at, product, version, environment, status, outcome, actor, \
+             deployment_id, policy_hash, request, verdict, facts FROM decisions \
+             WHERE ($1::BIGINT IS NULL OR id < $1) AND ($2::TIMESTAMPTZ IS NULL OR recorded_at >= $2) \
+             AND ($3::TIMESTAMPTZ IS NULL OR recorded_at < $3) \
+             AND (cardinality($4::TEXT[]) = 0 OR outcome = ANY($4)) \
+             ORDER BY id DESC LIMIT $5",
+            &[&before, &since, &until, &outcomes, &i64::from(limit)],
+            |r| {
+                let mut verdict: crate::policy::Verdict = from_json(r, 12)?;
+                verdict.refresh_derived();
+                Ok((
+                    get(r, 0)?,
+                    DecisionRecord {
+                        id: get(r, 1)?,
+                        recorded_at: get(r, 2)?,
+                        product_name: get(r, 3)?,
+                        version: get(r, 4)?,
+                        environment_name: get(r, 5)?,
+                        status: parse(r, 6)?,
+                        outcome: parse(r, 7)?,
+                        actor: get(r, 8)?,
+                        deployment_id: get(r, 9)?,
+                        policy_hash: get(r, 10)?,
+                        request: get(r, 11)?,
+                        verdict,
+                        facts: from_json(r, 13)?,
+                    },
+                ))
+            },
+        )
+    }
+
+    fn put_policy(&mut self, hash: &str, rules: &Value, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO policies(hash, rules, first_seen) VALUES ($1, $2, $3) ON CONFLICT(hash) DO NOTHING",
+            &[&hash, rules, &at],
+        )?;
+        Ok(())
+    }
+
+    fn policy(&mut self, hash: &str) -> Result<Option<Value>> {
+        self.one(
+            "SELECT rules FROM policies WHERE hash = $1",
+            &[&hash],
+            |r| get(r, 0),
+        )
     }
 
     fn insert_api_key(&mut self, k: &StoredApiKey) -> Result<()> {

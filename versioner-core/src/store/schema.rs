@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -188,11 +188,37 @@ CREATE INDEX deployments_by_recorded_outcome ON deployments(product_id, environm
     r#"
 ALTER TABLE outbox ADD COLUMN hash TEXT;
 "#,
+    // 5: a record of every decision, and the policies they were decided under.
+    r#"
+CREATE TABLE decisions(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  recorded_at TEXT NOT NULL,
+  product TEXT NOT NULL,
+  version TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  status TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  actor TEXT,
+  deployment_id TEXT,
+  policy_hash TEXT NOT NULL,
+  request TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  facts TEXT NOT NULL
+);
+CREATE INDEX decisions_by_time ON decisions(recorded_at);
+CREATE INDEX decisions_by_outcome ON decisions(outcome, id);
+CREATE TABLE policies(
+  hash TEXT PRIMARY KEY,
+  rules TEXT NOT NULL,
+  first_seen TEXT NOT NULL
+);
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 4;
+pub const PG_SCHEMA_VERSION: i64 = 5;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -355,5 +381,31 @@ CREATE INDEX deployments_by_recorded_outcome ON deployments(product_id, environm
 ALTER TABLE outbox ADD COLUMN hash TEXT;
 ALTER TABLE outbox_head ADD COLUMN hash TEXT;
 UPDATE outbox_head SET hash = (SELECT hash FROM outbox ORDER BY seq DESC LIMIT 1);
+"#,
+    // 5: a record of every decision, and the policies they were decided under.
+    r#"
+CREATE TABLE decisions(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  recorded_at TIMESTAMPTZ NOT NULL,
+  product TEXT NOT NULL,
+  version TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  status TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  actor TEXT,
+  deployment_id TEXT,
+  policy_hash TEXT NOT NULL,
+  request JSONB NOT NULL,
+  verdict JSONB NOT NULL,
+  facts JSONB NOT NULL
+);
+CREATE INDEX decisions_by_time ON decisions(recorded_at);
+CREATE INDEX decisions_by_outcome ON decisions(outcome, id);
+CREATE TABLE policies(
+  hash TEXT PRIMARY KEY,
+  rules JSONB NOT NULL,
+  first_seen TIMESTAMPTZ NOT NULL
+);
 "#,
 ];

@@ -30,6 +30,7 @@ use super::sql::{
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
 use crate::approval::Approval;
+use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
@@ -1241,6 +1242,87 @@ impl Tx for SqliteTx<'_> {
             params![consumer, seq, ts(at)],
         )?;
         Ok(())
+    }
+
+    fn insert_decision(&mut self, d: &DecisionRecord) -> Result<()> {
+        self.exec(
+            "INSERT INTO decisions(uid, recorded_at, product, version, environment, status, outcome, actor, \
+             deployment_id, policy_hash, request, verdict, facts) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+            params![
+                d.id,
+                ts(d.recorded_at),
+                d.product_name,
+                d.version,
+                d.environment_name,
+                d.status.as_str(),
+                d.outcome.as_str(),
+                d.actor,
+                d.deployment_id,
+                d.policy_hash,
+                to_json(&d.request)?,
+                to_json(&d.verdict)?,
+                to_json(&d.facts)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn decisions(
+        &mut self,
+        before: Option<i64>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        outcomes: &[DecisionOutcome],
+        limit: u32,
+    ) -> Result<Vec<(i64, DecisionRecord)>> {
+        let outcomes: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
+        let outcome_list = to_json(&outcomes)?;
+        self.all(
+            "SELECT id, uid, recorded_at, product, version, environment, status, outcome, actor, \
+             deployment_id, policy_hash, request, verdict, facts FROM decisions \
+             WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR recorded_at >= ?2) \
+             AND (?3 IS NULL OR recorded_at < ?3) \
+             AND (?4 = '[]' OR outcome IN (SELECT value FROM json_each(?4))) \
+             ORDER BY id DESC LIMIT ?5",
+            params![before, since.map(ts), until.map(ts), outcome_list, limit],
+            |r| {
+                let outcome: String = r.get(7)?;
+                let mut verdict: crate::policy::Verdict = json(r, 12)?;
+                verdict.refresh_derived();
+                Ok((
+                    r.get(0)?,
+                    DecisionRecord {
+                        id: r.get(1)?,
+                        recorded_at: dt(r, 2)?,
+                        product_name: r.get(3)?,
+                        version: r.get(4)?,
+                        environment_name: r.get(5)?,
+                        status: status(r, 6)?,
+                        outcome: outcome.parse().map_err(|e| conversion(7, e))?,
+                        actor: r.get(8)?,
+                        deployment_id: r.get(9)?,
+                        policy_hash: r.get(10)?,
+                        request: json(r, 11)?,
+                        verdict,
+                        facts: json(r, 13)?,
+                    },
+                ))
+            },
+        )
+    }
+
+    fn put_policy(&mut self, hash: &str, rules: &Value, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "INSERT INTO policies(hash, rules, first_seen) VALUES (?1, ?2, ?3) ON CONFLICT(hash) DO NOTHING",
+            params![hash, to_json(rules)?, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    fn policy(&mut self, hash: &str) -> Result<Option<Value>> {
+        self.one("SELECT rules FROM policies WHERE hash = ?1", [hash], |r| {
+            json(r, 0)
+        })
     }
 
     fn insert_api_key(&mut self, k: &StoredApiKey) -> Result<()> {
