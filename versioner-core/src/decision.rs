@@ -18,6 +18,7 @@ use crate::status::Status;
 
 /// How a preflight ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionOutcome {
     /// Every rule held.

@@ -247,6 +247,13 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
         at: Option<DateTime<Utc>>,
         environments: Option<&[String]>,
     ) -> Result<Vec<Drift>>;
+
+    /// The recorded preflight decisions where a rule failed, newest first
+    /// ([`Versioner::violations`]).
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a bad filter; `STORAGE`.
+    fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>>;
 }
 
 impl Tracker for Versioner {
@@ -377,6 +384,10 @@ impl Tracker for Versioner {
         environments: Option<&[String]>,
     ) -> Result<Vec<Drift>> {
         Versioner::drift(self, at, environments)
+    }
+
+    fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>> {
+        Versioner::violations(self, query)
     }
 }
 

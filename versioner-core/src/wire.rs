@@ -856,6 +856,44 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
     }
 }
 
+/// Reads the filters of `GET /deployment-rules/violations` from their JSON form (an object of
+/// strings, or `null`): `rule`, `product`, `environment`, `since`, `until` (RFC 3339),
+/// `outcome` (`blocked`, `reported` or `bypassed`) and `limit`. Blank values filter nothing.
+///
+/// # Errors
+/// `INVALID_INPUT` naming an unknown filter or a bad value.
+pub fn violation_query(filter: &Value) -> Result<crate::decision::ViolationQuery> {
+    let mut q = crate::decision::ViolationQuery::default();
+    let Some(map) = filter.as_object() else {
+        return if filter.is_null() {
+            Ok(q)
+        } else {
+            Err(Error::invalid("filter", "must be an object of filters"))
+        };
+    };
+    for (key, value) in map {
+        let Some(text) = text(key, value)? else {
+            continue;
+        };
+        match key.as_str() {
+            "rule" => q.rule = Some(text),
+            "product" | "product_name" => q.product = Some(text),
+            "environment" | "environment_name" => q.environment = Some(text),
+            "since" => q.since = Some(instant(key, &text)?),
+            "until" => q.until = Some(instant(key, &text)?),
+            "outcome" => q.outcome = Some(text.parse()?),
+            "limit" => q.limit = whole_number(key, value)?,
+            other => {
+                return Err(Error::invalid(
+                    other,
+                    "unknown filter; expected rule, product, environment, since, until, outcome or limit",
+                ));
+            }
+        }
+    }
+    Ok(q)
+}
+
 /// One route of the HTTP API: its method and path template (`{name}` for a path parameter).
 ///
 /// The client calls the API only through [`endpoints`]; the server's test suite checks that
@@ -954,6 +992,8 @@ pub mod endpoints {
     pub const STATE: Endpoint = Endpoint::new("GET", "/state");
     /// `GET /drift`.
     pub const DRIFT: Endpoint = Endpoint::new("GET", "/drift");
+    /// `GET /deployment-rules/violations`.
+    pub const VIOLATIONS: Endpoint = Endpoint::new("GET", "/deployment-rules/violations");
 
     /// All of them.
     pub const ALL: &[Endpoint] = &[
@@ -982,6 +1022,7 @@ pub mod endpoints {
         DEPLOYMENT,
         STATE,
         DRIFT,
+        VIOLATIONS,
     ];
 }
 

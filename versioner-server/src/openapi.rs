@@ -799,6 +799,8 @@ fn finish(mut doc: Value) -> Value {
         if let Some(schemas) = schemas {
             let mut extra = Vec::new();
             push::<ErrorBody>(&mut extra);
+            // Types named only by query parameters (which register no schema of their own).
+            push::<versioner_core::DecisionOutcome>(&mut extra);
             for (name, schema) in extra {
                 schemas
                     .entry(name)

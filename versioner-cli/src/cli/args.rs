@@ -174,6 +174,19 @@ Examples:
     Keys(KeysArgs),
     /// Check or export the tamper-evident audit log
     Audit(AuditArgs),
+    /// List the recorded preflight decisions where a rule failed (blocked, reported, bypassed)
+    #[command(after_help = "\
+Examples:
+  versioner violations --environment production --outcome blocked
+  versioner violations --rule 'Staging soak' --since 2026-11-01T00:00:00Z -o json")]
+    Violations(ViolationsArgs),
+    /// Re-evaluate recorded decisions under the policy then in force, or a candidate policy,
+    /// and list those that would change (needs the database: --db or --database-url)
+    #[command(after_help = "\
+Examples:
+  versioner replay --since 2026-11-01T00:00:00Z
+  versioner replay --since 2026-11-01T00:00:00Z --policy candidate.toml")]
+    Replay(ReplayArgs),
     /// Run the HTTP API over a database
     #[command(after_help = "\
 API keys live in the database itself (every server on it accepts them); create one with
@@ -389,6 +402,43 @@ pub struct HistoryArgs {
     /// At most this many (1 to 1000)
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
+}
+
+/// Flags of `violations`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ViolationsArgs {
+    /// Only decisions where this rule failed
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only this product
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only this environment
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// Only decisions recorded at or after this instant (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only decisions recorded before this instant (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only this outcome
+    #[arg(long, value_name = "blocked|reported|bypassed")]
+    pub outcome: Option<String>,
+    /// At most this many (1 to 1000)
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+}
+
+/// Flags of `replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Replay the decisions recorded at or after this instant (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// A candidate policy file (TOML, or JSON by its extension) instead of the one in force
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
 }
 
 /// Flags of `versions`.

@@ -5,10 +5,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use versioner_core::input::PolicyInput;
 use versioner_core::policy::RuleStatus;
-use versioner_core::{ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, wire};
+use versioner_core::{
+    ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, ViolationQuery, wire,
+};
 
 use super::args::{
-    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, Rules, StatusArgs, VersionsArgs,
+    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, ReplayArgs, Rules, StatusArgs,
+    VersionsArgs, ViolationsArgs,
 };
 use super::output::{outcome_lines, table};
 use super::{Context, Usage};
@@ -398,5 +401,125 @@ pub fn approvals(ctx: &mut Context<'_, '_>, a: &ApprovalsArgs) -> Exit {
         ],
         &rows,
     ));
+    Exit::Success
+}
+
+/// `versioner violations`.
+pub fn violations(ctx: &mut Context<'_, '_>, a: &ViolationsArgs) -> Exit {
+    let query = (|| -> Result<ViolationQuery, Usage> {
+        let mut q = ViolationQuery::default();
+        q.rule = a.rule.clone();
+        q.product = a.product.clone();
+        q.environment = a.environment.clone();
+        q.since = instant(a.since.as_deref(), "since")?;
+        q.until = instant(a.until.as_deref(), "until")?;
+        q.outcome = a
+            .outcome
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| Usage(format!("--outcome: {e}")))?;
+        q.limit = Some(a.limit);
+        Ok(q)
+    })();
+    let query = usage!(ctx, query);
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let list = attempt!(ctx, t.violations(&query));
+    if ctx.console.json() {
+        ctx.console
+            .print_json(&serde_json::to_value(&list).unwrap_or_default());
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|d| {
+            vec![
+                time(d.recorded_at),
+                d.outcome.as_str().to_string(),
+                d.product_name.clone(),
+                d.version.clone(),
+                d.environment_name.clone(),
+                d.failed_rules().collect::<Vec<_>>().join(", "),
+                d.actor.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    ctx.console.out(&table(
+        &[
+            "RECORDED_AT",
+            "OUTCOME",
+            "PRODUCT",
+            "VERSION",
+            "ENVIRONMENT",
+            "FAILED_RULES",
+            "BY",
+        ],
+        &rows,
+    ));
+    Exit::Success
+}
+
+/// `versioner replay`.
+pub fn replay(ctx: &mut Context<'_, '_>, a: &ReplayArgs) -> Exit {
+    let since = usage!(ctx, instant(Some(&a.since), "since")).unwrap_or_default();
+    let db = match ctx.database("replay") {
+        Ok(db) => db,
+        Err(u) => return ctx.usage(&u),
+    };
+    let vr = match super::open(&db) {
+        Ok(v) => v,
+        Err(e) => return ctx.fail(&e),
+    };
+    let candidate = match &a.policy {
+        Some(file) => match PolicyInput::file(file, None).parse() {
+            Ok(p) => Some(p),
+            Err(e) => return ctx.fail(&e),
+        },
+        None => None,
+    };
+    let changes = attempt!(ctx, vr.replay(since, candidate.as_ref()));
+    if ctx.console.json() {
+        ctx.console
+            .print_json(&serde_json::to_value(&changes).unwrap_or_default());
+        return Exit::Success;
+    }
+    if changes.is_empty() {
+        ctx.console.out(&format!(
+            "✓ no recorded decision since {} would change",
+            time(since)
+        ));
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| {
+            vec![
+                time(c.recorded_at),
+                c.product_name.clone(),
+                c.version.clone(),
+                c.environment_name.clone(),
+                format!("{} → {}", c.was.as_str(), c.now.as_str()),
+                c.failed_now.join(", "),
+                c.decision_id.clone(),
+            ]
+        })
+        .collect();
+    ctx.console.out(&table(
+        &[
+            "RECORDED_AT",
+            "PRODUCT",
+            "VERSION",
+            "ENVIRONMENT",
+            "CHANGE",
+            "FAILING_NOW",
+            "DECISION",
+        ],
+        &rows,
+    ));
+    ctx.console
+        .out(&format!("{} decision(s) would change", changes.len()));
     Exit::Success
 }

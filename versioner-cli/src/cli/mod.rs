@@ -284,6 +284,8 @@ where
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
         Command::Audit(a) => audit::run(&mut ctx, &a),
+        Command::Violations(a) => commands::violations(&mut ctx, &a),
+        Command::Replay(a) => commands::replay(&mut ctx, &a),
         Command::Serve(a) => serve::run(&mut ctx, &a),
     }
 }

@@ -1144,3 +1144,52 @@ async fn a_completed_only_event_is_refused_428_like_a_started_one() {
     assert_eq!(r.body["detail"]["code"], "FLOW_VIOLATION");
     assert!(f.vr().products().unwrap().is_empty(), "nothing recorded");
 }
+
+#[tokio::test]
+async fn refused_deployments_are_listed_at_the_public_violations_path() {
+    let f = Fixture::new();
+    let app = f.router();
+    let event = json!({"product_name": "api", "version": "1", "environment_name": "production", "status": "started"});
+    assert_eq!(
+        post(&app, "/deployment-events/", &f.deployer, event)
+            .await
+            .status,
+        428
+    );
+    let r = get(
+        &app,
+        "/deployment-rules/violations?environment=production&outcome=blocked",
+        &f.viewer,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["verdict"]["code"], "FLOW_VIOLATION");
+    assert_eq!(list[0]["policy_hash"].as_str().unwrap().len(), 64);
+    let r = get(&app, "/deployment-rules/violations?colour=red", &f.viewer).await;
+    assert_eq!(
+        (r.status, &r.body["detail"][0]["loc"][1]),
+        (422, &json!("colour"))
+    );
+}
+
+#[test]
+fn the_client_lists_violations_as_in_process() {
+    let f = Fixture::new();
+    let server = crate::support::TestServer::start(f.router());
+    let client = versioner_core::client::Client::new(&server.url, Some(&f.deployer)).unwrap();
+    let blocked = versioner_core::Tracker::track_deployment(
+        &client,
+        &versioner_core::DeploymentEvent::new("api", "1", "production", "started"),
+    );
+    assert!(blocked.is_err());
+    let remote = versioner_core::Tracker::violations(&client, &Default::default()).unwrap();
+    let local = f.vr().violations(&Default::default()).unwrap();
+    assert_eq!(remote.len(), 1);
+    assert_eq!(remote[0].id, local[0].id);
+    assert_eq!(
+        remote[0].verdict.code(),
+        Some(versioner_core::policy::BlockCode::FlowViolation)
+    );
+}

@@ -976,3 +976,43 @@ fn audit_verify_passes_then_names_the_row_edited_with_sql_and_export_writes_json
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("at entry 2"), "{r:?}");
 }
+
+#[test]
+fn violations_and_replay_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("v.db");
+    let dbs = db.to_str().unwrap();
+    std::fs::write(home.join("policy.toml"), FLOW_POLICY).unwrap();
+    std::fs::write(home.join("none.toml"), "rules = []\n").unwrap();
+    let v = |args: &[&str]| versioner(home, args, &[("VERSIONER_DB", dbs)]);
+    assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+    assert_eq!(v(&deploy("1", "production", "started")).code, 5);
+    assert_eq!(v(&deploy("1", "staging", "started")).code, 0);
+    let r = v(&["violations", "-o", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let list = r.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["outcome"], "blocked");
+    assert_eq!(list[0]["environment_name"], "production");
+    let r = v(&["violations", "--outcome", "sideways"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("--outcome"), "{r:?}");
+
+    let r = v(&["replay", "--since", "2000-01-01T00:00:00Z"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("no recorded decision"), "{r:?}");
+    // Without the flow rule, the refused production deployment would have gone ahead.
+    let r = v(&[
+        "replay",
+        "--since",
+        "2000-01-01T00:00:00Z",
+        "--policy",
+        "none.toml",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("blocked → allowed") && r.stdout.contains("1 decision(s) would change"),
+        "{r:?}"
+    );
+}

@@ -27,6 +27,45 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_rule_status))
         .routes(routes!(rule_history))
         .routes(routes!(all_rule_history))
+        .routes(routes!(violations))
+}
+
+/// The query of `GET /deployment-rules/violations`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ViolationsQuery {
+    /// Only decisions where this rule failed.
+    pub rule: Option<String>,
+    /// Only this product.
+    pub product: Option<String>,
+    /// Only this environment.
+    pub environment: Option<String>,
+    /// Recorded at or after (RFC 3339).
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recorded before (RFC 3339).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// `blocked` (refused), `reported` (report-only failures) or `bypassed`.
+    pub outcome: Option<versioner_core::DecisionOutcome>,
+    /// At most this many (1–1000, default 100), newest first.
+    pub limit: Option<u32>,
+}
+
+/// The recorded preflight decisions where a rule failed (blocked, reported or bypassed), newest first
+///
+/// Each carries the request, who asked, the verdict with every rule's outcome, the facts it
+/// was decided on, the hash of the policy in force and when it was recorded.
+#[utoipa::path(
+    get,
+    path = "/deployment-rules/violations",
+    tag = "rules",
+    params(ViolationsQuery),
+    responses((status = 200, description = "The decisions, newest first", body = Vec<Object>)),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
+pub async fn violations(State(s): State<AppState>, q: Params) -> Answer {
+    let query = versioner_core::wire::violation_query(&q.to_object())?;
+    let list = s.core(move |vr| vr.violations(&query)).await?;
+    ok(to_json(&list)?)
 }
 
 /// Every rule, in evaluation order
