@@ -528,3 +528,85 @@ fn replay_of_200_decisions_lists_exactly_those_a_tighter_policy_changes() {
         13
     );
 }
+
+#[test]
+fn a_check_at_a_past_instant_sees_the_history_recorded_by_then() {
+    let (vr, clock) = setup(); // 2026-11-20T10:00Z, staging soak 24 h before production
+    vr.apply_policy_text(
+        "[[rules]]\nname = \"One at a time\"\ntype = \"concurrency\"\nper = \"environment\"\n\
+         environments = [\"production\"]\n\
+         [[rules]]\nname = \"Release sign-off\"\ntype = \"release_approval\"\nenvironments = [\"production\"]\n",
+        PolicyFormat::Toml,
+        ApplyMode::Merge,
+        "test",
+    )
+    .unwrap();
+    let check = |at: &str| {
+        let mut c = versioner_core::CheckRequest::new("api", "1.0.0", "production");
+        c.at = Some(at.into());
+        let v = vr.check(&c).unwrap();
+        let mut failed: Vec<String> = v
+            .outcomes()
+            .iter()
+            .filter(|o| o.failed())
+            .map(|o| o.rule_name.clone())
+            .collect();
+        failed.sort();
+        failed
+    };
+    vr.track_build(&BuildEvent::new("api", "1.0.0", "completed"))
+        .unwrap();
+    // 10:00 staging succeeds; 11:00 web starts in production, 12:00 it completes; api is
+    // approved at 11:30 and the approval is revoked at 13:00.
+    vr.track_deployment(&DeploymentEvent::new("api", "1.0.0", "staging", "success"))
+        .unwrap();
+    clock.advance(Duration::hours(1));
+    let mut web = DeploymentEvent::new("web", "2.0.0", "production", "started");
+    web.skip_preflight_checks = Some(true);
+    web.skip_preflight_reason = Some("seeding the scenario".into());
+    vr.track_deployment(&web).unwrap();
+    clock.advance(Duration::minutes(30));
+    let a = vr
+        .approve(&versioner_core::ApprovalRequest::new(
+            "api", "1.0.0", "release", "rita",
+        ))
+        .unwrap();
+    clock.advance(Duration::minutes(30));
+    vr.track_deployment(&DeploymentEvent::new(
+        "web",
+        "2.0.0",
+        "production",
+        "completed",
+    ))
+    .unwrap();
+    clock.advance(Duration::hours(1));
+    vr.revoke_approval(&a.id, "max", "wrong build").unwrap();
+    clock.advance(Duration::days(2)); // now 2026-11-22T13:00Z
+
+    assert_eq!(
+        check("2026-11-20T09:00:00Z"),
+        ["Release sign-off", "Staging soak"],
+        "nothing recorded yet but the build"
+    );
+    assert_eq!(
+        check("2026-11-20T11:45:00Z"),
+        ["One at a time", "Staging soak"],
+        "web in progress, approved, soak not over"
+    );
+    assert_eq!(
+        check("2026-11-21T12:30:00Z"),
+        ["Release sign-off"],
+        "revoked by then"
+    );
+    assert_eq!(check("2026-11-20T12:30:00Z"), ["Staging soak"]);
+    // Now: soaked, nothing in progress, approval revoked.
+    let mut now = versioner_core::CheckRequest::new("api", "1.0.0", "production");
+    now.at = None;
+    let v = vr.check(&now).unwrap();
+    assert!(
+        v.outcomes()
+            .iter()
+            .filter(|o| o.failed())
+            .all(|o| o.rule_name == "Release sign-off")
+    );
+}

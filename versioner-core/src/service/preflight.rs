@@ -1,6 +1,7 @@
 //! The preflight: the facts a verdict needs, and the dry-run check.
 
-use crate::approval::Approval;
+use chrono::{DateTime, Utc};
+
 use crate::error::Result;
 use crate::event::CheckRequest;
 use crate::model::{Environment, Product, Version};
@@ -21,7 +22,9 @@ impl Versioner {
         store::read(&*self.store, |tx| {
             let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
             let target = Target::find(tx, &req.product, &req.version, &req.environment)?;
-            let facts = gather_facts(tx, &rules, &target, req.deployed_by.as_deref(), None)?;
+            // A check at a past instant sees the history as it had been recorded by then.
+            let as_of = (at < self.now()).then_some(at);
+            let facts = gather_facts(tx, &rules, &target, req.deployed_by.as_deref(), None, as_of)?;
             Ok(policy::evaluate(&rules, &facts, at))
         })
     }
@@ -69,6 +72,7 @@ pub(super) fn gather_facts(
     target: &Target,
     deployed_by: Option<&str>,
     exclude: Option<i64>,
+    as_of: Option<DateTime<Utc>>,
 ) -> Result<Facts> {
     let mut facts = Facts::new(
         &target.product_name,
@@ -95,8 +99,18 @@ pub(super) fn gather_facts(
     if needs.open_deployments
         && let Some(e) = &target.environment
     {
-        facts.open_deployments = tx
-            .open_deployments(e.key)?
+        let open = match as_of {
+            None => tx.open_deployments(e.key)?,
+            Some(at) => {
+                let window =
+                    chrono::Duration::from_std(needs.open_window).unwrap_or(chrono::Duration::MAX);
+                let since = at
+                    .checked_sub_signed(window)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                tx.open_deployments_at(e.key, at, since)?
+            }
+        };
+        facts.open_deployments = open
             .into_iter()
             .filter(|(key, _)| Some(*key) != exclude)
             .map(|(_, d)| d)
@@ -107,7 +121,10 @@ pub(super) fn gather_facts(
             // A rule's prerequisite means the environment of the same name in any case or
             // compatibility form; a look-alike means none (the rule then fails closed).
             let stint = match super::lookup_environment(tx, env_name).ok().flatten() {
-                Some(env) => tx.stint(p.key, v.key, env.key)?,
+                Some(env) => match as_of {
+                    None => tx.stint(p.key, v.key, env.key)?,
+                    Some(at) => tx.stint_at(p.key, v.key, env.key, at)?,
+                },
                 None => policy::Stint::default(),
             };
             facts.stints.insert(env_name.to_string(), stint);
@@ -116,7 +133,11 @@ pub(super) fn gather_facts(
             facts.approvals = tx
                 .approvals(v.key)?
                 .into_iter()
-                .filter(Approval::is_active)
+                .filter(|a| match as_of {
+                    None => a.is_active(),
+                    // Granted by then, and not yet revoked then.
+                    Some(at) => a.granted_at <= at && a.revoked_at.is_none_or(|r| r > at),
+                })
                 .collect();
         }
         if needs.builders {

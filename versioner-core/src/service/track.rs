@@ -376,6 +376,7 @@ fn record_deployment(
             &target,
             f.deployed_by.as_deref(),
             reuse.as_ref().map(|d| d.key),
+            None,
         )?;
         let verdict = policy::evaluate(&rules, &facts, now);
         // The decision record: the request, who asked, the verdict, the facts, the policy.

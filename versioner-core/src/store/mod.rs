@@ -302,6 +302,22 @@ pub trait Tx: sealed::Sealed {
     ) -> Result<()>;
     /// How a version fared in an environment (for flow and soak).
     fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint>;
+    /// [`Tx::stint`] as recorded by `at` (what a check at a past instant sees).
+    fn stint_at(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Stint>;
+    /// Deployments of any product in an environment that, as recorded, had started by `at`
+    /// (and at or after `since`) and were still open at `at`, with their keys.
+    fn open_deployments_at(
+        &mut self,
+        environment_key: i64,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, OpenDeployment)>>;
     /// Deployment history, newest first.
     fn history(&mut self, filter: &HistoryFilter) -> Result<Vec<Deployment>>;
     /// Every (product, environment) pair that has had a deployment.

@@ -808,6 +808,35 @@ impl Tx for PgTx<'_, '_> {
         )
     }
 
+    fn open_deployments_at(
+        &mut self,
+        environment_key: i64,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, OpenDeployment)>> {
+        self.all(
+            "SELECT d.id, d.uid, p.name, v.version, d.started_at \
+             FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id \
+             WHERE d.deployed_at >= $3 AND d.deployed_at <= $2 AND d.environment_id = $1 \
+             AND d.started_at IS NOT NULL AND d.started_at <= $2 \
+             AND (d.is_open OR d.updated_at > $2) ORDER BY d.id",
+            &[&environment_key, &at, &since],
+            |r| {
+                Ok((
+                    get(r, 0)?,
+                    OpenDeployment {
+                        id: get(r, 1)?,
+                        product_name: get(r, 2)?,
+                        version: get(r, 3)?,
+                        // In progress at `at`, whatever it became since.
+                        status: Status::Started,
+                        started_at: get(r, 4)?,
+                    },
+                ))
+            },
+        )
+    }
+
     fn deployment_by_id(&mut self, id: &str) -> Result<Option<Deployment>> {
         self.one(
             &format!("{DEPLOYMENT_SELECT} WHERE d.uid = $1"),
@@ -892,6 +921,39 @@ impl Tx for PgTx<'_, '_> {
                  WHERE d.product_id = $1 AND d.environment_id = $2 AND d.status = 'completed' \
                  AND d.updated_at > $3 AND d.version_id <> $4 ORDER BY d.updated_at ASC, d.id ASC LIMIT 1",
                 &[&product_key, &environment_key, &last, &version_key],
+                |r| Ok((get(r, 0)?, get::<String>(r, 1)?)),
+            )?,
+        };
+        Ok(Stint {
+            first_success_at: first,
+            last_success_at: last,
+            superseded,
+        })
+    }
+
+    fn stint_at(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Stint> {
+        let params: [P<'_>; 4] = [&product_key, &version_key, &environment_key, &at];
+        let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = self
+            .one(
+                "SELECT MIN(updated_at), MAX(updated_at) FROM deployments WHERE product_id = $1 \
+                 AND environment_id = $3 AND version_id = $2 AND status = 'completed' AND updated_at <= $4",
+                &params,
+                |r| Ok((get(r, 0)?, get(r, 1)?)),
+            )?
+            .unwrap_or((None, None));
+        let superseded = match last {
+            None => None,
+            Some(last) => self.one(
+                "SELECT d.updated_at, v.version FROM deployments d JOIN versions v ON v.id = d.version_id \
+                 WHERE d.product_id = $1 AND d.environment_id = $2 AND d.status = 'completed' \
+                 AND d.updated_at > $3 AND d.version_id <> $4 AND d.updated_at <= $5 ORDER BY d.updated_at ASC, d.id ASC LIMIT 1",
+                &[&product_key, &environment_key, &last, &version_key, &at],
                 |r| Ok((get(r, 0)?, get::<String>(r, 1)?)),
             )?,
         };

@@ -810,6 +810,37 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn open_deployments_at(
+        &mut self,
+        environment_key: i64,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(i64, OpenDeployment)>> {
+        // `deployed_at` is a started deployment's recorded start: the time index bounds the
+        // read to the window, whatever the length of history.
+        self.all(
+            "SELECT d.id, d.uid, p.name, v.version, d.started_at \
+             FROM deployments d JOIN products p ON p.id = d.product_id JOIN versions v ON v.id = d.version_id \
+             WHERE d.deployed_at >= ?3 AND d.deployed_at <= ?2 AND d.environment_id = ?1 \
+             AND d.started_at IS NOT NULL AND d.started_at <= ?2 \
+             AND (d.is_open = 1 OR d.updated_at > ?2) ORDER BY d.id",
+            params![environment_key, ts(at), ts(since)],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    OpenDeployment {
+                        id: r.get(1)?,
+                        product_name: r.get(2)?,
+                        version: r.get(3)?,
+                        // In progress at `at`, whatever it became since.
+                        status: Status::Started,
+                        started_at: dt(r, 4)?,
+                    },
+                ))
+            },
+        )
+    }
+
     fn deployment_by_id(&mut self, id: &str) -> Result<Option<Deployment>> {
         self.one(
             &format!("{DEPLOYMENT_SELECT} WHERE d.uid = ?1"),
@@ -911,6 +942,42 @@ impl Tx for SqliteTx<'_> {
                  WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.status = 'completed' \
                  AND d.updated_at > ?3 AND d.version_id != ?4 ORDER BY d.updated_at ASC, d.id ASC LIMIT 1",
                 params![product_key, environment_key, ts(last), version_key],
+                |r| Ok((dt(r, 0)?, r.get::<_, String>(1)?)),
+            )?,
+        };
+        Ok(Stint {
+            first_success_at: first,
+            last_success_at: last,
+            superseded,
+        })
+    }
+
+    fn stint_at(
+        &mut self,
+        product_key: i64,
+        version_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Stint> {
+        // Recorded times (a completed deployment's `updated_at` is when its completion was
+        // recorded), so a back-dated `completed_at` cannot satisfy a soak. One range read of
+        // this version's successful deployments there (few rows, served by
+        // `deployments_by_version`) gives both the first and the last.
+        let (first, last) = self
+            .one(
+                "SELECT MIN(updated_at), MAX(updated_at) FROM deployments WHERE product_id = ?1 \
+                 AND environment_id = ?3 AND version_id = ?2 AND status = 'completed' AND updated_at <= ?4",
+                params![product_key, version_key, environment_key, ts(at)],
+                |r| Ok((opt_dt(r, 0)?, opt_dt(r, 1)?)),
+            )?
+            .unwrap_or((None, None));
+        let superseded = match last {
+            None => None,
+            Some(last) => self.one(
+                "SELECT d.updated_at, v.version FROM deployments d JOIN versions v ON v.id = d.version_id \
+                 WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.status = 'completed' \
+                 AND d.updated_at > ?3 AND d.version_id != ?4 AND d.updated_at <= ?5 ORDER BY d.updated_at ASC, d.id ASC LIMIT 1",
+                params![product_key, environment_key, ts(last), version_key, ts(at)],
                 |r| Ok((dt(r, 0)?, r.get::<_, String>(1)?)),
             )?,
         };

@@ -79,6 +79,7 @@ impl ConcurrencyRule {
 
     pub(crate) fn needs(&self, needs: &mut Needs) {
         needs.open_deployments = true;
+        needs.open_window = needs.open_window.max(self.stale_after);
     }
 
     pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {

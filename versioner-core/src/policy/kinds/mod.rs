@@ -33,6 +33,8 @@ pub use version_approval::VersionApprovalRule;
 pub(crate) struct Needs {
     /// Open deployments in the environment.
     pub(crate) open_deployments: bool,
+    /// How far back an open deployment still counts (the longest `stale_after`).
+    pub(crate) open_window: std::time::Duration,
     /// How the version fared in these environments.
     pub(crate) stints: Vec<String>,
     /// The version's active approvals.
