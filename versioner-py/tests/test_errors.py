@@ -155,7 +155,9 @@ def test_every_blocked_code_maps_to_the_blocked_class(vr: versioner.Versioner) -
          "QUALITY_APPROVAL_REQUIRED", 428),
     ]
     for i, (rule, code, status) in enumerate(cases):
-        vr.apply_policy([rule])
+        # Scoped to prod: the seeding success in stg is itself preflighted (it closes no
+        # preflighted start).
+        vr.apply_policy([{**rule, "environments": ["prod"]}])
         product = f"p{i}"
         deploy(vr, "1", "stg", product=product)
         if code == "CONCURRENT_DEPLOYMENT":
