@@ -10,6 +10,8 @@
 //! [`IdempotencyClaim`] part of the write's own transaction.
 
 mod access;
+
+pub use access::ApiKeyRequest;
 mod approvals;
 mod outbox;
 mod preflight;
@@ -50,6 +52,8 @@ pub struct Versioner {
     clock: Arc<dyn Clock>,
     /// The idempotent write this handle performs, if any.
     claim: Option<Arc<IdempotencyClaim>>,
+    /// Who performs this handle's writes, if set (see `Versioner::acting_as`).
+    actor: Option<Arc<crate::access::Actor>>,
 }
 
 /// What applying a policy changed.
@@ -126,6 +130,7 @@ impl Versioner {
             store,
             clock: Arc::new(SystemClock),
             claim: None,
+            actor: None,
         }
     }
 
@@ -140,6 +145,7 @@ impl Versioner {
             store: Arc::clone(&self.store),
             clock: Arc::clone(&self.clock),
             claim: Some(claim),
+            actor: self.actor.clone(),
         }
     }
 

@@ -20,11 +20,14 @@ impl Versioner {
     /// closes the newest open build of the version (or records a closed one). Repeating an
     /// event with the same `invoke_id` and status returns the recorded build and writes nothing.
     ///
+    /// The actor (see [`Versioner::acting_as`]) is recorded as `recorded_by`, and as
+    /// `built_by` unless the event names someone.
+    ///
     /// # Errors
-    /// `INVALID_INPUT` naming the field; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on
-    /// error.
+    /// `INVALID_INPUT` naming the field; `VERSION_CONFLICT`; `FORBIDDEN` when the actor's role
+    /// may not send events; `STORAGE`. Nothing is written on error.
     pub fn track_build(&self, event: &BuildEvent) -> Result<Build> {
-        let ev = event.validate()?;
+        let ev = self.attribute_build(event.validate()?)?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
         // INVARIANT: the clock is read once the write lock is held, so events are stamped in
         // the order they are serialized.
@@ -45,6 +48,11 @@ impl Versioner {
     /// An emergency bypass (`skip_preflight_checks` with `skip_preflight_reason`) records the
     /// deployment with what the rules would have said.
     ///
+    /// The actor (see [`Versioner::acting_as`]) is recorded as `recorded_by`, and as
+    /// `deployed_by` unless the event names someone (a CI key deploying for a person); the
+    /// preflight never counts either as a release approver. An actor whose role may not send
+    /// events is refused with `FORBIDDEN`.
+    ///
     /// # Errors
     /// A blocked deployment is [`Error::Blocked`] with the whole verdict (codes
     /// `CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`,
@@ -52,7 +60,7 @@ impl Versioner {
     /// `INVALID_INPUT`; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on error, except
     /// that a refusal appends its `deployment.preflight_failed` domain event.
     pub fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
-        let ev = event.validate()?;
+        let ev = self.attribute_deployment(event.validate()?)?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
         let lock = LockScope::Environment(ev.environment.clone());
         // INVARIANT: the clock is read once the environment's lock is held, so a preflight
@@ -277,6 +285,10 @@ fn overlay_build_fields(b: &mut crate::model::BuildFields, f: &crate::model::Bui
     overlay(&mut b.invoke_id, &f.invoke_id);
     overlay(&mut b.error_message, &f.error_message);
     overlay(&mut b.error_code, &f.error_code);
+    // Who recorded the build first stays; a later event fills it only when unknown.
+    if b.recorded_by.is_none() {
+        b.recorded_by.clone_from(&f.recorded_by);
+    }
 }
 
 fn overlay_deployment_fields(
@@ -294,6 +306,10 @@ fn overlay_deployment_fields(
     overlay(&mut d.invoke_id, &f.invoke_id);
     overlay(&mut d.deploy_url, &f.deploy_url);
     overlay(&mut d.build_url, &f.build_url);
+    // Who recorded the deployment first stays; a later event fills it only when unknown.
+    if d.recorded_by.is_none() {
+        d.recorded_by.clone_from(&f.recorded_by);
+    }
 }
 
 fn record_deployment(
@@ -354,13 +370,14 @@ fn record_deployment(
             version: Some(version.clone()),
             environment: Some(environment.clone()),
         };
-        let facts = gather_facts(
+        let mut facts = gather_facts(
             tx,
             &rules,
             &target,
             f.deployed_by.as_deref(),
             reuse.as_ref().map(|d| d.key),
         )?;
+        facts.principal.clone_from(&f.recorded_by);
         let verdict = policy::evaluate(&rules, &facts, now);
         match (&ev.bypass, verdict.is_allowed()) {
             (Some(reason), _) => {
