@@ -55,7 +55,17 @@ const ALL: &str = "*";
 /// The label of the catalog's problems in [`Error::InvalidPolicy`].
 pub(crate) const LABEL: &str = "(approvals)";
 
-/// The approval types and who may grant each (see the [module](self) documentation).
+/// The approval types and who may grant each: the built-in types ([`BUILT_IN_TYPES`]) plus
+/// those a policy file declares, and the reference's role → type mapping (§6; `release` for
+/// every role that approves versions, §6.1) with the policy's changes per role. A policy file
+/// writes it as its `approvals` table:
+///
+/// ```toml
+/// [approvals]
+/// types = ["change_board"]          # declared besides the built-in ones
+/// [approvals.grants]                # replaces the listed roles' defaults; "*" is every type
+/// qa = ["qa", "performance", "release", "change_board"]
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApprovalCatalog {
