@@ -9,7 +9,7 @@
 //! server VERSIONER_BIN postgres URL    # a PostgreSQL database (the binary built with --features postgres)
 //! ```
 //!
-//! One JSON document on stdout. The server runs with a `deployer` API key, as in production
+//! One JSON document on stdout. The server runs with a `ci` API key (the role `deployer` was called before), as in production
 //! (`VERSIONER_BENCH_NO_AUTH=1`: with `--no-auth` instead, to see what the key lookup costs). The load generator is a minimal HTTP/1.1 client on
 //! `std::net::TcpStream` (one keep-alive connection per client thread, `TCP_NODELAY`), so it
 //! takes as little of this 2-core machine's CPU from the server as possible. Traffic goes to
@@ -162,7 +162,7 @@ fn floor_pg(url: &str) -> Value {
     r
 }
 
-/// `versioner serve` on 127.0.0.1 with a fresh deployer key; stopped (SIGTERM) when dropped.
+/// `versioner serve` on 127.0.0.1 with a fresh ci key; stopped (SIGTERM) when dropped.
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -175,7 +175,7 @@ impl Server {
         let no_auth = std::env::var_os("VERSIONER_BENCH_NO_AUTH").is_some_and(|v| v == "1");
         let out = Command::new(bin)
             .args(db)
-            .args(["keys", "create", "--role", "deployer", "--name"])
+            .args(["keys", "create", "--role", "ci", "--name"])
             // A fresh name each run: a PostgreSQL database outlives one run.
             .arg(format!(
                 "bench-{}-{}",

@@ -90,7 +90,9 @@ export declare class Client {
   ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
   /**
    * Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
-   * who, when and why.
+   * who, when and why. `actor` may be left out when the instance knows who acts (a
+   * `Client`: its key's principal; a `Versioner` acting as someone); given, it must
+   * be that name.
    */
   setRuleStatus(name: string, options: RuleStatusOptions): Promise<StoredRule>
   /**
@@ -108,11 +110,20 @@ export declare class Client {
    */
   applyPolicyFile(path: string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
   /**
-   * Records an approval of a recorded version (rejects with `NOT_FOUND` when the
-   * product or version was never recorded).
+   * Records an approval of a recorded version by its actor, with the actor's role: a
+   * `Client`'s key principal, a `Versioner`'s actor (`actingAs`), else `approver`
+   * (with `approverRole` for an approver that is not a registered principal).
+   * Rejects with `INVALID_INPUT` for a type outside the catalog (naming the accepted
+   * ones) or an `approver` / `approverRole` that is not the caller's, `FORBIDDEN`
+   * when the role may not grant the type, `NOT_FOUND` when the product or version
+   * was never recorded.
    */
   approve(options: ApprovalOptions): Promise<Approval>
-  /** Revokes an approval; it stays in the record, marked revoked. */
+  /**
+   * Revokes an approval (one's own; any as an admin or release manager); it stays in
+   * the record, marked revoked. `actor` may be left out when the instance knows who
+   * acts.
+   */
   revokeApproval(id: string, options: RevokeOptions): Promise<Approval>
   /** The approvals of a version, revoked ones too, oldest first. */
   approvals(productName: string, version: string): Promise<Array<Approval>>
@@ -197,6 +208,16 @@ export declare class Versioner {
    */
   static connect(url: string, options?: ConnectOptions | undefined | null): Promise<Versioner>
   /**
+   * The same database, acting as `actor`: recorded on builds and deployments
+   * (`recordedBy`, and `builtBy` / `deployedBy` unless the event names someone), approvals
+   * and rule changes, and checked against its role — a registered principal's, else
+   * `role` when given, else admin. Both instances stay usable and share the store.
+   *
+   * Throws `INVALID_INPUT` for an unknown role (`field` `role`); a blank actor, or a role
+   * other than a registered principal's, is refused on the first write.
+   */
+  actingAs(actor: string, role?: string | undefined | null): Versioner
+  /**
    * Records a build event. Creates the product and version on first sight; the
    * first SHA recorded for a version is permanent.
    *
@@ -258,7 +279,9 @@ export declare class Versioner {
   ruleHistory(name?: string | undefined | null): Promise<Array<RuleStatusChange>>
   /**
    * Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
-   * who, when and why.
+   * who, when and why. `actor` may be left out when the instance knows who acts (a
+   * `Client`: its key's principal; a `Versioner` acting as someone); given, it must
+   * be that name.
    */
   setRuleStatus(name: string, options: RuleStatusOptions): Promise<StoredRule>
   /**
@@ -276,11 +299,20 @@ export declare class Versioner {
    */
   applyPolicyFile(path: string, options?: ApplyOptions | undefined | null): Promise<ApplyReport>
   /**
-   * Records an approval of a recorded version (rejects with `NOT_FOUND` when the
-   * product or version was never recorded).
+   * Records an approval of a recorded version by its actor, with the actor's role: a
+   * `Client`'s key principal, a `Versioner`'s actor (`actingAs`), else `approver`
+   * (with `approverRole` for an approver that is not a registered principal).
+   * Rejects with `INVALID_INPUT` for a type outside the catalog (naming the accepted
+   * ones) or an `approver` / `approverRole` that is not the caller's, `FORBIDDEN`
+   * when the role may not grant the type, `NOT_FOUND` when the product or version
+   * was never recorded.
    */
   approve(options: ApprovalOptions): Promise<Approval>
-  /** Revokes an approval; it stays in the record, marked revoked. */
+  /**
+   * Revokes an approval (one's own; any as an admin or release manager); it stays in
+   * the record, marked revoked. `actor` may be left out when the instance knows who
+   * acts.
+   */
   revokeApproval(id: string, options: RevokeOptions): Promise<Approval>
   /** The approvals of a version, revoked ones too, oldest first. */
   approvals(productName: string, version: string): Promise<Array<Approval>>
@@ -340,7 +372,10 @@ export interface ApplyOptions {
    * by name).
    */
   mode?: 'replace' | 'merge'
-  /** Who applies it (recorded with status changes; default `api`). */
+  /**
+   * Who applies it (recorded with status changes): by default the instance's own (a
+   * `Client`: its key's principal; a `Versioner` acting as someone), else `api`.
+   */
   actor?: string
   /**
    * The format of policy text (or of a policy file): `toml` or `json`. When absent the
@@ -400,12 +435,18 @@ export interface ApprovalOptions {
   version: string | number
   /**
    * `qa`, `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or a
-   * custom word.
+   * type the policy declares.
    */
   approvalType: string
-  /** Who approves. */
+  /**
+   * Who approves: optional when the instance knows who acts (a `Client`: its key's
+   * principal; a `Versioner` acting as someone), and then that name if given.
+   */
   approver: string
-  /** The approver's role (release rules may require one). */
+  /**
+   * The approver's role: for an approver that is not a registered principal (a registered
+   * one's role is its own).
+   */
   approverRole?: string
   /** The environment it is granted in or for. */
   environment?: string
@@ -454,6 +495,11 @@ export interface Build {
   errorMessage?: string
   /** A machine-readable failure code. */
   errorCode?: string
+  /**
+   * The principal that recorded it (the API key's, or the actor); `built_by` is who the
+   * event names.
+   */
+  recordedBy?: string
   /** When it started running. */
   startedAt?: Date
   /** When it finished. */
@@ -670,6 +716,11 @@ export interface Deployment {
   deployUrl?: string
   /** A link to the build. */
   buildUrl?: string
+  /**
+   * The principal that recorded it (the API key's, or the actor); `deployed_by` is who the
+   * event names (a CI key may deploy for a person).
+   */
+  recordedBy?: string
   /** When the deployment was first recorded. */
   deployedAt: Date
   /** When it started running, if it did. */
@@ -860,7 +911,7 @@ export interface Product {
 
 /** Who revokes an approval, and why: `revokeApproval(id, options)`. */
 export interface RevokeOptions {
-  /** Who revokes it. */
+  /** Who revokes it: optional when the instance knows who acts. */
   actor: string
   /** Why. */
   reason: string
@@ -963,7 +1014,10 @@ export interface RuleStatusChange {
 export interface RuleStatusOptions {
   /** The new status. */
   status: RuleStatus
-  /** Who changes it. */
+  /**
+   * Who changes it: optional when the instance knows who acts (a `Client`: its key's
+   * principal; a `Versioner` acting as someone), and then that name if given.
+   */
   actor: string
   /** Why. */
   reason: string

@@ -23,49 +23,103 @@ use crate::error::{Error, Result};
 /// How long an idempotency record is kept.
 pub const IDEMPOTENCY_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A principal's role: what its keys may do (the reference's ten roles, §10, plus `ci`).
+///
+/// Each principal has one role; its keys act with it. The names are snake_case
+/// (`release_manager`). Two names of earlier versions are still read: `deployer` is
+/// [`Role::Ci`] and `approver` is [`Role::ReleaseManager`] (the one role other than admin that
+/// may grant every approval type, as an approver key could).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Everything: events, approvals, rules.
+    /// Everything, including API keys and roles.
     Admin,
-    /// Send build and deployment events, and read.
-    Deployer,
-    /// Record and revoke approvals, and read.
-    Approver,
-    /// Read only (queries and dry-run checks).
+    /// Releases: events, bypass, rules, environments, every approval type.
+    #[serde(alias = "approver")]
+    ReleaseManager,
+    /// Product owners: read, and grant `uat` and `release` approvals.
+    Product,
+    /// Developers: read, send events, and grant `code_review` approvals.
+    Developer,
+    /// Site reliability: read, send events, rules, environments, and grant `performance` and
+    /// `release` approvals.
+    Sre,
+    /// Quality assurance: read, and grant `qa`, `performance` and `release` approvals.
+    Qa,
+    /// Security: read, and grant `security` and `release` approvals.
+    Security,
+    /// Compliance: read, and grant `compliance` and `release` approvals.
+    Compliance,
+    /// Billing: read only (Versioner keeps no billing).
+    Billing,
+    /// Read only.
     Viewer,
+    /// A pipeline's key: send build and deployment events, nothing else.
+    #[serde(alias = "deployer")]
+    Ci,
 }
 
 impl Role {
-    /// Every role.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Deployer, Role::Approver, Role::Viewer];
+    /// Every role, in the reference's order, then `ci`.
+    pub const ALL: [Role; 11] = [
+        Role::Admin,
+        Role::ReleaseManager,
+        Role::Product,
+        Role::Developer,
+        Role::Sre,
+        Role::Qa,
+        Role::Security,
+        Role::Compliance,
+        Role::Billing,
+        Role::Viewer,
+        Role::Ci,
+    ];
 
-    /// The lower-case name.
+    /// The snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
-            Role::Deployer => "deployer",
-            Role::Approver => "approver",
+            Role::ReleaseManager => "release_manager",
+            Role::Product => "product",
+            Role::Developer => "developer",
+            Role::Sre => "sre",
+            Role::Qa => "qa",
+            Role::Security => "security",
+            Role::Compliance => "compliance",
+            Role::Billing => "billing",
             Role::Viewer => "viewer",
+            Role::Ci => "ci",
         }
+    }
+
+    /// The names every surface accepts, comma-separated (for messages).
+    pub fn names() -> String {
+        Role::ALL.map(Role::as_str).join(", ")
     }
 }
 
 impl FromStr for Role {
     type Err = Error;
+    /// Reads a role name in any case, `-` or space for `_`; the names of earlier versions
+    /// `deployer` (now `ci`) and `approver` (now `release_manager`) are still read.
     fn from_str(s: &str) -> Result<Role> {
         let wanted = s.trim();
+        let key = wanted.to_ascii_lowercase().replace(['-', ' '], "_");
+        match key.as_str() {
+            "deployer" => return Ok(Role::Ci),
+            "approver" => return Ok(Role::ReleaseManager),
+            _ => {}
+        }
         Role::ALL
             .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(wanted))
+            .find(|r| r.as_str() == key)
             .ok_or_else(|| {
-                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
                 Error::invalid(
                     "role",
                     format!(
                         "unknown role `{wanted}`; expected one of: {}",
-                        names.join(", ")
+                        Role::names()
                     ),
                 )
             })
@@ -78,43 +132,230 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// What an operation requires of the caller's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What an operation requires of the caller's role. Each HTTP route declares one (its
+/// `x-permission`); the core checks the same permissions on the actor of a write, in
+/// process too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Permission {
     /// Nothing: no key needed (`/health`, `/openapi.json`, `/docs`).
     Public,
-    /// Any valid key: queries and dry-run checks.
+    /// Queries and dry-run checks: every role but `ci`.
     Read,
-    /// Send build and deployment events: deployer or admin.
+    /// Send build and deployment events: admin, release_manager, developer, sre, ci.
     Track,
-    /// Record or revoke approvals: approver or admin.
+    /// The emergency bypass of the preflight: admin and release_manager.
+    Bypass,
+    /// Record and revoke approvals (which types: the approval catalog's grants): admin,
+    /// release_manager, product, developer, sre, qa, security, compliance.
     Approve,
-    /// Manage rules and environments: admin.
-    Admin,
+    /// Set environment types: admin, release_manager, sre.
+    ManageEnvironments,
+    /// Add, edit and delete rules, change their status, apply a policy: admin,
+    /// release_manager, sre.
+    ManageRules,
+    /// Create, list and revoke API keys and change principals' roles: admin.
+    ManageKeys,
+}
+
+impl Permission {
+    /// Every permission, from the least to the most guarded.
+    pub const ALL: [Permission; 8] = [
+        Permission::Public,
+        Permission::Read,
+        Permission::Track,
+        Permission::Bypass,
+        Permission::Approve,
+        Permission::ManageEnvironments,
+        Permission::ManageRules,
+        Permission::ManageKeys,
+    ];
+
+    /// The name used in the OpenAPI document (`x-permission`): `public`, `read`, `track`,
+    /// `bypass`, `approve`, `environments`, `rules` or `keys`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Permission::Public => "public",
+            Permission::Read => "read",
+            Permission::Track => "track",
+            Permission::Bypass => "bypass",
+            Permission::Approve => "approve",
+            Permission::ManageEnvironments => "environments",
+            Permission::ManageRules => "rules",
+            Permission::ManageKeys => "keys",
+        }
+    }
+
+    /// The permission named `name` (see [`Permission::as_str`]).
+    pub fn from_name(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The roles that have this permission.
+    pub fn roles(self) -> Vec<Role> {
+        Role::ALL.into_iter().filter(|r| r.allows(self)).collect()
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Role {
-    /// Whether a caller with this role may do what requires `permission`.
+    /// Whether a caller with this role may do what requires `permission`: the capability
+    /// matrix of the reference (§10) mapped onto Versioner's operations, plus `ci` (events
+    /// only). `Role::allows(role, Permission::Bypass)` is the emergency bypass's check.
+    ///
+    /// ```
+    /// use versioner_core::access::{Permission, Role};
+    /// assert!(Role::ReleaseManager.allows(Permission::Bypass));
+    /// assert!(!Role::Ci.allows(Permission::Bypass) && Role::Ci.allows(Permission::Track));
+    /// assert!(!Role::Ci.allows(Permission::Read));
+    /// ```
     pub fn allows(self, permission: Permission) -> bool {
-        matches!(
-            (self, permission),
-            (_, Permission::Public | Permission::Read)
-                | (Role::Admin, _)
-                | (Role::Deployer, Permission::Track)
-                | (Role::Approver, Permission::Approve)
-        )
+        use Permission as P;
+        use Role as R;
+        match permission {
+            P::Public => true,
+            P::Read => self != R::Ci,
+            P::Track => matches!(
+                self,
+                R::Admin | R::ReleaseManager | R::Developer | R::Sre | R::Ci
+            ),
+            P::Bypass => matches!(self, R::Admin | R::ReleaseManager),
+            P::Approve => matches!(
+                self,
+                R::Admin
+                    | R::ReleaseManager
+                    | R::Product
+                    | R::Developer
+                    | R::Sre
+                    | R::Qa
+                    | R::Security
+                    | R::Compliance
+            ),
+            P::ManageEnvironments | P::ManageRules => {
+                matches!(self, R::Admin | R::ReleaseManager | R::Sre)
+            }
+            P::ManageKeys => self == R::Admin,
+        }
+    }
+}
+
+/// The form of a principal's name that two names are compared in: trimmed, ASCII letters in
+/// lower case (`Dana` and `dana ` are one principal). Self-approval exclusion and the
+/// counting of distinct approvers compare names in this form.
+pub fn principal_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// A named person or system that API keys belong to, with its one role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
+pub struct Principal {
+    /// Its name, as first written (`dana`, `github-actions`); unique in any case.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When its role last changed (or it was created).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Principal {
+    /// A principal from its parts (for [`Tx`](crate::store::Tx) implementors).
+    pub fn new(name: impl Into<String>, role: Role, at: DateTime<Utc>) -> Principal {
+        Principal {
+            name: name.into(),
+            role,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// Who performs the writes of a [`Versioner`](crate::Versioner) handle: a principal, and how
+/// it is known. Attach one with [`Versioner::acting_as`](crate::Versioner::acting_as).
+///
+/// - [`Actor::from_key`]: authenticated by an API key (the server attaches it to every
+///   request). The role is the principal's; the request's own `approver`, `approver_role` or
+///   `actor` must be absent or agree with it.
+/// - [`Actor::local`]: named in process (`--actor`, defaulting to the OS user). There is no
+///   authentication in process (whoever opens the database may write it), so the name is
+///   taken as given: when it is a registered principal it acts with that principal's role;
+///   otherwise with the role given by [`Actor::with_role`], or as the database's owner
+///   (`admin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    principal: String,
+    role: Option<Role>,
+    key_id: Option<String>,
+}
+
+impl Actor {
+    /// An actor named in process.
+    pub fn local(principal: impl Into<String>) -> Actor {
+        Actor {
+            principal: principal.into().trim().to_string(),
+            role: None,
+            key_id: None,
+        }
+    }
+
+    /// The actor of an authenticated API key: its principal, with its role.
+    pub fn from_key(key: &ApiKey) -> Actor {
+        Actor {
+            principal: key.principal.clone(),
+            role: Some(key.role),
+            key_id: Some(key.id.clone()),
+        }
+    }
+
+    /// States the role an in-process actor claims (refused when the principal is
+    /// registered with another role).
+    #[must_use]
+    pub fn with_role(mut self, role: Role) -> Actor {
+        self.role = Some(role);
+        self
+    }
+
+    /// The principal's name.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The role given or authenticated, if any (an in-process actor's role is settled when
+    /// it writes).
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+
+    /// The id of the API key that authenticated it, if one did.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// Whether an API key authenticated it (through the server).
+    pub fn is_authenticated(&self) -> bool {
+        self.key_id.is_some()
     }
 }
 
 /// An API key as stored (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct ApiKey {
     /// Public id (8 hex characters), part of the key.
     pub id: String,
     /// A name for people (`ci`, `release-bot`); unique among active keys.
     pub name: String,
-    /// What it may do.
+    /// The principal it belongs to (a person or a CI system); the actor of its writes.
+    pub principal: String,
+    /// What it may do: its principal's role.
     pub role: Role,
     /// The key's visible start, `sk_vr_<id>`.
     pub prefix: String,
@@ -127,7 +368,8 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    /// A key record from its parts (an import from another store).
+    /// A key record from its parts (an import from another store); it belongs to a principal
+    /// of its own name (see [`ApiKey::with_principal`]).
     pub fn from_parts(
         id: String,
         name: String,
@@ -139,6 +381,7 @@ impl ApiKey {
     ) -> ApiKey {
         ApiKey {
             id,
+            principal: name.clone(),
             name,
             role,
             prefix,
@@ -146,6 +389,13 @@ impl ApiKey {
             last_used_at,
             revoked_at,
         }
+    }
+
+    /// The same key, belonging to `principal`.
+    #[must_use]
+    pub fn with_principal(mut self, principal: impl Into<String>) -> ApiKey {
+        self.principal = principal.into();
+        self
     }
 
     /// Whether the key still authenticates.
@@ -323,12 +573,97 @@ mod tests {
 
     #[test]
     fn roles_parse_case_insensitively_and_name_the_choices() {
-        assert_eq!("Deployer".parse::<Role>().ok(), Some(Role::Deployer));
+        assert_eq!(
+            "Release-Manager".parse::<Role>().ok(),
+            Some(Role::ReleaseManager)
+        );
+        assert_eq!("SRE".parse::<Role>().ok(), Some(Role::Sre));
+        // The names of earlier versions.
+        assert_eq!("Deployer".parse::<Role>().ok(), Some(Role::Ci));
+        assert_eq!("approver".parse::<Role>().ok(), Some(Role::ReleaseManager));
         let err = "root".parse::<Role>().unwrap_err();
         assert_eq!(err.field(), Some("role"));
-        assert!(
-            err.to_string()
-                .contains("admin, deployer, approver, viewer")
+        assert!(err.to_string().contains(
+            "admin, release_manager, product, developer, sre, qa, security, compliance, billing, viewer, ci"
+        ));
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().ok(), Some(r));
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json, r.as_str());
+            assert_eq!(serde_json::from_value::<Role>(json).unwrap(), r);
+        }
+        assert_eq!(
+            serde_json::from_str::<Role>("\"deployer\"").unwrap(),
+            Role::Ci
+        );
+    }
+
+    /// The capability matrix of the reference (§10) on Versioner's permissions, plus `ci`.
+    #[test]
+    fn the_role_matrix() {
+        use Permission as P;
+        let matrix: [(Role, &[P]); 11] = [
+            (
+                Role::Admin,
+                &[
+                    P::Read,
+                    P::Track,
+                    P::Bypass,
+                    P::Approve,
+                    P::ManageEnvironments,
+                    P::ManageRules,
+                    P::ManageKeys,
+                ],
+            ),
+            (
+                Role::ReleaseManager,
+                &[
+                    P::Read,
+                    P::Track,
+                    P::Bypass,
+                    P::Approve,
+                    P::ManageEnvironments,
+                    P::ManageRules,
+                ],
+            ),
+            (Role::Product, &[P::Read, P::Approve]),
+            (Role::Developer, &[P::Read, P::Track, P::Approve]),
+            (
+                Role::Sre,
+                &[
+                    P::Read,
+                    P::Track,
+                    P::Approve,
+                    P::ManageEnvironments,
+                    P::ManageRules,
+                ],
+            ),
+            (Role::Qa, &[P::Read, P::Approve]),
+            (Role::Security, &[P::Read, P::Approve]),
+            (Role::Compliance, &[P::Read, P::Approve]),
+            (Role::Billing, &[P::Read]),
+            (Role::Viewer, &[P::Read]),
+            (Role::Ci, &[P::Track]),
+        ];
+        for (role, allowed) in matrix {
+            for p in Permission::ALL {
+                let want = p == P::Public || allowed.contains(&p);
+                assert_eq!(role.allows(p), want, "{role} {p}");
+            }
+        }
+        for p in Permission::ALL {
+            assert_eq!(Permission::from_name(p.as_str()), Some(p));
+        }
+    }
+
+    #[test]
+    fn principals_compare_in_one_form() {
+        assert_eq!(principal_key(" Dana "), principal_key("dana"));
+        assert_ne!(principal_key("dana"), principal_key("dan"));
+        let a = Actor::local("  dana ").with_role(Role::Qa);
+        assert_eq!(
+            (a.principal(), a.role(), a.is_authenticated()),
+            ("dana", Some(Role::Qa), false)
         );
     }
 

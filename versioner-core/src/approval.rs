@@ -14,19 +14,13 @@ use crate::event::{optional, required};
 /// The approval type of a release approval.
 pub const RELEASE: &str = "release";
 
-/// The well-known approval types; any other lower-case word is accepted as a custom type.
-pub const KNOWN_TYPES: &[&str] = &[
-    "qa",
-    "security",
-    "uat",
-    "code_review",
-    "compliance",
-    "performance",
-    RELEASE,
-];
+/// The built-in approval types; a policy file may declare others (see
+/// [`ApprovalCatalog`](crate::policy::ApprovalCatalog)).
+pub const KNOWN_TYPES: &[&str] = crate::policy::BUILT_IN_TYPES;
 
-/// Normalizes an approval type: lower-case letters, digits and `_`, at most 50 characters;
-/// `-` and spaces become `_` (`Code Review` → `code_review`).
+/// Normalizes the spelling of an approval type: lower-case letters, digits and `_`, at most
+/// 50 characters; `-` and spaces become `_` (`Code Review` → `code_review`). Whether the type
+/// exists is the [`ApprovalCatalog`](crate::policy::ApprovalCatalog)'s to say.
 ///
 /// # Errors
 /// `INVALID_INPUT` on `approval_type`.
@@ -46,7 +40,7 @@ pub fn normalize_type(s: &str) -> Result<String> {
         return Err(Error::invalid(
             "approval_type",
             format!(
-                "`{}` is not an approval type; use one of {} or a custom word of letters, digits and _",
+                "`{}` is not an approval type: types are words of letters, digits and _ (built in: {})",
                 s.trim(),
                 KNOWN_TYPES.join(", ")
             ),
@@ -68,11 +62,12 @@ pub struct Approval {
     pub version: String,
     /// The version's public id.
     pub version_id: String,
-    /// The type (`qa`, `security`, ..., `release`).
+    /// The type (`qa`, `security`, ..., `release`, or one the policy declares).
     pub approval_type: String,
-    /// Who approved.
+    /// Who approved: the principal (through the server, the API key's).
     pub approver: String,
-    /// The approver's role, when given (release rules may require one).
+    /// The approver's role when it approved (release rules may require one). Approvals
+    /// recorded before roles were checked keep the text they were given.
     pub approver_role: Option<String>,
     /// The environment it was granted in or for, if any.
     pub environment: Option<String>,
@@ -106,12 +101,17 @@ pub struct ApprovalRequest {
     /// The version.
     pub version: String,
     /// The type (`qa`, `security`, `uat`, `code_review`, `compliance`, `performance`,
-    /// `release` or custom).
+    /// `release`, or one the policy declares).
     pub approval_type: String,
-    /// Who approves.
+    /// Who approves. Through the server the approver is always the API key's principal: leave
+    /// it empty or give that name. In process it is required unless the handle has an actor
+    /// ([`Versioner::acting_as`](crate::Versioner::acting_as)), which it must then agree with.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub approver: String,
-    /// The approver's role.
-    #[serde(default)]
+    /// The approver's role (one of [`Role`](crate::Role)'s names). The role of a registered
+    /// principal (every API key's) is its own: leave it empty or give that role. An
+    /// unregistered in-process approver acts with the role given here, else as `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approver_role: Option<String>,
     /// The environment it is granted in or for.
     #[serde(default)]
@@ -163,10 +163,9 @@ impl ApprovalRequest {
         Ok(ValidApproval {
             product: required("product_name", Some(&self.product_name), 255)?,
             version: required("version", Some(&self.version), 100)?,
-            approval_type: normalize_type(&self.approval_type)?,
-            approver: required("approver", Some(&self.approver), 255)?,
-            approver_role: optional("approver_role", self.approver_role.as_deref(), 100)?
-                .map(|r| r.to_ascii_lowercase()),
+            approval_type: required("approval_type", Some(&self.approval_type), 100)?,
+            approver: optional("approver", Some(&self.approver), 255)?,
+            approver_role: optional("approver_role", self.approver_role.as_deref(), 100)?,
             environment: optional("environment", self.environment.as_deref(), 100)?,
             comment: optional("comment", self.comment.as_deref(), 2000)?,
         })
@@ -178,7 +177,7 @@ pub(crate) struct ValidApproval {
     pub product: String,
     pub version: String,
     pub approval_type: String,
-    pub approver: String,
+    pub approver: Option<String>,
     pub approver_role: Option<String>,
     pub environment: Option<String>,
     pub comment: Option<String>,
@@ -198,10 +197,10 @@ mod tests {
     }
 
     #[test]
-    fn request_requires_approver() {
-        let e = ApprovalRequest::new("api", "1", "qa", " ")
+    fn a_blank_approver_is_none() {
+        let v = ApprovalRequest::new("api", "1", "qa", " ")
             .validate()
-            .unwrap_err();
-        assert_eq!(e.field(), Some("approver"));
+            .unwrap();
+        assert_eq!(v.approver, None);
     }
 }

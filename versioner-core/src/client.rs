@@ -471,6 +471,18 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Value> {
 }
 
 impl Tracker for Client {
+    fn acting_as(&self, _actor: crate::access::Actor) -> Result<std::sync::Arc<dyn Tracker>> {
+        Err(Error::invalid(
+            "actor",
+            "a remote tracker acts as its API key's principal; use a key of the principal \
+             that should act (`versioner keys create --principal …`)",
+        ))
+    }
+
+    fn has_actor(&self) -> bool {
+        true
+    }
+
     fn track_build(&self, event: &BuildEvent) -> Result<Build> {
         build_from_wire(self.send(E::TRACK_BUILD, &[], &[], Some(&encode(event)?))?)
     }

@@ -491,6 +491,7 @@ impl BuildEvent {
             invoke_id: optional("invoke_id", self.invoke_id.as_deref(), 255)?,
             error_message: optional_text("error_message", self.error_message.as_deref(), 10_000)?,
             error_code: optional("error_code", self.error_code.as_deref(), 100)?,
+            recorded_by: None,
         };
         Ok(ValidBuild {
             product,
@@ -556,6 +557,7 @@ impl DeploymentEvent {
             invoke_id: optional("invoke_id", self.invoke_id.as_deref(), 255)?,
             deploy_url: optional("deploy_url", self.deploy_url.as_deref(), 500)?,
             build_url: optional("build_url", self.build_url.as_deref(), 500)?,
+            recorded_by: None,
         };
         let reason = optional_text(
             "skip_preflight_reason",

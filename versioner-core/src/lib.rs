@@ -69,7 +69,7 @@ pub mod store;
 mod tracker;
 pub mod wire;
 
-pub use access::{ApiKey, IdempotencyClaim, Role};
+pub use access::{Actor, ApiKey, IdempotencyClaim, Permission, Principal, Role};
 pub use approval::{
     Approval, ApprovalRequest, KNOWN_TYPES as APPROVAL_TYPES, RELEASE, normalize_type,
 };
@@ -84,7 +84,7 @@ pub use model::{
 };
 pub use outbox::{AuditReport, DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
-pub use service::{ApplyReport, Versioner};
+pub use service::{ApiKeyRequest, ApplyReport, Versioner};
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};
 pub use status::Status;
 pub use store::{HistoryQuery, SqliteOptions, SqliteStore, Synchronous};

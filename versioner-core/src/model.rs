@@ -267,6 +267,9 @@ pub struct BuildFields {
     pub error_message: Option<String>,
     /// The error code of a failed build.
     pub error_code: Option<String>,
+    /// The principal that recorded it (the API key's, or the in-process actor), when known;
+    /// `built_by` is who the event names (by default the same).
+    pub recorded_by: Option<String>,
 }
 
 /// One deployment of a version to an environment, with its lifecycle.
@@ -348,6 +351,10 @@ pub struct DeploymentFields {
     pub deploy_url: Option<String>,
     /// A link to the build (legacy clients send it for deployments).
     pub build_url: Option<String>,
+    /// The principal that recorded it (the API key's, or the in-process actor), when known;
+    /// `deployed_by` is who the event names (by default the same: a CI key may name the
+    /// person it deploys for).
+    pub recorded_by: Option<String>,
 }
 
 /// A page of results: `limit` items after skipping `offset`.

@@ -90,6 +90,10 @@ event_types! {
     ApiKeyCreated = "api_key.created",
     /// An API key was revoked.
     ApiKeyRevoked = "api_key.revoked",
+    /// A principal's role changed (every key of it acts with the new role).
+    PrincipalRoleChanged = "principal.role_changed",
+    /// The approval catalog changed (a policy declared types or grants).
+    ApprovalCatalogChanged = "approval_catalog.changed",
 }
 
 impl EventType {

@@ -27,9 +27,11 @@
 //! `VERSION_CONFLICT`, bad input is `INVALID_INPUT` naming the field.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::access::Actor;
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::Result;
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
@@ -254,9 +256,31 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `INVALID_INPUT` for a bad filter; `STORAGE`.
     fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>>;
+
+    /// A tracker whose writes are made by `actor` (see [`Versioner::acting_as`]): the
+    /// principal recorded on events, approvals and rule changes, and the role they are
+    /// checked against.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` from a remote tracker: through a server the actor is always the API
+    /// key's principal.
+    fn acting_as(&self, actor: Actor) -> Result<Arc<dyn Tracker>>;
+
+    /// Whether this tracker knows who its writes are by: a remote one (the server records the
+    /// API key's principal) or an in-process one with an actor. When it does, a call may leave
+    /// `approver` / `actor` blank; otherwise it must name them.
+    fn has_actor(&self) -> bool;
 }
 
 impl Tracker for Versioner {
+    fn acting_as(&self, actor: Actor) -> Result<Arc<dyn Tracker>> {
+        Ok(Arc::new(Versioner::acting_as(self, actor)))
+    }
+
+    fn has_actor(&self) -> bool {
+        self.actor().is_some()
+    }
+
     fn track_build(&self, event: &BuildEvent) -> Result<Build> {
         Versioner::track_build(self, event)
     }

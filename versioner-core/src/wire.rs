@@ -1060,19 +1060,25 @@ pub struct ApplyPolicyRequest {
     /// are added or updated by name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// Who, recorded with the key's name.
+    /// Who applies it: the API key's principal, always; if given, it must be that name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
 }
 
+/// `Some(actor)` unless it is blank (the server then records the key's principal).
+fn given(actor: &str) -> Option<String> {
+    let a = actor.trim();
+    (!a.is_empty()).then(|| a.to_string())
+}
+
 impl ApplyPolicyRequest {
-    /// A request to apply `policy` in `mode`.
+    /// A request to apply `policy` in `mode` (`actor` blank: left out).
     pub fn new(policy: Value, format: Option<PolicyFormat>, mode: ApplyMode, actor: &str) -> Self {
         ApplyPolicyRequest {
             policy,
             format: format.map(|f| f.as_str().to_string()),
             mode: Some(mode.as_str().to_string()),
-            actor: Some(actor.to_string()),
+            actor: given(actor),
         }
     }
 }
@@ -1088,18 +1094,18 @@ pub struct RuleStatusRequest {
     pub status: String,
     /// Why (recorded).
     pub reason: String,
-    /// Who, recorded with the key's name.
+    /// Who changes it: the API key's principal, always; if given, it must be that name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
 }
 
 impl RuleStatusRequest {
-    /// A request to set `status`.
+    /// A request to set `status` (`actor` blank: left out).
     pub fn new(status: RuleStatus, reason: &str, actor: &str) -> Self {
         RuleStatusRequest {
             status: status.as_str().to_string(),
             reason: reason.to_string(),
-            actor: Some(actor.to_string()),
+            actor: given(actor),
         }
     }
 }
@@ -1112,17 +1118,55 @@ impl RuleStatusRequest {
 pub struct RevocationRequest {
     /// Why (recorded).
     pub reason: String,
-    /// Who, recorded with the key's name.
+    /// Who revokes it: the API key's principal, always; if given, it must be that name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
 }
 
 impl RevocationRequest {
-    /// A request to revoke with `reason`.
+    /// A request to revoke with `reason` (`actor` blank: left out).
     pub fn new(reason: &str, actor: &str) -> Self {
         RevocationRequest {
             reason: reason.to_string(),
-            actor: Some(actor.to_string()),
+            actor: given(actor),
+        }
+    }
+}
+
+/// The body of `PATCH /api-keys/{id}`: the new role of the key's principal. Unknown keys are
+/// refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RoleChangeRequest {
+    /// The role (every key of the principal acts with it).
+    pub role: crate::access::Role,
+}
+
+impl RoleChangeRequest {
+    /// A request to set `role`.
+    pub fn new(role: crate::access::Role) -> Self {
+        RoleChangeRequest { role }
+    }
+}
+
+/// The answer to `POST /api-keys/`: the key's record and, once, the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NewApiKeyBody {
+    /// The key's record.
+    #[serde(flatten)]
+    pub record: crate::access::ApiKey,
+    /// The whole key (`sk_vr_<id>_<secret>`): shown this once, never stored.
+    pub key: String,
+}
+
+impl From<&crate::access::NewApiKey> for NewApiKeyBody {
+    fn from(k: &crate::access::NewApiKey) -> NewApiKeyBody {
+        NewApiKeyBody {
+            record: k.key.clone(),
+            key: k.secret.clone(),
         }
     }
 }

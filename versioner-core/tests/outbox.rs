@@ -152,9 +152,7 @@ fn every_recording_operation_appends_its_events() {
     );
 
     let ev = appended(&vr, || {
-        let k = vr
-            .create_api_key("ci", versioner_core::Role::Deployer)
-            .unwrap();
+        let k = vr.create_api_key("ci", versioner_core::Role::Ci).unwrap();
         vr.revoke_api_key("ci").unwrap();
         assert!(
             !serde_json::to_string(&vr.events_since(0, 1000).unwrap())

@@ -276,6 +276,28 @@ VersionerStatus versioner_connect_postgres(const char *database_url,
                                            VersionerHandle **out_handle);
 
 /**
+ * A new handle on the same database acting as `actor` (the handle `handle` stays usable;
+ * close each with `versioner_close`). Its writes record `actor`: on builds and deployments
+ * (`recorded_by`, and `built_by` / `deployed_by` unless the event names someone), approvals
+ * (always the actor's own: a request may leave `approver` out) and rule changes (the
+ * functions' `actor` may then be `""`); and each write is checked against its role: a
+ * registered principal's, else `role` (NULL: none), else admin.
+ *
+ * Errors: `INVALID_INPUT` (an unknown role, naming `role`; a remote handle, which always
+ * acts as its API key's principal), `INVALID_HANDLE`, `NULL_POINTER` (`actor`,
+ * `out_handle`), `INVALID_UTF8`. A blank actor, or a role other than a registered
+ * principal's, is refused on the first write.
+ *
+ * # Safety
+ * `actor` and `role` are NULL or NUL-terminated strings; `out_handle` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_acting_as(const VersionerHandle *handle,
+                                    const char *actor,
+                                    const char *role,
+                                    VersionerHandle **out_handle);
+
+/**
  * Closes a handle: the database is closed (or the connection dropped) once calls already
  * running on other threads have returned. Every later use of the handle is refused with
  * `INVALID_HANDLE` (never undefined behaviour), and so is closing it again.
@@ -461,10 +483,13 @@ VersionerStatus versioner_delete_rule(const VersionerHandle *handle, const char 
 
 /**
  * Changes a rule's status — `"enabled"` (blocks), `"report_only"` (warns), `"disabled"` —
- * recording who (`actor`), when and why (`reason`); both are required. `*out_json`: the
- * stored rule.
+ * recording who (`actor`), when and why (`reason`). `actor` may be `""` when the handle knows
+ * who acts (a remote handle: its key's principal; one from `versioner_acting_as`), and must
+ * then name that actor if given. `*out_json`: the stored rule.
  *
- * Errors: `NOT_FOUND`, `INVALID_INPUT` (unknown status, blank actor or reason), `STORAGE`.
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (unknown status, blank reason, no actor where one is
+ * needed, an actor that is not the caller), `FORBIDDEN` (the actor's role may not change
+ * rules), `STORAGE`.
  *
  * # Safety
  * `name`, `status`, `actor` and `reason` are NULL or NUL-terminated strings; `out_json` is
@@ -496,10 +521,14 @@ VersionerStatus versioner_rule_history(const VersionerHandle *handle,
  * Records an approval of a recorded version. `request_json`: `{"product_name": "api",
  * "version": "1.2.0", "approval_type": "release", "approver": "sam", "approver_role": "sre",
  * "environment": "production", "comment": "…"}` (the last three optional; types: `qa`,
- * `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or a custom word).
- * `*out_json`: the approval, with its `id`.
+ * `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or one the policy
+ * declares). The approver is the handle's actor when it has one (a remote handle: its key's
+ * principal, with its role; see `versioner_acting_as`): `approver` and `approver_role` may
+ * then be left out, and must agree if given. `*out_json`: the approval, with its `id`.
  *
- * Errors: `INVALID_INPUT`, `NOT_FOUND` (product or version never recorded), `STORAGE`.
+ * Errors: `INVALID_INPUT` (an unknown type, naming the accepted ones; an approver or role
+ * that is not the caller's), `FORBIDDEN` (the role may not grant the type), `NOT_FOUND`
+ * (product or version never recorded), `STORAGE`.
  *
  * # Safety
  * `request_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
@@ -510,10 +539,12 @@ VersionerStatus versioner_approve(const VersionerHandle *handle,
                                   char **out_json);
 
 /**
- * Revokes the approval `id`, recording who (`actor`) and why (`reason`); it stays in the
- * record, marked revoked. `*out_json`: the approval.
+ * Revokes the approval `id`, recording who (`actor`: `""` when the handle knows who acts)
+ * and why (`reason`); it stays in the record, marked revoked. An approval is revoked by its
+ * approver, or by an admin or release manager. `*out_json`: the approval.
  *
- * Errors: `NOT_FOUND`, `INVALID_INPUT` (blank actor or reason, already revoked), `STORAGE`.
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (blank reason, no actor where one is needed, already
+ * revoked), `FORBIDDEN` (another's approval without the role to revoke it), `STORAGE`.
  *
  * # Safety
  * `id`, `actor` and `reason` are NULL or NUL-terminated strings; `out_json` is NULL or points

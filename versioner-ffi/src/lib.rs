@@ -271,6 +271,55 @@ pub unsafe extern "C" fn versioner_connect_postgres(
     })
 }
 
+/// A new handle on the same database acting as `actor` (the handle `handle` stays usable;
+/// close each with `versioner_close`). Its writes record `actor`: on builds and deployments
+/// (`recorded_by`, and `built_by` / `deployed_by` unless the event names someone), approvals
+/// (always the actor's own: a request may leave `approver` out) and rule changes (the
+/// functions' `actor` may then be `""`); and each write is checked against its role: a
+/// registered principal's, else `role` (NULL: none), else admin.
+///
+/// Errors: `INVALID_INPUT` (an unknown role, naming `role`; a remote handle, which always
+/// acts as its API key's principal), `INVALID_HANDLE`, `NULL_POINTER` (`actor`,
+/// `out_handle`), `INVALID_UTF8`. A blank actor, or a role other than a registered
+/// principal's, is refused on the first write.
+///
+/// # Safety
+/// `actor` and `role` are NULL or NUL-terminated strings; `out_handle` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_acting_as(
+    handle: *const VersionerHandle,
+    actor: *const c_char,
+    role: *const c_char,
+    out_handle: *mut *mut VersionerHandle,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_handle, "out_handle") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let actor = unsafe { str_arg(actor, "actor") }?;
+        // SAFETY: the function's contract.
+        let role = unsafe { opt_str_arg(role, "role") }?;
+        let mut who = versioner_core::Actor::local(actor);
+        if let Some(r) = role {
+            who = who.with_role(versioner_core::Role::from_str(r)?);
+        }
+        let acting = match &*backend {
+            Backend::Local(vr) => vr.acting_as(who),
+            #[cfg(feature = "client")]
+            Backend::Remote(client) => {
+                return Err(Tracker::acting_as(client, who)
+                    .err()
+                    .unwrap_or_else(|| Error::internal("a remote handle acted as another"))
+                    .into());
+            }
+        };
+        out.put(register(Backend::Local(acting))?);
+        Ok(())
+    })
+}
+
 /// Closes a handle: the database is closed (or the connection dropped) once calls already
 /// running on other threads have returned. Every later use of the handle is refused with
 /// `INVALID_HANDLE` (never undefined behaviour), and so is closing it again.
@@ -604,10 +653,13 @@ pub unsafe extern "C" fn versioner_delete_rule(
 }
 
 /// Changes a rule's status — `"enabled"` (blocks), `"report_only"` (warns), `"disabled"` —
-/// recording who (`actor`), when and why (`reason`); both are required. `*out_json`: the
-/// stored rule.
+/// recording who (`actor`), when and why (`reason`). `actor` may be `""` when the handle knows
+/// who acts (a remote handle: its key's principal; one from `versioner_acting_as`), and must
+/// then name that actor if given. `*out_json`: the stored rule.
 ///
-/// Errors: `NOT_FOUND`, `INVALID_INPUT` (unknown status, blank actor or reason), `STORAGE`.
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (unknown status, blank reason, no actor where one is
+/// needed, an actor that is not the caller), `FORBIDDEN` (the actor's role may not change
+/// rules), `STORAGE`.
 ///
 /// # Safety
 /// `name`, `status`, `actor` and `reason` are NULL or NUL-terminated strings; `out_json` is
@@ -671,10 +723,14 @@ pub unsafe extern "C" fn versioner_rule_history(
 /// Records an approval of a recorded version. `request_json`: `{"product_name": "api",
 /// "version": "1.2.0", "approval_type": "release", "approver": "sam", "approver_role": "sre",
 /// "environment": "production", "comment": "…"}` (the last three optional; types: `qa`,
-/// `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or a custom word).
-/// `*out_json`: the approval, with its `id`.
+/// `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or one the policy
+/// declares). The approver is the handle's actor when it has one (a remote handle: its key's
+/// principal, with its role; see `versioner_acting_as`): `approver` and `approver_role` may
+/// then be left out, and must agree if given. `*out_json`: the approval, with its `id`.
 ///
-/// Errors: `INVALID_INPUT`, `NOT_FOUND` (product or version never recorded), `STORAGE`.
+/// Errors: `INVALID_INPUT` (an unknown type, naming the accepted ones; an approver or role
+/// that is not the caller's), `FORBIDDEN` (the role may not grant the type), `NOT_FOUND`
+/// (product or version never recorded), `STORAGE`.
 ///
 /// # Safety
 /// `request_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
@@ -695,10 +751,12 @@ pub unsafe extern "C" fn versioner_approve(
     })
 }
 
-/// Revokes the approval `id`, recording who (`actor`) and why (`reason`); it stays in the
-/// record, marked revoked. `*out_json`: the approval.
+/// Revokes the approval `id`, recording who (`actor`: `""` when the handle knows who acts)
+/// and why (`reason`); it stays in the record, marked revoked. An approval is revoked by its
+/// approver, or by an admin or release manager. `*out_json`: the approval.
 ///
-/// Errors: `NOT_FOUND`, `INVALID_INPUT` (blank actor or reason, already revoked), `STORAGE`.
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (blank reason, no actor where one is needed, already
+/// revoked), `FORBIDDEN` (another's approval without the role to revoke it), `STORAGE`.
 ///
 /// # Safety
 /// `id`, `actor` and `reason` are NULL or NUL-terminated strings; `out_json` is NULL or points

@@ -146,14 +146,20 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
 
     const verdict = await c.check({ productName: 'svc', version: '1', environmentName: 'production' })
     assert.equal(verdict.decision, 'blocked')
-    const rule = await c.setRuleStatus('Staging first', { status: 'report_only', actor: 'dana', reason: 'migration' })
+    // Through the server the actor is the key's principal: naming another is refused.
+    await rejectsWith(c.setRuleStatus('Staging first', { status: 'report_only', actor: 'dana', reason: 'migration' }), 'INVALID_INPUT', { field: 'actor' })
+    const rule = await c.setRuleStatus('Staging first', { status: 'report_only', reason: 'migration' })
     assert.equal(rule.status, 'report_only')
+    assert.equal((await c.ruleHistory('Staging first')).at(-1).actor, 'admin')
 
-    const qa = await c.approve({ productName: 'svc', version: '1', approvalType: 'qa', approver: 'quinn' })
-    await c.approve({ productName: 'svc', version: '1', approvalType: 'security', approver: 'sam' })
+    await rejectsWith(c.approve({ productName: 'svc', version: '1', approvalType: 'qa', approver: 'quinn' }), 'INVALID_INPUT', { field: 'approver' })
+    const qa = await c.approve({ productName: 'svc', version: '1', approvalType: 'qa' })
+    assert.deepEqual([qa.approver, qa.approverRole], ['admin', 'admin'])
+    await c.approve({ productName: 'svc', version: '1', approvalType: 'security' })
     const ok = await c.trackDeployment(dep({ productName: 'svc', version: '1', environmentName: 'production' }))
     assert.equal(ok.preflight.verdict.outcomes.find((o) => o.ruleName === 'Staging first').status, 'failed_report_only')
-    const revoked = await c.revokeApproval(qa.id, { actor: 'lead', reason: 'redo' })
+    const revoked = await c.revokeApproval(qa.id, { reason: 'redo' })
+    assert.equal(revoked.revokedBy, 'admin')
     assert.ok(revoked.revokedAt instanceof Date)
     assert.equal((await c.approvals('svc', '1')).length, 2)
 

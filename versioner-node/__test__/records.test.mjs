@@ -41,6 +41,7 @@ const MIRRORS = {
 /** Core records the addon does not expose, and why. */
 const NOT_EXPOSED = {
   ApiKey: 'keys are managed by `versioner keys` and the server, not the bindings',
+  Principal: 'principals are managed by `versioner keys` and the server, not the bindings',
   DomainEvent: 'the outbox is read with the core API; no binding method returns events',
 }
 

@@ -19,6 +19,11 @@ impl Backend {
         Backend(Arc::new(tracker))
     }
 
+    /// A backend over a tracker already shared.
+    pub(crate) fn from_arc(tracker: Arc<dyn Tracker>) -> Backend {
+        Backend(tracker)
+    }
+
     /// The shared surface.
     pub(crate) fn tracker(&self) -> &dyn Tracker {
         &*self.0

@@ -342,7 +342,8 @@ pub struct ApplyOptions {
     /// by name).
     #[napi(ts_type = "'replace' | 'merge'")]
     pub mode: Option<String>,
-    /// Who applies it (recorded with status changes; default `api`).
+    /// Who applies it (recorded with status changes): by default the instance's own (a
+    /// `Client`: its key's principal; a `Versioner` acting as someone), else `api`.
     pub actor: Option<String>,
     /// The format of policy text (or of a policy file): `toml` or `json`. When absent the
     /// core detects it: text starting with `{` (or `[` followed by `{` or `]`) is JSON,
@@ -368,8 +369,14 @@ impl ApplyOptions {
         self.format.as_deref().map(str::parse).transpose()
     }
 
-    pub(crate) fn actor(&self) -> String {
-        self.actor.clone().unwrap_or_else(|| "api".to_string())
+    pub(crate) fn actor(&self, tracker: &dyn versioner_core::Tracker) -> String {
+        self.actor.clone().unwrap_or_else(|| {
+            if tracker.has_actor() {
+                String::new()
+            } else {
+                "api".to_string()
+            }
+        })
     }
 }
 
@@ -382,7 +389,8 @@ pub struct RuleStatusOptions {
     #[serde(default)]
     #[napi(ts_type = "RuleStatus")]
     pub status: String,
-    /// Who changes it.
+    /// Who changes it: optional when the instance knows who acts (a `Client`: its key's
+    /// principal; a `Versioner` acting as someone), and then that name if given.
     #[serde(default)]
     pub actor: String,
     /// Why.
@@ -406,13 +414,15 @@ pub struct ApprovalOptions {
     #[napi(ts_type = "string | number")]
     pub version: Text,
     /// `qa`, `security`, `uat`, `code_review`, `compliance`, `performance`, `release` or a
-    /// custom word.
+    /// type the policy declares.
     #[serde(default)]
     pub approval_type: String,
-    /// Who approves.
+    /// Who approves: optional when the instance knows who acts (a `Client`: its key's
+    /// principal; a `Versioner` acting as someone), and then that name if given.
     #[serde(default)]
     pub approver: String,
-    /// The approver's role (release rules may require one).
+    /// The approver's role: for an approver that is not a registered principal (a registered
+    /// one's role is its own).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approver_role: Option<String>,
     /// The environment it is granted in or for.
@@ -428,7 +438,7 @@ pub struct ApprovalOptions {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RevokeOptions {
-    /// Who revokes it.
+    /// Who revokes it: optional when the instance knows who acts.
     #[serde(default)]
     pub actor: String,
     /// Why.

@@ -321,6 +321,9 @@ pub struct Build {
     pub error_message: Option<String>,
     /// A machine-readable failure code.
     pub error_code: Option<String>,
+    /// The principal that recorded it (the API key's, or the actor); `built_by` is who the
+    /// event names.
+    pub recorded_by: Option<String>,
     /// When it started running.
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
@@ -376,6 +379,9 @@ pub struct Deployment {
     pub deploy_url: Option<String>,
     /// A link to the build.
     pub build_url: Option<String>,
+    /// The principal that recorded it (the API key's, or the actor); `deployed_by` is who the
+    /// event names (a CI key may deploy for a person).
+    pub recorded_by: Option<String>,
     /// When the deployment was first recorded.
     pub deployed_at: DateTime<Utc>,
     /// When it started running, if it did.

@@ -248,7 +248,9 @@ macro_rules! tracker_methods {
             }
 
             /// Changes a rule's status (`enabled`, `report_only`, `disabled`), recording
-            /// who, when and why.
+            /// who, when and why. `actor` may be left out when the instance knows who acts (a
+            /// `Client`: its key's principal; a `Versioner` acting as someone); given, it must
+            /// be that name.
             #[napi(
                 catch_unwind,
                 ts_args_type = "name: string, options: RuleStatusOptions",
@@ -289,8 +291,9 @@ macro_rules! tracker_methods {
                 let opts = input::options::<ApplyOptions>(&options, "options", true);
                 let policy = policy_input(&policy, opts.as_ref().ok());
                 Op::run(move || {
-                    let (o, policy) = (opts?, policy?);
-                    from_core(&b?.tracker().apply_policy_input(&policy, o.mode()?, &o.actor())?)
+                    let (o, policy, b) = (opts?, policy?, b?);
+                    let t = b.tracker();
+                    from_core(&t.apply_policy_input(&policy, o.mode()?, &o.actor(t))?)
                 })
             }
 
@@ -312,12 +315,19 @@ macro_rules! tracker_methods {
                 Op::run(move || {
                     let (path, o) = (path?, opts?);
                     let policy = PolicyInput::file(path, o.format()?);
-                    from_core(&b?.tracker().apply_policy_input(&policy, o.mode()?, &o.actor())?)
+                    let b = b?;
+                    let t = b.tracker();
+                    from_core(&t.apply_policy_input(&policy, o.mode()?, &o.actor(t))?)
                 })
             }
 
-            /// Records an approval of a recorded version (rejects with `NOT_FOUND` when the
-            /// product or version was never recorded).
+            /// Records an approval of a recorded version by its actor, with the actor's role: a
+            /// `Client`'s key principal, a `Versioner`'s actor (`actingAs`), else `approver`
+            /// (with `approverRole` for an approver that is not a registered principal).
+            /// Rejects with `INVALID_INPUT` for a type outside the catalog (naming the accepted
+            /// ones) or an `approver` / `approverRole` that is not the caller's, `FORBIDDEN`
+            /// when the role may not grant the type, `NOT_FOUND` when the product or version
+            /// was never recorded.
             #[napi(
                 catch_unwind,
                 ts_args_type = "options: ApprovalOptions",
@@ -329,7 +339,9 @@ macro_rules! tracker_methods {
                 Op::run(move || from_core(&b?.tracker().approve(&req?)?))
             }
 
-            /// Revokes an approval; it stays in the record, marked revoked.
+            /// Revokes an approval (one's own; any as an admin or release manager); it stays in
+            /// the record, marked revoked. `actor` may be left out when the instance knows who
+            /// acts.
             #[napi(
                 catch_unwind,
                 ts_args_type = "id: string, options: RevokeOptions",

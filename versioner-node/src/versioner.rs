@@ -76,6 +76,35 @@ impl Versioner {
             Ok(Versioner::over(core))
         })
     }
+
+    /// The same database, acting as `actor`: recorded on builds and deployments
+    /// (`recordedBy`, and `builtBy` / `deployedBy` unless the event names someone), approvals
+    /// and rule changes, and checked against its role — a registered principal's, else
+    /// `role` when given, else admin. Both instances stay usable and share the store.
+    ///
+    /// Throws `INVALID_INPUT` for an unknown role (`field` `role`); a blank actor, or a role
+    /// other than a registered principal's, is refused on the first write.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "actor: string, role?: string | undefined | null"
+    )]
+    pub fn acting_as(
+        &self,
+        env: Env,
+        actor: Unknown<'_>,
+        role: Unknown<'_>,
+    ) -> napi::Result<Versioner> {
+        guard(&env, || {
+            let mut who = versioner_core::Actor::local(input::string(&actor, "actor")?);
+            if let Some(r) = input::opt_string(&role, "role")? {
+                who = who.with_role(r.parse::<versioner_core::Role>()?);
+            }
+            let core = self.backend.open()?.tracker().acting_as(who)?;
+            Ok(Versioner {
+                backend: Slot::new(Backend::from_arc(core)),
+            })
+        })
+    }
 }
 
 tracker_methods!(Versioner);

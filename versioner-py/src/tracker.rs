@@ -320,15 +320,18 @@ impl Tracker {
     }
 
     /// Changes a rule's status ("enabled", "report_only" or "disabled"), recording who and why.
+    /// `actor` may be None when the tracker knows who acts (a `Client`: the key's principal;
+    /// a `Versioner` opened with an actor); if given it must be that name.
     fn set_rule_status<'py>(
         &self,
         py: Python<'py>,
         name: String,
         status: String,
-        actor: String,
+        actor: Option<String>,
         reason: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let status = RuleStatus::from_str(&status).or_raise()?;
+        let actor = actor.unwrap_or_default();
         let t = self.core()?;
         let stored = py
             .detach(|| t.set_rule_status(&name, status, &actor, &reason))
@@ -339,30 +342,42 @@ impl Tracker {
     /// Applies a policy: TOML or JSON text (the format detected when not given), a path to a
     /// policy file, or a dict / list of rules. In "replace" mode the policy becomes the whole
     /// rule set; in "merge" mode its rules are added or updated by name. All or nothing.
-    #[pyo3(signature = (policy, *, format=None, mode="replace", actor="python"))]
+    ///
+    /// `actor` (recorded with status changes): by default the tracker's own (a `Client`: the
+    /// key's principal; a `Versioner` opened with an actor), else "python".
+    #[pyo3(signature = (policy, *, format=None, mode="replace", actor=None))]
     fn apply_policy<'py>(
         &self,
         py: Python<'py>,
         policy: &Bound<'py, PyAny>,
         format: Option<&str>,
         mode: &str,
-        actor: &str,
+        actor: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mode = ApplyMode::from_str(mode).or_raise()?;
         let format = format.map(PolicyFormat::from_str).transpose().or_raise()?;
         let policy = policy_input(policy, format)?;
         let t = self.core()?;
+        let actor = actor.unwrap_or_else(|| {
+            if t.has_actor() {
+                String::new()
+            } else {
+                "python".into()
+            }
+        });
         let report = py
-            .detach(|| t.apply_policy_input(&policy, mode, actor))
+            .detach(|| t.apply_policy_input(&policy, mode, &actor))
             .or_raise()?;
         record(py, "ApplyReport", &report)
     }
 
     // ----- approvals --------------------------------------------------------------------------
 
-    /// Records an approval of a recorded version and returns it.
+    /// Records an approval of a recorded version and returns it. The approver is the
+    /// tracker's actor when it has one (a `Client`: the key's principal, with its role), and
+    /// `approver` / `approver_role` may then be left out (given, they must agree).
     #[pyo3(signature = (
-        *, product_name, version, approval_type, approver, approver_role=None,
+        *, product_name, version, approval_type, approver=None, approver_role=None,
         environment=None, comment=None
     ))]
     #[expect(
@@ -375,12 +390,13 @@ impl Tracker {
         product_name: String,
         version: &Bound<'py, PyAny>,
         approval_type: String,
-        approver: String,
+        approver: Option<String>,
         approver_role: Option<String>,
         environment: Option<String>,
         comment: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let approver = approver.unwrap_or_default();
         let mut req = ApprovalRequest::new(product_name, version, approval_type, approver);
         req.approver_role = approver_role;
         req.environment = environment;
@@ -390,14 +406,16 @@ impl Tracker {
         record(py, "Approval", &approval)
     }
 
-    /// Revokes the approval `id` (it stays on record, marked revoked) and returns it.
+    /// Revokes the approval `id` (it stays on record, marked revoked) and returns it. `actor`
+    /// may be None when the tracker knows who acts.
     fn revoke_approval<'py>(
         &self,
         py: Python<'py>,
         id: String,
-        actor: String,
+        actor: Option<String>,
         reason: String,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let actor = actor.unwrap_or_default();
         let t = self.core()?;
         let approval = py
             .detach(|| t.revoke_approval(&id, &actor, &reason))

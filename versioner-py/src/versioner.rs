@@ -12,6 +12,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyType};
 use versioner_core::input::Location;
+use versioner_core::{Actor, Role};
 
 use crate::convert::{options_json, type_name};
 use crate::errors::OrRaise;
@@ -30,14 +31,19 @@ pub struct Versioner {
 }
 
 impl Versioner {
-    /// Opens `location` with `options` (keyword arguments) and wraps it.
+    /// Opens `location` with `options` (keyword arguments) and wraps it, acting as `actor`
+    /// when given.
     fn open(
         py: Python<'_>,
         location: Location,
+        actor: Option<String>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Versioner>> {
         let options = options_json(options)?;
-        let core = py.detach(|| location.open(&options)).or_raise()?;
+        let mut core = py.detach(|| location.open(&options)).or_raise()?;
+        if let Some(a) = actor {
+            core = core.acting_as(Actor::local(a));
+        }
         Ok(PyClassInitializer::from(Tracker::new(Arc::new(core)))
             .add_subclass(Versioner { location }))
     }
@@ -51,11 +57,16 @@ impl Versioner {
     /// the default: an acknowledged event survives power loss; or "normal", faster) and
     /// `busy_timeout_ms`; for PostgreSQL those of `connect`. An unknown option raises
     /// InvalidInputError naming it.
+    ///
+    /// `actor` names who acts (recorded on builds, deployments, approvals and rule changes,
+    /// and checked against its role: a registered principal's, else admin); without one,
+    /// each call names who approves or changes a rule. See also `acting_as`.
     #[new]
-    #[pyo3(signature = (path=None, **options))]
+    #[pyo3(signature = (path=None, *, actor=None, **options))]
     fn new(
         py: Python<'_>,
         path: Option<&Bound<'_, PyAny>>,
+        actor: Option<String>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Versioner>> {
         let location = match path {
@@ -74,7 +85,7 @@ impl Versioner {
                 }
             }
         };
-        Versioner::open(py, location, options)
+        Versioner::open(py, location, actor, options)
     }
 
     /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db` or a
@@ -83,14 +94,40 @@ impl Versioner {
     /// `max_connections` bounds the connection pool; `connect_timeout_ms` bounds the wait for
     /// a connection.
     #[classmethod]
-    #[pyo3(signature = (url, **options))]
+    #[pyo3(signature = (url, *, actor=None, **options))]
     fn connect(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         url: &str,
+        actor: Option<String>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<Versioner>> {
-        Py::new(py, Versioner::open(py, Location::postgres(url), options)?)
+        Py::new(
+            py,
+            Versioner::open(py, Location::postgres(url), actor, options)?,
+        )
+    }
+
+    /// The same database, acting as `actor` (with `role`, for an actor that is not a
+    /// registered principal; a registered one acts with its own role). The new instance
+    /// shares the store; both stay usable.
+    #[pyo3(signature = (actor, *, role=None))]
+    fn acting_as(
+        slf: &Bound<'_, Self>,
+        actor: String,
+        role: Option<String>,
+    ) -> PyResult<Py<Versioner>> {
+        let py = slf.py();
+        let mut who = Actor::local(actor);
+        if let Some(r) = role {
+            who = who.with_role(r.parse::<Role>().or_raise()?);
+        }
+        let core = slf.as_super().get().core()?.acting_as(who).or_raise()?;
+        let location = slf.get().location.clone();
+        Py::new(
+            py,
+            PyClassInitializer::from(Tracker::new(core)).add_subclass(Versioner { location }),
+        )
     }
 
     /// The database file, or None for an in-memory or PostgreSQL database.

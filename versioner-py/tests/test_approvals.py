@@ -15,12 +15,12 @@ def test_approve_list_and_revoke(vr: versioner.Versioner) -> None:
         version="1.0",
         approval_type="Code Review",
         approver="alice",
-        approver_role="SRE",
+        approver_role="Developer",
         environment="production",
         comment="lgtm",
     )
     assert isinstance(a, versioner.Approval)
-    assert (a.approval_type, a.approver, a.approver_role) == ("code_review", "alice", "sre")
+    assert (a.approval_type, a.approver, a.approver_role) == ("code_review", "alice", "developer")
     assert (a.environment, a.comment, a.is_active) == ("production", "lgtm", True)
     assert a.granted_at.tzinfo is not None and a.revoked_at is None
     assert vr.approvals("api", "1.0") == [a]

@@ -36,6 +36,7 @@ class Server(NamedTuple):
     url: str
     admin_key: str
     viewer_key: str
+    ci_key: str
 
 
 def create_key(db: Path, name: str, role: str) -> str:
@@ -53,6 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = tmp_path_factory.mktemp("server") / "versioner.db"
     admin = create_key(db, "py-admin", "admin")
     viewer = create_key(db, "py-viewer", "viewer")
+    ci = create_key(db, "py-ci", "ci")
     env: Dict[str, str] = {k: v for k, v in os.environ.items()
                            if not k.startswith("VERSIONER_")}
     proc = subprocess.Popen(
@@ -63,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("listening on "), line
-        yield Server(line.split()[-1], admin, viewer)
+        yield Server(line.split()[-1], admin, viewer, ci)
     finally:
         proc.terminate()
         try:
@@ -164,7 +166,7 @@ def test_unreachable_server_is_a_network_error() -> None:
     assert info.value.code == "NETWORK" and info.value.exit_code == 1
 
 
-def test_rules_approvals_and_blocks_remotely(client: versioner.Client) -> None:
+def test_rules_approvals_and_blocks_remotely(client: versioner.Client, server: Server) -> None:
     product = unique("pol")
     report = client.apply_policy(
         [
@@ -177,7 +179,9 @@ def test_rules_approvals_and_blocks_remotely(client: versioner.Client) -> None:
     )
     assert report.added == [f"{product} flow", f"{product} approvals"]
     assert {f"{product} flow", f"{product} approvals"} <= {r.name for r in client.rules()}
-    client.track_build(product_name=product, version="1", status="success", built_by="bob")
+    # The pipeline's key records the build and (below) the deployment, naming the people.
+    pipeline = versioner.Client(server.url, server.ci_key, timeout=10, backoff=0.05)
+    pipeline.track_build(product_name=product, version="1", status="success", built_by="bob")
     with pytest.raises(versioner.DeploymentBlockedError) as info:
         client.track_deployment(product_name=product, version="1", environment_name="prod",
                                 status="started", deployed_by="dana")
@@ -185,16 +189,30 @@ def test_rules_approvals_and_blocks_remotely(client: versioner.Client) -> None:
     assert e.code == "FLOW_VIOLATION" and e.http_status == 428 and e.exit_code == 5
     assert e.verdict is not None and e.rule_name == f"{product} flow"
     assert sorted(o.code or "" for o in e.violations) == ["APPROVAL_REQUIRED", "FLOW_VIOLATION"]
-    r = client.set_rule_status(f"{product} flow", "disabled", "dana", "remote test")
+    # Through the server the actor is the key's principal: naming another is refused.
+    with pytest.raises(versioner.InvalidInputError) as other:
+        client.set_rule_status(f"{product} flow", "disabled", "dana", "remote test")
+    assert other.value.field == "actor" and "this request acts as `py-admin`" in str(other.value)
+    r = client.set_rule_status(f"{product} flow", "disabled", None, "remote test")
     assert r.status == "disabled"
-    a = client.approve(product_name=product, version="1", approval_type="release",
+    assert client.rule_history(f"{product} flow")[-1].actor == "py-admin"
+    with pytest.raises(versioner.InvalidInputError) as other:
+        client.approve(product_name=product, version="1", approval_type="release",
                        approver="alice")
+    assert other.value.field == "approver"
+    a = client.approve(product_name=product, version="1", approval_type="release")
+    assert (a.approver, a.approver_role) == ("py-admin", "admin")
     assert [x.id for x in client.approvals(product, "1")] == [a.id]
-    started = client.track_deployment(product_name=product, version="1",
-                                      environment_name="prod", status="started",
-                                      deployed_by="dana")
+    # The approver never deploys its own approval: a pipeline's key deploys for dana.
+    with pytest.raises(versioner.DeploymentBlockedError):
+        client.track_deployment(product_name=product, version="1", environment_name="prod",
+                                status="started", deployed_by="dana")
+    started = pipeline.track_deployment(product_name=product, version="1",
+                                        environment_name="prod", status="started",
+                                        deployed_by="dana")
+    assert (started.deployed_by, started.recorded_by) == ("dana", "py-ci")
     assert started.preflight is not None and started.preflight.status == "passed"
-    revoked = client.revoke_approval(a.id, "carol", "oops")
+    revoked = client.revoke_approval(a.id, None, "oops")
     assert not revoked.is_active
     text = (f'[[rules]]\nname = "{product} window"\ntype = "schedule"\n'
             f'products = ["{product}"]\ntimezone = "UTC"\n'

@@ -47,6 +47,7 @@ MIRRORS: Dict[str, Type[_Record]] = {
 #: Core records the Python package does not expose, and why.
 NOT_EXPOSED = {
     "ApiKey": "keys are managed by `versioner keys` and the server, not the bindings",
+    "Principal": "principals are managed by `versioner keys` and the server, not the bindings",
     "DomainEvent": "the outbox is read with the core API; no binding method returns events",
 }
 
@@ -175,7 +176,7 @@ def test_every_record_type_through_the_native_module(vr: versioner.Versioner) ->
         {**scope, "name": "QA", "type": "version_approval", "status": "report_only",
          "approval_types": ["qa"], "environment": "staging"},
         {**scope, "name": "Two approvers", "type": "release_approval", "status": "report_only",
-         "required": 2, "approver_roles": ["lead"], "expires_after": "7d"},
+         "required": 2, "approver_roles": ["release_manager"], "expires_after": "7d"},
     ]
     vr.apply_policy({"rules": rules[:4] + [{"name": "Old", "type": "concurrency"}]})
     report = vr.apply_policy({"rules": [rules[0], {**rules[1], "max": 6}, rules[2], rules[3],
@@ -183,7 +184,9 @@ def test_every_record_type_through_the_native_module(vr: versioner.Versioner) ->
     vr.set_rule_status("One at a time", "disabled", actor="erin", reason="trial")
     vr.set_rule_status("One at a time", "report_only", actor="erin", reason="trial over")
     sha = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
-    build = vr.track_build(
+    # Recorded by an actor (`recorded_by`), naming who built and deployed.
+    dana = vr.acting_as("dana")
+    build = dana.track_build(
         product_name="api", version="1.2.0", status="failed", built_by="dana",
         built_by_email="dana@example.com", built_by_name="Dana", scm_sha=sha, scm_branch="main",
         scm_repository="acme/api", build_url="https://ci/42", build_number=42,
@@ -201,13 +204,13 @@ def test_every_record_type_through_the_native_module(vr: versioner.Versioner) ->
     vr.track_deployment(environment_name="staging", status="completed", **common)
     vr.track_deployment(environment_name="production", status="started",
                         skip_preflight_checks=True, skip_preflight_reason="hotfix", **common)
-    deployment = vr.track_deployment(environment_name="production", status="completed",
+    deployment = dana.track_deployment(environment_name="production", status="completed",
                                      completed_at=now, **common)
     vr.track_deployment(product_name="api", version="1.3.0", environment_name="production",
                         status="started", skip_preflight_checks=True,
                         skip_preflight_reason="hotfix", deployed_by="dana", scm_sha=sha[::-1])
     approval = vr.approve(product_name="api", version="1.2.0", approval_type="release",
-                          approver="erin", approver_role="lead", environment="production",
+                          approver="erin", approver_role="release_manager", environment="production",
                           comment="ship it")
     revoked = vr.revoke_approval(approval.id, actor="frank", reason="regression")
     vr.set_environment_type("production", "production")

@@ -6,8 +6,15 @@
 //!   `{"detail": "You do not have permission to perform this action", "code": "FORBIDDEN", …}`.
 //! - A route answered by the server but missing from the table: 403 (fail closed).
 //!
-//! With `--no-auth` every request acts as an anonymous admin. Keys are never logged; the log
-//! names the key by its name.
+//! The authenticated key's principal is the actor of everything the request does: the
+//! middleware runs the rest of the request with it ([`current_actor`]), and
+//! [`AppState::core`](crate::AppState) hands it to every core call
+//! ([`Versioner::acting_as`](versioner_core::Versioner::acting_as)), so the core records it
+//! and checks its role; a handler cannot forget to pass it.
+//!
+//! With `--no-auth` every request acts as an anonymous admin, with no actor: the core records
+//! the names a request gives, as in process. Keys are never logged; the log names the key by
+//! its name and principal.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
@@ -18,7 +25,34 @@ use versioner_core::Error;
 use super::AppState;
 use super::http::ApiError;
 use super::routes::{self, Permission};
-use versioner_core::{ApiKey, Role};
+use versioner_core::{Actor, ApiKey, Role};
+
+tokio::task_local! {
+    /// The actor of the request this task is answering (`None` with `--no-auth`).
+    static ACTOR: Option<Actor>;
+}
+
+/// The actor of the request being answered on this task: the authenticated key's principal.
+/// `None` outside a request, and with `--no-auth`.
+pub fn current_actor() -> Option<Actor> {
+    ACTOR.try_with(Clone::clone).ok().flatten()
+}
+
+/// The `actor` a request body gives, for the core to compare with the authenticated principal
+/// (blank: the core records the principal). Without authentication (`--no-auth`) a missing
+/// actor is recorded as `api`.
+pub fn given_actor(given: Option<String>) -> String {
+    match given.filter(|g| !g.trim().is_empty()) {
+        Some(g) => g,
+        None if current_actor().is_none() => "api".into(),
+        None => String::new(),
+    }
+}
+
+/// Runs `fut` with `actor` as the request's actor (for work moved to another task).
+pub async fn with_actor<F: std::future::Future>(actor: Option<Actor>, fut: F) -> F::Output {
+    ACTOR.scope(actor, fut).await
+}
 
 /// Who is calling, inserted into the request by [`authenticate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +61,12 @@ pub struct Caller {
     pub key_id: Option<String>,
     /// The key's name (`anonymous` without authentication).
     pub name: String,
-    /// The key's role.
+    /// The key's principal: the actor of the request's writes (`None` without
+    /// authentication).
+    pub principal: Option<String>,
+    /// The principal's role.
     pub role: Role,
+    actor: Option<Actor>,
 }
 
 impl Caller {
@@ -37,27 +75,25 @@ impl Caller {
         Caller {
             key_id: None,
             name: "anonymous".into(),
+            principal: None,
             role: Role::Admin,
+            actor: None,
         }
     }
 
-    /// Who to record as the actor of a change: the key's name, with the person the request
-    /// names (if any) in front of it.
-    pub fn actor(&self, given: Option<&str>) -> String {
-        match (given.map(str::trim).filter(|g| !g.is_empty()), &self.key_id) {
-            (Some(g), Some(_)) if g != self.name => format!("{g} (key {})", self.name),
-            (Some(g), _) => g.to_string(),
-            (None, Some(_)) => self.name.clone(),
-            (None, None) => "api".into(),
-        }
+    /// The actor the core records for this caller's writes (`None` without authentication).
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actor.as_ref()
     }
 }
 
 impl From<ApiKey> for Caller {
     fn from(k: ApiKey) -> Caller {
         Caller {
+            actor: Some(Actor::from_key(&k)),
             key_id: Some(k.id),
             name: k.name,
+            principal: Some(k.principal),
             role: k.role,
         }
     }
@@ -136,11 +172,15 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         }
     };
     if !caller.role.allows(permission) {
-        tracing::info!(%path, key = %caller.name, role = %caller.role, "refused: role lacks permission");
+        tracing::info!(
+            %path, key = %caller.name, principal = caller.principal.as_deref().unwrap_or("-"),
+            role = %caller.role, %permission, "refused: role lacks permission"
+        );
         return forbidden();
     }
+    let actor = caller.actor.clone();
     req.extensions_mut().insert(caller);
-    next.run(req).await
+    with_actor(actor, next.run(req)).await
 }
 
 #[cfg(test)]
@@ -148,16 +188,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn actor_names_the_key() {
-        let c = Caller {
-            key_id: Some("ab12".into()),
-            name: "ci".into(),
-            role: Role::Admin,
-        };
-        assert_eq!(c.actor(None), "ci");
-        assert_eq!(c.actor(Some("dana")), "dana (key ci)");
-        assert_eq!(Caller::anonymous().actor(Some("dana")), "dana");
-        assert_eq!(Caller::anonymous().actor(None), "api");
+    fn the_caller_of_a_key_acts_as_its_principal() {
+        let key = ApiKey::from_parts(
+            "ab12".into(),
+            "laptop".into(),
+            Role::Qa,
+            "sk_vr_ab12".into(),
+            chrono::Utc::now(),
+            None,
+            None,
+        )
+        .with_principal("dana");
+        let c = Caller::from(key);
+        let actor = c.actor().unwrap();
+        assert_eq!((actor.principal(), actor.role()), ("dana", Some(Role::Qa)));
+        assert!(actor.is_authenticated());
+        assert_eq!(Caller::anonymous().actor(), None);
     }
 
     #[test]

@@ -175,39 +175,44 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     }
 
     let req = Request::from_parts(parts, Body::from(bytes));
-    let task = tokio::spawn(CLAIM.scope(Arc::clone(&claim), async move {
-        let _guard = guard;
-        let resp = next.run(req).await;
-        let (mut parts, body) = resp.into_parts();
-        let Ok(bytes) = to_bytes(body, usize::MAX).await else {
-            return ApiError(Error::internal("cannot buffer the response")).into_response();
-        };
-        if claim.replayed() {
-            tracing::info!("idempotent replay of a recorded write");
-            parts
-                .headers
-                .insert(REPLAYED, HeaderValue::from_static("true"));
-        } else if parts.status.as_u16() < 500 && !parts.status.is_success() {
-            // A successful write recorded its result with itself; anything else is kept now.
-            let answer = StoredAnswer::new(
-                parts.status.as_u16(),
+    // The request's actor goes with it to the task that answers it.
+    let actor = super::auth::current_actor();
+    let task = tokio::spawn(super::auth::with_actor(
+        actor,
+        CLAIM.scope(Arc::clone(&claim), async move {
+            let _guard = guard;
+            let resp = next.run(req).await;
+            let (mut parts, body) = resp.into_parts();
+            let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+                return ApiError(Error::internal("cannot buffer the response")).into_response();
+            };
+            if claim.replayed() {
+                tracing::info!("idempotent replay of a recorded write");
                 parts
                     .headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-                bytes.to_vec(),
-            );
-            if let Err(e) = state
-                .core(move |vr| vr.save_idempotent_answer(&scope, &key, &request_hash, answer))
-                .await
-            {
-                // The answer stands; a retry would run again.
-                tracing::error!(error = ?e, "cannot store the idempotent answer");
+                    .insert(REPLAYED, HeaderValue::from_static("true"));
+            } else if parts.status.as_u16() < 500 && !parts.status.is_success() {
+                // A successful write recorded its result with itself; anything else is kept now.
+                let answer = StoredAnswer::new(
+                    parts.status.as_u16(),
+                    parts
+                        .headers
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
+                    bytes.to_vec(),
+                );
+                if let Err(e) = state
+                    .core(move |vr| vr.save_idempotent_answer(&scope, &key, &request_hash, answer))
+                    .await
+                {
+                    // The answer stands; a retry would run again.
+                    tracing::error!(error = ?e, "cannot store the idempotent answer");
+                }
             }
-        }
-        Response::from_parts(parts, Body::from(bytes))
-    }));
+            Response::from_parts(parts, Body::from(bytes))
+        }),
+    ));
     task.await.unwrap_or_else(|e| {
         ApiError(Error::internal(format!("request task failed: {e}"))).into_response()
     })

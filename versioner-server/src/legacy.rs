@@ -124,7 +124,7 @@ mod tests {
         let key = vr.authenticate(secret).unwrap().unwrap();
         assert_eq!(
             (key.name.as_str(), key.role),
-            ("ci", versioner_core::Role::Deployer)
+            ("ci", versioner_core::Role::Ci)
         );
         assert!(vr.authenticate("sk_vr_99999999_x").unwrap().is_none());
         // Once: a second open imports nothing, even after the keys are revoked.

@@ -38,7 +38,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
 pub use auth::{AuthMode, Caller};
-pub use versioner_core::{ApiKey, Role};
+pub use versioner_core::{Actor, ApiKey, Role};
 
 use http::ApiError;
 use idempotency::KeyedLocks;
@@ -135,16 +135,21 @@ impl AppState {
         &self.inner.locks
     }
 
-    /// Runs a core call on the blocking pool. Inside an idempotent request (see
-    /// [`idempotency`]) the core is handed the request's claim, so the write and its
-    /// idempotency record commit together.
+    /// Runs a core call on the blocking pool, as the request's actor (the authenticated
+    /// key's principal, see [`auth`]), so the core records it and checks its role. Inside an
+    /// idempotent request (see [`idempotency`]) the core is also handed the request's claim,
+    /// so the write and its idempotency record commit together.
     pub(crate) async fn core<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Versioner) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ApiError> {
-        let vr = match idempotency::current_claim() {
-            Some(claim) => self.inner.vr.with_idempotency(claim),
+        let vr = match auth::current_actor() {
+            Some(actor) => self.inner.vr.acting_as(actor),
             None => self.inner.vr.clone(),
+        };
+        let vr = match idempotency::current_claim() {
+            Some(claim) => vr.with_idempotency(claim),
+            None => vr,
         };
         tokio::task::spawn_blocking(move || f(&vr))
             .await

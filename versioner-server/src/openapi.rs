@@ -95,6 +95,8 @@ pub struct DeploymentBody {
     pub deploy_url: Option<String>,
     /// A link to the build.
     pub build_url: Option<String>,
+    /// The principal that recorded it (the API key's); `deployed_by` is who the event names.
+    pub recorded_by: Option<String>,
     /// The event's metadata, plus `preflight_status` when a preflight ran.
     pub extra_metadata: DeploymentMetadata,
     /// What the preflight decided, when it ran.
@@ -257,6 +259,8 @@ pub struct BuildBody {
     pub error_message: Option<String>,
     /// The error code of a failed build.
     pub error_code: Option<String>,
+    /// The principal that recorded it (the API key's); `built_by` is who the event names.
+    pub recorded_by: Option<String>,
     /// When the build started.
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
@@ -779,7 +783,7 @@ fn finish(mut doc: Value) -> Value {
         json!({
             "title": "Versioner",
             "version": versioner_core::VERSION,
-            "description": "Deployment tracking and preflight policy: the Versioner Events API plus queries, rules and approvals. Authenticate with `Authorization: Bearer <key>` (see `versioner keys create`); each operation's `x-permission` names what the key's role must allow (public, read, track, approve, admin). Writes accept an `Idempotency-Key` header; a retry with the same key gets the first answer, marked `Idempotent-Replayed: true`.",
+            "description": "Deployment tracking and preflight policy: the Versioner Events API plus queries, rules and approvals. Authenticate with `Authorization: Bearer <key>` (see `versioner keys create`); each operation's `x-permission` names what the key's role must allow (public, read, track, approve, environments, rules, keys; roles: admin, release_manager, product, developer, sre, qa, security, compliance, billing, viewer, ci). The actor of every write is the key's principal. Writes accept an `Idempotency-Key` header; a retry with the same key gets the first answer, marked `Idempotent-Replayed: true`.",
             "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
         }),
     );
@@ -849,7 +853,7 @@ fn finish_operation(method: &str, op: &mut Map<String, Value>) {
         add_response(
             op,
             "403",
-            "The key's role does not allow this route (`FORBIDDEN`)",
+            "The key's role does not allow this (`FORBIDDEN`)",
         );
         add_response(
             op,

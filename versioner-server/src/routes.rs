@@ -13,32 +13,16 @@ pub use versioner_core::access::Permission;
 
 use crate::openapi::{self, PERMISSION_EXTENSION};
 
-/// Every permission, in order of what it allows.
-const PERMISSIONS: [Permission; 5] = [
-    Permission::Public,
-    Permission::Read,
-    Permission::Track,
-    Permission::Approve,
-    Permission::Admin,
-];
-
 /// A permission's name in the document (the `x-permission` of an operation): `public`, `read`,
-/// `track`, `approve` or `admin`.
+/// `track`, `approve`, `environments`, `rules` or `keys` ([`Permission::as_str`]; `bypass` is
+/// checked by the core on the events that ask for it, not by a route).
 pub const fn permission_name(permission: Permission) -> &'static str {
-    match permission {
-        Permission::Public => "public",
-        Permission::Read => "read",
-        Permission::Track => "track",
-        Permission::Approve => "approve",
-        Permission::Admin => "admin",
-    }
+    permission.as_str()
 }
 
 /// The permission named `name` (see [`permission_name`]).
 pub fn parse_permission(name: &str) -> Option<Permission> {
-    PERMISSIONS
-        .into_iter()
-        .find(|p| permission_name(*p) == name)
+    Permission::from_name(name)
 }
 
 /// One route, as the document declares it.
@@ -197,13 +181,9 @@ mod tests {
     fn roles_allow_what_they_should() {
         use Permission::*;
         assert!(Role::Viewer.allows(Read) && !Role::Viewer.allows(Track));
-        assert!(Role::Deployer.allows(Track) && !Role::Deployer.allows(Approve));
-        assert!(Role::Approver.allows(Approve) && !Role::Approver.allows(Admin));
-        assert!(
-            [Read, Track, Approve, Admin]
-                .into_iter()
-                .all(|p| Role::Admin.allows(p))
-        );
+        assert!(Role::Ci.allows(Track) && !Role::Ci.allows(Approve) && !Role::Ci.allows(Read));
+        assert!(Role::Qa.allows(Approve) && !Role::Qa.allows(ManageRules));
+        assert!(Permission::ALL.into_iter().all(|p| Role::Admin.allows(p)));
     }
 
     #[test]
@@ -221,7 +201,11 @@ mod tests {
         }
         assert_eq!(permission("GET", "/health"), Some(Permission::Public));
         assert_eq!(permission("GET", "/docs/"), Some(Permission::Public));
-        assert_eq!(permission("POST", "/rules/"), Some(Permission::Admin));
+        assert_eq!(permission("POST", "/rules/"), Some(Permission::ManageRules));
+        assert_eq!(
+            permission("POST", "/api-keys/"),
+            Some(Permission::ManageKeys)
+        );
         assert_eq!(permission("POST", "/nowhere"), None);
         assert!(path_known("/rules/{name}") && !path_known("/nowhere"));
     }

@@ -715,9 +715,58 @@ async fn real_responses_match_their_documented_schemas() {
     )
     .await;
 
+    // API keys: create (the key shown once), list, change role, revoke; the last admin kept.
+    let k = check(
+        "POST",
+        "/api-keys/",
+        "/api-keys/",
+        Some(json!({"name": "dana-laptop", "principal": "dana", "role": "qa"})),
+        201,
+    )
+    .await;
+    assert!(
+        k["key"].as_str().is_some_and(|s| s.starts_with("sk_vr_")),
+        "{k:#}"
+    );
+    check(
+        "POST",
+        "/api-keys/",
+        "/api-keys/",
+        Some(json!({"name": "root", "role": "admin"})),
+        201,
+    )
+    .await;
+    let list = check("GET", "/api-keys/", "/api-keys/", None, 200).await;
+    assert!(
+        !list.to_string().contains(k["key"].as_str().unwrap()),
+        "never a secret: {list:#}"
+    );
+    let kid = k["id"].as_str().unwrap();
+    let changed = check(
+        "PATCH",
+        "/api-keys/{id}",
+        &format!("/api-keys/{kid}"),
+        Some(json!({"role": "security"})),
+        200,
+    )
+    .await;
+    assert_eq!(changed["role"], "security");
+    check(
+        "PATCH",
+        "/api-keys/{id}",
+        "/api-keys/nope",
+        Some(json!({"role": "security"})),
+        404,
+    )
+    .await;
+    let last = check("DELETE", "/api-keys/{id}", "/api-keys/root", None, 422).await;
+    assert_eq!(last["code"], "INVALID_INPUT", "{last:#}");
+    let a = send(&app, "DELETE", &format!("/api-keys/{kid}"), None).await;
+    assert_eq!(a.status, 204);
+
     // Meta.
     check("GET", "/health", "/health", None, 200).await;
-    assert!(checked.len() >= 29, "{checked:?}");
+    assert!(checked.len() >= 34, "{checked:?}");
 }
 
 #[test]

@@ -91,6 +91,11 @@ pub struct Global {
     /// The API key (prefer the variable: flags are visible in process lists) [env: VERSIONER_API_KEY]
     #[arg(long, global = true, value_name = "KEY")]
     pub api_key: Option<String>,
+    /// Who acts: recorded on what you write, and checked against its role. In process it
+    /// defaults to the OS user; through a server the key's principal acts, and --actor must name
+    /// it if given [env: VERSIONER_ACTOR]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
     /// A YAML config file (default: ~/.versioner/config.yaml)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -162,8 +167,9 @@ Examples:
     /// Record an approval of a version (quality sign-off or release approval)
     #[command(after_help = "\
 Examples:
-  versioner approve --product api --version 1.2.0 --type qa --approver dana
-  versioner approve --product api --version 1.2.0 --type release --approver lee --role sre --environment production")]
+  versioner approve --product api --version 1.2.0 --type qa --actor dana
+  versioner approve --product api --version 1.2.0 --type release --actor lee --role sre --environment production
+  versioner approve --product api --version 1.2.0 --type security --api-url http://versioner:8000   # as the key's principal")]
     Approve(ApproveArgs),
     /// List the approvals of a version
     #[command(after_help = "\
@@ -195,7 +201,8 @@ Without any key every request is refused (401) unless --no-auth is given.
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
 
 Examples:
-  versioner keys create --db versioner.db --name ci --role deployer
+  versioner keys create --db versioner.db --name admin --role admin
+  versioner keys create --db versioner.db --name ci --role ci
   versioner serve --db versioner.db --listen 0.0.0.0:8000
   RUST_LOG=debug versioner serve --db versioner.db --no-auth")]
     Serve(ServeArgs),
@@ -469,9 +476,6 @@ Examples:
         /// replace: the file becomes the whole policy; merge: add or update by name
         #[arg(long, default_value = "replace", value_name = "replace|merge")]
         mode: ApplyMode,
-        /// Who applies it (recorded with status changes) [default: $USER]
-        #[arg(long)]
-        actor: Option<String>,
     },
     /// List the rules in evaluation order
     #[command(after_help = "\
@@ -492,9 +496,6 @@ Examples:
         /// Why (recorded)
         #[arg(long)]
         reason: String,
-        /// Who changes it [default: $USER]
-        #[arg(long)]
-        actor: Option<String>,
     },
 }
 
@@ -507,13 +508,13 @@ pub struct ApproveArgs {
     /// The version
     #[arg(long)]
     pub version: String,
-    /// The approval type: qa, security, uat, code_review, compliance, performance, release, or your own
+    /// The approval type: qa, security, uat, code_review, compliance, performance, release, or one your policy declares
     #[arg(long = "type", value_name = "TYPE")]
     pub approval_type: String,
-    /// Who approves [default: $USER]
+    /// Who approves (the same as --actor; through a server, the key's principal) [default: $USER]
     #[arg(long)]
     pub approver: Option<String>,
-    /// The approver's role (release rules may require one)
+    /// The approver's role, for an approver not registered as a principal (a registered one's role is its own)
     #[arg(long)]
     pub role: Option<String>,
     /// The environment it is granted in or for
@@ -540,11 +541,17 @@ pub struct ApprovalsArgs {
 #[command(after_help = "\
 Keys are stored hashed in the database itself (--db or --database-url); every server on that
 database accepts them. A <db>-server file of an earlier version is imported on first use.
+Each key belongs to a principal (a person or a CI system) and acts with its role. There is
+always an admin: the last admin's last key cannot be revoked, nor the last admin downgraded.
+Over HTTP an admin key manages keys at /api-keys/.
 
 Examples:
-  versioner keys create --db versioner.db --name ci --role deployer
+  versioner keys create --db versioner.db --name admin --role admin
+  versioner keys create --db versioner.db --name github-actions --role ci
+  versioner keys create --db versioner.db --name dana-laptop --principal dana --role qa
+  versioner keys role --db versioner.db dana security
   versioner keys list --db versioner.db
-  versioner keys revoke --db versioner.db ci")]
+  versioner keys revoke --db versioner.db github-actions")]
 pub struct KeysArgs {
     /// What to do.
     #[command(subcommand)]
@@ -584,18 +591,31 @@ pub enum Audit {
 pub enum Keys {
     /// Create a key; it is printed once, as the last line of output
     #[command(after_help = "\
-Roles: admin (everything), deployer (send events), approver (approve), viewer (read).
+Roles (the reference's ten, plus ci):
+  admin            everything, including keys and roles
+  release_manager  events, the emergency bypass, rules, environments, every approval type
+  sre              events, rules, environments; approves performance and release
+  developer        events; approves code_review
+  product          approves uat and release      qa          approves qa, performance, release
+  security         approves security, release    compliance  approves compliance, release
+  billing, viewer  read only                     ci          send events only (pipelines)
+Every role but ci reads. `deployer` and `approver`, the names of earlier versions, are read as
+ci and release_manager. Which role approves which type can be changed in the policy file.
 
 Examples:
-  versioner keys create --db versioner.db --name ci --role deployer
-  export VERSIONER_API_KEY=$(versioner keys create --db versioner.db --name ci --role deployer | tail -n 1)")]
+  versioner keys create --db versioner.db --name github-actions --role ci
+  versioner keys create --db versioner.db --name dana-laptop --principal dana --role qa
+  export VERSIONER_API_KEY=$(versioner keys create --db versioner.db --name ci --role ci | tail -n 1)")]
     Create {
         /// A name for people, unique among active keys
         #[arg(long)]
         name: String,
-        /// admin, deployer, approver or viewer
+        /// The principal (person or CI system) the key belongs to [default: the key's name]
         #[arg(long)]
-        role: String,
+        principal: Option<String>,
+        /// The principal's role: required for a new principal; an existing one keeps its own
+        #[arg(long)]
+        role: Option<String>,
     },
     /// List keys (never the keys themselves)
     #[command(after_help = "\
@@ -610,6 +630,24 @@ Examples:
         /// The key's name or id
         name: String,
     },
+    /// Change a principal's role (every key of it acts with the new role)
+    #[command(after_help = "\
+The last admin cannot be downgraded, and nobody changes their own role (--actor).
+
+Examples:
+  versioner keys role --db versioner.db dana security
+  versioner keys role --db versioner.db github-actions ci")]
+    Role {
+        /// The principal's name (or the name or id of one of its keys)
+        principal: String,
+        /// The new role
+        role: String,
+    },
+    /// List principals and their roles
+    #[command(after_help = "\
+Examples:
+  versioner keys principals --db versioner.db")]
+    Principals,
 }
 
 /// Flags of `serve`.

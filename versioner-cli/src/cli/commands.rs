@@ -237,8 +237,8 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
         Err(exit) => return exit,
     };
     match r {
-        Rules::Apply { file, mode, actor } => {
-            let actor = ctx.actor(actor.as_deref());
+        Rules::Apply { file, mode } => {
+            let actor = ctx.actor_for(None);
             let policy = PolicyInput::file(file, None);
             let report = attempt!(ctx, t.apply_policy_input(&policy, *mode, &actor));
             if ctx.console.json() {
@@ -307,19 +307,23 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
             name,
             status,
             reason,
-            actor,
         } => {
             let status: RuleStatus = match status.parse() {
                 Ok(s) => s,
                 Err(e) => return ctx.usage(&Usage(format!("STATUS: {e}"))),
             };
-            let actor = ctx.actor(actor.as_deref());
+            let actor = ctx.actor_for(None);
             let stored = attempt!(ctx, t.set_rule_status(name, status, &actor, reason));
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&stored));
             } else {
+                let by = if actor.is_empty() {
+                    "the key's principal".to_string()
+                } else {
+                    actor.clone()
+                };
                 ctx.console.out(&format!(
-                    "✓ Rule `{}` is now {} (by {actor}: {reason})",
+                    "✓ Rule `{}` is now {} (by {by}: {reason})",
                     stored.rule.name, stored.rule.status
                 ));
             }
@@ -328,27 +332,30 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
     Exit::Success
 }
 
-/// `versioner approve`.
+/// `versioner approve`: in process as `--approver` (else `--actor`, else the OS user);
+/// through a server as the key's principal.
 pub fn approve(ctx: &mut Context<'_, '_>, a: &ApproveArgs) -> Exit {
-    let approver = ctx.actor(a.approver.as_deref());
+    let approver = ctx.actor_for(a.approver.as_deref());
     let mut request = ApprovalRequest::new(&a.product, &a.version, &a.approval_type, approver);
     request.approver_role = a.role.clone();
     request.environment = a.environment.clone();
     request.comment = a.comment.clone();
-    let t = match open(ctx) {
-        Ok(t) => t,
-        Err(exit) => return exit,
+    let t = match ctx.tracker_as(a.approver.as_deref()) {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => return ctx.fail(&e),
+        Err(u) => return ctx.usage(&u),
     };
     let approval = attempt!(ctx, t.approve(&request));
     if ctx.console.json() {
         ctx.console.print_json(&to_json(&approval));
     } else {
         ctx.console.out(&format!(
-            "✓ Approval recorded: {} of `{}` {} by {}{}",
+            "✓ Approval recorded: {} of `{}` {} by {} ({}){}",
             approval.approval_type,
             approval.product_name,
             approval.version,
             approval.approver,
+            approval.approver_role.as_deref().unwrap_or("-"),
             approval
                 .environment
                 .as_deref()

@@ -1,10 +1,12 @@
-//! `versioner keys create|list|revoke`: the server's API keys, kept hashed in the database
-//! itself (`--db` or `--database-url`), so every server on that database accepts them.
+//! `versioner keys create|list|revoke|role|principals`: the server's API keys and their
+//! principals, kept (keys hashed) in the database itself (`--db` or `--database-url`), so every
+//! server on that database accepts them. The command acts as `--actor` (else the OS user), as
+//! every in-process command does: the core checks its role and records it.
 
 use chrono::SecondsFormat;
 use serde_json::json;
-use versioner_core::Versioner;
 use versioner_core::input::Location;
+use versioner_core::{Actor, ApiKeyRequest, Error, ErrorCode, Versioner};
 
 use super::args::{Keys, KeysArgs};
 use super::output::table;
@@ -29,16 +31,29 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
         Err(u) => return ctx.usage(&u),
     };
     let vr = match open_with_keys(&db) {
-        Ok(v) => v,
+        Ok(v) => v.acting_as(Actor::local(ctx.actor(None))),
         Err(e) => return ctx.fail(&e),
     };
+    let parse_role = |role: &str| -> Result<Role, Usage> {
+        role.parse().map_err(|e: Error| Usage(e.to_string()))
+    };
     match &k.command {
-        Keys::Create { name, role } => {
-            let role: Role = match role.parse() {
-                Ok(r) => r,
-                Err(e) => return ctx.usage(&Usage(e.to_string())),
-            };
-            let (key, secret) = match vr.create_api_key(name, role) {
+        Keys::Create {
+            name,
+            principal,
+            role,
+        } => {
+            let mut request = ApiKeyRequest::new(name);
+            if let Some(p) = principal {
+                request = request.principal(p);
+            }
+            if let Some(r) = role {
+                match parse_role(r) {
+                    Ok(r) => request = request.role(r),
+                    Err(u) => return ctx.usage(&u),
+                }
+            }
+            let (key, secret) = match vr.create_key(&request) {
                 Ok(k) => (k.key, k.secret),
                 Err(e) => return ctx.fail(&e),
             };
@@ -46,6 +61,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                 ctx.console.print_json(&json!({
                     "id": key.id,
                     "name": key.name,
+                    "principal": key.principal,
                     "role": key.role,
                     "prefix": key.prefix,
                     "created_at": key.created_at,
@@ -53,8 +69,8 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                 }));
             } else {
                 ctx.console.out(&format!(
-                    "Created API key `{}` (role {}, id {}) in {}.",
-                    key.name, key.role, key.id, db
+                    "Created API key `{}` for `{}` (role {}, id {}) in {}.",
+                    key.name, key.principal, key.role, key.id, db
                 ));
                 ctx.console
                     .out("Store it now: it is shown only once and cannot be recovered.");
@@ -82,6 +98,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                         vec![
                             k.id.clone(),
                             k.name.clone(),
+                            k.principal.clone(),
                             k.role.to_string(),
                             format!("{}_…", k.prefix),
                             t(k.created_at),
@@ -95,6 +112,7 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                     &[
                         "ID",
                         "NAME",
+                        "PRINCIPAL",
                         "ROLE",
                         "KEY",
                         "CREATED_AT",
@@ -118,6 +136,54 @@ pub fn run(ctx: &mut Context<'_, '_>, k: &KeysArgs) -> Exit {
                     "✓ Revoked API key `{}` (id {}); requests with it now get 401",
                     key.name, key.id
                 ));
+            }
+        }
+        Keys::Role { principal, role } => {
+            let role = match parse_role(role) {
+                Ok(r) => r,
+                Err(u) => return ctx.usage(&u),
+            };
+            // A principal's name, else the name or id of one of its keys.
+            let changed = match vr.set_principal_role(principal, role) {
+                Err(e) if e.code() == ErrorCode::NotFound => vr
+                    .set_api_key_role(principal, role)
+                    .map(|k| (k.principal, k.role))
+                    .map_err(|_| e),
+                other => other.map(|p| (p.name, p.role)),
+            };
+            let (name, role) = match changed {
+                Ok(c) => c,
+                Err(e) => return ctx.fail(&e),
+            };
+            if ctx.console.json() {
+                ctx.console
+                    .print_json(&json!({ "principal": name, "role": role }));
+            } else {
+                ctx.console.out(&format!(
+                    "✓ `{name}` now has the role {role}; every key of it acts with it"
+                ));
+            }
+        }
+        Keys::Principals => {
+            let list = match vr.principals() {
+                Ok(l) => l,
+                Err(e) => return ctx.fail(&e),
+            };
+            if ctx.console.json() {
+                ctx.console
+                    .print_json(&serde_json::to_value(&list).unwrap_or_default());
+            } else if list.is_empty() {
+                ctx.console
+                    .out("(no principals; `versioner keys create` makes one with its key)");
+            } else {
+                let t =
+                    |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|p| vec![p.name.clone(), p.role.to_string(), t(p.updated_at)])
+                    .collect();
+                ctx.console
+                    .out(&table(&["PRINCIPAL", "ROLE", "SINCE"], &rows));
             }
         }
     }

@@ -22,7 +22,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use versioner_core::client::{Client, ClientOptions};
 use versioner_core::input::{Feature, Location};
-use versioner_core::{Error, Tracker, Versioner};
+use versioner_core::{Actor, Error, Tracker, Versioner};
 
 use crate::exit::Exit;
 use args::{Cli, Command, Global};
@@ -164,11 +164,26 @@ impl Context<'_, '_> {
     /// [`Usage`] as [`Context::backend`] or for a malformed URL; the core's error when the
     /// database cannot be opened.
     pub fn tracker(&mut self) -> Result<Result<Box<dyn Tracker>, Error>, Usage> {
+        self.tracker_as(None)
+    }
+
+    /// Opens the backend as a [`Tracker`]; in process acting as `actor` (a command's own flag,
+    /// such as `--approver`), else as [`Context::actor`].
+    ///
+    /// # Errors
+    /// As [`Context::tracker`].
+    pub fn tracker_as(
+        &mut self,
+        actor: Option<&str>,
+    ) -> Result<Result<Box<dyn Tracker>, Error>, Usage> {
         let backend = self.backend()?;
         match backend {
             Backend::Local(db) => {
-                self.console.info(&format!("Mode: in process, {db}"));
-                Ok(open(&db).map(|vr| Box::new(vr) as Box<dyn Tracker>))
+                let actor = self.actor(actor);
+                self.console
+                    .info(&format!("Mode: in process, {db}, acting as {actor}"));
+                Ok(open(&db)
+                    .map(|vr| Box::new(vr.acting_as(Actor::local(actor))) as Box<dyn Tracker>))
             }
             Backend::Remote { url, key } => {
                 self.console.info(&format!(
@@ -202,15 +217,35 @@ impl Context<'_, '_> {
         }
     }
 
-    /// Who acts, for audit records: the given name, else `$USER`, else `cli`.
+    /// Who acts in process: the given name (a command's own flag, such as `--approver`), else
+    /// `--actor` (or `VERSIONER_ACTOR`, or `actor` in the config file), else the OS user
+    /// (`$USER`, `$USERNAME`), else `cli`.
     pub fn actor(&self, given: Option<&str>) -> String {
+        self.named_actor(given)
+            .or_else(|| self.sources.var("USER"))
+            .or_else(|| self.sources.var("USERNAME"))
+            .unwrap_or_else(|| "cli".into())
+    }
+
+    /// The actor a command names explicitly (its own flag, else `--actor`, `VERSIONER_ACTOR`
+    /// or the config file's `actor`), without the OS user's default: what is sent to a server,
+    /// which records the key's principal and refuses another name.
+    pub fn named_actor(&self, given: Option<&str>) -> Option<String> {
         given
             .map(str::trim)
             .filter(|g| !g.is_empty())
             .map(str::to_string)
-            .or_else(|| self.sources.var("USER"))
-            .or_else(|| self.sources.var("USERNAME"))
-            .unwrap_or_else(|| "cli".into())
+            .or_else(|| self.sources.pick(self.global.actor.as_deref(), "actor"))
+    }
+
+    /// The actor to pass with a call on `backend`: in process as [`Context::actor`]; to a
+    /// server only a name given explicitly (else empty: the server records the key's
+    /// principal).
+    pub fn actor_for(&self, given: Option<&str>) -> String {
+        match self.backend() {
+            Ok(Backend::Remote { .. }) => self.named_actor(given).unwrap_or_default(),
+            _ => self.actor(given),
+        }
     }
 
     /// Prints a core error and returns its exit code.

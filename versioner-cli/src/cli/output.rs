@@ -190,8 +190,9 @@ pub fn hint(code: ErrorCode) -> Option<&'static str> {
              `versioner keys create` on the server host",
         ),
         ErrorCode::Forbidden => Some(
-            "the key's role does not allow this: events need a deployer key, approvals an \
-             approver key, rules an admin key",
+            "the role does not allow this: events need admin, release_manager, developer, sre \
+             or ci; each approval type its roles (see the message); rules admin, \
+             release_manager or sre; keys admin (`versioner keys list` shows the roles)",
         ),
         ErrorCode::Network => Some(
             "check --api-url / VERSIONER_API_URL and that `versioner serve` is running; \
@@ -222,11 +223,12 @@ fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
         }
         Some(BlockCode::ApprovalRequired) => format!(
             "collect the release approvals: `versioner approve --product {p} --version {ver} \
-             --type release --approver NAME` (the deployer and builder do not count)"
+             --type release` as each approver (the deployer, the principal deploying and the builders \
+             do not count)"
         ),
         Some(BlockCode::QualityApprovalRequired) => format!(
             "record the missing sign-off: `versioner approve --product {p} --version {ver} \
-             --type TYPE --approver NAME`"
+             --type TYPE` as someone whose role grants it"
         ),
         None => "see the details below".into(),
     }

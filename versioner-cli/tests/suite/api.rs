@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use versioner_server::routes::ROUTES;
-use versioner_server::{ServerOptions, idempotency::REPLAYED};
+use versioner_server::{Role, ServerOptions, idempotency::REPLAYED};
 
 use crate::support::Fixture;
 
@@ -407,6 +407,8 @@ async fn keys_and_roles_are_enforced_with_the_reference_bodies() {
     let check = json!({"product_name": "api", "version": "1", "environment_name": "dev"});
     assert_eq!(post(&app, "/check", &f.viewer, check).await.status, 200);
 
+    // The fixture's `approver` key was made with the role of that name of an earlier
+    // version, which is now `release_manager`: it may send events.
     assert_eq!(
         send(
             &app,
@@ -418,7 +420,7 @@ async fn keys_and_roles_are_enforced_with_the_reference_bodies() {
         )
         .await
         .status,
-        403
+        200
     );
     assert_eq!(
         send(
@@ -433,8 +435,7 @@ async fn keys_and_roles_are_enforced_with_the_reference_bodies() {
         .status,
         200
     );
-    let approval =
-        json!({"product_name": "api", "version": "1", "approval_type": "qa", "approver": "lee"});
+    let approval = json!({"product_name": "api", "version": "1", "approval_type": "qa"});
     assert_eq!(
         post(&app, "/approvals/", &f.deployer, approval.clone())
             .await
@@ -671,7 +672,7 @@ async fn queries_rules_approvals_and_check() {
         &app,
         &format!("/rules/{name}/status"),
         &f.admin,
-        json!({"status": "report_only", "reason": "INC-1", "actor": "dana"}),
+        json!({"status": "report_only", "reason": "INC-1"}),
     )
     .await;
     assert_eq!(
@@ -679,7 +680,8 @@ async fn queries_rules_approvals_and_check() {
         (200, Some("report_only"))
     );
     let h = get(&app, &format!("/rules/{name}/history"), &f.viewer).await;
-    assert_eq!(h.body[0]["actor"], "dana (key admin)");
+    // The actor is the key's principal.
+    assert_eq!(h.body[0]["actor"], "admin");
     assert_eq!(h.body[0]["reason"], "INC-1");
     let a = post(
         &app,
@@ -733,7 +735,14 @@ async fn queries_rules_approvals_and_check() {
     );
 
     // Approvals: create, list, revoke.
-    let a = post(&app, "/approvals/", &f.approver, json!({"product_name": "api", "version": "1.0.0", "approval_type": "QA", "approver": "lee"})).await;
+    let a = post(&app, "/approvals/", &f.approver, json!({"product_name": "api", "version": "1.0.0", "approval_type": "QA", "approver": "lead"})).await;
+    assert_eq!(
+        (
+            a.body["approver"].as_str(),
+            a.body["approver_role"].as_str()
+        ),
+        (Some("lead"), Some("release_manager"))
+    );
     assert_eq!(a.body["approval_type"], "qa");
     let id = a.body["id"].as_str().unwrap().to_string();
     let l = get(&app, "/approvals/?product=api&version=1.0.0", &f.viewer).await;
@@ -800,7 +809,7 @@ async fn rule_history_versions_by_name_and_environment_types() {
     }
 
     // Rule history: every rule, one rule, an unknown rule (empty), and after deletion.
-    let status = json!({"status": "disabled", "reason": "INC-7", "actor": "dana"});
+    let status = json!({"status": "disabled", "reason": "INC-7", "actor": "admin"});
     let a = post(&app, &format!("/rules/{rule}/status"), &f.admin, status).await;
     assert_eq!(a.status, 200);
     let all = get(&app, "/rule-history/", &f.viewer).await;
@@ -886,13 +895,15 @@ async fn rule_history_versions_by_name_and_environment_types() {
         (200, Some("new-prod")),
         "created if needed"
     );
-    for key in [&f.viewer, &f.deployer, &f.approver] {
+    // Environment types and rules are admin's, release_manager's and sre's (the route matrix
+    // test covers every role); reads are everyone's but ci's.
+    let qa = f.vr().create_api_key("quinn", Role::Qa).unwrap().secret;
+    for key in [&f.viewer, &f.deployer, &qa] {
         assert_eq!(put(&app, path, key, r#"{"type": "dev"}"#).await.status, 403);
     }
 
-    // Rule changes are the admin's; reads are anyone's.
     let flow = json!({"name": "F", "type": "flow", "prerequisites": ["staging"]});
-    for key in [&f.viewer, &f.deployer, &f.approver] {
+    for key in [&f.viewer, &f.deployer, &qa] {
         assert_eq!(post(&app, "/rules/", key, flow.clone()).await.status, 403);
         let body = flow.to_string();
         assert_eq!(
@@ -1184,7 +1195,9 @@ fn the_client_lists_violations_as_in_process() {
         &versioner_core::DeploymentEvent::new("api", "1", "production", "started"),
     );
     assert!(blocked.is_err());
-    let remote = versioner_core::Tracker::violations(&client, &Default::default()).unwrap();
+    // A pipeline key sends events only; reading the record takes a reader's key.
+    let reader = versioner_core::client::Client::new(&server.url, Some(&f.viewer)).unwrap();
+    let remote = versioner_core::Tracker::violations(&reader, &Default::default()).unwrap();
     let local = f.vr().violations(&Default::default()).unwrap();
     assert_eq!(remote.len(), 1);
     assert_eq!(remote[0].id, local[0].id);
@@ -1192,4 +1205,25 @@ fn the_client_lists_violations_as_in_process() {
         remote[0].verdict.code(),
         Some(versioner_core::policy::BlockCode::FlowViolation)
     );
+}
+
+#[tokio::test]
+async fn a_pipeline_key_cannot_use_the_emergency_bypass() {
+    let f = Fixture::new();
+    let app = f.router();
+    let bypass = json!({
+        "product_name": "api", "version": "1", "environment_name": "production",
+        "status": "started", "skip_preflight_checks": true,
+        "skip_preflight_reason": "INC-9 hotfix",
+    });
+    let r = post(&app, "/deployment-events/", &f.deployer, bypass.clone()).await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert_eq!(r.body["code"], "FORBIDDEN");
+    assert!(f.vr().products().unwrap().is_empty(), "nothing recorded");
+    // An admin may, and the bypass is recorded with the deployment and as a decision.
+    let r = post(&app, "/deployment-events/", &f.admin, bypass).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["preflight"]["status"], "skipped");
+    let v = f.vr().violations(&Default::default()).unwrap();
+    assert_eq!(v[0].outcome, versioner_core::DecisionOutcome::Bypassed);
 }

@@ -283,7 +283,9 @@ fn every_system_maps_into_the_recorded_build() {
         assert_field(&b, "build_number", v.build_number, s);
         assert_field(&b, "build_url", v.url, s);
         assert_field(&b, "invoke_id", v.invoke_id, s);
-        assert_field(&b, "built_by", v.user.0, s);
+        // Without a CI user, the actor (here the CLI's fallback `cli`: no $USER) built it.
+        assert_field(&b, "built_by", v.user.0.or(Some("cli")), s);
+        assert_field(&b, "recorded_by", Some("cli"), s);
         assert_field(&b, "built_by_email", v.user.1, s);
         assert_field(&b, "built_by_name", v.user.2, s);
         let mut want = v.metadata.as_object().unwrap().clone();
@@ -333,7 +335,8 @@ fn every_system_maps_into_the_recorded_deployment() {
         assert_field(&d, "build_url", None, s);
         assert_field(&d, "scm_branch", None, s);
         assert_field(&d, "invoke_id", v.invoke_id, s);
-        assert_field(&d, "deployed_by", v.user.0, s);
+        assert_field(&d, "deployed_by", v.user.0.or(Some("cli")), s);
+        assert_field(&d, "recorded_by", Some("cli"), s);
         assert_field(&d, "deployed_by_email", v.user.1, s);
         assert_field(&d, "deployed_by_name", v.user.2, s);
         assert_eq!(d["extra_metadata"][&first_vi], "mine", "{s}: user keys win");

@@ -339,8 +339,8 @@ fn in_process_commands_check_status_history_rules_approvals() {
         "2000-01-01T00:00:00Z",
     ]);
     assert_eq!(
-        r.code, 0,
-        "history does not travel back; rules see today's facts: {r:?}"
+        r.code, 5,
+        "a check at a past instant sees the history recorded by then: {r:?}"
     );
 
     assert_eq!(v(&deploy("1", "production", "started")).code, 0);
@@ -673,7 +673,18 @@ fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
     // Keys live in the database itself, not in a second file.
     assert!(!home.join("v.db-server").exists());
     let r = versioner(home, &["keys", "list", "--db", "v.db"], &[]);
-    assert!(r.stdout.contains("ci") && r.stdout.contains("deployer") && !r.stdout.contains(&key));
+    // `deployer`, the name of an earlier version, is the role `ci`.
+    assert!(
+        r.stdout.contains("PRINCIPAL") && !r.stdout.contains(&key),
+        "{r:?}"
+    );
+    let row = r.stdout.lines().find(|l| l.contains("sk_vr_")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cells[1..4],
+        ["ci", "ci", "ci"],
+        "name, principal, role: {row}"
+    );
     assert_eq!(
         versioner(
             home,
@@ -705,6 +716,285 @@ fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
         4
     );
     assert_eq!(versioner(home, &["keys", "list"], &[]).code, 1);
+}
+
+#[test]
+fn keys_belong_to_principals_whose_roles_change_and_the_actor_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let v = |args: &[&str], actor: &str| {
+        let mut all = vec!["--db", "v.db"];
+        all.extend_from_slice(args);
+        versioner(home, &all, &[("USER", actor)])
+    };
+    assert_eq!(
+        v(
+            &["keys", "create", "--name", "root", "--role", "admin"],
+            "ops"
+        )
+        .code,
+        0
+    );
+    let r = v(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "dana-laptop",
+            "--principal",
+            "dana",
+            "--role",
+            "qa",
+        ],
+        "ops",
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("Created API key `dana-laptop` for `dana` (role qa"),
+        "{r:?}"
+    );
+    let keys_before = v(&["keys", "list", "-o", "json"], "ops").stdout;
+
+    // Refusals: exit 4 (1 for a bad role name), a message, nothing written.
+    let r = v(
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--principal",
+            "Dana",
+            "--role",
+            "admin",
+        ],
+        "ops",
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("`dana` has the role qa"), "{r:?}");
+    let r = v(
+        &["keys", "create", "--name", "y", "--role", "wizard"],
+        "ops",
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("unknown role `wizard`; expected one of: admin, release_manager"),
+        "{r:?}"
+    );
+    let r = v(&["keys", "role", "dana", "admin"], "dana");
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`dana` has the role qa, which does not allow this (keys)"),
+        "{r:?}"
+    );
+    let r = v(&["keys", "role", "root", "viewer"], "root");
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("`root` cannot change its own role"),
+        "{r:?}"
+    );
+    let r = v(&["keys", "role", "root", "viewer"], "ops");
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("`root` is the last admin"), "{r:?}");
+    let r = v(&["keys", "revoke", "root"], "ops");
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("the last active key of the last admin"),
+        "{r:?}"
+    );
+    let r = v(
+        &["keys", "create", "--name", "z", "--role", "admin"],
+        "dana",
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`dana` has the role qa, which does not allow this (keys)"),
+        "{r:?}"
+    );
+    assert_eq!(
+        v(&["keys", "list", "-o", "json"], "ops").stdout,
+        keys_before
+    );
+
+    // A role change by another: by the principal's name or one of its keys.
+    let r = v(&["keys", "role", "dana-laptop", "security"], "ops");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("`dana` now has the role security"),
+        "{r:?}"
+    );
+    let r = v(&["keys", "principals", "-o", "json"], "ops");
+    let roles: Vec<(String, String)> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["role"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("dana".into(), "security".into()),
+            ("root".into(), "admin".into())
+        ]
+    );
+
+    // In process the actor is --actor (else $USER), with its registered role.
+    let track = [
+        "track",
+        "build",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "-o",
+        "json",
+    ];
+    let r = v(&track, "ops");
+    assert_eq!(
+        (
+            r.json()["built_by"].as_str(),
+            r.json()["recorded_by"].as_str()
+        ),
+        (Some("ops"), Some("ops"))
+    );
+    let approve = |t: &str, actor: &str, extra: &[&str]| {
+        let mut a = vec![
+            "approve",
+            "--product",
+            "api",
+            "--version",
+            "1",
+            "--type",
+            t,
+            "--actor",
+            actor,
+            "-o",
+            "json",
+        ];
+        a.extend_from_slice(extra);
+        v(&a, "ops")
+    };
+    let r = approve("security", "dana", &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        (
+            r.json()["approver"].as_str(),
+            r.json()["approver_role"].as_str()
+        ),
+        (Some("dana"), Some("security"))
+    );
+    let r = approve("qa", "dana", &[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("FORBIDDEN") && r.stderr.contains("may not grant `qa` approvals"),
+        "{r:?}"
+    );
+    let r = approve("secuirty", "dana", &[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`secuirty` is not an approval type; accepted: qa, security"),
+        "{r:?}"
+    );
+    let r = approve("qa", "dana", &["--role", "qa"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`dana` is registered with the role security, not qa"),
+        "{r:?}"
+    );
+    // An unregistered approver states its role.
+    let r = approve("qa", "quinn", &["--role", "qa"]);
+    assert_eq!(
+        (r.code, r.json()["approver_role"].as_str()),
+        (0, Some("qa")),
+        "{r:?}"
+    );
+    let r = v(
+        &[
+            "approvals",
+            "--product",
+            "api",
+            "--version",
+            "1",
+            "-o",
+            "json",
+        ],
+        "ops",
+    );
+    assert_eq!(
+        r.json().as_array().unwrap().len(),
+        2,
+        "only the two recorded"
+    );
+}
+
+#[test]
+fn through_a_server_the_keys_principal_approves_and_changes_rules() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let mut env = remote(&server.url, &f.approver);
+    env.push(("USER", "someone-else"));
+    assert_eq!(
+        versioner(f.dir.path(), &deploy("1", "dev", "success"), &env).code,
+        0
+    );
+    let approve = [
+        "approve",
+        "--product",
+        "api",
+        "--version",
+        "1",
+        "--type",
+        "release",
+        "-o",
+        "json",
+    ];
+    // $USER is not sent: the key's principal approves, with its role.
+    let r = versioner(f.dir.path(), &approve, &env);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        (
+            r.json()["approver"].as_str(),
+            r.json()["approver_role"].as_str()
+        ),
+        (Some("lead"), Some("release_manager"))
+    );
+    // Naming someone else is refused, and nothing is recorded.
+    let mut as_rita = approve.to_vec();
+    as_rita.extend(["--actor", "rita"]);
+    let r = versioner(f.dir.path(), &as_rita, &env);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("`rita` is not the caller: this request acts as `lead`"),
+        "{r:?}"
+    );
+    assert_eq!(f.vr().approvals("api", "1").unwrap().len(), 1);
+    let r = versioner(
+        f.dir.path(),
+        &[
+            "rules",
+            "set-status",
+            "Staging before production",
+            "disabled",
+            "--reason",
+            "INC-9",
+        ],
+        &env,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("by the key's principal"), "{r:?}");
+    assert_eq!(f.vr().rule_history(None).unwrap()[0].actor, "lead");
 }
 
 #[test]

@@ -14,8 +14,8 @@ use serde_json::json;
 use versioner_core::client::{Client, ClientOptions};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, ErrorCode,
-    HistoryQuery, Page, Tracker, Versioner,
+    Actor, ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, ErrorCode,
+    HistoryQuery, Page, Role, Tracker, Versioner,
 };
 
 use crate::support::{FLOW_POLICY, Fixture, TestServer, dead_url};
@@ -130,10 +130,15 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
     log.push(format!("environments {}", t.environments().unwrap().len()));
     log.push(format!("drift {}", t.drift(None, None).unwrap().len()));
 
+    // The approver is the actor: the key's principal, or the in-process actor.
     let a = t
-        .approve(&ApprovalRequest::new("api", "1.0.0", "qa", "lee"))
+        .approve(&ApprovalRequest::new("api", "1.0.0", "qa", ""))
         .unwrap();
-    let r = t.revoke_approval(&a.id, "lee", "wrong build").unwrap();
+    log.push(format!(
+        "approved by {} ({:?})",
+        a.approver, a.approver_role
+    ));
+    let r = t.revoke_approval(&a.id, "", "wrong build").unwrap();
     log.push(format!("approval revoked={}", !r.is_active()));
     log.push(format!(
         "approvals {}",
@@ -148,13 +153,13 @@ fn promotion(t: &dyn Tracker) -> Vec<String> {
         .set_rule_status(
             "Staging before production",
             RuleStatus::ReportOnly,
-            "dana",
+            "",
             "INC-1",
         )
         .unwrap();
     log.push(format!("rule {}", s.rule.status));
     let report = t
-        .apply_policy_text(FLOW_POLICY, PolicyFormat::Toml, ApplyMode::Merge, "dana")
+        .apply_policy_text(FLOW_POLICY, PolicyFormat::Toml, ApplyMode::Merge, "")
         .unwrap();
     log.push(format!("apply updated={:?}", report.updated));
     log.push(format!(
@@ -271,9 +276,12 @@ fn catalog_and_rules(t: &dyn Tracker) -> Vec<String> {
 
 #[test]
 fn in_process_and_remote_tell_the_same_story() {
-    let local = Versioner::open_in_memory().unwrap();
+    // In process the actor is named; through the server it is the admin key's principal.
+    let local = Versioner::open_in_memory()
+        .unwrap()
+        .acting_as(Actor::local("admin"));
     local
-        .apply_policy_text(FLOW_POLICY, PolicyFormat::Toml, ApplyMode::Replace, "t")
+        .apply_policy_text(FLOW_POLICY, PolicyFormat::Toml, ApplyMode::Replace, "")
         .unwrap();
     let expected = promotion(&local);
 
@@ -297,7 +305,8 @@ fn in_process_and_remote_tell_the_same_story() {
     for line in [
         "version 1.0.0 sha=Some(\"abc123de\")",
         "updated Serial production report_only",
-        "history [\"enabled->report_only by api (rule updated)\"]",
+        "history [\"enabled->report_only by admin (rule updated)\"]",
+        "approved by admin (Some(\"admin\"))",
         "deleted NOT_FOUND NOT_FOUND",
         "history kept 1",
         "env qa-lab staging overridden=true",
@@ -314,10 +323,12 @@ fn roles_apply_to_rule_editing_and_environment_types_through_the_client() {
     let rule =
         Rule::from_json(&json!({"name": "Freeze", "type": "concurrency", "max": 1})).unwrap();
     let name = "Staging before production";
-    for key in [&f.viewer, &f.deployer, &f.approver] {
+    let qa = f.vr().create_api_key("quinn", Role::Qa).unwrap().secret;
+    let admin = client(&server.url, &f.admin);
+    let current = admin.rule(name).unwrap();
+    for key in [&f.viewer, &f.deployer, &qa] {
         let c = client(&server.url, key);
         assert_eq!(c.add_rule(&rule).unwrap_err().code(), ErrorCode::Forbidden);
-        let current = c.rule(name).unwrap();
         assert_eq!(
             c.update_rule(name, &current.rule).unwrap_err().code(),
             ErrorCode::Forbidden
@@ -332,10 +343,12 @@ fn roles_apply_to_rule_editing_and_environment_types_through_the_client() {
                 .code(),
             ErrorCode::Forbidden
         );
-        assert!(c.rule_history(None).unwrap().is_empty());
-        assert!(c.environments().unwrap().is_empty(), "nothing was created");
+        assert!(admin.rule_history(None).unwrap().is_empty());
+        assert!(
+            admin.environments().unwrap().is_empty(),
+            "nothing was created"
+        );
     }
-    let admin = client(&server.url, &f.admin);
     admin.add_rule(&rule).unwrap();
     admin.delete_rule("Freeze").unwrap();
     assert_eq!(f.vr().rules().unwrap().len(), 1);

@@ -53,8 +53,8 @@ impl Fixture {
         .unwrap();
         let key = |name: &str, role: Role| vr.create_api_key(name, role).unwrap().secret;
         let admin = key("admin", Role::Admin);
-        let deployer = key("ci", Role::Deployer);
-        let approver = key("lead", Role::Approver);
+        let deployer = key("ci", Role::Ci);
+        let approver = key("lead", Role::ReleaseManager);
         let viewer = key("dash", Role::Viewer);
         let state = AppState::new(vr, options);
         Fixture {

@@ -49,8 +49,12 @@ pub struct Facts {
     pub environment: String,
     /// The target environment's type.
     pub environment_type: EnvironmentType,
-    /// Who deploys (never counts as a release approver).
+    /// Who deploys, as recorded (`deployed_by`: given, else the principal); never counts as
+    /// a release approver.
     pub deployed_by: Option<String>,
+    /// The principal recording the deployment (the API key's, or the in-process actor), when
+    /// known; never counts as a release approver, whatever `deployed_by` says.
+    pub principal: Option<String>,
     /// Whether the version has been recorded before.
     pub version_known: bool,
     /// Who built the version (never count as release approvers).
@@ -78,6 +82,7 @@ impl Facts {
             environment_type: EnvironmentType::infer(&environment),
             environment,
             deployed_by: None,
+            principal: None,
             version_known: false,
             builders: Vec::new(),
             open_deployments: Vec::new(),

@@ -1,11 +1,14 @@
 //! Policy files: rules kept in the repository beside the pipeline, in TOML or JSON.
 //!
-//! A file holds a `rules` array (TOML `[[rules]]` tables). It is validated whole: any problem
-//! anywhere refuses the whole file, with every problem listed by rule name and field, and
-//! nothing is applied.
+//! A file holds a `rules` array (TOML `[[rules]]` tables) and, optionally, an `approvals`
+//! table: the approval types it declares and which roles may grant which type (see
+//! [`ApprovalCatalog`]). It is validated whole: any problem anywhere refuses the whole file,
+//! with every problem listed by rule name (or `(approvals)`) and field, and nothing is
+//! applied.
 
 use serde_json::Value;
 
+use super::catalog::ApprovalCatalog;
 use super::rule::{Rule, parse_rule};
 use crate::error::{Error, PolicyProblem, Result};
 
@@ -109,11 +112,16 @@ impl std::str::FromStr for ApplyMode {
     }
 }
 
-/// A validated set of rules.
+/// A validated set of rules, with the approval catalog the file declares, if any.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PolicyFile {
     /// The rules, in file order.
     pub rules: Vec<Rule>,
+    /// The `approvals` table: declared approval types and role grants. `None` when the file
+    /// has none: applied in replace mode that means the built-in catalog; in merge mode the
+    /// stored catalog stays.
+    pub approvals: Option<ApprovalCatalog>,
 }
 
 impl PolicyFile {
@@ -139,26 +147,40 @@ impl PolicyFile {
         PolicyFile::from_json(&value)
     }
 
-    /// Validates a policy already parsed into JSON (`{"rules": [...]}` or an array).
+    /// A policy of these rules, without an `approvals` table.
+    pub fn new(rules: Vec<Rule>) -> PolicyFile {
+        PolicyFile {
+            rules,
+            approvals: None,
+        }
+    }
+
+    /// Validates a policy already parsed into JSON (`{"rules": [...], "approvals": {...}}` or
+    /// an array of rules).
     ///
     /// # Errors
     /// As [`PolicyFile::parse`].
     pub fn from_json(value: &Value) -> Result<PolicyFile> {
         let items = match value {
-            Value::Array(items) => items,
+            Value::Array(items) => items.as_slice(),
             Value::Object(m) => {
-                if let Some(k) = m.keys().find(|k| k.as_str() != "rules") {
+                if let Some(k) = m
+                    .keys()
+                    .find(|k| !["rules", "approvals"].contains(&k.as_str()))
+                {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
-                            reason: "unknown top-level key; a policy holds only `rules`".into(),
+                            reason: "unknown top-level key; a policy holds `rules` and \
+                                     `approvals`"
+                                .into(),
                         }],
                     });
                 }
                 match m.get("rules") {
-                    Some(Value::Array(items)) => items,
-                    None => return Ok(PolicyFile { rules: Vec::new() }),
+                    Some(Value::Array(items)) => items.as_slice(),
+                    None => &[],
                     Some(_) => return Err(Error::invalid("rules", "must be an array of rules")),
                 }
             }
@@ -170,6 +192,10 @@ impl PolicyFile {
             }
         };
         let mut problems = Vec::new();
+        let approvals = value
+            .get("approvals")
+            .filter(|_| value.is_object())
+            .map(|a| ApprovalCatalog::parse(a, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -187,16 +213,31 @@ impl PolicyFile {
                 rules.push(rule);
             }
         }
+        if let Some(catalog) = &approvals {
+            // The file's own catalog is known: check its rules against it now. (Without one,
+            // rules are checked against the catalog in force when the policy is applied.)
+            for rule in &rules {
+                catalog.check_rule(rule, &mut problems);
+            }
+        }
         if problems.is_empty() {
-            Ok(PolicyFile { rules })
+            Ok(PolicyFile { rules, approvals })
         } else {
             Err(Error::InvalidPolicy { problems })
         }
     }
 
-    /// The JSON form (`{"rules": [...]}`).
+    /// The JSON form (`{"rules": [...]}`, with `approvals` when the file has the table).
     pub fn to_json(&self) -> Value {
-        serde_json::json!({ "rules": self.rules.iter().map(Rule::to_json).collect::<Vec<_>>() })
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "rules".into(),
+            Value::Array(self.rules.iter().map(Rule::to_json).collect()),
+        );
+        if let Some(a) = &self.approvals {
+            m.insert("approvals".into(), a.to_json());
+        }
+        Value::Object(m)
     }
 }
 
@@ -299,6 +340,76 @@ type = "concurrency"
             "{pairs:?}"
         );
         assert!(pairs.contains(&("A".into(), "name".into())), "{pairs:?}");
+    }
+
+    #[test]
+    fn the_approvals_table_is_read_and_checked_with_the_rules() {
+        let text = r#"
+[approvals]
+types = ["change_board"]
+[approvals.grants]
+qa = ["qa", "change_board"]
+
+[[rules]]
+name = "Board"
+type = "version_approval"
+approval_types = ["change_board", "product"]
+"#;
+        let p = PolicyFile::parse(text, PolicyFormat::Toml).unwrap();
+        let catalog = p.approvals.clone().unwrap();
+        assert_eq!(catalog.types, ["change_board"]);
+        assert_eq!(PolicyFile::from_json(&p.to_json()).unwrap(), p);
+        let RuleKindCheck(types) = RuleKindCheck::of(&p.rules[0]);
+        assert_eq!(types, ["change_board", "uat"]);
+
+        // Every problem at once: the table's and the rules'.
+        let text = r#"
+[approvals]
+types = ["change_board"]
+[approvals.grants]
+wizard = ["qa"]
+
+[[rules]]
+name = "Typo"
+type = "version_approval"
+approval_types = ["secuirty"]
+
+[[rules]]
+name = "Roles"
+type = "release_approval"
+approver_roles = ["sre", "qa_engineer"]
+"#;
+        let Error::InvalidPolicy { problems } =
+            PolicyFile::parse(text, PolicyFormat::Toml).unwrap_err()
+        else {
+            panic!("expected InvalidPolicy")
+        };
+        let pairs: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.rule.as_str(), p.field.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("(approvals)", "grants.wizard"),
+                ("Typo", "approval_types"),
+                ("Roles", "approver_roles")
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[1].reason.contains("`secuirty` is not an approval type; accepted: qa, security, uat, code_review, compliance, performance, release, change_board"), "{problems:?}");
+    }
+
+    struct RuleKindCheck(Vec<String>);
+    impl RuleKindCheck {
+        fn of(rule: &Rule) -> RuleKindCheck {
+            match &rule.kind {
+                crate::policy::RuleKind::VersionApproval(k) => {
+                    RuleKindCheck(k.approval_types.clone())
+                }
+                _ => RuleKindCheck(Vec::new()),
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! found by re-evaluating at each candidate instant; it is absent when any block needs a
 //! person (an approval, a deployment elsewhere).
 
+mod catalog;
 mod facts;
 mod file;
 mod kinds;
@@ -21,6 +22,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub(crate) use catalog::canonical as canonical_approval_type;
+pub use catalog::{ApprovalCatalog, BUILT_IN_TYPES};
 pub use facts::{Facts, OpenDeployment, Stint};
 pub use file::{ApplyMode, PolicyFile, PolicyFormat};
 pub(crate) use kinds::Needs;
@@ -30,6 +33,7 @@ pub use kinds::{
 };
 #[cfg(test)]
 pub(crate) use rule::COMMON_FIELDS;
+pub(crate) use rule::reason_of;
 pub use rule::{Rule, RuleStatus, Scope, format_duration, parse_duration};
 pub use verdict::{BlockCode, Decision, OutcomeStatus, RuleOutcome, Verdict};
 

@@ -470,7 +470,12 @@ impl Parser<'_> {
         let mut out = Vec::new();
         for s in self.names(field) {
             match crate::approval::normalize_type(&s) {
-                Ok(t) => out.push(t),
+                Ok(t) => {
+                    let t = super::catalog::canonical(&t);
+                    if !out.contains(&t) {
+                        out.push(t);
+                    }
+                }
                 Err(e) => self.push(field, reason_of(&e)),
             }
         }

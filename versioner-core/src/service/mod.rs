@@ -10,6 +10,8 @@
 //! [`IdempotencyClaim`] part of the write's own transaction.
 
 mod access;
+
+pub use access::ApiKeyRequest;
 mod approvals;
 mod decisions;
 mod outbox;
@@ -52,6 +54,8 @@ pub struct Versioner {
     clock: Arc<dyn Clock>,
     /// The idempotent write this handle performs, if any.
     claim: Option<Arc<IdempotencyClaim>>,
+    /// Who performs this handle's writes, if set (see `Versioner::acting_as`).
+    actor: Option<Arc<crate::access::Actor>>,
 }
 
 /// What applying a policy changed.
@@ -128,6 +132,7 @@ impl Versioner {
             store,
             clock: Arc::new(SystemClock),
             claim: None,
+            actor: None,
         }
     }
 
@@ -142,6 +147,7 @@ impl Versioner {
             store: Arc::clone(&self.store),
             clock: Arc::clone(&self.clock),
             claim: Some(claim),
+            actor: self.actor.clone(),
         }
     }
 

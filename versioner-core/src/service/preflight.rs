@@ -19,12 +19,16 @@ impl Versioner {
     pub fn check(&self, request: &CheckRequest) -> Result<Verdict> {
         let req = request.validate()?;
         let at = req.at.unwrap_or_else(|| self.now());
+        let principal = self.acting()?.principal;
         store::read(&*self.store, |tx| {
             let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
             let target = Target::find(tx, &req.product, &req.version, &req.environment)?;
             // A check at a past instant sees the history as it had been recorded by then.
             let as_of = (at < self.now()).then_some(at);
-            let facts = gather_facts(tx, &rules, &target, req.deployed_by.as_deref(), None, as_of)?;
+            let mut facts =
+                gather_facts(tx, &rules, &target, req.deployed_by.as_deref(), None, as_of)?;
+            // The caller never counts as a release approver of a deployment they would make.
+            facts.principal = principal;
             Ok(policy::evaluate(&rules, &facts, at))
         })
     }

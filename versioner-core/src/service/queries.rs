@@ -42,6 +42,8 @@ impl Versioner {
         let name = crate::event::required("environment_name", Some(name), 100)?;
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
+            let acting = self.acting_in(tx)?;
+            acting.require(crate::access::Permission::ManageEnvironments)?;
             let env = environment_or_create(tx, &name, now)?;
             let (ty, overridden) = match env_type {
                 Some(t) => (t, true),
@@ -51,12 +53,10 @@ impl Versioner {
             let env = tx
                 .environment(&name)?
                 .ok_or_else(|| Error::internal("environment vanished"))?;
-            tx.append_event(&NewEvent::of(
-                EventType::EnvironmentUpdated,
-                now,
-                &env.id,
-                &env,
-            ))?;
+            tx.append_event(
+                &NewEvent::of(EventType::EnvironmentUpdated, now, &env.id, &env)
+                    .by(acting.principal.as_deref()),
+            )?;
             Ok(env)
         })
     }

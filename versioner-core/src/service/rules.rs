@@ -2,13 +2,29 @@
 
 use std::path::Path;
 
+use crate::access::Permission;
 use crate::error::{Error, Result};
 use crate::names;
 use crate::outbox::{EventType, NewEvent};
-use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus};
+use crate::policy::{ApplyMode, ApprovalCatalog, PolicyFile, PolicyFormat, Rule, RuleStatus};
 use crate::store::{self, LockScope, RuleStatusChange, StoredRule, Tx};
 
+use super::access::{APPROVALS_SETTING, approval_catalog};
 use super::{ApplyReport, Versioner, find_rule};
+
+/// Refuses a rule naming an approval type the catalog lacks, or a release approver role that
+/// may not grant `release`, with every problem.
+fn check_against(catalog: &ApprovalCatalog, rules: &[&Rule]) -> Result<()> {
+    let mut problems = Vec::new();
+    for rule in rules {
+        catalog.check_rule(rule, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidPolicy { problems })
+    }
+}
 
 impl Versioner {
     /// Every rule, in evaluation order.
@@ -27,14 +43,19 @@ impl Versioner {
         store::read(&*self.store, |tx| find_rule(tx, name))
     }
 
-    /// Adds a rule at the end of the evaluation order.
+    /// Adds a rule at the end of the evaluation order; the actor is recorded with its event.
     ///
     /// # Errors
-    /// `INVALID_INPUT` when the rule is invalid or its name is taken; `STORAGE`.
+    /// `INVALID_INPUT` when the rule is invalid (an approval type outside the catalog
+    /// included) or its name is taken; `FORBIDDEN` when the actor may not manage rules;
+    /// `STORAGE`.
     pub fn add_rule(&self, rule: &Rule) -> Result<StoredRule> {
         let rule = Rule::from_json(&rule.to_json())?;
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
+            let acting = self.acting_in(tx)?;
+            acting.require(Permission::ManageRules)?;
+            check_against(&approval_catalog(tx)?, &[&rule])?;
             let existing = tx.rules()?;
             if let Some(same) = names::resolve(
                 "name",
@@ -50,26 +71,29 @@ impl Versioner {
             }
             tx.insert_rule(&rule, now)?;
             let stored = find_rule(tx, &rule.name)?;
-            tx.append_event(&NewEvent::of(
-                EventType::RuleCreated,
-                now,
-                &rule.name,
-                &stored,
-            ))?;
+            tx.append_event(
+                &NewEvent::of(EventType::RuleCreated, now, &rule.name, &stored)
+                    .by(acting.principal.as_deref()),
+            )?;
             Ok(stored)
         })
     }
 
     /// Replaces the rule named `name` with `rule` (which may rename it). A status change is
-    /// recorded in the rule's history with `actor` "api".
+    /// recorded in the rule's history with the actor (`api` for an in-process handle without
+    /// one).
     ///
     /// # Errors
-    /// `NOT_FOUND`; `INVALID_INPUT`; `STORAGE`.
+    /// `NOT_FOUND`; `INVALID_INPUT`; `FORBIDDEN` when the actor may not manage rules;
+    /// `STORAGE`.
     pub fn update_rule(&self, name: &str, rule: &Rule) -> Result<StoredRule> {
         let rule = Rule::from_json(&rule.to_json())?;
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
+            let acting = self.acting_in(tx)?;
+            acting.require(Permission::ManageRules)?;
             let old = find_rule(tx, name)?;
+            check_against(&approval_catalog(tx)?, &[&rule])?;
             if rule.name != name && tx.rule(&rule.name)?.is_some() {
                 return Err(Error::invalid(
                     "name",
@@ -84,41 +108,47 @@ impl Versioner {
                         rule_name: rule.name.clone(),
                         from_status: old.rule.status,
                         to_status: rule.status,
-                        actor: "api".into(),
+                        actor: acting.principal.clone().unwrap_or_else(|| "api".into()),
                         reason: "rule updated".into(),
                         changed_at: now,
                     },
                 )?;
             }
             let stored = find_rule(tx, &rule.name)?;
-            tx.append_event(&NewEvent::of(
-                EventType::RuleUpdated,
-                now,
-                &rule.name,
-                &stored,
-            ))?;
+            tx.append_event(
+                &NewEvent::of(EventType::RuleUpdated, now, &rule.name, &stored)
+                    .by(acting.principal.as_deref()),
+            )?;
             Ok(stored)
         })
     }
 
-    /// Deletes a rule.
+    /// Deletes a rule; the actor is recorded with its event.
     ///
     /// # Errors
-    /// `NOT_FOUND`; `STORAGE`.
+    /// `NOT_FOUND`; `FORBIDDEN` when the actor may not manage rules; `STORAGE`.
     pub fn delete_rule(&self, name: &str) -> Result<()> {
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
+            let acting = self.acting_in(tx)?;
+            acting.require(Permission::ManageRules)?;
             let old = find_rule(tx, name)?;
             tx.delete_rule(name)?;
-            tx.append_event(&NewEvent::of(EventType::RuleDeleted, now, name, &old))?;
+            tx.append_event(
+                &NewEvent::of(EventType::RuleDeleted, now, name, &old)
+                    .by(acting.principal.as_deref()),
+            )?;
             Ok(())
         })
     }
 
-    /// Changes a rule's status, recording who, when and why.
+    /// Changes a rule's status, recording who, when and why. `actor` is who changes it: with
+    /// an actor attached (the API key's principal through the server), blank or the actor.
     ///
     /// # Errors
-    /// `NOT_FOUND`; `INVALID_INPUT` when `actor` or `reason` is blank; `STORAGE`.
+    /// `NOT_FOUND`; `INVALID_INPUT` when `actor` (without an actor attached) or `reason` is
+    /// blank, or `actor` is not the caller; `FORBIDDEN` when the actor may not manage rules;
+    /// `STORAGE`.
     pub fn set_rule_status(
         &self,
         name: &str,
@@ -126,10 +156,15 @@ impl Versioner {
         actor: &str,
         reason: &str,
     ) -> Result<StoredRule> {
-        let actor = crate::event::required("actor", Some(actor), 255)?;
         let reason = crate::event::required("reason", Some(reason), 1000)?;
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
+            let acting = self.acting_claimed(tx, Some(actor), "actor", None, "role")?;
+            let actor = acting
+                .principal
+                .clone()
+                .ok_or_else(|| Error::invalid("actor", "is required and must not be blank"))?;
+            acting.require(Permission::ManageRules)?;
             let mut stored = find_rule(tx, name)?;
             let from = stored.rule.status;
             stored.rule.status = status;
@@ -159,11 +194,16 @@ impl Versioner {
     }
 
     /// Applies a validated policy: in [`ApplyMode::Replace`] the policy becomes the whole rule
-    /// set; in [`ApplyMode::Merge`] its rules are added or updated by name. Status changes are
-    /// recorded with `actor`. All or nothing.
+    /// set and approval catalog (none in the file: the built-in one); in
+    /// [`ApplyMode::Merge`] its rules are added or updated by name, and its catalog, when it
+    /// has one, replaces the stored one. Its rules are checked against the catalog in force
+    /// afterwards. Status changes are recorded with `actor` (with an actor attached: blank,
+    /// or the actor). All or nothing.
     ///
     /// # Errors
-    /// `STORAGE`.
+    /// `INVALID_INPUT` listing every rule naming an approval type outside the catalog, or
+    /// when `actor` is blank or not the caller; `FORBIDDEN` when the actor may not manage
+    /// rules; `STORAGE`.
     pub fn apply_policy(
         &self,
         policy: &PolicyFile,
@@ -172,6 +212,40 @@ impl Versioner {
     ) -> Result<ApplyReport> {
         let now = self.now();
         self.write(&LockScope::Global, |tx| {
+            let acting = self.acting_claimed(tx, Some(actor), "actor", None, "role")?;
+            let actor = acting
+                .principal
+                .clone()
+                .ok_or_else(|| Error::invalid("actor", "is required and must not be blank"))?;
+            let actor = actor.as_str();
+            acting.require(Permission::ManageRules)?;
+            let stored_catalog = tx.setting(APPROVALS_SETTING)?;
+            let catalog = match (&policy.approvals, mode) {
+                (Some(c), _) => c.clone(),
+                (None, ApplyMode::Replace) => ApprovalCatalog::new(),
+                (None, ApplyMode::Merge) => approval_catalog(tx)?,
+            };
+            check_against(&catalog, &policy.rules.iter().collect::<Vec<_>>())?;
+            let catalog_json =
+                (catalog != ApprovalCatalog::new()).then(|| catalog.to_json());
+            if catalog_json != stored_catalog {
+                tx.put_setting(APPROVALS_SETTING, catalog_json.as_ref(), now)?;
+                tx.append_event(
+                    &NewEvent::of(
+                        EventType::ApprovalCatalogChanged,
+                        now,
+                        APPROVALS_SETTING,
+                        &serde_json::json!({
+                            "types": catalog.types(),
+                            "grants": crate::access::Role::ALL
+                                .iter()
+                                .map(|r| (r.as_str().to_string(), serde_json::json!(catalog.grants_of(*r))))
+                                .collect::<serde_json::Map<_, _>>(),
+                        }),
+                    )
+                    .by(Some(actor)),
+                )?;
+            }
             let existing = tx.rules()?;
             let mut report = ApplyReport::default();
             for rule in &policy.rules {

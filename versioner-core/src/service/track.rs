@@ -21,11 +21,14 @@ impl Versioner {
     /// closes the newest open build of the version (or records a closed one). Repeating an
     /// event with the same `invoke_id` and status returns the recorded build and writes nothing.
     ///
+    /// The actor (see [`Versioner::acting_as`]) is recorded as `recorded_by`, and as
+    /// `built_by` unless the event names someone.
+    ///
     /// # Errors
-    /// `INVALID_INPUT` naming the field; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on
-    /// error.
+    /// `INVALID_INPUT` naming the field; `VERSION_CONFLICT`; `FORBIDDEN` when the actor's role
+    /// may not send events; `STORAGE`. Nothing is written on error.
     pub fn track_build(&self, event: &BuildEvent) -> Result<Build> {
-        let ev = event.validate()?;
+        let ev = self.attribute_build(event.validate()?)?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
         // INVARIANT: the clock is read once the write lock is held, so events are stamped in
         // the order they are serialized.
@@ -46,6 +49,11 @@ impl Versioner {
     /// An emergency bypass (`skip_preflight_checks` with `skip_preflight_reason`) records the
     /// deployment with what the rules would have said.
     ///
+    /// The actor (see [`Versioner::acting_as`]) is recorded as `recorded_by`, and as
+    /// `deployed_by` unless the event names someone (a CI key deploying for a person); the
+    /// preflight never counts either as a release approver. An actor whose role may not send
+    /// events is refused with `FORBIDDEN`.
+    ///
     /// # Errors
     /// A blocked deployment is [`Error::Blocked`] with the whole verdict (codes
     /// `CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`,
@@ -53,7 +61,7 @@ impl Versioner {
     /// `INVALID_INPUT`; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on error, except
     /// that a refusal appends its `deployment.preflight_failed` domain event.
     pub fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
-        let ev = event.validate()?;
+        let ev = self.attribute_deployment(event.validate()?)?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
         let lock = LockScope::Environment(ev.environment.clone());
         // INVARIANT: the clock is read once the environment's lock is held, so a preflight
@@ -77,7 +85,11 @@ impl Versioner {
                 let event = NewEvent {
                     event_type: EventType::DeploymentPreflightFailed,
                     occurred_at: verdict.evaluated_at(),
-                    actor: ev.fields.deployed_by.clone(),
+                    actor: ev
+                        .fields
+                        .recorded_by
+                        .clone()
+                        .or_else(|| ev.fields.deployed_by.clone()),
                     subject: None,
                     payload: refused,
                 };
@@ -287,6 +299,10 @@ fn overlay_build_fields(b: &mut crate::model::BuildFields, f: &crate::model::Bui
     overlay(&mut b.invoke_id, &f.invoke_id);
     overlay(&mut b.error_message, &f.error_message);
     overlay(&mut b.error_code, &f.error_code);
+    // Who recorded the build first stays; a later event fills it only when unknown.
+    if b.recorded_by.is_none() {
+        b.recorded_by.clone_from(&f.recorded_by);
+    }
 }
 
 fn overlay_deployment_fields(
@@ -304,6 +320,10 @@ fn overlay_deployment_fields(
     overlay(&mut d.invoke_id, &f.invoke_id);
     overlay(&mut d.deploy_url, &f.deploy_url);
     overlay(&mut d.build_url, &f.build_url);
+    // Who recorded the deployment first stays; a later event fills it only when unknown.
+    if d.recorded_by.is_none() {
+        d.recorded_by.clone_from(&f.recorded_by);
+    }
 }
 
 fn record_deployment(
@@ -370,7 +390,7 @@ fn record_deployment(
             version: Some(version.clone()),
             environment: Some(environment.clone()),
         };
-        let facts = gather_facts(
+        let mut facts = gather_facts(
             tx,
             &rules,
             &target,
@@ -378,6 +398,7 @@ fn record_deployment(
             reuse.as_ref().map(|d| d.key),
             None,
         )?;
+        facts.principal.clone_from(&f.recorded_by);
         let verdict = policy::evaluate(&rules, &facts, now);
         // The decision record: the request, who asked, the verdict, the facts, the policy.
         let hash = policy_hash(&rules);
@@ -394,7 +415,8 @@ fn record_deployment(
             environment_name: environment.name.clone(),
             status: ev.status,
             outcome: DecisionOutcome::of(&verdict, ev.bypass.is_some()),
-            actor: f.deployed_by.clone(),
+            // Who asked: the principal that recorded it, else the deployer it names.
+            actor: f.recorded_by.clone().or_else(|| f.deployed_by.clone()),
             deployment_id: None,
             policy_hash: hash,
             request: payload.clone(),

@@ -24,7 +24,7 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::access::{ApiKey, IdempotencyRecord, StoredApiKey};
+use crate::access::{ApiKey, IdempotencyRecord, Principal, Role, StoredApiKey};
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::Result;
@@ -262,7 +262,8 @@ pub trait Tx: sealed::Sealed {
         payload: &Value,
         at: DateTime<Utc>,
     ) -> Result<()>;
-    /// Who built a version (distinct, as recorded).
+    /// Who built a version (distinct, as recorded): the builds' and the version's `built_by`,
+    /// and the principals that recorded its builds.
     fn builders(&mut self, version_key: i64) -> Result<Vec<String>>;
     /// The deployment of (product, version, environment) that an event with this run id and
     /// status recorded.
@@ -417,6 +418,21 @@ pub trait Tx: sealed::Sealed {
     fn revoke_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()>;
     /// Notes a key's use.
     fn touch_api_key(&mut self, id: &str, at: DateTime<Utc>) -> Result<()>;
+    /// The principal with this name, in any ASCII case.
+    fn principal(&mut self, name: &str) -> Result<Option<Principal>>;
+    /// Every principal, by name.
+    fn principals(&mut self) -> Result<Vec<Principal>>;
+    /// Creates a principal.
+    fn insert_principal(&mut self, principal: &Principal) -> Result<()>;
+    /// Changes a principal's role.
+    fn set_principal_role(&mut self, name: &str, role: Role, at: DateTime<Utc>) -> Result<()>;
+
+    // ----- settings of the policy -------------------------------------------------------------
+
+    /// The setting `name` (the approval catalog is `approvals`), if set.
+    fn setting(&mut self, name: &str) -> Result<Option<Value>>;
+    /// Sets the setting `name`, or with `None` removes it.
+    fn put_setting(&mut self, name: &str, value: Option<&Value>, at: DateTime<Utc>) -> Result<()>;
     /// The idempotency record of `(scope, key)` created at or after `since`.
     fn idempotency_record(
         &mut self,

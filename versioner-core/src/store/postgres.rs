@@ -24,11 +24,13 @@ use serde_json::{Map, Value};
 
 use super::schema::{PG_MIGRATIONS as MIGRATIONS, PG_SCHEMA_VERSION};
 use super::sql::{
-    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRODUCT_COLS,
-    VERSION_SELECT,
+    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRINCIPAL_SELECT,
+    PRODUCT_COLS, VERSION_SELECT,
 };
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
-use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
+use crate::access::{
+    ApiKey, IdempotencyRecord, Principal, Role, StoredAnswer, StoredApiKey, principal_key,
+};
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
@@ -746,6 +748,8 @@ impl Tx for PgTx<'_, '_> {
     fn builders(&mut self, version_key: i64) -> Result<Vec<String>> {
         self.all(
             "SELECT built_by FROM builds WHERE version_id = $1 AND built_by IS NOT NULL \
+             UNION SELECT fields->>'recorded_by' FROM builds \
+               WHERE version_id = $1 AND fields->>'recorded_by' IS NOT NULL \
              UNION SELECT built_by FROM versions WHERE id = $1 AND built_by IS NOT NULL",
             &[&version_key],
             |r| get(r, 0),
@@ -1286,16 +1290,16 @@ impl Tx for PgTx<'_, '_> {
 
     fn insert_api_key(&mut self, k: &StoredApiKey) -> Result<()> {
         self.exec(
-            "INSERT INTO api_keys(id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at) \
+            "INSERT INTO api_keys(id, name, principal, prefix, key_hash, created_at, last_used_at, revoked_at) \
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            &[&k.key.id, &k.key.name, &k.key.role.as_str(), &k.key.prefix, &k.key_hash, &k.key.created_at, &k.key.last_used_at, &k.key.revoked_at],
+            &[&k.key.id, &k.key.name, &k.key.principal, &k.key.prefix, &k.key_hash, &k.key.created_at, &k.key.last_used_at, &k.key.revoked_at],
         )?;
         Ok(())
     }
 
     fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
         self.all(
-            &format!("{API_KEY_SELECT} ORDER BY created_at, id"),
+            &format!("{API_KEY_SELECT} ORDER BY k.created_at, k.id"),
             &[],
             api_key_row,
         )
@@ -1303,7 +1307,7 @@ impl Tx for PgTx<'_, '_> {
 
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>> {
         self.one(
-            &format!("{API_KEY_SELECT} WHERE key_hash = $1 AND revoked_at IS NULL"),
+            &format!("{API_KEY_SELECT} WHERE k.key_hash = $1 AND k.revoked_at IS NULL"),
             &[&key_hash],
             api_key_row,
         )
@@ -1312,7 +1316,7 @@ impl Tx for PgTx<'_, '_> {
     fn active_api_key(&mut self, name_or_id: &str) -> Result<Option<ApiKey>> {
         self.one(
             &format!(
-                "{API_KEY_SELECT} WHERE revoked_at IS NULL AND (name = $1 OR id = $1) ORDER BY name = $1 DESC LIMIT 1"
+                "{API_KEY_SELECT} WHERE k.revoked_at IS NULL AND (k.name = $1 OR k.id = $1) ORDER BY k.name = $1 DESC LIMIT 1"
             ),
             &[&name_or_id],
             api_key_row,
@@ -1332,6 +1336,58 @@ impl Tx for PgTx<'_, '_> {
             "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
             &[&id, &at],
         )?;
+        Ok(())
+    }
+
+    fn principal(&mut self, name: &str) -> Result<Option<Principal>> {
+        self.one(
+            &format!("{PRINCIPAL_SELECT} WHERE name_key = $1"),
+            &[&principal_key(name)],
+            principal_row,
+        )
+    }
+
+    fn principals(&mut self) -> Result<Vec<Principal>> {
+        self.all(
+            &format!("{PRINCIPAL_SELECT} ORDER BY name_key"),
+            &[],
+            principal_row,
+        )
+    }
+
+    fn insert_principal(&mut self, p: &Principal) -> Result<()> {
+        self.exec(
+            "INSERT INTO principals(name, name_key, role, created_at, updated_at) VALUES ($1,$2,$3,$4,$5)",
+            &[&p.name, &principal_key(&p.name), &p.role.as_str(), &p.created_at, &p.updated_at],
+        )?;
+        Ok(())
+    }
+
+    fn set_principal_role(&mut self, name: &str, role: Role, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE principals SET role = $2, updated_at = $3 WHERE name_key = $1",
+            &[&principal_key(name), &role.as_str(), &at],
+        )?;
+        Ok(())
+    }
+
+    fn setting(&mut self, name: &str) -> Result<Option<Value>> {
+        self.one(
+            "SELECT value FROM settings WHERE name = $1",
+            &[&name],
+            |r| get(r, 0),
+        )
+    }
+
+    fn put_setting(&mut self, name: &str, value: Option<&Value>, at: DateTime<Utc>) -> Result<()> {
+        match value {
+            Some(v) => self.exec(
+                "INSERT INTO settings(name, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                &[&name, v, &at],
+            )?,
+            None => self.exec("DELETE FROM settings WHERE name = $1", &[&name])?,
+        };
         Ok(())
     }
 
@@ -1394,5 +1450,15 @@ fn api_key_row(r: &Row) -> Result<ApiKey> {
         created_at: get(r, 4)?,
         last_used_at: get(r, 5)?,
         revoked_at: get(r, 6)?,
+        principal: get(r, 7)?,
+    })
+}
+
+fn principal_row(r: &Row) -> Result<Principal> {
+    Ok(Principal {
+        name: get(r, 0)?,
+        role: parse(r, 1)?,
+        created_at: get(r, 2)?,
+        updated_at: get(r, 3)?,
     })
 }

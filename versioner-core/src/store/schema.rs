@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -214,11 +214,39 @@ CREATE TABLE policies(
   first_seen TEXT NOT NULL
 );
 "#,
+    // 6: principals (an API key belongs to one, and acts with its role) and the policy's
+    // settings (the approval catalog). Each key name of an earlier version becomes a principal
+    // with the role of its active (else newest) key; names equal but for ASCII case become one
+    // principal. The roles of earlier versions are renamed: deployer → ci, approver →
+    // release_manager.
+    r#"
+CREATE TABLE principals(
+  name TEXT PRIMARY KEY,
+  name_key TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+INSERT OR IGNORE INTO principals(name, name_key, role, created_at, updated_at)
+  SELECT name, lower(trim(name)),
+         CASE role WHEN 'deployer' THEN 'ci' WHEN 'approver' THEN 'release_manager' ELSE role END,
+         created_at, created_at
+  FROM api_keys ORDER BY (revoked_at IS NULL) DESC, created_at DESC, id;
+ALTER TABLE api_keys ADD COLUMN principal TEXT REFERENCES principals(name);
+UPDATE api_keys SET principal = (SELECT p.name FROM principals p WHERE p.name_key = lower(trim(api_keys.name)));
+ALTER TABLE api_keys DROP COLUMN role;
+CREATE INDEX api_keys_by_principal ON api_keys(principal);
+CREATE TABLE settings(
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 5;
+pub const PG_SCHEMA_VERSION: i64 = 6;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -406,6 +434,34 @@ CREATE TABLE policies(
   hash TEXT PRIMARY KEY,
   rules JSONB NOT NULL,
   first_seen TIMESTAMPTZ NOT NULL
+);
+"#,
+    // 6: principals and the policy's settings (see the SQLite migration 6).
+    r#"
+CREATE TABLE principals(
+  name TEXT PRIMARY KEY,
+  name_key TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO principals(name, name_key, role, created_at, updated_at)
+  SELECT DISTINCT ON (name_key) name, name_key, role, created_at, created_at FROM (
+    SELECT name, translate(btrim(name, ' '), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AS name_key,
+           CASE role WHEN 'deployer' THEN 'ci' WHEN 'approver' THEN 'release_manager' ELSE role END AS role,
+           created_at, revoked_at, id
+    FROM api_keys
+  ) k
+  ORDER BY name_key, (revoked_at IS NULL) DESC, created_at DESC, id;
+ALTER TABLE api_keys ADD COLUMN principal TEXT REFERENCES principals(name);
+UPDATE api_keys SET principal = p.name FROM principals p
+  WHERE p.name_key = translate(btrim(api_keys.name, ' '), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+ALTER TABLE api_keys DROP COLUMN role;
+CREATE INDEX api_keys_by_principal ON api_keys(principal);
+CREATE TABLE settings(
+  name TEXT PRIMARY KEY,
+  value JSONB NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
 );
 "#,
 ];

@@ -25,5 +25,8 @@ pub(super) const APPROVAL_SELECT: &str = "SELECT a.uid, p.name, v.version, v.uid
     a.approver_role, a.environment, a.comment, a.granted_at, a.revoked_at, a.revoked_by, a.revoke_reason \
     FROM approvals a JOIN versions v ON v.id = a.version_id JOIN products p ON p.id = v.product_id";
 
-pub(super) const API_KEY_SELECT: &str =
-    "SELECT id, name, role, prefix, created_at, last_used_at, revoked_at FROM api_keys";
+pub(super) const API_KEY_SELECT: &str = "SELECT k.id, k.name, p.role, k.prefix, k.created_at, \
+    k.last_used_at, k.revoked_at, p.name FROM api_keys k JOIN principals p ON p.name = k.principal";
+
+pub(super) const PRINCIPAL_SELECT: &str =
+    "SELECT name, role, created_at, updated_at FROM principals";

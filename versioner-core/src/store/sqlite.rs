@@ -24,11 +24,13 @@ use serde_json::{Map, Value};
 
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
 use super::sql::{
-    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRODUCT_COLS,
-    VERSION_SELECT,
+    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRINCIPAL_SELECT,
+    PRODUCT_COLS, VERSION_SELECT,
 };
 use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
-use crate::access::{ApiKey, IdempotencyRecord, StoredAnswer, StoredApiKey};
+use crate::access::{
+    ApiKey, IdempotencyRecord, Principal, Role, StoredAnswer, StoredApiKey, principal_key,
+};
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
@@ -743,6 +745,8 @@ impl Tx for SqliteTx<'_> {
     fn builders(&mut self, version_key: i64) -> Result<Vec<String>> {
         self.all(
             "SELECT built_by FROM builds WHERE version_id = ?1 AND built_by IS NOT NULL \
+             UNION ALL SELECT json_extract(fields, '$.recorded_by') FROM builds \
+               WHERE version_id = ?1 AND json_extract(fields, '$.recorded_by') IS NOT NULL \
              UNION ALL SELECT built_by FROM versions WHERE id = ?1 AND built_by IS NOT NULL",
             [version_key],
             |r| r.get::<_, String>(0),
@@ -1394,12 +1398,12 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_api_key(&mut self, k: &StoredApiKey) -> Result<()> {
         self.exec(
-            "INSERT INTO api_keys(id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at) \
+            "INSERT INTO api_keys(id, name, principal, prefix, key_hash, created_at, last_used_at, revoked_at) \
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
             params![
                 k.key.id,
                 k.key.name,
-                k.key.role.as_str(),
+                k.key.principal,
                 k.key.prefix,
                 k.key_hash,
                 ts(k.key.created_at),
@@ -1412,7 +1416,7 @@ impl Tx for SqliteTx<'_> {
 
     fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
         self.all(
-            &format!("{API_KEY_SELECT} ORDER BY created_at, id"),
+            &format!("{API_KEY_SELECT} ORDER BY k.created_at, k.id"),
             [],
             api_key_row,
         )
@@ -1420,7 +1424,7 @@ impl Tx for SqliteTx<'_> {
 
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKey>> {
         self.one(
-            &format!("{API_KEY_SELECT} WHERE key_hash = ?1 AND revoked_at IS NULL"),
+            &format!("{API_KEY_SELECT} WHERE k.key_hash = ?1 AND k.revoked_at IS NULL"),
             [key_hash],
             api_key_row,
         )
@@ -1429,7 +1433,7 @@ impl Tx for SqliteTx<'_> {
     fn active_api_key(&mut self, name_or_id: &str) -> Result<Option<ApiKey>> {
         self.one(
             &format!(
-                "{API_KEY_SELECT} WHERE revoked_at IS NULL AND (name = ?1 OR id = ?1) ORDER BY name = ?1 DESC LIMIT 1"
+                "{API_KEY_SELECT} WHERE k.revoked_at IS NULL AND (k.name = ?1 OR k.id = ?1) ORDER BY k.name = ?1 DESC LIMIT 1"
             ),
             [name_or_id],
             api_key_row,
@@ -1449,6 +1453,62 @@ impl Tx for SqliteTx<'_> {
             "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
             params![id, ts(at)],
         )?;
+        Ok(())
+    }
+
+    fn principal(&mut self, name: &str) -> Result<Option<Principal>> {
+        self.one(
+            &format!("{PRINCIPAL_SELECT} WHERE name_key = ?1"),
+            [principal_key(name)],
+            principal_row,
+        )
+    }
+
+    fn principals(&mut self) -> Result<Vec<Principal>> {
+        self.all(
+            &format!("{PRINCIPAL_SELECT} ORDER BY name_key"),
+            [],
+            principal_row,
+        )
+    }
+
+    fn insert_principal(&mut self, p: &Principal) -> Result<()> {
+        self.exec(
+            "INSERT INTO principals(name, name_key, role, created_at, updated_at) VALUES (?1,?2,?3,?4,?5)",
+            params![
+                p.name,
+                principal_key(&p.name),
+                p.role.as_str(),
+                ts(p.created_at),
+                ts(p.updated_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_principal_role(&mut self, name: &str, role: Role, at: DateTime<Utc>) -> Result<()> {
+        self.exec(
+            "UPDATE principals SET role = ?2, updated_at = ?3 WHERE name_key = ?1",
+            params![principal_key(name), role.as_str(), ts(at)],
+        )?;
+        Ok(())
+    }
+
+    fn setting(&mut self, name: &str) -> Result<Option<Value>> {
+        self.one("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+            json::<Value>(r, 0)
+        })
+    }
+
+    fn put_setting(&mut self, name: &str, value: Option<&Value>, at: DateTime<Utc>) -> Result<()> {
+        match value {
+            Some(v) => self.exec(
+                "INSERT INTO settings(name, value, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![name, to_json(v)?, ts(at)],
+            )?,
+            None => self.exec("DELETE FROM settings WHERE name = ?1", [name])?,
+        };
         Ok(())
     }
 
@@ -1523,6 +1583,17 @@ fn api_key_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {
         created_at: dt(row, 4)?,
         last_used_at: opt_dt(row, 5)?,
         revoked_at: opt_dt(row, 6)?,
+        principal: row.get(7)?,
+    })
+}
+
+fn principal_row(row: &Row<'_>) -> rusqlite::Result<Principal> {
+    let role: String = row.get(1)?;
+    Ok(Principal {
+        name: row.get(0)?,
+        role: role.parse().map_err(|e| conversion(1, e))?,
+        created_at: dt(row, 2)?,
+        updated_at: dt(row, 3)?,
     })
 }
 
@@ -1552,6 +1623,84 @@ mod tests {
             .into_iter()
             .map(|r| (r.rule.name, r.rule.status))
             .collect()
+    }
+
+    /// Migration 3 turns each key name of schema 2 into a principal with the role of its
+    /// active (else newest) key, renaming the roles of earlier versions (deployer → ci,
+    /// approver → release_manager); the same secrets keep authenticating.
+    #[test]
+    fn migration_3_makes_principals_of_earlier_keys() {
+        use crate::Role;
+        use crate::access::sha256_hex;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &super::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            let key = |id: &str, name: &str, role: &str, created: &str, revoked: Option<&str>| {
+                conn.execute(
+                    "INSERT INTO api_keys(id, name, role, prefix, key_hash, created_at, revoked_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    rusqlite::params![id, name, role, format!("sk_vr_{id}"), sha256_hex(id.as_bytes()), created, revoked],
+                )
+                .unwrap();
+            };
+            key("a1", "ops", "admin", "2026-01-01T00:00:00.000000Z", None);
+            key(
+                "c1",
+                "ci",
+                "viewer",
+                "2026-01-01T00:00:00.000000Z",
+                Some("2026-01-02T00:00:00.000000Z"),
+            );
+            key("c2", "ci", "deployer", "2026-01-03T00:00:00.000000Z", None);
+            key(
+                "l1",
+                "Lead",
+                "approver",
+                "2026-01-04T00:00:00.000000Z",
+                None,
+            );
+        }
+        let vr = Versioner::open(&path).unwrap();
+        let keys: Vec<(String, String, Role)> = vr
+            .api_keys()
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.id, k.principal, k.role))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("a1".to_string(), "ops".to_string(), Role::Admin),
+                ("c1".into(), "ci".into(), Role::Ci),
+                ("c2".into(), "ci".into(), Role::Ci),
+                ("l1".into(), "Lead".into(), Role::ReleaseManager),
+            ]
+        );
+        let principals: Vec<(String, Role)> = vr
+            .principals()
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name, p.role))
+            .collect();
+        assert_eq!(
+            principals,
+            [
+                ("ci".to_string(), Role::Ci),
+                ("Lead".into(), Role::ReleaseManager),
+                ("ops".into(), Role::Admin)
+            ]
+        );
+        let lead = vr.authenticate("l1").unwrap().unwrap();
+        assert_eq!(
+            (lead.principal.as_str(), lead.role),
+            ("Lead", Role::ReleaseManager)
+        );
+        assert!(vr.authenticate("c1").unwrap().is_none(), "still revoked");
     }
 
     /// The parsed-rules cache never hides a change made through another connection (another

@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::access::{ApiKey, Role};
+use crate::access::{ApiKey, Principal, Role};
 use crate::approval::Approval;
 use crate::ci::{CiInfo, CiSystem};
 use crate::model::{
@@ -158,6 +158,7 @@ fn build() -> Build {
             invoke_id: Some("run-42".into()),
             error_message: Some("tests failed".into()),
             error_code: Some("TESTS".into()),
+            recorded_by: Some("github-actions".into()),
         },
         started_at: Some(at(8, 3)),
         completed_at: Some(at(8, 9)),
@@ -227,6 +228,7 @@ fn deployment() -> Deployment {
             invoke_id: Some("run-43".into()),
             deploy_url: Some("https://ci.example.com/43".into()),
             build_url: Some("https://ci.example.com/42".into()),
+            recorded_by: Some("github-actions".into()),
         },
         deployed_at: at(15, 0),
         started_at: Some(at(15, 0)),
@@ -373,11 +375,21 @@ fn api_key() -> ApiKey {
     ApiKey {
         id: "0a1b2c3d".into(),
         name: "ci".into(),
-        role: Role::Deployer,
+        principal: "github-actions".into(),
+        role: Role::Ci,
         prefix: "sk_vr_0a1b2c3d".into(),
         created_at: at(6, 0),
         last_used_at: Some(at(15, 0)),
         revoked_at: Some(at(17, 0)),
+    }
+}
+
+fn principal() -> Principal {
+    Principal {
+        name: "github-actions".into(),
+        role: Role::Ci,
+        created_at: at(6, 0),
+        updated_at: at(7, 0),
     }
 }
 
@@ -436,9 +448,10 @@ fn records() -> Vec<Record> {
         Record::serde("StateCell", &state_cell()),
         Record::serde("StateMatrix", &state_matrix()),
         Record::serde("Drift", &drift()),
-        // Not sent by any route today (keys are managed with `versioner keys`, events are
-        // read with `Versioner::events_since`); their serde form is what would be sent.
+        // Keys and principals are managed with `versioner keys` and `/api-keys/` (not the
+        // bindings); events are read with `Versioner::events_since`.
         Record::serde("ApiKey", &api_key()),
+        Record::serde("Principal", &principal()),
         Record::serde("DomainEvent", &domain_event()),
         // Not an HTTP record: what CI detection finds (the bindings' `detect_ci`).
         Record::serde("CiInfo", &ci_info()),

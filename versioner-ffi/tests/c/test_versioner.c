@@ -334,6 +334,13 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_revoke_approval(h, "id", NULL, "b", &o));
   EXPECT(NP, versioner_revoke_approval(h, "id", "a", NULL, &o));
   EXPECT(NP, versioner_revoke_approval(h, "id", "a", "b", NULL));
+  {
+    VersionerHandle *as = NULL;
+    EXPECT(NP, versioner_acting_as(n, "a", NULL, &as));
+    EXPECT(NP, versioner_acting_as(h, NULL, NULL, &as));
+    EXPECT(NP, versioner_acting_as(h, "a", NULL, NULL));
+    CHECK(as == NULL);
+  }
   EXPECT(NP, versioner_approvals(n, "p", "v", &o));
   EXPECT(NP, versioner_approvals(h, NULL, "v", &o));
   EXPECT(NP, versioner_approvals(h, "p", NULL, &o));
@@ -1101,15 +1108,28 @@ static void test_remote(const char *url, const char *key) {
   OK(versioner_set_rule_status(h, "Staging first", "report_only", "c-test", "remote test", &out));
   CHECK(contains(out, "\"status\":\"report_only\""));
   versioner_string_free(out);
+  /* Through the server the approver is the key's principal, with its role; naming another is
+     refused, and a remote handle cannot act as someone else. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_approve(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\","
+                              "\"approval_type\":\"qa\",\"approver\":\"sam\"}",
+                           &out));
+  CHECK(contains(versioner_last_error_message(), "is not the caller"));
   OK(versioner_approve(h, "{\"product_name\":\"remote-api\",\"version\":\"1.0.0\","
-                          "\"approval_type\":\"qa\",\"approver\":\"sam\"}",
+                          "\"approval_type\":\"qa\"}",
                        &out));
   json_str(out, "id", id, sizeof id);
   versioner_string_free(out);
   OK(versioner_approvals(h, "remote-api", "1.0.0", &out));
-  CHECK(contains(out, "\"approver\":\"sam\""));
+  CHECK(contains(out, "\"approver\":\"c-test\""));
+  CHECK(contains(out, "\"approver_role\":\"admin\""));
   versioner_string_free(out);
-  OK(versioner_revoke_approval(h, id, "lead", "test", &out));
+  {
+    VersionerHandle *other = NULL;
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acting_as(h, "sam", NULL, &other));
+    CHECK(other == NULL);
+  }
+  OK(versioner_revoke_approval(h, id, "", "test", &out));
   versioner_string_free(out);
 
   OK(versioner_products(h, &out));
@@ -1250,6 +1270,61 @@ static void test_postgres(const char *url) {
   EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_products(a, &out));
 }
 
+/* A handle acting as someone: events, approvals and rule changes record the actor, and its
+   role decides what it may do. */
+static void test_acting_as(void) {
+  VersionerHandle *h = NULL;
+  VersionerHandle *dana = NULL;
+  VersionerHandle *viewer = NULL;
+  char *out = NULL;
+  OK(versioner_open(NULL, &h));
+  OK(versioner_acting_as(h, "dana", "sre", &dana));
+  OK(versioner_track_build(dana, "{\"product_name\":\"api\",\"version\":\"1\",\"status\":\"completed\"}",
+                           &out));
+  CHECK(contains(out, "\"built_by\":\"dana\""));
+  CHECK(contains(out, "\"recorded_by\":\"dana\""));
+  versioner_string_free(out);
+  OK(versioner_approve(dana, "{\"product_name\":\"api\",\"version\":\"1\",\"approval_type\":\"release\"}",
+                       &out));
+  CHECK(contains(out, "\"approver\":\"dana\""));
+  CHECK(contains(out, "\"approver_role\":\"sre\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_FORBIDDEN,
+         versioner_approve(dana, "{\"product_name\":\"api\",\"version\":\"1\",\"approval_type\":\"security\"}",
+                           &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "may not grant `security` approvals"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_approve(dana, "{\"product_name\":\"api\",\"version\":\"1\",\"approval_type\":\"secuirty\"}",
+                           &out));
+  CHECK(contains(versioner_last_error_message(), "accepted: qa, security, uat"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_approve(dana, "{\"product_name\":\"api\",\"version\":\"1\",\"approval_type\":\"release\","
+                                 "\"approver\":\"rita\"}",
+                           &out));
+  OK(versioner_approvals(h, "api", "1", &out));
+  CHECK(contains(out, "\"approver\":\"dana\"") && !contains(out, "rita"));
+  versioner_string_free(out);
+  OK(versioner_add_rule(h, "{\"name\":\"Serial\",\"type\":\"concurrency\"}", &out));
+  versioner_string_free(out);
+  OK(versioner_set_rule_status(dana, "Serial", "disabled", "", "INC-1", &out));
+  versioner_string_free(out);
+  OK(versioner_rule_history(h, "Serial", &out));
+  CHECK(contains(out, "\"actor\":\"dana\""));
+  versioner_string_free(out);
+  OK(versioner_acting_as(h, "val", "viewer", &viewer));
+  EXPECT(VERSIONER_STATUS_FORBIDDEN, versioner_delete_rule(viewer, "Serial"));
+  {
+    VersionerHandle *bad = NULL;
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acting_as(h, "x", "wizard", &bad));
+    CHECK(bad == NULL);
+    CHECK(contains(versioner_last_error_message(), "unknown role `wizard`"));
+  }
+  OK(versioner_close(viewer));
+  OK(versioner_close(dana));
+  OK(versioner_close(h));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
@@ -1263,6 +1338,7 @@ int main(int argc, char **argv) {
   test_null_arguments();
   test_tracking();
   test_policy_preflight_and_approvals();
+  test_acting_as();
   test_queries();
   test_threads();
   test_connect_errors();

@@ -204,13 +204,19 @@ class Tracker:
         who changed a status, when and why. Empty for a name without recorded changes; a
         deleted rule keeps its history."""
 
-    def set_rule_status(self, name: str, status: str, actor: str, reason: str) -> Rule:
+    def set_rule_status(
+        self, name: str, status: str, actor: Optional[str], reason: str
+    ) -> Rule:
         """Changes a rule's status (``enabled``, ``report_only`` or ``disabled``), recording
-        who, when and why.
+        who, when and why. ``actor`` may be None when the tracker knows who acts (a
+        :class:`Client`: its key's principal; a :class:`Versioner` with an actor); given, it
+        must be that name.
 
         Raises:
             NotFoundError: no such rule.
-            InvalidInputError: unknown status, or blank ``actor`` or ``reason``.
+            InvalidInputError: unknown status, blank ``reason``, no ``actor`` where one is
+                needed, or an ``actor`` that is not the caller.
+            AuthError: the actor's role may not change rules.
         """
 
     def apply_policy(
@@ -219,7 +225,7 @@ class Tracker:
         *,
         format: Optional[Literal["toml", "json"]] = None,
         mode: Literal["replace", "merge"] = "replace",
-        actor: str = "python",
+        actor: Optional[str] = None,
     ) -> ApplyReport:
         """Applies a policy: TOML or JSON text, a path to a policy file (``.json`` files are
         JSON, others TOML), or a dict / list of rules. A str is a file name when it is one
@@ -228,7 +234,9 @@ class Tracker:
         ``{`` (or ``[`` followed by ``{`` or ``]``) is JSON, anything else TOML. In "replace"
         mode the policy becomes the whole rule set; in "merge" mode its rules are added or
         updated by name. All or nothing: an invalid policy changes nothing. Every binding
-        reads a policy the same way (the core does).
+        reads a policy the same way (the core does). The policy's ``[approvals]`` table
+        declares approval types and which roles grant them. ``actor`` (recorded with status
+        changes) defaults to the tracker's own, else "python".
 
         Raises:
             InvalidInputError: the policy is invalid (``.problems`` lists every problem) or
@@ -241,25 +249,35 @@ class Tracker:
         product_name: str,
         version: Union[str, int],
         approval_type: str,
-        approver: str,
+        approver: Optional[str] = None,
         approver_role: Optional[str] = None,
         environment: Optional[str] = None,
         comment: Optional[str] = None,
     ) -> Approval:
         """Records an approval (``qa``, ``security``, ``uat``, ``code_review``,
-        ``compliance``, ``performance``, ``release`` or a custom type) of a recorded version.
+        ``compliance``, ``performance``, ``release`` or a type the policy declares) of a
+        recorded version, by its actor with the actor's role: a :class:`Client`'s key
+        principal, a :class:`Versioner`'s actor, else ``approver`` (with ``approver_role``,
+        for an approver that is not a registered principal; else admin).
 
         Raises:
             NotFoundError: the product or version was never recorded.
-            InvalidInputError: a field is missing or malformed.
+            InvalidInputError: a field is missing or malformed, the type is not in the
+                catalog (the message names the accepted ones), or ``approver`` /
+                ``approver_role`` is not the caller's.
+            AuthError: the role may not grant this type.
         """
 
-    def revoke_approval(self, id: str, actor: str, reason: str) -> Approval:
-        """Revokes an approval (it stays on record, marked revoked) and returns it.
+    def revoke_approval(self, id: str, actor: Optional[str], reason: str) -> Approval:
+        """Revokes an approval (it stays on record, marked revoked) and returns it: one's own,
+        or any as an admin or release manager. ``actor`` may be None when the tracker knows
+        who acts.
 
         Raises:
             NotFoundError: no such approval.
-            InvalidInputError: blank ``actor`` or ``reason``, or already revoked.
+            InvalidInputError: blank ``reason``, no ``actor`` where one is needed, an
+                ``actor`` that is not the caller, or already revoked.
+            AuthError: another's approval, without the role to revoke it.
         """
 
     def approvals(self, product: str, version: Union[str, int]) -> list[Approval]:
@@ -374,6 +392,7 @@ class Versioner(Tracker):
         cls,
         path: Optional[Union[str, os.PathLike[str]]] = None,
         *,
+        actor: Optional[str] = None,
         synchronous: Literal["full", "normal"] = "full",
         busy_timeout_ms: int = 30000,
         schema: Optional[str] = None,
@@ -390,6 +409,11 @@ class Versioner(Tracker):
         write lock; for PostgreSQL those of :meth:`connect`. An option left at None keeps its
         default.
 
+        ``actor`` names who acts: recorded on builds and deployments (``recorded_by``, and
+        ``built_by`` / ``deployed_by`` unless the event names someone), approvals and rule
+        changes, and checked against its role (a registered principal's, else admin). See
+        :meth:`acting_as`.
+
         Raises:
             InvalidInputError: an unknown option or a bad value (``field`` names it; an
                 option of the other kind of store says so), a blank path or a URL of another
@@ -403,6 +427,7 @@ class Versioner(Tracker):
         cls,
         url: str,
         *,
+        actor: Optional[str] = None,
         schema: Optional[str] = None,
         max_connections: int = 8,
         connect_timeout_ms: int = 5000,
@@ -419,6 +444,16 @@ class Versioner(Tracker):
                 bad schema, pool size or timeout (``field`` names it).
             VersionerError: ``STORAGE`` when the database cannot be reached or was written by
                 a newer Versioner.
+        """
+
+    def acting_as(self, actor: str, *, role: Optional[str] = None) -> "Versioner":
+        """The same database, acting as ``actor``: with ``role`` for an actor that is not a
+        registered principal (a registered one acts with its own role), else as admin. Both
+        instances stay usable and share the store.
+
+        Raises:
+            InvalidInputError: an unknown role (on the first write: a blank actor, or a role
+                other than a registered principal's).
         """
 
     @property

@@ -1,6 +1,6 @@
 //! Approvals of versions: record, list, revoke.
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -9,7 +9,6 @@ use versioner_core::{Approval, ApprovalRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
-use crate::auth::Caller;
 use crate::http::{JsonBody, Params};
 use crate::openapi::ErrorBody;
 use crate::routes::{Permission, permission_name};
@@ -21,7 +20,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
 }
 
-/// Record an approval of a version
+/// Record an approval of a version, by the key's principal with its role
+///
+/// The approver is always the API key's principal, recorded with its role: `approver` and
+/// `approver_role` may be left out, and are refused (422) when they name someone else. The
+/// type must be one of the approval catalog's (422 naming the accepted ones), and one the
+/// role may grant (403).
 #[utoipa::path(
     post,
     path = "/approvals/",
@@ -29,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body = ApprovalRequest,
     responses(
         (status = 201, description = "The approval", body = Approval),
+        (status = 403, description = "The key's role may not approve, or not this type (`FORBIDDEN`)", body = ErrorBody),
         (status = 404, description = "No such product or version (`NOT_FOUND`)", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
@@ -70,7 +75,7 @@ pub async fn approvals(State(s): State<AppState>, q: Params) -> Answer {
     ok(to_json(&list)?)
 }
 
-/// Revoke an approval, with a reason
+/// Revoke an approval, with a reason (one's own; admins and release managers: any)
 #[utoipa::path(
     post,
     path = "/approvals/{id}/revoke",
@@ -79,17 +84,18 @@ pub async fn approvals(State(s): State<AppState>, q: Params) -> Answer {
     request_body = RevocationRequest,
     responses(
         (status = 200, description = "The revoked approval", body = Approval),
+        (status = 403, description = "Another principal's approval, and the key's role may not revoke it (`FORBIDDEN`)", body = ErrorBody),
         (status = 404, description = "No such approval (`NOT_FOUND`)", body = ErrorBody),
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
 )]
 pub async fn revoke(
     State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RevocationRequest>,
 ) -> Answer {
-    let actor = caller.actor(body.actor.as_deref());
+    // The actor is the key's principal (the core compares `actor`, if given, with it).
+    let actor = crate::auth::given_actor(body.actor);
     let approval = s
         .core(move |vr| vr.revoke_approval(&id, &actor, &body.reason))
         .await?;

@@ -63,7 +63,7 @@ pub struct EnvironmentTypeChange {
     params(("name" = String, Path, description = "The environment")),
     request_body = EnvironmentTypeChange,
     responses((status = 200, description = "The environment", body = Environment)),
-    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+    extensions(("x-permission" = json!(permission_name(Permission::ManageEnvironments)))),
 )]
 pub async fn set_environment_type(
     State(s): State<AppState>,

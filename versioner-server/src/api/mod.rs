@@ -13,6 +13,7 @@
 pub mod approvals;
 pub mod environments;
 pub mod events;
+pub mod keys;
 pub mod meta;
 pub mod queries;
 pub mod rules;
@@ -55,4 +56,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(environments::routes())
         .merge(rules::routes())
         .merge(approvals::routes())
+        .merge(keys::routes())
 }

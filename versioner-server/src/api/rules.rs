@@ -1,6 +1,6 @@
 //! Rules: the rule set, each rule's status and its history, and applying a policy.
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::Value;
@@ -13,7 +13,6 @@ use versioner_core::wire::{ApplyPolicyRequest, RuleStatusRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
-use crate::auth::Caller;
 use crate::http::{JsonBody, Params};
 use crate::openapi::{ApplyReportBody, ErrorBody, RuleBody, RuleStatusChangeBody, StoredRuleBody};
 use crate::routes::{Permission, permission_name};
@@ -105,7 +104,7 @@ pub async fn rule(State(s): State<AppState>, Path(name): Path<String>) -> Answer
     tag = "rules",
     request_body = RuleBody,
     responses((status = 201, description = "The rule, added at the end of the evaluation order", body = StoredRuleBody)),
-    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+    extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
 pub async fn create_rule(State(s): State<AppState>, JsonBody(body): JsonBody<Value>) -> Answer {
     let rule = Rule::from_json(&body)?;
@@ -124,7 +123,7 @@ pub async fn create_rule(State(s): State<AppState>, JsonBody(body): JsonBody<Val
         (status = 200, description = "The rule as stored", body = StoredRuleBody),
         (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
     ),
-    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+    extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
 pub async fn update_rule(
     State(s): State<AppState>,
@@ -146,7 +145,7 @@ pub async fn update_rule(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
     ),
-    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+    extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
 pub async fn delete_rule(State(s): State<AppState>, Path(name): Path<String>) -> Answer {
     s.core(move |vr| vr.delete_rule(&name)).await?;
@@ -155,7 +154,7 @@ pub async fn delete_rule(State(s): State<AppState>, Path(name): Path<String>) ->
 
 /// Change a rule's status (enabled | report_only | disabled) with a reason
 ///
-/// The change is recorded: who, when, why (`GET /rules/{name}/history`).
+/// The change is recorded: who (the key's principal), when, why (`GET /rules/{name}/history`).
 #[utoipa::path(
     post,
     path = "/rules/{name}/status",
@@ -166,16 +165,16 @@ pub async fn delete_rule(State(s): State<AppState>, Path(name): Path<String>) ->
         (status = 200, description = "The rule with its new status", body = StoredRuleBody),
         (status = 404, description = "No such rule (`NOT_FOUND`)", body = ErrorBody),
     ),
-    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+    extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
 pub async fn set_rule_status(
     State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<RuleStatusRequest>,
 ) -> Answer {
     let status: RuleStatus = body.status.parse()?;
-    let actor = caller.actor(body.actor.as_deref());
+    // The actor is the key's principal (the core compares `actor`, if given, with it).
+    let actor = crate::auth::given_actor(body.actor);
     let stored = s
         .core(move |vr| vr.set_rule_status(&name, status, &actor, &body.reason))
         .await?;
@@ -228,11 +227,10 @@ pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
     tag = "rules",
     request_body = ApplyPolicyRequest,
     responses((status = 200, description = "What changed", body = ApplyReportBody)),
-    extensions(("x-permission" = json!(permission_name(Permission::Admin)))),
+    extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
 pub async fn apply_rules(
     State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<ApplyPolicyRequest>,
 ) -> Answer {
     let mode = body
@@ -241,7 +239,7 @@ pub async fn apply_rules(
         .map(str::parse::<ApplyMode>)
         .transpose()?
         .unwrap_or_default();
-    let actor = caller.actor(body.actor.as_deref());
+    let actor = crate::auth::given_actor(body.actor);
     let format = body
         .format
         .as_deref()

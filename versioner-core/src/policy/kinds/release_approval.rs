@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::access::principal_key;
 use crate::approval::RELEASE;
 use crate::policy::BlockCode;
 use crate::policy::facts::Facts;
@@ -72,7 +73,9 @@ pub(crate) fn release(
     expires_after: Option<Duration>,
     at: DateTime<Utc>,
 ) -> Check {
-    let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    // Principals compare in one form (`Dana` is `dana`), so one person never counts twice
+    // and never approves their own deployment under another spelling.
+    let same = |a: &str, b: &str| principal_key(a) == principal_key(b);
     let mut counted: BTreeSet<String> = BTreeSet::new();
     let mut excluded = Vec::new();
     for a in facts
@@ -87,6 +90,12 @@ pub(crate) fn release(
             continue;
         }
         let reason = if facts
+            .principal
+            .as_deref()
+            .is_some_and(|p| same(p, &a.approver))
+        {
+            Some("the approver is the principal recording the deployment".to_string())
+        } else if facts
             .deployed_by
             .as_deref()
             .is_some_and(|d| same(d, &a.approver))
@@ -122,7 +131,7 @@ pub(crate) fn release(
                 excluded.push(json!({ "approver": a.approver, "approval_id": a.id, "reason": r }))
             }
             None => {
-                counted.insert(a.approver.to_ascii_lowercase());
+                counted.insert(principal_key(&a.approver));
             }
         }
     }

@@ -57,7 +57,8 @@ impl VersionApprovalRule {
 pub(crate) fn version(facts: &Facts, types: &[String], environment: Option<&str>) -> Check {
     let granted = |t: &String| {
         facts.approvals.iter().any(|a| {
-            &a.approval_type == t && environment.is_none_or(|e| a.environment.as_deref() == Some(e))
+            crate::policy::canonical_approval_type(&a.approval_type) == **t
+                && environment.is_none_or(|e| a.environment.as_deref() == Some(e))
         })
     };
     let missing: Vec<&String> = types.iter().filter(|t| !granted(t)).collect();
