@@ -74,7 +74,7 @@ def test_docs_render_every_operation_without_the_network(server: str) -> None:
             1
             for item in spec["paths"].values()
             for method in item
-            if method in {"get", "post", "put", "delete"}
+            if method in {"get", "post", "put", "patch", "delete"}
         )
         assert page.locator(".opblock").count() == operations
         assert page.get_by_text("/deployment-events/").first.is_visible()
