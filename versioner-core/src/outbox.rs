@@ -94,6 +94,8 @@ event_types! {
     PrincipalRoleChanged = "principal.role_changed",
     /// The approval catalog changed (a policy declared types or grants).
     ApprovalCatalogChanged = "approval_catalog.changed",
+    /// Who may use the emergency bypass changed.
+    BypassRolesChanged = "bypass_roles.changed",
 }
 
 impl EventType {

@@ -528,7 +528,8 @@ pub fn instant(field: &str, text: &str) -> Result<DateTime<Utc>> {
 }
 
 /// The filters accepted by [`history_query`], in the order they are documented.
-const HISTORY_FILTERS: &str = "product, environment, version, status, since, until or limit";
+const HISTORY_FILTERS: &str =
+    "product, environment, version, status, preflight, since, until or limit";
 
 /// Reads deployment-history filters from their JSON form (an object, or `null` for none):
 /// `product` (or `product_name`), `environment` (or `environment_name`), `version`,
@@ -580,6 +581,9 @@ pub fn history_query(filter: &Value) -> Result<HistoryQuery> {
             "since" => q.since = text(key, value)?.map(|t| instant(key, &t)).transpose()?,
             "until" => q.until = text(key, value)?.map(|t| instant(key, &t)).transpose()?,
             "limit" => q.limit = whole_number(key, value)?,
+            "preflight" => {
+                q.preflight = text(key, value)?.as_deref().map(str::parse).transpose()?;
+            }
             other => {
                 return Err(Error::invalid(
                     other,
@@ -603,6 +607,7 @@ pub fn history_query_pairs(query: &HistoryQuery) -> Vec<(&'static str, String)> 
         ("since", query.since.map(stamp)),
         ("until", query.until.map(stamp)),
         ("limit", query.limit.map(|n| n.to_string())),
+        ("preflight", query.preflight.map(|p| p.as_str().to_string())),
     ];
     for (key, value) in texts {
         if let Some(v) = value {

@@ -610,3 +610,55 @@ fn a_check_at_a_past_instant_sees_the_history_recorded_by_then() {
             .all(|o| o.rule_name == "Release sign-off")
     );
 }
+
+#[test]
+fn who_may_bypass_is_the_policys_to_say() {
+    use versioner_core::Role;
+    use versioner_core::access::Actor;
+    let (vr, _) = setup();
+    let as_role = |name: &str, role: Role| vr.acting_as(Actor::local(name).with_role(role));
+    let bypass = |who: &Versioner, v: &str| {
+        let mut e = DeploymentEvent::new("api", v, "production", "started");
+        e.skip_preflight_checks = Some(true);
+        e.skip_preflight_reason = Some("INC-7".into());
+        who.track_deployment(&e)
+    };
+    // The default: admin and release_manager.
+    let err = bypass(&as_role("sam", Role::Sre), "1").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Forbidden);
+    assert!(err.to_string().contains("admin, release_manager"), "{err}");
+    assert_eq!(deployments(&vr, "api"), 0);
+    bypass(&as_role("rita", Role::ReleaseManager), "1").unwrap();
+    // The policy names sre instead: sre may, release_manager may not, admin always may.
+    vr.apply_policy_text(
+        &format!("{FLOW}\n[bypass]\nroles = [\"sre\"]\n"),
+        PolicyFormat::Toml,
+        ApplyMode::Replace,
+        "test",
+    )
+    .unwrap();
+    bypass(&as_role("sam", Role::Sre), "2").unwrap();
+    let err = bypass(&as_role("rita", Role::ReleaseManager), "3").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Forbidden);
+    bypass(&as_role("ada", Role::Admin), "3").unwrap();
+    // A role that does not exist is a problem of the file, named.
+    let err = vr
+        .apply_policy_text(
+            &format!("{FLOW}\n[bypass]\nroles = [\"root\"]\n"),
+            PolicyFormat::Toml,
+            ApplyMode::Replace,
+            "test",
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("(bypass)") && err.to_string().contains("root"),
+        "{err}"
+    );
+    // Replacing the policy without the table restores the default.
+    vr.apply_policy_text(FLOW, PolicyFormat::Toml, ApplyMode::Replace, "test")
+        .unwrap();
+    assert_eq!(
+        bypass(&as_role("sam", Role::Sre), "4").unwrap_err().code(),
+        ErrorCode::Forbidden
+    );
+}

@@ -805,6 +805,7 @@ fn finish(mut doc: Value) -> Value {
             push::<ErrorBody>(&mut extra);
             // Types named only by query parameters (which register no schema of their own).
             push::<versioner_core::DecisionOutcome>(&mut extra);
+            push::<versioner_core::PreflightStatus>(&mut extra);
             for (name, schema) in extra {
                 schemas
                     .entry(name)

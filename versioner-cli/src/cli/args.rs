@@ -400,6 +400,9 @@ pub struct HistoryArgs {
     /// Only this status (any alias)
     #[arg(long)]
     pub status: Option<String>,
+    /// Only deployments whose preflight passed, or was skipped (an emergency bypass)
+    #[arg(long, value_name = "passed|skipped")]
+    pub preflight: Option<String>,
     /// Only deployments recorded at or after this instant (RFC 3339)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,

@@ -151,6 +151,12 @@ pub fn history(ctx: &mut Context<'_, '_>, a: &HistoryArgs) -> Exit {
             .map_err(|e| Usage(format!("--status: {e}")))?;
         q.since = instant(a.since.as_deref(), "since")?;
         q.until = instant(a.until.as_deref(), "until")?;
+        q.preflight = a
+            .preflight
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| Usage(format!("--preflight: {e}")))?;
         Ok(q)
     })();
     let query = usage!(ctx, query);

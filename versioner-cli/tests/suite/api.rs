@@ -1227,3 +1227,37 @@ async fn a_pipeline_key_cannot_use_the_emergency_bypass() {
     let v = f.vr().violations(&Default::default()).unwrap();
     assert_eq!(v[0].outcome, versioner_core::DecisionOutcome::Bypassed);
 }
+
+#[tokio::test]
+async fn bypassed_deployments_are_visible_in_history_and_filterable() {
+    let f = Fixture::new();
+    let app = f.router();
+    let ok = json!({"product_name": "api", "version": "1", "environment_name": "staging", "status": "started"});
+    assert_eq!(
+        post(&app, "/deployment-events/", &f.admin, ok).await.status,
+        200
+    );
+    let bypass = json!({
+        "product_name": "api", "version": "1", "environment_name": "production",
+        "status": "started", "skip_preflight_checks": true, "skip_preflight_reason": "INC-9",
+    });
+    assert_eq!(
+        post(&app, "/deployment-events/", &f.admin, bypass)
+            .await
+            .status,
+        200
+    );
+    let r = get(&app, "/deployments/?preflight=skipped", &f.viewer).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["environment_name"], "production");
+    assert_eq!(list[0]["preflight"]["bypass_reason"], "INC-9");
+    let r = get(&app, "/deployments/?preflight=passed", &f.viewer).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1);
+    let r = get(&app, "/deployments/?preflight=maybe", &f.viewer).await;
+    assert_eq!(
+        (r.status, &r.body["detail"][0]["loc"][1]),
+        (422, &json!("preflight"))
+    );
+}

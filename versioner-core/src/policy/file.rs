@@ -122,6 +122,58 @@ pub struct PolicyFile {
     /// has none: applied in replace mode that means the built-in catalog; in merge mode the
     /// stored catalog stays.
     pub approvals: Option<ApprovalCatalog>,
+    /// The `bypass` table's `roles`: who may use the emergency bypass. `None` when the file
+    /// has none: replace mode means the default (admin and release_manager), merge mode keeps
+    /// what is stored. An admin may always.
+    pub bypass_roles: Option<Vec<crate::access::Role>>,
+}
+
+/// Who may use the emergency bypass when the policy does not say: admin and release_manager.
+pub const DEFAULT_BYPASS_ROLES: [crate::access::Role; 2] = [
+    crate::access::Role::Admin,
+    crate::access::Role::ReleaseManager,
+];
+
+/// Reads `[bypass] roles = [...]`, every problem named.
+fn parse_bypass(
+    value: &Value,
+    problems: &mut Vec<PolicyProblem>,
+) -> Option<Vec<crate::access::Role>> {
+    let problem = |field: &str, reason: String| PolicyProblem {
+        rule: "(bypass)".into(),
+        field: field.into(),
+        reason,
+    };
+    let Some(table) = value.as_object() else {
+        problems.push(problem("bypass", "must be a table with `roles`".into()));
+        return None;
+    };
+    if let Some(k) = table.keys().find(|k| k.as_str() != "roles") {
+        problems.push(problem(
+            k,
+            "unknown key; the bypass table holds `roles`".into(),
+        ));
+    }
+    let Some(items) = table.get("roles").and_then(Value::as_array) else {
+        problems.push(problem(
+            "roles",
+            "must list the roles that may bypass".into(),
+        ));
+        return None;
+    };
+    let mut roles = Vec::new();
+    for item in items {
+        match item.as_str().map(str::parse::<crate::access::Role>) {
+            Some(Ok(r)) => {
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+            Some(Err(e)) => problems.push(problem("roles", e.to_string())),
+            None => problems.push(problem("roles", "must be role names".into())),
+        }
+    }
+    Some(roles)
 }
 
 impl PolicyFile {
@@ -152,6 +204,7 @@ impl PolicyFile {
         PolicyFile {
             rules,
             approvals: None,
+            bypass_roles: None,
         }
     }
 
@@ -166,14 +219,14 @@ impl PolicyFile {
             Value::Object(m) => {
                 if let Some(k) = m
                     .keys()
-                    .find(|k| !["rules", "approvals"].contains(&k.as_str()))
+                    .find(|k| !["rules", "approvals", "bypass"].contains(&k.as_str()))
                 {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
-                            reason: "unknown top-level key; a policy holds `rules` and \
-                                     `approvals`"
+                            reason: "unknown top-level key; a policy holds `rules`, \
+                                     `approvals` and `bypass`"
                                 .into(),
                         }],
                     });
@@ -196,6 +249,10 @@ impl PolicyFile {
             .get("approvals")
             .filter(|_| value.is_object())
             .map(|a| ApprovalCatalog::parse(a, &mut problems));
+        let bypass_roles = value
+            .get("bypass")
+            .filter(|_| value.is_object())
+            .and_then(|b| parse_bypass(b, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -221,7 +278,11 @@ impl PolicyFile {
             }
         }
         if problems.is_empty() {
-            Ok(PolicyFile { rules, approvals })
+            Ok(PolicyFile {
+                rules,
+                approvals,
+                bypass_roles,
+            })
         } else {
             Err(Error::InvalidPolicy { problems })
         }
@@ -236,6 +297,10 @@ impl PolicyFile {
         );
         if let Some(a) = &self.approvals {
             m.insert("approvals".into(), a.to_json());
+        }
+        if let Some(roles) = &self.bypass_roles {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            m.insert("bypass".into(), serde_json::json!({ "roles": names }));
         }
         Value::Object(m)
     }

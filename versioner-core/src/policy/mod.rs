@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 pub(crate) use catalog::canonical as canonical_approval_type;
 pub use catalog::{ApprovalCatalog, BUILT_IN_TYPES};
 pub use facts::{Facts, OpenDeployment, Stint};
-pub use file::{ApplyMode, PolicyFile, PolicyFormat};
+pub use file::{ApplyMode, DEFAULT_BYPASS_ROLES, PolicyFile, PolicyFormat};
 pub(crate) use kinds::Needs;
 pub use kinds::{
     ConcurrencyRule, ConcurrencyScope, FlowRule, ReleaseApprovalRule, RuleKind, RuleType,
@@ -178,12 +178,37 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// How the preflight treated a recorded deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PreflightStatus {
     /// Every enabled rule held (report-only rules may have warned).
     Passed,
     /// The preflight was bypassed in an emergency, with a reason.
     Skipped,
+}
+
+impl PreflightStatus {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreflightStatus::Passed => "passed",
+            PreflightStatus::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::str::FromStr for PreflightStatus {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<PreflightStatus, crate::Error> {
+        match s.trim() {
+            "passed" => Ok(PreflightStatus::Passed),
+            "skipped" => Ok(PreflightStatus::Skipped),
+            other => Err(crate::Error::invalid(
+                "preflight",
+                format!("unknown preflight status `{other}`; expected passed or skipped"),
+            )),
+        }
+    }
 }
 
 /// What the preflight decided for a recorded deployment, kept with it.

@@ -27,6 +27,25 @@ const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
 /// The setting that keeps the approval catalog.
 pub(super) const APPROVALS_SETTING: &str = "approvals";
 
+/// The setting that holds who may use the emergency bypass (`[bypass] roles`).
+pub(super) const BYPASS_SETTING: &str = "bypass";
+
+/// The roles that may bypass, from the stored setting (the default when there is none). An
+/// admin may always.
+pub(super) fn bypass_roles(setting: Option<&serde_json::Value>) -> Vec<Role> {
+    let mut roles: Vec<Role> = match setting.and_then(serde_json::Value::as_array) {
+        Some(names) => names
+            .iter()
+            .filter_map(|n| n.as_str().and_then(|n| n.parse().ok()))
+            .collect(),
+        None => crate::policy::DEFAULT_BYPASS_ROLES.to_vec(),
+    };
+    if !roles.contains(&Role::Admin) {
+        roles.insert(0, Role::Admin);
+    }
+    roles
+}
+
 /// A request to create an API key: its name, the principal it belongs to and, for a new
 /// principal, its role.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -250,9 +269,22 @@ impl Versioner {
     pub(crate) fn attribute_deployment(&self, mut ev: ValidDeployment) -> Result<ValidDeployment> {
         let acting = self.acting()?;
         acting.require(Permission::Track)?;
-        // The emergency bypass is not every deployer's: admin or release_manager.
+        // The emergency bypass is not every deployer's: admin and release_manager by default,
+        // the roles the policy's `[bypass]` table names otherwise.
         if ev.bypass.is_some() {
-            acting.require(Permission::Bypass)?;
+            let allowed = store::read(&*self.store, |tx| {
+                Ok(bypass_roles(tx.setting(BYPASS_SETTING)?.as_ref()))
+            })?;
+            if !allowed.contains(&acting.role) {
+                let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+                return Err(Error::Forbidden {
+                    message: format!(
+                        "the emergency bypass needs one of the roles {}; `{}` may not bypass the preflight",
+                        names.join(", "),
+                        acting.role
+                    ),
+                });
+            }
         }
         if let Some(p) = acting.principal {
             ev.fields.deployed_by.get_or_insert_with(|| p.clone());

@@ -127,6 +127,7 @@ impl Versioner {
         store::read(&*self.store, |tx| {
             let mut f = HistoryFilter {
                 status: query.status,
+                preflight: query.preflight,
                 since: query.since,
                 until: query.until,
                 limit,

@@ -9,7 +9,7 @@ use crate::outbox::{EventType, NewEvent};
 use crate::policy::{ApplyMode, ApprovalCatalog, PolicyFile, PolicyFormat, Rule, RuleStatus};
 use crate::store::{self, LockScope, RuleStatusChange, StoredRule, Tx};
 
-use super::access::{APPROVALS_SETTING, approval_catalog};
+use super::access::{APPROVALS_SETTING, BYPASS_SETTING, approval_catalog, bypass_roles};
 use super::{ApplyReport, Versioner, find_rule};
 
 /// Refuses a rule naming an approval type the catalog lacks, or a release approver role that
@@ -242,6 +242,27 @@ impl Versioner {
                                 .map(|r| (r.as_str().to_string(), serde_json::json!(catalog.grants_of(*r))))
                                 .collect::<serde_json::Map<_, _>>(),
                         }),
+                    )
+                    .by(Some(actor)),
+                )?;
+            }
+            // Who may bypass: the file's list; in replace mode without one, the default.
+            let stored_bypass = tx.setting(BYPASS_SETTING)?;
+            let bypass_json = match (&policy.bypass_roles, mode) {
+                (Some(roles), _) => Some(serde_json::json!(
+                    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()
+                )),
+                (None, ApplyMode::Replace) => None,
+                (None, ApplyMode::Merge) => stored_bypass.clone(),
+            };
+            if bypass_json != stored_bypass {
+                tx.put_setting(BYPASS_SETTING, bypass_json.as_ref(), now)?;
+                tx.append_event(
+                    &NewEvent::of(
+                        EventType::BypassRolesChanged,
+                        now,
+                        BYPASS_SETTING,
+                        &serde_json::json!({ "roles": bypass_roles(bypass_json.as_ref()) }),
                     )
                     .by(Some(actor)),
                 )?;

@@ -125,6 +125,8 @@ pub struct HistoryQuery {
     pub until: Option<DateTime<Utc>>,
     /// At most this many, newest first (1..=1000; default 50).
     pub limit: Option<u32>,
+    /// Only deployments whose preflight passed, or was skipped (an emergency bypass).
+    pub preflight: Option<crate::policy::PreflightStatus>,
 }
 
 impl HistoryQuery {
@@ -191,6 +193,8 @@ pub struct HistoryFilter {
     pub since: Option<DateTime<Utc>>,
     /// Recorded before.
     pub until: Option<DateTime<Utc>>,
+    /// With this preflight status.
+    pub preflight: Option<crate::policy::PreflightStatus>,
     /// At most this many.
     pub limit: u32,
 }

@@ -970,15 +970,18 @@ impl Tx for PgTx<'_, '_> {
 
     fn history(&mut self, f: &HistoryFilter) -> Result<Vec<Deployment>> {
         let status = f.status.map(Status::as_str);
+        let preflight = f.preflight.map(|p| p.as_str());
         let limit = i64::from(f.limit);
         self.all(
             &format!(
                 "{DEPLOYMENT_SELECT} WHERE ($1::BIGINT IS NULL OR d.product_id = $1) \
                  AND ($2::BIGINT IS NULL OR d.environment_id = $2) AND ($3::BIGINT IS NULL OR d.version_id = $3) \
                  AND ($4::TEXT IS NULL OR d.status = $4) AND ($5::TIMESTAMPTZ IS NULL OR d.deployed_at >= $5) \
-                 AND ($6::TIMESTAMPTZ IS NULL OR d.deployed_at < $6) ORDER BY d.deployed_at DESC, d.id DESC LIMIT $7"
+                 AND ($6::TIMESTAMPTZ IS NULL OR d.deployed_at < $6) \
+                 AND ($8::TEXT IS NULL OR f.preflight->>'status' = $8) \
+                 ORDER BY d.deployed_at DESC, d.id DESC LIMIT $7"
             ),
-            &[&f.product, &f.environment, &f.version, &status, &f.since, &f.until, &limit],
+            &[&f.product, &f.environment, &f.version, &status, &f.since, &f.until, &limit, &preflight],
             deployment_row,
         )
     }

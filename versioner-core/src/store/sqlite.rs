@@ -1015,6 +1015,10 @@ impl Tx for SqliteTx<'_> {
             "d.status = ?",
             f.status.map(|s| Sql::Text(s.as_str().to_string())),
         );
+        filter(
+            "json_extract(f.preflight, '$.status') = ?",
+            f.preflight.map(|p| Sql::Text(p.as_str().to_string())),
+        );
         filter("d.deployed_at >= ?", f.since.map(|t| Sql::Text(ts(t))));
         filter("d.deployed_at < ?", f.until.map(|t| Sql::Text(ts(t))));
         sql.push_str(" ORDER BY d.deployed_at DESC, d.id DESC LIMIT ?");

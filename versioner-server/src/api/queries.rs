@@ -136,6 +136,8 @@ pub struct DeploymentsQuery {
     /// Only this status (any alias: `success`, `in_progress`, ...).
     #[param(value_type = Option<Status>)]
     pub status: Option<String>,
+    /// Only deployments whose preflight `passed`, or was `skipped` (an emergency bypass).
+    pub preflight: Option<versioner_core::PreflightStatus>,
     /// Only deployments recorded at or after this instant (RFC 3339).
     pub since: Option<DateTime<Utc>>,
     /// Only deployments recorded before this instant (RFC 3339).
