@@ -243,11 +243,12 @@ impl Role {
     }
 }
 
-/// The form of a principal's name that two names are compared in: trimmed, ASCII letters in
-/// lower case (`Dana` and `dana ` are one principal). Self-approval exclusion and the
-/// counting of distinct approvers compare names in this form.
+/// The form of a principal's name that two names are compared in: trimmed, Unicode NFKC,
+/// lower case (`Dana`, `dana ` and `ｄａｎａ` are one principal), as products and
+/// environments are compared. Self-approval exclusion and the counting of distinct approvers
+/// compare names in this form.
 pub fn principal_key(name: &str) -> String {
-    name.trim().to_ascii_lowercase()
+    crate::names::key(name.trim())
 }
 
 /// A named person or system that API keys belong to, with its one role.

@@ -662,3 +662,32 @@ fn who_may_bypass_is_the_policys_to_say() {
         ErrorCode::Forbidden
     );
 }
+
+#[test]
+fn principal_names_cannot_be_spoofed_either() {
+    let vr = common::fresh();
+    vr.create_api_key("dana", versioner_core::Role::Admin)
+        .unwrap();
+    // The Cyrillic `а` makes a different name that looks the same: refused, naming `dana`.
+    let err = vr
+        .create_api_key("d\u{430}na", versioner_core::Role::Admin)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.to_string().contains("mixes writing systems"), "{err}");
+    // A zero for an `o` looks like an existing name: refused, naming it.
+    vr.create_api_key("ops-bot", versioner_core::Role::Ci)
+        .unwrap();
+    let err = vr
+        .create_api_key("0ps-bot", versioner_core::Role::Ci)
+        .unwrap_err();
+    assert!(err.to_string().contains("`ops-bot`"), "{err}");
+    let err = vr
+        .create_api_key("ops\u{200b}", versioner_core::Role::Sre)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
+    assert_eq!(
+        versioner_core::access::principal_key("ＤＡＮＡ "),
+        versioner_core::access::principal_key("dana")
+    );
+    assert_eq!(vr.api_keys().unwrap().len(), 2, "nothing else was created");
+}

@@ -358,6 +358,20 @@ impl Versioner {
                 }
                 (Some(p), _) => p,
                 (None, Some(r)) => {
+                    // A new principal's name must be what it looks like, and not a look-alike
+                    // of an existing one (who approved what is compared by name).
+                    crate::names::check_new("principal", &principal_name)?;
+                    let existing = tx.principals()?;
+                    if let Some(same) = crate::names::resolve(
+                        "principal",
+                        &principal_name,
+                        existing.into_iter().map(|p| (p.name.clone(), p.name)),
+                    )? {
+                        return Err(Error::invalid(
+                            "principal",
+                            format!("`{principal_name}` is the existing principal `{same}`"),
+                        ));
+                    }
                     let p = Principal::new(principal_name.clone(), r, now);
                     tx.insert_principal(&p)?;
                     p
