@@ -167,6 +167,15 @@ export declare class Client {
    */
   setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
   /**
+   * The recorded preflight decisions where a rule failed — refused (`blocked`),
+   * let through with report-only failures (`reported`) or `bypassed` — newest
+   * first, each with the request, who asked, the verdict, the facts it was decided
+   * on and the hash of the policy in force. The filters are read as the server reads
+   * `GET /deployment-rules/violations`. Rejects with `INVALID_INPUT` naming an
+   * unknown option or a bad value (`outcome`, `since`, `until`, `limit`).
+   */
+  violations(options?: ViolationsOptions | undefined | null): Promise<Array<DecisionRecord>>
+  /**
    * Lets go of the database (or the server connection): later calls reject with
    * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
    * twice is harmless.
@@ -217,6 +226,47 @@ export declare class Versioner {
    * other than a registered principal's, is refused on the first write.
    */
   actingAs(actor: string, role?: string | undefined | null): Versioner
+  /**
+   * Re-evaluates every decision recorded since `since`, oldest first, against the facts
+   * it was decided on, under `policy` — a candidate, as `applyPolicy` takes one (`{ rules }`,
+   * an array of rules, policy text or a file name) — or, when absent, the policy then in
+   * force, and resolves to those that would now be decided otherwise (`was` → `now`).
+   * Empty with the policy unchanged: run it before tightening a rule. Nothing is written.
+   *
+   * Rejects with `INVALID_INPUT` for a bad `since` or an invalid policy (`problems`).
+   */
+  replay(since: Date | string, policy?: PolicyDocument | Array<RuleDefinition> | string | undefined | null): Promise<Array<ReplayChange>>
+  /**
+   * Checks the audit chain — every recorded change, each event's hash chained to the
+   * previous one's — from the first event to the newest. A row edited, removed or inserted
+   * directly in the database is named by `firstMismatch` (with `reason`); when the chain
+   * holds, `firstMismatch` is absent and `head` is the newest hash.
+   */
+  auditVerify(): Promise<AuditReport>
+  /**
+   * The domain events with a sequence number above `after` (default 0: from the start;
+   * or a consumer's `cursor`), in commit order, at most `limit` (default 100, capped at
+   * 1000). Sequence numbers start at 1 with no gaps.
+   *
+   * Rejects with `INVALID_INPUT` for a negative `after` or a `limit` below 1.
+   */
+  eventsSince(after?: number | undefined | null, limit?: number | undefined | null): Promise<Array<DomainEvent>>
+  /** The sequence number of the newest event (0 when none). */
+  lastEventSeq(): Promise<number>
+  /**
+   * What the consumer named `consumer` has acknowledged: the sequence number to pass as
+   * `after` to `eventsSince` (0 at first). Rejects with `INVALID_INPUT` for a blank name.
+   */
+  cursor(consumer: string): Promise<number>
+  /**
+   * Records that `consumer` has processed every event up to `seq`: its cursor moves there
+   * (never back: acknowledging an older position changes nothing). Delivery is at least
+   * once — read from the cursor, deliver, then acknowledge.
+   *
+   * Rejects with `INVALID_INPUT` for a blank name, or a `seq` below 0 or beyond the newest
+   * event.
+   */
+  acknowledge(consumer: string, seq: number): Promise<void>
   /**
    * Records a build event. Creates the product and version on first sight; the
    * first SHA recorded for a version is permanent.
@@ -356,6 +406,15 @@ export declare class Versioner {
    */
   setEnvironmentType(name: string, type: EnvironmentType | null): Promise<Environment>
   /**
+   * The recorded preflight decisions where a rule failed — refused (`blocked`),
+   * let through with report-only failures (`reported`) or `bypassed` — newest
+   * first, each with the request, who asked, the verdict, the facts it was decided
+   * on and the hash of the policy in force. The filters are read as the server reads
+   * `GET /deployment-rules/violations`. Rejects with `INVALID_INPUT` naming an
+   * unknown option or a bad value (`outcome`, `since`, `until`, `limit`).
+   */
+  violations(options?: ViolationsOptions | undefined | null): Promise<Array<DecisionRecord>>
+  /**
    * Lets go of the database (or the server connection): later calls reject with
    * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
    * twice is harmless.
@@ -452,6 +511,20 @@ export interface ApprovalOptions {
   environment?: string
   /** A comment. */
   comment?: string
+}
+
+/** What checking the audit chain found. */
+export interface AuditReport {
+  /** Events read. */
+  entries: number
+  /** Events recorded before the chain began (they carry no hash). */
+  unchained: number
+  /** The first event that does not match the chain (absent when it holds). */
+  firstMismatch?: number
+  /** Why it does not match. */
+  reason?: string
+  /** The newest hash, when the chain holds. */
+  head?: string
 }
 
 /** Why a rule blocks; each code has one HTTP status (409, 423 or 428). */
@@ -658,6 +731,45 @@ export interface ConnectOptions {
 /** Allowed or blocked. */
 export type Decision = 'allowed' | 'blocked'
 
+/** How a preflight ended. */
+export type DecisionOutcome = 'allowed' | 'reported' | 'blocked' | 'bypassed'
+
+/**
+ * One recorded preflight decision: the request, who asked, the verdict with every rule's
+ * outcome, the facts it was decided on, the hash of the policy in force and when.
+ */
+export interface DecisionRecord {
+  /** Public id. */
+  id: string
+  /** When it was recorded (the server's clock). */
+  recordedAt: Date
+  /** The product. */
+  productName: string
+  /** The version. */
+  version: string
+  /** The environment. */
+  environmentName: string
+  /**
+   * The status of the event decided on (`started`, or a `completed` that closed no
+   * preflighted deployment).
+   */
+  status: Status
+  /** How it ended. */
+  outcome: DecisionOutcome
+  /** Who asked (the deployer, or the authenticated principal). */
+  actor?: string
+  /** The deployment recorded (absent when blocked). */
+  deploymentId?: string
+  /** SHA-256 of the policy in force. */
+  policyHash: string
+  /** The event as it was sent (its wire form: snake_case keys). */
+  request: Record<string, unknown>
+  /** The verdict, every rule's outcome included. */
+  verdict: Verdict
+  /** What the rules were evaluated on. */
+  facts: Facts
+}
+
 /** A version in an environment, with who put it there and when. */
 export interface DeployedVersion {
   /** The deployment's public id. */
@@ -795,6 +907,27 @@ export interface DeploymentOptions {
  */
 export declare function detectCi(env?: Record<string, string | undefined> | undefined | null): CiInfo
 
+/** One committed domain event, in commit order. */
+export interface DomainEvent {
+  /** Position in the stream: 1, 2, 3, ... with no gaps. */
+  seq: number
+  /**
+   * What happened (`deployment.started`, `deployment.preflight_failed`,
+   * `version.approved`, `rule.updated`, ...).
+   */
+  eventType: string
+  /** When it was recorded. */
+  occurredAt: Date
+  /** Who did it, when known. */
+  actor?: string
+  /** The public id of the record it is about. */
+  subject?: string
+  /** The record as it stood after the change (its wire form: snake_case keys). */
+  payload: Record<string, unknown>
+  /** Its link in the audit chain (absent for events recorded before the chain began). */
+  hash?: string
+}
+
 /** A product whose environments hold different versions. */
 export interface Drift {
   /** The product. */
@@ -833,6 +966,32 @@ export type EnvironmentType = 'dev' | 'test' | 'staging' | 'production' | 'other
 /** The stable error codes, shared by every Versioner surface. */
 export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL'
 
+/** What a preflight was decided on: the recorded state the rules read. */
+export interface Facts {
+  /** The product being deployed. */
+  product: string
+  /** The version being deployed. */
+  version: string
+  /** The target environment. */
+  environment: string
+  /** The target environment's type. */
+  environmentType: EnvironmentType
+  /** Who deploys, as recorded. */
+  deployedBy?: string
+  /** The principal that recorded the deployment, when known. */
+  principal?: string
+  /** Whether the version had been recorded before. */
+  versionKnown: boolean
+  /** Who built the version. */
+  builders: Array<string>
+  /** Deployments open in the target environment. */
+  openDeployments: Array<OpenDeployment>
+  /** The version's history in each environment a rule in scope named as a prerequisite. */
+  stints: Record<string, Stint>
+  /** The version's approvals that still stood. */
+  approvals: Array<Approval>
+}
+
 /** What the server says about itself. */
 export interface Health {
   /** `ok` when the server is up. */
@@ -857,6 +1016,20 @@ export interface HistoryOptions {
   until?: Date | string
   /** At most this many, newest first (1–1000; default 50). */
   limit?: number
+}
+
+/** A deployment open in the target environment when a preflight was decided. */
+export interface OpenDeployment {
+  /** Its public id. */
+  id: string
+  /** Its product. */
+  productName: string
+  /** Its version. */
+  version: string
+  /** `pending` or `started`. */
+  status: Status
+  /** When it started (or was queued). */
+  startedAt: Date
 }
 
 /** The result of one rule. */
@@ -907,6 +1080,28 @@ export interface Product {
   name: string
   /** When it was first seen. */
   createdAt: Date
+}
+
+/** A recorded decision that a policy would now decide otherwise (`was` → `now`). */
+export interface ReplayChange {
+  /** The decision's id. */
+  decisionId: string
+  /** When it was recorded. */
+  recordedAt: Date
+  /** The product. */
+  productName: string
+  /** The version. */
+  version: string
+  /** The environment. */
+  environmentName: string
+  /** How it was decided. */
+  was: DecisionOutcome
+  /** How the policy decides it now. */
+  now: DecisionOutcome
+  /** The rules failing then. */
+  failedThen: Array<string>
+  /** The rules failing now. */
+  failedNow: Array<string>
 }
 
 /** Who revokes an approval, and why: `revokeApproval(id, options)`. */
@@ -1094,6 +1289,19 @@ export interface StateOptions {
 /** A build or deployment status: `pending`, `started`, `completed`, `failed` or `aborted`. */
 export type Status = 'pending' | 'started' | 'completed' | 'failed' | 'aborted'
 
+/** How a version fared in one environment, as a preflight saw it. */
+export interface Stint {
+  /** Its first successful deployment there. */
+  firstSuccessAt?: Date
+  /** Its most recent successful deployment there. */
+  lastSuccessAt?: Date
+  /**
+   * The first success of another version there after `lastSuccessAt` (the core's
+   * `[instant, version]` pair).
+   */
+  superseded?: Superseded
+}
+
 /**
  * A stored deployment rule: its definition (as in a policy file, camelCase) and its place
  * in the evaluation order.
@@ -1149,6 +1357,14 @@ export interface StoredRule {
   createdAt: Date
   /** When it was last changed. */
   updatedAt: Date
+}
+
+/** When, and by which version, a version was superseded in an environment. */
+export interface Superseded {
+  /** When the other version succeeded there. */
+  at: Date
+  /** The other version. */
+  version: string
 }
 
 /** The preflight's answer for one would-be deployment: every rule's outcome. */
@@ -1232,4 +1448,22 @@ export interface VersionerError {
   violations?: Array<RuleOutcome>
   /** Blocked: the whole verdict, every rule's outcome included. */
   verdict?: Verdict
+}
+
+/** Filters for `violations`; every one optional. */
+export interface ViolationsOptions {
+  /** Only decisions where this rule failed. */
+  rule?: string
+  /** Only this product. */
+  productName?: string
+  /** Only this environment. */
+  environmentName?: string
+  /** Only decisions recorded at or after this instant. */
+  since?: Date | string
+  /** Only decisions recorded before this instant. */
+  until?: Date | string
+  /** `blocked` (refused), `reported` (report-only failures) or `bypassed`. */
+  outcome?: 'blocked' | 'reported' | 'bypassed'
+  /** At most this many, newest first (1–1000; default 100). */
+  limit?: number
 }

@@ -839,6 +839,7 @@ module.exports.Client = nativeBinding.Client
 module.exports.Versioner = nativeBinding.Versioner
 module.exports.BlockCode = nativeBinding.BlockCode
 module.exports.Decision = nativeBinding.Decision
+module.exports.DecisionOutcome = nativeBinding.DecisionOutcome
 module.exports.detectCi = nativeBinding.detectCi
 module.exports.EnvironmentType = nativeBinding.EnvironmentType
 module.exports.ErrorCode = nativeBinding.ErrorCode

@@ -745,6 +745,126 @@ VersionerStatus versioner_drift(const VersionerHandle *handle,
                                 char **out_json);
 
 /**
+ * The recorded preflight decisions where a rule failed — refused (`blocked`), let through
+ * with report-only failures (`reported`), or `bypassed` — newest first, as
+ * `GET /deployment-rules/violations` answers: an array of `{"id", "recorded_at",
+ * "product_name", "version", "environment_name", "status", "outcome", "actor",
+ * "deployment_id", "policy_hash", "request" (the event as sent), "verdict" (every rule's
+ * outcome), "facts" (what the rules were evaluated on)}`.
+ *
+ * `filters_json` (NULL: no filter, 100 at most) is an object with any of `"rule"` (a rule
+ * that failed), `"product"`, `"environment"`, `"since"`, `"until"` (RFC 3339), `"outcome"`
+ * (`"blocked"`, `"reported"` or `"bypassed"`) and `"limit"` (1–1000, default 100), read as
+ * the server reads that route's query (`versioner_core::wire::violation_query`). Works on
+ * local and remote handles.
+ *
+ * Errors: `INVALID_INPUT` (an unknown filter or a bad value, named), `STORAGE`.
+ *
+ * # Safety
+ * `filters_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_violations(const VersionerHandle *handle,
+                                     const char *filters_json,
+                                     char **out_json);
+
+/**
+ * Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
+ * against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
+ * format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,
+ * and lists those that would now be decided otherwise: an array of `{"decision_id",
+ * "recorded_at", "product_name", "version", "environment_name", "was", "now",
+ * "failed_then": […], "failed_now": […]}` (`was`/`now`: `allowed`, `reported`, `blocked` or
+ * `bypassed`). Empty with the policy unchanged; run it before tightening a rule. Nothing is
+ * written. In process only.
+ *
+ * Errors: `INVALID_INPUT` (bad `since`, an invalid policy with every problem named, a remote
+ * handle), `STORAGE`.
+ *
+ * # Safety
+ * `since` and `policy_text` are NULL or NUL-terminated strings; `out_json` is NULL or points
+ * to writable storage for one pointer.
+ */
+VersionerStatus versioner_replay(const VersionerHandle *handle,
+                                 const char *since,
+                                 const char *policy_text,
+                                 char **out_json);
+
+/**
+ * Checks the audit chain from the first event to the newest: every event's hash must be the
+ * hash of its content and of the previous event's hash, so a row edited, removed or inserted
+ * directly in the database is found. `*out_json`: `{"entries", "unchained" (events recorded
+ * before the chain began), "first_mismatch" (the first event that does not match, or null
+ * when the chain is intact), "reason", "head" (the newest hash, null unless intact)}`. In
+ * process only.
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `STORAGE`.
+ *
+ * # Safety
+ * `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_audit_verify(const VersionerHandle *handle, char **out_json);
+
+/**
+ * The domain events with a sequence number above `after` (0: from the start; or a consumer's
+ * `versioner_cursor`), in commit order, at most `limit` (capped at 1000): an array of
+ * `{"seq", "event_type" ("deployment.started", "deployment.preflight_failed",
+ * "version.approved", "rule.updated", …), "occurred_at", "actor", "subject", "payload" (the
+ * record after the change), "hash" (its link in the audit chain)}`. Sequence numbers start at
+ * 1 and have no gaps. In process only.
+ *
+ * Errors: `INVALID_INPUT` (a negative `after`, a zero `limit`, a remote handle), `STORAGE`.
+ *
+ * # Safety
+ * `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_events_since(const VersionerHandle *handle,
+                                       int64_t after,
+                                       uint32_t limit,
+                                       char **out_json);
+
+/**
+ * The sequence number of the newest event (0 when none) into `*out_seq`. In process only.
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `STORAGE`, `NULL_POINTER` (`out_seq`).
+ *
+ * # Safety
+ * `out_seq` is NULL or points to a writable `int64_t`.
+ */
+VersionerStatus versioner_last_event_seq(const VersionerHandle *handle, int64_t *out_seq);
+
+/**
+ * What the consumer named `consumer` (a webhook, a metrics exporter: 1 to 100 visible
+ * characters) has acknowledged, into `*out_seq`: the sequence number to pass as `after` to
+ * `versioner_events_since` (0 at first). In process only.
+ *
+ * Errors: `INVALID_INPUT` (a blank name, a remote handle), `STORAGE`, `NULL_POINTER`.
+ *
+ * # Safety
+ * `consumer` is NULL or a NUL-terminated string; `out_seq` is NULL or points to a writable
+ * `int64_t`.
+ */
+VersionerStatus versioner_cursor(const VersionerHandle *handle,
+                                 const char *consumer,
+                                 int64_t *out_seq);
+
+/**
+ * Records that `consumer` has processed every event up to `seq`, so its cursor moves there
+ * (it never moves back: acknowledging an older position changes nothing). Delivery is at
+ * least once: read with `versioner_events_since(cursor)`, deliver, then acknowledge. In
+ * process only.
+ *
+ * Errors: `INVALID_INPUT` (a blank name, a `seq` below 0 or beyond the newest event, a remote
+ * handle), `STORAGE`, `NULL_POINTER` (`consumer`).
+ *
+ * # Safety
+ * `consumer` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_acknowledge(const VersionerHandle *handle,
+                                      const char *consumer,
+                                      int64_t seq);
+
+/**
  * Detects the CI/CD system this process runs in from its environment variables (GitHub
  * Actions, GitLab, Jenkins, CircleCI, Bitbucket, Azure DevOps, Travis, Rundeck) and what it
  * says about the run: `{"system": "github" | null, "source_system", "scm_repository",

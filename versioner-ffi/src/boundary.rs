@@ -267,6 +267,31 @@ impl Out<c_char> {
     }
 }
 
+/// A checked scalar out-parameter (`T *`, such as `int64_t *`), set to `T::default()` (0) as
+/// soon as it is checked, so that the caller finds 0 or the result in it.
+pub(crate) struct OutValue<T>(*mut T);
+
+impl<T: Default> OutValue<T> {
+    /// Checks `out` and stores the default in it.
+    ///
+    /// # Safety
+    /// `out` is NULL or valid for writing one `T` for the rest of the call.
+    pub(crate) unsafe fn new(out: *mut T, name: &'static str) -> Result<OutValue<T>, Failure> {
+        if out.is_null() {
+            return Err(Failure::NullPointer(name));
+        }
+        // SAFETY: non-NULL and, by the caller's guarantee, writable.
+        unsafe { out.write(T::default()) };
+        Ok(OutValue(out))
+    }
+
+    /// Hands `value` to the caller.
+    pub(crate) fn set(&self, value: T) {
+        // SAFETY: checked in `new`; the caller's pointer outlives the call.
+        unsafe { self.0.write(value) };
+    }
+}
+
 /// Frees a string allocated by [`Out::set`].
 ///
 /// # Safety

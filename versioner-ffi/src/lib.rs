@@ -34,7 +34,9 @@ use versioner_core::{
     Tracker, wire,
 };
 
-use boundary::{Failure, Out, guard, json_arg, opt_str_arg, parse_json, path_arg, str_arg};
+use boundary::{
+    Failure, Out, OutValue, guard, json_arg, opt_str_arg, parse_json, path_arg, str_arg,
+};
 use handle::{Backend, lookup, register, unregister};
 
 pub use handle::VersionerHandle;
@@ -92,6 +94,27 @@ impl Backend {
             Backend::Local(vr) => vr,
             #[cfg(feature = "client")]
             Backend::Remote(client) => client,
+        }
+    }
+
+    /// The in-process service, for what only it offers (`function` names the export): a
+    /// remote handle is `INVALID_INPUT` naming `handle`.
+    #[cfg_attr(
+        not(feature = "client"),
+        expect(unused_variables, reason = "every handle is local without the client")
+    )]
+    fn local(&self, function: &str) -> Result<&versioner_core::Versioner, Failure> {
+        match self {
+            Backend::Local(vr) => Ok(vr),
+            #[cfg(feature = "client")]
+            Backend::Remote(_) => Err(Error::invalid(
+                "handle",
+                format!(
+                    "{function} works in process only: open the database with versioner_open \
+                     (this handle talks to a server)"
+                ),
+            )
+            .into()),
         }
     }
 }
@@ -1146,6 +1169,212 @@ pub unsafe extern "C" fn versioner_drift(
                 None => None,
             };
         out.set_json(&backend.tracker().drift(at, environments.as_deref())?)
+    })
+}
+
+// ----- decisions and the audit log ----------------------------------------------------------
+
+/// The recorded preflight decisions where a rule failed — refused (`blocked`), let through
+/// with report-only failures (`reported`), or `bypassed` — newest first, as
+/// `GET /deployment-rules/violations` answers: an array of `{"id", "recorded_at",
+/// "product_name", "version", "environment_name", "status", "outcome", "actor",
+/// "deployment_id", "policy_hash", "request" (the event as sent), "verdict" (every rule's
+/// outcome), "facts" (what the rules were evaluated on)}`.
+///
+/// `filters_json` (NULL: no filter, 100 at most) is an object with any of `"rule"` (a rule
+/// that failed), `"product"`, `"environment"`, `"since"`, `"until"` (RFC 3339), `"outcome"`
+/// (`"blocked"`, `"reported"` or `"bypassed"`) and `"limit"` (1–1000, default 100), read as
+/// the server reads that route's query (`versioner_core::wire::violation_query`). Works on
+/// local and remote handles.
+///
+/// Errors: `INVALID_INPUT` (an unknown filter or a bad value, named), `STORAGE`.
+///
+/// # Safety
+/// `filters_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_violations(
+    handle: *const VersionerHandle,
+    filters_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let filters = match unsafe { opt_str_arg(filters_json, "filters_json") }? {
+            Some(text) => parse_json(text, "filters_json")?,
+            None => Value::Null,
+        };
+        let query = wire::violation_query(&filters)?;
+        out.set_json(&backend.tracker().violations(&query)?)
+    })
+}
+
+/// Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
+/// against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
+/// format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,
+/// and lists those that would now be decided otherwise: an array of `{"decision_id",
+/// "recorded_at", "product_name", "version", "environment_name", "was", "now",
+/// "failed_then": […], "failed_now": […]}` (`was`/`now`: `allowed`, `reported`, `blocked` or
+/// `bypassed`). Empty with the policy unchanged; run it before tightening a rule. Nothing is
+/// written. In process only.
+///
+/// Errors: `INVALID_INPUT` (bad `since`, an invalid policy with every problem named, a remote
+/// handle), `STORAGE`.
+///
+/// # Safety
+/// `since` and `policy_text` are NULL or NUL-terminated strings; `out_json` is NULL or points
+/// to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_replay(
+    handle: *const VersionerHandle,
+    since: *const c_char,
+    policy_text: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let since = parse_time(unsafe { str_arg(since, "since") }?, "since")?;
+        // SAFETY: the function's contract.
+        let candidate = match unsafe { opt_str_arg(policy_text, "policy_text") }? {
+            Some(text) => Some(PolicyInput::text(text, None).parse()?),
+            None => None,
+        };
+        let vr = backend.local("versioner_replay")?;
+        out.set_json(&vr.replay(since, candidate.as_ref())?)
+    })
+}
+
+/// Checks the audit chain from the first event to the newest: every event's hash must be the
+/// hash of its content and of the previous event's hash, so a row edited, removed or inserted
+/// directly in the database is found. `*out_json`: `{"entries", "unchained" (events recorded
+/// before the chain began), "first_mismatch" (the first event that does not match, or null
+/// when the chain is intact), "reason", "head" (the newest hash, null unless intact)}`. In
+/// process only.
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `STORAGE`.
+///
+/// # Safety
+/// `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_audit_verify(
+    handle: *const VersionerHandle,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        out.set_json(&backend.local("versioner_audit_verify")?.audit_verify()?)
+    })
+}
+
+/// The domain events with a sequence number above `after` (0: from the start; or a consumer's
+/// `versioner_cursor`), in commit order, at most `limit` (capped at 1000): an array of
+/// `{"seq", "event_type" ("deployment.started", "deployment.preflight_failed",
+/// "version.approved", "rule.updated", …), "occurred_at", "actor", "subject", "payload" (the
+/// record after the change), "hash" (its link in the audit chain)}`. Sequence numbers start at
+/// 1 and have no gaps. In process only.
+///
+/// Errors: `INVALID_INPUT` (a negative `after`, a zero `limit`, a remote handle), `STORAGE`.
+///
+/// # Safety
+/// `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_events_since(
+    handle: *const VersionerHandle,
+    after: i64,
+    limit: u32,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        let vr = backend.local("versioner_events_since")?;
+        out.set_json(&vr.events_since(after, limit)?)
+    })
+}
+
+/// The sequence number of the newest event (0 when none) into `*out_seq`. In process only.
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `STORAGE`, `NULL_POINTER` (`out_seq`).
+///
+/// # Safety
+/// `out_seq` is NULL or points to a writable `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_last_event_seq(
+    handle: *const VersionerHandle,
+    out_seq: *mut i64,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { OutValue::new(out_seq, "out_seq") }?;
+        let backend = lookup(handle)?;
+        out.set(
+            backend
+                .local("versioner_last_event_seq")?
+                .last_event_seq()?,
+        );
+        Ok(())
+    })
+}
+
+/// What the consumer named `consumer` (a webhook, a metrics exporter: 1 to 100 visible
+/// characters) has acknowledged, into `*out_seq`: the sequence number to pass as `after` to
+/// `versioner_events_since` (0 at first). In process only.
+///
+/// Errors: `INVALID_INPUT` (a blank name, a remote handle), `STORAGE`, `NULL_POINTER`.
+///
+/// # Safety
+/// `consumer` is NULL or a NUL-terminated string; `out_seq` is NULL or points to a writable
+/// `int64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_cursor(
+    handle: *const VersionerHandle,
+    consumer: *const c_char,
+    out_seq: *mut i64,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { OutValue::new(out_seq, "out_seq") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let consumer = unsafe { str_arg(consumer, "consumer") }?;
+        out.set(backend.local("versioner_cursor")?.cursor(consumer)?);
+        Ok(())
+    })
+}
+
+/// Records that `consumer` has processed every event up to `seq`, so its cursor moves there
+/// (it never moves back: acknowledging an older position changes nothing). Delivery is at
+/// least once: read with `versioner_events_since(cursor)`, deliver, then acknowledge. In
+/// process only.
+///
+/// Errors: `INVALID_INPUT` (a blank name, a `seq` below 0 or beyond the newest event, a remote
+/// handle), `STORAGE`, `NULL_POINTER` (`consumer`).
+///
+/// # Safety
+/// `consumer` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_acknowledge(
+    handle: *const VersionerHandle,
+    consumer: *const c_char,
+    seq: i64,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let consumer = unsafe { str_arg(consumer, "consumer") }?;
+        backend
+            .local("versioner_acknowledge")?
+            .acknowledge(consumer, seq)?;
+        Ok(())
     })
 }
 

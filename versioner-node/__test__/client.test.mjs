@@ -163,6 +163,21 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
     assert.ok(revoked.revokedAt instanceof Date)
     assert.equal((await c.approvals('svc', '1')).length, 2)
 
+    // Both decisions are recorded: the refusal (blocked) and the report-only pass (reported).
+    const decisions = await c.violations({ productName: 'svc' })
+    assert.deepEqual(decisions.map((d) => d.outcome), ['reported', 'blocked'])
+    const [, blocked] = decisions
+    assert.equal(blocked.verdict.code, 'FLOW_VIOLATION')
+    assert.equal(blocked.actor, 'admin')
+    assert.equal(blocked.facts.principal, 'admin')
+    assert.deepEqual((await c.violations({ productName: 'svc', outcome: 'blocked', rule: 'QA', limit: 1 })).map((d) => d.id), [blocked.id])
+    await rejectsWith(c.violations({ outcome: 'exploded' }), 'INVALID_INPUT', { field: 'outcome' })
+    await rejectsWith(c.violations({ since: 'yesterday' }), 'INVALID_INPUT', { field: 'since' })
+    await rejectsWith(c.violations({ product: 'svc' }), 'INVALID_INPUT', { field: 'product' })
+    // Replay, the audit chain and the event stream are in process only.
+    assert.equal(c.replay, undefined)
+    assert.equal(c.eventsSince, undefined)
+
     const file = join(dir, 'policy.toml')
     writeFileSync(file, '')
     assert.deepEqual((await c.applyPolicyFile(file)).deleted, ['Staging first', 'QA'])

@@ -36,17 +36,23 @@ const MIRRORS = {
   StateMatrix: 'StateMatrix',
   Drift: 'Drift',
   CiInfo: 'CiInfo',
+  DecisionRecord: 'DecisionRecord',
+  Facts: 'Facts',
+  OpenDeployment: 'OpenDeployment',
+  Stint: 'Stint',
+  ReplayChange: 'ReplayChange',
+  AuditReport: 'AuditReport',
+  DomainEvent: 'DomainEvent',
 }
 
 /** Core records the addon does not expose, and why. */
 const NOT_EXPOSED = {
   ApiKey: 'keys are managed by `versioner keys` and the server, not the bindings',
   Principal: 'principals are managed by `versioner keys` and the server, not the bindings',
-  DomainEvent: 'the outbox is read with the core API; no binding method returns events',
 }
 
-/** Keys whose values are data (free-form maps): their keys are not fields. */
-const FREE_FORM = new Set(['extra_metadata', 'details', 'metadata', 'versions', 'payload'])
+/** Keys whose values are data (free-form maps, a request as sent): their keys are not fields. */
+const FREE_FORM = new Set(['extra_metadata', 'details', 'metadata', 'versions', 'payload', 'request'])
 
 const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
 
@@ -114,4 +120,15 @@ test('a field the mirror lacks is refused by name', () => {
   const schedule = structuredClone(records.StoredRule.find((r) => r.type === 'schedule'))
   schedule.windows[0].timezone = 'UTC'
   assert.throws(() => convert('StoredRule', schedule), { code: 'INTERNAL', message: /unknown field `timezone`/ })
+  const decision = structuredClone(records.DecisionRecord[0])
+  decision.facts.stints.staging.regressed = true
+  assert.throws(() => convert('DecisionRecord', decision), { code: 'INTERNAL', message: /unknown field `regressed`/ })
+})
+
+test('a stint\'s superseded pair becomes { at, version }', () => {
+  const [stint] = records.Stint
+  const converted = convert('Stint', stint)
+  assert.ok(converted.superseded.at instanceof Date)
+  assert.equal(converted.superseded.at.toISOString(), new Date(stint.superseded[0]).toISOString())
+  assert.equal(converted.superseded.version, stint.superseded[1])
 })

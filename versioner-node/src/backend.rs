@@ -11,22 +11,45 @@ use versioner_core::Tracker;
 /// each call takes its own clone, so `close()` never pulls the store from under a call in
 /// flight; the database (or connection pool) is released when the last one returns.
 #[derive(Debug, Clone)]
-pub(crate) struct Backend(Arc<dyn Tracker>);
+pub(crate) struct Backend {
+    tracker: Arc<dyn Tracker>,
+    /// The same object as `tracker` when it is the in-process service, for what only it
+    /// offers (replay, the audit chain, the event stream).
+    local: Option<Arc<versioner_core::Versioner>>,
+}
 
 impl Backend {
-    /// A backend over `tracker`.
+    /// A backend over a remote tracker.
     pub(crate) fn new(tracker: impl Tracker + 'static) -> Backend {
-        Backend(Arc::new(tracker))
+        Backend {
+            tracker: Arc::new(tracker),
+            local: None,
+        }
     }
 
-    /// A backend over a tracker already shared.
-    pub(crate) fn from_arc(tracker: Arc<dyn Tracker>) -> Backend {
-        Backend(tracker)
+    /// A backend over the in-process service.
+    pub(crate) fn local(vr: versioner_core::Versioner) -> Backend {
+        let vr = Arc::new(vr);
+        Backend {
+            tracker: vr.clone(),
+            local: Some(vr),
+        }
     }
 
     /// The shared surface.
     pub(crate) fn tracker(&self) -> &dyn Tracker {
-        &*self.0
+        &*self.tracker
+    }
+
+    /// The in-process service; `INVALID_INPUT` (field `this`) for a remote backend (only
+    /// `Versioner` offers the methods that need it).
+    pub(crate) fn versioner(&self) -> versioner_core::Result<&versioner_core::Versioner> {
+        self.local.as_deref().ok_or_else(|| {
+            versioner_core::Error::invalid(
+                "this",
+                "works in process only (a Versioner, not a Client)",
+            )
+        })
     }
 }
 

@@ -234,6 +234,41 @@ pub(crate) fn opt_string(
     }
 }
 
+/// An optional whole-number argument (`undefined` or `null`: absent).
+pub(crate) fn opt_integer(value: &Unknown<'_>, param: &str) -> versioner_core::Result<Option<i64>> {
+    match to_json(value, param)? {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| Error::invalid(param, format!("must be a whole number, found {n}"))),
+        other => Err(Error::invalid(
+            param,
+            format!("must be a number, found {}", kind(&other)),
+        )),
+    }
+}
+
+/// A required instant argument: a `Date` or an RFC 3339 string.
+pub(crate) fn required_instant(
+    value: &Unknown<'_>,
+    param: &str,
+) -> versioner_core::Result<DateTime<Utc>> {
+    match to_json(value, param)? {
+        Value::String(s) => {
+            instant(Some(&s), param)?.ok_or_else(|| Error::invalid(param, "is required"))
+        }
+        Value::Null => Err(Error::invalid(param, "is required")),
+        other => Err(Error::invalid(
+            param,
+            format!(
+                "must be a Date or an RFC 3339 string, found {}",
+                kind(&other)
+            ),
+        )),
+    }
+}
+
 /// An optional instant given as a `Date` or an RFC 3339 string (already converted to one).
 pub(crate) fn instant(
     value: Option<&str>,

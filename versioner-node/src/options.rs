@@ -549,3 +549,40 @@ pub struct DriftOptions {
     /// Consider only these environments.
     pub environments: Option<Vec<String>>,
 }
+
+/// Filters for `violations`; every one optional.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct ViolationsOptions {
+    /// Only decisions where this rule failed.
+    pub rule: Option<String>,
+    /// Only this product.
+    pub product_name: Option<String>,
+    /// Only this environment.
+    pub environment_name: Option<String>,
+    /// Only decisions recorded at or after this instant.
+    #[napi(ts_type = "Date | string")]
+    pub since: Option<String>,
+    /// Only decisions recorded before this instant.
+    #[napi(ts_type = "Date | string")]
+    pub until: Option<String>,
+    /// `blocked` (refused), `reported` (report-only failures) or `bypassed`.
+    #[napi(ts_type = "'blocked' | 'reported' | 'bypassed'")]
+    pub outcome: Option<String>,
+    /// At most this many, newest first (1–1000; default 100).
+    pub limit: Option<u32>,
+}
+
+impl ViolationsOptions {
+    /// The core query, read by the parser the server uses for
+    /// `GET /deployment-rules/violations`.
+    pub(crate) fn into_query(self) -> versioner_core::Result<versioner_core::ViolationQuery> {
+        let filter = serde_json::to_value(&self)
+            .map_err(|e| Error::internal(format!("cannot convert violations options: {e}")))?;
+        versioner_core::wire::violation_query(&filter)
+    }
+}

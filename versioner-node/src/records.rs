@@ -90,6 +90,13 @@ pub fn record_from_core_for_tests<'env>(
         "StateMatrix" => to_js::<StateMatrix>(env, json),
         "Drift" => to_js::<Drift>(env, json),
         "CiInfo" => to_js::<CiInfo>(env, json),
+        "DecisionRecord" => to_js::<DecisionRecord>(env, json),
+        "Facts" => to_js::<Facts>(env, json),
+        "OpenDeployment" => to_js::<OpenDeployment>(env, json),
+        "Stint" => to_js::<Stint>(env, json),
+        "ReplayChange" => to_js::<ReplayChange>(env, json),
+        "AuditReport" => to_js::<AuditReport>(env, json),
+        "DomainEvent" => to_js::<DomainEvent>(env, json),
         other => Err(crate::error::to_js(
             env,
             &versioner_core::Error::internal(format!(
@@ -217,6 +224,21 @@ pub enum BlockCode {
     ApprovalRequired,
     /// A required quality approval is missing (428).
     QualityApprovalRequired,
+}
+
+/// How a preflight ended.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    /// Every rule held.
+    Allowed,
+    /// Allowed, with report-only failures.
+    Reported,
+    /// Refused: nothing was recorded but the decision.
+    Blocked,
+    /// Let through by an emergency bypass (what the rules said is in the verdict).
+    Bypassed,
 }
 
 /// A deployable thing; created on first sight.
@@ -752,4 +774,181 @@ pub struct CiInfo {
     pub version: Option<String>,
     /// The system's `vi_*` extra-metadata keys.
     pub metadata: Map<String, Value>,
+}
+
+/// One recorded preflight decision: the request, who asked, the verdict with every rule's
+/// outcome, the facts it was decided on, the hash of the policy in force and when.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRecord {
+    /// Public id.
+    pub id: String,
+    /// When it was recorded (the server's clock).
+    pub recorded_at: DateTime<Utc>,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The environment.
+    pub environment_name: String,
+    /// The status of the event decided on (`started`, or a `completed` that closed no
+    /// preflighted deployment).
+    pub status: Status,
+    /// How it ended.
+    pub outcome: DecisionOutcome,
+    /// Who asked (the deployer, or the authenticated principal).
+    pub actor: Option<String>,
+    /// The deployment recorded (absent when blocked).
+    pub deployment_id: Option<String>,
+    /// SHA-256 of the policy in force.
+    pub policy_hash: String,
+    /// The event as it was sent (its wire form: snake_case keys).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub request: Value,
+    /// The verdict, every rule's outcome included.
+    pub verdict: Verdict,
+    /// What the rules were evaluated on.
+    pub facts: Facts,
+}
+
+/// What a preflight was decided on: the recorded state the rules read.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facts {
+    /// The product being deployed.
+    pub product: String,
+    /// The version being deployed.
+    pub version: String,
+    /// The target environment.
+    pub environment: String,
+    /// The target environment's type.
+    pub environment_type: EnvironmentType,
+    /// Who deploys, as recorded.
+    pub deployed_by: Option<String>,
+    /// The principal that recorded the deployment, when known.
+    pub principal: Option<String>,
+    /// Whether the version had been recorded before.
+    pub version_known: bool,
+    /// Who built the version.
+    pub builders: Vec<String>,
+    /// Deployments open in the target environment.
+    pub open_deployments: Vec<OpenDeployment>,
+    /// The version's history in each environment a rule in scope named as a prerequisite.
+    pub stints: HashMap<String, Stint>,
+    /// The version's approvals that still stood.
+    pub approvals: Vec<Approval>,
+}
+
+/// A deployment open in the target environment when a preflight was decided.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDeployment {
+    /// Its public id.
+    pub id: String,
+    /// Its product.
+    pub product_name: String,
+    /// Its version.
+    pub version: String,
+    /// `pending` or `started`.
+    pub status: Status,
+    /// When it started (or was queued).
+    pub started_at: DateTime<Utc>,
+}
+
+/// How a version fared in one environment, as a preflight saw it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stint {
+    /// Its first successful deployment there.
+    pub first_success_at: Option<DateTime<Utc>>,
+    /// Its most recent successful deployment there.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The first success of another version there after `lastSuccessAt` (the core's
+    /// `[instant, version]` pair).
+    #[serde(deserialize_with = "superseded")]
+    pub superseded: Option<Superseded>,
+}
+
+/// When, and by which version, a version was superseded in an environment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug)]
+pub struct Superseded {
+    /// When the other version succeeded there.
+    pub at: DateTime<Utc>,
+    /// The other version.
+    pub version: String,
+}
+
+fn superseded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Superseded>, D::Error> {
+    let pair: Option<(DateTime<Utc>, String)> = Option::deserialize(d)?;
+    Ok(pair.map(|(at, version)| Superseded { at, version }))
+}
+
+/// A recorded decision that a policy would now decide otherwise (`was` → `now`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayChange {
+    /// The decision's id.
+    pub decision_id: String,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The environment.
+    pub environment_name: String,
+    /// How it was decided.
+    pub was: DecisionOutcome,
+    /// How the policy decides it now.
+    pub now: DecisionOutcome,
+    /// The rules failing then.
+    pub failed_then: Vec<String>,
+    /// The rules failing now.
+    pub failed_now: Vec<String>,
+}
+
+/// What checking the audit chain found.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditReport {
+    /// Events read.
+    pub entries: i64,
+    /// Events recorded before the chain began (they carry no hash).
+    pub unchained: i64,
+    /// The first event that does not match the chain (absent when it holds).
+    pub first_mismatch: Option<i64>,
+    /// Why it does not match.
+    pub reason: Option<String>,
+    /// The newest hash, when the chain holds.
+    pub head: Option<String>,
+}
+
+/// One committed domain event, in commit order.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainEvent {
+    /// Position in the stream: 1, 2, 3, ... with no gaps.
+    pub seq: i64,
+    /// What happened (`deployment.started`, `deployment.preflight_failed`,
+    /// `version.approved`, `rule.updated`, ...).
+    pub event_type: String,
+    /// When it was recorded.
+    pub occurred_at: DateTime<Utc>,
+    /// Who did it, when known.
+    pub actor: Option<String>,
+    /// The public id of the record it is about.
+    pub subject: Option<String>,
+    /// The record as it stood after the change (its wire form: snake_case keys).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub payload: Value,
+    /// Its link in the audit chain (absent for events recorded before the chain began).
+    pub hash: Option<String>,
 }

@@ -69,11 +69,11 @@ pub(crate) mod prelude {
     pub(crate) use crate::options::{
         ApplyOptions, ApprovalOptions, BuildOptions, CheckOptions, DeploymentOptions, DriftOptions,
         HistoryOptions, PageOptions, RevokeOptions, RuleDefinition, RuleStatusOptions,
-        StateOptions,
+        StateOptions, ViolationsOptions,
     };
     pub(crate) use crate::records::{
-        ApplyReport, Approval, Build, Deployment, Drift, Environment, Product, RuleStatusChange,
-        StateMatrix, StoredRule, Verdict, Version, from_core,
+        ApplyReport, Approval, Build, DecisionRecord, Deployment, Drift, Environment, Product,
+        RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
     };
     pub(crate) use crate::task::Op;
     pub(crate) use versioner_core::input::PolicyInput;
@@ -536,6 +536,26 @@ macro_rules! tracker_methods {
                         .map(|t| t.parse::<versioner_core::EnvironmentType>())
                         .transpose()?;
                     from_core(&b?.tracker().set_environment_type(&name?, ty)?)
+                })
+            }
+
+            /// The recorded preflight decisions where a rule failed — refused (`blocked`),
+            /// let through with report-only failures (`reported`) or `bypassed` — newest
+            /// first, each with the request, who asked, the verdict, the facts it was decided
+            /// on and the hash of the policy in force. The filters are read as the server reads
+            /// `GET /deployment-rules/violations`. Rejects with `INVALID_INPUT` naming an
+            /// unknown option or a bad value (`outcome`, `since`, `until`, `limit`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options?: ViolationsOptions | undefined | null",
+                ts_return_type = "Promise<Array<DecisionRecord>>"
+            )]
+            pub fn violations(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<DecisionRecord>>> {
+                let b = self.backend.open();
+                let opts = input::options::<ViolationsOptions>(&options, "options", true);
+                Op::run(move || {
+                    let q = opts?.into_query()?;
+                    b?.tracker().violations(&q)?.iter().map(from_core).collect()
                 })
             }
 

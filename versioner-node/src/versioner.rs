@@ -7,6 +7,7 @@ use crate::backend::{Backend, Slot};
 use crate::error::guard;
 use versioner_core::input::Location;
 
+use crate::records::{AuditReport, DomainEvent, ReplayChange};
 use crate::surface::prelude::*;
 use crate::surface::tracker_methods;
 
@@ -22,7 +23,7 @@ pub struct Versioner {
 impl Versioner {
     fn over(core: versioner_core::Versioner) -> Versioner {
         Versioner {
-            backend: Slot::new(Backend::new(core)),
+            backend: Slot::new(Backend::local(core)),
         }
     }
 }
@@ -99,11 +100,134 @@ impl Versioner {
             if let Some(r) = input::opt_string(&role, "role")? {
                 who = who.with_role(r.parse::<versioner_core::Role>()?);
             }
-            let core = self.backend.open()?.tracker().acting_as(who)?;
-            Ok(Versioner {
-                backend: Slot::new(Backend::from_arc(core)),
-            })
+            Ok(Versioner::over(
+                self.backend.open()?.versioner()?.acting_as(who),
+            ))
         })
+    }
+}
+
+/// What only the in-process service offers: replaying decisions, the audit chain, and the
+/// stream of domain events with its consumers' cursors.
+#[napi]
+impl Versioner {
+    /// Re-evaluates every decision recorded since `since`, oldest first, against the facts
+    /// it was decided on, under `policy` — a candidate, as `applyPolicy` takes one (`{ rules }`,
+    /// an array of rules, policy text or a file name) — or, when absent, the policy then in
+    /// force, and resolves to those that would now be decided otherwise (`was` → `now`).
+    /// Empty with the policy unchanged: run it before tightening a rule. Nothing is written.
+    ///
+    /// Rejects with `INVALID_INPUT` for a bad `since` or an invalid policy (`problems`).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "since: Date | string, policy?: PolicyDocument | Array<RuleDefinition> | string | undefined | null",
+        ts_return_type = "Promise<Array<ReplayChange>>"
+    )]
+    pub fn replay(
+        &self,
+        since: Unknown<'_>,
+        policy: Unknown<'_>,
+    ) -> AsyncTask<Op<Vec<ReplayChange>>> {
+        let b = self.backend.open();
+        let since = input::required_instant(&since, "since");
+        let policy = match input::to_json(&policy, "policy") {
+            Ok(serde_json::Value::Null) => Ok(None),
+            Ok(_) => policy_input(&policy, None).map(Some),
+            Err(e) => Err(e),
+        };
+        Op::run(move || {
+            let (since, policy, b) = (since?, policy?, b?);
+            let candidate = policy.as_ref().map(PolicyInput::parse).transpose()?;
+            b.versioner()?
+                .replay(since, candidate.as_ref())?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// Checks the audit chain — every recorded change, each event's hash chained to the
+    /// previous one's — from the first event to the newest. A row edited, removed or inserted
+    /// directly in the database is named by `firstMismatch` (with `reason`); when the chain
+    /// holds, `firstMismatch` is absent and `head` is the newest hash.
+    #[napi(catch_unwind, ts_return_type = "Promise<AuditReport>")]
+    pub fn audit_verify(&self) -> AsyncTask<Op<AuditReport>> {
+        let b = self.backend.open();
+        Op::run(move || from_core(&b?.versioner()?.audit_verify()?))
+    }
+
+    /// The domain events with a sequence number above `after` (default 0: from the start;
+    /// or a consumer's `cursor`), in commit order, at most `limit` (default 100, capped at
+    /// 1000). Sequence numbers start at 1 with no gaps.
+    ///
+    /// Rejects with `INVALID_INPUT` for a negative `after` or a `limit` below 1.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "after?: number | undefined | null, limit?: number | undefined | null",
+        ts_return_type = "Promise<Array<DomainEvent>>"
+    )]
+    pub fn events_since(
+        &self,
+        after: Unknown<'_>,
+        limit: Unknown<'_>,
+    ) -> AsyncTask<Op<Vec<DomainEvent>>> {
+        let b = self.backend.open();
+        let after = input::opt_integer(&after, "after").map(|n| n.unwrap_or(0));
+        // The core refuses 0 and caps the rest at 1000.
+        let limit = input::opt_integer(&limit, "limit").and_then(|n| match n.unwrap_or(100) {
+            n if n < 0 => Err(versioner_core::Error::invalid(
+                "limit",
+                "must be at least 1",
+            )),
+            n => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
+        });
+        Op::run(move || {
+            let (after, limit) = (after?, limit?);
+            b?.versioner()?
+                .events_since(after, limit)?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// The sequence number of the newest event (0 when none).
+    #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+    pub fn last_event_seq(&self) -> AsyncTask<Op<i64>> {
+        let b = self.backend.open();
+        Op::run(move || b?.versioner()?.last_event_seq())
+    }
+
+    /// What the consumer named `consumer` has acknowledged: the sequence number to pass as
+    /// `after` to `eventsSince` (0 at first). Rejects with `INVALID_INPUT` for a blank name.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "consumer: string",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn cursor(&self, consumer: Unknown<'_>) -> AsyncTask<Op<i64>> {
+        let b = self.backend.open();
+        let consumer = input::string(&consumer, "consumer");
+        Op::run(move || b?.versioner()?.cursor(&consumer?))
+    }
+
+    /// Records that `consumer` has processed every event up to `seq`: its cursor moves there
+    /// (never back: acknowledging an older position changes nothing). Delivery is at least
+    /// once — read from the cursor, deliver, then acknowledge.
+    ///
+    /// Rejects with `INVALID_INPUT` for a blank name, or a `seq` below 0 or beyond the newest
+    /// event.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "consumer: string, seq: number",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn acknowledge(&self, consumer: Unknown<'_>, seq: Unknown<'_>) -> AsyncTask<Op<()>> {
+        let b = self.backend.open();
+        let consumer = input::string(&consumer, "consumer");
+        let seq = input::opt_integer(&seq, "seq")
+            .and_then(|n| n.ok_or_else(|| versioner_core::Error::invalid("seq", "is required")));
+        Op::run(move || b?.versioner()?.acknowledge(&consumer?, seq?))
     }
 }
 

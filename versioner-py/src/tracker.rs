@@ -34,24 +34,59 @@ use crate::errors::{OrRaise, invalid};
 /// the database (or connection pool) is released when the last call returns.
 #[pyclass(frozen, subclass, module = "versioner", name = "Tracker")]
 pub struct Tracker {
-    core: RwLock<Option<Arc<dyn CoreTracker>>>,
+    core: RwLock<Option<Core>>,
+}
+
+/// What a tracker talks to until `close()`: the shared surface, and for an in-process one the
+/// service itself (the same object), for what only it offers (replay, the audit chain, the
+/// event stream).
+#[derive(Clone)]
+struct Core {
+    tracker: Arc<dyn CoreTracker>,
+    local: Option<Arc<versioner_core::Versioner>>,
 }
 
 impl Tracker {
-    /// A tracker over `core` (for the subclasses' constructors).
+    /// A tracker over a remote core (for `Client`).
     pub(crate) fn new(core: Arc<dyn CoreTracker>) -> Tracker {
         Tracker {
-            core: RwLock::new(Some(core)),
+            core: RwLock::new(Some(Core {
+                tracker: core,
+                local: None,
+            })),
         }
     }
 
-    /// The core, or `InvalidInputError` once closed.
-    pub(crate) fn core(&self) -> PyResult<Arc<dyn CoreTracker>> {
+    /// A tracker over the in-process service (for `Versioner`).
+    pub(crate) fn in_process(vr: versioner_core::Versioner) -> Tracker {
+        let vr = Arc::new(vr);
+        Tracker {
+            core: RwLock::new(Some(Core {
+                tracker: vr.clone(),
+                local: Some(vr),
+            })),
+        }
+    }
+
+    fn open(&self) -> PyResult<Core> {
         self.core
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or_else(|| invalid("self", "is closed; open a new one to continue"))
+    }
+
+    /// The core, or `InvalidInputError` once closed.
+    pub(crate) fn core(&self) -> PyResult<Arc<dyn CoreTracker>> {
+        Ok(self.open()?.tracker)
+    }
+
+    /// The in-process service, or `InvalidInputError` once closed (or for a remote tracker,
+    /// which never calls this: only `Versioner` offers what needs it).
+    pub(crate) fn local(&self) -> PyResult<Arc<versioner_core::Versioner>> {
+        self.open()?
+            .local
+            .ok_or_else(|| invalid("self", "works in process only (a Versioner, not a Client)"))
     }
 }
 
@@ -69,7 +104,10 @@ fn rule_arg(obj: &Bound<'_, PyAny>) -> PyResult<Rule> {
 /// The `policy` argument of `apply_policy` as the core's [`PolicyInput`]: a str is policy text
 /// or the name of a policy file ([`PolicyInput::text_or_path`]), a PathLike a file, a dict or
 /// a list the policy itself as JSON.
-fn policy_input(obj: &Bound<'_, PyAny>, format: Option<PolicyFormat>) -> PyResult<PolicyInput> {
+pub(crate) fn policy_input(
+    obj: &Bound<'_, PyAny>,
+    format: Option<PolicyFormat>,
+) -> PyResult<PolicyInput> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(PolicyInput::text_or_path(s.to_cow()?.into_owned(), format));
     }
@@ -585,6 +623,52 @@ impl Tracker {
         let t = self.core()?;
         let env = py.detach(|| t.set_environment_type(&name, ty)).or_raise()?;
         record(py, "Environment", &env)
+    }
+
+    // ----- decisions ----------------------------------------------------------------------------
+
+    /// The recorded preflight decisions where a rule failed — refused (`blocked`), let
+    /// through with report-only failures (`reported`) or `bypassed` — newest first, narrowed
+    /// by every filter given. The filters are read by the core exactly as the server reads
+    /// `GET /deployment-rules/violations`.
+    #[pyo3(signature = (
+        *, rule=None, product=None, environment=None, since=None, until=None, outcome=None,
+        limit=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per violations filter"
+    )]
+    fn violations<'py>(
+        &self,
+        py: Python<'py>,
+        rule: Option<&Bound<'py, PyAny>>,
+        product: Option<&Bound<'py, PyAny>>,
+        environment: Option<&Bound<'py, PyAny>>,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+        outcome: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut filters = serde_json::Map::new();
+        for (key, value) in [
+            ("rule", rule),
+            ("product", product),
+            ("environment", environment),
+            ("since", since),
+            ("until", until),
+            ("outcome", outcome),
+            ("limit", limit),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_none()) {
+                filters.insert(key.into(), py_to_json(v, key)?);
+            }
+        }
+        let query = versioner_core::wire::violation_query(&serde_json::Value::Object(filters))
+            .or_raise()?;
+        let t = self.core()?;
+        let list = py.detach(|| t.violations(&query)).or_raise()?;
+        records_list(py, "DecisionRecord", &list)
     }
 
     // ----- lifecycle --------------------------------------------------------------------------

@@ -7,16 +7,17 @@
 //! what they mean in every other binding.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::str::FromStr;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyType};
-use versioner_core::input::Location;
+use pyo3::types::{PyDict, PyList, PyString, PyType};
+use versioner_core::input::{Location, PolicyInput};
+use versioner_core::policy::PolicyFormat;
 use versioner_core::{Actor, Role};
 
-use crate::convert::{options_json, type_name};
+use crate::convert::{count, instant, options_json, record, records_list, type_name};
 use crate::errors::OrRaise;
-use crate::tracker::Tracker;
+use crate::tracker::{Tracker, policy_input};
 
 /// Versioner, in process: tracks builds and deployments in a SQLite file (or in memory, or in
 /// a PostgreSQL database), enforces the preflight policy and answers "what is deployed where".
@@ -44,8 +45,10 @@ impl Versioner {
         if let Some(a) = actor {
             core = core.acting_as(Actor::local(a));
         }
-        Ok(PyClassInitializer::from(Tracker::new(Arc::new(core)))
-            .add_subclass(Versioner { location }))
+        Ok(
+            PyClassInitializer::from(Tracker::in_process(core))
+                .add_subclass(Versioner { location }),
+        )
     }
 }
 
@@ -122,12 +125,84 @@ impl Versioner {
         if let Some(r) = role {
             who = who.with_role(r.parse::<Role>().or_raise()?);
         }
-        let core = slf.as_super().get().core()?.acting_as(who).or_raise()?;
+        let core = slf.as_super().get().local()?.acting_as(who);
         let location = slf.get().location.clone();
         Py::new(
             py,
-            PyClassInitializer::from(Tracker::new(core)).add_subclass(Versioner { location }),
+            PyClassInitializer::from(Tracker::in_process(core))
+                .add_subclass(Versioner { location }),
         )
+    }
+
+    /// Re-evaluates every decision recorded since `since`, oldest first, against the facts
+    /// it was decided on, under `policy` (the inputs `apply_policy` takes: text, a path, a
+    /// dict or a list of rules) or, when None, the policy then in force, and returns those
+    /// that would now be decided otherwise. Nothing is written.
+    #[pyo3(signature = (since, policy=None, *, format=None))]
+    fn replay<'py>(
+        slf: &Bound<'py, Self>,
+        since: &Bound<'py, PyAny>,
+        policy: Option<&Bound<'py, PyAny>>,
+        format: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let since = instant(since, "since")?;
+        let format = format.map(PolicyFormat::from_str).transpose().or_raise()?;
+        let policy = policy
+            .filter(|p| !p.is_none())
+            .map(|p| policy_input(p, format))
+            .transpose()?;
+        let vr = slf.as_super().get().local()?;
+        let changes = py
+            .detach(|| {
+                let candidate = policy.as_ref().map(PolicyInput::parse).transpose()?;
+                vr.replay(since, candidate.as_ref())
+            })
+            .or_raise()?;
+        records_list(py, "ReplayChange", &changes)
+    }
+
+    /// Checks the audit chain from the first event to the newest and returns what it found:
+    /// an edited, removed or inserted row is named by `first_mismatch`.
+    fn audit_verify<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let report = py.detach(|| vr.audit_verify()).or_raise()?;
+        record(py, "AuditReport", &report)
+    }
+
+    /// Domain events with a sequence number above `after`, in commit order, at most `limit`
+    /// (capped at 1000). Start from 0, or from a consumer's `cursor`.
+    #[pyo3(signature = (after=0, limit=100))]
+    fn events_since<'py>(
+        slf: &Bound<'py, Self>,
+        after: i64,
+        limit: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let limit = count(limit, "limit")?;
+        let vr = slf.as_super().get().local()?;
+        let events = py.detach(|| vr.events_since(after, limit)).or_raise()?;
+        records_list(py, "DomainEvent", &events)
+    }
+
+    /// The sequence number of the newest event (0 when none).
+    fn last_event_seq(slf: &Bound<'_, Self>) -> PyResult<i64> {
+        let vr = slf.as_super().get().local()?;
+        slf.py().detach(|| vr.last_event_seq()).or_raise()
+    }
+
+    /// What `consumer` has acknowledged: the sequence number to read after (0 at first).
+    fn cursor(slf: &Bound<'_, Self>, consumer: &str) -> PyResult<i64> {
+        let vr = slf.as_super().get().local()?;
+        slf.py().detach(|| vr.cursor(consumer)).or_raise()
+    }
+
+    /// Records that `consumer` has processed every event up to `seq`; a cursor never moves
+    /// back.
+    fn acknowledge(slf: &Bound<'_, Self>, consumer: &str, seq: i64) -> PyResult<()> {
+        let vr = slf.as_super().get().local()?;
+        slf.py().detach(|| vr.acknowledge(consumer, seq)).or_raise()
     }
 
     /// The database file, or None for an in-memory or PostgreSQL database.

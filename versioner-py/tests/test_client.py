@@ -225,6 +225,30 @@ def test_rules_approvals_and_blocks_remotely(client: versioner.Client, server: S
     assert client.drift() is not None
 
 
+def test_violations_remotely(client: versioner.Client) -> None:
+    product = unique("vio")
+    client.apply_policy([{"name": f"{product} flow", "type": "flow", "products": [product],
+                          "environments": ["prod"], "prerequisites": ["staging"]}],
+                        mode="merge")
+    with pytest.raises(versioner.DeploymentBlockedError):
+        client.track_deployment(product_name=product, version="1", environment_name="prod",
+                                status="started", deployed_by="dana")
+    [d] = client.violations(product=product)
+    assert isinstance(d, versioner.DecisionRecord) and d.outcome == "blocked"
+    assert d.actor == "py-admin" and d.facts.principal == "py-admin"
+    assert d.failed_rules == [f"{product} flow"] and d.verdict.code == "FLOW_VIOLATION"
+    assert client.violations(product=product, outcome="reported") == []
+    assert client.violations(product=product, rule=f"{product} flow", limit=1) == [d]
+    with pytest.raises(versioner.InvalidInputError) as bad:
+        client.violations(outcome="exploded")  # type: ignore[arg-type]
+    assert bad.value.field == "outcome"
+    with pytest.raises(versioner.InvalidInputError) as since:
+        client.violations(since="yesterday")
+    assert since.value.field == "since"
+    # Replay, the audit chain and the event stream are in process only.
+    assert not hasattr(client, "replay") and not hasattr(client, "events_since")
+
+
 def test_client_is_shared_by_threads(client: versioner.Client) -> None:
     product = unique("threads")
 

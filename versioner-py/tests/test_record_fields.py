@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Set, Tuple, Type
@@ -42,17 +43,23 @@ MIRRORS: Dict[str, Type[_Record]] = {
     "StateMatrix": versioner.StateMatrix,
     "Drift": versioner.Drift,
     "CiInfo": versioner.CiInfo,
+    "DecisionRecord": versioner.DecisionRecord,
+    "Facts": versioner.Facts,
+    "OpenDeployment": versioner.OpenDeployment,
+    "Stint": versioner.Stint,
+    "ReplayChange": versioner.ReplayChange,
+    "AuditReport": versioner.AuditReport,
+    "DomainEvent": versioner.DomainEvent,
 }
 
 #: Core records the Python package does not expose, and why.
 NOT_EXPOSED = {
     "ApiKey": "keys are managed by `versioner keys` and the server, not the bindings",
     "Principal": "principals are managed by `versioner keys` and the server, not the bindings",
-    "DomainEvent": "the outbox is read with the core API; no binding method returns events",
 }
 
-#: Keys whose values are data (free-form maps): their keys are not fields.
-FREE_FORM = {"extra_metadata", "details", "metadata", "versions", "payload"}
+#: Keys whose values are data (free-form maps, a request as sent): their keys are not fields.
+FREE_FORM = {"extra_metadata", "details", "metadata", "versions", "payload", "request"}
 
 
 def vectors() -> Dict[str, List[Dict[str, Any]]]:
@@ -103,6 +110,14 @@ def unmapped(record: object, wire: Mapping[str, Any], path: str) -> List[str]:
             for i, (item, item_wire) in enumerate(zip(got, value)):
                 if isinstance(item, _Record) and isinstance(item_wire, dict):
                     problems.extend(unmapped(item, item_wire, f"{here}[{i}]"))
+        elif isinstance(got, dict) and isinstance(value, dict):
+            # A map of records (Facts.stints): each value converted.
+            for k, item_wire in value.items():
+                item = got.get(k)
+                if isinstance(item, _Record) and isinstance(item_wire, dict):
+                    problems.extend(unmapped(item, item_wire, f"{here}[{k!r}]"))
+                elif item is None:
+                    problems.append(f"{here}[{k!r}]: missing")
     return problems
 
 
@@ -142,6 +157,10 @@ def test_an_unknown_field_is_refused_by_name() -> None:
     flow = next(r for r in records["StoredRule"] if r["type"] == "flow")
     with pytest.raises(versioner.VersionerError, match="`max`"):
         versioner.Rule._from_wire({**flow, "max": 1})
+    decision = json.loads(json.dumps(records["DecisionRecord"][0]))
+    decision["facts"]["stints"]["staging"]["regressed"] = True
+    with pytest.raises(versioner.VersionerError, match="Stint .*`regressed`"):
+        versioner.DecisionRecord._from_wire(decision)
 
 
 def populated(record: object, path: str, seen: Dict[Tuple[str, str], bool]) -> None:
@@ -158,7 +177,9 @@ def populated(record: object, path: str, seen: Dict[Tuple[str, str], bool]) -> N
                 populated(item, f"{path}.{f.name}[{i}]", seen)
 
 
-def test_every_record_type_through_the_native_module(vr: versioner.Versioner) -> None:
+def test_every_record_type_through_the_native_module(
+    vr: versioner.Versioner, tmp_path: Path
+) -> None:
     """Every record type, from the compiled module's own calls, with every attribute set."""
     now = datetime.now(timezone.utc)
     fmt = "%Y-%m-%dT%H:%M"
@@ -227,6 +248,31 @@ def test_every_record_type_through_the_native_module(vr: versioner.Versioner) ->
     })
     assert deployment.preflight is not None and deployment.preflight.status == "skipped"
     assert not verdict.allowed
+    # Decisions: a refusal, then dana's bypass with every fact gathered (a build, a
+    # deployment open in production, a staging stint superseded by 1.1.0, a standing
+    # approval); a candidate policy that tightens staging and loosens production.
+    with pytest.raises(versioner.DeploymentBlockedError):
+        vr.track_deployment(product_name="api", version="1.2.0", environment_name="production",
+                            status="started")
+    vr.approve(product_name="api", version="1.2.0", approval_type="qa", approver="quinn",
+               approver_role="qa")
+    dana.track_deployment(product_name="api", version="1.2.0", environment_name="production",
+                          status="started", skip_preflight_checks=True,
+                          skip_preflight_reason="hotfix", deployed_by="dana")
+    decided = next(d for d in vr.violations() if d.actor == "dana" and d.facts.principal)
+    changes = vr.replay(now - timedelta(hours=1),
+                        {"rules": [{"name": "Dev first", "type": "flow",
+                                    "environments": ["staging"], "prerequisites": ["dev"]}]})
+    assert {(c.was, c.now) for c in changes} >= {("allowed", "blocked"), ("blocked", "allowed")}
+    intact = vr.audit_verify()
+    assert intact.intact
+    broken_db = tmp_path / "broken.db"
+    with versioner.Versioner(broken_db) as other:
+        other.track_build(product_name="api", version="1", status="success")
+        with sqlite3.connect(broken_db) as db:
+            db.execute("UPDATE outbox SET subject = 'forged' WHERE seq = 1")
+        broken = other.audit_verify()
+    assert broken.first_mismatch == 1
     records: List[Tuple[str, object]] = [
         ("products()", vr.products()[0]),
         ("set_environment_type()", next(e for e in vr.environments() if e.name == "production")),
@@ -240,7 +286,13 @@ def test_every_record_type_through_the_native_module(vr: versioner.Versioner) ->
         ("state()", matrix),
         ("drift()", vr.drift()[0]),
         ("detect_ci()", ci),
+        ("violations()", decided),
+        ("violations()[].facts.stints", decided.facts.stints["staging"]),
+        ("audit_verify()", intact),
+        ("audit_verify() of an edited database", broken),
     ]
+    records += [(f"replay()[{i}]", c) for i, c in enumerate(changes)]
+    records += [(f"events_since()[{e.seq}]", e) for e in vr.events_since(0, 1000)]
     records += [(f"rules()[{r.name}]", r) for r in vr.rules()]
     seen: Dict[Tuple[str, str], bool] = {}
     for label, record in records:

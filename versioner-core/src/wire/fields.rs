@@ -28,14 +28,15 @@ use serde_json::{Map, Value, json};
 use crate::access::{ApiKey, Principal, Role};
 use crate::approval::Approval;
 use crate::ci::{CiInfo, CiSystem};
+use crate::decision::{DecisionOutcome, DecisionRecord, ReplayChange};
 use crate::model::{
     Build, BuildFields, Deployment, DeploymentFields, Environment, EnvironmentType, Product,
     Version,
 };
-use crate::outbox::{DomainEvent, EventType};
+use crate::outbox::{AuditReport, DomainEvent, EventType};
 use crate::policy::{
-    BlockCode, OutcomeStatus, Preflight, PreflightStatus, Rule, RuleKind, RuleOutcome, RuleStatus,
-    RuleType, Verdict,
+    BlockCode, Facts, OpenDeployment, OutcomeStatus, Preflight, PreflightStatus, Rule, RuleKind,
+    RuleOutcome, RuleStatus, RuleType, Stint, Verdict,
 };
 use crate::service::ApplyReport;
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
@@ -405,6 +406,94 @@ fn domain_event() -> DomainEvent {
     }
 }
 
+fn open_deployment() -> OpenDeployment {
+    OpenDeployment {
+        id: "0190a000-0000-7000-8000-000000000007".into(),
+        product_name: "web".into(),
+        version: "3.1.0".into(),
+        status: Status::Started,
+        started_at: at(14, 50),
+    }
+}
+
+/// A version's stint in staging: succeeded twice, then superseded by another version.
+fn stint() -> Stint {
+    Stint {
+        first_success_at: Some(at(10, 0)),
+        last_success_at: Some(at(11, 0)),
+        superseded: Some((at(12, 0), "1.3.0".into())),
+    }
+}
+
+/// What a preflight was decided on, every fact gathered.
+fn facts() -> Facts {
+    Facts {
+        product: "api".into(),
+        version: "1.2.0".into(),
+        environment: "production".into(),
+        environment_type: EnvironmentType::Production,
+        deployed_by: Some("dana".into()),
+        principal: Some("github-actions".into()),
+        version_known: true,
+        builders: vec!["dana".into()],
+        open_deployments: vec![open_deployment()],
+        stints: BTreeMap::from([("staging".to_string(), stint())]),
+        approvals: vec![approval()],
+    }
+}
+
+/// A bypassed decision: the rules refused, the deployment went ahead with a reason.
+fn decision_record() -> DecisionRecord {
+    DecisionRecord {
+        id: "0190a000-0000-7000-8000-000000000008".into(),
+        recorded_at: at(15, 0),
+        product_name: "api".into(),
+        version: "1.2.0".into(),
+        environment_name: "production".into(),
+        status: Status::Started,
+        outcome: DecisionOutcome::Bypassed,
+        actor: Some("github-actions".into()),
+        deployment_id: Some(deployment().id),
+        policy_hash: "5d1e".repeat(16),
+        request: json!({
+            "product_name": "api",
+            "version": "1.2.0",
+            "environment_name": "production",
+            "status": "started",
+            "skip_preflight_checks": true,
+            "skip_preflight_reason": "hotfix for INC-7",
+        }),
+        verdict: verdict(),
+        facts: facts(),
+    }
+}
+
+fn replay_change() -> ReplayChange {
+    ReplayChange {
+        decision_id: decision_record().id,
+        recorded_at: at(15, 0),
+        product_name: "api".into(),
+        version: "1.2.0".into(),
+        environment_name: "production".into(),
+        was: DecisionOutcome::Reported,
+        now: DecisionOutcome::Blocked,
+        failed_then: vec!["Friday freeze".into()],
+        failed_now: vec!["Friday freeze".into(), "Staging first".into()],
+    }
+}
+
+/// A report naming a broken link (a report of an intact chain has no mismatch and no reason;
+/// the fixture fills every field).
+fn audit_report() -> AuditReport {
+    AuditReport {
+        entries: 12,
+        unchained: 2,
+        first_mismatch: Some(9),
+        reason: Some("its content or its link to the previous event was changed".into()),
+        head: Some("9f2c".repeat(16)),
+    }
+}
+
 fn ci_info() -> CiInfo {
     let mut metadata = Map::new();
     metadata.insert("vi_gh_workflow".into(), json!("deploy"));
@@ -449,9 +538,20 @@ fn records() -> Vec<Record> {
         Record::serde("StateMatrix", &state_matrix()),
         Record::serde("Drift", &drift()),
         // Keys and principals are managed with `versioner keys` and `/api-keys/` (not the
-        // bindings); events are read with `Versioner::events_since`.
+        // bindings).
         Record::serde("ApiKey", &api_key()),
         Record::serde("Principal", &principal()),
+        // Decision records (`GET /deployment-rules/violations`, `violations` in the bindings)
+        // carry the facts they were decided on; Facts, OpenDeployment and Stint also travel
+        // alone in the bindings' own types.
+        Record::serde("DecisionRecord", &decision_record()),
+        Record::serde("Facts", &facts()),
+        Record::serde("OpenDeployment", &open_deployment()),
+        Record::serde("Stint", &stint()),
+        // Not HTTP records: `Versioner::replay`, `audit_verify` and `events_since` in process
+        // (the CLI's `replay`, `audit verify`, `audit export`, and the bindings).
+        Record::serde("ReplayChange", &replay_change()),
+        Record::serde("AuditReport", &audit_report()),
         Record::serde("DomainEvent", &domain_event()),
         // Not an HTTP record: what CI detection finds (the bindings' `detect_ci`).
         Record::serde("CiInfo", &ci_info()),

@@ -376,6 +376,25 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_state_table(h, NULL, NULL));
   EXPECT(NP, versioner_drift(n, NULL, NULL, &o));
   EXPECT(NP, versioner_drift(h, NULL, NULL, NULL));
+  EXPECT(NP, versioner_violations(n, NULL, &o));
+  EXPECT(NP, versioner_violations(h, NULL, NULL));
+  EXPECT(NP, versioner_replay(n, "2026-01-01T00:00:00Z", NULL, &o));
+  EXPECT(NP, versioner_replay(h, NULL, NULL, &o));
+  EXPECT(NP, versioner_replay(h, "2026-01-01T00:00:00Z", NULL, NULL));
+  EXPECT(NP, versioner_audit_verify(n, &o));
+  EXPECT(NP, versioner_audit_verify(h, NULL));
+  EXPECT(NP, versioner_events_since(n, 0, 10, &o));
+  EXPECT(NP, versioner_events_since(h, 0, 10, NULL));
+  {
+    int64_t seq = 0;
+    EXPECT(NP, versioner_last_event_seq(n, &seq));
+    EXPECT(NP, versioner_last_event_seq(h, NULL));
+    EXPECT(NP, versioner_cursor(n, "hook", &seq));
+    EXPECT(NP, versioner_cursor(h, NULL, &seq));
+    EXPECT(NP, versioner_cursor(h, "hook", NULL));
+    EXPECT(NP, versioner_acknowledge(n, "hook", 0));
+    EXPECT(NP, versioner_acknowledge(h, NULL, 0));
+  }
   EXPECT(NP, versioner_connect(NULL, NULL, (VersionerHandle **)&o));
   EXPECT(NP, versioner_connect("http://127.0.0.1:1", NULL, NULL));
   EXPECT(NP, versioner_connect_with(NULL, NULL, NULL, (VersionerHandle **)&o));
@@ -1164,6 +1183,28 @@ static void test_remote(const char *url, const char *key) {
   versioner_string_free(out);
   EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_version(h, "remote-api", "9.9.9", &out));
 
+  /* The refusal above is a recorded decision, listed by the server with the same filters. */
+  OK(versioner_violations(h, "{\"product\":\"remote-api\",\"outcome\":\"blocked\"}", &out));
+  CHECK(contains(out, "\"rule_name\":\"Staging first\""));
+  CHECK(contains(out, "\"facts\":{"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_violations(h, "{\"colour\":\"red\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "colour"));
+  /* Replay, the audit chain and the event stream are in process only. */
+  {
+    int64_t seq = 7;
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+           versioner_replay(h, "2000-01-01T00:00:00Z", NULL, &out));
+    CHECK(contains(versioner_last_error_message(), "in process only"));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_audit_verify(h, &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_events_since(h, 0, 10, &out));
+    CHECK(out == NULL);
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_last_event_seq(h, &seq));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_cursor(h, "hook", &seq));
+    CHECK(seq == 0);
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acknowledge(h, "hook", 0));
+  }
+
   /* Rules one by one, and their history, as in process. */
   OK(versioner_rule(h, "Staging first", &out));
   CHECK(contains(out, "\"type\":\"flow\""));
@@ -1325,6 +1366,178 @@ static void test_acting_as(void) {
   OK(versioner_close(h));
 }
 
+/* ----- decisions, replay and the audit log ----------------------------------------------- */
+
+static const char *STAGING_FIRST =
+    "[[rules]]\n"
+    "name = \"Staging first\"\n"
+    "type = \"flow\"\n"
+    "environments = [\"production\"]\n"
+    "prerequisites = [\"staging\"]\n";
+
+/* The same rule, plus one that would have refused the staging deployment. */
+static const char *DEV_BEFORE_STAGING =
+    "[[rules]]\n"
+    "name = \"Staging first\"\n"
+    "type = \"flow\"\n"
+    "environments = [\"production\"]\n"
+    "prerequisites = [\"staging\"]\n"
+    "\n"
+    "[[rules]]\n"
+    "name = \"Dev first\"\n"
+    "type = \"flow\"\n"
+    "environments = [\"staging\"]\n"
+    "prerequisites = [\"dev\"]\n";
+
+static void test_decisions_and_audit(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  int64_t seq = -1;
+  int64_t last = -1;
+  const char *SINCE = "2000-01-01T00:00:00Z";
+  OK(versioner_open(NULL, &h));
+
+  /* A fresh database: no events, an intact (empty) chain. */
+  OK(versioner_last_event_seq(h, &last));
+  CHECK(last == 0);
+  OK(versioner_audit_verify(h, &out));
+  CHECK(contains(out, "\"entries\":0"));
+  CHECK(contains(out, "\"first_mismatch\":null"));
+  versioner_string_free(out);
+  OK(versioner_events_since(h, 0, 10, &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  OK(versioner_apply_policy(h, STAGING_FIRST, NULL, NULL, "ci", &out));
+  versioner_string_free(out);
+  /* Refused: the decision is kept with its verdict and the facts it was decided on. */
+  deploy(h, VERSIONER_STATUS_FLOW_VIOLATION, "api", "1.0.0", "production", "started");
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0.0", "staging", "started");
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0.0", "staging", "completed");
+
+  OK(versioner_violations(h, NULL, &out));
+  CHECK(contains(out, "\"outcome\":\"blocked\""));
+  CHECK(contains(out, "\"environment_name\":\"production\""));
+  CHECK(contains(out, "\"verdict\":{"));
+  CHECK(contains(out, "\"rule_name\":\"Staging first\""));
+  CHECK(contains(out, "\"facts\":{"));
+  CHECK(contains(out, "\"policy_hash\":\""));
+  CHECK(!contains(out, "\"environment_name\":\"staging\"")); /* allowed: not a violation */
+  versioner_string_free(out);
+  OK(versioner_violations(h, "{\"rule\":\"Staging first\",\"product\":\"api\","
+                             "\"environment\":\"production\",\"outcome\":\"blocked\","
+                             "\"since\":\"2000-01-01T00:00:00Z\",\"limit\":1}",
+                          &out));
+  CHECK(contains(out, "\"outcome\":\"blocked\""));
+  versioner_string_free(out);
+  OK(versioner_violations(h, "{\"product\":\"web\"}", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_violations(h, "{\"outcome\":\"reported\"}", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_violations(h, "{\"colour\":\"red\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "colour"));
+  CHECK(contains(versioner_last_error_json(), "colour"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_violations(h, "{\"outcome\":\"exploded\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "outcome"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_violations(h, "{\"since\":\"yesterday\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "since"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_violations(h, "{\"limit\":0}", &out));
+  CHECK(contains(versioner_last_error_message(), "limit"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_violations(h, "{", &out));
+  CHECK(contains(versioner_last_error_message(), "filters_json"));
+
+  /* Replay: the policy then in force, or the same policy as a candidate, changes nothing. */
+  OK(versioner_replay(h, SINCE, NULL, &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_replay(h, SINCE, STAGING_FIRST, &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  /* A tighter policy lists exactly the decision it would change. */
+  OK(versioner_replay(h, SINCE, DEV_BEFORE_STAGING, &out));
+  CHECK(contains(out, "\"environment_name\":\"staging\""));
+  CHECK(contains(out, "\"was\":\"allowed\""));
+  CHECK(contains(out, "\"now\":\"blocked\""));
+  CHECK(contains(out, "\"failed_now\":[\"Dev first\"]"));
+  CHECK(!contains(out, "\"environment_name\":\"production\""));
+  versioner_string_free(out);
+  OK(versioner_replay(h, "2999-01-01T00:00:00Z", DEV_BEFORE_STAGING, &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_replay(h, "yesterday", NULL, &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "since"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_replay(h, SINCE, "[[rules]]\nname = \"X\"\ntype = \"teleport\"\n", &out));
+  CHECK(contains(versioner_last_error_message(), "teleport"));
+  OK(versioner_rules(h, &out)); /* replay wrote nothing */
+  CHECK(!contains(out, "Dev first"));
+  versioner_string_free(out);
+
+  /* The audit chain holds. */
+  OK(versioner_audit_verify(h, &out));
+  CHECK(contains(out, "\"first_mismatch\":null"));
+  CHECK(contains(out, "\"reason\":null"));
+  CHECK(contains(out, "\"head\":\""));
+  CHECK(!contains(out, "\"entries\":0"));
+  versioner_string_free(out);
+
+  /* The event stream, in order, read from a consumer's cursor. */
+  OK(versioner_last_event_seq(h, &last));
+  CHECK(last >= 4);
+  OK(versioner_events_since(h, 0, 1000, &out));
+  CHECK(contains(out, "{\"seq\":1,"));
+  CHECK(contains(out, "\"event_type\":\"deployment.preflight_failed\""));
+  CHECK(contains(out, "\"event_type\":\"deployment.started\""));
+  CHECK(contains(out, "\"hash\":\""));
+  versioner_string_free(out);
+  OK(versioner_cursor(h, "webhook", &seq));
+  CHECK(seq == 0);
+  OK(versioner_events_since(h, seq, 1, &out));
+  CHECK(contains(out, "[{\"seq\":1,"));
+  CHECK(!contains(out, "\"seq\":2"));
+  versioner_string_free(out);
+  OK(versioner_acknowledge(h, "webhook", 1));
+  OK(versioner_cursor(h, "webhook", &seq));
+  CHECK(seq == 1);
+  OK(versioner_events_since(h, seq, 1, &out));
+  CHECK(contains(out, "[{\"seq\":2,"));
+  versioner_string_free(out);
+  OK(versioner_acknowledge(h, "webhook", last));
+  OK(versioner_acknowledge(h, "webhook", 1)); /* never moves back */
+  OK(versioner_cursor(h, "webhook", &seq));
+  CHECK(seq == last);
+  OK(versioner_events_since(h, seq, 10, &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_cursor(h, "metrics", &seq)); /* each consumer has its own */
+  CHECK(seq == 0);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acknowledge(h, "webhook", last + 1));
+  CHECK(contains(versioner_last_error_message(), "seq"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acknowledge(h, "webhook", -1));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acknowledge(h, "  ", 1));
+  CHECK(contains(versioner_last_error_message(), "consumer"));
+  seq = 42;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_cursor(h, "", &seq));
+  CHECK(seq == 0);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_events_since(h, -1, 10, &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "after"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_events_since(h, 0, 0, &out));
+  CHECK(contains(versioner_last_error_message(), "limit"));
+
+  OK(versioner_close(h));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_audit_verify(h, &out));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_acknowledge(h, "webhook", 0));
+  CHECK(out == NULL);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
@@ -1339,6 +1552,7 @@ int main(int argc, char **argv) {
   test_tracking();
   test_policy_preflight_and_approvals();
   test_acting_as();
+  test_decisions_and_audit();
   test_queries();
   test_threads();
   test_connect_errors();

@@ -12,12 +12,16 @@ from ._context import DeploymentRun
 from ._records import (
     ApplyReport,
     Approval,
+    AuditReport,
     Build,
     CiInfo,
+    DecisionRecord,
     Deployment,
+    DomainEvent,
     Drift,
     Environment,
     Product,
+    ReplayChange,
     Rule,
     RuleStatusChange,
     StateMatrix,
@@ -365,6 +369,31 @@ class Tracker:
             InvalidInputError: unknown type or bad name.
         """
 
+    def violations(
+        self,
+        *,
+        rule: Optional[str] = None,
+        product: Optional[str] = None,
+        environment: Optional[str] = None,
+        since: Optional[_Instant] = None,
+        until: Optional[_Instant] = None,
+        outcome: Optional[Literal["blocked", "reported", "bypassed"]] = None,
+        limit: Optional[int] = None,
+    ) -> list[DecisionRecord]:
+        """The recorded preflight decisions where a rule failed — refused (``blocked``), let
+        through with report-only failures (``reported``) or ``bypassed`` — newest first (100
+        by default, at most 1000), each with the request, who asked, the verdict, the facts it
+        was decided on and the hash of the policy in force. Filters: a rule that failed, the
+        product, the environment, recorded at or after ``since`` and before ``until``, the
+        outcome. The filters are read as the server reads ``GET
+        /deployment-rules/violations``, so every surface answers alike.
+
+        Raises:
+            InvalidInputError: a bad filter (``.field`` names it: an unknown outcome, a
+                timestamp that is not RFC 3339, a limit outside 1–1000, ``until`` before
+                ``since``).
+        """
+
     def close(self) -> None:
         """Lets go of the database (or the server connection): later calls raise
         :class:`InvalidInputError`. Calls already running on other threads finish first.
@@ -459,6 +488,59 @@ class Versioner(Tracker):
     @property
     def path(self) -> Optional[Path]:
         """The database file, or None for an in-memory or PostgreSQL database."""
+
+    def replay(
+        self,
+        since: _Instant,
+        policy: Optional[_Policy] = None,
+        *,
+        format: Optional[Literal["toml", "json"]] = None,
+    ) -> list[ReplayChange]:
+        """Re-evaluates every decision recorded since ``since``, oldest first, against the
+        facts it was decided on, at the instant it was decided, under ``policy`` — a
+        candidate, given as :meth:`apply_policy` takes one (text, a path, a dict or a list of
+        rules) — or, when None, the policy then in force, and returns every decision that
+        would now be decided otherwise (``was`` → ``now``). With the policy unchanged the list
+        is empty: run it before tightening a rule. Nothing is written.
+
+        Raises:
+            InvalidInputError: a bad ``since``, or an invalid policy (``.problems``).
+        """
+
+    def audit_verify(self) -> AuditReport:
+        """Checks the audit chain — every recorded change, each event's hash chained to the
+        previous one's — from the first event to the newest. A row edited, removed or
+        inserted directly in the database is named by ``first_mismatch`` (``intact`` is then
+        False)."""
+
+    def events_since(self, after: int = 0, limit: int = 100) -> list[DomainEvent]:
+        """The domain events with a sequence number above ``after``, in commit order, at most
+        ``limit`` (capped at 1000). Sequence numbers start at 1 with no gaps; start from 0, or
+        from a consumer's :meth:`cursor`.
+
+        Raises:
+            InvalidInputError: a negative ``after`` or a ``limit`` below 1.
+        """
+
+    def last_event_seq(self) -> int:
+        """The sequence number of the newest event (0 when none)."""
+
+    def cursor(self, consumer: str) -> int:
+        """What the consumer named ``consumer`` has acknowledged: the sequence number to pass
+        as ``after`` to :meth:`events_since` (0 at first).
+
+        Raises:
+            InvalidInputError: a blank name.
+        """
+
+    def acknowledge(self, consumer: str, seq: int) -> None:
+        """Records that ``consumer`` has processed every event up to ``seq``: its cursor
+        moves there (never back: acknowledging an older position changes nothing). Delivery
+        is at least once — read from the cursor, deliver, then acknowledge.
+
+        Raises:
+            InvalidInputError: a blank name, or ``seq`` below 0 or beyond the newest event.
+        """
 
 
 #: A duration: seconds, or a timedelta.

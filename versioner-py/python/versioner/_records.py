@@ -41,20 +41,27 @@ from ._errors import VersionerError
 __all__ = [
     "ApplyReport",
     "Approval",
+    "AuditReport",
     "Build",
     "CiInfo",
+    "DecisionRecord",
     "DeployedVersion",
     "Deployment",
+    "DomainEvent",
     "Drift",
     "Environment",
+    "Facts",
+    "OpenDeployment",
     "PolicyProblem",
     "Preflight",
     "Product",
+    "ReplayChange",
     "Rule",
     "RuleOutcome",
     "RuleStatusChange",
     "StateCell",
     "StateMatrix",
+    "Stint",
     "Verdict",
     "Version",
 ]
@@ -71,6 +78,8 @@ if TYPE_CHECKING:
     _EnvironmentType = Literal["dev", "test", "staging", "production", "other"]
     #: One rule's result.
     _OutcomeStatus = Literal["passed", "failed", "failed_report_only", "not_applicable"]
+    #: How a preflight ended.
+    _DecisionOutcome = Literal["allowed", "reported", "blocked", "bypassed"]
 
 _R = TypeVar("_R", bound="_Record")
 
@@ -210,6 +219,10 @@ def _list_of(cls: Type[_R]) -> Callable[[Any], List[_R]]:
 
 def _optional(cls: Type[_R]) -> Callable[[Any], Optional[_R]]:
     return lambda item: None if item is None else cls._from_wire(item)
+
+
+def _dict_of(cls: Type[_R]) -> Callable[[Any], Dict[str, _R]]:
+    return lambda items: {k: cls._from_wire(v) for k, v in (items or {}).items()}
 
 
 @dataclass(frozen=True)
@@ -683,3 +696,158 @@ class CiInfo(_Record):
     product: Optional[str] = field(repr=False)
     version: Optional[str] = field(repr=False)
     metadata: Dict[str, str] = field(repr=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpenDeployment(_Record):
+    """A deployment open in the target environment when a preflight was decided."""
+
+    id: str = field(repr=False)
+    product_name: str
+    version: str
+    status: _Status
+    started_at: datetime
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"started_at": _time}
+
+
+def _superseded(value: Any) -> Optional[Tuple[datetime, str]]:
+    """A stint's ``superseded`` pair, ``[instant, version]`` on the wire."""
+    if value is None:
+        return None
+    at, version = value
+    return (_time(at), str(version))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Stint(_Record):
+    """How a version fared in one environment, as a preflight saw it: its first and latest
+    successful deployments there, and ``superseded`` — when, and by which version, another
+    version succeeded there after it."""
+
+    first_success_at: Optional[datetime]
+    last_success_at: Optional[datetime]
+    superseded: Optional[Tuple[datetime, str]]
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "first_success_at": _time,
+        "last_success_at": _time,
+        "superseded": _superseded,
+    }
+
+
+@dataclass(frozen=True)
+class Facts(_Record):
+    """What a preflight was decided on: the recorded state the rules read.
+
+    ``stints`` maps each environment a rule in scope named as a prerequisite to the version's
+    :class:`Stint` there; ``approvals`` are the version's approvals that still stood.
+    """
+
+    product: str
+    version: str
+    environment: str
+    environment_type: _EnvironmentType = field(repr=False)
+    deployed_by: Optional[str] = field(repr=False)
+    principal: Optional[str] = field(repr=False)
+    version_known: bool = field(repr=False)
+    builders: List[str] = field(repr=False, default_factory=list)
+    open_deployments: List[OpenDeployment] = field(repr=False, default_factory=list)
+    stints: Dict[str, Stint] = field(repr=False, default_factory=dict)
+    approvals: List[Approval] = field(repr=False, default_factory=list)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "open_deployments": _list_of(OpenDeployment),
+        "stints": _dict_of(Stint),
+        "approvals": _list_of(Approval),
+    }
+
+
+@dataclass(frozen=True)
+class DecisionRecord(_Record):
+    """One recorded preflight decision: the request, who asked, the verdict with every rule's
+    outcome, the facts it was decided on, the SHA-256 of the policy in force and when.
+
+    ``outcome`` is ``allowed``, ``reported`` (allowed with report-only failures),
+    ``blocked`` (refused: nothing but this decision was recorded) or ``bypassed``.
+    """
+
+    id: str = field(repr=False)
+    recorded_at: datetime
+    product_name: str
+    version: str
+    environment_name: str
+    status: _Status = field(repr=False)
+    outcome: _DecisionOutcome
+    actor: Optional[str]
+    deployment_id: Optional[str] = field(repr=False)
+    policy_hash: str = field(repr=False)
+    verdict: Verdict = field(repr=False)
+    facts: Facts = field(repr=False)
+    #: The event as it was sent (its wire form).
+    request: Dict[str, Any] = field(repr=False, default_factory=dict)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "recorded_at": _time,
+        "verdict": Verdict._from_wire,
+        "facts": Facts._from_wire,
+    }
+
+    @property
+    def failed_rules(self) -> List[str]:
+        """The rules that failed (blocking or report-only), in rule order."""
+        return [o.rule_name for o in self.verdict.outcomes if o.failed]
+
+
+@dataclass(frozen=True)
+class ReplayChange(_Record):
+    """A recorded decision that a policy would now decide otherwise (``was`` → ``now``)."""
+
+    decision_id: str = field(repr=False)
+    recorded_at: datetime
+    product_name: str
+    version: str
+    environment_name: str
+    was: _DecisionOutcome
+    now: _DecisionOutcome
+    failed_then: List[str] = field(default_factory=list)
+    failed_now: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AuditReport(_Record):
+    """What checking the audit chain found: the events read, those recorded before the chain
+    began (``unchained``), and the first event that does not match (``first_mismatch``, with
+    ``reason``) — or, when the chain holds, its newest hash (``head``)."""
+
+    entries: int
+    unchained: int
+    first_mismatch: Optional[int]
+    reason: Optional[str]
+    head: Optional[str] = field(repr=False)
+
+    @property
+    def intact(self) -> bool:
+        """Whether the whole chain holds."""
+        return self.first_mismatch is None
+
+
+@dataclass(frozen=True)
+class DomainEvent(_Record):
+    """One committed domain event of the outbox, in commit order.
+
+    ``event_type`` is the reference's name (``deployment.started``,
+    ``deployment.preflight_failed``, ``version.approved``, ``rule.updated``, ...);
+    ``payload`` the record as it stood after the change; ``hash`` its link in the audit
+    chain (None for events recorded before the chain began).
+    """
+
+    seq: int
+    event_type: str
+    occurred_at: datetime
+    actor: Optional[str]
+    subject: Optional[str] = field(repr=False)
+    payload: Dict[str, Any] = field(repr=False, default_factory=dict)
+    hash: Optional[str] = field(repr=False, default=None)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"occurred_at": _time}
