@@ -1016,6 +1016,8 @@ export interface HistoryOptions {
   until?: Date | string
   /** At most this many, newest first (1–1000; default 50). */
   limit?: number
+  /** Only deployments whose preflight `passed`, or was `skipped` (an emergency bypass). */
+  preflight?: 'passed' | 'skipped'
 }
 
 /** A deployment open in the target environment when a preflight was decided. */

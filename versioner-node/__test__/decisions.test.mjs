@@ -209,3 +209,16 @@ test('a closed Versioner rejects the new methods too', async () => {
     await rejectsWith(call(), 'INVALID_INPUT', { field: 'this' })
   }
 })
+
+test('history filters the emergency bypasses', async () => {
+  const vr = fresh()
+  await vr.trackDeployment(dep({ environmentName: 'staging' }))
+  await vr.trackDeployment(
+    dep({ environmentName: 'production', skipPreflightChecks: true, skipPreflightReason: 'INC-9' }),
+  )
+  const skipped = await vr.history({ preflight: 'skipped' })
+  assert.deepEqual(skipped.map((d) => d.environmentName), ['production'])
+  assert.equal(skipped[0].preflight.bypassReason, 'INC-9')
+  assert.deepEqual((await vr.history({ preflight: 'passed' })).map((d) => d.environmentName), ['staging'])
+  await rejectsWith(vr.history({ preflight: 'maybe' }), 'INVALID_INPUT', { field: 'preflight' })
+})

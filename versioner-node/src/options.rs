@@ -482,6 +482,9 @@ pub struct HistoryOptions {
     pub until: Option<String>,
     /// At most this many, newest first (1–1000; default 50).
     pub limit: Option<u32>,
+    /// Only deployments whose preflight `passed`, or was `skipped` (an emergency bypass).
+    #[napi(ts_type = "'passed' | 'skipped'")]
+    pub preflight: Option<String>,
 }
 
 impl HistoryOptions {

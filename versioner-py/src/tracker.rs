@@ -524,7 +524,7 @@ impl Tracker {
     /// Deployment history, newest first, filtered by any of the arguments.
     #[pyo3(signature = (
         *, product=None, environment=None, version=None, status=None, since=None, until=None,
-        limit=None
+        limit=None, preflight=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -540,8 +540,10 @@ impl Tracker {
         since: Option<&Bound<'py, PyAny>>,
         until: Option<&Bound<'py, PyAny>>,
         limit: Option<i64>,
+        preflight: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         let mut q = HistoryQuery::new();
+        q.preflight = preflight.as_deref().map(str::parse).transpose().or_raise()?;
         q.product = product;
         q.environment = environment;
         q.version = text_or_int(version, "version")?;

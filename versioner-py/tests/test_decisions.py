@@ -232,3 +232,18 @@ def test_acting_as_shares_the_stream_and_closing_refuses(vr: versioner.Versioner
             call()
         assert closed.value.field == "self"
     assert dana.last_event_seq() > 0
+
+
+def test_history_filters_the_emergency_bypasses(vr: versioner.Versioner) -> None:
+    vr.track_deployment(product_name="api", version="1", environment_name="staging",
+                        status="started")
+    vr.track_deployment(product_name="api", version="1", environment_name="production",
+                        status="started", skip_preflight_checks=True,
+                        skip_preflight_reason="INC-9")
+    skipped = vr.history(preflight="skipped")
+    assert [d.environment_name for d in skipped] == ["production"]
+    assert skipped[0].preflight is not None and skipped[0].preflight.bypass_reason == "INC-9"
+    assert [d.environment_name for d in vr.history(preflight="passed")] == ["staging"]
+    with pytest.raises(versioner.InvalidInputError) as info:
+        vr.history(preflight="maybe")  # type: ignore[arg-type]
+    assert info.value.field == "preflight"

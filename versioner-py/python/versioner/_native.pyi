@@ -331,9 +331,10 @@ class Tracker:
         since: Optional[_Instant] = None,
         until: Optional[_Instant] = None,
         limit: Optional[int] = None,
+        preflight: Optional[Literal["passed", "skipped"]] = None,
     ) -> list[Deployment]:
         """Deployment history, newest first (50 by default, at most 1000), filtered by any of
-        the arguments. Unknown names match nothing; filtering by version needs a product.
+        the arguments (`preflight="skipped"`: the emergency bypasses). Unknown names match nothing; filtering by version needs a product.
 
         Raises:
             InvalidInputError: a bad filter.
