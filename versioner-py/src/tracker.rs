@@ -543,7 +543,11 @@ impl Tracker {
         preflight: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         let mut q = HistoryQuery::new();
-        q.preflight = preflight.as_deref().map(str::parse).transpose().or_raise()?;
+        q.preflight = preflight
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .or_raise()?;
         q.product = product;
         q.environment = environment;
         q.version = text_or_int(version, "version")?;
