@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
 use rusqlite::{Connection, params};
 use versioner_core::policy::{ApplyMode, PolicyFormat};
 use versioner_core::{
@@ -179,16 +179,21 @@ pub fn bulk_load(path: &Path, deployments: usize) {
 pub fn prepare_bench_version(vr: &Versioner) {
     vr.apply_policy_text(POLICY, PolicyFormat::Toml, ApplyMode::Replace, "bench")
         .unwrap();
+    // Recorded two days ago (soak reads recorded time, so back-dating the event would not do):
+    // the build, its approvals, and its success in e2 (itself preflighted: QA first).
+    let past = vr
+        .clone()
+        .with_clock(std::sync::Arc::new(versioner_core::ManualClock::new(
+            Utc::now() - Duration::days(2),
+        )));
     let mut b = BuildEvent::new("p0", "bench", "completed");
     b.built_by = Some("ci".into());
-    vr.track_build(&b).unwrap();
-    let mut d = DeploymentEvent::new("p0", "bench", "e2", "completed");
-    d.completed_at =
-        Some((Utc::now() - Duration::days(2)).to_rfc3339_opts(SecondsFormat::Secs, true));
-    vr.track_deployment(&d).unwrap();
-    vr.approve(&ApprovalRequest::new("p0", "bench", "qa", "quinn"))
+    past.track_build(&b).unwrap();
+    past.approve(&ApprovalRequest::new("p0", "bench", "qa", "quinn"))
         .unwrap();
-    vr.approve(&ApprovalRequest::new("p0", "bench", "release", "rita").in_environment("e9"))
+    past.approve(&ApprovalRequest::new("p0", "bench", "release", "rita").in_environment("e9"))
+        .unwrap();
+    past.track_deployment(&DeploymentEvent::new("p0", "bench", "e2", "completed"))
         .unwrap();
 }
 
