@@ -630,20 +630,7 @@ impl Tracker for Client {
     }
 
     fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>> {
-        let mut q: Vec<(&str, String)> = Vec::new();
-        for (k, v) in [
-            ("rule", query.rule.clone()),
-            ("product", query.product.clone()),
-            ("environment", query.environment.clone()),
-            ("since", query.since.map(time)),
-            ("until", query.until.map(time)),
-            ("outcome", query.outcome.map(|o| o.as_str().to_string())),
-            ("limit", query.limit.map(|l| l.to_string())),
-        ] {
-            if let Some(v) = v {
-                q.push((k, v));
-            }
-        }
+        let q = wire::violation_query_pairs(query);
         let mut list: Vec<crate::DecisionRecord> =
             parse(self.send(E::VIOLATIONS, &[], &q, None)?)?;
         for d in &mut list {

@@ -163,8 +163,9 @@ pub struct ReplayChange {
     pub failed_now: Vec<String>,
 }
 
-/// SHA-256 of a policy: its rules in evaluation order, in canonical JSON.
+/// SHA-256 of a policy: its rules in evaluation order, in canonical JSON (keys sorted).
 pub(crate) fn policy_hash(rules: &[Rule]) -> String {
     let doc = Value::Array(rules.iter().map(Rule::to_json).collect());
-    crate::access::sha256_hex(doc.to_string().as_bytes())
+    // Keys sorted whatever map type serde_json was built with, as the audit chain hashes.
+    crate::access::sha256_hex(crate::outbox::canonical(&doc).to_string().as_bytes())
 }

@@ -411,6 +411,14 @@ pub(crate) fn sha(value: Option<&str>) -> Result<Option<String>> {
     Ok(Some(v.to_ascii_lowercase()))
 }
 
+/// The last instant a store can keep (9999-12-31T23:59:59.999999Z): an upper bound that
+/// includes everything recorded.
+pub(crate) fn last_recordable() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999999Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// An RFC 3339 timestamp.
 pub(crate) fn timestamp(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
     let Some(v) = optional(field, value, 64)? else {

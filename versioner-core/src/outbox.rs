@@ -209,7 +209,7 @@ pub fn chain_hash(
 }
 
 /// A JSON value with every object's keys sorted, whatever map type serde_json was built with.
-fn canonical(v: &Value) -> Value {
+pub(crate) fn canonical(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();

@@ -899,6 +899,26 @@ pub fn violation_query(filter: &Value) -> Result<crate::decision::ViolationQuery
     Ok(q)
 }
 
+/// The query-string pairs of a [`ViolationQuery`](crate::decision::ViolationQuery), the
+/// inverse of [`violation_query`] (for the client).
+pub fn violation_query_pairs(
+    query: &crate::decision::ViolationQuery,
+) -> Vec<(&'static str, String)> {
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    [
+        ("rule", query.rule.clone()),
+        ("product", query.product.clone()),
+        ("environment", query.environment.clone()),
+        ("since", query.since.map(stamp)),
+        ("until", query.until.map(stamp)),
+        ("outcome", query.outcome.map(|o| o.as_str().to_string())),
+        ("limit", query.limit.map(|l| l.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect()
+}
+
 /// One route of the HTTP API: its method and path template (`{name}` for a path parameter).
 ///
 /// The client calls the API only through [`endpoints`]; the server's test suite checks that

@@ -125,10 +125,14 @@ pub(super) fn gather_facts(
             // A rule's prerequisite means the environment of the same name in any case or
             // compatibility form; a look-alike means none (the rule then fails closed).
             let stint = match super::lookup_environment(tx, env_name).ok().flatten() {
-                Some(env) => match as_of {
-                    None => tx.stint(p.key, v.key, env.key)?,
-                    Some(at) => tx.stint_at(p.key, v.key, env.key, at)?,
-                },
+                // Live, everything recorded so far (the write lock is held); as of a past
+                // instant, what had been recorded by then.
+                Some(env) => tx.stint(
+                    p.key,
+                    v.key,
+                    env.key,
+                    as_of.unwrap_or_else(crate::event::last_recordable),
+                )?,
                 None => policy::Stint::default(),
             };
             facts.stints.insert(env_name.to_string(), stint);

@@ -305,15 +305,14 @@ pub trait Tx: sealed::Sealed {
         payload: &Value,
         at: DateTime<Utc>,
     ) -> Result<()>;
-    /// How a version fared in an environment (for flow and soak).
-    fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint>;
-    /// [`Tx::stint`] as recorded by `at` (what a check at a past instant sees).
-    fn stint_at(
+    /// How a version fared in an environment (for flow and soak), as recorded by
+    /// `recorded_by` (now, for a live preflight; a past instant, for a check at it).
+    fn stint(
         &mut self,
         product_key: i64,
         version_key: i64,
         environment_key: i64,
-        at: DateTime<Utc>,
+        recorded_by: DateTime<Utc>,
     ) -> Result<Stint>;
     /// Deployments of any product in an environment that, as recorded, had started by `at`
     /// (and at or after `since`) and were still open at `at`, with their keys.

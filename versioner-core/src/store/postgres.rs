@@ -908,34 +908,7 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint> {
-        let params: [P<'_>; 3] = [&product_key, &version_key, &environment_key];
-        let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = self
-            .one(
-                "SELECT MIN(updated_at), MAX(updated_at) FROM deployments WHERE product_id = $1 \
-                 AND environment_id = $3 AND version_id = $2 AND status = 'completed'",
-                &params,
-                |r| Ok((get(r, 0)?, get(r, 1)?)),
-            )?
-            .unwrap_or((None, None));
-        let superseded = match last {
-            None => None,
-            Some(last) => self.one(
-                "SELECT d.updated_at, v.version FROM deployments d JOIN versions v ON v.id = d.version_id \
-                 WHERE d.product_id = $1 AND d.environment_id = $2 AND d.status = 'completed' \
-                 AND d.updated_at > $3 AND d.version_id <> $4 ORDER BY d.updated_at ASC, d.id ASC LIMIT 1",
-                &[&product_key, &environment_key, &last, &version_key],
-                |r| Ok((get(r, 0)?, get::<String>(r, 1)?)),
-            )?,
-        };
-        Ok(Stint {
-            first_success_at: first,
-            last_success_at: last,
-            superseded,
-        })
-    }
-
-    fn stint_at(
+    fn stint(
         &mut self,
         product_key: i64,
         version_key: i64,

@@ -926,37 +926,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn stint(&mut self, product_key: i64, version_key: i64, environment_key: i64) -> Result<Stint> {
-        // Recorded times (a completed deployment's `updated_at` is when its completion was
-        // recorded), so a back-dated `completed_at` cannot satisfy a soak. One range read of
-        // this version's successful deployments there (few rows, served by
-        // `deployments_by_version`) gives both the first and the last.
-        let (first, last) = self
-            .one(
-                "SELECT MIN(updated_at), MAX(updated_at) FROM deployments WHERE product_id = ?1 \
-                 AND environment_id = ?3 AND version_id = ?2 AND status = 'completed'",
-                params![product_key, version_key, environment_key],
-                |r| Ok((opt_dt(r, 0)?, opt_dt(r, 1)?)),
-            )?
-            .unwrap_or((None, None));
-        let superseded = match last {
-            None => None,
-            Some(last) => self.one(
-                "SELECT d.updated_at, v.version FROM deployments d JOIN versions v ON v.id = d.version_id \
-                 WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.status = 'completed' \
-                 AND d.updated_at > ?3 AND d.version_id != ?4 ORDER BY d.updated_at ASC, d.id ASC LIMIT 1",
-                params![product_key, environment_key, ts(last), version_key],
-                |r| Ok((dt(r, 0)?, r.get::<_, String>(1)?)),
-            )?,
-        };
-        Ok(Stint {
-            first_success_at: first,
-            last_success_at: last,
-            superseded,
-        })
-    }
-
-    fn stint_at(
+    fn stint(
         &mut self,
         product_key: i64,
         version_key: i64,
