@@ -6,11 +6,23 @@
 #[test]
 fn the_server_crate_does_not_depend_on_clap() {
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "-p", "versioner-server", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "-p",
+            "versioner-server",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tree = String::from_utf8_lossy(&out.stdout);
     assert!(tree.contains("versioner-core"), "{tree}");
     assert!(
