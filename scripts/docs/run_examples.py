@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Runs every fenced code block of the guide (docs/src/**/*.md) and the README.
 
-Each Markdown page is run in a fresh temporary directory that is also $HOME, so the CLI's
-default database (~/.versioner/versioner.db) is a fresh embedded one per page, with the freshly
-built `versioner` first on PATH and no CI variables. Blocks run in page order and share that
+Each Markdown page is run in a fresh temporary directory (also $HOME) with VERSIONER_DB set to
+`versioner.db` there, so each page has a fresh embedded database, the freshly built `versioner`
+first on PATH, and no CI variables. Blocks run in page order and share that
 directory, so a file written by one block is there for the next. What a block's info string
 (the words after the opening fence, separated by commas or spaces) does:
 
@@ -16,7 +16,8 @@ directory, so a file written by one block is there for the next. What a block's 
             followed by `$ echo $?` (so the status is shown and checked).
   toml      a policy file: applied with `versioner rules apply` to a fresh database, which
             refuses an invalid file naming the problem. `file=NAME` also writes it into the
-            page's directory for the blocks after it.
+            page's directory for the blocks after it. `refused`: the file is an example of an
+            invalid policy, and the run fails if it is accepted.
   json      must parse as JSON; `file=NAME` writes it.
   python    run with the built binding ($VERSIONER_DOCS_PYTHON); must exit 0.
   js        run as an ES module with node, `@versioner/node` resolving to the built addon.
@@ -233,6 +234,8 @@ class Page:
             "TZ": "UTC",
             "TERM": "dumb",
             "NO_COLOR": "1",
+            # The database every CLI command of the page records into (the guide says so).
+            "VERSIONER_DB": "versioner.db",
         }
         if tools.node_module:
             scope = self.dir / "node_modules" / "@versioner"
@@ -321,8 +324,11 @@ class Page:
         (check / "policy.toml").write_text(block.text, encoding="utf-8")
         proc = self.run(["versioner", "--db", str(check / "check.db"), "rules", "apply", "policy.toml"],
                         block.where(), cwd=check)
-        if proc.returncode != 0:
+        refused = "refused" in block.attrs
+        if proc.returncode != 0 and not refused:
             raise Failure(f"{block.where()}: the policy is refused:\n{proc.stdout.decode('utf-8', 'replace')}")
+        if proc.returncode == 0 and refused:
+            raise Failure(f"{block.where()}: the policy is marked `refused` but was accepted")
         self.write_file(block)
 
     def json(self, block: Block) -> None:

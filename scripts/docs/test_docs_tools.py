@@ -61,7 +61,7 @@ class RunnerTest(unittest.TestCase):
     def test_a_silent_non_zero_exit_fails(self) -> None:
         code, err = run("broken_status.md")
         self.assertEqual(code, 1)
-        self.assertIn("exited 4; show the status with `$ echo $?`", err)
+        self.assertIn("exited 1; show the status with `$ echo $?`", err)
 
     def test_an_invalid_policy_fails(self) -> None:
         code, err = run("broken_policy.md")
