@@ -25,7 +25,8 @@ directory, so a file written by one block is there for the next. What a block's 
   output    the expected output (stdout and stderr) of the program block just before it,
             compared as in console blocks.
   rust      compiled and run as doctests of versioner-core (`cargo test --doc`): the page must
-            be included in versioner-core/src/guide.rs, which this runner checks.
+            be included in versioner-core/src/guide.rs, which this runner checks. rustdoc
+            compiles an illustrative Rust block too, so one must also say `ignore`.
 
 A block whose info string contains `illustrative` is skipped. Any other language, or a block
 with no language, fails the run: nothing in the guide is silently unchecked.
@@ -399,6 +400,9 @@ def run_page(path: Path, tools: Tools) -> int:
     ran = 0
     try:
         for block in blocks:
+            if block.illustrative and block.lang == "rust" and "ignore" not in block.attrs:
+                raise Failure(f"{block.where()}: an illustrative rust block needs `ignore` too "
+                              "(rustdoc compiles it otherwise): ```rust,ignore,illustrative")
             if block.illustrative:
                 continue
             if block.lang not in RUNNABLE:
