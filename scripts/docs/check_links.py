@@ -7,7 +7,8 @@ target file or directory must exist (relative to the linking file), and an `#anc
 heading of the target Markdown file (or of the linking file, for `#anchor` alone), with the ids
 GitHub and mdBook give headings (lower case, spaces to `-`, punctuation dropped, `-1`, `-2`, ...
 for repeats). Links with a scheme (https:, mailto:) are not fetched; `[Draft]()` (mdBook's draft
-chapter) and links inside HTML comments are ignored.
+chapter) and links inside HTML comments are ignored. Every page under docs/src must be linked
+from docs/src/SUMMARY.md, or mdBook would leave it out of the guide.
 
 Usage: check_links.py [--root DIR] [FILE.md ...]
 """
@@ -108,6 +109,21 @@ def check_file(path: Path, root: Path, cache: Dict[Path, Set[str]]) -> List[str]
     return problems
 
 
+def orphans(src: Path) -> List[str]:
+    """Pages under `src` that SUMMARY.md does not link (mdBook would not build them)."""
+    summary = src / "SUMMARY.md"
+    linked = set()
+    for _, line in prose_lines(summary.read_text(encoding="utf-8")):
+        for m in INLINE.finditer(line):
+            if m.group(1):
+                linked.add((src / m.group(1).partition("#")[0]).resolve())
+    return [
+        f"{page.relative_to(src.parents[1])}: not linked from {summary.relative_to(src.parents[1])}"
+        for page in sorted(src.rglob("*.md"))
+        if page != summary and page.resolve() not in linked
+    ]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
@@ -121,6 +137,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     problems: List[str] = []
     for f in files:
         problems += check_file(f, root, cache)
+    if not args.files:
+        problems += orphans(root / "docs" / "src")
     for p in problems:
         print(f"broken link: {p}", file=sys.stderr)
     print(f"links: {len(files)} files checked, {len(problems)} broken")

@@ -96,6 +96,10 @@ class LinkCheckerTest(unittest.TestCase):
         self.assertIn("`nowhere.md`: no such file", problems[0])
         self.assertIn("no heading `#no-such-heading` in good.md", problems[1])
 
+    def test_a_page_missing_from_the_summary_is_named(self) -> None:
+        src = FIXTURES / "book"
+        self.assertEqual(check_links.orphans(src), ["fixtures/book/orphan.md: not linked from fixtures/book/SUMMARY.md"])
+
     def test_slugs_are_githubs_and_mdbooks(self) -> None:
         self.assertEqual(check_links.slug("Inputs, the same on every surface"), "inputs-the-same-on-every-surface")
         self.assertEqual(check_links.slug("The `versioner` command"), "the-versioner-command")
