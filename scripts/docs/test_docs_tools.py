@@ -80,6 +80,12 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn("unknown language `yaml`", err)
 
+    def test_a_rust_block_outside_the_doctests_fails(self) -> None:
+        code, err = run("rust_not_included.md")
+        self.assertEqual(code, 1)
+        self.assertIn("a rust block's page must be a doctest", err)
+        self.assertIn('include_str!("../../scripts/docs/fixtures/rust_not_included.md")', err)
+
     def test_one_broken_page_fails_the_whole_run(self) -> None:
         code, err = run("good.md", "broken_output.md")
         self.assertEqual(code, 1)
