@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::decision::DecisionRecord;
 use crate::error::{Error, Result};
 use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{EventType, NewEvent};
@@ -115,6 +116,16 @@ impl Versioner {
                 name: id.to_string(),
             })
         })
+    }
+
+    /// The decision record of a deployment: the preflight that admitted it (allowed, with
+    /// report-only failures, or bypassed), with every rule's outcome. `None` for a deployment
+    /// recorded without a preflight (a `completed` event closing a preflighted one).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn decision_for_deployment(&self, deployment_id: &str) -> Result<Option<DecisionRecord>> {
+        store::read(&*self.store, |tx| tx.decision_by_deployment(deployment_id))
     }
 
     /// Deployment history, newest first. Unknown product, environment or version names match
