@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{EventType, NewEvent};
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
+use crate::status::Status;
 use crate::store::{self, HistoryFilter, HistoryQuery, LockScope, Tx};
 
 use super::{Versioner, environment_or_create, find_product, find_version};
@@ -181,6 +182,7 @@ impl Versioner {
     /// # Errors
     /// `STORAGE`.
     pub fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
+        let now = self.now();
         store::read(&*self.store, |tx| {
             let pairs = tx.pairs()?;
             let mut cells = Vec::with_capacity(pairs.len());
@@ -191,7 +193,12 @@ impl Versioner {
                 // instant even though its product and environment were recorded later.
                 let current = tx.last_success(p.key, e.key, at)?;
                 let in_progress = in_progress(tx, p.key, e.key, at)?;
-                if at.is_some() && current.is_none() && in_progress.is_empty() {
+                let last_failed = last_failed(tx, p.key, e.key, at.unwrap_or(now))?;
+                if at.is_some()
+                    && current.is_none()
+                    && in_progress.is_empty()
+                    && last_failed.is_none()
+                {
                     continue;
                 }
                 products.insert(p.name.clone());
@@ -204,6 +211,7 @@ impl Versioner {
                     environment_type: e.env_type,
                     current: current.as_ref().map(DeployedVersion::from),
                     in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
+                    last_failed: last_failed.as_ref().map(DeployedVersion::from),
                 });
             }
             envs.sort();
@@ -237,6 +245,21 @@ impl Versioner {
 /// How many recent deployments an as-of query looks at for ones still in progress: bounded,
 /// so its cost does not grow with history.
 const AS_OF_WINDOW: u32 = 20;
+
+/// The newest deployment of a product to an environment begun by `at`, when it had failed or
+/// been aborted by then.
+fn last_failed(
+    tx: &mut dyn Tx,
+    product_key: i64,
+    environment_key: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<Deployment>> {
+    let newest = tx.begun_by(product_key, environment_key, at, 1)?;
+    Ok(newest.into_iter().next().filter(|d| {
+        matches!(d.status, Status::Failed | Status::Aborted)
+            && d.completed_at.is_none_or(|c| c <= at)
+    }))
+}
 
 /// The deployments of a product to an environment in progress at `at` (now when `None`),
 /// oldest first: the open ones now; as of an instant, the recent ones begun by then and not

@@ -349,6 +349,7 @@ fn state_cell() -> StateCell {
             status: Status::Started,
             ..deployed_version()
         }],
+        last_failed: None,
     }
 }
 
