@@ -555,6 +555,16 @@ fn a_cell_names_a_failed_last_attempt_until_a_newer_one() {
     vr.track_deployment(&dep("api", "1.2", "prod", "completed"))
         .unwrap();
     assert_eq!(cell(None).last_failed, None);
+    // One cell alone is the matrix's cell, now and as of an instant.
+    for at in [None, Some(t("2026-11-20T11:15:00Z"))] {
+        assert_eq!(vr.state_cell("api", "prod", at).unwrap(), Some(cell(at)));
+    }
+    assert_eq!(
+        vr.state_cell("api", "prod", Some(t("2026-11-19T00:00:00Z")))
+            .unwrap(),
+        None
+    );
+    assert_eq!(vr.state_cell("nope", "prod", None).unwrap(), None);
     let json = serde_json::to_value(vr.state(None).unwrap()).unwrap();
     assert!(json["cells"][0].get("last_failed").is_none());
 }

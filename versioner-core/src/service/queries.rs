@@ -189,30 +189,14 @@ impl Versioner {
             let mut products: BTreeSet<String> = BTreeSet::new();
             let mut envs: Vec<(EnvironmentType, String)> = Vec::new();
             for (p, e) in pairs {
-                // INVARIANT: as of T uses claimed times, so back-filled history shows at its
-                // instant even though its product and environment were recorded later.
-                let current = tx.last_success(p.key, e.key, at)?;
-                let in_progress = in_progress(tx, p.key, e.key, at)?;
-                let last_failed = last_failed(tx, p.key, e.key, at.unwrap_or(now))?;
-                if at.is_some()
-                    && current.is_none()
-                    && in_progress.is_empty()
-                    && last_failed.is_none()
-                {
+                let Some(cell) = cell_of(tx, &p, &e, at, now)? else {
                     continue;
-                }
+                };
                 products.insert(p.name.clone());
                 if !envs.iter().any(|(_, n)| *n == e.name) {
                     envs.push((e.env_type, e.name.clone()));
                 }
-                cells.push(StateCell {
-                    product_name: p.name,
-                    environment_name: e.name,
-                    environment_type: e.env_type,
-                    current: current.as_ref().map(DeployedVersion::from),
-                    in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
-                    last_failed: last_failed.as_ref().map(DeployedVersion::from),
-                });
+                cells.push(cell);
             }
             envs.sort();
             Ok(StateMatrix {
@@ -221,6 +205,29 @@ impl Versioner {
                 environments: envs.into_iter().map(|(_, n)| n).collect(),
                 cells,
             })
+        })
+    }
+
+    /// One product in one environment (see [`Versioner::state`]), now or as of `at`; `None`
+    /// when it has no history (by then).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn state_cell(
+        &self,
+        product: &str,
+        environment: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<StateCell>> {
+        let now = self.now();
+        store::read(&*self.store, |tx| {
+            let (Some(p), Some(e)) = (
+                super::lookup_product(tx, product)?,
+                super::lookup_environment(tx, environment)?,
+            ) else {
+                return Ok(None);
+            };
+            cell_of(tx, &p, &e, at, now)
         })
     }
 
@@ -240,6 +247,33 @@ impl Versioner {
         }
         Ok(matrix.drift())
     }
+}
+
+/// The cell of a product in an environment (now, or as of `at`); `None` as of an instant
+/// before its history.
+fn cell_of(
+    tx: &mut dyn Tx,
+    p: &Product,
+    e: &Environment,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<StateCell>> {
+    // INVARIANT: as of T uses claimed times, so back-filled history shows at its instant even
+    // though its product and environment were recorded later.
+    let current = tx.last_success(p.key, e.key, at)?;
+    let in_progress = in_progress(tx, p.key, e.key, at)?;
+    let last_failed = last_failed(tx, p.key, e.key, at.unwrap_or(now))?;
+    if at.is_some() && current.is_none() && in_progress.is_empty() && last_failed.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(StateCell {
+        product_name: p.name.clone(),
+        environment_name: e.name.clone(),
+        environment_type: e.env_type,
+        current: current.as_ref().map(DeployedVersion::from),
+        in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
+        last_failed: last_failed.as_ref().map(DeployedVersion::from),
+    }))
 }
 
 /// How many recent deployments an as-of query looks at for ones still in progress: bounded,
