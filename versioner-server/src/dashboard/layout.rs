@@ -44,6 +44,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, nav: Nav, content: Markup) -> 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) " · Versioner" }
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href="/ui/assets/app.css";
                 script src="/ui/assets/app.js" defer {}
             }
