@@ -288,11 +288,16 @@ fn last_failed(
     environment_key: i64,
     at: DateTime<Utc>,
 ) -> Result<Option<Deployment>> {
-    let newest = tx.begun_by(product_key, environment_key, at, 1)?;
-    Ok(newest.into_iter().next().filter(|d| {
-        matches!(d.status, Status::Failed | Status::Aborted)
-            && d.completed_at.is_none_or(|c| c <= at)
-    }))
+    // The newest attempt's status first (one cheap indexed read); the whole record only for a
+    // failure.
+    match tx.newest_begun(product_key, environment_key, at)? {
+        Some((id, Status::Failed | Status::Aborted, completed))
+            if completed.is_none_or(|c| c <= at) =>
+        {
+            tx.deployment_by_id(&id)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The deployments of a product to an environment in progress at `at` (now when `None`),

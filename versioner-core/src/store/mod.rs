@@ -345,6 +345,14 @@ pub trait Tx: sealed::Sealed {
         at: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Deployment>>;
+    /// The newest deployment of a product to an environment begun at or before `at` (as
+    /// [`Tx::begun_by`] orders them), read cheaply: its public id, status and completion.
+    fn newest_begun(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(String, Status, Option<DateTime<Utc>>)>>;
     /// Every rule in evaluation order.
     fn rules(&mut self) -> Result<Vec<StoredRule>>;
     /// A rule by name.

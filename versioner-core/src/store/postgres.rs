@@ -1011,6 +1011,21 @@ impl Tx for PgTx<'_, '_> {
         )
     }
 
+    fn newest_begun(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(String, Status, Option<DateTime<Utc>>)>> {
+        self.one(
+            "SELECT d.uid, d.status, d.completed_at FROM deployments d \
+             WHERE d.product_id = $1 AND d.environment_id = $2 AND d.deployed_at <= $3 \
+             ORDER BY d.deployed_at DESC, d.id DESC LIMIT 1",
+            &[&product_key, &environment_key, &at],
+            |r| Ok((get(r, 0)?, parse(r, 1)?, get(r, 2)?)),
+        )
+    }
+
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
         self.all(
             "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",

@@ -1062,6 +1062,21 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn newest_begun(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(String, Status, Option<DateTime<Utc>>)>> {
+        self.one(
+            "SELECT d.uid, d.status, d.completed_at FROM deployments d \
+             WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.deployed_at <= ?3 \
+             ORDER BY d.deployed_at DESC, d.id DESC LIMIT 1",
+            params![product_key, environment_key, ts(at)],
+            |r| Ok((r.get(0)?, status(r, 1)?, opt_dt(r, 2)?)),
+        )
+    }
+
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
         let mut cache = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stmt = self.conn.prepare_cached(
