@@ -423,3 +423,14 @@ async fn the_live_stream_resumes_after_the_last_event_id() {
     .unwrap();
     assert!(next.contains(&format!("id: {}", last + 1)), "{next}");
 }
+
+#[tokio::test]
+async fn the_sign_in_page_says_how_to_make_a_key_when_there_is_none() {
+    let w = World::new(ServerOptions::default());
+    let (resp, page) = w.get("/ui/sign-in", None).await;
+    assert_eq!(resp.status(), 200);
+    assert!(page.contains("data-no-keys") && page.contains("versioner keys create"));
+    w.key("dana", Role::Viewer);
+    let (_, page) = w.get("/ui/sign-in", None).await;
+    assert!(!page.contains("data-no-keys"), "{page}");
+}

@@ -298,7 +298,12 @@ pub struct SignIn {
     pub next: Option<String>,
 }
 
-fn sign_in_form(next: &str, error: Option<&str>, note: Option<&str>) -> maud::Markup {
+fn sign_in_form(
+    next: &str,
+    error: Option<&str>,
+    note: Option<&str>,
+    no_keys: bool,
+) -> maud::Markup {
     layout::page(
         "Sign in",
         None,
@@ -308,6 +313,14 @@ fn sign_in_form(next: &str, error: Option<&str>, note: Option<&str>) -> maud::Ma
                 h1 { "Sign in to Versioner" }
                 @if let Some(n) = note { p.note role="status" { (n) } }
                 @if let Some(e) = error { p.error role="alert" { (e) } }
+                @if no_keys {
+                    p.warn data-no-keys="true" {
+                        "No API key exists yet, so nobody can sign in. Create one with "
+                        code { "versioner keys create --db FILE --name NAME --role admin" }
+                        " (it is printed once), or start the server with "
+                        code { "--no-auth" } " on a machine only you use."
+                    }
+                }
                 form method="post" action="/ui/sign-in" {
                     input type="hidden" name="next" value=(next);
                     label for="key" { "API key" }
@@ -331,7 +344,12 @@ pub async fn sign_in_page(State(state): State<AppState>, q: super::Fields) -> Re
         return Redirect::to(&next).into_response();
     }
     let note = q.has("signed_out").then_some("You are signed out.");
-    sign_in_form(&next, None, note).into_response()
+    let vr = state.versioner().clone();
+    let no_keys = matches!(
+        tokio::task::spawn_blocking(move || vr.has_active_api_keys()).await,
+        Ok(Ok(false))
+    );
+    sign_in_form(&next, None, note, no_keys).into_response()
 }
 
 /// `POST /ui/sign-in`: exchanges the key for a session cookie, then goes on to `next`.
@@ -364,6 +382,7 @@ pub async fn sign_in(State(state): State<AppState>, Form(form): Form<SignIn>) ->
                     &next,
                     Some("That key is not valid: it is unknown or revoked."),
                     None,
+                    false,
                 ),
             )
                 .into_response())
