@@ -291,10 +291,11 @@ fn last_failed(
     // The newest attempt's status first (one cheap indexed read); the whole record only for a
     // failure.
     match tx.newest_begun(product_key, environment_key, at)? {
-        Some((id, Status::Failed | Status::Aborted, completed))
-            if completed.is_none_or(|c| c <= at) =>
+        Some(a)
+            if matches!(a.status, Status::Failed | Status::Aborted)
+                && a.completed_at.is_none_or(|c| c <= at) =>
         {
-            tx.deployment_by_id(&id)
+            tx.deployment_by_id(&a.id)
         }
         _ => Ok(None),
     }

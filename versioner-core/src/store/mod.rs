@@ -107,6 +107,17 @@ pub struct RuleStatusChange {
     pub changed_at: DateTime<Utc>,
 }
 
+/// A deployment in brief (see [`Tx::newest_begun`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Its public id.
+    pub id: String,
+    /// Its status.
+    pub status: Status,
+    /// When it finished, once terminal.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 /// Filters for deployment history.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -352,7 +363,7 @@ pub trait Tx: sealed::Sealed {
         product_key: i64,
         environment_key: i64,
         at: DateTime<Utc>,
-    ) -> Result<Option<(String, Status, Option<DateTime<Utc>>)>>;
+    ) -> Result<Option<Attempt>>;
     /// Every rule in evaluation order.
     fn rules(&mut self) -> Result<Vec<StoredRule>>;
     /// A rule by name.

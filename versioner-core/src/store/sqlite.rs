@@ -27,7 +27,7 @@ use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
     PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
 };
-use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{Attempt, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{
     ApiKey, IdempotencyRecord, Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key,
 };
@@ -1067,13 +1067,19 @@ impl Tx for SqliteTx<'_> {
         product_key: i64,
         environment_key: i64,
         at: DateTime<Utc>,
-    ) -> Result<Option<(String, Status, Option<DateTime<Utc>>)>> {
+    ) -> Result<Option<Attempt>> {
         self.one(
             "SELECT d.uid, d.status, d.completed_at FROM deployments d \
              WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.deployed_at <= ?3 \
              ORDER BY d.deployed_at DESC, d.id DESC LIMIT 1",
             params![product_key, environment_key, ts(at)],
-            |r| Ok((r.get(0)?, status(r, 1)?, opt_dt(r, 2)?)),
+            |r| {
+                Ok(Attempt {
+                    id: r.get(0)?,
+                    status: status(r, 1)?,
+                    completed_at: opt_dt(r, 2)?,
+                })
+            },
         )
     }
 
