@@ -17,6 +17,11 @@
     busy = true;
     fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) {
+        if (r.redirected && r.url.indexOf("/ui/sign-in") !== -1) {
+          // The session ended (expired, signed out elsewhere, key revoked): sign in again.
+          window.location.assign(r.url);
+          throw new Error("signed out");
+        }
         if (r.redirected || !r.ok) throw new Error("status " + r.status);
         return r.text();
       })
@@ -52,9 +57,10 @@
     source.onerror = function () {
       document.documentElement.setAttribute("data-offline", "true");
       if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (the server answered an error while restarting): start over
-        // from the last event seen.
-        setTimeout(connect, 1000);
+        // The browser gave up (the server answered an error while restarting, or the
+        // session ended): start over from the last event seen, and refresh once, which also
+        // notices a session that ended.
+        setTimeout(function () { refresh(); connect(); }, 1000);
       }
     };
   }
