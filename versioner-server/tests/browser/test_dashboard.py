@@ -9,6 +9,7 @@ needs the network fails."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -272,6 +273,22 @@ def test_sign_in_matrix_cell_live_update_and_sign_out(server: Server, browser: B
     expect(cell(page, "web", "production")).to_have_attribute("data-version", "")
     w.axe("matrix")
     w.shoot("matrix")
+
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the content; Tab
+    # then walks the filters and reaches a cell's link, which Enter follows.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('td[data-environment]') !== null"):
+            break
+    else:
+        pytest.fail("no matrix cell is reachable with the keyboard")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/ui/cell\?product="))
+    page.go_back()
 
     # A cell's detail: version, SHA, build number, who, CI link, the admitting verdict.
     cell(page, "api", "production").get_by_role("link").click()
