@@ -1,12 +1,13 @@
 //! Products and versions: every product with where it runs; a product's versions (build,
-//! where each is deployed, approvals); a version's detail (its build, approvals, deployments).
+//! where each is deployed, approvals); a version's detail (its build, approvals, where the
+//! preflight would let it go now and what is missing, such as approvals; its deployments).
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use maud::html;
-use versioner_core::{HistoryQuery, Page as Paging, StateCell};
+use versioner_core::{CheckRequest, HistoryQuery, Page as Paging, StateCell};
 
 use super::layout::{self, Nav};
 use super::{Page, Viewer, core, query_string, segment};
@@ -141,13 +142,23 @@ pub async fn version(
     Path((product, version)): Path<(String, String)>,
 ) -> Page {
     let (p, v) = (product.clone(), version.clone());
-    let (seq, ver, approvals, matrix, history) = core(&state, &viewer, move |vr| {
+    let (seq, ver, approvals, matrix, history, readiness) = core(&state, &viewer, move |vr| {
         let seq = vr.last_event_seq()?;
         let ver = vr.version(&p, &v)?;
         let approvals = vr.approvals(&p, &v)?;
         let matrix = vr.state(None)?;
         let history = vr.history(&HistoryQuery::new().product(&p).version(&v).limit(100))?;
-        Ok((seq, ver, approvals, matrix, history))
+        // What the preflight says now for each environment: the approvals still missing,
+        // and every other rule in the way (the core's dry-run check; nothing is recorded).
+        let readiness = vr
+            .environments()?
+            .into_iter()
+            .map(|e| {
+                let verdict = vr.check(&CheckRequest::new(&p, &v, &e.name))?;
+                Ok((e.name, verdict))
+            })
+            .collect::<versioner_core::Result<Vec<_>>>()?;
+        Ok((seq, ver, approvals, matrix, history, readiness))
     })
     .await?;
     let (running, deploying) = placements(&matrix.cells, &product)
@@ -199,6 +210,30 @@ pub async fn version(
                                                 None => "—",
                                             }
                                         }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="ready-h" {
+                h2 #ready-h { "Where it may go now" }
+                p.muted { "The preflight for this version in each environment, now (a dry run: nothing is recorded). Missing approvals are listed here." }
+                div.scroll tabindex="0" role="region" aria-label="Readiness by environment" {
+                    table.history {
+                        thead { tr { th scope="col" { "Environment" } th scope="col" { "Verdict" } th scope="col" { "In the way" } } }
+                        tbody {
+                            @for (env, verdict) in &readiness {
+                                tr data-environment=(env) data-allowed=(verdict.is_allowed()) {
+                                    td { (env) }
+                                    td {
+                                        @if verdict.is_allowed() { span.chip.ok { "allowed" } }
+                                        @else { span.chip.bad { (verdict.code().map_or("blocked", |c| c.as_str())) } }
+                                    }
+                                    td.wrap {
+                                        @for o in verdict.failures() { div { strong { (o.rule_name) } ": " (o.message) } }
+                                        @for o in verdict.warnings() { div.muted { "report-only " strong { (o.rule_name) } ": " (o.message) } }
                                     }
                                 }
                             }

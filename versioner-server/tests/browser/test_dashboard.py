@@ -372,6 +372,10 @@ def test_pages_deployments_products_and_what_if(server: Server, browser: Browser
     page.get_by_role("link", name="1.0.0", exact=True).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("api 1.0.0")
     expect(page.locator("dl.facts")).to_contain_text("417")
+    # Where it may go now: the core's dry-run check for every environment.
+    ready = page.get_by_role("region", name="Readiness by environment").locator("tbody tr")
+    expect(ready).to_have_count(3)
+    expect(ready.filter(has_text="production")).to_have_attribute("data-allowed", "true")
     w.axe("version")
     w.shoot("version")
     page.goto(server.url + "/ui/products")
