@@ -58,6 +58,10 @@ pub struct StateCell {
     pub current: Option<DeployedVersion>,
     /// Deployments in progress (as of the matrix's instant).
     pub in_progress: Vec<DeployedVersion>,
+    /// The newest attempt, when it failed or was aborted (as of the matrix's instant): the
+    /// environment still runs `current`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failed: Option<DeployedVersion>,
 }
 
 /// Every product × environment that has had a deployment.

@@ -4,10 +4,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::decision::DecisionRecord;
 use crate::error::{Error, Result};
 use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{EventType, NewEvent};
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
+use crate::status::Status;
 use crate::store::{self, HistoryFilter, HistoryQuery, LockScope, Tx};
 
 use super::{Versioner, environment_or_create, find_product, find_version};
@@ -158,6 +160,16 @@ impl Versioner {
         })
     }
 
+    /// The decision record of a deployment: the preflight that admitted it (allowed, with
+    /// report-only failures, or bypassed), with every rule's outcome. `None` for a deployment
+    /// recorded without a preflight (a `completed` event closing a preflighted one).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn decision_for_deployment(&self, deployment_id: &str) -> Result<Option<DecisionRecord>> {
+        store::read(&*self.store, |tx| tx.decision_by_deployment(deployment_id))
+    }
+
     /// Deployment history, newest first. Unknown product, environment or version names match
     /// nothing.
     ///
@@ -234,30 +246,21 @@ impl Versioner {
     /// # Ok::<(), versioner_core::Error>(())
     /// ```
     pub fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
+        let now = self.now();
         store::read(&*self.store, |tx| {
             let pairs = tx.pairs()?;
             let mut cells = Vec::with_capacity(pairs.len());
             let mut products: BTreeSet<String> = BTreeSet::new();
             let mut envs: Vec<(EnvironmentType, String)> = Vec::new();
             for (p, e) in pairs {
-                // INVARIANT: as of T uses claimed times, so back-filled history shows at its
-                // instant even though its product and environment were recorded later.
-                let current = tx.last_success(p.key, e.key, at)?;
-                let in_progress = in_progress(tx, p.key, e.key, at)?;
-                if at.is_some() && current.is_none() && in_progress.is_empty() {
+                let Some(cell) = cell_of(tx, &p, &e, at, now)? else {
                     continue;
-                }
+                };
                 products.insert(p.name.clone());
                 if !envs.iter().any(|(_, n)| *n == e.name) {
                     envs.push((e.env_type, e.name.clone()));
                 }
-                cells.push(StateCell {
-                    product_name: p.name,
-                    environment_name: e.name,
-                    environment_type: e.env_type,
-                    current: current.as_ref().map(DeployedVersion::from),
-                    in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
-                });
+                cells.push(cell);
             }
             envs.sort();
             Ok(StateMatrix {
@@ -266,6 +269,29 @@ impl Versioner {
                 environments: envs.into_iter().map(|(_, n)| n).collect(),
                 cells,
             })
+        })
+    }
+
+    /// One product in one environment (see [`Versioner::state`]), now or as of `at`; `None`
+    /// when it has no history (by then).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn state_cell(
+        &self,
+        product: &str,
+        environment: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<StateCell>> {
+        let now = self.now();
+        store::read(&*self.store, |tx| {
+            let (Some(p), Some(e)) = (
+                super::lookup_product(tx, product)?,
+                super::lookup_environment(tx, environment)?,
+            ) else {
+                return Ok(None);
+            };
+            cell_of(tx, &p, &e, at, now)
         })
     }
 
@@ -299,9 +325,57 @@ impl Versioner {
     }
 }
 
+/// The cell of a product in an environment (now, or as of `at`); `None` as of an instant
+/// before its history.
+fn cell_of(
+    tx: &mut dyn Tx,
+    p: &Product,
+    e: &Environment,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<StateCell>> {
+    // INVARIANT: as of T uses claimed times, so back-filled history shows at its instant even
+    // though its product and environment were recorded later.
+    let current = tx.last_success(p.key, e.key, at)?;
+    let in_progress = in_progress(tx, p.key, e.key, at)?;
+    let last_failed = last_failed(tx, p.key, e.key, at.unwrap_or(now))?;
+    if at.is_some() && current.is_none() && in_progress.is_empty() && last_failed.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(StateCell {
+        product_name: p.name.clone(),
+        environment_name: e.name.clone(),
+        environment_type: e.env_type,
+        current: current.as_ref().map(DeployedVersion::from),
+        in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
+        last_failed: last_failed.as_ref().map(DeployedVersion::from),
+    }))
+}
+
 /// How many recent deployments an as-of query looks at for ones still in progress: bounded,
 /// so its cost does not grow with history.
 const AS_OF_WINDOW: u32 = 20;
+
+/// The newest deployment of a product to an environment begun by `at`, when it had failed or
+/// been aborted by then.
+fn last_failed(
+    tx: &mut dyn Tx,
+    product_key: i64,
+    environment_key: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<Deployment>> {
+    // The newest attempt's status first (one cheap indexed read); the whole record only for a
+    // failure.
+    match tx.newest_begun(product_key, environment_key, at)? {
+        Some(a)
+            if matches!(a.status, Status::Failed | Status::Aborted)
+                && a.completed_at.is_none_or(|c| c <= at) =>
+        {
+            tx.deployment_by_id(&a.id)
+        }
+        _ => Ok(None),
+    }
+}
 
 /// The deployments of a product to an environment in progress at `at` (now when `None`),
 /// oldest first: the open ones now; as of an instant, the recent ones begun by then and not
