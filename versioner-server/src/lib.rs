@@ -6,8 +6,9 @@
 //! requests in flight finish.
 //!
 //! Layers, outermost first: tracing (method, path, status, latency; never headers, so never
-//! keys) → request timeout (503 in our body shape) → authentication and authorization
-//! ([`auth`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
+//! keys) → security headers, the Host allow-list and same-origin writes ([`guard`]) → request
+//! timeout (503 in our body shape) → authentication and authorization ([`auth`]) → JSON-only
+//! bodies ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
 //! call on the blocking pool (`spawn_blocking`: the core's SQLite calls block) and convert with
 //! [`versioner_core::wire`]; errors go through one mapping, [`http::ApiError`].
 //!
@@ -20,6 +21,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod guard;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;
@@ -57,6 +59,9 @@ pub struct ServerOptions {
     /// How long a request may take before it is answered 503 (its core call still
     /// completes, and an idempotent write's answer is still stored).
     pub request_timeout: Duration,
+    /// The names (`host` or `host:port`) the server answers to; empty (the default) answers
+    /// any `Host`. See [`guard`].
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -65,6 +70,7 @@ impl Default for ServerOptions {
             auth: AuthMode::Keys,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -88,6 +94,14 @@ impl ServerOptions {
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> ServerOptions {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the names the server answers to (`--allowed-host`, repeatable): a request with
+    /// another `Host` is refused (421). Empty answers any.
+    #[must_use]
+    pub fn allowed_hosts(mut self, hosts: Vec<String>) -> ServerOptions {
+        self.allowed_hosts = hosts;
         self
     }
 }
@@ -125,6 +139,10 @@ impl AppState {
 
     pub(crate) fn auth_mode(&self) -> AuthMode {
         self.inner.options.auth
+    }
+
+    pub(crate) fn allowed_hosts(&self) -> &[String] {
+        &self.inner.options.allowed_hosts
     }
 
     pub(crate) fn body_limit(&self) -> usize {
@@ -181,11 +199,18 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::idempotency,
         ))
+        .layer(middleware::from_fn(guard::json_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::hosts))
+        .layer(middleware::from_fn(guard::security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
