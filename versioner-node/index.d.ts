@@ -964,7 +964,7 @@ export interface Environment {
 export type EnvironmentType = 'dev' | 'test' | 'staging' | 'production' | 'other'
 
 /** The stable error codes, shared by every Versioner surface. */
-export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL'
+export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL' | 'RATE_LIMITED'
 
 /** What a preflight was decided on: the recorded state the rules read. */
 export interface Facts {

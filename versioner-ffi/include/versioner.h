@@ -147,6 +147,10 @@ typedef enum {
    */
   VERSIONER_STATUS_INTERNAL = 14,
   /**
+   * Remote handles: over the server's rate limit; retry later. HTTP 429; CLI exit 1.
+   */
+  VERSIONER_STATUS_RATE_LIMITED = 15,
+  /**
    * A pointer argument that must not be NULL was NULL; the message names it.
    */
   VERSIONER_STATUS_NULL_POINTER = 100,

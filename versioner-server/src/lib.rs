@@ -3,12 +3,14 @@
 //! [`router`] builds the whole application from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no network; [`serve`] runs it on a listener until the
 //! shutdown future resolves (SIGINT or SIGTERM in the binary, see [`shutdown_signal`]), letting
-//! requests in flight finish.
+//! requests in flight finish; [`serve_with`] adds the connection limits, timeouts and TLS of
+//! [`connections`] and [`tls`].
 //!
 //! Layers, outermost first: tracing (method, path, status, latency; never headers, so never
 //! keys) → security headers, the Host allow-list and same-origin writes ([`guard`]) → request
-//! timeout (503 in our body shape) → authentication and authorization ([`auth`]) → JSON-only
-//! bodies ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
+//! timeout (503 in our body shape) → the per-address rate limit ([`limits`]) → authentication
+//! and authorization ([`auth`]) → the per-key rate limit → JSON-only bodies
+//! ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
 //! call on the blocking pool (`spawn_blocking`: the core's SQLite calls block) and convert with
 //! [`versioner_core::wire`]; errors go through one mapping, [`http::ApiError`].
 //!
@@ -21,12 +23,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod connections;
 pub mod guard;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +45,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
 pub use auth::{AuthMode, Caller};
+pub use connections::{ConnectionOptions, serve_with};
+pub use limits::{RateLimit, RateLimits};
+pub use tls::Tls;
 pub use versioner_core::{Actor, ApiKey, Role};
 
 use http::ApiError;
@@ -62,6 +70,8 @@ pub struct ServerOptions {
     /// The names (`host` or `host:port`) the server answers to; empty (the default) answers
     /// any `Host`. See [`guard`].
     pub allowed_hosts: Vec<String>,
+    /// Rate limits per key and per client address (none by default). See [`limits`].
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ServerOptions {
@@ -71,6 +81,7 @@ impl Default for ServerOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             allowed_hosts: Vec::new(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -97,6 +108,13 @@ impl ServerOptions {
         self
     }
 
+    /// Sets the rate limits.
+    #[must_use]
+    pub fn rate_limits(mut self, limits: RateLimits) -> ServerOptions {
+        self.rate_limits = limits;
+        self
+    }
+
     /// Sets the names the server answers to (`--allowed-host`, repeatable): a request with
     /// another `Host` is refused (421). Empty answers any.
     #[must_use]
@@ -117,6 +135,7 @@ struct Inner {
     vr: Versioner,
     options: ServerOptions,
     locks: Arc<KeyedLocks>,
+    limiters: limits::Limiters,
 }
 
 impl AppState {
@@ -126,6 +145,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 vr,
+                limiters: limits::Limiters::new(options.rate_limits),
                 options,
                 locks: Arc::new(KeyedLocks::default()),
             }),
@@ -139,6 +159,10 @@ impl AppState {
 
     pub(crate) fn auth_mode(&self) -> AuthMode {
         self.inner.options.auth
+    }
+
+    pub(crate) fn limiters(&self) -> &limits::Limiters {
+        &self.inner.limiters
     }
 
     pub(crate) fn allowed_hosts(&self) -> &[String] {
@@ -200,10 +224,12 @@ pub fn router(state: AppState) -> Router {
             idempotency::idempotency,
         ))
         .layer(middleware::from_fn(guard::json_bodies))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::per_key))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::per_ip))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -221,19 +247,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the application on `listener` until `shutdown` resolves; requests in flight finish
-/// first.
+/// Serves the application on `listener` until `shutdown` resolves, with the default
+/// [`ConnectionOptions`] (plain HTTP); requests in flight finish first. Equals
+/// `serve_with(listener, state, ConnectionOptions::default(), shutdown)`.
 ///
 /// # Errors
-/// The listener's I/O error.
+/// As [`serve_with`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, ConnectionOptions::default(), shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
