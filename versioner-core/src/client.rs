@@ -445,7 +445,16 @@ fn read_ca_cert(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
 fn is_certificate_error(e: &reqwest::Error) -> bool {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if s.downcast_ref::<rustls::Error>().is_some() {
+        // An I/O error's `source` skips the error it wraps: look inside it too.
+        let wrapped = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        // The TLS error may reach us boxed in a connector's own type; its text still names
+        // the certificate (rustls: `invalid peer certificate: …`).
+        if s.downcast_ref::<rustls::Error>().is_some()
+            || wrapped.is_some_and(|w| w.downcast_ref::<rustls::Error>().is_some())
+            || s.to_string().contains("invalid peer certificate")
+        {
             return true;
         }
         source = s.source();

@@ -66,7 +66,7 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
     if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) {
         match Tls::from_pem_files(cert, key) {
             Ok(tls) => connections = connections.tls(tls),
-            Err(e) => return ctx.fail(&e),
+            Err(e) => return ctx.usage(&super::Usage(e.to_string())),
         }
     }
     let scheme = if connections.tls.is_some() {
