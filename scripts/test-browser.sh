@@ -27,7 +27,7 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   "$PYTHON" -m venv "$VENV"
 fi
 echo "==> pip install playwright pytest"
-"$PY" -m pip install --quiet --disable-pip-version-check 'playwright>=1.40' 'pytest>=8'
+"$PY" -m pip install --quiet --disable-pip-version-check 'playwright==1.65.2' 'pytest==9.2.0'
 
 echo "==> cargo build -p versioner-cli"
 cargo build --quiet -p versioner-cli
