@@ -36,7 +36,8 @@ fn pki(dir: &Path, name: &str) -> Pki {
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
     let mut leaf =
         CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_key = KeyPair::generate().unwrap();
     let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
@@ -118,7 +119,11 @@ fn the_cli_talks_https_to_serve_trusting_the_ca_by_ssl_cert_file_or_ca_cert() {
     let cert = good.cert.to_string_lossy().into_owned();
     let private = good.key.to_string_lossy().into_owned();
     let server = serve(home, &["--tls-cert", &cert, "--tls-key", &private]);
-    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     let ca = good.ca.to_string_lossy().into_owned();
 
     // SSL_CERT_FILE replaces the system's authorities with the test CA.
@@ -145,7 +150,10 @@ fn the_cli_talks_https_to_serve_trusting_the_ca_by_ssl_cert_file_or_ca_cert() {
     // A certificate from another CA: refused, naming the problem, without retrying.
     let wrong = other.ca.to_string_lossy().into_owned();
     for env in [
-        vec![("VERSIONER_API_KEY", key.as_str()), ("SSL_CERT_FILE", wrong.as_str())],
+        vec![
+            ("VERSIONER_API_KEY", key.as_str()),
+            ("SSL_CERT_FILE", wrong.as_str()),
+        ],
         vec![("VERSIONER_API_KEY", key.as_str())],
     ] {
         let started = Instant::now();
@@ -166,7 +174,10 @@ fn the_cli_talks_https_to_serve_trusting_the_ca_by_ssl_cert_file_or_ca_cert() {
     args.extend(deploy_args(&server.url, "1.0.3"));
     let r = versioner(home, &args, &[("VERSIONER_API_KEY", &key)]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("ca_cert") && r.stderr.contains("missing.pem"), "{r:?}");
+    assert!(
+        r.stderr.contains("ca_cert") && r.stderr.contains("missing.pem"),
+        "{r:?}"
+    );
     // Nothing of the refused calls was recorded.
     drop(server);
     let vr = Versioner::open(home.join("v.db")).unwrap();
@@ -188,21 +199,40 @@ fn serve_names_a_bad_certificate_or_key_file() {
     let s = |p: &PathBuf| p.to_string_lossy().into_owned();
     for (cert, key, want) in [
         (home.join("nope.pem"), good.key.clone(), "nope.pem"),
-        (good.key.clone(), good.key.clone(), "holds no PEM certificate"),
-        (good.cert.clone(), other.key.clone(), "does not go with the certificate"),
+        (
+            good.key.clone(),
+            good.key.clone(),
+            "holds no PEM certificate",
+        ),
+        (
+            good.cert.clone(),
+            other.key.clone(),
+            "does not go with the certificate",
+        ),
     ] {
         let r = versioner(
             home,
             &[
-                "serve", "--db", "v.db", "--listen", "127.0.0.1:0", "--tls-cert", &s(&cert),
-                "--tls-key", &s(&key),
+                "serve",
+                "--db",
+                "v.db",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                &s(&cert),
+                "--tls-key",
+                &s(&key),
             ],
             &[],
         );
         assert_eq!(r.code, 1, "{r:?}");
         assert!(r.stderr.contains(want), "{want}: {r:?}");
     }
-    let r = versioner(home, &["serve", "--db", "v.db", "--tls-cert", &s(&good.cert)], &[]);
+    let r = versioner(
+        home,
+        &["serve", "--db", "v.db", "--tls-cert", &s(&good.cert)],
+        &[],
+    );
     assert_eq!(r.code, 1, "--tls-cert needs --tls-key: {r:?}");
     assert!(r.stderr.contains("--tls-key"), "{r:?}");
 }
