@@ -341,3 +341,67 @@ async fn the_per_key_limit_counts_each_key_apart() {
     }
     assert_eq!(statuses, [200, 200, 429, 200, 200, 429]);
 }
+
+/// A test CA and a server certificate for `127.0.0.1`, as PEM files in `dir`; returns the CA's
+/// PEM and the server's TLS configuration.
+fn test_tls(dir: &std::path::Path) -> (String, versioner_server::Tls) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    (
+        ca.pem(),
+        versioner_server::Tls::from_pem_files(&cert, &key).unwrap(),
+    )
+}
+
+/// Over TLS the same API answers, and a client that opens a connection but never completes
+/// the handshake is disconnected within the header-read timeout.
+#[tokio::test]
+async fn https_answers_and_a_stalled_handshake_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, tls) = test_tls(dir.path());
+    let server = start(
+        ServerOptions::default(),
+        ConnectionOptions::default()
+            .header_read_timeout(Duration::from_secs(1))
+            .tls(tls),
+    )
+    .await;
+    let http = reqwest::Client::builder()
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(ca.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let resp = http
+        .get(format!("https://{}/health", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    // Plain HTTP on the TLS port is not answered as HTTP.
+    let mut plain = TcpStream::connect(server.addr).await.unwrap();
+    plain.write_all(HEALTH).await.unwrap();
+    assert!(closed_within(&mut plain, Duration::from_secs(3)).await);
+    // A handshake that never finishes.
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut stalled, Duration::from_secs(4)).await);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    server.stop().await;
+}
