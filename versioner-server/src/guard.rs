@@ -30,7 +30,7 @@
 
 use axum::body::HttpBody;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use versioner_core::Error;
@@ -95,22 +95,31 @@ fn on_list(authority: &str, allowed: &[String]) -> bool {
     })
 }
 
-fn request_host(headers: &HeaderMap) -> Option<String> {
+/// The `host[:port]` a request was sent to, lower case: its `Host` header (HTTP/1.1), else its
+/// URI's authority (HTTP/2's `:authority`).
+fn request_host(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
+        .or_else(|| uri.authority().map(|a| a.as_str().to_ascii_lowercase()))
 }
 
 /// Whether a browser sent this request from another site: `Sec-Fetch-Site` is `cross-site` or
-/// `same-site`, or `Origin` is present and names neither the request's `Host` nor an allowed
-/// host. A request without either header (not from a browser, or from an old one on a simple
-/// `GET`) passes. Call it for state-changing methods ([`is_state_changing`]).
+/// `same-site`, or `Origin` is present and names neither the host the request was sent to
+/// (`Host`, or the URI's authority) nor an allowed host. A request without either header (not
+/// from a browser, or from an old one on a simple `GET`) passes. Call it for state-changing
+/// methods ([`is_state_changing`]); a form-posting page calls it from its own handler or
+/// middleware, next to its CSRF token check.
 ///
 /// # Errors
 /// [`CrossOrigin`] naming the refused value.
-pub fn check_origin(headers: &HeaderMap, allowed_hosts: &[String]) -> Result<(), CrossOrigin> {
+pub fn check_origin(
+    headers: &HeaderMap,
+    uri: &Uri,
+    allowed_hosts: &[String],
+) -> Result<(), CrossOrigin> {
     if let Some(site) = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -126,7 +135,7 @@ pub fn check_origin(headers: &HeaderMap, allowed_hosts: &[String]) -> Result<(),
     };
     let origin_text = String::from_utf8_lossy(origin.as_bytes()).into_owned();
     let same = origin_authority(&origin_text).is_some_and(|authority| {
-        request_host(headers).as_deref() == Some(authority.as_str())
+        request_host(headers, uri).as_deref() == Some(authority.as_str())
             || on_list(&authority, allowed_hosts)
     });
     if same {
@@ -142,13 +151,7 @@ pub async fn hosts(State(state): State<AppState>, req: Request, next: Next) -> R
     if allowed.is_empty() {
         return next.run(req).await;
     }
-    // HTTP/2 carries the host in the URI's authority, HTTP/1.1 in the header.
-    let host = request_host(req.headers()).or_else(|| {
-        req.uri()
-            .authority()
-            .map(|a| a.as_str().to_ascii_lowercase())
-    });
-    match host {
+    match request_host(req.headers(), req.uri()) {
         Some(h) if on_list(&h, allowed) => next.run(req).await,
         other => {
             let given = other.unwrap_or_default();
@@ -171,7 +174,7 @@ pub async fn hosts(State(state): State<AppState>, req: Request, next: Next) -> R
 /// Refuses cross-origin state-changing requests (see the module documentation).
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if is_state_changing(req.method())
-        && let Err(refused) = check_origin(req.headers(), state.allowed_hosts())
+        && let Err(refused) = check_origin(req.headers(), req.uri(), state.allowed_hosts())
     {
         tracing::info!(given = %refused.given, path = %req.uri().path(), "refused: cross-origin write");
         return ApiError(refused.into_error()).into_response();
@@ -284,30 +287,36 @@ mod tests {
     #[test]
     fn same_origin_passes_and_cross_origin_is_refused() {
         let none: &[String] = &[];
-        assert!(check_origin(&headers(&[]), none).is_ok());
-        assert!(check_origin(&headers(&[("host", "127.0.0.1:8000")]), none).is_ok());
+        let root = Uri::from_static("/");
+        assert!(check_origin(&headers(&[]), &Uri::from_static("/"), none).is_ok());
+        assert!(check_origin(&headers(&[("host", "127.0.0.1:8000")]), &root, none).is_ok());
         let same = headers(&[
             ("host", "127.0.0.1:8000"),
             ("origin", "http://127.0.0.1:8000"),
         ]);
-        assert!(check_origin(&same, none).is_ok());
+        assert!(check_origin(&same, &root, none).is_ok());
         let other_port = headers(&[
             ("host", "127.0.0.1:8000"),
             ("origin", "http://127.0.0.1:9999"),
         ]);
         assert_eq!(
-            check_origin(&other_port, none).unwrap_err().given,
+            check_origin(&other_port, &root, none).unwrap_err().given,
             "http://127.0.0.1:9999"
         );
         let null = headers(&[("host", "h"), ("origin", "null")]);
-        assert!(check_origin(&null, none).is_err());
+        assert!(check_origin(&null, &root, none).is_err());
         let site = headers(&[("host", "h"), ("sec-fetch-site", "cross-site")]);
-        assert!(check_origin(&site, none).is_err());
+        assert!(check_origin(&site, &root, none).is_err());
         let same_site = headers(&[("sec-fetch-site", "same-origin")]);
-        assert!(check_origin(&same_site, none).is_ok());
+        assert!(check_origin(&same_site, &root, none).is_ok());
         // Behind a proxy the Host is the proxy's: the public name is allowed explicitly.
+        // HTTP/2: no Host header, the authority is in the URI.
+        let h2 = headers(&[("origin", "https://v.example:8443")]);
+        let uri = Uri::from_static("https://v.example:8443/deployment-events/");
+        assert!(check_origin(&h2, &uri, none).is_ok());
+        assert!(check_origin(&h2, &root, none).is_err());
         let proxied = headers(&[("host", "127.0.0.1:8000"), ("origin", "https://v.example")]);
-        assert!(check_origin(&proxied, &["v.example".to_string()]).is_ok());
+        assert!(check_origin(&proxied, &root, &["v.example".to_string()]).is_ok());
     }
 
     #[test]
