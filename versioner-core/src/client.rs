@@ -65,7 +65,8 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 ///
 /// Every surface reads them from one JSON object ([`ClientOptions::from_json`]):
 /// `{"timeout_ms": 30000, "max_attempts": 4, "backoff_ms": 1000, "max_wait_ms": 60000,
-/// "user_agent": "…"}`; a missing key keeps its default, an unknown key is refused.
+/// "user_agent": "…", "ca_cert": "/path/ca.pem"}`; a missing key keeps its default, an
+/// unknown key is refused.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
