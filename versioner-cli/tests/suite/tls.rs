@@ -2,7 +2,8 @@
 //! `versioner serve --tls-cert/--tls-key` and against a plain server behind a TLS-terminating
 //! proxy, trusting a test CA (made here with rcgen) through `SSL_CERT_FILE` and through
 //! `--ca-cert`; a server certificate from another CA is refused with a message naming the
-//! problem, at once (not retried), exit 1. And an API key alone means the public API.
+//! problem, at once (not retried), exit 1. An API key alone means the public API. And
+//! `versioner serve`'s hardening flags (items 2 and 3) reach the server.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -337,4 +338,56 @@ fn an_api_key_alone_means_the_public_api() {
     let r = versioner(home, &quick, &[("VERSIONER_DB", "v.db")]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("Mode: in process"), "{r:?}");
+}
+
+/// `versioner serve`'s hardening flags reach the server: `--allowed-host` refuses another
+/// `Host` (421, exit 4, naming the flag); `--rate-limit-per-ip` answers 429 `RATE_LIMITED`
+/// once the burst is spent (exit 1 when the attempts run out, after waiting `Retry-After`).
+#[test]
+fn serve_applies_allowed_host_and_rate_limit_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let vr = Versioner::open(home.join("v.db")).unwrap();
+    let key = vr.create_api_key("admin", Role::Admin).unwrap().secret;
+    drop(vr);
+    let server = serve(home, &["--allowed-host", "versioner.internal"]);
+    let r = versioner(
+        home,
+        &["--api-url", &server.url, "status"],
+        &[("VERSIONER_API_KEY", &key)],
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("is not a name this server answers to")
+            && r.stderr.contains("--allowed-host"),
+        "{r:?}"
+    );
+    drop(server);
+
+    let server = serve(
+        home,
+        &["--rate-limit-per-ip", "60", "--rate-limit-burst", "2"],
+    );
+    let status = |attempts: &str| {
+        versioner(
+            home,
+            &[
+                "--api-url",
+                &server.url,
+                "--max-attempts",
+                attempts,
+                "status",
+            ],
+            &[("VERSIONER_API_KEY", &key)],
+        )
+    };
+    assert_eq!(status("1").code, 0);
+    assert_eq!(status("1").code, 0);
+    let refused = status("1");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("RATE_LIMITED"), "{refused:?}");
+    // With retries, the client waits what the server asks (a token per second) and succeeds.
+    let started = Instant::now();
+    assert_eq!(status("3").code, 0);
+    assert!(started.elapsed() >= Duration::from_millis(500));
 }
