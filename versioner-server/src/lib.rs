@@ -10,7 +10,9 @@
 //! keys) → security headers, the Host allow-list and same-origin writes ([`guard`]) → request
 //! timeout (503 in our body shape) → the per-address rate limit ([`limits`]) → authentication
 //! and authorization ([`auth`]) → the per-key rate limit → JSON-only bodies
-//! ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
+//! ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler; the first five
+//! are [`shared_layers`] (every route), the rest [`api_routes`]'s (the JSON API only). Handlers
+//! parse, make one core
 //! call on the blocking pool (`spawn_blocking`: the core's SQLite calls block) and convert with
 //! [`versioner_core::wire`]; errors go through one mapping, [`http::ApiError`].
 //!
@@ -212,8 +214,19 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
 }
 
-/// The whole application.
+/// The whole application: [`api_routes`] under [`shared_layers`].
 pub fn router(state: AppState) -> Router {
+    shared_layers(api_routes(&state), state)
+}
+
+/// The JSON API's routes, with the layers that belong to the API alone: authentication and
+/// authorization from the route table, the per-key rate limit, JSON-only bodies, idempotency
+/// and the body limit, plus the JSON 404 and 405 fallbacks.
+///
+/// Another group of routes (pages that post forms, with their own sessions) merges here,
+/// `api_routes(&state).merge(pages)`, and gets only [`shared_layers`]: the API's key check and
+/// JSON rule do not apply to it, and [`guard::check_origin`] is there for its form posts.
+pub fn api_routes(state: &AppState) -> Router<AppState> {
     let (routes, _) = api::routes().split_for_parts();
     routes
         .fallback(api::meta::not_found)
@@ -224,11 +237,21 @@ pub fn router(state: AppState) -> Router {
             idempotency::idempotency,
         ))
         .layer(middleware::from_fn(guard::json_bodies))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::per_key))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_key,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+}
+
+/// The layers every route shares, API and pages alike, outermost first: tracing, the security
+/// headers, the Host allow-list, same-origin writes, the request timeout and the per-address
+/// rate limit.
+pub fn shared_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .layer(middleware::from_fn_with_state(state.clone(), limits::per_ip))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(

@@ -386,7 +386,10 @@ fn serve_applies_allowed_host_and_rate_limit_flags() {
     let refused = status("1");
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("RATE_LIMITED"), "{refused:?}");
-    assert!(refused.stderr.contains("--max-attempts"), "a hint: {refused:?}");
+    assert!(
+        refused.stderr.contains("--max-attempts"),
+        "a hint: {refused:?}"
+    );
     // With retries, the client waits what the server asks (a token per second) and succeeds.
     let started = Instant::now();
     assert_eq!(status("3").code, 0);
