@@ -57,6 +57,8 @@ mod clock;
 pub mod decision;
 mod error;
 mod event;
+#[cfg(doctest)]
+mod guide;
 pub mod input;
 mod model;
 mod names;

@@ -61,6 +61,19 @@ pub struct StateCell {
 }
 
 /// Every product × environment that has had a deployment.
+///
+/// # Examples
+/// ```
+/// use versioner_core::{DeploymentEvent, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+/// vr.track_deployment(&DeploymentEvent::new("api", "1.3.0", "staging", "started"))?;
+/// let state = vr.state(None)?;
+/// let cell = state.cell("api", "staging").unwrap();
+/// assert_eq!(cell.current.as_ref().unwrap().version, "1.2.0");
+/// assert_eq!(cell.in_progress[0].version, "1.3.0");
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]

@@ -147,6 +147,18 @@ impl Versioner {
     /// assert_eq!(b.fields.recorded_by.as_deref(), Some("dana"));
     /// # Ok::<(), versioner_core::Error>(())
     /// ```
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{Actor, ApprovalRequest, BuildEvent, ErrorCode, Role, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// let quinn = vr.acting_as(Actor::local("quinn").with_role(Role::Qa));
+    /// quinn.approve(&ApprovalRequest::new("api", "1.2.0", "qa", "quinn"))?;
+    /// let err = quinn.approve(&ApprovalRequest::new("api", "1.2.0", "security", "quinn")).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::Forbidden);     // QA may not grant `security`
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     #[must_use]
     pub fn acting_as(&self, actor: Actor) -> Versioner {
         let mut vr = self.clone();

@@ -25,6 +25,17 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, EnvironmentType, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "prod-eu", "completed"))?;
+    /// let envs = vr.environments()?;
+    /// assert_eq!(envs[0].name, "prod-eu");
+    /// assert_eq!(envs[0].env_type, EnvironmentType::Production);   // inferred from the name
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn environments(&self) -> Result<Vec<Environment>> {
         store::read(&*self.store, |tx| tx.environments())
     }
@@ -65,6 +76,17 @@ impl Versioner {
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown product; `INVALID_INPUT` for a bad page; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, Page, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// vr.track_build(&BuildEvent::new("api", "1.3.0", "success"))?;
+    /// let versions = vr.versions("api", Page::first(10))?;          // newest first
+    /// assert_eq!(versions[0].version, "1.3.0");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
         let page = page.validated()?;
         store::read(&*self.store, |tx| {
@@ -77,6 +99,16 @@ impl Versioner {
     ///
     /// # Errors
     /// `NOT_FOUND`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, ErrorCode, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// assert_eq!(vr.version("api", "1.2.0")?.product_name, "api");
+    /// assert_eq!(vr.version("api", "9.9.9").unwrap_err().code(), ErrorCode::NotFound);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn version(&self, product: &str, version: &str) -> Result<Version> {
         store::read(&*self.store, |tx| Ok(find_version(tx, product, version)?.1))
     }
@@ -108,6 +140,15 @@ impl Versioner {
     ///
     /// # Errors
     /// `NOT_FOUND`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// let d = vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// assert_eq!(vr.deployment(&d.id)?.version, "1.2.0");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn deployment(&self, id: &str) -> Result<Deployment> {
         store::read(&*self.store, |tx| {
             tx.deployment_by_id(id)?.ok_or_else(|| Error::NotFound {
@@ -122,6 +163,18 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` for a bad limit; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, HistoryQuery, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// vr.track_deployment(&DeploymentEvent::new("web", "3.0.0", "staging", "completed"))?;
+    /// let api = vr.history(&HistoryQuery::new().product("api"))?;   // newest first
+    /// assert_eq!(api.len(), 1);
+    /// assert_eq!(api[0].environment_name, "staging");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
         let limit = Page::first(query.limit.unwrap_or(50)).validated()?.limit;
         store::read(&*self.store, |tx| {
@@ -169,6 +222,17 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// let state = vr.state(None)?;              // or Some(instant): as of then
+    /// assert_eq!(state.version("api", "staging"), Some("1.2.0"));
+    /// println!("{}", state.to_table());
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
         store::read(&*self.store, |tx| {
             let pairs = tx.pairs()?;
@@ -210,6 +274,18 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.3.0", "staging", "completed"))?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "completed"))?;
+    /// let drift = vr.drift(None, None)?;
+    /// assert_eq!(drift[0].product_name, "api");
+    /// assert_eq!(drift[0].distinct_versions, 2);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn drift(
         &self,
         at: Option<DateTime<Utc>>,

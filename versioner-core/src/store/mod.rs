@@ -108,6 +108,18 @@ pub struct RuleStatusChange {
 }
 
 /// Filters for deployment history.
+///
+/// # Examples
+/// ```
+/// use versioner_core::{DeploymentEvent, HistoryQuery, Status, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "failed"))?;
+/// let mut query = HistoryQuery::new().product("api");
+/// query.status = Some(Status::Failed);
+/// query.limit = Some(10);
+/// assert_eq!(vr.history(&query)?.len(), 1);
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryQuery {
