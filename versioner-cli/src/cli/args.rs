@@ -19,6 +19,8 @@ Two modes, chosen by the global options (before or after the subcommand):
               or --database-url URL (VERSIONER_DATABASE_URL) on PostgreSQL (feature `postgres`)
   server      --api-url URL (or VERSIONER_API_URL) with --api-key KEY (or VERSIONER_API_KEY):
               talk to `versioner serve`
+  default     none of these (and no key) anywhere: in process on ~/.versioner/versioner.db
+              (VERSIONER_HOME moves the directory, which also holds config.yaml)
 
 A flag wins over its VERSIONER_* variable, which wins over the config file (--config FILE, else
 ~/.versioner/config.yaml; never the current directory), which wins over CI auto-detection.

@@ -62,6 +62,9 @@ pub fn open(location: &Location) -> Result<Versioner, Error> {
 pub enum Backend {
     /// In process, on this database (a SQLite file, `:memory:`, or PostgreSQL).
     Local(Location),
+    /// In process, on the default SQLite file in the Versioner home directory (`VERSIONER_HOME`,
+    /// else `~/.versioner`): nothing names a backend.
+    Home(PathBuf),
     /// Over HTTP.
     Remote {
         /// The server's base URL.
@@ -136,25 +139,60 @@ impl Context<'_, '_> {
             s.config.get("api_url"),
             "the config file",
         )?;
-        config.ok_or_else(|| {
-            Usage(
+        match config {
+            Some(b) => Ok(b),
+            None => self.unconfigured(),
+        }
+    }
+
+    /// The backend when no level names one: the default database in the Versioner home
+    /// directory, unless an API key is given (a key alone is not a place to record).
+    fn unconfigured(&self) -> Result<Backend, Usage> {
+        let key = self.sources.pick(self.global.api_key.as_deref(), "api_key");
+        match (key, self.sources.default_database()) {
+            (None, Some(path)) => Ok(Backend::Home(path)),
+            _ => Err(Usage(
                 "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner \
                  serve`), or set VERSIONER_DB or VERSIONER_API_URL"
                     .into(),
-            )
-        })
+            )),
+        }
+    }
+
+    /// The default database `path` of [`Backend::Home`], creating its directory and saying
+    /// (with `-v`) that the default is used.
+    fn home_database(&mut self, path: PathBuf) -> Result<Location, Usage> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Usage(format!(
+                    "cannot create the Versioner home directory `{}`: {e}; pass --db PATH or set \
+                     VERSIONER_HOME",
+                    dir.display()
+                ))
+            })?;
+        }
+        self.console.info(&format!(
+            "No --db, --database-url or --api-url configured: recording in process into the \
+             default database {} (VERSIONER_HOME moves it)",
+            path.display()
+        ));
+        Ok(Location::Sqlite(path))
     }
 
     /// The database of an in-process-only command (`serve`, `keys`).
     ///
     /// # Errors
     /// [`Usage`] when none is configured or the configuration names a server.
-    pub fn database(&self, command: &str) -> Result<Location, Usage> {
+    pub fn database(&mut self, command: &str) -> Result<Location, Usage> {
+        let refused = || {
+            Usage(format!(
+                "{command} works on a database: pass --db PATH (or --database-url URL)"
+            ))
+        };
         match self.backend() {
             Ok(Backend::Local(db)) => Ok(db),
-            Ok(Backend::Remote { .. }) | Err(_) => Err(Usage(format!(
-                "{command} works on a database: pass --db PATH (or --database-url URL)"
-            ))),
+            Ok(Backend::Home(path)) => self.home_database(path),
+            Ok(Backend::Remote { .. }) | Err(_) => Err(refused()),
         }
     }
 
@@ -178,12 +216,10 @@ impl Context<'_, '_> {
     ) -> Result<Result<Box<dyn Tracker>, Error>, Usage> {
         let backend = self.backend()?;
         match backend {
-            Backend::Local(db) => {
-                let actor = self.actor(actor);
-                self.console
-                    .info(&format!("Mode: in process, {db}, acting as {actor}"));
-                Ok(open(&db)
-                    .map(|vr| Box::new(vr.acting_as(Actor::local(actor))) as Box<dyn Tracker>))
+            Backend::Local(db) => Ok(self.in_process(&db, actor)),
+            Backend::Home(path) => {
+                let db = self.home_database(path)?;
+                Ok(self.in_process(&db, actor))
             }
             Backend::Remote { url, key } => {
                 self.console.info(&format!(
@@ -215,6 +251,18 @@ impl Context<'_, '_> {
                 }
             }
         }
+    }
+
+    /// Opens `db` in process as a [`Tracker`] acting as `actor` (see [`Context::tracker_as`]).
+    fn in_process(
+        &mut self,
+        db: &Location,
+        actor: Option<&str>,
+    ) -> Result<Box<dyn Tracker>, Error> {
+        let actor = self.actor(actor);
+        self.console
+            .info(&format!("Mode: in process, {db}, acting as {actor}"));
+        open(db).map(|vr| Box::new(vr.acting_as(Actor::local(actor))) as Box<dyn Tracker>)
     }
 
     /// Who acts in process: the given name (a command's own flag, such as `--approver`), else
