@@ -9,6 +9,8 @@
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
 //! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
 //!   `Idempotency-Key` replay what committed, never run it twice.
+//! - `gaps`: `drift`, `versions --sha`/`--id`, `products`, `environments`, `rules history`,
+//!   one policy problem per line, config-file typos, `--help` headings, humanised waits.
 //! - `zero_config`: with nothing configured the CLI records into `~/.versioner/versioner.db`.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
@@ -34,5 +36,7 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/gaps.rs"]
+mod gaps;
 #[path = "suite/zero_config.rs"]
 mod zero_config;

@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod audit;
+mod catalog;
 mod commands;
 pub mod keys;
 pub mod output;
@@ -347,6 +348,13 @@ where
     }
     if let Some(path) = &sources.config.path {
         console.info(&format!("Using config file: {}", path.display()));
+        for key in sources.config.unknown_keys() {
+            console.err(&format!(
+                "⚠ config file {}: unknown key `{key}` is ignored; known keys: {}",
+                path.display(),
+                sources::CONFIG_KEYS.join(", ")
+            ));
+        }
     }
     let mut ctx = Context {
         console,
@@ -362,6 +370,9 @@ where
         Command::Status(a) => commands::status(&mut ctx, &a),
         Command::History(a) => commands::history(&mut ctx, &a),
         Command::Versions(a) => commands::versions(&mut ctx, &a),
+        Command::Drift(a) => catalog::drift(&mut ctx, &a),
+        Command::Products(p) => catalog::products(&mut ctx, &p),
+        Command::Environments(e) => catalog::environments(&mut ctx, &e),
         Command::Rules(r) => commands::rules(&mut ctx, &r),
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),

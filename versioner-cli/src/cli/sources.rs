@@ -80,6 +80,15 @@ impl ConfigFile {
         })
     }
 
+    /// The file's keys that no command reads (a typo such as `api-url` or `prodct`), sorted.
+    pub fn unknown_keys(&self) -> Vec<&str> {
+        self.values
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !CONFIG_KEYS.contains(k))
+            .collect()
+    }
+
     /// A scalar value as text (numbers and booleans as written).
     pub fn get(&self, key: &str) -> Option<String> {
         match self.values.get(key)? {
@@ -95,6 +104,38 @@ impl ConfigFile {
         self.values.get(key).filter(|v| !v.is_null())
     }
 }
+
+/// The keys a config file may hold: the `VERSIONER_*` variables' names without the prefix, in
+/// lower case.
+pub const CONFIG_KEYS: &[&str] = &[
+    "db",
+    "database_url",
+    "api_url",
+    "api_key",
+    "actor",
+    "product",
+    "version",
+    "environment",
+    "status",
+    "source_system",
+    "build_number",
+    "scm_sha",
+    "scm_branch",
+    "scm_repository",
+    "build_url",
+    "deploy_url",
+    "invoke_id",
+    "built_by",
+    "built_by_email",
+    "built_by_name",
+    "deployed_by",
+    "deployed_by_email",
+    "deployed_by_name",
+    "started_at",
+    "completed_at",
+    "extra_metadata",
+    "fail_on_api_error",
+];
 
 /// The Versioner home directory: `VERSIONER_HOME`, else `.versioner` in the user's home
 /// (`HOME`, else `USERPROFILE`); `None` when none of them is set.
@@ -290,6 +331,24 @@ mod tests {
                 .unwrap_err()
                 .contains("does not exist")
         );
+    }
+
+    #[test]
+    fn unknown_config_keys_are_listed_and_known_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(
+            &cfg,
+            "api-url: http://x\nproduct: a\nprodct: b\nfail_on_api_error: false\n",
+        )
+        .unwrap();
+        let env = env_of(&[]);
+        let s = Sources::load(Some(&cfg), &env).unwrap();
+        assert_eq!(s.config.unknown_keys(), vec!["api-url", "prodct"]);
+        // Every key a command reads is known.
+        for key in CONFIG_KEYS {
+            assert!(!key.contains('-'), "{key}");
+        }
     }
 
     #[test]
