@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -242,11 +242,20 @@ CREATE TABLE settings(
   updated_at TEXT NOT NULL
 );
 "#,
+    // 7: the catalog: products and environments carry a description and free JSON metadata.
+    // (Issue 18, item 10. If another branch's migration 7 lands first, this one becomes 8:
+    // entries are positional, so renumbering is moving it after that one.)
+    r#"
+ALTER TABLE products ADD COLUMN description TEXT;
+ALTER TABLE products ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE environments ADD COLUMN description TEXT;
+ALTER TABLE environments ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 6;
+pub const PG_SCHEMA_VERSION: i64 = 7;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -463,5 +472,12 @@ CREATE TABLE settings(
   value JSONB NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL
 );
+"#,
+    // 7: the catalog (see the SQLite migration 7).
+    r#"
+ALTER TABLE products ADD COLUMN description TEXT;
+ALTER TABLE products ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE environments ADD COLUMN description TEXT;
+ALTER TABLE environments ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
 "#,
 ];

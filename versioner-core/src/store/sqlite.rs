@@ -27,7 +27,7 @@ use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRINCIPAL_SELECT,
     PRODUCT_COLS, VERSION_SELECT,
 };
-use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{CatalogEntry, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{
     ApiKey, IdempotencyRecord, Principal, Role, StoredAnswer, StoredApiKey, principal_key,
 };
@@ -348,23 +348,37 @@ fn new_uid() -> String {
 }
 
 fn product_row(row: &Row<'_>) -> rusqlite::Result<Product> {
+    product_at(row, 0)
+}
+
+/// A product from the [`PRODUCT_COLS`] starting at column `o`.
+fn product_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Product> {
     Ok(Product {
-        key: row.get(0)?,
-        id: row.get(1)?,
-        name: row.get(2)?,
-        created_at: dt(row, 3)?,
+        key: row.get(o)?,
+        id: row.get(o + 1)?,
+        name: row.get(o + 2)?,
+        created_at: dt(row, o + 3)?,
+        description: row.get(o + 4)?,
+        extra_metadata: json(row, o + 5)?,
     })
 }
 
 fn env_row(row: &Row<'_>) -> rusqlite::Result<Environment> {
-    let ty: String = row.get(3)?;
+    env_at(row, 0)
+}
+
+/// An environment from the [`ENV_COLS`] starting at column `o`.
+fn env_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Environment> {
+    let ty: String = row.get(o + 3)?;
     Ok(Environment {
-        key: row.get(0)?,
-        id: row.get(1)?,
-        name: row.get(2)?,
-        env_type: ty.parse().map_err(|e| conversion(3, e))?,
-        type_overridden: row.get(4)?,
-        created_at: dt(row, 5)?,
+        key: row.get(o)?,
+        id: row.get(o + 1)?,
+        name: row.get(o + 2)?,
+        env_type: ty.parse().map_err(|e| conversion(o + 3, e))?,
+        type_overridden: row.get(o + 4)?,
+        created_at: dt(row, o + 5)?,
+        description: row.get(o + 6)?,
+        extra_metadata: json(row, o + 7)?,
     })
 }
 
@@ -521,6 +535,8 @@ impl Tx for SqliteTx<'_> {
             key: self.conn.last_insert_rowid(),
             id: uid,
             name: name.to_string(),
+            description: None,
+            extra_metadata: Map::new(),
             created_at: now,
         })
     }
@@ -558,8 +574,36 @@ impl Tx for SqliteTx<'_> {
             name: name.to_string(),
             env_type,
             type_overridden: false,
+            description: None,
+            extra_metadata: Map::new(),
             created_at: now,
         })
+    }
+
+    fn update_product(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        self.exec(
+            "UPDATE products SET name = ?2, description = ?3, extra_metadata = ?4 WHERE id = ?1",
+            params![
+                key,
+                entry.name,
+                entry.description,
+                to_json(entry.extra_metadata)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_environment(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        self.exec(
+            "UPDATE environments SET name = ?2, description = ?3, extra_metadata = ?4 WHERE id = ?1",
+            params![
+                key,
+                entry.name,
+                entry.description,
+                to_json(entry.extra_metadata)?
+            ],
+        )?;
+        Ok(())
     }
 
     fn set_environment_type(
@@ -998,23 +1042,12 @@ impl Tx for SqliteTx<'_> {
 
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
         self.all(
-            "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
+            "SELECT p.id, p.uid, p.name, p.created_at, p.description, p.extra_metadata, \
+             e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at, e.description, e.extra_metadata \
              FROM product_environments pe JOIN products p ON p.id = pe.product_id \
              JOIN environments e ON e.id = pe.environment_id ORDER BY p.name, e.name",
             [],
-            |r| {
-                let p = product_row(r)?;
-                let ty: String = r.get(7)?;
-                let e = Environment {
-                    key: r.get(4)?,
-                    id: r.get(5)?,
-                    name: r.get(6)?,
-                    env_type: ty.parse().map_err(|e| conversion(7, e))?,
-                    type_overridden: r.get(8)?,
-                    created_at: dt(r, 9)?,
-                };
-                Ok((p, e))
-            },
+            |r| Ok((product_at(r, 0)?, env_at(r, 6)?)),
         )
     }
 
