@@ -9,6 +9,8 @@
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
 //! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
 //!   `Idempotency-Key` replay what committed, never run it twice.
+//! - `catalog`: products and environments described and renamed over HTTP, the client and the
+//!   CLI; ids and history stay.
 //! - `gaps`: `drift`, `versions --sha`/`--id`, `products`, `environments`, `rules history`,
 //!   one policy problem per line, config-file typos, `--help` headings, humanised waits.
 //! - `zero_config`: with nothing configured the CLI records into `~/.versioner/versioner.db`.
@@ -28,6 +30,8 @@ mod support;
 
 #[path = "suite/api.rs"]
 mod api;
+#[path = "suite/catalog.rs"]
+mod catalog;
 #[path = "suite/ci.rs"]
 mod ci;
 #[path = "suite/cli.rs"]

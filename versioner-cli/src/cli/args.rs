@@ -172,23 +172,27 @@ Examples:
   versioner drift --environment staging --environment production
   versioner drift --at 2026-11-20T17:00:00Z -o json")]
     Drift(DriftArgs),
-    /// The products: list, describe
+    /// The products: list, describe, rename, set the description or metadata
     #[command(
         subcommand,
         after_help = "\
 Examples:
   versioner products list
-  versioner products describe api"
+  versioner products describe api
+  versioner products rename api api-service
+  versioner products set api-service --description 'The public API' --extra-metadata '{\"team\":\"core\"}'"
     )]
     Products(Products),
-    /// The environments: list, describe, set the type
+    /// The environments: list, describe, set the type, rename, set the description or metadata
     #[command(
         subcommand,
         after_help = "\
 Examples:
   versioner environments list
   versioner environments describe prod-eu
-  versioner environments set-type prod-eu production"
+  versioner environments set-type prod-eu production
+  versioner environments rename prod-eu production-eu
+  versioner environments set production-eu --description 'Frankfurt'"
     )]
     Environments(Environments),
     /// Deployment rules: apply a policy file, list, change a rule's status
@@ -533,9 +537,28 @@ Examples:
 Examples:
   versioner products describe api")]
     Describe {
-        /// The product's name
+        /// The product's name (or its id)
         name: String,
     },
+    /// Rename it: the id stays, and its history, versions, deployments and approvals follow;
+    /// the old name no longer resolves (refused while a rule names it)
+    #[command(after_help = "\
+Examples:
+  versioner products rename api api-service
+  versioner environments rename prod-eu production-eu")]
+    Rename {
+        /// The current name (or the id)
+        name: String,
+        /// The new name
+        new_name: String,
+    },
+    /// Set the description or the metadata (each flag left out is left as it is)
+    #[command(after_help = "\
+Examples:
+  versioner products set api --description 'The public API'
+  versioner products set api --extra-metadata '{\"team\":\"core\",\"oncall\":\"#api\"}'
+  versioner products set api --description ''        # removes it")]
+    Set(CatalogSetArgs),
 }
 
 /// `versioner environments …`.
@@ -552,7 +575,7 @@ Examples:
 Examples:
   versioner environments describe production")]
     Describe {
-        /// The environment's name
+        /// The environment's name (or its id)
         name: String,
     },
     /// Set an environment's type (dev, test, staging, production, other), or `inferred` to
@@ -568,6 +591,38 @@ Examples:
         #[arg(value_name = "TYPE")]
         env_type: String,
     },
+    /// Rename it: the id stays, and its history, versions, deployments and approvals follow;
+    /// the old name no longer resolves (refused while a rule names it)
+    #[command(after_help = "\
+Examples:
+  versioner products rename api api-service
+  versioner environments rename prod-eu production-eu")]
+    Rename {
+        /// The current name (or the id)
+        name: String,
+        /// The new name
+        new_name: String,
+    },
+    /// Set the description or the metadata (each flag left out is left as it is)
+    #[command(after_help = "\
+Examples:
+  versioner products set api --description 'The public API'
+  versioner products set api --extra-metadata '{\"team\":\"core\",\"oncall\":\"#api\"}'
+  versioner products set api --description ''        # removes it")]
+    Set(CatalogSetArgs),
+}
+
+/// Flags of `products set` and `environments set`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CatalogSetArgs {
+    /// The name (or the id)
+    pub name: String,
+    /// A description for people; '' removes it
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A JSON object replacing the metadata as a whole; '{}' removes it
+    #[arg(long, value_name = "JSON")]
+    pub extra_metadata: Option<String>,
 }
 
 /// `versioner rules …`.

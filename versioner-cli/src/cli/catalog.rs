@@ -3,13 +3,13 @@
 //!
 //! [`Tracker`]: versioner_core::Tracker
 
-use serde_json::Value;
-use versioner_core::{EnvironmentType, Page, StateCell};
+use serde_json::{Map, Value};
+use versioner_core::{CatalogChange, EnvironmentType, Page, StateCell};
 
-use super::Context;
-use super::args::{DriftArgs, Environments, Products};
+use super::args::{CatalogSetArgs, DriftArgs, Environments, Products};
 use super::commands::{instant, open, time, to_json};
 use super::output::table;
+use super::{Context, Usage};
 use crate::exit::Exit;
 
 macro_rules! attempt {
@@ -96,32 +96,35 @@ pub fn products(ctx: &mut Context<'_, '_>, p: &Products) -> Exit {
             }
         }
         Products::Describe { name } => {
-            // INVARIANT: `versions` answers NOT_FOUND for an unknown product, before anything
-            // is printed.
-            let versions = attempt!(ctx, t.versions(name, Page::first(5)));
-            let list = attempt!(ctx, t.products());
+            let product = attempt!(ctx, t.product(name));
+            let versions = attempt!(ctx, t.versions(&product.name, Page::first(5)));
             let state = attempt!(ctx, t.state(None));
-            let product = list.iter().find(|p| p.name == *name);
             let cells: Vec<&StateCell> = state
                 .cells
                 .iter()
-                .filter(|c| c.product_name == *name)
+                .filter(|c| c.product_name == product.name)
                 .collect();
             if ctx.console.json() {
                 ctx.console.print_json(&serde_json::json!({
-                    "product": product.map(to_json).unwrap_or(Value::Null),
+                    "product": to_json(&product),
                     "latest_versions": to_json(&versions),
                     "deployed": to_json(&cells),
                 }));
                 return Exit::Success;
             }
-            if let Some(p) = product {
-                ctx.console.out(&format!("Product:     {}", p.name));
-                ctx.console.out(&format!("ID:          {}", p.id));
-                ctx.console
-                    .out(&format!("First seen:  {}", time(p.created_at)));
-            }
+            record_lines(
+                ctx,
+                "Product",
+                &product.name,
+                &product.id,
+                product.description.as_deref(),
+                &product.extra_metadata,
+                product.created_at,
+            );
             ctx.console.out("Latest versions:");
+            if versions.is_empty() {
+                ctx.console.out("  (none)");
+            }
             for v in &versions {
                 ctx.console.out(&format!(
                     "  {}  {}  {}",
@@ -139,8 +142,92 @@ pub fn products(ctx: &mut Context<'_, '_>, p: &Products) -> Exit {
                     .out(&format!("  {}: {}", c.environment_name, cell_text(c)));
             }
         }
+        Products::Rename { name, new_name } => {
+            let p = attempt!(
+                ctx,
+                t.update_product(name, &CatalogChange::rename(new_name))
+            );
+            changed(ctx, "Product", name, &p.name, &p.id, &to_json(&p));
+        }
+        Products::Set(a) => {
+            let change = match set_change(a) {
+                Ok(c) => c,
+                Err(u) => return ctx.usage(&u),
+            };
+            let p = attempt!(ctx, t.update_product(&a.name, &change));
+            changed(ctx, "Product", &a.name, &p.name, &p.id, &to_json(&p));
+        }
     }
     Exit::Success
+}
+
+/// Prints a product's or an environment's record.
+fn record_lines(
+    ctx: &mut Context<'_, '_>,
+    kind: &str,
+    name: &str,
+    id: &str,
+    description: Option<&str>,
+    metadata: &Map<String, Value>,
+    created_at: chrono::DateTime<chrono::Utc>,
+) {
+    ctx.console
+        .out(&format!("{:<13}{name}", format!("{kind}:")));
+    ctx.console.out(&format!("ID:          {id}"));
+    if let Some(d) = description {
+        let mut lines = d.lines();
+        ctx.console.out(&format!(
+            "Description: {}",
+            lines.next().unwrap_or_default()
+        ));
+        for line in lines {
+            ctx.console.out(&format!("             {line}"));
+        }
+    }
+    if !metadata.is_empty() {
+        ctx.console
+            .out(&format!("Metadata:    {}", Value::Object(metadata.clone())));
+    }
+    ctx.console
+        .out(&format!("First seen:  {}", time(created_at)));
+}
+
+/// Prints what a rename or a `set` stored.
+fn changed(ctx: &mut Context<'_, '_>, kind: &str, given: &str, name: &str, id: &str, json: &Value) {
+    if ctx.console.json() {
+        ctx.console.print_json(json);
+    } else if given != name && given != id {
+        ctx.console.out(&format!(
+            "✓ {kind} `{given}` is now `{name}` (id {id}, unchanged)"
+        ));
+    } else {
+        ctx.console.out(&format!("✓ {kind} `{name}` updated"));
+    }
+}
+
+/// The change `products set` / `environments set` asks for.
+fn set_change(a: &CatalogSetArgs) -> Result<CatalogChange, Usage> {
+    let mut change = CatalogChange::default();
+    if let Some(d) = &a.description {
+        change = change.description(d.clone());
+    }
+    if let Some(text) = &a.extra_metadata {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => change = change.extra_metadata(m),
+            Ok(_) => {
+                return Err(Usage(
+                    "--extra-metadata must be a JSON object, e.g. '{\"team\":\"core\"}'".into(),
+                ));
+            }
+            Err(e) => return Err(Usage(format!("--extra-metadata is not valid JSON: {e}"))),
+        }
+    }
+    if change.is_empty() {
+        return Err(Usage(
+            "nothing to set: give --description TEXT, --extra-metadata JSON, or both".into(),
+        ));
+    }
+    Ok(change)
 }
 
 /// `versioner environments …`.
@@ -176,27 +263,29 @@ pub fn environments(ctx: &mut Context<'_, '_>, e: &Environments) -> Exit {
             }
         }
         Environments::Describe { name } => {
-            let list = attempt!(ctx, t.environments());
-            let Some(env) = list.iter().find(|e| e.name == *name) else {
-                return ctx.fail(&versioner_core::Error::NotFound {
-                    kind: "environment",
-                    name: name.clone(),
-                });
-            };
+            let env = attempt!(ctx, t.environment(name));
             let state = attempt!(ctx, t.state(None));
             let cells: Vec<&StateCell> = state
                 .cells
                 .iter()
-                .filter(|c| c.environment_name == *name)
+                .filter(|c| c.environment_name == env.name)
                 .collect();
             if ctx.console.json() {
                 ctx.console.print_json(&serde_json::json!({
-                    "environment": to_json(env),
+                    "environment": to_json(&env),
                     "deployed": to_json(&cells),
                 }));
                 return Exit::Success;
             }
-            ctx.console.out(&format!("Environment: {}", env.name));
+            record_lines(
+                ctx,
+                "Environment",
+                &env.name,
+                &env.id,
+                env.description.as_deref(),
+                &env.extra_metadata,
+                env.created_at,
+            );
             ctx.console.out(&format!(
                 "Type:        {} ({})",
                 env.env_type.as_str(),
@@ -206,9 +295,6 @@ pub fn environments(ctx: &mut Context<'_, '_>, e: &Environments) -> Exit {
                     "inferred from the name"
                 }
             ));
-            ctx.console.out(&format!("ID:          {}", env.id));
-            ctx.console
-                .out(&format!("First seen:  {}", time(env.created_at)));
             ctx.console.out("Deployed:");
             if cells.is_empty() {
                 ctx.console.out("  (nothing yet)");
@@ -217,6 +303,21 @@ pub fn environments(ctx: &mut Context<'_, '_>, e: &Environments) -> Exit {
                 ctx.console
                     .out(&format!("  {}: {}", c.product_name, cell_text(c)));
             }
+        }
+        Environments::Rename { name, new_name } => {
+            let e = attempt!(
+                ctx,
+                t.update_environment(name, &CatalogChange::rename(new_name))
+            );
+            changed(ctx, "Environment", name, &e.name, &e.id, &to_json(&e));
+        }
+        Environments::Set(a) => {
+            let change = match set_change(a) {
+                Ok(c) => c,
+                Err(u) => return ctx.usage(&u),
+            };
+            let e = attempt!(ctx, t.update_environment(&a.name, &change));
+            changed(ctx, "Environment", &a.name, &e.name, &e.id, &to_json(&e));
         }
         Environments::SetType { name, env_type } => {
             let ty: Option<EnvironmentType> = if env_type.trim().eq_ignore_ascii_case("inferred") {
