@@ -238,23 +238,31 @@ pub fn versions(ctx: &mut Context<'_, '_>, a: &VersionsArgs) -> Exit {
         ctx.console.out("(no versions)");
         return Exit::Success;
     }
+    // One product's versions keep the columns they always had; a commit's or an id's may
+    // span products, so they name it.
+    let by_product = a.sha.is_none() && a.id.is_none();
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|v| {
-            vec![
-                v.product_name.clone(),
+            let mut row = vec![
                 v.version.clone(),
                 v.scm_sha.clone().unwrap_or_else(|| "-".into()),
                 v.scm_branch.clone().unwrap_or_else(|| "-".into()),
                 time(v.created_at),
                 v.id.clone(),
-            ]
+            ];
+            if !by_product {
+                row.insert(0, v.product_name.clone());
+            }
+            row
         })
         .collect();
-    ctx.console.out(&table(
-        &["PRODUCT", "VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"],
-        &rows,
-    ));
+    let header: &[&str] = if by_product {
+        &["VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"]
+    } else {
+        &["PRODUCT", "VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"]
+    };
+    ctx.console.out(&table(header, &rows));
     Exit::Success
 }
 

@@ -264,7 +264,7 @@ fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
 }
 
 /// How every hint opens when waiting will not help.
-const NO_WAIT: &str = "time alone will not clear this block";
+const NO_WAIT: &str = "time alone will not clear this";
 
 fn headline(v: &Verdict) -> &'static str {
     match v.http_status() {
@@ -321,9 +321,7 @@ pub fn rejection_text(v: &Verdict) -> String {
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             until(t)
         )),
-        None => lines.push(format!(
-            "Retry after: — ({NO_WAIT}; a person must act, see What to do)"
-        )),
+        None => lines.push(format!("Retry after: — ({NO_WAIT}; a person must act)")),
     }
     let others: Vec<String> = v
         .failures()

@@ -79,6 +79,12 @@ fn queries_answer(v: &dyn Fn(&[&str]) -> Run) {
         r.stdout.contains("abcdef12") && r.stdout.contains("api"),
         "{r:?}"
     );
+    let r = v(&["versions", "--product", "api"]);
+    let header = r.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(
+        header.starts_with("VERSION  SHA"),
+        "one product's columns stay: {header}"
+    );
     let r = v(&["versions", "--id", "no-such-id"]);
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("NOT_FOUND"), "{r:?}");
@@ -343,16 +349,14 @@ fn waits_are_humanised_and_a_block_time_cannot_clear_says_what_to_do() {
     let r = v(&check);
     assert_eq!(r.code, 5, "{r:?}");
     assert!(
-        r.stderr.contains(
-            "What to do: time alone will not clear this block: no allowed time is in sight"
-        ),
+        r.stderr
+            .contains("What to do: time alone will not clear this: no allowed time is in sight"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stderr.contains(
-            "Retry after: — (time alone will not clear this block; a person must act, see What to do)"
-        ),
+        r.stderr
+            .contains("Retry after: — (time alone will not clear this; a person must act)"),
         "{}",
         r.stderr
     );
