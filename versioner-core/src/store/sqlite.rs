@@ -1632,6 +1632,45 @@ mod tests {
             .collect()
     }
 
+    /// Migration 7 gives the products and environments of a schema-6 database no description
+    /// and empty metadata; their ids and history are untouched, and they can be described.
+    #[test]
+    fn migration_7_adds_the_catalog_to_existing_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &super::MIGRATIONS[..6] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            conn.execute(
+                "INSERT INTO products(uid, name, created_at) VALUES ('p1', 'api', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO environments(uid, name, env_type, created_at) \
+                 VALUES ('e1', 'production', 'production', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let vr = Versioner::open(&path).unwrap();
+        let p = vr.product("api").unwrap();
+        assert_eq!((p.id.as_str(), p.description.as_deref()), ("p1", None));
+        assert!(p.extra_metadata.is_empty());
+        let e = vr.environment("production").unwrap();
+        assert_eq!((e.id.as_str(), e.extra_metadata.len()), ("e1", 0));
+        let described = vr
+            .update_product(
+                "api",
+                &crate::CatalogChange::default().description("The API"),
+            )
+            .unwrap();
+        assert_eq!(described.description.as_deref(), Some("The API"));
+    }
+
     /// Migration 3 turns each key name of schema 2 into a principal with the role of its
     /// active (else newest) key, renaming the roles of earlier versions (deployer → ci,
     /// approver → release_manager); the same secrets keep authenticating.
