@@ -1346,6 +1346,11 @@ export interface StateCell {
   current?: DeployedVersion
   /** Deployments in progress (as of the matrix's instant). */
   inProgress: Array<DeployedVersion>
+  /**
+   * The newest attempt, when it failed or was aborted (the environment still runs
+   * `current`).
+   */
+  lastFailed?: DeployedVersion
 }
 
 /** What is deployed where: every product × environment that has had a deployment. */

@@ -170,6 +170,21 @@ impl std::fmt::Display for PolicyProblem {
 }
 
 /// Every failure the library returns.
+///
+/// # Examples
+/// ```
+/// use versioner_core::{DeploymentEvent, Error, ErrorCode, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// let err = vr
+///     .track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "exploded"))
+///     .unwrap_err();
+/// assert_eq!(err.code(), ErrorCode::InvalidInput);
+/// assert_eq!(err.code().as_str(), "INVALID_INPUT");
+/// assert_eq!(err.code().http_status(), 422);
+/// assert!(!err.code().is_blocked());
+/// assert!(matches!(err, Error::InvalidInput { .. }));
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -17,9 +17,14 @@
 //! area in [`api`], each route declared once on its handler. The same declarations make the
 //! OpenAPI 3.1 document ([`openapi`], served at `/openapi.json`), the permission table
 //! ([`routes::ROUTES`]) and the API reference at `/docs` (Swagger UI, served offline).
+//!
+//! The dashboard ([`dashboard`]) is served at `/` and under `/ui/`: a route group of its own,
+//! merged beside the API, with its own protection (a session cookie exchanged for an API
+//! key, a CSRF token on every form, same-origin writes) instead of bearer keys.
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;
@@ -57,6 +62,9 @@ pub struct ServerOptions {
     /// How long a request may take before it is answered 503 (its core call still
     /// completes, and an idempotent write's answer is still stored).
     pub request_timeout: Duration,
+    /// Whether the dashboard's cookies are marked `Secure` (sent over HTTPS only): set it
+    /// when the server is reached over TLS.
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerOptions {
@@ -65,6 +73,7 @@ impl Default for ServerOptions {
             auth: AuthMode::Keys,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
+            secure_cookies: false,
         }
     }
 }
@@ -90,6 +99,13 @@ impl ServerOptions {
         self.request_timeout = timeout;
         self
     }
+
+    /// Marks the dashboard's cookies `Secure` (for a server reached over TLS).
+    #[must_use]
+    pub fn secure_cookies(mut self, secure: bool) -> ServerOptions {
+        self.secure_cookies = secure;
+        self
+    }
 }
 
 /// What every handler shares: the core, the server file and the options. Cheap to clone.
@@ -103,6 +119,9 @@ struct Inner {
     vr: Versioner,
     options: ServerOptions,
     locks: Arc<KeyedLocks>,
+    /// Turns `true` when the server begins shutting down: long-lived answers (the
+    /// dashboard's event stream) end then, so requests in flight can finish.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -114,6 +133,7 @@ impl AppState {
                 vr,
                 options,
                 locks: Arc::new(KeyedLocks::default()),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -125,6 +145,20 @@ impl AppState {
 
     pub(crate) fn auth_mode(&self) -> AuthMode {
         self.inner.options.auth
+    }
+
+    pub(crate) fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    /// A receiver that changes to `true` when the server begins shutting down.
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    /// Tells long-lived answers that the server is shutting down.
+    pub fn begin_shutdown(&self) {
+        self.inner.closing.send_replace(true);
     }
 
     pub(crate) fn body_limit(&self) -> usize {
@@ -170,7 +204,9 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
 }
 
-/// The whole application.
+/// The whole application: the API (authenticated by API keys, see [`auth`]) and the
+/// dashboard ([`dashboard`], its own route group with its own protection: session cookies,
+/// CSRF tokens, same-origin writes).
 pub fn router(state: AppState) -> Router {
     let (routes, _) = api::routes().split_for_parts();
     routes
@@ -186,6 +222,7 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .merge(dashboard::routes(state.clone()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -206,8 +243,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let app = router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            state.begin_shutdown();
+        })
         .await
 }
 

@@ -234,11 +234,12 @@ Examples:
   versioner replay --since 2026-11-01T00:00:00Z
   versioner replay --since 2026-11-01T00:00:00Z --policy candidate.toml")]
     Replay(ReplayArgs),
-    /// Run the HTTP API over a database
+    /// Run the HTTP API and the dashboard over a database
     #[command(after_help = "\
 API keys live in the database itself (every server on it accepts them); create one with
 `versioner keys create`.
 Without any key every request is refused (401) unless --no-auth is given.
+The dashboard is at / (http://127.0.0.1:8000/ by default): sign in with an API key.
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
 
 Examples:

@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -242,9 +242,20 @@ CREATE TABLE settings(
   updated_at TEXT NOT NULL
 );
 "#,
-    // 7: the catalog: products and environments carry a description and free JSON metadata.
-    // (Issue 18, item 10. If another branch's migration 7 lands first, this one becomes 8:
-    // entries are positional, so renumbering is moving it after that one.)
+    // 7: dashboard sessions (an API key exchanged for a session cookie; only the token's
+    // SHA-256 is kept), and decisions found by their deployment (a cell's admitting verdict).
+    r#"
+CREATE TABLE sessions(
+  token_hash TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL REFERENCES api_keys(id),
+  principal TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
+"#,
+    // 8: the catalog: products and environments carry a description and free JSON metadata.
     r#"
 ALTER TABLE products ADD COLUMN description TEXT;
 ALTER TABLE products ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
@@ -255,7 +266,7 @@ ALTER TABLE environments ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 7;
+pub const PG_SCHEMA_VERSION: i64 = 8;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -473,7 +484,19 @@ CREATE TABLE settings(
   updated_at TIMESTAMPTZ NOT NULL
 );
 "#,
-    // 7: the catalog (see the SQLite migration 7).
+    // 7: dashboard sessions and decisions by deployment (see the SQLite migration 7).
+    r#"
+CREATE TABLE sessions(
+  token_hash TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL REFERENCES api_keys(id),
+  principal TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
+"#,
+    // 8: the catalog (see the SQLite migration 8).
     r#"
 ALTER TABLE products ADD COLUMN description TEXT;
 ALTER TABLE products ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
