@@ -12,6 +12,11 @@
 //! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
 //!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
 //!   an API key alone means the public API.
+//! - `catalog`: products and environments described and renamed over HTTP, the client and the
+//!   CLI; ids and history stay.
+//! - `gaps`: `drift`, `versions --sha`/`--id`, `products`, `environments`, `rules history`,
+//!   one policy problem per line, config-file typos, `--help` headings, humanised waits.
+//! - `zero_config`: with nothing configured the CLI records into `~/.versioner/versioner.db`.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
@@ -28,6 +33,8 @@ mod support;
 
 #[path = "suite/api.rs"]
 mod api;
+#[path = "suite/catalog.rs"]
+mod catalog;
 #[path = "suite/ci.rs"]
 mod ci;
 #[path = "suite/cli.rs"]
@@ -36,5 +43,9 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/gaps.rs"]
+mod gaps;
 #[path = "suite/tls.rs"]
 mod tls;
+#[path = "suite/zero_config.rs"]
+mod zero_config;

@@ -148,7 +148,8 @@ pub enum Permission {
     /// Record and revoke approvals (which types: the approval catalog's grants): admin,
     /// release_manager, product, developer, sre, qa, security, compliance.
     Approve,
-    /// Set environment types: admin, release_manager, sre.
+    /// Set environment types, and rename or describe products and environments (the
+    /// catalog): admin, release_manager, sre.
     ManageEnvironments,
     /// Add, edit and delete rules, change their status, apply a policy: admin,
     /// release_manager, sre.

@@ -49,7 +49,9 @@ use serde_json::{Value, json};
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
-use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::model::{
+    Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
+};
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::ApplyReport;
 use crate::state::{Drift, StateMatrix};
@@ -634,6 +636,24 @@ impl Tracker for Client {
 
     fn environments(&self) -> Result<Vec<Environment>> {
         parse(self.send(E::ENVIRONMENTS, &[], &[], None)?)
+    }
+
+    fn product(&self, name_or_id: &str) -> Result<Product> {
+        parse(self.send(E::PRODUCT, &[name_or_id], &[], None)?)
+    }
+
+    fn environment(&self, name_or_id: &str) -> Result<Environment> {
+        parse(self.send(E::ENVIRONMENT, &[name_or_id], &[], None)?)
+    }
+
+    fn update_product(&self, name_or_id: &str, change: &CatalogChange) -> Result<Product> {
+        let body = encode(change)?;
+        parse(self.send(E::UPDATE_PRODUCT, &[name_or_id], &[], Some(&body))?)
+    }
+
+    fn update_environment(&self, name_or_id: &str, change: &CatalogChange) -> Result<Environment> {
+        let body = encode(change)?;
+        parse(self.send(E::UPDATE_ENVIRONMENT, &[name_or_id], &[], Some(&body))?)
     }
 
     fn set_environment_type(

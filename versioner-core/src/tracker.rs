@@ -36,7 +36,9 @@ use crate::approval::{Approval, ApprovalRequest};
 use crate::error::Result;
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
 use crate::input::PolicyInput;
-use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::model::{
+    Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
+};
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::{ApplyReport, Versioner};
 use crate::state::{Drift, StateMatrix};
@@ -185,6 +187,32 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `STORAGE`.
     fn environments(&self) -> Result<Vec<Environment>>;
+
+    /// A product by name or id. See [`Versioner::product`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn product(&self, name_or_id: &str) -> Result<Product>;
+
+    /// An environment by name or id. See [`Versioner::environment`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn environment(&self, name_or_id: &str) -> Result<Environment>;
+
+    /// Renames a product or changes its description or metadata. See
+    /// [`Versioner::update_product`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `FORBIDDEN`; `STORAGE`.
+    fn update_product(&self, name_or_id: &str, change: &CatalogChange) -> Result<Product>;
+
+    /// Renames an environment or changes its description or metadata. See
+    /// [`Versioner::update_environment`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `FORBIDDEN`; `STORAGE`.
+    fn update_environment(&self, name_or_id: &str, change: &CatalogChange) -> Result<Environment>;
 
     /// Overrides an environment's type, or with `None` returns it to inference from the name;
     /// the environment is created if needed. See [`Versioner::set_environment_type`].
@@ -364,6 +392,22 @@ impl Tracker for Versioner {
 
     fn environments(&self) -> Result<Vec<Environment>> {
         Versioner::environments(self)
+    }
+
+    fn product(&self, name_or_id: &str) -> Result<Product> {
+        Versioner::product(self, name_or_id)
+    }
+
+    fn environment(&self, name_or_id: &str) -> Result<Environment> {
+        Versioner::environment(self, name_or_id)
+    }
+
+    fn update_product(&self, name_or_id: &str, change: &CatalogChange) -> Result<Product> {
+        Versioner::update_product(self, name_or_id, change)
+    }
+
+    fn update_environment(&self, name_or_id: &str, change: &CatalogChange) -> Result<Environment> {
+        Versioner::update_environment(self, name_or_id, change)
     }
 
     fn set_environment_type(

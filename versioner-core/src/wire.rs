@@ -1005,6 +1005,14 @@ pub mod endpoints {
     pub const PRODUCTS: Endpoint = Endpoint::new("GET", "/products/");
     /// `GET /environments/`.
     pub const ENVIRONMENTS: Endpoint = Endpoint::new("GET", "/environments/");
+    /// `GET /products/{product}`.
+    pub const PRODUCT: Endpoint = Endpoint::new("GET", "/products/{product}");
+    /// `PATCH /products/{product}`.
+    pub const UPDATE_PRODUCT: Endpoint = Endpoint::new("PATCH", "/products/{product}");
+    /// `GET /environments/{name}`.
+    pub const ENVIRONMENT: Endpoint = Endpoint::new("GET", "/environments/{name}");
+    /// `PATCH /environments/{name}`.
+    pub const UPDATE_ENVIRONMENT: Endpoint = Endpoint::new("PATCH", "/environments/{name}");
     /// `PUT /environments/{name}`.
     pub const SET_ENVIRONMENT_TYPE: Endpoint = Endpoint::new("PUT", "/environments/{name}");
     /// `GET /versions/`.
@@ -1043,6 +1051,10 @@ pub mod endpoints {
         REVOKE_APPROVAL,
         PRODUCTS,
         ENVIRONMENTS,
+        PRODUCT,
+        UPDATE_PRODUCT,
+        ENVIRONMENT,
+        UPDATE_ENVIRONMENT,
         SET_ENVIRONMENT_TYPE,
         VERSIONS,
         VERSION_BY_ID,

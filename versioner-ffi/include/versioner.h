@@ -64,6 +64,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#if defined(__GNUC__) || defined(__clang__)
+#define VERSIONER_DEPRECATED(note) __attribute__((deprecated(note)))
+#else
+#define VERSIONER_DEPRECATED(note)
+#endif
+
 
 /**
  * The result of every Versioner C function: `VERSIONER_STATUS_OK` (0) or what went wrong.
@@ -597,6 +603,69 @@ VersionerStatus versioner_products(const VersionerHandle *handle, char **out_jso
 VersionerStatus versioner_environments(const VersionerHandle *handle, char **out_json);
 
 /**
+ * The product named `name` (any case of it) or with that id. `*out_json`: `{"id", "name",
+ * "description", "extra_metadata", "created_at"}`.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+ * for one pointer.
+ */
+VersionerStatus versioner_product(const VersionerHandle *handle, const char *name, char **out_json);
+
+/**
+ * The environment named `name` (any case of it) or with that id. `*out_json`: as
+ * `versioner_environments` gives each.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+ * for one pointer.
+ */
+VersionerStatus versioner_environment(const VersionerHandle *handle,
+                                      const char *name,
+                                      char **out_json);
+
+/**
+ * Renames the product `name` (or id) or changes its description or metadata. `change_json`:
+ * the body of `PATCH /products/{product}`, `{"name": "api-service", "description": "…",
+ * "extra_metadata": {…}}`, each key optional (left out: unchanged; `""` removes the
+ * description, `{}` the metadata). Unlike event requests, an unknown key is refused (a
+ * misspelt key would otherwise change nothing). A rename keeps the id, and the history
+ * follows; the old name no longer resolves. `*out_json`: the product as stored.
+ *
+ * Errors: `INVALID_INPUT` (nothing to change, a name taken or looking like one, a name a rule
+ * still uses, an unknown key), `NOT_FOUND`, `FORBIDDEN` (the role may not manage the
+ * catalog), `STORAGE`.
+ *
+ * # Safety
+ * `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_update_product(const VersionerHandle *handle,
+                                         const char *name,
+                                         const char *change_json,
+                                         char **out_json);
+
+/**
+ * Renames the environment `name` (or id) or changes its description or metadata, as
+ * `versioner_update_product` (its type has `versioner_set_environment_type`). `*out_json`: the
+ * environment as stored.
+ *
+ * Errors: as `versioner_update_product`.
+ *
+ * # Safety
+ * `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_update_environment(const VersionerHandle *handle,
+                                             const char *name,
+                                             const char *change_json,
+                                             char **out_json);
+
+/**
  * Overrides the type of environment `name` (`"dev"`, `"test"`, `"staging"`, `"production"`,
  * `"other"`), or with `env_type` NULL returns it to inference from the name. The environment
  * is created if needed. `*out_json`: the environment.
@@ -880,6 +949,16 @@ VersionerStatus versioner_acknowledge(const VersionerHandle *handle,
  * # Safety
  * `out_json` is NULL or points to writable storage for one pointer.
  */
+VersionerStatus versioner_detect_ci(char **out_json);
+
+/**
+ * Deprecated spelling of `versioner_detect_ci` (the verb first, like every other function
+ * and like `detect_ci` / `detectCi` in Python and Node); removed in the next release.
+ *
+ * # Safety
+ * As `versioner_detect_ci`.
+ */
+VERSIONER_DEPRECATED("use versioner_detect_ci")
 VersionerStatus versioner_ci_detect(char **out_json);
 
 /**

@@ -30,8 +30,8 @@ use serde_json::Value;
 use versioner_core::input::{Location, PolicyInput};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error, Page,
-    Tracker, wire,
+    ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,
+    Error, Page, Tracker, wire,
 };
 
 use boundary::{
@@ -874,6 +874,115 @@ pub unsafe extern "C" fn versioner_environments(
     })
 }
 
+/// The product named `name` (any case of it) or with that id. `*out_json`: `{"id", "name",
+/// "description", "extra_metadata", "created_at"}`.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+/// for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_product(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        out.set_json(&backend.tracker().product(name)?)
+    })
+}
+
+/// The environment named `name` (any case of it) or with that id. `*out_json`: as
+/// `versioner_environments` gives each.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+/// for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_environment(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        out.set_json(&backend.tracker().environment(name)?)
+    })
+}
+
+/// Renames the product `name` (or id) or changes its description or metadata. `change_json`:
+/// the body of `PATCH /products/{product}`, `{"name": "api-service", "description": "…",
+/// "extra_metadata": {…}}`, each key optional (left out: unchanged; `""` removes the
+/// description, `{}` the metadata). Unlike event requests, an unknown key is refused (a
+/// misspelt key would otherwise change nothing). A rename keeps the id, and the history
+/// follows; the old name no longer resolves. `*out_json`: the product as stored.
+///
+/// Errors: `INVALID_INPUT` (nothing to change, a name taken or looking like one, a name a rule
+/// still uses, an unknown key), `NOT_FOUND`, `FORBIDDEN` (the role may not manage the
+/// catalog), `STORAGE`.
+///
+/// # Safety
+/// `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_update_product(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    change_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: the function's contract.
+        let change: CatalogChange = unsafe { json_arg(change_json, "change_json") }?;
+        out.set_json(&backend.tracker().update_product(name, &change)?)
+    })
+}
+
+/// Renames the environment `name` (or id) or changes its description or metadata, as
+/// `versioner_update_product` (its type has `versioner_set_environment_type`). `*out_json`: the
+/// environment as stored.
+///
+/// Errors: as `versioner_update_product`.
+///
+/// # Safety
+/// `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_update_environment(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    change_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: the function's contract.
+        let change: CatalogChange = unsafe { json_arg(change_json, "change_json") }?;
+        out.set_json(&backend.tracker().update_environment(name, &change)?)
+    })
+}
+
 /// Overrides the type of environment `name` (`"dev"`, `"test"`, `"staging"`, `"production"`,
 /// `"other"`), or with `env_type` NULL returns it to inference from the name. The environment
 /// is created if needed. `*out_json`: the environment.
@@ -1391,7 +1500,7 @@ pub unsafe extern "C" fn versioner_acknowledge(
 /// # Safety
 /// `out_json` is NULL or points to writable storage for one pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn versioner_ci_detect(out_json: *mut *mut c_char) -> VersionerStatus {
+pub unsafe extern "C" fn versioner_detect_ci(out_json: *mut *mut c_char) -> VersionerStatus {
     guard(|| {
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
@@ -1406,6 +1515,18 @@ pub unsafe extern "C" fn versioner_ci_detect(out_json: *mut *mut c_char) -> Vers
         }
         out.set_json(&value)
     })
+}
+
+/// Deprecated spelling of `versioner_detect_ci` (the verb first, like every other function
+/// and like `detect_ci` / `detectCi` in Python and Node); removed in the next release.
+///
+/// # Safety
+/// As `versioner_detect_ci`.
+#[unsafe(no_mangle)]
+#[deprecated(note = "use versioner_detect_ci")]
+pub unsafe extern "C" fn versioner_ci_detect(out_json: *mut *mut c_char) -> VersionerStatus {
+    // SAFETY: the same contract.
+    unsafe { versioner_detect_ci(out_json) }
 }
 
 /// Frees a string this library returned through an out-parameter. NULL is a no-op. Never

@@ -19,6 +19,8 @@ Two modes, chosen by the global options (before or after the subcommand):
               or --database-url URL (VERSIONER_DATABASE_URL) on PostgreSQL (feature `postgres`)
   server      --api-url URL (or VERSIONER_API_URL) with --api-key KEY (or VERSIONER_API_KEY):
               talk to `versioner serve`
+  default     none of these (and no key) anywhere: in process on ~/.versioner/versioner.db
+              (VERSIONER_HOME moves the directory, which also holds config.yaml)
 
 A flag wins over its VERSIONER_* variable, which wins over the config file (--config FILE, else
 ~/.versioner/config.yaml; never the current directory), which wins over CI auto-detection.
@@ -62,6 +64,9 @@ pub enum Output {
     Json,
 }
 
+/// The `--help` heading of the options shared by every command.
+pub const GLOBAL_HEADING: &str = "Global options (any command)";
+
 fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
@@ -76,8 +81,10 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Options shared by every command; they work before or after the subcommand.
+/// Options shared by every command; they work before or after the subcommand, and `--help`
+/// lists them under their own heading.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub struct Global {
     /// In-process mode on this SQLite file (or `:memory:`, `sqlite:PATH`, a `postgres://` URL) [env: VERSIONER_DB]
     #[arg(long, global = true, value_name = "PATH")]
@@ -152,12 +159,46 @@ Examples:
   versioner history --product api --environment production --limit 10
   versioner history --status failed --since 2026-11-01T00:00:00Z")]
     History(HistoryArgs),
-    /// Versions of a product, newest first
+    /// Versions of a product, newest first; or the versions built from a commit, or one by id
     #[command(after_help = "\
 Examples:
   versioner versions --product api
-  versioner versions --product api --limit 5 --output json")]
+  versioner versions --product api --limit 5 --output json
+  versioner versions --sha 4f2a9c1          # every product's versions built from the commit
+  versioner versions --id 0b9e…             # one version by its id")]
     Versions(VersionsArgs),
+    /// Products whose environments hold different versions (now, or as of --at)
+    #[command(after_help = "\
+Exit code 0 whether or not there is drift (JSON: a list, empty when none).
+
+Examples:
+  versioner drift
+  versioner drift --environment staging --environment production
+  versioner drift --at 2026-11-20T17:00:00Z -o json")]
+    Drift(DriftArgs),
+    /// The products: list, describe, rename, set the description or metadata
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner products list
+  versioner products describe api
+  versioner products rename api api-service
+  versioner products set api-service --description 'The public API' --extra-metadata '{\"team\":\"core\"}'"
+    )]
+    Products(Products),
+    /// The environments: list, describe, set the type, rename, set the description or metadata
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner environments list
+  versioner environments describe prod-eu
+  versioner environments set-type prod-eu production
+  versioner environments rename prod-eu production-eu
+  versioner environments set production-eu --description 'Frankfurt'"
+    )]
+    Environments(Environments),
     /// Deployment rules: apply a policy file, list, change a rule's status
     #[command(
         subcommand,
@@ -470,12 +511,131 @@ pub struct VersionsArgs {
     /// The product [env: VERSIONER_PRODUCT]
     #[arg(long)]
     pub product: Option<String>,
+    /// The versions built from this commit, in every product (4+ hex characters match by prefix)
+    #[arg(long, value_name = "SHA", conflicts_with_all = ["product", "id"])]
+    pub sha: Option<String>,
+    /// One version by its id
+    #[arg(long, value_name = "ID", conflicts_with_all = ["product", "sha"])]
+    pub id: Option<String>,
     /// At most this many (1 to 1000)
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
     /// Skip this many
     #[arg(long, default_value_t = 0)]
     pub offset: u32,
+}
+
+/// Flags of `drift`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DriftArgs {
+    /// Compare only these environments (repeat the flag; default: every environment)
+    #[arg(long, value_name = "NAME")]
+    pub environment: Vec<String>,
+    /// As of this instant (RFC 3339) instead of now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// `versioner products …`.
+#[derive(Debug, Subcommand)]
+pub enum Products {
+    /// List the products
+    #[command(after_help = "\
+Examples:
+  versioner products list
+  versioner products list -o json")]
+    List,
+    /// Show a product: its record, its latest versions and what is deployed where
+    #[command(after_help = "\
+Examples:
+  versioner products describe api")]
+    Describe {
+        /// The product's name (or its id)
+        name: String,
+    },
+    /// Rename it: the id stays, and its history, versions, deployments and approvals follow;
+    /// the old name no longer resolves (refused while a rule names it)
+    #[command(after_help = "\
+Examples:
+  versioner products rename api api-service
+  versioner environments rename prod-eu production-eu")]
+    Rename {
+        /// The current name (or the id)
+        name: String,
+        /// The new name
+        new_name: String,
+    },
+    /// Set the description or the metadata (each flag left out is left as it is)
+    #[command(after_help = "\
+Examples:
+  versioner products set api --description 'The public API'
+  versioner products set api --extra-metadata '{\"team\":\"core\",\"oncall\":\"#api\"}'
+  versioner products set api --description ''        # removes it")]
+    Set(CatalogSetArgs),
+}
+
+/// `versioner environments …`.
+#[derive(Debug, Subcommand)]
+pub enum Environments {
+    /// List the environments, from development to production
+    #[command(after_help = "\
+Examples:
+  versioner environments list
+  versioner environments list -o json")]
+    List,
+    /// Show an environment: its record and what is deployed there
+    #[command(after_help = "\
+Examples:
+  versioner environments describe production")]
+    Describe {
+        /// The environment's name (or its id)
+        name: String,
+    },
+    /// Set an environment's type (dev, test, staging, production, other), or `inferred` to
+    /// return it to inference from the name
+    #[command(after_help = "\
+Examples:
+  versioner environments set-type prod-eu production
+  versioner environments set-type prod-eu inferred")]
+    SetType {
+        /// The environment's name (created if new)
+        name: String,
+        /// dev, test, staging, production, other, or inferred
+        #[arg(value_name = "TYPE")]
+        env_type: String,
+    },
+    /// Rename it: the id stays, and its history, versions, deployments and approvals follow;
+    /// the old name no longer resolves (refused while a rule names it)
+    #[command(after_help = "\
+Examples:
+  versioner products rename api api-service
+  versioner environments rename prod-eu production-eu")]
+    Rename {
+        /// The current name (or the id)
+        name: String,
+        /// The new name
+        new_name: String,
+    },
+    /// Set the description or the metadata (each flag left out is left as it is)
+    #[command(after_help = "\
+Examples:
+  versioner products set api --description 'The public API'
+  versioner products set api --extra-metadata '{\"team\":\"core\",\"oncall\":\"#api\"}'
+  versioner products set api --description ''        # removes it")]
+    Set(CatalogSetArgs),
+}
+
+/// Flags of `products set` and `environments set`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CatalogSetArgs {
+    /// The name (or the id)
+    pub name: String,
+    /// A description for people; '' removes it
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A JSON object replacing the metadata as a whole; '{}' removes it
+    #[arg(long, value_name = "JSON")]
+    pub extra_metadata: Option<String>,
 }
 
 /// `versioner rules …`.
@@ -493,12 +653,23 @@ Examples:
         #[arg(long, default_value = "replace", value_name = "replace|merge")]
         mode: ApplyMode,
     },
-    /// List the rules in evaluation order
+    /// List the rules in evaluation order; with -v each rule's audit (created, changed, every
+    /// status change with who and why)
     #[command(after_help = "\
 Examples:
   versioner rules list
+  versioner rules list -v
   versioner rules list --output json")]
     List,
+    /// A rule's status changes, oldest first: who, when, from, to and why
+    #[command(after_help = "\
+Examples:
+  versioner rules history 'Friday freeze'
+  versioner rules history 'Friday freeze' -o json")]
+    History {
+        /// The rule's name
+        name: String,
+    },
     /// Change a rule's status (enabled, report_only, disabled), recording why
     #[command(after_help = "\
 Examples:

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use versioner_core::policy::{BlockCode, OutcomeStatus};
+use versioner_core::policy::{BlockCode, OutcomeStatus, humanize_duration};
 use versioner_core::{Error, ErrorCode, Verdict, wire};
 
 use super::args::Output;
@@ -119,12 +119,28 @@ impl<'a> Console<'a> {
                 self.annotate_error(&rejection_title(v), &v.summary());
                 self.summary(&rejection_summary(v));
             }
-            None => {
-                self.err(&format!("error: [{}] {e}", e.code()));
-                if let Some(h) = hint(e.code()) {
-                    self.err(&format!("hint: {h}"));
+            None => self.plain_error(e),
+        }
+    }
+
+    /// A non-policy error: the code and message (a policy's problems one per line), then a
+    /// hint.
+    fn plain_error(&mut self, e: &Error) {
+        match e {
+            Error::InvalidPolicy { problems } => {
+                self.err(&format!(
+                    "error: [{}] invalid policy: {} problem(s); nothing was applied:",
+                    e.code(),
+                    problems.len()
+                ));
+                for p in problems {
+                    self.err(&format!("  - {p}"));
                 }
             }
+            _ => self.err(&format!("error: [{}] {e}", e.code())),
+        }
+        if let Some(h) = hint(e.code()) {
+            self.err(&format!("hint: {h}"));
         }
     }
 }
@@ -206,25 +222,38 @@ pub fn hint(code: ErrorCode) -> Option<&'static str> {
     }
 }
 
-/// What to do about a block.
+/// What to do about a block. When time alone clears it (`retry_after` is set) the hint says to
+/// wait for the retry time; when it does not, every hint names what a person must do, in the
+/// same words whatever the rule.
 fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
     let (p, ver, env) = (v.product_name(), v.version(), v.environment_name());
+    let timed = v.retry_after().is_some();
+    let relax = format!(
+        "an admin can run `versioner rules set-status \"{rule}\" report_only --reason \"…\"`"
+    );
     match code {
         Some(BlockCode::ConcurrentDeployment) => {
             "wait for the deployment in progress to finish (or record it completed, failed or \
              aborted), then retry"
                 .into()
         }
+        Some(BlockCode::NoDeployWindow) if timed => {
+            format!("deploy once the window ends (retry time below); in an emergency {relax}")
+        }
         Some(BlockCode::NoDeployWindow) => format!(
-            "deploy once the window ends (retry time below); in an emergency an admin can run \
-             `versioner rules set-status \"{rule}\" report_only --reason \"…\"`"
+            "{NO_WAIT}: no allowed time is in sight for `{rule}`, or another rule also blocks \
+             (listed below); fix those, or in an emergency {relax}"
         ),
         Some(BlockCode::FlowViolation) => format!(
             "deploy `{p}` {ver} to the prerequisite environment(s) first, then retry `{env}`"
         ),
-        Some(BlockCode::InsufficientSoakTime) => {
+        Some(BlockCode::InsufficientSoakTime) if timed => {
             "let the version soak in the prerequisite environment; retry at the time below".into()
         }
+        Some(BlockCode::InsufficientSoakTime) => format!(
+            "{NO_WAIT}: the soak alone would end in time, but another rule also blocks (listed \
+             below); fix it, or in an emergency {relax}"
+        ),
         Some(BlockCode::ApprovalRequired) => format!(
             "collect the release approvals: `versioner approve --product {p} --version {ver} \
              --type release` as each approver (the deployer, the principal deploying and the builders \
@@ -237,6 +266,9 @@ fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
         None => "see the details below".into(),
     }
 }
+
+/// How every hint opens when waiting will not help.
+const NO_WAIT: &str = "time alone will not clear this";
 
 fn headline(v: &Verdict) -> &'static str {
     match v.http_status() {
@@ -264,7 +296,7 @@ fn until(t: DateTime<Utc>) -> String {
         return "now".into();
     }
     let d = std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    format!("in {}", humantime::format_duration(d))
+    format!("in {}", humanize_duration(d))
 }
 
 /// The text of a rejection: code, rule, message, what to do, retry time, every failure,
@@ -293,9 +325,7 @@ pub fn rejection_text(v: &Verdict) -> String {
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             until(t)
         )),
-        None => {
-            lines.push("Retry after: — (time alone will not clear this; a person must act)".into())
-        }
+        None => lines.push(format!("Retry after: — ({NO_WAIT}; a person must act)")),
     }
     let others: Vec<String> = v
         .failures()

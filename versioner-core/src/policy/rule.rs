@@ -244,6 +244,30 @@ pub fn format_duration(d: Duration) -> String {
     parts.join(" ")
 }
 
+/// Formats a duration for people, to its two largest units, each number and unit apart:
+/// `26 days 2 h`, `1 day`, `3 h 5 min`, `45 s` (rounded down; `0 s` for less than a second).
+/// Messages and the CLI's "in …" times use it, so every surface spells a wait the same way.
+pub fn humanize_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let parts = [
+        (secs / 86_400, "day", "days"),
+        (secs % 86_400 / 3_600, "h", "h"),
+        (secs % 3_600 / 60, "min", "min"),
+        (secs % 60, "s", "s"),
+    ];
+    let Some(first) = parts.iter().position(|(n, _, _)| *n > 0) else {
+        return "0 s".into();
+    };
+    parts
+        .iter()
+        .skip(first)
+        .take(2)
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The keys every rule reads, whatever its kind.
 pub(crate) const COMMON_FIELDS: &[&str] = &[
     "name",
@@ -563,6 +587,18 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_for_people_keep_two_units_spaced() {
+        let h = |secs: u64| humanize_duration(Duration::from_secs(secs));
+        assert_eq!(h(26 * 86_400 + 2 * 3_600 + 59 * 60 + 7), "26 days 2 h");
+        assert_eq!(h(86_400), "1 day");
+        assert_eq!(h(86_400 + 30), "1 day");
+        assert_eq!(h(3 * 3_600 + 5 * 60 + 9), "3 h 5 min");
+        assert_eq!(h(61), "1 min 1 s");
+        assert_eq!(h(45), "45 s");
+        assert_eq!(h(0), "0 s");
+    }
+
     use super::*;
 
     #[test]

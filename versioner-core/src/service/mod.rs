@@ -13,6 +13,7 @@ mod access;
 
 pub use access::ApiKeyRequest;
 mod approvals;
+mod catalog;
 mod decisions;
 mod outbox;
 mod preflight;
@@ -241,6 +242,7 @@ impl Recorded for () {}
 impl Recorded for Build {}
 impl Recorded for Approval {}
 impl Recorded for Environment {}
+impl Recorded for crate::model::Product {}
 impl Recorded for StoredRule {}
 impl Recorded for ApplyReport {}
 impl Recorded for crate::access::ApiKey {}

@@ -227,6 +227,18 @@ mod sealed {
     pub trait Sealed {}
 }
 
+/// A product's or an environment's catalog entry as written by [`Tx::update_product`] and
+/// [`Tx::update_environment`]: every field, already validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatalogEntry<'a> {
+    /// The name.
+    pub name: &'a str,
+    /// The description.
+    pub description: Option<&'a str>,
+    /// The metadata.
+    pub extra_metadata: &'a serde_json::Map<String, serde_json::Value>,
+}
+
 /// A transaction's primitive operations. Implemented by each store; used by the service layer.
 ///
 /// Keys (`i64`) are the store's internal row keys; public ids are UUID strings.
@@ -255,6 +267,10 @@ pub trait Tx: sealed::Sealed {
     ) -> Result<()>;
     /// Every environment, by type then name.
     fn environments(&mut self) -> Result<Vec<Environment>>;
+    /// Writes a product's catalog entry: its name, description and metadata.
+    fn update_product(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()>;
+    /// Writes an environment's catalog entry: its name, description and metadata.
+    fn update_environment(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()>;
     /// A version of a product.
     fn version(&mut self, product: &Product, version: &str) -> Result<Option<Version>>;
     /// A version by public id.

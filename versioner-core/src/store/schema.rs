@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -255,11 +255,18 @@ CREATE TABLE sessions(
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
 "#,
+    // 8: the catalog: products and environments carry a description and free JSON metadata.
+    r#"
+ALTER TABLE products ADD COLUMN description TEXT;
+ALTER TABLE products ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE environments ADD COLUMN description TEXT;
+ALTER TABLE environments ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 7;
+pub const PG_SCHEMA_VERSION: i64 = 8;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -488,5 +495,12 @@ CREATE TABLE sessions(
 );
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
+"#,
+    // 8: the catalog (see the SQLite migration 8).
+    r#"
+ALTER TABLE products ADD COLUMN description TEXT;
+ALTER TABLE products ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE environments ADD COLUMN description TEXT;
+ALTER TABLE environments ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
 "#,
 ];

@@ -27,7 +27,9 @@ use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
     PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
 };
-use super::{Attempt, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{
+    Attempt, CatalogEntry, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx,
+};
 use crate::access::{
     ApiKey, IdempotencyRecord, Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key,
 };
@@ -348,23 +350,37 @@ fn new_uid() -> String {
 }
 
 fn product_row(row: &Row<'_>) -> rusqlite::Result<Product> {
+    product_at(row, 0)
+}
+
+/// A product from the [`PRODUCT_COLS`] starting at column `o`.
+fn product_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Product> {
     Ok(Product {
-        key: row.get(0)?,
-        id: row.get(1)?,
-        name: row.get(2)?,
-        created_at: dt(row, 3)?,
+        key: row.get(o)?,
+        id: row.get(o + 1)?,
+        name: row.get(o + 2)?,
+        created_at: dt(row, o + 3)?,
+        description: row.get(o + 4)?,
+        extra_metadata: json(row, o + 5)?,
     })
 }
 
 fn env_row(row: &Row<'_>) -> rusqlite::Result<Environment> {
-    let ty: String = row.get(3)?;
+    env_at(row, 0)
+}
+
+/// An environment from the [`ENV_COLS`] starting at column `o`.
+fn env_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Environment> {
+    let ty: String = row.get(o + 3)?;
     Ok(Environment {
-        key: row.get(0)?,
-        id: row.get(1)?,
-        name: row.get(2)?,
-        env_type: ty.parse().map_err(|e| conversion(3, e))?,
-        type_overridden: row.get(4)?,
-        created_at: dt(row, 5)?,
+        key: row.get(o)?,
+        id: row.get(o + 1)?,
+        name: row.get(o + 2)?,
+        env_type: ty.parse().map_err(|e| conversion(o + 3, e))?,
+        type_overridden: row.get(o + 4)?,
+        created_at: dt(row, o + 5)?,
+        description: row.get(o + 6)?,
+        extra_metadata: json(row, o + 7)?,
     })
 }
 
@@ -521,6 +537,8 @@ impl Tx for SqliteTx<'_> {
             key: self.conn.last_insert_rowid(),
             id: uid,
             name: name.to_string(),
+            description: None,
+            extra_metadata: Map::new(),
             created_at: now,
         })
     }
@@ -558,8 +576,36 @@ impl Tx for SqliteTx<'_> {
             name: name.to_string(),
             env_type,
             type_overridden: false,
+            description: None,
+            extra_metadata: Map::new(),
             created_at: now,
         })
+    }
+
+    fn update_product(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        self.exec(
+            "UPDATE products SET name = ?2, description = ?3, extra_metadata = ?4 WHERE id = ?1",
+            params![
+                key,
+                entry.name,
+                entry.description,
+                to_json(entry.extra_metadata)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_environment(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        self.exec(
+            "UPDATE environments SET name = ?2, description = ?3, extra_metadata = ?4 WHERE id = ?1",
+            params![
+                key,
+                entry.name,
+                entry.description,
+                to_json(entry.extra_metadata)?
+            ],
+        )?;
+        Ok(())
     }
 
     fn set_environment_type(
@@ -998,23 +1044,12 @@ impl Tx for SqliteTx<'_> {
 
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
         self.all(
-            "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
+            "SELECT p.id, p.uid, p.name, p.created_at, p.description, p.extra_metadata, \
+             e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at, e.description, e.extra_metadata \
              FROM product_environments pe JOIN products p ON p.id = pe.product_id \
              JOIN environments e ON e.id = pe.environment_id ORDER BY p.name, e.name",
             [],
-            |r| {
-                let p = product_row(r)?;
-                let ty: String = r.get(7)?;
-                let e = Environment {
-                    key: r.get(4)?,
-                    id: r.get(5)?,
-                    name: r.get(6)?,
-                    env_type: ty.parse().map_err(|e| conversion(7, e))?,
-                    type_overridden: r.get(8)?,
-                    created_at: dt(r, 9)?,
-                };
-                Ok((p, e))
-            },
+            |r| Ok((product_at(r, 0)?, env_at(r, 6)?)),
         )
     }
 
@@ -1675,6 +1710,45 @@ mod tests {
             .into_iter()
             .map(|r| (r.rule.name, r.rule.status))
             .collect()
+    }
+
+    /// Migration 8 gives the products and environments of a schema-7 database no description
+    /// and empty metadata; their ids and history are untouched, and they can be described.
+    #[test]
+    fn migration_8_adds_the_catalog_to_existing_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v7.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &super::MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute(
+                "INSERT INTO products(uid, name, created_at) VALUES ('p1', 'api', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO environments(uid, name, env_type, created_at) \
+                 VALUES ('e1', 'production', 'production', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let vr = Versioner::open(&path).unwrap();
+        let p = vr.product("api").unwrap();
+        assert_eq!((p.id.as_str(), p.description.as_deref()), ("p1", None));
+        assert!(p.extra_metadata.is_empty());
+        let e = vr.environment("production").unwrap();
+        assert_eq!((e.id.as_str(), e.extra_metadata.len()), ("e1", 0));
+        let described = vr
+            .update_product(
+                "api",
+                &crate::CatalogChange::default().description("The API"),
+            )
+            .unwrap();
+        assert_eq!(described.description.as_deref(), Some("The API"));
     }
 
     /// Migration 3 turns each key name of schema 2 into a principal with the role of its

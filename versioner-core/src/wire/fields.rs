@@ -104,6 +104,8 @@ fn product() -> Product {
     Product {
         id: "0190a000-0000-7000-8000-000000000001".into(),
         name: "api".into(),
+        description: Some("The public API".into()),
+        extra_metadata: metadata(),
         created_at: at(8, 0),
         key: 1,
     }
@@ -115,6 +117,8 @@ fn environment() -> Environment {
         name: "production".into(),
         env_type: EnvironmentType::Production,
         type_overridden: true,
+        description: Some("Customers' traffic".into()),
+        extra_metadata: metadata(),
         created_at: at(8, 1),
         key: 2,
     }

@@ -169,7 +169,7 @@ static void test_ci_detect(void) {
   setenv("GITHUB_ACTIONS", "true", 1);
   setenv("GITHUB_REPOSITORY", "acme/checkout", 1);
   setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567", 1);
-  OK(versioner_ci_detect(&out));
+  OK(versioner_detect_ci(&out));
   CHECK(contains(out, "\"system\":\"github\""));
   CHECK(contains(out, "\"source_system\":\"github\""));
   CHECK(contains(out, "\"scm_repository\":\"acme/checkout\""));
@@ -177,10 +177,21 @@ static void test_ci_detect(void) {
   unsetenv("GITHUB_ACTIONS");
   unsetenv("GITHUB_REPOSITORY");
   unsetenv("GITHUB_SHA");
+  OK(versioner_detect_ci(&out));
+  CHECK(contains(out, "\"source_system\":\"unknown\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_detect_ci(NULL));
+  /* The old spelling still works for one release (declared deprecated: the compiler warns). */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
   OK(versioner_ci_detect(&out));
   CHECK(contains(out, "\"source_system\":\"unknown\""));
   versioner_string_free(out);
-  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_ci_detect(NULL));
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 }
 
 /* ----- handles ------------------------------------------------------------------------------ */
@@ -353,6 +364,20 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_set_environment_type(n, "e", NULL, &o));
   EXPECT(NP, versioner_set_environment_type(h, NULL, NULL, &o));
   EXPECT(NP, versioner_set_environment_type(h, "e", NULL, NULL));
+  EXPECT(NP, versioner_product(n, "p", &o));
+  EXPECT(NP, versioner_product(h, NULL, &o));
+  EXPECT(NP, versioner_product(h, "p", NULL));
+  EXPECT(NP, versioner_environment(n, "e", &o));
+  EXPECT(NP, versioner_environment(h, NULL, &o));
+  EXPECT(NP, versioner_environment(h, "e", NULL));
+  EXPECT(NP, versioner_update_product(n, "p", "{}", &o));
+  EXPECT(NP, versioner_update_product(h, NULL, "{}", &o));
+  EXPECT(NP, versioner_update_product(h, "p", NULL, &o));
+  EXPECT(NP, versioner_update_product(h, "p", "{}", NULL));
+  EXPECT(NP, versioner_update_environment(n, "e", "{}", &o));
+  EXPECT(NP, versioner_update_environment(h, NULL, "{}", &o));
+  EXPECT(NP, versioner_update_environment(h, "e", NULL, &o));
+  EXPECT(NP, versioner_update_environment(h, "e", "{}", NULL));
   EXPECT(NP, versioner_versions(n, "p", 0, 0, &o));
   EXPECT(NP, versioner_versions(h, NULL, 0, 0, &o));
   EXPECT(NP, versioner_versions(h, "p", 0, 0, NULL));
@@ -803,6 +828,40 @@ static void test_queries(void) {
   CHECK(contains(out, "\"type_overridden\":false"));
   versioner_string_free(out);
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_set_environment_type(h, "qa-lab", "moon", &out));
+
+  /* The catalog: described and renamed by name or id; the id and the history stay. */
+  {
+    char product_id[128];
+    OK(versioner_product(h, "SHOP", &out));
+    CHECK(contains(out, "\"description\":null") && contains(out, "\"extra_metadata\":{}"));
+    json_str(out, "id", product_id, sizeof product_id);
+    versioner_string_free(out);
+    OK(versioner_update_product(h, "shop", "{\"name\":\"store\",\"description\":\"The shop\","
+                                           "\"extra_metadata\":{\"team\":\"web\"}}", &out));
+    CHECK(contains(out, "\"name\":\"store\"") && contains(out, "\"description\":\"The shop\""));
+    CHECK(contains(out, product_id));
+    versioner_string_free(out);
+    OK(versioner_product(h, product_id, &out));
+    CHECK(contains(out, "\"team\":\"web\""));
+    versioner_string_free(out);
+    EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_product(h, "shop", &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_product(h, "store", "{\"name\":\"CART\"}", &out));
+    CHECK(contains(versioner_last_error_message(), "already has this name"));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_product(h, "store", "{\"nmae\":\"x\"}", &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_product(h, "store", "{}", &out));
+    OK(versioner_history(h, "{\"product_name\":\"store\"}", &out));
+    CHECK(contains(out, "\"product_name\":\"store\""));
+    versioner_string_free(out);
+    OK(versioner_update_product(h, "store", "{\"name\":\"shop\"}", &out));
+    versioner_string_free(out);
+    OK(versioner_update_environment(h, "qa-lab", "{\"description\":\"the lab\"}", &out));
+    CHECK(contains(out, "\"description\":\"the lab\""));
+    versioner_string_free(out);
+    OK(versioner_environment(h, "QA-LAB", &out));
+    CHECK(contains(out, "\"name\":\"qa-lab\""));
+    versioner_string_free(out);
+    EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_environment(h, "nope", &out));
+  }
 
   OK(versioner_versions(h, "shop", 0, 0, &out));
   CHECK(contains(out, "\"version\":\"1.2.0\""));

@@ -11,6 +11,7 @@
 //! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
+pub mod catalog;
 pub mod environments;
 pub mod events;
 pub mod keys;
@@ -54,6 +55,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(events::routes())
         .merge(queries::routes())
         .merge(environments::routes())
+        .merge(catalog::routes())
         .merge(rules::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
