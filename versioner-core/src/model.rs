@@ -25,6 +25,7 @@ pub struct Product {
     /// Unique name.
     pub name: String,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -166,6 +167,7 @@ pub struct Environment {
     /// Whether a user set the type (rather than inference).
     pub type_overridden: bool,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -197,6 +199,7 @@ pub struct Version {
     /// Who built it, when known.
     pub built_by: Option<String>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -224,12 +227,16 @@ pub struct Build {
     #[serde(flatten)]
     pub fields: BuildFields,
     /// When the build started (given, or when first recorded).
+    #[serde(with = "crate::wire::instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished, once terminal.
+    #[serde(with = "crate::wire::instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When Versioner first recorded it.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When Versioner last recorded an event of it.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
     /// Free-form metadata, merged from every event (later keys win).
     pub extra_metadata: Map<String, Value>,
@@ -296,12 +303,16 @@ pub struct Deployment {
     #[serde(flatten)]
     pub fields: DeploymentFields,
     /// When the deployment was first recorded (`pending` or `started`, or the terminal event).
+    #[serde(with = "crate::wire::instant")]
     pub deployed_at: DateTime<Utc>,
     /// When it started running (the `started` event), if it did.
+    #[serde(with = "crate::wire::instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished, once terminal (the event's `completed_at`, else when recorded).
+    #[serde(with = "crate::wire::instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When Versioner last recorded an event of it.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
     /// Free-form metadata, merged from every event (later keys win).
     pub extra_metadata: Map<String, Value>,

@@ -48,7 +48,7 @@
 //! `status` takes any alias, `limit` a number or its text; [`history_query_pairs`] writes the
 //! query-string form back.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -61,25 +61,59 @@ use crate::policy::{
 use crate::status::Status;
 use crate::store::HistoryQuery;
 
-/// Instants on the wire: RFC 3339 UTC with milliseconds (`2026-11-21T09:30:00.000Z`).
-mod millis {
+/// Instants on the wire: one format everywhere, RFC 3339 in UTC with exactly six fractional
+/// digits (microseconds) and a `Z`: `2026-11-21T09:30:00.000000Z`.
+///
+/// Microseconds are what every store keeps (SQLite as fixed-width text, PostgreSQL's
+/// `timestamptz`), so nothing recorded is rounded, and a fixed width sorts as text and parses
+/// in every client (Python's `datetime.fromisoformat`, JavaScript's `Date`, Go's
+/// `time.RFC3339Nano`). Every instant of every record the core hands out is written by
+/// [`instant::format`] (records use `#[serde(with = "crate::wire::instant")]`), including those
+/// inside rule details (`ends_at`) and domain event payloads. Reading accepts any RFC 3339
+/// instant.
+pub mod instant {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    /// The wire text of `t`: `2026-11-21T09:30:00.000000Z`.
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    /// Whether `text` is an instant in the wire format (six fractional digits, `Z`).
+    pub fn is_wire_format(text: &str) -> bool {
+        text.len() == 27
+            && DateTime::parse_from_rfc3339(text)
+                .is_ok_and(|t| format(&t.with_timezone(&Utc)) == text)
+    }
+
+    /// Serializes an instant in the wire format.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    /// Reads any RFC 3339 instant.
+    ///
+    /// # Errors
+    /// Text that is not RFC 3339.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         DateTime::<Utc>::deserialize(d)
     }
 
     /// The same for an optional instant (`null` when absent).
-    pub(super) mod option {
+    pub mod option {
         use chrono::{DateTime, Utc};
         use serde::{Deserialize, Deserializer, Serializer};
 
-        pub(in super::super) fn serialize<S: Serializer>(
+        /// Serializes an optional instant in the wire format, `null` when absent.
+        ///
+        /// # Errors
+        /// The serializer's.
+        #[expect(clippy::ref_option, reason = "serde's `with` passes `&Option<T>`")]
+        pub fn serialize<S: Serializer>(
             t: &Option<DateTime<Utc>>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
@@ -89,7 +123,11 @@ mod millis {
             }
         }
 
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+        /// Reads an optional RFC 3339 instant.
+        ///
+        /// # Errors
+        /// Text that is not RFC 3339.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<DateTime<Utc>>, D::Error> {
             Option::<DateTime<Utc>>::deserialize(d)
@@ -196,16 +234,16 @@ pub struct DeploymentBody {
     /// The canonical status.
     pub status: Status,
     /// When the deployment was recorded as happening.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub deployed_at: DateTime<Utc>,
     /// When it started.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When the record last changed.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub updated_at: DateTime<Utc>,
     /// The event's fields.
     #[serde(flatten)]
@@ -301,16 +339,16 @@ pub struct BuildBody {
     #[serde(flatten)]
     pub fields: BuildFields,
     /// When the build started.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When it was recorded.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub created_at: DateTime<Utc>,
     /// When the record last changed.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub updated_at: DateTime<Utc>,
     /// The event's metadata.
     pub extra_metadata: Map<String, Value>,
@@ -377,7 +415,7 @@ pub struct Violation {
     /// The rule's details (`rule_name`, the conflicting deployment, the window, …).
     pub details: Map<String, Value>,
     /// When time alone clears it.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub retry_after: Option<DateTime<Utc>>,
 }
 
@@ -405,7 +443,7 @@ pub struct BlockedDetail {
     /// A summary a person can act on.
     pub message: String,
     /// When time alone clears every block.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub retry_after: Option<DateTime<Utc>>,
     /// The most severe failure's details (`rule_name`, …).
     pub details: Map<String, Value>,
@@ -597,7 +635,7 @@ pub fn history_query(filter: &Value) -> Result<HistoryQuery> {
 
 /// The query-string form of `query`, as [`history_query`] reads it (instants in RFC 3339).
 pub fn history_query_pairs(query: &HistoryQuery) -> Vec<(&'static str, String)> {
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let stamp = |t: DateTime<Utc>| instant::format(&t);
     let mut pairs = Vec::new();
     let texts = [
         ("product", query.product.clone()),
@@ -623,7 +661,9 @@ fn text(key: &str, value: &Value) -> Result<Option<String>> {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => Ok(Some(s.trim().to_string())),
-        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Number(n) => crate::event::number_text(n)
+            .map(Some)
+            .map_err(|reason| Error::invalid(key, reason)),
         _ => Err(Error::invalid(key, "must be a string")),
     }
 }
@@ -653,9 +693,45 @@ fn whole_number(key: &str, value: &Value) -> Result<Option<u32>> {
         .map_err(|_| Error::invalid(key, format!("`{text}` is not a whole number")))
 }
 
+/// Where in a request an input error was found: the first element of a 422's `loc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Place {
+    /// The JSON body (`["body", field]`): the default.
+    #[default]
+    Body,
+    /// The query string (`["query", parameter]`).
+    Query,
+    /// The path (`["path", parameter]`).
+    Path,
+}
+
+impl Place {
+    /// `body`, `query` or `path`, as FastAPI names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::Body => "body",
+            Place::Query => "query",
+            Place::Path => "path",
+        }
+    }
+}
+
 /// The HTTP status and body for an error.
 pub fn error_response(e: &Error) -> (u16, Value) {
-    let (status, body) = error_body(e);
+    error_response_at(e, Place::Body)
+}
+
+/// The HTTP status and body for an error found in `place` of the request (a 422's `loc`
+/// starts with it).
+pub fn error_response_at(e: &Error, place: Place) -> (u16, Value) {
+    let (status, mut body) = error_body(e);
+    if let ErrorDetail::Fields(fields) = &mut body.detail {
+        for f in fields {
+            if let Some(first) = f.loc.first_mut() {
+                *first = place.as_str().to_string();
+            }
+        }
+    }
     (status, serde_json::to_value(body).unwrap_or(Value::Null))
 }
 
@@ -904,7 +980,7 @@ pub fn violation_query(filter: &Value) -> Result<crate::decision::ViolationQuery
 pub fn violation_query_pairs(
     query: &crate::decision::ViolationQuery,
 ) -> Vec<(&'static str, String)> {
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let stamp = |t: DateTime<Utc>| instant::format(&t);
     [
         ("rule", query.rule.clone()),
         ("product", query.product.clone()),
@@ -1088,6 +1164,11 @@ pub struct ApplyPolicyRequest {
     /// Who applies it: the API key's principal, always; if given, it must be that name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// `true`: a policy without a `rules` key means "no rules" (in replace mode, every stored
+    /// rule is deleted). Otherwise such a policy is refused in replace mode when rules are
+    /// stored; `rules = []` in the policy says the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_empty: Option<bool>,
 }
 
 /// `Some(actor)` unless it is blank (the server then records the key's principal).
@@ -1104,6 +1185,7 @@ impl ApplyPolicyRequest {
             format: format.map(|f| f.as_str().to_string()),
             mode: Some(mode.as_str().to_string()),
             actor: given(actor),
+            allow_empty: None,
         }
     }
 }
@@ -1195,6 +1277,8 @@ impl From<&crate::access::NewApiKey> for NewApiKeyBody {
         }
     }
 }
+
+pub mod json;
 
 #[cfg(test)]
 mod fields;

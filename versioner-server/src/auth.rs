@@ -111,14 +111,14 @@ pub enum AuthMode {
 }
 
 fn unauthorized() -> Response {
-    ApiError(Error::Unauthorized {
+    ApiError::from(Error::Unauthorized {
         message: "Invalid API key".into(),
     })
     .into_response()
 }
 
 fn forbidden() -> Response {
-    ApiError(Error::Forbidden {
+    ApiError::from(Error::Forbidden {
         message: "You do not have permission to perform this action".into(),
     })
     .into_response()

@@ -128,7 +128,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let key = match raw.to_str().map(str::trim) {
         Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_string(),
         _ => {
-            return ApiError(Error::invalid(
+            return ApiError::from(Error::invalid(
                 IDEMPOTENCY_KEY,
                 "must be 1 to 255 visible ASCII characters",
             ))
@@ -161,7 +161,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     match state.core(move |vr| vr.idempotency_record(&s, &k)).await {
         Err(e) => return e.into_response(),
         Ok(Some(found)) if found.request_hash != request_hash => {
-            return ApiError(claim.reused()).into_response();
+            return ApiError::from(claim.reused()).into_response();
         }
         Ok(Some(found)) => {
             if let Some(answer) = found.answer {
@@ -184,7 +184,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();
             let Ok(bytes) = to_bytes(body, usize::MAX).await else {
-                return ApiError(Error::internal("cannot buffer the response")).into_response();
+                return ApiError::from(Error::internal("cannot buffer the response"))
+                    .into_response();
             };
             if claim.replayed() {
                 tracing::info!("idempotent replay of a recorded write");
@@ -214,6 +215,6 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         }),
     ));
     task.await.unwrap_or_else(|e| {
-        ApiError(Error::internal(format!("request task failed: {e}"))).into_response()
+        ApiError::from(Error::internal(format!("request task failed: {e}"))).into_response()
     })
 }

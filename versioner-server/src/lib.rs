@@ -153,8 +153,8 @@ impl AppState {
         };
         tokio::task::spawn_blocking(move || f(&vr))
             .await
-            .map_err(|e| ApiError(Error::internal(format!("core task failed: {e}"))))?
-            .map_err(ApiError)
+            .map_err(|e| ApiError::from(Error::internal(format!("core task failed: {e}"))))?
+            .map_err(ApiError::from)
     }
 }
 
@@ -162,7 +162,7 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     let limit = state.inner.options.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError(Error::Storage {
+        Err(_) => ApiError::from(Error::Storage {
             message: format!("the request did not complete within {}s", limit.as_secs()),
             source: None,
         })

@@ -479,6 +479,10 @@ Examples:
         /// replace: the file becomes the whole policy; merge: add or update by name
         #[arg(long, default_value = "replace", value_name = "replace|merge")]
         mode: ApplyMode,
+        /// A file without `rules` means "no rules": in replace mode every stored rule is
+        /// deleted (otherwise refused; `rules = []` in the file says the same)
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// List the rules in evaluation order
     #[command(after_help = "\

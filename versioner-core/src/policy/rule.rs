@@ -412,7 +412,25 @@ impl Parser<'_> {
         match self.obj.get(field) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.trim().to_string()),
+            // Free text (a description, a reason) may run over lines; any other control
+            // character (an ESC that would drive a terminal, a CR that overwrites a line)
+            // is refused.
+            Some(Value::String(s)) => match s.chars().find(|c| {
+                (c.is_control() && *c != '\n' && *c != '\t')
+                    || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            }) {
+                Some(c) => {
+                    self.push(
+                        field,
+                        format!(
+                            "contains the control character U+{:04X}; only newlines and tabs are allowed in text",
+                            u32::from(c)
+                        ),
+                    );
+                    None
+                }
+                None => Some(s.trim().to_string()),
+            },
             Some(other) => {
                 self.push(
                     field,
@@ -453,13 +471,24 @@ impl Parser<'_> {
         }
     }
 
-    /// A list of names, deduplicated, each at most 255 characters.
+    /// A list of names, deduplicated (first occurrence kept, in order), each at most 255
+    /// characters. Linear in the list's length: a set remembers what was seen.
     pub(crate) fn names(&mut self, field: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for s in self.strings(field) {
             if s.chars().count() > 255 {
                 self.push(field, format!("`{s}` is longer than 255 characters"));
-            } else if !out.contains(&s) {
+            } else if let Some(c) = s.chars().find(|c| c.is_control()) {
+                self.push(
+                    field,
+                    format!(
+                        "`{}` contains the control character U+{:04X}",
+                        s.escape_debug(),
+                        u32::from(c)
+                    ),
+                );
+            } else if seen.insert(s.clone()) {
                 out.push(s);
             }
         }
@@ -468,11 +497,12 @@ impl Parser<'_> {
 
     pub(crate) fn approval_types(&mut self, field: &str) -> Vec<String> {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for s in self.names(field) {
             match crate::approval::normalize_type(&s) {
                 Ok(t) => {
                     let t = super::catalog::canonical(&t);
-                    if !out.contains(&t) {
+                    if seen.insert(t.clone()) {
                         out.push(t);
                     }
                 }

@@ -159,8 +159,13 @@ impl Versioner {
     }
 
     /// The current instant, from the injected clock.
+    ///
+    /// Truncated to whole microseconds: the precision every store keeps and the wire format
+    /// shows ([`crate::wire::instant`]), so a record handed back from memory equals the same
+    /// record read back from the store.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
     }
 
     /// The store.

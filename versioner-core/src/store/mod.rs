@@ -59,8 +59,10 @@ pub struct StoredRule {
     /// Its position in evaluation order.
     pub position: i64,
     /// When it was created.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -104,6 +106,7 @@ pub struct RuleStatusChange {
     /// Why.
     pub reason: String,
     /// When.
+    #[serde(with = "crate::wire::instant")]
     pub changed_at: DateTime<Utc>,
 }
 
