@@ -72,10 +72,17 @@ impl IntoResponse for ApiError {
 /// A 4xx for a request that cannot be read at all (malformed JSON, oversized body):
 /// `{"detail": detail, "code": "INVALID_INPUT", "message": detail}`.
 pub fn unreadable(status: StatusCode, detail: String) -> Response {
+    rejection(status, &detail, &detail)
+}
+
+/// The one converter of every request the framework refuses before a handler runs (body,
+/// path, query, method): `status` with `{"detail": detail, "code": "INVALID_INPUT",
+/// "message": message}`, never the framework's plain text.
+pub fn rejection(status: StatusCode, detail: &str, message: &str) -> Response {
     let body = json!({
         "detail": detail,
         "code": ErrorCode::InvalidInput.as_str(),
-        "message": detail,
+        "message": message,
     });
     (status, Json(body)).into_response()
 }

@@ -138,9 +138,10 @@ pub async fn not_found(uri: Uri) -> Response {
 /// method is the bad input; the route exists, so not `NOT_FOUND`); axum adds the `Allow`
 /// header listing the route's methods.
 pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
-    crate::http::unreadable(
+    crate::http::rejection(
         StatusCode::METHOD_NOT_ALLOWED,
-        format!(
+        "Method Not Allowed",
+        &format!(
             "Method Not Allowed: {} does not accept {method}; the Allow header lists what it \
              accepts (see /openapi.json)",
             uri.path()
