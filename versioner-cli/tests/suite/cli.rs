@@ -1306,3 +1306,88 @@ fn violations_and_replay_from_the_command_line() {
         "{r:?}"
     );
 }
+
+#[test]
+fn an_empty_policy_file_replaces_nothing_without_allow_empty() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let home = f.dir.path();
+    std::fs::write(home.join("policy.toml"), FLOW_POLICY).unwrap();
+    std::fs::write(home.join("empty.toml"), "# nothing yet\n").unwrap();
+    std::fs::write(home.join("none.toml"), "rules = []\n").unwrap();
+    let db = home.join("local.db");
+    let db = db.to_str().unwrap().to_string();
+    let local = [("VERSIONER_DB", db.as_str()), ("USER", "dana")];
+    let admin = f.admin.clone();
+    let remote = [
+        ("VERSIONER_API_URL", server.url.as_str()),
+        ("VERSIONER_API_KEY", admin.as_str()),
+    ];
+    for env in [&local[..], &remote[..]] {
+        let v = |args: &[&str]| versioner(home, args, env);
+        assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+        let r = v(&["rules", "apply", "empty.toml"]);
+        assert_eq!(r.code, 4, "{r:?}");
+        assert!(r.stderr.contains("[INVALID_INPUT]"), "{r:?}");
+        assert!(
+            r.stderr.contains("would delete all 1 stored rules")
+                && r.stderr.contains("--allow-empty"),
+            "{r:?}"
+        );
+        assert!(
+            v(&["rules", "list"])
+                .stdout
+                .contains("Staging before production")
+        );
+        let r = v(&["rules", "apply", "empty.toml", "--allow-empty"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("1 deleted"), "{r:?}");
+        assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+        let r = v(&["rules", "apply", "none.toml"]);
+        assert!(r.code == 0 && r.stdout.contains("1 deleted"), "{r:?}");
+    }
+}
+
+#[test]
+fn text_reaching_the_terminal_has_its_control_characters_escaped() {
+    // A server (or a proxy) answering with an escape sequence in its message: the CLI prints
+    // it escaped, never raw.
+    let evil = axum::Router::new().fallback(|| async {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({
+                "detail": [{"loc": ["body", "version"], "msg": "bad\u{1b}]0;pwned\u{7}\r", "type": "value_error"}],
+                "code": "INVALID_INPUT",
+                "message": "bad\u{1b}]0;pwned\u{7}\r",
+            })),
+        )
+    });
+    let server = TestServer::start(evil);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("VERSIONER_API_URL", server.url.as_str()),
+        ("VERSIONER_API_KEY", "sk_test"),
+    ];
+    let r = versioner(
+        dir.path(),
+        &[
+            "track",
+            "build",
+            "--product",
+            "api",
+            "--version",
+            "1",
+            "--status",
+            "success",
+        ],
+        &env,
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    for c in ['\u{1b}', '\u{7}', '\r'] {
+        assert!(
+            !r.stderr.contains(c) && !r.stdout.contains(c),
+            "{c:?} in {r:?}"
+        );
+    }
+    assert!(r.stderr.contains("bad\\u{1b}]0;pwned\\u{7}\\u{d}"), "{r:?}");
+}
