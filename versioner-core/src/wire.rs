@@ -112,7 +112,6 @@ pub mod instant {
         ///
         /// # Errors
         /// The serializer's.
-        #[expect(clippy::ref_option, reason = "serde's `with` passes `&Option<T>`")]
         pub fn serialize<S: Serializer>(
             t: &Option<DateTime<Utc>>,
             s: S,

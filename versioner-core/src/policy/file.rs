@@ -286,14 +286,14 @@ impl PolicyFile {
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (i, item) in items.iter().enumerate() {
-            if let Some(name) = item.get("name").and_then(Value::as_str).map(str::trim) {
-                if !seen.insert(name) {
-                    problems.push(PolicyProblem {
-                        rule: name.to_string(),
-                        field: "name".into(),
-                        reason: "is used by more than one rule; names must be unique".into(),
-                    });
-                }
+            if let Some(name) = item.get("name").and_then(Value::as_str).map(str::trim)
+                && !seen.insert(name)
+            {
+                problems.push(PolicyProblem {
+                    rule: name.to_string(),
+                    field: "name".into(),
+                    reason: "is used by more than one rule; names must be unique".into(),
+                });
             }
             if let Some(rule) = parse_rule(item, &format!("rules[{i}]"), &mut problems) {
                 rules.push(rule);
