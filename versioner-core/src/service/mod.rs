@@ -161,7 +161,7 @@ impl Versioner {
     /// The current instant, from the injected clock.
     ///
     /// Truncated to whole microseconds: the precision every store keeps and the wire format
-    /// shows ([`crate::wire::instant`]), so a record handed back from memory equals the same
+    /// shows ([`mod@crate::wire::instant`]), so a record handed back from memory equals the same
     /// record read back from the store.
     pub fn now(&self) -> DateTime<Utc> {
         use chrono::SubsecRound;
