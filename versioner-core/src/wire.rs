@@ -702,15 +702,18 @@ pub enum Place {
     Query,
     /// The path (`["path", parameter]`).
     Path,
+    /// A header (`["header", name]`).
+    Header,
 }
 
 impl Place {
-    /// `body`, `query` or `path`, as FastAPI names them.
+    /// `body`, `query`, `path` or `header`, as FastAPI names them.
     pub fn as_str(self) -> &'static str {
         match self {
             Place::Body => "body",
             Place::Query => "query",
             Place::Path => "path",
+            Place::Header => "header",
         }
     }
 }

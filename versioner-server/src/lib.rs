@@ -174,13 +174,15 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
 pub fn router(state: AppState) -> Router {
     let (routes, _) = api::routes().split_for_parts();
     routes
-        .fallback(api::meta::not_found)
-        .method_not_allowed_fallback(api::meta::method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.body_limit()))
-        .layer(middleware::from_fn_with_state(
+        // A route layer: it runs only for a request a route takes (method included), so an
+        // unknown route or method is answered 404/405 whatever `Idempotency-Key` it carries.
+        .route_layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
         ))
+        .fallback(api::meta::not_found)
+        .method_not_allowed_fallback(api::meta::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.body_limit()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

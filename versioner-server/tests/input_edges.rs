@@ -358,6 +358,18 @@ async fn every_framework_rejection_has_our_body() {
         allow.as_deref().is_some_and(|v| v.contains("POST")),
         "{allow:?}"
     );
+    // Whatever it carries: an Idempotency-Key does not turn a 405 into something else.
+    for _ in 0..2 {
+        let req = Request::builder()
+            .method("PATCH")
+            .uri("/build-events/")
+            .header("idempotency-key", "k-1")
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let resp = w.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 405);
+    }
     // A bad query parameter is located in the query.
     for (path, param) in [
         ("/deployments/?limit=many", "limit"),
