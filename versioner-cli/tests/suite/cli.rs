@@ -1391,3 +1391,75 @@ fn text_reaching_the_terminal_has_its_control_characters_escaped() {
     }
     assert!(r.stderr.contains("bad\\u{1b}]0;pwned\\u{7}\\u{d}"), "{r:?}");
 }
+
+#[test]
+fn backup_and_restore_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let v = |db: &str, args: &[&str]| {
+        let mut all = vec!["--db", db];
+        all.extend_from_slice(args);
+        versioner(home, &all, &[("USER", "dana")])
+    };
+    assert_eq!(
+        v("live.db", &deploy("1.0.0", "production", "success")).code,
+        0
+    );
+    let r = v("live.db", &["backup", "backup.db"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("Backed up") && r.stdout.contains("backup.db"),
+        "{r:?}"
+    );
+    // Never over an existing file.
+    let r = v("live.db", &["backup", "backup.db"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("[INVALID_INPUT]") && r.stderr.contains("already exists"),
+        "{r:?}"
+    );
+    // Into a new database: restored, and it shows what was recorded.
+    let r = v("restored.db", &["restore", "backup.db"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = v("restored.db", &["history", "-o", "json"]);
+    assert!(r.stdout.contains("1.0.0"), "{r:?}");
+    // Over a database with records: refused without --force, nothing changed.
+    assert_eq!(
+        v("other.db", &deploy("9.9.9", "staging", "success")).code,
+        0
+    );
+    let r = v("other.db", &["restore", "backup.db"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("already holds records") && r.stderr.contains("--force"),
+        "{r:?}"
+    );
+    let r = v("other.db", &["history", "-o", "json"]);
+    assert!(
+        r.stdout.contains("9.9.9") && !r.stdout.contains("1.0.0"),
+        "{r:?}"
+    );
+    let r = v("other.db", &["restore", "backup.db", "--force"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = v("other.db", &["history", "-o", "json"]);
+    assert!(
+        !r.stdout.contains("9.9.9") && r.stdout.contains("1.0.0"),
+        "{r:?}"
+    );
+    // A file that is not a backup.
+    std::fs::write(home.join("notes.txt"), "hello".repeat(1000)).unwrap();
+    let r = v("new.db", &["restore", "notes.txt"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("not a readable SQLite database"), "{r:?}");
+    // Server mode has no database to copy.
+    let r = versioner(
+        home,
+        &["backup", "x.db"],
+        &[
+            ("VERSIONER_API_URL", "http://127.0.0.1:9"),
+            ("VERSIONER_API_KEY", "k"),
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("backup works on a database"), "{r:?}");
+}

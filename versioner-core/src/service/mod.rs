@@ -13,6 +13,7 @@ mod access;
 
 pub use access::ApiKeyRequest;
 mod approvals;
+mod backup;
 mod decisions;
 mod outbox;
 mod preflight;
