@@ -11,7 +11,7 @@
 //! ```json
 //! {"id": "0190…", "product_id": "…", "version_id": "…", "environment_id": "…",
 //!  "product_name": "api", "version": "1.2.0", "environment_name": "production",
-//!  "status": "started", "deployed_at": "2026-11-21T09:30:00Z", "deployed_by": "dana",
+//!  "status": "started", "deployed_at": "2026-11-21T09:30:00.000000Z", "deployed_by": "dana",
 //!  "completed_at": null, "deploy_url": null, "source_system": "github",
 //!  "extra_metadata": {"preflight_status": {"status": "passed", "rules_evaluated": [
 //!     {"rule_name": "QA sign-off", "rule_type": "version_approval", "status": "report_only",
@@ -21,13 +21,23 @@
 //! A build ([`build`]) carries `id`, `version_id`, `product_id`, `product_name`, `version`,
 //! `build_number`, `status`, `build_url`, `started_at`, `completed_at`, `created_at`.
 //!
+//! # Instants
+//! Every instant sent is RFC 3339 in UTC with six fractional digits and `Z`
+//! (`2026-11-21T09:30:00.000000Z`), written by [`instant`]; any RFC 3339 instant is read.
+//!
+//! # Bodies
+//! Every JSON body is read by [`json::parse_object`]: it must be an object, and a key given
+//! twice is refused, naming it. A text field takes a string, a boolean or a whole number
+//! (kept as written); a number with a fraction or an exponent is refused, naming the field.
+//!
 //! # Errors
 //! Every error body has `detail` (as FastAPI clients expect) and our stable `code`:
 //! ```json
 //! {"detail": "Version 1.2.3 already exists with different SHA", "code": "VERSION_CONFLICT",
 //!  "message": "version `1.2.3` of `api` is recorded with sha `abc…`, not `def…`; …"}
 //! ```
-//! Validation errors (422) list the field FastAPI-style:
+//! Validation errors (422) list the field FastAPI-style, located in the request ([`Place`]:
+//! `body`, `query`, `path` or `header`):
 //! `{"detail": [{"loc": ["body", "product_name"], "msg": "…", "type": "value_error"}], "code": "INVALID_INPUT", "message": "…"}`.
 //! A preflight rejection (409/423/428) nests the verdict under `detail`:
 //! ```json
