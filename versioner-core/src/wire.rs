@@ -23,7 +23,7 @@
 //!
 //! # Instants
 //! Every instant sent is RFC 3339 in UTC with six fractional digits and `Z`
-//! (`2026-11-21T09:30:00.000000Z`), written by [`instant`]; any RFC 3339 instant is read.
+//! (`2026-11-21T09:30:00.000000Z`), written by [`mod@instant`]; any RFC 3339 instant is read.
 //!
 //! # Bodies
 //! Every JSON body is read by [`json::parse_object`]: it must be an object, and a key given
