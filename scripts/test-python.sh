@@ -18,9 +18,10 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   "$PYTHON" -m venv "$VENV"
 fi
 
+# Pinned: a test run uses the same tools on every machine (bump them here, on purpose).
 echo "==> pip install maturin pytest mypy openapi-spec-validator"
-"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.18' \
-  'openapi-spec-validator>=0.7'
+"$PY" -m pip install --quiet --disable-pip-version-check 'maturin==1.16.0' 'pytest==9.2.0' \
+  'mypy==2.4.1' 'openapi-spec-validator==0.9.0'
 
 echo "==> maturin develop (versioner-py)"
 # maturin finds ./.venv through VIRTUAL_ENV; the build is a debug build.

@@ -11,6 +11,9 @@
 //!   kill the file passes `integrity_check` and holds every acknowledged write; retries with
 //!   their `Idempotency-Key` replay what committed, never run it twice); an in-process writer
 //!   killed mid-transaction; a full disk (`RLIMIT_FSIZE`) giving `STORAGE` and no corruption.
+//! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
+//!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
+//!   an API key alone means the public API.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
@@ -35,3 +38,5 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/tls.rs"]
+mod tls;
