@@ -7,8 +7,10 @@
 //!   promotion flow, errors with the same codes as in process, retries recorded exactly once.
 //! - `cli`: the `versioner` binary against a server and in process: exit codes, output,
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
-//! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
-//!   `Idempotency-Key` replay what committed, never run it twice.
+//! - `crash`: `versioner serve` killed with SIGKILL mid-write under four clients (after each
+//!   kill the file passes `integrity_check` and holds every acknowledged write; retries with
+//!   their `Idempotency-Key` replay what committed, never run it twice); an in-process writer
+//!   killed mid-transaction; a full disk (`RLIMIT_FSIZE`) giving `STORAGE` and no corruption.
 //! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
 //!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
 //!   an API key alone means the public API.

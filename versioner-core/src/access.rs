@@ -262,8 +262,10 @@ pub struct Principal {
     /// Its role.
     pub role: Role,
     /// When it was created.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When its role last changed (or it was created).
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -362,10 +364,13 @@ pub struct ApiKey {
     /// The key's visible start, `sk_vr_<id>`.
     pub prefix: String,
     /// When it was created.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When it was last used (to the minute).
+    #[serde(with = "crate::wire::instant::option")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked.
+    #[serde(with = "crate::wire::instant::option")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

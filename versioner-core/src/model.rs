@@ -33,6 +33,7 @@ pub struct Product {
     #[serde(default)]
     pub extra_metadata: Map<String, Value>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -229,6 +230,7 @@ pub struct Environment {
     #[serde(default)]
     pub extra_metadata: Map<String, Value>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -260,6 +262,7 @@ pub struct Version {
     /// Who built it, when known.
     pub built_by: Option<String>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -287,12 +290,16 @@ pub struct Build {
     #[serde(flatten)]
     pub fields: BuildFields,
     /// When the build started (given, or when first recorded).
+    #[serde(with = "crate::wire::instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished, once terminal.
+    #[serde(with = "crate::wire::instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When Versioner first recorded it.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When Versioner last recorded an event of it.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
     /// Free-form metadata, merged from every event (later keys win).
     pub extra_metadata: Map<String, Value>,
@@ -359,12 +366,16 @@ pub struct Deployment {
     #[serde(flatten)]
     pub fields: DeploymentFields,
     /// When the deployment was first recorded (`pending` or `started`, or the terminal event).
+    #[serde(with = "crate::wire::instant")]
     pub deployed_at: DateTime<Utc>,
     /// When it started running (the `started` event), if it did.
+    #[serde(with = "crate::wire::instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished, once terminal (the event's `completed_at`, else when recorded).
+    #[serde(with = "crate::wire::instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When Versioner last recorded an event of it.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
     /// Free-form metadata, merged from every event (later keys win).
     pub extra_metadata: Map<String, Value>,

@@ -177,6 +177,7 @@ pub struct DomainEvent {
     /// What happened.
     pub event_type: EventType,
     /// When it was recorded (the server's clock).
+    #[serde(with = "crate::wire::instant")]
     pub occurred_at: DateTime<Utc>,
     /// Who did it, when known (the caller's actor or key name).
     pub actor: Option<String>,

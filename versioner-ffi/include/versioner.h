@@ -939,6 +939,37 @@ VersionerStatus versioner_acknowledge(const VersionerHandle *handle,
                                       int64_t seq);
 
 /**
+ * Writes a consistent copy of the whole database to the new file `path` while writers keep
+ * running (SQLite's online backup API); the copy passes `PRAGMA integrity_check`, and a failed
+ * backup leaves no file. In process only. See `Versioner::backup`.
+ *
+ * Errors: `INVALID_INPUT` (a file that exists, a PostgreSQL database — the message gives the
+ * `pg_dump` command —, a remote handle), `STORAGE`, `NULL_POINTER` (`path`).
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_backup(const VersionerHandle *handle, const char *path);
+
+/**
+ * Replaces the database's content with the backup file `path`, after checking it (integrity,
+ * a Versioner schema no newer than this library's; an older one is migrated). `mode`: NULL or
+ * `"refuse"` leaves a database that already holds records alone (`INVALID_INPUT`),
+ * `"overwrite"` replaces it. Stop other writers first. In process only. See
+ * `Versioner::restore`.
+ *
+ * Errors: `INVALID_INPUT` (records present without `"overwrite"`, an unknown `mode`, a file
+ * that is missing, not SQLite, unsound or not a Versioner database, PostgreSQL, a remote
+ * handle), `STORAGE` (a backup of a newer schema), `NULL_POINTER` (`path`).
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `mode` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_restore(const VersionerHandle *handle,
+                                  const char *path,
+                                  const char *mode);
+
+/**
  * Detects the CI/CD system this process runs in from its environment variables (GitHub
  * Actions, GitLab, Jenkins, CircleCI, Bitbucket, Azure DevOps, Travis, Rundeck) and what it
  * says about the run: `{"system": "github" | null, "source_system", "scm_repository",

@@ -1488,6 +1488,68 @@ pub unsafe extern "C" fn versioner_acknowledge(
     })
 }
 
+/// Writes a consistent copy of the whole database to the new file `path` while writers keep
+/// running (SQLite's online backup API); the copy passes `PRAGMA integrity_check`, and a failed
+/// backup leaves no file. In process only. See `Versioner::backup`.
+///
+/// Errors: `INVALID_INPUT` (a file that exists, a PostgreSQL database — the message gives the
+/// `pg_dump` command —, a remote handle), `STORAGE`, `NULL_POINTER` (`path`).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_backup(
+    handle: *const VersionerHandle,
+    path: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let path = unsafe { path_arg(path, "path") }?;
+        backend.local("versioner_backup")?.backup(&path)?;
+        Ok(())
+    })
+}
+
+/// Replaces the database's content with the backup file `path`, after checking it (integrity,
+/// a Versioner schema no newer than this library's; an older one is migrated). `mode`: NULL or
+/// `"refuse"` leaves a database that already holds records alone (`INVALID_INPUT`),
+/// `"overwrite"` replaces it. Stop other writers first. In process only. See
+/// `Versioner::restore`.
+///
+/// Errors: `INVALID_INPUT` (records present without `"overwrite"`, an unknown `mode`, a file
+/// that is missing, not SQLite, unsound or not a Versioner database, PostgreSQL, a remote
+/// handle), `STORAGE` (a backup of a newer schema), `NULL_POINTER` (`path`).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `mode` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_restore(
+    handle: *const VersionerHandle,
+    path: *const c_char,
+    mode: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let path = unsafe { path_arg(path, "path") }?;
+        // SAFETY: the function's contract.
+        let mode = match unsafe { opt_str_arg(mode, "mode") }? {
+            None | Some("refuse") => versioner_core::store::RestoreMode::Refuse,
+            Some("overwrite") => versioner_core::store::RestoreMode::Overwrite,
+            Some(other) => {
+                return Err(versioner_core::Error::invalid(
+                    "mode",
+                    format!("unknown restore mode `{other}`; expected refuse or overwrite"),
+                )
+                .into());
+            }
+        };
+        backend.local("versioner_restore")?.restore(&path, mode)?;
+        Ok(())
+    })
+}
+
 // ----- utilities ----------------------------------------------------------------------------
 
 /// Detects the CI/CD system this process runs in from its environment variables (GitHub

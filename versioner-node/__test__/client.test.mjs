@@ -181,7 +181,10 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
     assert.equal(c.eventsSince, undefined)
 
     const file = join(dir, 'policy.toml')
+    // An empty file would delete every rule by omission: refused; `rules = []` says it.
     writeFileSync(file, '')
+    await rejectsWith(c.applyPolicyFile(file), 'INVALID_INPUT', { field: 'rules' })
+    writeFileSync(file, 'rules = []\n')
     assert.deepEqual((await c.applyPolicyFile(file)).deleted, ['Staging first', 'QA'])
   })
 

@@ -20,7 +20,7 @@
 //! its name and principal.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use versioner_core::Error;
@@ -115,14 +115,14 @@ pub enum AuthMode {
 }
 
 fn unauthorized() -> Response {
-    ApiError(Error::Unauthorized {
+    ApiError::from(Error::Unauthorized {
         message: "Invalid API key".into(),
     })
     .into_response()
 }
 
 fn forbidden() -> Response {
-    ApiError(Error::Forbidden {
+    ApiError::from(Error::Forbidden {
         message: "You do not have permission to perform this action".into(),
     })
     .into_response()
@@ -157,7 +157,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     };
     let permission = match routes::permission(method.as_str(), &path) {
         Some(p) => p,
-        None if routes::path_known(&path) => return api::meta::method_not_allowed().await,
+        None if routes::path_known(&path) => {
+            let mut resp =
+                api::meta::method_not_allowed(req.method().clone(), req.uri().clone()).await;
+            if let Ok(allow) = HeaderValue::from_str(&routes::methods(&path).join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, allow);
+            }
+            return resp;
+        }
         None => {
             tracing::error!(%path, "route missing from the route table; refused");
             return forbidden();

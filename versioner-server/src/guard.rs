@@ -156,14 +156,17 @@ pub async fn hosts(State(state): State<AppState>, req: Request, next: Next) -> R
         other => {
             let given = other.unwrap_or_default();
             tracing::info!(host = %given, path = %req.uri().path(), "refused: host not allowed");
-            let mut resp = ApiError(Error::invalid(
-                "Host",
-                format!(
-                    "`{given}` is not a name this server answers to; allowed: {} \
-                     (versioner serve --allowed-host)",
-                    allowed.join(", ")
+            let mut resp = ApiError(
+                Error::invalid(
+                    "Host",
+                    format!(
+                        "`{given}` is not a name this server answers to; allowed: {} \
+                         (versioner serve --allowed-host)",
+                        allowed.join(", ")
+                    ),
                 ),
-            ))
+                versioner_core::wire::Place::Header,
+            )
             .into_response();
             *resp.status_mut() = StatusCode::MISDIRECTED_REQUEST;
             resp
@@ -177,7 +180,7 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
         && let Err(refused) = check_origin(req.headers(), req.uri(), state.allowed_hosts())
     {
         tracing::info!(given = %refused.given, path = %req.uri().path(), "refused: cross-origin write");
-        return ApiError(refused.into_error()).into_response();
+        return ApiError::from(refused.into_error()).into_response();
     }
     next.run(req).await
 }

@@ -231,8 +231,8 @@ impl AppState {
         };
         tokio::task::spawn_blocking(move || f(&vr))
             .await
-            .map_err(|e| ApiError(Error::internal(format!("core task failed: {e}"))))?
-            .map_err(ApiError)
+            .map_err(|e| ApiError::from(Error::internal(format!("core task failed: {e}"))))?
+            .map_err(ApiError::from)
     }
 }
 
@@ -240,7 +240,7 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     let limit = state.inner.options.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError(Error::Storage {
+        Err(_) => ApiError::from(Error::Storage {
             message: format!("the request did not complete within {}s", limit.as_secs()),
             source: None,
         })
@@ -268,13 +268,15 @@ pub fn router(state: AppState) -> Router {
 pub fn api_routes(state: &AppState) -> Router<AppState> {
     let (routes, _) = api::routes().split_for_parts();
     routes
-        .fallback(api::meta::not_found)
-        .method_not_allowed_fallback(api::meta::method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.body_limit()))
-        .layer(middleware::from_fn_with_state(
+        // A route layer: it runs only for a request a route takes (method included), so an
+        // unknown route or method is answered 404/405 whatever `Idempotency-Key` it carries.
+        .route_layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
         ))
+        .fallback(api::meta::not_found)
+        .method_not_allowed_fallback(api::meta::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.body_limit()))
         .layer(middleware::from_fn(guard::json_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),

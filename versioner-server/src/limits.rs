@@ -108,7 +108,7 @@ impl Limiters {
 fn too_many(what: &str, wait: Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
-    let mut resp = ApiError(Error::RateLimited {
+    let mut resp = ApiError::from(Error::RateLimited {
         message: format!("too many requests from this {what}; retry in {secs}s"),
     })
     .into_response();

@@ -164,6 +164,20 @@ pub fn path_known(path: &str) -> bool {
     ALL_ROUTES.iter().any(|r| r.path == path)
 }
 
+/// The methods the table has for a matched path, as a 405's `Allow` header lists them
+/// (`HEAD` wherever `GET` is: it is answered by the GET handler).
+pub fn methods(path: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = ALL_ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method)
+        .collect();
+    if out.contains(&"GET") {
+        out.push("HEAD");
+    }
+    out
+}
+
 /// The permission a method on a matched path requires, if the table has it.
 pub fn permission(method: &str, path: &str) -> Option<Permission> {
     ALL_ROUTES

@@ -225,6 +225,19 @@ Examples:
     Keys(KeysArgs),
     /// Check or export the tamper-evident audit log
     Audit(AuditArgs),
+    /// Write a consistent copy of the database to a new file, while writers keep running
+    /// (SQLite; for PostgreSQL it prints the pg_dump command)
+    #[command(after_help = "\
+Examples:
+  versioner backup --db versioner.db backups/versioner-2026-11-21.db")]
+    Backup(BackupArgs),
+    /// Replace the database with a backup file, after checking it (refuses a database that
+    /// already holds records unless --force); stop `versioner serve` first
+    #[command(after_help = "\
+Examples:
+  versioner restore --db versioner.db backups/versioner-2026-11-21.db
+  versioner restore --db versioner.db backups/versioner-2026-11-21.db --force")]
+    Restore(RestoreArgs),
     /// List the recorded preflight decisions where a rule failed (blocked, reported, bypassed)
     #[command(after_help = "\
 Examples:
@@ -652,6 +665,10 @@ Examples:
         /// replace: the file becomes the whole policy; merge: add or update by name
         #[arg(long, default_value = "replace", value_name = "replace|merge")]
         mode: ApplyMode,
+        /// A file without `rules` means "no rules": in replace mode every stored rule is
+        /// deleted (otherwise refused; `rules = []` in the file says the same)
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// List the rules in evaluation order; with -v each rule's audit (created, changed, every
     /// status change with who and why)
@@ -758,6 +775,23 @@ pub struct AuditArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: Audit,
+}
+
+/// `versioner backup FILE`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to create (never overwritten)
+    pub file: PathBuf,
+}
+
+/// `versioner restore FILE`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file (made by `versioner backup`)
+    pub file: PathBuf,
+    /// Replace a database that already holds records
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `versioner audit …` subcommands.

@@ -285,9 +285,19 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
         Err(exit) => return exit,
     };
     match r {
-        Rules::Apply { file, mode } => {
+        Rules::Apply {
+            file,
+            mode,
+            allow_empty,
+        } => {
             let actor = ctx.actor_for(None);
-            let policy = PolicyInput::file(file, None);
+            let mut policy = PolicyInput::file(file, None);
+            if *allow_empty {
+                // The file read and validated here, its rules written out: a missing `rules`
+                // becomes an explicit empty list, for a server as for a database.
+                let parsed = attempt!(ctx, policy.parse());
+                policy = PolicyInput::Value(parsed.allow_empty().to_json());
+            }
             let report = attempt!(ctx, t.apply_policy_input(&policy, *mode, &actor));
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&report));

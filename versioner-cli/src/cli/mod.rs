@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod audit;
+mod backup;
 mod catalog;
 mod commands;
 pub mod keys;
@@ -396,6 +397,8 @@ where
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
         Command::Audit(a) => audit::run(&mut ctx, &a),
+        Command::Backup(a) => backup::backup(&mut ctx, &a),
+        Command::Restore(a) => backup::restore(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),
         Command::Serve(a) => serve::run(&mut ctx, &a),

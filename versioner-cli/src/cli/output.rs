@@ -58,14 +58,15 @@ impl<'a> Console<'a> {
     }
 
     /// A line on stdout. Write errors (a closed pipe) are ignored: output is best effort.
+    /// Every line is made [`terminal_safe`] first.
     pub fn out(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}");
+        let _ = writeln!(self.out, "{}", terminal_safe(line));
         let _ = self.out.flush();
     }
 
-    /// A line on stderr.
+    /// A line on stderr, made [`terminal_safe`].
     pub fn err(&mut self, line: &str) {
-        let _ = writeln!(self.err, "{line}");
+        let _ = writeln!(self.err, "{}", terminal_safe(line));
     }
 
     /// A line on stderr with `-v` only.
@@ -143,6 +144,33 @@ impl<'a> Console<'a> {
             self.err(&format!("hint: {h}"));
         }
     }
+}
+
+/// `text` with every character that could drive a terminal shown escaped instead: control
+/// characters other than newline and tab (an ESC starts a colour, cursor or title sequence;
+/// a CR overwrites the line) and the bidirectional overrides that reorder what is shown.
+/// Everything the CLI prints goes through [`Console::out`] or [`Console::err`], which apply
+/// it, so a rule description or a server's message can never reach the terminal raw. (JSON
+/// output is unaffected: serde already writes these characters as `\u001b` escapes.)
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// GitHub Actions: workflow commands on stdout, Markdown to `$GITHUB_STEP_SUMMARY`.
@@ -445,6 +473,15 @@ mod tests {
         assert_eq!(
             gh.annotation("error", "FLOW_VIOLATION: a, b", "50%\nnext"),
             "::error title=FLOW_VIOLATION%3A a%2C b::50%25%0Anext"
+        );
+    }
+
+    #[test]
+    fn terminal_control_characters_are_shown_escaped() {
+        assert_eq!(terminal_safe("plain\tline\nnext"), "plain\tline\nnext");
+        assert_eq!(
+            terminal_safe("a\u{1b}]0;pwned\u{7}b\rc\u{202E}d"),
+            "a\\u{1b}]0;pwned\\u{7}b\\u{d}c\\u{202e}d"
         );
     }
 

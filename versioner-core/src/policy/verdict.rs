@@ -113,6 +113,7 @@ pub struct RuleOutcome {
     pub details: Map<String, Value>,
     /// When time alone makes this rule pass, if it can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "crate::wire::instant::option")]
     pub retry_after: Option<DateTime<Utc>>,
 }
 
@@ -177,8 +178,10 @@ pub struct Verdict {
     version: String,
     environment_name: String,
     decision: Decision,
+    #[serde(with = "crate::wire::instant")]
     evaluated_at: DateTime<Utc>,
     #[serde(default)]
+    #[serde(with = "crate::wire::instant::option")]
     retry_after: Option<DateTime<Utc>>,
     /// Derived from the outcomes; serialized for readers of the JSON, ignored when read back.
     #[serde(default, skip_deserializing)]
@@ -403,7 +406,7 @@ mod tests {
     fn verdict_round_trips_through_json() {
         let v = Verdict::new(
             ("api", "1", "prod"),
-            Utc::now(),
+            chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
             vec![outcome(
                 "a",
                 OutcomeStatus::Failed,

@@ -220,8 +220,9 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` listing every rule naming an approval type outside the catalog, or
-    /// when `actor` is blank or not the caller; `FORBIDDEN` when the actor may not manage
-    /// rules; `STORAGE`.
+    /// when `actor` is blank or not the caller; `INVALID_INPUT` on `rules` when, in replace
+    /// mode, a policy without a `rules` key (see [`PolicyFile::allow_empty`]) would delete
+    /// stored rules; `FORBIDDEN` when the actor may not manage rules; `STORAGE`.
     pub fn apply_policy(
         &self,
         policy: &PolicyFile,
@@ -237,6 +238,20 @@ impl Versioner {
                 .ok_or_else(|| Error::invalid("actor", "is required and must not be blank"))?;
             let actor = actor.as_str();
             acting.require(Permission::ManageRules)?;
+            if mode == ApplyMode::Replace && !policy.declares_rules() {
+                let stored = tx.rules()?.len();
+                if stored > 0 {
+                    return Err(Error::invalid(
+                        "rules",
+                        format!(
+                            "the policy lists no rules, so replacing would delete all {stored} \
+                             stored rules; to mean that, write `rules = []` in the file \
+                             (`\"rules\": []` in JSON), pass --allow-empty (`\"allow_empty\": \
+                             true` over HTTP), or apply it with mode merge"
+                        ),
+                    ));
+                }
+            }
             let stored_catalog = tx.setting(APPROVALS_SETTING)?;
             let catalog = match (&policy.approvals, mode) {
                 (Some(c), _) => c.clone(),
@@ -343,8 +358,10 @@ impl Versioner {
                 }
             }
             if mode == ApplyMode::Replace {
+                let kept: std::collections::HashSet<&str> =
+                    policy.rules.iter().map(|r| r.name.as_str()).collect();
                 for s in &existing {
-                    if !policy.rules.iter().any(|r| r.name == s.rule.name) {
+                    if !kept.contains(s.rule.name.as_str()) {
                         tx.delete_rule(&s.rule.name)?;
                         tx.append_event(
                             &NewEvent::of(EventType::RuleDeleted, now, &s.rule.name, s)

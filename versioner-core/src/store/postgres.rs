@@ -306,6 +306,14 @@ impl Store for PgStore {
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         self.run(None, f)
     }
+
+    fn backup_to(&self, _dest: &std::path::Path) -> Result<()> {
+        Err(Error::invalid("database", super::PG_BACKUP_GUIDANCE))
+    }
+
+    fn restore_from(&self, _src: &std::path::Path) -> Result<()> {
+        Err(Error::invalid("database", super::PG_BACKUP_GUIDANCE))
+    }
 }
 
 struct PgTx<'a, 'b> {

@@ -290,6 +290,115 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(Error::invalid(
+                "file",
+                format!(
+                    "`{}` already exists; back up to a new file (a backup never overwrites)",
+                    dest.display()
+                ),
+            ));
+        }
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let copied = Connection::open(dest)
+            .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dest.display()), e))
+            .and_then(|mut out| copy_database(&conn, &mut out))
+            .and_then(|()| check_backup(dest).map(|_| ()));
+        if copied.is_err() {
+            // No half backup left behind to be mistaken for a good one.
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", dest.display()));
+            }
+        }
+        copied
+    }
+
+    fn restore_from(&self, src: &Path) -> Result<()> {
+        check_backup(src)?;
+        let source = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| {
+            Error::invalid("file", format!("cannot open `{}`: {e}", src.display()))
+        })?;
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        copy_database(&source, &mut conn)?;
+        // A backup of an older schema is brought up to date, as on any open.
+        migrate(&mut conn)
+    }
+}
+
+/// Copies every page of `from` into `to` with SQLite's online backup API, in one step: the
+/// step holds a read transaction on `from`, so the copy is one consistent snapshot even while
+/// other connections (other processes) keep writing, and it is never restarted by them.
+fn copy_database(from: &Connection, to: &mut Connection) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let backup = Backup::new(from, to)?;
+    // A writer of another process holding the lock: wait for it, for up to 30 s.
+    for _ in 0..600 {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => {}
+        }
+    }
+    Err(Error::Storage {
+        message: "the database stayed locked by another writer for 30 s; try the backup again"
+            .into(),
+        source: None,
+    })
+}
+
+/// Checks that `path` is a sound Versioner database this library reads: it opens, passes
+/// `PRAGMA integrity_check`, holds the schema (`outbox`) and is not of a newer schema.
+/// Returns its schema version.
+fn check_backup(path: &Path) -> Result<i64> {
+    let shown = path.display();
+    if !path.is_file() {
+        return Err(Error::invalid("file", format!("`{shown}` is not a file")));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| Error::invalid("file", format!("cannot open `{shown}`: {e}")))?;
+    let not_sqlite = |e: rusqlite::Error| {
+        Error::invalid(
+            "file",
+            format!("`{shown}` is not a readable SQLite database: {e}"),
+        )
+    };
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(not_sqlite)?;
+    if integrity != "ok" {
+        return Err(Error::invalid(
+            "file",
+            format!("`{shown}` fails SQLite's integrity check: {integrity}"),
+        ));
+    }
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(not_sqlite)?;
+    let has_schema: bool = conn
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(not_sqlite)?;
+    if version == 0 || !has_schema {
+        return Err(Error::invalid(
+            "file",
+            format!("`{shown}` is a SQLite database but not a Versioner one (no schema)"),
+        ));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
 }
 
 struct SqliteTx<'a> {

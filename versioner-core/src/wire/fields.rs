@@ -48,7 +48,7 @@ use crate::wire;
 /// `(record, path in the serde JSON, why)`. Today there are none:
 /// - a deployment's `preflight` is sent as is, and the official clients' summary of it,
 ///   `extra_metadata.preflight_status`, is sent in addition (an extra key is allowed);
-/// - times are sent with milliseconds (`wire::deployment`, `wire::build`): the same keys.
+/// - times are sent in the one wire format (`wire::instant`, microseconds): the same keys.
 ///
 /// An entry here must name a field that is really missing from the body (checked), so the
 /// list cannot go stale.

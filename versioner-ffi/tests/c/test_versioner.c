@@ -420,6 +420,10 @@ static void test_null_arguments(void) {
     EXPECT(NP, versioner_cursor(h, "hook", NULL));
     EXPECT(NP, versioner_acknowledge(n, "hook", 0));
     EXPECT(NP, versioner_acknowledge(h, NULL, 0));
+    EXPECT(NP, versioner_backup(n, "b.db"));
+    EXPECT(NP, versioner_backup(h, NULL));
+    EXPECT(NP, versioner_restore(n, "b.db", NULL));
+    EXPECT(NP, versioner_restore(h, NULL, NULL));
   }
   EXPECT(NP, versioner_connect(NULL, NULL, (VersionerHandle **)&o));
   EXPECT(NP, versioner_connect("http://127.0.0.1:1", NULL, NULL));
@@ -1598,6 +1602,41 @@ static void test_decisions_and_audit(void) {
   CHECK(out == NULL);
 }
 
+/* ----- backups ------------------------------------------------------------------------------ */
+
+static void test_backup_and_restore(void) {
+  VersionerHandle *live = NULL;
+  VersionerHandle *fresh = NULL;
+  char *out = NULL;
+  char live_path[1200];
+  char backup_path[1200];
+  char fresh_path[1200];
+  path_in_scratch(live_path, sizeof live_path, "backup-live.db");
+  path_in_scratch(backup_path, sizeof backup_path, "backup-copy.db");
+  path_in_scratch(fresh_path, sizeof fresh_path, "backup-fresh.db");
+  OK(versioner_open(live_path, &live));
+  OK(versioner_track_build(
+      live, "{\"product_name\":\"api\",\"version\":\"1.0.0\",\"status\":\"success\"}", &out));
+  versioner_string_free(out);
+  OK(versioner_backup(live, backup_path));
+  /* Never over an existing file. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_backup(live, backup_path));
+  CHECK(contains(versioner_last_error_message(), "already exists"));
+
+  OK(versioner_open(fresh_path, &fresh));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_restore(fresh, backup_path, "upsert"));
+  OK(versioner_restore(fresh, backup_path, NULL));
+  OK(versioner_products(fresh, &out));
+  CHECK(contains(out, "\"name\":\"api\""));
+  versioner_string_free(out);
+  /* Now it holds records: refused unless "overwrite". */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_restore(fresh, backup_path, "refuse"));
+  CHECK(contains(versioner_last_error_message(), "already holds records"));
+  OK(versioner_restore(fresh, backup_path, "overwrite"));
+  OK(versioner_close(fresh));
+  OK(versioner_close(live));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
@@ -1613,6 +1652,7 @@ int main(int argc, char **argv) {
   test_policy_preflight_and_approvals();
   test_acting_as();
   test_decisions_and_audit();
+  test_backup_and_restore();
   test_queries();
   test_threads();
   test_connect_errors();

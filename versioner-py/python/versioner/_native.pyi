@@ -618,6 +618,20 @@ class Versioner(Tracker):
             InvalidInputError: a negative ``after`` or a ``limit`` below 1.
         """
 
+    def backup(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Writes a consistent copy of the whole database to the new file ``path`` while
+        writers keep running (SQLite's online backup API), checked with
+        ``PRAGMA integrity_check``. Raises :class:`InvalidInputError` when ``path`` exists or
+        the database is PostgreSQL (the message gives the ``pg_dump`` command).
+        """
+
+    def restore(self, path: Union[str, os.PathLike[str]], *, force: bool = False) -> None:
+        """Replaces the database's content with the backup file ``path`` after checking it
+        (integrity, a Versioner schema no newer than this library's). A database that already
+        holds records is replaced only with ``force=True``; otherwise
+        :class:`InvalidInputError`. Stop other writers first.
+        """
+
     def last_event_seq(self) -> int:
         """The sequence number of the newest event (0 when none)."""
 

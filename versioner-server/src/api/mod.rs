@@ -45,7 +45,7 @@ pub(crate) fn created(value: Value) -> Answer {
 /// Encodes an answer.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, ApiError> {
     serde_json::to_value(value)
-        .map_err(|e| ApiError(Error::internal(format!("cannot encode the answer: {e}"))))
+        .map_err(|e| ApiError::from(Error::internal(format!("cannot encode the answer: {e}"))))
 }
 
 /// Every area's routes, merged: the whole API.

@@ -1,6 +1,6 @@
 //! Rules: the rule set, each rule's status and its history, and applying a policy.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::Value;
@@ -13,7 +13,7 @@ use versioner_core::wire::{ApplyPolicyRequest, RuleStatusRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
-use crate::http::{JsonBody, Params};
+use crate::http::{ApiError, JsonBody, Params, Path};
 use crate::openapi::{ApplyReportBody, ErrorBody, RuleBody, RuleStatusChangeBody, StoredRuleBody};
 use crate::routes::{Permission, permission_name};
 
@@ -62,8 +62,11 @@ pub struct ViolationsQuery {
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
 pub async fn violations(State(s): State<AppState>, q: Params) -> Answer {
-    let query = versioner_core::wire::violation_query(&q.to_object())?;
-    let list = s.core(move |vr| vr.violations(&query)).await?;
+    let query = q.parse(versioner_core::wire::violation_query)?;
+    let list = s
+        .core(move |vr| vr.violations(&query))
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&list)?)
 }
 
@@ -214,7 +217,10 @@ pub struct RuleHistoryQuery {
 )]
 pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
     let name = q.get("rule");
-    let changes = s.core(move |vr| vr.rule_history(name.as_deref())).await?;
+    let changes = s
+        .core(move |vr| vr.rule_history(name.as_deref()))
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&changes)?)
 }
 
@@ -247,7 +253,10 @@ pub async fn apply_rules(
         .transpose()?;
     // The core reads the policy as every surface does: text in TOML or JSON (detected when no
     // format is given), or JSON data; never a file on the server.
-    let policy = PolicyInput::from_value(body.policy, format)?.parse()?;
+    let mut policy = PolicyInput::from_value(body.policy, format)?.parse()?;
+    if body.allow_empty == Some(true) {
+        policy = policy.allow_empty();
+    }
     let report = s
         .core(move |vr| vr.apply_policy(&policy, mode, &actor))
         .await?;

@@ -150,6 +150,16 @@ fn window(p: &mut Parser<'_>, i: usize, item: &Value) -> Option<WindowDef> {
     }
     let get = |k: &str| w.get(k).and_then(Value::as_str).map(str::trim);
     let name = get("name").filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(c) = name
+        .as_deref()
+        .and_then(|n| n.chars().find(|c| c.is_control()))
+    {
+        p.push(
+            &field("name"),
+            format!("contains the control character U+{:04X}", u32::from(c)),
+        );
+        return None;
+    }
     let start_raw = get("start");
     let end_raw = get("end");
     let (Some(start_raw), Some(end_raw)) = (start_raw, end_raw) else {
