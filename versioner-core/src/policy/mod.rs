@@ -34,7 +34,7 @@ pub use kinds::{
 #[cfg(test)]
 pub(crate) use rule::COMMON_FIELDS;
 pub(crate) use rule::reason_of;
-pub use rule::{Rule, RuleStatus, Scope, format_duration, parse_duration};
+pub use rule::{MAX_DURATION, Rule, RuleStatus, Scope, format_duration, parse_duration};
 pub use verdict::{BlockCode, Decision, OutcomeStatus, RuleOutcome, Verdict};
 
 /// How many times [`evaluate`] re-evaluates to find a joint `retry_after`.
