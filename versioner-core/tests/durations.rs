@@ -25,7 +25,8 @@ fn policy(soak: &str, stale: &str, expires: &str) -> serde_json::Value {
         {"name": "One", "type": "concurrency", "max": 1, "stale_after": stale},
         {"name": "Release", "type": "release_approval", "required": 1, "expires_after": expires},
         {"name": "Freeze", "type": "schedule", "timezone": "Pacific/Kiritimati",
-         "windows": [{"recurrence": "weekly", "days": ["fri"], "start": "17:00", "end": "08:00"}]},
+         "windows": [{"recurrence": "weekly", "start": "fri 17:00", "end": "mon 08:00"},
+                     {"rrule": "FREQ=MONTHLY;BYDAY=1MO", "start": "09:00", "duration": "3h"}]},
     ]})
 }
 

@@ -34,6 +34,16 @@ struct Case {
     history: Vec<Event>,
     request: Request,
     want: Want,
+    /// More instants checked against the same rules and history (DST edges, window edges).
+    #[serde(default)]
+    also: Vec<Also>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Also {
+    at: DateTime<Utc>,
+    want: Want,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +241,16 @@ fn run_case(path: &Path) {
         .check(&check)
         .unwrap_or_else(|e| panic!("{name}: check failed: {e}"));
     assert_verdict(&name, &verdict, &case.want);
+
+    // 1b. The other instants, as dry runs (the real event below would change the history).
+    for (i, also) in case.also.iter().enumerate() {
+        clock.set(also.at);
+        let v = vr
+            .check(&check)
+            .unwrap_or_else(|e| panic!("{name}: also[{i}]: check failed: {e}"));
+        assert_verdict(&format!("{name} also[{i}] at {}", also.at), &v, &also.want);
+    }
+    clock.set(case.at);
 
     // 2. The real event agrees, and a refusal writes nothing.
     let before = vr.history(&HistoryQuery::new().limit(1000)).unwrap().len();

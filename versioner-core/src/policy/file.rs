@@ -183,6 +183,14 @@ impl PolicyFile {
     /// `INVALID_INPUT`: a syntax error names the line; otherwise
     /// [`Error::InvalidPolicy`] lists every problem by rule and field.
     pub fn parse(text: &str, format: PolicyFormat) -> Result<PolicyFile> {
+        PolicyFile::from_json(&PolicyFile::document_value(text, format)?)
+    }
+
+    /// A policy document read into JSON, not yet validated.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` naming `policy` for a syntax error.
+    pub(crate) fn document_value(text: &str, format: PolicyFormat) -> Result<Value> {
         let value: Value = match format {
             PolicyFormat::Json => serde_json::from_str(text)
                 .map_err(|e| Error::invalid("policy", format!("not valid JSON: {e}")))?,
@@ -196,7 +204,7 @@ impl PolicyFile {
                 serde_json::to_value(t).map_err(|e| Error::invalid("policy", e.to_string()))?
             }
         };
-        PolicyFile::from_json(&value)
+        Ok(value)
     }
 
     /// A policy of these rules, without an `approvals` table.

@@ -10,6 +10,7 @@
 //! found by re-evaluating at each candidate instant; it is absent when any block needs a
 //! person (an approval, a deployment elsewhere).
 
+pub mod calendar;
 mod catalog;
 mod facts;
 mod file;
