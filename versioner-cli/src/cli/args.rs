@@ -164,6 +164,14 @@ Examples:
   versioner rules set-status 'Friday freeze' report_only --reason 'INC-42 hotfix'"
     )]
     Rules(Rules),
+    /// Expand the effective deployment calendar (deny and allow windows, and the open and
+    /// closed intervals they leave) for the next N days
+    #[command(after_help = "\
+Examples:
+  versioner calendar --environment production
+  versioner calendar --product shop --environment production --days 90 --format json
+  versioner calendar --environment production --format ics > freezes.ics")]
+    Calendar(CalendarArgs),
     /// Record an approval of a version (quality sign-off or release approval)
     #[command(after_help = "\
 Examples:
@@ -412,6 +420,26 @@ pub struct HistoryArgs {
     /// At most this many (1 to 1000)
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
+}
+
+/// Flags of `calendar`.
+#[derive(Debug, Clone, Args)]
+pub struct CalendarArgs {
+    /// Only the rules whose scope includes this product
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only the rules whose scope includes this environment (its type inferred from the name)
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// How many days to expand, from --from (1 to 800)
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Where the calendar starts (RFC 3339); default: now, to the minute
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// table, json, or ics (an iCalendar feed with TZIDs)
+    #[arg(long, default_value = "table", value_name = "table|json|ics")]
+    pub format: String,
 }
 
 /// Flags of `violations`.

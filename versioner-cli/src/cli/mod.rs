@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod audit;
+mod calendar;
 mod commands;
 pub mod keys;
 pub mod output;
@@ -315,6 +316,7 @@ where
         Command::History(a) => commands::history(&mut ctx, &a),
         Command::Versions(a) => commands::versions(&mut ctx, &a),
         Command::Rules(r) => commands::rules(&mut ctx, &r),
+        Command::Calendar(a) => calendar::run(&mut ctx, &a),
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
