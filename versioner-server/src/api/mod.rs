@@ -11,6 +11,7 @@
 //! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
+pub mod calendar;
 pub mod environments;
 pub mod events;
 pub mod keys;
@@ -55,6 +56,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(queries::routes())
         .merge(environments::routes())
         .merge(rules::routes())
+        .merge(calendar::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
 }
