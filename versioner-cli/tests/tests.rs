@@ -25,6 +25,9 @@ mod support;
 
 #[path = "suite/api.rs"]
 mod api;
+// `versioner calendar` and schedule windows in `rules list` (issue 17).
+#[path = "suite/calendar.rs"]
+mod calendar;
 #[path = "suite/ci.rs"]
 mod ci;
 #[path = "suite/cli.rs"]

@@ -271,6 +271,7 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
         }
         Rules::List => {
             let list = attempt!(ctx, t.rules());
+            let now = Utc::now();
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&list));
             } else if list.is_empty() {
@@ -302,11 +303,14 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                             } else {
                                 parts.join(" ")
                             },
+                            window_state(&s.rule, now),
                         ]
                     })
                     .collect();
-                ctx.console
-                    .out(&table(&["#", "NAME", "TYPE", "STATUS", "SCOPE"], &rows));
+                ctx.console.out(&table(
+                    &["#", "NAME", "TYPE", "STATUS", "SCOPE", "WINDOWS"],
+                    &rows,
+                ));
             }
         }
         Rules::SetStatus {
@@ -336,6 +340,22 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
         }
     }
     Exit::Success
+}
+
+/// A schedule rule's gate now (the core's `next_open_close`): `open until …` or `closed
+/// until …`; `-` for other kinds.
+fn window_state(rule: &versioner_core::policy::Rule, now: DateTime<Utc>) -> String {
+    let versioner_core::policy::RuleKind::Schedule(s) = &rule.kind else {
+        return "-".into();
+    };
+    match s.next_open_close(now) {
+        (Some(open), close) if open <= now => match close {
+            Some(c) => format!("open, next close {}", time(c)),
+            None => "open".into(),
+        },
+        (Some(open), _) => format!("closed, next open {}", time(open)),
+        (None, _) => "closed, no opening within 400 days".into(),
+    }
 }
 
 /// `versioner approve`: in process as `--approver` (else `--actor`, else the OS user);
