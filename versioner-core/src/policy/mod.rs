@@ -15,6 +15,7 @@ mod catalog;
 mod facts;
 mod file;
 mod kinds;
+pub mod lint;
 mod rule;
 mod verdict;
 pub mod window;
