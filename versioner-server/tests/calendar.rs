@@ -89,3 +89,43 @@ async fn viewers_get_the_calendar_as_icalendar() {
     let (status, _, body) = get(&app, "/calendar.ics", &ci).await;
     assert_eq!(status, 403, "{body}");
 }
+
+#[tokio::test]
+async fn post_rules_lint_reports_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let vr = Versioner::open(dir.path().join("v.db")).unwrap();
+    let viewer = vr.create_api_key("vera", Role::Viewer).unwrap().secret;
+    let app = router(AppState::new(vr, ServerOptions::default()));
+    let policy = "[[rules]]\nname = \"Twice\"\ntype = \"schedule\"\nwindows = [\n { recurrence = \"daily\", start = \"22:00\", end = \"06:00\" },\n { recurrence = \"daily\", start = \"22:00\", end = \"06:00\" },\n]\n";
+    let send = |body: serde_json::Value| {
+        let app = app.clone();
+        let viewer = viewer.clone();
+        async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/rules/lint")
+                .header("authorization", format!("Bearer {viewer}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            )
+        }
+    };
+    let (status, body) = send(serde_json::json!({"policy": policy})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["findings"][0]["check"], "duplicate_window", "{body}");
+    assert_eq!(body["findings"][0]["severity"], "error", "{body}");
+    assert_eq!(body["findings"][0]["field"], "windows[1]", "{body}");
+    // The policy in force: none, nothing found.
+    let (status, body) = send(serde_json::json!({})).await;
+    assert_eq!((status, body), (200, serde_json::json!({"findings": []})));
+    let (status, body) = send(serde_json::json!({"policy": "[[rules]\nname="})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "INVALID_INPUT", "{body}");
+}

@@ -508,6 +508,20 @@ Examples:
         #[arg(long, default_value = "replace", value_name = "replace|merge")]
         mode: ApplyMode,
     },
+    /// Lint a policy file (or, without FILE, the policy in force): windows that never match,
+    /// deny covering allow, duplicate windows, flow cycles, unsatisfiable approvals; exit 4
+    /// with errors, 0 with warnings only
+    #[command(after_help = "\
+Examples:
+  versioner rules lint versioner.toml
+  versioner rules lint --format json")]
+    Lint {
+        /// The policy file (default: the policy in force)
+        file: Option<PathBuf>,
+        /// text or json
+        #[arg(long, default_value = "text", value_name = "text|json")]
+        format: String,
+    },
     /// List the rules in evaluation order
     #[command(after_help = "\
 Examples:

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use versioner_core::input::PolicyInput;
 use versioner_core::policy::RuleStatus;
+use versioner_core::policy::lint::Severity;
 use versioner_core::{
     ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, ViolationQuery, wire,
 };
@@ -267,6 +268,36 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                         ctx.console.out(&format!("  {label}: {n}"));
                     }
                 }
+            }
+        }
+        Rules::Lint { file, format } => {
+            let json = match format.trim().to_ascii_lowercase().as_str() {
+                "json" => true,
+                "text" => ctx.console.json(),
+                other => {
+                    return ctx.usage(&Usage(format!("--format `{other}`: expected text or json")));
+                }
+            };
+            let policy = file.as_ref().map(|f| PolicyInput::file(f, None));
+            let report = attempt!(ctx, t.lint_policy_input(policy.as_ref()));
+            if json {
+                ctx.console.print_json(&to_json(&report));
+            } else {
+                for f in &report.findings {
+                    let mark = match f.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                    };
+                    ctx.console.out(&format!(
+                        "{mark}[{}]: rule `{}` {}: {}",
+                        f.check, f.rule, f.field, f.message
+                    ));
+                }
+                let (e, w) = (report.errors().count(), report.warnings().count());
+                ctx.console.out(&format!("{e} error(s), {w} warning(s)"));
+            }
+            if !report.passed() {
+                return Exit::Rejected;
             }
         }
         Rules::List => {

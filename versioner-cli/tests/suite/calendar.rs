@@ -157,3 +157,71 @@ fn bad_calendar_flags_and_holiday_files_are_refused() {
     );
     assert_eq!(r.json(), serde_json::json!([]), "{r:?}");
 }
+
+#[test]
+fn rules_lint_exits_4_on_errors_and_0_on_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../versioner-core/tests/lint/problems.toml"
+    );
+    let r = versioner(
+        home,
+        &["--db", "v.db", "rules", "lint", fixture, "--format", "json"],
+        &[],
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    let checks: Vec<String> = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect();
+    for c in [
+        "window_never_matches",
+        "duplicate_window",
+        "deny_covers_allow",
+        "flow_cycle",
+        "overlapping_windows",
+    ] {
+        assert!(checks.iter().any(|x| x == c), "{c}: {checks:?}");
+    }
+    let r = versioner(home, &["--db", "v.db", "rules", "lint", fixture], &[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("error[flow_cycle]: rule `Production after staging` prerequisites"),
+        "{r:?}"
+    );
+
+    // Warnings only: exit 0.
+    std::fs::write(
+        home.join("warn.toml"),
+        "[[rules]]\nname = \"Soak\"\ntype = \"flow\"\nenvironments = [\"production\"]\nprerequisites = [\"staging\"]\n",
+    )
+    .unwrap();
+    let r = versioner(home, &["--db", "v.db", "rules", "lint", "warn.toml"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("0 error(s), 2 warning(s)"), "{r:?}");
+
+    // `rules apply` refuses the lint's errors; nothing is applied.
+    let r = versioner(home, &["--db", "v.db", "rules", "apply", fixture], &[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("(flow_cycle)"), "{r:?}");
+    let r = versioner(
+        home,
+        &["--db", "v.db", "rules", "list", "--output", "json"],
+        &[],
+    );
+    assert_eq!(r.json(), serde_json::json!([]), "{r:?}");
+    // Without FILE: the policy in force (none: clean).
+    let r = versioner(home, &["--db", "v.db", "rules", "lint"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = versioner(
+        home,
+        &["--db", "v.db", "rules", "lint", "--format", "yaml"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+}
