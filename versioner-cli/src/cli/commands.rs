@@ -237,8 +237,45 @@ pub fn versions(ctx: &mut Context<'_, '_>, a: &VersionsArgs) -> Exit {
     Exit::Success
 }
 
+/// `versioner rules test FILE [--dst-edges]`: runs in process, whatever the backend.
+fn rules_test(ctx: &mut Context<'_, '_>, file: &std::path::Path, dst_edges: bool) -> Exit {
+    let input = PolicyInput::file(file, None);
+    let tests = match input
+        .document()
+        .and_then(|(text, format)| versioner_core::policy_tests::parse(&text, format))
+    {
+        Ok(t) => t,
+        Err(e) => return ctx.fail(&e),
+    };
+    let report = attempt!(ctx, tests.run(dst_edges));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&report));
+    } else {
+        for c in &report.cases {
+            let mark = if c.passed { "ok" } else { "FAILED" };
+            ctx.console.out(&format!("{mark}: {}", c.name));
+            if !c.passed {
+                ctx.console.out(&format!("    {}", c.detail));
+            }
+        }
+        ctx.console.out(&format!(
+            "{} passed, {} failed",
+            report.passed(),
+            report.failed()
+        ));
+    }
+    if report.failed() == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
+}
+
 /// `versioner rules …`.
 pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
+    if let Rules::Test { file, dst_edges } = r {
+        return rules_test(ctx, file, *dst_edges);
+    }
     let t = match open(ctx) {
         Ok(t) => t,
         Err(exit) => return exit,
@@ -270,6 +307,7 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                 }
             }
         }
+        Rules::Test { .. } => {}
         Rules::Lint { file, format } => {
             let json = match format.trim().to_ascii_lowercase().as_str() {
                 "json" => true,

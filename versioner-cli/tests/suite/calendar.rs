@@ -225,3 +225,40 @@ fn rules_lint_exits_4_on_errors_and_0_on_warnings() {
     );
     assert_eq!(r.code, 1, "{r:?}");
 }
+
+#[test]
+fn rules_test_runs_the_cases_like_a_test_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/policies/calendars.toml"
+    );
+    let r = versioner(home, &["rules", "test", example, "--dst-edges"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.ends_with("51 passed, 0 failed\n"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("ok: saturday is frozen (New York, EST)\n"),
+        "{r:?}"
+    );
+    // Nothing was written anywhere: each case had its own in-memory store.
+    assert!(!home.join(".versioner").exists(), "{r:?}");
+
+    let text = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("expect = \"allowed\"", "expect = \"blocked\"");
+    std::fs::write(home.join("wrong.toml"), text).unwrap();
+    let r = versioner(home, &["rules", "test", "wrong.toml"], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("FAILED: monday 08:00 EDT is open\n    expected blocked, got allowed"),
+        "{r:?}"
+    );
+    assert!(r.stdout.ends_with("9 passed, 6 failed\n"), "{r:?}");
+
+    let r = versioner(home, &["rules", "test", "missing.toml"], &[]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("cannot read"), "{r:?}");
+}

@@ -227,14 +227,15 @@ impl PolicyFile {
             Value::Object(m) => {
                 if let Some(k) = m
                     .keys()
-                    .find(|k| !["rules", "approvals", "bypass"].contains(&k.as_str()))
+                    .find(|k| !["rules", "approvals", "bypass", "tests"].contains(&k.as_str()))
                 {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals` and `bypass`"
+                                     `approvals`, `bypass` and `tests` (policy tests, which \
+                                     `versioner rules test` runs)"
                                 .into(),
                         }],
                     });
