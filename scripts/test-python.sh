@@ -19,9 +19,9 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
 fi
 
 echo "==> pip install maturin pytest mypy openapi-spec-validator icalendar"
-# icalendar (pinned): test_calendar_ics.py parses `versioner calendar --format ics` with it.
+# icalendar (pinned; 6.x still installs on Python 3.9): test_calendar_ics.py parses `versioner calendar --format ics` with it.
 "$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2' 'pytest>=8' 'mypy>=1.18' \
-  'openapi-spec-validator>=0.7' 'icalendar==7.3.2'
+  'openapi-spec-validator>=0.7' 'icalendar==6.3.2'
 
 echo "==> maturin develop (versioner-py)"
 # maturin finds ./.venv through VIRTUAL_ENV; the build is a debug build.

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, List, Tuple
 
-import icalendar
+import icalendar  # type: ignore[import-untyped]  # 6.x ships no type information
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
