@@ -1244,3 +1244,26 @@ mod tests {
         assert_eq!(parse_local_time(""), None);
     }
 }
+
+#[cfg(test)]
+mod rule_tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn a_dtstart_off_the_rule_is_not_an_occurrence() {
+        // 2026-01-02 is a Friday; the rule selects first Mondays only.
+        let since = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+        let start = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let got = rrule_starts(
+            "FREQ=MONTHLY;BYDAY=1MO",
+            since,
+            start,
+            &[],
+            since,
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+        );
+        let days: Vec<String> = got.iter().map(|d| d.date().to_string()).collect();
+        assert_eq!(days, ["2026-01-05", "2026-02-02", "2026-03-02"]);
+    }
+}
