@@ -522,14 +522,14 @@ Examples:
         #[arg(long, default_value = "text", value_name = "text|json")]
         format: String,
     },
-    /// Run a policy file's [[tests]] cases, each in a fresh in-memory store; exit 0 when all
+    /// Run a policy file's `[[tests]]` cases, each in a fresh in-memory store; exit 0 when all
     /// pass, 1 otherwise
     #[command(after_help = "\
 Examples:
   versioner rules test versioner.toml
   versioner rules test versioner.toml --dst-edges")]
     Test {
-        /// The policy file with its [[tests]]
+        /// The policy file with its `[[tests]]` tables
         file: PathBuf,
         /// Also generate cases at every DST change of each schedule rule's zone
         #[arg(long)]
