@@ -127,6 +127,9 @@ def test_the_ics_export_expands_to_the_json_calendar(tmp_path: Path) -> None:
         spans.append((start.astimezone(timezone.utc), end.astimezone(timezone.utc)))
         summaries.add(str(event["SUMMARY"]))
 
+    uids = [str(event["UID"]) for event in cal.walk("VEVENT")]
+    assert len(set(uids)) == len(uids), "UIDs are unique"
+
     closed = [(instant(i["start"]), instant(i["end"])) for i in report["closed"]]
     assert len(closed) > 250
     assert merged(spans) == closed

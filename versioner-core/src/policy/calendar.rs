@@ -350,7 +350,7 @@ impl EffectiveCalendar {
                 "closed".into(),
             ));
         }
-        for (summary, i, kind) in events {
+        for (n, (summary, i, kind)) in events.into_iter().enumerate() {
             let (dtstart, dtend) = match i.timezone.as_deref().and_then(|z| z.parse::<Tz>().ok()) {
                 Some(tz) => (
                     format!(
@@ -370,9 +370,10 @@ impl EffectiveCalendar {
                 ),
             };
             lines.push("BEGIN:VEVENT".into());
+            // Unique within the feed (two rules may cover the same interval) and stable for
+            // the same policy and range.
             lines.push(format!(
-                "UID:{}-{}-{}@versioner",
-                kind,
+                "UID:{kind}-{n}-{}-{}@versioner",
                 i.start.timestamp(),
                 i.end.timestamp()
             ));
