@@ -229,6 +229,22 @@ for store in ("sqlite", "postgres"):
                      rx(r), "≥ 1× floor", verdict(None if r is None else r >= 1.0)))
     server_detail.append((name, s))
 
+# ----- 8. dashboard ------------------------------------------------------------------------
+dash = load("dashboard.json")
+render = crit("dashboard/render_home_200x20")
+rows.append(("8", "dashboard home page, 200 products × 20 environments: server-side render (from the state matrix)",
+             dur(render), "—", "—", "< 50 ms", verdict(None if render is None else render < 50e6)))
+state_q = crit("dashboard/state_200x20")
+both = crit("dashboard/state_and_render_200x20")
+rows.append(("8", "dashboard home page 200×20: the state query it is rendered from; query + render",
+             f"{dur(state_q)}; {dur(both)}", "—", "—", "reported (no target)", "—"))
+if dash:
+    rows.append(("8", "dashboard home page 200×20: bytes transferred (gzip, as sent to browsers)",
+                 f"{dash['gzip_bytes'] / 1024:.1f} KB", f"uncompressed {dash['raw_bytes'] / 1024:.1f} KB",
+                 "—", "< 150 KB", verdict(dash["gzip_bytes"] < 150 * 1024)))
+else:
+    rows.append(("8", "dashboard home page 200×20: bytes transferred", "—", "—", "—", "< 150 KB", verdict(None)))
+
 # ----- write -------------------------------------------------------------------------------
 out = []
 w = out.append

@@ -15,6 +15,8 @@
 #   6    CLI: benches/cli.rs, a whole `versioner --db FILE track deployment` process
 #   7    server: benches/server.rs, `POST /deployment-events/` over loopback (127.0.0.1 only,
 #        bounded in requests and time) on SQLite and PostgreSQL, vs the single-commit floor
+#   8    dashboard: benches/dashboard.rs (criterion), the home page for 200 products × 20
+#        environments rendered server-side, and its size as sent (gzip)
 # and benches/report.py turns the results into BENCHMARKS.md (+ benches/analysis.md verbatim).
 #
 # Builds are release builds kept apart from the debug builds other work uses:
@@ -59,14 +61,14 @@ done
 
 # ----- builds (release) ----------------------------------------------------------------------
 echo "==> cargo build --release: versioner (feature postgres) and the bench drivers" >&2
-targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server)
+targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard)
 echo "cargo build --release -p versioner-cli -p versioner ${targets[*]} --features versioner-cli/postgres" \
   >>"$results/commands.txt"
 cargo build --release -p versioner-cli -p versioner "${targets[@]}" \
   --features versioner-cli/postgres --message-format=json-render-diagnostics >"$out.cargo.json"
 eval "$(python3 - "$out.cargo.json" <<'EOF'
 import json, sys
-names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "versioner": "VERSIONER"}
+names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "versioner": "VERSIONER"}
 for line in open(sys.argv[1]):
     m = json.loads(line)
     if m.get("reason") != "compiler-artifact" or not m.get("executable"):
@@ -77,7 +79,7 @@ for line in open(sys.argv[1]):
 EOF
 )"
 rm -f "$out.cargo.json"
-for v in PREFLIGHT CALLS CLI SERVER VERSIONER; do
+for v in PREFLIGHT CALLS CLI SERVER DASHBOARD VERSIONER; do
   [ -n "${!v:-}" ] || { echo "error: cargo did not report the $v executable" >&2; exit 1; }
 done
 stage "cargo build"
@@ -88,14 +90,14 @@ if ! "$py" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
 fi
-"$py" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2'
+"$py" -m pip install --quiet --disable-pip-version-check 'maturin==1.16.0'
 rm -rf "$out/wheels"
 run "$venv/bin/maturin" build --release --quiet -m versioner-py/Cargo.toml -i "$py" -o "$out/wheels" >&2
 "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$out"/wheels/*.whl
 stage "Python wheel (release)"
 
 if [ ! -x versioner-node/node_modules/.bin/napi ]; then
-  (cd versioner-node && npm install --no-audit --no-fund --loglevel=error)
+  (cd versioner-node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 rm -rf "$out/node"
 mkdir -p "$out/node"
@@ -110,6 +112,9 @@ export CRITERION_HOME=$root/target/criterion
 if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
   run "$PREFLIGHT" --bench >"$out/criterion.log" 2>&1 || { tail -n 40 "$out/criterion.log" >&2; exit 1; }
   stage "criterion (1-4)"
+  run env VERSIONER_BENCH_RESULTS="$results" "$DASHBOARD" --bench >"$out/dashboard.log" 2>&1 \
+    || { tail -n 40 "$out/dashboard.log" >&2; exit 1; }
+  stage "dashboard (8)"
 fi
 run "$CALLS" pair full 1500 >"$results/pair-full.json"
 run "$CALLS" pair normal 3000 >"$results/pair-normal.json"

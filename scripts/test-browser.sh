@@ -2,8 +2,10 @@
 # Browser tests: `versioner serve` pages opened in real headless Chromium (Debian's package)
 # driven by Playwright, with every request to another host refused, so a page that needs the
 # network fails. Installs Chromium (apt-get, as root) and Playwright (into ./.venv) when
-# missing; never downloads a browser (`playwright install` is not used). Screenshots go to
-# target/browser/. Called by scripts/test.sh; runs on its own too.
+# missing, and axe-core (npm, pinned) for the dashboard's accessibility check; never downloads a
+# browser (`playwright install` is not used). Screenshots go to target/browser/ (the API
+# reference) and target/screenshots/ (the dashboard, every page at 1280 and 390 px). Called by
+# scripts/test.sh; runs on its own too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,14 +29,28 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   "$PYTHON" -m venv "$VENV"
 fi
 echo "==> pip install playwright pytest"
-"$PY" -m pip install --quiet --disable-pip-version-check 'playwright>=1.40' 'pytest>=8'
+"$PY" -m pip install --quiet --disable-pip-version-check 'playwright==1.65.2' 'pytest==9.2.0'
+
+# axe-core, injected into the dashboard's pages by test_dashboard.py (pinned; outside the
+# repository, under the target directory).
+AXE_VERSION=4.14.1
+AXE_DIR="${CARGO_TARGET_DIR:-$PWD/target}/browser-node"
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] \
+  || ! grep -q "\"version\": \"$AXE_VERSION\"" "$AXE_DIR/node_modules/axe-core/package.json"; then
+  command -v npm >/dev/null || { echo "npm is required (axe-core)" >&2; exit 1; }
+  echo "==> npm install axe-core@$AXE_VERSION"
+  mkdir -p "$AXE_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_VERSION" >/dev/null
+fi
+export VERSIONER_AXE="$AXE_DIR/node_modules/axe-core/axe.min.js"
 
 echo "==> cargo build -p versioner-cli"
 cargo build --quiet -p versioner-cli
-export VERSIONER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/versioner"
+export VERSIONER_BIN="${VERSIONER_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/versioner}"
 export VERSIONER_CHROMIUM="$CHROMIUM"
 export VERSIONER_SHOTS="${CARGO_TARGET_DIR:-$PWD/target}/browser"
-mkdir -p "$VERSIONER_SHOTS"
+export VERSIONER_SCREENSHOTS="${CARGO_TARGET_DIR:-$PWD/target}/screenshots"
+mkdir -p "$VERSIONER_SHOTS" "$VERSIONER_SCREENSHOTS"
 
 echo "==> pytest versioner-server/tests/browser"
 "$PY" -m pytest -q -p no:cacheprovider versioner-server/tests/browser

@@ -683,7 +683,7 @@ export interface CiInfo {
  * (`ClientOptions::from_json`), as in every binding.
  */
 export interface ClientOptions {
-  /** The server's base URL, e.g. `http://127.0.0.1:8000` (plain HTTP in this build). */
+  /** The server's base URL, e.g. `http://127.0.0.1:8000` or `https://versioner.example.com`. */
   apiUrl: string
   /** The API key, sent as `Authorization: Bearer <key>`. */
   apiKey?: string
@@ -706,6 +706,8 @@ export interface ClientOptions {
   maxWaitMs?: number
   /** The `User-Agent` header (default `versioner/<version>`). */
   userAgent?: string
+  /** A PEM file of certificate authorities trusted for `https://`, besides the system's. */
+  caCert?: string
 }
 
 /**
@@ -964,7 +966,7 @@ export interface Environment {
 export type EnvironmentType = 'dev' | 'test' | 'staging' | 'production' | 'other'
 
 /** The stable error codes, shared by every Versioner surface. */
-export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL'
+export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL' | 'RATE_LIMITED'
 
 /** What a preflight was decided on: the recorded state the rules read. */
 export interface Facts {
@@ -1268,6 +1270,11 @@ export interface StateCell {
   current?: DeployedVersion
   /** Deployments in progress (as of the matrix's instant). */
   inProgress: Array<DeployedVersion>
+  /**
+   * The newest attempt, when it failed or was aborted (the environment still runs
+   * `current`).
+   */
+  lastFailed?: DeployedVersion
 }
 
 /** What is deployed where: every product × environment that has had a deployment. */

@@ -9,6 +9,9 @@
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
 //! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
 //!   `Idempotency-Key` replay what committed, never run it twice.
+//! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
+//!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
+//!   an API key alone means the public API.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
@@ -36,3 +39,5 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/tls.rs"]
+mod tls;

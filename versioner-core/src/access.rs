@@ -436,6 +436,39 @@ pub struct NewApiKey {
     pub secret: String,
 }
 
+/// A dashboard session: an API key exchanged for a token the browser keeps in a cookie. The
+/// store keeps only the token's SHA-256; the session acts as the key's principal, with the
+/// principal's current role, and ends when it expires, when it is signed out, or when its key
+/// is revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Session {
+    /// The key it was opened with (its `role` is the principal's current role).
+    pub key: ApiKey,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+    /// When it ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// The actor of the session's writes: the key's principal, authenticated.
+    pub fn actor(&self) -> Actor {
+        Actor::from_key(&self.key)
+    }
+}
+
+/// A newly opened session: its record and its token, handed to the browser once and never
+/// stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewSession {
+    /// The record.
+    pub session: Session,
+    /// The token (64 hex characters).
+    pub token: String,
+}
+
 /// The answer a server sent to an idempotent write, kept to replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

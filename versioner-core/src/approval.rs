@@ -91,6 +91,18 @@ impl Approval {
 }
 
 /// A request to record an approval.
+///
+/// # Examples
+/// ```
+/// use versioner_core::{ApprovalRequest, BuildEvent, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+/// let request = ApprovalRequest::new("api", "1.2.0", "qa", "quinn")
+///     .with_role("qa")
+///     .in_environment("staging");
+/// assert_eq!(vr.approve(&request)?.approver_role.as_deref(), Some("qa"));
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

@@ -18,6 +18,18 @@ use crate::status::Status;
 pub const MAX_METADATA_BYTES: usize = 102_400;
 
 /// A build event (`POST /build-events/`).
+///
+/// # Examples
+/// ```
+/// use versioner_core::{BuildEvent, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// let mut event = BuildEvent::new("api", "1.2.0", "built");   // any status alias
+/// event.scm_sha = Some("4f2a9c1e".into());
+/// event.built_by = Some("ci-bot".into());
+/// vr.track_build(&event)?;
+/// assert_eq!(vr.versions_by_sha("4f2a")?.len(), 1);           // a prefix finds it
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
@@ -155,6 +167,18 @@ impl BuildEvent {
 }
 
 /// A deployment event (`POST /deployment-events/`).
+///
+/// # Examples
+/// ```
+/// use versioner_core::{DeploymentEvent, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// let mut event = DeploymentEvent::new("api", "1.2.0", "production", "started");
+/// event.deployed_by = Some("dana".into());          // every field of the API, all optional
+/// event.deploy_url = Some("https://ci.example.com/runs/42".into());
+/// let d = vr.track_deployment(&event)?;
+/// assert_eq!(d.fields.deployed_by.as_deref(), Some("dana"));
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
@@ -294,6 +318,16 @@ impl DeploymentEvent {
 }
 
 /// A would-be deployment, for a dry-run [`check`](crate::Versioner::check).
+///
+/// # Examples
+/// ```
+/// use versioner_core::{CheckRequest, Decision, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// let mut request = CheckRequest::new("api", "1.2.0", "production");
+/// request.at = Some("2026-12-04T21:00:00Z".into());   // what-if at any instant
+/// assert_eq!(vr.check(&request)?.decision(), Decision::Allowed);   // no rules yet
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

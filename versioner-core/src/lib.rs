@@ -57,6 +57,8 @@ mod clock;
 pub mod decision;
 mod error;
 mod event;
+#[cfg(doctest)]
+mod guide;
 pub mod input;
 mod model;
 mod names;
@@ -70,7 +72,9 @@ pub mod store;
 mod tracker;
 pub mod wire;
 
-pub use access::{Actor, ApiKey, IdempotencyClaim, Permission, Principal, Role};
+pub use access::{
+    Actor, ApiKey, IdempotencyClaim, NewSession, Permission, Principal, Role, Session,
+};
 pub use approval::{
     Approval, ApprovalRequest, KNOWN_TYPES as APPROVAL_TYPES, RELEASE, normalize_type,
 };

@@ -58,9 +58,26 @@ pub struct StateCell {
     pub current: Option<DeployedVersion>,
     /// Deployments in progress (as of the matrix's instant).
     pub in_progress: Vec<DeployedVersion>,
+    /// The newest attempt, when it failed or was aborted (as of the matrix's instant): the
+    /// environment still runs `current`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failed: Option<DeployedVersion>,
 }
 
 /// Every product × environment that has had a deployment.
+///
+/// # Examples
+/// ```
+/// use versioner_core::{DeploymentEvent, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+/// vr.track_deployment(&DeploymentEvent::new("api", "1.3.0", "staging", "started"))?;
+/// let state = vr.state(None)?;
+/// let cell = state.cell("api", "staging").unwrap();
+/// assert_eq!(cell.current.as_ref().unwrap().version, "1.2.0");
+/// assert_eq!(cell.in_progress[0].version, "1.3.0");
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]

@@ -699,7 +699,9 @@ pub fn error_body(e: &Error) -> (u16, ErrorBody) {
             "Version {version} already exists with different SHA"
         )),
         Error::NotFound { .. } => text("Not found"),
-        Error::Unauthorized { message } | Error::Forbidden { message } => text(message),
+        Error::Unauthorized { message }
+        | Error::Forbidden { message }
+        | Error::RateLimited { message } => text(message),
         // 5xx bodies hide internals; the details go to the log.
         Error::Storage { .. } | Error::SchemaTooNew { .. } => {
             text("Service temporarily unavailable")
@@ -740,6 +742,7 @@ pub fn error_body(e: &Error) -> (u16, ErrorBody) {
         | Error::Storage { .. }
         | Error::Remote { .. }
         | Error::Network { .. }
+        | Error::RateLimited { .. }
         | Error::Internal { .. } => {}
     }
     (status, body)
@@ -793,7 +796,8 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
             403 => ErrorCode::Forbidden,
             404 => ErrorCode::NotFound,
             409 => ErrorCode::VersionConflict,
-            400 | 422 => ErrorCode::InvalidInput,
+            400 | 415 | 421 | 422 => ErrorCode::InvalidInput,
+            429 => ErrorCode::RateLimited,
             503 => ErrorCode::Storage,
             _ => ErrorCode::Internal,
         });

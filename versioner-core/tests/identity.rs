@@ -452,3 +452,67 @@ fn keys_belong_to_principals_and_there_is_always_an_admin() {
     vr.revoke_api_key("root").unwrap();
     assert_eq!(vr.principals().unwrap().len(), 2);
 }
+
+#[test]
+fn a_session_acts_as_its_key_with_the_principal_s_current_role_until_it_ends() {
+    let clock = versioner_core::ManualClock::new(chrono::Utc::now());
+    let vr = common::fresh().with_clock(std::sync::Arc::new(clock.clone()));
+    let admin = vr.create_api_key("root", Role::Admin).unwrap();
+    let viewer = vr
+        .create_key(
+            &ApiKeyRequest::new("dana-laptop")
+                .principal("dana")
+                .role(Role::Viewer),
+        )
+        .unwrap();
+    let hour = chrono::TimeDelta::hours(1);
+
+    // A bad key opens nothing, and nothing is written.
+    let e = vr.open_session("sk_vr_nope", hour).unwrap_err();
+    assert_err(&e, ErrorCode::Unauthorized, None, "Invalid API key");
+    let e = vr
+        .open_session(&viewer.secret, chrono::TimeDelta::zero())
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorCode::InvalidInput,
+        Some("lifetime"),
+        "must be positive",
+    );
+
+    let s = vr.open_session(&viewer.secret, hour).unwrap();
+    assert_eq!(s.token.len(), 64);
+    assert_eq!(s.session.expires_at - s.session.created_at, hour);
+    let found = vr.session(&s.token).unwrap().unwrap();
+    assert_eq!(
+        (found.key.principal.as_str(), found.key.role),
+        ("dana", Role::Viewer)
+    );
+    assert_eq!(found.actor().principal(), "dana");
+    assert!(found.actor().is_authenticated());
+    // Only the hash is kept: another token finds nothing.
+    assert_eq!(vr.session(&"0".repeat(64)).unwrap(), None);
+
+    // The principal's role is read live.
+    vr.set_principal_role("dana", Role::Qa).unwrap();
+    assert_eq!(vr.session(&s.token).unwrap().unwrap().key.role, Role::Qa);
+
+    // Signing out ends it, once.
+    assert!(vr.close_session(&s.token).unwrap());
+    assert!(!vr.close_session(&s.token).unwrap());
+    assert_eq!(vr.session(&s.token).unwrap(), None);
+
+    // Expiry ends it.
+    let s = vr.open_session(&admin.secret, hour).unwrap();
+    clock.advance(chrono::Duration::seconds(3599));
+    assert!(vr.session(&s.token).unwrap().is_some());
+    clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(vr.session(&s.token).unwrap(), None);
+
+    // Revoking its key ends it.
+    let s = vr.open_session(&viewer.secret, hour).unwrap();
+    vr.revoke_api_key("dana-laptop").unwrap();
+    assert_eq!(vr.session(&s.token).unwrap(), None);
+    let e = vr.open_session(&viewer.secret, hour).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Unauthorized);
+}

@@ -524,6 +524,52 @@ fn state_matrix_now_and_as_of_any_instant() {
 }
 
 #[test]
+fn a_cell_names_a_failed_last_attempt_until_a_newer_one() {
+    let (vr, clock) = setup();
+    vr.track_deployment(&dep("api", "1.0", "prod", "completed"))
+        .unwrap(); // 10:00
+    clock.set(t("2026-11-20T11:00:00Z"));
+    vr.track_deployment(&dep("api", "1.1", "prod", "started"))
+        .unwrap();
+    clock.set(t("2026-11-20T11:30:00Z"));
+    vr.track_deployment(&dep("api", "1.1", "prod", "failed"))
+        .unwrap();
+    let cell = |at| vr.state(at).unwrap().cell("api", "prod").cloned().unwrap();
+    let now = cell(None);
+    assert_eq!(
+        now.current.as_ref().map(|d| d.version.as_str()),
+        Some("1.0")
+    );
+    let failed = now.last_failed.unwrap();
+    assert_eq!(
+        (failed.version.as_str(), failed.status),
+        ("1.1", Status::Failed)
+    );
+    // At 11:15 the attempt was still running, not failed.
+    let running = cell(Some(t("2026-11-20T11:15:00Z")));
+    assert_eq!((running.in_progress.len(), running.last_failed), (1, None));
+    // The wire form names it only when there is one.
+    let json = serde_json::to_value(vr.state(None).unwrap()).unwrap();
+    assert_eq!(json["cells"][0]["last_failed"]["version"], "1.1");
+    clock.set(t("2026-11-20T12:00:00Z"));
+    vr.track_deployment(&dep("api", "1.2", "prod", "completed"))
+        .unwrap();
+    assert_eq!(cell(None).last_failed, None);
+    // One cell alone is the matrix's cell, now and as of an instant.
+    for at in [None, Some(t("2026-11-20T11:15:00Z"))] {
+        assert_eq!(vr.state_cell("api", "prod", at).unwrap(), Some(cell(at)));
+    }
+    assert_eq!(
+        vr.state_cell("api", "prod", Some(t("2026-11-19T00:00:00Z")))
+            .unwrap(),
+        None
+    );
+    assert_eq!(vr.state_cell("nope", "prod", None).unwrap(), None);
+    let json = serde_json::to_value(vr.state(None).unwrap()).unwrap();
+    assert!(json["cells"][0].get("last_failed").is_none());
+}
+
+#[test]
 fn a_database_file_survives_reopening_and_refuses_a_newer_schema() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.db");

@@ -691,3 +691,40 @@ fn principal_names_cannot_be_spoofed_either() {
     );
     assert_eq!(vr.api_keys().unwrap().len(), 2, "nothing else was created");
 }
+
+#[test]
+fn a_deployment_s_admitting_decision_is_found_by_its_id() {
+    let (vr, clock) = setup();
+    vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.0.0",
+        "staging",
+        "completed",
+    ))
+    .unwrap();
+    clock.advance(Duration::hours(25));
+    let d = vr
+        .track_deployment(&DeploymentEvent::new(
+            "api",
+            "1.0.0",
+            "production",
+            "started",
+        ))
+        .unwrap();
+    let record = vr.decision_for_deployment(&d.id).unwrap().unwrap();
+    assert_eq!(record.deployment_id.as_deref(), Some(d.id.as_str()));
+    assert_eq!(record.outcome, versioner_core::DecisionOutcome::Allowed);
+    assert_eq!(
+        record
+            .verdict
+            .outcomes()
+            .iter()
+            .map(|o| o.rule_name.as_str())
+            .collect::<Vec<_>>(),
+        ["Staging soak"]
+    );
+    assert_eq!(
+        vr.decision_for_deployment("no-such-deployment").unwrap(),
+        None
+    );
+}

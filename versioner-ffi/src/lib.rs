@@ -215,9 +215,10 @@ pub unsafe extern "C" fn versioner_connect(
 
 /// Like `versioner_connect`, with client options as a JSON object (NULL: defaults):
 /// `{"timeout_ms": 30000, "max_attempts": 4, "backoff_ms": 1000, "max_wait_ms": 60000,
-/// "user_agent": "…"}` — the timeout of one attempt, attempts per call (the first included),
-/// the first wait between attempts (it doubles for each further one), the longest single wait
-/// (also for a server's `Retry-After`), and the `User-Agent` header.
+/// "user_agent": "…", "ca_cert": "/path/ca.pem"}` — the timeout of one attempt, attempts per
+/// call (the first included), the first wait between attempts (it doubles for each further
+/// one), the longest single wait (also for a server's `Retry-After`), the `User-Agent` header,
+/// and a PEM file of certificate authorities trusted for `https://` besides the system's.
 ///
 /// Errors: `INVALID_INPUT` (bad URL, or bad options: an unknown key or a bad value, named),
 /// `NULL_POINTER`, `INVALID_UTF8`.

@@ -81,7 +81,9 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
   test('construction: options are checked, nothing is sent', () => {
     assert.equal(client().apiUrl, `${url}/`)
     throwsWith(() => new Client({ apiUrl: 'not a url' }), 'INVALID_INPUT', { field: 'apiUrl' })
-    throwsWith(() => new Client({ apiUrl: 'https://example.com' }), 'INVALID_INPUT', { field: 'apiUrl' })
+    throwsWith(() => new Client({ apiUrl: 'ftp://example.com' }), 'INVALID_INPUT', { field: 'apiUrl' })
+    assert.equal(new Client({ apiUrl: 'https://example.com' }).apiUrl, 'https://example.com/')
+    throwsWith(() => new Client({ apiUrl: 'https://example.com', caCert: '/nonexistent/ca.pem' }), 'INVALID_INPUT', { field: 'caCert' })
     throwsWith(() => new Client({ apiUrl: url, maxAttempts: 0 }), 'INVALID_INPUT', { field: 'maxAttempts' })
     throwsWith(() => new Client({ apiUrl: url, timeout: 5 }), 'INVALID_INPUT', { field: 'timeout' })
     throwsWith(() => new Client(url), 'INVALID_INPUT', { field: 'options' })

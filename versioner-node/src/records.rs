@@ -709,6 +709,10 @@ pub struct StateCell {
     pub current: Option<DeployedVersion>,
     /// Deployments in progress (as of the matrix's instant).
     pub in_progress: Vec<DeployedVersion>,
+    /// The newest attempt, when it failed or was aborted (the environment still runs
+    /// `current`).
+    #[serde(default)]
+    pub last_failed: Option<DeployedVersion>,
 }
 
 /// What is deployed where: every product × environment that has had a deployment.

@@ -94,8 +94,12 @@ def test_construction_and_health(server: Server) -> None:
     with pytest.raises(versioner.InvalidInputError) as bad:
         versioner.Client("not a url")
     assert bad.value.field == "api_url"
-    with pytest.raises(versioner.InvalidInputError, match="https"):
-        versioner.Client("https://example.com")
+    with pytest.raises(versioner.InvalidInputError, match="ftp"):
+        versioner.Client("ftp://example.com")
+    assert versioner.Client("https://example.com").api_url == "https://example.com/"
+    with pytest.raises(versioner.InvalidInputError) as ca:
+        versioner.Client("https://example.com", ca_cert="/nonexistent/ca.pem")
+    assert ca.value.field == "ca_cert" and "/nonexistent/ca.pem" in str(ca.value)
     with pytest.raises(versioner.InvalidInputError) as attempts:
         versioner.Client(server.url, max_attempts=0)
     assert attempts.value.field == "max_attempts"

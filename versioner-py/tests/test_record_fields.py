@@ -237,6 +237,8 @@ def test_every_record_type_through_the_native_module(
     vr.set_environment_type("production", "production")
     vr.track_deployment(product_name="api", version="1.1.0", environment_name="staging",
                         status="completed")
+    vr.track_deployment(product_name="api", version="1.2.0", environment_name="dev",
+                        status="failed")  # a failed last attempt, for the state cell
     verdict = vr.check(product_name="api", version="1.2.0", environment_name="production")
     matrix = vr.state(at=datetime.now(timezone.utc))
     ci = versioner.detect_ci({

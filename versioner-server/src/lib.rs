@@ -3,11 +3,16 @@
 //! [`router`] builds the whole application from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no network; [`serve`] runs it on a listener until the
 //! shutdown future resolves (SIGINT or SIGTERM in the binary, see [`shutdown_signal`]), letting
-//! requests in flight finish.
+//! requests in flight finish; [`serve_with`] adds the connection limits, timeouts and TLS of
+//! [`connections`] and [`tls`].
 //!
 //! Layers, outermost first: tracing (method, path, status, latency; never headers, so never
-//! keys) → request timeout (503 in our body shape) → authentication and authorization
-//! ([`auth`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
+//! keys) → security headers, the Host allow-list and same-origin writes ([`guard`]) → request
+//! timeout (503 in our body shape) → the per-address rate limit ([`limits`]) → authentication
+//! and authorization ([`auth`]) → the per-key rate limit → JSON-only bodies
+//! ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler; the first five
+//! are [`shared_layers`] (every route), the rest [`api_routes`]'s (the JSON API only). Handlers
+//! parse, make one core
 //! call on the blocking pool (`spawn_blocking`: the core's SQLite calls block) and convert with
 //! [`versioner_core::wire`]; errors go through one mapping, [`http::ApiError`].
 //!
@@ -17,14 +22,23 @@
 //! area in [`api`], each route declared once on its handler. The same declarations make the
 //! OpenAPI 3.1 document ([`openapi`], served at `/openapi.json`), the permission table
 //! ([`routes::ROUTES`]) and the API reference at `/docs` (Swagger UI, served offline).
+//!
+//! The dashboard ([`dashboard`]) is served at `/` and under `/ui/`: a route group of its own,
+//! merged beside the API, with its own protection (a session cookie exchanged for an API
+//! key, a CSRF token on every form, same-origin writes) instead of bearer keys.
 
 pub mod api;
 pub mod auth;
+pub mod connections;
+pub mod dashboard;
+pub mod guard;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -38,6 +52,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
 pub use auth::{AuthMode, Caller};
+pub use connections::{ConnectionOptions, serve_with};
+pub use limits::{RateLimit, RateLimits};
+pub use tls::Tls;
 pub use versioner_core::{Actor, ApiKey, Role};
 
 use http::ApiError;
@@ -57,6 +74,14 @@ pub struct ServerOptions {
     /// How long a request may take before it is answered 503 (its core call still
     /// completes, and an idempotent write's answer is still stored).
     pub request_timeout: Duration,
+    /// Whether the dashboard's cookies are marked `Secure` (sent over HTTPS only): set it
+    /// when the server is reached over TLS.
+    pub secure_cookies: bool,
+    /// The names (`host` or `host:port`) the server answers to; empty (the default) answers
+    /// any `Host`. See [`guard`].
+    pub allowed_hosts: Vec<String>,
+    /// Rate limits per key and per client address (none by default). See [`limits`].
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ServerOptions {
@@ -65,6 +90,9 @@ impl Default for ServerOptions {
             auth: AuthMode::Keys,
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
+            secure_cookies: false,
+            allowed_hosts: Vec::new(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -90,6 +118,28 @@ impl ServerOptions {
         self.request_timeout = timeout;
         self
     }
+
+    /// Marks the dashboard's cookies `Secure` (for a server reached over TLS).
+    #[must_use]
+    pub fn secure_cookies(mut self, secure: bool) -> ServerOptions {
+        self.secure_cookies = secure;
+        self
+    }
+
+    /// Sets the rate limits.
+    #[must_use]
+    pub fn rate_limits(mut self, limits: RateLimits) -> ServerOptions {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Sets the names the server answers to (`--allowed-host`, repeatable): a request with
+    /// another `Host` is refused (421). Empty answers any.
+    #[must_use]
+    pub fn allowed_hosts(mut self, hosts: Vec<String>) -> ServerOptions {
+        self.allowed_hosts = hosts;
+        self
+    }
 }
 
 /// What every handler shares: the core, the server file and the options. Cheap to clone.
@@ -103,6 +153,10 @@ struct Inner {
     vr: Versioner,
     options: ServerOptions,
     locks: Arc<KeyedLocks>,
+    /// Turns `true` when the server begins shutting down: long-lived answers (the
+    /// dashboard's event stream) end then, so requests in flight can finish.
+    closing: tokio::sync::watch::Sender<bool>,
+    limiters: limits::Limiters,
 }
 
 impl AppState {
@@ -112,8 +166,10 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 vr,
+                limiters: limits::Limiters::new(options.rate_limits),
                 options,
                 locks: Arc::new(KeyedLocks::default()),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -125,6 +181,28 @@ impl AppState {
 
     pub(crate) fn auth_mode(&self) -> AuthMode {
         self.inner.options.auth
+    }
+
+    pub(crate) fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    /// A receiver that changes to `true` when the server begins shutting down.
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    /// Tells long-lived answers that the server is shutting down.
+    pub fn begin_shutdown(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    pub(crate) fn limiters(&self) -> &limits::Limiters {
+        &self.inner.limiters
+    }
+
+    pub(crate) fn allowed_hosts(&self) -> &[String] {
+        &self.inner.options.allowed_hosts
     }
 
     pub(crate) fn body_limit(&self) -> usize {
@@ -170,8 +248,24 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
 }
 
-/// The whole application.
+/// The whole application: [`api_routes`] (authenticated by API keys, see [`auth`]) and the
+/// dashboard ([`dashboard`], its own route group with its own protection: session cookies,
+/// CSRF tokens, same-origin writes), under [`shared_layers`].
 pub fn router(state: AppState) -> Router {
+    shared_layers(
+        api_routes(&state).merge(dashboard::routes(state.clone())),
+        state,
+    )
+}
+
+/// The JSON API's routes, with the layers that belong to the API alone: authentication and
+/// authorization from the route table, the per-key rate limit, JSON-only bodies, idempotency
+/// and the body limit, plus the JSON 404 and 405 fallbacks.
+///
+/// Another group of routes (pages that post forms, with their own sessions) merges here,
+/// `api_routes(&state).merge(pages)`, and gets only [`shared_layers`]: the API's key check and
+/// JSON rule do not apply to it, and [`guard::check_origin`] is there for its form posts.
+pub fn api_routes(state: &AppState) -> Router<AppState> {
     let (routes, _) = api::routes().split_for_parts();
     routes
         .fallback(api::meta::not_found)
@@ -181,11 +275,30 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::idempotency,
         ))
+        .layer(middleware::from_fn(guard::json_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_key,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+}
+
+/// The layers every route shares, API and pages alike, outermost first: tracing, the security
+/// headers, the Host allow-list, same-origin writes, the request timeout and the per-address
+/// rate limit.
+pub fn shared_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .layer(middleware::from_fn_with_state(state.clone(), limits::per_ip))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::hosts))
+        .layer(middleware::from_fn(guard::security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -196,19 +309,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the application on `listener` until `shutdown` resolves; requests in flight finish
-/// first.
+/// Serves the application on `listener` until `shutdown` resolves, with the default
+/// [`ConnectionOptions`] (plain HTTP); requests in flight finish first. Equals
+/// `serve_with(listener, state, ConnectionOptions::default(), shutdown)`.
 ///
 /// # Errors
-/// The listener's I/O error.
+/// As [`serve_with`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, ConnectionOptions::default(), shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -172,6 +172,14 @@ pub fn permission(method: &str, path: &str) -> Option<Permission> {
         .and_then(|r| r.permission)
 }
 
+/// Whether a method on a matched path takes a JSON request body (its declaration has one);
+/// `HEAD` never does.
+pub fn takes_json(method: &str, path: &str) -> bool {
+    ALL_ROUTES
+        .iter()
+        .any(|r| r.path == path && r.method == method && r.body.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,6 +114,10 @@ pub struct Global {
     /// Server mode: first wait between attempts, doubling each time [default: 1s]
     #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
     pub retry_backoff: Option<Duration>,
+    /// Server mode: also trust the certificate authorities in this PEM file for https:// (on
+    /// top of the system's; SSL_CERT_FILE replaces the system's) [env: VERSIONER_CA_CERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// The commands.
@@ -201,17 +205,26 @@ Examples:
   versioner replay --since 2026-11-01T00:00:00Z
   versioner replay --since 2026-11-01T00:00:00Z --policy candidate.toml")]
     Replay(ReplayArgs),
-    /// Run the HTTP API over a database
+    /// Run the HTTP API and the dashboard over a database
     #[command(after_help = "\
 API keys live in the database itself (every server on it accepts them); create one with
 `versioner keys create`.
 Without any key every request is refused (401) unless --no-auth is given.
+The dashboard is at / (http://127.0.0.1:8000/ by default): sign in with an API key.
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
+
+Hardening (see docs/src/operating/security.md): every route checks the key for every method;
+JSON routes take only `Content-Type: application/json` (415); a browser's cross-origin write is
+refused (403); --allowed-host limits the Host names answered (421); slow and idle connections
+are closed (--header-read-timeout, --idle-timeout); --max-connections bounds open connections;
+--rate-limit-per-key and --rate-limit-per-ip answer 429 with Retry-After.
 
 Examples:
   versioner keys create --db versioner.db --name admin --role admin
   versioner keys create --db versioner.db --name ci --role ci
   versioner serve --db versioner.db --listen 0.0.0.0:8000
+  versioner serve --db versioner.db --listen 0.0.0.0:8443 --tls-cert server.pem --tls-key server.key \\
+      --allowed-host versioner.example.com --rate-limit-per-ip 600
   RUST_LOG=debug versioner serve --db versioner.db --no-auth")]
     Serve(ServeArgs),
 }
@@ -723,4 +736,32 @@ pub struct ServeArgs {
     /// How long a request may take before it is answered 503
     #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
     pub request_timeout: Duration,
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A name the server answers to (`host` or `host:port`; repeatable); a request with another
+    /// Host header is refused (421), which defeats DNS rebinding [default: any]
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// How long a client has to send a request's headers (and finish the TLS handshake)
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    pub header_read_timeout: Duration,
+    /// Close a connection after this long with nothing sent or received and no request in flight
+    #[arg(long, default_value = "60s", value_parser = duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// How many connections may be open at once; more wait to be accepted
+    #[arg(long, default_value_t = versioner_server::connections::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+    /// Requests per minute allowed to each API key; more are answered 429 with Retry-After [default: no limit]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_key: Option<NonZeroU32>,
+    /// Requests per minute allowed to each client address (before authentication) [default: no limit]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_ip: Option<NonZeroU32>,
+    /// How many requests of a rate limit may arrive at once [default: the per-minute number]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_burst: Option<NonZeroU32>,
 }

@@ -30,6 +30,10 @@ use args::{Cli, Command, Global};
 use output::{Console, GitHub};
 use sources::{Env, Sources};
 
+/// The API used when only an API key is configured (no `db`, `database_url` or `api_url`):
+/// the public Versioner product's, as with the original CLI.
+pub const DEFAULT_API_URL: &str = "https://api.versioner.io";
+
 /// Why a command stopped before its core call: a usage problem (exit 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage(pub String);
@@ -106,7 +110,8 @@ impl Context<'_, '_> {
 
     /// Picks the backend: a flag beats a variable beats the config file; each level may name
     /// one of `db` (SQLite, in process), `database_url` (PostgreSQL, in process) and `api_url`
-    /// (server).
+    /// (server). When none names any, an API key alone (flag, variable or config file) means
+    /// the public product's API, [`DEFAULT_API_URL`].
     ///
     /// # Errors
     /// [`Usage`] when one level names two, or nothing is configured.
@@ -137,13 +142,21 @@ impl Context<'_, '_> {
             s.config.get("api_url"),
             "the config file",
         )?;
-        config.ok_or_else(|| {
-            Usage(
-                "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner \
-                 serve`), or set VERSIONER_DB or VERSIONER_API_URL"
-                    .into(),
-            )
-        })
+        if let Some(b) = config {
+            return Ok(b);
+        }
+        // An API key alone means the hosted product, as with the original CLI.
+        if let Some(key) = self.sources.pick(self.global.api_key.as_deref(), "api_key") {
+            return Ok(Backend::Remote {
+                url: DEFAULT_API_URL.into(),
+                key: Some(key),
+            });
+        }
+        Err(Usage(
+            "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner \
+             serve`), or set VERSIONER_DB or VERSIONER_API_URL"
+                .into(),
+        ))
     }
 
     /// The database of an in-process-only command (`serve`, `keys`).
@@ -209,6 +222,14 @@ impl Context<'_, '_> {
                 }
                 if let Some(b) = self.global.retry_backoff {
                     options = options.backoff(b);
+                }
+                let ca_flag = self
+                    .global
+                    .ca_cert
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned());
+                if let Some(ca) = self.sources.pick(ca_flag.as_deref(), "ca_cert") {
+                    options = options.ca_cert(ca);
                 }
                 match Client::with_options(&url, key.as_deref(), options) {
                     Ok(c) => Ok(Ok(Box::new(c))),

@@ -204,6 +204,10 @@ pub fn hint(code: ErrorCode) -> Option<&'static str> {
             "check --api-url / VERSIONER_API_URL and that `versioner serve` is running; \
              --fail-on-api-error=false lets a pipeline continue without tracking",
         ),
+        ErrorCode::RateLimited => Some(
+            "the server limits requests per API key and address; retry later, or give more \
+             --max-attempts (each waits what the server's Retry-After asks)",
+        ),
         _ => None,
     }
 }

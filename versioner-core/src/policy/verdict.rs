@@ -151,6 +151,30 @@ pub enum Decision {
 }
 
 /// The preflight's answer for one would-be deployment.
+///
+/// # Examples
+/// ```
+/// use versioner_core::policy::{ApplyMode, BlockCode, PolicyFormat};
+/// use versioner_core::{CheckRequest, Decision, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// vr.apply_policy_text(r#"
+///     [[rules]]
+///     name = "Friday freeze"
+///     type = "schedule"
+///     mode = "deny"
+///     timezone = "America/Los_Angeles"
+///     windows = [{ recurrence = "weekly", days = ["fri"], start = "12:00", end = "18:00" }]
+/// "#, PolicyFormat::Toml, ApplyMode::Replace, "ci")?;
+/// let mut friday = CheckRequest::new("api", "1.2.0", "production");
+/// friday.at = Some("2026-12-04T21:00:00Z".into());       // 13:00 in Los Angeles
+/// let verdict = vr.check(&friday)?;
+/// assert_eq!(verdict.decision(), Decision::Blocked);
+/// assert_eq!(verdict.code(), Some(BlockCode::NoDeployWindow));
+/// assert_eq!(verdict.http_status(), Some(423));
+/// assert_eq!(verdict.retry_after().unwrap().to_rfc3339(), "2026-12-05T02:00:00+00:00");
+/// println!("{}", verdict.summary());
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     product_name: String,

@@ -10,8 +10,9 @@
 use chrono::{TimeDelta, Utc};
 
 use crate::access::{
-    Actor, ApiKey, IDEMPOTENCY_TTL, IdempotencyRecord, NewApiKey, Permission, Principal, Role,
-    StoredAnswer, StoredApiKey, principal_key, random_hex, sha256_hex, valid_key_name,
+    Actor, ApiKey, IDEMPOTENCY_TTL, IdempotencyRecord, NewApiKey, NewSession, Permission,
+    Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key, random_hex, sha256_hex,
+    valid_key_name,
 };
 use crate::error::{Error, Result};
 use crate::event::{ValidBuild, ValidDeployment};
@@ -145,6 +146,18 @@ impl Versioner {
     /// let b = vr.track_build(&BuildEvent::new("api", "1.0.0", "completed"))?;
     /// assert_eq!(b.fields.built_by.as_deref(), Some("dana"));
     /// assert_eq!(b.fields.recorded_by.as_deref(), Some("dana"));
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{Actor, ApprovalRequest, BuildEvent, ErrorCode, Role, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// let quinn = vr.acting_as(Actor::local("quinn").with_role(Role::Qa));
+    /// quinn.approve(&ApprovalRequest::new("api", "1.2.0", "qa", "quinn"))?;
+    /// let err = quinn.approve(&ApprovalRequest::new("api", "1.2.0", "security", "quinn")).unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::Forbidden);     // QA may not grant `security`
     /// # Ok::<(), versioner_core::Error>(())
     /// ```
     #[must_use]
@@ -596,6 +609,63 @@ impl Versioner {
             })?;
         }
         Ok(Some(key))
+    }
+
+    /// Opens a dashboard session with an API key: the key is authenticated as by
+    /// [`Versioner::authenticate`], and a session of `lifetime` is kept in the store (its
+    /// token's SHA-256 only; expired sessions are forgotten on the way). The token is returned
+    /// once.
+    ///
+    /// # Errors
+    /// `UNAUTHORIZED` for an unknown or revoked key; `INVALID_INPUT` for a lifetime that is
+    /// not positive; `STORAGE`. Nothing is written on error.
+    pub fn open_session(&self, secret: &str, lifetime: TimeDelta) -> Result<NewSession> {
+        if lifetime <= TimeDelta::zero() {
+            return Err(Error::invalid("lifetime", "must be positive"));
+        }
+        let key = self
+            .authenticate(secret.trim())?
+            .ok_or_else(|| Error::Unauthorized {
+                message: "Invalid API key".into(),
+            })?;
+        let token = random_hex(32)?;
+        let hash = sha256_hex(token.as_bytes());
+        let now = self.now();
+        let expires_at = now + lifetime;
+        store::write(&*self.store, &LockScope::Global, |tx| {
+            tx.prune_sessions(now)?;
+            tx.insert_session(&hash, &key, now, expires_at)
+        })?;
+        Ok(NewSession {
+            session: Session {
+                key,
+                created_at: now,
+                expires_at,
+            },
+            token,
+        })
+    }
+
+    /// The live session whose token is `token`, if any: not expired, not signed out, its key
+    /// not revoked; with its principal's current role.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn session(&self, token: &str) -> Result<Option<Session>> {
+        let hash = sha256_hex(token.as_bytes());
+        let now = self.now();
+        store::read(&*self.store, |tx| tx.session_by_hash(&hash, now))
+    }
+
+    /// Ends the session whose token is `token` (signing out); whether there was one.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn close_session(&self, token: &str) -> Result<bool> {
+        let hash = sha256_hex(token.as_bytes());
+        store::write(&*self.store, &LockScope::Global, |tx| {
+            tx.delete_session(&hash)
+        })
     }
 
     /// Imports keys kept elsewhere (a `versioner.db-server` file of an earlier version) when

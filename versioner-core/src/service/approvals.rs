@@ -22,6 +22,19 @@ impl Versioner {
     /// `approver_role` that is not the actor's); `FORBIDDEN` when the actor's role may not
     /// approve, or not this type; `NOT_FOUND` when the product or version was never
     /// recorded; `STORAGE`. Nothing is written on error.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{ApprovalRequest, BuildEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// let a = vr.approve(
+    ///     &ApprovalRequest::new("api", "1.2.0", "release", "lee").in_environment("production"),
+    /// )?;
+    /// assert_eq!(a.approver, "lee");
+    /// assert_eq!(vr.approvals("api", "1.2.0")?.len(), 1);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn approve(&self, request: &ApprovalRequest) -> Result<Approval> {
         let req = request.validate()?;
         let now = self.now();

@@ -21,6 +21,25 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` for a limit outside 1–1000 or `until` before `since`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::policy::{ApplyMode, PolicyFormat};
+    /// use versioner_core::{DeploymentEvent, Versioner, ViolationQuery};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.apply_policy_text(r#"
+    ///     [[rules]]
+    ///     name = "Staging before production"
+    ///     type = "flow"
+    ///     environments = ["production"]
+    ///     prerequisites = ["staging"]
+    /// "#, PolicyFormat::Toml, ApplyMode::Replace, "ci")?;
+    /// let _ = vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "started"));
+    /// let blocked = vr.violations(&ViolationQuery::default())?;
+    /// assert_eq!(blocked.len(), 1);
+    /// assert_eq!(blocked[0].environment_name, "production");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn violations(&self, query: &ViolationQuery) -> Result<Vec<DecisionRecord>> {
         let limit = query.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {

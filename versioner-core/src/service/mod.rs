@@ -78,6 +78,16 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE` when the file cannot be opened or was written by a newer library.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::Versioner;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("versioner.db");
+    /// let vr = Versioner::open(&path)?;      // created, or migrated, on open
+    /// assert!(vr.products()?.is_empty());
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Versioner> {
         Ok(Versioner::with_store(Arc::new(SqliteStore::open(path)?)))
     }
@@ -96,6 +106,15 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE` if SQLite cannot allocate it.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;  // private to this handle and its clones
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// assert_eq!(vr.products()?.len(), 1);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn open_in_memory() -> Result<Versioner> {
         Ok(Versioner::with_store(Arc::new(
             SqliteStore::open_in_memory()?,

@@ -18,6 +18,18 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` for a negative `after` or a zero `limit`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, EventType, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// let events = vr.events_since(vr.cursor("mailer")?, 100)?;
+    /// assert_eq!(events[0].event_type, EventType::BuildCompleted);
+    /// vr.acknowledge("mailer", events[0].seq)?;          // the consumer's progress
+    /// assert!(vr.events_since(vr.cursor("mailer")?, 100)?.is_empty());
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn events_since(&self, after: i64, limit: u32) -> Result<Vec<DomainEvent>> {
         if after < 0 {
             return Err(Error::invalid("after", "must be 0 or a sequence number"));
@@ -75,6 +87,16 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// let report = vr.audit_verify()?;
+    /// assert_eq!(report.first_mismatch, None);           // the hash chain is intact
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn audit_verify(&self) -> Result<AuditReport> {
         let mut report = AuditReport {
             entries: 0,

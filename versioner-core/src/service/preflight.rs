@@ -16,6 +16,26 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::policy::{ApplyMode, PolicyFormat};
+    /// use versioner_core::{CheckRequest, Decision, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.apply_policy_text(r#"
+    ///     [[rules]]
+    ///     name = "Staging before production"
+    ///     type = "flow"
+    ///     environments = ["production"]
+    ///     prerequisites = ["staging"]
+    /// "#, PolicyFormat::Toml, ApplyMode::Replace, "ci")?;
+    /// let verdict = vr.check(&CheckRequest::new("api", "1.2.0", "production"))?;
+    /// assert_eq!(verdict.decision(), Decision::Blocked);
+    /// assert_eq!(verdict.http_status(), Some(428));
+    /// assert_eq!(verdict.outcomes().len(), 1);   // every applicable rule's outcome
+    /// assert!(vr.history(&Default::default())?.is_empty());  // nothing recorded
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn check(&self, request: &CheckRequest) -> Result<Verdict> {
         let req = request.validate()?;
         let at = req.at.unwrap_or_else(|| self.now());

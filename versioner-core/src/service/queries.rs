@@ -4,10 +4,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
+use crate::decision::DecisionRecord;
 use crate::error::{Error, Result};
 use crate::model::{Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::outbox::{EventType, NewEvent};
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
+use crate::status::Status;
 use crate::store::{self, HistoryFilter, HistoryQuery, LockScope, Tx};
 
 use super::{Versioner, environment_or_create, find_product, find_version};
@@ -25,6 +27,17 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, EnvironmentType, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "prod-eu", "completed"))?;
+    /// let envs = vr.environments()?;
+    /// assert_eq!(envs[0].name, "prod-eu");
+    /// assert_eq!(envs[0].env_type, EnvironmentType::Production);   // inferred from the name
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn environments(&self) -> Result<Vec<Environment>> {
         store::read(&*self.store, |tx| tx.environments())
     }
@@ -65,6 +78,17 @@ impl Versioner {
     ///
     /// # Errors
     /// `NOT_FOUND` for an unknown product; `INVALID_INPUT` for a bad page; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, Page, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// vr.track_build(&BuildEvent::new("api", "1.3.0", "success"))?;
+    /// let versions = vr.versions("api", Page::first(10))?;          // newest first
+    /// assert_eq!(versions[0].version, "1.3.0");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn versions(&self, product: &str, page: Page) -> Result<Vec<Version>> {
         let page = page.validated()?;
         store::read(&*self.store, |tx| {
@@ -77,6 +101,16 @@ impl Versioner {
     ///
     /// # Errors
     /// `NOT_FOUND`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, ErrorCode, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_build(&BuildEvent::new("api", "1.2.0", "success"))?;
+    /// assert_eq!(vr.version("api", "1.2.0")?.product_name, "api");
+    /// assert_eq!(vr.version("api", "9.9.9").unwrap_err().code(), ErrorCode::NotFound);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn version(&self, product: &str, version: &str) -> Result<Version> {
         store::read(&*self.store, |tx| Ok(find_version(tx, product, version)?.1))
     }
@@ -108,6 +142,15 @@ impl Versioner {
     ///
     /// # Errors
     /// `NOT_FOUND`; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// let d = vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// assert_eq!(vr.deployment(&d.id)?.version, "1.2.0");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn deployment(&self, id: &str) -> Result<Deployment> {
         store::read(&*self.store, |tx| {
             tx.deployment_by_id(id)?.ok_or_else(|| Error::NotFound {
@@ -117,11 +160,33 @@ impl Versioner {
         })
     }
 
+    /// The decision record of a deployment: the preflight that admitted it (allowed, with
+    /// report-only failures, or bypassed), with every rule's outcome. `None` for a deployment
+    /// recorded without a preflight (a `completed` event closing a preflighted one).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn decision_for_deployment(&self, deployment_id: &str) -> Result<Option<DecisionRecord>> {
+        store::read(&*self.store, |tx| tx.decision_by_deployment(deployment_id))
+    }
+
     /// Deployment history, newest first. Unknown product, environment or version names match
     /// nothing.
     ///
     /// # Errors
     /// `INVALID_INPUT` for a bad limit; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, HistoryQuery, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// vr.track_deployment(&DeploymentEvent::new("web", "3.0.0", "staging", "completed"))?;
+    /// let api = vr.history(&HistoryQuery::new().product("api"))?;   // newest first
+    /// assert_eq!(api.len(), 1);
+    /// assert_eq!(api[0].environment_name, "staging");
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn history(&self, query: &HistoryQuery) -> Result<Vec<Deployment>> {
         let limit = Page::first(query.limit.unwrap_or(50)).validated()?.limit;
         store::read(&*self.store, |tx| {
@@ -169,31 +234,33 @@ impl Versioner {
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// let state = vr.state(None)?;              // or Some(instant): as of then
+    /// assert_eq!(state.version("api", "staging"), Some("1.2.0"));
+    /// println!("{}", state.to_table());
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn state(&self, at: Option<DateTime<Utc>>) -> Result<StateMatrix> {
+        let now = self.now();
         store::read(&*self.store, |tx| {
             let pairs = tx.pairs()?;
             let mut cells = Vec::with_capacity(pairs.len());
             let mut products: BTreeSet<String> = BTreeSet::new();
             let mut envs: Vec<(EnvironmentType, String)> = Vec::new();
             for (p, e) in pairs {
-                // INVARIANT: as of T uses claimed times, so back-filled history shows at its
-                // instant even though its product and environment were recorded later.
-                let current = tx.last_success(p.key, e.key, at)?;
-                let in_progress = in_progress(tx, p.key, e.key, at)?;
-                if at.is_some() && current.is_none() && in_progress.is_empty() {
+                let Some(cell) = cell_of(tx, &p, &e, at, now)? else {
                     continue;
-                }
+                };
                 products.insert(p.name.clone());
                 if !envs.iter().any(|(_, n)| *n == e.name) {
                     envs.push((e.env_type, e.name.clone()));
                 }
-                cells.push(StateCell {
-                    product_name: p.name,
-                    environment_name: e.name,
-                    environment_type: e.env_type,
-                    current: current.as_ref().map(DeployedVersion::from),
-                    in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
-                });
+                cells.push(cell);
             }
             envs.sort();
             Ok(StateMatrix {
@@ -205,11 +272,46 @@ impl Versioner {
         })
     }
 
+    /// One product in one environment (see [`Versioner::state`]), now or as of `at`; `None`
+    /// when it has no history (by then).
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn state_cell(
+        &self,
+        product: &str,
+        environment: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<StateCell>> {
+        let now = self.now();
+        store::read(&*self.store, |tx| {
+            let (Some(p), Some(e)) = (
+                super::lookup_product(tx, product)?,
+                super::lookup_environment(tx, environment)?,
+            ) else {
+                return Ok(None);
+            };
+            cell_of(tx, &p, &e, at, now)
+        })
+    }
+
     /// Products whose environments hold different versions (now, or as of `at`), considering
     /// only `environments` when given.
     ///
     /// # Errors
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{DeploymentEvent, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.3.0", "staging", "completed"))?;
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "completed"))?;
+    /// let drift = vr.drift(None, None)?;
+    /// assert_eq!(drift[0].product_name, "api");
+    /// assert_eq!(drift[0].distinct_versions, 2);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn drift(
         &self,
         at: Option<DateTime<Utc>>,
@@ -223,9 +325,57 @@ impl Versioner {
     }
 }
 
+/// The cell of a product in an environment (now, or as of `at`); `None` as of an instant
+/// before its history.
+fn cell_of(
+    tx: &mut dyn Tx,
+    p: &Product,
+    e: &Environment,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<StateCell>> {
+    // INVARIANT: as of T uses claimed times, so back-filled history shows at its instant even
+    // though its product and environment were recorded later.
+    let current = tx.last_success(p.key, e.key, at)?;
+    let in_progress = in_progress(tx, p.key, e.key, at)?;
+    let last_failed = last_failed(tx, p.key, e.key, at.unwrap_or(now))?;
+    if at.is_some() && current.is_none() && in_progress.is_empty() && last_failed.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(StateCell {
+        product_name: p.name.clone(),
+        environment_name: e.name.clone(),
+        environment_type: e.env_type,
+        current: current.as_ref().map(DeployedVersion::from),
+        in_progress: in_progress.iter().map(DeployedVersion::from).collect(),
+        last_failed: last_failed.as_ref().map(DeployedVersion::from),
+    }))
+}
+
 /// How many recent deployments an as-of query looks at for ones still in progress: bounded,
 /// so its cost does not grow with history.
 const AS_OF_WINDOW: u32 = 20;
+
+/// The newest deployment of a product to an environment begun by `at`, when it had failed or
+/// been aborted by then.
+fn last_failed(
+    tx: &mut dyn Tx,
+    product_key: i64,
+    environment_key: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<Deployment>> {
+    // The newest attempt's status first (one cheap indexed read); the whole record only for a
+    // failure.
+    match tx.newest_begun(product_key, environment_key, at)? {
+        Some(a)
+            if matches!(a.status, Status::Failed | Status::Aborted)
+                && a.completed_at.is_none_or(|c| c <= at) =>
+        {
+            tx.deployment_by_id(&a.id)
+        }
+        _ => Ok(None),
+    }
+}
 
 /// The deployments of a product to an environment in progress at `at` (now when `None`),
 /// oldest first: the open ones now; as of an instant, the recent ones begun by then and not

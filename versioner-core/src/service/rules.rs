@@ -178,6 +178,24 @@ impl Versioner {
     /// `NOT_FOUND`; `INVALID_INPUT` when `actor` (without an actor attached) or `reason` is
     /// blank, or `actor` is not the caller; `FORBIDDEN` when the actor may not manage rules;
     /// `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::policy::{ApplyMode, PolicyFormat};
+    /// use versioner_core::{RuleStatus, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.apply_policy_text(r#"
+    ///     [[rules]]
+    ///     name = "Staging before production"
+    ///     type = "flow"
+    ///     environments = ["production"]
+    ///     prerequisites = ["staging"]
+    /// "#, PolicyFormat::Toml, ApplyMode::Replace, "ci")?;
+    /// vr.set_rule_status("Staging before production", RuleStatus::ReportOnly, "dana", "INC-42 hotfix")?;
+    /// assert_eq!(vr.rule("Staging before production")?.rule.status, RuleStatus::ReportOnly);
+    /// assert_eq!(vr.rule_history(None)?.len(), 1);       // who, when and why
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn set_rule_status(
         &self,
         name: &str,
@@ -388,6 +406,22 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` listing every problem (nothing applied); `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::policy::{ApplyMode, PolicyFormat};
+    /// use versioner_core::Versioner;
+    /// let vr = Versioner::open_in_memory()?;
+    /// let report = vr.apply_policy_text(r#"
+    ///     [[rules]]
+    ///     name = "One at a time"
+    ///     type = "concurrency"
+    ///     max = 1
+    /// "#, PolicyFormat::Toml, ApplyMode::Replace, "ci")?;
+    /// assert_eq!(report.added, vec!["One at a time".to_string()]);
+    /// assert_eq!(vr.rules()?.len(), 1);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn apply_policy_text(
         &self,
         text: &str,
@@ -403,6 +437,20 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` when the file cannot be read or is invalid; `STORAGE`.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::policy::ApplyMode;
+    /// use versioner_core::{ErrorCode, Versioner};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("versioner.toml");
+    /// std::fs::write(&path, "[[rules]]\nname = \"Typo\"\ntype = \"flwo\"\n").unwrap();
+    /// let vr = Versioner::open_in_memory()?;
+    /// let err = vr.apply_policy_file(&path, ApplyMode::Replace, "ci").unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::InvalidInput);   // every problem named; nothing applied
+    /// assert!(vr.rules()?.is_empty());
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn apply_policy_file(
         &self,
         path: impl AsRef<Path>,

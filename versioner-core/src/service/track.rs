@@ -27,6 +27,21 @@ impl Versioner {
     /// # Errors
     /// `INVALID_INPUT` naming the field; `VERSION_CONFLICT`; `FORBIDDEN` when the actor's role
     /// may not send events; `STORAGE`. Nothing is written on error.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::{BuildEvent, ErrorCode, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// let mut build = BuildEvent::new("api", "1.2.0", "success");
+    /// build.scm_sha = Some("4f2a9c1e".into());
+    /// vr.track_build(&build)?;
+    /// assert_eq!(vr.version("api", "1.2.0")?.scm_sha.as_deref(), Some("4f2a9c1e"));
+    ///
+    /// // A version is immutable: another commit for 1.2.0 is refused.
+    /// build.scm_sha = Some("0d15ea5e".into());
+    /// assert_eq!(vr.track_build(&build).unwrap_err().code(), ErrorCode::VersionConflict);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn track_build(&self, event: &BuildEvent) -> Result<Build> {
         let ev = self.attribute_build(event.validate()?)?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);
@@ -60,6 +75,34 @@ impl Versioner {
     /// `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`);
     /// `INVALID_INPUT`; `VERSION_CONFLICT`; `STORAGE`. Nothing is written on error, except
     /// that a refusal appends its `deployment.preflight_failed` domain event.
+    ///
+    /// # Examples
+    /// ```
+    /// use versioner_core::policy::{ApplyMode, PolicyFormat};
+    /// use versioner_core::{DeploymentEvent, ErrorCode, Status, Versioner};
+    /// let vr = Versioner::open_in_memory()?;
+    /// vr.apply_policy_text(r#"
+    ///     [[rules]]
+    ///     name = "Staging before production"
+    ///     type = "flow"
+    ///     environments = ["production"]
+    ///     prerequisites = ["staging"]
+    /// "#, PolicyFormat::Toml, ApplyMode::Replace, "ci")?;
+    ///
+    /// // Refused by the preflight: the error carries the whole verdict.
+    /// let err = vr
+    ///     .track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "started"))
+    ///     .unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::FlowViolation);
+    /// assert!(err.verdict().is_some());
+    ///
+    /// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "completed"))?;
+    /// let started = vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "started"))?;
+    /// let done = vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "production", "completed"))?;
+    /// assert_eq!(done.id, started.id);       // `completed` closes the open deployment
+    /// assert_eq!(done.status, Status::Completed);
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
     pub fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
         let ev = self.attribute_deployment(event.validate()?)?;
         let payload = serde_json::to_value(event).unwrap_or(Value::Null);

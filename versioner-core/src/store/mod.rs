@@ -24,7 +24,7 @@ mod sqlite;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::access::{ApiKey, IdempotencyRecord, Principal, Role, StoredApiKey};
+use crate::access::{ApiKey, IdempotencyRecord, Principal, Role, Session, StoredApiKey};
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::Result;
@@ -107,7 +107,30 @@ pub struct RuleStatusChange {
     pub changed_at: DateTime<Utc>,
 }
 
+/// A deployment in brief (see [`Tx::newest_begun`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Its public id.
+    pub id: String,
+    /// Its status.
+    pub status: Status,
+    /// When it finished, once terminal.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 /// Filters for deployment history.
+///
+/// # Examples
+/// ```
+/// use versioner_core::{DeploymentEvent, HistoryQuery, Status, Versioner};
+/// let vr = Versioner::open_in_memory()?;
+/// vr.track_deployment(&DeploymentEvent::new("api", "1.2.0", "staging", "failed"))?;
+/// let mut query = HistoryQuery::new().product("api");
+/// query.status = Some(Status::Failed);
+/// query.limit = Some(10);
+/// assert_eq!(vr.history(&query)?.len(), 1);
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryQuery {
@@ -345,6 +368,14 @@ pub trait Tx: sealed::Sealed {
         at: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Deployment>>;
+    /// The newest deployment of a product to an environment begun at or before `at` (as
+    /// [`Tx::begun_by`] orders them), read cheaply: its public id, status and completion.
+    fn newest_begun(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Attempt>>;
     /// Every rule in evaluation order.
     fn rules(&mut self) -> Result<Vec<StoredRule>>;
     /// A rule by name.
@@ -402,6 +433,8 @@ pub trait Tx: sealed::Sealed {
         outcomes: &[DecisionOutcome],
         limit: u32,
     ) -> Result<Vec<(i64, DecisionRecord)>>;
+    /// The newest decision record of the deployment with this public id.
+    fn decision_by_deployment(&mut self, deployment_id: &str) -> Result<Option<DecisionRecord>>;
     /// Keeps a policy's rules under its hash (once).
     fn put_policy(&mut self, hash: &str, rules: &Value, at: DateTime<Utc>) -> Result<()>;
     /// The rules of the policy with this hash.
@@ -429,6 +462,25 @@ pub trait Tx: sealed::Sealed {
     fn insert_principal(&mut self, principal: &Principal) -> Result<()>;
     /// Changes a principal's role.
     fn set_principal_role(&mut self, name: &str, role: Role, at: DateTime<Utc>) -> Result<()>;
+
+    // ----- dashboard sessions --------------------------------------------------------------
+
+    /// Keeps a session: the SHA-256 of its token, the key it was opened with and its
+    /// principal, and its lifetime.
+    fn insert_session(
+        &mut self,
+        token_hash: &str,
+        key: &ApiKey,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The session whose token hashes to `token_hash`, if it has not expired by `now` and its
+    /// key is still active, with its principal's current role.
+    fn session_by_hash(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+    /// Deletes a session; whether there was one.
+    fn delete_session(&mut self, token_hash: &str) -> Result<bool>;
+    /// Forgets sessions expired by `now`.
+    fn prune_sessions(&mut self, now: DateTime<Utc>) -> Result<()>;
 
     // ----- settings of the policy -------------------------------------------------------------
 

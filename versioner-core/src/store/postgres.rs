@@ -24,12 +24,12 @@ use serde_json::{Map, Value};
 
 use super::schema::{PG_MIGRATIONS as MIGRATIONS, PG_SCHEMA_VERSION};
 use super::sql::{
-    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRINCIPAL_SELECT,
-    PRODUCT_COLS, VERSION_SELECT,
+    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
+    PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
 };
-use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{Attempt, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{
-    ApiKey, IdempotencyRecord, Principal, Role, StoredAnswer, StoredApiKey, principal_key,
+    ApiKey, IdempotencyRecord, Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key,
 };
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
@@ -1011,6 +1011,27 @@ impl Tx for PgTx<'_, '_> {
         )
     }
 
+    fn newest_begun(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Attempt>> {
+        self.one(
+            "SELECT d.uid, d.status, d.completed_at FROM deployments d \
+             WHERE d.product_id = $1 AND d.environment_id = $2 AND d.deployed_at <= $3 \
+             ORDER BY d.deployed_at DESC, d.id DESC LIMIT 1",
+            &[&product_key, &environment_key, &at],
+            |r| {
+                Ok(Attempt {
+                    id: get(r, 0)?,
+                    status: parse(r, 1)?,
+                    completed_at: get(r, 2)?,
+                })
+            },
+        )
+    }
+
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
         self.all(
             "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",
@@ -1216,36 +1237,25 @@ impl Tx for PgTx<'_, '_> {
     ) -> Result<Vec<(i64, DecisionRecord)>> {
         let outcomes: Vec<String> = outcomes.iter().map(|o| o.as_str().to_string()).collect();
         self.all(
-            "SELECT id, uid, recorded_at, product, version, environment, status, outcome, actor, \
-             deployment_id, policy_hash, request, verdict, facts FROM decisions \
-             WHERE ($1::BIGINT IS NULL OR id < $1) AND ($2::TIMESTAMPTZ IS NULL OR recorded_at >= $2) \
-             AND ($3::TIMESTAMPTZ IS NULL OR recorded_at < $3) \
-             AND (cardinality($4::TEXT[]) = 0 OR outcome = ANY($4)) \
-             ORDER BY id DESC LIMIT $5",
+            &format!(
+                "{DECISION_SELECT} WHERE ($1::BIGINT IS NULL OR id < $1) \
+                 AND ($2::TIMESTAMPTZ IS NULL OR recorded_at >= $2) \
+                 AND ($3::TIMESTAMPTZ IS NULL OR recorded_at < $3) \
+                 AND (cardinality($4::TEXT[]) = 0 OR outcome = ANY($4)) \
+                 ORDER BY id DESC LIMIT $5"
+            ),
             &[&before, &since, &until, &outcomes, &i64::from(limit)],
-            |r| {
-                let mut verdict: crate::policy::Verdict = from_json(r, 12)?;
-                verdict.refresh_derived();
-                Ok((
-                    get(r, 0)?,
-                    DecisionRecord {
-                        id: get(r, 1)?,
-                        recorded_at: get(r, 2)?,
-                        product_name: get(r, 3)?,
-                        version: get(r, 4)?,
-                        environment_name: get(r, 5)?,
-                        status: parse(r, 6)?,
-                        outcome: parse(r, 7)?,
-                        actor: get(r, 8)?,
-                        deployment_id: get(r, 9)?,
-                        policy_hash: get(r, 10)?,
-                        request: get(r, 11)?,
-                        verdict,
-                        facts: from_json(r, 13)?,
-                    },
-                ))
-            },
+            decision_row,
         )
+    }
+
+    fn decision_by_deployment(&mut self, deployment_id: &str) -> Result<Option<DecisionRecord>> {
+        self.one(
+            &format!("{DECISION_SELECT} WHERE deployment_id = $1 ORDER BY id DESC LIMIT 1"),
+            &[&deployment_id],
+            decision_row,
+        )
+        .map(|d| d.map(|(_, d)| d))
     }
 
     fn put_policy(&mut self, hash: &str, rules: &Value, at: DateTime<Utc>) -> Result<()> {
@@ -1312,6 +1322,52 @@ impl Tx for PgTx<'_, '_> {
             "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
             &[&id, &at],
         )?;
+        Ok(())
+    }
+
+    fn insert_session(
+        &mut self,
+        token_hash: &str,
+        key: &ApiKey,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO sessions(token_hash, key_id, principal, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &token_hash,
+                &key.id,
+                &key.principal,
+                &created_at,
+                &expires_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn session_by_hash(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        self.one(
+            &format!(
+                "{SESSION_SELECT} WHERE s.token_hash = $1 AND s.expires_at > $2 AND k.revoked_at IS NULL"
+            ),
+            &[&token_hash, &now],
+            |r| {
+                Ok(Session {
+                    key: api_key_row(r)?,
+                    created_at: get(r, 8)?,
+                    expires_at: get(r, 9)?,
+                })
+            },
+        )
+    }
+
+    fn delete_session(&mut self, token_hash: &str) -> Result<bool> {
+        Ok(self.exec("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])? > 0)
+    }
+
+    fn prune_sessions(&mut self, now: DateTime<Utc>) -> Result<()> {
+        self.exec("DELETE FROM sessions WHERE expires_at <= $1", &[&now])?;
         Ok(())
     }
 
@@ -1415,6 +1471,29 @@ impl Tx for PgTx<'_, '_> {
         self.exec("DELETE FROM idempotency WHERE created_at < $1", &[&before])?;
         Ok(())
     }
+}
+
+fn decision_row(r: &Row) -> Result<(i64, DecisionRecord)> {
+    let mut verdict: crate::policy::Verdict = from_json(r, 12)?;
+    verdict.refresh_derived();
+    Ok((
+        get(r, 0)?,
+        DecisionRecord {
+            id: get(r, 1)?,
+            recorded_at: get(r, 2)?,
+            product_name: get(r, 3)?,
+            version: get(r, 4)?,
+            environment_name: get(r, 5)?,
+            status: parse(r, 6)?,
+            outcome: parse(r, 7)?,
+            actor: get(r, 8)?,
+            deployment_id: get(r, 9)?,
+            policy_hash: get(r, 10)?,
+            request: get(r, 11)?,
+            verdict,
+            facts: from_json(r, 13)?,
+        },
+    ))
 }
 
 fn api_key_row(r: &Row) -> Result<ApiKey> {

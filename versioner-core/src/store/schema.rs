@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -242,11 +242,24 @@ CREATE TABLE settings(
   updated_at TEXT NOT NULL
 );
 "#,
+    // 7: dashboard sessions (an API key exchanged for a session cookie; only the token's
+    // SHA-256 is kept), and decisions found by their deployment (a cell's admitting verdict).
+    r#"
+CREATE TABLE sessions(
+  token_hash TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL REFERENCES api_keys(id),
+  principal TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 6;
+pub const PG_SCHEMA_VERSION: i64 = 7;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -463,5 +476,17 @@ CREATE TABLE settings(
   value JSONB NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL
 );
+"#,
+    // 7: dashboard sessions and decisions by deployment (see the SQLite migration 7).
+    r#"
+CREATE TABLE sessions(
+  token_hash TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL REFERENCES api_keys(id),
+  principal TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
 "#,
 ];

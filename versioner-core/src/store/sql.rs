@@ -30,3 +30,10 @@ pub(super) const API_KEY_SELECT: &str = "SELECT k.id, k.name, p.role, k.prefix, 
 
 pub(super) const PRINCIPAL_SELECT: &str =
     "SELECT name, role, created_at, updated_at FROM principals";
+
+pub(super) const DECISION_SELECT: &str = "SELECT id, uid, recorded_at, product, version, environment, status, \
+    outcome, actor, deployment_id, policy_hash, request, verdict, facts FROM decisions";
+
+pub(super) const SESSION_SELECT: &str = "SELECT k.id, k.name, p.role, k.prefix, k.created_at, \
+    k.last_used_at, k.revoked_at, p.name, s.created_at, s.expires_at FROM sessions s \
+    JOIN api_keys k ON k.id = s.key_id JOIN principals p ON p.name = k.principal";

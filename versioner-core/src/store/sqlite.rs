@@ -24,12 +24,12 @@ use serde_json::{Map, Value};
 
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
 use super::sql::{
-    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DEPLOYMENT_SELECT, ENV_COLS, PRINCIPAL_SELECT,
-    PRODUCT_COLS, VERSION_SELECT,
+    API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
+    PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
 };
-use super::{HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{Attempt, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
 use crate::access::{
-    ApiKey, IdempotencyRecord, Principal, Role, StoredAnswer, StoredApiKey, principal_key,
+    ApiKey, IdempotencyRecord, Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key,
 };
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
@@ -1062,6 +1062,27 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn newest_begun(
+        &mut self,
+        product_key: i64,
+        environment_key: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Attempt>> {
+        self.one(
+            "SELECT d.uid, d.status, d.completed_at FROM deployments d \
+             WHERE d.product_id = ?1 AND d.environment_id = ?2 AND d.deployed_at <= ?3 \
+             ORDER BY d.deployed_at DESC, d.id DESC LIMIT 1",
+            params![product_key, environment_key, ts(at)],
+            |r| {
+                Ok(Attempt {
+                    id: r.get(0)?,
+                    status: status(r, 1)?,
+                    completed_at: opt_dt(r, 2)?,
+                })
+            },
+        )
+    }
+
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
         let mut cache = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stmt = self.conn.prepare_cached(
@@ -1323,37 +1344,24 @@ impl Tx for SqliteTx<'_> {
         let outcomes: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
         let outcome_list = to_json(&outcomes)?;
         self.all(
-            "SELECT id, uid, recorded_at, product, version, environment, status, outcome, actor, \
-             deployment_id, policy_hash, request, verdict, facts FROM decisions \
-             WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR recorded_at >= ?2) \
-             AND (?3 IS NULL OR recorded_at < ?3) \
-             AND (?4 = '[]' OR outcome IN (SELECT value FROM json_each(?4))) \
-             ORDER BY id DESC LIMIT ?5",
+            &format!(
+                "{DECISION_SELECT} WHERE (?1 IS NULL OR id < ?1) AND (?2 IS NULL OR recorded_at >= ?2) \
+                 AND (?3 IS NULL OR recorded_at < ?3) \
+                 AND (?4 = '[]' OR outcome IN (SELECT value FROM json_each(?4))) \
+                 ORDER BY id DESC LIMIT ?5"
+            ),
             params![before, since.map(ts), until.map(ts), outcome_list, limit],
-            |r| {
-                let outcome: String = r.get(7)?;
-                let mut verdict: crate::policy::Verdict = json(r, 12)?;
-                verdict.refresh_derived();
-                Ok((
-                    r.get(0)?,
-                    DecisionRecord {
-                        id: r.get(1)?,
-                        recorded_at: dt(r, 2)?,
-                        product_name: r.get(3)?,
-                        version: r.get(4)?,
-                        environment_name: r.get(5)?,
-                        status: status(r, 6)?,
-                        outcome: outcome.parse().map_err(|e| conversion(7, e))?,
-                        actor: r.get(8)?,
-                        deployment_id: r.get(9)?,
-                        policy_hash: r.get(10)?,
-                        request: json(r, 11)?,
-                        verdict,
-                        facts: json(r, 13)?,
-                    },
-                ))
-            },
+            decision_row,
         )
+    }
+
+    fn decision_by_deployment(&mut self, deployment_id: &str) -> Result<Option<DecisionRecord>> {
+        self.one(
+            &format!("{DECISION_SELECT} WHERE deployment_id = ?1 ORDER BY id DESC LIMIT 1"),
+            [deployment_id],
+            decision_row,
+        )
+        .map(|d| d.map(|(_, d)| d))
     }
 
     fn put_policy(&mut self, hash: &str, rules: &Value, at: DateTime<Utc>) -> Result<()> {
@@ -1427,6 +1435,52 @@ impl Tx for SqliteTx<'_> {
             "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
             params![id, ts(at)],
         )?;
+        Ok(())
+    }
+
+    fn insert_session(
+        &mut self,
+        token_hash: &str,
+        key: &ApiKey,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.exec(
+            "INSERT INTO sessions(token_hash, key_id, principal, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                token_hash,
+                key.id,
+                key.principal,
+                ts(created_at),
+                ts(expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn session_by_hash(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        self.one(
+            &format!(
+                "{SESSION_SELECT} WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL"
+            ),
+            params![token_hash, ts(now)],
+            |r| {
+                Ok(Session {
+                    key: api_key_row(r)?,
+                    created_at: dt(r, 8)?,
+                    expires_at: dt(r, 9)?,
+                })
+            },
+        )
+    }
+
+    fn delete_session(&mut self, token_hash: &str) -> Result<bool> {
+        Ok(self.exec("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
+    }
+
+    fn prune_sessions(&mut self, now: DateTime<Utc>) -> Result<()> {
+        self.exec("DELETE FROM sessions WHERE expires_at <= ?1", [ts(now)])?;
         Ok(())
     }
 
@@ -1545,6 +1599,30 @@ impl Tx for SqliteTx<'_> {
         )?;
         Ok(())
     }
+}
+
+fn decision_row(r: &Row<'_>) -> rusqlite::Result<(i64, DecisionRecord)> {
+    let outcome: String = r.get(7)?;
+    let mut verdict: crate::policy::Verdict = json(r, 12)?;
+    verdict.refresh_derived();
+    Ok((
+        r.get(0)?,
+        DecisionRecord {
+            id: r.get(1)?,
+            recorded_at: dt(r, 2)?,
+            product_name: r.get(3)?,
+            version: r.get(4)?,
+            environment_name: r.get(5)?,
+            status: status(r, 6)?,
+            outcome: outcome.parse().map_err(|e| conversion(7, e))?,
+            actor: r.get(8)?,
+            deployment_id: r.get(9)?,
+            policy_hash: r.get(10)?,
+            request: json(r, 11)?,
+            verdict,
+            facts: json(r, 13)?,
+        },
+    ))
 }
 
 fn api_key_row(row: &Row<'_>) -> rusqlite::Result<ApiKey> {

@@ -349,6 +349,11 @@ fn state_cell() -> StateCell {
             status: Status::Started,
             ..deployed_version()
         }],
+        last_failed: Some(DeployedVersion {
+            status: Status::Failed,
+            version: "1.1.9".into(),
+            ..deployed_version()
+        }),
     }
 }
 

@@ -131,6 +131,7 @@ static void test_statuses_and_meta(void) {
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_QUALITY_APPROVAL_REQUIRED),
                "QUALITY_APPROVAL_REQUIRED") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NETWORK), "NETWORK") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_RATE_LIMITED), "RATE_LIMITED") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NULL_POINTER), "NULL_POINTER") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_UTF8), "INVALID_UTF8") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_HANDLE), "INVALID_HANDLE") == 0);

@@ -572,17 +572,21 @@ class Client(Tracker):
         timeout_ms: Optional[int] = None,
         backoff_ms: Optional[int] = None,
         max_wait_ms: Optional[int] = None,
+        ca_cert: Optional[str] = None,
     ) -> "Client":
-        """A client of the server at ``api_url`` (``http://host:port``, optionally with a path
-        prefix), authenticating with ``api_key`` (sent as a Bearer token, never logged).
+        """A client of the server at ``api_url`` (``http://host:port`` or ``https://…``,
+        optionally with a path prefix), authenticating with ``api_key`` (sent as a Bearer token, never logged).
         ``timeout`` bounds one attempt (default 30 s); a call makes up to ``max_attempts``
         attempts, waiting ``backoff`` (default 1 s, doubling, at most ``max_wait``, default
         60 s) in between; ``user_agent`` sets the User-Agent header. Durations are seconds or
         timedeltas; the options every binding takes, ``timeout_ms``, ``backoff_ms`` and
         ``max_wait_ms`` (whole milliseconds), are accepted too (one spelling per option).
+        ``ca_cert`` (a PEM file) adds certificate authorities trusted for ``https://`` to the
+        system's (``SSL_CERT_FILE`` replaces them).
 
         Raises:
-            InvalidInputError: ``api_url`` is not an ``http://`` URL, or an unknown option or
+            InvalidInputError: ``api_url`` is not an ``http://`` or ``https://`` URL,
+                ``ca_cert`` cannot be read or holds no certificate, or an unknown option or
                 a bad value (``field`` names it).
         """
 

@@ -618,10 +618,14 @@ class StateCell(_Record):
     environment_type: _EnvironmentType = field(repr=False)
     current: Optional[DeployedVersion]
     in_progress: List[DeployedVersion] = field(default_factory=list)
+    #: The newest attempt, when it failed or was aborted (the environment still runs
+    #: ``current``).
+    last_failed: Optional[DeployedVersion] = None
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
         "current": _optional(DeployedVersion),
         "in_progress": _list_of(DeployedVersion),
+        "last_failed": _optional(DeployedVersion),
     }
 
 

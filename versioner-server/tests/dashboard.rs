@@ -1,0 +1,437 @@
+//! The dashboard's protection and pages through the router, without a network: sessions
+//! (sign-in, the cookie's attributes, sign-out), the role matrix on every page and action,
+//! CSRF tokens and same-origin writes (with `--no-auth` too), the security headers, the
+//! matrix's `data-` attributes, and the live stream resuming after `Last-Event-ID`. Every
+//! refusal is checked for its status and that nothing changed. The browser suite
+//! (`tests/browser/test_dashboard.py`) drives the same pages in Chromium.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on unexpected values"
+)]
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, Response, header};
+use futures_util::StreamExt as _;
+use tower::ServiceExt;
+use versioner_core::policy::{ApplyMode, PolicyFormat, RuleStatus};
+use versioner_core::{DeploymentEvent, Versioner};
+use versioner_server::{AppState, AuthMode, Role, ServerOptions, router};
+
+const POLICY: &str = r#"
+[[rules]]
+name = "One at a time"
+type = "concurrency"
+max = 1
+"#;
+
+struct World {
+    vr: Versioner,
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new(options: ServerOptions) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let vr = Versioner::open(dir.path().join("v.db")).unwrap();
+        vr.apply_policy_text(POLICY, PolicyFormat::Toml, ApplyMode::Replace, "setup")
+            .unwrap();
+        for (p, v, e) in [
+            ("api", "1.0", "dev"),
+            ("api", "1.1", "staging"),
+            ("web", "2", "dev"),
+        ] {
+            vr.track_deployment(&DeploymentEvent::new(p, v, e, "completed"))
+                .unwrap();
+        }
+        let app = router(AppState::new(vr.clone(), options));
+        World { vr, app, _dir: dir }
+    }
+
+    fn key(&self, principal: &str, role: Role) -> String {
+        self.vr
+            .create_key(
+                &versioner_core::ApiKeyRequest::new(format!("{principal}-key"))
+                    .principal(principal)
+                    .role(role),
+            )
+            .unwrap()
+            .secret
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> (Response<Body>, String) {
+        let mut req = Request::builder().uri(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        let bytes = to_bytes(body, usize::MAX).await.unwrap();
+        (
+            Response::from_parts(parts, Body::empty()),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (Response<Body>, String) {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::HOST, "127.0.0.1:8000")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        let bytes = to_bytes(body, usize::MAX).await.unwrap();
+        (
+            Response::from_parts(parts, Body::empty()),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    /// Signs in with `key`; the session cookie (`vr_session=…`) and the page's CSRF token.
+    async fn sign_in(&self, key: &str) -> (String, String) {
+        let (resp, _) = self
+            .post(
+                "/ui/sign-in",
+                None,
+                Some(HERE),
+                &[("key", key), ("next", "/ui/rules")],
+            )
+            .await;
+        assert_eq!(resp.status(), 303);
+        assert_eq!(resp.headers()[header::LOCATION], "/ui/rules");
+        let set = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cookie = set.split(';').next().unwrap().to_string();
+        let (resp, page) = self.get("/ui/rules", Some(&cookie)).await;
+        assert_eq!(resp.status(), 200, "{page}");
+        (cookie, csrf_of(&page))
+    }
+
+    fn status_of(&self, rule: &str) -> RuleStatus {
+        self.vr.rule(rule).unwrap().rule.status
+    }
+}
+
+const HERE: &str = "http://127.0.0.1:8000";
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[at..at + 64].to_string()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_the_session() {
+    let w = World::new(ServerOptions::default());
+    let key = w.key("dana", Role::Viewer);
+
+    // Without a session every page sends the browser to sign in (and names where it was).
+    let (resp, _) = w.get("/ui/deployments?product=api", None).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[header::LOCATION],
+        "/ui/sign-in?next=%2Fui%2Fdeployments%3Fproduct%3Dapi"
+    );
+    let (resp, _) = w.get("/ui/events", None).await;
+    assert_eq!(resp.status(), 401);
+
+    // A wrong key: 401, the form again, no cookie.
+    let (resp, page) = w
+        .post("/ui/sign-in", None, Some(HERE), &[("key", "sk_vr_nope")])
+        .await;
+    assert_eq!(resp.status(), 401);
+    assert!(page.contains("not valid"), "{page}");
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+
+    let (resp, _) = w
+        .post(
+            "/ui/sign-in",
+            None,
+            Some(HERE),
+            &[("key", &key), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(resp.headers()[header::LOCATION], "/", "never another site");
+    let set = resp.headers()[header::SET_COOKIE].to_str().unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(attr), "{attr} in {set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+
+    let (resp, page) = w.get("/", Some(&cookie)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        page.contains("dana") && page.contains("viewer"),
+        "who is signed in"
+    );
+    let csrf = csrf_of(&page);
+
+    // Sign-out needs the CSRF token; then the session is gone from the database.
+    let (resp, _) = w.post("/ui/sign-out", Some(&cookie), Some(HERE), &[]).await;
+    assert_eq!(resp.status(), 403);
+    let (resp, _) = w.get("/", Some(&cookie)).await;
+    assert_eq!(resp.status(), 200, "a refused sign-out changes nothing");
+    let (resp, _) = w
+        .post(
+            "/ui/sign-out",
+            Some(&cookie),
+            Some(HERE),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(
+        resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let token = cookie.trim_start_matches("vr_session=");
+    assert_eq!(w.vr.session(token).unwrap(), None);
+    let (resp, _) = w.get("/", Some(&cookie)).await;
+    assert_eq!(resp.status(), 303);
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_server_says_so() {
+    let w = World::new(ServerOptions::default().secure_cookies(true));
+    let key = w.key("dana", Role::Viewer);
+    let (resp, _) = w
+        .post("/ui/sign-in", None, Some(HERE), &[("key", &key)])
+        .await;
+    assert!(
+        resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .ends_with("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn rule_changes_need_the_role_the_csrf_token_and_the_same_origin() {
+    let w = World::new(ServerOptions::default());
+    let (admin, admin_csrf) = w.sign_in(&w.key("ada", Role::Admin)).await;
+    let (viewer, viewer_csrf) = w.sign_in(&w.key("val", Role::Viewer)).await;
+    let change = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("name", "One at a time".to_string()),
+            ("status", "disabled".to_string()),
+            ("reason", "maintenance".to_string()),
+        ]
+    };
+    let send = |cookie: &str, origin: Option<&'static str>, form: Vec<(&'static str, String)>| {
+        let cookie = cookie.to_string();
+        let w = &w;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            w.post("/ui/rules/status", Some(&cookie), origin, &pairs)
+                .await
+        }
+    };
+
+    // Refusals, none of which changes anything.
+    let (resp, _) = send(&admin, Some(HERE), change("")).await;
+    assert_eq!(resp.status(), 403, "no CSRF token");
+    let (resp, _) = send(&admin, Some(HERE), change(&viewer_csrf)).await;
+    assert_eq!(resp.status(), 403, "another session's token");
+    let (resp, page) = send(&admin, Some("http://evil.example"), change(&admin_csrf)).await;
+    assert_eq!(resp.status(), 403, "from another site");
+    // The server-wide guard (guard::same_origin) answers before the dashboard's own check.
+    assert!(page.contains("cross-origin request refused"), "{page}");
+    let (resp, page) = send(&viewer, Some(HERE), change(&viewer_csrf)).await;
+    assert_eq!(resp.status(), 403, "a viewer may not change rules");
+    assert!(page.contains("may not change rules"), "{page}");
+    let (resp, page) = send(&admin, Some(HERE), {
+        let mut f = change(&admin_csrf);
+        f[3].1 = " ".into();
+        f
+    })
+    .await;
+    assert_eq!(resp.status(), 422, "a blank reason");
+    assert!(page.contains("reason"), "{page}");
+    let (resp, page) = send(&admin, Some(HERE), {
+        let mut f = change(&admin_csrf);
+        f[2].1 = "paused".into();
+        f
+    })
+    .await;
+    assert_eq!(resp.status(), 422, "an unknown status");
+    assert!(page.contains("unknown rule status `paused`"), "{page}");
+    assert_eq!(w.status_of("One at a time"), RuleStatus::Enabled);
+    assert!(w.vr.rule_history(Some("One at a time")).unwrap().is_empty());
+
+    // The admin's change is recorded as the admin's.
+    let (resp, _) = send(&admin, Some(HERE), change(&admin_csrf)).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(w.status_of("One at a time"), RuleStatus::Disabled);
+    let trail = w.vr.rule_history(Some("One at a time")).unwrap();
+    assert_eq!(
+        (trail[0].actor.as_str(), trail[0].reason.as_str()),
+        ("ada", "maintenance")
+    );
+    let (_, page) = w.get("/ui/rules", Some(&viewer)).await;
+    assert!(page.contains("data-rule-changes=\"refused\""), "{page}");
+    assert!(
+        !page.contains("action=\"/ui/rules/status\""),
+        "no form for a viewer"
+    );
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_read_sees_no_page() {
+    let w = World::new(ServerOptions::default());
+    let (ci, _) = {
+        let key = w.key("pipeline", Role::Ci);
+        let (resp, _) = w
+            .post("/ui/sign-in", None, Some(HERE), &[("key", &key)])
+            .await;
+        let set = resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        (set.split(';').next().unwrap().to_string(), ())
+    };
+    for path in [
+        "/",
+        "/ui/deployments",
+        "/ui/rules",
+        "/ui/check",
+        "/ui/events",
+        "/ui/products",
+    ] {
+        let (resp, page) = w.get(path, Some(&ci)).await;
+        assert_eq!(resp.status(), 403, "{path}");
+        assert!(page.contains("may not read the dashboard"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn the_matrix_carries_its_data_attributes_and_the_security_headers() {
+    let w = World::new(ServerOptions::default());
+    let (admin, _) = w.sign_in(&w.key("ada", Role::Admin)).await;
+    let (resp, page) = w.get("/", Some(&admin)).await;
+    let csp = resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(resp.headers()[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(
+        page.contains(r#"<tr data-product="api" data-drift="true">"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<tr data-product="web">"#), "{page}");
+    assert!(page.contains(r#"<td data-environment="staging" data-version="1.1">"#));
+    assert!(
+        page.contains(r#"<td data-environment="staging" data-version="">"#),
+        "web: none"
+    );
+    // dev before staging (environment types), whatever the names' order.
+    assert!(page.find(r#"data-environment="dev""#) < page.find(r#"data-environment="staging""#));
+    // The API is not opened by the dashboard's session.
+    let (resp, _) = w.get("/state", Some(&admin)).await;
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn without_auth_the_dashboard_is_open_but_refuses_writes_from_another_site() {
+    let w = World::new(ServerOptions::default().auth(AuthMode::Open));
+    let (resp, page) = w.get("/", None).await;
+    assert_eq!(resp.status(), 200);
+    assert!(page.contains("open (no sign-in)"));
+    let form = [
+        ("name", "One at a time"),
+        ("status", "report_only"),
+        ("reason", "drill"),
+    ];
+    let (resp, _) = w
+        .post("/ui/rules/status", None, Some("http://evil.example"), &form)
+        .await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(w.status_of("One at a time"), RuleStatus::Enabled);
+    let (resp, _) = w.post("/ui/rules/status", None, Some(HERE), &form).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(w.status_of("One at a time"), RuleStatus::ReportOnly);
+    assert_eq!(
+        w.vr.rule_history(Some("One at a time")).unwrap()[0].actor,
+        "dashboard"
+    );
+}
+
+#[tokio::test]
+async fn the_live_stream_resumes_after_the_last_event_id() {
+    let w = World::new(ServerOptions::default().auth(AuthMode::Open));
+    let last = w.vr.last_event_seq().unwrap();
+    let req = Request::builder()
+        .uri("/ui/events")
+        .header("last-event-id", (last - 1).to_string())
+        .body(Body::empty())
+        .unwrap();
+    let resp = w.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = resp.into_body().into_data_stream();
+    let first = String::from_utf8(body.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains(&format!("id: {last}")), "{first}");
+    assert!(
+        first.contains("\"type\":\"deployment.completed\""),
+        "{first}"
+    );
+    // A new event arrives on the open stream.
+    w.vr.track_deployment(&DeploymentEvent::new("web", "3", "dev", "completed"))
+        .unwrap();
+    let next = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        loop {
+            let chunk = body.next().await.unwrap().unwrap();
+            let text = String::from_utf8(chunk.to_vec()).unwrap();
+            if text.contains("id: ") {
+                return text;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(next.contains(&format!("id: {}", last + 1)), "{next}");
+}
+
+#[tokio::test]
+async fn the_sign_in_page_says_how_to_make_a_key_when_there_is_none() {
+    let w = World::new(ServerOptions::default());
+    let (resp, page) = w.get("/ui/sign-in", None).await;
+    assert_eq!(resp.status(), 200);
+    assert!(page.contains("data-no-keys") && page.contains("versioner keys create"));
+    w.key("dana", Role::Viewer);
+    let (_, page) = w.get("/ui/sign-in", None).await;
+    assert!(!page.contains("data-no-keys"), "{page}");
+}
