@@ -35,6 +35,9 @@ mod support;
 
 #[path = "suite/api.rs"]
 mod api;
+// `versioner calendar` and schedule windows in `rules list` (issue 17).
+#[path = "suite/calendar.rs"]
+mod calendar;
 #[path = "suite/catalog.rs"]
 mod catalog;
 #[path = "suite/ci.rs"]

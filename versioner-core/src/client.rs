@@ -49,9 +49,11 @@ use serde_json::{Value, json};
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
+use crate::input::PolicyInput;
 use crate::model::{
     Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
 };
+use crate::policy::lint::LintReport;
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::ApplyReport;
 use crate::state::{Drift, StateMatrix};
@@ -600,6 +602,17 @@ impl Tracker for Client {
             actor,
         ))?;
         parse(self.send(E::APPLY_POLICY, &[], &[], Some(&body))?)
+    }
+
+    fn lint_policy_input(&self, policy: Option<&PolicyInput>) -> Result<LintReport> {
+        let body = match policy {
+            Some(p) => {
+                let (text, format) = p.document()?;
+                wire::LintPolicyRequest::new(Some(Value::String(text.into_owned())), Some(format))
+            }
+            None => wire::LintPolicyRequest::new(None, None),
+        };
+        parse(self.send(E::LINT_POLICY, &[], &[], Some(&encode(&body)?))?)
     }
 
     fn set_rule_status(

@@ -64,6 +64,7 @@ mod model;
 mod names;
 pub mod outbox;
 pub mod policy;
+pub mod policy_tests;
 mod service;
 mod state;
 mod status;

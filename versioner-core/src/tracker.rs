@@ -39,7 +39,8 @@ use crate::input::PolicyInput;
 use crate::model::{
     Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
 };
-use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::policy::lint::LintReport;
+use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::{ApplyReport, Versioner};
 use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
@@ -145,6 +146,13 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
         let (text, format) = policy.document()?;
         self.apply_policy_text(&text, format, mode, actor)
     }
+
+    /// Lints a policy (`None`: the policy in force) against what is recorded: see
+    /// [`lint`](crate::policy::lint). Errors in the report make `apply` refuse the policy.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` as [`PolicyInput::parse`]; `STORAGE`.
+    fn lint_policy_input(&self, policy: Option<&PolicyInput>) -> Result<LintReport>;
 
     /// Changes a rule's status, recording who, when and why.
     ///
@@ -362,6 +370,19 @@ impl Tracker for Versioner {
         actor: &str,
     ) -> Result<ApplyReport> {
         Versioner::apply_policy(self, &policy.parse()?, mode, actor)
+    }
+
+    fn lint_policy_input(&self, policy: Option<&PolicyInput>) -> Result<LintReport> {
+        let file = match policy {
+            Some(p) => p.parse()?,
+            None => PolicyFile::new(
+                Versioner::rules(self)?
+                    .into_iter()
+                    .map(|s| s.rule)
+                    .collect(),
+            ),
+        };
+        Versioner::lint_policy(self, &file)
     }
 
     fn set_rule_status(

@@ -1083,6 +1083,8 @@ pub mod endpoints {
     pub const RULE_HISTORY: Endpoint = Endpoint::new("GET", "/rule-history/");
     /// `POST /rules/apply`.
     pub const APPLY_POLICY: Endpoint = Endpoint::new("POST", "/rules/apply");
+    /// `POST /rules/lint`.
+    pub const LINT_POLICY: Endpoint = Endpoint::new("POST", "/rules/lint");
     /// `POST /approvals/`.
     pub const APPROVE: Endpoint = Endpoint::new("POST", "/approvals/");
     /// `GET /approvals/`.
@@ -1134,6 +1136,7 @@ pub mod endpoints {
         SET_RULE_STATUS,
         RULE_HISTORY,
         APPLY_POLICY,
+        LINT_POLICY,
         APPROVE,
         APPROVALS,
         REVOKE_APPROVAL,
@@ -1214,6 +1217,31 @@ impl ApplyPolicyRequest {
             mode: Some(mode.as_str().to_string()),
             actor: given(actor),
             allow_empty: None,
+        }
+    }
+}
+
+/// The body of `POST /rules/lint`. Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LintPolicyRequest {
+    /// The policy to lint: its text (TOML or JSON), or a JSON object with `rules`. Absent:
+    /// the policy in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    /// The text's format: `toml` or `json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+impl LintPolicyRequest {
+    /// A request to lint `policy` (`None`: the policy in force).
+    pub fn new(policy: Option<Value>, format: Option<PolicyFormat>) -> Self {
+        LintPolicyRequest {
+            policy,
+            format: format.map(|f| f.as_str().to_string()),
         }
     }
 }

@@ -43,14 +43,15 @@ fn a_backup_taken_under_concurrent_writes_restores_every_acknowledged_event() {
     Versioner::open(&live).unwrap();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    // Three writers, each on its own connection, recording until told to stop.
+    // Three writers, each on its own connection, recording until told to stop (or until they
+    // have written what one history page of `versions` reads back: at most 1000 each).
     let writers: Vec<_> = (0..3)
         .map(|w| {
             let (live, acked, stop) = (live.clone(), Arc::clone(&acked), Arc::clone(&stop));
             std::thread::spawn(move || {
                 let vr = Versioner::open(&live).unwrap();
                 let mut n = 0;
-                while !stop.load(Ordering::Acquire) {
+                while !stop.load(Ordering::Acquire) && n < 1000 {
                     let e = DeploymentEvent::new(
                         format!("svc-{w}"),
                         n.to_string(),

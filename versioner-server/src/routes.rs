@@ -213,8 +213,8 @@ mod tests {
         assert!(ROUTES.len() > 20);
         assert_eq!(
             ALL_ROUTES.len(),
-            ROUTES.len() + 2,
-            "the /docs/ page and its assets"
+            ROUTES.len() + 3,
+            "the /docs/ page and its assets, and the /calendar.ics feed (not JSON)"
         );
         let mut seen = std::collections::HashSet::new();
         for r in ALL_ROUTES {
@@ -223,6 +223,7 @@ mod tests {
         }
         assert_eq!(permission("GET", "/health"), Some(Permission::Public));
         assert_eq!(permission("GET", "/docs/"), Some(Permission::Public));
+        assert_eq!(permission("GET", "/calendar.ics"), Some(Permission::Read));
         assert_eq!(permission("POST", "/rules/"), Some(Permission::ManageRules));
         assert_eq!(
             permission("POST", "/api-keys/"),

@@ -209,6 +209,14 @@ Examples:
   versioner rules set-status 'Friday freeze' report_only --reason 'INC-42 hotfix'"
     )]
     Rules(Rules),
+    /// Expand the effective deployment calendar (deny and allow windows, and the open and
+    /// closed intervals they leave) for the next N days
+    #[command(after_help = "\
+Examples:
+  versioner calendar --environment production
+  versioner calendar --product shop --environment production --days 90 --format json
+  versioner calendar --environment production --format ics > freezes.ics")]
+    Calendar(CalendarArgs),
     /// Record an approval of a version (quality sign-off or release approval)
     #[command(after_help = "\
 Examples:
@@ -481,6 +489,26 @@ pub struct HistoryArgs {
     pub limit: u32,
 }
 
+/// Flags of `calendar`.
+#[derive(Debug, Clone, Args)]
+pub struct CalendarArgs {
+    /// Only the rules whose scope includes this product
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only the rules whose scope includes this environment (its type inferred from the name)
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// How many days to expand, from --from (1 to 800)
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Where the calendar starts (RFC 3339); default: now, to the minute
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// table, json, or ics (an iCalendar feed with TZIDs)
+    #[arg(long, default_value = "table", value_name = "table|json|ics")]
+    pub format: String,
+}
+
 /// Flags of `violations`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ViolationsArgs {
@@ -669,6 +697,33 @@ Examples:
         /// deleted (otherwise refused; `rules = []` in the file says the same)
         #[arg(long)]
         allow_empty: bool,
+    },
+    /// Lint a policy file (or, without FILE, the policy in force): windows that never match,
+    /// deny covering allow, duplicate windows, flow cycles, unsatisfiable approvals; exit 4
+    /// with errors, 0 with warnings only
+    #[command(after_help = "\
+Examples:
+  versioner rules lint versioner.toml
+  versioner rules lint --format json")]
+    Lint {
+        /// The policy file (default: the policy in force)
+        file: Option<PathBuf>,
+        /// text or json
+        #[arg(long, default_value = "text", value_name = "text|json")]
+        format: String,
+    },
+    /// Run a policy file's `[[tests]]` cases, each in a fresh in-memory store; exit 0 when all
+    /// pass, 1 otherwise
+    #[command(after_help = "\
+Examples:
+  versioner rules test versioner.toml
+  versioner rules test versioner.toml --dst-edges")]
+    Test {
+        /// The policy file with its `[[tests]]` tables
+        file: PathBuf,
+        /// Also generate cases at every DST change of each schedule rule's zone
+        #[arg(long)]
+        dst_edges: bool,
     },
     /// List the rules in evaluation order; with -v each rule's audit (created, changed, every
     /// status change with who and why)

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use versioner_core::input::PolicyInput;
 use versioner_core::policy::RuleStatus;
+use versioner_core::policy::lint::Severity;
 use versioner_core::store::RuleStatusChange;
 use versioner_core::{
     ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, ViolationQuery, wire,
@@ -278,8 +279,45 @@ fn change_line(c: &RuleStatusChange) -> String {
     )
 }
 
+/// `versioner rules test FILE [--dst-edges]`: runs in process, whatever the backend.
+fn rules_test(ctx: &mut Context<'_, '_>, file: &std::path::Path, dst_edges: bool) -> Exit {
+    let input = PolicyInput::file(file, None);
+    let tests = match input
+        .document()
+        .and_then(|(text, format)| versioner_core::policy_tests::parse(&text, format))
+    {
+        Ok(t) => t,
+        Err(e) => return ctx.fail(&e),
+    };
+    let report = attempt!(ctx, tests.run(dst_edges));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&report));
+    } else {
+        for c in &report.cases {
+            let mark = if c.passed { "ok" } else { "FAILED" };
+            ctx.console.out(&format!("{mark}: {}", c.name));
+            if !c.passed {
+                ctx.console.out(&format!("    {}", c.detail));
+            }
+        }
+        ctx.console.out(&format!(
+            "{} passed, {} failed",
+            report.passed(),
+            report.failed()
+        ));
+    }
+    if report.failed() == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
+}
+
 /// `versioner rules …`.
 pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
+    if let Rules::Test { file, dst_edges } = r {
+        return rules_test(ctx, file, *dst_edges);
+    }
     let t = match open(ctx) {
         Ok(t) => t,
         Err(exit) => return exit,
@@ -321,8 +359,40 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                 }
             }
         }
+        Rules::Test { .. } => {}
+        Rules::Lint { file, format } => {
+            let json = match format.trim().to_ascii_lowercase().as_str() {
+                "json" => true,
+                "text" => ctx.console.json(),
+                other => {
+                    return ctx.usage(&Usage(format!("--format `{other}`: expected text or json")));
+                }
+            };
+            let policy = file.as_ref().map(|f| PolicyInput::file(f, None));
+            let report = attempt!(ctx, t.lint_policy_input(policy.as_ref()));
+            if json {
+                ctx.console.print_json(&to_json(&report));
+            } else {
+                for f in &report.findings {
+                    let mark = match f.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                    };
+                    ctx.console.out(&format!(
+                        "{mark}[{}]: rule `{}` {}: {}",
+                        f.check, f.rule, f.field, f.message
+                    ));
+                }
+                let (e, w) = (report.errors().count(), report.warnings().count());
+                ctx.console.out(&format!("{e} error(s), {w} warning(s)"));
+            }
+            if !report.passed() {
+                return Exit::Rejected;
+            }
+        }
         Rules::List => {
             let list = attempt!(ctx, t.rules());
+            let now = Utc::now();
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&list));
             } else if list.is_empty() {
@@ -354,11 +424,14 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                             } else {
                                 parts.join(" ")
                             },
+                            window_state(&s.rule, now),
                         ]
                     })
                     .collect();
-                ctx.console
-                    .out(&table(&["#", "NAME", "TYPE", "STATUS", "SCOPE"], &rows));
+                ctx.console.out(&table(
+                    &["#", "NAME", "TYPE", "STATUS", "SCOPE", "WINDOWS"],
+                    &rows,
+                ));
                 if ctx.console.verbose {
                     let changes = attempt!(ctx, t.rule_history(None));
                     for s in &list {
@@ -428,6 +501,22 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
         }
     }
     Exit::Success
+}
+
+/// A schedule rule's gate now (the core's `next_open_close`): `open until …` or `closed
+/// until …`; `-` for other kinds.
+fn window_state(rule: &versioner_core::policy::Rule, now: DateTime<Utc>) -> String {
+    let versioner_core::policy::RuleKind::Schedule(s) = &rule.kind else {
+        return "-".into();
+    };
+    match s.next_open_close(now) {
+        (Some(open), close) if open <= now => match close {
+            Some(c) => format!("open, next close {}", time(c)),
+            None => "open".into(),
+        },
+        (Some(open), _) => format!("closed, next open {}", time(open)),
+        (None, _) => "closed, no opening within 400 days".into(),
+    }
 }
 
 /// `versioner approve`: in process as `--approver` (else `--actor`, else the OS user);

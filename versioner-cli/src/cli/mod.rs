@@ -8,6 +8,7 @@
 pub mod args;
 pub mod audit;
 mod backup;
+mod calendar;
 mod catalog;
 mod commands;
 pub mod keys;
@@ -393,6 +394,7 @@ where
         Command::Products(p) => catalog::products(&mut ctx, &p),
         Command::Environments(e) => catalog::environments(&mut ctx, &e),
         Command::Rules(r) => commands::rules(&mut ctx, &r),
+        Command::Calendar(a) => calendar::run(&mut ctx, &a),
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),

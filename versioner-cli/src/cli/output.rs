@@ -64,6 +64,12 @@ impl<'a> Console<'a> {
         let _ = self.out.flush();
     }
 
+    /// Text on stdout exactly as given (no newline added): an iCalendar feed keeps its CRLFs.
+    pub fn raw(&mut self, text: &str) {
+        let _ = write!(self.out, "{text}");
+        let _ = self.out.flush();
+    }
+
     /// A line on stderr, made [`terminal_safe`].
     pub fn err(&mut self, line: &str) {
         let _ = writeln!(self.err, "{}", terminal_safe(line));

@@ -188,6 +188,14 @@ impl PolicyFile {
     /// `INVALID_INPUT`: a syntax error names the line; otherwise
     /// [`Error::InvalidPolicy`] lists every problem by rule and field.
     pub fn parse(text: &str, format: PolicyFormat) -> Result<PolicyFile> {
+        PolicyFile::from_json(&PolicyFile::document_value(text, format)?)
+    }
+
+    /// A policy document read into JSON, not yet validated.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` naming `policy` for a syntax error.
+    pub(crate) fn document_value(text: &str, format: PolicyFormat) -> Result<Value> {
         let value: Value = match format {
             PolicyFormat::Json => {
                 crate::wire::json::parse(text.as_bytes()).map_err(|e| match e {
@@ -207,7 +215,7 @@ impl PolicyFile {
                 serde_json::to_value(t).map_err(|e| Error::invalid("policy", e.to_string()))?
             }
         };
-        PolicyFile::from_json(&value)
+        Ok(value)
     }
 
     /// A policy of these rules, without an `approvals` table.
@@ -249,14 +257,15 @@ impl PolicyFile {
             Value::Object(m) => {
                 if let Some(k) = m
                     .keys()
-                    .find(|k| !["rules", "approvals", "bypass"].contains(&k.as_str()))
+                    .find(|k| !["rules", "approvals", "bypass", "tests"].contains(&k.as_str()))
                 {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals` and `bypass`"
+                                     `approvals`, `bypass` and `tests` (policy tests, which \
+                                     `versioner rules test` runs)"
                                 .into(),
                         }],
                     });

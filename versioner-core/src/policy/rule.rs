@@ -209,10 +209,12 @@ impl<'de> Deserialize<'de> for Rule {
     }
 }
 
-/// Parses a duration such as `90m`, `24h`, `1d 12h`, `2h30m` or `45s`.
+/// Parses a duration such as `90m`, `24h`, `1d 12h`, `2h30m` or `45s`, at most
+/// [`MAX_DURATION`].
 ///
 /// # Errors
-/// `INVALID_INPUT` naming `field`.
+/// `INVALID_INPUT` naming `field`: not a duration, or longer than [`MAX_DURATION`] (the
+/// message names the bound).
 pub fn parse_duration(field: &str, s: &str) -> Result<Duration, Error> {
     let t = s.trim();
     let bad = || {
@@ -224,8 +226,23 @@ pub fn parse_duration(field: &str, s: &str) -> Result<Duration, Error> {
     if t.is_empty() {
         return Err(bad());
     }
-    humantime::parse_duration(t).map_err(|_| bad())
+    let d = humantime::parse_duration(t).map_err(|_| bad())?;
+    if d > MAX_DURATION {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "`{t}` is longer than the longest allowed duration, {} (10 years)",
+                format_duration(MAX_DURATION)
+            ),
+        ));
+    }
+    Ok(d)
 }
+
+/// The longest duration a policy may state (soak, staleness, expiry, window length): 3650
+/// days. Longer values are refused when the policy is parsed, so no evaluation ever adds an
+/// unrepresentable span to an instant.
+pub const MAX_DURATION: Duration = Duration::from_secs(3_650 * 86_400);
 
 /// Formats a duration in the compact form [`parse_duration`] reads (`1d 12h`, `90m` → `1h 30m`).
 pub fn format_duration(d: Duration) -> String {

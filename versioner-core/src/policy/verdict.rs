@@ -108,7 +108,11 @@ pub struct RuleOutcome {
     pub code: Option<BlockCode>,
     /// What happened and what to do next.
     pub message: String,
-    /// Structured facts: conflicting deployment, window, counts, remaining soak, ...
+    /// Structured facts: conflicting deployment, window, counts, remaining soak, ... A
+    /// schedule rule's outcome always carries `next_open` (the first instant at or after the
+    /// evaluated one at which the rule lets deployments through) and `next_close` (the first
+    /// instant after that at which it blocks again), RFC 3339 in the rule's zone, or `null`
+    /// when that does not happen within 400 days.
     #[serde(default)]
     pub details: Map<String, Value>,
     /// When time alone makes this rule pass, if it can.

@@ -11,6 +11,7 @@
 //! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
+pub mod calendar;
 pub mod catalog;
 pub mod environments;
 pub mod events;
@@ -57,6 +58,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(environments::routes())
         .merge(catalog::routes())
         .merge(rules::routes())
+        .merge(calendar::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
 }

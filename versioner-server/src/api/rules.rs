@@ -8,8 +8,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use versioner_core::PolicyInput;
+use versioner_core::policy::lint::LintReport;
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
-use versioner_core::wire::{ApplyPolicyRequest, RuleStatusRequest};
+use versioner_core::wire::{ApplyPolicyRequest, LintPolicyRequest, RuleStatusRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
@@ -22,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(rules, create_rule))
         .routes(routes!(apply_rules))
+        .routes(routes!(lint_rules))
         .routes(routes!(rule, update_rule, delete_rule))
         .routes(routes!(set_rule_status))
         .routes(routes!(rule_history))
@@ -222,6 +224,42 @@ pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
         .await
         .map_err(ApiError::queried)?;
     ok(to_json(&changes)?)
+}
+
+/// Lint a policy (`policy` as TOML/JSON text or object, `format`; absent: the policy in force)
+///
+/// Finds windows that never match, deny windows covering an allow window, duplicate or
+/// overlapping windows, flow cycles and unknown prerequisites, scopes matching nothing
+/// recorded and approval rules no principal can satisfy. Errors make `/rules/apply` refuse
+/// the policy; the answer is 200 either way.
+#[utoipa::path(
+    post,
+    path = "/rules/lint",
+    tag = "rules",
+    request_body = LintPolicyRequest,
+    responses(
+        (status = 200, description = "The findings, errors first", body = LintReport),
+        (status = 422, description = "The policy cannot be read (`INVALID_INPUT`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
+pub async fn lint_rules(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<LintPolicyRequest>,
+) -> Answer {
+    let format = body
+        .format
+        .as_deref()
+        .map(str::parse::<PolicyFormat>)
+        .transpose()?;
+    let policy = body
+        .policy
+        .map(|p| PolicyInput::from_value(p, format))
+        .transpose()?;
+    let report = s
+        .core(move |vr| versioner_core::Tracker::lint_policy_input(vr, policy.as_ref()))
+        .await?;
+    ok(to_json(&report)?)
 }
 
 /// Apply a policy (`policy` as TOML/JSON text or object, `format`, `mode`: replace | merge)

@@ -154,7 +154,11 @@ pub(crate) fn evaluate(
                 ));
             }
             _ => {
-                let ends = since + soak_c;
+                // Durations are bounded at parse time; this saturates only at the very end
+                // of the representable range.
+                let ends = since
+                    .checked_add_signed(soak_c)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 let remaining = ends.signed_duration_since(at).to_std().unwrap_or_default();
                 entry["soak_ends_at"] = json!(crate::wire::instant::format(&ends));
                 entry["remaining"] = json!(format_duration(remaining));
