@@ -155,11 +155,14 @@ pub enum Permission {
     ManageRules,
     /// Create, list and revoke API keys and change principals' roles: admin.
     ManageKeys,
+    /// Configure notification channels and preferences, send test notifications (the
+    /// reference's "manage integrations"): admin, sre.
+    ManageNotifications,
 }
 
 impl Permission {
     /// Every permission, from the least to the most guarded.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::Public,
         Permission::Read,
         Permission::Track,
@@ -168,10 +171,11 @@ impl Permission {
         Permission::ManageEnvironments,
         Permission::ManageRules,
         Permission::ManageKeys,
+        Permission::ManageNotifications,
     ];
 
     /// The name used in the OpenAPI document (`x-permission`): `public`, `read`, `track`,
-    /// `bypass`, `approve`, `environments`, `rules` or `keys`.
+    /// `bypass`, `approve`, `environments`, `rules`, `keys` or `notifications`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Permission::Public => "public",
@@ -182,6 +186,7 @@ impl Permission {
             Permission::ManageEnvironments => "environments",
             Permission::ManageRules => "rules",
             Permission::ManageKeys => "keys",
+            Permission::ManageNotifications => "notifications",
         }
     }
 
@@ -239,6 +244,7 @@ impl Role {
                 matches!(self, R::Admin | R::ReleaseManager | R::Sre)
             }
             P::ManageKeys => self == R::Admin,
+            P::ManageNotifications => matches!(self, R::Admin | R::Sre),
         }
     }
 }

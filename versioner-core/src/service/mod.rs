@@ -14,6 +14,9 @@ mod access;
 pub use access::ApiKeyRequest;
 mod approvals;
 mod decisions;
+mod notifications;
+#[cfg(feature = "notify")]
+pub use notifications::{DeliveryOptions, DeliveryReport};
 mod outbox;
 mod preflight;
 mod queries;
