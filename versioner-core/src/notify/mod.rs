@@ -346,6 +346,12 @@ impl ChannelConfig {
         if let Value::Object(m) = &mut v {
             m.retain(|_, v| !v.is_null());
             if secrets == Secrets::Masked {
+                // A Slack incoming-webhook URL is its own credential: only its host shows.
+                if let Some(Value::String(url)) = m.get_mut("webhook_url") {
+                    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+                    let host = rest.split('/').next().unwrap_or_default();
+                    *url = format!("{scheme}://{host}/{MASK}");
+                }
                 for k in SECRET_KEYS {
                     if let Some(s) = m.get_mut(*k) {
                         *s = Value::String(MASK.to_string());
