@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod delivery;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;

@@ -15,6 +15,7 @@ pub mod environments;
 pub mod events;
 pub mod keys;
 pub mod meta;
+pub mod notifications;
 pub mod queries;
 pub mod rules;
 
@@ -57,4 +58,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(rules::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
+        .merge(notifications::routes())
 }
