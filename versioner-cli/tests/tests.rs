@@ -33,3 +33,5 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/notify.rs"]
+mod notify;

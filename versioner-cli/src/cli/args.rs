@@ -178,6 +178,9 @@ Examples:
     Approvals(ApprovalsArgs),
     /// Manage the server's API keys (on the server host, next to its database)
     Keys(KeysArgs),
+    /// Notification channels (webhook, Slack, e-mail), subscriptions, history and delivery
+    /// (on the database, as `keys`)
+    Notifications(super::notifications::NotificationsArgs),
     /// Check or export the tamper-evident audit log
     Audit(AuditArgs),
     /// List the recorded preflight decisions where a rule failed (blocked, reported, bypassed)
@@ -668,4 +671,20 @@ pub struct ServeArgs {
     /// How long a request may take before it is answered 503
     #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
     pub request_timeout: Duration,
+    /// This server's public URL (`https://versioner.example.com`, or VERSIONER_PUBLIC_URL):
+    /// notifications link to its dashboard (`source_url`)
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Attempts per notification before it is parked
+    #[arg(long, default_value = "3", value_name = "N")]
+    pub notify_attempts: NonZeroU32,
+    /// The wait after a notification's first failed attempt, doubled after each
+    #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
+    pub notify_backoff: Duration,
+    /// How long one notification attempt may take
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    pub notify_timeout: Duration,
+    /// Do not deliver notifications from this server (another process does)
+    #[arg(long)]
+    pub no_notify: bool,
 }

@@ -9,6 +9,7 @@ pub mod args;
 pub mod audit;
 mod commands;
 pub mod keys;
+pub mod notifications;
 pub mod output;
 mod serve;
 pub mod sources;
@@ -318,6 +319,7 @@ where
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
+        Command::Notifications(n) => notifications::run(&mut ctx, &n),
         Command::Audit(a) => audit::run(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),

@@ -59,6 +59,10 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         .auth(auth)
         .body_limit(a.max_body_bytes)
         .request_timeout(a.request_timeout);
+    let public_url = a
+        .public_url
+        .clone()
+        .or_else(|| ctx.sources.var("VERSIONER_PUBLIC_URL"));
     let state = AppState::new(vr, options);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -83,6 +87,15 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         ctx.console.out(&format!("listening on http://{addr}"));
         tracing::info!(%addr, db = %db, ?auth, "serving");
+        // Notifications: delivered from the outbox by a worker on this runtime.
+        let _worker = (!a.no_notify).then(|| {
+            let mut o = versioner_core::DeliveryOptions::new();
+            o.attempts = a.notify_attempts;
+            o.backoff = a.notify_backoff;
+            o.timeout = a.notify_timeout;
+            o.public_url = public_url.clone();
+            server::delivery::spawn(state.versioner().clone(), o, server::delivery::DEFAULT_POLL)
+        });
         server::serve(listener, state, server::shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))

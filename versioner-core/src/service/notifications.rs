@@ -345,7 +345,9 @@ mod delivery {
             for k in 0..attempts.saturating_sub(1) {
                 total += self.backoff * 2u32.saturating_pow(k);
             }
-            TimeDelta::from_std(total + Duration::from_secs(30)).unwrap_or(TimeDelta::hours(1))
+            // The margin covers the history and cursor writes around the sends.
+            let margin = self.timeout.max(Duration::from_secs(5));
+            TimeDelta::from_std(total + margin).unwrap_or(TimeDelta::hours(1))
         }
 
         /// The wait after failed attempt `n` (1-based).
