@@ -95,7 +95,7 @@ pub enum Notifications {
 #[derive(Debug, Subcommand)]
 pub enum Channels {
     /// Add a channel
-    Add(ChannelArgs),
+    Add(Box<ChannelArgs>),
     /// List the channels (secrets masked)
     List,
     /// Remove a channel and its subscriptions

@@ -14,9 +14,6 @@
 //! attempt is in the history with status `parked` and the channel moves on, so one bad event
 //! never stops a channel, and one slow channel never stops another (each has its own loop).
 
-use chrono::TimeDelta;
-use serde_json::json;
-
 use crate::access::Permission;
 use crate::error::{Error, Result};
 use crate::notify::{
@@ -296,6 +293,9 @@ pub use delivery::{DeliveryOptions, DeliveryReport};
 mod delivery {
     use std::num::NonZeroU32;
     use std::time::Duration;
+
+    use chrono::TimeDelta;
+    use serde_json::json;
 
     use super::*;
     use crate::notify::payload::{self, Notification};
