@@ -620,6 +620,7 @@ mod tests {
                     P::ManageEnvironments,
                     P::ManageRules,
                     P::ManageKeys,
+                    P::ManageNotifications,
                 ],
             ),
             (
@@ -643,6 +644,7 @@ mod tests {
                     P::Approve,
                     P::ManageEnvironments,
                     P::ManageRules,
+                    P::ManageNotifications,
                 ],
             ),
             (Role::Qa, &[P::Read, P::Approve]),
