@@ -440,7 +440,7 @@ fn several_deliverers_on_one_database_send_each_event_once() {
     let rx = Receiver::start();
     webhook(&vr, "ci", &rx.url(), None, "*");
     webhook(&vr, "audit", &rx.url(), None, "deployment.completed");
-    for i in 0..40 {
+    for i in 0..250 {
         vr.track_deployment(&DeploymentEvent::new(
             "api",
             format!("1.0.{i}"),
@@ -466,10 +466,10 @@ fn several_deliverers_on_one_database_send_each_event_once() {
         .iter()
         .map(|r| r.header("x-versioner-delivery").unwrap())
         .collect();
-    assert_eq!(ids.len(), 80, "40 events to each of two channels");
+    assert_eq!(ids.len(), 500, "250 events to each of two channels");
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 80, "no event delivered twice");
+    assert_eq!(ids.len(), 500, "no event delivered twice");
 }
 
 #[test]
