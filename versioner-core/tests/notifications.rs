@@ -728,3 +728,97 @@ fn email_reaches_a_local_smtp_sink() {
     );
     assert!(mails[0].contains("Environment: production"));
 }
+
+#[test]
+fn a_policy_file_declares_channels_and_their_subscriptions() {
+    let vr = common::fresh();
+    let rx = Receiver::start();
+    let policy = format!(
+        r#"
+[[notifications]]
+name = "deploys"
+channel_type = "webhook"
+config = {{ url = "{}", secret = "s3cret" }}
+events = ["deployment.completed", "deployment.failed"]
+filters = {{ environments = ["production"] }}
+"#,
+        rx.url()
+    );
+    vr.apply_policy_text(&policy, PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap();
+    let channels = vr.notification_channels().unwrap();
+    assert_eq!(channels.len(), 1);
+    assert!(channels[0].declared);
+    let prefs = vr.notification_preferences().unwrap();
+    let mut types: Vec<&str> = prefs.iter().map(|p| p.event_type.as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["deployment.completed", "deployment.failed"]);
+    assert_eq!(prefs[0].filters.environments, ["production"]);
+
+    // The same file again changes nothing.
+    let seq = vr.last_event_seq().unwrap();
+    vr.apply_policy_text(&policy, PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap();
+    assert_eq!(vr.last_event_seq().unwrap(), seq);
+    assert_eq!(vr.notification_channels().unwrap()[0].id, channels[0].id);
+
+    vr.track_deployment(&DeploymentEvent::new("api", "1", "production", "failed"))
+        .unwrap();
+    assert_eq!(vr.deliver_pending_with(&fast()).unwrap().delivered, 1);
+    assert!(verify(
+        "s3cret",
+        &rx.got()[0].body,
+        rx.got()[0].header("x-versioner-signature").unwrap()
+    ));
+
+    // Refused whole, naming the table and key; nothing changes.
+    let bad = r#"
+[[notifications]]
+name = "x"
+channel_type = "pager"
+config = {}
+"#;
+    let err = vr
+        .apply_policy_text(bad, PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(
+        err.to_string().contains("notifications[0].channel_type"),
+        "{err}"
+    );
+    assert_eq!(vr.notification_channels().unwrap().len(), 1);
+
+    // A declared channel may not take the name of one added over the API.
+    vr.add_notification_channel(&ChannelRequest::new(
+        "manual",
+        "webhook",
+        json!({"url": "https://x.example.com/hook"}),
+    ))
+    .unwrap();
+    let clash = r#"
+[[notifications]]
+name = "Manual"
+channel_type = "webhook"
+config = { url = "https://y.example.com/hook" }
+"#;
+    let err = vr
+        .apply_policy_text(clash, PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert_eq!(
+        vr.notification_channels().unwrap().len(),
+        2,
+        "nothing written"
+    );
+
+    // Replace mode without the table removes what the policy declared, not the API's.
+    vr.apply_policy_text("", PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap();
+    let left: Vec<String> = vr
+        .notification_channels()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(left, ["manual"]);
+}

@@ -668,3 +668,147 @@ impl Preference {
 
 #[cfg(feature = "notify")]
 pub(crate) mod send;
+
+/// A channel declared by a policy file (`[[notifications]]`), with its subscriptions:
+///
+/// ```toml
+/// [[notifications]]
+/// name = "releases"
+/// channel_type = "slack_webhook"
+/// config = { webhook_url = "https://hooks.slack.com/services/T0/B0/XXXX" }
+/// events = ["deployment.completed", "deployment.failed"]   # default ["*"]
+/// filters = { environments = ["production"] }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct DeclaredChannel {
+    /// The channel's name.
+    pub name: String,
+    /// Its config.
+    pub config: ChannelConfig,
+    /// The event types it is subscribed to (`*` for every one it carries).
+    pub events: Vec<String>,
+    /// The filters of every subscription.
+    pub filters: Filters,
+}
+
+impl DeclaredChannel {
+    /// Reads the `notifications` array, every problem named (`(notifications)`, then
+    /// `notifications[i].field`).
+    pub(crate) fn parse_all(
+        value: &Value,
+        problems: &mut Vec<crate::error::PolicyProblem>,
+    ) -> Vec<DeclaredChannel> {
+        let mut problem = |field: String, reason: String| {
+            problems.push(crate::error::PolicyProblem {
+                rule: "(notifications)".into(),
+                field,
+                reason,
+            });
+        };
+        let Some(items) = value.as_array() else {
+            problem(
+                "notifications".into(),
+                "must be an array of tables ([[notifications]])".into(),
+            );
+            return Vec::new();
+        };
+        let mut out: Vec<DeclaredChannel> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = |k: &str| format!("notifications[{i}].{k}");
+            let Some(m) = item.as_object() else {
+                problem(format!("notifications[{i}]"), "must be a table".into());
+                continue;
+            };
+            const KEYS: [&str; 5] = ["name", "channel_type", "config", "events", "filters"];
+            if let Some(k) = m.keys().find(|k| !KEYS.contains(&k.as_str())) {
+                problem(
+                    at(k),
+                    format!("unknown key; expected one of: {}", KEYS.join(", ")),
+                );
+                continue;
+            }
+            let name = match m.get("name").and_then(Value::as_str).map(str::trim) {
+                Some(n) if !n.is_empty() => n.to_string(),
+                _ => {
+                    problem(at("name"), "is required".into());
+                    continue;
+                }
+            };
+            if out
+                .iter()
+                .any(|c| crate::names::key(&c.name) == crate::names::key(&name))
+            {
+                problem(at("name"), format!("`{name}` is declared more than once"));
+                continue;
+            }
+            let parsed = m
+                .get("channel_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .parse::<ChannelType>()
+                .and_then(|t| {
+                    ChannelConfig::parse(t, m.get("config").unwrap_or(&Value::Null)).map(|c| (t, c))
+                });
+            let (channel_type, config) = match parsed {
+                Ok(x) => x,
+                Err(e) => {
+                    problem(at(e.field().unwrap_or("config")), e.to_string());
+                    continue;
+                }
+            };
+            let events: Vec<String> = match m.get("events") {
+                None => vec!["*".into()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|e| e.as_str().unwrap_or_default().to_string())
+                    .collect(),
+                Some(_) => {
+                    problem(at("events"), "must be a list of event types".into());
+                    continue;
+                }
+            };
+            let mut bad = false;
+            let mut checked = Vec::new();
+            for e in &events {
+                match preference_event_type(channel_type, e) {
+                    Ok(t) => checked.push(t),
+                    Err(err) => {
+                        problem(at("events"), err.to_string());
+                        bad = true;
+                    }
+                }
+            }
+            let filters: Filters = match m.get("filters") {
+                None => Filters::default(),
+                Some(f) => match serde_json::from_value(f.clone()) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        problem(at("filters"), e.to_string());
+                        continue;
+                    }
+                },
+            };
+            if !bad {
+                out.push(DeclaredChannel {
+                    name,
+                    config,
+                    events: checked,
+                    filters,
+                });
+            }
+        }
+        out
+    }
+
+    /// The table's JSON form, its secrets masked.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "channel_type": self.config.channel_type(),
+            "config": self.config.to_json(Secrets::Masked),
+            "events": self.events,
+            "filters": self.filters,
+        })
+    }
+}

@@ -126,6 +126,11 @@ pub struct PolicyFile {
     /// has none: replace mode means the default (admin and release_manager), merge mode keeps
     /// what is stored. An admin may always.
     pub bypass_roles: Option<Vec<crate::access::Role>>,
+    /// The `[[notifications]]` tables: declared notification channels with their
+    /// subscriptions. `None` when the file has none: replace mode then removes the channels an
+    /// earlier policy declared, merge mode keeps them; channels added over the API are never
+    /// touched.
+    pub notifications: Option<Vec<crate::notify::DeclaredChannel>>,
 }
 
 /// Who may use the emergency bypass when the policy does not say: admin and release_manager.
@@ -205,6 +210,7 @@ impl PolicyFile {
             rules,
             approvals: None,
             bypass_roles: None,
+            notifications: None,
         }
     }
 
@@ -217,16 +223,15 @@ impl PolicyFile {
         let items = match value {
             Value::Array(items) => items.as_slice(),
             Value::Object(m) => {
-                if let Some(k) = m
-                    .keys()
-                    .find(|k| !["rules", "approvals", "bypass"].contains(&k.as_str()))
-                {
+                if let Some(k) = m.keys().find(|k| {
+                    !["rules", "approvals", "bypass", "notifications"].contains(&k.as_str())
+                }) {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals` and `bypass`"
+                                     `approvals`, `bypass` and `notifications`"
                                 .into(),
                         }],
                     });
@@ -253,6 +258,10 @@ impl PolicyFile {
             .get("bypass")
             .filter(|_| value.is_object())
             .and_then(|b| parse_bypass(b, &mut problems));
+        let notifications = value
+            .get("notifications")
+            .filter(|_| value.is_object())
+            .map(|n| crate::notify::DeclaredChannel::parse_all(n, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -282,6 +291,7 @@ impl PolicyFile {
                 rules,
                 approvals,
                 bypass_roles,
+                notifications,
             })
         } else {
             Err(Error::InvalidPolicy { problems })
@@ -301,6 +311,16 @@ impl PolicyFile {
         if let Some(roles) = &self.bypass_roles {
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             m.insert("bypass".into(), serde_json::json!({ "roles": names }));
+        }
+        if let Some(n) = &self.notifications {
+            m.insert(
+                "notifications".into(),
+                Value::Array(
+                    n.iter()
+                        .map(crate::notify::DeclaredChannel::to_json)
+                        .collect(),
+                ),
+            );
         }
         Value::Object(m)
     }

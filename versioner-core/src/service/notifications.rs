@@ -17,10 +17,11 @@
 use crate::access::Permission;
 use crate::error::{Error, Result};
 use crate::notify::{
-    Channel, ChannelConfig, ChannelRequest, ChannelType, Delivery, HistoryFilter, Preference,
-    PreferenceRequest, preference_event_type,
+    Channel, ChannelConfig, ChannelRequest, ChannelType, DeclaredChannel, Delivery, Filters,
+    HistoryFilter, Preference, PreferenceRequest, preference_event_type,
 };
 use crate::outbox::{EventType, NewEvent};
+use crate::policy::ApplyMode;
 use crate::store::{self, LockScope, Tx};
 
 use super::Versioner;
@@ -257,6 +258,110 @@ impl Versioner {
             tx.deliveries(channel.as_deref(), filter.status, limit)
         })
     }
+}
+
+/// Applies a policy's `[[notifications]]` inside its transaction: declared channels are
+/// created or replaced by name with their subscriptions; in replace mode, channels an earlier
+/// policy declared and this one does not are removed. Channels added over the API are never
+/// touched, and a declared one may not take such a channel's name.
+pub(super) fn apply_declared(
+    tx: &mut dyn Tx,
+    acting: &super::access::Acting,
+    declared: Option<&[DeclaredChannel]>,
+    mode: ApplyMode,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if declared.is_none() && mode == ApplyMode::Merge {
+        return Ok(());
+    }
+    let wanted = declared.unwrap_or(&[]);
+    let existing = tx.notification_channels()?;
+    let preferences = tx.notification_preferences()?;
+    let key = |n: &str| crate::names::key(n);
+    let by = acting.principal.as_deref();
+    for c in existing.iter().filter(|c| c.declared) {
+        if mode == ApplyMode::Replace && !wanted.iter().any(|d| key(&d.name) == key(&c.name)) {
+            acting.require(Permission::ManageNotifications)?;
+            tx.delete_notification_channel(&c.id)?;
+            tx.append_event(
+                &NewEvent::of(EventType::NotificationChannelRemoved, now, &c.id, c).by(by),
+            )?;
+        }
+    }
+    for d in wanted {
+        let current = existing.iter().find(|c| key(&c.name) == key(&d.name));
+        let channel = match current {
+            Some(c) if !c.declared => {
+                return Err(Error::invalid(
+                    "notifications",
+                    format!(
+                        "a notification channel named `{}` was added over the API; remove it \
+                         or declare another name",
+                        c.name
+                    ),
+                ));
+            }
+            Some(c) => {
+                let mut same: Vec<(String, Filters)> = preferences
+                    .iter()
+                    .filter(|p| p.channel_id == c.id)
+                    .map(|p| (p.event_type.clone(), p.filters.clone()))
+                    .collect();
+                let mut want: Vec<(String, Filters)> = d
+                    .events
+                    .iter()
+                    .map(|e| (e.clone(), d.filters.clone()))
+                    .collect();
+                same.sort_by(|a, b| a.0.cmp(&b.0));
+                want.sort_by(|a, b| a.0.cmp(&b.0));
+                if c.config == d.config && c.name == d.name && same == want {
+                    continue;
+                }
+                let mut c = c.clone();
+                c.config = d.config.clone();
+                c.name = d.name.clone();
+                acting.require(Permission::ManageNotifications)?;
+                tx.update_notification_channel(&c)?;
+                for p in preferences.iter().filter(|p| p.channel_id == c.id) {
+                    tx.delete_notification_preference(&p.id)?;
+                }
+                c
+            }
+            None => {
+                acting.require(Permission::ManageNotifications)?;
+                let c = Channel {
+                    id: new_id(),
+                    name: d.name.clone(),
+                    config: d.config.clone(),
+                    declared: true,
+                    created_at: now,
+                    delivered_through: tx.last_event_seq()?,
+                };
+                tx.insert_notification_channel(&c)?;
+                c
+            }
+        };
+        tx.append_event(
+            &NewEvent::of(
+                EventType::NotificationChannelChanged,
+                now,
+                &channel.id,
+                &channel,
+            )
+            .by(by),
+        )?;
+        for event_type in &d.events {
+            let p = Preference {
+                id: new_id(),
+                channel_id: channel.id.clone(),
+                event_type: event_type.clone(),
+                filters: d.filters.clone(),
+                created_at: now,
+            };
+            tx.insert_notification_preference(&p)?;
+        }
+    }
+    Ok(())
 }
 
 /// A validated preference of `channel`.

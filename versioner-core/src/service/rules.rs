@@ -285,6 +285,13 @@ impl Versioner {
                     .by(Some(actor)),
                 )?;
             }
+            super::notifications::apply_declared(
+                tx,
+                &acting,
+                policy.notifications.as_deref(),
+                mode,
+                now,
+            )?;
             let existing = tx.rules()?;
             let mut report = ApplyReport::default();
             for rule in &policy.rules {
