@@ -16,6 +16,7 @@ from ._records import (
     Build,
     CiInfo,
     DecisionRecord,
+    DeliveryReport,
     Deployment,
     DomainEvent,
     Drift,
@@ -513,6 +514,13 @@ class Versioner(Tracker):
         previous one's — from the first event to the newest. A row edited, removed or
         inserted directly in the database is named by ``first_mismatch`` (``intact`` is then
         False)."""
+
+    def deliver_pending(self) -> DeliveryReport:
+        """Delivers every notification channel's pending notifications once (until each is
+        caught up), as ``versioner serve`` does continuously: webhooks, Slack and e-mail,
+        retried on 5xx and network errors (3 attempts, 1 s then 2 s); a 4xx or a last failure
+        is parked in the notification history. Call it from your own loop or thread; the GIL
+        is released while it runs."""
 
     def events_since(self, after: int = 0, limit: int = 100) -> list[DomainEvent]:
         """The domain events with a sequence number above ``after``, in commit order, at most
