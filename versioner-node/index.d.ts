@@ -244,6 +244,13 @@ export declare class Versioner {
    */
   auditVerify(): Promise<AuditReport>
   /**
+   * Delivers every notification channel's pending notifications once (until each is
+   * caught up), as `versioner serve` does continuously: webhooks, Slack and e-mail, retried
+   * on 5xx and network errors (3 attempts, 1 s then 2 s); a 4xx or a last failure is parked
+   * in the notification history. Runs on the libuv pool, never blocking the event loop.
+   */
+  deliverPending(): Promise<DeliveryReport>
+  /**
    * The domain events with a sequence number above `after` (default 0: from the start;
    * or a consumer's `cursor`), in commit order, at most `limit` (default 100, capped at
    * 1000). Sequence numbers start at 1 with no gaps.
@@ -768,6 +775,18 @@ export interface DecisionRecord {
   verdict: Verdict
   /** What the rules were evaluated on. */
   facts: Facts
+}
+
+/** What one notification delivery run did. */
+export interface DeliveryReport {
+  /** Channels this run delivered (whose lease it held). */
+  channels: number
+  /** Events delivered. */
+  delivered: number
+  /** Events parked (a 4xx, or every attempt failed): see the notification history. */
+  parked: number
+  /** Attempts made. */
+  attempts: number
 }
 
 /** A version in an environment, with who put it there and when. */
