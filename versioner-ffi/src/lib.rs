@@ -1294,7 +1294,11 @@ pub unsafe extern "C" fn versioner_deliver_pending(
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
         let backend = lookup(handle)?;
-        out.set_json(&backend.local("versioner_deliver_pending")?.deliver_pending()?)
+        out.set_json(
+            &backend
+                .local("versioner_deliver_pending")?
+                .deliver_pending()?,
+        )
     })
 }
 
