@@ -34,6 +34,7 @@
 //! - [`policy`]: rules, the pure evaluation function, verdicts, policy files.
 //! - [`store`]: the `Store` trait and the SQLite store (the default; no setup).
 //! - [`ci`]: CI/CD system detection from environment variables.
+//! - [`buttons`]: variables and deployment buttons (URL templates rendered per version).
 //! - [`notify`]: notification channels, preferences, the webhook protocol and its payloads.
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
 //! - [`input`]: inputs interpreted once for every surface: policies given as text, JSON or a
@@ -54,6 +55,7 @@
 
 pub mod access;
 mod approval;
+pub mod buttons;
 pub mod ci;
 #[cfg(feature = "client")]
 pub mod client;

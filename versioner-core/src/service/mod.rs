@@ -13,6 +13,7 @@ mod access;
 
 pub use access::ApiKeyRequest;
 mod approvals;
+mod buttons;
 mod decisions;
 mod notifications;
 #[cfg(feature = "notify")]
