@@ -822,3 +822,46 @@ config = { url = "https://y.example.com/hook" }
         .collect();
     assert_eq!(left, ["manual"]);
 }
+
+#[test]
+fn a_build_ready_to_deploy_shows_its_deployment_buttons_in_slack() {
+    use versioner_core::buttons::{ButtonRequest, VariableRequest};
+    let vr = common::fresh();
+    let rx = Receiver::start();
+    let ch = vr
+        .add_notification_channel(&ChannelRequest::new(
+            "slack",
+            "slack_webhook",
+            json!({"webhook_url": rx.url()}),
+        ))
+        .unwrap();
+    vr.add_notification_preference(&PreferenceRequest::new(&ch.id, "build.completed"))
+        .unwrap();
+    vr.track_build(&BuildEvent::new("api", "1.0.0", "started"))
+        .unwrap();
+    vr.set_variable(&VariableRequest::new("jenkins", "ci.example.com"))
+        .unwrap();
+    vr.add_deployment_button(&ButtonRequest::new(
+        "api",
+        "Deploy",
+        "https://{jenkins}/deploy?v={vi_version}&env={vi_environment_name}",
+        vec!["production".into()],
+    ))
+    .unwrap();
+    vr.track_build(&BuildEvent::new("api", "1.0.0", "completed"))
+        .unwrap();
+    vr.deliver_pending_with(&fast()).unwrap();
+    let msg = rx.got()[0].json();
+    let text = msg["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(text.contains("ready to deploy"), "{text}");
+    let actions = msg["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .unwrap();
+    assert_eq!(
+        actions["elements"][0]["url"],
+        "https://ci.example.com/deploy?v=1.0.0&env=production"
+    );
+}

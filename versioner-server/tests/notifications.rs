@@ -219,3 +219,98 @@ async fn channels_preferences_and_delivery_over_http() {
     assert_eq!(again.body["code"], "NOT_FOUND");
     worker.abort();
 }
+
+#[tokio::test]
+async fn variables_and_deployment_buttons_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let vr = Versioner::open(dir.path().join("v.db")).unwrap();
+    let admin = vr.create_api_key("root", Role::Admin).unwrap().secret;
+    let viewer = vr.create_api_key("vic", Role::Viewer).unwrap().secret;
+    let mut b = versioner_core::BuildEvent::new("api", "1.2.0", "completed");
+    b.scm_sha = Some("1a2b3c4d".into());
+    vr.track_build(&b).unwrap();
+    let app = router(AppState::new(vr, ServerOptions::default()));
+
+    let refused = send(
+        &app,
+        "POST",
+        "/variables/",
+        &viewer,
+        Some(json!({"name": "jenkins", "value": "ci.example.com"})),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    let reserved = send(
+        &app,
+        "POST",
+        "/variables/",
+        &admin,
+        Some(json!({"name": "vi_version", "value": "x"})),
+    )
+    .await;
+    assert_eq!(reserved.status, 422);
+    assert_eq!(reserved.body["detail"][0]["loc"][1], "name");
+    let set = send(
+        &app,
+        "POST",
+        "/variables/",
+        &admin,
+        Some(json!({"name": "jenkins", "value": "ci.example.com"})),
+    )
+    .await;
+    assert_eq!(set.status, 201, "{}", set.body);
+    let button = send(
+        &app,
+        "POST",
+        "/deployment-buttons/",
+        &admin,
+        Some(json!({"product": "api", "name": "Deploy",
+                    "url_template": "https://{jenkins}/deploy?v={vi_version}&sha={vi_sha}&note={note}",
+                    "environments": ["production"]})),
+    )
+    .await;
+    assert_eq!(button.status, 201, "{}", button.body);
+    let rendered = send(
+        &app,
+        "GET",
+        "/products/api/versions/1.2.0/buttons",
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(rendered.status, 200);
+    assert_eq!(rendered.body[0]["error"], "Missing variable: note");
+    let note = send(
+        &app,
+        "POST",
+        "/variables/",
+        &admin,
+        Some(json!({"name": "note", "value": "a&b #1", "product": "api"})),
+    )
+    .await;
+    assert_eq!(note.status, 201);
+    let rendered = send(
+        &app,
+        "GET",
+        "/products/api/versions/1.2.0/buttons",
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(
+        rendered.body[0]["url"],
+        "https://ci.example.com/deploy?v=1.2.0&sha=1a2b3c4d&note=a%26b%20%231"
+    );
+    let id = button.body["id"].as_str().unwrap();
+    let gone = send(
+        &app,
+        "DELETE",
+        &format!("/deployment-buttons/{id}"),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 204);
+    let list = send(&app, "GET", "/variables/?product=api", &viewer, None).await;
+    assert_eq!(list.body[0]["name"], "note");
+}

@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::payload::Notification;
+use crate::buttons::RenderedButton;
 use crate::outbox::EventType;
 use crate::policy::Verdict;
 
@@ -20,8 +21,9 @@ fn field(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(esc)
 }
 
-/// The Slack message (`{text, blocks}`) of a notification.
-pub fn message(n: &Notification) -> Value {
+/// The Slack message (`{text, blocks}`) of a notification; `buttons` (a build's rendered
+/// deployment buttons) become link buttons under it.
+pub fn message(n: &Notification, buttons: &[RenderedButton]) -> Value {
     let p = &n.event.payload;
     let product = n.product.as_deref().map(esc).unwrap_or_default();
     let version = field(&n.body, "version").unwrap_or_default();
@@ -102,6 +104,22 @@ pub fn message(n: &Notification) -> Value {
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": context.join(" · ")}]
         }));
+    }
+    let links: Vec<Value> = buttons
+        .iter()
+        .filter_map(|b| {
+            b.url.as_ref().map(|url| {
+                json!({
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": format!("{} → {}", b.name, b.environment)},
+                    "url": url,
+                })
+            })
+        })
+        .take(25)
+        .collect();
+    if !links.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": links}));
     }
     json!({
         "text": format!("{emoji} {}", headline.replace('*', "")),

@@ -484,12 +484,16 @@ mod delivery {
         }
     }
 
-    fn message(n: &Notification, delivery_id: String) -> Message {
+    fn message(
+        n: &Notification,
+        delivery_id: String,
+        buttons: &[crate::buttons::RenderedButton],
+    ) -> Message {
         Message {
             event_type: n.event_type.as_str().to_string(),
             delivery_id,
             webhook: n.body.clone(),
-            slack: slack::message(n),
+            slack: slack::message(n, buttons),
             email: email::message(n),
         }
     }
@@ -605,7 +609,15 @@ mod delivery {
                         .filter(|n| channel.channel_type().carries(n.event_type))
                         .filter(|n| preferences.iter().any(|p| p.matches(n)));
                     let Some(n) = n else { continue };
-                    let m = message(&n, payload::delivery_id(event.seq, &channel.id));
+                    // A build ready to deploy shows its product's deployment buttons in Slack.
+                    let buttons = match (n.event_type, channel.channel_type(), &n.product) {
+                        (EventType::BuildCompleted, ChannelType::SlackWebhook, Some(product)) => {
+                            let version = n.body["version"].as_str().unwrap_or_default();
+                            self.version_buttons(product, version).unwrap_or_default()
+                        }
+                        _ => Vec::new(),
+                    };
+                    let m = message(&n, payload::delivery_id(event.seq, &channel.id), &buttons);
                     let status = self.send_with_retries(
                         channel,
                         &m,

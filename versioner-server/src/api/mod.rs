@@ -11,6 +11,7 @@
 //! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
+pub mod buttons;
 pub mod environments;
 pub mod events;
 pub mod keys;
@@ -59,4 +60,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(approvals::routes())
         .merge(keys::routes())
         .merge(notifications::routes())
+        .merge(buttons::routes())
 }
