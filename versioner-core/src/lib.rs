@@ -93,7 +93,7 @@ pub use model::{
 };
 pub use outbox::{AuditReport, DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
-pub use service::{ApiKeyRequest, ApplyReport, Versioner};
+pub use service::{ApiKeyRequest, ApplyReport, Subscription, Versioner};
 #[cfg(feature = "notify")]
 pub use service::{DeliveryOptions, DeliveryReport};
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};

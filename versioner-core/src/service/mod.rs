@@ -12,6 +12,7 @@
 mod access;
 
 pub use access::ApiKeyRequest;
+pub use subscriptions::Subscription;
 mod approvals;
 mod buttons;
 mod decisions;
@@ -22,6 +23,7 @@ mod outbox;
 mod preflight;
 mod queries;
 mod rules;
+mod subscriptions;
 mod track;
 
 use std::path::Path;
