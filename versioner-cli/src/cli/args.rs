@@ -181,6 +181,10 @@ Examples:
     /// Notification channels (webhook, Slack, e-mail), subscriptions, history and delivery
     /// (on the database, as `keys`)
     Notifications(super::notifications::NotificationsArgs),
+    /// Variables of deployment buttons, at the organization's scope or a product's
+    Variables(super::buttons::VariablesArgs),
+    /// Deployment buttons: per-product URL templates, rendered per version
+    Buttons(super::buttons::ButtonsArgs),
     /// Check or export the tamper-evident audit log
     Audit(AuditArgs),
     /// List the recorded preflight decisions where a rule failed (blocked, reported, bypassed)

@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod buttons;
 mod commands;
 pub mod keys;
 pub mod notifications;
@@ -320,6 +321,8 @@ where
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
         Command::Notifications(n) => notifications::run(&mut ctx, &n),
+        Command::Variables(v) => buttons::variables(&mut ctx, &v),
+        Command::Buttons(b) => buttons::buttons(&mut ctx, &b),
         Command::Audit(a) => audit::run(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),

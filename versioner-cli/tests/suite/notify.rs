@@ -333,3 +333,73 @@ fn an_event_in_flight_when_the_server_is_killed_is_delivered_after_restart_with_
     );
     assert_eq!(got[0].1, got[1].1, "the same body");
 }
+
+#[test]
+fn variables_and_buttons_from_the_command_line() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("v.db");
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", db];
+        all.extend_from_slice(args);
+        versioner(home.path(), &all, &[])
+    };
+    assert_eq!(
+        run(&["track", "build", "--product", "api", "--version", "1.2.0"]).code,
+        0
+    );
+    let reserved = run(&["variables", "set", "vi_version", "x"]);
+    assert_eq!(reserved.code, 4);
+    assert!(reserved.stderr.contains("reserved"), "{}", reserved.stderr);
+    assert_eq!(
+        run(&["variables", "set", "jenkins", "ci.example.com"]).code,
+        0
+    );
+    assert_eq!(
+        run(&["variables", "set", "job", "api deploy", "--product", "api"]).code,
+        0
+    );
+    let add = run(&[
+        "buttons",
+        "add",
+        "--product",
+        "api",
+        "--name",
+        "Deploy",
+        "--environment",
+        "production",
+        "--url",
+        "https://{jenkins}/job/{job}/build?VERSION={vi_version}",
+    ]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let bad = run(&[
+        "buttons",
+        "add",
+        "--product",
+        "api",
+        "--name",
+        "Bad",
+        "--environment",
+        "dev",
+        "--url",
+        "ftp://x/{vi_version}",
+    ]);
+    assert_eq!(bad.code, 4);
+    let show = run(&[
+        "-o",
+        "json",
+        "buttons",
+        "show",
+        "--product",
+        "api",
+        "--version",
+        "1.2.0",
+    ]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert_eq!(
+        show.json()[0]["url"],
+        "https://ci.example.com/job/api%20deploy/build?VERSION=1.2.0"
+    );
+    let list = run(&["variables", "list", "--product", "api"]);
+    assert!(list.stdout.contains("api deploy"), "{}", list.stdout);
+}
