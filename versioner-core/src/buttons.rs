@@ -90,6 +90,61 @@ pub struct Variable {
     pub product: Option<String>,
     /// When it was last set.
     pub updated_at: DateTime<Utc>,
+    /// Whether a policy file declared it (`[[variables]]`): applying a policy replaces it.
+    #[serde(default)]
+    pub declared: bool,
+}
+
+impl VariableRequest {
+    /// Reads a policy's `variables` array (`[[variables]]` tables of `name`, `value` and an
+    /// optional `product`), every problem named (`(variables)`, `variables[i].field`).
+    pub(crate) fn parse_all(
+        value: &serde_json::Value,
+        problems: &mut Vec<crate::error::PolicyProblem>,
+    ) -> Vec<VariableRequest> {
+        let mut problem = |field: String, reason: String| {
+            problems.push(crate::error::PolicyProblem {
+                rule: "(variables)".into(),
+                field,
+                reason,
+            });
+        };
+        let Some(items) = value.as_array() else {
+            problem(
+                "variables".into(),
+                "must be an array of tables ([[variables]] with name and value)".into(),
+            );
+            return Vec::new();
+        };
+        let mut out: Vec<VariableRequest> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match serde_json::from_value::<VariableRequest>(item.clone()) {
+                Err(e) => problem(format!("variables[{i}]"), e.to_string()),
+                Ok(mut r) => match variable_name(&r.name) {
+                    Err(e) => problem(format!("variables[{i}].name"), e.to_string()),
+                    Ok(name) => {
+                        r.name = name;
+                        r.product = r
+                            .product
+                            .map(|p| p.trim().to_string())
+                            .filter(|p| !p.is_empty());
+                        if out
+                            .iter()
+                            .any(|o| o.name == r.name && o.product == r.product)
+                        {
+                            problem(
+                                format!("variables[{i}].name"),
+                                format!("`{}` is declared more than once in its scope", r.name),
+                            );
+                        } else {
+                            out.push(r);
+                        }
+                    }
+                },
+            }
+        }
+        out
+    }
 }
 
 /// A request to set a variable.

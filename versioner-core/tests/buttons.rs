@@ -108,3 +108,50 @@ fn buttons_render_per_version_with_scoped_and_system_variables() {
     vr.remove_deployment_button(&button.id).unwrap();
     assert!(vr.version_buttons("api", "1.2.0").unwrap().is_empty());
 }
+
+#[test]
+fn a_policy_file_declares_variables() {
+    use versioner_core::policy::{ApplyMode, PolicyFormat};
+    let vr = common::fresh();
+    vr.set_variable(&VariableRequest::new("manual", "kept"))
+        .unwrap();
+    let policy = r#"
+[[variables]]
+name = "jenkins"
+value = "ci.example.com"
+
+[[variables]]
+name = "job"
+value = "api-deploy"
+product = "api"
+"#;
+    vr.apply_policy_text(policy, PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap();
+    let org: Vec<String> = vr
+        .variables(None)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(org, ["jenkins", "manual"]);
+    assert_eq!(vr.variables(Some("api")).unwrap()[0].value, "api-deploy");
+
+    let bad = "[[variables]]\nname = \"vi_sha\"\nvalue = \"x\"\n";
+    let err = vr
+        .apply_policy_text(bad, PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.to_string().contains("variables[0].name"), "{err}");
+    assert_eq!(vr.variables(None).unwrap().len(), 2, "nothing changed");
+
+    vr.apply_policy_text("", PolicyFormat::Toml, ApplyMode::Replace, "admin")
+        .unwrap();
+    let org: Vec<String> = vr
+        .variables(None)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(org, ["manual"], "the policy's are gone, the API's stays");
+    assert!(vr.variables(Some("api")).unwrap().is_empty());
+}

@@ -131,6 +131,10 @@ pub struct PolicyFile {
     /// earlier policy declared, merge mode keeps them; channels added over the API are never
     /// touched.
     pub notifications: Option<Vec<crate::notify::DeclaredChannel>>,
+    /// The `[[variables]]` tables: variables of deployment buttons. `None` when the file has
+    /// none: replace mode then removes the variables an earlier policy declared, merge mode
+    /// keeps them.
+    pub variables: Option<Vec<crate::buttons::VariableRequest>>,
 }
 
 /// Who may use the emergency bypass when the policy does not say: admin and release_manager.
@@ -211,6 +215,7 @@ impl PolicyFile {
             approvals: None,
             bypass_roles: None,
             notifications: None,
+            variables: None,
         }
     }
 
@@ -224,14 +229,15 @@ impl PolicyFile {
             Value::Array(items) => items.as_slice(),
             Value::Object(m) => {
                 if let Some(k) = m.keys().find(|k| {
-                    !["rules", "approvals", "bypass", "notifications"].contains(&k.as_str())
+                    !["rules", "approvals", "bypass", "notifications", "variables"]
+                        .contains(&k.as_str())
                 }) {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals`, `bypass` and `notifications`"
+                                     `approvals`, `bypass`, `notifications` and `variables`"
                                 .into(),
                         }],
                     });
@@ -262,6 +268,10 @@ impl PolicyFile {
             .get("notifications")
             .filter(|_| value.is_object())
             .map(|n| crate::notify::DeclaredChannel::parse_all(n, &mut problems));
+        let variables = value
+            .get("variables")
+            .filter(|_| value.is_object())
+            .map(|v| crate::buttons::VariableRequest::parse_all(v, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -292,6 +302,7 @@ impl PolicyFile {
                 approvals,
                 bypass_roles,
                 notifications,
+                variables,
             })
         } else {
             Err(Error::InvalidPolicy { problems })
@@ -311,6 +322,12 @@ impl PolicyFile {
         if let Some(roles) = &self.bypass_roles {
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             m.insert("bypass".into(), serde_json::json!({ "roles": names }));
+        }
+        if let Some(v) = &self.variables {
+            m.insert(
+                "variables".into(),
+                serde_json::to_value(v).unwrap_or(Value::Null),
+            );
         }
         if let Some(n) = &self.notifications {
             m.insert(

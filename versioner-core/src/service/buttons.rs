@@ -45,6 +45,58 @@ fn same_scope(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
+/// Applies a policy's `[[variables]]` inside its transaction: declared variables are set; in
+/// replace mode, variables an earlier policy declared and this one does not are removed.
+/// Variables set over the API are replaced only by a declaration of the same name and scope.
+pub(super) fn apply_declared(
+    tx: &mut dyn Tx,
+    acting: &super::access::Acting,
+    declared: Option<&[VariableRequest]>,
+    mode: crate::policy::ApplyMode,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    if declared.is_none() && mode == crate::policy::ApplyMode::Merge {
+        return Ok(());
+    }
+    let wanted = declared.unwrap_or(&[]);
+    let before: Vec<Variable> = load(tx, VARIABLES)?;
+    let mut after: Vec<Variable> = before
+        .iter()
+        .filter(|v| {
+            let replaced = wanted.iter().any(|w| {
+                w.name == v.name && same_scope(w.product.as_deref(), v.product.as_deref())
+            });
+            !replaced && !(v.declared && mode == crate::policy::ApplyMode::Replace)
+        })
+        .cloned()
+        .collect();
+    for w in wanted {
+        let old = before
+            .iter()
+            .find(|v| v.name == w.name && same_scope(w.product.as_deref(), v.product.as_deref()));
+        after.push(Variable {
+            name: w.name.clone(),
+            value: w.value.clone(),
+            product: w.product.clone(),
+            updated_at: match old {
+                Some(o) if o.value == w.value && o.declared => o.updated_at,
+                _ => now,
+            },
+            declared: true,
+        });
+    }
+    let key = |v: &Variable| (v.product.clone(), v.name.clone());
+    let mut a = before.clone();
+    let mut b = after.clone();
+    a.sort_by_key(key);
+    b.sort_by_key(key);
+    if a != b {
+        acting.require(Permission::ManageRules)?;
+        save(tx, VARIABLES, &after, now)?;
+    }
+    Ok(())
+}
+
 impl Versioner {
     /// Sets a variable (organization scope, or a recorded product's), replacing its value.
     ///
@@ -69,6 +121,7 @@ impl Versioner {
                 value: request.value.clone(),
                 product,
                 updated_at: now,
+                declared: false,
             };
             all.push(variable.clone());
             save(tx, VARIABLES, &all, now)?;

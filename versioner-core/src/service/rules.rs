@@ -292,6 +292,7 @@ impl Versioner {
                 mode,
                 now,
             )?;
+            super::buttons::apply_declared(tx, &acting, policy.variables.as_deref(), mode, now)?;
             let existing = tx.rules()?;
             let mut report = ApplyReport::default();
             for rule in &policy.rules {
