@@ -17,6 +17,7 @@
 mod client;
 mod convert;
 mod errors;
+mod subscription;
 mod tracker;
 mod versioner;
 
@@ -76,6 +77,8 @@ mod _native {
     use super::client::Client;
     #[pymodule_export]
     use super::detect_ci;
+    #[pymodule_export]
+    use super::subscription::Subscription;
     #[pymodule_export]
     use super::tracker::Tracker;
     #[pymodule_export]

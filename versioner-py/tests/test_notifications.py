@@ -68,3 +68,36 @@ events = ["deployment.completed"]
     assert payload["is_successful"] is True
     assert payload["environment"] == "production"
     assert vr.deliver_pending().delivered == 0
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_subscribe_calls_back_after_commit_and_never_for_refused_work() -> None:
+    import queue
+
+    vr = versioner.Versioner()
+    vr.apply_policy(
+        {"rules": [{"name": "Staging first", "type": "flow", "environments": ["production"],
+                    "prerequisites": ["staging"]}]}
+    )
+    got: "queue.Queue[versioner.DomainEvent]" = queue.Queue()
+
+    def callback(event: versioner.DomainEvent) -> None:
+        if event.event_type == "build.started":
+            raise RuntimeError("a failing subscriber")
+        got.put(event)
+
+    with vr.subscribe(callback):
+        vr.track_build(product_name="api", version="1.0.0", status="started")
+        vr.track_build(product_name="api", version="1.0.0", status="completed")
+        with pytest.raises(versioner.DeploymentBlockedError):
+            vr.track_deployment(
+                product_name="api", version="1.0.0", environment_name="production",
+                status="started",
+            )
+        vr.track_deployment(
+            product_name="api", version="1.0.0", environment_name="staging", status="completed"
+        )
+        first = got.get(timeout=10)
+        second = got.get(timeout=10)
+    assert (first.event_type, second.event_type) == ("build.completed", "deployment.completed")
+    assert first.seq < second.seq
