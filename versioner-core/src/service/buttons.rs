@@ -66,7 +66,8 @@ pub(super) fn apply_declared(
             let replaced = wanted.iter().any(|w| {
                 w.name == v.name && same_scope(w.product.as_deref(), v.product.as_deref())
             });
-            !replaced && !(v.declared && mode == crate::policy::ApplyMode::Replace)
+            let dropped = v.declared && mode == crate::policy::ApplyMode::Replace;
+            !(replaced || dropped)
         })
         .cloned()
         .collect();
