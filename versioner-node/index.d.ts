@@ -185,6 +185,12 @@ export declare class Client {
   get closed(): boolean
 }
 
+/** A running subscription; `cancel()` stops it. */
+export declare class Subscription {
+  /** Stops the subscription: no listener call is queued after it returns. */
+  cancel(): void
+}
+
 /**
  * Versioner, in process, on an embedded SQLite file (or a PostgreSQL database, with
  * `Versioner.connect`): track builds and deployments, enforce the preflight, answer queries.
@@ -243,6 +249,14 @@ export declare class Versioner {
    * holds, `firstMismatch` is absent and `head` is the newest hash.
    */
   auditVerify(): Promise<AuditReport>
+  /**
+   * Calls `listener` with each domain event committed from now on, in commit order, after
+   * its transaction commits; never for refused work. The call is queued on the event loop
+   * (never blocking it); an exception thrown by the listener is an uncaught exception of
+   * the process, never a failure of the operation. Returns a `Subscription`, which keeps
+   * the process alive (as a timer does) until its `cancel()`.
+   */
+  subscribe(listener: (event: DomainEvent) => void): Subscription
   /**
    * Delivers every notification channel's pending notifications once (until each is
    * caught up), as `versioner serve` does continuously: webhooks, Slack and e-mail, retried

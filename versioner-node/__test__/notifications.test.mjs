@@ -43,3 +43,22 @@ events = ["deployment.completed"]
     server.close()
   }
 })
+
+test('subscribe calls the listener after commit, in order, never for refused work', async () => {
+  const vr = fresh()
+  await vr.applyPolicy({ rules: [{ name: 'Staging first', type: 'flow', environments: ['production'], prerequisites: ['staging'] }] })
+  const got = []
+  let wake
+  const two = new Promise((resolve) => (wake = resolve))
+  const sub = vr.subscribe((event) => {
+    got.push(event)
+    if (got.length === 2) wake()
+  })
+  await vr.trackBuild({ productName: 'api', version: '1.0.0', status: 'completed' })
+  await assert.rejects(vr.trackDeployment(dep({ environmentName: 'production' })), { code: 'FLOW_VIOLATION' })
+  await vr.trackDeployment(dep({ status: 'completed' }))
+  await two
+  sub.cancel()
+  assert.deepEqual(got.map((e) => e.eventType), ['build.completed', 'deployment.completed'])
+  assert.ok(got[0].seq < got[1].seq)
+})

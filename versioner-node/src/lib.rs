@@ -22,6 +22,7 @@ mod helper;
 mod input;
 mod options;
 mod records;
+mod subscription;
 mod surface;
 mod task;
 mod testing;
