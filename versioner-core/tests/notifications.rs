@@ -417,6 +417,11 @@ fn a_receiver_down_then_up_gets_every_event_afterwards_in_order() {
     );
     let history = vr.notification_history(&HistoryFilter::default()).unwrap();
     assert!(history[0].response_code.is_none() && history[0].error.is_some());
+    let error = history[0].error.as_deref().unwrap();
+    assert!(
+        !error.contains("/hook"),
+        "the URL stays out of errors: {error}"
+    );
 
     let rx = Receiver::on(TcpListener::bind(port).unwrap());
     for v in ["1.0.1", "1.0.2", "1.0.3"] {

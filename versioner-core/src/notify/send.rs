@@ -115,12 +115,14 @@ impl Sender {
                     }
                 }
             }
+            // The URL is left out of the error: a Slack webhook URL is its own credential, and
+            // the error is logged and kept in the history.
             Err(e) => Attempt::Transient {
                 code: None,
                 error: if e.is_timeout() {
                     format!("no answer within {:?}", self.timeout)
                 } else {
-                    describe(&e)
+                    describe(&e.without_url())
                 },
             },
         }
