@@ -13,6 +13,9 @@ export VERSIONER_REQUIRE_POSTGRES=1
 
 # Every core suite (tracking, rules, policy vectors, concurrency) against PostgreSQL.
 cargo test -p versioner-core --features postgres --test tracking --test rules --test policy_vectors --test concurrency --test outbox --test trust --test identity
+# Notification delivery on PostgreSQL: per-channel leases (several deliverers, each event once),
+# cursors, retries and the history.
+cargo test -p versioner-core --features postgres,notify --test notifications --test buttons --test subscriptions
 # Losing the database mid-run: STORAGE errors, then recovery (stops and starts the cluster, so it
 # runs alone).
 cargo test -p versioner-core --features postgres --test pg_outage

@@ -211,6 +211,12 @@ export declare class Client {
   get closed(): boolean
 }
 
+/** A running subscription; `cancel()` stops it. */
+export declare class Subscription {
+  /** Stops the subscription: no listener call is queued after it returns. */
+  cancel(): void
+}
+
 /**
  * Versioner, in process, on an embedded SQLite file (or a PostgreSQL database, with
  * `Versioner.connect`): track builds and deployments, enforce the preflight, answer queries.
@@ -269,6 +275,21 @@ export declare class Versioner {
    * holds, `firstMismatch` is absent and `head` is the newest hash.
    */
   auditVerify(): Promise<AuditReport>
+  /**
+   * Calls `listener` with each domain event committed from now on, in commit order, after
+   * its transaction commits; never for refused work. The call is queued on the event loop
+   * (never blocking it); an exception thrown by the listener is an uncaught exception of
+   * the process, never a failure of the operation. Returns a `Subscription`, which keeps
+   * the process alive (as a timer does) until its `cancel()`.
+   */
+  subscribe(listener: (event: DomainEvent) => void): Subscription
+  /**
+   * Delivers every notification channel's pending notifications once (until each is
+   * caught up), as `versioner serve` does continuously: webhooks, Slack and e-mail, retried
+   * on 5xx and network errors (3 attempts, 1 s then 2 s); a 4xx or a last failure is parked
+   * in the notification history. Runs on the libuv pool, never blocking the event loop.
+   */
+  deliverPending(): Promise<DeliveryReport>
   /**
    * The domain events with a sequence number above `after` (default 0: from the start;
    * or a consumer's `cursor`), in commit order, at most `limit` (default 100, capped at
@@ -840,6 +861,18 @@ export interface DecisionRecord {
   verdict: Verdict
   /** What the rules were evaluated on. */
   facts: Facts
+}
+
+/** What one notification delivery run did. */
+export interface DeliveryReport {
+  /** Channels this run delivered (whose lease it held). */
+  channels: number
+  /** Events delivered. */
+  delivered: number
+  /** Events parked (a 4xx, or every attempt failed): see the notification history. */
+  parked: number
+  /** Attempts made. */
+  attempts: number
 }
 
 /** A version in an environment, with who put it there and when. */

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
+module.exports.Subscription = nativeBinding.Subscription
 module.exports.Versioner = nativeBinding.Versioner
 module.exports.BlockCode = nativeBinding.BlockCode
 module.exports.Decision = nativeBinding.Decision

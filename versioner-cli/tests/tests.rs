@@ -50,6 +50,8 @@ mod client;
 mod crash;
 #[path = "suite/gaps.rs"]
 mod gaps;
+#[path = "suite/notify.rs"]
+mod notify;
 #[path = "suite/tls.rs"]
 mod tls;
 #[path = "suite/zero_config.rs"]

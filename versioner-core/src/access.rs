@@ -156,11 +156,14 @@ pub enum Permission {
     ManageRules,
     /// Create, list and revoke API keys and change principals' roles: admin.
     ManageKeys,
+    /// Configure notification channels and preferences, send test notifications (the
+    /// reference's "manage integrations"): admin, sre.
+    ManageNotifications,
 }
 
 impl Permission {
     /// Every permission, from the least to the most guarded.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::Public,
         Permission::Read,
         Permission::Track,
@@ -169,10 +172,11 @@ impl Permission {
         Permission::ManageEnvironments,
         Permission::ManageRules,
         Permission::ManageKeys,
+        Permission::ManageNotifications,
     ];
 
     /// The name used in the OpenAPI document (`x-permission`): `public`, `read`, `track`,
-    /// `bypass`, `approve`, `environments`, `rules` or `keys`.
+    /// `bypass`, `approve`, `environments`, `rules`, `keys` or `notifications`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Permission::Public => "public",
@@ -183,6 +187,7 @@ impl Permission {
             Permission::ManageEnvironments => "environments",
             Permission::ManageRules => "rules",
             Permission::ManageKeys => "keys",
+            Permission::ManageNotifications => "notifications",
         }
     }
 
@@ -240,6 +245,7 @@ impl Role {
                 matches!(self, R::Admin | R::ReleaseManager | R::Sre)
             }
             P::ManageKeys => self == R::Admin,
+            P::ManageNotifications => matches!(self, R::Admin | R::Sre),
         }
     }
 }
@@ -653,6 +659,7 @@ mod tests {
                     P::ManageEnvironments,
                     P::ManageRules,
                     P::ManageKeys,
+                    P::ManageNotifications,
                 ],
             ),
             (
@@ -676,6 +683,7 @@ mod tests {
                     P::Approve,
                     P::ManageEnvironments,
                     P::ManageRules,
+                    P::ManageNotifications,
                 ],
             ),
             (Role::Qa, &[P::Read, P::Approve]),

@@ -34,6 +34,8 @@
 //! - [`policy`]: rules, the pure evaluation function, verdicts, policy files.
 //! - [`store`]: the `Store` trait and the SQLite store (the default; no setup).
 //! - [`ci`]: CI/CD system detection from environment variables.
+//! - [`buttons`]: variables and deployment buttons (URL templates rendered per version).
+//! - [`notify`]: notification channels, preferences, the webhook protocol and its payloads.
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
 //! - [`input`]: inputs interpreted once for every surface: policies given as text, JSON or a
 //!   file; database locations; store and client options; the missing-feature error.
@@ -41,6 +43,9 @@
 //! # Feature flags
 //! - `client`: `client::Client`, the remote implementation of [`Tracker`] that talks
 //!   to `versioner serve` over HTTP (retries, backoff, idempotency keys).
+//! - `notify`: notification delivery: [`Versioner::deliver_pending`] sends webhooks and Slack
+//!   messages (reqwest, rustls) and e-mail (lettre, STARTTLS). Channels, preferences, the
+//!   webhook payloads and signatures ([`notify`]) are there without it.
 //! - `postgres`: `store::PgStore`, `Versioner::connect(url)` and `Versioner::connect_with`, for
 //!   teams whose runners and servers share one database.
 //!
@@ -50,6 +55,7 @@
 
 pub mod access;
 mod approval;
+pub mod buttons;
 pub mod ci;
 #[cfg(feature = "client")]
 pub mod client;
@@ -62,6 +68,7 @@ mod guide;
 pub mod input;
 mod model;
 mod names;
+pub mod notify;
 pub mod outbox;
 pub mod policy;
 pub mod policy_tests;
@@ -89,7 +96,9 @@ pub use model::{
 };
 pub use outbox::{AuditReport, DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
-pub use service::{ApiKeyRequest, ApplyReport, Versioner};
+pub use service::{ApiKeyRequest, ApplyReport, Subscription, Versioner};
+#[cfg(feature = "notify")]
+pub use service::{DeliveryOptions, DeliveryReport};
 pub use state::{DeployedVersion, Drift, StateCell, StateMatrix};
 pub use status::Status;
 pub use store::{HistoryQuery, SqliteOptions, SqliteStore, Synchronous};

@@ -103,6 +103,15 @@ event_types! {
     ApprovalCatalogChanged = "approval_catalog.changed",
     /// Who may use the emergency bypass changed.
     BypassRolesChanged = "bypass_roles.changed",
+    /// A notification channel was added or (declared by a policy) replaced; its secrets are
+    /// masked in the payload.
+    NotificationChannelChanged = "notification_channel.changed",
+    /// A notification channel was removed.
+    NotificationChannelRemoved = "notification_channel.removed",
+    /// A channel was subscribed to an event type.
+    NotificationPreferenceChanged = "notification_preference.changed",
+    /// A subscription was removed.
+    NotificationPreferenceRemoved = "notification_preference.removed",
 }
 
 impl EventType {

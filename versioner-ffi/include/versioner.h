@@ -880,6 +880,21 @@ VersionerStatus versioner_replay(const VersionerHandle *handle,
 VersionerStatus versioner_audit_verify(const VersionerHandle *handle, char **out_json);
 
 /**
+ * Delivers every notification channel's pending notifications once (until each is caught
+ * up), as `versioner serve` does continuously: webhooks, Slack and e-mail, retried on 5xx and
+ * network errors (3 attempts, 1 s then 2 s), a 4xx or a last failure parked in the history.
+ * Call it from your own loop or thread. `*out_json`: `{"channels", "delivered", "parked",
+ * "attempts"}`. In process only. See
+ * [`Versioner::deliver_pending`](versioner_core::Versioner::deliver_pending).
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `STORAGE`.
+ *
+ * # Safety
+ * `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_deliver_pending(const VersionerHandle *handle, char **out_json);
+
+/**
  * The domain events with a sequence number above `after` (0: from the start; or a consumer's
  * `versioner_cursor`), in commit order, at most `limit` (capped at 1000): an array of
  * `{"seq", "event_type" ("deployment.started", "deployment.preflight_failed",

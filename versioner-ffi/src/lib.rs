@@ -1384,6 +1384,34 @@ pub unsafe extern "C" fn versioner_audit_verify(
     })
 }
 
+/// Delivers every notification channel's pending notifications once (until each is caught
+/// up), as `versioner serve` does continuously: webhooks, Slack and e-mail, retried on 5xx and
+/// network errors (3 attempts, 1 s then 2 s), a 4xx or a last failure parked in the history.
+/// Call it from your own loop or thread. `*out_json`: `{"channels", "delivered", "parked",
+/// "attempts"}`. In process only. See
+/// [`Versioner::deliver_pending`](versioner_core::Versioner::deliver_pending).
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `STORAGE`.
+///
+/// # Safety
+/// `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_deliver_pending(
+    handle: *const VersionerHandle,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        out.set_json(
+            &backend
+                .local("versioner_deliver_pending")?
+                .deliver_pending()?,
+        )
+    })
+}
+
 /// The domain events with a sequence number above `after` (0: from the start; or a consumer's
 /// `versioner_cursor`), in commit order, at most `limit` (capped at 1000): an array of
 /// `{"seq", "event_type" ("deployment.started", "deployment.preflight_failed",

@@ -24,6 +24,7 @@ mod input;
 mod naming;
 mod options;
 mod records;
+mod subscription;
 mod surface;
 mod task;
 mod testing;

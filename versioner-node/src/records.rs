@@ -942,6 +942,21 @@ pub struct AuditReport {
     pub head: Option<String>,
 }
 
+/// What one notification delivery run did.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryReport {
+    /// Channels this run delivered (whose lease it held).
+    pub channels: i64,
+    /// Events delivered.
+    pub delivered: i64,
+    /// Events parked (a 4xx, or every attempt failed): see the notification history.
+    pub parked: i64,
+    /// Attempts made.
+    pub attempts: i64,
+}
+
 /// One committed domain event, in commit order.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use crate::backend::{Backend, Slot};
 use crate::error::guard;
 use versioner_core::input::Location;
 
-use crate::records::{AuditReport, DomainEvent, ReplayChange};
+use crate::records::{AuditReport, DeliveryReport, DomainEvent, ReplayChange};
 use crate::surface::prelude::*;
 use crate::surface::tracker_methods;
 
@@ -154,6 +154,44 @@ impl Versioner {
     pub fn audit_verify(&self) -> AsyncTask<Op<AuditReport>> {
         let b = self.backend.open();
         Op::run(move || from_core(&b?.versioner()?.audit_verify()?))
+    }
+
+    /// Calls `listener` with each domain event committed from now on, in commit order, after
+    /// its transaction commits; never for refused work. The call is queued on the event loop
+    /// (never blocking it); an exception thrown by the listener is an uncaught exception of
+    /// the process, never a failure of the operation. Returns a `Subscription`, which keeps
+    /// the process alive (as a timer does) until its `cancel()`.
+    #[napi(catch_unwind, ts_args_type = "listener: (event: DomainEvent) => void")]
+    pub fn subscribe(
+        &self,
+        env: Env,
+        listener: Function<'_, DomainEvent, ()>,
+    ) -> napi::Result<crate::subscription::Subscription> {
+        let tsfn = listener
+            .build_threadsafe_function::<DomainEvent>()
+            .build()?;
+        guard(&env, || {
+            let b = self.backend.open()?;
+            let sub = b.versioner()?.subscribe(move |e| {
+                if let Ok(event) = from_core::<_, DomainEvent>(e) {
+                    let _ = tsfn.call(
+                        event,
+                        napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking,
+                    );
+                }
+            })?;
+            Ok(crate::subscription::Subscription::new(sub))
+        })
+    }
+
+    /// Delivers every notification channel's pending notifications once (until each is
+    /// caught up), as `versioner serve` does continuously: webhooks, Slack and e-mail, retried
+    /// on 5xx and network errors (3 attempts, 1 s then 2 s); a 4xx or a last failure is parked
+    /// in the notification history. Runs on the libuv pool, never blocking the event loop.
+    #[napi(catch_unwind, ts_return_type = "Promise<DeliveryReport>")]
+    pub fn deliver_pending(&self) -> AsyncTask<Op<DeliveryReport>> {
+        let b = self.backend.open();
+        Op::run(move || from_core(&b?.versioner()?.deliver_pending()?))
     }
 
     /// The domain events with a sequence number above `after` (default 0: from the start;

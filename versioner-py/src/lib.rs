@@ -18,6 +18,7 @@ mod client;
 mod convert;
 mod errors;
 mod naming;
+mod subscription;
 mod tracker;
 mod versioner;
 
@@ -77,6 +78,8 @@ mod _native {
     use super::client::Client;
     #[pymodule_export]
     use super::detect_ci;
+    #[pymodule_export]
+    use super::subscription::Subscription;
     #[pymodule_export]
     use super::tracker::Tracker;
     #[pymodule_export]

@@ -171,6 +171,28 @@ impl Versioner {
         record(py, "AuditReport", &report)
     }
 
+    /// Delivers every notification channel's pending notifications once (until each is caught
+    /// up); see `Versioner::deliver_pending`. The GIL is released while it runs.
+    fn deliver_pending<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let report = py.detach(|| vr.deliver_pending()).or_raise()?;
+        record(py, "DeliveryReport", &report)
+    }
+
+    /// Calls `callback` with each domain event committed from now on (a `DomainEvent`), on a
+    /// background thread, after its transaction commits; never for refused work. An exception
+    /// in `callback` is reported as unraisable and never fails the operation.
+    fn subscribe(
+        slf: &Bound<'_, Self>,
+        callback: Py<PyAny>,
+    ) -> PyResult<crate::subscription::Subscription> {
+        let vr = slf.as_super().get().local()?;
+        slf.py()
+            .detach(|| crate::subscription::Subscription::start(&vr, callback))
+            .or_raise()
+    }
+
     /// Domain events with a sequence number above `after`, in commit order, at most `limit`
     /// (capped at 1000). Start from 0, or from a consumer's `cursor`.
     #[pyo3(signature = (after=0, limit=100))]

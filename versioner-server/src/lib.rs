@@ -31,6 +31,7 @@ pub mod api;
 pub mod auth;
 pub mod connections;
 pub mod dashboard;
+pub mod delivery;
 pub mod guard;
 pub mod http;
 pub mod idempotency;

@@ -231,6 +231,13 @@ Examples:
     Approvals(ApprovalsArgs),
     /// Manage the server's API keys (on the server host, next to its database)
     Keys(KeysArgs),
+    /// Notification channels (webhook, Slack, e-mail), subscriptions, history and delivery
+    /// (on the database, as `keys`)
+    Notifications(super::notifications::NotificationsArgs),
+    /// Variables of deployment buttons, at the organization's scope or a product's
+    Variables(super::buttons::VariablesArgs),
+    /// Deployment buttons: per-product URL templates, rendered per version
+    Buttons(super::buttons::ButtonsArgs),
     /// Check or export the tamper-evident audit log
     Audit(AuditArgs),
     /// Write a consistent copy of the database to a new file, while writers keep running
@@ -969,4 +976,20 @@ pub struct ServeArgs {
     /// How many requests of a rate limit may arrive at once [default: the per-minute number]
     #[arg(long, value_name = "N")]
     pub rate_limit_burst: Option<NonZeroU32>,
+    /// This server's public URL (`https://versioner.example.com`, or VERSIONER_PUBLIC_URL):
+    /// notifications link to its dashboard (`source_url`)
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Attempts per notification before it is parked
+    #[arg(long, default_value = "3", value_name = "N")]
+    pub notify_attempts: NonZeroU32,
+    /// The wait after a notification's first failed attempt, doubled after each
+    #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
+    pub notify_backoff: Duration,
+    /// How long one notification attempt may take
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    pub notify_timeout: Duration,
+    /// Do not deliver notifications from this server (another process does)
+    #[arg(long)]
+    pub no_notify: bool,
 }

@@ -8,10 +8,12 @@
 pub mod args;
 pub mod audit;
 mod backup;
+pub mod buttons;
 mod calendar;
 mod catalog;
 mod commands;
 pub mod keys;
+pub mod notifications;
 pub mod output;
 mod serve;
 pub mod sources;
@@ -398,6 +400,9 @@ where
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
+        Command::Notifications(n) => notifications::run(&mut ctx, &n),
+        Command::Variables(v) => buttons::variables(&mut ctx, &v),
+        Command::Buttons(b) => buttons::buttons(&mut ctx, &b),
         Command::Audit(a) => audit::run(&mut ctx, &a),
         Command::Backup(a) => backup::backup(&mut ctx, &a),
         Command::Restore(a) => backup::restore(&mut ctx, &a),

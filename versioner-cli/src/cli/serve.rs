@@ -90,6 +90,10 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             per_key: limit(a.rate_limit_per_key),
             per_ip: limit(a.rate_limit_per_ip),
         });
+    let public_url = a
+        .public_url
+        .clone()
+        .or_else(|| ctx.sources.var("VERSIONER_PUBLIC_URL"));
     let state = AppState::new(vr, options);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -114,6 +118,15 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         ctx.console.out(&format!("listening on {scheme}://{addr}"));
         tracing::info!(%addr, db = %db, ?auth, scheme, "serving");
+        // Notifications: delivered from the outbox by a worker on this runtime.
+        let _worker = (!a.no_notify).then(|| {
+            let mut o = versioner_core::DeliveryOptions::new();
+            o.attempts = a.notify_attempts;
+            o.backoff = a.notify_backoff;
+            o.timeout = a.notify_timeout;
+            o.public_url = public_url.clone();
+            server::delivery::spawn(state.versioner().clone(), o, server::delivery::DEFAULT_POLL)
+        });
         server::serve_with(listener, state, connections, server::shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))

@@ -131,6 +131,15 @@ pub struct PolicyFile {
     /// every stored rule by omission, so it is refused unless [`PolicyFile::allow_empty`]
     /// says the emptiness is meant.
     declares_rules: bool,
+    /// The `[[notifications]]` tables: declared notification channels with their
+    /// subscriptions. `None` when the file has none: replace mode then removes the channels an
+    /// earlier policy declared, merge mode keeps them; channels added over the API are never
+    /// touched.
+    pub notifications: Option<Vec<crate::notify::DeclaredChannel>>,
+    /// The `[[variables]]` tables: variables of deployment buttons. `None` when the file has
+    /// none: replace mode then removes the variables an earlier policy declared, merge mode
+    /// keeps them.
+    pub variables: Option<Vec<crate::buttons::VariableRequest>>,
 }
 
 /// Who may use the emergency bypass when the policy does not say: admin and release_manager.
@@ -225,6 +234,8 @@ impl PolicyFile {
             approvals: None,
             bypass_roles: None,
             declares_rules: true,
+            notifications: None,
+            variables: None,
         }
     }
 
@@ -255,17 +266,24 @@ impl PolicyFile {
         let items = match value {
             Value::Array(items) => items.as_slice(),
             Value::Object(m) => {
-                if let Some(k) = m
-                    .keys()
-                    .find(|k| !["rules", "approvals", "bypass", "tests"].contains(&k.as_str()))
-                {
+                if let Some(k) = m.keys().find(|k| {
+                    ![
+                        "rules",
+                        "approvals",
+                        "bypass",
+                        "tests",
+                        "notifications",
+                        "variables",
+                    ]
+                    .contains(&k.as_str())
+                }) {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals`, `bypass` and `tests` (policy tests, which \
-                                     `versioner rules test` runs)"
+                                     `approvals`, `bypass`, `notifications`, `variables` and `tests` \
+                                     (policy tests, which `versioner rules test` runs)"
                                 .into(),
                         }],
                     });
@@ -292,6 +310,14 @@ impl PolicyFile {
             .get("bypass")
             .filter(|_| value.is_object())
             .and_then(|b| parse_bypass(b, &mut problems));
+        let notifications = value
+            .get("notifications")
+            .filter(|_| value.is_object())
+            .map(|n| crate::notify::DeclaredChannel::parse_all(n, &mut problems));
+        let variables = value
+            .get("variables")
+            .filter(|_| value.is_object())
+            .map(|v| crate::buttons::VariableRequest::parse_all(v, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (i, item) in items.iter().enumerate() {
@@ -321,6 +347,8 @@ impl PolicyFile {
                 approvals,
                 bypass_roles,
                 declares_rules,
+                notifications,
+                variables,
             })
         } else {
             Err(Error::InvalidPolicy { problems })
@@ -340,6 +368,22 @@ impl PolicyFile {
         if let Some(roles) = &self.bypass_roles {
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
             m.insert("bypass".into(), serde_json::json!({ "roles": names }));
+        }
+        if let Some(v) = &self.variables {
+            m.insert(
+                "variables".into(),
+                serde_json::to_value(v).unwrap_or(Value::Null),
+            );
+        }
+        if let Some(n) = &self.notifications {
+            m.insert(
+                "notifications".into(),
+                Value::Array(
+                    n.iter()
+                        .map(crate::notify::DeclaredChannel::to_json)
+                        .collect(),
+                ),
+            );
         }
         Value::Object(m)
     }

@@ -12,14 +12,20 @@
 mod access;
 
 pub use access::ApiKeyRequest;
+pub use subscriptions::Subscription;
 mod approvals;
 mod backup;
+mod buttons;
 mod catalog;
 mod decisions;
+mod notifications;
+#[cfg(feature = "notify")]
+pub use notifications::{DeliveryOptions, DeliveryReport};
 mod outbox;
 mod preflight;
 mod queries;
 mod rules;
+mod subscriptions;
 mod track;
 
 use std::path::Path;

@@ -344,6 +344,14 @@ impl Versioner {
                     .by(Some(actor)),
                 )?;
             }
+            super::notifications::apply_declared(
+                tx,
+                &acting,
+                policy.notifications.as_deref(),
+                mode,
+                now,
+            )?;
+            super::buttons::apply_declared(tx, &acting, policy.variables.as_deref(), mode, now)?;
             let existing = tx.rules()?;
             let mut report = ApplyReport::default();
             for rule in &policy.rules {

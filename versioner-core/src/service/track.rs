@@ -118,6 +118,7 @@ impl Versioner {
                 // The refusal rolled everything back; its event is recorded on its own, so
                 // that nothing but the event is written.
                 let refused = serde_json::json!({
+                    "decision_id": refusal.as_ref().map(|d| d.id.clone()),
                     "product_name": ev.product,
                     "version": ev.version,
                     "environment_name": ev.environment,

@@ -31,6 +31,7 @@ use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::Result;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
@@ -520,6 +521,53 @@ pub trait Tx: sealed::Sealed {
     fn put_idempotency_record(&mut self, record: &IdempotencyRecord) -> Result<()>;
     /// Forgets idempotency records created before `before`.
     fn prune_idempotency(&mut self, before: DateTime<Utc>) -> Result<()>;
+
+    // ----- notifications ----------------------------------------------------------------------
+
+    /// Every notification channel (secrets included), by name.
+    fn notification_channels(&mut self) -> Result<Vec<Channel>>;
+    /// Creates a channel; its cursor starts at `channel.delivered_through`.
+    fn insert_notification_channel(&mut self, channel: &Channel) -> Result<()>;
+    /// Replaces a channel's definition (its cursor and lease stay).
+    fn update_notification_channel(&mut self, channel: &Channel) -> Result<()>;
+    /// Deletes a channel and its preferences.
+    fn delete_notification_channel(&mut self, id: &str) -> Result<()>;
+    /// Every preference, oldest first.
+    fn notification_preferences(&mut self) -> Result<Vec<Preference>>;
+    /// Creates a preference.
+    fn insert_notification_preference(&mut self, preference: &Preference) -> Result<()>;
+    /// Deletes a preference.
+    fn delete_notification_preference(&mut self, id: &str) -> Result<()>;
+    /// Takes or renews channel `id`'s delivery lease for `holder` until `until`, unless another
+    /// holder's lease runs past `now`; returns the channel's cursor when `holder` holds it.
+    fn lease_notification_channel(
+        &mut self,
+        id: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<i64>>;
+    /// Moves channel `id`'s cursor forward to `seq` and renews the lease until `until`, if
+    /// `holder` still holds it; returns whether it did.
+    fn advance_notification_channel(
+        &mut self,
+        id: &str,
+        holder: &str,
+        seq: i64,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Ends `holder`'s lease of channel `id`.
+    fn release_notification_channel(&mut self, id: &str, holder: &str) -> Result<()>;
+    /// Records a delivery attempt.
+    fn insert_delivery(&mut self, delivery: &Delivery) -> Result<()>;
+    /// Delivery attempts, newest first: of channel `channel` (any when `None`), with `status`
+    /// (any when `None`), at most `limit`.
+    fn deliveries(
+        &mut self,
+        channel: Option<&str>,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>>;
 }
 
 /// A place to keep Versioner's records.

@@ -37,6 +37,7 @@ use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
@@ -1505,6 +1506,138 @@ impl Tx for PgTx<'_, '_> {
     fn prune_idempotency(&mut self, before: DateTime<Utc>) -> Result<()> {
         self.exec("DELETE FROM idempotency WHERE created_at < $1", &[&before])?;
         Ok(())
+    }
+    fn notification_channels(&mut self) -> Result<Vec<Channel>> {
+        let rows: Vec<(Value, i64)> = self.all(
+            "SELECT record, cursor_seq FROM notification_channels ORDER BY name",
+            &[],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )?;
+        rows.iter()
+            .map(|(record, cursor)| Channel::from_record(record, *cursor))
+            .collect()
+    }
+
+    fn insert_notification_channel(&mut self, c: &Channel) -> Result<()> {
+        self.exec(
+            "INSERT INTO notification_channels(uid, name, record, cursor_seq) VALUES ($1, $2, $3, $4)",
+            &[&c.id, &c.name, &c.to_record(), &c.delivered_through],
+        )?;
+        Ok(())
+    }
+
+    fn update_notification_channel(&mut self, c: &Channel) -> Result<()> {
+        self.exec(
+            "UPDATE notification_channels SET name = $2, record = $3 WHERE uid = $1",
+            &[&c.id, &c.name, &c.to_record()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_notification_channel(&mut self, id: &str) -> Result<()> {
+        self.exec(
+            "DELETE FROM notification_preferences WHERE channel_uid = $1",
+            &[&id],
+        )?;
+        self.exec("DELETE FROM notification_channels WHERE uid = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn notification_preferences(&mut self) -> Result<Vec<Preference>> {
+        self.all(
+            "SELECT record FROM notification_preferences ORDER BY id",
+            &[],
+            |r| from_json(r, 0),
+        )
+    }
+
+    fn insert_notification_preference(&mut self, p: &Preference) -> Result<()> {
+        self.exec(
+            "INSERT INTO notification_preferences(uid, channel_uid, record) VALUES ($1, $2, $3)",
+            &[&p.id, &p.channel_id, &to_value(p)?],
+        )?;
+        Ok(())
+    }
+
+    fn delete_notification_preference(&mut self, id: &str) -> Result<()> {
+        self.exec(
+            "DELETE FROM notification_preferences WHERE uid = $1",
+            &[&id],
+        )?;
+        Ok(())
+    }
+
+    fn lease_notification_channel(
+        &mut self,
+        id: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        // INVARIANT: the UPDATE's row lock makes the check and the take one step: of several
+        // servers, one holds a channel's lease at a time.
+        self.one(
+            "UPDATE notification_channels SET lease_holder = $2, lease_until = $4 WHERE uid = $1 \
+             AND (lease_holder IS NULL OR lease_holder = $2 OR lease_until IS NULL OR lease_until < $3) \
+             RETURNING cursor_seq",
+            &[&id, &holder, &now, &until],
+            |r| get(r, 0),
+        )
+    }
+
+    fn advance_notification_channel(
+        &mut self,
+        id: &str,
+        holder: &str,
+        seq: i64,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.exec(
+            "UPDATE notification_channels SET cursor_seq = GREATEST(cursor_seq, $3), lease_until = $4 \
+             WHERE uid = $1 AND lease_holder = $2",
+            &[&id, &holder, &seq, &until],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn release_notification_channel(&mut self, id: &str, holder: &str) -> Result<()> {
+        self.exec(
+            "UPDATE notification_channels SET lease_holder = NULL, lease_until = NULL \
+             WHERE uid = $1 AND lease_holder = $2",
+            &[&id, &holder],
+        )?;
+        Ok(())
+    }
+
+    fn insert_delivery(&mut self, d: &Delivery) -> Result<()> {
+        self.exec(
+            "INSERT INTO notification_history(uid, channel_uid, status, attempted_at, record) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &d.id,
+                &d.channel_id,
+                &d.status.as_str(),
+                &d.attempted_at,
+                &to_value(d)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn deliveries(
+        &mut self,
+        channel: Option<&str>,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        let status = status.map(DeliveryStatus::as_str);
+        let limit = i64::from(limit);
+        self.all(
+            "SELECT record FROM notification_history WHERE ($1::text IS NULL OR channel_uid = $1) \
+             AND ($2::text IS NULL OR status = $2) ORDER BY id DESC LIMIT $3",
+            &[&channel, &status, &limit],
+            |r| from_json(r, 0),
+        )
     }
 }
 

@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -262,11 +262,42 @@ ALTER TABLE products ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE environments ADD COLUMN description TEXT;
 ALTER TABLE environments ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
 "#,
+    // 9: notification channels (their config holds secrets: never returned), the preferences that
+    // subscribe them to event types, each channel's delivery cursor and lease (one deliverer
+    // per channel across processes), and the history of every delivery attempt.
+    r#"
+CREATE TABLE notification_channels(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  record TEXT NOT NULL,
+  cursor_seq INTEGER NOT NULL,
+  lease_holder TEXT,
+  lease_until TEXT
+);
+CREATE TABLE notification_preferences(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  channel_uid TEXT NOT NULL REFERENCES notification_channels(uid) ON DELETE CASCADE,
+  record TEXT NOT NULL
+);
+CREATE INDEX notification_preferences_by_channel ON notification_preferences(channel_uid);
+CREATE TABLE notification_history(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  channel_uid TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempted_at TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX notification_history_by_channel ON notification_history(channel_uid, id);
+CREATE INDEX notification_history_by_status ON notification_history(status, id);
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 8;
+pub const PG_SCHEMA_VERSION: i64 = 9;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -502,5 +533,34 @@ ALTER TABLE products ADD COLUMN description TEXT;
 ALTER TABLE products ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
 ALTER TABLE environments ADD COLUMN description TEXT;
 ALTER TABLE environments ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+"#,
+    // 9: notifications (see the SQLite migration 9).
+    r#"
+CREATE TABLE notification_channels(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL UNIQUE,
+  record JSONB NOT NULL,
+  cursor_seq BIGINT NOT NULL,
+  lease_holder TEXT,
+  lease_until TIMESTAMPTZ
+);
+CREATE TABLE notification_preferences(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  channel_uid TEXT NOT NULL REFERENCES notification_channels(uid) ON DELETE CASCADE,
+  record JSONB NOT NULL
+);
+CREATE INDEX notification_preferences_by_channel ON notification_preferences(channel_uid);
+CREATE TABLE notification_history(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  channel_uid TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempted_at TIMESTAMPTZ NOT NULL,
+  record JSONB NOT NULL
+);
+CREATE INDEX notification_history_by_channel ON notification_history(channel_uid, id);
+CREATE INDEX notification_history_by_status ON notification_history(status, id);
 "#,
 ];

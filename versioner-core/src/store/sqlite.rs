@@ -37,6 +37,7 @@ use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
 use crate::status::Status;
@@ -1742,6 +1743,153 @@ impl Tx for SqliteTx<'_> {
             [ts(before)],
         )?;
         Ok(())
+    }
+    fn notification_channels(&mut self) -> Result<Vec<Channel>> {
+        let rows: Vec<(String, i64)> = self.all(
+            "SELECT record, cursor_seq FROM notification_channels ORDER BY name",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        rows.into_iter()
+            .map(|(record, cursor)| {
+                let v: Value = serde_json::from_str(&record)
+                    .map_err(|e| Error::internal(format!("a stored channel: {e}")))?;
+                Channel::from_record(&v, cursor)
+            })
+            .collect()
+    }
+
+    fn insert_notification_channel(&mut self, c: &Channel) -> Result<()> {
+        self.exec(
+            "INSERT INTO notification_channels(uid, name, record, cursor_seq) VALUES (?1, ?2, ?3, ?4)",
+            params![c.id, c.name, c.to_record().to_string(), c.delivered_through],
+        )?;
+        Ok(())
+    }
+
+    fn update_notification_channel(&mut self, c: &Channel) -> Result<()> {
+        self.exec(
+            "UPDATE notification_channels SET name = ?2, record = ?3 WHERE uid = ?1",
+            params![c.id, c.name, c.to_record().to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_notification_channel(&mut self, id: &str) -> Result<()> {
+        self.exec(
+            "DELETE FROM notification_preferences WHERE channel_uid = ?1",
+            [id],
+        )?;
+        self.exec("DELETE FROM notification_channels WHERE uid = ?1", [id])?;
+        Ok(())
+    }
+
+    fn notification_preferences(&mut self) -> Result<Vec<Preference>> {
+        let rows: Vec<String> = self.all(
+            "SELECT record FROM notification_preferences ORDER BY id",
+            [],
+            |r| r.get(0),
+        )?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r)
+                    .map_err(|e| Error::internal(format!("a stored preference: {e}")))
+            })
+            .collect()
+    }
+
+    fn insert_notification_preference(&mut self, p: &Preference) -> Result<()> {
+        self.exec(
+            "INSERT INTO notification_preferences(uid, channel_uid, record) VALUES (?1, ?2, ?3)",
+            params![p.id, p.channel_id, to_json(p)?],
+        )?;
+        Ok(())
+    }
+
+    fn delete_notification_preference(&mut self, id: &str) -> Result<()> {
+        self.exec("DELETE FROM notification_preferences WHERE uid = ?1", [id])?;
+        Ok(())
+    }
+
+    fn lease_notification_channel(
+        &mut self,
+        id: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        let taken = self.exec(
+            "UPDATE notification_channels SET lease_holder = ?2, lease_until = ?4 WHERE uid = ?1 \
+             AND (lease_holder IS NULL OR lease_holder = ?2 OR lease_until IS NULL OR lease_until < ?3)",
+            params![id, holder, ts(now), ts(until)],
+        )?;
+        if taken == 0 {
+            return Ok(None);
+        }
+        self.one(
+            "SELECT cursor_seq FROM notification_channels WHERE uid = ?1",
+            [id],
+            |r| r.get(0),
+        )
+    }
+
+    fn advance_notification_channel(
+        &mut self,
+        id: &str,
+        holder: &str,
+        seq: i64,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.exec(
+            "UPDATE notification_channels SET cursor_seq = MAX(cursor_seq, ?3), lease_until = ?4 \
+             WHERE uid = ?1 AND lease_holder = ?2",
+            params![id, holder, seq, ts(until)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn release_notification_channel(&mut self, id: &str, holder: &str) -> Result<()> {
+        self.exec(
+            "UPDATE notification_channels SET lease_holder = NULL, lease_until = NULL \
+             WHERE uid = ?1 AND lease_holder = ?2",
+            params![id, holder],
+        )?;
+        Ok(())
+    }
+
+    fn insert_delivery(&mut self, d: &Delivery) -> Result<()> {
+        self.exec(
+            "INSERT INTO notification_history(uid, channel_uid, status, attempted_at, record) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                d.id,
+                d.channel_id,
+                d.status.as_str(),
+                ts(d.attempted_at),
+                to_json(d)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn deliveries(
+        &mut self,
+        channel: Option<&str>,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        let rows: Vec<String> = self.all(
+            "SELECT record FROM notification_history WHERE (?1 IS NULL OR channel_uid = ?1) \
+             AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
+            params![channel, status.map(DeliveryStatus::as_str), limit],
+            |r| r.get(0),
+        )?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r)
+                    .map_err(|e| Error::internal(format!("a stored delivery: {e}")))
+            })
+            .collect()
     }
 }
 

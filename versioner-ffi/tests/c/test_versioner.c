@@ -409,6 +409,8 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_replay(h, "2026-01-01T00:00:00Z", NULL, NULL));
   EXPECT(NP, versioner_audit_verify(n, &o));
   EXPECT(NP, versioner_audit_verify(h, NULL));
+  EXPECT(NP, versioner_deliver_pending(n, &o));
+  EXPECT(NP, versioner_deliver_pending(h, NULL));
   EXPECT(NP, versioner_events_since(n, 0, 10, &o));
   EXPECT(NP, versioner_events_since(h, 0, 10, NULL));
   {
@@ -1261,6 +1263,7 @@ static void test_remote(const char *url, const char *key) {
            versioner_replay(h, "2000-01-01T00:00:00Z", NULL, &out));
     CHECK(contains(versioner_last_error_message(), "in process only"));
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_audit_verify(h, &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_deliver_pending(h, &out));
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_events_since(h, 0, 10, &out));
     CHECK(out == NULL);
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_last_event_seq(h, &seq));
@@ -1637,6 +1640,30 @@ static void test_backup_and_restore(void) {
   OK(versioner_close(live));
 }
 
+/* Notifications declared by a policy, delivered by versioner_deliver_pending: a receiver that
+ * refuses connections gets three attempts, then the event is parked. */
+static void test_deliver_pending(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  OK(versioner_open(NULL, &h));
+  OK(versioner_deliver_pending(h, &out));
+  CHECK(contains(out, "\"channels\":0"));
+  versioner_string_free(out);
+  OK(versioner_apply_policy(h,
+                            "[[notifications]]\n"
+                            "name = \"hook\"\n"
+                            "channel_type = \"webhook\"\n"
+                            "config = { url = \"http://127.0.0.1:1/hook\" }\n",
+                            NULL, NULL, "ci", &out));
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0.0", "staging", "completed");
+  OK(versioner_deliver_pending(h, &out));
+  CHECK(contains(out, "\"parked\":1"));
+  CHECK(contains(out, "\"attempts\":3"));
+  versioner_string_free(out);
+  OK(versioner_close(h));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
@@ -1653,6 +1680,7 @@ int main(int argc, char **argv) {
   test_acting_as();
   test_decisions_and_audit();
   test_backup_and_restore();
+  test_deliver_pending();
   test_queries();
   test_threads();
   test_connect_errors();

@@ -31,7 +31,7 @@ from ._errors import (
     VersionConflictError,
     VersionerError,
 )
-from ._native import VERSION, Client, Tracker, Versioner, detect_ci
+from ._native import VERSION, Client, Subscription, Tracker, Versioner, detect_ci
 from ._records import (
     ApplyReport,
     Approval,
@@ -39,6 +39,7 @@ from ._records import (
     Build,
     CiInfo,
     DecisionRecord,
+    DeliveryReport,
     DeployedVersion,
     Deployment,
     DomainEvent,
@@ -71,6 +72,7 @@ __all__ = [
     "CiInfo",
     "Client",
     "DecisionRecord",
+    "DeliveryReport",
     "DeployedVersion",
     "Deployment",
     "DeploymentBlockedError",
@@ -92,6 +94,7 @@ __all__ = [
     "StateCell",
     "StateMatrix",
     "Stint",
+    "Subscription",
     "Tracker",
     "Verdict",
     "Version",

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal, Optional, Union, final, overload
+from typing import Any, Callable, Final, Literal, Optional, Union, final, overload
 
 from typing_extensions import Self, disjoint_base
 
@@ -16,6 +16,7 @@ from ._records import (
     Build,
     CiInfo,
     DecisionRecord,
+    DeliveryReport,
     Deployment,
     DomainEvent,
     Drift,
@@ -29,7 +30,7 @@ from ._records import (
     Version,
 )
 
-__all__ = ["VERSION", "Client", "Tracker", "Versioner", "detect_ci"]
+__all__ = ["VERSION", "Client", "Subscription", "Tracker", "Versioner", "detect_ci"]
 
 #: The version of the Rust core this module was built from.
 VERSION: Final[str]
@@ -44,6 +45,17 @@ _Policy = Union[str, os.PathLike[str], Mapping[str, Any], Sequence[Mapping[str, 
 def detect_ci(env: Optional[Mapping[str, str]] = None) -> CiInfo:
     """Detects the CI/CD system from environment variables — a mapping, or the process
     environment when ``env`` is None — and returns what it found as a :class:`CiInfo`."""
+
+@final
+class Subscription:
+    """A running subscription (:meth:`Versioner.subscribe`); ``cancel()`` or leaving its
+    ``with`` block stops it."""
+
+    def cancel(self) -> None:
+        """Stops the subscription, waiting for a call in progress to return."""
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *args: object) -> None: ...
 
 @disjoint_base
 class Tracker:
@@ -608,6 +620,19 @@ class Versioner(Tracker):
         previous one's — from the first event to the newest. A row edited, removed or
         inserted directly in the database is named by ``first_mismatch`` (``intact`` is then
         False)."""
+
+    def subscribe(self, callback: Callable[[DomainEvent], object]) -> Subscription:
+        """Calls ``callback`` with each domain event committed from now on, on a background
+        thread, after its transaction commits; never for refused work. An exception in
+        ``callback`` is reported as unraisable and never fails the operation. Use the returned
+        :class:`Subscription` as a context manager, or call its ``cancel()``."""
+
+    def deliver_pending(self) -> DeliveryReport:
+        """Delivers every notification channel's pending notifications once (until each is
+        caught up), as ``versioner serve`` does continuously: webhooks, Slack and e-mail,
+        retried on 5xx and network errors (3 attempts, 1 s then 2 s); a 4xx or a last failure
+        is parked in the notification history. Call it from your own loop or thread; the GIL
+        is released while it runs."""
 
     def events_since(self, after: int = 0, limit: int = 100) -> list[DomainEvent]:
         """The domain events with a sequence number above ``after``, in commit order, at most

@@ -42,6 +42,7 @@ __all__ = [
     "ApplyReport",
     "Approval",
     "AuditReport",
+    "DeliveryReport",
     "Build",
     "CiInfo",
     "DecisionRecord",
@@ -842,6 +843,18 @@ class AuditReport(_Record):
     def intact(self) -> bool:
         """Whether the whole chain holds."""
         return self.first_mismatch is None
+
+
+@dataclass(frozen=True)
+class DeliveryReport(_Record):
+    """What one notification delivery run did: the channels it delivered (whose lease it
+    held), the events delivered and parked, and the attempts made. A failed delivery is not
+    an exception: it is in the notification history."""
+
+    channels: int
+    delivered: int
+    parked: int
+    attempts: int
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@
 //! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
+pub mod buttons;
 pub mod calendar;
 pub mod catalog;
 pub mod environments;
 pub mod events;
 pub mod keys;
 pub mod meta;
+pub mod notifications;
 pub mod queries;
 pub mod rules;
 
@@ -61,4 +63,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(calendar::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
+        .merge(notifications::routes())
+        .merge(buttons::routes())
 }

@@ -1,0 +1,142 @@
+//! Notification delivery: throughput of `deliver_pending` to a local webhook receiver, and the
+//! cost notification channels add to recording (none on the write path: delivery reads the
+//! outbox afterwards). Run with `cargo bench --bench delivery`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmarks fail loudly"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use versioner_core::notify::{ChannelRequest, PreferenceRequest};
+use versioner_core::{DeliveryOptions, DeploymentEvent, SqliteOptions, Synchronous, Versioner};
+
+/// A local receiver answering 200 to every request (keep-alive).
+fn receiver() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut out) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(out.try_clone().unwrap());
+                loop {
+                    let mut len = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        let h = h.trim_end().to_ascii_lowercase();
+                        if h.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = h.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    reader.read_exact(&mut body).unwrap();
+                    out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    url
+}
+
+fn open(dir: &std::path::Path) -> Versioner {
+    let options = SqliteOptions {
+        synchronous: Synchronous::Normal,
+        ..SqliteOptions::default()
+    };
+    Versioner::open_with(dir.join("v.db"), &options).unwrap()
+}
+
+fn subscribe(vr: &Versioner, name: &str, url: &str) {
+    let ch = vr
+        .add_notification_channel(&ChannelRequest::new(
+            name,
+            "webhook",
+            serde_json::json!({"url": url, "secret": "s3cret"}),
+        ))
+        .unwrap();
+    vr.add_notification_preference(&PreferenceRequest::new(&ch.id, "*"))
+        .unwrap();
+}
+
+/// Events delivered per second to one channel, 50 per run.
+fn throughput(c: &mut Criterion) {
+    const BATCH: u64 = 50;
+    let mut g = c.benchmark_group("delivery");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(BATCH));
+    let dir = tempfile::tempdir().unwrap();
+    let vr = open(dir.path());
+    subscribe(&vr, "hook", &receiver());
+    let options = DeliveryOptions::new();
+    let mut n = 0u64;
+    g.bench_function("webhook_50_events", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                for _ in 0..BATCH {
+                    n += 1;
+                    vr.track_deployment(&DeploymentEvent::new(
+                        "api",
+                        format!("1.0.{n}"),
+                        "staging",
+                        "completed",
+                    ))
+                    .unwrap();
+                }
+                let start = Instant::now();
+                let r = vr.deliver_pending_with(&options).unwrap();
+                total += start.elapsed();
+                assert_eq!(r.delivered, BATCH);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+/// Recording a deployment with 0 and with 3 subscribed channels: the same cost.
+fn record_with_channels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("record_with_channels");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    let url = receiver();
+    for channels in [0, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let vr = open(dir.path());
+        for i in 0..channels {
+            subscribe(&vr, &format!("hook{i}"), &url);
+        }
+        let mut n = 0u64;
+        g.bench_function(BenchmarkId::from_parameter(channels), |b| {
+            b.iter(|| {
+                n += 1;
+                vr.track_deployment(&DeploymentEvent::new(
+                    "api",
+                    format!("2.0.{n}"),
+                    "staging",
+                    "completed",
+                ))
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, throughput, record_with_channels);
+criterion_main!(benches);
