@@ -20,6 +20,8 @@
 //! - `unknown_environment`: a flow prerequisite no rule scope names and nothing recorded;
 //! - `scope_matches_nothing`: a product or environment in a rule's scope never recorded.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -374,21 +376,29 @@ fn deny_covers_allow(
     }
 }
 
+/// How many `flow_cycle` findings one lint reports at most: a policy that makes every
+/// environment need every other has as many cycles as environments, and the first few say it.
+const MAX_CYCLES_REPORTED: usize = 10;
+
 fn flows(rules: &[Rule], ctx: &LintContext, out: &mut Vec<Finding>) {
-    // Every environment named anywhere: rule scopes and recorded ones.
-    let mut known: Vec<String> = ctx.environments.clone();
+    // Every environment named anywhere (rule scopes and recorded ones), by canonical key: the
+    // checks below are linear in the policy's size (a scope may name 100k environments).
+    let mut known: HashSet<String> = ctx.environments.iter().map(|e| names::key(e)).collect();
     for r in rules {
-        known.extend(r.scope.environments.iter().cloned());
+        known.extend(r.scope.environments.iter().map(|e| names::key(e)));
     }
-    let is_known = |e: &str| known.iter().any(|k| names::same(k, e));
-    // Edges: an environment a flow rule is scoped to -> each prerequisite.
-    let mut edges: Vec<(String, String, &Rule)> = Vec::new();
-    for r in rules {
+    // The graph: environment -> the flow rule scoped to it -> each of that rule's
+    // prerequisites. A node per rule keeps it linear (|environments| + |prerequisites| edges
+    // per rule, not their product); rule nodes never appear in a reported cycle.
+    let mut graph = Graph::default();
+    for (i, r) in rules.iter().enumerate() {
         let RuleKind::Flow(f) = &r.kind else {
             continue;
         };
+        let rule_node = graph.rule_node(i);
         for p in &f.prerequisites {
-            if !is_known(p) {
+            let key = names::key(p);
+            if !known.contains(&key) {
                 out.push(finding(
                     Severity::Warning,
                     "unknown_environment",
@@ -397,58 +407,144 @@ fn flows(rules: &[Rule], ctx: &LintContext, out: &mut Vec<Finding>) {
                     format!("no rule scope names `{p}` and nothing has been recorded there; check the spelling"),
                 ));
             }
-            for e in &r.scope.environments {
-                edges.push((e.to_lowercase(), p.to_lowercase(), r));
-            }
+            let to = graph.env_node(&key, p);
+            graph.edge(rule_node, to);
+        }
+        for e in &r.scope.environments {
+            let from = graph.env_node(&names::key(e), e);
+            graph.edge(from, rule_node);
         }
     }
-    // A cycle: some environment reaches itself.
-    let mut reported: Vec<String> = Vec::new();
-    for (start, _, rule) in &edges {
-        let mut stack = vec![(start.clone(), vec![start.clone()])];
-        let mut seen: Vec<String> = Vec::new();
-        while let Some((node, path)) = stack.pop() {
-            for (from, to, _) in &edges {
-                if from != &node {
-                    continue;
-                }
-                if to == start {
-                    let mut cycle = path.clone();
-                    cycle.push(start.clone());
-                    let mut key = path.clone();
-                    key.sort();
-                    let key = key.join(",");
-                    if !reported.contains(&key) {
-                        reported.push(key);
-                        out.push(finding(
-                            Severity::Error,
-                            "flow_cycle",
-                            rule,
-                            "prerequisites",
-                            format!(
-                                "prerequisites form a cycle ({}), so no version can ever be deployed to them",
-                                cycle.join(" needs ")
-                            ),
-                        ));
+    let mut reported: HashSet<Vec<usize>> = HashSet::new();
+    for (rule, cycle) in graph.cycles() {
+        if reported.len() == MAX_CYCLES_REPORTED {
+            break;
+        }
+        let mut key: Vec<usize> = cycle.clone();
+        key.sort_unstable();
+        key.dedup();
+        if !reported.insert(key) {
+            continue;
+        }
+        let shown: Vec<&str> = cycle.iter().map(|&n| graph.label(n)).collect();
+        out.push(finding(
+            Severity::Error,
+            "flow_cycle",
+            &rules[rule],
+            "prerequisites",
+            format!(
+                "prerequisites form a cycle ({}), so no version can ever be deployed to them",
+                shown.join(" needs ")
+            ),
+        ));
+    }
+}
+
+/// The flow graph of [`flows`]: environment nodes and rule nodes.
+#[derive(Default)]
+struct Graph {
+    /// Per node: the environment's name as first written, or `None` for a rule node.
+    labels: Vec<Option<String>>,
+    /// Per rule node: the index of its rule.
+    rule_of: HashMap<usize, usize>,
+    by_key: HashMap<String, usize>,
+    edges: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    fn env_node(&mut self, key: &str, name: &str) -> usize {
+        if let Some(&n) = self.by_key.get(key) {
+            return n;
+        }
+        let n = self.new_node(Some(name.to_string()));
+        self.by_key.insert(key.to_string(), n);
+        n
+    }
+
+    fn rule_node(&mut self, rule: usize) -> usize {
+        let n = self.new_node(None);
+        self.rule_of.insert(n, rule);
+        n
+    }
+
+    fn new_node(&mut self, label: Option<String>) -> usize {
+        self.labels.push(label);
+        self.edges.push(Vec::new());
+        self.labels.len() - 1
+    }
+
+    fn edge(&mut self, from: usize, to: usize) {
+        self.edges[from].push(to);
+    }
+
+    fn label(&self, node: usize) -> &str {
+        self.labels[node].as_deref().unwrap_or("")
+    }
+
+    /// Cycles found by one depth-first walk (each back edge closes one), as environment nodes
+    /// from the first back to it, with the first rule on the loop. Linear in nodes and edges.
+    fn cycles(&self) -> Vec<(usize, Vec<usize>)> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnPath,
+            Done,
+        }
+        let mut mark = vec![Mark::New; self.labels.len()];
+        let mut found = Vec::new();
+        for root in 0..self.labels.len() {
+            if mark[root] != Mark::New {
+                continue;
+            }
+            // The current path, each node with the index of its next edge to follow.
+            let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+            let mut position: HashMap<usize, usize> = HashMap::from([(root, 0)]);
+            mark[root] = Mark::OnPath;
+            while let Some(&mut (node, ref mut next)) = path.last_mut() {
+                if let Some(&to) = self.edges[node].get(*next) {
+                    *next += 1;
+                    match mark[to] {
+                        Mark::New => {
+                            mark[to] = Mark::OnPath;
+                            position.insert(to, path.len());
+                            path.push((to, 0));
+                        }
+                        Mark::OnPath => {
+                            let looped = &path[position[&to]..];
+                            let mut cycle: Vec<usize> = looped
+                                .iter()
+                                .map(|&(n, _)| n)
+                                .filter(|n| !self.rule_of.contains_key(n))
+                                .collect();
+                            // Attributed to the first rule on the loop (every loop has one).
+                            let rule = looped.iter().find_map(|(n, _)| self.rule_of.get(n));
+                            if let (Some(&rule), Some(&first)) = (rule, cycle.first()) {
+                                cycle.push(first);
+                                found.push((rule, cycle));
+                            }
+                        }
+                        Mark::Done => {}
                     }
-                } else if !seen.contains(to) {
-                    seen.push(to.clone());
-                    let mut next = path.clone();
-                    next.push(to.clone());
-                    stack.push((to.clone(), next));
+                } else {
+                    mark[node] = Mark::Done;
+                    position.remove(&node);
+                    path.pop();
                 }
             }
         }
+        found
     }
 }
 
 fn scope_recorded(rule: &Rule, ctx: &LintContext, out: &mut Vec<Finding>) {
+    let products: HashSet<String> = ctx.products.iter().map(|p| names::key(p)).collect();
+    let environments: HashSet<String> = ctx.environments.iter().map(|e| names::key(e)).collect();
     for (names_in_scope, recorded, what) in [
-        (&rule.scope.products, &ctx.products, "product"),
-        (&rule.scope.environments, &ctx.environments, "environment"),
+        (&rule.scope.products, &products, "product"),
+        (&rule.scope.environments, &environments, "environment"),
     ] {
         for n in names_in_scope {
-            if !recorded.iter().any(|r| names::same(r, n)) {
+            if !recorded.contains(&names::key(n)) {
                 out.push(finding(
                     Severity::Warning,
                     "scope_matches_nothing",
