@@ -398,7 +398,7 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
             } else if list.is_empty() {
                 ctx.console.out("(no rules)");
             } else {
-                let rows: Vec<Vec<String>> = list
+                let mut rows: Vec<Vec<String>> = list
                     .iter()
                     .map(|s| {
                         let scope = &s.rule.scope;
@@ -428,10 +428,15 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                         ]
                     })
                     .collect();
-                ctx.console.out(&table(
-                    &["#", "NAME", "TYPE", "STATUS", "SCOPE", "WINDOWS"],
-                    &rows,
-                ));
+                let mut headers = vec!["#", "NAME", "TYPE", "STATUS", "SCOPE", "WINDOWS"];
+                // The WINDOWS column only when some rule has windows (schedule rules).
+                if rows.iter().all(|r| r[5] == "-") {
+                    headers.pop();
+                    for r in &mut rows {
+                        r.pop();
+                    }
+                }
+                ctx.console.out(&table(&headers, &rows));
                 if ctx.console.verbose {
                     let changes = attempt!(ctx, t.rule_history(None));
                     for s in &list {
