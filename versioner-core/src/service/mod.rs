@@ -14,6 +14,7 @@ mod access;
 pub use access::ApiKeyRequest;
 mod approvals;
 mod decisions;
+mod insights;
 mod outbox;
 mod preflight;
 mod queries;

@@ -959,6 +959,34 @@ impl Tx for PgTx<'_, '_> {
         )
     }
 
+    fn finished_deployments(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+    ) -> Result<Vec<crate::insights::FinishedDeployment>> {
+        self.all(
+            "SELECT d.id, d.product_id, d.environment_id, d.version_id, d.status, d.completed_at, \
+             v.created_at, NULL::TIMESTAMPTZ, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
+             FROM deployments d JOIN versions v ON v.id = d.version_id \
+             WHERE d.environment_id = $1 AND ($2::BIGINT IS NULL OR d.product_id = $2) \
+             AND d.status IN ('completed', 'failed') AND d.completed_at IS NOT NULL",
+            &[&environment_key, &product_key],
+            |r| {
+                Ok(crate::insights::FinishedDeployment {
+                    key: get(r, 0)?,
+                    product_key: get(r, 1)?,
+                    environment_key: get(r, 2)?,
+                    version_key: get(r, 3)?,
+                    status: parse(r, 4)?,
+                    completed_at: get(r, 5)?,
+                    version_recorded_at: get(r, 6)?,
+                    committed_at: get(r, 7)?,
+                    first_build_started_at: get(r, 8)?,
+                })
+            },
+        )
+    }
+
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
         self.all(
             "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \

@@ -996,6 +996,34 @@ impl Tx for SqliteTx<'_> {
         self.all(&sql, rusqlite::params_from_iter(args), deployment_row)
     }
 
+    fn finished_deployments(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+    ) -> Result<Vec<crate::insights::FinishedDeployment>> {
+        self.all(
+            "SELECT d.id, d.product_id, d.environment_id, d.version_id, d.status, d.completed_at, \
+             v.created_at, NULL, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
+             FROM deployments d JOIN versions v ON v.id = d.version_id \
+             WHERE d.environment_id = ?1 AND (?2 IS NULL OR d.product_id = ?2) \
+             AND d.status IN ('completed', 'failed') AND d.completed_at IS NOT NULL",
+            params![environment_key, product_key],
+            |r| {
+                Ok(crate::insights::FinishedDeployment {
+                    key: r.get(0)?,
+                    product_key: r.get(1)?,
+                    environment_key: r.get(2)?,
+                    version_key: r.get(3)?,
+                    status: status(r, 4)?,
+                    completed_at: dt(r, 5)?,
+                    version_recorded_at: dt(r, 6)?,
+                    committed_at: opt_dt(r, 7)?,
+                    first_build_started_at: opt_dt(r, 8)?,
+                })
+            },
+        )
+    }
+
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
         self.all(
             "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
