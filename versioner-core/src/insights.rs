@@ -521,7 +521,8 @@ pub struct DoraFigures {
     pub bands: Bands,
 }
 
-/// The answer of `versioner metrics dora` and `GET /metrics/dora`.
+/// The answer of `versioner metrics dora` and `GET /metrics/dora`: the figures over the
+/// whole range (as in [`DoraFigures`]), the scope, the definitions and the series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
@@ -530,9 +531,22 @@ pub struct DoraReport {
     pub product: Option<String>,
     /// The environments in scope.
     pub environments: Vec<String>,
-    /// The figures over the whole range.
-    #[serde(flatten)]
-    pub figures: DoraFigures,
+    /// The range's start (inclusive).
+    pub since: DateTime<Utc>,
+    /// The range's end (exclusive).
+    pub until: DateTime<Utc>,
+    /// Deployment frequency.
+    pub deployment_frequency: DeploymentFrequency,
+    /// Lead time for changes.
+    pub lead_time: LeadTime,
+    /// Failed ÷ finished deployments (0–1), `null` with no finished deployment.
+    pub change_failure_rate: Option<f64>,
+    /// The counts behind the change failure rate.
+    pub change_failures: ChangeFailures,
+    /// Time to restore.
+    pub time_to_restore: TimeToRestore,
+    /// The band of each figure.
+    pub bands: Bands,
     /// The definitions used.
     pub definitions: DoraDefinitions,
     /// The series, when asked for (`by`).
@@ -785,7 +799,14 @@ pub(crate) fn report(
     DoraReport {
         product: query.product.clone(),
         environments,
-        figures,
+        since: figures.since,
+        until: figures.until,
+        deployment_frequency: figures.deployment_frequency,
+        lead_time: figures.lead_time,
+        change_failure_rate: figures.change_failure_rate,
+        change_failures: figures.change_failures,
+        time_to_restore: figures.time_to_restore,
+        bands: figures.bands,
         definitions,
         series,
     }

@@ -74,7 +74,7 @@ fn the_four_keys_of_a_week_with_default_definitions() {
     replay(&vr, &clock, WEEK);
     let r = dora(&vr, &week().product("api"));
     assert_eq!(r.environments, vec!["production".to_string()]);
-    let f = &r.figures;
+    let f = &r;
     // Successes in [11-02, 11-09) in production: 1.0.0, 2.0.0, 3.0.0, 4.0.0 (0.9.0 is before
     // the range, the staging one is out of scope, the aborted one is not a success).
     assert_eq!(f.deployment_frequency.count, 4);
@@ -121,14 +121,14 @@ fn deployment_days_per_week_is_banded_when_chosen() {
         &week().frequency(FrequencyDefinition::DeploymentDaysPerWeek),
     );
     // 4 deployment days in one week: at least 1 → high, below 5 → not elite.
-    assert_eq!(r.figures.bands.deployment_frequency, Band::High);
+    assert_eq!(r.bands.deployment_frequency, Band::High);
     assert_eq!(
         r.definitions.frequency,
         FrequencyDefinition::DeploymentDaysPerWeek
     );
     assert_eq!(r.definitions.bands.deployment_frequency.elite, 5.0);
     // Every product (only api has production history): the same figures.
-    assert_eq!(r.figures.deployment_frequency.count, 4);
+    assert_eq!(r.deployment_frequency.count, 4);
     assert_eq!(r.product, None);
 }
 
@@ -140,16 +140,16 @@ fn explicit_environments_replace_the_production_default() {
     // Only 5.0.0's staging success, 11-07; its version has no build and was first recorded
     // when the clock stood at 2026-12-01, after the deployment: lead time 0, never negative.
     assert_eq!(r.environments, vec!["staging".to_string()]);
-    assert_eq!(r.figures.deployment_frequency.count, 1);
-    assert_eq!(r.figures.lead_time.median_seconds, Some(0.0));
-    assert_eq!(r.figures.change_failure_rate, Some(0.0));
+    assert_eq!(r.deployment_frequency.count, 1);
+    assert_eq!(r.lead_time.median_seconds, Some(0.0));
+    assert_eq!(r.change_failure_rate, Some(0.0));
     let both = dora(
         &vr,
         &week().environment("staging").environment("production"),
     );
-    assert_eq!(both.figures.deployment_frequency.count, 5);
+    assert_eq!(both.deployment_frequency.count, 5);
     // 5.0.0's first success in scope is now the staging one; 4 earlier ones as before.
-    assert_eq!(both.figures.lead_time.count, 5);
+    assert_eq!(both.lead_time.count, 5);
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn no_deployments_gives_empty_figures_not_errors() {
         &vr,
         &DoraQuery::new(t("2026-06-01T00:00:00Z"), t("2026-06-08T00:00:00Z")),
     );
-    let f = &r.figures;
+    let f = &r;
     assert_eq!(f.deployment_frequency.count, 0);
     assert_eq!(f.deployment_frequency.per_day, 0.0);
     assert_eq!(f.lead_time.median_seconds, None);
@@ -173,7 +173,7 @@ fn no_deployments_gives_empty_figures_not_errors() {
     let (empty, _) = store();
     let r = dora(&empty, &week());
     assert!(r.environments.is_empty());
-    assert_eq!(r.figures.deployment_frequency.count, 0);
+    assert_eq!(r.deployment_frequency.count, 0);
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn a_range_starting_mid_incident_leaves_the_earlier_failure_out() {
 {"product_name":"web","version":"2","environment_name":"prod","status":"completed","completed_at":"2026-11-02T01:00:00Z"}
 "#,
     );
-    let f = dora(&vr, &week()).figures;
+    let f = dora(&vr, &week());
     // The failure finished before the range; the restoring success is in it.
     assert_eq!(f.deployment_frequency.count, 1);
     assert_eq!(f.change_failures.failed, 0);
@@ -200,10 +200,7 @@ fn a_range_starting_mid_incident_leaves_the_earlier_failure_out() {
         &vr,
         &DoraQuery::new(t("2026-11-01T00:00:00Z"), t("2026-11-03T00:00:00Z")),
     );
-    assert_eq!(
-        wider.figures.time_to_restore.median_seconds,
-        Some(5.0 * HOUR)
-    );
+    assert_eq!(wider.time_to_restore.median_seconds, Some(5.0 * HOUR));
 }
 
 #[test]
@@ -217,7 +214,7 @@ fn a_restore_after_the_range_still_counts_for_the_failure_in_it() {
 {"product_name":"web","version":"2","environment_name":"prod","status":"completed","completed_at":"2026-11-09T02:00:00Z"}
 "#,
     );
-    let f = dora(&vr, &week()).figures;
+    let f = dora(&vr, &week());
     assert_eq!(f.deployment_frequency.count, 0);
     assert_eq!(f.change_failure_rate, Some(1.0));
     assert_eq!(f.time_to_restore.median_seconds, Some(3.0 * HOUR));
@@ -238,7 +235,7 @@ fn equal_timestamps_follow_recording_order() {
 {"product_name":"web","version":"3","environment_name":"prod","status":"completed","completed_at":"2026-11-04T09:00:00Z"}
 "#,
     );
-    let f = dora(&vr, &week()).figures;
+    let f = dora(&vr, &week());
     // Each failure is followed, at the same instant, by a success recorded after it: 0 s.
     assert_eq!(f.time_to_restore.count, 2);
     assert_eq!(f.time_to_restore.median_seconds, Some(0.0));
@@ -253,8 +250,7 @@ fn equal_timestamps_follow_recording_order() {
     let f = dora(
         &vr,
         &DoraQuery::new(t("2026-11-02T00:00:00Z"), t("2026-11-04T09:00:00Z")),
-    )
-    .figures;
+    );
     assert_eq!(f.change_failures.finished, 2);
 }
 
@@ -275,7 +271,7 @@ fn lead_time_starts_at_the_first_build_else_the_first_record() {
 {"product_name":"web","version":"1","environment_name":"prod","status":"completed","completed_at":"2026-11-03T12:00:00Z"}
 "#,
     );
-    let f = dora(&vr, &week()).figures;
+    let f = dora(&vr, &week());
     // 1: its earliest build start is 04:00 (the second build, failed) → 12:00 = 8 h.
     // 2: no build; first recorded (the clock) at 06:00 → first prod success 16:00 = 10 h.
     // The second production success of 1 is not a first: two lead times.
@@ -298,7 +294,7 @@ const ROLLBACK: &str = r#"
 fn rollbacks_are_not_failures_by_default() {
     let (vr, clock) = store();
     replay(&vr, &clock, ROLLBACK);
-    let f = dora(&vr, &week()).figures;
+    let f = dora(&vr, &week());
     // Successes 1, 2, 1 again; one failed; the failure is never restored.
     assert_eq!(f.deployment_frequency.count, 3);
     assert_eq!(f.change_failures.failed, 1);
@@ -316,7 +312,7 @@ fn a_rollback_counts_the_replaced_deployment_as_a_failure_when_chosen() {
         &vr,
         &week().rollbacks(RollbackDefinition::FailureOfReplaced),
     );
-    let f = &r.figures;
+    let f = &r;
     // 1 (first recorded 11-02) replaced 2 (first recorded 11-05): 2's success on 11-03
     // 00:00 is a failure restored by the rollback at 04:00 (4 h). The failed one stays
     // unrestored. Failures 2 of 4 finished.
@@ -353,8 +349,8 @@ fn a_weekly_series_splits_the_range_from_since() {
     assert_eq!(series[2].until, t("2026-11-12T00:00:00Z"));
     assert_eq!(series[2].deployment_frequency.count, 0);
     assert_eq!(series[2].deployment_frequency.per_day, 0.0);
-    assert_eq!(r.figures.deployment_frequency.count, 5);
-    assert_eq!(r.figures.deployment_frequency.per_day, 5.0 / 17.0);
+    assert_eq!(r.deployment_frequency.count, 5);
+    assert_eq!(r.deployment_frequency.per_day, 5.0 / 17.0);
 }
 
 #[test]

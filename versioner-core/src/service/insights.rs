@@ -31,8 +31,8 @@ impl Versioner {
     ///     Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap(),
     /// );
     /// let report = vr.dora(&q)?;
-    /// assert_eq!(report.figures.deployment_frequency.count, 1);
-    /// assert_eq!(report.figures.deployment_frequency.per_day, 0.5);
+    /// assert_eq!(report.deployment_frequency.count, 1);
+    /// assert_eq!(report.deployment_frequency.per_day, 0.5);
     /// # Ok::<(), versioner_core::Error>(())
     /// ```
     pub fn dora(&self, query: &DoraQuery) -> Result<DoraReport> {

@@ -13,6 +13,7 @@
 pub mod approvals;
 pub mod environments;
 pub mod events;
+pub mod insights;
 pub mod keys;
 pub mod meta;
 pub mod queries;
@@ -57,4 +58,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(rules::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
+        .merge(insights::routes())
 }
