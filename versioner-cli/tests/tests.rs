@@ -9,6 +9,7 @@
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
 //! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
 //!   `Idempotency-Key` replay what committed, never run it twice.
+//! - `insights`: `versioner metrics dora` in process and through the server.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
@@ -33,3 +34,5 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/insights.rs"]
+mod insights;

@@ -2,6 +2,13 @@
 //! hand in the test (see the comments above each expectation), one per definition option and
 //! per edge case of issue 19.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly on unexpected values"
+)]
+
 mod common;
 
 use std::sync::Arc;

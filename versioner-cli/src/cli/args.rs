@@ -193,6 +193,16 @@ Examples:
   versioner replay --since 2026-11-01T00:00:00Z
   versioner replay --since 2026-11-01T00:00:00Z --policy candidate.toml")]
     Replay(ReplayArgs),
+    /// Insights from the ledger: the four keys (DORA metrics)
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner metrics dora --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z
+  versioner metrics dora --product api --environment prod-eu --environment prod-us \\
+      --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --by week --output json"
+    )]
+    Metrics(Metrics),
     /// Run the HTTP API and the dashboard over a database
     #[command(after_help = "\
 API keys live in the database itself (every server on it accepts them); create one with
@@ -669,4 +679,46 @@ pub struct ServeArgs {
     /// How long a request may take before it is answered 503
     #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
     pub request_timeout: Duration,
+}
+
+/// `versioner metrics` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Metrics {
+    /// Deployment frequency, lead time for changes, change failure rate and time to restore
+    /// over [--since, --until), with their DORA bands and the definitions used
+    #[command(after_help = "\
+A deployment belongs to the range by its finish time. Without --environment, every environment
+of type production is in scope. Definitions: docs/src/concepts/insights.md.
+
+Examples:
+  versioner metrics dora --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z
+  versioner metrics dora --product api --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\
+      --rollbacks failure_of_replaced --by week --output json")]
+    Dora(DoraArgs),
+}
+
+/// Flags of `metrics dora`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DoraArgs {
+    /// Only this product (every product when absent)
+    #[arg(long)]
+    pub product: Option<String>,
+    /// An environment in scope (repeatable; every production environment when absent)
+    #[arg(long)]
+    pub environment: Vec<String>,
+    /// The range's start, inclusive (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// The range's end, exclusive (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: String,
+    /// What deployment frequency bands [default: per_day]
+    #[arg(long, value_name = "per_day|deployment_days_per_week")]
+    pub frequency: Option<String>,
+    /// Whether a rollback counts the replaced deployment as a failure [default: not_a_failure]
+    #[arg(long, value_name = "not_a_failure|failure_of_replaced")]
+    pub rollbacks: Option<String>,
+    /// Add a series over the range in buckets of this interval
+    #[arg(long, value_name = "week")]
+    pub by: Option<String>,
 }

@@ -9,6 +9,7 @@ pub mod args;
 pub mod audit;
 mod commands;
 pub mod keys;
+mod metrics;
 pub mod output;
 mod serve;
 pub mod sources;
@@ -321,6 +322,7 @@ where
         Command::Audit(a) => audit::run(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),
+        Command::Metrics(args::Metrics::Dora(a)) => metrics::dora(&mut ctx, &a),
         Command::Serve(a) => serve::run(&mut ctx, &a),
     }
 }
