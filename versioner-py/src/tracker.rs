@@ -21,8 +21,8 @@ use versioner_core::{
 };
 
 use crate::convert::{
-    count, opt_instant, opt_instant_text, opt_json, py_to_json, record, record_class,
-    record_from_json, records_list, text_or_int, to_json, type_name,
+    count, instant, json_to_py, opt_instant, opt_instant_text, opt_json, py_to_json, record,
+    record_class, record_from_json, records_list, text_or_int, to_json, type_name,
 };
 use crate::errors::{OrRaise, invalid};
 
@@ -596,6 +596,43 @@ impl Tracker {
             .detach(|| t.drift(at, environments.as_deref()))
             .or_raise()?;
         records_list(py, "Drift", &list)
+    }
+
+    /// The four keys (DORA metrics) over `[since, until)` with their bands and the
+    /// definitions used, as a dict in the JSON shape of `GET /metrics/dora`
+    /// (`report["deployment_frequency"]["per_day"]`, `report["change_failure_rate"]`, …).
+    #[pyo3(signature = (since, until, product=None, environments=None, frequency=None, rollbacks=None, by=None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per definition option"
+    )]
+    fn dora<'py>(
+        &self,
+        py: Python<'py>,
+        since: &Bound<'py, PyAny>,
+        until: &Bound<'py, PyAny>,
+        product: Option<String>,
+        environments: Option<Vec<String>>,
+        frequency: Option<String>,
+        rollbacks: Option<String>,
+        by: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut q = versioner_core::insights::DoraQuery::new(
+            instant(since, "since")?,
+            instant(until, "until")?,
+        );
+        q.product = product;
+        q.environments = environments.unwrap_or_default();
+        if let Some(f) = frequency {
+            q.frequency = f.parse().or_raise()?;
+        }
+        if let Some(r) = rollbacks {
+            q.rollbacks = r.parse().or_raise()?;
+        }
+        q.by = by.as_deref().map(str::parse).transpose().or_raise()?;
+        let t = self.core()?;
+        let report = py.detach(|| t.dora(&q)).or_raise()?;
+        json_to_py(py, &to_json(&report)?)
     }
 
     /// Every product, by name.

@@ -352,6 +352,26 @@ class Tracker:
         """Products whose environments hold different versions (now, or as of ``at``),
         considering only ``environments`` when given."""
 
+    def dora(
+        self,
+        since: _Instant,
+        until: _Instant,
+        product: Optional[str] = None,
+        environments: Optional[Sequence[str]] = None,
+        frequency: Optional[Literal["per_day", "deployment_days_per_week"]] = None,
+        rollbacks: Optional[Literal["not_a_failure", "failure_of_replaced"]] = None,
+        by: Optional[Literal["week"]] = None,
+    ) -> dict[str, Any]:
+        """The four keys (DORA metrics) over ``[since, until)`` — deployment frequency, lead
+        time, change failure rate, time to restore — with their bands and the definitions
+        used, as a dict in the JSON shape of ``GET /metrics/dora``. Every production
+        environment unless ``environments`` is given.
+
+        Raises:
+            InvalidInputError: an inverted range or an unknown definition.
+            NotFoundError: an unknown product or environment.
+        """
+
     def products(self) -> list[Product]:
         """Every product, by name."""
 
