@@ -12,7 +12,7 @@ trap pg_stop EXIT
 export VERSIONER_REQUIRE_POSTGRES=1
 
 # Every core suite (tracking, rules, policy vectors, concurrency) against PostgreSQL.
-cargo test -p versioner-core --features postgres --test tracking --test rules --test policy_vectors --test concurrency --test outbox --test trust --test identity
+cargo test -p versioner-core --features postgres --test tracking --test rules --test policy_vectors --test concurrency --test outbox --test trust --test identity --test insights
 # Losing the database mid-run: STORAGE errors, then recovery (stops and starts the cluster, so it
 # runs alone).
 cargo test -p versioner-core --features postgres --test pg_outage

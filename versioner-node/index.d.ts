@@ -1427,6 +1427,8 @@ export interface Version {
   builtBy?: string
   /** When it was first seen. */
   createdAt: Date
+  /** When its commit was made: where its lead time for changes starts. */
+  scmCommittedAt?: Date
 }
 
 /**

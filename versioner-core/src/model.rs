@@ -198,6 +198,10 @@ pub struct Version {
     pub built_by: Option<String>,
     /// When it was first seen.
     pub created_at: DateTime<Utc>,
+    /// When its commit was made (`scm_committed_at` of its first event that gave one): where
+    /// its lead time for changes starts.
+    #[serde(default)]
+    pub scm_committed_at: Option<DateTime<Utc>>,
     #[serde(skip)]
     pub(crate) key: i64,
     #[serde(skip)]

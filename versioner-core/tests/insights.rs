@@ -387,3 +387,49 @@ fn bad_queries_are_refused_with_the_field_named() {
         .unwrap_err();
     assert_eq!(err.field(), Some("by"));
 }
+
+#[test]
+fn lead_time_starts_at_the_commit_when_one_is_given() {
+    let (vr, clock) = store();
+    replay(
+        &vr,
+        &clock,
+        r#"
+{"product_name":"web","version":"1","status":"completed","scm_committed_at":"2026-11-01T22:00:00Z","started_at":"2026-11-02T01:00:00Z","completed_at":"2026-11-02T01:30:00Z"}
+{"product_name":"web","version":"1","status":"completed","scm_committed_at":"2026-10-01T00:00:00Z","started_at":"2026-11-02T03:00:00Z","completed_at":"2026-11-02T03:30:00Z"}
+{"product_name":"web","version":"2","status":"completed","started_at":"2026-11-02T04:00:00Z","completed_at":"2026-11-02T04:30:00Z"}
+{"product_name":"web","version":"3","environment_name":"prod","status":"completed","scm_committed_at":"2026-11-02T06:00:00+02:00","completed_at":"2026-11-02T12:00:00Z"}
+{"product_name":"web","version":"1","environment_name":"prod","status":"completed","completed_at":"2026-11-02T10:00:00Z"}
+{"product_name":"web","version":"2","environment_name":"prod","status":"completed","completed_at":"2026-11-02T16:00:00Z"}
+"#,
+    );
+    // The first commit time given is kept (a later event does not move it).
+    let v1 = vr.version("web", "1").unwrap();
+    assert_eq!(v1.scm_committed_at, Some(t("2026-11-01T22:00:00Z")));
+    assert_eq!(vr.version("web", "2").unwrap().scm_committed_at, None);
+    let f = dora(&vr, &week());
+    // 1: commit 11-01 22:00 → 11-02 10:00 = 12 h (not from its build at 01:00).
+    // 2: no commit time: first build start 04:00 → 16:00 = 12 h.
+    // 3: commit 04:00 UTC (given with an offset), no build → 12:00 = 8 h.
+    // Sorted 8 h, 12 h, 12 h: median 12 h; p90 = ceil(2.7) = 3rd = 12 h.
+    assert_eq!(f.lead_time.count, 3);
+    assert_eq!(f.lead_time.median_seconds, Some(12.0 * HOUR));
+    assert_eq!(f.lead_time.p90_seconds, Some(12.0 * HOUR));
+}
+
+#[test]
+fn a_commit_time_in_the_future_or_malformed_is_refused_and_nothing_written() {
+    let (vr, _clock) = store();
+    let mut e = DeploymentEvent::new("web", "1", "prod", "completed");
+    e.scm_committed_at = Some("2027-01-01T00:00:00Z".into());
+    let err = vr.track_deployment(&e).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert_eq!(err.field(), Some("scm_committed_at"));
+    assert!(err.to_string().contains("in the future"), "{err}");
+    let mut b = BuildEvent::new("web", "1", "completed");
+    b.scm_committed_at = Some("yesterday".into());
+    let err = vr.track_build(&b).unwrap_err();
+    assert_eq!(err.field(), Some("scm_committed_at"));
+    assert!(err.to_string().contains("RFC 3339"), "{err}");
+    assert!(vr.products().unwrap().is_empty());
+}

@@ -300,6 +300,9 @@ pub struct Version {
     pub built_by: Option<String>,
     /// When it was first seen.
     pub created_at: DateTime<Utc>,
+    /// When its commit was made: where its lead time for changes starts.
+    #[serde(default)]
+    pub scm_committed_at: Option<DateTime<Utc>>,
 }
 
 /// A recorded build.

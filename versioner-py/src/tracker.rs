@@ -132,7 +132,8 @@ impl Tracker {
         *, product_name, version, status, built_by=None, built_by_email=None,
         built_by_name=None, scm_sha=None, scm_branch=None, scm_repository=None, build_url=None,
         build_number=None, source_system=None, invoke_id=None, started_at=None,
-        completed_at=None, error_message=None, error_code=None, extra_metadata=None
+        completed_at=None, error_message=None, error_code=None, extra_metadata=None,
+        scm_committed_at=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -159,9 +160,11 @@ impl Tracker {
         error_message: Option<String>,
         error_code: Option<String>,
         extra_metadata: Option<&Bound<'py, PyAny>>,
+        scm_committed_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let mut ev = BuildEvent::new(product_name, version, status);
+        ev.scm_committed_at = opt_instant_text(scm_committed_at, "scm_committed_at")?;
         ev.built_by = built_by;
         ev.built_by_email = built_by_email;
         ev.built_by_name = built_by_name;
@@ -189,7 +192,7 @@ impl Tracker {
         deployed_by_email=None, deployed_by_name=None, scm_sha=None, scm_repository=None,
         scm_branch=None, build_number=None, source_system=None, invoke_id=None,
         deploy_url=None, build_url=None, completed_at=None, extra_metadata=None,
-        skip_preflight_checks=None, skip_preflight_reason=None
+        skip_preflight_checks=None, skip_preflight_reason=None, scm_committed_at=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -217,6 +220,7 @@ impl Tracker {
         extra_metadata: Option<&Bound<'py, PyAny>>,
         skip_preflight_checks: Option<bool>,
         skip_preflight_reason: Option<String>,
+        scm_committed_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let mut ev = DeploymentEvent::new(product_name, version, environment_name, status);
@@ -232,6 +236,7 @@ impl Tracker {
         ev.deploy_url = deploy_url;
         ev.build_url = build_url;
         ev.completed_at = opt_instant_text(completed_at, "completed_at")?;
+        ev.scm_committed_at = opt_instant_text(scm_committed_at, "scm_committed_at")?;
         ev.extra_metadata = opt_json(extra_metadata, "extra_metadata")?;
         ev.skip_preflight_checks = skip_preflight_checks;
         ev.skip_preflight_reason = skip_preflight_reason;

@@ -143,3 +143,79 @@ fn metrics_dora_refuses_bad_flags_naming_them() {
     let r = v(&["history", "-o", "json"]);
     assert_eq!(r.json(), Value::Array(vec![]));
 }
+
+/// Runs git in `dir` with a fixed identity and commit time.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-11-02T08:30:00+01:00")
+        .env("GIT_COMMITTER_DATE", "2026-11-02T08:30:00+01:00")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn in_ci_the_commit_time_comes_from_the_checkout() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    git(home, &["init", "-q"]);
+    git(home, &["commit", "-q", "--allow-empty", "-m", "first"]);
+    let sha = git(home, &["rev-parse", "HEAD"]);
+    let db = home.join("v.db");
+    let db = db.to_str().unwrap();
+    let ci = [
+        ("VERSIONER_DB", db),
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_SHA", sha.as_str()),
+        ("GITHUB_REPOSITORY", "acme/api"),
+    ];
+    let r = versioner(
+        home,
+        &["track", "build", "--version", "1.0", "-o", "json"],
+        &ci,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = versioner(
+        home,
+        &["versions", "--product", "api", "-o", "json"],
+        &[("VERSIONER_DB", db)],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    // The committer date, 08:30 at +01:00, kept as the same instant.
+    assert_eq!(
+        r.json()[0]["scm_committed_at"],
+        "2026-11-02T07:30:00Z",
+        "{r:?}"
+    );
+
+    // The flag wins over the checkout; a malformed one is refused before anything is written.
+    let r = versioner(
+        home,
+        &[
+            "track",
+            "deployment",
+            "--version",
+            "2.0",
+            "--environment",
+            "dev",
+            "--scm-committed-at",
+            "last tuesday",
+        ],
+        &ci,
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("--scm-committed-at"), "{}", r.stderr);
+    let r = versioner(
+        home,
+        &["versions", "--product", "api", "-o", "json"],
+        &[("VERSIONER_DB", db)],
+    );
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+}

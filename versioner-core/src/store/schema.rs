@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -255,11 +255,18 @@ CREATE TABLE sessions(
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
 "#,
+    // 11 (issue 19; numbered 8 on this branch, renumbered when merged after 8–10): a
+    // version's commit time (where its lead time for changes starts), and the finished
+    // deployments of an environment by finish time (the four keys read them so).
+    r#"
+ALTER TABLE versions ADD COLUMN scm_committed_at TEXT;
+CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) WHERE status IN ('completed', 'failed');
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 7;
+pub const PG_SCHEMA_VERSION: i64 = 8;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -488,5 +495,11 @@ CREATE TABLE sessions(
 );
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
+"#,
+    // 11 (issue 19; see the SQLite migration): a version's commit time, finished deployments
+    // by finish time.
+    r#"
+ALTER TABLE versions ADD COLUMN scm_committed_at TIMESTAMPTZ;
+CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) WHERE status IN ('completed', 'failed');
 "#,
 ];

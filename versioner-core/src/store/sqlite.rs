@@ -383,6 +383,7 @@ fn version_row(row: &Row<'_>) -> rusqlite::Result<Version> {
         build_url: row.get(10)?,
         built_by: row.get(11)?,
         created_at: dt(row, 12)?,
+        scm_committed_at: opt_dt(row, 13)?,
     })
 }
 
@@ -627,7 +628,7 @@ impl Tx for SqliteTx<'_> {
     fn insert_version(&mut self, v: &Version) -> Result<Version> {
         self.exec(
             "INSERT INTO versions(uid, product_id, version, scm_sha, scm_branch, scm_repository, \
-             build_number, build_url, built_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+             build_number, build_url, built_by, created_at, scm_committed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
             params![
                 v.id,
                 v.product_key,
@@ -638,7 +639,8 @@ impl Tx for SqliteTx<'_> {
                 v.build_number,
                 v.build_url,
                 v.built_by,
-                ts(v.created_at)
+                ts(v.created_at),
+                v.scm_committed_at.map(ts)
             ],
         )?;
         let mut out = v.clone();
@@ -649,7 +651,7 @@ impl Tx for SqliteTx<'_> {
     fn update_version(&mut self, v: &Version) -> Result<()> {
         self.exec(
             "UPDATE versions SET scm_sha = ?2, scm_branch = ?3, scm_repository = ?4, build_number = ?5, \
-             build_url = ?6, built_by = ?7 WHERE id = ?1",
+             build_url = ?6, built_by = ?7, scm_committed_at = ?8 WHERE id = ?1",
             params![
                 v.key,
                 v.scm_sha,
@@ -657,7 +659,8 @@ impl Tx for SqliteTx<'_> {
                 v.scm_repository,
                 v.build_number,
                 v.build_url,
-                v.built_by
+                v.built_by,
+                v.scm_committed_at.map(ts)
             ],
         )?;
         Ok(())
@@ -1003,7 +1006,7 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<Vec<crate::insights::FinishedDeployment>> {
         self.all(
             "SELECT d.id, d.product_id, d.environment_id, d.version_id, d.status, d.completed_at, \
-             v.created_at, NULL, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
+             v.created_at, v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
              FROM deployments d JOIN versions v ON v.id = d.version_id \
              WHERE d.environment_id = ?1 AND (?2 IS NULL OR d.product_id = ?2) \
              AND d.status IN ('completed', 'failed') AND d.completed_at IS NOT NULL",

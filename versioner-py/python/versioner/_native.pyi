@@ -71,6 +71,7 @@ class Tracker:
         error_message: Optional[str] = None,
         error_code: Optional[str] = None,
         extra_metadata: Optional[Mapping[str, _Json]] = None,
+        scm_committed_at: Optional[_Instant] = None,
     ) -> Build:
         """Records a build event and returns the build.
 
@@ -106,6 +107,7 @@ class Tracker:
         extra_metadata: Optional[Mapping[str, _Json]] = None,
         skip_preflight_checks: Optional[bool] = None,
         skip_preflight_reason: Optional[str] = None,
+        scm_committed_at: Optional[_Instant] = None,
     ) -> Deployment:
         """Records a deployment event and returns the deployment.
 
