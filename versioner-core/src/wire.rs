@@ -661,8 +661,8 @@ const DORA_PARAMETERS: &str = "product, environment, since, until, frequency, ro
 
 /// Reads a request for the four keys from its JSON form (the query string of
 /// `GET /metrics/dora`, or the bindings' object): `since` and `until` (RFC 3339, required),
-/// `product` (or `product_name`), `environment` (a name, comma-separated names, or an array
-/// of names; every production environment when absent), `frequency` (`per_day` or
+/// `product` (or `product_name`), `environment` (or `environments`: a name, comma-separated
+/// names, or an array of names; every production environment when absent), `frequency` (`per_day` or
 /// `deployment_days_per_week`), `rollbacks` (`not_a_failure` or `failure_of_replaced`) and
 /// `by` (`week`).
 ///
