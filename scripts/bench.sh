@@ -90,14 +90,14 @@ if ! "$py" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
 fi
-"$py" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2'
+"$py" -m pip install --quiet --disable-pip-version-check 'maturin==1.16.0'
 rm -rf "$out/wheels"
 run "$venv/bin/maturin" build --release --quiet -m versioner-py/Cargo.toml -i "$py" -o "$out/wheels" >&2
 "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$out"/wheels/*.whl
 stage "Python wheel (release)"
 
 if [ ! -x versioner-node/node_modules/.bin/napi ]; then
-  (cd versioner-node && npm install --no-audit --no-fund --loglevel=error)
+  (cd versioner-node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 rm -rf "$out/node"
 mkdir -p "$out/node"

@@ -29,7 +29,7 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   "$PYTHON" -m venv "$VENV"
 fi
 echo "==> pip install playwright pytest"
-"$PY" -m pip install --quiet --disable-pip-version-check 'playwright>=1.40' 'pytest>=8'
+"$PY" -m pip install --quiet --disable-pip-version-check 'playwright==1.65.2' 'pytest==9.2.0'
 
 # axe-core, injected into the dashboard's pages by test_dashboard.py (pinned; outside the
 # repository, under the target directory).

@@ -35,7 +35,7 @@ if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   rm -rf .venv
   "${PYTHON:-python3}" -m venv .venv
 fi
-"$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9.4,<2'
+"$PY" -m pip install --quiet --disable-pip-version-check 'maturin==1.16.0'
 VIRTUAL_ENV="$root/.venv" .venv/bin/maturin develop --quiet -m versioner-py/Cargo.toml
 
 echo "==> Node addon"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Node binding's suite (called by scripts/test.sh). On a fresh machine with Rust, Node >= 20
 # and npm it:
-#   1. installs the npm dev tools from the committed lock (`npm install`, not `npm ci`: the
-#      registry mirror lacks other platforms' optional packages, so `npm ci` refuses the lock);
+#   1. installs the npm dev tools exactly as the committed lock says (`npm ci`: the versions
+#      pinned in package.json and package-lock.json, nothing resolved anew), and fails if the
+#      lock was rewritten (a test run must leave the tree as it found it);
 #   2. builds the addon with the napi CLI (debug) and fails if the committed generated files
 #      (versioner-node/index.js, index.d.ts) differ from the fresh build;
 #   3. builds `versioner serve` and runs `node --test` (the remote Client is tested against it);
@@ -25,8 +26,14 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "==> npm install (versioner-node)"
-(cd versioner-node && npm install --no-audit --no-fund --loglevel=error)
+echo "==> npm ci (versioner-node)"
+cp versioner-node/package-lock.json "$work/package-lock.json.committed"
+(cd versioner-node && npm ci --no-audit --no-fund --loglevel=error)
+if ! cmp -s "$work/package-lock.json.committed" versioner-node/package-lock.json; then
+  diff -u "$work/package-lock.json.committed" versioner-node/package-lock.json >&2 || true
+  echo "error: npm ci rewrote versioner-node/package-lock.json (diff above)" >&2
+  exit 1
+fi
 
 echo "==> napi build (debug)"
 generated=(index.js index.d.ts)

@@ -58,13 +58,22 @@ export declare class Client {
   /**
    * With an id: the deployment (rejects with `NOT_FOUND`).
    *
-   * With options and a callback: sends `started` (which runs the preflight and
+   * Deprecated (removed in the next release, with a `DeprecationWarning` now): with
+   * options and a callback, as `deploying(options, callback)`: sends `started` (which runs the preflight and
    * may reject; then nothing is recorded), calls `callback` with the started
    * deployment, then sends `completed` and resolves to the callback's result —
    * or, when the callback throws or rejects, sends `failed` and rejects with the
    * callback's own error.
    */
   deployment<T = Deployment>(idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>): Promise<T>
+  /**
+   * Tracks one deployment around `callback`: sends `started` (which runs the
+   * preflight and may reject; then nothing is recorded), calls `callback` with the
+   * started deployment, then sends `completed` and resolves to the callback's
+   * result — or, when the callback throws or rejects, sends `failed` and rejects
+   * with the callback's own error.
+   */
+  deploying<T = Deployment>(options: Omit<DeploymentOptions, 'status'>, callback: (deployment: Deployment) => T | Promise<T>): Promise<T>
   /** Every rule, in evaluation order. */
   rules(): Promise<Array<StoredRule>>
   /** A rule by name (rejects with `NOT_FOUND`). */
@@ -161,6 +170,23 @@ export declare class Client {
   products(): Promise<Array<Product>>
   /** Every environment, from development to production. */
   environments(): Promise<Array<Environment>>
+  /** A product by name (any case of it) or id (rejects with `NOT_FOUND`). */
+  product(productName: string): Promise<Product>
+  /** An environment by name (any case of it) or id (rejects with `NOT_FOUND`). */
+  environment(environmentName: string): Promise<Environment>
+  /**
+   * Renames a product (`name`: its id and history stay; the old name no longer
+   * resolves) or changes its `description` (`''` removes it) or `extraMetadata`
+   * (replaced whole; `{}` removes it). Rejects with `INVALID_INPUT` for nothing to
+   * change, a name taken (or looking like one) or still named by a rule, and
+   * `FORBIDDEN` unless the role manages environments.
+   */
+  updateProduct(productName: string, change: CatalogChangeOptions): Promise<Product>
+  /**
+   * Renames an environment or changes its description or metadata (as
+   * `updateProduct`; its type has `setEnvironmentType`).
+   */
+  updateEnvironment(environmentName: string, change: CatalogChangeOptions): Promise<Environment>
   /**
    * Overrides an environment's type, or with `null` returns it to inference from
    * the name. The environment is created if it does not exist yet.
@@ -305,13 +331,22 @@ export declare class Versioner {
   /**
    * With an id: the deployment (rejects with `NOT_FOUND`).
    *
-   * With options and a callback: sends `started` (which runs the preflight and
+   * Deprecated (removed in the next release, with a `DeprecationWarning` now): with
+   * options and a callback, as `deploying(options, callback)`: sends `started` (which runs the preflight and
    * may reject; then nothing is recorded), calls `callback` with the started
    * deployment, then sends `completed` and resolves to the callback's result —
    * or, when the callback throws or rejects, sends `failed` and rejects with the
    * callback's own error.
    */
   deployment<T = Deployment>(idOrOptions: string | Omit<DeploymentOptions, 'status'>, callback?: (deployment: Deployment) => T | Promise<T>): Promise<T>
+  /**
+   * Tracks one deployment around `callback`: sends `started` (which runs the
+   * preflight and may reject; then nothing is recorded), calls `callback` with the
+   * started deployment, then sends `completed` and resolves to the callback's
+   * result — or, when the callback throws or rejects, sends `failed` and rejects
+   * with the callback's own error.
+   */
+  deploying<T = Deployment>(options: Omit<DeploymentOptions, 'status'>, callback: (deployment: Deployment) => T | Promise<T>): Promise<T>
   /** Every rule, in evaluation order. */
   rules(): Promise<Array<StoredRule>>
   /** A rule by name (rejects with `NOT_FOUND`). */
@@ -408,6 +443,23 @@ export declare class Versioner {
   products(): Promise<Array<Product>>
   /** Every environment, from development to production. */
   environments(): Promise<Array<Environment>>
+  /** A product by name (any case of it) or id (rejects with `NOT_FOUND`). */
+  product(productName: string): Promise<Product>
+  /** An environment by name (any case of it) or id (rejects with `NOT_FOUND`). */
+  environment(environmentName: string): Promise<Environment>
+  /**
+   * Renames a product (`name`: its id and history stay; the old name no longer
+   * resolves) or changes its `description` (`''` removes it) or `extraMetadata`
+   * (replaced whole; `{}` removes it). Rejects with `INVALID_INPUT` for nothing to
+   * change, a name taken (or looking like one) or still named by a rule, and
+   * `FORBIDDEN` unless the role manages environments.
+   */
+  updateProduct(productName: string, change: CatalogChangeOptions): Promise<Product>
+  /**
+   * Renames an environment or changes its description or metadata (as
+   * `updateProduct`; its type has `setEnvironmentType`).
+   */
+  updateEnvironment(environmentName: string, change: CatalogChangeOptions): Promise<Environment>
   /**
    * Overrides an environment's type, or with `null` returns it to inference from
    * the name. The environment is created if it does not exist yet.
@@ -524,6 +576,11 @@ export interface ApprovalOptions {
    */
   approverRole?: string
   /** The environment it is granted in or for. */
+  environmentName?: string
+  /**
+   * @deprecated Use `environmentName` (the name every other option uses); removed in the
+   * next release.
+   */
   environment?: string
   /** A comment. */
   comment?: string
@@ -656,6 +713,19 @@ export interface BuildOptions {
   extraMetadata?: Record<string, unknown>
 }
 
+/**
+ * A change to a product's or an environment's catalog entry: `updateProduct(name, change)`,
+ * `updateEnvironment(name, change)`. Each field left out is left as it is.
+ */
+export interface CatalogChangeOptions {
+  /** A new name (a rename: the id and the history stay; the old name no longer resolves). */
+  name?: string
+  /** A new description; `''` removes it. */
+  description?: string
+  /** New metadata replacing the old as a whole (a JSON object); `{}` removes it. */
+  extraMetadata?: Record<string, unknown>
+}
+
 /** The counts behind the change failure rate. */
 export interface ChangeFailures {
   /** Failures counted. */
@@ -721,7 +791,7 @@ export interface CiInfo {
  * (`ClientOptions::from_json`), as in every binding.
  */
 export interface ClientOptions {
-  /** The server's base URL, e.g. `http://127.0.0.1:8000` (plain HTTP in this build). */
+  /** The server's base URL, e.g. `http://127.0.0.1:8000` or `https://versioner.example.com`. */
   apiUrl: string
   /** The API key, sent as `Authorization: Bearer <key>`. */
   apiKey?: string
@@ -744,6 +814,8 @@ export interface ClientOptions {
   maxWaitMs?: number
   /** The `User-Agent` header (default `versioner/<version>`). */
   userAgent?: string
+  /** A PEM file of certificate authorities trusted for `https://`, besides the system's. */
+  caCert?: string
 }
 
 /**
@@ -1072,6 +1144,10 @@ export interface Environment {
   type: EnvironmentType
   /** Whether the type was set explicitly rather than inferred. */
   typeOverridden: boolean
+  /** What it is, for people. */
+  description?: string
+  /** Free JSON for the catalog (region, owner, links); `{}` when none. */
+  extraMetadata: Record<string, any>
   /** When it was first seen. */
   createdAt: Date
 }
@@ -1080,7 +1156,7 @@ export interface Environment {
 export type EnvironmentType = 'dev' | 'test' | 'staging' | 'production' | 'other'
 
 /** The stable error codes, shared by every Versioner surface. */
-export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL'
+export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL' | 'RATE_LIMITED'
 
 /** What a preflight was decided on: the recorded state the rules read. */
 export interface Facts {
@@ -1202,10 +1278,14 @@ export type PreflightStatus = 'passed' | 'skipped'
 
 /** A deployable thing; created on first sight. */
 export interface Product {
-  /** Public id (UUID). */
+  /** Public id (UUID); it stays when the product is renamed. */
   id: string
   /** Unique name. */
   name: string
+  /** What it is, for people. */
+  description?: string
+  /** Free JSON for the catalog (owner, team, links); `{}` when none. */
+  extraMetadata: Record<string, any>
   /** When it was first seen. */
   createdAt: Date
 }

@@ -62,13 +62,13 @@ async function main(path?: string): Promise<void> {
 
   for (const environmentName of ['dev', 'staging']) {
     // started → your deploy → completed (or failed, rethrowing), in one call.
-    const started: Deployment = await vr.deployment({ productName: 'checkout', version, environmentName, deployedBy: 'dana' }, async (d) => d)
+    const started: Deployment = await vr.deploying({ productName: 'checkout', version, environmentName, deployedBy: 'dana' }, async (d) => d)
     console.log(`deployed checkout ${version} to ${environmentName} (deployment ${started.id})`)
   }
 
   const prod = { productName: 'checkout', version, environmentName: 'production', deployedBy: 'dana' }
   try {
-    await vr.deployment(prod, async () => console.log('(not reached)'))
+    await vr.deploying(prod, async () => console.log('(not reached)'))
   } catch (e) {
     if (!isVersionerError(e) || !e.verdict) throw e
     const verdict: Verdict = e.verdict
@@ -78,10 +78,10 @@ async function main(path?: string): Promise<void> {
   }
 
   for (const approver of ['alice', 'bob']) {
-    await vr.approve({ productName: 'checkout', version, approvalType: 'release', approver, environment: 'production' })
+    await vr.approve({ productName: 'checkout', version, approvalType: 'release', approver, environmentName: 'production' })
     console.log(`approved by ${approver}`)
   }
-  const shipped = await vr.deployment(prod, async (d) => d.id)
+  const shipped = await vr.deploying(prod, async (d) => d.id)
   console.log(`deployed checkout ${version} to production (deployment ${shipped})\n`)
 
   console.log(`What's deployed where:\n${table(await vr.state())}`)

@@ -87,10 +87,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0 if verdict.allowed else EXIT_BLOCKED
 
     try:
-        with vr.deployment(
-            product=args.product,
+        with vr.deploying(
+            product_name=args.product,
             version=args.version,
-            environment=args.environment,
+            environment_name=args.environment,
             deployed_by=args.deployed_by,
             scm_sha=ci.scm_sha,
             scm_repository=ci.scm_repository,

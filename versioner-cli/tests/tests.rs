@@ -7,9 +7,19 @@
 //!   promotion flow, errors with the same codes as in process, retries recorded exactly once.
 //! - `cli`: the `versioner` binary against a server and in process: exit codes, output,
 //!   `--fail-on-api-error=false`, config files, GitHub annotations, keys, `serve` and SIGTERM.
-//! - `crash`: `versioner serve` killed with SIGKILL mid-write; retries with their
-//!   `Idempotency-Key` replay what committed, never run it twice.
+//! - `crash`: `versioner serve` killed with SIGKILL mid-write under four clients (after each
+//!   kill the file passes `integrity_check` and holds every acknowledged write; retries with
+//!   their `Idempotency-Key` replay what committed, never run it twice); an in-process writer
+//!   killed mid-transaction; a full disk (`RLIMIT_FSIZE`) giving `STORAGE` and no corruption.
 //! - `insights`: `versioner metrics dora` in process and through the server.
+//! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
+//!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
+//!   an API key alone means the public API.
+//! - `catalog`: products and environments described and renamed over HTTP, the client and the
+//!   CLI; ids and history stay.
+//! - `gaps`: `drift`, `versions --sha`/`--id`, `products`, `environments`, `rules history`,
+//!   one policy problem per line, config-file typos, `--help` headings, humanised waits.
+//! - `zero_config`: with nothing configured the CLI records into `~/.versioner/versioner.db`.
 //! - `ci`: the CI detection vectors of all 8 systems through the CLI into the recorded events.
 //!
 //! Everything runs on loopback ports and temporary directories, in a few seconds.
@@ -26,6 +36,11 @@ mod support;
 
 #[path = "suite/api.rs"]
 mod api;
+// `versioner calendar` and schedule windows in `rules list` (issue 17).
+#[path = "suite/calendar.rs"]
+mod calendar;
+#[path = "suite/catalog.rs"]
+mod catalog;
 #[path = "suite/ci.rs"]
 mod ci;
 #[path = "suite/cli.rs"]
@@ -34,5 +49,11 @@ mod cli;
 mod client;
 #[path = "suite/crash.rs"]
 mod crash;
+#[path = "suite/gaps.rs"]
+mod gaps;
 #[path = "suite/insights.rs"]
 mod insights;
+#[path = "suite/tls.rs"]
+mod tls;
+#[path = "suite/zero_config.rs"]
+mod zero_config;

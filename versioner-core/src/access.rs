@@ -148,7 +148,8 @@ pub enum Permission {
     /// Record and revoke approvals (which types: the approval catalog's grants): admin,
     /// release_manager, product, developer, sre, qa, security, compliance.
     Approve,
-    /// Set environment types: admin, release_manager, sre.
+    /// Set environment types, and rename or describe products and environments (the
+    /// catalog): admin, release_manager, sre.
     ManageEnvironments,
     /// Add, edit and delete rules, change their status, apply a policy: admin,
     /// release_manager, sre.
@@ -261,8 +262,10 @@ pub struct Principal {
     /// Its role.
     pub role: Role,
     /// When it was created.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When its role last changed (or it was created).
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -361,10 +364,13 @@ pub struct ApiKey {
     /// The key's visible start, `sk_vr_<id>`.
     pub prefix: String,
     /// When it was created.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When it was last used (to the minute).
+    #[serde(with = "crate::wire::instant::option")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// When it was revoked.
+    #[serde(with = "crate::wire::instant::option")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -74,8 +74,10 @@ pub struct Approval {
     /// The approver's comment.
     pub comment: Option<String>,
     /// When it was granted.
+    #[serde(with = "crate::wire::instant")]
     pub granted_at: DateTime<Utc>,
     /// When it was revoked, if it was.
+    #[serde(with = "crate::wire::instant::option")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who revoked it.
     pub revoked_by: Option<String>,

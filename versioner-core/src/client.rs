@@ -21,8 +21,11 @@
 //! answer records the event once: `versioner serve` replays the stored answer to the retry.
 //!
 //! # Transport
-//! Plain `http://` only in this build (no TLS stack is compiled in); put a TLS-terminating
-//! proxy in front of the server, or reach it over a private network.
+//! `http://` and `https://`. HTTPS uses rustls and trusts the system's certificate
+//! authorities; `SSL_CERT_FILE` (a PEM bundle) or `SSL_CERT_DIR` replace them, and
+//! [`ClientOptions::ca_cert`] adds a PEM file of authorities to them (a private CA, a test
+//! CA). A certificate the client cannot trust is a `NETWORK` error naming the problem
+//! (`invalid peer certificate: UnknownIssuer`), not retried.
 //!
 //! ```no_run
 //! use versioner_core::client::Client;
@@ -46,7 +49,11 @@ use serde_json::{Value, json};
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::{Error, Result};
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
-use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
+use crate::input::PolicyInput;
+use crate::model::{
+    Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
+};
+use crate::policy::lint::LintReport;
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::ApplyReport;
 use crate::state::{Drift, StateMatrix};
@@ -62,7 +69,8 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 ///
 /// Every surface reads them from one JSON object ([`ClientOptions::from_json`]):
 /// `{"timeout_ms": 30000, "max_attempts": 4, "backoff_ms": 1000, "max_wait_ms": 60000,
-/// "user_agent": "…"}`; a missing key keeps its default, an unknown key is refused.
+/// "user_agent": "…", "ca_cert": "/path/ca.pem"}`; a missing key keeps its default, an
+/// unknown key is refused.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -86,6 +94,9 @@ pub struct ClientOptions {
     pub max_wait: Duration,
     /// The `User-Agent` header. Default `versioner/<version>`. JSON: `user_agent`.
     pub user_agent: String,
+    /// A PEM file of certificate authorities trusted for `https://` on top of the system's
+    /// (or of `SSL_CERT_FILE`'s). Default none. JSON: `ca_cert`, a path.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl Default for ClientOptions {
@@ -96,6 +107,7 @@ impl Default for ClientOptions {
             backoff: Duration::from_secs(1),
             max_wait: Duration::from_secs(60),
             user_agent: format!("versioner/{}", crate::VERSION),
+            ca_cert: None,
         }
     }
 }
@@ -126,6 +138,13 @@ impl ClientOptions {
     #[must_use]
     pub fn max_wait(mut self, max_wait: Duration) -> ClientOptions {
         self.max_wait = max_wait;
+        self
+    }
+
+    /// Trusts the certificate authorities of a PEM file for `https://`, besides the system's.
+    #[must_use]
+    pub fn ca_cert(mut self, path: impl Into<std::path::PathBuf>) -> ClientOptions {
+        self.ca_cert = Some(path.into());
         self
     }
 
@@ -176,7 +195,8 @@ impl Client {
     /// `Client::with_options(base_url, api_key, ClientOptions::default())`.
     ///
     /// # Errors
-    /// `INVALID_INPUT` on `api_url` when the URL is malformed or not `http://`.
+    /// `INVALID_INPUT` on `api_url` when the URL is malformed or neither `http://` nor
+    /// `https://`.
     pub fn new(base_url: &str, api_key: Option<&str>) -> Result<Client> {
         Client::with_options(base_url, api_key, ClientOptions::default())
     }
@@ -184,7 +204,8 @@ impl Client {
     /// A client with the given options.
     ///
     /// # Errors
-    /// As [`Client::new`]; `INTERNAL` when the HTTP stack cannot be initialised.
+    /// As [`Client::new`]; `INVALID_INPUT` on `ca_cert` when the file cannot be read or holds
+    /// no PEM certificate; `INTERNAL` when the HTTP stack cannot be initialised.
     pub fn with_options(
         base_url: &str,
         api_key: Option<&str>,
@@ -198,20 +219,11 @@ impl Client {
             )
         })?;
         match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(Error::invalid(
-                    "api_url",
-                    format!(
-                        "`{trimmed}`: https is not supported by this build; use http:// behind a \
-                         TLS-terminating proxy or on a private network"
-                    ),
-                ));
-            }
+            "http" | "https" => {}
             other => {
                 return Err(Error::invalid(
                     "api_url",
-                    format!("`{trimmed}` has the scheme `{other}`; expected http://"),
+                    format!("`{trimmed}` has the scheme `{other}`; expected http:// or https://"),
                 ));
             }
         }
@@ -221,9 +233,13 @@ impl Client {
                 format!("`{trimmed}` has no host; expected e.g. http://127.0.0.1:8000"),
             ));
         }
-        let http = Http::builder()
+        let mut builder = Http::builder()
             .timeout(options.timeout)
-            .user_agent(options.user_agent.clone())
+            .user_agent(options.user_agent.clone());
+        if let Some(path) = &options.ca_cert {
+            builder = builder.tls_certs_merge(read_ca_cert(path)?);
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::internal(format!("cannot initialise the HTTP client: {e}")))?;
         Ok(Client {
@@ -361,6 +377,9 @@ impl Client {
         }
         let resp = match req.send() {
             Ok(r) => r,
+            Err(e) if is_certificate_error(&e) => {
+                return Attempt::Done(Err(network_error(&self.base, &e)));
+            }
             Err(e) => {
                 return Attempt::Retry {
                     error: network_error(&self.base, &e),
@@ -405,6 +424,49 @@ impl Client {
     }
 }
 
+/// The certificates of a PEM file of certificate authorities.
+fn read_ca_cert(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| Error::invalid("ca_cert", format!("cannot read `{}`: {e}", path.display())))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::invalid(
+            "ca_cert",
+            format!("`{}` is not a PEM certificate file: {e}", path.display()),
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(Error::invalid(
+            "ca_cert",
+            format!(
+                "`{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(certs)
+}
+
+/// Whether a transport error is the server's certificate being refused (retrying cannot help).
+fn is_certificate_error(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        // An I/O error's `source` skips the error it wraps: look inside it too.
+        let wrapped = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        // The TLS error may reach us boxed in a connector's own type; its text still names
+        // the certificate (rustls: `invalid peer certificate: …`).
+        if s.downcast_ref::<rustls::Error>().is_some()
+            || wrapped.is_some_and(|w| w.downcast_ref::<rustls::Error>().is_some())
+            || s.to_string().contains("invalid peer certificate")
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn network_error(base: &Url, e: &reqwest::Error) -> Error {
     let what = if e.is_timeout() {
         "timed out"
@@ -420,11 +482,17 @@ fn network_error(base: &Url, e: &reqwest::Error) -> Error {
         cause = s.to_string();
         source = s.source();
     }
-    let cause = if cause.is_empty() {
+    let mut cause = if cause.is_empty() {
         e.to_string()
     } else {
         cause
     };
+    if is_certificate_error(e) {
+        cause.push_str(
+            "; the server's certificate is not trusted: add its certificate authority with the \
+             `ca_cert` option (versioner --ca-cert FILE) or SSL_CERT_FILE",
+        );
+    }
     Error::Network {
         message: format!("{what}: Versioner server at {base}: {cause}"),
     }
@@ -536,6 +604,17 @@ impl Tracker for Client {
         parse(self.send(E::APPLY_POLICY, &[], &[], Some(&body))?)
     }
 
+    fn lint_policy_input(&self, policy: Option<&PolicyInput>) -> Result<LintReport> {
+        let body = match policy {
+            Some(p) => {
+                let (text, format) = p.document()?;
+                wire::LintPolicyRequest::new(Some(Value::String(text.into_owned())), Some(format))
+            }
+            None => wire::LintPolicyRequest::new(None, None),
+        };
+        parse(self.send(E::LINT_POLICY, &[], &[], Some(&encode(&body)?))?)
+    }
+
     fn set_rule_status(
         &self,
         name: &str,
@@ -570,6 +649,24 @@ impl Tracker for Client {
 
     fn environments(&self) -> Result<Vec<Environment>> {
         parse(self.send(E::ENVIRONMENTS, &[], &[], None)?)
+    }
+
+    fn product(&self, name_or_id: &str) -> Result<Product> {
+        parse(self.send(E::PRODUCT, &[name_or_id], &[], None)?)
+    }
+
+    fn environment(&self, name_or_id: &str) -> Result<Environment> {
+        parse(self.send(E::ENVIRONMENT, &[name_or_id], &[], None)?)
+    }
+
+    fn update_product(&self, name_or_id: &str, change: &CatalogChange) -> Result<Product> {
+        let body = encode(change)?;
+        parse(self.send(E::UPDATE_PRODUCT, &[name_or_id], &[], Some(&body))?)
+    }
+
+    fn update_environment(&self, name_or_id: &str, change: &CatalogChange) -> Result<Environment> {
+        let body = encode(change)?;
+        parse(self.send(E::UPDATE_ENVIRONMENT, &[name_or_id], &[], Some(&body))?)
     }
 
     fn set_environment_type(
@@ -915,10 +1012,44 @@ mod tests {
             u.as_str(),
             "http://example.test:8000/versioner/deployments/?product=a+b"
         );
-        for bad in ["ftp://x", "not a url", "https://api.versioner.io"] {
+        for bad in ["ftp://x", "not a url", "mailto:ops@example.test"] {
             let e = Client::new(bad, None).unwrap_err();
             assert_eq!(e.field(), Some("api_url"), "{bad}");
         }
+        assert!(Client::new("https://api.versioner.io", None).is_ok());
+    }
+
+    #[test]
+    fn a_ca_cert_file_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let e = Client::with_options(
+            "https://127.0.0.1:1",
+            None,
+            ClientOptions::default().ca_cert(&missing),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code(), e.field()),
+            (ErrorCode::InvalidInput, Some("ca_cert"))
+        );
+        assert!(e.to_string().contains("cannot read"), "{e}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let e = Client::with_options(
+            "https://127.0.0.1:1",
+            None,
+            ClientOptions::default().ca_cert(&empty),
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("ca_cert"));
+        assert!(e.to_string().contains("no PEM certificate"), "{e}");
+        let options: ClientOptions =
+            serde_json::from_value(json!({"ca_cert": "/etc/ssl/ca.pem"})).unwrap();
+        assert_eq!(
+            options.ca_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/ca.pem"))
+        );
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub struct DecisionRecord {
     /// Its public id.
     pub id: String,
     /// When it was recorded (the server's clock).
+    #[serde(with = "crate::wire::instant")]
     pub recorded_at: DateTime<Utc>,
     /// The product.
     pub product_name: String,
@@ -130,8 +131,10 @@ pub struct ViolationQuery {
     /// The environment.
     pub environment: Option<String>,
     /// Recorded at or after.
+    #[serde(with = "crate::wire::instant::option")]
     pub since: Option<DateTime<Utc>>,
     /// Recorded before.
+    #[serde(with = "crate::wire::instant::option")]
     pub until: Option<DateTime<Utc>>,
     /// `blocked` (refused), `reported` (report-only failures) or `bypassed`.
     pub outcome: Option<DecisionOutcome>,
@@ -146,6 +149,7 @@ pub struct ReplayChange {
     /// The decision.
     pub decision_id: String,
     /// When it was recorded.
+    #[serde(with = "crate::wire::instant")]
     pub recorded_at: DateTime<Utc>,
     /// What it was about.
     pub product_name: String,

@@ -45,11 +45,13 @@ pub enum ErrorCode {
     Network,
     /// A bug or an unexpected state.
     Internal,
+    /// Too many requests: over a server's rate limit; retry after its `Retry-After`.
+    RateLimited,
 }
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidInput,
         ErrorCode::VersionConflict,
         ErrorCode::ConcurrentDeployment,
@@ -64,6 +66,7 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::Network,
         ErrorCode::Internal,
+        ErrorCode::RateLimited,
     ];
 
     /// The stable string form, e.g. `"VERSION_CONFLICT"`.
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::Storage => "STORAGE",
             ErrorCode::Network => "NETWORK",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -124,6 +128,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => 403,
             ErrorCode::Storage => 503,
             ErrorCode::Network | ErrorCode::Internal => 500,
+            ErrorCode::RateLimited => 429,
         }
     }
 
@@ -141,7 +146,10 @@ impl ErrorCode {
             | ErrorCode::InsufficientSoakTime
             | ErrorCode::ApprovalRequired
             | ErrorCode::QualityApprovalRequired => 5,
-            ErrorCode::Storage | ErrorCode::Network | ErrorCode::Internal => 1,
+            ErrorCode::Storage
+            | ErrorCode::Network
+            | ErrorCode::Internal
+            | ErrorCode::RateLimited => 1,
         }
     }
 }
@@ -274,6 +282,12 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// A server refused the request for now: over its rate limit for the key or address.
+    #[error("{message}")]
+    RateLimited {
+        /// What limit, and when to retry.
+        message: String,
+    },
     /// A bug or an unexpected state.
     #[error("internal error: {message}")]
     Internal {
@@ -307,6 +321,7 @@ impl Error {
             Error::Network { .. } => ErrorCode::Network,
             Error::Remote { code, .. } => *code,
             Error::Internal { .. } => ErrorCode::Internal,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
         }
     }
 

@@ -393,18 +393,40 @@ impl CheckRequest {
     }
 }
 
-/// Accepts a string, a number or a boolean (as its text), or null.
+/// Accepts a string, a whole number or a boolean (as its text), or null.
 fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Number(n)) => number_text(&n).map(Some).map_err(serde::de::Error::custom),
         Some(Value::Bool(b)) => Ok(Some(b.to_string())),
         Some(other) => Err(serde::de::Error::custom(format!(
             "expected a string, found {}",
             json_kind(&other)
         ))),
+    }
+}
+
+/// The text of a JSON number given for a text field, only when it is kept exactly as sent.
+///
+/// A whole number (`42`, `-7`) reads back as the digits the client wrote: JSON allows no
+/// leading zeros or plus sign, and `serde_json` keeps every integer of 64 bits exactly. A
+/// number with a fraction or an exponent does not: it is parsed into a binary float, so
+/// `1.10` would become `1.1` (and collide with the version `"1.1"`) and `1.5e3` would become
+/// `1500.0`. Keeping the raw text instead would take `serde_json`'s `arbitrary_precision`
+/// feature, which is global to every crate of the build and breaks numbers inside
+/// `#[serde(flatten)]` and `#[serde(untagged)]` types the wire module uses; so such a number
+/// is refused, naming the field, and the client is told to send it as a string. (`-0` and
+/// integers beyond 64 bits are floats to `serde_json`, so they are refused the same way.)
+pub(crate) fn number_text(n: &serde_json::Number) -> std::result::Result<String, String> {
+    if n.is_i64() || n.is_u64() {
+        Ok(n.to_string())
+    } else {
+        Err(format!(
+            "is the JSON number `{n}`; a number with a fraction or an exponent is not kept as \
+             written (`1.10` would read as `1.1`): send it as a string, e.g. \"1.10\""
+        ))
     }
 }
 

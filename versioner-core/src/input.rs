@@ -59,7 +59,8 @@ use crate::store::{SqliteOptions, Synchronous};
 ///   also start with `[`, which is why a lone `[` does not decide).
 /// - **A JSON value** is an object with `rules` or an array of rules, already parsed.
 /// - **A file** is read here; its format is the one given, else its extension's (`.json` is
-///   JSON, any other name TOML).
+///   JSON, any other name TOML). A window's `holidays = "holidays.ics"` is read relative to
+///   the file and its dates stored inline (`holidays_file` keeps the name).
 ///
 /// Errors are `INVALID_INPUT`: `policy` for text that is not valid TOML or JSON, a file that
 /// cannot be read or a value of the wrong kind, `format` for a format that does not apply, and
@@ -195,6 +196,16 @@ impl PolicyInput {
                     Error::invalid("policy", format!("cannot read `{}`: {e}", path.display()))
                 })?;
                 let format = format.unwrap_or_else(|| PolicyFormat::from_path(path));
+                // Holiday files named by its windows are read next to it and stored inline.
+                if text.contains("holidays") {
+                    let mut value = PolicyFile::document_value(&text, format)?;
+                    let before = value.clone();
+                    let base = path.parent().unwrap_or_else(|| Path::new("."));
+                    crate::policy::calendar::resolve_holiday_files(&mut value, base)?;
+                    if value != before {
+                        return Ok((Cow::Owned(value.to_string()), PolicyFormat::Json));
+                    }
+                }
                 Ok((Cow::Owned(text), format))
             }
         }

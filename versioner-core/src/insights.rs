@@ -504,8 +504,10 @@ pub struct Bands {
 #[non_exhaustive]
 pub struct DoraFigures {
     /// The range's start (inclusive).
+    #[serde(with = "crate::wire::instant")]
     pub since: DateTime<Utc>,
     /// The range's end (exclusive).
+    #[serde(with = "crate::wire::instant")]
     pub until: DateTime<Utc>,
     /// Deployment frequency.
     pub deployment_frequency: DeploymentFrequency,
@@ -532,8 +534,10 @@ pub struct DoraReport {
     /// The environments in scope.
     pub environments: Vec<String>,
     /// The range's start (inclusive).
+    #[serde(with = "crate::wire::instant")]
     pub since: DateTime<Utc>,
     /// The range's end (exclusive).
+    #[serde(with = "crate::wire::instant")]
     pub until: DateTime<Utc>,
     /// Deployment frequency.
     pub deployment_frequency: DeploymentFrequency,

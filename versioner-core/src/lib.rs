@@ -65,6 +65,7 @@ mod model;
 mod names;
 pub mod outbox;
 pub mod policy;
+pub mod policy_tests;
 mod service;
 mod state;
 mod status;
@@ -84,8 +85,8 @@ pub use error::{Error, ErrorCode, PolicyProblem, Result};
 pub use event::{BuildEvent, CheckRequest, DeploymentEvent, MAX_METADATA_BYTES};
 pub use input::{Feature, Location, PolicyInput, StoreOptions};
 pub use model::{
-    Build, BuildFields, Deployment, DeploymentFields, Environment, EnvironmentType, Page, Product,
-    Version,
+    Build, BuildFields, CatalogChange, Deployment, DeploymentFields, Environment, EnvironmentType,
+    Page, Product, Version,
 };
 pub use outbox::{AuditReport, DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};

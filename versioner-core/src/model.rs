@@ -22,12 +22,70 @@ use crate::status::Status;
 pub struct Product {
     /// Public id (UUID).
     pub id: String,
-    /// Unique name.
+    /// Unique name; it can be changed ([`Versioner::update_product`]), the id stays.
+    ///
+    /// [`Versioner::update_product`]: crate::Versioner::update_product
     pub name: String,
+    /// What it is, for people (`None` until someone describes it).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Free JSON for the catalog (owner, team, links), `{}` when none.
+    #[serde(default)]
+    pub extra_metadata: Map<String, Value>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
+}
+
+/// A change to a product's or an environment's catalog entry (the body of
+/// `PATCH /products/{product}` and `PATCH /environments/{name}`): each field absent is left
+/// unchanged. Versions are never changed: they are immutable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CatalogChange {
+    /// A new name (a rename: the id, the history, versions, deployments and approvals follow;
+    /// the old name no longer resolves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new description; `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New metadata, replacing the old as a whole; `{}` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_metadata: Option<Map<String, Value>>,
+}
+
+impl CatalogChange {
+    /// A change that renames to `name`.
+    pub fn rename(name: impl Into<String>) -> CatalogChange {
+        CatalogChange {
+            name: Some(name.into()),
+            ..CatalogChange::default()
+        }
+    }
+
+    /// Also sets the description (`""` removes it).
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> CatalogChange {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Also replaces the metadata (an empty map removes it).
+    #[must_use]
+    pub fn extra_metadata(mut self, metadata: Map<String, Value>) -> CatalogChange {
+        self.extra_metadata = Some(metadata);
+        self
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.extra_metadata.is_none()
+    }
 }
 
 /// The kind of an environment, which orders environments from development to production.
@@ -165,7 +223,14 @@ pub struct Environment {
     pub env_type: EnvironmentType,
     /// Whether a user set the type (rather than inference).
     pub type_overridden: bool,
+    /// What it is, for people (`None` until someone describes it).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Free JSON for the catalog (region, owner, links), `{}` when none.
+    #[serde(default)]
+    pub extra_metadata: Map<String, Value>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -197,10 +262,11 @@ pub struct Version {
     /// Who built it, when known.
     pub built_by: Option<String>,
     /// When it was first seen.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When its commit was made (`scm_committed_at` of its first event that gave one): where
     /// its lead time for changes starts.
-    #[serde(default)]
+    #[serde(default, with = "crate::wire::instant::option")]
     pub scm_committed_at: Option<DateTime<Utc>>,
     #[serde(skip)]
     pub(crate) key: i64,
@@ -228,12 +294,16 @@ pub struct Build {
     #[serde(flatten)]
     pub fields: BuildFields,
     /// When the build started (given, or when first recorded).
+    #[serde(with = "crate::wire::instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished, once terminal.
+    #[serde(with = "crate::wire::instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When Versioner first recorded it.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When Versioner last recorded an event of it.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
     /// Free-form metadata, merged from every event (later keys win).
     pub extra_metadata: Map<String, Value>,
@@ -300,12 +370,16 @@ pub struct Deployment {
     #[serde(flatten)]
     pub fields: DeploymentFields,
     /// When the deployment was first recorded (`pending` or `started`, or the terminal event).
+    #[serde(with = "crate::wire::instant")]
     pub deployed_at: DateTime<Utc>,
     /// When it started running (the `started` event), if it did.
+    #[serde(with = "crate::wire::instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished, once terminal (the event's `completed_at`, else when recorded).
+    #[serde(with = "crate::wire::instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When Versioner last recorded an event of it.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
     /// Free-form metadata, merged from every event (later keys win).
     pub extra_metadata: Map<String, Value>,

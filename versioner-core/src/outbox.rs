@@ -84,8 +84,15 @@ event_types! {
     RuleDeleted = "rule.deleted",
     /// A rule's status changed (enabled, report_only, disabled).
     RuleStatusChanged = "rule.status_changed",
-    /// An environment's type was set or returned to inference.
+    /// An environment's type was set or returned to inference, or its description or
+    /// metadata changed.
     EnvironmentUpdated = "environment.updated",
+    /// An environment was renamed (its id, and everything recorded against it, stay).
+    EnvironmentRenamed = "environment.renamed",
+    /// A product's description or metadata changed.
+    ProductUpdated = "product.updated",
+    /// A product was renamed (its id, and everything recorded against it, stay).
+    ProductRenamed = "product.renamed",
     /// An API key was created (never the key itself).
     ApiKeyCreated = "api_key.created",
     /// An API key was revoked.
@@ -170,6 +177,7 @@ pub struct DomainEvent {
     /// What happened.
     pub event_type: EventType,
     /// When it was recorded (the server's clock).
+    #[serde(with = "crate::wire::instant")]
     pub occurred_at: DateTime<Utc>,
     /// Who did it, when known (the caller's actor or key name).
     pub actor: Option<String>,

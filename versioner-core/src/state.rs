@@ -22,6 +22,7 @@ pub struct DeployedVersion {
     /// The deployment's status.
     pub status: Status,
     /// When it completed (or, in progress, when it started).
+    #[serde(with = "crate::wire::instant")]
     pub deployed_at: DateTime<Utc>,
     /// Who deployed it.
     pub deployed_by: Option<String>,
@@ -83,6 +84,7 @@ pub struct StateCell {
 #[non_exhaustive]
 pub struct StateMatrix {
     /// The instant described (`None`: now).
+    #[serde(with = "crate::wire::instant::option")]
     pub at: Option<DateTime<Utc>>,
     /// Product names, sorted.
     pub products: Vec<String>,

@@ -36,8 +36,11 @@ use crate::approval::{Approval, ApprovalRequest};
 use crate::error::Result;
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
 use crate::input::PolicyInput;
-use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
-use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::model::{
+    Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
+};
+use crate::policy::lint::LintReport;
+use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus, Verdict};
 use crate::service::{ApplyReport, Versioner};
 use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
@@ -144,6 +147,13 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
         self.apply_policy_text(&text, format, mode, actor)
     }
 
+    /// Lints a policy (`None`: the policy in force) against what is recorded: see
+    /// [`lint`](crate::policy::lint). Errors in the report make `apply` refuse the policy.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` as [`PolicyInput::parse`]; `STORAGE`.
+    fn lint_policy_input(&self, policy: Option<&PolicyInput>) -> Result<LintReport>;
+
     /// Changes a rule's status, recording who, when and why.
     ///
     /// # Errors
@@ -185,6 +195,32 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `STORAGE`.
     fn environments(&self) -> Result<Vec<Environment>>;
+
+    /// A product by name or id. See [`Versioner::product`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn product(&self, name_or_id: &str) -> Result<Product>;
+
+    /// An environment by name or id. See [`Versioner::environment`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn environment(&self, name_or_id: &str) -> Result<Environment>;
+
+    /// Renames a product or changes its description or metadata. See
+    /// [`Versioner::update_product`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `FORBIDDEN`; `STORAGE`.
+    fn update_product(&self, name_or_id: &str, change: &CatalogChange) -> Result<Product>;
+
+    /// Renames an environment or changes its description or metadata. See
+    /// [`Versioner::update_environment`].
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `INVALID_INPUT`; `FORBIDDEN`; `STORAGE`.
+    fn update_environment(&self, name_or_id: &str, change: &CatalogChange) -> Result<Environment>;
 
     /// Overrides an environment's type, or with `None` returns it to inference from the name;
     /// the environment is created if needed. See [`Versioner::set_environment_type`].
@@ -342,6 +378,19 @@ impl Tracker for Versioner {
         Versioner::apply_policy(self, &policy.parse()?, mode, actor)
     }
 
+    fn lint_policy_input(&self, policy: Option<&PolicyInput>) -> Result<LintReport> {
+        let file = match policy {
+            Some(p) => p.parse()?,
+            None => PolicyFile::new(
+                Versioner::rules(self)?
+                    .into_iter()
+                    .map(|s| s.rule)
+                    .collect(),
+            ),
+        };
+        Versioner::lint_policy(self, &file)
+    }
+
     fn set_rule_status(
         &self,
         name: &str,
@@ -370,6 +419,22 @@ impl Tracker for Versioner {
 
     fn environments(&self) -> Result<Vec<Environment>> {
         Versioner::environments(self)
+    }
+
+    fn product(&self, name_or_id: &str) -> Result<Product> {
+        Versioner::product(self, name_or_id)
+    }
+
+    fn environment(&self, name_or_id: &str) -> Result<Environment> {
+        Versioner::environment(self, name_or_id)
+    }
+
+    fn update_product(&self, name_or_id: &str, change: &CatalogChange) -> Result<Product> {
+        Versioner::update_product(self, name_or_id, change)
+    }
+
+    fn update_environment(&self, name_or_id: &str, change: &CatalogChange) -> Result<Environment> {
+        Versioner::update_environment(self, name_or_id, change)
     }
 
     fn set_environment_type(

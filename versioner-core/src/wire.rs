@@ -11,7 +11,7 @@
 //! ```json
 //! {"id": "0190…", "product_id": "…", "version_id": "…", "environment_id": "…",
 //!  "product_name": "api", "version": "1.2.0", "environment_name": "production",
-//!  "status": "started", "deployed_at": "2026-11-21T09:30:00Z", "deployed_by": "dana",
+//!  "status": "started", "deployed_at": "2026-11-21T09:30:00.000000Z", "deployed_by": "dana",
 //!  "completed_at": null, "deploy_url": null, "source_system": "github",
 //!  "extra_metadata": {"preflight_status": {"status": "passed", "rules_evaluated": [
 //!     {"rule_name": "QA sign-off", "rule_type": "version_approval", "status": "report_only",
@@ -21,13 +21,23 @@
 //! A build ([`build`]) carries `id`, `version_id`, `product_id`, `product_name`, `version`,
 //! `build_number`, `status`, `build_url`, `started_at`, `completed_at`, `created_at`.
 //!
+//! # Instants
+//! Every instant sent is RFC 3339 in UTC with six fractional digits and `Z`
+//! (`2026-11-21T09:30:00.000000Z`), written by [`mod@instant`]; any RFC 3339 instant is read.
+//!
+//! # Bodies
+//! Every JSON body is read by [`json::parse_object`]: it must be an object, and a key given
+//! twice is refused, naming it. A text field takes a string, a boolean or a whole number
+//! (kept as written); a number with a fraction or an exponent is refused, naming the field.
+//!
 //! # Errors
 //! Every error body has `detail` (as FastAPI clients expect) and our stable `code`:
 //! ```json
 //! {"detail": "Version 1.2.3 already exists with different SHA", "code": "VERSION_CONFLICT",
 //!  "message": "version `1.2.3` of `api` is recorded with sha `abc…`, not `def…`; …"}
 //! ```
-//! Validation errors (422) list the field FastAPI-style:
+//! Validation errors (422) list the field FastAPI-style, located in the request ([`Place`]:
+//! `body`, `query`, `path` or `header`):
 //! `{"detail": [{"loc": ["body", "product_name"], "msg": "…", "type": "value_error"}], "code": "INVALID_INPUT", "message": "…"}`.
 //! A preflight rejection (409/423/428) nests the verdict under `detail`:
 //! ```json
@@ -48,7 +58,7 @@
 //! `status` takes any alias, `limit` a number or its text; [`history_query_pairs`] writes the
 //! query-string form back.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -61,25 +71,58 @@ use crate::policy::{
 use crate::status::Status;
 use crate::store::HistoryQuery;
 
-/// Instants on the wire: RFC 3339 UTC with milliseconds (`2026-11-21T09:30:00.000Z`).
-mod millis {
+/// Instants on the wire: one format everywhere, RFC 3339 in UTC with exactly six fractional
+/// digits (microseconds) and a `Z`: `2026-11-21T09:30:00.000000Z`.
+///
+/// Microseconds are what every store keeps (SQLite as fixed-width text, PostgreSQL's
+/// `timestamptz`), so nothing recorded is rounded, and a fixed width sorts as text and parses
+/// in every client (Python's `datetime.fromisoformat`, JavaScript's `Date`, Go's
+/// `time.RFC3339Nano`). Every instant of every record the core hands out is written by
+/// [`instant::format`] (records use `#[serde(with = "crate::wire::instant")]`), including those
+/// inside rule details (`ends_at`) and domain event payloads. Reading accepts any RFC 3339
+/// instant.
+pub mod instant {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    /// The wire text of `t`: `2026-11-21T09:30:00.000000Z`.
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    /// Whether `text` is an instant in the wire format (six fractional digits, `Z`).
+    pub fn is_wire_format(text: &str) -> bool {
+        text.len() == 27
+            && DateTime::parse_from_rfc3339(text)
+                .is_ok_and(|t| format(&t.with_timezone(&Utc)) == text)
+    }
+
+    /// Serializes an instant in the wire format.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    /// Reads any RFC 3339 instant.
+    ///
+    /// # Errors
+    /// Text that is not RFC 3339.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         DateTime::<Utc>::deserialize(d)
     }
 
     /// The same for an optional instant (`null` when absent).
-    pub(super) mod option {
+    pub mod option {
         use chrono::{DateTime, Utc};
         use serde::{Deserialize, Deserializer, Serializer};
 
-        pub(in super::super) fn serialize<S: Serializer>(
+        /// Serializes an optional instant in the wire format, `null` when absent.
+        ///
+        /// # Errors
+        /// The serializer's.
+        pub fn serialize<S: Serializer>(
             t: &Option<DateTime<Utc>>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
@@ -89,7 +132,11 @@ mod millis {
             }
         }
 
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+        /// Reads an optional RFC 3339 instant.
+        ///
+        /// # Errors
+        /// Text that is not RFC 3339.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<DateTime<Utc>>, D::Error> {
             Option::<DateTime<Utc>>::deserialize(d)
@@ -196,16 +243,16 @@ pub struct DeploymentBody {
     /// The canonical status.
     pub status: Status,
     /// When the deployment was recorded as happening.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub deployed_at: DateTime<Utc>,
     /// When it started.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When the record last changed.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub updated_at: DateTime<Utc>,
     /// The event's fields.
     #[serde(flatten)]
@@ -301,16 +348,16 @@ pub struct BuildBody {
     #[serde(flatten)]
     pub fields: BuildFields,
     /// When the build started.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// When it was recorded.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub created_at: DateTime<Utc>,
     /// When the record last changed.
-    #[serde(with = "millis")]
+    #[serde(with = "instant")]
     pub updated_at: DateTime<Utc>,
     /// The event's metadata.
     pub extra_metadata: Map<String, Value>,
@@ -377,7 +424,7 @@ pub struct Violation {
     /// The rule's details (`rule_name`, the conflicting deployment, the window, …).
     pub details: Map<String, Value>,
     /// When time alone clears it.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub retry_after: Option<DateTime<Utc>>,
 }
 
@@ -405,7 +452,7 @@ pub struct BlockedDetail {
     /// A summary a person can act on.
     pub message: String,
     /// When time alone clears every block.
-    #[serde(with = "millis::option")]
+    #[serde(with = "instant::option")]
     pub retry_after: Option<DateTime<Utc>>,
     /// The most severe failure's details (`rule_name`, …).
     pub details: Map<String, Value>,
@@ -597,7 +644,7 @@ pub fn history_query(filter: &Value) -> Result<HistoryQuery> {
 
 /// The query-string form of `query`, as [`history_query`] reads it (instants in RFC 3339).
 pub fn history_query_pairs(query: &HistoryQuery) -> Vec<(&'static str, String)> {
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let stamp = |t: DateTime<Utc>| instant::format(&t);
     let mut pairs = Vec::new();
     let texts = [
         ("product", query.product.clone()),
@@ -623,7 +670,9 @@ fn text(key: &str, value: &Value) -> Result<Option<String>> {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => Ok(Some(s.trim().to_string())),
-        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Number(n) => crate::event::number_text(n)
+            .map(Some)
+            .map_err(|reason| Error::invalid(key, reason)),
         _ => Err(Error::invalid(key, "must be a string")),
     }
 }
@@ -750,7 +799,7 @@ pub fn dora_query(filter: &Value) -> Result<crate::insights::DoraQuery> {
 
 /// The query-string form of `query`, as [`dora_query`] reads it (instants in RFC 3339).
 pub fn dora_query_pairs(query: &crate::insights::DoraQuery) -> Vec<(&'static str, String)> {
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let stamp = |t: DateTime<Utc>| instant::format(&t);
     let mut pairs = vec![("since", stamp(query.since)), ("until", stamp(query.until))];
     if let Some(p) = &query.product {
         pairs.push(("product", p.clone()));
@@ -767,9 +816,48 @@ pub fn dora_query_pairs(query: &crate::insights::DoraQuery) -> Vec<(&'static str
     pairs
 }
 
+/// Where in a request an input error was found: the first element of a 422's `loc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Place {
+    /// The JSON body (`["body", field]`): the default.
+    #[default]
+    Body,
+    /// The query string (`["query", parameter]`).
+    Query,
+    /// The path (`["path", parameter]`).
+    Path,
+    /// A header (`["header", name]`).
+    Header,
+}
+
+impl Place {
+    /// `body`, `query`, `path` or `header`, as FastAPI names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::Body => "body",
+            Place::Query => "query",
+            Place::Path => "path",
+            Place::Header => "header",
+        }
+    }
+}
+
 /// The HTTP status and body for an error.
 pub fn error_response(e: &Error) -> (u16, Value) {
-    let (status, body) = error_body(e);
+    error_response_at(e, Place::Body)
+}
+
+/// The HTTP status and body for an error found in `place` of the request (a 422's `loc`
+/// starts with it).
+pub fn error_response_at(e: &Error, place: Place) -> (u16, Value) {
+    let (status, mut body) = error_body(e);
+    if let ErrorDetail::Fields(fields) = &mut body.detail {
+        for f in fields {
+            if let Some(first) = f.loc.first_mut() {
+                *first = place.as_str().to_string();
+            }
+        }
+    }
     (status, serde_json::to_value(body).unwrap_or(Value::Null))
 }
 
@@ -813,7 +901,9 @@ pub fn error_body(e: &Error) -> (u16, ErrorBody) {
             "Version {version} already exists with different SHA"
         )),
         Error::NotFound { .. } => text("Not found"),
-        Error::Unauthorized { message } | Error::Forbidden { message } => text(message),
+        Error::Unauthorized { message }
+        | Error::Forbidden { message }
+        | Error::RateLimited { message } => text(message),
         // 5xx bodies hide internals; the details go to the log.
         Error::Storage { .. } | Error::SchemaTooNew { .. } => {
             text("Service temporarily unavailable")
@@ -854,6 +944,7 @@ pub fn error_body(e: &Error) -> (u16, ErrorBody) {
         | Error::Storage { .. }
         | Error::Remote { .. }
         | Error::Network { .. }
+        | Error::RateLimited { .. }
         | Error::Internal { .. } => {}
     }
     (status, body)
@@ -907,7 +998,8 @@ pub fn error_from_response(status: u16, body: &Value) -> Error {
             403 => ErrorCode::Forbidden,
             404 => ErrorCode::NotFound,
             409 => ErrorCode::VersionConflict,
-            400 | 422 => ErrorCode::InvalidInput,
+            400 | 415 | 421 | 422 => ErrorCode::InvalidInput,
+            429 => ErrorCode::RateLimited,
             503 => ErrorCode::Storage,
             _ => ErrorCode::Internal,
         });
@@ -1018,7 +1110,7 @@ pub fn violation_query(filter: &Value) -> Result<crate::decision::ViolationQuery
 pub fn violation_query_pairs(
     query: &crate::decision::ViolationQuery,
 ) -> Vec<(&'static str, String)> {
-    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let stamp = |t: DateTime<Utc>| instant::format(&t);
     [
         ("rule", query.rule.clone()),
         ("product", query.product.clone()),
@@ -1105,6 +1197,8 @@ pub mod endpoints {
     pub const RULE_HISTORY: Endpoint = Endpoint::new("GET", "/rule-history/");
     /// `POST /rules/apply`.
     pub const APPLY_POLICY: Endpoint = Endpoint::new("POST", "/rules/apply");
+    /// `POST /rules/lint`.
+    pub const LINT_POLICY: Endpoint = Endpoint::new("POST", "/rules/lint");
     /// `POST /approvals/`.
     pub const APPROVE: Endpoint = Endpoint::new("POST", "/approvals/");
     /// `GET /approvals/`.
@@ -1115,6 +1209,14 @@ pub mod endpoints {
     pub const PRODUCTS: Endpoint = Endpoint::new("GET", "/products/");
     /// `GET /environments/`.
     pub const ENVIRONMENTS: Endpoint = Endpoint::new("GET", "/environments/");
+    /// `GET /products/{product}`.
+    pub const PRODUCT: Endpoint = Endpoint::new("GET", "/products/{product}");
+    /// `PATCH /products/{product}`.
+    pub const UPDATE_PRODUCT: Endpoint = Endpoint::new("PATCH", "/products/{product}");
+    /// `GET /environments/{name}`.
+    pub const ENVIRONMENT: Endpoint = Endpoint::new("GET", "/environments/{name}");
+    /// `PATCH /environments/{name}`.
+    pub const UPDATE_ENVIRONMENT: Endpoint = Endpoint::new("PATCH", "/environments/{name}");
     /// `PUT /environments/{name}`.
     pub const SET_ENVIRONMENT_TYPE: Endpoint = Endpoint::new("PUT", "/environments/{name}");
     /// `GET /versions/`.
@@ -1150,11 +1252,16 @@ pub mod endpoints {
         SET_RULE_STATUS,
         RULE_HISTORY,
         APPLY_POLICY,
+        LINT_POLICY,
         APPROVE,
         APPROVALS,
         REVOKE_APPROVAL,
         PRODUCTS,
         ENVIRONMENTS,
+        PRODUCT,
+        UPDATE_PRODUCT,
+        ENVIRONMENT,
+        UPDATE_ENVIRONMENT,
         SET_ENVIRONMENT_TYPE,
         VERSIONS,
         VERSION_BY_ID,
@@ -1205,6 +1312,11 @@ pub struct ApplyPolicyRequest {
     /// Who applies it: the API key's principal, always; if given, it must be that name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// `true`: a policy without a `rules` key means "no rules" (in replace mode, every stored
+    /// rule is deleted). Otherwise such a policy is refused in replace mode when rules are
+    /// stored; `rules = []` in the policy says the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_empty: Option<bool>,
 }
 
 /// `Some(actor)` unless it is blank (the server then records the key's principal).
@@ -1221,6 +1333,32 @@ impl ApplyPolicyRequest {
             format: format.map(|f| f.as_str().to_string()),
             mode: Some(mode.as_str().to_string()),
             actor: given(actor),
+            allow_empty: None,
+        }
+    }
+}
+
+/// The body of `POST /rules/lint`. Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LintPolicyRequest {
+    /// The policy to lint: its text (TOML or JSON), or a JSON object with `rules`. Absent:
+    /// the policy in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    /// The text's format: `toml` or `json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+impl LintPolicyRequest {
+    /// A request to lint `policy` (`None`: the policy in force).
+    pub fn new(policy: Option<Value>, format: Option<PolicyFormat>) -> Self {
+        LintPolicyRequest {
+            policy,
+            format: format.map(|f| f.as_str().to_string()),
         }
     }
 }
@@ -1312,6 +1450,8 @@ impl From<&crate::access::NewApiKey> for NewApiKeyBody {
         }
     }
 }
+
+pub mod json;
 
 #[cfg(test)]
 mod fields;

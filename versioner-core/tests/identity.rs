@@ -336,7 +336,7 @@ approval_types = ["change_board"]
     );
     assert_eq!(vr.last_event_seq().unwrap(), before);
     assert_eq!(vr.rules().unwrap().len(), 2);
-    apply(&vr, "");
+    apply(&vr, "rules = []");
     assert_eq!(
         vr.approval_catalog().unwrap(),
         versioner_core::policy::ApprovalCatalog::new()

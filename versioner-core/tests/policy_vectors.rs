@@ -1,7 +1,9 @@
 //! Policy behaviour pinned by data: every `tests/vectors/policy/*.toml` file is one case with
 //! rules, a history replayed at given instants, a request, and the expected verdict. Each case
 //! runs twice: as a dry-run `check` and as a real `started` event, which must agree, and a
-//! refused event must leave the history unchanged.
+//! refused event must leave the history unchanged. `[[also]]` instants are checked as dry runs
+//! against the same history. Every vector also runs through the runner of `versioner rules
+//! test` (`policy_tests`), converted to a policy file with `[[tests]]`.
 
 #![allow(
     clippy::unwrap_used,
@@ -33,6 +35,16 @@ struct Case {
     #[serde(default)]
     history: Vec<Event>,
     request: Request,
+    want: Want,
+    /// More instants checked against the same rules and history (DST edges, window edges).
+    #[serde(default)]
+    also: Vec<Also>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Also {
+    at: DateTime<Utc>,
     want: Want,
 }
 
@@ -232,6 +244,16 @@ fn run_case(path: &Path) {
         .unwrap_or_else(|e| panic!("{name}: check failed: {e}"));
     assert_verdict(&name, &verdict, &case.want);
 
+    // 1b. The other instants, as dry runs (the real event below would change the history).
+    for (i, also) in case.also.iter().enumerate() {
+        clock.set(also.at);
+        let v = vr
+            .check(&check)
+            .unwrap_or_else(|e| panic!("{name}: also[{i}]: check failed: {e}"));
+        assert_verdict(&format!("{name} also[{i}] at {}", also.at), &v, &also.want);
+    }
+    clock.set(case.at);
+
     // 2. The real event agrees, and a refusal writes nothing.
     let before = vr.history(&HistoryQuery::new().limit(1000)).unwrap().len();
     let mut ev = DeploymentEvent::new(
@@ -287,4 +309,81 @@ fn policy_vectors() {
     for p in &paths {
         run_case(p);
     }
+}
+
+/// A vector as a policy file with `[[tests]]`: its history in the Events API's shape, its
+/// request at `at` and at every `also` instant as cases.
+fn as_policy_tests(case: &Case) -> serde_json::Value {
+    use serde_json::json;
+    let history: Vec<serde_json::Value> = case
+        .history
+        .iter()
+        .map(|e| match e.kind.as_str() {
+            "deployment" => json!({
+                "type": "deployment", "at": e.at, "product_name": e.product,
+                "version": e.version, "environment_name": e.environment,
+                "status": e.status.as_deref().unwrap_or("completed"), "deployed_by": e.by,
+            }),
+            "build" => json!({
+                "type": "build", "at": e.at, "product_name": e.product, "version": e.version,
+                "status": e.status.as_deref().unwrap_or("completed"), "built_by": e.by,
+            }),
+            "approval" => json!({
+                "type": "approval", "at": e.at, "product_name": e.product, "version": e.version,
+                "approval_type": e.approval_type.as_deref().unwrap_or("release"),
+                "approver": e.by, "approver_role": e.role, "environment": e.environment,
+            }),
+            other => panic!("unknown history kind `{other}`"),
+        })
+        .collect();
+    let case_at = |name: String, at: DateTime<Utc>, want: &Want| {
+        let mut t = json!({
+            "name": name, "at": at, "product": case.request.product,
+            "version": case.request.version, "environment": case.request.environment,
+            "deployed_by": case.request.deployed_by, "history": history,
+            "expect": want.decision,
+        });
+        if let Some(code) = &want.code {
+            t["code"] = json!(code);
+        }
+        if let Some(r) = want.retry_after {
+            t["retry_after"] = json!(r);
+        }
+        t
+    };
+    let mut tests = vec![case_at(case.note.clone(), case.at, &case.want)];
+    for (i, also) in case.also.iter().enumerate() {
+        tests.push(case_at(
+            format!("{} (also[{i}])", case.note),
+            also.at,
+            &also.want,
+        ));
+    }
+    json!({ "rules": case.rules, "tests": tests })
+}
+
+/// The same vectors through the runner of `versioner rules test` (`policy_tests`): every case
+/// and every `also` instant passes there too.
+#[test]
+fn policy_vectors_through_rules_test() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/policy");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut cases = 0;
+    for p in &paths {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let case: Case = toml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let doc = as_policy_tests(&case);
+        let tests = versioner_core::policy_tests::PolicyTests::from_json(&doc)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report = tests.run(false).unwrap();
+        let failed: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
+        assert!(failed.is_empty(), "{name}: {failed:#?}");
+        cases += report.cases.len();
+    }
+    assert!(cases > paths.len(), "the `also` instants ran too");
 }

@@ -658,3 +658,75 @@ fn equal_timestamps_break_ties_by_recording_order_on_every_store() {
         .collect();
     assert_eq!(versions, ["2.0.0", "2.0.1"]);
 }
+
+/// The catalog on every store: a description and metadata are kept, a rename keeps the id and
+/// carries the history, and a rename under a rule is refused with nothing written.
+#[test]
+fn the_catalog_is_described_and_renamed_on_every_store() {
+    use versioner_core::CatalogChange;
+    use versioner_core::policy::{ApplyMode, PolicyFormat};
+    let (vr, _) = setup();
+    for env in ["staging", "production"] {
+        vr.track_deployment(&DeploymentEvent::new("api", "1.0", env, "success"))
+            .unwrap();
+    }
+    let id = vr.product("api").unwrap().id;
+    let mut meta = serde_json::Map::new();
+    meta.insert("team".into(), json!("core"));
+    let p = vr
+        .update_product(
+            "api",
+            &CatalogChange::rename("api-service")
+                .description("The public API")
+                .extra_metadata(meta),
+        )
+        .unwrap();
+    assert_eq!(
+        (p.id.as_str(), p.name.as_str()),
+        (id.as_str(), "api-service")
+    );
+    let listed = vr.products().unwrap();
+    assert_eq!(listed[0].description.as_deref(), Some("The public API"));
+    assert_eq!(listed[0].extra_metadata["team"], "core");
+    assert_eq!(vr.product(&id).unwrap().name, "api-service");
+    assert_eq!(
+        vr.history(&HistoryQuery::new().product("api-service"))
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(vr.state(None).unwrap().products, vec!["api-service"]);
+    let e = vr
+        .update_environment(
+            "staging",
+            &CatalogChange::rename("stage").description("pre"),
+        )
+        .unwrap();
+    assert_eq!(vr.environment("stage").unwrap().id, e.id);
+    assert_eq!(
+        vr.environments().unwrap()[0].description.as_deref(),
+        Some("pre")
+    );
+    assert!(
+        vr.state(None)
+            .unwrap()
+            .cells
+            .iter()
+            .any(|c| c.environment_name == "stage")
+    );
+    vr.apply_policy_text(
+        "[[rules]]\nname = \"Flow\"\ntype = \"flow\"\nenvironments = [\"production\"]\nprerequisites = [\"stage\"]\n",
+        PolicyFormat::Toml,
+        ApplyMode::Replace,
+        "test",
+    )
+    .unwrap();
+    let seq = vr.last_event_seq().unwrap();
+    let err = vr
+        .update_environment("stage", &CatalogChange::rename("staging"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert_eq!(vr.last_event_seq().unwrap(), seq);
+    assert_eq!(vr.environment(&e.id).unwrap().name, "stage");
+    assert!(vr.audit_verify().unwrap().is_intact());
+}

@@ -64,6 +64,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#if defined(__GNUC__) || defined(__clang__)
+#define VERSIONER_DEPRECATED(note) __attribute__((deprecated(note)))
+#else
+#define VERSIONER_DEPRECATED(note)
+#endif
+
 
 /**
  * The result of every Versioner C function: `VERSIONER_STATUS_OK` (0) or what went wrong.
@@ -146,6 +152,10 @@ typedef enum {
    * A bug or an unexpected state inside Versioner. CLI exit 1.
    */
   VERSIONER_STATUS_INTERNAL = 14,
+  /**
+   * Remote handles: over the server's rate limit; retry later. HTTP 429; CLI exit 1.
+   */
+  VERSIONER_STATUS_RATE_LIMITED = 15,
   /**
    * A pointer argument that must not be NULL was NULL; the message names it.
    */
@@ -236,9 +246,10 @@ VersionerStatus versioner_connect(const char *api_url,
 /**
  * Like `versioner_connect`, with client options as a JSON object (NULL: defaults):
  * `{"timeout_ms": 30000, "max_attempts": 4, "backoff_ms": 1000, "max_wait_ms": 60000,
- * "user_agent": "…"}` — the timeout of one attempt, attempts per call (the first included),
- * the first wait between attempts (it doubles for each further one), the longest single wait
- * (also for a server's `Retry-After`), and the `User-Agent` header.
+ * "user_agent": "…", "ca_cert": "/path/ca.pem"}` — the timeout of one attempt, attempts per
+ * call (the first included), the first wait between attempts (it doubles for each further
+ * one), the longest single wait (also for a server's `Retry-After`), the `User-Agent` header,
+ * and a PEM file of certificate authorities trusted for `https://` besides the system's.
  *
  * Errors: `INVALID_INPUT` (bad URL, or bad options: an unknown key or a bad value, named),
  * `NULL_POINTER`, `INVALID_UTF8`.
@@ -592,6 +603,69 @@ VersionerStatus versioner_products(const VersionerHandle *handle, char **out_jso
 VersionerStatus versioner_environments(const VersionerHandle *handle, char **out_json);
 
 /**
+ * The product named `name` (any case of it) or with that id. `*out_json`: `{"id", "name",
+ * "description", "extra_metadata", "created_at"}`.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+ * for one pointer.
+ */
+VersionerStatus versioner_product(const VersionerHandle *handle, const char *name, char **out_json);
+
+/**
+ * The environment named `name` (any case of it) or with that id. `*out_json`: as
+ * `versioner_environments` gives each.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+ * for one pointer.
+ */
+VersionerStatus versioner_environment(const VersionerHandle *handle,
+                                      const char *name,
+                                      char **out_json);
+
+/**
+ * Renames the product `name` (or id) or changes its description or metadata. `change_json`:
+ * the body of `PATCH /products/{product}`, `{"name": "api-service", "description": "…",
+ * "extra_metadata": {…}}`, each key optional (left out: unchanged; `""` removes the
+ * description, `{}` the metadata). Unlike event requests, an unknown key is refused (a
+ * misspelt key would otherwise change nothing). A rename keeps the id, and the history
+ * follows; the old name no longer resolves. `*out_json`: the product as stored.
+ *
+ * Errors: `INVALID_INPUT` (nothing to change, a name taken or looking like one, a name a rule
+ * still uses, an unknown key), `NOT_FOUND`, `FORBIDDEN` (the role may not manage the
+ * catalog), `STORAGE`.
+ *
+ * # Safety
+ * `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_update_product(const VersionerHandle *handle,
+                                         const char *name,
+                                         const char *change_json,
+                                         char **out_json);
+
+/**
+ * Renames the environment `name` (or id) or changes its description or metadata, as
+ * `versioner_update_product` (its type has `versioner_set_environment_type`). `*out_json`: the
+ * environment as stored.
+ *
+ * Errors: as `versioner_update_product`.
+ *
+ * # Safety
+ * `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_update_environment(const VersionerHandle *handle,
+                                             const char *name,
+                                             const char *change_json,
+                                             char **out_json);
+
+/**
  * Overrides the type of environment `name` (`"dev"`, `"test"`, `"staging"`, `"production"`,
  * `"other"`), or with `env_type` NULL returns it to inference from the name. The environment
  * is created if needed. `*out_json`: the environment.
@@ -888,6 +962,37 @@ VersionerStatus versioner_acknowledge(const VersionerHandle *handle,
                                       int64_t seq);
 
 /**
+ * Writes a consistent copy of the whole database to the new file `path` while writers keep
+ * running (SQLite's online backup API); the copy passes `PRAGMA integrity_check`, and a failed
+ * backup leaves no file. In process only. See `Versioner::backup`.
+ *
+ * Errors: `INVALID_INPUT` (a file that exists, a PostgreSQL database — the message gives the
+ * `pg_dump` command —, a remote handle), `STORAGE`, `NULL_POINTER` (`path`).
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_backup(const VersionerHandle *handle, const char *path);
+
+/**
+ * Replaces the database's content with the backup file `path`, after checking it (integrity,
+ * a Versioner schema no newer than this library's; an older one is migrated). `mode`: NULL or
+ * `"refuse"` leaves a database that already holds records alone (`INVALID_INPUT`),
+ * `"overwrite"` replaces it. Stop other writers first. In process only. See
+ * `Versioner::restore`.
+ *
+ * Errors: `INVALID_INPUT` (records present without `"overwrite"`, an unknown `mode`, a file
+ * that is missing, not SQLite, unsound or not a Versioner database, PostgreSQL, a remote
+ * handle), `STORAGE` (a backup of a newer schema), `NULL_POINTER` (`path`).
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `mode` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_restore(const VersionerHandle *handle,
+                                  const char *path,
+                                  const char *mode);
+
+/**
  * Detects the CI/CD system this process runs in from its environment variables (GitHub
  * Actions, GitLab, Jenkins, CircleCI, Bitbucket, Azure DevOps, Travis, Rundeck) and what it
  * says about the run: `{"system": "github" | null, "source_system", "scm_repository",
@@ -898,6 +1003,16 @@ VersionerStatus versioner_acknowledge(const VersionerHandle *handle,
  * # Safety
  * `out_json` is NULL or points to writable storage for one pointer.
  */
+VersionerStatus versioner_detect_ci(char **out_json);
+
+/**
+ * Deprecated spelling of `versioner_detect_ci` (the verb first, like every other function
+ * and like `detect_ci` / `detectCi` in Python and Node); removed in the next release.
+ *
+ * # Safety
+ * As `versioner_detect_ci`.
+ */
+VERSIONER_DEPRECATED("use versioner_detect_ci")
 VersionerStatus versioner_ci_detect(char **out_json);
 
 /**

@@ -206,8 +206,7 @@ pub(crate) unsafe fn path_arg(p: *const c_char, name: &'static str) -> Result<Pa
 /// Parses a JSON text argument into a JSON value: a syntax error is INVALID_INPUT naming the
 /// argument.
 pub(crate) fn parse_json(text: &str, name: &'static str) -> Result<Value, Failure> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::invalid(name, format!("is not valid JSON: {e}")).into())
+    versioner_core::wire::json::parse(text.as_bytes()).map_err(|e| e.into_error(name).into())
 }
 
 /// A JSON object argument deserialized into a request type.

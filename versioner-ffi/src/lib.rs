@@ -30,8 +30,8 @@ use serde_json::Value;
 use versioner_core::input::{Location, PolicyInput};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, Error, Page,
-    Tracker, wire,
+    ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,
+    Error, Page, Tracker, wire,
 };
 
 use boundary::{
@@ -215,9 +215,10 @@ pub unsafe extern "C" fn versioner_connect(
 
 /// Like `versioner_connect`, with client options as a JSON object (NULL: defaults):
 /// `{"timeout_ms": 30000, "max_attempts": 4, "backoff_ms": 1000, "max_wait_ms": 60000,
-/// "user_agent": "…"}` — the timeout of one attempt, attempts per call (the first included),
-/// the first wait between attempts (it doubles for each further one), the longest single wait
-/// (also for a server's `Retry-After`), and the `User-Agent` header.
+/// "user_agent": "…", "ca_cert": "/path/ca.pem"}` — the timeout of one attempt, attempts per
+/// call (the first included), the first wait between attempts (it doubles for each further
+/// one), the longest single wait (also for a server's `Retry-After`), the `User-Agent` header,
+/// and a PEM file of certificate authorities trusted for `https://` besides the system's.
 ///
 /// Errors: `INVALID_INPUT` (bad URL, or bad options: an unknown key or a bad value, named),
 /// `NULL_POINTER`, `INVALID_UTF8`.
@@ -873,6 +874,115 @@ pub unsafe extern "C" fn versioner_environments(
     })
 }
 
+/// The product named `name` (any case of it) or with that id. `*out_json`: `{"id", "name",
+/// "description", "extra_metadata", "created_at"}`.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+/// for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_product(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        out.set_json(&backend.tracker().product(name)?)
+    })
+}
+
+/// The environment named `name` (any case of it) or with that id. `*out_json`: as
+/// `versioner_environments` gives each.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a look-alike of an existing name), `STORAGE`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+/// for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_environment(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        out.set_json(&backend.tracker().environment(name)?)
+    })
+}
+
+/// Renames the product `name` (or id) or changes its description or metadata. `change_json`:
+/// the body of `PATCH /products/{product}`, `{"name": "api-service", "description": "…",
+/// "extra_metadata": {…}}`, each key optional (left out: unchanged; `""` removes the
+/// description, `{}` the metadata). Unlike event requests, an unknown key is refused (a
+/// misspelt key would otherwise change nothing). A rename keeps the id, and the history
+/// follows; the old name no longer resolves. `*out_json`: the product as stored.
+///
+/// Errors: `INVALID_INPUT` (nothing to change, a name taken or looking like one, a name a rule
+/// still uses, an unknown key), `NOT_FOUND`, `FORBIDDEN` (the role may not manage the
+/// catalog), `STORAGE`.
+///
+/// # Safety
+/// `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_update_product(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    change_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: the function's contract.
+        let change: CatalogChange = unsafe { json_arg(change_json, "change_json") }?;
+        out.set_json(&backend.tracker().update_product(name, &change)?)
+    })
+}
+
+/// Renames the environment `name` (or id) or changes its description or metadata, as
+/// `versioner_update_product` (its type has `versioner_set_environment_type`). `*out_json`: the
+/// environment as stored.
+///
+/// Errors: as `versioner_update_product`.
+///
+/// # Safety
+/// `name` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_update_environment(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    change_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: the function's contract.
+        let change: CatalogChange = unsafe { json_arg(change_json, "change_json") }?;
+        out.set_json(&backend.tracker().update_environment(name, &change)?)
+    })
+}
+
 /// Overrides the type of environment `name` (`"dev"`, `"test"`, `"staging"`, `"production"`,
 /// `"other"`), or with `env_type` NULL returns it to inference from the name. The environment
 /// is created if needed. `*out_json`: the environment.
@@ -1412,6 +1522,68 @@ pub unsafe extern "C" fn versioner_acknowledge(
     })
 }
 
+/// Writes a consistent copy of the whole database to the new file `path` while writers keep
+/// running (SQLite's online backup API); the copy passes `PRAGMA integrity_check`, and a failed
+/// backup leaves no file. In process only. See `Versioner::backup`.
+///
+/// Errors: `INVALID_INPUT` (a file that exists, a PostgreSQL database — the message gives the
+/// `pg_dump` command —, a remote handle), `STORAGE`, `NULL_POINTER` (`path`).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_backup(
+    handle: *const VersionerHandle,
+    path: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let path = unsafe { path_arg(path, "path") }?;
+        backend.local("versioner_backup")?.backup(&path)?;
+        Ok(())
+    })
+}
+
+/// Replaces the database's content with the backup file `path`, after checking it (integrity,
+/// a Versioner schema no newer than this library's; an older one is migrated). `mode`: NULL or
+/// `"refuse"` leaves a database that already holds records alone (`INVALID_INPUT`),
+/// `"overwrite"` replaces it. Stop other writers first. In process only. See
+/// `Versioner::restore`.
+///
+/// Errors: `INVALID_INPUT` (records present without `"overwrite"`, an unknown `mode`, a file
+/// that is missing, not SQLite, unsound or not a Versioner database, PostgreSQL, a remote
+/// handle), `STORAGE` (a backup of a newer schema), `NULL_POINTER` (`path`).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `mode` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_restore(
+    handle: *const VersionerHandle,
+    path: *const c_char,
+    mode: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let path = unsafe { path_arg(path, "path") }?;
+        // SAFETY: the function's contract.
+        let mode = match unsafe { opt_str_arg(mode, "mode") }? {
+            None | Some("refuse") => versioner_core::store::RestoreMode::Refuse,
+            Some("overwrite") => versioner_core::store::RestoreMode::Overwrite,
+            Some(other) => {
+                return Err(versioner_core::Error::invalid(
+                    "mode",
+                    format!("unknown restore mode `{other}`; expected refuse or overwrite"),
+                )
+                .into());
+            }
+        };
+        backend.local("versioner_restore")?.restore(&path, mode)?;
+        Ok(())
+    })
+}
+
 // ----- utilities ----------------------------------------------------------------------------
 
 /// Detects the CI/CD system this process runs in from its environment variables (GitHub
@@ -1424,7 +1596,7 @@ pub unsafe extern "C" fn versioner_acknowledge(
 /// # Safety
 /// `out_json` is NULL or points to writable storage for one pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn versioner_ci_detect(out_json: *mut *mut c_char) -> VersionerStatus {
+pub unsafe extern "C" fn versioner_detect_ci(out_json: *mut *mut c_char) -> VersionerStatus {
     guard(|| {
         // SAFETY: the function's contract.
         let out = unsafe { Out::new(out_json, "out_json") }?;
@@ -1439,6 +1611,18 @@ pub unsafe extern "C" fn versioner_ci_detect(out_json: *mut *mut c_char) -> Vers
         }
         out.set_json(&value)
     })
+}
+
+/// Deprecated spelling of `versioner_detect_ci` (the verb first, like every other function
+/// and like `detect_ci` / `detectCi` in Python and Node); removed in the next release.
+///
+/// # Safety
+/// As `versioner_detect_ci`.
+#[unsafe(no_mangle)]
+#[deprecated(note = "use versioner_detect_ci")]
+pub unsafe extern "C" fn versioner_ci_detect(out_json: *mut *mut c_char) -> VersionerStatus {
+    // SAFETY: the same contract.
+    unsafe { versioner_detect_ci(out_json) }
 }
 
 /// Frees a string this library returned through an out-parameter. NULL is a no-op. Never

@@ -55,6 +55,8 @@ pub enum VersionerStatus {
     Network = 13,
     /// A bug or an unexpected state inside Versioner. CLI exit 1.
     Internal = 14,
+    /// Remote handles: over the server's rate limit; retry later. HTTP 429; CLI exit 1.
+    RateLimited = 15,
     /// A pointer argument that must not be NULL was NULL; the message names it.
     NullPointer = 100,
     /// A string argument is not valid UTF-8; the message names it.
@@ -69,7 +71,7 @@ pub enum VersionerStatus {
 
 impl VersionerStatus {
     /// Every status, in numeric order.
-    pub(crate) const ALL: [VersionerStatus; 19] = [
+    pub(crate) const ALL: [VersionerStatus; 20] = [
         VersionerStatus::Ok,
         VersionerStatus::InvalidInput,
         VersionerStatus::VersionConflict,
@@ -85,6 +87,7 @@ impl VersionerStatus {
         VersionerStatus::Storage,
         VersionerStatus::Network,
         VersionerStatus::Internal,
+        VersionerStatus::RateLimited,
         VersionerStatus::NullPointer,
         VersionerStatus::InvalidUtf8,
         VersionerStatus::InvalidHandle,
@@ -109,6 +112,7 @@ impl VersionerStatus {
             ErrorCode::Storage => VersionerStatus::Storage,
             ErrorCode::Network => VersionerStatus::Network,
             ErrorCode::Internal => VersionerStatus::Internal,
+            ErrorCode::RateLimited => VersionerStatus::RateLimited,
         }
     }
 
@@ -134,6 +138,7 @@ impl VersionerStatus {
             VersionerStatus::Storage => Some(ErrorCode::Storage),
             VersionerStatus::Network => Some(ErrorCode::Network),
             VersionerStatus::Internal => Some(ErrorCode::Internal),
+            VersionerStatus::RateLimited => Some(ErrorCode::RateLimited),
         }
     }
 
@@ -163,6 +168,7 @@ impl VersionerStatus {
             VersionerStatus::Storage => c"STORAGE",
             VersionerStatus::Network => c"NETWORK",
             VersionerStatus::Internal => c"INTERNAL",
+            VersionerStatus::RateLimited => c"RATE_LIMITED",
             VersionerStatus::NullPointer => c"NULL_POINTER",
             VersionerStatus::InvalidUtf8 => c"INVALID_UTF8",
             VersionerStatus::InvalidHandle => c"INVALID_HANDLE",

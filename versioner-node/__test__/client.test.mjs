@@ -81,7 +81,9 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
   test('construction: options are checked, nothing is sent', () => {
     assert.equal(client().apiUrl, `${url}/`)
     throwsWith(() => new Client({ apiUrl: 'not a url' }), 'INVALID_INPUT', { field: 'apiUrl' })
-    throwsWith(() => new Client({ apiUrl: 'https://example.com' }), 'INVALID_INPUT', { field: 'apiUrl' })
+    throwsWith(() => new Client({ apiUrl: 'ftp://example.com' }), 'INVALID_INPUT', { field: 'apiUrl' })
+    assert.equal(new Client({ apiUrl: 'https://example.com' }).apiUrl, 'https://example.com/')
+    throwsWith(() => new Client({ apiUrl: 'https://example.com', caCert: '/nonexistent/ca.pem' }), 'INVALID_INPUT', { field: 'caCert' })
     throwsWith(() => new Client({ apiUrl: url, maxAttempts: 0 }), 'INVALID_INPUT', { field: 'maxAttempts' })
     throwsWith(() => new Client({ apiUrl: url, timeout: 5 }), 'INVALID_INPUT', { field: 'timeout' })
     throwsWith(() => new Client(url), 'INVALID_INPUT', { field: 'options' })
@@ -179,20 +181,23 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
     assert.equal(c.eventsSince, undefined)
 
     const file = join(dir, 'policy.toml')
+    // An empty file would delete every rule by omission: refused; `rules = []` says it.
     writeFileSync(file, '')
+    await rejectsWith(c.applyPolicyFile(file), 'INVALID_INPUT', { field: 'rules' })
+    writeFileSync(file, 'rules = []\n')
     assert.deepEqual((await c.applyPolicyFile(file)).deleted, ['Staging first', 'QA'])
   })
 
   test('the deployment helper over HTTP: success, failure, block', async () => {
     const c = client()
     const o = { productName: 'helper', version: '1', environmentName: 'staging' }
-    assert.equal(await c.deployment(o, async (d) => d.status), 'started')
+    assert.equal(await c.deploying(o, async (d) => d.status), 'started')
     const boom = new Error('boom')
-    await assert.rejects(c.deployment({ ...o, version: '2' }, async () => { throw boom }), (e) => e === boom)
+    await assert.rejects(c.deploying({ ...o, version: '2' }, async () => { throw boom }), (e) => e === boom)
     assert.deepEqual((await c.history({ productName: 'helper' })).map((d) => [d.version, d.status]), [['2', 'failed'], ['1', 'completed']])
     await c.applyPolicy({ rules: [{ name: 'Freeze', type: 'schedule', products: ['helper'], timezone: 'UTC', windows: [{ recurrence: 'once', start: '2000-01-01T00:00', end: '2100-01-01T00:00' }] }] })
     let called = false
-    const err = await rejectsWith(c.deployment({ ...o, version: '3' }, () => { called = true }), 'NO_DEPLOY_WINDOW')
+    const err = await rejectsWith(c.deploying({ ...o, version: '3' }, () => { called = true }), 'NO_DEPLOY_WINDOW')
     assert.equal(called, false)
     assert.equal(err.httpStatus, 423)
     assert.equal(err.retryAfter.toISOString(), '2100-01-01T00:00:00.000Z')

@@ -1,4 +1,4 @@
-// vr.deployment(options, callback): started, the callback, then completed or failed.
+// vr.deploying(options, callback): started, the callback, then completed or failed.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
@@ -13,7 +13,7 @@ async function statuses(vr) {
 test('success: started, the callback, completed; resolves to the callback value', async () => {
   const vr = fresh()
   let seen
-  const result = await vr.deployment(opts, async (d) => {
+  const result = await vr.deploying(opts, async (d) => {
     seen = d
     assert.equal(d.status, 'started')
     assert.deepEqual(await statuses(vr), ['started'], 'started is recorded before the callback runs')
@@ -31,8 +31,8 @@ test('success: started, the callback, completed; resolves to the callback value'
 
 test('a synchronous callback and an undefined result work too', async () => {
   const vr = fresh()
-  assert.equal(await vr.deployment(opts, (d) => d.version), '1.0.0')
-  assert.equal(await vr.deployment({ ...opts, version: '2' }, () => {}), undefined)
+  assert.equal(await vr.deploying(opts, (d) => d.version), '1.0.0')
+  assert.equal(await vr.deploying({ ...opts, version: '2' }, () => {}), undefined)
   assert.deepEqual(await statuses(vr), ['completed', 'completed'])
 })
 
@@ -41,7 +41,7 @@ test('failure: the callback rejects, failed is recorded, the same error is rethr
   const boom = new Error('kubectl exploded')
   boom.extra = 'kept'
   await assert.rejects(
-    vr.deployment(opts, async () => {
+    vr.deploying(opts, async () => {
       throw boom
     }),
     (e) => e === boom,
@@ -53,19 +53,19 @@ test('failure: a synchronous throw, and a thrown non-Error, are rethrown as they
   const vr = fresh()
   const err = new TypeError('sync')
   await assert.rejects(
-    vr.deployment(opts, () => {
+    vr.deploying(opts, () => {
       throw err
     }),
     (e) => e === err,
   )
   await assert.rejects(
-    vr.deployment({ ...opts, version: '2' }, async () => {
+    vr.deploying({ ...opts, version: '2' }, async () => {
       throw 'a string' // eslint-disable-line no-throw-literal
     }),
     (e) => e === 'a string',
   )
   await assert.rejects(
-    vr.deployment({ ...opts, version: '3' }, () => Promise.reject(undefined)),
+    vr.deploying({ ...opts, version: '3' }, () => Promise.reject(undefined)),
     (e) => e === undefined,
   )
   assert.deepEqual(await statuses(vr), ['failed', 'failed', 'failed'])
@@ -76,7 +76,7 @@ test('block: the preflight refuses, the callback never runs, nothing is recorded
   await vr.addRule({ name: 'Staging first', type: 'flow', environments: ['production'], prerequisites: ['staging'] })
   let called = false
   const err = await rejectsWith(
-    vr.deployment({ ...opts, environmentName: 'production' }, async () => {
+    vr.deploying({ ...opts, environmentName: 'production' }, async () => {
       called = true
     }),
     'FLOW_VIOLATION',
@@ -96,10 +96,10 @@ test('bad options reject before anything is sent', async () => {
   const cb = () => {
     called = true
   }
-  await rejectsWith(vr.deployment({ ...opts, status: 'started' }, cb), 'INVALID_INPUT', { field: 'status' })
-  await rejectsWith(vr.deployment({ ...opts, productName: '' }, cb), 'INVALID_INPUT', { field: 'productName' })
-  await rejectsWith(vr.deployment(opts), 'INVALID_INPUT', { field: 'callback' })
-  await rejectsWith(vr.deployment(opts, 'cb'), 'INVALID_INPUT', { field: 'callback' })
+  await rejectsWith(vr.deploying({ ...opts, status: 'started' }, cb), 'INVALID_INPUT', { field: 'status' })
+  await rejectsWith(vr.deploying({ ...opts, productName: '' }, cb), 'INVALID_INPUT', { field: 'productName' })
+  await rejectsWith(vr.deploying(opts), 'INVALID_INPUT', { field: 'callback' })
+  await rejectsWith(vr.deploying(opts, 'cb'), 'INVALID_INPUT', { field: 'callback' })
   assert.equal(called, false)
   assert.deepEqual(await statuses(vr), [])
 })
@@ -107,7 +107,7 @@ test('bad options reject before anything is sent', async () => {
 test('many helpers at once each record their own lifecycle', async () => {
   const vr = fresh()
   const runs = Array.from({ length: 12 }, (_, i) =>
-    vr.deployment({ ...opts, version: `v${i}`, invokeId: `run-${i}` }, async (d) => {
+    vr.deploying({ ...opts, version: `v${i}`, invokeId: `run-${i}` }, async (d) => {
       await new Promise((r) => setTimeout(r, (i * 7) % 11))
       if (i % 3 === 0) throw new Error(`fail ${i}`)
       return d.version

@@ -38,7 +38,7 @@ test('close(): later calls reject with INVALID_INPUT, calls in flight finish', a
   vr.close()
   assert.equal(vr.closed, true)
   assert.equal((await inFlight).status, 'completed')
-  for (const call of [() => vr.products(), () => vr.ruleHistory(), () => vr.deployment('x'), () => vr.deployment({ productName: 'a', version: '1', environmentName: 'b' }, () => {})]) {
+  for (const call of [() => vr.products(), () => vr.ruleHistory(), () => vr.deployment('x'), () => vr.deploying({ productName: 'a', version: '1', environmentName: 'b' }, () => {})]) {
     let caught
     try {
       await call()

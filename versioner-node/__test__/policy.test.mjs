@@ -206,7 +206,7 @@ test('APPROVAL_REQUIRED (428) and QUALITY_APPROVAL_REQUIRED (428); approvals and
   assert.equal(a.violations.length, 1, 'only the failing rule is a violation')
   assert.equal(a.verdict.outcomes.length, 2, 'the verdict lists every rule')
 
-  const r1 = await vr.approve({ productName: 'api', version: '1.0.0', approvalType: 'release', approver: 'ann', approverRole: 'SRE', environment: 'production' })
+  const r1 = await vr.approve({ productName: 'api', version: '1.0.0', approvalType: 'release', approver: 'ann', approverRole: 'SRE', environmentName: 'production' })
   await vr.approve({ productName: 'api', version: '1.0.0', approvalType: 'release', approver: 'bob', approverRole: 'sre' })
   await rejectsWith(vr.trackDeployment(dep({ environmentName: 'production', deployedBy: 'dana' })), 'APPROVAL_REQUIRED')
   await vr.approve({ productName: 'api', version: '1.0.0', approvalType: 'release', approver: 'cy', approverRole: 'sre' })

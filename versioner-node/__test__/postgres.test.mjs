@@ -31,7 +31,7 @@ describe('on PostgreSQL', { skip: url ? false : 'VERSIONER_TEST_DATABASE_URL is 
     await vr.applyPolicy({ rules: [{ name: 'Staging first', type: 'flow', environments: ['production'], prerequisites: ['staging'] }] })
     await rejectsWith(vr.trackDeployment(dep({ environmentName: 'production' })), 'FLOW_VIOLATION', { httpStatus: 428 })
     await vr.trackDeployment(dep({ status: 'completed' }))
-    assert.equal(await vr.deployment({ productName: 'api', version: '1.0.0', environmentName: 'production' }, async (d) => d.status), 'started')
+    assert.equal(await vr.deploying({ productName: 'api', version: '1.0.0', environmentName: 'production' }, async (d) => d.status), 'started')
     assert.equal((await vr.setEnvironmentType('lab', 'test')).typeOverridden, true)
     vr.close()
 

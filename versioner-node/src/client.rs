@@ -18,7 +18,7 @@ use crate::surface::tracker_methods;
     reason = "the TypeScript interface; the core reads and checks the options"
 )]
 pub struct ClientOptions {
-    /// The server's base URL, e.g. `http://127.0.0.1:8000` (plain HTTP in this build).
+    /// The server's base URL, e.g. `http://127.0.0.1:8000` or `https://versioner.example.com`.
     pub api_url: String,
     /// The API key, sent as `Authorization: Bearer <key>`.
     pub api_key: Option<String>,
@@ -35,6 +35,8 @@ pub struct ClientOptions {
     pub max_wait_ms: Option<u32>,
     /// The `User-Agent` header (default `versioner/<version>`).
     pub user_agent: Option<String>,
+    /// A PEM file of certificate authorities trusted for `https://`, besides the system's.
+    pub ca_cert: Option<String>,
 }
 
 /// `apiUrl`, `apiKey` and the core's options from a `new Client(options)` object.

@@ -50,6 +50,8 @@ pub enum ErrorCode {
     Network,
     /// A bug or an unexpected state (500).
     Internal,
+    /// Over a server's rate limit; retry after its `Retry-After` (429).
+    RateLimited,
 }
 
 /// One problem in a policy, by rule and field (names as in a policy file).
@@ -107,6 +109,7 @@ impl ErrorCode {
             CoreCode::Storage => ErrorCode::Storage,
             CoreCode::Network => ErrorCode::Network,
             CoreCode::Internal => ErrorCode::Internal,
+            CoreCode::RateLimited => ErrorCode::RateLimited,
         }
     }
 }
@@ -152,7 +155,8 @@ fn describe(err: &Error) -> VersionerError {
         | CoreCode::Forbidden
         | CoreCode::Storage
         | CoreCode::Network
-        | CoreCode::Internal => {}
+        | CoreCode::Internal
+        | CoreCode::RateLimited => {}
     }
     e
 }

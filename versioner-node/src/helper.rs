@@ -90,14 +90,41 @@ pub(crate) fn deployment<'env>(
             env,
             &Error::invalid(
                 "callback",
-                "is required: deployment(options, async (deployment) => { ... }), or \
+                "is required: deploying(options, async (deployment) => { ... }), or \
                  deployment(id) to look one up",
             ),
         ),
         (false, Some(Either::B(_))) => {
             rejected(env, &Error::invalid("callback", "must be a function"))
         }
-        (false, Some(Either::A(f))) => run(env, backend, arg, &f),
+        (false, Some(Either::A(f))) => {
+            crate::naming::deprecated(
+                env,
+                "deployment(options, callback) is deprecated and will be removed in the next \
+                 release; use deploying(options, callback) (deployment(id) stays)",
+            )?;
+            run(env, backend, arg, &f)
+        }
+    }
+}
+
+/// `deploying(options, callback)`.
+pub(crate) fn deploying<'env>(
+    env: &'env Env,
+    backend: &Backend,
+    arg: &Unknown<'env>,
+    callback: Option<Either<Function<'env, Unknown<'env>, Unknown<'env>>, Unknown<'env>>>,
+) -> napi::Result<AnyPromise<'env>> {
+    match callback {
+        Some(Either::A(f)) => run(env, backend, arg, &f),
+        Some(Either::B(_)) => rejected(env, &Error::invalid("callback", "must be a function")),
+        None => rejected(
+            env,
+            &Error::invalid(
+                "callback",
+                "is required: deploying(options, async (deployment) => { ... })",
+            ),
+        ),
     }
 }
 

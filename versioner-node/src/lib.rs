@@ -13,6 +13,7 @@
 //!   rejection, the verdict.
 //! - `helper`: `deployment(options, callback)`, started → callback → completed/failed.
 //! - `ci`: `detectCi(env?)`, from environment variables.
+//! - `naming`: the option names, and the deprecated spellings that still work.
 
 mod backend;
 mod ci;
@@ -20,6 +21,7 @@ mod client;
 mod error;
 mod helper;
 mod input;
+mod naming;
 mod options;
 mod records;
 mod surface;

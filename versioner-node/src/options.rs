@@ -427,6 +427,10 @@ pub struct ApprovalOptions {
     pub approver_role: Option<String>,
     /// The environment it is granted in or for.
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_name: Option<String>,
+    /// @deprecated Use `environmentName` (the name every other option uses); removed in the
+    /// next release.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     /// A comment.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -444,6 +448,27 @@ pub struct RevokeOptions {
     /// Why.
     #[serde(default)]
     pub reason: String,
+}
+
+/// A change to a product's or an environment's catalog entry: `updateProduct(name, change)`,
+/// `updateEnvironment(name, change)`. Each field left out is left as it is.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct CatalogChangeOptions {
+    /// A new name (a rename: the id and the history stay; the old name no longer resolves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new description; `''` removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New metadata replacing the old as a whole (a JSON object); `{}` removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub extra_metadata: Option<Value>,
 }
 
 /// A page of results.

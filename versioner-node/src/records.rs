@@ -246,10 +246,14 @@ pub enum DecisionOutcome {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
-    /// Public id (UUID).
+    /// Public id (UUID); it stays when the product is renamed.
     pub id: String,
     /// Unique name.
     pub name: String,
+    /// What it is, for people.
+    pub description: Option<String>,
+    /// Free JSON for the catalog (owner, team, links); `{}` when none.
+    pub extra_metadata: Map<String, Value>,
     /// When it was first seen.
     pub created_at: DateTime<Utc>,
 }
@@ -269,6 +273,10 @@ pub struct Environment {
     pub env_type: EnvironmentType,
     /// Whether the type was set explicitly rather than inferred.
     pub type_overridden: bool,
+    /// What it is, for people.
+    pub description: Option<String>,
+    /// Free JSON for the catalog (region, owner, links); `{}` when none.
+    pub extra_metadata: Map<String, Value>,
     /// When it was first seen.
     pub created_at: DateTime<Utc>,
 }

@@ -60,15 +60,13 @@ pub(crate) mod prelude {
     pub(crate) use napi::Env;
     pub(crate) use napi::bindgen_prelude::{AsyncTask, Either, Function, PromiseRaw, Unknown};
     pub(crate) use napi_derive::napi;
-    pub(crate) use versioner_core::{
-        ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, Page,
-    };
+    pub(crate) use versioner_core::{BuildEvent, CheckRequest, DeploymentEvent, Page};
 
     pub(crate) use super::{policy_input, request};
     pub(crate) use crate::input;
     pub(crate) use crate::options::{
-        ApplyOptions, ApprovalOptions, BuildOptions, CheckOptions, DeploymentOptions, DoraOptions,
-        DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
+        ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DeploymentOptions,
+        DoraOptions, DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
         RuleStatusOptions, StateOptions, ViolationsOptions,
     };
     pub(crate) use crate::records::{
@@ -137,7 +135,8 @@ macro_rules! tracker_methods {
 
             /// With an id: the deployment (rejects with `NOT_FOUND`).
             ///
-            /// With options and a callback: sends `started` (which runs the preflight and
+            /// Deprecated (removed in the next release, with a `DeprecationWarning` now): with
+            /// options and a callback, as `deploying(options, callback)`: sends `started` (which runs the preflight and
             /// may reject; then nothing is recorded), calls `callback` with the started
             /// deployment, then sends `completed` and resolves to the callback's result —
             /// or, when the callback throws or rejects, sends `failed` and rejects with the
@@ -158,6 +157,31 @@ macro_rules! tracker_methods {
             ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
                 match self.backend.open() {
                     Ok(b) => crate::helper::deployment(env, &b, &id_or_options, callback),
+                    Err(e) => crate::helper::rejected(env, &e),
+                }
+            }
+
+            /// Tracks one deployment around `callback`: sends `started` (which runs the
+            /// preflight and may reject; then nothing is recorded), calls `callback` with the
+            /// started deployment, then sends `completed` and resolves to the callback's
+            /// result — or, when the callback throws or rejects, sends `failed` and rejects
+            /// with the callback's own error.
+            #[napi(
+                catch_unwind,
+                ts_generic_types = "T = Deployment",
+                ts_args_type = "options: Omit<DeploymentOptions, 'status'>, callback: (deployment: Deployment) => T | Promise<T>",
+                ts_return_type = "Promise<T>"
+            )]
+            pub fn deploying<'env>(
+                &self,
+                env: &'env Env,
+                options: Unknown<'env>,
+                callback: Option<
+                    Either<Function<'env, Unknown<'env>, Unknown<'env>>, Unknown<'env>>,
+                >,
+            ) -> napi::Result<PromiseRaw<'env, Unknown<'env>>> {
+                match self.backend.open() {
+                    Ok(b) => crate::helper::deploying(env, &b, &options, callback),
                     Err(e) => crate::helper::rejected(env, &e),
                 }
             }
@@ -333,9 +357,9 @@ macro_rules! tracker_methods {
                 ts_args_type = "options: ApprovalOptions",
                 ts_return_type = "Promise<Approval>"
             )]
-            pub fn approve(&self, options: Unknown<'_>) -> AsyncTask<Op<Approval>> {
+            pub fn approve(&self, env: Env, options: Unknown<'_>) -> AsyncTask<Op<Approval>> {
                 let b = self.backend.open();
-                let req = request::<ApprovalOptions, ApprovalRequest>(&options);
+                let req = crate::naming::approval(&env, &options);
                 Op::run(move || from_core(&b?.tracker().approve(&req?)?))
             }
 
@@ -514,6 +538,71 @@ macro_rules! tracker_methods {
             pub fn environments(&self) -> AsyncTask<Op<Vec<Environment>>> {
                 let b = self.backend.open();
                 Op::run(move || b?.tracker().environments()?.iter().map(from_core).collect())
+            }
+
+            /// A product by name (any case of it) or id (rejects with `NOT_FOUND`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "productName: string",
+                ts_return_type = "Promise<Product>"
+            )]
+            pub fn product(&self, product_name: Unknown<'_>) -> AsyncTask<Op<Product>> {
+                let b = self.backend.open();
+                let name = input::string(&product_name, "productName");
+                Op::run(move || from_core(&b?.tracker().product(&name?)?))
+            }
+
+            /// An environment by name (any case of it) or id (rejects with `NOT_FOUND`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "environmentName: string",
+                ts_return_type = "Promise<Environment>"
+            )]
+            pub fn environment(&self, environment_name: Unknown<'_>) -> AsyncTask<Op<Environment>> {
+                let b = self.backend.open();
+                let name = input::string(&environment_name, "environmentName");
+                Op::run(move || from_core(&b?.tracker().environment(&name?)?))
+            }
+
+            /// Renames a product (`name`: its id and history stay; the old name no longer
+            /// resolves) or changes its `description` (`''` removes it) or `extraMetadata`
+            /// (replaced whole; `{}` removes it). Rejects with `INVALID_INPUT` for nothing to
+            /// change, a name taken (or looking like one) or still named by a rule, and
+            /// `FORBIDDEN` unless the role manages environments.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "productName: string, change: CatalogChangeOptions",
+                ts_return_type = "Promise<Product>"
+            )]
+            pub fn update_product(
+                &self,
+                product_name: Unknown<'_>,
+                change: Unknown<'_>,
+            ) -> AsyncTask<Op<Product>> {
+                let b = self.backend.open();
+                let name = input::string(&product_name, "productName");
+                let change =
+                    request::<CatalogChangeOptions, versioner_core::CatalogChange>(&change);
+                Op::run(move || from_core(&b?.tracker().update_product(&name?, &change?)?))
+            }
+
+            /// Renames an environment or changes its description or metadata (as
+            /// `updateProduct`; its type has `setEnvironmentType`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "environmentName: string, change: CatalogChangeOptions",
+                ts_return_type = "Promise<Environment>"
+            )]
+            pub fn update_environment(
+                &self,
+                environment_name: Unknown<'_>,
+                change: Unknown<'_>,
+            ) -> AsyncTask<Op<Environment>> {
+                let b = self.backend.open();
+                let name = input::string(&environment_name, "environmentName");
+                let change =
+                    request::<CatalogChangeOptions, versioner_core::CatalogChange>(&change);
+                Op::run(move || from_core(&b?.tracker().update_environment(&name?, &change?)?))
             }
 
             /// Overrides an environment's type, or with `null` returns it to inference from

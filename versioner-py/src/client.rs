@@ -30,12 +30,13 @@ pub struct Client {
 
 #[pymethods]
 impl Client {
-    /// A client of the server at `api_url` (`http://host:port`, optionally with a path
-    /// prefix), authenticating with `api_key` (sent as a Bearer token, never logged).
+    /// A client of the server at `api_url` (`http://host:port` or `https://…`, optionally
+    /// with a path prefix), authenticating with `api_key` (sent as a Bearer token, never logged).
     /// `timeout` bounds one attempt; a call makes up to `max_attempts` attempts, waiting
     /// `backoff` (doubling, at most `max_wait`) in between. Durations are seconds or
     /// timedeltas; the core's `timeout_ms`, `backoff_ms` and `max_wait_ms` are accepted too,
-    /// and `user_agent` sets the User-Agent header. An unknown option raises
+    /// `user_agent` sets the User-Agent header, and `ca_cert` (a PEM file) adds certificate
+    /// authorities trusted for `https://` to the system's. An unknown option raises
     /// InvalidInputError naming it.
     #[new]
     #[pyo3(signature = (api_url, api_key=None, *, timeout=None, backoff=None, max_wait=None, **options))]

@@ -93,7 +93,9 @@ fn build<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
             "NotFoundError"
         }
         ErrorCode::Unauthorized | ErrorCode::Forbidden => "AuthError",
-        ErrorCode::Storage | ErrorCode::Network | ErrorCode::Internal => "VersionerError",
+        ErrorCode::Storage | ErrorCode::Network | ErrorCode::Internal | ErrorCode::RateLimited => {
+            "VersionerError"
+        }
     };
     errors_module(py)?
         .getattr(class)?

@@ -17,6 +17,7 @@
 mod client;
 mod convert;
 mod errors;
+mod naming;
 mod tracker;
 mod versioner;
 

@@ -16,8 +16,8 @@ use pyo3::types::{PyDict, PyList, PyMapping, PyString, PyTuple};
 use versioner_core::input::PolicyInput;
 use versioner_core::policy::{ApplyMode, PolicyFormat};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, CheckRequest, DeploymentEvent, EnvironmentType, HistoryQuery,
-    Page, Rule, RuleStatus, Status, Tracker as CoreTracker,
+    ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,
+    HistoryQuery, Page, Rule, RuleStatus, Status, Tracker as CoreTracker,
 };
 
 use crate::convert::{
@@ -25,6 +25,7 @@ use crate::convert::{
     record_class, record_from_json, records_list, text_or_int, to_json, type_name,
 };
 use crate::errors::{OrRaise, invalid};
+use crate::naming;
 
 /// The base class of `Versioner` and `Client`: tracking, the preflight, rules, approvals and
 /// queries, the same in process and remote.
@@ -88,6 +89,44 @@ impl Tracker {
             .local
             .ok_or_else(|| invalid("self", "works in process only (a Versioner, not a Client)"))
     }
+}
+
+/// A keyword argument given and not None.
+fn given<'a, 'py>(v: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    v.filter(|v| !v.is_none())
+}
+
+/// The core's change from `update_product` / `update_environment` keywords.
+fn catalog_change(
+    name: Option<String>,
+    description: Option<String>,
+    extra_metadata: Option<&Bound<'_, PyAny>>,
+) -> PyResult<CatalogChange> {
+    let mut change = CatalogChange::default();
+    change.name = name;
+    change.description = description;
+    change.extra_metadata = match opt_json(extra_metadata, "extra_metadata")? {
+        None => None,
+        Some(serde_json::Value::Object(m)) => Some(m),
+        Some(_) => return Err(invalid("extra_metadata", "must be a dict (a JSON object)")),
+    };
+    Ok(change)
+}
+
+/// A `DeploymentRun` over `fields` (product_name, version, environment_name and event fields).
+fn run<'py>(slf: &Bound<'py, Tracker>, fields: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+    let py = slf.py();
+    let kwargs = PyDict::new(py);
+    for name in ["product_name", "version", "environment_name"] {
+        kwargs.set_item(name, fields.get_item(name)?)?;
+        if fields.contains(name)? {
+            fields.del_item(name)?;
+        }
+    }
+    kwargs.set_item("fields", fields)?;
+    py.import("versioner._context")?
+        .getattr("DeploymentRun")?
+        .call((slf,), Some(&kwargs))
 }
 
 /// A rule given as a mapping in policy-file form, or as a `versioner.Rule` record.
@@ -266,9 +305,8 @@ impl Tracker {
         record(py, "Verdict", &verdict)
     }
 
-    /// A deployment by id; or, with product=, version= and environment=, a context manager
-    /// that records `started` (raising DeploymentBlockedError before the body runs), then
-    /// `completed` when the body succeeds or `failed` when it raises.
+    /// The deployment with this id. (Its former second meaning, `deployment(product=…,
+    /// version=…, environment=…)` for the context manager, is deprecated: use `deploying`.)
     #[pyo3(signature = (id=None, /, **fields))]
     fn deployment<'py>(
         slf: &Bound<'py, Self>,
@@ -283,24 +321,44 @@ impl Tracker {
                 record(py, "Deployment", &d)
             }
             (None, Some(fields)) => {
+                naming::deprecated(
+                    py,
+                    "deployment(product=…, version=…, environment=…) as a context manager is \
+                     deprecated and will be removed in the next release; use \
+                     deploying(product_name=…, version=…, environment_name=…)",
+                )?;
                 let fields = fields.copy()?;
-                let kwargs = PyDict::new(py);
-                for name in ["product", "version", "environment"] {
-                    kwargs.set_item(name, fields.get_item(name)?)?;
-                    if fields.contains(name)? {
-                        fields.del_item(name)?;
+                for (old, new) in [
+                    ("product", "product_name"),
+                    ("environment", "environment_name"),
+                ] {
+                    if let Some(v) = fields.get_item(old)? {
+                        fields.del_item(old)?;
+                        fields.set_item(new, v)?;
                     }
                 }
-                kwargs.set_item("fields", fields)?;
-                py.import("versioner._context")?
-                    .getattr("DeploymentRun")?
-                    .call((slf,), Some(&kwargs))
+                run(slf, &fields)
             }
             _ => Err(pyo3::exceptions::PyTypeError::new_err(
-                "deployment() takes either a deployment id, or product=, version= and \
-                 environment= (plus optional event fields) for a tracked deployment",
+                "deployment() takes a deployment id; for a tracked deployment use \
+                 deploying(product_name=…, version=…, environment_name=…)",
             )),
         }
+    }
+
+    /// A context manager tracking one deployment: records `started` on entry (raising
+    /// DeploymentBlockedError before the body runs), then `completed` when the body succeeds,
+    /// `failed` when it raises (`aborted` for KeyboardInterrupt and other BaseExceptions).
+    #[pyo3(signature = (**fields))]
+    fn deploying<'py>(
+        slf: &Bound<'py, Self>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fields = match fields {
+            Some(f) => f.copy()?,
+            None => PyDict::new(slf.py()),
+        };
+        run(slf, &fields)
     }
 
     // ----- rules ------------------------------------------------------------------------------
@@ -421,7 +479,7 @@ impl Tracker {
     /// `approver` / `approver_role` may then be left out (given, they must agree).
     #[pyo3(signature = (
         *, product_name, version, approval_type, approver=None, approver_role=None,
-        environment=None, comment=None
+        environment_name=None, comment=None, environment=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -435,9 +493,16 @@ impl Tracker {
         approval_type: String,
         approver: Option<String>,
         approver_role: Option<String>,
-        environment: Option<String>,
+        environment_name: Option<String>,
         comment: Option<String>,
+        environment: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let environment = naming::renamed(
+            py,
+            "approve",
+            ("environment_name", environment_name),
+            ("environment", environment),
+        )?;
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let approver = approver.unwrap_or_default();
         let mut req = ApprovalRequest::new(product_name, version, approval_type, approver);
@@ -467,12 +532,25 @@ impl Tracker {
     }
 
     /// The approvals of a version (revoked ones too), oldest first.
+    #[pyo3(signature = (product_name=None, version=None, *, product=None))]
     fn approvals<'py>(
         &self,
         py: Python<'py>,
-        product: String,
-        version: &Bound<'py, PyAny>,
+        product_name: Option<String>,
+        version: Option<&Bound<'py, PyAny>>,
+        product: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let product = naming::required(
+            "approvals",
+            "product_name",
+            naming::renamed(
+                py,
+                "approvals",
+                ("product_name", product_name),
+                ("product", product),
+            )?,
+        )?;
+        let version = naming::required("approvals", "version", version)?;
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let t = self.core()?;
         let list = py.detach(|| t.approvals(&product, &version)).or_raise()?;
@@ -482,14 +560,25 @@ impl Tracker {
     // ----- queries ----------------------------------------------------------------------------
 
     /// Versions of a product, newest first.
-    #[pyo3(signature = (product, limit=50, offset=0))]
+    #[pyo3(signature = (product_name=None, limit=50, offset=0, *, product=None))]
     fn versions<'py>(
         &self,
         py: Python<'py>,
-        product: String,
+        product_name: Option<String>,
         limit: i64,
         offset: i64,
+        product: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let product = naming::required(
+            "versions",
+            "product_name",
+            naming::renamed(
+                py,
+                "versions",
+                ("product_name", product_name),
+                ("product", product),
+            )?,
+        )?;
         let page = Page {
             limit: count(limit, "limit")?,
             offset: count(offset, "offset")?,
@@ -500,12 +589,25 @@ impl Tracker {
     }
 
     /// One version of a product.
+    #[pyo3(signature = (product_name=None, version=None, *, product=None))]
     fn version<'py>(
         &self,
         py: Python<'py>,
-        product: String,
-        version: &Bound<'py, PyAny>,
+        product_name: Option<String>,
+        version: Option<&Bound<'py, PyAny>>,
+        product: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let product = naming::required(
+            "version",
+            "product_name",
+            naming::renamed(
+                py,
+                "version",
+                ("product_name", product_name),
+                ("product", product),
+            )?,
+        )?;
+        let version = naming::required("version", "version", version)?;
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let t = self.core()?;
         let v = py.detach(|| t.version(&product, &version)).or_raise()?;
@@ -528,8 +630,8 @@ impl Tracker {
 
     /// Deployment history, newest first, filtered by any of the arguments.
     #[pyo3(signature = (
-        *, product=None, environment=None, version=None, status=None, since=None, until=None,
-        limit=None, preflight=None
+        *, product_name=None, environment_name=None, version=None, status=None, since=None,
+        until=None, limit=None, preflight=None, product=None, environment=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -538,15 +640,29 @@ impl Tracker {
     fn history<'py>(
         &self,
         py: Python<'py>,
-        product: Option<String>,
-        environment: Option<String>,
+        product_name: Option<String>,
+        environment_name: Option<String>,
         version: Option<&Bound<'py, PyAny>>,
         status: Option<String>,
         since: Option<&Bound<'py, PyAny>>,
         until: Option<&Bound<'py, PyAny>>,
         limit: Option<i64>,
         preflight: Option<String>,
+        product: Option<String>,
+        environment: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let product = naming::renamed(
+            py,
+            "history",
+            ("product_name", product_name),
+            ("product", product),
+        )?;
+        let environment = naming::renamed(
+            py,
+            "history",
+            ("environment_name", environment_name),
+            ("environment", environment),
+        )?;
         let mut q = HistoryQuery::new();
         q.preflight = preflight
             .as_deref()
@@ -673,6 +789,63 @@ impl Tracker {
         record(py, "Environment", &env)
     }
 
+    /// A product by name or id.
+    fn product<'py>(&self, py: Python<'py>, product_name: String) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core()?;
+        let p = py.detach(|| t.product(&product_name)).or_raise()?;
+        record(py, "Product", &p)
+    }
+
+    /// An environment by name or id.
+    fn environment<'py>(
+        &self,
+        py: Python<'py>,
+        environment_name: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core()?;
+        let e = py.detach(|| t.environment(&environment_name)).or_raise()?;
+        record(py, "Environment", &e)
+    }
+
+    /// Renames a product (`name=`: the id and its history stay; the old name no longer
+    /// resolves) or changes its `description` ("" removes it) or `extra_metadata` (replaced
+    /// whole; {} removes it). Refused while a rule names the old name.
+    #[pyo3(signature = (product_name, *, name=None, description=None, extra_metadata=None))]
+    fn update_product<'py>(
+        &self,
+        py: Python<'py>,
+        product_name: String,
+        name: Option<String>,
+        description: Option<String>,
+        extra_metadata: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let change = catalog_change(name, description, extra_metadata)?;
+        let t = self.core()?;
+        let p = py
+            .detach(|| t.update_product(&product_name, &change))
+            .or_raise()?;
+        record(py, "Product", &p)
+    }
+
+    /// Renames an environment or changes its description or metadata (as `update_product`;
+    /// its type has `set_environment_type`).
+    #[pyo3(signature = (environment_name, *, name=None, description=None, extra_metadata=None))]
+    fn update_environment<'py>(
+        &self,
+        py: Python<'py>,
+        environment_name: String,
+        name: Option<String>,
+        description: Option<String>,
+        extra_metadata: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let change = catalog_change(name, description, extra_metadata)?;
+        let t = self.core()?;
+        let e = py
+            .detach(|| t.update_environment(&environment_name, &change))
+            .or_raise()?;
+        record(py, "Environment", &e)
+    }
+
     // ----- decisions ----------------------------------------------------------------------------
 
     /// The recorded preflight decisions where a rule failed — refused (`blocked`), let
@@ -680,8 +853,8 @@ impl Tracker {
     /// by every filter given. The filters are read by the core exactly as the server reads
     /// `GET /deployment-rules/violations`.
     #[pyo3(signature = (
-        *, rule=None, product=None, environment=None, since=None, until=None, outcome=None,
-        limit=None
+        *, rule=None, product_name=None, environment_name=None, since=None, until=None,
+        outcome=None, limit=None, product=None, environment=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -691,13 +864,27 @@ impl Tracker {
         &self,
         py: Python<'py>,
         rule: Option<&Bound<'py, PyAny>>,
-        product: Option<&Bound<'py, PyAny>>,
-        environment: Option<&Bound<'py, PyAny>>,
+        product_name: Option<&Bound<'py, PyAny>>,
+        environment_name: Option<&Bound<'py, PyAny>>,
         since: Option<&Bound<'py, PyAny>>,
         until: Option<&Bound<'py, PyAny>>,
         outcome: Option<&Bound<'py, PyAny>>,
         limit: Option<&Bound<'py, PyAny>>,
+        product: Option<&Bound<'py, PyAny>>,
+        environment: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let product = naming::renamed(
+            py,
+            "violations",
+            ("product_name", given(product_name)),
+            ("product", given(product)),
+        )?;
+        let environment = naming::renamed(
+            py,
+            "violations",
+            ("environment_name", given(environment_name)),
+            ("environment", given(environment)),
+        )?;
         let mut filters = serde_json::Map::new();
         for (key, value) in [
             ("rule", rule),

@@ -186,6 +186,26 @@ impl Versioner {
         records_list(py, "DomainEvent", &events)
     }
 
+    /// Writes a consistent copy of the whole database to the new file `path`, while writers
+    /// keep running (SQLite's online backup API), checked with `PRAGMA integrity_check`.
+    fn backup(slf: &Bound<'_, Self>, path: PathBuf) -> PyResult<()> {
+        let vr = slf.as_super().get().local()?;
+        slf.py().detach(|| vr.backup(&path)).or_raise()
+    }
+
+    /// Replaces the database's content with the backup file `path`, after checking it; a
+    /// database that holds records is replaced only with `force=True`.
+    #[pyo3(signature = (path, *, force=false))]
+    fn restore(slf: &Bound<'_, Self>, path: PathBuf, force: bool) -> PyResult<()> {
+        let vr = slf.as_super().get().local()?;
+        let mode = if force {
+            versioner_core::store::RestoreMode::Overwrite
+        } else {
+            versioner_core::store::RestoreMode::Refuse
+        };
+        slf.py().detach(|| vr.restore(&path, mode)).or_raise()
+    }
+
     /// The sequence number of the newest event (0 when none).
     fn last_event_seq(slf: &Bound<'_, Self>) -> PyResult<i64> {
         let vr = slf.as_super().get().local()?;

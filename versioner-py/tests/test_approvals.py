@@ -16,7 +16,7 @@ def test_approve_list_and_revoke(vr: versioner.Versioner) -> None:
         approval_type="Code Review",
         approver="alice",
         approver_role="Developer",
-        environment="production",
+        environment_name="production",
         comment="lgtm",
     )
     assert isinstance(a, versioner.Approval)

@@ -94,8 +94,12 @@ def test_construction_and_health(server: Server) -> None:
     with pytest.raises(versioner.InvalidInputError) as bad:
         versioner.Client("not a url")
     assert bad.value.field == "api_url"
-    with pytest.raises(versioner.InvalidInputError, match="https"):
-        versioner.Client("https://example.com")
+    with pytest.raises(versioner.InvalidInputError, match="ftp"):
+        versioner.Client("ftp://example.com")
+    assert versioner.Client("https://example.com").api_url == "https://example.com/"
+    with pytest.raises(versioner.InvalidInputError) as ca:
+        versioner.Client("https://example.com", ca_cert="/nonexistent/ca.pem")
+    assert ca.value.field == "ca_cert" and "/nonexistent/ca.pem" in str(ca.value)
     with pytest.raises(versioner.InvalidInputError) as attempts:
         versioner.Client(server.url, max_attempts=0)
     assert attempts.value.field == "max_attempts"
@@ -110,7 +114,7 @@ def test_tracking_round_trip(client: versioner.Client) -> None:
     b = client.track_build(product_name=product, version="1.0", status="success",
                            scm_sha="abcd1234", build_number=7, extra_metadata={"k": "v"})
     assert isinstance(b, versioner.Build) and b.build_number == "7"
-    with client.deployment(product=product, version="1.0", environment="staging",
+    with client.deploying(product_name=product, version="1.0", environment_name="staging",
                            deployed_by="dana") as run:
         assert run.started is not None and run.started.status == "started"
         run.extra_metadata["image"] = "api:1"
@@ -119,7 +123,7 @@ def test_tracking_round_trip(client: versioner.Client) -> None:
     assert d.status == "completed" and d.deployed_by == "dana"
     assert d.extra_metadata.get("image") == "api:1"
     assert client.state().version(product, "staging") == "1.0"
-    assert [h.id for h in client.history(product=product)] == [run.id]
+    assert [h.id for h in client.history(product_name=product)] == [run.id]
     assert [v.version for v in client.versions(product)] == ["1.0"]
     v = client.versions_by_sha("abcd1234")[0]
     assert client.version_by_id(v.id).version == "1.0"
@@ -219,7 +223,7 @@ def test_rules_approvals_and_blocks_remotely(client: versioner.Client, server: S
             f'windows = {json.dumps(window_around_now()["windows"])}\n'.replace('": ', '" = '))
     client.apply_policy(text, mode="merge")
     with pytest.raises(versioner.DeploymentBlockedError) as window:
-        with client.deployment(product=product, version="1", environment="qa"):
+        with client.deploying(product_name=product, version="1", environment_name="qa"):
             pytest.fail("the body must not run")
     assert window.value.code == "NO_DEPLOY_WINDOW" and window.value.retry_after is not None
     assert client.drift() is not None
@@ -233,12 +237,12 @@ def test_violations_remotely(client: versioner.Client) -> None:
     with pytest.raises(versioner.DeploymentBlockedError):
         client.track_deployment(product_name=product, version="1", environment_name="prod",
                                 status="started", deployed_by="dana")
-    [d] = client.violations(product=product)
+    [d] = client.violations(product_name=product)
     assert isinstance(d, versioner.DecisionRecord) and d.outcome == "blocked"
     assert d.actor == "py-admin" and d.facts.principal == "py-admin"
     assert d.failed_rules == [f"{product} flow"] and d.verdict.code == "FLOW_VIOLATION"
-    assert client.violations(product=product, outcome="reported") == []
-    assert client.violations(product=product, rule=f"{product} flow", limit=1) == [d]
+    assert client.violations(product_name=product, outcome="reported") == []
+    assert client.violations(product_name=product, rule=f"{product} flow", limit=1) == [d]
     with pytest.raises(versioner.InvalidInputError) as bad:
         client.violations(outcome="exploded")  # type: ignore[arg-type]
     assert bad.value.field == "outcome"
@@ -259,7 +263,7 @@ def test_client_is_shared_by_threads(client: versioner.Client) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         ids = set(pool.map(ship, range(24)))
     assert len(ids) == 24
-    assert len(client.history(product=product, limit=100)) == 24
+    assert len(client.history(product_name=product, limit=100)) == 24
 
 
 def test_deploy_script_against_the_server(server: Server, tmp_path: Path) -> None:

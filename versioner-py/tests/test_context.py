@@ -1,4 +1,4 @@
-"""`with vr.deployment(...)`: started on entry, completed / failed / aborted on exit."""
+"""`with vr.deploying(...)`: started on entry, completed / failed / aborted on exit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from conftest import window_around_now
 
 
 def test_success_records_started_then_completed(vr: versioner.Versioner) -> None:
-    with vr.deployment(product="api", version="1.0", environment="staging",
+    with vr.deploying(product_name="api", version="1.0", environment_name="staging",
                        deployed_by="dana", extra_metadata={"ticket": "CHG-1"}) as run:
         assert isinstance(run, versioner.DeploymentRun)
         assert run.started is not None and run.started.status == "started"
@@ -29,7 +29,7 @@ def test_success_records_started_then_completed(vr: versioner.Versioner) -> None
 
 def test_failure_records_failed_and_reraises(vr: versioner.Versioner) -> None:
     with pytest.raises(RuntimeError, match="rollout failed"):
-        with vr.deployment(product="api", version="1.0", environment="prod") as run:
+        with vr.deploying(product_name="api", version="1.0", environment_name="prod") as run:
             raise RuntimeError("rollout failed")
     assert run.finished is not None and run.finished.status == "failed"
     assert vr.deployment(run.id).status == "failed"
@@ -38,7 +38,7 @@ def test_failure_records_failed_and_reraises(vr: versioner.Versioner) -> None:
 
 def test_keyboard_interrupt_records_aborted(vr: versioner.Versioner) -> None:
     with pytest.raises(KeyboardInterrupt):
-        with vr.deployment(product="api", version="1.0", environment="prod") as run:
+        with vr.deploying(product_name="api", version="1.0", environment_name="prod") as run:
             raise KeyboardInterrupt
     assert vr.deployment(run.id).status == "aborted"
 
@@ -47,7 +47,7 @@ def test_blocked_raises_before_the_body(vr: versioner.Versioner) -> None:
     vr.add_rule(window_around_now())
     body_ran = False
     with pytest.raises(versioner.DeploymentBlockedError) as info:
-        with vr.deployment(product="api", version="1.0", environment="prod"):
+        with vr.deploying(product_name="api", version="1.0", environment_name="prod"):
             body_ran = True
     assert not body_ran
     assert info.value.code == "NO_DEPLOY_WINDOW" and info.value.retry_after is not None
@@ -56,7 +56,7 @@ def test_blocked_raises_before_the_body(vr: versioner.Versioner) -> None:
 
 def test_bypass_through_the_context_manager(vr: versioner.Versioner) -> None:
     vr.add_rule(window_around_now())
-    with vr.deployment(product="api", version="1.0", environment="prod",
+    with vr.deploying(product_name="api", version="1.0", environment_name="prod",
                        skip_preflight_checks=True, skip_preflight_reason="INC-7") as run:
         pass
     assert run.started is not None and run.started.preflight is not None
@@ -66,12 +66,12 @@ def test_bypass_through_the_context_manager(vr: versioner.Versioner) -> None:
 
 def test_report_only_warnings_are_visible(vr: versioner.Versioner) -> None:
     vr.add_rule({**window_around_now(), "status": "report_only"})
-    with vr.deployment(product="api", version="1.0", environment="prod") as run:
+    with vr.deploying(product_name="api", version="1.0", environment_name="prod") as run:
         assert [w.code for w in run.warnings] == ["NO_DEPLOY_WINDOW"]
 
 
 def test_recording_failure_does_not_hide_the_body_error(vr: versioner.Versioner) -> None:
-    run = vr.deployment(product="api", version="1.0", environment="prod")
+    run = vr.deploying(product_name="api", version="1.0", environment_name="prod")
     with pytest.warns(RuntimeWarning, match="could not record the deployment as failed"):
         with pytest.raises(ValueError, match="body"):
             with run:
@@ -80,21 +80,21 @@ def test_recording_failure_does_not_hide_the_body_error(vr: versioner.Versioner)
     assert vr.deployment(run.id).status == "started"
     # Without a body error the recording error is raised.
     with pytest.raises(versioner.InvalidInputError):
-        with vr.deployment(product="api", version="3", environment="prod") as r3:
+        with vr.deploying(product_name="api", version="3", environment_name="prod") as r3:
             r3.extra_metadata["bad"] = {1: "non-str key"}
 
 
 def test_misuse_is_a_type_error(vr: versioner.Versioner) -> None:
-    with pytest.raises(TypeError, match="missing: environment"):
-        vr.deployment(product="api", version="1.0")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="missing: environment_name"):
+        vr.deploying(product_name="api", version="1.0")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="unexpected keyword"):
-        vr.deployment(product="api", version="1", environment="e", colour="red")  # type: ignore[call-overload]
-    with pytest.raises(TypeError):
+        vr.deploying(product_name="api", version="1", environment_name="e", colour="red")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="use deploying"):
         vr.deployment()  # type: ignore[call-overload]
     bad: Any = vr
     with pytest.raises(TypeError):
         bad.deployment("id", product="api", version="1", environment="e")
-    run = vr.deployment(product="api", version="1", environment="e")
+    run = vr.deploying(product_name="api", version="1", environment_name="e")
     with pytest.raises(RuntimeError, match="has not started"):
         run.deployment
     with run:

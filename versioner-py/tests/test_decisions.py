@@ -74,9 +74,9 @@ def test_violations_filters(vr: versioner.Versioner) -> None:
     assert [d.outcome for d in everything] == ["bypassed", "reported", "blocked"]  # newest first
     assert [d.version for d in vr.violations(outcome="reported")] == ["1.0.1"]
     assert [d.product_name for d in vr.violations(outcome="bypassed")] == ["web"]
-    assert len(vr.violations(product="api")) == 2
-    assert len(vr.violations(product="API")) == 2  # names compare as the core compares them
-    assert vr.violations(environment="staging") == []
+    assert len(vr.violations(product_name="api")) == 2
+    assert len(vr.violations(product_name="API")) == 2  # names compare as the core compares them
+    assert vr.violations(environment_name="staging") == []
     assert len(vr.violations(rule="Staging first")) == 3
     assert vr.violations(rule="No such rule") == []
     assert len(vr.violations(limit=1)) == 1

@@ -52,7 +52,7 @@ def test_deploy_script(tmp_path: Path) -> None:
 
     vr = versioner.Versioner(tmp_path / "versioner.db")
     assert vr.state().version("api", "production") == "1.0"
-    assert [d.status for d in vr.history(environment="production")] == ["completed", "failed"]
+    assert [d.status for d in vr.history(environment_name="production")] == ["completed", "failed"]
 
 
 def test_deploy_script_reads_the_ci(tmp_path: Path) -> None:

@@ -198,7 +198,7 @@ def test_random_garbage_never_crashes(vr: versioner.Versioner) -> None:
         lambda a: vr.check(product_name=a[0], version=a[1], environment_name=a[2], at=a[3]),
         lambda a: vr.add_rule(a[0]),
         lambda a: vr.apply_policy(a[0], mode=a[1]),
-        lambda a: vr.history(product=a[0], status=a[1], since=a[2], limit=a[3]),
+        lambda a: vr.history(product_name=a[0], status=a[1], since=a[2], limit=a[3]),
         lambda a: vr.versions(a[0], a[1], a[2]),
         lambda a: vr.state(a[0]),
         lambda a: vr.drift(a[0], a[1]),

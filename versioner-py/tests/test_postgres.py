@@ -52,13 +52,13 @@ def test_the_journey_on_postgresql() -> None:
         assert blocked.value.code == "FLOW_VIOLATION"
         vr.track_deployment(product_name="api", version="1", environment_name="staging",
                             status="success")
-        with vr.deployment(product="api", version="1", environment="production"):
+        with vr.deploying(product_name="api", version="1", environment_name="production"):
             pass
         assert vr.state().version("api", "production") == "1"
         assert vr.set_environment_type("lab", "test").type_overridden
     # A second instance (another process, in real life) sees the same records.
     other = versioner.Versioner.connect(URL, schema=name)
-    assert [(d.environment_name, d.status) for d in other.history(product="api")] == [
+    assert [(d.environment_name, d.status) for d in other.history(product_name="api")] == [
         ("production", "completed"), ("staging", "completed")]
     other.close()
 

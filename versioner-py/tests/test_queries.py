@@ -59,7 +59,7 @@ def test_version_lookups(shipped: versioner.Versioner) -> None:
 
 
 def test_deployment_by_id(shipped: versioner.Versioner) -> None:
-    d = shipped.history(product="api", environment="production")[0]
+    d = shipped.history(product_name="api", environment_name="production")[0]
     assert shipped.deployment(d.id) == d
     with pytest.raises(versioner.NotFoundError) as nf:
         shipped.deployment("no-such-id")
@@ -70,12 +70,12 @@ def test_history_filters(shipped: versioner.Versioner) -> None:
     everything = shipped.history()
     assert len(everything) == 5
     assert everything[0].product_name == "web"  # newest first
-    assert {d.environment_name for d in shipped.history(environment="dev")} == {"dev"}
-    assert len(shipped.history(product="api")) == 4
-    assert [d.environment_name for d in shipped.history(product="api", version="1.1")] == ["dev"]
+    assert {d.environment_name for d in shipped.history(environment_name="dev")} == {"dev"}
+    assert len(shipped.history(product_name="api")) == 4
+    assert [d.environment_name for d in shipped.history(product_name="api", version="1.1")] == ["dev"]
     assert [d.product_name for d in shipped.history(status="in_progress")] == ["web"]
     assert len(shipped.history(limit=2)) == 2
-    assert shipped.history(product="nope") == []
+    assert shipped.history(product_name="nope") == []
     assert shipped.history(since=utcnow() + timedelta(hours=1)) == []
     assert len(shipped.history(until=utcnow() + timedelta(hours=1))) == 5
     assert len(shipped.history(since="2000-01-01T00:00:00Z")) == 5

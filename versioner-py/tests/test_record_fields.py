@@ -232,10 +232,13 @@ def test_every_record_type_through_the_native_module(
                         status="started", skip_preflight_checks=True,
                         skip_preflight_reason="hotfix", deployed_by="dana", scm_sha=sha[::-1])
     approval = vr.approve(product_name="api", version="1.2.0", approval_type="release",
-                          approver="erin", approver_role="release_manager", environment="production",
+                          approver="erin", approver_role="release_manager", environment_name="production",
                           comment="ship it")
     revoked = vr.revoke_approval(approval.id, actor="frank", reason="regression")
     vr.set_environment_type("production", "production")
+    vr.update_environment("production", description="Customers' traffic",
+                          extra_metadata={"region": "eu"})
+    vr.update_product("api", description="The public API", extra_metadata={"team": "core"})
     vr.track_deployment(product_name="api", version="1.1.0", environment_name="staging",
                         status="completed")
     vr.track_deployment(product_name="api", version="1.2.0", environment_name="dev",

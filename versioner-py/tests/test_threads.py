@@ -12,9 +12,9 @@ from conftest import deploy
 
 def test_many_threads_track_concurrently(vr: versioner.Versioner) -> None:
     def ship(i: int) -> str:
-        with vr.deployment(product=f"svc{i % 5}", version=str(i), environment=f"env{i % 3}"):
+        with vr.deploying(product_name=f"svc{i % 5}", version=str(i), environment_name=f"env{i % 3}"):
             pass
-        return vr.history(product=f"svc{i % 5}", limit=1000)[0].id
+        return vr.history(product_name=f"svc{i % 5}", limit=1000)[0].id
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(ship, range(80)))

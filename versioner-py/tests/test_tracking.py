@@ -123,7 +123,7 @@ def test_same_invoke_id_and_status_is_idempotent(vr: versioner.Versioner) -> Non
     a = deploy(vr, "1.0", "dev", "started", invoke_id="run-9")
     b = deploy(vr, "1.0", "dev", "started", invoke_id="run-9")
     assert a.id == b.id
-    assert len(vr.history(product="api")) == 1
+    assert len(vr.history(product_name="api")) == 1
 
 
 def test_version_conflict(vr: versioner.Versioner) -> None:

@@ -5,6 +5,9 @@
 //! - A key whose role does not allow the route: 403
 //!   `{"detail": "You do not have permission to perform this action", "code": "FORBIDDEN", …}`.
 //! - A route answered by the server but missing from the table: 403 (fail closed).
+//! - Every method is checked: `HEAD` needs what `GET` needs (axum answers it with the `GET`
+//!   handler), and a method the table does not list for a known path is answered 405 here,
+//!   before any handler, whatever the key.
 //!
 //! The authenticated key's principal is the actor of everything the request does: the
 //! middleware runs the rest of the request with it ([`current_actor`]), and
@@ -17,12 +20,13 @@
 //! its name and principal.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use versioner_core::Error;
 
 use super::AppState;
+use super::api;
 use super::http::ApiError;
 use super::routes::{self, Permission};
 use versioner_core::{Actor, ApiKey, Role};
@@ -111,14 +115,14 @@ pub enum AuthMode {
 }
 
 fn unauthorized() -> Response {
-    ApiError(Error::Unauthorized {
+    ApiError::from(Error::Unauthorized {
         message: "Invalid API key".into(),
     })
     .into_response()
 }
 
 fn forbidden() -> Response {
-    ApiError(Error::Forbidden {
+    ApiError::from(Error::Forbidden {
         message: "You do not have permission to perform this action".into(),
     })
     .into_response()
@@ -142,10 +146,25 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         // No route matched: the fallback answers 404.
         return next.run(req).await;
     };
-    let permission = match routes::permission(req.method().as_str(), &path) {
+    // INVARIANT: every method on a matched route is decided here, before any handler: HEAD
+    // is answered by the GET handler (axum runs it and drops the body), so it needs GET's
+    // permission; a method the table lacks on a known path is answered 405 here, so no
+    // handler can ever run for a method nobody authorized.
+    let method = if req.method() == Method::HEAD {
+        Method::GET
+    } else {
+        req.method().clone()
+    };
+    let permission = match routes::permission(method.as_str(), &path) {
         Some(p) => p,
-        // A known path under another method: the router answers 405.
-        None if routes::path_known(&path) => return next.run(req).await,
+        None if routes::path_known(&path) => {
+            let mut resp =
+                api::meta::method_not_allowed(req.method().clone(), req.uri().clone()).await;
+            if let Ok(allow) = HeaderValue::from_str(&routes::methods(&path).join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, allow);
+            }
+            return resp;
+        }
         None => {
             tracing::error!(%path, "route missing from the route table; refused");
             return forbidden();

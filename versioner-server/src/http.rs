@@ -15,23 +15,46 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use versioner_core::wire::Place;
 use versioner_core::{Error, ErrorCode, wire};
 
 use super::AppState;
 
-/// A core error on its way to the client.
+/// A core error on its way to the client, with where in the request an input error was found
+/// (the body unless said otherwise: [`ApiError::in_query`], [`ApiError::in_path`]).
 #[derive(Debug)]
-pub struct ApiError(pub Error);
+pub struct ApiError(pub Error, pub Place);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
-        ApiError(e)
+        ApiError(e, Place::Body)
+    }
+}
+
+impl ApiError {
+    /// An error in a query parameter: a 422's `loc` is `["query", parameter]`.
+    pub fn in_query(e: Error) -> ApiError {
+        ApiError(e, Place::Query)
+    }
+
+    /// An error in a path parameter: a 422's `loc` is `["path", parameter]`.
+    pub fn in_path(e: Error) -> ApiError {
+        ApiError(e, Place::Path)
+    }
+
+    /// The error of a route whose input is its query string (a route without a body): an
+    /// input error the core found is located in the query.
+    pub fn queried(self) -> ApiError {
+        match self.1 {
+            Place::Body => ApiError(self.0, Place::Query),
+            place => ApiError(self.0, place),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = wire::error_response(&self.0);
+        let (status, body) = wire::error_response_at(&self.0, self.1);
         if status >= 500 {
             // The body hides internals; the log keeps them.
             tracing::error!(code = %self.0.code(), error = %self.0, "request failed");
@@ -49,10 +72,17 @@ impl IntoResponse for ApiError {
 /// A 4xx for a request that cannot be read at all (malformed JSON, oversized body):
 /// `{"detail": detail, "code": "INVALID_INPUT", "message": detail}`.
 pub fn unreadable(status: StatusCode, detail: String) -> Response {
+    rejection(status, &detail, &detail)
+}
+
+/// The one converter of every request the framework refuses before a handler runs (body,
+/// path, query, method): `status` with `{"detail": detail, "code": "INVALID_INPUT",
+/// "message": message}`, never the framework's plain text.
+pub fn rejection(status: StatusCode, detail: &str, message: &str) -> Response {
     let body = json!({
         "detail": detail,
         "code": ErrorCode::InvalidInput.as_str(),
-        "message": detail,
+        "message": message,
     });
     (status, Json(body)).into_response()
 }
@@ -83,14 +113,19 @@ impl IntoResponse for Rejection {
 
 /// Parses a JSON body into `T`: malformed JSON is a 400, a field of the wrong type a 422
 /// naming the field.
+///
+/// The text is read by [`wire::json::parse_object`], the one strict reader: a duplicate key
+/// and a body that is not a JSON object (an array would be read positionally into a struct)
+/// are 422s naming the key.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        Rejection::from(unreadable(
+    let value = wire::json::parse_object(bytes).map_err(|e| match e {
+        wire::json::JsonError::Invalid(e) => Rejection::from(ApiError::from(e).into_response()),
+        wire::json::JsonError::Malformed(m) => Rejection::from(unreadable(
             StatusCode::BAD_REQUEST,
-            format!("Invalid JSON in request body: {e}"),
-        ))
+            format!("Invalid JSON in request body: {m}"),
+        )),
     })?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(Value::Object(value)).map_err(|e| {
         let path = e.path().to_string();
         let reason = e.inner().to_string();
         let field = if path == "." {
@@ -102,7 +137,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
         } else {
             path
         };
-        Rejection::from(ApiError(Error::invalid(field, reason)).into_response())
+        Rejection::from(ApiError::from(Error::invalid(field, reason)).into_response())
     })
 }
 
@@ -125,6 +160,28 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             })
         })?;
         parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Path parameters, as axum's `Path` reads them (percent-decoded), with our error body: a
+/// path that does not decode (`%FF`, a bad escape) is a 400 `INVALID_INPUT` in JSON like
+/// every other refusal, never the framework's plain text.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e| {
+                Rejection::from(unreadable(
+                    StatusCode::BAD_REQUEST,
+                    format!("Invalid path: {}", e.body_text()),
+                ))
+            })
     }
 }
 
@@ -180,8 +237,9 @@ impl Params {
 
     /// A required parameter.
     pub fn required(&self, name: &str) -> Result<String, ApiError> {
-        self.get(name)
-            .ok_or_else(|| ApiError(Error::invalid(name, "is a required query parameter")))
+        self.get(name).ok_or_else(|| {
+            ApiError::in_query(Error::invalid(name, "is a required query parameter"))
+        })
     }
 
     /// An unsigned number.
@@ -189,7 +247,7 @@ impl Params {
         self.get(name)
             .map(|v| {
                 v.parse::<u32>().map_err(|_| {
-                    ApiError(Error::invalid(name, format!("`{v}` is not a whole number")))
+                    ApiError::in_query(Error::invalid(name, format!("`{v}` is not a whole number")))
                 })
             })
             .transpose()
@@ -198,8 +256,17 @@ impl Params {
     /// An RFC 3339 instant.
     pub fn instant(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.get(name)
-            .map(|v| wire::instant(name, &v).map_err(ApiError))
+            .map(|v| wire::instant(name, &v).map_err(ApiError::in_query))
             .transpose()
+    }
+
+    /// The parameters read by a parser of the wire module (such as [`wire::history_query`])
+    /// from their JSON form ([`Params::to_object`]); its errors are located in the query.
+    pub fn parse<T>(
+        &self,
+        parser: impl FnOnce(&Value) -> versioner_core::Result<T>,
+    ) -> Result<T, ApiError> {
+        parser(&self.to_object()).map_err(ApiError::in_query)
     }
 }
 

@@ -119,7 +119,13 @@ fn replay(stored: StoredAnswer) -> Response {
 
 /// The middleware.
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // Only the methods that write are guarded: any other (GET, HEAD, TRACE, an unknown one)
+    // goes on to the router, which answers it (a 405 for a method no route takes), whatever
+    // key it carries.
+    if !matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
         return next.run(req).await;
     }
     let Some(raw) = req.headers().get(IDEMPOTENCY_KEY) else {
@@ -128,10 +134,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let key = match raw.to_str().map(str::trim) {
         Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_string(),
         _ => {
-            return ApiError(Error::invalid(
-                IDEMPOTENCY_KEY,
-                "must be 1 to 255 visible ASCII characters",
-            ))
+            return ApiError(
+                Error::invalid(IDEMPOTENCY_KEY, "must be 1 to 255 visible ASCII characters"),
+                versioner_core::wire::Place::Header,
+            )
             .into_response();
         }
     };
@@ -161,7 +167,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     match state.core(move |vr| vr.idempotency_record(&s, &k)).await {
         Err(e) => return e.into_response(),
         Ok(Some(found)) if found.request_hash != request_hash => {
-            return ApiError(claim.reused()).into_response();
+            return ApiError(claim.reused(), versioner_core::wire::Place::Header).into_response();
         }
         Ok(Some(found)) => {
             if let Some(answer) = found.answer {
@@ -184,7 +190,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();
             let Ok(bytes) = to_bytes(body, usize::MAX).await else {
-                return ApiError(Error::internal("cannot buffer the response")).into_response();
+                return ApiError::from(Error::internal("cannot buffer the response"))
+                    .into_response();
             };
             if claim.replayed() {
                 tracing::info!("idempotent replay of a recorded write");
@@ -214,6 +221,6 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         }),
     ));
     task.await.unwrap_or_else(|e| {
-        ApiError(Error::internal(format!("request task failed: {e}"))).into_response()
+        ApiError::from(Error::internal(format!("request task failed: {e}"))).into_response()
     })
 }

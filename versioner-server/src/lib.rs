@@ -3,11 +3,16 @@
 //! [`router`] builds the whole application from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no network; [`serve`] runs it on a listener until the
 //! shutdown future resolves (SIGINT or SIGTERM in the binary, see [`shutdown_signal`]), letting
-//! requests in flight finish.
+//! requests in flight finish; [`serve_with`] adds the connection limits, timeouts and TLS of
+//! [`connections`] and [`tls`].
 //!
 //! Layers, outermost first: tracing (method, path, status, latency; never headers, so never
-//! keys) → request timeout (503 in our body shape) → authentication and authorization
-//! ([`auth`]) → idempotency ([`idempotency`]) → the handler. Handlers parse, make one core
+//! keys) → security headers, the Host allow-list and same-origin writes ([`guard`]) → request
+//! timeout (503 in our body shape) → the per-address rate limit ([`limits`]) → authentication
+//! and authorization ([`auth`]) → the per-key rate limit → JSON-only bodies
+//! ([`guard::json_bodies`]) → idempotency ([`idempotency`]) → the handler; the first five
+//! are [`shared_layers`] (every route), the rest [`api_routes`]'s (the JSON API only). Handlers
+//! parse, make one core
 //! call on the blocking pool (`spawn_blocking`: the core's SQLite calls block) and convert with
 //! [`versioner_core::wire`]; errors go through one mapping, [`http::ApiError`].
 //!
@@ -24,12 +29,16 @@
 
 pub mod api;
 pub mod auth;
+pub mod connections;
 pub mod dashboard;
+pub mod guard;
 pub mod http;
 pub mod idempotency;
 pub mod legacy;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,6 +52,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use versioner_core::{Error, Result, Versioner};
 
 pub use auth::{AuthMode, Caller};
+pub use connections::{ConnectionOptions, serve_with};
+pub use limits::{RateLimit, RateLimits};
+pub use tls::Tls;
 pub use versioner_core::{Actor, ApiKey, Role};
 
 use http::ApiError;
@@ -65,6 +77,11 @@ pub struct ServerOptions {
     /// Whether the dashboard's cookies are marked `Secure` (sent over HTTPS only): set it
     /// when the server is reached over TLS.
     pub secure_cookies: bool,
+    /// The names (`host` or `host:port`) the server answers to; empty (the default) answers
+    /// any `Host`. See [`guard`].
+    pub allowed_hosts: Vec<String>,
+    /// Rate limits per key and per client address (none by default). See [`limits`].
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ServerOptions {
@@ -74,6 +91,8 @@ impl Default for ServerOptions {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             secure_cookies: false,
+            allowed_hosts: Vec::new(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -106,6 +125,21 @@ impl ServerOptions {
         self.secure_cookies = secure;
         self
     }
+
+    /// Sets the rate limits.
+    #[must_use]
+    pub fn rate_limits(mut self, limits: RateLimits) -> ServerOptions {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Sets the names the server answers to (`--allowed-host`, repeatable): a request with
+    /// another `Host` is refused (421). Empty answers any.
+    #[must_use]
+    pub fn allowed_hosts(mut self, hosts: Vec<String>) -> ServerOptions {
+        self.allowed_hosts = hosts;
+        self
+    }
 }
 
 /// What every handler shares: the core, the server file and the options. Cheap to clone.
@@ -122,6 +156,7 @@ struct Inner {
     /// Turns `true` when the server begins shutting down: long-lived answers (the
     /// dashboard's event stream) end then, so requests in flight can finish.
     closing: tokio::sync::watch::Sender<bool>,
+    limiters: limits::Limiters,
 }
 
 impl AppState {
@@ -131,6 +166,7 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 vr,
+                limiters: limits::Limiters::new(options.rate_limits),
                 options,
                 locks: Arc::new(KeyedLocks::default()),
                 closing: tokio::sync::watch::Sender::new(false),
@@ -161,6 +197,14 @@ impl AppState {
         self.inner.closing.send_replace(true);
     }
 
+    pub(crate) fn limiters(&self) -> &limits::Limiters {
+        &self.inner.limiters
+    }
+
+    pub(crate) fn allowed_hosts(&self) -> &[String] {
+        &self.inner.options.allowed_hosts
+    }
+
     pub(crate) fn body_limit(&self) -> usize {
         self.inner.options.body_limit
     }
@@ -187,8 +231,8 @@ impl AppState {
         };
         tokio::task::spawn_blocking(move || f(&vr))
             .await
-            .map_err(|e| ApiError(Error::internal(format!("core task failed: {e}"))))?
-            .map_err(ApiError)
+            .map_err(|e| ApiError::from(Error::internal(format!("core task failed: {e}"))))?
+            .map_err(ApiError::from)
     }
 }
 
@@ -196,7 +240,7 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     let limit = state.inner.options.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError(Error::Storage {
+        Err(_) => ApiError::from(Error::Storage {
             message: format!("the request did not complete within {}s", limit.as_secs()),
             source: None,
         })
@@ -204,25 +248,59 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
 }
 
-/// The whole application: the API (authenticated by API keys, see [`auth`]) and the
+/// The whole application: [`api_routes`] (authenticated by API keys, see [`auth`]) and the
 /// dashboard ([`dashboard`], its own route group with its own protection: session cookies,
-/// CSRF tokens, same-origin writes).
+/// CSRF tokens, same-origin writes), under [`shared_layers`].
 pub fn router(state: AppState) -> Router {
+    shared_layers(
+        api_routes(&state).merge(dashboard::routes(state.clone())),
+        state,
+    )
+}
+
+/// The JSON API's routes, with the layers that belong to the API alone: authentication and
+/// authorization from the route table, the per-key rate limit, JSON-only bodies, idempotency
+/// and the body limit, plus the JSON 404 and 405 fallbacks.
+///
+/// Another group of routes (pages that post forms, with their own sessions) merges here,
+/// `api_routes(&state).merge(pages)`, and gets only [`shared_layers`]: the API's key check and
+/// JSON rule do not apply to it, and [`guard::check_origin`] is there for its form posts.
+pub fn api_routes(state: &AppState) -> Router<AppState> {
     let (routes, _) = api::routes().split_for_parts();
     routes
+        // A route layer: it runs only for a request a route takes (method included), so an
+        // unknown route or method is answered 404/405 whatever `Idempotency-Key` it carries.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
         .fallback(api::meta::not_found)
         .method_not_allowed_fallback(api::meta::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.body_limit()))
+        .layer(middleware::from_fn(guard::json_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            idempotency::idempotency,
+            limits::per_key,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+}
+
+/// The layers every route shares, API and pages alike, outermost first: tracing, the security
+/// headers, the Host allow-list, same-origin writes, the request timeout and the per-address
+/// rate limit.
+pub fn shared_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .layer(middleware::from_fn_with_state(state.clone(), limits::per_ip))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
-        .merge(dashboard::routes(state.clone()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_origin,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::hosts))
+        .layer(middleware::from_fn(guard::security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -233,23 +311,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the application on `listener` until `shutdown` resolves; requests in flight finish
-/// first.
+/// Serves the application on `listener` until `shutdown` resolves, with the default
+/// [`ConnectionOptions`] (plain HTTP); requests in flight finish first. Equals
+/// `serve_with(listener, state, ConnectionOptions::default(), shutdown)`.
 ///
 /// # Errors
-/// The listener's I/O error.
+/// As [`serve_with`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            state.begin_shutdown();
-        })
-        .await
+    serve_with(listener, state, ConnectionOptions::default(), shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -4,12 +4,12 @@
 //! query parameters, success response, the errors peculiar to it, and its [`Permission`] as
 //! the `x-permission` extension), and its area's `routes()` registers it with axum. This
 //! module then adds what follows from a route's shape, so it is written once for all:
-//! - a route that needs a key: `security: bearer`, 401, 403 and 503 (storage unavailable or
-//!   the request timed out);
+//! - a route that needs a key: `security: bearer`, 401, 403 (also a browser's cross-origin
+//!   write), 429 (over a rate limit) and 503 (storage unavailable or the request timed out);
 //! - a write (`POST`, `PUT`, `DELETE`) that needs a key: the `Idempotency-Key` header and its
 //!   422 (a key reused for another request);
-//! - a request body: 400 (malformed JSON), 413 (too large), 422 (invalid input, naming the
-//!   field);
+//! - a request body: 400 (malformed JSON), 413 (too large), 415 (not `application/json`), 422
+//!   (invalid input, naming the field);
 //! - query parameters: 400 (unreadable query string) and 422 (a bad value, naming it).
 //!
 //! A 404 is declared by the routes that can answer it (an unknown id or name).
@@ -854,7 +854,18 @@ fn finish_operation(method: &str, op: &mut Map<String, Value>) {
         add_response(
             op,
             "403",
-            "The key's role does not allow this (`FORBIDDEN`)",
+            if method == "get" {
+                "The key's role does not allow this (`FORBIDDEN`)"
+            } else {
+                "The key's role does not allow this, or a browser sent it from another origin \
+                 (`FORBIDDEN`)"
+            },
+        );
+        add_response(
+            op,
+            "429",
+            "Over the server's rate limit for this key or address; retry after `Retry-After` \
+             seconds (`RATE_LIMITED`)",
         );
         add_response(
             op,
@@ -888,6 +899,11 @@ fn finish_operation(method: &str, op: &mut Map<String, Value>) {
             op,
             "413",
             "The body is over the server's limit (`INVALID_INPUT`)",
+        );
+        add_response(
+            op,
+            "415",
+            "The body is not sent as `Content-Type: application/json` (`INVALID_INPUT`)",
         );
         add_response(
             op,

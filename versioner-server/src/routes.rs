@@ -164,12 +164,34 @@ pub fn path_known(path: &str) -> bool {
     ALL_ROUTES.iter().any(|r| r.path == path)
 }
 
+/// The methods the table has for a matched path, as a 405's `Allow` header lists them
+/// (`HEAD` wherever `GET` is: it is answered by the GET handler).
+pub fn methods(path: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = ALL_ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method)
+        .collect();
+    if out.contains(&"GET") {
+        out.push("HEAD");
+    }
+    out
+}
+
 /// The permission a method on a matched path requires, if the table has it.
 pub fn permission(method: &str, path: &str) -> Option<Permission> {
     ALL_ROUTES
         .iter()
         .find(|r| r.path == path && r.method == method)
         .and_then(|r| r.permission)
+}
+
+/// Whether a method on a matched path takes a JSON request body (its declaration has one);
+/// `HEAD` never does.
+pub fn takes_json(method: &str, path: &str) -> bool {
+    ALL_ROUTES
+        .iter()
+        .any(|r| r.path == path && r.method == method && r.body.is_some())
 }
 
 #[cfg(test)]
@@ -191,8 +213,8 @@ mod tests {
         assert!(ROUTES.len() > 20);
         assert_eq!(
             ALL_ROUTES.len(),
-            ROUTES.len() + 2,
-            "the /docs/ page and its assets"
+            ROUTES.len() + 3,
+            "the /docs/ page and its assets, and the /calendar.ics feed (not JSON)"
         );
         let mut seen = std::collections::HashSet::new();
         for r in ALL_ROUTES {
@@ -201,6 +223,7 @@ mod tests {
         }
         assert_eq!(permission("GET", "/health"), Some(Permission::Public));
         assert_eq!(permission("GET", "/docs/"), Some(Permission::Public));
+        assert_eq!(permission("GET", "/calendar.ics"), Some(Permission::Read));
         assert_eq!(permission("POST", "/rules/"), Some(Permission::ManageRules));
         assert_eq!(
             permission("POST", "/api-keys/"),

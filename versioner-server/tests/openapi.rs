@@ -629,6 +629,7 @@ async fn real_responses_match_their_documented_schemas() {
     let req = Request::builder()
         .method("POST")
         .uri("/build-events/")
+        .header("content-type", "application/json")
         .body(Body::from("{nope"))
         .unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();

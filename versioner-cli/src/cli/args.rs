@@ -19,6 +19,8 @@ Two modes, chosen by the global options (before or after the subcommand):
               or --database-url URL (VERSIONER_DATABASE_URL) on PostgreSQL (feature `postgres`)
   server      --api-url URL (or VERSIONER_API_URL) with --api-key KEY (or VERSIONER_API_KEY):
               talk to `versioner serve`
+  default     none of these (and no key) anywhere: in process on ~/.versioner/versioner.db
+              (VERSIONER_HOME moves the directory, which also holds config.yaml)
 
 A flag wins over its VERSIONER_* variable, which wins over the config file (--config FILE, else
 ~/.versioner/config.yaml; never the current directory), which wins over CI auto-detection.
@@ -62,6 +64,9 @@ pub enum Output {
     Json,
 }
 
+/// The `--help` heading of the options shared by every command.
+pub const GLOBAL_HEADING: &str = "Global options (any command)";
+
 fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 30s or 2m: {e}"))
@@ -76,8 +81,10 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Options shared by every command; they work before or after the subcommand.
+/// Options shared by every command; they work before or after the subcommand, and `--help`
+/// lists them under their own heading.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = GLOBAL_HEADING)]
 pub struct Global {
     /// In-process mode on this SQLite file (or `:memory:`, `sqlite:PATH`, a `postgres://` URL) [env: VERSIONER_DB]
     #[arg(long, global = true, value_name = "PATH")]
@@ -114,6 +121,10 @@ pub struct Global {
     /// Server mode: first wait between attempts, doubling each time [default: 1s]
     #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
     pub retry_backoff: Option<Duration>,
+    /// Server mode: also trust the certificate authorities in this PEM file for https:// (on
+    /// top of the system's; SSL_CERT_FILE replaces the system's) [env: VERSIONER_CA_CERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// The commands.
@@ -148,12 +159,46 @@ Examples:
   versioner history --product api --environment production --limit 10
   versioner history --status failed --since 2026-11-01T00:00:00Z")]
     History(HistoryArgs),
-    /// Versions of a product, newest first
+    /// Versions of a product, newest first; or the versions built from a commit, or one by id
     #[command(after_help = "\
 Examples:
   versioner versions --product api
-  versioner versions --product api --limit 5 --output json")]
+  versioner versions --product api --limit 5 --output json
+  versioner versions --sha 4f2a9c1          # every product's versions built from the commit
+  versioner versions --id 0b9e…             # one version by its id")]
     Versions(VersionsArgs),
+    /// Products whose environments hold different versions (now, or as of --at)
+    #[command(after_help = "\
+Exit code 0 whether or not there is drift (JSON: a list, empty when none).
+
+Examples:
+  versioner drift
+  versioner drift --environment staging --environment production
+  versioner drift --at 2026-11-20T17:00:00Z -o json")]
+    Drift(DriftArgs),
+    /// The products: list, describe, rename, set the description or metadata
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner products list
+  versioner products describe api
+  versioner products rename api api-service
+  versioner products set api-service --description 'The public API' --extra-metadata '{\"team\":\"core\"}'"
+    )]
+    Products(Products),
+    /// The environments: list, describe, set the type, rename, set the description or metadata
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner environments list
+  versioner environments describe prod-eu
+  versioner environments set-type prod-eu production
+  versioner environments rename prod-eu production-eu
+  versioner environments set production-eu --description 'Frankfurt'"
+    )]
+    Environments(Environments),
     /// Deployment rules: apply a policy file, list, change a rule's status
     #[command(
         subcommand,
@@ -164,6 +209,14 @@ Examples:
   versioner rules set-status 'Friday freeze' report_only --reason 'INC-42 hotfix'"
     )]
     Rules(Rules),
+    /// Expand the effective deployment calendar (deny and allow windows, and the open and
+    /// closed intervals they leave) for the next N days
+    #[command(after_help = "\
+Examples:
+  versioner calendar --environment production
+  versioner calendar --product shop --environment production --days 90 --format json
+  versioner calendar --environment production --format ics > freezes.ics")]
+    Calendar(CalendarArgs),
     /// Record an approval of a version (quality sign-off or release approval)
     #[command(after_help = "\
 Examples:
@@ -180,6 +233,19 @@ Examples:
     Keys(KeysArgs),
     /// Check or export the tamper-evident audit log
     Audit(AuditArgs),
+    /// Write a consistent copy of the database to a new file, while writers keep running
+    /// (SQLite; for PostgreSQL it prints the pg_dump command)
+    #[command(after_help = "\
+Examples:
+  versioner backup --db versioner.db backups/versioner-2026-11-21.db")]
+    Backup(BackupArgs),
+    /// Replace the database with a backup file, after checking it (refuses a database that
+    /// already holds records unless --force); stop `versioner serve` first
+    #[command(after_help = "\
+Examples:
+  versioner restore --db versioner.db backups/versioner-2026-11-21.db
+  versioner restore --db versioner.db backups/versioner-2026-11-21.db --force")]
+    Restore(RestoreArgs),
     /// List the recorded preflight decisions where a rule failed (blocked, reported, bypassed)
     #[command(after_help = "\
 Examples:
@@ -211,10 +277,18 @@ Without any key every request is refused (401) unless --no-auth is given.
 The dashboard is at / (http://127.0.0.1:8000/ by default): sign in with an API key.
 Stops gracefully on SIGINT or SIGTERM: requests in flight finish first.
 
+Hardening (see docs/src/operating/security.md): every route checks the key for every method;
+JSON routes take only `Content-Type: application/json` (415); a browser's cross-origin write is
+refused (403); --allowed-host limits the Host names answered (421); slow and idle connections
+are closed (--header-read-timeout, --idle-timeout); --max-connections bounds open connections;
+--rate-limit-per-key and --rate-limit-per-ip answer 429 with Retry-After.
+
 Examples:
   versioner keys create --db versioner.db --name admin --role admin
   versioner keys create --db versioner.db --name ci --role ci
   versioner serve --db versioner.db --listen 0.0.0.0:8000
+  versioner serve --db versioner.db --listen 0.0.0.0:8443 --tls-cert server.pem --tls-key server.key \\
+      --allowed-host versioner.example.com --rate-limit-per-ip 600
   RUST_LOG=debug versioner serve --db versioner.db --no-auth")]
     Serve(ServeArgs),
 }
@@ -431,6 +505,26 @@ pub struct HistoryArgs {
     pub limit: u32,
 }
 
+/// Flags of `calendar`.
+#[derive(Debug, Clone, Args)]
+pub struct CalendarArgs {
+    /// Only the rules whose scope includes this product
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only the rules whose scope includes this environment (its type inferred from the name)
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// How many days to expand, from --from (1 to 800)
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Where the calendar starts (RFC 3339); default: now, to the minute
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// table, json, or ics (an iCalendar feed with TZIDs)
+    #[arg(long, default_value = "table", value_name = "table|json|ics")]
+    pub format: String,
+}
+
 /// Flags of `violations`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ViolationsArgs {
@@ -474,12 +568,131 @@ pub struct VersionsArgs {
     /// The product [env: VERSIONER_PRODUCT]
     #[arg(long)]
     pub product: Option<String>,
+    /// The versions built from this commit, in every product (4+ hex characters match by prefix)
+    #[arg(long, value_name = "SHA", conflicts_with_all = ["product", "id"])]
+    pub sha: Option<String>,
+    /// One version by its id
+    #[arg(long, value_name = "ID", conflicts_with_all = ["product", "sha"])]
+    pub id: Option<String>,
     /// At most this many (1 to 1000)
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
     /// Skip this many
     #[arg(long, default_value_t = 0)]
     pub offset: u32,
+}
+
+/// Flags of `drift`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DriftArgs {
+    /// Compare only these environments (repeat the flag; default: every environment)
+    #[arg(long, value_name = "NAME")]
+    pub environment: Vec<String>,
+    /// As of this instant (RFC 3339) instead of now
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// `versioner products …`.
+#[derive(Debug, Subcommand)]
+pub enum Products {
+    /// List the products
+    #[command(after_help = "\
+Examples:
+  versioner products list
+  versioner products list -o json")]
+    List,
+    /// Show a product: its record, its latest versions and what is deployed where
+    #[command(after_help = "\
+Examples:
+  versioner products describe api")]
+    Describe {
+        /// The product's name (or its id)
+        name: String,
+    },
+    /// Rename it: the id stays, and its history, versions, deployments and approvals follow;
+    /// the old name no longer resolves (refused while a rule names it)
+    #[command(after_help = "\
+Examples:
+  versioner products rename api api-service
+  versioner environments rename prod-eu production-eu")]
+    Rename {
+        /// The current name (or the id)
+        name: String,
+        /// The new name
+        new_name: String,
+    },
+    /// Set the description or the metadata (each flag left out is left as it is)
+    #[command(after_help = "\
+Examples:
+  versioner products set api --description 'The public API'
+  versioner products set api --extra-metadata '{\"team\":\"core\",\"oncall\":\"#api\"}'
+  versioner products set api --description ''        # removes it")]
+    Set(CatalogSetArgs),
+}
+
+/// `versioner environments …`.
+#[derive(Debug, Subcommand)]
+pub enum Environments {
+    /// List the environments, from development to production
+    #[command(after_help = "\
+Examples:
+  versioner environments list
+  versioner environments list -o json")]
+    List,
+    /// Show an environment: its record and what is deployed there
+    #[command(after_help = "\
+Examples:
+  versioner environments describe production")]
+    Describe {
+        /// The environment's name (or its id)
+        name: String,
+    },
+    /// Set an environment's type (dev, test, staging, production, other), or `inferred` to
+    /// return it to inference from the name
+    #[command(after_help = "\
+Examples:
+  versioner environments set-type prod-eu production
+  versioner environments set-type prod-eu inferred")]
+    SetType {
+        /// The environment's name (created if new)
+        name: String,
+        /// dev, test, staging, production, other, or inferred
+        #[arg(value_name = "TYPE")]
+        env_type: String,
+    },
+    /// Rename it: the id stays, and its history, versions, deployments and approvals follow;
+    /// the old name no longer resolves (refused while a rule names it)
+    #[command(after_help = "\
+Examples:
+  versioner products rename api api-service
+  versioner environments rename prod-eu production-eu")]
+    Rename {
+        /// The current name (or the id)
+        name: String,
+        /// The new name
+        new_name: String,
+    },
+    /// Set the description or the metadata (each flag left out is left as it is)
+    #[command(after_help = "\
+Examples:
+  versioner products set api --description 'The public API'
+  versioner products set api --extra-metadata '{\"team\":\"core\",\"oncall\":\"#api\"}'
+  versioner products set api --description ''        # removes it")]
+    Set(CatalogSetArgs),
+}
+
+/// Flags of `products set` and `environments set`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CatalogSetArgs {
+    /// The name (or the id)
+    pub name: String,
+    /// A description for people; '' removes it
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A JSON object replacing the metadata as a whole; '{}' removes it
+    #[arg(long, value_name = "JSON")]
+    pub extra_metadata: Option<String>,
 }
 
 /// `versioner rules …`.
@@ -496,13 +709,55 @@ Examples:
         /// replace: the file becomes the whole policy; merge: add or update by name
         #[arg(long, default_value = "replace", value_name = "replace|merge")]
         mode: ApplyMode,
+        /// A file without `rules` means "no rules": in replace mode every stored rule is
+        /// deleted (otherwise refused; `rules = []` in the file says the same)
+        #[arg(long)]
+        allow_empty: bool,
     },
-    /// List the rules in evaluation order
+    /// Lint a policy file (or, without FILE, the policy in force): windows that never match,
+    /// deny covering allow, duplicate windows, flow cycles, unsatisfiable approvals; exit 4
+    /// with errors, 0 with warnings only
+    #[command(after_help = "\
+Examples:
+  versioner rules lint versioner.toml
+  versioner rules lint --format json")]
+    Lint {
+        /// The policy file (default: the policy in force)
+        file: Option<PathBuf>,
+        /// text or json
+        #[arg(long, default_value = "text", value_name = "text|json")]
+        format: String,
+    },
+    /// Run a policy file's `[[tests]]` cases, each in a fresh in-memory store; exit 0 when all
+    /// pass, 1 otherwise
+    #[command(after_help = "\
+Examples:
+  versioner rules test versioner.toml
+  versioner rules test versioner.toml --dst-edges")]
+    Test {
+        /// The policy file with its `[[tests]]` tables
+        file: PathBuf,
+        /// Also generate cases at every DST change of each schedule rule's zone
+        #[arg(long)]
+        dst_edges: bool,
+    },
+    /// List the rules in evaluation order; with -v each rule's audit (created, changed, every
+    /// status change with who and why)
     #[command(after_help = "\
 Examples:
   versioner rules list
+  versioner rules list -v
   versioner rules list --output json")]
     List,
+    /// A rule's status changes, oldest first: who, when, from, to and why
+    #[command(after_help = "\
+Examples:
+  versioner rules history 'Friday freeze'
+  versioner rules history 'Friday freeze' -o json")]
+    History {
+        /// The rule's name
+        name: String,
+    },
     /// Change a rule's status (enabled, report_only, disabled), recording why
     #[command(after_help = "\
 Examples:
@@ -591,6 +846,23 @@ pub struct AuditArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: Audit,
+}
+
+/// `versioner backup FILE`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to create (never overwritten)
+    pub file: PathBuf,
+}
+
+/// `versioner restore FILE`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file (made by `versioner backup`)
+    pub file: PathBuf,
+    /// Replace a database that already holds records
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `versioner audit …` subcommands.
@@ -685,6 +957,34 @@ pub struct ServeArgs {
     /// How long a request may take before it is answered 503
     #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
     pub request_timeout: Duration,
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first); needs --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A name the server answers to (`host` or `host:port`; repeatable); a request with another
+    /// Host header is refused (421), which defeats DNS rebinding [default: any]
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// How long a client has to send a request's headers (and finish the TLS handshake)
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    pub header_read_timeout: Duration,
+    /// Close a connection after this long with nothing sent or received and no request in flight
+    #[arg(long, default_value = "60s", value_parser = duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// How many connections may be open at once; more wait to be accepted
+    #[arg(long, default_value_t = versioner_server::connections::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    pub max_connections: usize,
+    /// Requests per minute allowed to each API key; more are answered 429 with Retry-After [default: no limit]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_key: Option<NonZeroU32>,
+    /// Requests per minute allowed to each client address (before authentication) [default: no limit]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_ip: Option<NonZeroU32>,
+    /// How many requests of a rate limit may arrive at once [default: the per-minute number]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_burst: Option<NonZeroU32>,
 }
 
 /// `versioner metrics` subcommands.

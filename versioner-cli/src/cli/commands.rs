@@ -5,6 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use versioner_core::input::PolicyInput;
 use versioner_core::policy::RuleStatus;
+use versioner_core::policy::lint::Severity;
+use versioner_core::store::RuleStatusChange;
 use versioner_core::{
     ApprovalRequest, CheckRequest, HistoryQuery, Page, Status, Tracker, ViolationQuery, wire,
 };
@@ -18,7 +20,7 @@ use super::{Context, Usage};
 use crate::exit::Exit;
 
 /// Opens the backend or ends the command.
-fn open(ctx: &mut Context<'_, '_>) -> Result<Box<dyn Tracker>, Exit> {
+pub(super) fn open(ctx: &mut Context<'_, '_>) -> Result<Box<dyn Tracker>, Exit> {
     match ctx.tracker() {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(e)) => Err(ctx.fail(&e)),
@@ -26,7 +28,8 @@ fn open(ctx: &mut Context<'_, '_>) -> Result<Box<dyn Tracker>, Exit> {
     }
 }
 
-fn instant(value: Option<&str>, flag: &str) -> Result<Option<DateTime<Utc>>, Usage> {
+/// Parses an optional RFC 3339 flag value.
+pub(super) fn instant(value: Option<&str>, flag: &str) -> Result<Option<DateTime<Utc>>, Usage> {
     value
         .map(|v| {
             DateTime::parse_from_rfc3339(v.trim())
@@ -40,11 +43,13 @@ fn instant(value: Option<&str>, flag: &str) -> Result<Option<DateTime<Utc>>, Usa
         .transpose()
 }
 
-fn time(t: DateTime<Utc>) -> String {
+/// An instant as RFC 3339, to the second.
+pub(super) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Value {
+/// A record as JSON.
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
@@ -199,53 +204,138 @@ pub fn history(ctx: &mut Context<'_, '_>, a: &HistoryArgs) -> Exit {
     Exit::Success
 }
 
-/// `versioner versions`.
+/// `versioner versions`: a product's, a commit's (`--sha`) or one by `--id`.
 pub fn versions(ctx: &mut Context<'_, '_>, a: &VersionsArgs) -> Exit {
-    let Some(product) = ctx.sources.pick(a.product.as_deref(), "product") else {
-        return ctx.usage(&Usage("--product is required".into()));
-    };
+    let product = ctx.sources.pick(a.product.as_deref(), "product");
+    if a.sha.is_none() && a.id.is_none() && product.is_none() {
+        return ctx.usage(&Usage(
+            "--product is required (or --sha SHA, or --id ID)".into(),
+        ));
+    }
     let t = match open(ctx) {
         Ok(t) => t,
         Err(exit) => return exit,
     };
-    let page = Page {
-        limit: a.limit,
-        offset: a.offset,
+    let list = match (&a.sha, &a.id, product) {
+        (Some(sha), _, _) => attempt!(ctx, t.versions_by_sha(sha)),
+        (None, Some(id), _) => vec![attempt!(ctx, t.version_by_id(id))],
+        (None, None, Some(product)) => {
+            let page = Page {
+                limit: a.limit,
+                offset: a.offset,
+            };
+            attempt!(ctx, t.versions(&product, page))
+        }
+        (None, None, None) => Vec::new(),
     };
-    let list = attempt!(ctx, t.versions(&product, page));
     if ctx.console.json() {
-        ctx.console.print_json(&to_json(&list));
+        match (&a.id, list.first()) {
+            (Some(_), Some(v)) => ctx.console.print_json(&to_json(v)),
+            _ => ctx.console.print_json(&to_json(&list)),
+        }
         return Exit::Success;
     }
+    if list.is_empty() {
+        ctx.console.out("(no versions)");
+        return Exit::Success;
+    }
+    // One product's versions keep the columns they always had; a commit's or an id's may
+    // span products, so they name it.
+    let by_product = a.sha.is_none() && a.id.is_none();
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|v| {
-            vec![
+            let mut row = vec![
                 v.version.clone(),
                 v.scm_sha.clone().unwrap_or_else(|| "-".into()),
                 v.scm_branch.clone().unwrap_or_else(|| "-".into()),
                 time(v.created_at),
                 v.id.clone(),
-            ]
+            ];
+            if !by_product {
+                row.insert(0, v.product_name.clone());
+            }
+            row
         })
         .collect();
-    ctx.console.out(&table(
-        &["VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"],
-        &rows,
-    ));
+    let header: &[&str] = if by_product {
+        &["VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"]
+    } else {
+        &["PRODUCT", "VERSION", "SHA", "BRANCH", "CREATED_AT", "ID"]
+    };
+    ctx.console.out(&table(header, &rows));
     Exit::Success
+}
+
+/// One line of a rule's audit: a status change with who, when and why.
+fn change_line(c: &RuleStatusChange) -> String {
+    format!(
+        "{}  {} → {}  by {}: {}",
+        time(c.changed_at),
+        c.from_status,
+        c.to_status,
+        c.actor,
+        c.reason
+    )
+}
+
+/// `versioner rules test FILE [--dst-edges]`: runs in process, whatever the backend.
+fn rules_test(ctx: &mut Context<'_, '_>, file: &std::path::Path, dst_edges: bool) -> Exit {
+    let input = PolicyInput::file(file, None);
+    let tests = match input
+        .document()
+        .and_then(|(text, format)| versioner_core::policy_tests::parse(&text, format))
+    {
+        Ok(t) => t,
+        Err(e) => return ctx.fail(&e),
+    };
+    let report = attempt!(ctx, tests.run(dst_edges));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&report));
+    } else {
+        for c in &report.cases {
+            let mark = if c.passed { "ok" } else { "FAILED" };
+            ctx.console.out(&format!("{mark}: {}", c.name));
+            if !c.passed {
+                ctx.console.out(&format!("    {}", c.detail));
+            }
+        }
+        ctx.console.out(&format!(
+            "{} passed, {} failed",
+            report.passed(),
+            report.failed()
+        ));
+    }
+    if report.failed() == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    }
 }
 
 /// `versioner rules …`.
 pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
+    if let Rules::Test { file, dst_edges } = r {
+        return rules_test(ctx, file, *dst_edges);
+    }
     let t = match open(ctx) {
         Ok(t) => t,
         Err(exit) => return exit,
     };
     match r {
-        Rules::Apply { file, mode } => {
+        Rules::Apply {
+            file,
+            mode,
+            allow_empty,
+        } => {
             let actor = ctx.actor_for(None);
-            let policy = PolicyInput::file(file, None);
+            let mut policy = PolicyInput::file(file, None);
+            if *allow_empty {
+                // The file read and validated here, its rules written out: a missing `rules`
+                // becomes an explicit empty list, for a server as for a database.
+                let parsed = attempt!(ctx, policy.parse());
+                policy = PolicyInput::Value(parsed.allow_empty().to_json());
+            }
             let report = attempt!(ctx, t.apply_policy_input(&policy, *mode, &actor));
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&report));
@@ -269,8 +359,40 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                 }
             }
         }
+        Rules::Test { .. } => {}
+        Rules::Lint { file, format } => {
+            let json = match format.trim().to_ascii_lowercase().as_str() {
+                "json" => true,
+                "text" => ctx.console.json(),
+                other => {
+                    return ctx.usage(&Usage(format!("--format `{other}`: expected text or json")));
+                }
+            };
+            let policy = file.as_ref().map(|f| PolicyInput::file(f, None));
+            let report = attempt!(ctx, t.lint_policy_input(policy.as_ref()));
+            if json {
+                ctx.console.print_json(&to_json(&report));
+            } else {
+                for f in &report.findings {
+                    let mark = match f.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                    };
+                    ctx.console.out(&format!(
+                        "{mark}[{}]: rule `{}` {}: {}",
+                        f.check, f.rule, f.field, f.message
+                    ));
+                }
+                let (e, w) = (report.errors().count(), report.warnings().count());
+                ctx.console.out(&format!("{e} error(s), {w} warning(s)"));
+            }
+            if !report.passed() {
+                return Exit::Rejected;
+            }
+        }
         Rules::List => {
             let list = attempt!(ctx, t.rules());
+            let now = Utc::now();
             if ctx.console.json() {
                 ctx.console.print_json(&to_json(&list));
             } else if list.is_empty() {
@@ -302,11 +424,54 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
                             } else {
                                 parts.join(" ")
                             },
+                            window_state(&s.rule, now),
                         ]
                     })
                     .collect();
+                ctx.console.out(&table(
+                    &["#", "NAME", "TYPE", "STATUS", "SCOPE", "WINDOWS"],
+                    &rows,
+                ));
+                if ctx.console.verbose {
+                    let changes = attempt!(ctx, t.rule_history(None));
+                    for s in &list {
+                        ctx.console.out("");
+                        ctx.console.out(&format!(
+                            "{}: created {}, last changed {}",
+                            s.rule.name,
+                            time(s.created_at),
+                            time(s.updated_at)
+                        ));
+                        let mine: Vec<&RuleStatusChange> = changes
+                            .iter()
+                            .filter(|c| c.rule_name == s.rule.name)
+                            .collect();
+                        if mine.is_empty() {
+                            ctx.console.out("  (no status change recorded)");
+                        }
+                        for c in mine {
+                            ctx.console.out(&format!("  {}", change_line(c)));
+                        }
+                    }
+                }
+            }
+        }
+        Rules::History { name } => {
+            let changes = attempt!(ctx, t.rule_history(Some(name)));
+            if changes.is_empty() {
+                // No change recorded: NOT_FOUND unless the rule exists (a deleted rule keeps
+                // its history, so only a name never used has neither).
+                attempt!(ctx, t.rule(name));
+            }
+            if ctx.console.json() {
+                ctx.console.print_json(&to_json(&changes));
+            } else if changes.is_empty() {
                 ctx.console
-                    .out(&table(&["#", "NAME", "TYPE", "STATUS", "SCOPE"], &rows));
+                    .out(&format!("(no status change recorded for `{name}`)"));
+            } else {
+                for c in &changes {
+                    ctx.console.out(&change_line(c));
+                }
             }
         }
         Rules::SetStatus {
@@ -336,6 +501,22 @@ pub fn rules(ctx: &mut Context<'_, '_>, r: &Rules) -> Exit {
         }
     }
     Exit::Success
+}
+
+/// A schedule rule's gate now (the core's `next_open_close`): `open until …` or `closed
+/// until …`; `-` for other kinds.
+fn window_state(rule: &versioner_core::policy::Rule, now: DateTime<Utc>) -> String {
+    let versioner_core::policy::RuleKind::Schedule(s) = &rule.kind else {
+        return "-".into();
+    };
+    match s.next_open_close(now) {
+        (Some(open), close) if open <= now => match close {
+            Some(c) => format!("open, next close {}", time(c)),
+            None => "open".into(),
+        },
+        (Some(open), _) => format!("closed, next open {}", time(open)),
+        (None, _) => "closed, no opening within 400 days".into(),
+    }
 }
 
 /// `versioner approve`: in process as `--approver` (else `--actor`, else the OS user);

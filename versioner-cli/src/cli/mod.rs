@@ -7,6 +7,9 @@
 
 pub mod args;
 pub mod audit;
+mod backup;
+mod calendar;
+mod catalog;
 mod commands;
 pub mod keys;
 mod metrics;
@@ -29,6 +32,10 @@ use crate::exit::Exit;
 use args::{Cli, Command, Global};
 use output::{Console, GitHub};
 use sources::{Env, Sources};
+
+/// The API used when only an API key is configured (no `db`, `database_url` or `api_url`):
+/// the public Versioner product's, as with the original CLI.
+pub const DEFAULT_API_URL: &str = "https://api.versioner.io";
 
 /// Why a command stopped before its core call: a usage problem (exit 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +70,9 @@ pub fn open(location: &Location) -> Result<Versioner, Error> {
 pub enum Backend {
     /// In process, on this database (a SQLite file, `:memory:`, or PostgreSQL).
     Local(Location),
+    /// In process, on the default SQLite file in the Versioner home directory (`VERSIONER_HOME`,
+    /// else `~/.versioner`): nothing names a backend.
+    Home(PathBuf),
     /// Over HTTP.
     Remote {
         /// The server's base URL.
@@ -106,7 +116,8 @@ impl Context<'_, '_> {
 
     /// Picks the backend: a flag beats a variable beats the config file; each level may name
     /// one of `db` (SQLite, in process), `database_url` (PostgreSQL, in process) and `api_url`
-    /// (server).
+    /// (server). When none names any, an API key alone (flag, variable or config file) means
+    /// the public product's API, [`DEFAULT_API_URL`].
     ///
     /// # Errors
     /// [`Usage`] when one level names two, or nothing is configured.
@@ -137,25 +148,65 @@ impl Context<'_, '_> {
             s.config.get("api_url"),
             "the config file",
         )?;
-        config.ok_or_else(|| {
-            Usage(
+        match config {
+            Some(b) => Ok(b),
+            None => self.unconfigured(),
+        }
+    }
+
+    /// The backend when no level names one: an API key alone means the hosted product (as
+    /// with the original CLI); nothing at all means the default database in the Versioner home
+    /// directory.
+    fn unconfigured(&self) -> Result<Backend, Usage> {
+        let key = self.sources.pick(self.global.api_key.as_deref(), "api_key");
+        match (key, self.sources.default_database()) {
+            (Some(key), _) => Ok(Backend::Remote {
+                url: DEFAULT_API_URL.into(),
+                key: Some(key),
+            }),
+            (None, Some(path)) => Ok(Backend::Home(path)),
+            (None, None) => Err(Usage(
                 "nowhere to record: pass --db PATH (in process) or --api-url URL (a `versioner \
                  serve`), or set VERSIONER_DB or VERSIONER_API_URL"
                     .into(),
-            )
-        })
+            )),
+        }
+    }
+
+    /// The default database `path` of [`Backend::Home`], creating its directory and saying
+    /// (with `-v`) that the default is used.
+    fn home_database(&mut self, path: PathBuf) -> Result<Location, Usage> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Usage(format!(
+                    "cannot create the Versioner home directory `{}`: {e}; pass --db PATH or set \
+                     VERSIONER_HOME",
+                    dir.display()
+                ))
+            })?;
+        }
+        self.console.info(&format!(
+            "No --db, --database-url or --api-url configured: recording in process into the \
+             default database {} (VERSIONER_HOME moves it)",
+            path.display()
+        ));
+        Ok(Location::Sqlite(path))
     }
 
     /// The database of an in-process-only command (`serve`, `keys`).
     ///
     /// # Errors
     /// [`Usage`] when none is configured or the configuration names a server.
-    pub fn database(&self, command: &str) -> Result<Location, Usage> {
+    pub fn database(&mut self, command: &str) -> Result<Location, Usage> {
+        let refused = || {
+            Usage(format!(
+                "{command} works on a database: pass --db PATH (or --database-url URL)"
+            ))
+        };
         match self.backend() {
             Ok(Backend::Local(db)) => Ok(db),
-            Ok(Backend::Remote { .. }) | Err(_) => Err(Usage(format!(
-                "{command} works on a database: pass --db PATH (or --database-url URL)"
-            ))),
+            Ok(Backend::Home(path)) => self.home_database(path),
+            Ok(Backend::Remote { .. }) | Err(_) => Err(refused()),
         }
     }
 
@@ -179,12 +230,10 @@ impl Context<'_, '_> {
     ) -> Result<Result<Box<dyn Tracker>, Error>, Usage> {
         let backend = self.backend()?;
         match backend {
-            Backend::Local(db) => {
-                let actor = self.actor(actor);
-                self.console
-                    .info(&format!("Mode: in process, {db}, acting as {actor}"));
-                Ok(open(&db)
-                    .map(|vr| Box::new(vr.acting_as(Actor::local(actor))) as Box<dyn Tracker>))
+            Backend::Local(db) => Ok(self.in_process(&db, actor)),
+            Backend::Home(path) => {
+                let db = self.home_database(path)?;
+                Ok(self.in_process(&db, actor))
             }
             Backend::Remote { url, key } => {
                 self.console.info(&format!(
@@ -210,12 +259,32 @@ impl Context<'_, '_> {
                 if let Some(b) = self.global.retry_backoff {
                     options = options.backoff(b);
                 }
+                let ca_flag = self
+                    .global
+                    .ca_cert
+                    .as_ref()
+                    .map(|p| p.to_string_lossy().into_owned());
+                if let Some(ca) = self.sources.pick(ca_flag.as_deref(), "ca_cert") {
+                    options = options.ca_cert(ca);
+                }
                 match Client::with_options(&url, key.as_deref(), options) {
                     Ok(c) => Ok(Ok(Box::new(c))),
                     Err(e) => Err(Usage(e.to_string())),
                 }
             }
         }
+    }
+
+    /// Opens `db` in process as a [`Tracker`] acting as `actor` (see [`Context::tracker_as`]).
+    fn in_process(
+        &mut self,
+        db: &Location,
+        actor: Option<&str>,
+    ) -> Result<Box<dyn Tracker>, Error> {
+        let actor = self.actor(actor);
+        self.console
+            .info(&format!("Mode: in process, {db}, acting as {actor}"));
+        open(db).map(|vr| Box::new(vr.acting_as(Actor::local(actor))) as Box<dyn Tracker>)
     }
 
     /// Who acts in process: the given name (a command's own flag, such as `--approver`), else
@@ -300,6 +369,13 @@ where
     }
     if let Some(path) = &sources.config.path {
         console.info(&format!("Using config file: {}", path.display()));
+        for key in sources.config.unknown_keys() {
+            console.err(&format!(
+                "⚠ config file {}: unknown key `{key}` is ignored; known keys: {}",
+                path.display(),
+                sources::CONFIG_KEYS.join(", ")
+            ));
+        }
     }
     let mut ctx = Context {
         console,
@@ -315,11 +391,17 @@ where
         Command::Status(a) => commands::status(&mut ctx, &a),
         Command::History(a) => commands::history(&mut ctx, &a),
         Command::Versions(a) => commands::versions(&mut ctx, &a),
+        Command::Drift(a) => catalog::drift(&mut ctx, &a),
+        Command::Products(p) => catalog::products(&mut ctx, &p),
+        Command::Environments(e) => catalog::environments(&mut ctx, &e),
         Command::Rules(r) => commands::rules(&mut ctx, &r),
+        Command::Calendar(a) => calendar::run(&mut ctx, &a),
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
         Command::Keys(k) => keys::run(&mut ctx, &k),
         Command::Audit(a) => audit::run(&mut ctx, &a),
+        Command::Backup(a) => backup::backup(&mut ctx, &a),
+        Command::Restore(a) => backup::restore(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),
         Command::Metrics(args::Metrics::Dora(a)) => metrics::dora(&mut ctx, &a),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use versioner_core::policy::{BlockCode, OutcomeStatus};
+use versioner_core::policy::{BlockCode, OutcomeStatus, humanize_duration};
 use versioner_core::{Error, ErrorCode, Verdict, wire};
 
 use super::args::Output;
@@ -58,14 +58,21 @@ impl<'a> Console<'a> {
     }
 
     /// A line on stdout. Write errors (a closed pipe) are ignored: output is best effort.
+    /// Every line is made [`terminal_safe`] first.
     pub fn out(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}");
+        let _ = writeln!(self.out, "{}", terminal_safe(line));
         let _ = self.out.flush();
     }
 
-    /// A line on stderr.
+    /// Text on stdout exactly as given (no newline added): an iCalendar feed keeps its CRLFs.
+    pub fn raw(&mut self, text: &str) {
+        let _ = write!(self.out, "{text}");
+        let _ = self.out.flush();
+    }
+
+    /// A line on stderr, made [`terminal_safe`].
     pub fn err(&mut self, line: &str) {
-        let _ = writeln!(self.err, "{line}");
+        let _ = writeln!(self.err, "{}", terminal_safe(line));
     }
 
     /// A line on stderr with `-v` only.
@@ -119,14 +126,57 @@ impl<'a> Console<'a> {
                 self.annotate_error(&rejection_title(v), &v.summary());
                 self.summary(&rejection_summary(v));
             }
-            None => {
-                self.err(&format!("error: [{}] {e}", e.code()));
-                if let Some(h) = hint(e.code()) {
-                    self.err(&format!("hint: {h}"));
-                }
-            }
+            None => self.plain_error(e),
         }
     }
+
+    /// A non-policy error: the code and message (a policy's problems one per line), then a
+    /// hint.
+    fn plain_error(&mut self, e: &Error) {
+        match e {
+            Error::InvalidPolicy { problems } => {
+                self.err(&format!(
+                    "error: [{}] invalid policy: {} problem(s); nothing was applied:",
+                    e.code(),
+                    problems.len()
+                ));
+                for p in problems {
+                    self.err(&format!("  - {p}"));
+                }
+            }
+            _ => self.err(&format!("error: [{}] {e}", e.code())),
+        }
+        if let Some(h) = hint(e.code()) {
+            self.err(&format!("hint: {h}"));
+        }
+    }
+}
+
+/// `text` with every character that could drive a terminal shown escaped instead: control
+/// characters other than newline and tab (an ESC starts a colour, cursor or title sequence;
+/// a CR overwrites the line) and the bidirectional overrides that reorder what is shown.
+/// Everything the CLI prints goes through [`Console::out`] or [`Console::err`], which apply
+/// it, so a rule description or a server's message can never reach the terminal raw. (JSON
+/// output is unaffected: serde already writes these characters as `\u001b` escapes.)
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// GitHub Actions: workflow commands on stdout, Markdown to `$GITHUB_STEP_SUMMARY`.
@@ -198,29 +248,46 @@ pub fn hint(code: ErrorCode) -> Option<&'static str> {
             "check --api-url / VERSIONER_API_URL and that `versioner serve` is running; \
              --fail-on-api-error=false lets a pipeline continue without tracking",
         ),
+        ErrorCode::RateLimited => Some(
+            "the server limits requests per API key and address; retry later, or give more \
+             --max-attempts (each waits what the server's Retry-After asks)",
+        ),
         _ => None,
     }
 }
 
-/// What to do about a block.
+/// What to do about a block. When time alone clears it (`retry_after` is set) the hint says to
+/// wait for the retry time; when it does not, every hint names what a person must do, in the
+/// same words whatever the rule.
 fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
     let (p, ver, env) = (v.product_name(), v.version(), v.environment_name());
+    let timed = v.retry_after().is_some();
+    let relax = format!(
+        "an admin can run `versioner rules set-status \"{rule}\" report_only --reason \"…\"`"
+    );
     match code {
         Some(BlockCode::ConcurrentDeployment) => {
             "wait for the deployment in progress to finish (or record it completed, failed or \
              aborted), then retry"
                 .into()
         }
+        Some(BlockCode::NoDeployWindow) if timed => {
+            format!("deploy once the window ends (retry time below); in an emergency {relax}")
+        }
         Some(BlockCode::NoDeployWindow) => format!(
-            "deploy once the window ends (retry time below); in an emergency an admin can run \
-             `versioner rules set-status \"{rule}\" report_only --reason \"…\"`"
+            "{NO_WAIT}: no allowed time is in sight for `{rule}`, or another rule also blocks \
+             (listed below); fix those, or in an emergency {relax}"
         ),
         Some(BlockCode::FlowViolation) => format!(
             "deploy `{p}` {ver} to the prerequisite environment(s) first, then retry `{env}`"
         ),
-        Some(BlockCode::InsufficientSoakTime) => {
+        Some(BlockCode::InsufficientSoakTime) if timed => {
             "let the version soak in the prerequisite environment; retry at the time below".into()
         }
+        Some(BlockCode::InsufficientSoakTime) => format!(
+            "{NO_WAIT}: the soak alone would end in time, but another rule also blocks (listed \
+             below); fix it, or in an emergency {relax}"
+        ),
         Some(BlockCode::ApprovalRequired) => format!(
             "collect the release approvals: `versioner approve --product {p} --version {ver} \
              --type release` as each approver (the deployer, the principal deploying and the builders \
@@ -233,6 +300,9 @@ fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
         None => "see the details below".into(),
     }
 }
+
+/// How every hint opens when waiting will not help.
+const NO_WAIT: &str = "time alone will not clear this";
 
 fn headline(v: &Verdict) -> &'static str {
     match v.http_status() {
@@ -260,7 +330,7 @@ fn until(t: DateTime<Utc>) -> String {
         return "now".into();
     }
     let d = std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    format!("in {}", humantime::format_duration(d))
+    format!("in {}", humanize_duration(d))
 }
 
 /// The text of a rejection: code, rule, message, what to do, retry time, every failure,
@@ -289,9 +359,7 @@ pub fn rejection_text(v: &Verdict) -> String {
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             until(t)
         )),
-        None => {
-            lines.push("Retry after: — (time alone will not clear this; a person must act)".into())
-        }
+        None => lines.push(format!("Retry after: — ({NO_WAIT}; a person must act)")),
     }
     let others: Vec<String> = v
         .failures()
@@ -411,6 +479,15 @@ mod tests {
         assert_eq!(
             gh.annotation("error", "FLOW_VIOLATION: a, b", "50%\nnext"),
             "::error title=FLOW_VIOLATION%3A a%2C b::50%25%0Anext"
+        );
+    }
+
+    #[test]
+    fn terminal_control_characters_are_shown_escaped() {
+        assert_eq!(terminal_safe("plain\tline\nnext"), "plain\tline\nnext");
+        assert_eq!(
+            terminal_safe("a\u{1b}]0;pwned\u{7}b\rc\u{202E}d"),
+            "a\\u{1b}]0;pwned\\u{7}b\\u{d}c\\u{202e}d"
         );
     }
 

@@ -1,14 +1,18 @@
 //! `versioner serve`: opens the database (`--db` SQLite file, or `--database-url` PostgreSQL
 //! with feature `postgres`), which also holds the API keys, binds, prints
-//! `listening on http://ADDR` (the first line of stdout; `--listen 127.0.0.1:0` picks a free
-//! port) and serves until SIGINT or SIGTERM.
+//! `listening on http://ADDR` (`https://` with `--tls-cert`; the first line of stdout;
+//! `--listen 127.0.0.1:0` picks a free port) and serves until SIGINT or SIGTERM, under the
+//! connection limits, timeouts and rate limits of its flags.
 
 use versioner_core::input::Location;
 
 use super::Context;
 use super::args::ServeArgs;
 use crate::exit::Exit;
-use versioner_server::{self as server, AppState, AuthMode, ServerOptions};
+use versioner_server::{
+    self as server, AppState, AuthMode, ConnectionOptions, RateLimit, RateLimits, ServerOptions,
+    Tls,
+};
 
 fn init_tracing(verbose: bool) {
     let default = if verbose { "debug" } else { "info" };
@@ -55,10 +59,37 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         (AuthMode::Keys, Ok(true)) => {}
         (AuthMode::Keys, Err(e)) => return ctx.fail(&e),
     }
+    let mut connections = ConnectionOptions::default()
+        .header_read_timeout(a.header_read_timeout)
+        .idle_timeout(a.idle_timeout)
+        .max_connections(a.max_connections);
+    if let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) {
+        match Tls::from_pem_files(cert, key) {
+            Ok(tls) => connections = connections.tls(tls),
+            Err(e) => return ctx.usage(&super::Usage(e.to_string())),
+        }
+    }
+    let scheme = if connections.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let limit = |per_minute: Option<std::num::NonZeroU32>| {
+        per_minute.map(|n| {
+            let l = RateLimit::per_minute(n);
+            a.rate_limit_burst.map_or(l, |b| l.burst(b))
+        })
+    };
     let options = ServerOptions::default()
         .auth(auth)
         .body_limit(a.max_body_bytes)
-        .request_timeout(a.request_timeout);
+        .request_timeout(a.request_timeout)
+        .allowed_hosts(a.allowed_hosts.clone())
+        .secure_cookies(connections.tls.is_some())
+        .rate_limits(RateLimits {
+            per_key: limit(a.rate_limit_per_key),
+            per_ip: limit(a.rate_limit_per_ip),
+        });
     let state = AppState::new(vr, options);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -81,9 +112,9 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
-        ctx.console.out(&format!("listening on http://{addr}"));
-        tracing::info!(%addr, db = %db, ?auth, "serving");
-        server::serve(listener, state, server::shutdown_signal())
+        ctx.console.out(&format!("listening on {scheme}://{addr}"));
+        tracing::info!(%addr, db = %db, ?auth, scheme, "serving");
+        server::serve_with(listener, state, connections, server::shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
     });

@@ -1,9 +1,11 @@
 //! Where a value comes from: a non-blank flag, then its `VERSIONER_*` variable, then the config
 //! file, then CI auto-detection, then the default.
 //!
-//! The config file is `--config FILE`, else `~/.versioner/config.yaml` (or `.yml`) when it
-//! exists — never the current directory, so a repository cannot plant credentials or a server
-//! address. It is flat YAML whose keys are the variables' names without the prefix, in lower
+//! The config file is `--config FILE`, else `config.yaml` (or `.yml`) in the Versioner home
+//! directory when it exists — never the current directory, so a repository cannot plant
+//! credentials or a server address. The home directory is `VERSIONER_HOME`, else
+//! `~/.versioner`; it also holds `versioner.db`, the database used when nothing names one. The
+//! file is flat YAML whose keys are the variables' names without the prefix, in lower
 //! case:
 //!
 //! ```yaml
@@ -31,7 +33,8 @@ pub struct ConfigFile {
 }
 
 impl ConfigFile {
-    /// Reads `explicit`, else `~/.versioner/config.yaml` or `config.yml` when present.
+    /// Reads `explicit`, else `config.yaml` or `config.yml` in the [`versioner_home`] when
+    /// present.
     ///
     /// # Errors
     /// A message when the explicit file is missing or any file is not a YAML mapping.
@@ -43,10 +46,10 @@ impl ConfigFile {
                 }
                 Some(p.to_path_buf())
             }
-            None => home(env).and_then(|h| {
+            None => versioner_home(env).and_then(|h| {
                 ["config.yaml", "config.yml"]
                     .iter()
-                    .map(|n| h.join(".versioner").join(n))
+                    .map(|n| h.join(n))
                     .find(|p| p.is_file())
             }),
         };
@@ -77,6 +80,15 @@ impl ConfigFile {
         })
     }
 
+    /// The file's keys that no command reads (a typo such as `api-url` or `prodct`), sorted.
+    pub fn unknown_keys(&self) -> Vec<&str> {
+        self.values
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !CONFIG_KEYS.contains(k))
+            .collect()
+    }
+
     /// A scalar value as text (numbers and booleans as written).
     pub fn get(&self, key: &str) -> Option<String> {
         match self.values.get(key)? {
@@ -93,12 +105,57 @@ impl ConfigFile {
     }
 }
 
-fn home(env: Env<'_>) -> Option<PathBuf> {
-    env("HOME")
-        .or_else(|| env("USERPROFILE"))
-        .filter(|h| !h.trim().is_empty())
-        .map(PathBuf::from)
+/// The keys a config file may hold: the `VERSIONER_*` variables' names without the prefix, in
+/// lower case.
+pub const CONFIG_KEYS: &[&str] = &[
+    "db",
+    "database_url",
+    "api_url",
+    "api_key",
+    "actor",
+    "product",
+    "version",
+    "environment",
+    "status",
+    "source_system",
+    "build_number",
+    "scm_sha",
+    "scm_branch",
+    "scm_repository",
+    "build_url",
+    "deploy_url",
+    "invoke_id",
+    "built_by",
+    "built_by_email",
+    "built_by_name",
+    "deployed_by",
+    "deployed_by_email",
+    "deployed_by_name",
+    "started_at",
+    "completed_at",
+    "extra_metadata",
+    "fail_on_api_error",
+];
+
+/// The Versioner home directory: `VERSIONER_HOME`, else `.versioner` in the user's home
+/// (`HOME`, else `USERPROFILE`); `None` when none of them is set.
+pub fn versioner_home(env: Env<'_>) -> Option<PathBuf> {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    set("VERSIONER_HOME").map(PathBuf::from).or_else(|| {
+        set("HOME")
+            .or_else(|| set("USERPROFILE"))
+            .map(|h| PathBuf::from(h).join(".versioner"))
+    })
 }
+
+/// The database recorded into when no flag, variable or config file names a backend:
+/// `versioner.db` in the [`versioner_home`].
+pub fn default_database(env: Env<'_>) -> Option<PathBuf> {
+    versioner_home(env).map(|h| h.join(DEFAULT_DATABASE))
+}
+
+/// The default database's file name, in the Versioner home directory.
+pub const DEFAULT_DATABASE: &str = "versioner.db";
 
 /// Everything a command's values can come from.
 pub struct Sources<'a> {
@@ -119,6 +176,11 @@ impl std::fmt::Debug for Sources<'_> {
 }
 
 impl<'a> Sources<'a> {
+    /// The database used when nothing names a backend (see [`default_database`]).
+    pub fn default_database(&self) -> Option<PathBuf> {
+        default_database(self.env)
+    }
+
     /// Reads the config file and detects the CI system from `env`.
     ///
     /// # Errors
@@ -269,6 +331,47 @@ mod tests {
                 .unwrap_err()
                 .contains("does not exist")
         );
+    }
+
+    #[test]
+    fn unknown_config_keys_are_listed_and_known_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.yaml");
+        std::fs::write(
+            &cfg,
+            "api-url: http://x\nproduct: a\nprodct: b\nfail_on_api_error: false\n",
+        )
+        .unwrap();
+        let env = env_of(&[]);
+        let s = Sources::load(Some(&cfg), &env).unwrap();
+        assert_eq!(s.config.unknown_keys(), vec!["api-url", "prodct"]);
+        // Every key a command reads is known.
+        for key in CONFIG_KEYS {
+            assert!(!key.contains('-'), "{key}");
+        }
+    }
+
+    #[test]
+    fn versioner_home_moves_the_config_file_and_the_default_database() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path().to_string_lossy().to_string();
+        let env = env_of(&[("HOME", &h)]);
+        assert_eq!(
+            default_database(&env),
+            Some(home.path().join(".versioner").join("versioner.db"))
+        );
+        let moved = tempfile::tempdir().unwrap();
+        std::fs::write(moved.path().join("config.yml"), "product: moved\n").unwrap();
+        let m = moved.path().to_string_lossy().to_string();
+        let env = env_of(&[("HOME", &h), ("VERSIONER_HOME", &m)]);
+        assert_eq!(
+            default_database(&env),
+            Some(moved.path().join("versioner.db"))
+        );
+        let s = Sources::load(None, &env).unwrap();
+        assert_eq!(s.configured("product").as_deref(), Some("moved"));
+        let env = env_of(&[("HOME", "  ")]);
+        assert_eq!(default_database(&env), None);
     }
 
     #[test]

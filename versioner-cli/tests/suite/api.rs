@@ -139,7 +139,7 @@ async fn build_events_and_the_legacy_route_answer_the_build() {
         assert_eq!(b["product_name"], "api");
         assert_eq!(b["build_number"], "7");
         assert_eq!(b["build_url"], "https://ci/7");
-        assert_eq!(b["started_at"], "2026-11-21T09:00:00.000Z");
+        assert_eq!(b["started_at"], "2026-11-21T09:00:00.000000Z");
         assert!(is_time(&b["completed_at"]) && is_time(&b["created_at"]));
     }
 }

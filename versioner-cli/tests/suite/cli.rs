@@ -455,13 +455,6 @@ fn usage_help_version_and_global_options_anywhere() {
     assert!(r.stderr.contains("--bogus"));
     let r = versioner(
         home,
-        &["track", "build", "--product", "a", "--version", "1"],
-        &[],
-    );
-    assert_eq!(r.code, 1, "nowhere to record");
-    assert!(r.stderr.contains("--db"));
-    let r = versioner(
-        home,
         &[
             "track",
             "deployment",
@@ -715,7 +708,16 @@ fn keys_are_printed_once_as_the_last_line_and_listed_without_the_secret() {
         versioner(home, &["keys", "revoke", "--db", "v.db", "ci"], &[]).code,
         4
     );
-    assert_eq!(versioner(home, &["keys", "list"], &[]).code, 1);
+    // Keys live in a database, never on a server; with nothing configured, the home one.
+    let r = versioner(
+        home,
+        &["keys", "list", "--api-url", "http://127.0.0.1:9"],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("keys works on a database"), "{r:?}");
+    assert_eq!(versioner(home, &["keys", "list"], &[]).code, 0);
+    assert!(home.join(".versioner").join("versioner.db").is_file());
 }
 
 #[test]
@@ -1305,4 +1307,161 @@ fn violations_and_replay_from_the_command_line() {
         r.stdout.contains("blocked → allowed") && r.stdout.contains("1 decision(s) would change"),
         "{r:?}"
     );
+}
+
+#[test]
+fn an_empty_policy_file_replaces_nothing_without_allow_empty() {
+    let f = Fixture::new();
+    let server = TestServer::start(f.router());
+    let home = f.dir.path();
+    std::fs::write(home.join("policy.toml"), FLOW_POLICY).unwrap();
+    std::fs::write(home.join("empty.toml"), "# nothing yet\n").unwrap();
+    std::fs::write(home.join("none.toml"), "rules = []\n").unwrap();
+    let db = home.join("local.db");
+    let db = db.to_str().unwrap().to_string();
+    let local = [("VERSIONER_DB", db.as_str()), ("USER", "dana")];
+    let admin = f.admin.clone();
+    let remote = [
+        ("VERSIONER_API_URL", server.url.as_str()),
+        ("VERSIONER_API_KEY", admin.as_str()),
+    ];
+    for env in [&local[..], &remote[..]] {
+        let v = |args: &[&str]| versioner(home, args, env);
+        assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+        let r = v(&["rules", "apply", "empty.toml"]);
+        assert_eq!(r.code, 4, "{r:?}");
+        assert!(r.stderr.contains("[INVALID_INPUT]"), "{r:?}");
+        assert!(
+            r.stderr.contains("would delete all 1 stored rules")
+                && r.stderr.contains("--allow-empty"),
+            "{r:?}"
+        );
+        assert!(
+            v(&["rules", "list"])
+                .stdout
+                .contains("Staging before production")
+        );
+        let r = v(&["rules", "apply", "empty.toml", "--allow-empty"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("1 deleted"), "{r:?}");
+        assert_eq!(v(&["rules", "apply", "policy.toml"]).code, 0);
+        let r = v(&["rules", "apply", "none.toml"]);
+        assert!(r.code == 0 && r.stdout.contains("1 deleted"), "{r:?}");
+    }
+}
+
+#[test]
+fn text_reaching_the_terminal_has_its_control_characters_escaped() {
+    // A server (or a proxy) answering with an escape sequence in its message: the CLI prints
+    // it escaped, never raw.
+    let evil = axum::Router::new().fallback(|| async {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({
+                "detail": [{"loc": ["body", "version"], "msg": "bad\u{1b}]0;pwned\u{7}\r", "type": "value_error"}],
+                "code": "INVALID_INPUT",
+                "message": "bad\u{1b}]0;pwned\u{7}\r",
+            })),
+        )
+    });
+    let server = TestServer::start(evil);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("VERSIONER_API_URL", server.url.as_str()),
+        ("VERSIONER_API_KEY", "sk_test"),
+    ];
+    let r = versioner(
+        dir.path(),
+        &[
+            "track",
+            "build",
+            "--product",
+            "api",
+            "--version",
+            "1",
+            "--status",
+            "success",
+        ],
+        &env,
+    );
+    assert_eq!(r.code, 4, "{r:?}");
+    for c in ['\u{1b}', '\u{7}', '\r'] {
+        assert!(
+            !r.stderr.contains(c) && !r.stdout.contains(c),
+            "{c:?} in {r:?}"
+        );
+    }
+    assert!(r.stderr.contains("bad\\u{1b}]0;pwned\\u{7}\\u{d}"), "{r:?}");
+}
+
+#[test]
+fn backup_and_restore_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let v = |db: &str, args: &[&str]| {
+        let mut all = vec!["--db", db];
+        all.extend_from_slice(args);
+        versioner(home, &all, &[("USER", "dana")])
+    };
+    assert_eq!(
+        v("live.db", &deploy("1.0.0", "production", "success")).code,
+        0
+    );
+    let r = v("live.db", &["backup", "backup.db"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("Backed up") && r.stdout.contains("backup.db"),
+        "{r:?}"
+    );
+    // Never over an existing file.
+    let r = v("live.db", &["backup", "backup.db"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("[INVALID_INPUT]") && r.stderr.contains("already exists"),
+        "{r:?}"
+    );
+    // Into a new database: restored, and it shows what was recorded.
+    let r = v("restored.db", &["restore", "backup.db"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = v("restored.db", &["history", "-o", "json"]);
+    assert!(r.stdout.contains("1.0.0"), "{r:?}");
+    // Over a database with records: refused without --force, nothing changed.
+    assert_eq!(
+        v("other.db", &deploy("9.9.9", "staging", "success")).code,
+        0
+    );
+    let r = v("other.db", &["restore", "backup.db"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(
+        r.stderr.contains("already holds records") && r.stderr.contains("--force"),
+        "{r:?}"
+    );
+    let r = v("other.db", &["history", "-o", "json"]);
+    assert!(
+        r.stdout.contains("9.9.9") && !r.stdout.contains("1.0.0"),
+        "{r:?}"
+    );
+    let r = v("other.db", &["restore", "backup.db", "--force"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = v("other.db", &["history", "-o", "json"]);
+    assert!(
+        !r.stdout.contains("9.9.9") && r.stdout.contains("1.0.0"),
+        "{r:?}"
+    );
+    // A file that is not a backup.
+    std::fs::write(home.join("notes.txt"), "hello".repeat(1000)).unwrap();
+    let r = v("new.db", &["restore", "notes.txt"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("not a readable SQLite database"), "{r:?}");
+    // Server mode has no database to copy.
+    let r = versioner(
+        home,
+        &["backup", "x.db"],
+        &[
+            ("VERSIONER_API_URL", "http://127.0.0.1:9"),
+            ("VERSIONER_API_KEY", "k"),
+        ],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("backup works on a database"), "{r:?}");
 }

@@ -440,6 +440,7 @@ fn a_server_that_fails_twice_then_succeeds_records_the_event_once() {
         let _ = raw
             .post(format!("{}/deployment-events/", server.url))
             .bearer_auth(&f.deployer)
+            .header("content-type", "application/json")
             .body(r#"{"product_name":"web","version":"1","environment_name":"dev","status":"started"}"#)
             .send()
             .unwrap();

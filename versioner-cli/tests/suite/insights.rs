@@ -191,7 +191,7 @@ fn in_ci_the_commit_time_comes_from_the_checkout() {
     // The committer date, 08:30 at +01:00, kept as the same instant.
     assert_eq!(
         r.json()[0]["scm_committed_at"],
-        "2026-11-02T07:30:00Z",
+        "2026-11-02T07:30:00.000000Z",
         "{r:?}"
     );
 

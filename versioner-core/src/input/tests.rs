@@ -19,6 +19,12 @@ fn policy_texts(names: &[String], maxes: &[u32]) -> (Value, String) {
         .zip(maxes)
         .map(|(n, m)| format!("[[rules]]\nname = {n:?}\ntype = \"concurrency\"\nmax = {m}\n\n"))
         .collect();
+    // No rules: `rules = []` says so (a document without `rules` is not the same policy).
+    let toml = if toml.is_empty() {
+        "rules = []\n".to_string()
+    } else {
+        toml
+    };
     (json!({ "rules": rules }), toml)
 }
 

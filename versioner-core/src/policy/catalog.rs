@@ -98,8 +98,9 @@ impl ApprovalCatalog {
     /// Every accepted type: the built-in ones, then those declared.
     pub fn types(&self) -> Vec<String> {
         let mut out: Vec<String> = BUILT_IN_TYPES.iter().map(|t| (*t).to_string()).collect();
+        let mut seen: std::collections::HashSet<&str> = BUILT_IN_TYPES.iter().copied().collect();
         for t in &self.types {
-            if !out.contains(t) {
+            if seen.insert(t) {
                 out.push(t.clone());
             }
         }
@@ -259,12 +260,14 @@ impl ApprovalCatalog {
             );
         }
         let mut catalog = ApprovalCatalog::default();
+        // Sets beside the lists keep validation linear in the number of names.
+        let mut declared: std::collections::HashSet<String> = std::collections::HashSet::new();
         for t in strings(obj, "types", &mut push) {
             match normalize_type(&t) {
                 Ok(n) if n == ALL => push("types", "`*` is not a type name".into()),
                 Ok(n) => {
                     let n = canonical(&n);
-                    if !BUILT_IN_TYPES.contains(&n.as_str()) && !catalog.types.contains(&n) {
+                    if !BUILT_IN_TYPES.contains(&n.as_str()) && declared.insert(n.clone()) {
                         catalog.types.push(n);
                     }
                 }
@@ -277,7 +280,8 @@ impl ApprovalCatalog {
         match obj.get("grants") {
             None | Some(Value::Null) => {}
             Some(Value::Object(grants)) => {
-                let accepted = catalog.types();
+                let accepted_list = catalog.types();
+                let accepted: std::collections::HashSet<&String> = accepted_list.iter().collect();
                 for (name, list) in grants {
                     let field = format!("grants.{name}");
                     let role = match name.parse::<Role>() {
@@ -316,6 +320,7 @@ impl ApprovalCatalog {
                         }
                     };
                     let mut types = Vec::new();
+                    let mut granted = std::collections::HashSet::new();
                     let mut one = Map::new();
                     one.insert(name.clone(), list.clone());
                     for t in strings(&one, name, &mut |_, reason| push(&field, reason)) {
@@ -328,14 +333,14 @@ impl ApprovalCatalog {
                                 .filter(|n| accepted.contains(n))
                         };
                         match resolved {
-                            Some(n) if !types.contains(&n) => types.push(n),
+                            Some(n) if granted.insert(n.clone()) => types.push(n),
                             Some(_) => {}
                             None => push(
                                 &field,
                                 format!(
                                     "`{t}` is not an approval type; accepted: {}, or `*` for \
                                      every type (declare others under `types`)",
-                                    accepted.join(", ")
+                                    accepted_list.join(", ")
                                 ),
                             ),
                         }

@@ -21,6 +21,7 @@ pub struct OpenDeployment {
     /// `pending` or `started`.
     pub status: Status,
     /// When it started (or was queued).
+    #[serde(with = "crate::wire::instant")]
     pub started_at: DateTime<Utc>,
 }
 
@@ -29,11 +30,14 @@ pub struct OpenDeployment {
 #[non_exhaustive]
 pub struct Stint {
     /// Its first successful deployment there.
+    #[serde(with = "crate::wire::instant::option")]
     pub first_success_at: Option<DateTime<Utc>>,
     /// Its most recent successful deployment there.
+    #[serde(with = "crate::wire::instant::option")]
     pub last_success_at: Option<DateTime<Utc>>,
     /// The first successful deployment of another version there after `last_success_at`:
     /// when, and which version.
+    #[serde(with = "superseded")]
     pub superseded: Option<(DateTime<Utc>, String)>,
 }
 
@@ -89,5 +93,27 @@ impl Facts {
             stints: BTreeMap::new(),
             approvals: Vec::new(),
         }
+    }
+}
+
+/// A stint's `superseded`, `[instant, version]` with the instant in the wire format.
+mod superseded {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[expect(clippy::ref_option, reason = "serde's `with` passes `&Option<T>`")]
+    pub(super) fn serialize<S: Serializer>(
+        v: &Option<(DateTime<Utc>, String)>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.as_ref()
+            .map(|(t, version)| (crate::wire::instant::format(t), version))
+            .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<(DateTime<Utc>, String)>, D::Error> {
+        Option::<(DateTime<Utc>, String)>::deserialize(d)
     }
 }

@@ -126,6 +126,11 @@ pub struct PolicyFile {
     /// has none: replace mode means the default (admin and release_manager), merge mode keeps
     /// what is stored. An admin may always.
     pub bypass_roles: Option<Vec<crate::access::Role>>,
+    /// Whether the document lists its rules (`rules = []` counts; a document without a
+    /// `rules` key does not). Applying a policy that does not, in replace mode, would delete
+    /// every stored rule by omission, so it is refused unless [`PolicyFile::allow_empty`]
+    /// says the emptiness is meant.
+    declares_rules: bool,
 }
 
 /// Who may use the emergency bypass when the policy does not say: admin and release_manager.
@@ -183,9 +188,23 @@ impl PolicyFile {
     /// `INVALID_INPUT`: a syntax error names the line; otherwise
     /// [`Error::InvalidPolicy`] lists every problem by rule and field.
     pub fn parse(text: &str, format: PolicyFormat) -> Result<PolicyFile> {
+        PolicyFile::from_json(&PolicyFile::document_value(text, format)?)
+    }
+
+    /// A policy document read into JSON, not yet validated.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` naming `policy` for a syntax error.
+    pub(crate) fn document_value(text: &str, format: PolicyFormat) -> Result<Value> {
         let value: Value = match format {
-            PolicyFormat::Json => serde_json::from_str(text)
-                .map_err(|e| Error::invalid("policy", format!("not valid JSON: {e}")))?,
+            PolicyFormat::Json => {
+                crate::wire::json::parse(text.as_bytes()).map_err(|e| match e {
+                    crate::wire::json::JsonError::Malformed(m) => {
+                        Error::invalid("policy", format!("not valid JSON: {m}"))
+                    }
+                    crate::wire::json::JsonError::Invalid(e) => e,
+                })?
+            }
             PolicyFormat::Toml => {
                 let t: toml::Table = toml::from_str(text).map_err(|e| {
                     Error::invalid(
@@ -196,7 +215,7 @@ impl PolicyFile {
                 serde_json::to_value(t).map_err(|e| Error::invalid("policy", e.to_string()))?
             }
         };
-        PolicyFile::from_json(&value)
+        Ok(value)
     }
 
     /// A policy of these rules, without an `approvals` table.
@@ -205,7 +224,22 @@ impl PolicyFile {
             rules,
             approvals: None,
             bypass_roles: None,
+            declares_rules: true,
         }
+    }
+
+    /// Whether the document listed its rules (`rules = []` included). A policy built with
+    /// [`PolicyFile::new`] does.
+    pub fn declares_rules(&self) -> bool {
+        self.declares_rules
+    }
+
+    /// The same policy with a missing `rules` meaning "no rules" (the CLI's `--allow-empty`,
+    /// the HTTP body's `allow_empty`): applied in replace mode it deletes every stored rule.
+    #[must_use]
+    pub fn allow_empty(mut self) -> PolicyFile {
+        self.declares_rules = true;
+        self
     }
 
     /// Validates a policy already parsed into JSON (`{"rules": [...], "approvals": {...}}` or
@@ -214,19 +248,24 @@ impl PolicyFile {
     /// # Errors
     /// As [`PolicyFile::parse`].
     pub fn from_json(value: &Value) -> Result<PolicyFile> {
+        let declares_rules = match value {
+            Value::Object(m) => m.contains_key("rules"),
+            _ => true,
+        };
         let items = match value {
             Value::Array(items) => items.as_slice(),
             Value::Object(m) => {
                 if let Some(k) = m
                     .keys()
-                    .find(|k| !["rules", "approvals", "bypass"].contains(&k.as_str()))
+                    .find(|k| !["rules", "approvals", "bypass", "tests"].contains(&k.as_str()))
                 {
                     return Err(Error::InvalidPolicy {
                         problems: vec![PolicyProblem {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals` and `bypass`"
+                                     `approvals`, `bypass` and `tests` (policy tests, which \
+                                     `versioner rules test` runs)"
                                 .into(),
                         }],
                     });
@@ -254,17 +293,16 @@ impl PolicyFile {
             .filter(|_| value.is_object())
             .and_then(|b| parse_bypass(b, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (i, item) in items.iter().enumerate() {
-            if let Some(name) = item.get("name").and_then(Value::as_str).map(str::trim) {
-                if seen.contains(&name) {
-                    problems.push(PolicyProblem {
-                        rule: name.to_string(),
-                        field: "name".into(),
-                        reason: "is used by more than one rule; names must be unique".into(),
-                    });
-                }
-                seen.push(name);
+            if let Some(name) = item.get("name").and_then(Value::as_str).map(str::trim)
+                && !seen.insert(name)
+            {
+                problems.push(PolicyProblem {
+                    rule: name.to_string(),
+                    field: "name".into(),
+                    reason: "is used by more than one rule; names must be unique".into(),
+                });
             }
             if let Some(rule) = parse_rule(item, &format!("rules[{i}]"), &mut problems) {
                 rules.push(rule);
@@ -282,6 +320,7 @@ impl PolicyFile {
                 rules,
                 approvals,
                 bypass_roles,
+                declares_rules,
             })
         } else {
             Err(Error::InvalidPolicy { problems })

@@ -10,10 +10,12 @@
 //! found by re-evaluating at each candidate instant; it is absent when any block needs a
 //! person (an approval, a deployment elsewhere).
 
+pub mod calendar;
 mod catalog;
 mod facts;
 mod file;
 mod kinds;
+pub mod lint;
 mod rule;
 mod verdict;
 pub mod window;
@@ -34,7 +36,9 @@ pub use kinds::{
 #[cfg(test)]
 pub(crate) use rule::COMMON_FIELDS;
 pub(crate) use rule::reason_of;
-pub use rule::{Rule, RuleStatus, Scope, format_duration, parse_duration};
+pub use rule::{
+    MAX_DURATION, Rule, RuleStatus, Scope, format_duration, humanize_duration, parse_duration,
+};
 pub use verdict::{BlockCode, Decision, OutcomeStatus, RuleOutcome, Verdict};
 
 /// How many times [`evaluate`] re-evaluates to find a joint `retry_after`.

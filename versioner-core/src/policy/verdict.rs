@@ -108,11 +108,16 @@ pub struct RuleOutcome {
     pub code: Option<BlockCode>,
     /// What happened and what to do next.
     pub message: String,
-    /// Structured facts: conflicting deployment, window, counts, remaining soak, ...
+    /// Structured facts: conflicting deployment, window, counts, remaining soak, ... A
+    /// schedule rule's outcome always carries `next_open` (the first instant at or after the
+    /// evaluated one at which the rule lets deployments through) and `next_close` (the first
+    /// instant after that at which it blocks again), RFC 3339 in the rule's zone, or `null`
+    /// when that does not happen within 400 days.
     #[serde(default)]
     pub details: Map<String, Value>,
     /// When time alone makes this rule pass, if it can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "crate::wire::instant::option")]
     pub retry_after: Option<DateTime<Utc>>,
 }
 
@@ -177,8 +182,10 @@ pub struct Verdict {
     version: String,
     environment_name: String,
     decision: Decision,
+    #[serde(with = "crate::wire::instant")]
     evaluated_at: DateTime<Utc>,
     #[serde(default)]
+    #[serde(with = "crate::wire::instant::option")]
     retry_after: Option<DateTime<Utc>>,
     /// Derived from the outcomes; serialized for readers of the JSON, ignored when read back.
     #[serde(default, skip_deserializing)]
@@ -403,7 +410,7 @@ mod tests {
     fn verdict_round_trips_through_json() {
         let v = Verdict::new(
             ("api", "1", "prod"),
-            Utc::now(),
+            chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
             vec![outcome(
                 "a",
                 OutcomeStatus::Failed,

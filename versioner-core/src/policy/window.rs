@@ -54,6 +54,88 @@ use chrono_tz::Tz;
 /// How far ahead (in days) [`Calendar::next_free`] and [`Calendar::next_occurrence`] search.
 pub const HORIZON_DAYS: u64 = 400;
 
+/// The local years in which [`Recurrence::Rule`] windows produce occurrences (keeps every
+/// expansion bounded, whatever instant is asked about).
+pub const RRULE_YEARS: std::ops::RangeInclusive<i32> = 1970..=2200;
+
+/// The longest a [`Recurrence::Rule`] occurrence may last: 31 days.
+pub const MAX_RULE_DURATION: std::time::Duration = std::time::Duration::from_secs(31 * 86_400);
+
+/// Builds the `rrule` crate's set for a rule window, its wall-clock times held as UTC so the
+/// crate does no zone arithmetic of its own (this module resolves local times, see the DST
+/// rules above).
+///
+/// # Errors
+/// The crate's message when the rule is not valid RFC 5545.
+pub fn rrule_set(
+    rule: &str,
+    since: NaiveDate,
+    start: NaiveTime,
+    exdates: &[NaiveDateTime],
+) -> Result<rrule::RRuleSet, String> {
+    let parsed: rrule::RRule<rrule::Unvalidated> = rule.parse().map_err(|e| format!("{e}"))?;
+    let dtstart = rrule::Tz::UTC.from_utc_datetime(&since.and_time(start));
+    let mut set = parsed.build(dtstart).map_err(|e| format!("{e}"))?;
+    for ex in exdates {
+        set = set.exdate(rrule::Tz::UTC.from_utc_datetime(ex));
+    }
+    Ok(set)
+}
+
+/// Local start date-times of a rule window on local dates `[first, last]`, clipped to
+/// [`RRULE_YEARS`].
+fn rrule_starts(
+    rule: &str,
+    since: NaiveDate,
+    start: NaiveTime,
+    exdates: &[NaiveDateTime],
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Vec<NaiveDateTime> {
+    let (Some(lo), Some(hi)) = (
+        NaiveDate::from_ymd_opt(*RRULE_YEARS.start(), 1, 1),
+        NaiveDate::from_ymd_opt(*RRULE_YEARS.end(), 12, 31),
+    ) else {
+        return Vec::new();
+    };
+    let (first, last) = (first.max(lo), last.min(hi));
+    if first > last {
+        return Vec::new();
+    }
+    let Ok(set) = rrule_set(rule, since, start, exdates) else {
+        return Vec::new();
+    };
+    let from = rrule::Tz::UTC.from_utc_datetime(&first.and_time(NaiveTime::MIN));
+    let to = rrule::Tz::UTC.from_utc_datetime(&last.and_time(NaiveTime::MIN));
+    let to = to + TimeDelta::days(1) - TimeDelta::seconds(1);
+    set.after(from)
+        .before(to)
+        .all(u16::MAX)
+        .dates
+        .into_iter()
+        .map(|d| d.naive_utc())
+        .collect()
+}
+
+/// The `n`-th `weekday` of `date`'s month counted as [`Recurrence::MonthlyWeekday`] does.
+fn is_nth_weekday(date: NaiveDate, weekday: Weekday, week: i8) -> bool {
+    if date.weekday() != weekday {
+        return false;
+    }
+    let from_start = i8::try_from((date.day() - 1) / 7 + 1).unwrap_or(i8::MAX);
+    let days_in_month = date
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .and_then(|d| d.pred_opt())
+        .map_or(31, |d| d.day());
+    let from_end = i8::try_from((days_in_month - date.day()) / 7 + 1).unwrap_or(i8::MAX);
+    if week > 0 {
+        week == from_start
+    } else {
+        -week == from_end
+    }
+}
+
 /// How a recurring wall-clock window repeats.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Recurrence {
@@ -79,6 +161,56 @@ pub enum Recurrence {
         start: NaiveTime,
         /// Local end time (exclusive).
         end: NaiveTime,
+    },
+    /// Every week from `start_day` at `start` to the following `end_day` at `end`: a window
+    /// that spans days, e.g. Friday 17:00 to Monday 08:00. When `end_day` is `start_day` and
+    /// `end <= start`, the window lasts a whole week (plus or minus the change).
+    WeeklySpan {
+        /// Weekday on which the window starts.
+        start_day: Weekday,
+        /// Local start time (inclusive).
+        start: NaiveTime,
+        /// Weekday on which it ends (the first such day at or after `start_day`).
+        end_day: Weekday,
+        /// Local end time (exclusive).
+        end: NaiveTime,
+    },
+    /// On the `week`-th `weekday` of every month (`1..=5` from the start, `-1..=-5` from the
+    /// end: `-1` is the last), same crossing rule as [`Recurrence::Daily`].
+    MonthlyWeekday {
+        /// The weekday.
+        weekday: Weekday,
+        /// Which one in the month: `1..=5`, or `-1..=-5` counted from the end.
+        week: i8,
+        /// Local start time (inclusive).
+        start: NaiveTime,
+        /// Local end time (exclusive).
+        end: NaiveTime,
+    },
+    /// An RFC 5545 recurrence rule (`FREQ=MONTHLY;BYDAY=1MO`) expanded by the `rrule` crate
+    /// over local wall-clock date-times from `since` at `start`; each occurrence lasts
+    /// `duration` of elapsed time, and local start date-times listed in `exdates` are skipped
+    /// (RFC 5545 EXDATE). `UNTIL` is read as local wall-clock time. Occurrences are produced
+    /// for local dates in [`RRULE_YEARS`] only.
+    Rule {
+        /// The rule text (`FREQ=...;...`), without DTSTART.
+        rrule: String,
+        /// The local date of DTSTART: `COUNT` and `INTERVAL` count from it.
+        since: NaiveDate,
+        /// Local start time of every occurrence (DTSTART's time).
+        start: NaiveTime,
+        /// How long each occurrence lasts (elapsed time).
+        duration: std::time::Duration,
+        /// Local start date-times of occurrences to skip.
+        exdates: Vec<NaiveDateTime>,
+    },
+    /// Whole local days: holidays, from an inline list or an iCalendar file. Each date is
+    /// covered from its local 00:00 to the next day's 00:00.
+    Dates {
+        /// The dates, sorted, without duplicates.
+        dates: Vec<NaiveDate>,
+        /// The iCalendar file the dates were read from, as the policy named it, if any.
+        source: Option<String>,
     },
     /// On the given days of month 1..=31 (the day the window STARTS; a day that a month lacks, e.g. 31 in April, simply does not occur that month), same crossing rule.
     Monthly {
@@ -152,10 +284,10 @@ impl Calendar {
     #[must_use]
     pub fn occurrence_at(&self, at: DateTime<Utc>) -> Option<Occurrence> {
         let local = self.local_date(at);
-        // A recurring occurrence lasts at most about 25 hours and starts on its local
-        // date, so only dates around `at`'s local date can hold one that contains it
-        // (one extra day on each side absorbs offset changes).
-        let first = sub_days(local, 2);
+        // A recurring occurrence lasts at most [`Calendar::longest_days`] days and starts
+        // on its local date, so only dates around `at`'s local date can hold one that
+        // contains it (one extra day on each side absorbs offset changes).
+        let first = sub_days(local, self.longest_days() + 1);
         let last = add_days(local, 1);
         let mut best: Option<Occurrence> = None;
         self.visit_between(first, last, |occ| {
@@ -206,6 +338,11 @@ impl Calendar {
             }
         }
         let first = sub_days(self.local_date(at), 1);
+        self.visit_rules(first, add_days(first, HORIZON_DAYS + 1), |occ| {
+            if occ.start > at && starts_earlier(&occ, best.as_ref()) {
+                best = Some(occ);
+            }
+        });
         let mut date = first;
         let mut scanned: u64 = 0;
         while scanned <= HORIZON_DAYS {
@@ -241,7 +378,7 @@ impl Calendar {
         if from >= to {
             return out;
         }
-        let first = sub_days(self.local_date(from), 2);
+        let first = sub_days(self.local_date(from), self.longest_days() + 1);
         let last = add_days(self.local_date(to), 1);
         self.visit_between(first, last, |occ| {
             if occ.overlaps(from, to) {
@@ -257,6 +394,54 @@ impl Calendar {
         out
     }
 
+    /// How many days the longest recurring occurrence can span, plus one for offset changes.
+    fn longest_days(&self) -> u64 {
+        self.windows
+            .iter()
+            .map(|w| match w {
+                Recurrence::WeeklySpan { .. } => 8,
+                Recurrence::Rule { duration, .. } => duration.as_secs() / 86_400 + 2,
+                _ => 1,
+            })
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Calls `f` with every non-empty occurrence of a [`Recurrence::Rule`] window starting on
+    /// a local date in `[first, last]`.
+    fn visit_rules(&self, first: NaiveDate, last: NaiveDate, mut f: impl FnMut(Occurrence)) {
+        for (index, window) in self.windows.iter().enumerate() {
+            let Recurrence::Rule {
+                rrule,
+                since,
+                start,
+                duration,
+                exdates,
+            } = window
+            else {
+                continue;
+            };
+            let Ok(length) = TimeDelta::from_std(*duration) else {
+                continue;
+            };
+            for local in rrule_starts(rrule, *since, *start, exdates, first, last) {
+                let Some(begin) = resolve(self.timezone, local, Edge::Start) else {
+                    continue;
+                };
+                let Some(end) = begin.checked_add_signed(length) else {
+                    continue;
+                };
+                if begin < end {
+                    f(Occurrence {
+                        start: begin,
+                        end,
+                        window: index,
+                    });
+                }
+            }
+        }
+    }
+
     /// The local calendar date of `at` in this calendar's zone.
     fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         // Falls back to the UTC date only at the very edges of the representable range.
@@ -269,6 +454,7 @@ impl Calendar {
         for occ in self.once_occurrences() {
             f(occ);
         }
+        self.visit_rules(first, last, &mut f);
         let mut date = first;
         while date <= last {
             self.visit_recurring_on(date, &mut f);
@@ -279,14 +465,30 @@ impl Calendar {
         }
     }
 
-    /// The non-empty occurrences of all `Once` windows.
+    /// The non-empty occurrences of all `Once` and `Dates` windows.
     fn once_occurrences(&self) -> impl Iterator<Item = Occurrence> + '_ {
         self.windows
             .iter()
             .enumerate()
-            .filter_map(|(index, window)| match window {
-                Recurrence::Once { start, end } => self.once(index, *start, *end),
-                _ => None,
+            .flat_map(move |(index, window)| {
+                let found: Vec<Occurrence> = match window {
+                    Recurrence::Once { start, end } => {
+                        self.once(index, *start, *end).into_iter().collect()
+                    }
+                    Recurrence::Dates { dates, .. } => dates
+                        .iter()
+                        .filter_map(|d| {
+                            let next = d.succ_opt()?;
+                            self.once(
+                                index,
+                                d.and_time(NaiveTime::MIN),
+                                next.and_time(NaiveTime::MIN),
+                            )
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                found
             })
     }
 
@@ -294,7 +496,45 @@ impl Calendar {
     fn visit_recurring_on(&self, date: NaiveDate, mut f: impl FnMut(Occurrence)) {
         for (index, window) in self.windows.iter().enumerate() {
             let (start, end) = match window {
-                Recurrence::Once { .. } => continue,
+                Recurrence::Once { .. } | Recurrence::Rule { .. } | Recurrence::Dates { .. } => {
+                    continue;
+                }
+                Recurrence::WeeklySpan {
+                    start_day,
+                    start,
+                    end_day,
+                    end,
+                } => {
+                    if date.weekday() != *start_day {
+                        continue;
+                    }
+                    let mut ahead = u64::from(
+                        (end_day.num_days_from_monday() + 7 - start_day.num_days_from_monday()) % 7,
+                    );
+                    if ahead == 0 && end <= start {
+                        ahead = 7;
+                    }
+                    let Some(end_date) = date.checked_add_days(Days::new(ahead)) else {
+                        continue;
+                    };
+                    if let Some(occ) =
+                        self.build(index, date.and_time(*start), end_date.and_time(*end))
+                    {
+                        f(occ);
+                    }
+                    continue;
+                }
+                Recurrence::MonthlyWeekday {
+                    weekday,
+                    week,
+                    start,
+                    end,
+                } => {
+                    if !is_nth_weekday(date, *weekday, *week) {
+                        continue;
+                    }
+                    (*start, *end)
+                }
                 Recurrence::Daily { start, end } => (*start, *end),
                 Recurrence::Weekly { days, start, end } => {
                     if !days.contains(&date.weekday()) {
@@ -1002,5 +1242,28 @@ mod tests {
         assert_eq!(parse_local_time("09:05:00:00"), None);
         assert_eq!(parse_local_time("+9:05"), None);
         assert_eq!(parse_local_time(""), None);
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn a_dtstart_off_the_rule_is_not_an_occurrence() {
+        // 2026-01-02 is a Friday; the rule selects first Mondays only.
+        let since = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+        let start = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let got = rrule_starts(
+            "FREQ=MONTHLY;BYDAY=1MO",
+            since,
+            start,
+            &[],
+            since,
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+        );
+        let days: Vec<String> = got.iter().map(|d| d.date().to_string()).collect();
+        assert_eq!(days, ["2026-01-05", "2026-02-02", "2026-03-02"]);
     }
 }

@@ -13,6 +13,8 @@ mod access;
 
 pub use access::ApiKeyRequest;
 mod approvals;
+mod backup;
+mod catalog;
 mod decisions;
 mod insights;
 mod outbox;
@@ -179,8 +181,13 @@ impl Versioner {
     }
 
     /// The current instant, from the injected clock.
+    ///
+    /// Truncated to whole microseconds: the precision every store keeps and the wire format
+    /// shows ([`mod@crate::wire::instant`]), so a record handed back from memory equals the same
+    /// record read back from the store.
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
     }
 
     /// The store.
@@ -242,6 +249,7 @@ impl Recorded for () {}
 impl Recorded for Build {}
 impl Recorded for Approval {}
 impl Recorded for Environment {}
+impl Recorded for crate::model::Product {}
 impl Recorded for StoredRule {}
 impl Recorded for ApplyReport {}
 impl Recorded for crate::access::ApiKey {}

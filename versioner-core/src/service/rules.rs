@@ -6,6 +6,7 @@ use crate::access::Permission;
 use crate::error::{Error, Result};
 use crate::names;
 use crate::outbox::{EventType, NewEvent};
+use crate::policy::lint::{self, LintContext, LintReport};
 use crate::policy::{ApplyMode, ApprovalCatalog, PolicyFile, PolicyFormat, Rule, RuleStatus};
 use crate::store::{self, LockScope, RuleStatusChange, StoredRule, Tx};
 
@@ -27,6 +28,34 @@ fn check_against(catalog: &ApprovalCatalog, rules: &[&Rule]) -> Result<()> {
 }
 
 impl Versioner {
+    /// Lints a policy against what is recorded: the problems of [`lint`](crate::policy::lint)
+    /// (errors refuse the policy in [`Versioner::apply_policy`]; warnings never do). The
+    /// approval catalog is the policy's own, else the one in force.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn lint_policy(&self, policy: &PolicyFile) -> Result<LintReport> {
+        let now = self.now();
+        store::read(&*self.store, |tx| {
+            let catalog = match &policy.approvals {
+                Some(c) => c.clone(),
+                None => approval_catalog(tx)?,
+            };
+            let ctx = LintContext {
+                products: tx.products()?.into_iter().map(|p| p.name).collect(),
+                environments: tx.environments()?.into_iter().map(|e| e.name).collect(),
+                principals: tx
+                    .api_keys()?
+                    .into_iter()
+                    .filter(|k| k.revoked_at.is_none())
+                    .map(|k| (k.principal, k.role))
+                    .collect(),
+                catalog,
+            };
+            Ok(lint::lint(policy, &ctx, now))
+        })
+    }
+
     /// Every rule, in evaluation order.
     ///
     /// # Errors
@@ -220,8 +249,9 @@ impl Versioner {
     ///
     /// # Errors
     /// `INVALID_INPUT` listing every rule naming an approval type outside the catalog, or
-    /// when `actor` is blank or not the caller; `FORBIDDEN` when the actor may not manage
-    /// rules; `STORAGE`.
+    /// when `actor` is blank or not the caller; `INVALID_INPUT` on `rules` when, in replace
+    /// mode, a policy without a `rules` key (see [`PolicyFile::allow_empty`]) would delete
+    /// stored rules; `FORBIDDEN` when the actor may not manage rules; `STORAGE`.
     pub fn apply_policy(
         &self,
         policy: &PolicyFile,
@@ -237,6 +267,20 @@ impl Versioner {
                 .ok_or_else(|| Error::invalid("actor", "is required and must not be blank"))?;
             let actor = actor.as_str();
             acting.require(Permission::ManageRules)?;
+            if mode == ApplyMode::Replace && !policy.declares_rules() {
+                let stored = tx.rules()?.len();
+                if stored > 0 {
+                    return Err(Error::invalid(
+                        "rules",
+                        format!(
+                            "the policy lists no rules, so replacing would delete all {stored} \
+                             stored rules; to mean that, write `rules = []` in the file \
+                             (`\"rules\": []` in JSON), pass --allow-empty (`\"allow_empty\": \
+                             true` over HTTP), or apply it with mode merge"
+                        ),
+                    ));
+                }
+            }
             let stored_catalog = tx.setting(APPROVALS_SETTING)?;
             let catalog = match (&policy.approvals, mode) {
                 (Some(c), _) => c.clone(),
@@ -244,6 +288,21 @@ impl Versioner {
                 (None, ApplyMode::Merge) => approval_catalog(tx)?,
             };
             check_against(&catalog, &policy.rules.iter().collect::<Vec<_>>())?;
+            // The lint's errors refuse the policy (its warnings need what is recorded and
+            // never refuse; `lint_policy` reports them).
+            let report = lint::lint(
+                policy,
+                &LintContext {
+                    catalog: catalog.clone(),
+                    ..LintContext::default()
+                },
+                now,
+            );
+            if !report.passed() {
+                return Err(Error::InvalidPolicy {
+                    problems: report.error_problems(),
+                });
+            }
             let catalog_json =
                 (catalog != ApprovalCatalog::new()).then(|| catalog.to_json());
             if catalog_json != stored_catalog {
@@ -343,8 +402,10 @@ impl Versioner {
                 }
             }
             if mode == ApplyMode::Replace {
+                let kept: std::collections::HashSet<&str> =
+                    policy.rules.iter().map(|r| r.name.as_str()).collect();
                 for s in &existing {
-                    if !policy.rules.iter().any(|r| r.name == s.rule.name) {
+                    if !kept.contains(s.rule.name.as_str()) {
                         tx.delete_rule(&s.rule.name)?;
                         tx.append_event(
                             &NewEvent::of(EventType::RuleDeleted, now, &s.rule.name, s)

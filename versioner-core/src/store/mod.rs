@@ -21,6 +21,8 @@ mod schema;
 mod sql;
 mod sqlite;
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -59,8 +61,10 @@ pub struct StoredRule {
     /// Its position in evaluation order.
     pub position: i64,
     /// When it was created.
+    #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
+    #[serde(with = "crate::wire::instant")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -104,6 +108,7 @@ pub struct RuleStatusChange {
     /// Why.
     pub reason: String,
     /// When.
+    #[serde(with = "crate::wire::instant")]
     pub changed_at: DateTime<Utc>,
 }
 
@@ -227,6 +232,18 @@ mod sealed {
     pub trait Sealed {}
 }
 
+/// A product's or an environment's catalog entry as written by [`Tx::update_product`] and
+/// [`Tx::update_environment`]: every field, already validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CatalogEntry<'a> {
+    /// The name.
+    pub name: &'a str,
+    /// The description.
+    pub description: Option<&'a str>,
+    /// The metadata.
+    pub extra_metadata: &'a serde_json::Map<String, serde_json::Value>,
+}
+
 /// A transaction's primitive operations. Implemented by each store; used by the service layer.
 ///
 /// Keys (`i64`) are the store's internal row keys; public ids are UUID strings.
@@ -255,6 +272,10 @@ pub trait Tx: sealed::Sealed {
     ) -> Result<()>;
     /// Every environment, by type then name.
     fn environments(&mut self) -> Result<Vec<Environment>>;
+    /// Writes a product's catalog entry: its name, description and metadata.
+    fn update_product(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()>;
+    /// Writes an environment's catalog entry: its name, description and metadata.
+    fn update_environment(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()>;
     /// A version of a product.
     fn version(&mut self, product: &Product, version: &str) -> Result<Option<Version>>;
     /// A version by public id.
@@ -522,7 +543,41 @@ pub trait Store: sealed::Sealed + Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `f`'s error, or `STORAGE`.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Writes a consistent copy of the whole database to the new file `dest` while writers
+    /// keep running (SQLite's online backup API).
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` when `dest` exists or the store cannot be backed up this way (an
+    /// in-memory database; PostgreSQL, whose message says how to use `pg_dump`); `STORAGE`.
+    fn backup_to(&self, dest: &Path) -> Result<()>;
+
+    /// Replaces the whole database with the backup file `src`, after checking that it is
+    /// sound (`PRAGMA integrity_check`) and of a schema this library reads (an older one is
+    /// migrated). The caller decides whether the current content may be replaced.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` for a file that is not a sound Versioner backup, or a store that cannot
+    /// be restored this way (PostgreSQL: `pg_restore`); `STORAGE` (`SchemaTooNew` for a backup
+    /// written by a newer library).
+    fn restore_from(&self, src: &Path) -> Result<()>;
 }
+
+/// What restoring a backup does when the database already holds records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestoreMode {
+    /// Refuse (the default): a restore never silently replaces recorded history.
+    #[default]
+    Refuse,
+    /// Replace what the database holds (`versioner restore --force`).
+    Overwrite,
+}
+
+/// What PostgreSQL users do instead of `versioner backup` / `restore`.
+pub const PG_BACKUP_GUIDANCE: &str = "a PostgreSQL database is backed up with PostgreSQL's own \
+     tools: `pg_dump --format=custom --file=versioner.dump \"$VERSIONER_DATABASE_URL\"`, and \
+     restored with `pg_restore --clean --if-exists --dbname=\"$VERSIONER_DATABASE_URL\" \
+     versioner.dump` (both consistent while writers run)";
 
 /// Runs `f` in a write transaction and returns its value.
 pub(crate) fn write<T>(

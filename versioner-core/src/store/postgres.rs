@@ -27,7 +27,9 @@ use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
     PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
 };
-use super::{Attempt, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{
+    Attempt, CatalogEntry, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx,
+};
 use crate::access::{
     ApiKey, IdempotencyRecord, Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key,
 };
@@ -304,6 +306,14 @@ impl Store for PgStore {
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         self.run(None, f)
     }
+
+    fn backup_to(&self, _dest: &std::path::Path) -> Result<()> {
+        Err(Error::invalid("database", super::PG_BACKUP_GUIDANCE))
+    }
+
+    fn restore_from(&self, _src: &std::path::Path) -> Result<()> {
+        Err(Error::invalid("database", super::PG_BACKUP_GUIDANCE))
+    }
 }
 
 struct PgTx<'a, 'b> {
@@ -338,6 +348,8 @@ fn product_row(r: &Row, o: usize) -> Result<Product> {
         id: get(r, o + 1)?,
         name: get(r, o + 2)?,
         created_at: get(r, o + 3)?,
+        description: get(r, o + 4)?,
+        extra_metadata: from_json(r, o + 5)?,
     })
 }
 
@@ -349,6 +361,8 @@ fn env_row(r: &Row, o: usize) -> Result<Environment> {
         env_type: parse(r, o + 3)?,
         type_overridden: get(r, o + 4)?,
         created_at: get(r, o + 5)?,
+        description: get(r, o + 6)?,
+        extra_metadata: from_json(r, o + 7)?,
     })
 }
 
@@ -586,6 +600,24 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn update_product(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        let metadata = Value::Object(entry.extra_metadata.clone());
+        self.exec(
+            "UPDATE products SET name = $2, description = $3, extra_metadata = $4 WHERE id = $1",
+            &[&key, &entry.name, &entry.description, &metadata],
+        )?;
+        Ok(())
+    }
+
+    fn update_environment(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        let metadata = Value::Object(entry.extra_metadata.clone());
+        self.exec(
+            "UPDATE environments SET name = $2, description = $3, extra_metadata = $4 WHERE id = $1",
+            &[&key, &entry.name, &entry.description, &metadata],
+        )?;
+        Ok(())
+    }
+
     fn environments(&mut self) -> Result<Vec<Environment>> {
         let mut envs = self.all(
             &format!("SELECT {ENV_COLS} FROM environments ORDER BY name"),
@@ -649,6 +681,8 @@ impl Tx for PgTx<'_, '_> {
         let product = Product {
             id: v.product_id.clone(),
             name: v.product_name.clone(),
+            description: None,
+            extra_metadata: Map::new(),
             created_at: v.created_at,
             key: v.product_key,
         };
@@ -990,11 +1024,12 @@ impl Tx for PgTx<'_, '_> {
 
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
         self.all(
-            "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
+            "SELECT p.id, p.uid, p.name, p.created_at, p.description, p.extra_metadata, \
+             e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at, e.description, e.extra_metadata \
              FROM product_environments pe JOIN products p ON p.id = pe.product_id \
              JOIN environments e ON e.id = pe.environment_id ORDER BY p.name, e.name",
             &[],
-            |r| Ok((product_row(r, 0)?, env_row(r, 4)?)),
+            |r| Ok((product_row(r, 0)?, env_row(r, 6)?)),
         )
     }
 

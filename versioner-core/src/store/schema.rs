@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -255,7 +255,14 @@ CREATE TABLE sessions(
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
 "#,
-    // 11 (issue 19; numbered 8 on this branch, renumbered when merged after 8–10): a
+    // 8: the catalog: products and environments carry a description and free JSON metadata.
+    r#"
+ALTER TABLE products ADD COLUMN description TEXT;
+ALTER TABLE products ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE environments ADD COLUMN description TEXT;
+ALTER TABLE environments ADD COLUMN extra_metadata TEXT NOT NULL DEFAULT '{}';
+"#,
+    // 9 (issue 19's migration, assigned number 11: renumber when 9–10 land first): a
     // version's commit time (where its lead time for changes starts), and the finished
     // deployments of an environment by finish time (the four keys read them so).
     r#"
@@ -266,7 +273,7 @@ CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) 
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 8;
+pub const PG_SCHEMA_VERSION: i64 = 9;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -496,7 +503,14 @@ CREATE TABLE sessions(
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 CREATE INDEX decisions_by_deployment ON decisions(deployment_id) WHERE deployment_id IS NOT NULL;
 "#,
-    // 11 (issue 19; see the SQLite migration): a version's commit time, finished deployments
+    // 8: the catalog (see the SQLite migration 8).
+    r#"
+ALTER TABLE products ADD COLUMN description TEXT;
+ALTER TABLE products ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE environments ADD COLUMN description TEXT;
+ALTER TABLE environments ADD COLUMN extra_metadata JSONB NOT NULL DEFAULT '{}'::jsonb;
+"#,
+    // 9 (issue 19; see the SQLite migration 9): a version's commit time, finished deployments
     // by finish time.
     r#"
 ALTER TABLE versions ADD COLUMN scm_committed_at TIMESTAMPTZ;

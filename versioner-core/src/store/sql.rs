@@ -2,9 +2,10 @@
 //! each record, written once so the two stores cannot drift apart. Statements that differ
 //! (placeholders `?1`/`$1`, upserts, types) stay in each store beside its row mappers.
 
-pub(super) const PRODUCT_COLS: &str = "id, uid, name, created_at";
+pub(super) const PRODUCT_COLS: &str = "id, uid, name, created_at, description, extra_metadata";
 
-pub(super) const ENV_COLS: &str = "id, uid, name, env_type, type_overridden, created_at";
+pub(super) const ENV_COLS: &str =
+    "id, uid, name, env_type, type_overridden, created_at, description, extra_metadata";
 
 pub(super) const VERSION_SELECT: &str = "SELECT v.id, v.uid, v.product_id, p.uid, p.name, v.version, v.scm_sha, \
     v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at, v.scm_committed_at \

@@ -27,7 +27,9 @@ use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
     PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
 };
-use super::{Attempt, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx};
+use super::{
+    Attempt, CatalogEntry, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx,
+};
 use crate::access::{
     ApiKey, IdempotencyRecord, Principal, Role, Session, StoredAnswer, StoredApiKey, principal_key,
 };
@@ -288,6 +290,115 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+
+    fn backup_to(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(Error::invalid(
+                "file",
+                format!(
+                    "`{}` already exists; back up to a new file (a backup never overwrites)",
+                    dest.display()
+                ),
+            ));
+        }
+        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let copied = Connection::open(dest)
+            .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dest.display()), e))
+            .and_then(|mut out| copy_database(&conn, &mut out))
+            .and_then(|()| check_backup(dest).map(|_| ()));
+        if copied.is_err() {
+            // No half backup left behind to be mistaken for a good one.
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", dest.display()));
+            }
+        }
+        copied
+    }
+
+    fn restore_from(&self, src: &Path) -> Result<()> {
+        check_backup(src)?;
+        let source = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| {
+            Error::invalid("file", format!("cannot open `{}`: {e}", src.display()))
+        })?;
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        copy_database(&source, &mut conn)?;
+        // A backup of an older schema is brought up to date, as on any open.
+        migrate(&mut conn)
+    }
+}
+
+/// Copies every page of `from` into `to` with SQLite's online backup API, in one step: the
+/// step holds a read transaction on `from`, so the copy is one consistent snapshot even while
+/// other connections (other processes) keep writing, and it is never restarted by them.
+fn copy_database(from: &Connection, to: &mut Connection) -> Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let backup = Backup::new(from, to)?;
+    // A writer of another process holding the lock: wait for it, for up to 30 s.
+    for _ in 0..600 {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ => {}
+        }
+    }
+    Err(Error::Storage {
+        message: "the database stayed locked by another writer for 30 s; try the backup again"
+            .into(),
+        source: None,
+    })
+}
+
+/// Checks that `path` is a sound Versioner database this library reads: it opens, passes
+/// `PRAGMA integrity_check`, holds the schema (`outbox`) and is not of a newer schema.
+/// Returns its schema version.
+fn check_backup(path: &Path) -> Result<i64> {
+    let shown = path.display();
+    if !path.is_file() {
+        return Err(Error::invalid("file", format!("`{shown}` is not a file")));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| Error::invalid("file", format!("cannot open `{shown}`: {e}")))?;
+    let not_sqlite = |e: rusqlite::Error| {
+        Error::invalid(
+            "file",
+            format!("`{shown}` is not a readable SQLite database: {e}"),
+        )
+    };
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(not_sqlite)?;
+    if integrity != "ok" {
+        return Err(Error::invalid(
+            "file",
+            format!("`{shown}` fails SQLite's integrity check: {integrity}"),
+        ));
+    }
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(not_sqlite)?;
+    let has_schema: bool = conn
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(not_sqlite)?;
+    if version == 0 || !has_schema {
+        return Err(Error::invalid(
+            "file",
+            format!("`{shown}` is a SQLite database but not a Versioner one (no schema)"),
+        ));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
 }
 
 struct SqliteTx<'a> {
@@ -348,23 +459,37 @@ fn new_uid() -> String {
 }
 
 fn product_row(row: &Row<'_>) -> rusqlite::Result<Product> {
+    product_at(row, 0)
+}
+
+/// A product from the [`PRODUCT_COLS`] starting at column `o`.
+fn product_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Product> {
     Ok(Product {
-        key: row.get(0)?,
-        id: row.get(1)?,
-        name: row.get(2)?,
-        created_at: dt(row, 3)?,
+        key: row.get(o)?,
+        id: row.get(o + 1)?,
+        name: row.get(o + 2)?,
+        created_at: dt(row, o + 3)?,
+        description: row.get(o + 4)?,
+        extra_metadata: json(row, o + 5)?,
     })
 }
 
 fn env_row(row: &Row<'_>) -> rusqlite::Result<Environment> {
-    let ty: String = row.get(3)?;
+    env_at(row, 0)
+}
+
+/// An environment from the [`ENV_COLS`] starting at column `o`.
+fn env_at(row: &Row<'_>, o: usize) -> rusqlite::Result<Environment> {
+    let ty: String = row.get(o + 3)?;
     Ok(Environment {
-        key: row.get(0)?,
-        id: row.get(1)?,
-        name: row.get(2)?,
-        env_type: ty.parse().map_err(|e| conversion(3, e))?,
-        type_overridden: row.get(4)?,
-        created_at: dt(row, 5)?,
+        key: row.get(o)?,
+        id: row.get(o + 1)?,
+        name: row.get(o + 2)?,
+        env_type: ty.parse().map_err(|e| conversion(o + 3, e))?,
+        type_overridden: row.get(o + 4)?,
+        created_at: dt(row, o + 5)?,
+        description: row.get(o + 6)?,
+        extra_metadata: json(row, o + 7)?,
     })
 }
 
@@ -522,6 +647,8 @@ impl Tx for SqliteTx<'_> {
             key: self.conn.last_insert_rowid(),
             id: uid,
             name: name.to_string(),
+            description: None,
+            extra_metadata: Map::new(),
             created_at: now,
         })
     }
@@ -559,8 +686,36 @@ impl Tx for SqliteTx<'_> {
             name: name.to_string(),
             env_type,
             type_overridden: false,
+            description: None,
+            extra_metadata: Map::new(),
             created_at: now,
         })
+    }
+
+    fn update_product(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        self.exec(
+            "UPDATE products SET name = ?2, description = ?3, extra_metadata = ?4 WHERE id = ?1",
+            params![
+                key,
+                entry.name,
+                entry.description,
+                to_json(entry.extra_metadata)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_environment(&mut self, key: i64, entry: &CatalogEntry<'_>) -> Result<()> {
+        self.exec(
+            "UPDATE environments SET name = ?2, description = ?3, extra_metadata = ?4 WHERE id = ?1",
+            params![
+                key,
+                entry.name,
+                entry.description,
+                to_json(entry.extra_metadata)?
+            ],
+        )?;
+        Ok(())
     }
 
     fn set_environment_type(
@@ -1029,23 +1184,12 @@ impl Tx for SqliteTx<'_> {
 
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {
         self.all(
-            "SELECT p.id, p.uid, p.name, p.created_at, e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at \
+            "SELECT p.id, p.uid, p.name, p.created_at, p.description, p.extra_metadata, \
+             e.id, e.uid, e.name, e.env_type, e.type_overridden, e.created_at, e.description, e.extra_metadata \
              FROM product_environments pe JOIN products p ON p.id = pe.product_id \
              JOIN environments e ON e.id = pe.environment_id ORDER BY p.name, e.name",
             [],
-            |r| {
-                let p = product_row(r)?;
-                let ty: String = r.get(7)?;
-                let e = Environment {
-                    key: r.get(4)?,
-                    id: r.get(5)?,
-                    name: r.get(6)?,
-                    env_type: ty.parse().map_err(|e| conversion(7, e))?,
-                    type_overridden: r.get(8)?,
-                    created_at: dt(r, 9)?,
-                };
-                Ok((p, e))
-            },
+            |r| Ok((product_at(r, 0)?, env_at(r, 6)?)),
         )
     }
 
@@ -1706,6 +1850,45 @@ mod tests {
             .into_iter()
             .map(|r| (r.rule.name, r.rule.status))
             .collect()
+    }
+
+    /// Migration 8 gives the products and environments of a schema-7 database no description
+    /// and empty metadata; their ids and history are untouched, and they can be described.
+    #[test]
+    fn migration_8_adds_the_catalog_to_existing_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v7.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &super::MIGRATIONS[..7] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            conn.execute(
+                "INSERT INTO products(uid, name, created_at) VALUES ('p1', 'api', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO environments(uid, name, env_type, created_at) \
+                 VALUES ('e1', 'production', 'production', '2026-01-01T00:00:00.000000Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let vr = Versioner::open(&path).unwrap();
+        let p = vr.product("api").unwrap();
+        assert_eq!((p.id.as_str(), p.description.as_deref()), ("p1", None));
+        assert!(p.extra_metadata.is_empty());
+        let e = vr.environment("production").unwrap();
+        assert_eq!((e.id.as_str(), e.extra_metadata.len()), ("e1", 0));
+        let described = vr
+            .update_product(
+                "api",
+                &crate::CatalogChange::default().description("The API"),
+            )
+            .unwrap();
+        assert_eq!(described.description.as_deref(), Some("The API"));
     }
 
     /// Migration 3 turns each key name of schema 2 into a principal with the role of its

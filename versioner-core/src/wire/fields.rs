@@ -48,7 +48,7 @@ use crate::wire;
 /// `(record, path in the serde JSON, why)`. Today there are none:
 /// - a deployment's `preflight` is sent as is, and the official clients' summary of it,
 ///   `extra_metadata.preflight_status`, is sent in addition (an extra key is allowed);
-/// - times are sent with milliseconds (`wire::deployment`, `wire::build`): the same keys.
+/// - times are sent in the one wire format (`wire::instant`, microseconds): the same keys.
 ///
 /// An entry here must name a field that is really missing from the body (checked), so the
 /// list cannot go stale.
@@ -104,6 +104,8 @@ fn product() -> Product {
     Product {
         id: "0190a000-0000-7000-8000-000000000001".into(),
         name: "api".into(),
+        description: Some("The public API".into()),
+        extra_metadata: metadata(),
         created_at: at(8, 0),
         key: 1,
     }
@@ -115,6 +117,8 @@ fn environment() -> Environment {
         name: "production".into(),
         env_type: EnvironmentType::Production,
         type_overridden: true,
+        description: Some("Customers' traffic".into()),
+        extra_metadata: metadata(),
         created_at: at(8, 1),
         key: 2,
     }

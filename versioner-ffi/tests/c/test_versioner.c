@@ -131,6 +131,7 @@ static void test_statuses_and_meta(void) {
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_QUALITY_APPROVAL_REQUIRED),
                "QUALITY_APPROVAL_REQUIRED") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NETWORK), "NETWORK") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_RATE_LIMITED), "RATE_LIMITED") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NULL_POINTER), "NULL_POINTER") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_UTF8), "INVALID_UTF8") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_HANDLE), "INVALID_HANDLE") == 0);
@@ -168,7 +169,7 @@ static void test_ci_detect(void) {
   setenv("GITHUB_ACTIONS", "true", 1);
   setenv("GITHUB_REPOSITORY", "acme/checkout", 1);
   setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567", 1);
-  OK(versioner_ci_detect(&out));
+  OK(versioner_detect_ci(&out));
   CHECK(contains(out, "\"system\":\"github\""));
   CHECK(contains(out, "\"source_system\":\"github\""));
   CHECK(contains(out, "\"scm_repository\":\"acme/checkout\""));
@@ -176,10 +177,21 @@ static void test_ci_detect(void) {
   unsetenv("GITHUB_ACTIONS");
   unsetenv("GITHUB_REPOSITORY");
   unsetenv("GITHUB_SHA");
+  OK(versioner_detect_ci(&out));
+  CHECK(contains(out, "\"source_system\":\"unknown\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_detect_ci(NULL));
+  /* The old spelling still works for one release (declared deprecated: the compiler warns). */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
   OK(versioner_ci_detect(&out));
   CHECK(contains(out, "\"source_system\":\"unknown\""));
   versioner_string_free(out);
-  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_ci_detect(NULL));
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 }
 
 /* ----- handles ------------------------------------------------------------------------------ */
@@ -352,6 +364,20 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_set_environment_type(n, "e", NULL, &o));
   EXPECT(NP, versioner_set_environment_type(h, NULL, NULL, &o));
   EXPECT(NP, versioner_set_environment_type(h, "e", NULL, NULL));
+  EXPECT(NP, versioner_product(n, "p", &o));
+  EXPECT(NP, versioner_product(h, NULL, &o));
+  EXPECT(NP, versioner_product(h, "p", NULL));
+  EXPECT(NP, versioner_environment(n, "e", &o));
+  EXPECT(NP, versioner_environment(h, NULL, &o));
+  EXPECT(NP, versioner_environment(h, "e", NULL));
+  EXPECT(NP, versioner_update_product(n, "p", "{}", &o));
+  EXPECT(NP, versioner_update_product(h, NULL, "{}", &o));
+  EXPECT(NP, versioner_update_product(h, "p", NULL, &o));
+  EXPECT(NP, versioner_update_product(h, "p", "{}", NULL));
+  EXPECT(NP, versioner_update_environment(n, "e", "{}", &o));
+  EXPECT(NP, versioner_update_environment(h, NULL, "{}", &o));
+  EXPECT(NP, versioner_update_environment(h, "e", NULL, &o));
+  EXPECT(NP, versioner_update_environment(h, "e", "{}", NULL));
   EXPECT(NP, versioner_versions(n, "p", 0, 0, &o));
   EXPECT(NP, versioner_versions(h, NULL, 0, 0, &o));
   EXPECT(NP, versioner_versions(h, "p", 0, 0, NULL));
@@ -397,6 +423,10 @@ static void test_null_arguments(void) {
     EXPECT(NP, versioner_cursor(h, "hook", NULL));
     EXPECT(NP, versioner_acknowledge(n, "hook", 0));
     EXPECT(NP, versioner_acknowledge(h, NULL, 0));
+    EXPECT(NP, versioner_backup(n, "b.db"));
+    EXPECT(NP, versioner_backup(h, NULL));
+    EXPECT(NP, versioner_restore(n, "b.db", NULL));
+    EXPECT(NP, versioner_restore(h, NULL, NULL));
   }
   EXPECT(NP, versioner_connect(NULL, NULL, (VersionerHandle **)&o));
   EXPECT(NP, versioner_connect("http://127.0.0.1:1", NULL, NULL));
@@ -805,6 +835,40 @@ static void test_queries(void) {
   CHECK(contains(out, "\"type_overridden\":false"));
   versioner_string_free(out);
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_set_environment_type(h, "qa-lab", "moon", &out));
+
+  /* The catalog: described and renamed by name or id; the id and the history stay. */
+  {
+    char product_id[128];
+    OK(versioner_product(h, "SHOP", &out));
+    CHECK(contains(out, "\"description\":null") && contains(out, "\"extra_metadata\":{}"));
+    json_str(out, "id", product_id, sizeof product_id);
+    versioner_string_free(out);
+    OK(versioner_update_product(h, "shop", "{\"name\":\"store\",\"description\":\"The shop\","
+                                           "\"extra_metadata\":{\"team\":\"web\"}}", &out));
+    CHECK(contains(out, "\"name\":\"store\"") && contains(out, "\"description\":\"The shop\""));
+    CHECK(contains(out, product_id));
+    versioner_string_free(out);
+    OK(versioner_product(h, product_id, &out));
+    CHECK(contains(out, "\"team\":\"web\""));
+    versioner_string_free(out);
+    EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_product(h, "shop", &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_product(h, "store", "{\"name\":\"CART\"}", &out));
+    CHECK(contains(versioner_last_error_message(), "already has this name"));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_product(h, "store", "{\"nmae\":\"x\"}", &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_product(h, "store", "{}", &out));
+    OK(versioner_history(h, "{\"product_name\":\"store\"}", &out));
+    CHECK(contains(out, "\"product_name\":\"store\""));
+    versioner_string_free(out);
+    OK(versioner_update_product(h, "store", "{\"name\":\"shop\"}", &out));
+    versioner_string_free(out);
+    OK(versioner_update_environment(h, "qa-lab", "{\"description\":\"the lab\"}", &out));
+    CHECK(contains(out, "\"description\":\"the lab\""));
+    versioner_string_free(out);
+    OK(versioner_environment(h, "QA-LAB", &out));
+    CHECK(contains(out, "\"name\":\"qa-lab\""));
+    versioner_string_free(out);
+    EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_environment(h, "nope", &out));
+  }
 
   OK(versioner_versions(h, "shop", 0, 0, &out));
   CHECK(contains(out, "\"version\":\"1.2.0\""));
@@ -1557,6 +1621,41 @@ static void test_decisions_and_audit(void) {
   CHECK(out == NULL);
 }
 
+/* ----- backups ------------------------------------------------------------------------------ */
+
+static void test_backup_and_restore(void) {
+  VersionerHandle *live = NULL;
+  VersionerHandle *fresh = NULL;
+  char *out = NULL;
+  char live_path[1200];
+  char backup_path[1200];
+  char fresh_path[1200];
+  path_in_scratch(live_path, sizeof live_path, "backup-live.db");
+  path_in_scratch(backup_path, sizeof backup_path, "backup-copy.db");
+  path_in_scratch(fresh_path, sizeof fresh_path, "backup-fresh.db");
+  OK(versioner_open(live_path, &live));
+  OK(versioner_track_build(
+      live, "{\"product_name\":\"api\",\"version\":\"1.0.0\",\"status\":\"success\"}", &out));
+  versioner_string_free(out);
+  OK(versioner_backup(live, backup_path));
+  /* Never over an existing file. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_backup(live, backup_path));
+  CHECK(contains(versioner_last_error_message(), "already exists"));
+
+  OK(versioner_open(fresh_path, &fresh));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_restore(fresh, backup_path, "upsert"));
+  OK(versioner_restore(fresh, backup_path, NULL));
+  OK(versioner_products(fresh, &out));
+  CHECK(contains(out, "\"name\":\"api\""));
+  versioner_string_free(out);
+  /* Now it holds records: refused unless "overwrite". */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_restore(fresh, backup_path, "refuse"));
+  CHECK(contains(versioner_last_error_message(), "already holds records"));
+  OK(versioner_restore(fresh, backup_path, "overwrite"));
+  OK(versioner_close(fresh));
+  OK(versioner_close(live));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
@@ -1572,6 +1671,7 @@ int main(int argc, char **argv) {
   test_policy_preflight_and_approvals();
   test_acting_as();
   test_decisions_and_audit();
+  test_backup_and_restore();
   test_queries();
   test_threads();
   test_connect_errors();

@@ -11,7 +11,7 @@ before anything is deployed::
     vr = versioner.Versioner("versioner.db")          # or Versioner() for in-memory
     vr.apply_policy("versioner.toml")
     try:
-        with vr.deployment(product="api", version="1.2.0", environment="production"):
+        with vr.deploying(product_name="api", version="1.2.0", environment_name="production"):
             deploy()                                   # recorded completed, or failed
     except versioner.DeploymentBlockedError as e:
         print(e.verdict)                               # every rule's outcome

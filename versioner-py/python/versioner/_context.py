@@ -1,4 +1,4 @@
-"""``with vr.deployment(product=..., version=..., environment=...) as run:``.
+"""``with vr.deploying(product_name=..., version=..., environment_name=...) as run:``.
 
 The context manager records the deployment's lifecycle around the body: ``started`` on entry
 (the preflight runs, and a refusal raises :class:`~versioner.DeploymentBlockedError` before
@@ -41,20 +41,20 @@ _START_ONLY = frozenset({"skip_preflight_checks", "skip_preflight_reason", "extr
 
 
 class DeploymentRun:
-    """One tracked deployment, as a context manager.
+    """One tracked deployment, as a context manager (``Tracker.deploying``).
 
     Attributes:
-        product: The product.
+        product_name: The product.
         version: The version.
-        environment: The target environment.
+        environment_name: The target environment.
         started: The deployment as recorded by the ``started`` event (after ``__enter__``).
         finished: The deployment as recorded by the terminal event (after ``__exit__``).
         extra_metadata: Metadata to add with the terminal event; set keys in the body.
     """
 
-    product: str
+    product_name: str
     version: Union[str, int]
-    environment: str
+    environment_name: str
     started: Optional[Deployment]
     finished: Optional[Deployment]
     extra_metadata: Dict[str, Any]
@@ -63,39 +63,59 @@ class DeploymentRun:
         self,
         versioner: Any,
         *,
-        product: Optional[str],
+        product_name: Optional[str],
         version: Union[str, int, None],
-        environment: Optional[str],
+        environment_name: Optional[str],
         fields: Mapping[str, Any],
     ) -> None:
         missing = [
             name
             for name, value in (
-                ("product", product),
+                ("product_name", product_name),
                 ("version", version),
-                ("environment", environment),
+                ("environment_name", environment_name),
             )
             if value is None
         ]
         if missing:
             raise TypeError(
-                "deployment() needs product=, version= and environment= for a tracked "
-                f"deployment; missing: {', '.join(missing)}"
+                "deploying() needs product_name=, version= and environment_name=; "
+                f"missing: {', '.join(missing)}"
             )
         unknown = sorted(set(fields) - FIELDS)
         if unknown:
             raise TypeError(
-                f"deployment() got unexpected keyword argument(s): {', '.join(unknown)}; "
+                f"deploying() got unexpected keyword argument(s): {', '.join(unknown)}; "
                 f"accepted: {', '.join(sorted(FIELDS))}"
             )
         self._vr = versioner
-        self.product = product  # type: ignore[assignment]
+        self.product_name = product_name  # type: ignore[assignment]
         self.version = version  # type: ignore[assignment]
-        self.environment = environment  # type: ignore[assignment]
+        self.environment_name = environment_name  # type: ignore[assignment]
         self._fields = dict(fields)
         self.started = None
         self.finished = None
         self.extra_metadata = {}
+
+    @property
+    def product(self) -> str:
+        """Deprecated spelling of :attr:`product_name` (removed in the next release)."""
+        warnings.warn(
+            "DeploymentRun.product is deprecated; use DeploymentRun.product_name",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.product_name
+
+    @property
+    def environment(self) -> str:
+        """Deprecated spelling of :attr:`environment_name` (removed in the next release)."""
+        warnings.warn(
+            "DeploymentRun.environment is deprecated; use DeploymentRun.environment_name",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.environment_name
 
     @property
     def deployment(self) -> Deployment:
@@ -117,9 +137,9 @@ class DeploymentRun:
 
     def _track(self, status: str, fields: Mapping[str, Any]) -> Deployment:
         result: Deployment = self._vr.track_deployment(
-            product_name=self.product,
+            product_name=self.product_name,
             version=self.version,
-            environment_name=self.environment,
+            environment_name=self.environment_name,
             status=status,
             **fields,
         )
@@ -164,6 +184,6 @@ class DeploymentRun:
     def __repr__(self) -> str:
         state = "finished" if self.finished else "started" if self.started else "not started"
         return (
-            f"DeploymentRun(product={self.product!r}, version={self.version!r}, "
-            f"environment={self.environment!r}, {state})"
+            f"DeploymentRun(product_name={self.product_name!r}, version={self.version!r}, "
+            f"environment_name={self.environment_name!r}, {state})"
         )

@@ -14,7 +14,7 @@ DeploymentBlockedError     ``CONCURRENT_DEPLOYMENT``, ``NO_DEPLOY_WINDOW``,
                            ``APPROVAL_REQUIRED``, ``QUALITY_APPROVAL_REQUIRED``
 NotFoundError              ``NOT_FOUND``
 AuthError                  ``UNAUTHORIZED``, ``FORBIDDEN``
-VersionerError             ``STORAGE``, ``NETWORK``, ``INTERNAL``
+VersionerError             ``STORAGE``, ``NETWORK``, ``INTERNAL``, ``RATE_LIMITED``
 =========================  ==============================================================
 """
 

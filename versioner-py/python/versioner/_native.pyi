@@ -167,6 +167,30 @@ class Tracker:
         skip_preflight_checks: Optional[bool] = ...,
         skip_preflight_reason: Optional[str] = ...,
     ) -> DeploymentRun:
+        """Deprecated (removed in the next release): use :meth:`deploying`. Warns with
+        ``DeprecationWarning``."""
+
+    def deploying(
+        self,
+        *,
+        product_name: str,
+        version: Union[str, int],
+        environment_name: str,
+        deployed_by: Optional[str] = ...,
+        deployed_by_email: Optional[str] = ...,
+        deployed_by_name: Optional[str] = ...,
+        scm_sha: Optional[str] = ...,
+        scm_repository: Optional[str] = ...,
+        scm_branch: Optional[str] = ...,
+        build_number: Optional[Union[str, int]] = ...,
+        source_system: Optional[str] = ...,
+        invoke_id: Optional[str] = ...,
+        deploy_url: Optional[str] = ...,
+        build_url: Optional[str] = ...,
+        extra_metadata: Optional[Mapping[str, _Json]] = ...,
+        skip_preflight_checks: Optional[bool] = ...,
+        skip_preflight_reason: Optional[str] = ...,
+    ) -> DeploymentRun:
         """A context manager tracking one deployment around its body: ``started`` on entry
         (raising DeploymentBlockedError before the body runs), ``completed`` when the body
         returns, ``failed`` when it raises (the exception propagates)."""
@@ -257,8 +281,9 @@ class Tracker:
         approval_type: str,
         approver: Optional[str] = None,
         approver_role: Optional[str] = None,
-        environment: Optional[str] = None,
+        environment_name: Optional[str] = None,
         comment: Optional[str] = None,
+        environment: Optional[str] = None,
     ) -> Approval:
         """Records an approval (``qa``, ``security``, ``uat``, ``code_review``,
         ``compliance``, ``performance``, ``release`` or a type the policy declares) of a
@@ -286,23 +311,45 @@ class Tracker:
             AuthError: another's approval, without the role to revoke it.
         """
 
-    def approvals(self, product: str, version: Union[str, int]) -> list[Approval]:
-        """The approvals of a version (revoked ones too), oldest first.
+    def approvals(
+        self,
+        product_name: Optional[str] = None,
+        version: Optional[Union[str, int]] = None,
+        *,
+        product: Optional[str] = None,
+    ) -> list[Approval]:
+        """The approvals of a version (revoked ones too), oldest first. (``product=`` is the
+        deprecated spelling of ``product_name=``.)
 
         Raises:
             NotFoundError: the product or version was never recorded.
         """
 
-    def versions(self, product: str, limit: int = 50, offset: int = 0) -> list[Version]:
-        """Versions of a product, newest first (``limit`` 1 to 1000).
+    def versions(
+        self,
+        product_name: Optional[str] = None,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        product: Optional[str] = None,
+    ) -> list[Version]:
+        """Versions of a product, newest first (``limit`` 1 to 1000). (``product=`` is the
+        deprecated spelling of ``product_name=``.)
 
         Raises:
             NotFoundError: unknown product.
             InvalidInputError: a bad ``limit`` or ``offset``.
         """
 
-    def version(self, product: str, version: Union[str, int]) -> Version:
-        """One version of a product.
+    def version(
+        self,
+        product_name: Optional[str] = None,
+        version: Optional[Union[str, int]] = None,
+        *,
+        product: Optional[str] = None,
+    ) -> Version:
+        """One version of a product. (``product=`` is the deprecated spelling of
+        ``product_name=``.)
 
         Raises:
             NotFoundError: unknown product or version.
@@ -326,14 +373,16 @@ class Tracker:
     def history(
         self,
         *,
-        product: Optional[str] = None,
-        environment: Optional[str] = None,
+        product_name: Optional[str] = None,
+        environment_name: Optional[str] = None,
         version: Optional[Union[str, int]] = None,
         status: Optional[str] = None,
         since: Optional[_Instant] = None,
         until: Optional[_Instant] = None,
         limit: Optional[int] = None,
         preflight: Optional[Literal["passed", "skipped"]] = None,
+        product: Optional[str] = None,
+        environment: Optional[str] = None,
     ) -> list[Deployment]:
         """Deployment history, newest first (50 by default, at most 1000), filtered by any of
         the arguments (`preflight="skipped"`: the emergency bypasses). Unknown names match nothing; filtering by version needs a product.
@@ -380,6 +429,50 @@ class Tracker:
     def environments(self) -> list[Environment]:
         """Every environment, from development to production."""
 
+    def product(self, product_name: str) -> Product:
+        """A product by name (any case of it) or id.
+
+        Raises:
+            NotFoundError: no such product.
+        """
+
+    def environment(self, environment_name: str) -> Environment:
+        """An environment by name (any case of it) or id.
+
+        Raises:
+            NotFoundError: no such environment.
+        """
+
+    def update_product(
+        self,
+        product_name: str,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        extra_metadata: Optional[Mapping[str, _Json]] = None,
+    ) -> Product:
+        """Renames a product (``name=``: its id and history stay; the old name no longer
+        resolves) or changes its ``description`` (``""`` removes it) or ``extra_metadata``
+        (replaced whole; ``{}`` removes it).
+
+        Raises:
+            NotFoundError: no such product.
+            InvalidInputError: nothing to change, a name taken (or looking like one), a name
+                a rule still uses, or a bad description or metadata.
+            AuthError: the actor's role may not manage the catalog.
+        """
+
+    def update_environment(
+        self,
+        environment_name: str,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        extra_metadata: Optional[Mapping[str, _Json]] = None,
+    ) -> Environment:
+        """Renames an environment or changes its description or metadata (as
+        :meth:`update_product`; its type has :meth:`set_environment_type`)."""
+
     def set_environment_type(
         self,
         name: str,
@@ -396,12 +489,14 @@ class Tracker:
         self,
         *,
         rule: Optional[str] = None,
-        product: Optional[str] = None,
-        environment: Optional[str] = None,
+        product_name: Optional[str] = None,
+        environment_name: Optional[str] = None,
         since: Optional[_Instant] = None,
         until: Optional[_Instant] = None,
         outcome: Optional[Literal["blocked", "reported", "bypassed"]] = None,
         limit: Optional[int] = None,
+        product: Optional[str] = None,
+        environment: Optional[str] = None,
     ) -> list[DecisionRecord]:
         """The recorded preflight decisions where a rule failed — refused (``blocked``), let
         through with report-only failures (``reported``) or ``bypassed`` — newest first (100
@@ -545,6 +640,20 @@ class Versioner(Tracker):
             InvalidInputError: a negative ``after`` or a ``limit`` below 1.
         """
 
+    def backup(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Writes a consistent copy of the whole database to the new file ``path`` while
+        writers keep running (SQLite's online backup API), checked with
+        ``PRAGMA integrity_check``. Raises :class:`InvalidInputError` when ``path`` exists or
+        the database is PostgreSQL (the message gives the ``pg_dump`` command).
+        """
+
+    def restore(self, path: Union[str, os.PathLike[str]], *, force: bool = False) -> None:
+        """Replaces the database's content with the backup file ``path`` after checking it
+        (integrity, a Versioner schema no newer than this library's). A database that already
+        holds records is replaced only with ``force=True``; otherwise
+        :class:`InvalidInputError`. Stop other writers first.
+        """
+
     def last_event_seq(self) -> int:
         """The sequence number of the newest event (0 when none)."""
 
@@ -594,17 +703,21 @@ class Client(Tracker):
         timeout_ms: Optional[int] = None,
         backoff_ms: Optional[int] = None,
         max_wait_ms: Optional[int] = None,
+        ca_cert: Optional[str] = None,
     ) -> "Client":
-        """A client of the server at ``api_url`` (``http://host:port``, optionally with a path
-        prefix), authenticating with ``api_key`` (sent as a Bearer token, never logged).
+        """A client of the server at ``api_url`` (``http://host:port`` or ``https://…``,
+        optionally with a path prefix), authenticating with ``api_key`` (sent as a Bearer token, never logged).
         ``timeout`` bounds one attempt (default 30 s); a call makes up to ``max_attempts``
         attempts, waiting ``backoff`` (default 1 s, doubling, at most ``max_wait``, default
         60 s) in between; ``user_agent`` sets the User-Agent header. Durations are seconds or
         timedeltas; the options every binding takes, ``timeout_ms``, ``backoff_ms`` and
         ``max_wait_ms`` (whole milliseconds), are accepted too (one spelling per option).
+        ``ca_cert`` (a PEM file) adds certificate authorities trusted for ``https://`` to the
+        system's (``SSL_CERT_FILE`` replaces them).
 
         Raises:
-            InvalidInputError: ``api_url`` is not an ``http://`` URL, or an unknown option or
+            InvalidInputError: ``api_url`` is not an ``http://`` or ``https://`` URL,
+                ``ca_cert`` cannot be read or holds no certificate, or an unknown option or
                 a bad value (``field`` names it).
         """
 

@@ -227,11 +227,17 @@ def _dict_of(cls: Type[_R]) -> Callable[[Any], Dict[str, _R]]:
 
 @dataclass(frozen=True)
 class Product(_Record):
-    """A deployable thing (service, app, library, stack); created on first sight."""
+    """A deployable thing (service, app, library, stack); created on first sight.
+
+    Renaming it (``update_product``) keeps ``id``; ``description`` and ``extra_metadata`` are
+    the catalog's, for people.
+    """
 
     id: str
     name: str
     created_at: datetime = field(repr=False)
+    description: Optional[str] = field(repr=False, default=None)
+    extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
 
@@ -245,6 +251,8 @@ class Environment(_Record):
     type: _EnvironmentType
     type_overridden: bool
     created_at: datetime = field(repr=False)
+    description: Optional[str] = field(repr=False, default=None)
+    extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
 

@@ -1,6 +1,6 @@
 //! Approvals of versions: record, list, revoke.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -9,7 +9,7 @@ use versioner_core::{Approval, ApprovalRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
-use crate::http::{JsonBody, Params};
+use crate::http::{ApiError, JsonBody, Params, Path};
 use crate::openapi::ErrorBody;
 use crate::routes::{Permission, permission_name};
 
@@ -71,7 +71,10 @@ pub struct ApprovalsQuery {
 pub async fn approvals(State(s): State<AppState>, q: Params) -> Answer {
     let product = q.required("product")?;
     let version = q.required("version")?;
-    let list = s.core(move |vr| vr.approvals(&product, &version)).await?;
+    let list = s
+        .core(move |vr| vr.approvals(&product, &version))
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&list)?)
 }
 

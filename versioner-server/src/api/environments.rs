@@ -1,6 +1,6 @@
 //! Environments: the list, and overriding an environment's type.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -9,7 +9,7 @@ use versioner_core::{Environment, EnvironmentType, Error};
 
 use super::{Answer, ok, to_json};
 use crate::AppState;
-use crate::http::{ApiError, JsonBody, Params};
+use crate::http::{ApiError, JsonBody, Params, Path};
 use crate::routes::{Permission, permission_name};
 
 /// The environments routes.
@@ -74,21 +74,26 @@ pub async fn set_environment_type(
         .as_object()
         .and_then(|m| m.keys().find(|k| k.as_str() != "type"))
     {
-        return Err(ApiError(Error::invalid(
+        return Err(ApiError::from(Error::invalid(
             key.clone(),
             "unknown field; the body is `{\"type\": …}`",
         )));
     }
     let env_type = match body.get("type") {
         None => {
-            return Err(ApiError(Error::invalid(
+            return Err(ApiError::from(Error::invalid(
                 "type",
                 "is required: an environment type, or null to infer it from the name",
             )));
         }
         Some(Value::Null) => None,
         Some(Value::String(t)) => Some(t.parse::<EnvironmentType>()?),
-        Some(_) => return Err(ApiError(Error::invalid("type", "must be a string or null"))),
+        Some(_) => {
+            return Err(ApiError::from(Error::invalid(
+                "type",
+                "must be a string or null",
+            )));
+        }
     };
     let env = s
         .core(move |vr| vr.set_environment_type(&name, env_type))

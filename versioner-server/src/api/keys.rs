@@ -2,7 +2,7 @@
 //! revoke, change role. The core decides: it checks the caller's role again, keeps the last
 //! admin, and records who did it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -15,6 +15,7 @@ use versioner_core::{ApiKey, ApiKeyRequest, Role};
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
 use crate::http::JsonBody;
+use crate::http::Path;
 use crate::openapi::ErrorBody;
 use crate::routes::{Permission, permission_name};
 

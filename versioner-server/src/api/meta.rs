@@ -7,7 +7,6 @@
 use std::sync::{Arc, LazyLock};
 
 use axum::Json;
-use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -18,7 +17,7 @@ use versioner_core::Error;
 
 use super::{Answer, ok};
 use crate::AppState;
-use crate::http::ApiError;
+use crate::http::{ApiError, Path};
 use crate::openapi::{self, Health};
 use crate::routes::{Permission, permission_name};
 
@@ -115,30 +114,37 @@ fn docs_asset(file: &str) -> Response {
             }
             resp
         }
-        Ok(None) => ApiError(Error::NotFound {
+        Ok(None) => ApiError::from(Error::NotFound {
             kind: "file",
             name: file.to_string(),
         })
         .into_response(),
-        Err(e) => ApiError(Error::internal(format!("cannot serve `{file}`: {e}"))).into_response(),
+        Err(e) => {
+            ApiError::from(Error::internal(format!("cannot serve `{file}`: {e}"))).into_response()
+        }
     }
 }
 
 /// Unknown routes.
 pub async fn not_found(uri: Uri) -> Response {
-    ApiError(Error::NotFound {
+    ApiError::from(Error::NotFound {
         kind: "route",
         name: uri.path().to_string(),
     })
     .into_response()
 }
 
-/// A known route under another method.
-pub async fn method_not_allowed() -> Response {
-    let body = json!({
-        "detail": "Method Not Allowed",
-        "code": versioner_core::ErrorCode::NotFound.as_str(),
-        "message": "this route does not accept that method; see /openapi.json",
-    });
-    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+/// A known route under another method: a 405 with our body (code `INVALID_INPUT`: the
+/// method is the bad input; the route exists, so not `NOT_FOUND`); axum adds the `Allow`
+/// header listing the route's methods.
+pub async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+    crate::http::rejection(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        &format!(
+            "Method Not Allowed: {} does not accept {method}; the Allow header lists what it \
+             accepts (see /openapi.json)",
+            uri.path()
+        ),
+    )
 }

@@ -11,6 +11,8 @@
 //! `#[utoipa::path]` in its area, and add it to the area's `routes()`.
 
 pub mod approvals;
+pub mod calendar;
+pub mod catalog;
 pub mod environments;
 pub mod events;
 pub mod insights;
@@ -45,7 +47,7 @@ pub(crate) fn created(value: Value) -> Answer {
 /// Encodes an answer.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, ApiError> {
     serde_json::to_value(value)
-        .map_err(|e| ApiError(Error::internal(format!("cannot encode the answer: {e}"))))
+        .map_err(|e| ApiError::from(Error::internal(format!("cannot encode the answer: {e}"))))
 }
 
 /// Every area's routes, merged: the whole API.
@@ -55,7 +57,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(events::routes())
         .merge(queries::routes())
         .merge(environments::routes())
+        .merge(catalog::routes())
         .merge(rules::routes())
+        .merge(calendar::routes())
         .merge(approvals::routes())
         .merge(keys::routes())
         .merge(insights::routes())

@@ -1,6 +1,6 @@
 //! Read-only queries: versions, deployments, products, the state matrix and drift.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -10,7 +10,7 @@ use versioner_core::{Drift, Error, Page, Product, StateMatrix, Status, Version, 
 
 use super::{Answer, ok, to_json};
 use crate::AppState;
-use crate::http::{ApiError, Params};
+use crate::http::{ApiError, Params, Path};
 use crate::openapi::{DeploymentBody, ErrorBody};
 use crate::routes::{Permission, permission_name};
 
@@ -59,20 +59,25 @@ pub async fn versions(State(s): State<AppState>, q: Params) -> Answer {
     let product = q.get("product");
     let versions = match q.get("scm_sha") {
         Some(sha) => {
-            let all = s.core(move |vr| vr.versions_by_sha(&sha)).await?;
+            let all = s
+                .core(move |vr| vr.versions_by_sha(&sha))
+                .await
+                .map_err(ApiError::queried)?;
             all.into_iter()
                 .filter(|v| product.as_ref().is_none_or(|p| *p == v.product_name))
                 .collect()
         }
         None => {
             let product = product.ok_or_else(|| {
-                ApiError(Error::invalid("product", "give `product` or `scm_sha`"))
+                ApiError::in_query(Error::invalid("product", "give `product` or `scm_sha`"))
             })?;
             let page = Page {
                 limit: q.number("limit")?.unwrap_or(50),
                 offset: q.number("offset")?.unwrap_or(0),
             };
-            s.core(move |vr| vr.versions(&product, page)).await?
+            s.core(move |vr| vr.versions(&product, page))
+                .await
+                .map_err(ApiError::queried)?
         }
     };
     ok(to_json(&versions)?)
@@ -157,8 +162,11 @@ pub struct DeploymentsQuery {
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
 pub async fn deployments(State(s): State<AppState>, q: Params) -> Answer {
-    let query = wire::history_query(&q.to_object())?;
-    let list = s.core(move |vr| vr.history(&query)).await?;
+    let query = q.parse(wire::history_query)?;
+    let list = s
+        .core(move |vr| vr.history(&query))
+        .await
+        .map_err(ApiError::queried)?;
     ok(Value::Array(list.iter().map(wire::deployment).collect()))
 }
 
@@ -211,7 +219,10 @@ pub struct StateQuery {
 )]
 pub async fn state(State(s): State<AppState>, q: Params) -> Answer {
     let at = q.instant("at")?;
-    let matrix = s.core(move |vr| vr.state(at)).await?;
+    let matrix = s
+        .core(move |vr| vr.state(at))
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&matrix)?)
 }
 
@@ -240,6 +251,7 @@ pub async fn drift(State(s): State<AppState>, q: Params) -> Answer {
     let only = q.all("environment");
     let drift = s
         .core(move |vr| vr.drift(at, (!only.is_empty()).then_some(only.as_slice())))
-        .await?;
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&drift)?)
 }

@@ -1,6 +1,6 @@
 //! Rules: the rule set, each rule's status and its history, and applying a policy.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::Value;
@@ -8,12 +8,13 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use versioner_core::PolicyInput;
+use versioner_core::policy::lint::LintReport;
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
-use versioner_core::wire::{ApplyPolicyRequest, RuleStatusRequest};
+use versioner_core::wire::{ApplyPolicyRequest, LintPolicyRequest, RuleStatusRequest};
 
 use super::{Answer, created, ok, to_json};
 use crate::AppState;
-use crate::http::{JsonBody, Params};
+use crate::http::{ApiError, JsonBody, Params, Path};
 use crate::openapi::{ApplyReportBody, ErrorBody, RuleBody, RuleStatusChangeBody, StoredRuleBody};
 use crate::routes::{Permission, permission_name};
 
@@ -22,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(rules, create_rule))
         .routes(routes!(apply_rules))
+        .routes(routes!(lint_rules))
         .routes(routes!(rule, update_rule, delete_rule))
         .routes(routes!(set_rule_status))
         .routes(routes!(rule_history))
@@ -62,8 +64,11 @@ pub struct ViolationsQuery {
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
 pub async fn violations(State(s): State<AppState>, q: Params) -> Answer {
-    let query = versioner_core::wire::violation_query(&q.to_object())?;
-    let list = s.core(move |vr| vr.violations(&query)).await?;
+    let query = q.parse(versioner_core::wire::violation_query)?;
+    let list = s
+        .core(move |vr| vr.violations(&query))
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&list)?)
 }
 
@@ -214,8 +219,47 @@ pub struct RuleHistoryQuery {
 )]
 pub async fn all_rule_history(State(s): State<AppState>, q: Params) -> Answer {
     let name = q.get("rule");
-    let changes = s.core(move |vr| vr.rule_history(name.as_deref())).await?;
+    let changes = s
+        .core(move |vr| vr.rule_history(name.as_deref()))
+        .await
+        .map_err(ApiError::queried)?;
     ok(to_json(&changes)?)
+}
+
+/// Lint a policy (`policy` as TOML/JSON text or object, `format`; absent: the policy in force)
+///
+/// Finds windows that never match, deny windows covering an allow window, duplicate or
+/// overlapping windows, flow cycles and unknown prerequisites, scopes matching nothing
+/// recorded and approval rules no principal can satisfy. Errors make `/rules/apply` refuse
+/// the policy; the answer is 200 either way.
+#[utoipa::path(
+    post,
+    path = "/rules/lint",
+    tag = "rules",
+    request_body = LintPolicyRequest,
+    responses(
+        (status = 200, description = "The findings, errors first", body = LintReport),
+        (status = 422, description = "The policy cannot be read (`INVALID_INPUT`)", body = ErrorBody),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::Read)))),
+)]
+pub async fn lint_rules(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<LintPolicyRequest>,
+) -> Answer {
+    let format = body
+        .format
+        .as_deref()
+        .map(str::parse::<PolicyFormat>)
+        .transpose()?;
+    let policy = body
+        .policy
+        .map(|p| PolicyInput::from_value(p, format))
+        .transpose()?;
+    let report = s
+        .core(move |vr| versioner_core::Tracker::lint_policy_input(vr, policy.as_ref()))
+        .await?;
+    ok(to_json(&report)?)
 }
 
 /// Apply a policy (`policy` as TOML/JSON text or object, `format`, `mode`: replace | merge)
@@ -247,7 +291,10 @@ pub async fn apply_rules(
         .transpose()?;
     // The core reads the policy as every surface does: text in TOML or JSON (detected when no
     // format is given), or JSON data; never a file on the server.
-    let policy = PolicyInput::from_value(body.policy, format)?.parse()?;
+    let mut policy = PolicyInput::from_value(body.policy, format)?.parse()?;
+    if body.allow_empty == Some(true) {
+        policy = policy.allow_empty();
+    }
     let report = s
         .core(move |vr| vr.apply_policy(&policy, mode, &actor))
         .await?;

@@ -137,7 +137,7 @@ pub(crate) fn evaluate(
         .map(|d| {
             json!({
                 "id": d.id, "product_name": d.product_name, "version": d.version,
-                "status": d.status.as_str(), "started_at": rfc3339(d.started_at),
+                "status": d.status.as_str(), "started_at": crate::wire::instant::format(&d.started_at),
             })
         })
         .collect();
@@ -149,7 +149,7 @@ pub(crate) fn evaluate(
         )
         .detail(
             "conflicting_deployment_started",
-            json!(rfc3339(first.started_at)),
+            json!(crate::wire::instant::format(&first.started_at)),
         )
         .detail("conflicting_product", json!(first.product_name))
         .detail("conflicting_version", json!(first.version))

@@ -49,8 +49,9 @@ impl FlowRule {
     }
 
     pub(crate) fn needs(&self, needs: &mut Needs) {
+        let mut seen: std::collections::HashSet<String> = needs.stints.iter().cloned().collect();
         for env in &self.prerequisites {
-            if !needs.stints.contains(env) {
+            if seen.insert(env.clone()) {
                 needs.stints.push(env.clone());
             }
         }
@@ -136,7 +137,7 @@ pub(crate) fn evaluate(
         let ran_std = ran.to_std().unwrap_or_default();
         let mut entry = json!({
             "environment": env,
-            "deployed_at": rfc3339(since),
+            "deployed_at": crate::wire::instant::format(&since),
             "soaked": format_duration(ran_std),
             "required": format_duration(soak),
         });
@@ -144,7 +145,7 @@ pub(crate) fn evaluate(
             Some((when, by)) if *when <= at => {
                 clearable = false;
                 entry["superseded_by"] = json!(by);
-                entry["superseded_at"] = json!(rfc3339(*when));
+                entry["superseded_at"] = json!(crate::wire::instant::format(when));
                 sentences.push(format!(
                     "it ran in `{env}` for only {} before {by} replaced it at {}; redeploy it to `{env}` and let it soak {}",
                     format_duration(ran_std),
@@ -153,9 +154,13 @@ pub(crate) fn evaluate(
                 ));
             }
             _ => {
-                let ends = since + soak_c;
+                // Durations are bounded at parse time; this saturates only at the very end
+                // of the representable range.
+                let ends = since
+                    .checked_add_signed(soak_c)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 let remaining = ends.signed_duration_since(at).to_std().unwrap_or_default();
-                entry["soak_ends_at"] = json!(rfc3339(ends));
+                entry["soak_ends_at"] = json!(crate::wire::instant::format(&ends));
                 entry["remaining"] = json!(format_duration(remaining));
                 retry = Some(retry.map_or(ends, |r| r.max(ends)));
                 sentences.push(format!(

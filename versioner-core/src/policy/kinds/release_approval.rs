@@ -103,13 +103,12 @@ pub(crate) fn release(
             Some("the approver is the person deploying".to_string())
         } else if facts.builders.iter().any(|b| same(b, &a.approver)) {
             Some("the approver built this version".to_string())
-        } else if let Some(exp) = expires_after.and_then(|d| chrono::Duration::from_std(d).ok())
-            && a.granted_at + exp <= at
+        } else if let Some(expired_at) = expires_after
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .and_then(|exp| a.granted_at.checked_add_signed(exp))
+            && expired_at <= at
         {
-            Some(format!(
-                "the approval expired at {}",
-                rfc3339(a.granted_at + exp)
-            ))
+            Some(format!("the approval expired at {}", rfc3339(expired_at)))
         } else if !roles.is_empty()
             && !a
                 .approver_role
