@@ -202,6 +202,14 @@ export declare class Client {
    */
   violations(options?: ViolationsOptions | undefined | null): Promise<Array<DecisionRecord>>
   /**
+   * The four keys (DORA metrics) over `[since, until)` with their bands and the
+   * definitions used, as `GET /metrics/dora` answers (camelCase:
+   * `deploymentFrequency.perDay`, `changeFailureRate`, …). Rejects with
+   * `INVALID_INPUT` naming a missing or bad option, `NOT_FOUND` for an unknown
+   * product or environment.
+   */
+  dora(options: DoraOptions): Promise<DoraReport>
+  /**
    * Lets go of the database (or the server connection): later calls reject with
    * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
    * twice is harmless.
@@ -488,6 +496,14 @@ export declare class Versioner {
    */
   violations(options?: ViolationsOptions | undefined | null): Promise<Array<DecisionRecord>>
   /**
+   * The four keys (DORA metrics) over `[since, until)` with their bands and the
+   * definitions used, as `GET /metrics/dora` answers (camelCase:
+   * `deploymentFrequency.perDay`, `changeFailureRate`, …). Rejects with
+   * `INVALID_INPUT` naming a missing or bad option, `NOT_FOUND` for an unknown
+   * product or environment.
+   */
+  dora(options: DoraOptions): Promise<DoraReport>
+  /**
    * Lets go of the database (or the server connection): later calls reject with
    * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
    * twice is harmless.
@@ -605,6 +621,18 @@ export interface AuditReport {
   head?: string
 }
 
+/** The band of each figure: `elite`, `high`, `medium` or `low`. */
+export interface Bands {
+  /** Deployment frequency's band. */
+  deploymentFrequency: string
+  /** Lead time's band. */
+  leadTime?: string
+  /** The change failure rate's band. */
+  changeFailureRate?: string
+  /** Time to restore's band. */
+  timeToRestore?: string
+}
+
 /** Why a rule blocks; each code has one HTTP status (409, 423 or 428). */
 export type BlockCode = 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED'
 
@@ -717,6 +745,16 @@ export interface CatalogChangeOptions {
   description?: string
   /** New metadata replacing the old as a whole (a JSON object); `{}` removes it. */
   extraMetadata?: Record<string, unknown>
+}
+
+/** The counts behind the change failure rate. */
+export interface ChangeFailures {
+  /** Failures counted. */
+  failed: number
+  /** Of those, rolled-back successes. */
+  rolledBack: number
+  /** Finished deployments. */
+  finished: number
 }
 
 /** A would-be deployment to evaluate: `check(options)`. */
@@ -955,6 +993,18 @@ export interface Deployment {
   preflight?: Preflight
 }
 
+/** Deployment frequency over a range (see `versioner_core::insights`). */
+export interface DeploymentFrequency {
+  /** Successful deployments in the range. */
+  count: number
+  /** Per day of the range. */
+  perDay: number
+  /** UTC days with a successful deployment. */
+  deploymentDays: number
+  /** Those days per week of the range. */
+  deploymentDaysPerWeek: number
+}
+
 /** A deployment event: `trackDeployment(options)`. */
 export interface DeploymentOptions {
   /** The product (created on first sight). */
@@ -1031,6 +1081,72 @@ export interface DomainEvent {
   payload: Record<string, unknown>
   /** Its link in the audit chain (absent for events recorded before the chain began). */
   hash?: string
+}
+
+/** The four keys over one range (a bucket of the series). */
+export interface DoraFigures {
+  /** The range's start. */
+  since: Date
+  /** The range's end (exclusive). */
+  until: Date
+  /** Deployment frequency. */
+  deploymentFrequency: DeploymentFrequency
+  /** Lead time for changes. */
+  leadTime: LeadTime
+  /** Failed ÷ finished deployments, `null` with none finished. */
+  changeFailureRate?: number
+  /** The counts behind it. */
+  changeFailures: ChangeFailures
+  /** Time to restore. */
+  timeToRestore: TimeToRestore
+  /** The bands. */
+  bands: Bands
+}
+
+/** The query of `dora`: `since` and `until` required, the rest optional. */
+export interface DoraOptions {
+  /** The range's start, inclusive. */
+  since?: Date | string
+  /** The range's end, exclusive. */
+  until?: Date | string
+  /** Only this product (default: every product). */
+  product?: string
+  /** These environments (default: every environment of type production). */
+  environments?: Array<string>
+  /** What deployment frequency bands. */
+  frequency?: 'per_day' | 'deployment_days_per_week'
+  /** Whether a rollback counts the replaced deployment as a failure. */
+  rollbacks?: 'not_a_failure' | 'failure_of_replaced'
+  /** A series over the range in buckets of this interval. */
+  by?: 'week'
+}
+
+/** The four keys (DORA metrics), as `GET /metrics/dora` answers. */
+export interface DoraReport {
+  /** The product, or `null` for every product. */
+  product?: string
+  /** The environments in scope. */
+  environments: Array<string>
+  /** The range's start. */
+  since: Date
+  /** The range's end (exclusive). */
+  until: Date
+  /** Deployment frequency. */
+  deploymentFrequency: DeploymentFrequency
+  /** Lead time for changes. */
+  leadTime: LeadTime
+  /** Failed ÷ finished deployments, `null` with none finished. */
+  changeFailureRate?: number
+  /** The counts behind it. */
+  changeFailures: ChangeFailures
+  /** Time to restore. */
+  timeToRestore: TimeToRestore
+  /** The bands. */
+  bands: Bands
+  /** The definitions used, band thresholds included, as the core states them. */
+  definitions: Record<string, any>
+  /** The weekly series, when asked for. */
+  series?: Array<DoraFigures>
 }
 
 /** A product whose environments hold different versions. */
@@ -1127,6 +1243,16 @@ export interface HistoryOptions {
   limit?: number
   /** Only deployments whose preflight `passed`, or was `skipped` (an emergency bypass). */
   preflight?: 'passed' | 'skipped'
+}
+
+/** A median and p90 in seconds (lead time). */
+export interface LeadTime {
+  /** How many versions were measured. */
+  count: number
+  /** The median, in seconds. */
+  medianSeconds?: number
+  /** The 90th percentile, in seconds. */
+  p90Seconds?: number
 }
 
 /** A deployment open in the target environment when a preflight was decided. */
@@ -1487,6 +1613,18 @@ export interface Superseded {
   version: string
 }
 
+/** Time to restore over a range. */
+export interface TimeToRestore {
+  /** Failures restored. */
+  count: number
+  /** Failures never restored. */
+  unrestored: number
+  /** The median, in seconds. */
+  medianSeconds?: number
+  /** The 90th percentile, in seconds. */
+  p90Seconds?: number
+}
+
 /** The preflight's answer for one would-be deployment: every rule's outcome. */
 export interface Verdict {
   /** The product. */
@@ -1540,6 +1678,8 @@ export interface Version {
   builtBy?: string
   /** When it was first seen. */
   createdAt: Date
+  /** When its commit was made: where its lead time for changes starts. */
+  scmCommittedAt?: Date
 }
 
 /**

@@ -11,6 +11,7 @@
 //!   kill the file passes `integrity_check` and holds every acknowledged write; retries with
 //!   their `Idempotency-Key` replay what committed, never run it twice); an in-process writer
 //!   killed mid-transaction; a full disk (`RLIMIT_FSIZE`) giving `STORAGE` and no corruption.
+//! - `insights`: `versioner metrics dora` in process and through the server.
 //! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
 //!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
 //!   an API key alone means the public API.
@@ -50,6 +51,8 @@ mod client;
 mod crash;
 #[path = "suite/gaps.rs"]
 mod gaps;
+#[path = "suite/insights.rs"]
+mod insights;
 #[path = "suite/notify.rs"]
 mod notify;
 #[path = "suite/tls.rs"]

@@ -726,6 +726,11 @@ impl Tracker for Client {
         parse(self.send(E::DRIFT, &[], &q, None)?)
     }
 
+    fn dora(&self, query: &crate::insights::DoraQuery) -> Result<crate::insights::DoraReport> {
+        let q = wire::dora_query_pairs(query);
+        parse(self.send(E::DORA, &[], &q, None)?)
+    }
+
     fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>> {
         let q = wire::violation_query_pairs(query);
         let mut list: Vec<crate::DecisionRecord> =

@@ -116,6 +116,14 @@ pub struct BuildEvent {
         skip_serializing_if = "Option::is_none"
     )]
     pub invoke_id: Option<String>,
+    /// When the commit was made (RFC 3339): where the version's lead time for changes starts
+    /// (the CLI fills it from `git show -s --format=%cI <sha>` in CI).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scm_committed_at: Option<String>,
     /// When the build started (RFC 3339).
     #[serde(
         default,
@@ -276,6 +284,14 @@ pub struct DeploymentEvent {
         skip_serializing_if = "Option::is_none"
     )]
     pub build_url: Option<String>,
+    /// When the commit was made (RFC 3339): where the version's lead time for changes starts
+    /// (the CLI fills it from `git show -s --format=%cI <sha>` in CI).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scm_committed_at: Option<String>,
     /// When the deployment finished (RFC 3339); used for terminal statuses.
     #[serde(
         default,
@@ -533,6 +549,7 @@ pub(crate) struct ValidBuild {
     pub fields: BuildFields,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub committed_at: Option<DateTime<Utc>>,
     pub metadata: Map<String, Value>,
 }
 
@@ -564,6 +581,7 @@ impl BuildEvent {
             fields,
             started_at: timestamp("started_at", self.started_at.as_deref())?,
             completed_at: timestamp("completed_at", self.completed_at.as_deref())?,
+            committed_at: timestamp("scm_committed_at", self.scm_committed_at.as_deref())?,
             metadata: metadata(self.extra_metadata.as_ref())?,
         })
     }
@@ -593,6 +611,7 @@ pub(crate) struct ValidDeployment {
     pub status: Status,
     pub fields: DeploymentFields,
     pub completed_at: Option<DateTime<Utc>>,
+    pub committed_at: Option<DateTime<Utc>>,
     pub metadata: Map<String, Value>,
     /// The reason of an emergency bypass, when one is asked for.
     pub bypass: Option<String>,
@@ -646,6 +665,7 @@ impl DeploymentEvent {
             status,
             fields,
             completed_at: timestamp("completed_at", self.completed_at.as_deref())?,
+            committed_at: timestamp("scm_committed_at", self.scm_committed_at.as_deref())?,
             metadata: metadata(self.extra_metadata.as_ref())?,
             bypass,
         })

@@ -66,6 +66,7 @@ mod event;
 #[cfg(doctest)]
 mod guide;
 pub mod input;
+pub mod insights;
 mod model;
 mod names;
 pub mod notify;

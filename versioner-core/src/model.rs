@@ -264,6 +264,10 @@ pub struct Version {
     /// When it was first seen.
     #[serde(with = "crate::wire::instant")]
     pub created_at: DateTime<Utc>,
+    /// When its commit was made (`scm_committed_at` of its first event that gave one): where
+    /// its lead time for changes starts.
+    #[serde(default, with = "crate::wire::instant::option")]
+    pub scm_committed_at: Option<DateTime<Utc>>,
     #[serde(skip)]
     pub(crate) key: i64,
     #[serde(skip)]

@@ -286,6 +286,12 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
         environments: Option<&[String]>,
     ) -> Result<Vec<Drift>>;
 
+    /// The four keys (DORA metrics) over a range. See [`Versioner::dora`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `NOT_FOUND`; `STORAGE`.
+    fn dora(&self, query: &crate::insights::DoraQuery) -> Result<crate::insights::DoraReport>;
+
     /// The recorded preflight decisions where a rule failed, newest first
     /// ([`Versioner::violations`]).
     ///
@@ -477,6 +483,10 @@ impl Tracker for Versioner {
 
     fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>> {
         Versioner::violations(self, query)
+    }
+
+    fn dora(&self, query: &crate::insights::DoraQuery) -> Result<crate::insights::DoraReport> {
+        Versioner::dora(self, query)
     }
 }
 

@@ -702,6 +702,120 @@ fn whole_number(key: &str, value: &Value) -> Result<Option<u32>> {
         .map_err(|_| Error::invalid(key, format!("`{text}` is not a whole number")))
 }
 
+/// The answer of `GET /metrics/dora` (and `versioner metrics dora --output json`).
+pub use crate::insights::DoraReport;
+
+/// The parameters accepted by [`dora_query`], in the order they are documented.
+const DORA_PARAMETERS: &str = "product, environment, since, until, frequency, rollbacks or by";
+
+/// Reads a request for the four keys from its JSON form (the query string of
+/// `GET /metrics/dora`, or the bindings' object): `since` and `until` (RFC 3339, required),
+/// `product` (or `product_name`), `environment` (or `environments`: a name, comma-separated
+/// names, or an array of names; every production environment when absent), `frequency` (`per_day` or
+/// `deployment_days_per_week`), `rollbacks` (`not_a_failure` or `failure_of_replaced`) and
+/// `by` (`week`).
+///
+/// ```
+/// use serde_json::json;
+/// use versioner_core::wire;
+///
+/// let q = wire::dora_query(&json!({"since": "2026-11-01T00:00:00Z",
+///     "until": "2026-12-01T00:00:00Z", "environment": "prod-eu,prod-us", "by": "week"}))?;
+/// assert_eq!(q.environments, vec!["prod-eu", "prod-us"]);
+/// let err = wire::dora_query(&json!({"until": "2026-12-01T00:00:00Z"})).unwrap_err();
+/// assert_eq!(err.field(), Some("since"));
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
+///
+/// # Errors
+/// `INVALID_INPUT` naming the parameter: an unknown name, a missing `since` or `until`, an
+/// instant that is not RFC 3339, an unknown definition or interval, or a range whose `until`
+/// is not after its `since`.
+pub fn dora_query(filter: &Value) -> Result<crate::insights::DoraQuery> {
+    let Value::Object(map) = filter else {
+        return Err(Error::invalid(
+            "filter",
+            format!("must be an object with {DORA_PARAMETERS}"),
+        ));
+    };
+    let required = |key: &'static str| -> Result<DateTime<Utc>> {
+        let t = map.get(key).map(|v| text(key, v)).transpose()?.flatten();
+        let t = t.ok_or_else(|| {
+            Error::invalid(
+                key,
+                "is required (an RFC 3339 instant, e.g. 2026-11-01T00:00:00Z)",
+            )
+        })?;
+        instant(key, &t)
+    };
+    let mut q = crate::insights::DoraQuery::new(required("since")?, required("until")?);
+    let mut product = None;
+    for (key, value) in map {
+        let key = key.as_str();
+        match key {
+            "since" | "until" => {}
+            "product" | "product_name" => set_once(&mut product, key, text(key, value)?)?,
+            "environment" | "environment_name" | "environments" => match value {
+                Value::Array(items) => {
+                    for item in items {
+                        q.environments.extend(text(key, item)?);
+                    }
+                }
+                other => {
+                    if let Some(names) = text(key, other)? {
+                        q.environments.extend(
+                            names
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|n| !n.is_empty())
+                                .map(str::to_string),
+                        );
+                    }
+                }
+            },
+            "frequency" => {
+                if let Some(f) = text(key, value)? {
+                    q.frequency = f.parse()?;
+                }
+            }
+            "rollbacks" => {
+                if let Some(r) = text(key, value)? {
+                    q.rollbacks = r.parse()?;
+                }
+            }
+            "by" => q.by = text(key, value)?.as_deref().map(str::parse).transpose()?,
+            other => {
+                return Err(Error::invalid(
+                    other,
+                    format!("unknown parameter `{other}`; expected {DORA_PARAMETERS}"),
+                ));
+            }
+        }
+    }
+    q.product = product;
+    q.validated()?;
+    Ok(q)
+}
+
+/// The query-string form of `query`, as [`dora_query`] reads it (instants in RFC 3339).
+pub fn dora_query_pairs(query: &crate::insights::DoraQuery) -> Vec<(&'static str, String)> {
+    let stamp = |t: DateTime<Utc>| instant::format(&t);
+    let mut pairs = vec![("since", stamp(query.since)), ("until", stamp(query.until))];
+    if let Some(p) = &query.product {
+        pairs.push(("product", p.clone()));
+    }
+    for e in &query.environments {
+        pairs.push(("environment", e.clone()));
+    }
+    let enum_text = |v: Value| v.as_str().map(str::to_string).unwrap_or_default();
+    pairs.push(("frequency", enum_text(json!(query.frequency))));
+    pairs.push(("rollbacks", enum_text(json!(query.rollbacks))));
+    if let Some(by) = query.by {
+        pairs.push(("by", enum_text(json!(by))));
+    }
+    pairs
+}
+
 /// Where in a request an input error was found: the first element of a 422's `loc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Place {
@@ -1121,6 +1235,8 @@ pub mod endpoints {
     pub const DRIFT: Endpoint = Endpoint::new("GET", "/drift");
     /// `GET /deployment-rules/violations`.
     pub const VIOLATIONS: Endpoint = Endpoint::new("GET", "/deployment-rules/violations");
+    /// `GET /metrics/dora`.
+    pub const DORA: Endpoint = Endpoint::new("GET", "/metrics/dora");
 
     /// All of them.
     pub const ALL: &[Endpoint] = &[
@@ -1155,6 +1271,7 @@ pub mod endpoints {
         STATE,
         DRIFT,
         VIOLATIONS,
+        DORA,
     ];
 }
 

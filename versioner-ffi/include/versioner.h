@@ -843,6 +843,29 @@ VersionerStatus versioner_violations(const VersionerHandle *handle,
                                      char **out_json);
 
 /**
+ * The four keys (DORA metrics) over a range, as `GET /metrics/dora` answers: an object with
+ * `deployment_frequency` (`count`, `per_day`, …), `lead_time` (`median_seconds`,
+ * `p90_seconds`, …), `change_failure_rate` (0–1 or null), `time_to_restore`, `bands` and the
+ * `definitions` used (see [`versioner_core::insights`]).
+ *
+ * `query_json` is an object read as the server reads that route's query
+ * (`versioner_core::wire::dora_query`): `"since"` and `"until"` (RFC 3339, required),
+ * `"product"`, `"environment"` (a name or an array of names; every production environment
+ * when absent), `"frequency"`, `"rollbacks"` and `"by"` (`"week"`). Works on local and
+ * remote handles.
+ *
+ * Errors: `INVALID_INPUT` (a missing or bad parameter, named), `NOT_FOUND` (an unknown product
+ * or environment), `STORAGE`.
+ *
+ * # Safety
+ * `query_json` is NULL (refused) or a NUL-terminated string; `out_json` is NULL or points
+ * to writable storage for one pointer.
+ */
+VersionerStatus versioner_dora(const VersionerHandle *handle,
+                               const char *query_json,
+                               char **out_json);
+
+/**
  * Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
  * against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
  * format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,

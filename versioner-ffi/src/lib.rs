@@ -1322,6 +1322,40 @@ pub unsafe extern "C" fn versioner_violations(
     })
 }
 
+/// The four keys (DORA metrics) over a range, as `GET /metrics/dora` answers: an object with
+/// `deployment_frequency` (`count`, `per_day`, …), `lead_time` (`median_seconds`,
+/// `p90_seconds`, …), `change_failure_rate` (0–1 or null), `time_to_restore`, `bands` and the
+/// `definitions` used (see [`versioner_core::insights`]).
+///
+/// `query_json` is an object read as the server reads that route's query
+/// (`versioner_core::wire::dora_query`): `"since"` and `"until"` (RFC 3339, required),
+/// `"product"`, `"environment"` (a name or an array of names; every production environment
+/// when absent), `"frequency"`, `"rollbacks"` and `"by"` (`"week"`). Works on local and
+/// remote handles.
+///
+/// Errors: `INVALID_INPUT` (a missing or bad parameter, named), `NOT_FOUND` (an unknown product
+/// or environment), `STORAGE`.
+///
+/// # Safety
+/// `query_json` is NULL (refused) or a NUL-terminated string; `out_json` is NULL or points
+/// to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_dora(
+    handle: *const VersionerHandle,
+    query_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let text = unsafe { str_arg(query_json, "query_json") }?;
+        let query = wire::dora_query(&parse_json(text, "query_json")?)?;
+        out.set_json(&backend.tracker().dora(&query)?)
+    })
+}
+
 /// Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
 /// against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
 /// format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,

@@ -578,6 +578,47 @@ pub struct DriftOptions {
     pub environments: Option<Vec<String>>,
 }
 
+/// The query of `dora`: `since` and `until` required, the rest optional.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct DoraOptions {
+    /// The range's start, inclusive.
+    #[napi(ts_type = "Date | string")]
+    pub since: Option<String>,
+    /// The range's end, exclusive.
+    #[napi(ts_type = "Date | string")]
+    pub until: Option<String>,
+    /// Only this product (default: every product).
+    pub product: Option<String>,
+    /// These environments (default: every environment of type production).
+    pub environments: Option<Vec<String>>,
+    /// What deployment frequency bands.
+    #[napi(ts_type = "'per_day' | 'deployment_days_per_week'")]
+    pub frequency: Option<String>,
+    /// Whether a rollback counts the replaced deployment as a failure.
+    #[napi(ts_type = "'not_a_failure' | 'failure_of_replaced'")]
+    pub rollbacks: Option<String>,
+    /// A series over the range in buckets of this interval.
+    #[napi(ts_type = "'week'")]
+    pub by: Option<String>,
+}
+
+impl DoraOptions {
+    /// The core query, read by the parser the server uses for `GET /metrics/dora`.
+    pub(crate) fn into_query(self) -> versioner_core::Result<versioner_core::insights::DoraQuery> {
+        let mut filter = serde_json::to_value(&self)
+            .map_err(|e| Error::internal(format!("cannot convert dora options: {e}")))?;
+        if let Value::Object(map) = &mut filter {
+            map.retain(|_, v| !v.is_null());
+        }
+        versioner_core::wire::dora_query(&filter)
+    }
+}
+
 /// Filters for `violations`; every one optional.
 #[napi(object, object_to_js = false, object_from_js = false)]
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -308,6 +308,9 @@ pub struct Version {
     pub built_by: Option<String>,
     /// When it was first seen.
     pub created_at: DateTime<Utc>,
+    /// When its commit was made: where its lead time for changes starts.
+    #[serde(default)]
+    pub scm_committed_at: Option<DateTime<Utc>>,
 }
 
 /// A recorded build.
@@ -978,4 +981,130 @@ pub struct DomainEvent {
     pub payload: Value,
     /// Its link in the audit chain (absent for events recorded before the chain began).
     pub hash: Option<String>,
+}
+
+/// Deployment frequency over a range (see `versioner_core::insights`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentFrequency {
+    /// Successful deployments in the range.
+    pub count: f64,
+    /// Per day of the range.
+    pub per_day: f64,
+    /// UTC days with a successful deployment.
+    pub deployment_days: f64,
+    /// Those days per week of the range.
+    pub deployment_days_per_week: f64,
+}
+
+/// A median and p90 in seconds (lead time).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadTime {
+    /// How many versions were measured.
+    pub count: f64,
+    /// The median, in seconds.
+    pub median_seconds: Option<f64>,
+    /// The 90th percentile, in seconds.
+    pub p90_seconds: Option<f64>,
+}
+
+/// The counts behind the change failure rate.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeFailures {
+    /// Failures counted.
+    pub failed: f64,
+    /// Of those, rolled-back successes.
+    pub rolled_back: f64,
+    /// Finished deployments.
+    pub finished: f64,
+}
+
+/// Time to restore over a range.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeToRestore {
+    /// Failures restored.
+    pub count: f64,
+    /// Failures never restored.
+    pub unrestored: f64,
+    /// The median, in seconds.
+    pub median_seconds: Option<f64>,
+    /// The 90th percentile, in seconds.
+    pub p90_seconds: Option<f64>,
+}
+
+/// The band of each figure: `elite`, `high`, `medium` or `low`.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bands {
+    /// Deployment frequency's band.
+    pub deployment_frequency: String,
+    /// Lead time's band.
+    pub lead_time: Option<String>,
+    /// The change failure rate's band.
+    pub change_failure_rate: Option<String>,
+    /// Time to restore's band.
+    pub time_to_restore: Option<String>,
+}
+
+/// The four keys over one range (a bucket of the series).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoraFigures {
+    /// The range's start.
+    pub since: DateTime<Utc>,
+    /// The range's end (exclusive).
+    pub until: DateTime<Utc>,
+    /// Deployment frequency.
+    pub deployment_frequency: DeploymentFrequency,
+    /// Lead time for changes.
+    pub lead_time: LeadTime,
+    /// Failed ÷ finished deployments, `null` with none finished.
+    pub change_failure_rate: Option<f64>,
+    /// The counts behind it.
+    pub change_failures: ChangeFailures,
+    /// Time to restore.
+    pub time_to_restore: TimeToRestore,
+    /// The bands.
+    pub bands: Bands,
+}
+
+/// The four keys (DORA metrics), as `GET /metrics/dora` answers.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoraReport {
+    /// The product, or `null` for every product.
+    pub product: Option<String>,
+    /// The environments in scope.
+    pub environments: Vec<String>,
+    /// The range's start.
+    pub since: DateTime<Utc>,
+    /// The range's end (exclusive).
+    pub until: DateTime<Utc>,
+    /// Deployment frequency.
+    pub deployment_frequency: DeploymentFrequency,
+    /// Lead time for changes.
+    pub lead_time: LeadTime,
+    /// Failed ÷ finished deployments, `null` with none finished.
+    pub change_failure_rate: Option<f64>,
+    /// The counts behind it.
+    pub change_failures: ChangeFailures,
+    /// Time to restore.
+    pub time_to_restore: TimeToRestore,
+    /// The bands.
+    pub bands: Bands,
+    /// The definitions used, band thresholds included, as the core states them.
+    #[napi(ts_type = "Record<string, any>")]
+    pub definitions: Value,
+    /// The weekly series, when asked for.
+    pub series: Option<Vec<DoraFigures>>,
 }

@@ -66,12 +66,12 @@ pub(crate) mod prelude {
     pub(crate) use crate::input;
     pub(crate) use crate::options::{
         ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DeploymentOptions,
-        DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
+        DoraOptions, DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
         RuleStatusOptions, StateOptions, ViolationsOptions,
     };
     pub(crate) use crate::records::{
-        ApplyReport, Approval, Build, DecisionRecord, Deployment, Drift, Environment, Product,
-        RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
+        ApplyReport, Approval, Build, DecisionRecord, Deployment, DoraReport, Drift, Environment,
+        Product, RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
     };
     pub(crate) use crate::task::Op;
     pub(crate) use versioner_core::input::PolicyInput;
@@ -645,6 +645,25 @@ macro_rules! tracker_methods {
                 Op::run(move || {
                     let q = opts?.into_query()?;
                     b?.tracker().violations(&q)?.iter().map(from_core).collect()
+                })
+            }
+
+            /// The four keys (DORA metrics) over `[since, until)` with their bands and the
+            /// definitions used, as `GET /metrics/dora` answers (camelCase:
+            /// `deploymentFrequency.perDay`, `changeFailureRate`, …). Rejects with
+            /// `INVALID_INPUT` naming a missing or bad option, `NOT_FOUND` for an unknown
+            /// product or environment.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: DoraOptions",
+                ts_return_type = "Promise<DoraReport>"
+            )]
+            pub fn dora(&self, options: Unknown<'_>) -> AsyncTask<Op<DoraReport>> {
+                let b = self.backend.open();
+                let opts = input::options::<DoraOptions>(&options, "options", false);
+                Op::run(move || {
+                    let q = opts?.into_query()?;
+                    from_core(&b?.tracker().dora(&q)?)
                 })
             }
 

@@ -21,8 +21,8 @@ use versioner_core::{
 };
 
 use crate::convert::{
-    count, opt_instant, opt_instant_text, opt_json, py_to_json, record, record_class,
-    record_from_json, records_list, text_or_int, to_json, type_name,
+    count, instant, json_to_py, opt_instant, opt_instant_text, opt_json, py_to_json, record,
+    record_class, record_from_json, records_list, text_or_int, to_json, type_name,
 };
 use crate::errors::{OrRaise, invalid};
 use crate::naming;
@@ -171,7 +171,8 @@ impl Tracker {
         *, product_name, version, status, built_by=None, built_by_email=None,
         built_by_name=None, scm_sha=None, scm_branch=None, scm_repository=None, build_url=None,
         build_number=None, source_system=None, invoke_id=None, started_at=None,
-        completed_at=None, error_message=None, error_code=None, extra_metadata=None
+        completed_at=None, error_message=None, error_code=None, extra_metadata=None,
+        scm_committed_at=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -198,9 +199,11 @@ impl Tracker {
         error_message: Option<String>,
         error_code: Option<String>,
         extra_metadata: Option<&Bound<'py, PyAny>>,
+        scm_committed_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let mut ev = BuildEvent::new(product_name, version, status);
+        ev.scm_committed_at = opt_instant_text(scm_committed_at, "scm_committed_at")?;
         ev.built_by = built_by;
         ev.built_by_email = built_by_email;
         ev.built_by_name = built_by_name;
@@ -228,7 +231,7 @@ impl Tracker {
         deployed_by_email=None, deployed_by_name=None, scm_sha=None, scm_repository=None,
         scm_branch=None, build_number=None, source_system=None, invoke_id=None,
         deploy_url=None, build_url=None, completed_at=None, extra_metadata=None,
-        skip_preflight_checks=None, skip_preflight_reason=None
+        skip_preflight_checks=None, skip_preflight_reason=None, scm_committed_at=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -256,6 +259,7 @@ impl Tracker {
         extra_metadata: Option<&Bound<'py, PyAny>>,
         skip_preflight_checks: Option<bool>,
         skip_preflight_reason: Option<String>,
+        scm_committed_at: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let mut ev = DeploymentEvent::new(product_name, version, environment_name, status);
@@ -271,6 +275,7 @@ impl Tracker {
         ev.deploy_url = deploy_url;
         ev.build_url = build_url;
         ev.completed_at = opt_instant_text(completed_at, "completed_at")?;
+        ev.scm_committed_at = opt_instant_text(scm_committed_at, "scm_committed_at")?;
         ev.extra_metadata = opt_json(extra_metadata, "extra_metadata")?;
         ev.skip_preflight_checks = skip_preflight_checks;
         ev.skip_preflight_reason = skip_preflight_reason;
@@ -712,6 +717,43 @@ impl Tracker {
             .detach(|| t.drift(at, environments.as_deref()))
             .or_raise()?;
         records_list(py, "Drift", &list)
+    }
+
+    /// The four keys (DORA metrics) over `[since, until)` with their bands and the
+    /// definitions used, as a dict in the JSON shape of `GET /metrics/dora`
+    /// (`report["deployment_frequency"]["per_day"]`, `report["change_failure_rate"]`, …).
+    #[pyo3(signature = (since, until, product=None, environments=None, frequency=None, rollbacks=None, by=None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per definition option"
+    )]
+    fn dora<'py>(
+        &self,
+        py: Python<'py>,
+        since: &Bound<'py, PyAny>,
+        until: &Bound<'py, PyAny>,
+        product: Option<String>,
+        environments: Option<Vec<String>>,
+        frequency: Option<String>,
+        rollbacks: Option<String>,
+        by: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut q = versioner_core::insights::DoraQuery::new(
+            instant(since, "since")?,
+            instant(until, "until")?,
+        );
+        q.product = product;
+        q.environments = environments.unwrap_or_default();
+        if let Some(f) = frequency {
+            q.frequency = f.parse().or_raise()?;
+        }
+        if let Some(r) = rollbacks {
+            q.rollbacks = r.parse().or_raise()?;
+        }
+        q.by = by.as_deref().map(str::parse).transpose().or_raise()?;
+        let t = self.core()?;
+        let report = py.detach(|| t.dora(&q)).or_raise()?;
+        json_to_py(py, &to_json(&report)?)
     }
 
     /// Every product, by name.

@@ -212,6 +212,7 @@ def test_every_record_type_through_the_native_module(
         built_by_email="dana@example.com", built_by_name="Dana", scm_sha=sha, scm_branch="main",
         scm_repository="acme/api", build_url="https://ci/42", build_number=42,
         source_system="github", invoke_id="run-42", started_at=now - timedelta(minutes=9),
+        scm_committed_at=now - timedelta(minutes=30),
         completed_at=now - timedelta(minutes=1), error_message="tests failed",
         error_code="TESTS", extra_metadata={"ticket": "CHG-1"},
     )

@@ -234,6 +234,18 @@ async fn every_route_is_documented_with_parameters_schemas_and_errors() {
         ("/environments/", &["type"]),
         ("/state", &["at"]),
         ("/drift", &["at", "environment"]),
+        (
+            "/metrics/dora",
+            &[
+                "since",
+                "until",
+                "product",
+                "environment",
+                "frequency",
+                "rollbacks",
+                "by",
+            ],
+        ),
         ("/rule-history/", &["rule"]),
         ("/approvals/", &["product", "version"]),
     ] {
@@ -660,6 +672,30 @@ async fn real_responses_match_their_documented_schemas() {
         "{state:#}"
     );
     check("GET", "/drift", "/drift", None, 200).await;
+    check(
+        "GET",
+        "/metrics/dora",
+        "/metrics/dora?since=2020-01-01T00:00:00Z&until=2030-01-01T00:00:00Z&environment=staging",
+        None,
+        200,
+    )
+    .await;
+    check(
+        "GET",
+        "/metrics/dora",
+        "/metrics/dora?since=2026-01-01T00:00:00Z&until=2026-02-01T00:00:00Z&by=week&rollbacks=failure_of_replaced",
+        None,
+        200,
+    )
+    .await;
+    check(
+        "GET",
+        "/metrics/dora",
+        "/metrics/dora?since=2026-01-01T00:00:00Z&until=2026-02-01T00:00:00Z&product=nope",
+        None,
+        404,
+    )
+    .await;
     check("GET", "/products/", "/products/", None, 200).await;
     check("GET", "/environments/", "/environments/", None, 200).await;
     check(

@@ -266,6 +266,16 @@ Examples:
   versioner replay --since 2026-11-01T00:00:00Z
   versioner replay --since 2026-11-01T00:00:00Z --policy candidate.toml")]
     Replay(ReplayArgs),
+    /// Insights from the ledger: the four keys (DORA metrics)
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  versioner metrics dora --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z
+  versioner metrics dora --product api --environment prod-eu --environment prod-us \\
+      --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --by week --output json"
+    )]
+    Metrics(Metrics),
     /// Run the HTTP API and the dashboard over a database
     #[command(after_help = "\
 API keys live in the database itself (every server on it accepts them); create one with
@@ -360,6 +370,9 @@ pub struct TrackBuild {
     /// Their name [env: VERSIONER_BUILT_BY_NAME]
     #[arg(long)]
     pub built_by_name: Option<String>,
+    /// When the commit was made, RFC 3339 (where lead time starts) [env: VERSIONER_SCM_COMMITTED_AT; CI: GitLab's CI_COMMIT_TIMESTAMP, else `git show -s --format=%cI <sha>` in the checkout]
+    #[arg(long, value_name = "TIME")]
+    pub scm_committed_at: Option<String>,
     /// When the build started, RFC 3339 [env: VERSIONER_STARTED_AT]
     #[arg(long, value_name = "TIME")]
     pub started_at: Option<String>,
@@ -413,6 +426,9 @@ pub struct TrackDeployment {
     /// The CI run id (repeating a run id and status is idempotent) [env: VERSIONER_INVOKE_ID]
     #[arg(long)]
     pub invoke_id: Option<String>,
+    /// When the commit was made, RFC 3339 (where lead time starts) [env: VERSIONER_SCM_COMMITTED_AT; CI: GitLab's CI_COMMIT_TIMESTAMP, else `git show -s --format=%cI <sha>` in the checkout]
+    #[arg(long, value_name = "TIME")]
+    pub scm_committed_at: Option<String>,
     /// Who deploys [env: VERSIONER_DEPLOYED_BY]
     #[arg(long)]
     pub deployed_by: Option<String>,
@@ -992,4 +1008,46 @@ pub struct ServeArgs {
     /// Do not deliver notifications from this server (another process does)
     #[arg(long)]
     pub no_notify: bool,
+}
+
+/// `versioner metrics` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Metrics {
+    /// Deployment frequency, lead time for changes, change failure rate and time to restore
+    /// over [--since, --until), with their DORA bands and the definitions used
+    #[command(after_help = "\
+A deployment belongs to the range by its finish time. Without --environment, every environment
+of type production is in scope. Definitions: docs/src/concepts/insights.md.
+
+Examples:
+  versioner metrics dora --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z
+  versioner metrics dora --product api --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\
+      --rollbacks failure_of_replaced --by week --output json")]
+    Dora(DoraArgs),
+}
+
+/// Flags of `metrics dora`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DoraArgs {
+    /// Only this product (every product when absent)
+    #[arg(long)]
+    pub product: Option<String>,
+    /// An environment in scope (repeatable; every production environment when absent)
+    #[arg(long)]
+    pub environment: Vec<String>,
+    /// The range's start, inclusive (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// The range's end, exclusive (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub until: String,
+    /// What deployment frequency bands [default: per_day]
+    #[arg(long, value_name = "per_day|deployment_days_per_week")]
+    pub frequency: Option<String>,
+    /// Whether a rollback counts the replaced deployment as a failure [default: not_a_failure]
+    #[arg(long, value_name = "not_a_failure|failure_of_replaced")]
+    pub rollbacks: Option<String>,
+    /// Add a series over the range in buckets of this interval
+    #[arg(long, value_name = "week")]
+    pub by: Option<String>,
 }

@@ -13,6 +13,7 @@ mod calendar;
 mod catalog;
 mod commands;
 pub mod keys;
+mod metrics;
 pub mod notifications;
 pub mod output;
 mod serve;
@@ -408,6 +409,7 @@ where
         Command::Restore(a) => backup::restore(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),
+        Command::Metrics(args::Metrics::Dora(a)) => metrics::dora(&mut ctx, &a),
         Command::Serve(a) => serve::run(&mut ctx, &a),
     }
 }

@@ -43,6 +43,39 @@ fn timestamp(value: Option<String>, flag: &str) -> Result<Option<String>, Usage>
     }
 }
 
+/// The commit time: the flag, variable or config file; in CI, GitLab's `CI_COMMIT_TIMESTAMP`,
+/// else the checkout's `git show -s --format=%cI <sha>` when the commit is present locally.
+fn committed_at(
+    flag: Option<&str>,
+    sha: Option<&str>,
+    s: &Sources<'_>,
+) -> Result<Option<String>, Usage> {
+    let given = s.pick(flag, "scm_committed_at");
+    let found = given.or_else(|| {
+        s.ci.system?;
+        s.var("CI_COMMIT_TIMESTAMP")
+            .or_else(|| sha.and_then(git_commit_time))
+    });
+    timestamp(found, "scm-committed-at")
+}
+
+/// `git show -s --format=%cI <sha>` in the current directory, when git knows the commit.
+fn git_commit_time(sha: &str) -> Option<String> {
+    // Only a SHA reaches git: never an option or a revision expression.
+    if sha.is_empty() || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let out = std::process::Command::new("git")
+        .args(["show", "-s", "--format=%cI", sha])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let text = text.trim();
+    (out.status.success() && DateTime::parse_from_rfc3339(text).is_ok()).then(|| text.to_string())
+}
+
 /// Builds the build event from every source.
 ///
 /// # Errors
@@ -98,6 +131,7 @@ pub fn build_event(a: &TrackBuild, s: &Sources<'_>) -> Result<BuildEvent, Usage>
         "built_by_name",
         ci.user_name.as_ref(),
     );
+    e.scm_committed_at = committed_at(a.scm_committed_at.as_deref(), e.scm_sha.as_deref(), s)?;
     e.started_at = timestamp(s.pick(a.started_at.as_deref(), "started_at"), "started-at")?;
     e.completed_at = timestamp(
         s.pick(a.completed_at.as_deref(), "completed_at"),
@@ -164,6 +198,7 @@ pub fn deployment_event(a: &TrackDeployment, s: &Sources<'_>) -> Result<Deployme
         ci.user_name.as_ref(),
     );
     // Not auto-detected for deployments (the public clients never send them).
+    e.scm_committed_at = committed_at(a.scm_committed_at.as_deref(), e.scm_sha.as_deref(), s)?;
     e.scm_branch = a.scm_branch.clone().filter(|v| !v.trim().is_empty());
     e.build_url = a.build_url.clone().filter(|v| !v.trim().is_empty());
     e.completed_at = timestamp(

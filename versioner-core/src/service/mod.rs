@@ -18,6 +18,7 @@ mod backup;
 mod buttons;
 mod catalog;
 mod decisions;
+mod insights;
 mod notifications;
 #[cfg(feature = "notify")]
 pub use notifications::{DeliveryOptions, DeliveryReport};

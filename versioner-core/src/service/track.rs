@@ -159,6 +159,7 @@ struct VersionInfo<'a> {
     build_number: Option<&'a str>,
     build_url: Option<&'a str>,
     built_by: Option<&'a str>,
+    committed_at: Option<DateTime<Utc>>,
 }
 
 /// Two SHAs name the same commit when one is a prefix of the other.
@@ -202,6 +203,7 @@ fn settle_version(
             build_url: info.build_url.map(str::to_string),
             built_by: info.built_by.map(str::to_string),
             created_at: now,
+            scm_committed_at: info.committed_at,
             key: 0,
             product_key: product.key,
         };
@@ -233,6 +235,9 @@ fn settle_version(
     fill(&mut v.build_number, info.build_number);
     fill(&mut v.build_url, info.build_url);
     fill(&mut v.built_by, info.built_by);
+    if v.scm_committed_at.is_none() {
+        v.scm_committed_at = info.committed_at;
+    }
     if v != before {
         tx.update_version(&v)?;
     }
@@ -260,6 +265,7 @@ fn record_build(
         build_number: f.build_number.as_deref(),
         build_url: f.build_url.as_deref(),
         built_by: f.built_by.as_deref(),
+        committed_at: claimed("scm_committed_at", ev.committed_at, now)?,
     };
     let version = version_or_create(tx, &product, &ev.version, &info, now)?;
     if let Some(invoke) = &f.invoke_id
@@ -405,6 +411,7 @@ fn record_deployment(
         build_number: f.build_number.as_deref(),
         build_url: f.build_url.as_deref(),
         built_by: None,
+        committed_at: claimed("scm_committed_at", ev.committed_at, now)?,
     };
     let version = settle_version(tx, &product, &ev.version, found.version, &info, now)?;
     let open = tx.newest_open_deployment(product.key, version.key, environment.key)?;

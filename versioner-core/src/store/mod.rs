@@ -369,6 +369,13 @@ pub trait Tx: sealed::Sealed {
     ) -> Result<Vec<(i64, OpenDeployment)>>;
     /// Deployment history, newest first.
     fn history(&mut self, filter: &HistoryFilter) -> Result<Vec<Deployment>>;
+    /// The finished (`completed` or `failed`) deployments of a product (of every product
+    /// when `None`) to an environment, with their versions' lead-time facts, in any order.
+    fn finished_deployments(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+    ) -> Result<Vec<crate::insights::FinishedDeployment>>;
     /// Every (product, environment) pair that has had a deployment.
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>>;
     /// The last successful deployment of a product to an environment completed at or before

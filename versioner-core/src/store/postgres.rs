@@ -382,6 +382,7 @@ fn version_row(r: &Row) -> Result<Version> {
         build_url: get(r, 10)?,
         built_by: get(r, 11)?,
         created_at: get(r, 12)?,
+        scm_committed_at: get(r, 13)?,
     })
 }
 
@@ -671,11 +672,11 @@ impl Tx for PgTx<'_, '_> {
     fn insert_version(&mut self, v: &Version) -> Result<Version> {
         self.exec(
             "INSERT INTO versions(uid, product_id, version, scm_sha, scm_branch, scm_repository, build_number, \
-             build_url, built_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
+             build_url, built_by, created_at, scm_committed_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) \
              ON CONFLICT (product_id, version) DO NOTHING",
             &[
                 &v.id, &v.product_key, &v.version, &v.scm_sha, &v.scm_branch, &v.scm_repository,
-                &v.build_number, &v.build_url, &v.built_by, &v.created_at,
+                &v.build_number, &v.build_url, &v.built_by, &v.created_at, &v.scm_committed_at,
             ],
         )?;
         let product = Product {
@@ -708,8 +709,8 @@ impl Tx for PgTx<'_, '_> {
     fn update_version(&mut self, v: &Version) -> Result<()> {
         self.exec(
             "UPDATE versions SET scm_sha = $2, scm_branch = $3, scm_repository = $4, build_number = $5, \
-             build_url = $6, built_by = $7 WHERE id = $1",
-            &[&v.key, &v.scm_sha, &v.scm_branch, &v.scm_repository, &v.build_number, &v.build_url, &v.built_by],
+             build_url = $6, built_by = $7, scm_committed_at = $8 WHERE id = $1",
+            &[&v.key, &v.scm_sha, &v.scm_branch, &v.scm_repository, &v.build_number, &v.build_url, &v.built_by, &v.scm_committed_at],
         )?;
         Ok(())
     }
@@ -991,6 +992,34 @@ impl Tx for PgTx<'_, '_> {
             ),
             &[&f.product, &f.environment, &f.version, &status, &f.since, &f.until, &limit, &preflight],
             deployment_row,
+        )
+    }
+
+    fn finished_deployments(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+    ) -> Result<Vec<crate::insights::FinishedDeployment>> {
+        self.all(
+            "SELECT d.id, d.product_id, d.environment_id, d.version_id, d.status, d.completed_at, \
+             v.created_at, v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
+             FROM deployments d JOIN versions v ON v.id = d.version_id \
+             WHERE d.environment_id = $1 AND ($2::BIGINT IS NULL OR d.product_id = $2) \
+             AND d.status IN ('completed', 'failed') AND d.completed_at IS NOT NULL",
+            &[&environment_key, &product_key],
+            |r| {
+                Ok(crate::insights::FinishedDeployment {
+                    key: get(r, 0)?,
+                    product_key: get(r, 1)?,
+                    environment_key: get(r, 2)?,
+                    version_key: get(r, 3)?,
+                    status: parse(r, 4)?,
+                    completed_at: get(r, 5)?,
+                    version_recorded_at: get(r, 6)?,
+                    committed_at: get(r, 7)?,
+                    first_build_started_at: get(r, 8)?,
+                })
+            },
         )
     }
 

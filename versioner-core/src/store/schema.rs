@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -293,11 +293,17 @@ CREATE TABLE notification_history(
 CREATE INDEX notification_history_by_channel ON notification_history(channel_uid, id);
 CREATE INDEX notification_history_by_status ON notification_history(status, id);
 "#,
+    // 10: a version's commit time (where its lead time for changes starts), and the finished
+    // deployments of an environment by finish time (the four keys read them so).
+    r#"
+ALTER TABLE versions ADD COLUMN scm_committed_at TEXT;
+CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) WHERE status IN ('completed', 'failed');
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 9;
+pub const PG_SCHEMA_VERSION: i64 = 10;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -562,5 +568,11 @@ CREATE TABLE notification_history(
 );
 CREATE INDEX notification_history_by_channel ON notification_history(channel_uid, id);
 CREATE INDEX notification_history_by_status ON notification_history(status, id);
+"#,
+    // 10 (see the SQLite migration 10): a version's commit time, finished deployments
+    // by finish time.
+    r#"
+ALTER TABLE versions ADD COLUMN scm_committed_at TIMESTAMPTZ;
+CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) WHERE status IN ('completed', 'failed');
 "#,
 ];

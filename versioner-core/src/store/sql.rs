@@ -8,7 +8,7 @@ pub(super) const ENV_COLS: &str =
     "id, uid, name, env_type, type_overridden, created_at, description, extra_metadata";
 
 pub(super) const VERSION_SELECT: &str = "SELECT v.id, v.uid, v.product_id, p.uid, p.name, v.version, v.scm_sha, \
-    v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at \
+    v.scm_branch, v.scm_repository, v.build_number, v.build_url, v.built_by, v.created_at, v.scm_committed_at \
     FROM versions v JOIN products p ON p.id = v.product_id";
 
 pub(super) const BUILD_SELECT: &str = "SELECT b.id, b.uid, b.version_id, v.uid, p.uid, p.name, v.version, b.status, \

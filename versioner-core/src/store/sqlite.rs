@@ -509,6 +509,7 @@ fn version_row(row: &Row<'_>) -> rusqlite::Result<Version> {
         build_url: row.get(10)?,
         built_by: row.get(11)?,
         created_at: dt(row, 12)?,
+        scm_committed_at: opt_dt(row, 13)?,
     })
 }
 
@@ -783,7 +784,7 @@ impl Tx for SqliteTx<'_> {
     fn insert_version(&mut self, v: &Version) -> Result<Version> {
         self.exec(
             "INSERT INTO versions(uid, product_id, version, scm_sha, scm_branch, scm_repository, \
-             build_number, build_url, built_by, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+             build_number, build_url, built_by, created_at, scm_committed_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
             params![
                 v.id,
                 v.product_key,
@@ -794,7 +795,8 @@ impl Tx for SqliteTx<'_> {
                 v.build_number,
                 v.build_url,
                 v.built_by,
-                ts(v.created_at)
+                ts(v.created_at),
+                v.scm_committed_at.map(ts)
             ],
         )?;
         let mut out = v.clone();
@@ -805,7 +807,7 @@ impl Tx for SqliteTx<'_> {
     fn update_version(&mut self, v: &Version) -> Result<()> {
         self.exec(
             "UPDATE versions SET scm_sha = ?2, scm_branch = ?3, scm_repository = ?4, build_number = ?5, \
-             build_url = ?6, built_by = ?7 WHERE id = ?1",
+             build_url = ?6, built_by = ?7, scm_committed_at = ?8 WHERE id = ?1",
             params![
                 v.key,
                 v.scm_sha,
@@ -813,7 +815,8 @@ impl Tx for SqliteTx<'_> {
                 v.scm_repository,
                 v.build_number,
                 v.build_url,
-                v.built_by
+                v.built_by,
+                v.scm_committed_at.map(ts)
             ],
         )?;
         Ok(())
@@ -1150,6 +1153,34 @@ impl Tx for SqliteTx<'_> {
         sql.push_str(" ORDER BY d.deployed_at DESC, d.id DESC LIMIT ?");
         args.push(Sql::Integer(i64::from(f.limit)));
         self.all(&sql, rusqlite::params_from_iter(args), deployment_row)
+    }
+
+    fn finished_deployments(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+    ) -> Result<Vec<crate::insights::FinishedDeployment>> {
+        self.all(
+            "SELECT d.id, d.product_id, d.environment_id, d.version_id, d.status, d.completed_at, \
+             v.created_at, v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
+             FROM deployments d JOIN versions v ON v.id = d.version_id \
+             WHERE d.environment_id = ?1 AND (?2 IS NULL OR d.product_id = ?2) \
+             AND d.status IN ('completed', 'failed') AND d.completed_at IS NOT NULL",
+            params![environment_key, product_key],
+            |r| {
+                Ok(crate::insights::FinishedDeployment {
+                    key: r.get(0)?,
+                    product_key: r.get(1)?,
+                    environment_key: r.get(2)?,
+                    version_key: r.get(3)?,
+                    status: status(r, 4)?,
+                    completed_at: dt(r, 5)?,
+                    version_recorded_at: dt(r, 6)?,
+                    committed_at: opt_dt(r, 7)?,
+                    first_build_started_at: opt_dt(r, 8)?,
+                })
+            },
+        )
     }
 
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>> {

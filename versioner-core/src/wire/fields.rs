@@ -137,6 +137,7 @@ fn version() -> Version {
         build_url: Some("https://ci.example.com/42".into()),
         built_by: Some("dana".into()),
         created_at: at(8, 2),
+        scm_committed_at: Some(at(7, 55)),
         key: 3,
         product_key: 1,
     }

@@ -404,6 +404,9 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_drift(h, NULL, NULL, NULL));
   EXPECT(NP, versioner_violations(n, NULL, &o));
   EXPECT(NP, versioner_violations(h, NULL, NULL));
+  EXPECT(NP, versioner_dora(n, "{}", &o));
+  EXPECT(NP, versioner_dora(h, NULL, &o));
+  EXPECT(NP, versioner_dora(h, "{}", NULL));
   EXPECT(NP, versioner_replay(n, "2026-01-01T00:00:00Z", NULL, &o));
   EXPECT(NP, versioner_replay(h, NULL, NULL, &o));
   EXPECT(NP, versioner_replay(h, "2026-01-01T00:00:00Z", NULL, NULL));
@@ -951,6 +954,22 @@ static void test_queries(void) {
   versioner_string_free(out);
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_drift(h, NULL, "{\"env\":1}", &out));
   EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_drift(h, "x", NULL, &out));
+
+  /* The four keys, read as GET /metrics/dora reads its query. */
+  OK(versioner_dora(h, "{\"since\":\"2000-01-01T00:00:00Z\",\"until\":\"2100-01-01T00:00:00Z\","
+                       "\"environment\":[\"staging\"],\"by\":null}", &out));
+  CHECK(contains(out, "\"deployment_frequency\":{"));
+  CHECK(contains(out, "\"environments\":[\"staging\"]"));
+  CHECK(contains(out, "\"definitions\":{"));
+  versioner_string_free(out);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_dora(h, "{\"since\":\"2000-01-01T00:00:00Z\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "until"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_dora(h, "{\"since\":\"2000-01-01T00:00:00Z\",\"until\":\"2001-01-01T00:00:00Z\","
+                           "\"product\":\"nope\"}", &out));
   (void)buf;
   OK(versioner_close(h));
 }

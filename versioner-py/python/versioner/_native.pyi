@@ -83,6 +83,7 @@ class Tracker:
         error_message: Optional[str] = None,
         error_code: Optional[str] = None,
         extra_metadata: Optional[Mapping[str, _Json]] = None,
+        scm_committed_at: Optional[_Instant] = None,
     ) -> Build:
         """Records a build event and returns the build.
 
@@ -118,6 +119,7 @@ class Tracker:
         extra_metadata: Optional[Mapping[str, _Json]] = None,
         skip_preflight_checks: Optional[bool] = None,
         skip_preflight_reason: Optional[str] = None,
+        scm_committed_at: Optional[_Instant] = None,
     ) -> Deployment:
         """Records a deployment event and returns the deployment.
 
@@ -412,6 +414,26 @@ class Tracker:
     ) -> list[Drift]:
         """Products whose environments hold different versions (now, or as of ``at``),
         considering only ``environments`` when given."""
+
+    def dora(
+        self,
+        since: _Instant,
+        until: _Instant,
+        product: Optional[str] = None,
+        environments: Optional[Sequence[str]] = None,
+        frequency: Optional[Literal["per_day", "deployment_days_per_week"]] = None,
+        rollbacks: Optional[Literal["not_a_failure", "failure_of_replaced"]] = None,
+        by: Optional[Literal["week"]] = None,
+    ) -> dict[str, Any]:
+        """The four keys (DORA metrics) over ``[since, until)`` — deployment frequency, lead
+        time, change failure rate, time to restore — with their bands and the definitions
+        used, as a dict in the JSON shape of ``GET /metrics/dora``. Every production
+        environment unless ``environments`` is given.
+
+        Raises:
+            InvalidInputError: an inverted range or an unknown definition.
+            NotFoundError: an unknown product or environment.
+        """
 
     def products(self) -> list[Product]:
         """Every product, by name."""

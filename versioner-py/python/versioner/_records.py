@@ -273,8 +273,13 @@ class Version(_Record):
     build_url: Optional[str] = field(repr=False)
     built_by: Optional[str] = field(repr=False)
     created_at: datetime = field(repr=False)
+    #: When its commit was made: where its lead time for changes starts.
+    scm_committed_at: Optional[datetime] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "created_at": _time,
+        "scm_committed_at": _time,
+    }
 
 
 @dataclass(frozen=True)

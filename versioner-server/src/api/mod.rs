@@ -16,6 +16,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod environments;
 pub mod events;
+pub mod insights;
 pub mod keys;
 pub mod meta;
 pub mod notifications;
@@ -65,4 +66,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(keys::routes())
         .merge(notifications::routes())
         .merge(buttons::routes())
+        .merge(insights::routes())
 }
