@@ -370,7 +370,8 @@ pub struct TrackBuild {
     /// Their name [env: VERSIONER_BUILT_BY_NAME]
     #[arg(long)]
     pub built_by_name: Option<String>,
-    /// When the commit was made, RFC 3339 (where lead time starts) [env: VERSIONER_SCM_COMMITTED_AT; CI: GitLab's CI_COMMIT_TIMESTAMP, else `git show -s --format=%cI <sha>` in the checkout]
+    /// When the commit was made, RFC 3339 (where lead time starts); in CI: GitLab's
+    /// CI_COMMIT_TIMESTAMP, else `git show -s --format=%cI <sha>` in the checkout [env: VERSIONER_SCM_COMMITTED_AT]
     #[arg(long, value_name = "TIME")]
     pub scm_committed_at: Option<String>,
     /// When the build started, RFC 3339 [env: VERSIONER_STARTED_AT]
@@ -426,7 +427,8 @@ pub struct TrackDeployment {
     /// The CI run id (repeating a run id and status is idempotent) [env: VERSIONER_INVOKE_ID]
     #[arg(long)]
     pub invoke_id: Option<String>,
-    /// When the commit was made, RFC 3339 (where lead time starts) [env: VERSIONER_SCM_COMMITTED_AT; CI: GitLab's CI_COMMIT_TIMESTAMP, else `git show -s --format=%cI <sha>` in the checkout]
+    /// When the commit was made, RFC 3339 (where lead time starts); in CI: GitLab's
+    /// CI_COMMIT_TIMESTAMP, else `git show -s --format=%cI <sha>` in the checkout [env: VERSIONER_SCM_COMMITTED_AT]
     #[arg(long, value_name = "TIME")]
     pub scm_committed_at: Option<String>,
     /// Who deploys [env: VERSIONER_DEPLOYED_BY]
