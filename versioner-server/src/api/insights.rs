@@ -40,6 +40,7 @@ pub struct DoraParams {
     /// `not_a_failure`).
     pub rollbacks: Option<RollbackDefinition>,
     /// A series over the range in buckets of this interval.
+    #[param(inline)]
     pub by: Option<SeriesInterval>,
 }
 
