@@ -322,7 +322,7 @@ pub fn check_template(template: &str) -> Result<()> {
     let t = template.trim();
     let scheme_ok = ["http://", "https://"]
         .iter()
-        .any(|s| t.len() > s.len() && t[..s.len()].eq_ignore_ascii_case(s));
+        .any(|s| t.len() > s.len() && t.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)));
     if !scheme_ok {
         return Err(Error::invalid(
             "url_template",
@@ -407,6 +407,24 @@ pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String>
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_template_with_multibyte_characters_where_the_scheme_goes_is_refused_not_a_panic() {
+        // Schemathesis found it: the scheme check sliced bytes inside a character.
+        let e = check_template("\u{ff}\u{c704a}\u{be879}x").unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidInput);
+        assert!(e.to_string().contains("must start with http"), "{e}");
+    }
+
+    proptest! {
+        /// Any template is accepted or refused with INVALID_INPUT; never a panic.
+        #[test]
+        fn any_template_is_a_clear_answer(t in any::<String>()) {
+            if let Err(e) = check_template(&t) {
+                prop_assert_eq!(e.code(), crate::ErrorCode::InvalidInput);
+            }
+        }
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
