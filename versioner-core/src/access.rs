@@ -159,11 +159,15 @@ pub enum Permission {
     /// Configure notification channels and preferences, send test notifications (the
     /// reference's "manage integrations"): admin, sre.
     ManageNotifications,
+    /// Create, edit, submit, deactivate and cancel Deployment Requests and mark their steps
+    /// done (the reference's "create/manage DRs"): admin, release_manager, product, developer.
+    /// Filling a slot needs [`Permission::Approve`] and a role that may grant its type.
+    ManageRequests,
 }
 
 impl Permission {
     /// Every permission, from the least to the most guarded.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::Public,
         Permission::Read,
         Permission::Track,
@@ -173,10 +177,11 @@ impl Permission {
         Permission::ManageRules,
         Permission::ManageKeys,
         Permission::ManageNotifications,
+        Permission::ManageRequests,
     ];
 
     /// The name used in the OpenAPI document (`x-permission`): `public`, `read`, `track`,
-    /// `bypass`, `approve`, `environments`, `rules`, `keys` or `notifications`.
+    /// `bypass`, `approve`, `environments`, `rules`, `keys`, `notifications` or `requests`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Permission::Public => "public",
@@ -188,6 +193,7 @@ impl Permission {
             Permission::ManageRules => "rules",
             Permission::ManageKeys => "keys",
             Permission::ManageNotifications => "notifications",
+            Permission::ManageRequests => "requests",
         }
     }
 
@@ -246,6 +252,10 @@ impl Role {
             }
             P::ManageKeys => self == R::Admin,
             P::ManageNotifications => matches!(self, R::Admin | R::Sre),
+            P::ManageRequests => matches!(
+                self,
+                R::Admin | R::ReleaseManager | R::Product | R::Developer
+            ),
         }
     }
 }
@@ -660,6 +670,7 @@ mod tests {
                     P::ManageRules,
                     P::ManageKeys,
                     P::ManageNotifications,
+                    P::ManageRequests,
                 ],
             ),
             (
@@ -671,10 +682,14 @@ mod tests {
                     P::Approve,
                     P::ManageEnvironments,
                     P::ManageRules,
+                    P::ManageRequests,
                 ],
             ),
-            (Role::Product, &[P::Read, P::Approve]),
-            (Role::Developer, &[P::Read, P::Track, P::Approve]),
+            (Role::Product, &[P::Read, P::Approve, P::ManageRequests]),
+            (
+                Role::Developer,
+                &[P::Read, P::Track, P::Approve, P::ManageRequests],
+            ),
             (
                 Role::Sre,
                 &[

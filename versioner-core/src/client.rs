@@ -55,6 +55,10 @@ use crate::model::{
 };
 use crate::policy::lint::LintReport;
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::request::{
+    DeploymentRequest, Progress, RequestActionRequest, RequestChange, RequestDraft, RequestQuery,
+    RequestTemplate,
+};
 use crate::service::ApplyReport;
 use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
@@ -539,6 +543,46 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Value> {
 }
 
 impl Tracker for Client {
+    fn create_request(&self, draft: &RequestDraft) -> Result<DeploymentRequest> {
+        parse(self.send(E::CREATE_REQUEST, &[], &[], Some(&encode(draft)?))?)
+    }
+
+    fn update_request(&self, id: &str, change: &RequestChange) -> Result<DeploymentRequest> {
+        parse(self.send(E::UPDATE_REQUEST, &[id], &[], Some(&encode(change)?))?)
+    }
+
+    fn act_on_request(&self, id: &str, action: &RequestActionRequest) -> Result<DeploymentRequest> {
+        let body = encode(&wire::RequestActionBody::of(action))?;
+        parse(self.send(E::request_action(&action.action), &[id], &[], Some(&body))?)
+    }
+
+    fn request(&self, id: &str) -> Result<DeploymentRequest> {
+        parse(self.send(E::REQUEST, &[id], &[], None)?)
+    }
+
+    fn requests(&self, query: &RequestQuery) -> Result<Vec<DeploymentRequest>> {
+        let q = wire::request_query_pairs(query);
+        parse(self.send(E::REQUESTS, &[], &q, None)?)
+    }
+
+    fn request_progress(&self, id: &str) -> Result<Progress> {
+        parse(self.send(E::REQUEST_PROGRESS, &[id], &[], None)?)
+    }
+
+    fn request_templates(&self) -> Result<Vec<RequestTemplate>> {
+        parse(self.send(E::REQUEST_TEMPLATES, &[], &[], None)?)
+    }
+
+    fn put_request_templates(&self, templates: &[RequestTemplate]) -> Result<Vec<RequestTemplate>> {
+        let body = encode(&wire::TemplatesBody::new(templates.to_vec()))?;
+        parse(self.send(E::PUT_REQUEST_TEMPLATES, &[], &[], Some(&body))?)
+    }
+
+    fn delete_request_template(&self, name: &str) -> Result<()> {
+        self.send(E::DELETE_REQUEST_TEMPLATE, &[name], &[], None)?;
+        Ok(())
+    }
+
     fn acting_as(&self, _actor: crate::access::Actor) -> Result<std::sync::Arc<dyn Tracker>> {
         Err(Error::invalid(
             "actor",

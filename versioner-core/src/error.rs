@@ -47,11 +47,16 @@ pub enum ErrorCode {
     Internal,
     /// Too many requests: over a server's rate limit; retry after its `Retry-After`.
     RateLimited,
+    /// Blocked: a submitted Deployment Request covers the deployment and is not yet approved
+    /// with its pre-deployment steps done.
+    DeploymentRequestPending,
+    /// Blocked: no approved Deployment Request covers the deployment.
+    DeploymentRequestRequired,
 }
 
 impl ErrorCode {
     /// Every code, in a stable order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InvalidInput,
         ErrorCode::VersionConflict,
         ErrorCode::ConcurrentDeployment,
@@ -67,6 +72,8 @@ impl ErrorCode {
         ErrorCode::Network,
         ErrorCode::Internal,
         ErrorCode::RateLimited,
+        ErrorCode::DeploymentRequestPending,
+        ErrorCode::DeploymentRequestRequired,
     ];
 
     /// The stable string form, e.g. `"VERSION_CONFLICT"`.
@@ -87,6 +94,8 @@ impl ErrorCode {
             ErrorCode::Network => "NETWORK",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::DeploymentRequestPending => "DEPLOYMENT_REQUEST_PENDING",
+            ErrorCode::DeploymentRequestRequired => "DEPLOYMENT_REQUEST_REQUIRED",
         }
     }
 
@@ -109,6 +118,8 @@ impl ErrorCode {
             ErrorCode::InsufficientSoakTime => Some(BlockCode::InsufficientSoakTime),
             ErrorCode::ApprovalRequired => Some(BlockCode::ApprovalRequired),
             ErrorCode::QualityApprovalRequired => Some(BlockCode::QualityApprovalRequired),
+            ErrorCode::DeploymentRequestPending => Some(BlockCode::DeploymentRequestPending),
+            ErrorCode::DeploymentRequestRequired => Some(BlockCode::DeploymentRequestRequired),
             _ => None,
         }
     }
@@ -122,7 +133,9 @@ impl ErrorCode {
             ErrorCode::FlowViolation
             | ErrorCode::InsufficientSoakTime
             | ErrorCode::ApprovalRequired
-            | ErrorCode::QualityApprovalRequired => 428,
+            | ErrorCode::QualityApprovalRequired
+            | ErrorCode::DeploymentRequestPending
+            | ErrorCode::DeploymentRequestRequired => 428,
             ErrorCode::NotFound => 404,
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
@@ -145,7 +158,9 @@ impl ErrorCode {
             | ErrorCode::FlowViolation
             | ErrorCode::InsufficientSoakTime
             | ErrorCode::ApprovalRequired
-            | ErrorCode::QualityApprovalRequired => 5,
+            | ErrorCode::QualityApprovalRequired
+            | ErrorCode::DeploymentRequestPending
+            | ErrorCode::DeploymentRequestRequired => 5,
             ErrorCode::Storage
             | ErrorCode::Network
             | ErrorCode::Internal

@@ -34,6 +34,7 @@
 //! - [`policy`]: rules, the pure evaluation function, verdicts, policy files.
 //! - [`store`]: the `Store` trait and the SQLite store (the default; no setup).
 //! - [`ci`]: CI/CD system detection from environment variables.
+//! - [`request`]: Deployment Requests (coordinated, approved changes), templates, releases.
 //! - [`buttons`]: variables and deployment buttons (URL templates rendered per version).
 //! - [`notify`]: notification channels, preferences, the webhook protocol and its payloads.
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
@@ -73,6 +74,7 @@ pub mod notify;
 pub mod outbox;
 pub mod policy;
 pub mod policy_tests;
+pub mod request;
 mod service;
 mod state;
 mod status;
@@ -97,6 +99,10 @@ pub use model::{
 };
 pub use outbox::{AuditReport, DomainEvent, EventType};
 pub use policy::{Decision, Preflight, PreflightStatus, Rule, RuleOutcome, RuleStatus, Verdict};
+pub use request::{
+    DeploymentRequest, Progress, RequestAction, RequestActionRequest, RequestChange, RequestDraft,
+    RequestQuery, RequestStatus, RequestTemplate, SlotSpec, VersionRef,
+};
 pub use service::{ApiKeyRequest, ApplyReport, Subscription, Versioner};
 #[cfg(feature = "notify")]
 pub use service::{DeliveryOptions, DeliveryReport};

@@ -112,6 +112,27 @@ event_types! {
     NotificationPreferenceChanged = "notification_preference.changed",
     /// A subscription was removed.
     NotificationPreferenceRemoved = "notification_preference.removed",
+    /// A Deployment Request was created (a draft).
+    DrCreated = "dr.created",
+    /// A Deployment Request was submitted (`in_progress`).
+    DrActivated = "dr.activated",
+    /// A Deployment Request returned to draft; its slot decisions were cleared.
+    DrDeactivated = "dr.deactivated",
+    /// A slot of a Deployment Request was approved (once per slot).
+    DrApproved = "dr.approved",
+    /// A slot of a Deployment Request was rejected.
+    DrRejected = "dr.rejected",
+    /// A Deployment Request completed: deployed everywhere, post-deployment steps done.
+    DrCompleted = "dr.completed",
+    /// A Deployment Request was cancelled.
+    DrCancelled = "dr.cancelled",
+    /// A Deployment Request changed otherwise: edited while a draft, a step marked done,
+    /// every deployment succeeded, or it became approved.
+    DrUpdated = "dr.updated",
+    /// A Deployment Request template was added or replaced.
+    DrTemplateChanged = "dr_template.changed",
+    /// A Deployment Request template was removed.
+    DrTemplateRemoved = "dr_template.removed",
 }
 
 impl EventType {
@@ -124,6 +145,21 @@ impl EventType {
             Status::Failed => EventType::BuildFailed,
             Status::Aborted => EventType::BuildAborted,
         }
+    }
+
+    /// Whether it is one of the reference's `dr.*` events (a Deployment Request's life; not
+    /// `dr.updated`, which records edits, steps and approval for the audit trail).
+    pub fn is_request_event(self) -> bool {
+        matches!(
+            self,
+            EventType::DrCreated
+                | EventType::DrActivated
+                | EventType::DrDeactivated
+                | EventType::DrApproved
+                | EventType::DrRejected
+                | EventType::DrCompleted
+                | EventType::DrCancelled
+        )
     }
 
     /// The `deployment.*` event of a deployment status.

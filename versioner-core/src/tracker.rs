@@ -41,6 +41,10 @@ use crate::model::{
 };
 use crate::policy::lint::LintReport;
 use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::request::{
+    DeploymentRequest, Progress, RequestActionRequest, RequestChange, RequestDraft, RequestQuery,
+    RequestTemplate,
+};
 use crate::service::{ApplyReport, Versioner};
 use crate::state::{Drift, StateMatrix};
 use crate::store::{HistoryQuery, RuleStatusChange, StoredRule};
@@ -299,6 +303,61 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// `INVALID_INPUT` for a bad filter; `STORAGE`.
     fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>>;
 
+    /// Creates a Deployment Request (a draft).
+    ///
+    /// # Errors
+    /// As [`Versioner::create_request`].
+    fn create_request(&self, draft: &RequestDraft) -> Result<DeploymentRequest>;
+
+    /// Edits a draft Deployment Request.
+    ///
+    /// # Errors
+    /// As [`Versioner::update_request`].
+    fn update_request(&self, id: &str, change: &RequestChange) -> Result<DeploymentRequest>;
+
+    /// Submits, deactivates, cancels, decides a slot of, or ticks a step of a Deployment
+    /// Request.
+    ///
+    /// # Errors
+    /// As [`Versioner::act_on_request`].
+    fn act_on_request(&self, id: &str, action: &RequestActionRequest) -> Result<DeploymentRequest>;
+
+    /// One Deployment Request.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn request(&self, id: &str) -> Result<DeploymentRequest>;
+
+    /// Deployment Requests, newest first.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn requests(&self, query: &RequestQuery) -> Result<Vec<DeploymentRequest>>;
+
+    /// A Deployment Request's progress grid.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `STORAGE`.
+    fn request_progress(&self, id: &str) -> Result<Progress>;
+
+    /// Every Deployment Request template.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn request_templates(&self) -> Result<Vec<RequestTemplate>>;
+
+    /// Adds or replaces templates.
+    ///
+    /// # Errors
+    /// As [`Versioner::put_request_templates`].
+    fn put_request_templates(&self, templates: &[RequestTemplate]) -> Result<Vec<RequestTemplate>>;
+
+    /// Removes a template.
+    ///
+    /// # Errors
+    /// `NOT_FOUND`; `FORBIDDEN`; `STORAGE`.
+    fn delete_request_template(&self, name: &str) -> Result<()>;
+
     /// A tracker whose writes are made by `actor` (see [`Versioner::acting_as`]): the
     /// principal recorded on events, approvals and rule changes, and the role they are
     /// checked against.
@@ -317,6 +376,42 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
 impl Tracker for Versioner {
     fn acting_as(&self, actor: Actor) -> Result<Arc<dyn Tracker>> {
         Ok(Arc::new(Versioner::acting_as(self, actor)))
+    }
+
+    fn create_request(&self, draft: &RequestDraft) -> Result<DeploymentRequest> {
+        Versioner::create_request(self, draft)
+    }
+
+    fn update_request(&self, id: &str, change: &RequestChange) -> Result<DeploymentRequest> {
+        Versioner::update_request(self, id, change)
+    }
+
+    fn act_on_request(&self, id: &str, action: &RequestActionRequest) -> Result<DeploymentRequest> {
+        Versioner::act_on_request(self, id, action)
+    }
+
+    fn request(&self, id: &str) -> Result<DeploymentRequest> {
+        Versioner::request(self, id)
+    }
+
+    fn requests(&self, query: &RequestQuery) -> Result<Vec<DeploymentRequest>> {
+        Versioner::requests(self, query)
+    }
+
+    fn request_progress(&self, id: &str) -> Result<Progress> {
+        Versioner::request_progress(self, id)
+    }
+
+    fn request_templates(&self) -> Result<Vec<RequestTemplate>> {
+        Versioner::request_templates(self)
+    }
+
+    fn put_request_templates(&self, templates: &[RequestTemplate]) -> Result<Vec<RequestTemplate>> {
+        Versioner::put_request_templates(self, templates)
+    }
+
+    fn delete_request_template(&self, name: &str) -> Result<()> {
+        Versioner::delete_request_template(self, name)
     }
 
     fn has_actor(&self) -> bool {

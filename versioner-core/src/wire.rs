@@ -1237,6 +1237,57 @@ pub mod endpoints {
     pub const VIOLATIONS: Endpoint = Endpoint::new("GET", "/deployment-rules/violations");
     /// `GET /metrics/dora`.
     pub const DORA: Endpoint = Endpoint::new("GET", "/metrics/dora");
+    /// `POST /deployment-requests/`.
+    pub const CREATE_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/");
+    /// `GET /deployment-requests/`.
+    pub const REQUESTS: Endpoint = Endpoint::new("GET", "/deployment-requests/");
+    /// `GET /deployment-requests/{id}`.
+    pub const REQUEST: Endpoint = Endpoint::new("GET", "/deployment-requests/{id}");
+    /// `PATCH /deployment-requests/{id}`.
+    pub const UPDATE_REQUEST: Endpoint = Endpoint::new("PATCH", "/deployment-requests/{id}");
+    /// `POST /deployment-requests/{id}/submit`.
+    pub const SUBMIT_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/{id}/submit");
+    /// `POST /deployment-requests/{id}/deactivate`.
+    pub const DEACTIVATE_REQUEST: Endpoint =
+        Endpoint::new("POST", "/deployment-requests/{id}/deactivate");
+    /// `POST /deployment-requests/{id}/cancel`.
+    pub const CANCEL_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/{id}/cancel");
+    /// `POST /deployment-requests/{id}/complete`.
+    pub const COMPLETE_REQUEST: Endpoint =
+        Endpoint::new("POST", "/deployment-requests/{id}/complete");
+    /// `POST /deployment-requests/{id}/approve`.
+    pub const APPROVE_REQUEST: Endpoint =
+        Endpoint::new("POST", "/deployment-requests/{id}/approve");
+    /// `POST /deployment-requests/{id}/reject`.
+    pub const REJECT_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/{id}/reject");
+    /// `POST /deployment-requests/{id}/steps/done`.
+    pub const REQUEST_STEP_DONE: Endpoint =
+        Endpoint::new("POST", "/deployment-requests/{id}/steps/done");
+    /// `GET /deployment-requests/{id}/progress`.
+    pub const REQUEST_PROGRESS: Endpoint =
+        Endpoint::new("GET", "/deployment-requests/{id}/progress");
+    /// `GET /deployment-request-templates/`.
+    pub const REQUEST_TEMPLATES: Endpoint = Endpoint::new("GET", "/deployment-request-templates/");
+    /// `POST /deployment-request-templates/`.
+    pub const PUT_REQUEST_TEMPLATES: Endpoint =
+        Endpoint::new("POST", "/deployment-request-templates/");
+    /// `DELETE /deployment-request-templates/{name}`.
+    pub const DELETE_REQUEST_TEMPLATE: Endpoint =
+        Endpoint::new("DELETE", "/deployment-request-templates/{name}");
+
+    /// The route of a Deployment Request action.
+    pub fn request_action(action: &crate::request::RequestAction) -> Endpoint {
+        use crate::request::RequestAction as A;
+        match action {
+            A::Submit => SUBMIT_REQUEST,
+            A::Deactivate => DEACTIVATE_REQUEST,
+            A::Cancel => CANCEL_REQUEST,
+            A::Complete => COMPLETE_REQUEST,
+            A::Approve { .. } => APPROVE_REQUEST,
+            A::Reject { .. } => REJECT_REQUEST,
+            A::StepDone { .. } => REQUEST_STEP_DONE,
+        }
+    }
 
     /// All of them.
     pub const ALL: &[Endpoint] = &[
@@ -1272,6 +1323,21 @@ pub mod endpoints {
         DRIFT,
         VIOLATIONS,
         DORA,
+        CREATE_REQUEST,
+        REQUESTS,
+        REQUEST,
+        UPDATE_REQUEST,
+        SUBMIT_REQUEST,
+        DEACTIVATE_REQUEST,
+        CANCEL_REQUEST,
+        COMPLETE_REQUEST,
+        APPROVE_REQUEST,
+        REJECT_REQUEST,
+        REQUEST_STEP_DONE,
+        REQUEST_PROGRESS,
+        REQUEST_TEMPLATES,
+        PUT_REQUEST_TEMPLATES,
+        DELETE_REQUEST_TEMPLATE,
     ];
 }
 
@@ -1388,6 +1454,138 @@ impl RuleStatusRequest {
             actor: given(actor),
         }
     }
+}
+
+/// The body of a Deployment Request action (`POST /deployment-requests/{id}/submit`,
+/// `.../approve`, `.../reject`, `.../steps/done`, ...): the route names the action. Unknown
+/// keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RequestActionBody {
+    /// The slot's approval type (`approve`, `reject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_type: Option<String>,
+    /// The step's text (`steps/done`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// A comment (required to reject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Who acts: the API key's principal, always; if given, it must be that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+impl RequestActionBody {
+    /// The body of `action`.
+    pub fn of(action: &crate::request::RequestActionRequest) -> RequestActionBody {
+        use crate::request::RequestAction as A;
+        let (approval_type, step) = match &action.action {
+            A::Approve { approval_type } | A::Reject { approval_type } => {
+                (Some(approval_type.clone()), None)
+            }
+            A::StepDone { step } => (None, Some(step.clone())),
+            A::Submit | A::Deactivate | A::Cancel | A::Complete => (None, None),
+        };
+        RequestActionBody {
+            approval_type,
+            step,
+            comment: action.comment.clone(),
+            actor: given(&action.actor),
+        }
+    }
+
+    /// The action named `name` (`submit`, `approve`, ...) with this body.
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` when a field the action needs is missing, or one it does not read is
+    /// given.
+    pub fn into_action(self, name: &str) -> Result<crate::request::RequestActionRequest> {
+        use crate::request::RequestAction as A;
+        let need = |v: Option<String>, field: &str| {
+            v.filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| Error::invalid(field, format!("is required to {name}")))
+        };
+        let unused = |v: &Option<String>, field: &str| match v {
+            Some(_) => Err(Error::invalid(field, format!("is not read by {name}"))),
+            None => Ok(()),
+        };
+        let action = match name {
+            "approve" | "reject" => {
+                unused(&self.step, "step")?;
+                let approval_type = need(self.approval_type, "approval_type")?;
+                if name == "approve" {
+                    A::Approve { approval_type }
+                } else {
+                    A::Reject { approval_type }
+                }
+            }
+            "step_done" => {
+                unused(&self.approval_type, "approval_type")?;
+                A::StepDone {
+                    step: need(self.step, "step")?,
+                }
+            }
+            other => {
+                unused(&self.approval_type, "approval_type")?;
+                unused(&self.step, "step")?;
+                match other {
+                    "submit" => A::Submit,
+                    "deactivate" => A::Deactivate,
+                    "cancel" => A::Cancel,
+                    "complete" => A::Complete,
+                    _ => {
+                        return Err(Error::invalid(
+                            "action",
+                            format!("unknown action `{other}`"),
+                        ));
+                    }
+                }
+            }
+        };
+        let mut out =
+            crate::request::RequestActionRequest::new(action, self.actor.unwrap_or_default());
+        out.comment = self.comment;
+        Ok(out)
+    }
+}
+
+/// The body of `POST /deployment-request-templates/`: templates to add or replace (all or
+/// none). Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TemplatesBody {
+    /// The templates.
+    pub templates: Vec<crate::request::RequestTemplate>,
+}
+
+impl TemplatesBody {
+    /// A body of `templates`.
+    pub fn new(templates: Vec<crate::request::RequestTemplate>) -> TemplatesBody {
+        TemplatesBody { templates }
+    }
+}
+
+/// The query string of `GET /deployment-requests/`.
+pub fn request_query_pairs(query: &crate::request::RequestQuery) -> Vec<(&'static str, String)> {
+    let mut pairs = Vec::new();
+    if let Some(s) = query.status {
+        pairs.push(("status", s.as_str().to_string()));
+    }
+    if let Some(p) = &query.product {
+        pairs.push(("product", p.clone()));
+    }
+    if let Some(e) = &query.environment {
+        pairs.push(("environment", e.clone()));
+    }
+    if query.releases_only {
+        pairs.push(("releases_only", "true".to_string()));
+    }
+    pairs
 }
 
 /// The body of `POST /approvals/{id}/revoke`. Unknown keys are refused.

@@ -67,12 +67,14 @@ impl ChannelType {
     }
 
     /// Whether this kind of channel carries `event_type` (Slack and e-mail: deployment and
-    /// build events; webhooks: those and `version.approved`).
+    /// build events; webhooks: those, `version.approved` and the `dr.*` events).
     pub fn carries(self, event_type: EventType) -> bool {
         let name = event_type.as_str();
         let cicd = name.starts_with("deployment.") || name.starts_with("build.");
         match self {
-            ChannelType::Webhook => cicd || event_type == EventType::VersionApproved,
+            ChannelType::Webhook => {
+                cicd || event_type == EventType::VersionApproved || event_type.is_request_event()
+            }
             ChannelType::SlackWebhook | ChannelType::Email => cicd,
         }
     }

@@ -13,6 +13,11 @@
 //!   `deployment.preflight_failed`, `null` otherwise), `deployer`, `product_name`, `version`,
 //!   `repo_name`, `commit_sha`, `preflight_status` (`passed`, `failed`, `skipped` or `null`),
 //!   `source_url` (the dashboard's page, when a public URL is configured, else `null`).
+//! - `dr.*` (`dr.created`, `dr.activated`, `dr.deactivated`, `dr.approved` once per slot,
+//!   `dr.rejected`, `dr.completed`, `dr.cancelled`): `event_type`, `occurred_at`, `dr_id`,
+//!   `dr_name`, `dr_url` (the dashboard's page, when a public URL is configured), `status`,
+//!   `environment_names`, `actor`, and for a slot decision `approval_type`, `approver_role`,
+//!   `slot_status` (`approved` or `rejected`) and `comments`.
 //! - `version.approved`: `event_type`, `occurred_at`, `version_id`, `product_name`, `version`,
 //!   `approval_type`, `approver_role`, `environment_name`, `comments`, `actor`.
 //!
@@ -79,6 +84,11 @@ pub fn deployment_url(public_url: &str, id: &str) -> String {
         "{}/manage/deployments?view={id}",
         public_url.trim_end_matches('/')
     )
+}
+
+/// The dashboard's page of a Deployment Request under `public_url`.
+pub fn request_url(public_url: &str, id: &str) -> String {
+    format!("{}/ui/requests/{id}", public_url.trim_end_matches('/'))
 }
 
 /// What a notification is about, for matching preferences' filters and writing messages.
@@ -190,6 +200,37 @@ pub fn notification(event: &DomainEvent, public_url: Option<&str>) -> Option<Not
             "source_url": Value::Null,
         });
         (body, s(p, "product_name"), Value::Null)
+    } else if event.event_type.is_request_event() {
+        let id = s(p, "id");
+        let envs = p
+            .get("environments")
+            .cloned()
+            .unwrap_or(Value::Array(vec![]));
+        let mut body = json!({
+            "event_type": name,
+            "occurred_at": event.occurred_at,
+            "dr_id": id,
+            "dr_name": s(p, "name"),
+            "dr_url": match (public_url, id.as_str()) {
+                (Some(base), Some(id)) => Value::String(request_url(base, id)),
+                _ => Value::Null,
+            },
+            "status": s(p, "status"),
+            "environment_names": envs,
+            "actor": event.actor.clone().map_or(Value::Null, Value::String),
+        });
+        if let (Some(slot), Some(m)) = (p.get("slot"), body.as_object_mut()) {
+            m.insert("approval_type".into(), s(slot, "approval_type"));
+            m.insert("approver_role".into(), s(slot, "decided_role"));
+            m.insert("slot_status".into(), s(slot, "status"));
+            m.insert("comments".into(), s(slot, "comment"));
+        }
+        let product = p
+            .pointer("/versions/0/product_name")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let environment = p.pointer("/environments/0").cloned().unwrap_or(Value::Null);
+        (body, product, environment)
     } else if event.event_type == EventType::VersionApproved {
         let body = json!({
             "event_type": name,

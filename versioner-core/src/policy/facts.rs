@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::approval::Approval;
 use crate::model::EnvironmentType;
+use crate::request::{DeploymentRequest, RequestStatus, Slot, SlotStatus, StepPhase};
 use crate::status::Status;
 
 /// An open deployment in the target environment.
@@ -70,6 +71,69 @@ pub struct Facts {
     pub stints: BTreeMap<String, Stint>,
     /// The version's approvals that still stand.
     pub approvals: Vec<Approval>,
+    /// The submitted, unfinished Deployment Requests (`in_progress`, `approved`, `rejected`)
+    /// that cover this version going to this environment, oldest first.
+    #[serde(default)]
+    pub deployment_requests: Vec<CoveringRequest>,
+}
+
+/// A Deployment Request covering the deployment, as the preflight reads it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CoveringRequest {
+    /// Its public id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: RequestStatus,
+    /// Its approval slots.
+    pub slots: Vec<Slot>,
+    /// Its pre-deployment steps not yet done.
+    pub open_pre_steps: Vec<String>,
+}
+
+impl CoveringRequest {
+    /// A covering request with its slots and the pre-deployment steps still open.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        status: RequestStatus,
+        slots: Vec<Slot>,
+        open_pre_steps: Vec<String>,
+    ) -> CoveringRequest {
+        CoveringRequest {
+            id: id.into(),
+            name: name.into(),
+            status,
+            slots,
+            open_pre_steps,
+        }
+    }
+
+    /// The facts of a recorded Deployment Request.
+    pub fn of(r: &DeploymentRequest) -> CoveringRequest {
+        CoveringRequest {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            status: r.status,
+            slots: r.slots.clone(),
+            open_pre_steps: r
+                .open_steps(StepPhase::Pre)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+
+    /// The required slots not approved, by type.
+    pub fn missing_slots(&self) -> Vec<&str> {
+        self.slots
+            .iter()
+            .filter(|s| !s.optional && s.status != SlotStatus::Approved)
+            .map(|s| s.approval_type.as_str())
+            .collect()
+    }
 }
 
 impl Facts {
@@ -92,6 +156,7 @@ impl Facts {
             open_deployments: Vec::new(),
             stints: BTreeMap::new(),
             approvals: Vec::new(),
+            deployment_requests: Vec::new(),
         }
     }
 }

@@ -26,12 +26,12 @@ use serde_json::{Map, Value};
 
 pub(crate) use catalog::canonical as canonical_approval_type;
 pub use catalog::{ApprovalCatalog, BUILT_IN_TYPES};
-pub use facts::{Facts, OpenDeployment, Stint};
+pub use facts::{CoveringRequest, Facts, OpenDeployment, Stint};
 pub use file::{ApplyMode, DEFAULT_BYPASS_ROLES, PolicyFile, PolicyFormat};
 pub(crate) use kinds::Needs;
 pub use kinds::{
-    ConcurrencyRule, ConcurrencyScope, FlowRule, ReleaseApprovalRule, RuleKind, RuleType,
-    ScheduleRule, VersionApprovalRule, WindowDef, WindowMode,
+    ConcurrencyRule, ConcurrencyScope, FlowRule, ReleaseApprovalRule, RequestRequiredRule,
+    RuleKind, RuleType, ScheduleRule, VersionApprovalRule, WindowDef, WindowMode,
 };
 #[cfg(test)]
 pub(crate) use rule::COMMON_FIELDS;
@@ -55,8 +55,17 @@ const RETRY_SEARCH_STEPS: usize = 64;
 /// assert_eq!(verdict.primary().unwrap().code, Some(BlockCode::FlowViolation));
 /// ```
 pub fn evaluate(rules: &[Rule], facts: &Facts, at: DateTime<Utc>) -> Verdict {
-    let outcomes = evaluate_rules(rules, facts, at);
-    let retry_after = joint_retry_after(rules, facts, &outcomes);
+    let from_rules = evaluate_rules(rules, facts, at);
+    // Every submitted Deployment Request covering the deployment has its say, listed first
+    // (among equally severe blocks, the request holding the deployment is what to act on);
+    // one that blocks needs a person, so time alone clears nothing.
+    let mut outcomes = kinds::request_required::pending(facts);
+    let retry_after = if outcomes.iter().any(RuleOutcome::blocks) {
+        None
+    } else {
+        joint_retry_after(rules, facts, &from_rules)
+    };
+    outcomes.extend(from_rules);
     Verdict::new(
         (&facts.product, &facts.version, &facts.environment),
         at,

@@ -28,6 +28,11 @@ pub enum BlockCode {
     ApprovalRequired,
     /// A required quality approval is missing (HTTP 428).
     QualityApprovalRequired,
+    /// A submitted Deployment Request covers the deployment and is not yet approved with its
+    /// pre-deployment steps done (HTTP 428).
+    DeploymentRequestPending,
+    /// No approved Deployment Request covers the deployment (HTTP 428).
+    DeploymentRequestRequired,
 }
 
 impl BlockCode {
@@ -40,6 +45,8 @@ impl BlockCode {
             BlockCode::InsufficientSoakTime => ErrorCode::InsufficientSoakTime,
             BlockCode::ApprovalRequired => ErrorCode::ApprovalRequired,
             BlockCode::QualityApprovalRequired => ErrorCode::QualityApprovalRequired,
+            BlockCode::DeploymentRequestPending => ErrorCode::DeploymentRequestPending,
+            BlockCode::DeploymentRequestRequired => ErrorCode::DeploymentRequestRequired,
         }
     }
 

@@ -171,6 +171,14 @@ pub(super) fn gather_facts(
         if needs.builders {
             facts.builders = tx.builders(v.key)?;
         }
+        // The submitted Deployment Requests covering it: always, the pending check reads them
+        // whatever the rules. As of a past instant, as they stand now (their history is in
+        // each record, not replayed here).
+        facts.deployment_requests = tx
+            .requests_covering(&v.id, &crate::names::key(&target.environment_name))?
+            .iter()
+            .map(crate::policy::CoveringRequest::of)
+            .collect();
     }
     Ok(facts)
 }

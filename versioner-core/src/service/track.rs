@@ -568,6 +568,10 @@ fn record_deployment(
         d.deployment_id = Some(deployment.id.clone());
         tx.insert_decision(&d)?;
     }
+    if ev.status == Status::Completed {
+        // The approved Deployment Requests this success finishes, in the same transaction.
+        super::requests::settle_after_deployment(tx, &version.id, &environment.name, now)?;
+    }
     Ok(deployment)
 }
 

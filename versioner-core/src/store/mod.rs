@@ -34,6 +34,7 @@ use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Produc
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
+use crate::request::{DeploymentRequest, RequestStatus, RequestTemplate};
 use crate::status::Status;
 
 #[cfg(feature = "postgres")]
@@ -575,6 +576,42 @@ pub trait Tx: sealed::Sealed {
         status: Option<DeliveryStatus>,
         limit: u32,
     ) -> Result<Vec<Delivery>>;
+
+    // ----- Deployment Requests ---------------------------------------------------------------
+
+    /// Records a new Deployment Request and the version × environment pairs it targets.
+    fn insert_request(&mut self, request: &DeploymentRequest) -> Result<()>;
+    /// Rewrites a Deployment Request (its status, record and targets).
+    fn update_request(&mut self, request: &DeploymentRequest) -> Result<()>;
+    /// The Deployment Request of public id `id` (in a write, locked until it commits).
+    fn request(&mut self, id: &str) -> Result<Option<DeploymentRequest>>;
+    /// Deployment Requests, newest first, of `status` (any when `None`).
+    fn requests(&mut self, status: Option<RequestStatus>) -> Result<Vec<DeploymentRequest>>;
+    /// The submitted, unfinished Deployment Requests (`in_progress`, `approved`, `rejected`)
+    /// that target version `version_id` in the environment whose name key
+    /// (`names::key`) is `environment_key`, oldest first (in a write, locked).
+    fn requests_covering(
+        &mut self,
+        version_id: &str,
+        environment_key: &str,
+    ) -> Result<Vec<DeploymentRequest>>;
+    /// Every Deployment Request template, by name.
+    fn request_templates(&mut self) -> Result<Vec<RequestTemplate>>;
+    /// Adds or replaces a template.
+    fn put_request_template(&mut self, template: &RequestTemplate) -> Result<()>;
+    /// Removes a template; whether there was one.
+    fn delete_request_template(&mut self, name: &str) -> Result<bool>;
+}
+
+/// The version × environment pairs a Deployment Request is looked up by.
+pub(crate) fn request_targets(r: &DeploymentRequest) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for v in &r.versions {
+        for e in &r.environments {
+            out.push((v.version_id.clone(), crate::names::key(e)));
+        }
+    }
+    out
 }
 
 /// A place to keep Versioner's records.

@@ -40,6 +40,7 @@ use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Produc
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
+use crate::request::{DeploymentRequest, RequestStatus, RequestTemplate};
 use crate::status::Status;
 
 type Pool = r2d2::Pool<Manager>;
@@ -524,6 +525,22 @@ impl PgTx<'_, '_> {
             .one(sql, params, |r| get::<i64>(r, 0))?
             .ok_or_else(|| Error::internal("an insert returned no id"))?;
         Ok(id)
+    }
+
+    /// Rewrites the version × environment pairs a Deployment Request targets.
+    fn write_request_targets(&mut self, key: i64, r: &DeploymentRequest) -> Result<()> {
+        self.exec(
+            "DELETE FROM deployment_request_targets WHERE request_id = $1",
+            &[&key],
+        )?;
+        for (version, env) in super::request_targets(r) {
+            self.exec(
+                "INSERT INTO deployment_request_targets(request_id, version_uid, environment_key) \
+                 VALUES ($1, $2, $3)",
+                &[&key, &version, &env],
+            )?;
+        }
+        Ok(())
     }
 
     fn lock_clause(&self) -> &'static str {
@@ -1667,6 +1684,92 @@ impl Tx for PgTx<'_, '_> {
             &[&channel, &status, &limit],
             |r| from_json(r, 0),
         )
+    }
+
+    fn insert_request(&mut self, r: &DeploymentRequest) -> Result<()> {
+        let key = self.insert_id(
+            "INSERT INTO deployment_requests(uid, status, record) VALUES ($1, $2, $3) RETURNING id",
+            &[&r.id, &r.status.as_str(), &to_value(r)?],
+        )?;
+        self.write_request_targets(key, r)
+    }
+
+    fn update_request(&mut self, r: &DeploymentRequest) -> Result<()> {
+        let key = self
+            .one(
+                "UPDATE deployment_requests SET status = $2, record = $3 WHERE uid = $1 RETURNING id",
+                &[&r.id, &r.status.as_str(), &to_value(r)?],
+                |row| get::<i64>(row, 0),
+            )?
+            .ok_or_else(|| Error::internal("a Deployment Request vanished while writing"))?;
+        self.write_request_targets(key, r)
+    }
+
+    fn request(&mut self, id: &str) -> Result<Option<DeploymentRequest>> {
+        // In a write, the row stays locked until commit: two decisions on one DR never
+        // overwrite each other.
+        let sql = if self.for_update {
+            "SELECT record FROM deployment_requests WHERE uid = $1 FOR UPDATE"
+        } else {
+            "SELECT record FROM deployment_requests WHERE uid = $1"
+        };
+        self.one(sql, &[&id], |r| from_json(r, 0))
+    }
+
+    fn requests(&mut self, status: Option<RequestStatus>) -> Result<Vec<DeploymentRequest>> {
+        match status {
+            Some(st) => self.all(
+                "SELECT record FROM deployment_requests WHERE status = $1 ORDER BY id DESC",
+                &[&st.as_str()],
+                |r| from_json(r, 0),
+            ),
+            None => self.all(
+                "SELECT record FROM deployment_requests ORDER BY id DESC",
+                &[],
+                |r| from_json(r, 0),
+            ),
+        }
+    }
+
+    fn requests_covering(
+        &mut self,
+        version_id: &str,
+        environment_key: &str,
+    ) -> Result<Vec<DeploymentRequest>> {
+        let sql = if self.for_update {
+            "SELECT r.record FROM deployment_requests r WHERE r.id IN (SELECT t.request_id FROM \
+             deployment_request_targets t WHERE t.version_uid = $1 AND t.environment_key = $2) \
+             AND r.status IN ('in_progress', 'approved', 'rejected') ORDER BY r.id FOR UPDATE"
+        } else {
+            "SELECT r.record FROM deployment_requests r WHERE r.id IN (SELECT t.request_id FROM \
+             deployment_request_targets t WHERE t.version_uid = $1 AND t.environment_key = $2) \
+             AND r.status IN ('in_progress', 'approved', 'rejected') ORDER BY r.id"
+        };
+        self.all(sql, &[&version_id, &environment_key], |r| from_json(r, 0))
+    }
+
+    fn request_templates(&mut self) -> Result<Vec<RequestTemplate>> {
+        self.all(
+            "SELECT record FROM deployment_request_templates ORDER BY name",
+            &[],
+            |r| from_json(r, 0),
+        )
+    }
+
+    fn put_request_template(&mut self, t: &RequestTemplate) -> Result<()> {
+        self.exec(
+            "INSERT INTO deployment_request_templates(name, record) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+            &[&t.name, &to_value(t)?],
+        )?;
+        Ok(())
+    }
+
+    fn delete_request_template(&mut self, name: &str) -> Result<bool> {
+        Ok(self.exec(
+            "DELETE FROM deployment_request_templates WHERE name = $1",
+            &[&name],
+        )? > 0)
     }
 }
 

@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -299,11 +299,33 @@ CREATE INDEX notification_history_by_status ON notification_history(status, id);
 ALTER TABLE versions ADD COLUMN scm_committed_at TEXT;
 CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) WHERE status IN ('completed', 'failed');
 "#,
+    // 11: Deployment Requests (the record holds slots, steps and history), the version and
+    // environment pairs each one targets (what the preflight looks up), and templates.
+    r#"
+CREATE TABLE deployment_requests(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX deployment_requests_by_status ON deployment_requests(status, id);
+CREATE TABLE deployment_request_targets(
+  request_id INTEGER NOT NULL REFERENCES deployment_requests(id) ON DELETE CASCADE,
+  version_uid TEXT NOT NULL,
+  environment_key TEXT NOT NULL
+);
+CREATE INDEX deployment_request_targets_by_target ON deployment_request_targets(version_uid, environment_key);
+CREATE INDEX deployment_request_targets_by_request ON deployment_request_targets(request_id);
+CREATE TABLE deployment_request_templates(
+  name TEXT PRIMARY KEY,
+  record TEXT NOT NULL
+);
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 10;
+pub const PG_SCHEMA_VERSION: i64 = 11;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -574,5 +596,26 @@ CREATE INDEX notification_history_by_status ON notification_history(status, id);
     r#"
 ALTER TABLE versions ADD COLUMN scm_committed_at TIMESTAMPTZ;
 CREATE INDEX deployments_by_finish ON deployments(environment_id, completed_at) WHERE status IN ('completed', 'failed');
+"#,
+    // 11 (see the SQLite migration 11): Deployment Requests, their targets, templates.
+    r#"
+CREATE TABLE deployment_requests(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  record JSONB NOT NULL
+);
+CREATE INDEX deployment_requests_by_status ON deployment_requests(status, id);
+CREATE TABLE deployment_request_targets(
+  request_id BIGINT NOT NULL REFERENCES deployment_requests(id) ON DELETE CASCADE,
+  version_uid TEXT NOT NULL,
+  environment_key TEXT NOT NULL
+);
+CREATE INDEX deployment_request_targets_by_target ON deployment_request_targets(version_uid, environment_key);
+CREATE INDEX deployment_request_targets_by_request ON deployment_request_targets(request_id);
+CREATE TABLE deployment_request_templates(
+  name TEXT PRIMARY KEY,
+  record JSONB NOT NULL
+);
 "#,
 ];

@@ -40,6 +40,7 @@ use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Produc
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
+use crate::request::{DeploymentRequest, RequestStatus, RequestTemplate};
 use crate::status::Status;
 
 /// SQLite's durability setting.
@@ -624,6 +625,29 @@ impl SqliteTx<'_> {
     fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
         let mut stmt = self.conn.prepare_cached(sql)?;
         Ok(stmt.execute(params)?)
+    }
+
+    /// Rewrites the version × environment pairs a Deployment Request targets.
+    fn write_request_targets(&self, r: &DeploymentRequest) -> Result<()> {
+        let key: i64 = self
+            .one(
+                "SELECT id FROM deployment_requests WHERE uid = ?1",
+                [&r.id],
+                |row| row.get(0),
+            )?
+            .ok_or_else(|| Error::internal("a Deployment Request vanished while writing"))?;
+        self.exec(
+            "DELETE FROM deployment_request_targets WHERE request_id = ?1",
+            [key],
+        )?;
+        for (version, env) in super::request_targets(r) {
+            self.exec(
+                "INSERT INTO deployment_request_targets(request_id, version_uid, environment_key) \
+                 VALUES (?1, ?2, ?3)",
+                params![key, version, env],
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -1921,6 +1945,84 @@ impl Tx for SqliteTx<'_> {
                     .map_err(|e| Error::internal(format!("a stored delivery: {e}")))
             })
             .collect()
+    }
+
+    fn insert_request(&mut self, r: &DeploymentRequest) -> Result<()> {
+        self.exec(
+            "INSERT INTO deployment_requests(uid, status, record) VALUES (?1, ?2, ?3)",
+            params![r.id, r.status.as_str(), to_json(r)?],
+        )?;
+        self.write_request_targets(r)
+    }
+
+    fn update_request(&mut self, r: &DeploymentRequest) -> Result<()> {
+        self.exec(
+            "UPDATE deployment_requests SET status = ?2, record = ?3 WHERE uid = ?1",
+            params![r.id, r.status.as_str(), to_json(r)?],
+        )?;
+        self.write_request_targets(r)
+    }
+
+    fn request(&mut self, id: &str) -> Result<Option<DeploymentRequest>> {
+        self.one(
+            "SELECT record FROM deployment_requests WHERE uid = ?1",
+            [id],
+            |r| json(r, 0),
+        )
+    }
+
+    fn requests(&mut self, status: Option<RequestStatus>) -> Result<Vec<DeploymentRequest>> {
+        match status {
+            Some(st) => self.all(
+                "SELECT record FROM deployment_requests WHERE status = ?1 ORDER BY id DESC",
+                [st.as_str()],
+                |r| json(r, 0),
+            ),
+            None => self.all(
+                "SELECT record FROM deployment_requests ORDER BY id DESC",
+                [],
+                |r| json(r, 0),
+            ),
+        }
+    }
+
+    fn requests_covering(
+        &mut self,
+        version_id: &str,
+        environment_key: &str,
+    ) -> Result<Vec<DeploymentRequest>> {
+        self.all(
+            "SELECT DISTINCT r.id, r.record FROM deployment_request_targets t \
+             JOIN deployment_requests r ON r.id = t.request_id \
+             WHERE t.version_uid = ?1 AND t.environment_key = ?2 \
+             AND r.status IN ('in_progress', 'approved', 'rejected') ORDER BY r.id",
+            [version_id, environment_key],
+            |r| json(r, 1),
+        )
+    }
+
+    fn request_templates(&mut self) -> Result<Vec<RequestTemplate>> {
+        self.all(
+            "SELECT record FROM deployment_request_templates ORDER BY name",
+            [],
+            |r| json(r, 0),
+        )
+    }
+
+    fn put_request_template(&mut self, t: &RequestTemplate) -> Result<()> {
+        self.exec(
+            "INSERT INTO deployment_request_templates(name, record) VALUES (?1, ?2) \
+             ON CONFLICT(name) DO UPDATE SET record = excluded.record",
+            params![t.name, to_json(t)?],
+        )?;
+        Ok(())
+    }
+
+    fn delete_request_template(&mut self, name: &str) -> Result<bool> {
+        Ok(self.exec(
+            "DELETE FROM deployment_request_templates WHERE name = ?1",
+            [name],
+        )? > 0)
     }
 }
 

@@ -34,9 +34,14 @@ use crate::model::{
     Version,
 };
 use crate::outbox::{AuditReport, DomainEvent, EventType};
+use crate::policy::CoveringRequest;
 use crate::policy::{
     BlockCode, Facts, OpenDeployment, OutcomeStatus, Preflight, PreflightStatus, Rule, RuleKind,
     RuleOutcome, RuleStatus, RuleType, Stint, Verdict,
+};
+use crate::request::{
+    CellState, DeploymentRequest, Progress, ProgressCell, RequestContext, RequestStatus,
+    RequestTemplate, RequestVersion, Slot, SlotSpec, SlotStatus, Step, StepPhase, Transition,
 };
 use crate::service::ApplyReport;
 use crate::state::{DeployedVersion, Drift, StateCell, StateMatrix};
@@ -291,6 +296,8 @@ fn rules() -> Vec<StoredRule> {
                "approval_types": ["qa", "security"], "environment": "staging"}),
         json!({"name": "Two approvers", "type": "release_approval", "required": 2,
                "approver_roles": ["release_manager"], "expires_after": "7d"}),
+        json!({"name": "DR for production", "type": "deployment_request_required",
+               "approval_types": ["qa"], "approval_timeout": "3d"}),
     ];
     kinds
         .into_iter()
@@ -449,6 +456,105 @@ fn facts() -> Facts {
         open_deployments: vec![open_deployment()],
         stints: BTreeMap::from([("staging".to_string(), stint())]),
         approvals: vec![approval()],
+        deployment_requests: vec![covering_request()],
+    }
+}
+
+/// A slot approved by a QA engineer.
+fn slot() -> Slot {
+    let mut dr = deployment_request();
+    dr.slots.remove(0)
+}
+
+/// A submitted request covering the deployment, waiting for its pre-step.
+fn covering_request() -> CoveringRequest {
+    CoveringRequest::new(
+        "0190a000-0000-7000-8000-00000000000d",
+        "Q4 release",
+        RequestStatus::Approved,
+        vec![slot()],
+        vec!["Announce in #deploys".into()],
+    )
+}
+
+/// A multi-product Deployment Request, approved, every field set.
+fn deployment_request() -> DeploymentRequest {
+    let mut metadata = Map::new();
+    metadata.insert("change_ticket".into(), json!("CHG-42"));
+    DeploymentRequest {
+        id: "0190a000-0000-7000-8000-00000000000d".into(),
+        name: "Q4 release".into(),
+        description: Some("The Q4 platform release".into()),
+        context: RequestContext {
+            release_notes: Some("Faster checkout".into()),
+            issue_links: vec!["https://issues.example.com/42".into()],
+            metadata,
+        },
+        status: RequestStatus::Approved,
+        versions: vec![RequestVersion {
+            product_name: "api".into(),
+            version: "1.2.0".into(),
+            version_id: version().id,
+        }],
+        environments: vec!["production".into()],
+        slots: vec![Slot {
+            approval_type: "qa".into(),
+            optional: true,
+            status: SlotStatus::Approved,
+            decided_by: Some("quinn".into()),
+            decided_role: Some("qa".into()),
+            decided_at: Some(at(13, 0)),
+            comment: Some("Regression suite green".into()),
+        }],
+        steps: vec![Step {
+            text: "Announce in #deploys".into(),
+            phase: StepPhase::Pre,
+            done_by: Some("dana".into()),
+            done_at: Some(at(13, 30)),
+        }],
+        template: Some("Production change".into()),
+        allow_self_approval: true,
+        created_by: "dana".into(),
+        created_at: at(12, 0),
+        updated_at: at(13, 30),
+        deployed_at: Some(at(14, 0)),
+        history: vec![Transition {
+            action: "submitted".into(),
+            from: Some(RequestStatus::Draft),
+            to: RequestStatus::InProgress,
+            by: Some("dana".into()),
+            at: at(12, 30),
+            comment: Some("Ready for review".into()),
+        }],
+    }
+}
+
+/// A progress grid with one cell.
+fn progress() -> Progress {
+    Progress {
+        request_id: deployment_request().id,
+        status: RequestStatus::Approved,
+        cells: vec![ProgressCell {
+            product_name: "api".into(),
+            version: "1.2.0".into(),
+            environment: "production".into(),
+            state: CellState::Deployed,
+            deployment_id: Some(deployment().id),
+        }],
+        deployed: true,
+    }
+}
+
+/// A template with every field set.
+fn request_template() -> RequestTemplate {
+    RequestTemplate {
+        name: "Production change".into(),
+        description: Some("Standard production change".into()),
+        slots: vec![SlotSpec::required("qa")],
+        pre_steps: vec!["Freeze merges".into()],
+        post_steps: vec!["Check the dashboards".into()],
+        environments: vec!["production".into()],
+        allow_self_approval: Some(false),
     }
 }
 
@@ -565,6 +671,11 @@ fn records() -> Vec<Record> {
         Record::serde("DomainEvent", &domain_event()),
         // Not an HTTP record: what CI detection finds (the bindings' `detect_ci`).
         Record::serde("CiInfo", &ci_info()),
+        // Deployment Requests (`/deployment-requests/`, `requests` in the CLI and bindings).
+        Record::serde("DeploymentRequest", &deployment_request()),
+        Record::serde("Progress", &progress()),
+        Record::serde("RequestTemplate", &request_template()),
+        Record::serde("CoveringRequest", &covering_request()),
     ]);
     out
 }

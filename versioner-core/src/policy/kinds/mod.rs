@@ -11,6 +11,7 @@
 pub(crate) mod concurrency;
 pub(crate) mod flow;
 pub(crate) mod release_approval;
+pub(crate) mod request_required;
 pub(crate) mod schedule;
 pub(crate) mod version_approval;
 
@@ -25,6 +26,7 @@ use crate::error::Error;
 pub use concurrency::{ConcurrencyRule, ConcurrencyScope};
 pub use flow::FlowRule;
 pub use release_approval::ReleaseApprovalRule;
+pub use request_required::RequestRequiredRule;
 pub use schedule::{ScheduleRule, WindowDef, WindowMode};
 pub use version_approval::VersionApprovalRule;
 
@@ -137,6 +139,8 @@ rule_kinds! {
     VersionApproval(VersionApprovalRule) = "version_approval",
     /// N distinct approvers for a deployment to the environment.
     ReleaseApproval(ReleaseApprovalRule) = "release_approval",
+    /// An approved Deployment Request must cover the deployment.
+    DeploymentRequestRequired(RequestRequiredRule) = "deployment_request_required",
 }
 
 impl RuleType {
@@ -199,7 +203,8 @@ mod tests {
                 "schedule",
                 "flow",
                 "version_approval",
-                "release_approval"
+                "release_approval",
+                "deployment_request_required"
             ]
         );
         for t in RuleType::ALL {
