@@ -55,6 +55,9 @@ mod gaps;
 mod insights;
 #[path = "suite/notify.rs"]
 mod notify;
+// Deployment Requests and releases (issue 14).
+#[path = "suite/requests.rs"]
+mod requests;
 #[path = "suite/tls.rs"]
 mod tls;
 #[path = "suite/zero_config.rs"]

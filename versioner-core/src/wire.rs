@@ -1570,6 +1570,88 @@ impl TemplatesBody {
     }
 }
 
+/// A release as the legacy `/releases/` routes show it (reference §7): a Deployment Request
+/// without slots or steps, with the release statuses `draft`, `in_progress`, `completed`,
+/// `cancelled`; its versions; `environment_names`; the request's metadata as
+/// `extra_metadata`.
+pub fn release(r: &crate::request::DeploymentRequest) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "description": r.description,
+        "status": r.status.release_status(),
+        "request_status": r.status,
+        "versions": r.versions,
+        "environment_names": r.environments,
+        "extra_metadata": r.context.metadata,
+        "created_by": r.created_by,
+        "created_at": instant::format(&r.created_at),
+        "updated_at": instant::format(&r.updated_at),
+        "deployed_at": r.deployed_at.as_ref().map(instant::format),
+    })
+}
+
+/// The body of `POST /releases/` (legacy): a release is a Deployment Request without slots or
+/// steps. Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ReleaseBody {
+    /// Its name.
+    pub name: String,
+    /// What it is about.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `draft` (the default) or `in_progress` (created and started at once).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Its product versions.
+    #[serde(default)]
+    pub versions: Vec<crate::request::VersionRef>,
+    /// The environments its progress grid covers.
+    #[serde(default)]
+    pub environment_names: Vec<String>,
+    /// Free JSON.
+    #[serde(default)]
+    pub extra_metadata: Map<String, Value>,
+}
+
+/// The body of `PATCH /releases/{id}` (legacy). Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ReleasePatch {
+    /// A new name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A new status: `draft`, `in_progress`, `completed` or `cancelled`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// The body of `POST /releases/{id}/versions` and `POST /deployment-requests/{id}/versions`:
+/// a version by id, or by product and version. Unknown keys are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct VersionPick {
+    /// The version's id.
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// The product (with `version`).
+    #[serde(default)]
+    pub product_name: Option<String>,
+    /// The version (with `product_name`).
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
 /// The query string of `GET /deployment-requests/`.
 pub fn request_query_pairs(query: &crate::request::RequestQuery) -> Vec<(&'static str, String)> {
     let mut pairs = Vec::new();

@@ -329,6 +329,7 @@ fn sample(doc: &Value, schema: &Value) -> String {
     };
     match ty.as_str() {
         Some("integer") => "5".into(),
+        Some("boolean") => "true".into(),
         Some("array") => sample(doc, &schema["items"]),
         _ => "api".into(),
     }

@@ -229,6 +229,8 @@ Examples:
 Examples:
   versioner approvals --product api --version 1.2.0")]
     Approvals(ApprovalsArgs),
+    /// Deployment Requests: create, submit, approve or reject slots, tick steps, show progress
+    Requests(super::requests::RequestsArgs),
     /// Manage the server's API keys (on the server host, next to its database)
     Keys(KeysArgs),
     /// Notification channels (webhook, Slack, e-mail), subscriptions, history and delivery

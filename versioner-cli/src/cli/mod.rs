@@ -16,6 +16,7 @@ pub mod keys;
 mod metrics;
 pub mod notifications;
 pub mod output;
+pub mod requests;
 mod serve;
 pub mod sources;
 mod track;
@@ -400,6 +401,7 @@ where
         Command::Calendar(a) => calendar::run(&mut ctx, &a),
         Command::Approve(a) => commands::approve(&mut ctx, &a),
         Command::Approvals(a) => commands::approvals(&mut ctx, &a),
+        Command::Requests(r) => requests::run(&mut ctx, &r),
         Command::Keys(k) => keys::run(&mut ctx, &k),
         Command::Notifications(n) => notifications::run(&mut ctx, &n),
         Command::Variables(v) => buttons::variables(&mut ctx, &v),

@@ -297,6 +297,19 @@ fn block_hint(code: Option<BlockCode>, v: &Verdict, rule: &str) -> String {
             "record the missing sign-off: `versioner approve --product {p} --version {ver} \
              --type TYPE` as someone whose role grants it"
         ),
+        Some(BlockCode::DeploymentRequestPending) => {
+            let id = v
+                .primary()
+                .and_then(|o| o.details.get("request_id"))
+                .and_then(|i| i.as_str())
+                .unwrap_or("ID");
+            format!(
+                "finish the Deployment Request first: see `versioner requests show {id}` for the                  slots to approve and the pre-deployment steps to mark done"
+            )
+        }
+        Some(BlockCode::DeploymentRequestRequired) => format!(
+            "create and submit a Deployment Request for it: `versioner requests create --name              NAME --product {p} --version {ver} --environment {env} --slot TYPE`, then              `versioner requests submit ID` and collect its approvals"
+        ),
         None => "see the details below".into(),
     }
 }

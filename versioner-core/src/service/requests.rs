@@ -521,6 +521,45 @@ impl Versioner {
         })
     }
 
+    /// The submitted Deployment Requests waiting for the caller (the handle's actor; through
+    /// the server, the key's principal): each with the slot types still pending that the
+    /// caller may fill — the role may grant the type, the caller has not decided a slot of it
+    /// yet, and is not its creator filling a required slot when self-approval is off. Oldest
+    /// first.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn requests_awaiting(&self) -> Result<Vec<(DeploymentRequest, Vec<String>)>> {
+        let acting = self.acting()?;
+        store::read(&*self.store, |tx| {
+            let catalog = approval_catalog(tx)?;
+            let mut out = Vec::new();
+            let mut open = tx.requests(Some(RequestStatus::InProgress))?;
+            open.extend(tx.requests(Some(RequestStatus::Approved))?);
+            open.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+            for dr in open {
+                let who = acting.principal.as_deref().unwrap_or_default();
+                if !who.is_empty() && dr.decided_by(who).is_some() {
+                    continue;
+                }
+                let own = !who.is_empty() && principal_key(&dr.created_by) == principal_key(who);
+                let mut types: Vec<String> = dr
+                    .slots
+                    .iter()
+                    .filter(|s| s.status == SlotStatus::Pending)
+                    .filter(|s| catalog.may_grant(acting.role, &s.approval_type))
+                    .filter(|s| s.optional || dr.allow_self_approval || !own)
+                    .map(|s| s.approval_type.clone())
+                    .collect();
+                types.dedup();
+                if !types.is_empty() {
+                    out.push((dr, types));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// A Deployment Request's progress grid: each version × environment, deployed, not
     /// deployed, failed or in progress (its newest deployment there).
     ///

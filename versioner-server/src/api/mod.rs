@@ -21,6 +21,7 @@ pub mod keys;
 pub mod meta;
 pub mod notifications;
 pub mod queries;
+pub mod requests;
 pub mod rules;
 
 use axum::Json;
@@ -67,4 +68,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(notifications::routes())
         .merge(buttons::routes())
         .merge(insights::routes())
+        .merge(requests::routes())
 }

@@ -17,6 +17,8 @@ pub enum Nav {
     Deployments,
     /// Products and versions.
     Products,
+    /// Deployment Requests.
+    Requests,
     /// Rules.
     Rules,
     /// The what-if form.
@@ -25,10 +27,11 @@ pub enum Nav {
     None,
 }
 
-const ENTRIES: [(Nav, &str, &str); 5] = [
+const ENTRIES: [(Nav, &str, &str); 6] = [
     (Nav::Matrix, "/", "Matrix"),
     (Nav::Deployments, "/ui/deployments", "Deployments"),
     (Nav::Products, "/ui/products", "Products"),
+    (Nav::Requests, "/ui/requests", "Requests"),
     (Nav::Rules, "/ui/rules", "Rules"),
     (Nav::Check, "/ui/check", "What if"),
 ];

@@ -26,6 +26,7 @@
 //! | `GET /ui/cell` | [`matrix`] | one product in one environment: version, verdict, history |
 //! | `GET /ui/deployments` | [`deployments`] | history with filters, blocked attempts with their verdicts |
 //! | `GET /ui/products`, `/ui/products/{product}`, `/ui/products/{product}/versions/{version}` | [`products`] | products, versions, approvals |
+//! | `GET /ui/requests`, `/ui/requests/{id}`, `POST /ui/requests/{id}/decide`, `POST /ui/requests/{id}/step` | [`requests`] | Deployment Requests: what awaits the viewer, slots with approve/reject, steps, the progress grid |
 //! | `GET /ui/rules`, `POST /ui/rules/status`, `GET /ui/check` | [`rules`] | rules and their audit trail, status changes, the what-if form |
 //! | `GET /ui/events` | [`live`] | the live stream (server-sent events fed by the outbox) |
 //! | `GET,POST /ui/sign-in`, `POST /ui/sign-out` | [`session`] | sessions |
@@ -52,6 +53,7 @@ pub mod layout;
 pub mod live;
 pub mod matrix;
 pub mod products;
+pub mod requests;
 pub mod rules;
 pub mod session;
 
@@ -82,6 +84,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/ui/products/{product}/versions/{version}",
             get(products::version),
         )
+        .route("/ui/requests", get(requests::list))
+        .route("/ui/requests/{id}", get(requests::page))
+        .route("/ui/requests/{id}/decide", post(requests::decide))
+        .route("/ui/requests/{id}/step", post(requests::step))
         .route("/ui/rules", get(rules::page))
         .route("/ui/rules/status", post(rules::set_status))
         .route("/ui/check", get(rules::what_if))
