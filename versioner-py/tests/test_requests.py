@@ -433,3 +433,20 @@ def test_the_rule_kind_round_trips(vr: versioner.Versioner) -> None:
     assert rule.definition()["approval_timeout"] == "3d"
     vr.update_rule("DR for production", rule)
     assert vr.rule("DR for production").parameters == rule.parameters
+
+
+def test_the_trackers_actor_acts_when_none_is_named(dr_vr: versioner.Versioner) -> None:
+    dana = dr_vr.acting_as("dana", role="developer")
+    dr = dana.create_request("Acting", versions=[("api", "1.0.0")],
+                             environments=["production"], slots=["qa"])
+    assert dr.created_by == "dana"
+    dr = dana.submit_request(dr.id)
+    assert dr.history[-1].by == "dana"
+    quinn = dr_vr.acting_as("quinn", role="qa")
+    dr = quinn.approve_request(dr.id, "qa")
+    assert (dr.slots[0].decided_by, dr.slots[0].decided_role) == ("quinn", "qa")
+    # Naming someone else than the tracker's actor is refused.
+    with pytest.raises(versioner.InvalidInputError) as bad:
+        dana.cancel_request(dr.id, actor="mallory")
+    assert bad.value.field == "actor" and "mallory" in bad.value.message
+    assert dr_vr.request(dr.id).status == "approved"
