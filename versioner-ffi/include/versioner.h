@@ -74,9 +74,9 @@
 /**
  * The result of every Versioner C function: `VERSIONER_STATUS_OK` (0) or what went wrong.
  *
- * Values 1–14 are the error codes every Versioner surface shares (the same names as the
- * HTTP API's `code`, the Python exception classes and Node's `err.code`); values 3–8 mean
- * "blocked by policy" (test with `versioner_status_is_blocked`). Values from 100 are errors of
+ * Values 1–17 are the error codes every Versioner surface shares (the same names as the
+ * HTTP API's `code`, the Python exception classes and Node's `err.code`); values 3–8, 16 and
+ * 17 mean "blocked by policy" (test with `versioner_status_is_blocked`). Values from 100 are errors of
  * the C boundary itself. The numbers are stable: new values may be added, existing ones never
  * change. `versioner_status_name` gives the name as a string.
  */
@@ -156,6 +156,17 @@ typedef enum {
    * Remote handles: over the server's rate limit; retry later. HTTP 429; CLI exit 1.
    */
   VERSIONER_STATUS_RATE_LIMITED = 15,
+  /**
+   * Blocked by policy: a submitted Deployment Request covers the deployment and is not yet
+   * approved with its pre-deployment steps done, or one of its required slots was
+   * rejected. HTTP 428; CLI exit 5.
+   */
+  VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING = 16,
+  /**
+   * Blocked by policy: no approved Deployment Request covers the deployment (a
+   * `deployment_request_required` rule). HTTP 428; CLI exit 5.
+   */
+  VERSIONER_STATUS_DEPLOYMENT_REQUEST_REQUIRED = 17,
   /**
    * A pointer argument that must not be NULL was NULL; the message names it.
    */
@@ -580,6 +591,161 @@ VersionerStatus versioner_approvals(const VersionerHandle *handle,
                                     const char *product,
                                     const char *version,
                                     char **out_json);
+
+/**
+ * Creates a Deployment Request, as a draft (it blocks nothing until submitted).
+ * `draft_json` is the body of `POST /deployment-requests/`: `{"name": "Q4 release",
+ * "versions": [{"product_name": "api", "version": "1.2.0"}], "environments": ["production"],
+ * "slots": [{"approval_type": "qa"}, {"approval_type": "security", "optional": true}],
+ * "pre_steps": ["…"], "post_steps": ["…"], "template": "…", "description": "…", "context":
+ * {"release_notes": "…", "issue_links": ["…"], "metadata": {…}}, "allow_self_approval":
+ * false, "created_by": "dana"}` (only `name` is required; a template fills what is left out;
+ * `created_by` may be left out when the handle knows who acts; unknown keys are refused).
+ * `*out_json`: the request, with its `id`, `status` (`"draft"`), slots, steps and history.
+ *
+ * Errors: `INVALID_INPUT` (a blank name, two versions of one product, an unknown approval
+ * type, a repeated environment or step, an unknown key), `NOT_FOUND` (a version never
+ * recorded, an unknown template), `FORBIDDEN` (the creator's role may not manage Deployment
+ * Requests), `STORAGE`.
+ *
+ * # Safety
+ * `draft_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_create_request(const VersionerHandle *handle,
+                                         const char *draft_json,
+                                         char **out_json);
+
+/**
+ * Edits a draft Deployment Request (a release, one without slots or steps, also while
+ * submitted). `change_json` is the body of `PATCH /deployment-requests/{id}`: any of
+ * `"name"`, `"description"`, `"context"`, `"add_versions"` (`[{"product_name", "version"}]`),
+ * `"remove_versions"` (product names or version ids), `"environments"`, `"slots"`,
+ * `"pre_steps"`, `"post_steps"`, `"allow_self_approval"` and `"actor"`; each given replaces
+ * the request's. `*out_json`: the request.
+ *
+ * Errors: `INVALID_INPUT` (not a draft, naming its status; a bad field), `NOT_FOUND`,
+ * `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `id` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_update_request(const VersionerHandle *handle,
+                                         const char *id,
+                                         const char *change_json,
+                                         char **out_json);
+
+/**
+ * Acts on a Deployment Request. `action_json`: `{"action": "submit" | "deactivate" |
+ * "cancel" | "complete" | "approve" | "reject" | "step_done", "approval_type": "qa"
+ * (approve, reject), "step": "…" (step_done), "comment": "…" (required to reject), "actor":
+ * "quinn", "actor_role": "qa"}` (`actor` may be left out when the handle knows who acts;
+ * `actor_role` is for an in-process actor that is not a registered principal). Approving or
+ * rejecting fills the first pending slot of the type; every required slot approved makes the
+ * request `approved`, a rejected one `rejected`; the last post-deployment step of a deployed
+ * request completes it. `*out_json`: the request.
+ *
+ * Errors: `INVALID_INPUT` (an unknown action or key, an illegal transition naming the
+ * current status, no pending slot of the type, a rejection without a comment, a principal
+ * deciding a second slot, an unknown or already done step, a post-deployment step before
+ * every deployment succeeded), `FORBIDDEN` (a role that may not grant the slot's type, or
+ * the creator filling a required slot with self-approval off; nothing is written),
+ * `NOT_FOUND`, `STORAGE`.
+ *
+ * # Safety
+ * `id` and `action_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_act_on_request(const VersionerHandle *handle,
+                                         const char *id,
+                                         const char *action_json,
+                                         char **out_json);
+
+/**
+ * One Deployment Request by id: `{"id", "name", "description", "context", "status",
+ * "versions", "environments", "slots", "steps", "template", "allow_self_approval",
+ * "created_by", "created_at", "updated_at", "deployed_at", "history"}`.
+ *
+ * Errors: `NOT_FOUND`, `STORAGE`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+ * for one pointer.
+ */
+VersionerStatus versioner_request(const VersionerHandle *handle, const char *id, char **out_json);
+
+/**
+ * Deployment Requests, newest first: an array of requests as `versioner_request` gives them.
+ * `query_json` (NULL: all) is an object with any of `"status"` (`"draft"`, `"in_progress"`,
+ * `"approved"`, `"rejected"`, `"completed"`, `"cancelled"`), `"product"`, `"environment"`
+ * and `"releases_only"` (true: only requests without slots or steps).
+ *
+ * Errors: `INVALID_INPUT` (an unknown key or status, naming the accepted ones), `STORAGE`.
+ *
+ * # Safety
+ * `query_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_requests(const VersionerHandle *handle,
+                                   const char *query_json,
+                                   char **out_json);
+
+/**
+ * A Deployment Request's progress grid: `{"request_id", "status", "cells": [{"product_name",
+ * "version", "environment", "state" ("deployed", "not_deployed", "failed", "in_progress"),
+ * "deployment_id"}], "deployed"}`, one cell per version and environment.
+ *
+ * Errors: `NOT_FOUND`, `STORAGE`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+ * for one pointer.
+ */
+VersionerStatus versioner_request_progress(const VersionerHandle *handle,
+                                           const char *id,
+                                           char **out_json);
+
+/**
+ * Every Deployment Request template, by name: an array of `{"name", "description", "slots",
+ * "pre_steps", "post_steps", "environments", "allow_self_approval"}`.
+ *
+ * Errors: `STORAGE`.
+ *
+ * # Safety
+ * `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_request_templates(const VersionerHandle *handle, char **out_json);
+
+/**
+ * Adds or replaces Deployment Request templates by name, all or none. `templates_json` is
+ * the body of `POST /deployment-request-templates/`: `{"templates": [{"name": "Production
+ * change", "slots": [{"approval_type": "qa"}], "pre_steps": ["…"], "post_steps": ["…"],
+ * "environments": ["production"], "description": "…", "allow_self_approval": false}]}`
+ * (unknown keys are refused). `*out_json`: the templates as stored.
+ *
+ * Errors: `INVALID_INPUT` (a blank or repeated name, an unknown approval type, a repeated
+ * step or environment, an unknown key), `FORBIDDEN` (the actor's role may not manage
+ * templates), `STORAGE`.
+ *
+ * # Safety
+ * `templates_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_put_request_templates(const VersionerHandle *handle,
+                                                const char *templates_json,
+                                                char **out_json);
+
+/**
+ * Removes the Deployment Request template `name` (requests created from it keep what it
+ * filled in).
+ *
+ * Errors: `NOT_FOUND`, `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_delete_request_template(const VersionerHandle *handle, const char *name);
 
 /**
  * Every product, by name: an array of `{"id", "name", "created_at"}`.
@@ -1067,7 +1233,8 @@ const char *versioner_status_name(int status);
 /**
  * Whether `status` means "blocked by policy" (`CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`,
  * `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`,
- * `QUALITY_APPROVAL_REQUIRED`): the deployment must not go ahead, and a CLI would exit 5.
+ * `QUALITY_APPROVAL_REQUIRED`, `DEPLOYMENT_REQUEST_PENDING`, `DEPLOYMENT_REQUEST_REQUIRED`):
+ * the deployment must not go ahead, and a CLI would exit 5.
  */
 bool versioner_status_is_blocked(int status);
 

@@ -31,7 +31,8 @@ use versioner_core::input::{Location, PolicyInput};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,
-    Error, Page, Tracker, wire,
+    Error, Page, RequestActionRequest, RequestChange, RequestDraft, RequestQuery, RequestStatus,
+    Tracker, wire,
 };
 
 use boundary::{
@@ -830,6 +831,282 @@ pub unsafe extern "C" fn versioner_approvals(
         // SAFETY: the function's contract.
         let version = unsafe { str_arg(version, "version") }?;
         out.set_json(&backend.tracker().approvals(product, version)?)
+    })
+}
+
+// ----- deployment requests ------------------------------------------------------------------
+
+/// Creates a Deployment Request, as a draft (it blocks nothing until submitted).
+/// `draft_json` is the body of `POST /deployment-requests/`: `{"name": "Q4 release",
+/// "versions": [{"product_name": "api", "version": "1.2.0"}], "environments": ["production"],
+/// "slots": [{"approval_type": "qa"}, {"approval_type": "security", "optional": true}],
+/// "pre_steps": ["…"], "post_steps": ["…"], "template": "…", "description": "…", "context":
+/// {"release_notes": "…", "issue_links": ["…"], "metadata": {…}}, "allow_self_approval":
+/// false, "created_by": "dana"}` (only `name` is required; a template fills what is left out;
+/// `created_by` may be left out when the handle knows who acts; unknown keys are refused).
+/// `*out_json`: the request, with its `id`, `status` (`"draft"`), slots, steps and history.
+///
+/// Errors: `INVALID_INPUT` (a blank name, two versions of one product, an unknown approval
+/// type, a repeated environment or step, an unknown key), `NOT_FOUND` (a version never
+/// recorded, an unknown template), `FORBIDDEN` (the creator's role may not manage Deployment
+/// Requests), `STORAGE`.
+///
+/// # Safety
+/// `draft_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_create_request(
+    handle: *const VersionerHandle,
+    draft_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let draft: RequestDraft = unsafe { json_arg(draft_json, "draft_json") }?;
+        out.set_json(&backend.tracker().create_request(&draft)?)
+    })
+}
+
+/// Edits a draft Deployment Request (a release, one without slots or steps, also while
+/// submitted). `change_json` is the body of `PATCH /deployment-requests/{id}`: any of
+/// `"name"`, `"description"`, `"context"`, `"add_versions"` (`[{"product_name", "version"}]`),
+/// `"remove_versions"` (product names or version ids), `"environments"`, `"slots"`,
+/// `"pre_steps"`, `"post_steps"`, `"allow_self_approval"` and `"actor"`; each given replaces
+/// the request's. `*out_json`: the request.
+///
+/// Errors: `INVALID_INPUT` (not a draft, naming its status; a bad field), `NOT_FOUND`,
+/// `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `id` and `change_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_update_request(
+    handle: *const VersionerHandle,
+    id: *const c_char,
+    change_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let id = unsafe { str_arg(id, "id") }?;
+        // SAFETY: the function's contract.
+        let change: RequestChange = unsafe { json_arg(change_json, "change_json") }?;
+        out.set_json(&backend.tracker().update_request(id, &change)?)
+    })
+}
+
+/// Acts on a Deployment Request. `action_json`: `{"action": "submit" | "deactivate" |
+/// "cancel" | "complete" | "approve" | "reject" | "step_done", "approval_type": "qa"
+/// (approve, reject), "step": "…" (step_done), "comment": "…" (required to reject), "actor":
+/// "quinn", "actor_role": "qa"}` (`actor` may be left out when the handle knows who acts;
+/// `actor_role` is for an in-process actor that is not a registered principal). Approving or
+/// rejecting fills the first pending slot of the type; every required slot approved makes the
+/// request `approved`, a rejected one `rejected`; the last post-deployment step of a deployed
+/// request completes it. `*out_json`: the request.
+///
+/// Errors: `INVALID_INPUT` (an unknown action or key, an illegal transition naming the
+/// current status, no pending slot of the type, a rejection without a comment, a principal
+/// deciding a second slot, an unknown or already done step, a post-deployment step before
+/// every deployment succeeded), `FORBIDDEN` (a role that may not grant the slot's type, or
+/// the creator filling a required slot with self-approval off; nothing is written),
+/// `NOT_FOUND`, `STORAGE`.
+///
+/// # Safety
+/// `id` and `action_json` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_act_on_request(
+    handle: *const VersionerHandle,
+    id: *const c_char,
+    action_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let id = unsafe { str_arg(id, "id") }?;
+        // SAFETY: the function's contract.
+        let action: RequestActionRequest = unsafe { json_arg(action_json, "action_json") }?;
+        out.set_json(&backend.tracker().act_on_request(id, &action)?)
+    })
+}
+
+/// One Deployment Request by id: `{"id", "name", "description", "context", "status",
+/// "versions", "environments", "slots", "steps", "template", "allow_self_approval",
+/// "created_by", "created_at", "updated_at", "deployed_at", "history"}`.
+///
+/// Errors: `NOT_FOUND`, `STORAGE`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+/// for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_request(
+    handle: *const VersionerHandle,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let id = unsafe { str_arg(id, "id") }?;
+        out.set_json(&backend.tracker().request(id)?)
+    })
+}
+
+/// The filters of `versioner_requests`: the query of `GET /deployment-requests/` as an
+/// object. Unknown keys are refused.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RequestFilters {
+    status: Option<String>,
+    product: Option<String>,
+    environment: Option<String>,
+    #[serde(default)]
+    releases_only: bool,
+}
+
+/// Deployment Requests, newest first: an array of requests as `versioner_request` gives them.
+/// `query_json` (NULL: all) is an object with any of `"status"` (`"draft"`, `"in_progress"`,
+/// `"approved"`, `"rejected"`, `"completed"`, `"cancelled"`), `"product"`, `"environment"`
+/// and `"releases_only"` (true: only requests without slots or steps).
+///
+/// Errors: `INVALID_INPUT` (an unknown key or status, naming the accepted ones), `STORAGE`.
+///
+/// # Safety
+/// `query_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_requests(
+    handle: *const VersionerHandle,
+    query_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        let filters: RequestFilters = if query_json.is_null() {
+            RequestFilters::default()
+        } else {
+            // SAFETY: the function's contract.
+            unsafe { json_arg(query_json, "query_json") }?
+        };
+        let mut query = RequestQuery::default();
+        query.status = filters
+            .status
+            .as_deref()
+            .map(RequestStatus::from_str)
+            .transpose()?;
+        query.product = filters.product;
+        query.environment = filters.environment;
+        query.releases_only = filters.releases_only;
+        out.set_json(&backend.tracker().requests(&query)?)
+    })
+}
+
+/// A Deployment Request's progress grid: `{"request_id", "status", "cells": [{"product_name",
+/// "version", "environment", "state" ("deployed", "not_deployed", "failed", "in_progress"),
+/// "deployment_id"}], "deployed"}`, one cell per version and environment.
+///
+/// Errors: `NOT_FOUND`, `STORAGE`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable storage
+/// for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_request_progress(
+    handle: *const VersionerHandle,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let id = unsafe { str_arg(id, "id") }?;
+        out.set_json(&backend.tracker().request_progress(id)?)
+    })
+}
+
+/// Every Deployment Request template, by name: an array of `{"name", "description", "slots",
+/// "pre_steps", "post_steps", "environments", "allow_self_approval"}`.
+///
+/// Errors: `STORAGE`.
+///
+/// # Safety
+/// `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_request_templates(
+    handle: *const VersionerHandle,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        out.set_json(&backend.tracker().request_templates()?)
+    })
+}
+
+/// Adds or replaces Deployment Request templates by name, all or none. `templates_json` is
+/// the body of `POST /deployment-request-templates/`: `{"templates": [{"name": "Production
+/// change", "slots": [{"approval_type": "qa"}], "pre_steps": ["…"], "post_steps": ["…"],
+/// "environments": ["production"], "description": "…", "allow_self_approval": false}]}`
+/// (unknown keys are refused). `*out_json`: the templates as stored.
+///
+/// Errors: `INVALID_INPUT` (a blank or repeated name, an unknown approval type, a repeated
+/// step or environment, an unknown key), `FORBIDDEN` (the actor's role may not manage
+/// templates), `STORAGE`.
+///
+/// # Safety
+/// `templates_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_put_request_templates(
+    handle: *const VersionerHandle,
+    templates_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let body: wire::TemplatesBody = unsafe { json_arg(templates_json, "templates_json") }?;
+        out.set_json(&backend.tracker().put_request_templates(&body.templates)?)
+    })
+}
+
+/// Removes the Deployment Request template `name` (requests created from it keep what it
+/// filled in).
+///
+/// Errors: `NOT_FOUND`, `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_delete_request_template(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        Ok(backend.tracker().delete_request_template(name)?)
     })
 }
 
@@ -1697,7 +1974,8 @@ pub extern "C" fn versioner_status_name(status: c_int) -> *const c_char {
 
 /// Whether `status` means "blocked by policy" (`CONCURRENT_DEPLOYMENT`, `NO_DEPLOY_WINDOW`,
 /// `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`,
-/// `QUALITY_APPROVAL_REQUIRED`): the deployment must not go ahead, and a CLI would exit 5.
+/// `QUALITY_APPROVAL_REQUIRED`, `DEPLOYMENT_REQUEST_PENDING`, `DEPLOYMENT_REQUEST_REQUIRED`):
+/// the deployment must not go ahead, and a CLI would exit 5.
 #[unsafe(no_mangle)]
 pub extern "C" fn versioner_status_is_blocked(status: c_int) -> bool {
     VersionerStatus::from_raw(status).is_some_and(VersionerStatus::is_blocked)

@@ -6,9 +6,9 @@ use versioner_core::ErrorCode;
 
 /// The result of every Versioner C function: `VERSIONER_STATUS_OK` (0) or what went wrong.
 ///
-/// Values 1–14 are the error codes every Versioner surface shares (the same names as the
-/// HTTP API's `code`, the Python exception classes and Node's `err.code`); values 3–8 mean
-/// "blocked by policy" (test with `versioner_status_is_blocked`). Values from 100 are errors of
+/// Values 1–17 are the error codes every Versioner surface shares (the same names as the
+/// HTTP API's `code`, the Python exception classes and Node's `err.code`); values 3–8, 16 and
+/// 17 mean "blocked by policy" (test with `versioner_status_is_blocked`). Values from 100 are errors of
 /// the C boundary itself. The numbers are stable: new values may be added, existing ones never
 /// change. `versioner_status_name` gives the name as a string.
 #[repr(C)]
@@ -57,6 +57,13 @@ pub enum VersionerStatus {
     Internal = 14,
     /// Remote handles: over the server's rate limit; retry later. HTTP 429; CLI exit 1.
     RateLimited = 15,
+    /// Blocked by policy: a submitted Deployment Request covers the deployment and is not yet
+    /// approved with its pre-deployment steps done, or one of its required slots was
+    /// rejected. HTTP 428; CLI exit 5.
+    DeploymentRequestPending = 16,
+    /// Blocked by policy: no approved Deployment Request covers the deployment (a
+    /// `deployment_request_required` rule). HTTP 428; CLI exit 5.
+    DeploymentRequestRequired = 17,
     /// A pointer argument that must not be NULL was NULL; the message names it.
     NullPointer = 100,
     /// A string argument is not valid UTF-8; the message names it.
@@ -71,7 +78,7 @@ pub enum VersionerStatus {
 
 impl VersionerStatus {
     /// Every status, in numeric order.
-    pub(crate) const ALL: [VersionerStatus; 20] = [
+    pub(crate) const ALL: [VersionerStatus; 22] = [
         VersionerStatus::Ok,
         VersionerStatus::InvalidInput,
         VersionerStatus::VersionConflict,
@@ -88,6 +95,8 @@ impl VersionerStatus {
         VersionerStatus::Network,
         VersionerStatus::Internal,
         VersionerStatus::RateLimited,
+        VersionerStatus::DeploymentRequestPending,
+        VersionerStatus::DeploymentRequestRequired,
         VersionerStatus::NullPointer,
         VersionerStatus::InvalidUtf8,
         VersionerStatus::InvalidHandle,
@@ -113,6 +122,8 @@ impl VersionerStatus {
             ErrorCode::Network => VersionerStatus::Network,
             ErrorCode::Internal => VersionerStatus::Internal,
             ErrorCode::RateLimited => VersionerStatus::RateLimited,
+            ErrorCode::DeploymentRequestPending => VersionerStatus::DeploymentRequestPending,
+            ErrorCode::DeploymentRequestRequired => VersionerStatus::DeploymentRequestRequired,
         }
     }
 
@@ -139,6 +150,10 @@ impl VersionerStatus {
             VersionerStatus::Network => Some(ErrorCode::Network),
             VersionerStatus::Internal => Some(ErrorCode::Internal),
             VersionerStatus::RateLimited => Some(ErrorCode::RateLimited),
+            VersionerStatus::DeploymentRequestPending => Some(ErrorCode::DeploymentRequestPending),
+            VersionerStatus::DeploymentRequestRequired => {
+                Some(ErrorCode::DeploymentRequestRequired)
+            }
         }
     }
 
@@ -169,6 +184,8 @@ impl VersionerStatus {
             VersionerStatus::Network => c"NETWORK",
             VersionerStatus::Internal => c"INTERNAL",
             VersionerStatus::RateLimited => c"RATE_LIMITED",
+            VersionerStatus::DeploymentRequestPending => c"DEPLOYMENT_REQUEST_PENDING",
+            VersionerStatus::DeploymentRequestRequired => c"DEPLOYMENT_REQUEST_REQUIRED",
             VersionerStatus::NullPointer => c"NULL_POINTER",
             VersionerStatus::InvalidUtf8 => c"INVALID_UTF8",
             VersionerStatus::InvalidHandle => c"INVALID_HANDLE",

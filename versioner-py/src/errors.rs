@@ -76,14 +76,22 @@ fn build<'py>(py: Python<'py>, e: &Error) -> PyResult<Bound<'py, PyAny>> {
         | ErrorCode::FlowViolation
         | ErrorCode::InsufficientSoakTime
         | ErrorCode::ApprovalRequired
-        | ErrorCode::QualityApprovalRequired => {
+        | ErrorCode::QualityApprovalRequired
+        | ErrorCode::DeploymentRequestPending
+        | ErrorCode::DeploymentRequestRequired => {
             if let Some(v) = e.verdict() {
                 if let Some(status) = v.http_status() {
                     kwargs.set_item("http_status", status)?;
                 }
                 kwargs.set_item("verdict", record(py, "Verdict", v)?)?;
             }
-            "DeploymentBlockedError"
+            // Subclasses of DeploymentBlockedError: what a person must do differs (approve or
+            // finish the covering Deployment Request, or create one).
+            match code {
+                ErrorCode::DeploymentRequestPending => "DeploymentRequestPendingError",
+                ErrorCode::DeploymentRequestRequired => "DeploymentRequestRequiredError",
+                _ => "DeploymentBlockedError",
+            }
         }
         ErrorCode::NotFound => {
             if let Error::NotFound { kind, name } = e {

@@ -10,6 +10,8 @@
 //! - `versioner.rs`: `versioner.Versioner`, the in-process core.
 //! - `client.rs`: `versioner.Client`, the remote core over HTTP (`versioner serve`).
 //! - `convert.rs`: Python ↔ JSON, instants and argument helpers.
+//! - `requests.rs`: the Deployment Request methods' arguments as the core's drafts, changes,
+//!   actions, filters and templates.
 //! - `errors.rs`: core errors → Python exceptions, by `ErrorCode`.
 //!
 //! Build and test with `scripts/test-python.sh`.
@@ -18,6 +20,7 @@ mod client;
 mod convert;
 mod errors;
 mod naming;
+mod requests;
 mod subscription;
 mod tracker;
 mod versioner;

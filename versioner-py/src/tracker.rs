@@ -17,7 +17,8 @@ use versioner_core::input::PolicyInput;
 use versioner_core::policy::{ApplyMode, PolicyFormat};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,
-    HistoryQuery, Page, Rule, RuleStatus, Status, Tracker as CoreTracker,
+    HistoryQuery, Page, RequestAction, RequestActionRequest, RequestChange, RequestDraft, Rule,
+    RuleStatus, Status, Tracker as CoreTracker,
 };
 
 use crate::convert::{
@@ -26,6 +27,7 @@ use crate::convert::{
 };
 use crate::errors::{OrRaise, invalid};
 use crate::naming;
+use crate::requests;
 
 /// The base class of `Versioner` and `Client`: tracking, the preflight, rules, approvals and
 /// queries, the same in process and remote.
@@ -80,6 +82,18 @@ impl Tracker {
     /// The core, or `InvalidInputError` once closed.
     pub(crate) fn core(&self) -> PyResult<Arc<dyn CoreTracker>> {
         Ok(self.open()?.tracker)
+    }
+
+    /// One Deployment Request action through the core, the request returned as a record.
+    fn act_on_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        action: &RequestActionRequest,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core()?;
+        let dr = py.detach(|| t.act_on_request(id, action)).or_raise()?;
+        record(py, "DeploymentRequest", &dr)
     }
 
     /// The in-process service, or `InvalidInputError` once closed (or for a remote tracker,
@@ -555,6 +569,297 @@ impl Tracker {
         let t = self.core()?;
         let list = py.detach(|| t.approvals(&product, &version)).or_raise()?;
         records_list(py, "Approval", &list)
+    }
+
+    // ----- deployment requests ------------------------------------------------------------------
+
+    /// Creates a Deployment Request (a draft: it blocks nothing until submitted) and returns
+    /// it. `versions` names recorded versions, one per product: `[("api", "1.2.0")]` or
+    /// `{"api": "1.2.0"}`. `slots` are required approval types (`"qa"`, or a dict
+    /// `{"approval_type": "qa", "optional": False}`), `optional_slots` advisory ones;
+    /// `pre_steps` are done before deploying, `post_steps` after. A `template` fills what is
+    /// left out. `created_by` may be None when the tracker knows who acts.
+    #[pyo3(signature = (
+        name, *, versions=None, environments=None, slots=None, optional_slots=None,
+        pre_steps=None, post_steps=None, template=None, description=None, release_notes=None,
+        issue_links=None, metadata=None, allow_self_approval=None, created_by=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per field of the request"
+    )]
+    fn create_request<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        versions: Option<&Bound<'py, PyAny>>,
+        environments: Option<&Bound<'py, PyAny>>,
+        slots: Option<&Bound<'py, PyAny>>,
+        optional_slots: Option<&Bound<'py, PyAny>>,
+        pre_steps: Option<&Bound<'py, PyAny>>,
+        post_steps: Option<&Bound<'py, PyAny>>,
+        template: Option<String>,
+        description: Option<String>,
+        release_notes: Option<String>,
+        issue_links: Option<&Bound<'py, PyAny>>,
+        metadata: Option<&Bound<'py, PyAny>>,
+        allow_self_approval: Option<bool>,
+        created_by: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut draft = RequestDraft::new(name);
+        if let Some(v) = given(versions) {
+            draft.versions = requests::version_refs(v, "versions")?;
+        }
+        draft.environments =
+            requests::texts(given(environments), "environments")?.unwrap_or_default();
+        draft.slots =
+            requests::slot_specs(given(slots), given(optional_slots))?.unwrap_or_default();
+        draft.pre_steps = requests::texts(given(pre_steps), "pre_steps")?.unwrap_or_default();
+        draft.post_steps = requests::texts(given(post_steps), "post_steps")?.unwrap_or_default();
+        draft.template = template;
+        draft.description = description;
+        draft.context = requests::context(release_notes, given(issue_links), given(metadata))?
+            .unwrap_or_default();
+        draft.allow_self_approval = allow_self_approval;
+        draft.created_by = created_by.unwrap_or_default();
+        let t = self.core()?;
+        let dr = py.detach(|| t.create_request(&draft)).or_raise()?;
+        record(py, "DeploymentRequest", &dr)
+    }
+
+    /// Edits a draft Deployment Request (a release, one without slots or steps, also while
+    /// submitted): every argument given replaces the request's. `add_versions` adds (or
+    /// moves a product to) versions, `remove_versions` removes them by product name or
+    /// version id. `release_notes`, `issue_links` and `metadata` replace the context
+    /// together: those left out are cleared.
+    #[pyo3(signature = (
+        id, *, name=None, description=None, release_notes=None, issue_links=None,
+        metadata=None, add_versions=None, remove_versions=None, environments=None, slots=None,
+        optional_slots=None, pre_steps=None, post_steps=None, allow_self_approval=None,
+        actor=None
+    ))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one keyword argument per field of the change"
+    )]
+    fn update_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        name: Option<String>,
+        description: Option<String>,
+        release_notes: Option<String>,
+        issue_links: Option<&Bound<'py, PyAny>>,
+        metadata: Option<&Bound<'py, PyAny>>,
+        add_versions: Option<&Bound<'py, PyAny>>,
+        remove_versions: Option<&Bound<'py, PyAny>>,
+        environments: Option<&Bound<'py, PyAny>>,
+        slots: Option<&Bound<'py, PyAny>>,
+        optional_slots: Option<&Bound<'py, PyAny>>,
+        pre_steps: Option<&Bound<'py, PyAny>>,
+        post_steps: Option<&Bound<'py, PyAny>>,
+        allow_self_approval: Option<bool>,
+        actor: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut change = RequestChange::default();
+        change.name = name;
+        change.description = description;
+        change.context = requests::context(release_notes, given(issue_links), given(metadata))?;
+        if let Some(v) = given(add_versions) {
+            change.add_versions = requests::version_refs(v, "add_versions")?;
+        }
+        change.remove_versions =
+            requests::texts(given(remove_versions), "remove_versions")?.unwrap_or_default();
+        change.environments = requests::texts(given(environments), "environments")?;
+        change.slots = requests::slot_specs(given(slots), given(optional_slots))?;
+        change.pre_steps = requests::texts(given(pre_steps), "pre_steps")?;
+        change.post_steps = requests::texts(given(post_steps), "post_steps")?;
+        change.allow_self_approval = allow_self_approval;
+        change.actor = actor.unwrap_or_default();
+        let t = self.core()?;
+        let dr = py.detach(|| t.update_request(&id, &change)).or_raise()?;
+        record(py, "DeploymentRequest", &dr)
+    }
+
+    /// Submits a draft: from now on it governs the deployments it covers (`in_progress`, or
+    /// `approved` at once when it has no required slot).
+    #[pyo3(signature = (id, *, comment=None, actor=None, role=None))]
+    fn submit_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(RequestAction::Submit, actor, role, comment);
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// Fills the first pending slot of `approval_type` with an approval by `actor` (whose
+    /// `role` must be one that may grant the type). Every required slot approved makes the
+    /// request `approved`.
+    #[pyo3(signature = (id, approval_type, *, comment=None, actor=None, role=None))]
+    fn approve_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        approval_type: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(
+            RequestAction::Approve { approval_type },
+            actor,
+            role,
+            comment,
+        );
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// Fills the first pending slot of `approval_type` with a rejection; `comment` (why) is
+    /// required. A rejected required slot makes the request `rejected`: its deployments stay
+    /// blocked until it is deactivated and reworked.
+    #[pyo3(signature = (id, approval_type, *, comment, actor=None, role=None))]
+    fn reject_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        approval_type: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(
+            RequestAction::Reject { approval_type },
+            actor,
+            role,
+            comment,
+        );
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// Marks the step whose text is `step` done. A pre-deployment step unblocks deploying
+    /// once the request is approved; a post-deployment step can be done once every
+    /// deployment succeeded, and the last one completes the request.
+    #[pyo3(signature = (id, step, *, comment=None, actor=None, role=None))]
+    fn request_step_done<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        step: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(RequestAction::StepDone { step }, actor, role, comment);
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// Returns a submitted request to draft, clearing every slot decision.
+    #[pyo3(signature = (id, *, comment=None, actor=None, role=None))]
+    fn deactivate_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(RequestAction::Deactivate, actor, role, comment);
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// Cancels an open request (draft, in progress, approved or rejected).
+    #[pyo3(signature = (id, *, comment=None, actor=None, role=None))]
+    fn cancel_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(RequestAction::Cancel, actor, role, comment);
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// Completes a submitted release (a request without slots or steps) by hand; a request
+    /// with slots or steps completes by itself when deployed and its post-steps are done.
+    #[pyo3(signature = (id, *, comment=None, actor=None, role=None))]
+    fn complete_request<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        comment: Option<String>,
+        actor: Option<String>,
+        role: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = requests::action(RequestAction::Complete, actor, role, comment);
+        self.act_on_request(py, &id, &a)
+    }
+
+    /// One Deployment Request by id.
+    fn request<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core()?;
+        let dr = py.detach(|| t.request(&id)).or_raise()?;
+        record(py, "DeploymentRequest", &dr)
+    }
+
+    /// Deployment Requests, newest first, narrowed by `status` (`"draft"`, `"in_progress"`,
+    /// `"approved"`, `"rejected"`, `"completed"`, `"cancelled"`), `product`, `environment`,
+    /// and to releases (no slots, no steps) with `releases_only`.
+    #[pyo3(signature = (*, status=None, product=None, environment=None, releases_only=false))]
+    fn requests<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<String>,
+        product: Option<String>,
+        environment: Option<String>,
+        releases_only: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let q = requests::query(status, product, environment, releases_only)?;
+        let t = self.core()?;
+        let list = py.detach(|| t.requests(&q)).or_raise()?;
+        records_list(py, "DeploymentRequest", &list)
+    }
+
+    /// A request's progress: one cell per product version × environment, deployed or not.
+    fn request_progress<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.core()?;
+        let p = py.detach(|| t.request_progress(&id)).or_raise()?;
+        record(py, "Progress", &p)
+    }
+
+    /// Every Deployment Request template, by name.
+    fn request_templates<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let t = self.core()?;
+        let list = py.detach(|| t.request_templates()).or_raise()?;
+        records_list(py, "RequestTemplate", &list)
+    }
+
+    /// Adds or replaces templates by name, all or none, and returns them as stored.
+    /// `templates` is template-file text (TOML `[[templates]]`, or JSON
+    /// `{"templates": [...]}`), a path to such a file, that dict, or a list of template dicts
+    /// or RequestTemplate records.
+    fn put_request_templates<'py>(
+        &self,
+        py: Python<'py>,
+        templates: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let templates = requests::templates(templates)?;
+        let t = self.core()?;
+        let list = py
+            .detach(|| t.put_request_templates(&templates))
+            .or_raise()?;
+        records_list(py, "RequestTemplate", &list)
+    }
+
+    /// Removes the template `name` (requests created from it keep what it filled in).
+    fn delete_request_template(&self, py: Python<'_>, name: String) -> PyResult<()> {
+        let t = self.core()?;
+        py.detach(|| t.delete_request_template(&name)).or_raise()
     }
 
     // ----- queries ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -141,30 +142,55 @@ def test_exceptions_can_be_raised_by_user_code() -> None:
 
 
 def test_every_blocked_code_maps_to_the_blocked_class(vr: versioner.Versioner) -> None:
-    """Each of the six blocking codes raises DeploymentBlockedError with its HTTP status."""
+    """Each of the eight blocking codes raises DeploymentBlockedError (the two Deployment
+    Request codes through its subclasses) with its HTTP status."""
     seen = {}
     now = utcnow()
-    cases = [
-        ({"name": "c", "type": "concurrency"}, "CONCURRENT_DEPLOYMENT", 409),
-        (window_around_now("w"), "NO_DEPLOY_WINDOW", 423),
-        ({"name": "f", "type": "flow", "prerequisites": ["nowhere"]}, "FLOW_VIOLATION", 428),
+    pending = versioner.DeploymentRequestPendingError
+    required = versioner.DeploymentRequestRequiredError
+    blocked = versioner.DeploymentBlockedError
+    cases: List[Tuple[Optional[Dict[str, Any]], str, int, type]] = [
+        ({"name": "c", "type": "concurrency"}, "CONCURRENT_DEPLOYMENT", 409, blocked),
+        (window_around_now("w"), "NO_DEPLOY_WINDOW", 423, blocked),
+        ({"name": "f", "type": "flow", "prerequisites": ["nowhere"]}, "FLOW_VIOLATION", 428,
+         blocked),
         ({"name": "s", "type": "flow", "prerequisites": ["stg"], "soak": "1d"},
-         "INSUFFICIENT_SOAK_TIME", 428),
-        ({"name": "r", "type": "release_approval"}, "APPROVAL_REQUIRED", 428),
+         "INSUFFICIENT_SOAK_TIME", 428, blocked),
+        ({"name": "r", "type": "release_approval"}, "APPROVAL_REQUIRED", 428, blocked),
         ({"name": "q", "type": "version_approval", "approval_types": ["qa"]},
-         "QUALITY_APPROVAL_REQUIRED", 428),
+         "QUALITY_APPROVAL_REQUIRED", 428, blocked),
+        # No rule: a submitted Deployment Request covering the deployment blocks it.
+        (None, "DEPLOYMENT_REQUEST_PENDING", 428, pending),
+        ({"name": "d", "type": "deployment_request_required"}, "DEPLOYMENT_REQUEST_REQUIRED",
+         428, required),
     ]
-    for i, (rule, code, status) in enumerate(cases):
+    for i, (rule, code, status, cls) in enumerate(cases):
         # Scoped to prod: the seeding success in stg is itself preflighted (it closes no
         # preflighted start).
-        vr.apply_policy([{**rule, "environments": ["prod"]}])
+        vr.apply_policy([{**rule, "environments": ["prod"]}] if rule is not None else [])
         product = f"p{i}"
         deploy(vr, "1", "stg", product=product)
         if code == "CONCURRENT_DEPLOYMENT":
             deploy(vr, "0", "prod", "started", product=product)
+        if code == "DEPLOYMENT_REQUEST_PENDING":
+            dr = vr.create_request("covering", versions=[(product, "1")], environments=["prod"],
+                                   slots=["qa"], created_by="dana")
+            vr.submit_request(dr.id, actor="dana")
         with pytest.raises(versioner.DeploymentBlockedError) as info:
             deploy(vr, "1", "prod", "started", product=product)
-        seen[code] = (info.value.code, info.value.http_status)
-        assert seen[code] == (code, status)
-    assert len(seen) == 6
+        assert type(info.value) is cls, code
+        seen[code] = (info.value.code, info.value.http_status, info.value.exit_code)
+        assert seen[code] == (code, status, 5)
+    assert len(seen) == 8
     assert utcnow() - now < timedelta(minutes=5)
+
+
+def test_deployment_request_errors_are_blocked_errors() -> None:
+    for cls, code in ((versioner.DeploymentRequestPendingError, "DEPLOYMENT_REQUEST_PENDING"),
+                      (versioner.DeploymentRequestRequiredError, "DEPLOYMENT_REQUEST_REQUIRED")):
+        assert issubclass(cls, versioner.DeploymentBlockedError)
+        assert cls.__module__ == "versioner"
+        e = cls("blocked")
+        assert (e.code, e.http_status, e.exit_code, e.verdict) == (code, 428, 5, None)
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is cls and back.code == code

@@ -132,6 +132,14 @@ static void test_statuses_and_meta(void) {
                "QUALITY_APPROVAL_REQUIRED") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NETWORK), "NETWORK") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_RATE_LIMITED), "RATE_LIMITED") == 0);
+  CHECK(VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING == 16);
+  CHECK(VERSIONER_STATUS_DEPLOYMENT_REQUEST_REQUIRED == 17);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING),
+               "DEPLOYMENT_REQUEST_PENDING") == 0);
+  CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_DEPLOYMENT_REQUEST_REQUIRED),
+               "DEPLOYMENT_REQUEST_REQUIRED") == 0);
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING));
+  CHECK(versioner_status_is_blocked(VERSIONER_STATUS_DEPLOYMENT_REQUEST_REQUIRED));
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_NULL_POINTER), "NULL_POINTER") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_UTF8), "INVALID_UTF8") == 0);
   CHECK(strcmp(versioner_status_name(VERSIONER_STATUS_INVALID_HANDLE), "INVALID_HANDLE") == 0);
@@ -139,12 +147,12 @@ static void test_statuses_and_meta(void) {
   CHECK(strcmp(versioner_status_name(42), "UNKNOWN") == 0);
   CHECK(strcmp(versioner_status_name(-1), "UNKNOWN") == 0);
 
-  /* Distinct values, one per code; exactly the six policy codes are "blocked". */
+  /* Distinct values, one per code; exactly the eight policy codes are "blocked". */
   int blocked = 0;
   for (int s = -5; s < 300; s++) {
     if (versioner_status_is_blocked(s)) blocked++;
   }
-  CHECK(blocked == 6);
+  CHECK(blocked == 8);
   CHECK(versioner_status_is_blocked(VERSIONER_STATUS_CONCURRENT_DEPLOYMENT));
   CHECK(versioner_status_is_blocked(VERSIONER_STATUS_NO_DEPLOY_WINDOW));
   CHECK(versioner_status_is_blocked(VERSIONER_STATUS_FLOW_VIOLATION));
@@ -1683,6 +1691,265 @@ static void test_deliver_pending(void) {
   OK(versioner_close(h));
 }
 
+/* ----- deployment requests ------------------------------------------------------------------ */
+
+static const char *DR_POLICY =
+    "[[rules]]\n"
+    "name = \"DR for production\"\n"
+    "type = \"deployment_request_required\"\n"
+    "environments = [\"production\"]\n"
+    "approval_types = [\"qa\", \"security\"]\n";
+
+/* Acts on a request (`{"action": …}` JSON) and expects `expected`; frees the result. */
+static void dr_act(const VersionerHandle *h, const char *id, VersionerStatus expected,
+                   const char *action_json) {
+  char *out = NULL;
+  EXPECT(expected, versioner_act_on_request(h, id, action_json, &out));
+  CHECK(expected == VERSIONER_STATUS_OK ? out != NULL : out == NULL);
+  versioner_string_free(out);
+}
+
+static void test_deployment_requests(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  char id[64];
+  char rid[64];
+  OK(versioner_open(NULL, &h));
+  OK(versioner_apply_policy(h, DR_POLICY, "toml", NULL, "ci", &out));
+  versioner_string_free(out);
+  for (int i = 0; i < 3; i++) {
+    const char *products[] = {"api", "web", "worker"};
+    char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"product_name\":\"%s\",\"version\":\"1.0.0\",\"status\":\"completed\"}",
+             products[i]);
+    OK(versioner_track_build(h, buf, &out));
+    versioner_string_free(out);
+  }
+
+  /* No request: refused by the rule. */
+  char ev[512];
+  event(ev, sizeof ev, "api", "1.0.0", "production", "started", NULL);
+  VersionerStatus st = versioner_track_deployment(h, ev, &out);
+  CHECK(st == VERSIONER_STATUS_DEPLOYMENT_REQUEST_REQUIRED);
+  CHECK(versioner_status_is_blocked((int)st));
+  CHECK(contains(out, "\"code\":\"DEPLOYMENT_REQUEST_REQUIRED\""));
+  versioner_string_free(out);
+  CHECK(contains(versioner_last_error_message(), "needs an approved Deployment Request"));
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"DEPLOYMENT_REQUEST_REQUIRED\""));
+
+  /* A draft, from a template, does not count. */
+  OK(versioner_put_request_templates(
+      h,
+      "{\"templates\":[{\"name\":\"Production change\",\"description\":\"Standard change\","
+      "\"slots\":[{\"approval_type\":\"qa\"},{\"approval_type\":\"security\"}],"
+      "\"pre_steps\":[\"Announce in #deploys\"],\"post_steps\":[\"Check the dashboards\"],"
+      "\"environments\":[\"production\"]}]}",
+      &out));
+  CHECK(contains(out, "\"name\":\"Production change\""));
+  versioner_string_free(out);
+  OK(versioner_request_templates(h, &out));
+  CHECK(contains(out, "\"pre_steps\":[\"Announce in #deploys\"]"));
+  versioner_string_free(out);
+  OK(versioner_create_request(
+      h,
+      "{\"name\":\"Q4\",\"versions\":[{\"product_name\":\"api\",\"version\":\"1.0.0\"}],"
+      "\"template\":\"Production change\",\"context\":{\"release_notes\":\"Faster\"},"
+      "\"created_by\":\"dana\"}",
+      &out));
+  CHECK(contains(out, "\"status\":\"draft\""));
+  CHECK(contains(out, "\"template\":\"Production change\""));
+  CHECK(contains(out, "\"allow_self_approval\":false"));
+  CHECK(contains(out, "\"release_notes\":\"Faster\""));
+  json_str(out, "id", id, sizeof id);
+  versioner_string_free(out);
+  CHECK(strlen(id) == 36);
+  EXPECT(VERSIONER_STATUS_DEPLOYMENT_REQUEST_REQUIRED, versioner_track_deployment(h, ev, &out));
+  versioner_string_free(out);
+
+  /* Edited while a draft. */
+  OK(versioner_update_request(h, id, "{\"description\":\"The Q4 release\",\"actor\":\"dana\"}",
+                              &out));
+  CHECK(contains(out, "\"description\":\"The Q4 release\""));
+  versioner_string_free(out);
+
+  /* Submitted, slots missing: pending, named after the request. */
+  dr_act(h, id, VERSIONER_STATUS_OK,
+         "{\"action\":\"submit\",\"actor\":\"dana\",\"actor_role\":\"developer\"}");
+  st = versioner_track_deployment(h, ev, &out);
+  CHECK(st == VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING);
+  CHECK(versioner_status_is_blocked((int)st));
+  CHECK(contains(out, "\"rule_name\":\"Deployment Request: Q4\""));
+  versioner_string_free(out);
+  /* Edits are refused once submitted, naming the status. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_update_request(h, id, "{\"name\":\"Q5\",\"actor\":\"dana\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "is in_progress"));
+
+  /* A role that may not grant `security`: FORBIDDEN, nothing written. */
+  char *before = NULL;
+  OK(versioner_request(h, id, &before));
+  dr_act(h, id, VERSIONER_STATUS_FORBIDDEN,
+         "{\"action\":\"approve\",\"approval_type\":\"security\",\"actor\":\"devon\","
+         "\"actor_role\":\"developer\"}");
+  CHECK(contains(versioner_last_error_message(), "may not grant `security`"));
+  OK(versioner_request(h, id, &out));
+  CHECK(out != NULL && before != NULL && strcmp(out, before) == 0);
+  versioner_string_free(out);
+  versioner_string_free(before);
+
+  /* Both slots approved: still pending on the open pre-step. */
+  dr_act(h, id, VERSIONER_STATUS_OK,
+         "{\"action\":\"approve\",\"approval_type\":\"qa\",\"actor\":\"quinn\","
+         "\"actor_role\":\"qa\",\"comment\":\"green\"}");
+  dr_act(h, id, VERSIONER_STATUS_OK,
+         "{\"action\":\"approve\",\"approval_type\":\"security\",\"actor\":\"sam\","
+         "\"actor_role\":\"security\"}");
+  OK(versioner_request(h, id, &out));
+  CHECK(contains(out, "\"status\":\"approved\""));
+  CHECK(contains(out, "\"decided_by\":\"quinn\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING, versioner_track_deployment(h, ev, &out));
+  versioner_string_free(out);
+  CHECK(contains(versioner_last_error_message(), "Announce in #deploys"));
+
+  /* A post-step before deploying is refused; the pre-step done, the deployment goes ahead. */
+  dr_act(h, id, VERSIONER_STATUS_INVALID_INPUT,
+         "{\"action\":\"step_done\",\"step\":\"Check the dashboards\",\"actor\":\"dana\"}");
+  CHECK(contains(versioner_last_error_message(), "is a post-deployment step"));
+  dr_act(h, id, VERSIONER_STATUS_OK,
+         "{\"action\":\"step_done\",\"step\":\"Announce in #deploys\",\"actor\":\"dana\"}");
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0.0", "production", "started");
+  OK(versioner_request_progress(h, id, &out));
+  CHECK(contains(out, "\"state\":\"in_progress\""));
+  CHECK(contains(out, "\"deployed\":false"));
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0.0", "production", "completed");
+  OK(versioner_request_progress(h, id, &out));
+  CHECK(contains(out, "\"state\":\"deployed\""));
+  CHECK(contains(out, "\"deployed\":true"));
+  versioner_string_free(out);
+  dr_act(h, id, VERSIONER_STATUS_OK,
+         "{\"action\":\"step_done\",\"step\":\"Check the dashboards\",\"actor\":\"dana\"}");
+  OK(versioner_request(h, id, &out));
+  CHECK(contains(out, "\"status\":\"completed\""));
+  versioner_string_free(out);
+  OK(versioner_requests(h, "{\"status\":\"completed\",\"product\":\"api\"}", &out));
+  CHECK(contains(out, id));
+  versioner_string_free(out);
+  OK(versioner_requests(h, NULL, &out));
+  CHECK(contains(out, id));
+  versioner_string_free(out);
+  OK(versioner_requests(h, "{\"status\":\"draft\"}", &out));
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  /* A rejected slot blocks (and a rejection needs a comment). */
+  OK(versioner_create_request(
+      h,
+      "{\"name\":\"R\",\"versions\":[{\"product_name\":\"web\",\"version\":\"1.0.0\"}],"
+      "\"environments\":[\"production\"],\"slots\":[{\"approval_type\":\"qa\"}],"
+      "\"created_by\":\"dana\"}",
+      &out));
+  json_str(out, "id", rid, sizeof rid);
+  versioner_string_free(out);
+  dr_act(h, rid, VERSIONER_STATUS_OK, "{\"action\":\"submit\",\"actor\":\"dana\"}");
+  dr_act(h, rid, VERSIONER_STATUS_INVALID_INPUT,
+         "{\"action\":\"reject\",\"approval_type\":\"qa\",\"actor\":\"quinn\","
+         "\"actor_role\":\"qa\"}");
+  CHECK(contains(versioner_last_error_message(), "is required to reject a slot"));
+  dr_act(h, rid, VERSIONER_STATUS_OK,
+         "{\"action\":\"reject\",\"approval_type\":\"qa\",\"actor\":\"quinn\","
+         "\"actor_role\":\"qa\",\"comment\":\"fails the smoke tests\"}");
+  EXPECT(VERSIONER_STATUS_DEPLOYMENT_REQUEST_PENDING,
+         versioner_track_deployment(
+             h, event(ev, sizeof ev, "web", "1.0.0", "production", "started", NULL), &out));
+  versioner_string_free(out);
+  CHECK(contains(versioner_last_error_message(), "was rejected (qa by quinn"));
+  dr_act(h, rid, VERSIONER_STATUS_OK, "{\"action\":\"cancel\",\"actor\":\"dana\"}");
+
+  /* Bad input: JSON that does not parse, unknown keys and actions, bad filters. */
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_create_request(h, "{", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "draft_json"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_create_request(h, "[]", &out));
+  CHECK(contains(versioner_last_error_message(), "must be a JSON object"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_create_request(h, "{\"name\":\"x\",\"colour\":\"red\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "colour"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_create_request(h, "{\"name\":\" \",\"created_by\":\"dana\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "`name`"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_update_request(h, id, "nope", &out));
+  CHECK(contains(versioner_last_error_message(), "change_json"));
+  dr_act(h, id, VERSIONER_STATUS_INVALID_INPUT, "{\"action\":\"teleport\",\"actor\":\"dana\"}");
+  CHECK(contains(versioner_last_error_message(), "teleport"));
+  dr_act(h, id, VERSIONER_STATUS_INVALID_INPUT, "{");
+  CHECK(contains(versioner_last_error_message(), "action_json"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_requests(h, "{\"status\":\"open\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "expected one of: draft, in_progress"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_requests(h, "{\"colour\":\"red\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "colour"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_put_request_templates(h, "{\"templates\":[{}]}", &out));
+  CHECK(contains(versioner_last_error_message(), "templates_json"));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8,
+         versioner_create_request(h, "{\"name\":\"\xff\"}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_request(h, "\xff", &out));
+
+  /* Not found. */
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_request(h, "no-such-id", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "deployment request `no-such-id` not found"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_request_progress(h, "no-such-id", &out));
+  dr_act(h, "no-such-id", VERSIONER_STATUS_NOT_FOUND, "{\"action\":\"submit\",\"actor\":\"d\"}");
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_create_request(
+             h,
+             "{\"name\":\"x\",\"versions\":[{\"product_name\":\"api\",\"version\":\"9\"}],"
+             "\"created_by\":\"dana\"}",
+             &out));
+  OK(versioner_delete_request_template(h, "Production change"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_delete_request_template(h, "Production change"));
+  CHECK(contains(versioner_last_error_message(), "template `Production change` not found"));
+
+  /* NULL arguments. */
+  const VersionerHandle *n = NULL;
+  const VersionerStatus NP = VERSIONER_STATUS_NULL_POINTER;
+  EXPECT(NP, versioner_create_request(n, "{}", &out));
+  EXPECT(NP, versioner_create_request(h, NULL, &out));
+  EXPECT(NP, versioner_create_request(h, "{}", NULL));
+  EXPECT(NP, versioner_update_request(n, id, "{}", &out));
+  EXPECT(NP, versioner_update_request(h, NULL, "{}", &out));
+  EXPECT(NP, versioner_update_request(h, id, NULL, &out));
+  EXPECT(NP, versioner_update_request(h, id, "{}", NULL));
+  EXPECT(NP, versioner_act_on_request(n, id, "{}", &out));
+  EXPECT(NP, versioner_act_on_request(h, NULL, "{}", &out));
+  EXPECT(NP, versioner_act_on_request(h, id, NULL, &out));
+  EXPECT(NP, versioner_act_on_request(h, id, "{}", NULL));
+  CHECK(contains(versioner_last_error_message(), "out_json"));
+  EXPECT(NP, versioner_request(n, id, &out));
+  EXPECT(NP, versioner_request(h, NULL, &out));
+  EXPECT(NP, versioner_request(h, id, NULL));
+  EXPECT(NP, versioner_requests(n, NULL, &out));
+  EXPECT(NP, versioner_requests(h, NULL, NULL));
+  EXPECT(NP, versioner_request_progress(n, id, &out));
+  EXPECT(NP, versioner_request_progress(h, NULL, &out));
+  EXPECT(NP, versioner_request_progress(h, id, NULL));
+  EXPECT(NP, versioner_request_templates(n, &out));
+  EXPECT(NP, versioner_request_templates(h, NULL));
+  EXPECT(NP, versioner_put_request_templates(n, "{}", &out));
+  EXPECT(NP, versioner_put_request_templates(h, NULL, &out));
+  EXPECT(NP, versioner_put_request_templates(h, "{}", NULL));
+  EXPECT(NP, versioner_delete_request_template(n, "x"));
+  EXPECT(NP, versioner_delete_request_template(h, NULL));
+  CHECK(contains(versioner_last_error_message(), "name"));
+  OK(versioner_close(h));
+  /* A closed handle. */
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_requests(h, NULL, &out));
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR [API_URL ADMIN_KEY]\n", argv[0]);
@@ -1696,6 +1963,7 @@ int main(int argc, char **argv) {
   test_null_arguments();
   test_tracking();
   test_policy_preflight_and_approvals();
+  test_deployment_requests();
   test_acting_as();
   test_decisions_and_audit();
   test_backup_and_restore();

@@ -4,18 +4,20 @@ Every exception derives from :class:`VersionerError` and carries the stable ``co
 error (``"INVALID_INPUT"``, ``"FLOW_VIOLATION"``, ...), the HTTP status the server would answer
 with and the CLI's exit code. The compiled module picks the class from the code:
 
-=========================  ==============================================================
-class                      codes
-=========================  ==============================================================
-InvalidInputError          ``INVALID_INPUT`` (also a :class:`ValueError`)
-VersionConflictError       ``VERSION_CONFLICT``
-DeploymentBlockedError     ``CONCURRENT_DEPLOYMENT``, ``NO_DEPLOY_WINDOW``,
-                           ``FLOW_VIOLATION``, ``INSUFFICIENT_SOAK_TIME``,
-                           ``APPROVAL_REQUIRED``, ``QUALITY_APPROVAL_REQUIRED``
-NotFoundError              ``NOT_FOUND``
-AuthError                  ``UNAUTHORIZED``, ``FORBIDDEN``
-VersionerError             ``STORAGE``, ``NETWORK``, ``INTERNAL``, ``RATE_LIMITED``
-=========================  ==============================================================
+==============================  =========================================================
+class                           codes
+==============================  =========================================================
+InvalidInputError               ``INVALID_INPUT`` (also a :class:`ValueError`)
+VersionConflictError            ``VERSION_CONFLICT``
+DeploymentBlockedError          ``CONCURRENT_DEPLOYMENT``, ``NO_DEPLOY_WINDOW``,
+                                ``FLOW_VIOLATION``, ``INSUFFICIENT_SOAK_TIME``,
+                                ``APPROVAL_REQUIRED``, ``QUALITY_APPROVAL_REQUIRED``
+DeploymentRequestPendingError   ``DEPLOYMENT_REQUEST_PENDING`` (a DeploymentBlockedError)
+DeploymentRequestRequiredError  ``DEPLOYMENT_REQUEST_REQUIRED`` (a DeploymentBlockedError)
+NotFoundError                   ``NOT_FOUND``
+AuthError                       ``UNAUTHORIZED``, ``FORBIDDEN``
+VersionerError                  ``STORAGE``, ``NETWORK``, ``INTERNAL``, ``RATE_LIMITED``
+==============================  =========================================================
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthError",
     "DeploymentBlockedError",
+    "DeploymentRequestPendingError",
+    "DeploymentRequestRequiredError",
     "InvalidInputError",
     "NotFoundError",
     "VersionConflictError",
@@ -172,6 +176,51 @@ class DeploymentBlockedError(VersionerError):
         self.violations = list(verdict.failures) if verdict is not None else []
 
 
+class DeploymentRequestPendingError(DeploymentBlockedError):
+    """Blocked: a submitted Deployment Request covers the deployment and is not yet approved
+    with its pre-deployment steps done (or one of its required slots was rejected).
+
+    Approve its missing slots and tick its open pre-deployment steps (the message names them),
+    or deactivate and rework it when a slot was rejected. The attributes are
+    :class:`DeploymentBlockedError`'s; ``rule_name`` is ``"Deployment Request: <name>"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "DEPLOYMENT_REQUEST_PENDING",
+        http_status: int = 428,
+        exit_code: int = 5,
+        verdict: Optional[Verdict] = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, http_status=http_status, exit_code=exit_code, verdict=verdict
+        )
+
+
+class DeploymentRequestRequiredError(DeploymentBlockedError):
+    """Blocked: a ``deployment_request_required`` rule wants an approved Deployment Request
+    covering the deployment, and none does (a draft never counts).
+
+    Create and submit one (``create_request``, ``submit_request``) and have its slots
+    approved. The attributes are :class:`DeploymentBlockedError`'s.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "DEPLOYMENT_REQUEST_REQUIRED",
+        http_status: int = 428,
+        exit_code: int = 5,
+        verdict: Optional[Verdict] = None,
+    ) -> None:
+        super().__init__(
+            message, code=code, http_status=http_status, exit_code=exit_code, verdict=verdict
+        )
+
+
 class NotFoundError(VersionerError):
     """The named product, version, deployment, rule or approval does not exist.
 
@@ -218,6 +267,8 @@ for _cls in (
     InvalidInputError,
     VersionConflictError,
     DeploymentBlockedError,
+    DeploymentRequestPendingError,
+    DeploymentRequestRequiredError,
     NotFoundError,
     AuthError,
 ):

@@ -18,11 +18,14 @@ from ._records import (
     DecisionRecord,
     DeliveryReport,
     Deployment,
+    DeploymentRequest,
     DomainEvent,
     Drift,
     Environment,
     Product,
+    Progress,
     ReplayChange,
+    RequestTemplate,
     Rule,
     RuleStatusChange,
     StateMatrix,
@@ -41,6 +44,10 @@ _Instant = Union[datetime, str]
 _Json = Any
 #: A policy: TOML or JSON text, a path to a policy file, or a dict / list of rules.
 _Policy = Union[str, os.PathLike[str], Mapping[str, Any], Sequence[Mapping[str, Any]]]
+#: A Deployment Request's versions: ``(product, version)`` pairs, or product → version.
+_Versions = Union[Sequence[tuple[str, Union[str, int]]], Mapping[str, Union[str, int]]]
+#: A slot: its approval type, or ``{"approval_type": "qa", "optional": False}``.
+_SlotArg = Union[str, Mapping[str, Any]]
 
 def detect_ci(env: Optional[Mapping[str, str]] = None) -> CiInfo:
     """Detects the CI/CD system from environment variables — a mapping, or the process
@@ -335,6 +342,247 @@ class Tracker:
 
         Raises:
             NotFoundError: the product or version was never recorded.
+        """
+
+    # ----- deployment requests -----------------------------------------------------------------
+
+    def create_request(
+        self,
+        name: str,
+        *,
+        versions: Optional[_Versions] = None,
+        environments: Optional[Sequence[str]] = None,
+        slots: Optional[Sequence[_SlotArg]] = None,
+        optional_slots: Optional[Sequence[_SlotArg]] = None,
+        pre_steps: Optional[Sequence[str]] = None,
+        post_steps: Optional[Sequence[str]] = None,
+        template: Optional[str] = None,
+        description: Optional[str] = None,
+        release_notes: Optional[str] = None,
+        issue_links: Optional[Sequence[str]] = None,
+        metadata: Optional[Mapping[str, _Json]] = None,
+        allow_self_approval: Optional[bool] = None,
+        created_by: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Creates a Deployment Request as a draft (it blocks nothing until submitted).
+        ``versions`` names recorded versions, one per product: ``[("api", "1.2.0")]`` or
+        ``{"api": "1.2.0"}``. ``slots`` are required approval types, ``optional_slots``
+        advisory ones; ``pre_steps`` are done before deploying, ``post_steps`` after. A
+        ``template`` fills what is left out. ``allow_self_approval`` defaults to off when an
+        environment is a production one. ``created_by`` may be None when the tracker knows
+        who acts.
+
+        Raises:
+            InvalidInputError: a blank name, two versions of one product, an unknown approval
+                type, a repeated environment or step, a limit exceeded.
+            NotFoundError: a version never recorded, or an unknown template.
+            AuthError: the creator's role may not manage Deployment Requests.
+        """
+
+    def update_request(
+        self,
+        id: str,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        release_notes: Optional[str] = None,
+        issue_links: Optional[Sequence[str]] = None,
+        metadata: Optional[Mapping[str, _Json]] = None,
+        add_versions: Optional[_Versions] = None,
+        remove_versions: Optional[Sequence[str]] = None,
+        environments: Optional[Sequence[str]] = None,
+        slots: Optional[Sequence[_SlotArg]] = None,
+        optional_slots: Optional[Sequence[_SlotArg]] = None,
+        pre_steps: Optional[Sequence[str]] = None,
+        post_steps: Optional[Sequence[str]] = None,
+        allow_self_approval: Optional[bool] = None,
+        actor: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Edits a draft Deployment Request (a release also while submitted): every argument
+        given replaces the request's. ``remove_versions`` names products or version ids.
+        ``release_notes``, ``issue_links`` and ``metadata`` replace the context together.
+
+        Raises:
+            InvalidInputError: the request is not a draft (the message names its status), or
+                a bad field.
+            NotFoundError: no such request, or a version never recorded.
+            AuthError: the actor's role may not manage Deployment Requests.
+        """
+
+    def submit_request(
+        self,
+        id: str,
+        *,
+        comment: Optional[str] = None,
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Submits a draft: it now governs the deployments it covers (``in_progress``, or
+        ``approved`` at once without a required slot).
+
+        Raises:
+            InvalidInputError: not a draft, or no version or environment.
+            NotFoundError: no such request.
+            AuthError: the role may not manage Deployment Requests.
+        """
+
+    def approve_request(
+        self,
+        id: str,
+        approval_type: str,
+        *,
+        comment: Optional[str] = None,
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Fills the first pending slot of ``approval_type`` with an approval by ``actor``
+        (``role``: for an actor that is not a registered principal).
+
+        Raises:
+            InvalidInputError: not in progress or approved, no pending slot of the type, or
+                the actor already decided a slot.
+            AuthError: the role may not grant the type, or the creator may not fill a
+                required slot (self-approval off). Nothing is written.
+            NotFoundError: no such request.
+        """
+
+    def reject_request(
+        self,
+        id: str,
+        approval_type: str,
+        *,
+        comment: Optional[str],
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Fills the first pending slot of ``approval_type`` with a rejection; ``comment``
+        (why) is required. A rejected required slot makes the request ``rejected``.
+
+        Raises:
+            InvalidInputError: no comment, or as :meth:`approve_request`.
+            AuthError: as :meth:`approve_request`.
+            NotFoundError: no such request.
+        """
+
+    def request_step_done(
+        self,
+        id: str,
+        step: str,
+        *,
+        comment: Optional[str] = None,
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Marks the step whose text is ``step`` done; the last post-deployment step of a
+        deployed request completes it.
+
+        Raises:
+            InvalidInputError: an unknown or already done step, or a post-deployment step
+                before every deployment succeeded.
+            NotFoundError: no such request.
+        """
+
+    def deactivate_request(
+        self,
+        id: str,
+        *,
+        comment: Optional[str] = None,
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Returns a submitted request to draft, clearing every slot decision.
+
+        Raises:
+            InvalidInputError: not submitted (the message names its status).
+            NotFoundError: no such request.
+        """
+
+    def cancel_request(
+        self,
+        id: str,
+        *,
+        comment: Optional[str] = None,
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Cancels an open request.
+
+        Raises:
+            InvalidInputError: already completed or cancelled.
+            NotFoundError: no such request.
+        """
+
+    def complete_request(
+        self,
+        id: str,
+        *,
+        comment: Optional[str] = None,
+        actor: Optional[str] = None,
+        role: Optional[str] = None,
+    ) -> DeploymentRequest:
+        """Completes a submitted release (a request without slots or steps) by hand.
+
+        Raises:
+            InvalidInputError: the request has slots or steps, or is not submitted.
+            NotFoundError: no such request.
+        """
+
+    def request(self, id: str) -> DeploymentRequest:
+        """One Deployment Request by id.
+
+        Raises:
+            NotFoundError: no such request.
+        """
+
+    def requests(
+        self,
+        *,
+        status: Optional[str] = None,
+        product: Optional[str] = None,
+        environment: Optional[str] = None,
+        releases_only: bool = False,
+    ) -> list[DeploymentRequest]:
+        """Deployment Requests, newest first, narrowed by every filter given.
+
+        Raises:
+            InvalidInputError: an unknown status (the message names the accepted ones).
+        """
+
+    def request_progress(self, id: str) -> Progress:
+        """A request's progress grid: one cell per product version × environment.
+
+        Raises:
+            NotFoundError: no such request.
+        """
+
+    def request_templates(self) -> list[RequestTemplate]:
+        """Every Deployment Request template, by name."""
+
+    def put_request_templates(
+        self,
+        templates: Union[
+            str,
+            os.PathLike[str],
+            Mapping[str, Any],
+            Sequence[Union[RequestTemplate, Mapping[str, Any]]],
+        ],
+    ) -> list[RequestTemplate]:
+        """Adds or replaces templates by name, all or none, and returns them as stored:
+        template-file text (TOML or JSON), a path to one, ``{"templates": [...]}`` or a list
+        of templates.
+
+        Raises:
+            InvalidInputError: unreadable text, an unknown key, a blank or repeated name, an
+                unknown approval type, a repeated step or environment.
+            AuthError: the actor's role may not manage templates.
+        """
+
+    def delete_request_template(self, name: str) -> None:
+        """Removes the template ``name``.
+
+        Raises:
+            NotFoundError: no such template.
+            AuthError: the actor's role may not manage templates.
         """
 
     def versions(

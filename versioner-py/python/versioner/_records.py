@@ -42,6 +42,8 @@ __all__ = [
     "ApplyReport",
     "Approval",
     "AuditReport",
+    "CoveringRequest",
+    "DeploymentRequest",
     "DeliveryReport",
     "Build",
     "CiInfo",
@@ -56,13 +58,22 @@ __all__ = [
     "PolicyProblem",
     "Preflight",
     "Product",
+    "Progress",
+    "ProgressCell",
     "ReplayChange",
+    "RequestContext",
+    "RequestTemplate",
+    "RequestVersion",
     "Rule",
     "RuleOutcome",
     "RuleStatusChange",
+    "Slot",
+    "SlotSpec",
     "StateCell",
     "StateMatrix",
+    "Step",
     "Stint",
+    "Transition",
     "Verdict",
     "Version",
 ]
@@ -74,13 +85,30 @@ if TYPE_CHECKING:
     #: A rule's status.
     _RuleStatus = Literal["enabled", "report_only", "disabled"]
     #: A rule's kind.
-    _RuleType = Literal["concurrency", "schedule", "flow", "version_approval", "release_approval"]
+    _RuleType = Literal[
+        "concurrency",
+        "schedule",
+        "flow",
+        "version_approval",
+        "release_approval",
+        "deployment_request_required",
+    ]
     #: An environment's type.
     _EnvironmentType = Literal["dev", "test", "staging", "production", "other"]
     #: One rule's result.
     _OutcomeStatus = Literal["passed", "failed", "failed_report_only", "not_applicable"]
     #: How a preflight ended.
     _DecisionOutcome = Literal["allowed", "reported", "blocked", "bypassed"]
+    #: Where a Deployment Request stands.
+    _RequestStatus = Literal[
+        "draft", "in_progress", "approved", "rejected", "completed", "cancelled"
+    ]
+    #: How an approval slot of a Deployment Request stands.
+    _SlotStatus = Literal["pending", "approved", "rejected"]
+    #: When a Deployment Request's step is done.
+    _StepPhase = Literal["pre", "post"]
+    #: How one product × environment cell of a Deployment Request's progress stands.
+    _CellState = Literal["deployed", "not_deployed", "failed", "in_progress"]
 
 _R = TypeVar("_R", bound="_Record")
 
@@ -505,7 +533,7 @@ _RULE_COMMON = (
     "environment_types",
 )
 _RULE_BOOKKEEPING = ("position", "created_at", "updated_at")
-_RULE_DURATIONS = ("soak", "stale_after", "expires_after")
+_RULE_DURATIONS = ("soak", "stale_after", "expires_after", "approval_timeout")
 #: Each kind's own fields (``parameters``), as the core's rule kinds read them.
 _RULE_PARAMETERS: Dict[str, Tuple[str, ...]] = {
     "concurrency": ("max", "per", "stale_after"),
@@ -513,6 +541,7 @@ _RULE_PARAMETERS: Dict[str, Tuple[str, ...]] = {
     "flow": ("prerequisites", "strict_order", "soak"),
     "version_approval": ("approval_types", "environment"),
     "release_approval": ("required", "approver_roles", "expires_after"),
+    "deployment_request_required": ("approval_types", "approval_timeout"),
 }
 
 
@@ -755,11 +784,42 @@ class Stint(_Record):
 
 
 @dataclass(frozen=True)
+class Slot(_Record):
+    """An approval slot of a Deployment Request: one person whose role may grant
+    ``approval_type`` fills it. An ``optional`` slot advises and never blocks."""
+
+    approval_type: str
+    optional: bool
+    status: _SlotStatus
+    decided_by: Optional[str]
+    decided_role: Optional[str] = field(repr=False)
+    decided_at: Optional[datetime] = field(repr=False)
+    comment: Optional[str] = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"decided_at": _time}
+
+
+@dataclass(frozen=True)
+class CoveringRequest(_Record):
+    """A submitted Deployment Request covering a deployment, as a preflight read it: its
+    slots and the pre-deployment steps still open then."""
+
+    id: str = field(repr=False)
+    name: str
+    status: _RequestStatus
+    slots: List[Slot] = field(repr=False, default_factory=list)
+    open_pre_steps: List[str] = field(repr=False, default_factory=list)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"slots": _list_of(Slot)}
+
+
+@dataclass(frozen=True)
 class Facts(_Record):
     """What a preflight was decided on: the recorded state the rules read.
 
     ``stints`` maps each environment a rule in scope named as a prerequisite to the version's
-    :class:`Stint` there; ``approvals`` are the version's approvals that still stood.
+    :class:`Stint` there; ``approvals`` are the version's approvals that still stood;
+    ``deployment_requests`` the submitted Deployment Requests that covered it.
     """
 
     product: str
@@ -773,11 +833,14 @@ class Facts(_Record):
     open_deployments: List[OpenDeployment] = field(repr=False, default_factory=list)
     stints: Dict[str, Stint] = field(repr=False, default_factory=dict)
     approvals: List[Approval] = field(repr=False, default_factory=list)
+    #: The submitted, unfinished Deployment Requests covering the deployment, oldest first.
+    deployment_requests: List[CoveringRequest] = field(repr=False, default_factory=list)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
         "open_deployments": _list_of(OpenDeployment),
         "stints": _dict_of(Stint),
         "approvals": _list_of(Approval),
+        "deployment_requests": _list_of(CoveringRequest),
     }
 
 
@@ -881,3 +944,172 @@ class DomainEvent(_Record):
     hash: Optional[str] = field(repr=False, default=None)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"occurred_at": _time}
+
+
+@dataclass(frozen=True)
+class RequestVersion(_Record):
+    """One product version a Deployment Request deploys."""
+
+    product_name: str
+    version: str
+    version_id: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Step(_Record):
+    """A checklist item of a Deployment Request: done before (``pre``) or after (``post``)
+    deploying, marked done by its text."""
+
+    text: str
+    phase: _StepPhase
+    done_by: Optional[str] = field(repr=False)
+    done_at: Optional[datetime]
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"done_at": _time}
+
+    @property
+    def is_done(self) -> bool:
+        """Whether it is done."""
+        return self.done_at is not None
+
+
+@dataclass(frozen=True)
+class Transition(_Record):
+    """One change of a Deployment Request's status, or one decision on it: ``action``
+    (``created``, ``submitted``, ``slot_approved``, ``step_done``, ``completed``, ...),
+    the status before (``from_status``, None at creation) and after (``to_status``), who
+    (``by``: None when the system did it) and when, with a comment or what it was about."""
+
+    action: str
+    from_status: Optional[_RequestStatus]
+    to_status: _RequestStatus
+    by: Optional[str]
+    at: datetime
+    comment: Optional[str] = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"at": _time}
+    _WIRE: ClassVar[Dict[str, str]] = {"from_status": "from", "to_status": "to"}
+
+
+def _context(value: Any) -> RequestContext:
+    """A request's context; the core leaves out the empty parts, and may leave out all."""
+    return RequestContext._from_wire(value or {})
+
+
+@dataclass(frozen=True)
+class RequestContext(_Record):
+    """A Deployment Request's release notes (Markdown), issue links and free metadata."""
+
+    release_notes: Optional[str] = None
+    issue_links: List[str] = field(default_factory=list)
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeploymentRequest(_Record):
+    """A Deployment Request (DR): one version of each of its products, the environments they
+    go to, the approval slots people fill and the steps to tick before and after deploying.
+
+    While submitted and unfinished it blocks the deployments it covers until it is approved
+    with its pre-deployment steps done; it completes when every version succeeded in every
+    environment and its post-deployment steps are done. ``history`` holds every transition
+    and decision, oldest first.
+    """
+
+    id: str
+    name: str
+    status: _RequestStatus
+    description: Optional[str] = field(repr=False)
+    context: RequestContext = field(repr=False)
+    versions: List[RequestVersion] = field(repr=False)
+    environments: List[str] = field(repr=False)
+    slots: List[Slot] = field(repr=False)
+    steps: List[Step] = field(repr=False)
+    template: Optional[str] = field(repr=False)
+    allow_self_approval: bool = field(repr=False)
+    created_by: str = field(repr=False)
+    created_at: datetime = field(repr=False)
+    updated_at: datetime = field(repr=False)
+    deployed_at: Optional[datetime] = field(repr=False)
+    history: List[Transition] = field(repr=False, default_factory=list)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "context": _context,
+        "versions": _list_of(RequestVersion),
+        "slots": _list_of(Slot),
+        "steps": _list_of(Step),
+        "created_at": _time,
+        "updated_at": _time,
+        "deployed_at": _time,
+        "history": _list_of(Transition),
+    }
+
+    @property
+    def is_release(self) -> bool:
+        """A release in the legacy sense: no slots and no steps (tracking only)."""
+        return not self.slots and not self.steps
+
+    @property
+    def missing_slots(self) -> List[str]:
+        """The required slots not (yet) approved, by approval type."""
+        return [s.approval_type for s in self.slots if not s.optional and s.status != "approved"]
+
+    def open_steps(self, phase: _StepPhase) -> List[str]:
+        """The steps of ``phase`` (``"pre"`` or ``"post"``) not yet done, by text."""
+        return [s.text for s in self.steps if s.phase == phase and not s.is_done]
+
+
+@dataclass(frozen=True)
+class ProgressCell(_Record):
+    """One product × environment of a Deployment Request: how its version stands there and
+    the newest deployment there, if any."""
+
+    product_name: str
+    version: str
+    environment: str
+    state: _CellState
+    deployment_id: Optional[str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Progress(_Record):
+    """A Deployment Request's progress grid: one cell per version and environment, in the
+    request's order; ``deployed`` when every cell is."""
+
+    request_id: str = field(repr=False)
+    status: _RequestStatus
+    deployed: bool
+    cells: List[ProgressCell] = field(repr=False, default_factory=list)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"cells": _list_of(ProgressCell)}
+
+    def cell(self, product: str, environment: str) -> Optional[ProgressCell]:
+        """The cell of ``product`` in ``environment``, if the request targets it."""
+        return next(
+            (c for c in self.cells if c.product_name == product and c.environment == environment),
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class SlotSpec(_Record):
+    """A slot as a template declares it: an approval type, required or ``optional``."""
+
+    approval_type: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class RequestTemplate(_Record):
+    """A template Deployment Requests are created from: its slots, steps, environments,
+    description and self-approval setting fill what a new request leaves out."""
+
+    name: str
+    description: Optional[str] = field(repr=False, default=None)
+    slots: List[SlotSpec] = field(repr=False, default_factory=list)
+    pre_steps: List[str] = field(repr=False, default_factory=list)
+    post_steps: List[str] = field(repr=False, default_factory=list)
+    environments: List[str] = field(repr=False, default_factory=list)
+    allow_self_approval: Optional[bool] = field(repr=False, default=None)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"slots": _list_of(SlotSpec)}
