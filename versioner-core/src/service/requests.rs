@@ -536,7 +536,7 @@ impl Versioner {
             let mut out = Vec::new();
             let mut open = tx.requests(Some(RequestStatus::InProgress))?;
             open.extend(tx.requests(Some(RequestStatus::Approved))?);
-            open.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+            open.sort_by_key(|r| r.created_at);
             for dr in open {
                 let who = acting.principal.as_deref().unwrap_or_default();
                 if !who.is_empty() && dr.decided_by(who).is_some() {
@@ -730,7 +730,7 @@ fn add_versions(tx: &mut dyn Tx, dr: &mut DeploymentRequest, refs: &[VersionRef]
         let version =
             crate::event::required(&format!("versions[{i}].version"), Some(&r.version), 100)?;
         let (p, v) = find_version(tx, &product, &version)?;
-        if seen.iter().any(|s| *s == p.name) {
+        if seen.contains(&p.name) {
             return Err(Error::invalid(
                 "versions",
                 format!(
