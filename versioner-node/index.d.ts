@@ -44,7 +44,8 @@ export declare class Client {
    *
    * A refused deployment rejects with its blocking code (`CONCURRENT_DEPLOYMENT`,
    * `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`,
-   * `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`) and `httpStatus`,
+   * `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`, `DEPLOYMENT_REQUEST_PENDING`,
+   * `DEPLOYMENT_REQUEST_REQUIRED`) and `httpStatus`,
    * `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
    * `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
    */
@@ -209,6 +210,129 @@ export declare class Client {
    * product or environment.
    */
   dora(options: DoraOptions): Promise<DoraReport>
+  /**
+   * Creates a Deployment Request, as a draft (it blocks nothing until submitted):
+   * one recorded version of each product in `versions`, going to `environments`,
+   * once the approval `slots` are filled and the `preSteps` done; with `template`,
+   * the template fills what is left out. Self-approval is off by default when a
+   * target environment is a production one.
+   *
+   * Rejects with `INVALID_INPUT` naming the option at fault (a blank name, two
+   * versions of one product, an unknown approval type in `slots`, a repeated
+   * environment or step, `createdBy` missing when the instance knows no actor),
+   * `NOT_FOUND` for a version never recorded or an unknown template, `FORBIDDEN`
+   * when the creator's role may not manage Deployment Requests (admin,
+   * release_manager, product and developer may). Nothing is written on error.
+   */
+  createRequest(options: RequestOptions): Promise<DeploymentRequest>
+  /**
+   * Changes a draft Deployment Request (a release — one without slots or steps —
+   * also while submitted): every option given replaces the request's.
+   *
+   * Rejects with `INVALID_INPUT` naming the current status when the request is not
+   * a draft, or naming the option at fault; `NOT_FOUND`; `FORBIDDEN`.
+   */
+  updateRequest(id: string, change: RequestChangeOptions): Promise<DeploymentRequest>
+  /**
+   * Submits a draft Deployment Request: `in_progress` (or `approved` at once when it
+   * has no required slot). From now until it completes or is cancelled, a `started`
+   * deployment it covers is blocked (`DEPLOYMENT_REQUEST_PENDING`) until it is
+   * approved with its pre-deployment steps done.
+   *
+   * Rejects with `INVALID_INPUT` when it is not a draft (naming its status) or has
+   * no version (`versions`) or no environment (`environments`); `NOT_FOUND`;
+   * `FORBIDDEN`.
+   */
+  submitRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Fills the first pending slot of `approvalType` with an approval by the actor;
+   * when every required slot is approved the request is `approved`. Recorded with
+   * who, their role, when and the comment.
+   *
+   * Rejects with `FORBIDDEN` when the actor's role may not grant the type, or the
+   * creator fills a required slot while self-approval is off (nothing is written);
+   * `INVALID_INPUT` when the request is not `in_progress` or `approved` (naming its
+   * status), has no pending slot of the type (`approvalType`), or the actor already
+   * decided one of its slots (`actor`); `NOT_FOUND`.
+   */
+  approveRequest(id: string, approvalType: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Fills the first pending slot of `approvalType` with a rejection; a rejected
+   * required slot makes the request `rejected`, and its deployments stay blocked
+   * until it is reworked (`deactivateRequest`) or cancelled.
+   *
+   * Rejects with `INVALID_INPUT` (`comment`) without a comment — say why, so the
+   * requester can act on it — and as `approveRequest` otherwise.
+   */
+  rejectRequest(id: string, approvalType: string, options: RequestActionOptions): Promise<DeploymentRequest>
+  /**
+   * Marks the step whose text is `step` done. A post-deployment step can be done
+   * once the request is approved and every deployment succeeded; the last one
+   * completes the request.
+   *
+   * Rejects with `INVALID_INPUT` (`step`) for a step the request does not have (naming
+   * its steps), one already done, or a post-deployment step too early; `NOT_FOUND`;
+   * `FORBIDDEN`.
+   */
+  requestStepDone(id: string, step: string, options?: RequestStepOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Returns a submitted Deployment Request (`in_progress`, `approved` or `rejected`)
+   * to draft, clearing every slot decision, so it can be reworked.
+   *
+   * Rejects with `INVALID_INPUT` naming its status otherwise; `NOT_FOUND`;
+   * `FORBIDDEN`.
+   */
+  deactivateRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Cancels an open Deployment Request (draft, in progress, approved or rejected):
+   * it no longer covers or blocks anything.
+   *
+   * Rejects with `INVALID_INPUT` naming its status when it is completed or already
+   * cancelled; `NOT_FOUND`; `FORBIDDEN`.
+   */
+  cancelRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Completes a submitted release (a request without slots or steps) by hand,
+   * deployed or not. A request with slots or steps completes by itself once every
+   * deployment succeeded and its post-deployment steps are done.
+   *
+   * Rejects with `INVALID_INPUT` for a request with slots or steps (`action`) or
+   * one not submitted (`status`); `NOT_FOUND`; `FORBIDDEN`.
+   */
+  completeRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * A Deployment Request by id, with its slots, steps and history (rejects with
+   * `NOT_FOUND`).
+   */
+  request(id: string): Promise<DeploymentRequest>
+  /**
+   * Deployment Requests, newest first, filtered by `status`, `product`,
+   * `environment` (names in any case) or `releasesOnly`. Rejects with
+   * `INVALID_INPUT` (`status`, naming the accepted ones) for an unknown status.
+   */
+  requests(options?: RequestsOptions | undefined | null): Promise<Array<DeploymentRequest>>
+  /**
+   * A Deployment Request's progress grid: each version × environment deployed, not
+   * deployed, failed or in progress (its newest deployment there). Rejects with
+   * `NOT_FOUND`.
+   */
+  requestProgress(id: string): Promise<Progress>
+  /** Every Deployment Request template, by name. */
+  requestTemplates(): Promise<Array<RequestTemplate>>
+  /**
+   * Adds or replaces templates by name, all or none, and resolves to them as
+   * stored. Needs a role that manages rules (admin, release_manager).
+   *
+   * Rejects with `INVALID_INPUT` (a blank or repeated name, an unknown approval
+   * type, a repeated step or environment) and `FORBIDDEN`; nothing is written on
+   * error.
+   */
+  putRequestTemplates(templates: Array<RequestTemplateOptions>): Promise<Array<RequestTemplate>>
+  /**
+   * Removes a template (requests created from it keep what it filled in). Rejects
+   * with `NOT_FOUND` and `FORBIDDEN`.
+   */
+  deleteRequestTemplate(name: string): Promise<void>
   /**
    * Lets go of the database (or the server connection): later calls reject with
    * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
@@ -338,7 +462,8 @@ export declare class Versioner {
    *
    * A refused deployment rejects with its blocking code (`CONCURRENT_DEPLOYMENT`,
    * `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`,
-   * `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`) and `httpStatus`,
+   * `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`, `DEPLOYMENT_REQUEST_PENDING`,
+   * `DEPLOYMENT_REQUEST_REQUIRED`) and `httpStatus`,
    * `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
    * `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
    */
@@ -503,6 +628,129 @@ export declare class Versioner {
    * product or environment.
    */
   dora(options: DoraOptions): Promise<DoraReport>
+  /**
+   * Creates a Deployment Request, as a draft (it blocks nothing until submitted):
+   * one recorded version of each product in `versions`, going to `environments`,
+   * once the approval `slots` are filled and the `preSteps` done; with `template`,
+   * the template fills what is left out. Self-approval is off by default when a
+   * target environment is a production one.
+   *
+   * Rejects with `INVALID_INPUT` naming the option at fault (a blank name, two
+   * versions of one product, an unknown approval type in `slots`, a repeated
+   * environment or step, `createdBy` missing when the instance knows no actor),
+   * `NOT_FOUND` for a version never recorded or an unknown template, `FORBIDDEN`
+   * when the creator's role may not manage Deployment Requests (admin,
+   * release_manager, product and developer may). Nothing is written on error.
+   */
+  createRequest(options: RequestOptions): Promise<DeploymentRequest>
+  /**
+   * Changes a draft Deployment Request (a release — one without slots or steps —
+   * also while submitted): every option given replaces the request's.
+   *
+   * Rejects with `INVALID_INPUT` naming the current status when the request is not
+   * a draft, or naming the option at fault; `NOT_FOUND`; `FORBIDDEN`.
+   */
+  updateRequest(id: string, change: RequestChangeOptions): Promise<DeploymentRequest>
+  /**
+   * Submits a draft Deployment Request: `in_progress` (or `approved` at once when it
+   * has no required slot). From now until it completes or is cancelled, a `started`
+   * deployment it covers is blocked (`DEPLOYMENT_REQUEST_PENDING`) until it is
+   * approved with its pre-deployment steps done.
+   *
+   * Rejects with `INVALID_INPUT` when it is not a draft (naming its status) or has
+   * no version (`versions`) or no environment (`environments`); `NOT_FOUND`;
+   * `FORBIDDEN`.
+   */
+  submitRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Fills the first pending slot of `approvalType` with an approval by the actor;
+   * when every required slot is approved the request is `approved`. Recorded with
+   * who, their role, when and the comment.
+   *
+   * Rejects with `FORBIDDEN` when the actor's role may not grant the type, or the
+   * creator fills a required slot while self-approval is off (nothing is written);
+   * `INVALID_INPUT` when the request is not `in_progress` or `approved` (naming its
+   * status), has no pending slot of the type (`approvalType`), or the actor already
+   * decided one of its slots (`actor`); `NOT_FOUND`.
+   */
+  approveRequest(id: string, approvalType: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Fills the first pending slot of `approvalType` with a rejection; a rejected
+   * required slot makes the request `rejected`, and its deployments stay blocked
+   * until it is reworked (`deactivateRequest`) or cancelled.
+   *
+   * Rejects with `INVALID_INPUT` (`comment`) without a comment — say why, so the
+   * requester can act on it — and as `approveRequest` otherwise.
+   */
+  rejectRequest(id: string, approvalType: string, options: RequestActionOptions): Promise<DeploymentRequest>
+  /**
+   * Marks the step whose text is `step` done. A post-deployment step can be done
+   * once the request is approved and every deployment succeeded; the last one
+   * completes the request.
+   *
+   * Rejects with `INVALID_INPUT` (`step`) for a step the request does not have (naming
+   * its steps), one already done, or a post-deployment step too early; `NOT_FOUND`;
+   * `FORBIDDEN`.
+   */
+  requestStepDone(id: string, step: string, options?: RequestStepOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Returns a submitted Deployment Request (`in_progress`, `approved` or `rejected`)
+   * to draft, clearing every slot decision, so it can be reworked.
+   *
+   * Rejects with `INVALID_INPUT` naming its status otherwise; `NOT_FOUND`;
+   * `FORBIDDEN`.
+   */
+  deactivateRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Cancels an open Deployment Request (draft, in progress, approved or rejected):
+   * it no longer covers or blocks anything.
+   *
+   * Rejects with `INVALID_INPUT` naming its status when it is completed or already
+   * cancelled; `NOT_FOUND`; `FORBIDDEN`.
+   */
+  cancelRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * Completes a submitted release (a request without slots or steps) by hand,
+   * deployed or not. A request with slots or steps completes by itself once every
+   * deployment succeeded and its post-deployment steps are done.
+   *
+   * Rejects with `INVALID_INPUT` for a request with slots or steps (`action`) or
+   * one not submitted (`status`); `NOT_FOUND`; `FORBIDDEN`.
+   */
+  completeRequest(id: string, options?: RequestActionOptions | undefined | null): Promise<DeploymentRequest>
+  /**
+   * A Deployment Request by id, with its slots, steps and history (rejects with
+   * `NOT_FOUND`).
+   */
+  request(id: string): Promise<DeploymentRequest>
+  /**
+   * Deployment Requests, newest first, filtered by `status`, `product`,
+   * `environment` (names in any case) or `releasesOnly`. Rejects with
+   * `INVALID_INPUT` (`status`, naming the accepted ones) for an unknown status.
+   */
+  requests(options?: RequestsOptions | undefined | null): Promise<Array<DeploymentRequest>>
+  /**
+   * A Deployment Request's progress grid: each version × environment deployed, not
+   * deployed, failed or in progress (its newest deployment there). Rejects with
+   * `NOT_FOUND`.
+   */
+  requestProgress(id: string): Promise<Progress>
+  /** Every Deployment Request template, by name. */
+  requestTemplates(): Promise<Array<RequestTemplate>>
+  /**
+   * Adds or replaces templates by name, all or none, and resolves to them as
+   * stored. Needs a role that manages rules (admin, release_manager).
+   *
+   * Rejects with `INVALID_INPUT` (a blank or repeated name, an unknown approval
+   * type, a repeated step or environment) and `FORBIDDEN`; nothing is written on
+   * error.
+   */
+  putRequestTemplates(templates: Array<RequestTemplateOptions>): Promise<Array<RequestTemplate>>
+  /**
+   * Removes a template (requests created from it keep what it filled in). Rejects
+   * with `NOT_FOUND` and `FORBIDDEN`.
+   */
+  deleteRequestTemplate(name: string): Promise<void>
   /**
    * Lets go of the database (or the server connection): later calls reject with
    * `INVALID_INPUT` (`field` `this`). Calls already running finish first; closing
@@ -634,7 +882,7 @@ export interface Bands {
 }
 
 /** Why a rule blocks; each code has one HTTP status (409, 423 or 428). */
-export type BlockCode = 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED'
+export type BlockCode = 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'DEPLOYMENT_REQUEST_PENDING' | 'DEPLOYMENT_REQUEST_REQUIRED'
 
 /** A recorded build. */
 export interface Build {
@@ -747,6 +995,9 @@ export interface CatalogChangeOptions {
   extraMetadata?: Record<string, unknown>
 }
 
+/** How one product × environment cell of a Deployment Request's progress stands. */
+export type CellState = 'deployed' | 'not_deployed' | 'failed' | 'in_progress'
+
 /** The counts behind the change failure rate. */
 export interface ChangeFailures {
   /** Failures counted. */
@@ -857,6 +1108,20 @@ export interface ConnectOptions {
    * milliseconds (default 5000).
    */
   connectTimeoutMs?: number
+}
+
+/** A Deployment Request covering a deployment, as a preflight read it. */
+export interface CoveringRequest {
+  /** Its public id. */
+  id: string
+  /** Its name. */
+  name: string
+  /** Its status. */
+  status: RequestStatus
+  /** Its approval slots. */
+  slots: Array<RequestSlot>
+  /** Its pre-deployment steps not yet done. */
+  openPreSteps: Array<string>
 }
 
 /** Allowed or blocked. */
@@ -1055,6 +1320,45 @@ export interface DeploymentOptions {
 }
 
 /**
+ * A Deployment Request: one version of each of its products going to its environments,
+ * once its approval slots are filled and its pre-deployment steps done.
+ */
+export interface DeploymentRequest {
+  /** Public id (UUID). */
+  id: string
+  /** Its name ("Q4 2025 Release"). */
+  name: string
+  /** What it is about. */
+  description?: string
+  /** Release notes, issue links, metadata. */
+  context: RequestContext
+  /** Where it stands. */
+  status: RequestStatus
+  /** The product versions it deploys (one per product). */
+  versions: Array<RequestVersion>
+  /** The environments they go to. */
+  environments: Array<string>
+  /** Its approval slots. */
+  slots: Array<RequestSlot>
+  /** Its checklist, pre-deployment steps first. */
+  steps: Array<RequestStep>
+  /** The template it was created from, if any. */
+  template?: string
+  /** Whether its creator may fill its required slots. */
+  allowSelfApproval: boolean
+  /** Who created it. */
+  createdBy: string
+  /** When. */
+  createdAt: Date
+  /** When it last changed. */
+  updatedAt: Date
+  /** When every version had succeeded in every environment (while approved). */
+  deployedAt?: Date
+  /** Every transition and decision, oldest first. */
+  history: Array<RequestTransition>
+}
+
+/**
  * Detects the CI system and what it says about the run, from `env` (a map of variable
  * names to values, e.g. `process.env`) or, when omitted, from the process environment.
  *
@@ -1189,7 +1493,7 @@ export interface Environment {
 export type EnvironmentType = 'dev' | 'test' | 'staging' | 'production' | 'other'
 
 /** The stable error codes, shared by every Versioner surface. */
-export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL' | 'RATE_LIMITED'
+export type ErrorCode = 'INVALID_INPUT' | 'VERSION_CONFLICT' | 'CONCURRENT_DEPLOYMENT' | 'NO_DEPLOY_WINDOW' | 'FLOW_VIOLATION' | 'INSUFFICIENT_SOAK_TIME' | 'APPROVAL_REQUIRED' | 'QUALITY_APPROVAL_REQUIRED' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'STORAGE' | 'NETWORK' | 'INTERNAL' | 'RATE_LIMITED' | 'DEPLOYMENT_REQUEST_PENDING' | 'DEPLOYMENT_REQUEST_REQUIRED'
 
 /** What a preflight was decided on: the recorded state the rules read. */
 export interface Facts {
@@ -1215,6 +1519,11 @@ export interface Facts {
   stints: Record<string, Stint>
   /** The version's approvals that still stood. */
   approvals: Array<Approval>
+  /**
+   * The submitted, unfinished Deployment Requests (`in_progress`, `approved`, `rejected`)
+   * covering this version going to this environment, oldest first.
+   */
+  deploymentRequests: Array<CoveringRequest>
 }
 
 /** What the server says about itself. */
@@ -1323,6 +1632,35 @@ export interface Product {
   createdAt: Date
 }
 
+/** A Deployment Request's progress: product × environment. */
+export interface Progress {
+  /** The request's id. */
+  requestId: string
+  /** Its status. */
+  status: RequestStatus
+  /**
+   * One cell per version and environment, in the request's order (by product, then
+   * environment).
+   */
+  cells: Array<ProgressCell>
+  /** Whether every cell is deployed. */
+  deployed: boolean
+}
+
+/** One product × environment cell of a Deployment Request's progress. */
+export interface ProgressCell {
+  /** The product. */
+  productName: string
+  /** The request's version of it. */
+  version: string
+  /** The environment. */
+  environment: string
+  /** How it stands there. */
+  state: CellState
+  /** The newest deployment there, if any. */
+  deploymentId?: string
+}
+
 /** A recorded decision that a policy would now decide otherwise (`was` → `now`). */
 export interface ReplayChange {
   /** The decision's id. */
@@ -1345,6 +1683,261 @@ export interface ReplayChange {
   failedNow: Array<string>
 }
 
+/**
+ * Who acts on a Deployment Request, and why: `submitRequest(id, options)`,
+ * `approveRequest(id, type, options)`, `rejectRequest(...)`, `deactivateRequest`,
+ * `cancelRequest`, `completeRequest`.
+ */
+export interface RequestActionOptions {
+  /** A comment, recorded in the request's history (required to reject). */
+  comment?: string
+  /**
+   * Who acts: optional when the instance knows who acts (a `Client`: its key's principal;
+   * a `Versioner` acting as someone), and then that name if given.
+   */
+  actor?: string
+  /**
+   * The actor's role, for an actor that is not a registered principal (a registered one's
+   * role is its own; in process, absent means admin). Filling a slot needs a role that may
+   * grant its type.
+   */
+  role?: string
+}
+
+/**
+ * A change to a draft Deployment Request: `updateRequest(id, change)`. Every option given
+ * replaces the request's; those left out stay. A release (a request without slots or steps)
+ * may be changed while submitted too.
+ */
+export interface RequestChangeOptions {
+  /** A new name. */
+  name?: string
+  /** A new description (`''` clears it). */
+  description?: string
+  /**
+   * New release notes. `releaseNotes`, `issueLinks` and `metadata` are replaced together:
+   * when any of them is given, those left out are cleared.
+   */
+  releaseNotes?: string
+  /** New issue links (see `releaseNotes`). */
+  issueLinks?: Array<string>
+  /** New metadata (see `releaseNotes`). */
+  metadata?: Record<string, unknown>
+  /** Versions to add (a product already in the request moves to this version). */
+  addVersions?: Array<VersionRef>
+  /** Versions to remove, by product name or version id. */
+  removeVersions?: Array<string>
+  /** New target environments. */
+  environments?: Array<string>
+  /**
+   * New required slots. `slots` and `optionalSlots` are replaced together: when either is
+   * given, the slots become exactly those given.
+   */
+  slots?: Array<string>
+  /** New optional slots (see `slots`). */
+  optionalSlots?: Array<string>
+  /** New pre-deployment steps. */
+  preSteps?: Array<string>
+  /** New post-deployment steps. */
+  postSteps?: Array<string>
+  /** Whether the creator may fill required slots. */
+  allowSelfApproval?: boolean
+  /**
+   * Who changes it: optional when the instance knows who acts, and then that name if
+   * given.
+   */
+  actor?: string
+}
+
+/** Release notes, issue links and free metadata of a Deployment Request. */
+export interface RequestContext {
+  /** Release notes (Markdown). */
+  releaseNotes?: string
+  /** Links to issues, tickets, change records (`[]` when none). */
+  issueLinks: Array<string>
+  /** Anything else (`{}` when none). */
+  metadata: Record<string, any>
+}
+
+/**
+ * A new Deployment Request: `createRequest(options)`. It starts as a draft, which blocks
+ * nothing until submitted. With `template`, the template's slots, steps, environments and
+ * description fill what is left out here.
+ */
+export interface RequestOptions {
+  /** Its name ("Q4 2025 Release"). */
+  name: string
+  /** The product versions it deploys, one per product (each recorded before). */
+  versions?: Array<VersionRef>
+  /** The environments they go to. */
+  environments?: Array<string>
+  /**
+   * The approval types of its required slots (`qa`, `security`, ... or one the policy
+   * declares): each is filled by one person whose role may grant the type.
+   */
+  slots?: Array<string>
+  /** The approval types of its optional (advisory) slots: they neither block nor reject. */
+  optionalSlots?: Array<string>
+  /** Steps to do before deploying: deployments wait for them. */
+  preSteps?: Array<string>
+  /**
+   * Steps to do after every deployment succeeded: the request completes when they are
+   * done.
+   */
+  postSteps?: Array<string>
+  /** The name of a template to start from. */
+  template?: string
+  /** What it is about. */
+  description?: string
+  /** Release notes (Markdown). */
+  releaseNotes?: string
+  /** Links to issues, tickets, change records. */
+  issueLinks?: Array<string>
+  /** Anything else, as a JSON object. */
+  metadata?: Record<string, unknown>
+  /**
+   * Whether its creator may fill its required slots (default: not when a target
+   * environment is a production one, unless the template says otherwise).
+   */
+  allowSelfApproval?: boolean
+  /**
+   * Who creates it: optional when the instance knows who acts (a `Client`: its key's
+   * principal; a `Versioner` acting as someone), and then that name if given.
+   */
+  createdBy?: string
+}
+
+/**
+ * An approval slot of a Deployment Request: one person whose role may grant
+ * `approvalType` fills it.
+ */
+export interface RequestSlot {
+  /** The approval type (`qa`, `security`, ... or one the policy declares). */
+  approvalType: string
+  /** Advisory: an optional slot neither blocks nor rejects. */
+  optional: boolean
+  /** Its decision. */
+  status: SlotStatus
+  /** Who decided. */
+  decidedBy?: string
+  /** The decider's role when deciding. */
+  decidedRole?: string
+  /** When. */
+  decidedAt?: Date
+  /** The decider's comment. */
+  comment?: string
+}
+
+/** Filters for `requests`; every one optional. */
+export interface RequestsOptions {
+  /** Only this status. */
+  status?: RequestStatus
+  /** Only those with a version of this product. */
+  product?: string
+  /** Only those targeting this environment. */
+  environment?: string
+  /** Only releases (requests without slots or steps). */
+  releasesOnly?: boolean
+}
+
+/** Where a Deployment Request stands. */
+export type RequestStatus = 'draft' | 'in_progress' | 'approved' | 'rejected' | 'completed' | 'cancelled'
+
+/** A checklist item of a Deployment Request. */
+export interface RequestStep {
+  /** What to do (steps are marked done by this text). */
+  text: string
+  /** Before or after deploying. */
+  phase: StepPhase
+  /** Who marked it done. */
+  doneBy?: string
+  /** When. */
+  doneAt?: Date
+}
+
+/** Who marks a step done: `requestStepDone(id, step, options)`. */
+export interface RequestStepOptions {
+  /** Who marks it: optional when the instance knows who acts, and then that name if given. */
+  actor?: string
+  /** The actor's role, for an actor that is not a registered principal. */
+  role?: string
+}
+
+/**
+ * A template Deployment Requests are created from: what it gives fills what a new request
+ * leaves empty.
+ */
+export interface RequestTemplate {
+  /** Its name (unique). */
+  name: string
+  /** What it is for (the request's description when it gives none). */
+  description?: string
+  /** Default slots. */
+  slots: Array<SlotSpec>
+  /** Default pre-deployment steps. */
+  preSteps: Array<string>
+  /** Default post-deployment steps. */
+  postSteps: Array<string>
+  /** The environments it applies to (the request's targets when it names none). */
+  environments: Array<string>
+  /**
+   * Whether the creator may fill required slots (absent: not when a target environment
+   * is a production one).
+   */
+  allowSelfApproval?: boolean
+}
+
+/**
+ * A template to add or replace: `putRequestTemplates(templates)`. A template read back from
+ * `requestTemplates()` is one.
+ */
+export interface RequestTemplateOptions {
+  /** Its name (unique; an existing template of this name is replaced). */
+  name: string
+  /** What it is for (the request's description when it gives none). */
+  description?: string
+  /** Default slots. */
+  slots?: Array<SlotSpecOptions>
+  /** Default pre-deployment steps. */
+  preSteps?: Array<string>
+  /** Default post-deployment steps. */
+  postSteps?: Array<string>
+  /** The environments it applies to (the request's targets when it names none). */
+  environments?: Array<string>
+  /** Whether the creator may fill required slots. */
+  allowSelfApproval?: boolean
+}
+
+/** One change of a Deployment Request's status, or one decision on it. */
+export interface RequestTransition {
+  /**
+   * What happened: `created`, `submitted`, `approved`, `rejected`, `slot_approved`,
+   * `slot_rejected`, `step_done`, `deployed`, `completed`, `deactivated`, `cancelled`,
+   * `updated`.
+   */
+  action: string
+  /** The status before (absent for `created`). */
+  from?: RequestStatus
+  /** The status after. */
+  to: RequestStatus
+  /** Who (absent when Versioner did it, e.g. completion by a deployment). */
+  by?: string
+  /** When. */
+  at: Date
+  /** A comment, or what the action was about (the slot type, the step). */
+  comment?: string
+}
+
+/** One product version a Deployment Request deploys. */
+export interface RequestVersion {
+  /** The product. */
+  productName: string
+  /** The version. */
+  version: string
+  /** The version's public id. */
+  versionId: string
+}
+
 /** Who revokes an approval, and why: `revokeApproval(id, options)`. */
 export interface RevokeOptions {
   /** Who revokes it: optional when the instance knows who acts. */
@@ -1360,7 +1953,10 @@ export interface RevokeOptions {
 export interface RuleDefinition {
   /** Unique name. */
   name: string
-  /** The kind: `concurrency`, `schedule`, `flow`, `version_approval` or `release_approval`. */
+  /**
+   * The kind: `concurrency`, `schedule`, `flow`, `version_approval`, `release_approval` or
+   * `deployment_request_required`.
+   */
   type: RuleType
   /** `enabled` (default), `report_only` or `disabled`. */
   status?: RuleStatus
@@ -1392,7 +1988,10 @@ export interface RuleDefinition {
   strictOrder?: boolean
   /** Flow: how long the version must have run in each prerequisite (`24h`). */
   soak?: string
-  /** Version approval: the approval types required (`qa`, `security`, ...). */
+  /**
+   * Version approval: the approval types required (`qa`, `security`, ...). Deployment
+   * Request required: the approval types the covering request must hold approved.
+   */
   approvalTypes?: Array<string>
   /** Version approval: where the approvals must have been granted. */
   environment?: string
@@ -1402,6 +2001,8 @@ export interface RuleDefinition {
   approverRoles?: Array<string>
   /** Release approval: approvals older than this no longer count (`7d`). */
   expiresAfter?: string
+  /** Deployment Request required: slot approvals older than this no longer count (`3d`). */
+  approvalTimeout?: string
 }
 
 /** What one rule said about one deployment. */
@@ -1460,7 +2061,7 @@ export interface RuleStatusOptions {
 }
 
 /** The kind of a rule. */
-export type RuleType = 'concurrency' | 'schedule' | 'flow' | 'version_approval' | 'release_approval'
+export type RuleType = 'concurrency' | 'schedule' | 'flow' | 'version_approval' | 'release_approval' | 'deployment_request_required'
 
 /**
  * One window of a schedule rule. Times are wall-clock times in the rule's `timezone`:
@@ -1480,6 +2081,25 @@ export interface ScheduleWindow {
   /** Days of a monthly window (1–31). */
   daysOfMonth?: Array<number>
 }
+
+/** A slot as a template declares it. */
+export interface SlotSpec {
+  /** The approval type. */
+  approvalType: string
+  /** Advisory (non-blocking). */
+  optional: boolean
+}
+
+/** A slot a template declares: `{ approvalType, optional }`. */
+export interface SlotSpecOptions {
+  /** The approval type. */
+  approvalType: string
+  /** Advisory (non-blocking); default `false`. */
+  optional?: boolean
+}
+
+/** How an approval slot of a Deployment Request stands. */
+export type SlotStatus = 'pending' | 'approved' | 'rejected'
 
 /**
  * How `new Versioner(path, options)` uses a SQLite database. The TypeScript interface
@@ -1535,6 +2155,9 @@ export interface StateOptions {
 /** A build or deployment status: `pending`, `started`, `completed`, `failed` or `aborted`. */
 export type Status = 'pending' | 'started' | 'completed' | 'failed' | 'aborted'
 
+/** When a step of a Deployment Request is done: before or after deploying. */
+export type StepPhase = 'pre' | 'post'
+
 /** How a version fared in one environment, as a preflight saw it. */
 export interface Stint {
   /** Its first successful deployment there. */
@@ -1587,7 +2210,10 @@ export interface StoredRule {
   strictOrder?: boolean
   /** Flow: how long the version must have run in each prerequisite (`24h`). */
   soak?: string
-  /** Version approval: the approval types required. */
+  /**
+   * Version approval: the approval types required. Deployment Request required: the
+   * approval types the covering request must hold approved.
+   */
   approvalTypes?: Array<string>
   /** Version approval: where the approvals must have been granted. */
   environment?: string
@@ -1597,6 +2223,8 @@ export interface StoredRule {
   approverRoles?: Array<string>
   /** Release approval: approvals older than this no longer count (`7d`). */
   expiresAfter?: string
+  /** Deployment Request required: slot approvals older than this no longer count (`3d`). */
+  approvalTimeout?: string
   /** Its position in evaluation order. */
   position: number
   /** When it was created. */
@@ -1708,6 +2336,14 @@ export interface VersionerError {
   violations?: Array<RuleOutcome>
   /** Blocked: the whole verdict, every rule's outcome included. */
   verdict?: Verdict
+}
+
+/** A product version a Deployment Request deploys: `{ productName, version }`. */
+export interface VersionRef {
+  /** The product (must have been recorded). */
+  productName: string
+  /** The version (must have been recorded). */
+  version: string | number
 }
 
 /** Filters for `violations`; every one optional. */

@@ -25,6 +25,9 @@ test('every documented method exists on both classes', () => {
     'deleteRule', 'ruleHistory', 'setRuleStatus', 'applyPolicy', 'applyPolicyFile', 'approve',
     'revokeApproval', 'approvals', 'versions', 'version', 'versionById', 'versionsBySha', 'history',
     'state', 'drift', 'products', 'environments', 'setEnvironmentType', 'close',
+    'createRequest', 'updateRequest', 'submitRequest', 'approveRequest', 'rejectRequest', 'requestStepDone',
+    'deactivateRequest', 'cancelRequest', 'completeRequest', 'request', 'requests', 'requestProgress',
+    'requestTemplates', 'putRequestTemplates', 'deleteRequestTemplate',
   ]
   for (const m of shared) assert.equal(typeof Versioner.prototype[m], 'function', `Versioner.${m}`)
   for (const m of [...shared, 'health']) assert.equal(typeof Client.prototype[m], 'function', `Client.${m}`)

@@ -43,6 +43,10 @@ const MIRRORS = {
   ReplayChange: 'ReplayChange',
   AuditReport: 'AuditReport',
   DomainEvent: 'DomainEvent',
+  DeploymentRequest: 'DeploymentRequest',
+  Progress: 'Progress',
+  RequestTemplate: 'RequestTemplate',
+  CoveringRequest: 'CoveringRequest',
 }
 
 /** Core records the addon does not expose, and why. */

@@ -52,6 +52,11 @@ pub enum ErrorCode {
     Internal,
     /// Over a server's rate limit; retry after its `Retry-After` (429).
     RateLimited,
+    /// Blocked: a submitted Deployment Request covers the deployment and is not yet approved
+    /// with its pre-deployment steps done (428).
+    DeploymentRequestPending,
+    /// Blocked: no approved Deployment Request covers the deployment (428).
+    DeploymentRequestRequired,
 }
 
 /// One problem in a policy, by rule and field (names as in a policy file).
@@ -110,6 +115,8 @@ impl ErrorCode {
             CoreCode::Network => ErrorCode::Network,
             CoreCode::Internal => ErrorCode::Internal,
             CoreCode::RateLimited => ErrorCode::RateLimited,
+            CoreCode::DeploymentRequestPending => ErrorCode::DeploymentRequestPending,
+            CoreCode::DeploymentRequestRequired => ErrorCode::DeploymentRequestRequired,
         }
     }
 }
@@ -140,7 +147,9 @@ fn describe(err: &Error) -> VersionerError {
         | CoreCode::FlowViolation
         | CoreCode::InsufficientSoakTime
         | CoreCode::ApprovalRequired
-        | CoreCode::QualityApprovalRequired => {
+        | CoreCode::QualityApprovalRequired
+        | CoreCode::DeploymentRequestPending
+        | CoreCode::DeploymentRequestRequired => {
             if let Some(v) = err.verdict() {
                 e.http_status = v.http_status().map_or(e.http_status, u32::from);
                 e.retry_after = v.retry_after();

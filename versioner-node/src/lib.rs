@@ -7,7 +7,8 @@
 //!   class (remote, over HTTP). Both get the shared methods from `surface`, over a
 //!   `backend` implementing the core's `Tracker`.
 //! - `options` and `records`: what methods take and resolve to; napi-rs writes the
-//!   TypeScript definitions (`index.d.ts`) from them.
+//!   TypeScript definitions (`index.d.ts`) from them. `requests`: the options of the
+//!   Deployment Request methods, flat and camelCase, and their conversion to the core's.
 //! - `task`: storage calls run on the libuv thread pool and return promises.
 //! - `error`: core errors become `Error`s with `code`, `httpStatus` and, for a policy
 //!   rejection, the verdict.
@@ -24,6 +25,7 @@ mod input;
 mod naming;
 mod options;
 mod records;
+mod requests;
 mod subscription;
 mod surface;
 mod task;

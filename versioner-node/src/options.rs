@@ -229,7 +229,8 @@ pub struct RuleDefinition {
     /// Unique name.
     #[serde(default)]
     pub name: String,
-    /// The kind: `concurrency`, `schedule`, `flow`, `version_approval` or `release_approval`.
+    /// The kind: `concurrency`, `schedule`, `flow`, `version_approval`, `release_approval` or
+    /// `deployment_request_required`.
     #[serde(rename = "type", default)]
     #[napi(js_name = "type", ts_type = "RuleType")]
     pub rule_type: String,
@@ -282,7 +283,8 @@ pub struct RuleDefinition {
     /// Flow: how long the version must have run in each prerequisite (`24h`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soak: Option<String>,
-    /// Version approval: the approval types required (`qa`, `security`, ...).
+    /// Version approval: the approval types required (`qa`, `security`, ...). Deployment
+    /// Request required: the approval types the covering request must hold approved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_types: Option<Vec<String>>,
     /// Version approval: where the approvals must have been granted.
@@ -297,6 +299,9 @@ pub struct RuleDefinition {
     /// Release approval: approvals older than this no longer count (`7d`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<String>,
+    /// Deployment Request required: slot approvals older than this no longer count (`3d`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_timeout: Option<String>,
     /// Accepted and ignored, so a rule read back from `rules()` can be passed to `updateRule`.
     #[serde(default, skip_serializing)]
     #[napi(skip_typescript)]

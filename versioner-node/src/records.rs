@@ -97,6 +97,10 @@ pub fn record_from_core_for_tests<'env>(
         "ReplayChange" => to_js::<ReplayChange>(env, json),
         "AuditReport" => to_js::<AuditReport>(env, json),
         "DomainEvent" => to_js::<DomainEvent>(env, json),
+        "DeploymentRequest" => to_js::<DeploymentRequest>(env, json),
+        "Progress" => to_js::<Progress>(env, json),
+        "RequestTemplate" => to_js::<RequestTemplate>(env, json),
+        "CoveringRequest" => to_js::<CoveringRequest>(env, json),
         other => Err(crate::error::to_js(
             env,
             &versioner_core::Error::internal(format!(
@@ -168,6 +172,9 @@ pub enum RuleType {
     VersionApproval,
     /// N distinct approvers for a deployment to the environment.
     ReleaseApproval,
+    /// An approved Deployment Request must cover the deployment (also the type of the
+    /// outcome each submitted Deployment Request covering a deployment adds to its verdict).
+    DeploymentRequestRequired,
 }
 
 /// The result of one rule.
@@ -224,6 +231,11 @@ pub enum BlockCode {
     ApprovalRequired,
     /// A required quality approval is missing (428).
     QualityApprovalRequired,
+    /// A submitted Deployment Request covers the deployment and is not yet approved with its
+    /// pre-deployment steps done (428).
+    DeploymentRequestPending,
+    /// No approved Deployment Request covers the deployment (428).
+    DeploymentRequestRequired,
 }
 
 /// How a preflight ended.
@@ -632,7 +644,8 @@ pub struct StoredRule {
     pub strict_order: Option<bool>,
     /// Flow: how long the version must have run in each prerequisite (`24h`).
     pub soak: Option<String>,
-    /// Version approval: the approval types required.
+    /// Version approval: the approval types required. Deployment Request required: the
+    /// approval types the covering request must hold approved.
     pub approval_types: Option<Vec<String>>,
     /// Version approval: where the approvals must have been granted.
     pub environment: Option<String>,
@@ -642,6 +655,8 @@ pub struct StoredRule {
     pub approver_roles: Option<Vec<String>>,
     /// Release approval: approvals older than this no longer count (`7d`).
     pub expires_after: Option<String>,
+    /// Deployment Request required: slot approvals older than this no longer count (`3d`).
+    pub approval_timeout: Option<String>,
     /// Its position in evaluation order.
     pub position: i64,
     /// When it was created.
@@ -854,6 +869,10 @@ pub struct Facts {
     pub stints: HashMap<String, Stint>,
     /// The version's approvals that still stood.
     pub approvals: Vec<Approval>,
+    /// The submitted, unfinished Deployment Requests (`in_progress`, `approved`, `rejected`)
+    /// covering this version going to this environment, oldest first.
+    #[serde(default)]
+    pub deployment_requests: Vec<CoveringRequest>,
 }
 
 /// A deployment open in the target environment when a preflight was decided.
@@ -1107,4 +1126,275 @@ pub struct DoraReport {
     pub definitions: Value,
     /// The weekly series, when asked for.
     pub series: Option<Vec<DoraFigures>>,
+}
+
+/// Where a Deployment Request stands.
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Being written; blocks nothing.
+    Draft,
+    /// Submitted: waiting for its approval slots.
+    InProgress,
+    /// Every required slot approved.
+    Approved,
+    /// A required slot was rejected: its deployments stay blocked.
+    Rejected,
+    /// Deployed everywhere it targets, post-deployment steps done.
+    Completed,
+    /// Withdrawn.
+    Cancelled,
+}
+
+/// How an approval slot of a Deployment Request stands.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotStatus {
+    /// Nobody has decided yet.
+    Pending,
+    /// Approved.
+    Approved,
+    /// Rejected.
+    Rejected,
+}
+
+/// When a step of a Deployment Request is done: before or after deploying.
+#[napi(string_enum = "lowercase")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepPhase {
+    /// Before deploying: deployments wait for it.
+    Pre,
+    /// After every deployment succeeded: the request completes when these are done.
+    Post,
+}
+
+/// How one product × environment cell of a Deployment Request's progress stands.
+#[napi(string_enum = "snake_case")]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellState {
+    /// Its newest deployment there completed.
+    Deployed,
+    /// Never deployed there.
+    NotDeployed,
+    /// Its newest deployment there failed or was aborted.
+    Failed,
+    /// Its newest deployment there is queued or running.
+    InProgress,
+}
+
+/// One product version a Deployment Request deploys.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestVersion {
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The version's public id.
+    pub version_id: String,
+}
+
+/// An approval slot of a Deployment Request: one person whose role may grant
+/// `approvalType` fills it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSlot {
+    /// The approval type (`qa`, `security`, ... or one the policy declares).
+    pub approval_type: String,
+    /// Advisory: an optional slot neither blocks nor rejects.
+    pub optional: bool,
+    /// Its decision.
+    pub status: SlotStatus,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// The decider's role when deciding.
+    pub decided_role: Option<String>,
+    /// When.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The decider's comment.
+    pub comment: Option<String>,
+}
+
+/// A checklist item of a Deployment Request.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestStep {
+    /// What to do (steps are marked done by this text).
+    pub text: String,
+    /// Before or after deploying.
+    pub phase: StepPhase,
+    /// Who marked it done.
+    pub done_by: Option<String>,
+    /// When.
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// One change of a Deployment Request's status, or one decision on it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestTransition {
+    /// What happened: `created`, `submitted`, `approved`, `rejected`, `slot_approved`,
+    /// `slot_rejected`, `step_done`, `deployed`, `completed`, `deactivated`, `cancelled`,
+    /// `updated`.
+    pub action: String,
+    /// The status before (absent for `created`).
+    pub from: Option<RequestStatus>,
+    /// The status after.
+    pub to: RequestStatus,
+    /// Who (absent when Versioner did it, e.g. completion by a deployment).
+    pub by: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// A comment, or what the action was about (the slot type, the step).
+    pub comment: Option<String>,
+}
+
+/// Release notes, issue links and free metadata of a Deployment Request.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestContext {
+    /// Release notes (Markdown).
+    #[serde(default)]
+    pub release_notes: Option<String>,
+    /// Links to issues, tickets, change records (`[]` when none).
+    #[serde(default)]
+    pub issue_links: Vec<String>,
+    /// Anything else (`{}` when none).
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+/// A Deployment Request: one version of each of its products going to its environments,
+/// once its approval slots are filled and its pre-deployment steps done.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentRequest {
+    /// Public id (UUID).
+    pub id: String,
+    /// Its name ("Q4 2025 Release").
+    pub name: String,
+    /// What it is about.
+    pub description: Option<String>,
+    /// Release notes, issue links, metadata.
+    pub context: RequestContext,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// The product versions it deploys (one per product).
+    pub versions: Vec<RequestVersion>,
+    /// The environments they go to.
+    pub environments: Vec<String>,
+    /// Its approval slots.
+    pub slots: Vec<RequestSlot>,
+    /// Its checklist, pre-deployment steps first.
+    pub steps: Vec<RequestStep>,
+    /// The template it was created from, if any.
+    pub template: Option<String>,
+    /// Whether its creator may fill its required slots.
+    pub allow_self_approval: bool,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When every version had succeeded in every environment (while approved).
+    pub deployed_at: Option<DateTime<Utc>>,
+    /// Every transition and decision, oldest first.
+    pub history: Vec<RequestTransition>,
+}
+
+/// One product × environment cell of a Deployment Request's progress.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressCell {
+    /// The product.
+    pub product_name: String,
+    /// The request's version of it.
+    pub version: String,
+    /// The environment.
+    pub environment: String,
+    /// How it stands there.
+    pub state: CellState,
+    /// The newest deployment there, if any.
+    pub deployment_id: Option<String>,
+}
+
+/// A Deployment Request's progress: product × environment.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    /// The request's id.
+    pub request_id: String,
+    /// Its status.
+    pub status: RequestStatus,
+    /// One cell per version and environment, in the request's order (by product, then
+    /// environment).
+    pub cells: Vec<ProgressCell>,
+    /// Whether every cell is deployed.
+    pub deployed: bool,
+}
+
+/// A slot as a template declares it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotSpec {
+    /// The approval type.
+    pub approval_type: String,
+    /// Advisory (non-blocking).
+    pub optional: bool,
+}
+
+/// A template Deployment Requests are created from: what it gives fills what a new request
+/// leaves empty.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestTemplate {
+    /// Its name (unique).
+    pub name: String,
+    /// What it is for (the request's description when it gives none).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default slots.
+    pub slots: Vec<SlotSpec>,
+    /// Default pre-deployment steps.
+    pub pre_steps: Vec<String>,
+    /// Default post-deployment steps.
+    pub post_steps: Vec<String>,
+    /// The environments it applies to (the request's targets when it names none).
+    pub environments: Vec<String>,
+    /// Whether the creator may fill required slots (absent: not when a target environment
+    /// is a production one).
+    #[serde(default)]
+    pub allow_self_approval: Option<bool>,
+}
+
+/// A Deployment Request covering a deployment, as a preflight read it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoveringRequest {
+    /// Its public id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: RequestStatus,
+    /// Its approval slots.
+    pub slots: Vec<RequestSlot>,
+    /// Its pre-deployment steps not yet done.
+    pub open_pre_steps: Vec<String>,
 }

@@ -73,8 +73,42 @@ pub(crate) mod prelude {
         ApplyReport, Approval, Build, DecisionRecord, Deployment, DoraReport, Drift, Environment,
         Product, RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
     };
+    pub(crate) use crate::records::{DeploymentRequest, Progress, RequestTemplate};
+    pub(crate) use crate::requests::{
+        Call, RequestChangeOptions, RequestOptions, RequestStepOptions, RequestsOptions,
+        rename_fields,
+    };
     pub(crate) use crate::task::Op;
+    pub(crate) use versioner_core::RequestAction;
     pub(crate) use versioner_core::input::PolicyInput;
+}
+
+/// Acts on the Deployment Request `id` through the core's `act_on_request`: the shared body
+/// of `submitRequest`, `approveRequest`, `requestStepDone`, ... (`action` already parsed, or
+/// the parse error). An `INVALID_INPUT` names the option the caller wrote (`role`, not
+/// `actor_role`).
+pub(crate) fn act(
+    backend: versioner_core::Result<crate::backend::Backend>,
+    id: versioner_core::Result<String>,
+    action: versioner_core::Result<versioner_core::RequestActionRequest>,
+) -> napi::bindgen_prelude::AsyncTask<crate::task::Op<crate::records::DeploymentRequest>> {
+    crate::task::Op::run(move || {
+        let (b, id, action) = (backend?, id?, action?);
+        let dr = b
+            .tracker()
+            .act_on_request(&id, &action)
+            .map_err(|e| crate::requests::rename_fields(e, crate::requests::Call::Other))?;
+        crate::records::from_core(&dr)
+    })
+}
+
+/// Parses the optional options of a Deployment Request action and builds the action.
+pub(crate) fn action_options(
+    options: &Unknown<'_>,
+    action: versioner_core::Result<versioner_core::RequestAction>,
+) -> versioner_core::Result<versioner_core::RequestActionRequest> {
+    let o = input::options::<crate::requests::RequestActionOptions>(options, "options", true)?;
+    Ok(o.into_core(action?))
 }
 
 /// Stamps the shared methods onto a `#[napi]` class with a `backend: Slot` field.
@@ -105,7 +139,8 @@ macro_rules! tracker_methods {
             ///
             /// A refused deployment rejects with its blocking code (`CONCURRENT_DEPLOYMENT`,
             /// `NO_DEPLOY_WINDOW`, `FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`,
-            /// `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`) and `httpStatus`,
+            /// `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`, `DEPLOYMENT_REQUEST_PENDING`,
+            /// `DEPLOYMENT_REQUEST_REQUIRED`) and `httpStatus`,
             /// `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
             /// `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
             #[napi(
@@ -665,6 +700,319 @@ macro_rules! tracker_methods {
                     let q = opts?.into_query()?;
                     from_core(&b?.tracker().dora(&q)?)
                 })
+            }
+
+            /// Creates a Deployment Request, as a draft (it blocks nothing until submitted):
+            /// one recorded version of each product in `versions`, going to `environments`,
+            /// once the approval `slots` are filled and the `preSteps` done; with `template`,
+            /// the template fills what is left out. Self-approval is off by default when a
+            /// target environment is a production one.
+            ///
+            /// Rejects with `INVALID_INPUT` naming the option at fault (a blank name, two
+            /// versions of one product, an unknown approval type in `slots`, a repeated
+            /// environment or step, `createdBy` missing when the instance knows no actor),
+            /// `NOT_FOUND` for a version never recorded or an unknown template, `FORBIDDEN`
+            /// when the creator's role may not manage Deployment Requests (admin,
+            /// release_manager, product and developer may). Nothing is written on error.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: RequestOptions",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn create_request(&self, options: Unknown<'_>) -> AsyncTask<Op<DeploymentRequest>> {
+                let b = self.backend.open();
+                let draft = input::options::<RequestOptions>(&options, "options", false)
+                    .and_then(RequestOptions::into_core);
+                Op::run(move || {
+                    let (b, draft) = (b?, draft?);
+                    let dr = b
+                        .tracker()
+                        .create_request(&draft)
+                        .map_err(|e| rename_fields(e, Call::Create))?;
+                    from_core(&dr)
+                })
+            }
+
+            /// Changes a draft Deployment Request (a release — one without slots or steps —
+            /// also while submitted): every option given replaces the request's.
+            ///
+            /// Rejects with `INVALID_INPUT` naming the current status when the request is not
+            /// a draft, or naming the option at fault; `NOT_FOUND`; `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, change: RequestChangeOptions",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn update_request(
+                &self,
+                id: Unknown<'_>,
+                change: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let b = self.backend.open();
+                let id = input::string(&id, "id");
+                let change = input::options::<RequestChangeOptions>(&change, "change", false)
+                    .and_then(RequestChangeOptions::into_core);
+                Op::run(move || {
+                    let (b, id, change) = (b?, id?, change?);
+                    let dr = b
+                        .tracker()
+                        .update_request(&id, &change)
+                        .map_err(|e| rename_fields(e, Call::Update))?;
+                    from_core(&dr)
+                })
+            }
+
+            /// Submits a draft Deployment Request: `in_progress` (or `approved` at once when it
+            /// has no required slot). From now until it completes or is cancelled, a `started`
+            /// deployment it covers is blocked (`DEPLOYMENT_REQUEST_PENDING`) until it is
+            /// approved with its pre-deployment steps done.
+            ///
+            /// Rejects with `INVALID_INPUT` when it is not a draft (naming its status) or has
+            /// no version (`versions`) or no environment (`environments`); `NOT_FOUND`;
+            /// `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, options?: RequestActionOptions | undefined | null",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn submit_request(
+                &self,
+                id: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let action = crate::surface::action_options(&options, Ok(RequestAction::Submit));
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// Fills the first pending slot of `approvalType` with an approval by the actor;
+            /// when every required slot is approved the request is `approved`. Recorded with
+            /// who, their role, when and the comment.
+            ///
+            /// Rejects with `FORBIDDEN` when the actor's role may not grant the type, or the
+            /// creator fills a required slot while self-approval is off (nothing is written);
+            /// `INVALID_INPUT` when the request is not `in_progress` or `approved` (naming its
+            /// status), has no pending slot of the type (`approvalType`), or the actor already
+            /// decided one of its slots (`actor`); `NOT_FOUND`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, approvalType: string, options?: RequestActionOptions | undefined | null",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn approve_request(
+                &self,
+                id: Unknown<'_>,
+                approval_type: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let t = input::string(&approval_type, "approvalType");
+                let action = crate::surface::action_options(
+                    &options,
+                    t.map(|approval_type| RequestAction::Approve { approval_type }),
+                );
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// Fills the first pending slot of `approvalType` with a rejection; a rejected
+            /// required slot makes the request `rejected`, and its deployments stay blocked
+            /// until it is reworked (`deactivateRequest`) or cancelled.
+            ///
+            /// Rejects with `INVALID_INPUT` (`comment`) without a comment — say why, so the
+            /// requester can act on it — and as `approveRequest` otherwise.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, approvalType: string, options: RequestActionOptions",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn reject_request(
+                &self,
+                id: Unknown<'_>,
+                approval_type: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let t = input::string(&approval_type, "approvalType");
+                let action = crate::surface::action_options(
+                    &options,
+                    t.map(|approval_type| RequestAction::Reject { approval_type }),
+                );
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// Marks the step whose text is `step` done. A post-deployment step can be done
+            /// once the request is approved and every deployment succeeded; the last one
+            /// completes the request.
+            ///
+            /// Rejects with `INVALID_INPUT` (`step`) for a step the request does not have (naming
+            /// its steps), one already done, or a post-deployment step too early; `NOT_FOUND`;
+            /// `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, step: string, options?: RequestStepOptions | undefined | null",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn request_step_done(
+                &self,
+                id: Unknown<'_>,
+                step: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let step = input::string(&step, "step");
+                let action = input::options::<RequestStepOptions>(&options, "options", true)
+                    .and_then(|o| Ok(o.into_core(step?)));
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// Returns a submitted Deployment Request (`in_progress`, `approved` or `rejected`)
+            /// to draft, clearing every slot decision, so it can be reworked.
+            ///
+            /// Rejects with `INVALID_INPUT` naming its status otherwise; `NOT_FOUND`;
+            /// `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, options?: RequestActionOptions | undefined | null",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn deactivate_request(
+                &self,
+                id: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let action =
+                    crate::surface::action_options(&options, Ok(RequestAction::Deactivate));
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// Cancels an open Deployment Request (draft, in progress, approved or rejected):
+            /// it no longer covers or blocks anything.
+            ///
+            /// Rejects with `INVALID_INPUT` naming its status when it is completed or already
+            /// cancelled; `NOT_FOUND`; `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, options?: RequestActionOptions | undefined | null",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn cancel_request(
+                &self,
+                id: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let action = crate::surface::action_options(&options, Ok(RequestAction::Cancel));
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// Completes a submitted release (a request without slots or steps) by hand,
+            /// deployed or not. A request with slots or steps completes by itself once every
+            /// deployment succeeded and its post-deployment steps are done.
+            ///
+            /// Rejects with `INVALID_INPUT` for a request with slots or steps (`action`) or
+            /// one not submitted (`status`); `NOT_FOUND`; `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string, options?: RequestActionOptions | undefined | null",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn complete_request(
+                &self,
+                id: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<DeploymentRequest>> {
+                let action =
+                    crate::surface::action_options(&options, Ok(RequestAction::Complete));
+                crate::surface::act(self.backend.open(), input::string(&id, "id"), action)
+            }
+
+            /// A Deployment Request by id, with its slots, steps and history (rejects with
+            /// `NOT_FOUND`).
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string",
+                ts_return_type = "Promise<DeploymentRequest>"
+            )]
+            pub fn request(&self, id: Unknown<'_>) -> AsyncTask<Op<DeploymentRequest>> {
+                let b = self.backend.open();
+                let id = input::string(&id, "id");
+                Op::run(move || from_core(&b?.tracker().request(&id?)?))
+            }
+
+            /// Deployment Requests, newest first, filtered by `status`, `product`,
+            /// `environment` (names in any case) or `releasesOnly`. Rejects with
+            /// `INVALID_INPUT` (`status`, naming the accepted ones) for an unknown status.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options?: RequestsOptions | undefined | null",
+                ts_return_type = "Promise<Array<DeploymentRequest>>"
+            )]
+            pub fn requests(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<DeploymentRequest>>> {
+                let b = self.backend.open();
+                let query = input::options::<RequestsOptions>(&options, "options", true)
+                    .and_then(RequestsOptions::into_core);
+                Op::run(move || {
+                    let (b, query) = (b?, query?);
+                    b.tracker().requests(&query)?.iter().map(from_core).collect()
+                })
+            }
+
+            /// A Deployment Request's progress grid: each version × environment deployed, not
+            /// deployed, failed or in progress (its newest deployment there). Rejects with
+            /// `NOT_FOUND`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "id: string",
+                ts_return_type = "Promise<Progress>"
+            )]
+            pub fn request_progress(&self, id: Unknown<'_>) -> AsyncTask<Op<Progress>> {
+                let b = self.backend.open();
+                let id = input::string(&id, "id");
+                Op::run(move || from_core(&b?.tracker().request_progress(&id?)?))
+            }
+
+            /// Every Deployment Request template, by name.
+            #[napi(catch_unwind, ts_return_type = "Promise<Array<RequestTemplate>>")]
+            pub fn request_templates(&self) -> AsyncTask<Op<Vec<RequestTemplate>>> {
+                let b = self.backend.open();
+                Op::run(move || b?.tracker().request_templates()?.iter().map(from_core).collect())
+            }
+
+            /// Adds or replaces templates by name, all or none, and resolves to them as
+            /// stored. Needs a role that manages rules (admin, release_manager).
+            ///
+            /// Rejects with `INVALID_INPUT` (a blank or repeated name, an unknown approval
+            /// type, a repeated step or environment) and `FORBIDDEN`; nothing is written on
+            /// error.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "templates: Array<RequestTemplateOptions>",
+                ts_return_type = "Promise<Array<RequestTemplate>>"
+            )]
+            pub fn put_request_templates(
+                &self,
+                templates: Unknown<'_>,
+            ) -> AsyncTask<Op<Vec<RequestTemplate>>> {
+                let b = self.backend.open();
+                let templates = crate::requests::templates(&templates);
+                Op::run(move || {
+                    let (b, templates): (_, Vec<versioner_core::RequestTemplate>) =
+                        (b?, templates?);
+                    b.tracker()
+                        .put_request_templates(&templates)
+                        .map_err(|e| rename_fields(e, Call::Other))?
+                        .iter()
+                        .map(from_core)
+                        .collect()
+                })
+            }
+
+            /// Removes a template (requests created from it keep what it filled in). Rejects
+            /// with `NOT_FOUND` and `FORBIDDEN`.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "name: string",
+                ts_return_type = "Promise<void>"
+            )]
+            pub fn delete_request_template(&self, name: Unknown<'_>) -> AsyncTask<Op<()>> {
+                let b = self.backend.open();
+                let name = input::string(&name, "name");
+                Op::run(move || b?.tracker().delete_request_template(&name?))
             }
 
             /// Lets go of the database (or the server connection): later calls reject with
