@@ -435,3 +435,127 @@ async fn the_sign_in_page_says_how_to_make_a_key_when_there_is_none() {
     let (_, page) = w.get("/ui/sign-in", None).await;
     assert!(!page.contains("data-no-keys"), "{page}");
 }
+
+/// Deployment Requests on the dashboard (issues 14 and 16): what awaits the signed-in
+/// principal, approve and reject with a comment as that principal (CSRF and roles held as
+/// everywhere), steps, and the progress grid.
+#[tokio::test]
+async fn requests_show_what_awaits_the_viewer_and_take_decisions_as_them() {
+    use versioner_core::{BuildEvent, RequestAction, RequestActionRequest, RequestDraft, SlotSpec};
+    let w = World::new(ServerOptions::default());
+    w.vr.track_build(&BuildEvent::new("api", "2.0", "completed"))
+        .unwrap();
+    let mut d = RequestDraft::new("Q4 <release>")
+        .version("api", "2.0")
+        .environment("staging")
+        .environment("production");
+    d.slots = vec![SlotSpec::required("qa"), SlotSpec::required("security")];
+    d.pre_steps = vec!["Announce".into()];
+    d.created_by = "dana".into();
+    let dr = w.vr.create_request(&d).unwrap();
+    w.vr.act_on_request(
+        &dr.id,
+        &RequestActionRequest::new(RequestAction::Submit, "dana"),
+    )
+    .unwrap();
+    let (quinn, quinn_csrf) = w.sign_in(&w.key("quinn", Role::Qa)).await;
+    let (val, val_csrf) = w.sign_in(&w.key("val", Role::Viewer)).await;
+
+    // The list: the QA engineer's slot awaits them; nothing awaits a viewer.
+    let (resp, page) = w.get("/ui/requests", Some(&quinn)).await;
+    assert_eq!(resp.status(), 200, "{page}");
+    assert!(page.contains("data-awaiting=\"1\""), "{page}");
+    assert!(page.contains("Q4 &lt;release&gt;"), "escaped: {page}");
+    let (_, page) = w.get("/ui/requests", Some(&val)).await;
+    assert!(page.contains("data-awaiting=\"0\""), "{page}");
+
+    // The request's page: slots, the open step, the grid.
+    let path = format!("/ui/requests/{}", dr.id);
+    let (_, page) = w.get(&path, Some(&quinn)).await;
+    assert!(
+        page.contains("data-slot=\"qa\" data-slot-status=\"pending\""),
+        "{page}"
+    );
+    assert!(page.contains("data-action=\"approve\""), "{page}");
+    assert!(
+        page.contains("data-cell=\"api@production\" data-cell-state=\"not_deployed\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-step=\"Announce\" data-step-done=\"false\""),
+        "{page}"
+    );
+    let (_, page) = w.get(&path, Some(&val)).await;
+    assert!(
+        !page.contains("data-action=\"approve\""),
+        "no form for a viewer: {page}"
+    );
+
+    let decide = |cookie: String,
+                  csrf: String,
+                  ty: &'static str,
+                  decision: &'static str,
+                  comment: &'static str| {
+        let w = &w;
+        let path = format!("{path}/decide");
+        async move {
+            w.post(
+                &path,
+                Some(&cookie),
+                Some(HERE),
+                &[
+                    ("csrf", &csrf),
+                    ("approval_type", ty),
+                    ("decision", decision),
+                    ("comment", comment),
+                ],
+            )
+            .await
+        }
+    };
+    // Refusals change nothing: no token, a viewer, a type the role may not grant, a reject
+    // without a comment.
+    let before = w.vr.request(&dr.id).unwrap();
+    let (resp, _) = decide(quinn.clone(), String::new(), "qa", "approve", "").await;
+    assert_eq!(resp.status(), 403);
+    let (resp, _) = decide(val.clone(), val_csrf.clone(), "qa", "approve", "").await;
+    assert_eq!(resp.status(), 403);
+    let (resp, page) = decide(quinn.clone(), quinn_csrf.clone(), "security", "approve", "").await;
+    assert_eq!(resp.status(), 403, "{page}");
+    assert!(page.contains("may not grant `security`"), "{page}");
+    let (resp, page) = decide(quinn.clone(), quinn_csrf.clone(), "qa", "reject", " ").await;
+    assert_eq!(resp.status(), 422, "{page}");
+    assert!(page.contains("comment"), "{page}");
+    assert_eq!(w.vr.request(&dr.id).unwrap(), before);
+
+    // The approval, as quinn.
+    let (resp, _) = decide(
+        quinn.clone(),
+        quinn_csrf.clone(),
+        "qa",
+        "approve",
+        "regression green",
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let now = w.vr.request(&dr.id).unwrap();
+    assert_eq!(now.slots[0].decided_by.as_deref(), Some("quinn"));
+    assert_eq!(now.slots[0].comment.as_deref(), Some("regression green"));
+    let (_, page) = w.get("/ui/requests", Some(&quinn)).await;
+    assert!(page.contains("data-awaiting=\"0\""), "decided: {page}");
+
+    // Security rejects, with a comment: the request is rejected.
+    let (sam, sam_csrf) = w.sign_in(&w.key("sam", Role::Security)).await;
+    let (resp, _) = decide(
+        sam.clone(),
+        sam_csrf.clone(),
+        "security",
+        "reject",
+        "CVE open",
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = w.get(&path, Some(&sam)).await;
+    assert!(page.contains("data-request-status=\"rejected\""), "{page}");
+    assert!(page.contains("CVE open"), "{page}");
+}

@@ -473,3 +473,47 @@ def test_live_stream_reconnects_after_a_server_restart(server: Server, browser: 
                   and "ERR_EMPTY_RESPONSE" not in e and "ERR_INCOMPLETE_CHUNKED" not in e]
     assert unexpected == [], unexpected
     w.close()
+
+
+def test_a_qa_engineer_approves_the_slot_that_awaits_them(server: Server, browser: Browser) -> None:
+    out = cli(server.home, "keys", "create", "--db", server.db, "--name", "quinn-laptop",
+              "--principal", "quinn", "--role", "qa")
+    server.keys["qa"] = out.strip().splitlines()[-1].strip()
+    status, dr = server.post("/deployment-requests/", {
+        "name": "Q4 release", "versions": [{"product_name": "web", "version": "2.0"}],
+        "environments": ["staging", "production"],
+        "slots": [{"approval_type": "qa"}, {"approval_type": "security", "optional": True}],
+        "pre_steps": ["Announce in #deploys"],
+    })
+    assert status == 201, dr
+    assert server.post(f"/deployment-requests/{dr['id']}/submit", {})[0] == 200
+
+    w = Watch(browser, server)
+    page = w.page
+    w.sign_in(server, "qa")
+    page.get_by_role("link", name="Requests").click()
+    awaiting = page.locator("#awaiting")
+    expect(awaiting.locator("[data-awaiting]")).to_have_attribute("data-awaiting", "1")
+    awaiting.get_by_role("link", name="Q4 release").click()
+    expect(page.locator("[data-request-status]").first).to_have_attribute(
+        "data-request-status", "in_progress")
+    expect(page.locator('td[data-cell="web@staging"]')).to_have_attribute(
+        "data-cell-state", "deployed")
+    expect(page.locator('td[data-cell="web@production"]')).to_have_attribute(
+        "data-cell-state", "not_deployed")
+    w.axe("request")
+    slot = page.locator('div[data-slot="qa"]')
+    slot.get_by_label("Comment (required to reject)").fill("regression suite green")
+    slot.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("approved")
+    expect(page.locator('div[data-slot="qa"]')).to_have_attribute("data-slot-status", "approved")
+    expect(page.locator('div[data-slot="qa"]')).to_contain_text("quinn")
+    expect(page.locator("[data-request-status]").first).to_have_attribute(
+        "data-request-status", "approved")
+    w.shoot("request")
+    page.goto(server.url + "/ui/requests")
+    expect(page.locator("#awaiting [data-awaiting]")).to_have_attribute("data-awaiting", "0")
+    w.axe("requests")
+    w.shoot("requests")
+    w.check_clean()
+    w.close()
