@@ -758,3 +758,44 @@ fn racing_approvals_and_a_deployment_never_pass_an_unapproved_request_processes(
         check_race(&vr, &id, deployed);
     }
 }
+
+#[test]
+fn a_policy_file_declares_templates_and_replace_removes_only_its_own() {
+    let vr = setup();
+    let mut api = RequestTemplate::default();
+    api.name = "Added over the API".into();
+    vr.put_request_templates(&[api]).unwrap();
+    let with = format!(
+        "{POLICY}\n[[request_templates]]\nname = \"Prod\"\nslots = [{{ approval_type = \"qa\" }}]\npre_steps = [\"Freeze merges\"]\nenvironments = [\"production\"]\n"
+    );
+    vr.apply_policy_text(&with, PolicyFormat::Toml, ApplyMode::Replace, "t")
+        .unwrap();
+    let names = |vr: &Versioner| -> Vec<String> {
+        vr.request_templates()
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect()
+    };
+    assert_eq!(names(&vr), ["Added over the API", "Prod"]);
+    let mut d = RequestDraft::new("From the policy").version("api", "1.0.0");
+    d.template = Some("Prod".into());
+    d.created_by = "dana".into();
+    let dr = vr.create_request(&d).unwrap();
+    assert_eq!(dr.steps[0].text, "Freeze merges");
+    // Applying the same policy again writes nothing.
+    let seq = vr.last_event_seq().unwrap();
+    vr.apply_policy_text(&with, PolicyFormat::Toml, ApplyMode::Replace, "t")
+        .unwrap();
+    assert_eq!(vr.last_event_seq().unwrap(), seq);
+    // A policy without them removes the declared one only.
+    vr.apply_policy_text(POLICY, PolicyFormat::Toml, ApplyMode::Replace, "t")
+        .unwrap();
+    assert_eq!(names(&vr), ["Added over the API"]);
+    // A bad template names itself and the key.
+    let bad = format!("{POLICY}\n[[request_templates]]\nname = \"X\"\nstpes = []\n");
+    let e = vr
+        .apply_policy_text(&bad, PolicyFormat::Toml, ApplyMode::Replace, "t")
+        .unwrap_err();
+    assert!(e.to_string().contains("stpes"), "{e}");
+}

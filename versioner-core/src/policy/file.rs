@@ -140,6 +140,10 @@ pub struct PolicyFile {
     /// none: replace mode then removes the variables an earlier policy declared, merge mode
     /// keeps them.
     pub variables: Option<Vec<crate::buttons::VariableRequest>>,
+    /// The `[[request_templates]]` tables: Deployment Request templates. `None` when the file
+    /// has none: replace mode then removes the templates an earlier policy declared, merge
+    /// mode keeps them; templates added over the API are never touched.
+    pub request_templates: Option<Vec<crate::request::RequestTemplate>>,
 }
 
 /// Who may use the emergency bypass when the policy does not say: admin and release_manager.
@@ -236,6 +240,7 @@ impl PolicyFile {
             declares_rules: true,
             notifications: None,
             variables: None,
+            request_templates: None,
         }
     }
 
@@ -274,6 +279,7 @@ impl PolicyFile {
                         "tests",
                         "notifications",
                         "variables",
+                        "request_templates",
                     ]
                     .contains(&k.as_str())
                 }) {
@@ -282,7 +288,7 @@ impl PolicyFile {
                             rule: "(file)".into(),
                             field: k.clone(),
                             reason: "unknown top-level key; a policy holds `rules`, \
-                                     `approvals`, `bypass`, `notifications`, `variables` and `tests` \
+                                     `approvals`, `bypass`, `notifications`, `variables`, `request_templates` and `tests` \
                                      (policy tests, which `versioner rules test` runs)"
                                 .into(),
                         }],
@@ -318,6 +324,10 @@ impl PolicyFile {
             .get("variables")
             .filter(|_| value.is_object())
             .map(|v| crate::buttons::VariableRequest::parse_all(v, &mut problems));
+        let request_templates = value
+            .get("request_templates")
+            .filter(|_| value.is_object())
+            .map(|t| parse_templates(t, &mut problems));
         let mut rules: Vec<Rule> = Vec::new();
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for (i, item) in items.iter().enumerate() {
@@ -349,6 +359,7 @@ impl PolicyFile {
                 declares_rules,
                 notifications,
                 variables,
+                request_templates,
             })
         } else {
             Err(Error::InvalidPolicy { problems })
@@ -375,6 +386,12 @@ impl PolicyFile {
                 serde_json::to_value(v).unwrap_or(Value::Null),
             );
         }
+        if let Some(t) = &self.request_templates {
+            m.insert(
+                "request_templates".into(),
+                serde_json::to_value(t).unwrap_or(Value::Null),
+            );
+        }
         if let Some(n) = &self.notifications {
             m.insert(
                 "notifications".into(),
@@ -387,6 +404,36 @@ impl PolicyFile {
         }
         Value::Object(m)
     }
+}
+
+/// The `[[request_templates]]` tables, each read strictly (unknown keys refused).
+fn parse_templates(
+    value: &Value,
+    problems: &mut Vec<PolicyProblem>,
+) -> Vec<crate::request::RequestTemplate> {
+    let Value::Array(items) = value else {
+        problems.push(PolicyProblem {
+            rule: "(file)".into(),
+            field: "request_templates".into(),
+            reason: "must be a list of `[[request_templates]]` tables".into(),
+        });
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match serde_json::from_value::<crate::request::RequestTemplate>(item.clone()) {
+            Ok(t) => out.push(t),
+            Err(e) => problems.push(PolicyProblem {
+                rule: item
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("request_templates[{i}]"), str::to_string),
+                field: "request_templates".into(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -581,7 +581,8 @@ impl Versioner {
     }
 
     /// Adds or replaces templates (by name), all or none; needs the `rules` permission (the
-    /// reference's "manage variables & templates").
+    /// reference's "manage variables & templates"). Templates can also be declared in the
+    /// policy file (`[[request_templates]]`).
     ///
     /// # Errors
     /// `INVALID_INPUT` (a blank or repeated name, an unknown approval type, a repeated step or
@@ -594,40 +595,7 @@ impl Versioner {
         self.write(&LockScope::Global, |tx| {
             let acting = self.acting_in(tx)?;
             acting.require(Permission::ManageRules)?;
-            let mut out: Vec<RequestTemplate> = Vec::new();
-            for t in templates {
-                let name = crate::event::required("name", Some(&t.name), 255)?;
-                if out.iter().any(|o| o.name == name) {
-                    return Err(Error::invalid(
-                        "name",
-                        format!("the template `{name}` is given twice"),
-                    ));
-                }
-                request::valid_steps(&t.pre_steps, &t.post_steps)?;
-                let slots = resolve_slots(tx, &t.slots)?;
-                let clean = RequestTemplate {
-                    name: name.clone(),
-                    description: request::valid_description(t.description.as_deref())?,
-                    slots: slots
-                        .iter()
-                        .map(|s| SlotSpec {
-                            approval_type: s.approval_type.clone(),
-                            optional: s.optional,
-                        })
-                        .collect(),
-                    pre_steps: t.pre_steps.iter().map(|s| s.trim().to_string()).collect(),
-                    post_steps: t.post_steps.iter().map(|s| s.trim().to_string()).collect(),
-                    environments: request::valid_environments(&t.environments)?,
-                    allow_self_approval: t.allow_self_approval,
-                };
-                tx.put_request_template(&clean)?;
-                tx.append_event(
-                    &NewEvent::of(EventType::DrTemplateChanged, now, &name, &clean)
-                        .by(acting.principal.as_deref()),
-                )?;
-                out.push(clean);
-            }
-            Ok(out)
+            put_templates(tx, &acting, templates, now)
         })
     }
 
@@ -658,6 +626,102 @@ impl Versioner {
             Ok(())
         })
     }
+}
+
+/// Validates and writes templates, all or none, each with its event.
+fn put_templates(
+    tx: &mut dyn Tx,
+    acting: &Acting,
+    templates: &[RequestTemplate],
+    now: DateTime<Utc>,
+) -> Result<Vec<RequestTemplate>> {
+    let mut out: Vec<RequestTemplate> = Vec::new();
+    for t in templates {
+        let name = crate::event::required("name", Some(&t.name), 255)?;
+        if out.iter().any(|o| o.name == name) {
+            return Err(Error::invalid(
+                "name",
+                format!("the template `{name}` is given twice"),
+            ));
+        }
+        request::valid_steps(&t.pre_steps, &t.post_steps)?;
+        let slots = resolve_slots(tx, &t.slots)?;
+        let clean = RequestTemplate {
+            name: name.clone(),
+            description: request::valid_description(t.description.as_deref())?,
+            slots: slots
+                .iter()
+                .map(|s| SlotSpec {
+                    approval_type: s.approval_type.clone(),
+                    optional: s.optional,
+                })
+                .collect(),
+            pre_steps: t.pre_steps.iter().map(|s| s.trim().to_string()).collect(),
+            post_steps: t.post_steps.iter().map(|s| s.trim().to_string()).collect(),
+            environments: request::valid_environments(&t.environments)?,
+            allow_self_approval: t.allow_self_approval,
+        };
+        let before = tx.request_templates()?.into_iter().find(|x| x.name == name);
+        if before.as_ref() != Some(&clean) {
+            tx.put_request_template(&clean)?;
+            tx.append_event(
+                &NewEvent::of(EventType::DrTemplateChanged, now, &name, &clean)
+                    .by(acting.principal.as_deref()),
+            )?;
+        }
+        out.push(clean);
+    }
+    Ok(out)
+}
+
+/// The setting naming the templates a policy file declared.
+const DECLARED_TEMPLATES: &str = "request_templates.declared";
+
+/// Applies a policy's `[[request_templates]]`: writes them; in replace mode removes those an
+/// earlier policy declared that this one does not (templates added over the API stay).
+pub(super) fn apply_declared_templates(
+    tx: &mut dyn Tx,
+    acting: &Acting,
+    declared: Option<&[RequestTemplate]>,
+    mode: crate::policy::ApplyMode,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use crate::policy::ApplyMode;
+    if declared.is_none() && mode == ApplyMode::Merge {
+        return Ok(());
+    }
+    let before: Vec<String> = tx
+        .setting(DECLARED_TEMPLATES)?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let written = put_templates(tx, acting, declared.unwrap_or(&[]), now)?;
+    let mut names: Vec<String> = written.iter().map(|t| t.name.clone()).collect();
+    if mode == ApplyMode::Replace {
+        for gone in before.iter().filter(|n| !names.contains(n)) {
+            if tx.delete_request_template(gone)? {
+                tx.append_event(
+                    &NewEvent::of(
+                        EventType::DrTemplateRemoved,
+                        now,
+                        gone,
+                        &json!({"name": gone}),
+                    )
+                    .by(acting.principal.as_deref()),
+                )?;
+            }
+        }
+    } else {
+        for n in before {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    let value = (!names.is_empty()).then(|| json!(names));
+    if tx.setting(DECLARED_TEMPLATES)? != value {
+        tx.put_setting(DECLARED_TEMPLATES, value.as_ref(), now)?;
+    }
+    Ok(())
 }
 
 /// The principal acting, required for Deployment Request work.

@@ -352,6 +352,13 @@ impl Versioner {
                 now,
             )?;
             super::buttons::apply_declared(tx, &acting, policy.variables.as_deref(), mode, now)?;
+            super::requests::apply_declared_templates(
+                tx,
+                &acting,
+                policy.request_templates.as_deref(),
+                mode,
+                now,
+            )?;
             let existing = tx.rules()?;
             let mut report = ApplyReport::default();
             for rule in &policy.rules {
