@@ -559,3 +559,30 @@ async fn requests_show_what_awaits_the_viewer_and_take_decisions_as_them() {
     assert!(page.contains("data-request-status=\"rejected\""), "{page}");
     assert!(page.contains("CVE open"), "{page}");
 }
+
+/// A notification's `source_url` (`/manage/deployments?view=<id>`) opens the deployment's cell.
+#[tokio::test]
+async fn a_notifications_source_url_opens_the_deployments_cell() {
+    let w = World::new(ServerOptions::default());
+    let (cookie, _) = w.sign_in(&w.key("val", Role::Viewer)).await;
+    let d =
+        w.vr.history(&versioner_core::HistoryQuery::new().product("web"))
+            .unwrap()
+            .remove(0);
+    let (resp, _) = w
+        .get(&format!("/manage/deployments?view={}", d.id), Some(&cookie))
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[header::LOCATION],
+        "/ui/cell?product=web&environment=dev"
+    );
+    let (resp, page) = w.get("/manage/deployments?view=nope", Some(&cookie)).await;
+    assert_eq!(resp.status(), 404, "{page}");
+    let (resp, _) = w.get("/manage/deployments", Some(&cookie)).await;
+    assert_eq!(resp.status(), 422);
+    let (resp, _) = w
+        .get(&format!("/manage/deployments?view={}", d.id), None)
+        .await;
+    assert_eq!(resp.status(), 303, "signed out: to the sign-in page");
+}

@@ -3,14 +3,35 @@
 //! (every rule's outcome, the retry time) from its decision record.
 
 use axum::extract::State;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 use versioner_core::{DecisionOutcome, DecisionRecord, Deployment, Status, ViolationQuery, wire};
 
 use super::layout::{self, Nav};
-use super::{Fields, Page, Viewer, core, query_string};
+use super::{Fields, Page, PageError, Viewer, core, query_string};
 use crate::AppState;
+
+/// `GET /manage/deployments?view=<id>`: the page a notification's `source_url` names (the
+/// hosted product's link form): the deployment's product and environment on the matrix's cell
+/// page, which shows it with its verdict and history.
+pub async fn view(State(state): State<AppState>, viewer: Viewer, q: Fields) -> Page {
+    let id = q.get("view").ok_or_else(|| {
+        PageError::from(versioner_core::Error::invalid(
+            "view",
+            "is required: a deployment id",
+        ))
+    })?;
+    let d = core(&state, &viewer, move |vr| vr.deployment(&id)).await?;
+    Ok(Redirect::to(&format!(
+        "/ui/cell?{}",
+        query_string([
+            ("product", d.product_name.as_str()),
+            ("environment", d.environment_name.as_str())
+        ])
+    ))
+    .into_response())
+}
 
 /// How many deployments and blocked attempts the page lists.
 const LIMIT: u32 = 100;

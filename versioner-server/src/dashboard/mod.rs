@@ -25,6 +25,7 @@
 //! | `GET /` | [`matrix`] | the environment state matrix (filters, "as of") |
 //! | `GET /ui/cell` | [`matrix`] | one product in one environment: version, verdict, history |
 //! | `GET /ui/deployments` | [`deployments`] | history with filters, blocked attempts with their verdicts |
+//! | `GET /manage/deployments?view=<id>` | [`deployments`] | a notification's `source_url`: redirects to the deployment's cell |
 //! | `GET /ui/products`, `/ui/products/{product}`, `/ui/products/{product}/versions/{version}` | [`products`] | products, versions, approvals |
 //! | `GET /ui/requests`, `/ui/requests/{id}`, `POST /ui/requests/{id}/decide`, `POST /ui/requests/{id}/step` | [`requests`] | Deployment Requests: what awaits the viewer, slots with approve/reject, steps, the progress grid |
 //! | `GET /ui/rules`, `POST /ui/rules/status`, `GET /ui/check` | [`rules`] | rules and their audit trail, status changes, the what-if form |
@@ -78,6 +79,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/", get(matrix::home))
         .route("/ui/cell", get(matrix::cell))
         .route("/ui/deployments", get(deployments::page))
+        .route("/manage/deployments", get(deployments::view))
         .route("/ui/products", get(products::list))
         .route("/ui/products/{product}", get(products::product))
         .route(
