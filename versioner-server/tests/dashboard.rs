@@ -586,3 +586,41 @@ async fn a_notifications_source_url_opens_the_deployments_cell() {
         .await;
     assert_eq!(resp.status(), 303, "signed out: to the sign-in page");
 }
+
+/// Deployment buttons on the version page and on the cell of the version deployed there.
+#[tokio::test]
+async fn deployment_buttons_show_on_the_version_page_and_the_cell() {
+    use versioner_core::buttons::ButtonRequest;
+    let w = World::new(ServerOptions::default());
+    w.vr.add_deployment_button(&ButtonRequest::new(
+        "api",
+        "Deploy",
+        "https://ci.example.com/job/api?v={vi_version}&env={vi_environment_name}",
+        vec!["dev".into(), "staging".into()],
+    ))
+    .unwrap();
+    w.vr.add_deployment_button(&ButtonRequest::new(
+        "api",
+        "Rollback",
+        "https://{jenkins}/rollback?v={vi_version}",
+        vec!["production".into()],
+    ))
+    .unwrap();
+    let (cookie, _) = w.sign_in(&w.key("val", Role::Viewer)).await;
+    let (resp, page) = w.get("/ui/products/api/versions/1.0", Some(&cookie)).await;
+    assert_eq!(resp.status(), 200, "{page}");
+    assert!(
+        page.contains("href=\"https://ci.example.com/job/api?v=1.0&amp;env=staging\""),
+        "{page}"
+    );
+    assert!(page.contains("Missing variable: jenkins"), "{page}");
+    let (_, page) = w
+        .get("/ui/cell?product=api&environment=dev", Some(&cookie))
+        .await;
+    // The cell shows the buttons for dev only (api 1.0 runs there).
+    assert!(
+        page.contains("data-button=\"Deploy\" data-environment=\"dev\""),
+        "{page}"
+    );
+    assert!(!page.contains("data-environment=\"staging\">"), "{page}");
+}

@@ -198,3 +198,31 @@ pub fn rule_anchor(name: &str) -> String {
         .collect();
     format!("rule-{slug}")
 }
+
+/// Deployment buttons rendered for a version: a link per button and environment, or why it has
+/// no URL (a variable without a value). `data-button` and `data-environment` name each.
+pub fn buttons(list: &[versioner_core::buttons::RenderedButton]) -> Markup {
+    html! {
+        @if list.is_empty() {
+            p.muted { "No deployment button. Add one with " code { "versioner buttons add" } "." }
+        } @else {
+            ul.buttons {
+                @for b in list {
+                    li data-button=(b.name) data-environment=(b.environment) {
+                        @match (&b.url, &b.error) {
+                            (Some(url), _) => {
+                                a.button href=(url) rel="noopener noreferrer" target="_blank" {
+                                    (b.name) " → " (b.environment)
+                                }
+                            }
+                            (None, e) => {
+                                span.chip { (b.name) " → " (b.environment) }
+                                " " span.muted { (e.as_deref().unwrap_or("no URL")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

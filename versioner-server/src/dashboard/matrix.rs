@@ -289,6 +289,15 @@ pub async fn cell(State(state): State<AppState>, viewer: Viewer, q: Fields) -> P
             query = query.until(t + chrono::TimeDelta::seconds(1));
         }
         let history = vr.history(&query)?;
+        // The buttons of the current version that deploy to this environment.
+        let buttons = match &current {
+            Some(d) => vr
+                .version_buttons(&p, &d.version)?
+                .into_iter()
+                .filter(|b| b.environment == e)
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(CellDetail {
             seq,
             cell,
@@ -296,6 +305,7 @@ pub async fn cell(State(state): State<AppState>, viewer: Viewer, q: Fields) -> P
             version,
             decision,
             history,
+            buttons,
         })
     })
     .await?;
@@ -315,6 +325,7 @@ struct CellDetail {
     version: Option<versioner_core::Version>,
     decision: Option<versioner_core::DecisionRecord>,
     history: Vec<versioner_core::Deployment>,
+    buttons: Vec<versioner_core::buttons::RenderedButton>,
 }
 
 fn cell_content(
@@ -388,6 +399,12 @@ fn cell_content(
                             }
                         }
                     }
+                }
+            }
+            @if current.is_some() {
+                section aria-labelledby="buttons-h" {
+                    h2 #buttons-h { "Deploy" }
+                    (layout::buttons(&d.buttons))
                 }
             }
             section aria-labelledby="history-h" {

@@ -142,25 +142,27 @@ pub async fn version(
     Path((product, version)): Path<(String, String)>,
 ) -> Page {
     let (p, v) = (product.clone(), version.clone());
-    let (seq, ver, approvals, matrix, history, readiness) = core(&state, &viewer, move |vr| {
-        let seq = vr.last_event_seq()?;
-        let ver = vr.version(&p, &v)?;
-        let approvals = vr.approvals(&p, &v)?;
-        let matrix = vr.state(None)?;
-        let history = vr.history(&HistoryQuery::new().product(&p).version(&v).limit(100))?;
-        // What the preflight says now for each environment: the approvals still missing,
-        // and every other rule in the way (the core's dry-run check; nothing is recorded).
-        let readiness = vr
-            .environments()?
-            .into_iter()
-            .map(|e| {
-                let verdict = vr.check(&CheckRequest::new(&p, &v, &e.name))?;
-                Ok((e.name, verdict))
-            })
-            .collect::<versioner_core::Result<Vec<_>>>()?;
-        Ok((seq, ver, approvals, matrix, history, readiness))
-    })
-    .await?;
+    let (seq, ver, approvals, matrix, history, readiness, buttons) =
+        core(&state, &viewer, move |vr| {
+            let seq = vr.last_event_seq()?;
+            let ver = vr.version(&p, &v)?;
+            let approvals = vr.approvals(&p, &v)?;
+            let matrix = vr.state(None)?;
+            let history = vr.history(&HistoryQuery::new().product(&p).version(&v).limit(100))?;
+            // What the preflight says now for each environment: the approvals still missing,
+            // and every other rule in the way (the core's dry-run check; nothing is recorded).
+            let readiness = vr
+                .environments()?
+                .into_iter()
+                .map(|e| {
+                    let verdict = vr.check(&CheckRequest::new(&p, &v, &e.name))?;
+                    Ok((e.name, verdict))
+                })
+                .collect::<versioner_core::Result<Vec<_>>>()?;
+            let buttons = vr.version_buttons(&p, &v)?;
+            Ok((seq, ver, approvals, matrix, history, readiness, buttons))
+        })
+        .await?;
     let (running, deploying) = placements(&matrix.cells, &product)
         .remove(&version)
         .unwrap_or_default();
@@ -240,6 +242,10 @@ pub async fn version(
                         }
                     }
                 }
+            }
+            section aria-labelledby="btn-h" {
+                h2 #btn-h { "Deploy" }
+                (layout::buttons(&buttons))
             }
             section aria-labelledby="vh-h" {
                 h2 #vh-h { "Deployments" }
