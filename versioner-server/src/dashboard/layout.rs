@@ -21,18 +21,21 @@ pub enum Nav {
     Requests,
     /// Rules.
     Rules,
+    /// Insights (the four keys).
+    Insights,
     /// The what-if form.
     Check,
     /// None (sign-in, errors).
     None,
 }
 
-const ENTRIES: [(Nav, &str, &str); 6] = [
+const ENTRIES: [(Nav, &str, &str); 7] = [
     (Nav::Matrix, "/", "Matrix"),
     (Nav::Deployments, "/ui/deployments", "Deployments"),
     (Nav::Products, "/ui/products", "Products"),
     (Nav::Requests, "/ui/requests", "Requests"),
     (Nav::Rules, "/ui/rules", "Rules"),
+    (Nav::Insights, "/ui/insights", "Insights"),
     (Nav::Check, "/ui/check", "What if"),
 ];
 

@@ -28,6 +28,7 @@
 //! | `GET /manage/deployments?view=<id>` | [`deployments`] | a notification's `source_url`: redirects to the deployment's cell |
 //! | `GET /ui/products`, `/ui/products/{product}`, `/ui/products/{product}/versions/{version}` | [`products`] | products, versions, approvals |
 //! | `GET /ui/requests`, `/ui/requests/{id}`, `POST /ui/requests/{id}/decide`, `POST /ui/requests/{id}/step` | [`requests`] | Deployment Requests: what awaits the viewer, slots with approve/reject, steps, the progress grid |
+//! | `GET /ui/insights` | [`insights`] | the four keys (DORA) for a product and environments, with a weekly series |
 //! | `GET /ui/rules`, `POST /ui/rules/status`, `GET /ui/check` | [`rules`] | rules and their audit trail, status changes, the what-if form |
 //! | `GET /ui/events` | [`live`] | the live stream (server-sent events fed by the outbox) |
 //! | `GET,POST /ui/sign-in`, `POST /ui/sign-out` | [`session`] | sessions |
@@ -50,6 +51,7 @@
 //!   pages are not cached.
 
 pub mod deployments;
+pub mod insights;
 pub mod layout;
 pub mod live;
 pub mod matrix;
@@ -90,6 +92,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/ui/requests/{id}", get(requests::page))
         .route("/ui/requests/{id}/decide", post(requests::decide))
         .route("/ui/requests/{id}/step", post(requests::step))
+        .route("/ui/insights", get(insights::page))
         .route("/ui/rules", get(rules::page))
         .route("/ui/rules/status", post(rules::set_status))
         .route("/ui/check", get(rules::what_if))
