@@ -339,3 +339,39 @@ def test_a_closed_client_refuses_calls(server: Server) -> None:
     for call in (c.products, c.health, lambda: c.rule_history()):
         with pytest.raises(versioner.InvalidInputError, match="closed"):
             call()
+
+
+def test_deployment_requests_remotely(client: versioner.Client, server: Server) -> None:
+    """A request's life through `versioner serve`: the key's principal acts, blocks are typed."""
+    product = unique("dr")
+    client.apply_policy(
+        [{"name": f"{product} DR", "type": "deployment_request_required",
+          "products": [product], "environments": ["prod"]}],
+        mode="merge",
+    )
+    pipeline = versioner.Client(server.url, server.ci_key, timeout=10, backoff=0.05)
+    pipeline.track_build(product_name=product, version="1", status="success")
+    with pytest.raises(versioner.DeploymentRequestRequiredError) as required:
+        pipeline.track_deployment(product_name=product, version="1", environment_name="prod",
+                                  status="started")
+    assert required.value.http_status == 428 and required.value.exit_code == 5
+    dr = client.create_request(f"{product} change", versions=[(product, "1")],
+                               environments=["prod"], slots=["qa"], pre_steps=["Announce"])
+    assert (dr.status, dr.created_by) == ("draft", "py-admin")
+    # Through the server the actor is the key's principal: naming another is refused.
+    with pytest.raises(versioner.InvalidInputError) as other:
+        client.submit_request(dr.id, actor="mallory")
+    assert other.value.field == "actor"
+    assert client.submit_request(dr.id).status == "in_progress"
+    with pytest.raises(versioner.DeploymentRequestPendingError) as pending:
+        pipeline.track_deployment(product_name=product, version="1", environment_name="prod",
+                                  status="started")
+    assert "qa" in str(pending.value)
+    # The admin created it, and self-approval is off for `prod`: its own key may not approve.
+    with pytest.raises(versioner.AuthError) as own:
+        client.approve_request(dr.id, "qa")
+    assert own.value.code == "FORBIDDEN" and "self-approval is off" in str(own.value)
+    assert client.request(dr.id).slots[0].status == "pending"
+    assert client.request_progress(dr.id).cells[0].state == "not_deployed"
+    assert [r.id for r in client.requests(status="in_progress", product=product)] == [dr.id]
+    assert client.cancel_request(dr.id, comment="superseded").status == "cancelled"
