@@ -259,6 +259,27 @@ describe('Client against versioner serve', { skip: available ? false : `no serve
     await rejectsWith(v2.setEnvironmentType('qa-shared', 'dev'), 'FORBIDDEN')
   })
 
+  test('Deployment Requests over HTTP: the key acts, blocks keep their codes', async () => {
+    const c = client()
+    await c.applyPolicy({ rules: [{ name: 'DR for drsvc', type: 'deployment_request_required', products: ['drsvc'], environments: ['production'] }] }, { mode: 'merge' })
+    await c.trackBuild({ productName: 'drsvc', version: '1', status: 'completed' })
+    const started = { productName: 'drsvc', version: '1', environmentName: 'production', status: 'started' }
+    const required = await rejectsWith(c.trackDeployment(started), 'DEPLOYMENT_REQUEST_REQUIRED')
+    assert.equal(required.httpStatus, 428)
+    const dr = await c.createRequest({ name: 'drsvc change', versions: [{ productName: 'drsvc', version: '1' }], environments: ['production'], slots: ['qa'] })
+    assert.equal(dr.status, 'draft')
+    assert.equal(dr.createdBy, 'admin')
+    await rejectsWith(c.submitRequest(dr.id, { actor: 'mallory' }), 'INVALID_INPUT', { field: 'actor' })
+    assert.equal((await c.submitRequest(dr.id)).status, 'in_progress')
+    await rejectsWith(c.trackDeployment(started), 'DEPLOYMENT_REQUEST_PENDING')
+    const own = await rejectsWith(c.approveRequest(dr.id, 'qa'), 'FORBIDDEN')
+    assert.match(own.message, /self-approval is off/)
+    assert.equal((await c.request(dr.id)).slots[0].status, 'pending')
+    assert.equal((await c.requestProgress(dr.id)).cells[0].state, 'not_deployed')
+    assert.deepEqual((await c.requests({ status: 'in_progress', product: 'drsvc' })).map((r) => r.id), [dr.id])
+    assert.equal((await c.cancelRequest(dr.id, { comment: 'superseded' })).status, 'cancelled')
+  })
+
   test('concurrent calls through one client', async () => {
     const c = client()
     const all = await Promise.all(
