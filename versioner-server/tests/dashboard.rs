@@ -629,8 +629,13 @@ async fn deployment_buttons_show_on_the_version_page_and_the_cell() {
 #[tokio::test]
 async fn the_insights_page_shows_the_four_keys() {
     let w = World::new(ServerOptions::default());
-    w.vr.track_deployment(&DeploymentEvent::new("api", "1.1", "production", "completed"))
-        .unwrap();
+    w.vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.1",
+        "production",
+        "completed",
+    ))
+    .unwrap();
     let (cookie, _) = w.sign_in(&w.key("val", Role::Viewer)).await;
     let (resp, page) = w.get("/ui/insights", Some(&cookie)).await;
     assert_eq!(resp.status(), 200, "{page}");
@@ -640,12 +645,18 @@ async fn the_insights_page_shows_the_four_keys() {
         "change_failure_rate",
         "time_to_restore",
     ] {
-        assert!(page.contains(&format!("data-key=\"{key}\"")), "{key}: {page}");
+        assert!(
+            page.contains(&format!("data-key=\"{key}\"")),
+            "{key}: {page}"
+        );
     }
     assert!(page.contains("environments: production"), "{page}");
     assert!(page.contains("1 deployments on 1 days"), "{page}");
     let (resp, page) = w
-        .get("/ui/insights?product=web&environment=dev&days=7", Some(&cookie))
+        .get(
+            "/ui/insights?product=web&environment=dev&days=7",
+            Some(&cookie),
+        )
         .await;
     assert_eq!(resp.status(), 200, "{page}");
     assert!(page.contains("environments: dev"), "{page}");

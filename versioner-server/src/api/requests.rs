@@ -28,20 +28,20 @@ use crate::routes::{Permission, permission_name};
 /// The Deployment Request, template and release routes.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(show, update))
-        .routes(routes!(add_version))
-        .routes(routes!(remove_version))
-        .routes(routes!(submit))
-        .routes(routes!(deactivate))
-        .routes(routes!(cancel))
-        .routes(routes!(complete))
-        .routes(routes!(approve))
-        .routes(routes!(reject))
-        .routes(routes!(step_done))
-        .routes(routes!(progress))
-        .routes(routes!(templates, put_templates))
-        .routes(routes!(delete_template))
+        .routes(routes!(list_requests, create_request))
+        .routes(routes!(request, update_request))
+        .routes(routes!(add_request_version))
+        .routes(routes!(remove_request_version))
+        .routes(routes!(submit_request))
+        .routes(routes!(deactivate_request))
+        .routes(routes!(cancel_request))
+        .routes(routes!(complete_request))
+        .routes(routes!(approve_request))
+        .routes(routes!(reject_request))
+        .routes(routes!(request_step_done))
+        .routes(routes!(request_progress))
+        .routes(routes!(request_templates, put_request_templates))
+        .routes(routes!(delete_request_template))
         .routes(routes!(releases, create_release))
         .routes(routes!(release, patch_release))
         .routes(routes!(release_versions, add_release_version))
@@ -94,7 +94,7 @@ fn query(q: &Params) -> Result<RequestQuery, ApiError> {
     responses((status = 200, description = "The requests", body = Vec<DeploymentRequest>)),
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
-pub async fn list(State(s): State<AppState>, q: Params) -> Answer {
+pub async fn list_requests(State(s): State<AppState>, q: Params) -> Answer {
     let query = query(&q)?;
     let list = s
         .core(move |vr| vr.requests(&query))
@@ -119,7 +119,10 @@ pub async fn list(State(s): State<AppState>, q: Params) -> Answer {
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn create(State(s): State<AppState>, JsonBody(draft): JsonBody<RequestDraft>) -> Answer {
+pub async fn create_request(
+    State(s): State<AppState>,
+    JsonBody(draft): JsonBody<RequestDraft>,
+) -> Answer {
     let dr = s.core(move |vr| vr.create_request(&draft)).await?;
     created(to_json(&dr)?)
 }
@@ -136,7 +139,7 @@ pub async fn create(State(s): State<AppState>, JsonBody(draft): JsonBody<Request
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
-pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
+pub async fn request(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
     let dr = s.core(move |vr| vr.request(&id)).await?;
     ok(to_json(&dr)?)
 }
@@ -154,7 +157,7 @@ pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn update(
+pub async fn update_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(change): JsonBody<RequestChange>,
@@ -211,7 +214,7 @@ fn removing(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn add_version(
+pub async fn add_request_version(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(pick): JsonBody<VersionPick>,
@@ -235,7 +238,7 @@ pub async fn add_version(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn remove_version(
+pub async fn remove_request_version(
     State(s): State<AppState>,
     Path((id, version_id)): Path<(String, String)>,
 ) -> Answer {
@@ -263,7 +266,7 @@ async fn act(s: AppState, id: String, name: &'static str, body: RequestActionBod
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn submit(
+pub async fn submit_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -284,7 +287,7 @@ pub async fn submit(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn deactivate(
+pub async fn deactivate_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -305,7 +308,7 @@ pub async fn deactivate(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn cancel(
+pub async fn cancel_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -326,7 +329,7 @@ pub async fn cancel(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRequests)))),
 )]
-pub async fn complete(
+pub async fn complete_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -352,7 +355,7 @@ pub async fn complete(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
 )]
-pub async fn approve(
+pub async fn approve_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -374,7 +377,7 @@ pub async fn approve(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
 )]
-pub async fn reject(
+pub async fn reject_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -397,7 +400,7 @@ pub async fn reject(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Approve)))),
 )]
-pub async fn step_done(
+pub async fn request_step_done(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RequestActionBody>,
@@ -417,7 +420,7 @@ pub async fn step_done(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
-pub async fn progress(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
+pub async fn request_progress(State(s): State<AppState>, Path(id): Path<String>) -> Answer {
     let p = s.core(move |vr| vr.request_progress(&id)).await?;
     ok(to_json(&p)?)
 }
@@ -430,7 +433,7 @@ pub async fn progress(State(s): State<AppState>, Path(id): Path<String>) -> Answ
     responses((status = 200, description = "The templates", body = Vec<RequestTemplate>)),
     extensions(("x-permission" = json!(permission_name(Permission::Read)))),
 )]
-pub async fn templates(State(s): State<AppState>) -> Answer {
+pub async fn request_templates(State(s): State<AppState>) -> Answer {
     let list = s.core(Versioner::request_templates).await?;
     ok(to_json(&list)?)
 }
@@ -447,7 +450,7 @@ pub async fn templates(State(s): State<AppState>) -> Answer {
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
-pub async fn put_templates(
+pub async fn put_request_templates(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<TemplatesBody>,
 ) -> Answer {
@@ -469,7 +472,10 @@ pub async fn put_templates(
     ),
     extensions(("x-permission" = json!(permission_name(Permission::ManageRules)))),
 )]
-pub async fn delete_template(State(s): State<AppState>, Path(name): Path<String>) -> Answer {
+pub async fn delete_request_template(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Answer {
     s.core(move |vr| vr.delete_request_template(&name)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
