@@ -315,9 +315,7 @@ impl Tracker {
         environment: Option<String>,
     ) -> PyResult<Bound<'py, PyList>> {
         let t = self.core()?;
-        let list = py
-            .detach(|| t.queue(environment.as_deref()))
-            .or_raise()?;
+        let list = py.detach(|| t.queue(environment.as_deref())).or_raise()?;
         records_list(py, "QueueEntry", &list)
     }
 

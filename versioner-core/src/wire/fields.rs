@@ -35,11 +35,11 @@ use crate::model::{
 };
 use crate::outbox::{AuditReport, DomainEvent, EventType};
 use crate::policy::CoveringRequest;
-use crate::queue::QueueEntry;
 use crate::policy::{
     BlockCode, Facts, OpenDeployment, OutcomeStatus, Preflight, PreflightStatus, Rule, RuleKind,
     RuleOutcome, RuleStatus, RuleType, Stint, Verdict,
 };
+use crate::queue::QueueEntry;
 use crate::request::{
     CellState, DeploymentRequest, Progress, ProgressCell, RequestContext, RequestStatus,
     RequestTemplate, RequestVersion, Slot, SlotSpec, SlotStatus, Step, StepPhase, Transition,
