@@ -245,3 +245,60 @@ fn a_dead_waiter_does_not_hold_up_the_queue() {
     assert!(begun.elapsed() < Duration::from_secs(5));
     assert!(vr.queue(None).unwrap().is_empty());
 }
+
+const FREEZE: &str = "[[rules]]\nname = 'Freeze'\ntype = 'schedule'\ntimezone = 'UTC'\nwindows = [{ recurrence = 'daily', start = '09:00', end = '10:00' }]\n";
+
+fn frozen_at(at: &str) -> (versioner_core::ManualClock, Versioner) {
+    let clock = versioner_core::ManualClock::new(at.parse().unwrap());
+    let vr = common::fresh().with_clock(Arc::new(clock.clone()));
+    vr.apply_policy_text(FREEZE, PolicyFormat::Toml, ApplyMode::Replace, "t")
+        .unwrap();
+    (clock, vr)
+}
+
+#[test]
+fn a_window_is_waited_out_until_its_retry_after() {
+    let (clock, vr) = frozen_at("2026-11-20T09:59:30Z");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let w = waiter(&vr, "1.0", seen.clone());
+    eventually("the waiter reports the window", || {
+        !seen.lock().unwrap().is_empty()
+    });
+    let first = seen.lock().unwrap()[0].clone();
+    assert_eq!(
+        first.code,
+        Some(versioner_core::policy::BlockCode::NoDeployWindow)
+    );
+    assert_eq!(
+        first.retry_after,
+        Some("2026-11-20T10:00:00Z".parse().unwrap())
+    );
+    assert!(
+        first
+            .message
+            .starts_with("waiting until 2026-11-20T10:00:00"),
+        "{}",
+        first.message
+    );
+    clock.set("2026-11-20T10:00:01Z".parse().unwrap());
+    let d = w.join().unwrap().unwrap();
+    assert_eq!(d.version, "1.0");
+    assert!(vr.queue(None).unwrap().is_empty());
+}
+
+#[test]
+fn a_window_ending_past_the_limit_fails_at_once() {
+    let (_clock, vr) = frozen_at("2026-11-20T09:00:00Z");
+    let begun = Instant::now();
+    let err = vr
+        .track_deployment_waiting(
+            &event("1.0", "started"),
+            Duration::from_secs(60),
+            &mut |_| panic!("an hour's window is not waited out in a minute"),
+        )
+        .unwrap_err();
+    assert!(begun.elapsed() < Duration::from_secs(5));
+    assert_eq!(err.code(), ErrorCode::NoDeployWindow);
+    assert!(vr.queue(None).unwrap().is_empty());
+    assert!(vr.history(&Default::default()).unwrap().is_empty());
+}

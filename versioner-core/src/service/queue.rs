@@ -28,8 +28,8 @@ impl Versioner {
     /// block holds, so a wait records a refusal at most once). It polls at most every
     /// [`POLL_INTERVAL`], renewing its ticket's heartbeat, and calls `progress` with its
     /// position and what it waits for. When the block clears it is tracked; when the block is
-    /// one time cannot clear (an approval missing, a flow violation, ...) it fails at once;
-    /// when `wait` runs out the preflight runs one last time and its block is returned. The
+    /// one time cannot clear (an approval missing, a flow violation, ...), or a window or soak
+    /// whose `retry_after` lies past the limit, it fails at once; when `wait` runs out the preflight runs one last time and its block is returned. The
     /// ticket is removed whatever the outcome (a waiter that dies leaves a ticket whose
     /// heartbeat goes stale; it is skipped and removed by the next waiter). Other statuses,
     /// an emergency bypass and a zero `wait` are tracked at once.
@@ -93,13 +93,19 @@ impl Versioner {
             let (position, length) = self.place(&mut ticket, &env_key, &lock)?;
             let expired = begun.elapsed() >= wait;
             let verdict = self.check(&check)?;
-            let clearable = time_clearable(&verdict);
+            // A block whose `retry_after` lies past the limit is one the wait cannot outlast.
+            let clearable =
+                time_clearable(&verdict) && verdict.retry_after().is_none_or(|t| t <= deadline);
             let blocked_for_good = !verdict.is_allowed() && !clearable;
             let head_may_go = position == 1 && verdict.is_allowed();
-            if blocked_for_good || expired || head_may_go {
+            if blocked_for_good || expired {
+                // Give up with the block (recorded once), or go if it cleared just now.
+                return self.track_deployment(event);
+            }
+            if head_may_go {
                 match self.track_deployment(event) {
                     // Another writer got in between the dry run and the attempt: wait on.
-                    Err(Error::Blocked(v)) if !expired && time_clearable(&v) => {}
+                    Err(Error::Blocked(v)) if time_clearable(&v) => {}
                     other => return other,
                 }
             }
