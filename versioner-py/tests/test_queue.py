@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_a_waiter_is_queued_and_goes_when_the_block_clears(tmp_path: Path) -> No
         vr.apply_policy(ONE_AT_A_TIME)
         vr.track_deployment(product_name="api", version="1.0", environment_name="production",
                             status="started")
-        result: dict = {}
+        result: Dict[str, versioner.Deployment] = {}
 
         def wait() -> None:
             result["d"] = vr.track_deployment(
@@ -65,5 +66,5 @@ def test_a_wait_past_its_limit_raises_the_block(tmp_path: Path) -> None:
         assert "wait" in str(bad.value)
         with pytest.raises(TypeError):
             vr.track_deployment(product_name="api", version="1.1",
-                                environment_name="production", status="started", wait="soon")
+                                environment_name="production", status="started", wait="soon")  # type: ignore[arg-type]
         assert [d.version for d in vr.history()] == ["1.0"]
