@@ -48,8 +48,19 @@ export declare class Client {
    * `DEPLOYMENT_REQUEST_REQUIRED`) and `httpStatus`,
    * `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
    * `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+   *
+   * With `{ waitMs }`, a `started` event blocked by something time alone clears
+   * (a window, a soak, a deployment in progress) waits up to `waitMs` in its
+   * environment's queue, in arrival order, and resolves when the block clears;
+   * past the limit it rejects with the block. A block time cannot clear rejects at
+   * once.
    */
-  trackDeployment(options: DeploymentOptions): Promise<Deployment>
+  trackDeployment(options: DeploymentOptions, track?: TrackOptions | undefined | null): Promise<Deployment>
+  /**
+   * The deployments waiting in the wait queue, of one environment or of all,
+   * each environment's in arrival order with its `position` from 1.
+   */
+  queue(environment?: string | undefined | null): Promise<Array<QueueEntry>>
   /**
    * Evaluates the preflight for a would-be deployment, now or at `at`, recording
    * nothing. Resolves to the verdict (allowed or blocked) with every rule's
@@ -466,8 +477,19 @@ export declare class Versioner {
    * `DEPLOYMENT_REQUEST_REQUIRED`) and `httpStatus`,
    * `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
    * `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+   *
+   * With `{ waitMs }`, a `started` event blocked by something time alone clears
+   * (a window, a soak, a deployment in progress) waits up to `waitMs` in its
+   * environment's queue, in arrival order, and resolves when the block clears;
+   * past the limit it rejects with the block. A block time cannot clear rejects at
+   * once.
    */
-  trackDeployment(options: DeploymentOptions): Promise<Deployment>
+  trackDeployment(options: DeploymentOptions, track?: TrackOptions | undefined | null): Promise<Deployment>
+  /**
+   * The deployments waiting in the wait queue, of one environment or of all,
+   * each environment's in arrival order with its `position` from 1.
+   */
+  queue(environment?: string | undefined | null): Promise<Array<QueueEntry>>
   /**
    * Evaluates the preflight for a would-be deployment, now or at `at`, recording
    * nothing. Resolves to the verdict (allowed or blocked) with every rule's
@@ -1661,6 +1683,29 @@ export interface ProgressCell {
   deploymentId?: string
 }
 
+/**
+ * A deployment waiting in its environment's wait queue (`trackDeployment(options, { waitMs
+ * })`).
+ */
+export interface QueueEntry {
+  /** The ticket's id. */
+  id: string
+  /** Its place in its environment's queue, from 1 (the head, whose preflight runs next). */
+  position: number
+  /** The product. */
+  productName: string
+  /** The version. */
+  version: string
+  /** The environment. */
+  environmentName: string
+  /** Who waits (the deployer, else the actor), when known. */
+  waiter?: string
+  /** When the ticket was taken. */
+  since: Date
+  /** When its waiter last showed it is alive. */
+  heartbeatAt: Date
+}
+
 /** A recorded decision that a policy would now decide otherwise (`was` → `now`). */
 export interface ReplayChange {
   /** The decision's id. */
@@ -2251,6 +2296,16 @@ export interface TimeToRestore {
   medianSeconds?: number
   /** The 90th percentile, in seconds. */
   p90Seconds?: number
+}
+
+/**
+ * How `trackDeployment(options, { waitMs })` records: a `started` event blocked by something
+ * time alone clears (a window, a soak, a deployment in progress) waits up to `waitMs` in its
+ * environment's queue, in arrival order, instead of rejecting at once.
+ */
+export interface TrackOptions {
+  /** The longest wait, in milliseconds (at most 3600000, an hour). */
+  waitMs?: number
 }
 
 /** The preflight's answer for one would-be deployment: every rule's outcome. */

@@ -55,6 +55,9 @@ mod gaps;
 mod insights;
 #[path = "suite/notify.rs"]
 mod notify;
+// `track deployment --wait` and `versioner queue`.
+#[path = "suite/queue.rs"]
+mod queue;
 // Deployment Requests and releases (issue 14).
 #[path = "suite/requests.rs"]
 mod requests;

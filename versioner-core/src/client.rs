@@ -55,6 +55,7 @@ use crate::model::{
 };
 use crate::policy::lint::LintReport;
 use crate::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::queue::{QueueEntry, WaitStatus};
 use crate::request::{
     DeploymentRequest, Progress, RequestActionRequest, RequestChange, RequestDraft, RequestQuery,
     RequestTemplate,
@@ -307,11 +308,20 @@ impl Client {
         let method = Method::from_bytes(endpoint.method.as_bytes())
             .map_err(|e| Error::internal(format!("bad method {}: {e}", endpoint.method)))?;
         let url = self.endpoint(&endpoint.segments(params)?, query)?;
-        self.call(method, url, body)
+        self.call(method, url, body, Duration::ZERO)
     }
 
     /// Sends a request with retries and returns the parsed JSON body (null when empty).
-    fn call(&self, method: Method, url: Url, body: Option<&Value>) -> Result<Value> {
+    ///
+    /// Each attempt may take `extra` on top of the configured timeout (a request that waits on
+    /// the server, `?wait=`).
+    fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        extra: Duration,
+    ) -> Result<Value> {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
@@ -322,11 +332,16 @@ impl Client {
         let attempts = self.options.max_attempts.get();
         let mut last: Option<Error> = None;
         for attempt in 1..=attempts {
-            let (error, retry_after) =
-                match self.attempt(&method, &url, body.as_deref(), idempotency_key.as_deref()) {
-                    Attempt::Done(result) => return result,
-                    Attempt::Retry { error, retry_after } => (error, retry_after),
-                };
+            let (error, retry_after) = match self.attempt(
+                &method,
+                &url,
+                body.as_deref(),
+                idempotency_key.as_deref(),
+                extra,
+            ) {
+                Attempt::Done(result) => return result,
+                Attempt::Retry { error, retry_after } => (error, retry_after),
+            };
             if attempt < attempts {
                 let wait = retry_after
                     .unwrap_or_else(|| self.backoff(attempt))
@@ -363,11 +378,15 @@ impl Client {
         url: &Url,
         body: Option<&[u8]>,
         idempotency_key: Option<&str>,
+        extra: Duration,
     ) -> Attempt {
         let mut req = self
             .http
             .request(method.clone(), url.clone())
             .header(header::ACCEPT, "application/json");
+        if !extra.is_zero() {
+            req = req.timeout(self.options.timeout.saturating_add(extra));
+        }
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }
@@ -601,6 +620,26 @@ impl Tracker for Client {
 
     fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
         deployment_from_wire(self.send(E::TRACK_DEPLOYMENT, &[], &[], Some(&encode(event)?))?)
+    }
+
+    fn track_deployment_waiting(
+        &self,
+        event: &DeploymentEvent,
+        wait: Duration,
+        _progress: &mut dyn FnMut(&WaitStatus),
+    ) -> Result<Deployment> {
+        crate::queue::check_wait(wait, "wait")?;
+        let query = [("wait", wait.as_millis().div_ceil(1000).to_string())];
+        let url = self.endpoint(&E::TRACK_DEPLOYMENT.segments(&[])?, &query)?;
+        deployment_from_wire(self.call(Method::POST, url, Some(&encode(event)?), wait)?)
+    }
+
+    fn queue(&self, environment: Option<&str>) -> Result<Vec<QueueEntry>> {
+        let query: Vec<(&str, String)> = environment
+            .map(|e| ("environment", e.to_string()))
+            .into_iter()
+            .collect();
+        parse(self.send(E::QUEUE, &[], &query, None)?)
     }
 
     fn check(&self, request: &CheckRequest) -> Result<Verdict> {

@@ -74,6 +74,7 @@ pub mod notify;
 pub mod outbox;
 pub mod policy;
 pub mod policy_tests;
+pub mod queue;
 pub mod request;
 mod service;
 mod state;

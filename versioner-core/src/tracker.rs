@@ -41,6 +41,7 @@ use crate::model::{
 };
 use crate::policy::lint::LintReport;
 use crate::policy::{ApplyMode, PolicyFile, PolicyFormat, Rule, RuleStatus, Verdict};
+use crate::queue::{QueueEntry, WaitStatus};
 use crate::request::{
     DeploymentRequest, Progress, RequestActionRequest, RequestChange, RequestDraft, RequestQuery,
     RequestTemplate,
@@ -68,6 +69,28 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`Error::Blocked`](crate::Error::Blocked) with the verdict; `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
     fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment>;
+
+    /// Records a deployment event; a `started` event blocked by something time alone clears
+    /// waits up to `wait` in its environment's queue instead of failing. See
+    /// [`Versioner::track_deployment_waiting`]. A remote implementation waits on the server
+    /// and does not call `progress`.
+    ///
+    /// # Errors
+    /// [`Error::Blocked`](crate::Error::Blocked) with the verdict of the last attempt;
+    /// `INVALID_INPUT` (a `wait` over an hour), `VERSION_CONFLICT`, `STORAGE`.
+    fn track_deployment_waiting(
+        &self,
+        event: &DeploymentEvent,
+        wait: std::time::Duration,
+        progress: &mut dyn FnMut(&WaitStatus),
+    ) -> Result<Deployment>;
+
+    /// The deployments waiting in the wait queue, of one environment or of all. See
+    /// [`Versioner::queue`].
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    fn queue(&self, environment: Option<&str>) -> Result<Vec<QueueEntry>>;
 
     /// Evaluates the preflight without recording anything. See [`Versioner::check`].
     ///
@@ -424,6 +447,19 @@ impl Tracker for Versioner {
 
     fn track_deployment(&self, event: &DeploymentEvent) -> Result<Deployment> {
         Versioner::track_deployment(self, event)
+    }
+
+    fn track_deployment_waiting(
+        &self,
+        event: &DeploymentEvent,
+        wait: std::time::Duration,
+        progress: &mut dyn FnMut(&WaitStatus),
+    ) -> Result<Deployment> {
+        Versioner::track_deployment_waiting(self, event, wait, progress)
+    }
+
+    fn queue(&self, environment: Option<&str>) -> Result<Vec<QueueEntry>> {
+        Versioner::queue(self, environment)
     }
 
     fn check(&self, request: &CheckRequest) -> Result<Verdict> {

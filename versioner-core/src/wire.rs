@@ -1181,6 +1181,8 @@ pub mod endpoints {
     pub const TRACK_DEPLOYMENT: Endpoint = Endpoint::new("POST", "/deployment-events/");
     /// `POST /check`.
     pub const CHECK: Endpoint = Endpoint::new("POST", "/check");
+    /// `GET /queue`.
+    pub const QUEUE: Endpoint = Endpoint::new("GET", "/queue");
     /// `GET /rules/`.
     pub const RULES: Endpoint = Endpoint::new("GET", "/rules/");
     /// `POST /rules/`.

@@ -377,6 +377,42 @@ VersionerStatus versioner_track_deployment(const VersionerHandle *handle,
                                            char **out_json);
 
 /**
+ * Records a deployment event like `versioner_track_deployment`, but a `started` event blocked
+ * by something time alone clears (a no-deploy window, an allow window not yet open, a soak
+ * not yet over, a deployment in progress) waits up to `wait_ms` milliseconds (at most
+ * 3600000, an hour) in its environment's queue, in arrival order, instead of failing. It
+ * blocks the calling thread while it waits; the deployment is recorded when the block
+ * clears. A block time cannot clear fails at once; past the limit the call fails with the
+ * block of the last attempt (`*out_json` the verdict, as `versioner_track_deployment`).
+ * `wait_ms` 0 tracks at once.
+ *
+ * Errors: as `versioner_track_deployment`; `INVALID_INPUT` naming `wait_ms` over an hour.
+ *
+ * # Safety
+ * As `versioner_track_build`.
+ */
+VersionerStatus versioner_track_deployment_wait(const VersionerHandle *handle,
+                                                const char *event_json,
+                                                uint64_t wait_ms,
+                                                char **out_json);
+
+/**
+ * The deployments waiting in the wait queue (`versioner_track_deployment_wait`), of the
+ * environment `environment` or of all (NULL): a JSON array, each environment's entries in
+ * arrival order, each with `id`, `position` (from 1), `product_name`, `version`,
+ * `environment_name`, `waiter`, `since` and `heartbeat_at`.
+ *
+ * Errors: `STORAGE`.
+ *
+ * # Safety
+ * `environment` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_queue(const VersionerHandle *handle,
+                                const char *environment,
+                                char **out_json);
+
+/**
  * Evaluates the preflight for a would-be deployment without recording anything.
  * `request_json`: `{"product_name": "api", "version": "1.2.0", "environment_name":
  * "production", "deployed_by": "dana", "at": "2026-11-21T09:30:00Z"}` (`deployed_by` and

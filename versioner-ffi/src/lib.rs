@@ -434,6 +434,75 @@ pub unsafe extern "C" fn versioner_track_deployment(
     })
 }
 
+/// Records a deployment event like `versioner_track_deployment`, but a `started` event blocked
+/// by something time alone clears (a no-deploy window, an allow window not yet open, a soak
+/// not yet over, a deployment in progress) waits up to `wait_ms` milliseconds (at most
+/// 3600000, an hour) in its environment's queue, in arrival order, instead of failing. It
+/// blocks the calling thread while it waits; the deployment is recorded when the block
+/// clears. A block time cannot clear fails at once; past the limit the call fails with the
+/// block of the last attempt (`*out_json` the verdict, as `versioner_track_deployment`).
+/// `wait_ms` 0 tracks at once.
+///
+/// Errors: as `versioner_track_deployment`; `INVALID_INPUT` naming `wait_ms` over an hour.
+///
+/// # Safety
+/// As `versioner_track_build`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_track_deployment_wait(
+    handle: *const VersionerHandle,
+    event_json: *const c_char,
+    wait_ms: u64,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let event: DeploymentEvent = unsafe { json_arg(event_json, "event_json") }?;
+        let wait = std::time::Duration::from_millis(wait_ms);
+        versioner_core::queue::check_wait(wait, "wait_ms")?;
+        match backend
+            .tracker()
+            .track_deployment_waiting(&event, wait, &mut |_| {})
+        {
+            Ok(d) => out.set_json(&wire::deployment(&d)),
+            Err(e) => {
+                if let Some(verdict) = e.verdict() {
+                    out.set_json(verdict)?;
+                }
+                Err(e.into())
+            }
+        }
+    })
+}
+
+/// The deployments waiting in the wait queue (`versioner_track_deployment_wait`), of the
+/// environment `environment` or of all (NULL): a JSON array, each environment's entries in
+/// arrival order, each with `id`, `position` (from 1), `product_name`, `version`,
+/// `environment_name`, `waiter`, `since` and `heartbeat_at`.
+///
+/// Errors: `STORAGE`.
+///
+/// # Safety
+/// `environment` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_queue(
+    handle: *const VersionerHandle,
+    environment: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let environment = unsafe { opt_str_arg(environment, "environment") }?;
+        out.set_json(&backend.tracker().queue(environment)?)
+    })
+}
+
 /// Evaluates the preflight for a would-be deployment without recording anything.
 /// `request_json`: `{"product_name": "api", "version": "1.2.0", "environment_name":
 /// "production", "deployed_by": "dana", "at": "2026-11-21T09:30:00Z"}` (`deployed_by` and

@@ -47,6 +47,7 @@ const MIRRORS = {
   Progress: 'Progress',
   RequestTemplate: 'RequestTemplate',
   CoveringRequest: 'CoveringRequest',
+  QueueEntry: 'QueueEntry',
 }
 
 /** Core records the addon does not expose, and why. */

@@ -561,6 +561,17 @@ pub struct ConnectOptions {
     pub connect_timeout_ms: Option<u32>,
 }
 
+/// How `trackDeployment(options, { waitMs })` records: a `started` event blocked by something
+/// time alone clears (a window, a soak, a deployment in progress) waits up to `waitMs` in its
+/// environment's queue, in arrival order, instead of rejecting at once.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrackOptions {
+    /// The longest wait, in milliseconds (at most 3600000, an hour).
+    pub wait_ms: Option<f64>,
+}
+
 /// An instant to look at: `state({ at })`.
 #[napi(object, object_to_js = false, object_from_js = false)]
 #[derive(Debug, Default, Deserialize)]

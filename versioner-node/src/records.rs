@@ -101,6 +101,7 @@ pub fn record_from_core_for_tests<'env>(
         "Progress" => to_js::<Progress>(env, json),
         "RequestTemplate" => to_js::<RequestTemplate>(env, json),
         "CoveringRequest" => to_js::<CoveringRequest>(env, json),
+        "QueueEntry" => to_js::<QueueEntry>(env, json),
         other => Err(crate::error::to_js(
             env,
             &versioner_core::Error::internal(format!(
@@ -1397,4 +1398,28 @@ pub struct CoveringRequest {
     pub slots: Vec<RequestSlot>,
     /// Its pre-deployment steps not yet done.
     pub open_pre_steps: Vec<String>,
+}
+
+/// A deployment waiting in its environment's wait queue (`trackDeployment(options, { waitMs
+/// })`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueEntry {
+    /// The ticket's id.
+    pub id: String,
+    /// Its place in its environment's queue, from 1 (the head, whose preflight runs next).
+    pub position: u32,
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The environment.
+    pub environment_name: String,
+    /// Who waits (the deployer, else the actor), when known.
+    pub waiter: Option<String>,
+    /// When the ticket was taken.
+    pub since: DateTime<Utc>,
+    /// When its waiter last showed it is alive.
+    pub heartbeat_at: DateTime<Utc>,
 }

@@ -22,6 +22,21 @@ where
     into_core::<O, C>(&input::options::<O>(value, "options", false)?)
 }
 
+/// A wait limit in milliseconds as the core's duration (`INVALID_INPUT` naming `waitMs` for a
+/// negative, fractional-NaN or over-an-hour value).
+pub(crate) fn wait_of(ms: Option<f64>) -> versioner_core::Result<Option<std::time::Duration>> {
+    let Some(ms) = ms else { return Ok(None) };
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(versioner_core::Error::invalid(
+            "waitMs",
+            format!("`{ms}` is not a number of milliseconds"),
+        ));
+    }
+    let wait = std::time::Duration::from_secs_f64(ms / 1000.0);
+    versioner_core::queue::check_wait(wait, "waitMs")?;
+    Ok(Some(wait))
+}
+
 /// The policy `applyPolicy` was given as the core's [`PolicyInput`]: a string is policy text or
 /// the name of a policy file ([`PolicyInput::text_or_path`], as in Python); `{ rules: [...] }`
 /// or an array of rules (camelCase, as `addRule` takes them) is the policy itself. The core
@@ -67,13 +82,13 @@ pub(crate) mod prelude {
     pub(crate) use crate::options::{
         ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DeploymentOptions,
         DoraOptions, DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
-        RuleStatusOptions, StateOptions, ViolationsOptions,
+        RuleStatusOptions, StateOptions, TrackOptions, ViolationsOptions,
     };
     pub(crate) use crate::records::{
         ApplyReport, Approval, Build, DecisionRecord, Deployment, DoraReport, Drift, Environment,
         Product, RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
     };
-    pub(crate) use crate::records::{DeploymentRequest, Progress, RequestTemplate};
+    pub(crate) use crate::records::{DeploymentRequest, Progress, QueueEntry, RequestTemplate};
     pub(crate) use crate::requests::{
         Call, RequestChangeOptions, RequestOptions, RequestStepOptions, RequestsOptions,
         rename_fields,
@@ -143,15 +158,55 @@ macro_rules! tracker_methods {
             /// `DEPLOYMENT_REQUEST_REQUIRED`) and `httpStatus`,
             /// `retryAfter`, `ruleName`, `violations` and `verdict`. Other errors:
             /// `INVALID_INPUT`, `VERSION_CONFLICT`, `STORAGE`.
+            ///
+            /// With `{ waitMs }`, a `started` event blocked by something time alone clears
+            /// (a window, a soak, a deployment in progress) waits up to `waitMs` in its
+            /// environment's queue, in arrival order, and resolves when the block clears;
+            /// past the limit it rejects with the block. A block time cannot clear rejects at
+            /// once.
             #[napi(
                 catch_unwind,
-                ts_args_type = "options: DeploymentOptions",
+                ts_args_type = "options: DeploymentOptions, track?: TrackOptions | undefined | null",
                 ts_return_type = "Promise<Deployment>"
             )]
-            pub fn track_deployment(&self, options: Unknown<'_>) -> AsyncTask<Op<Deployment>> {
+            pub fn track_deployment(
+                &self,
+                options: Unknown<'_>,
+                track: Unknown<'_>,
+            ) -> AsyncTask<Op<Deployment>> {
                 let b = self.backend.open();
                 let event = request::<DeploymentOptions, DeploymentEvent>(&options);
-                Op::run(move || from_core(&b?.tracker().track_deployment(&event?)?))
+                let track = input::options::<TrackOptions>(&track, "track", true)
+                    .and_then(|t| crate::surface::wait_of(t.wait_ms));
+                Op::run(move || {
+                    let (event, wait) = (event?, track?);
+                    let b = b?;
+                    let t = b.tracker();
+                    from_core(&match wait {
+                        None => t.track_deployment(&event)?,
+                        Some(wait) => t.track_deployment_waiting(&event, wait, &mut |_| {})?,
+                    })
+                })
+            }
+
+            /// The deployments waiting in the wait queue, of one environment or of all,
+            /// each environment's in arrival order with its `position` from 1.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "environment?: string | undefined | null",
+                ts_return_type = "Promise<Array<QueueEntry>>"
+            )]
+            pub fn queue(&self, environment: Unknown<'_>) -> AsyncTask<Op<Vec<QueueEntry>>> {
+                let b = self.backend.open();
+                let environment = input::opt_string(&environment, "environment");
+                Op::run(move || {
+                    let environment = environment?;
+                    b?.tracker()
+                        .queue(environment.as_deref())?
+                        .iter()
+                        .map(from_core)
+                        .collect()
+                })
             }
 
             /// Evaluates the preflight for a would-be deployment, now or at `at`, recording

@@ -23,7 +23,7 @@ use versioner_core::{
 
 use crate::convert::{
     count, instant, json_to_py, opt_instant, opt_instant_text, opt_json, py_to_json, record,
-    record_class, record_from_json, records_list, text_or_int, to_json, type_name,
+    record_class, record_from_json, records_list, seconds, text_or_int, to_json, type_name,
 };
 use crate::errors::{OrRaise, invalid};
 use crate::naming;
@@ -245,7 +245,8 @@ impl Tracker {
         deployed_by_email=None, deployed_by_name=None, scm_sha=None, scm_repository=None,
         scm_branch=None, build_number=None, source_system=None, invoke_id=None,
         deploy_url=None, build_url=None, completed_at=None, extra_metadata=None,
-        skip_preflight_checks=None, skip_preflight_reason=None, scm_committed_at=None
+        skip_preflight_checks=None, skip_preflight_reason=None, scm_committed_at=None,
+        wait=None
     ))]
     #[expect(
         clippy::too_many_arguments,
@@ -274,7 +275,9 @@ impl Tracker {
         skip_preflight_checks: Option<bool>,
         skip_preflight_reason: Option<String>,
         scm_committed_at: Option<&Bound<'py, PyAny>>,
+        wait: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let wait = wait.map(|w| seconds(w, "wait")).transpose()?;
         let version = text_or_int(Some(version), "version")?.unwrap_or_default();
         let mut ev = DeploymentEvent::new(product_name, version, environment_name, status);
         ev.deployed_by = deployed_by;
@@ -294,8 +297,26 @@ impl Tracker {
         ev.skip_preflight_checks = skip_preflight_checks;
         ev.skip_preflight_reason = skip_preflight_reason;
         let t = self.core()?;
-        let deployment = py.detach(|| t.track_deployment(&ev)).or_raise()?;
+        let deployment = py
+            .detach(|| match wait {
+                None => t.track_deployment(&ev),
+                Some(wait) => t.track_deployment_waiting(&ev, wait, &mut |_| {}),
+            })
+            .or_raise()?;
         record(py, "Deployment", &deployment)
+    }
+
+    /// The deployments waiting in the wait queue (``track_deployment(..., wait=...)``), of one
+    /// environment or of all, each environment's in arrival order with its position from 1.
+    #[pyo3(signature = (environment=None))]
+    fn queue<'py>(
+        &self,
+        py: Python<'py>,
+        environment: Option<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let t = self.core()?;
+        let list = py.detach(|| t.queue(environment.as_deref())).or_raise()?;
+        records_list(py, "QueueEntry", &list)
     }
 
     /// Evaluates the preflight for a would-be deployment without recording anything, now or

@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Set, Tuple, Type
@@ -54,6 +56,7 @@ MIRRORS: Dict[str, Type[_Record]] = {
     "Progress": versioner.Progress,
     "RequestTemplate": versioner.RequestTemplate,
     "CoveringRequest": versioner.CoveringRequest,
+    "QueueEntry": versioner.QueueEntry,
 }
 
 #: Core records the Python package does not expose, and why.
@@ -179,6 +182,27 @@ def populated(record: object, path: str, seen: Dict[Tuple[str, str], bool]) -> N
         for i, item in enumerate(items):
             if isinstance(item, _Record):
                 populated(item, f"{path}.{f.name}[{i}]", seen)
+
+
+def waiting_entry(db: Path) -> versioner.QueueEntry:
+    """A deployment waiting in the queue behind one in progress, as ``queue()`` shows it."""
+    with versioner.Versioner(db) as q:
+        q.apply_policy({"rules": [{"name": "One", "type": "concurrency", "max": 1}]})
+        first: Dict[str, Any] = dict(product_name="api", version="1.0",
+                                     environment_name="production")
+        q.track_deployment(status="started", **first)
+        waiter = threading.Thread(target=lambda: q.track_deployment(
+            product_name="api", version="1.1", environment_name="production",
+            status="started", deployed_by="dana", wait=30))
+        waiter.start()
+        deadline = time.monotonic() + 20
+        while not q.queue():
+            assert time.monotonic() < deadline, "never queued"
+            time.sleep(0.05)
+        entry = q.queue()[0]
+        q.track_deployment(status="completed", **first)
+        waiter.join(20)
+        return entry
 
 
 def test_every_record_type_through_the_native_module(
@@ -338,6 +362,7 @@ def test_every_record_type_through_the_native_module(
     records += [(f"replay()[{i}]", c) for i, c in enumerate(changes)]
     records += [(f"events_since()[{e.seq}]", e) for e in vr.events_since(0, 1000)]
     records += [(f"rules()[{r.name}]", r) for r in vr.rules()]
+    records.append(("queue()", waiting_entry(tmp_path / "queue.db")))
     seen: Dict[Tuple[str, str], bool] = {}
     for label, record in records:
         populated(record, label, seen)

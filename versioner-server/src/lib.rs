@@ -238,7 +238,22 @@ impl AppState {
 }
 
 async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.inner.options.request_timeout;
+    // A deployment event that may wait in the queue (`?wait=`) has its wait on top.
+    let waits = match req.uri().query() {
+        Some(q) if req.uri().path() == "/deployment-events/" => {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()
+                .and_then(|pairs| {
+                    pairs
+                        .into_iter()
+                        .rev()
+                        .find(|(k, v)| k == "wait" && !v.trim().is_empty())
+                })
+                .and_then(|(_, v)| versioner_core::queue::parse_wait(&v, "wait").ok())
+        }
+        _ => None,
+    };
+    let limit = state.inner.options.request_timeout + waits.unwrap_or_default();
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::from(Error::Storage {

@@ -139,6 +139,13 @@ Examples:
   versioner track deployment --product api --version 1.2.0 --environment production --status started"
     )]
     Track(Box<Track>),
+    /// The deployments waiting in the wait queue (`track deployment --wait`), per environment
+    /// in arrival order
+    #[command(after_help = "\
+Examples:
+  versioner queue
+  versioner queue --environment production --output json")]
+    Queue(QueueArgs),
     /// Ask the preflight whether a deployment would be allowed (records nothing)
     #[command(after_help = "\
 Exit code 0 when allowed, 5 when blocked.
@@ -326,7 +333,9 @@ Examples:
   versioner track deployment --product api --version 1.2.0 --environment production --status started
   versioner track deployment --product api --version 1.2.0 --environment production --status completed
   versioner track deployment --product api --version 1.2.0 --environment production --status started \\
-      --skip-preflight-checks --skip-preflight-reason 'INC-42 hotfix'")]
+      --skip-preflight-checks --skip-preflight-reason 'INC-42 hotfix'
+  versioner track deployment --product api --version 1.2.0 --environment production --status started \\
+      --wait 30m    # wait out a window, a soak or a deployment in progress, in arrival order")]
     Deployment(TrackDeployment),
 }
 
@@ -457,6 +466,27 @@ pub struct TrackDeployment {
     /// Why the preflight is bypassed (required with --skip-preflight-checks)
     #[arg(long, value_name = "TEXT")]
     pub skip_preflight_reason: Option<String>,
+    /// When `started` is blocked by something time alone clears (a window, a soak, a
+    /// deployment in progress), wait up to this long (`90`, `30s`, `30m`, `1h`; at most 1h) in
+    /// the environment's queue, in arrival order, then give up with the block (exit 5)
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait)]
+    pub wait: Option<std::time::Duration>,
+}
+
+/// Parses `--wait`.
+pub fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    versioner_core::queue::parse_wait(s, "--wait").map_err(|e| match e {
+        versioner_core::Error::InvalidInput { reason, .. } => reason,
+        other => other.to_string(),
+    })
+}
+
+/// Flags of `queue`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct QueueArgs {
+    /// Only this environment's queue
+    #[arg(long)]
+    pub environment: Option<String>,
 }
 
 /// Flags of `check`.

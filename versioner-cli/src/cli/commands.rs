@@ -12,7 +12,7 @@ use versioner_core::{
 };
 
 use super::args::{
-    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, ReplayArgs, Rules, StatusArgs,
+    ApprovalsArgs, ApproveArgs, CheckArgs, HistoryArgs, QueueArgs, ReplayArgs, Rules, StatusArgs,
     VersionsArgs, ViolationsArgs,
 };
 use super::output::{outcome_lines, table};
@@ -69,6 +69,48 @@ macro_rules! usage {
             Err(u) => return $ctx.usage(&u),
         }
     };
+}
+
+/// `versioner queue`: the wait queue, per environment in arrival order.
+pub fn queue(ctx: &mut Context<'_, '_>, a: &QueueArgs) -> Exit {
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let list = attempt!(ctx, t.queue(a.environment.as_deref()));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&list));
+        return Exit::Success;
+    }
+    if list.is_empty() {
+        ctx.console.out("No deployment is waiting.");
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|e| {
+            vec![
+                e.environment_name.clone(),
+                e.position.to_string(),
+                e.product_name.clone(),
+                e.version.clone(),
+                e.waiter.clone().unwrap_or_else(|| "-".into()),
+                time(e.since),
+            ]
+        })
+        .collect();
+    ctx.console.out(&table(
+        &[
+            "ENVIRONMENT",
+            "POSITION",
+            "PRODUCT",
+            "VERSION",
+            "WAITER",
+            "SINCE",
+        ],
+        &rows,
+    ));
+    Exit::Success
 }
 
 /// `versioner check`: exit 0 when allowed, 5 when blocked.

@@ -391,6 +391,7 @@ where
             args::Track::Deployment(a) => track::deployment(&mut ctx, &a),
         },
         Command::Check(a) => commands::check(&mut ctx, &a),
+        Command::Queue(a) => commands::queue(&mut ctx, &a),
         Command::Status(a) => commands::status(&mut ctx, &a),
         Command::History(a) => commands::history(&mut ctx, &a),
         Command::Versions(a) => commands::versions(&mut ctx, &a),

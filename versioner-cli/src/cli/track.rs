@@ -15,6 +15,7 @@ use super::args::{TrackBuild, TrackDeployment, parse_bool};
 use super::sources::Sources;
 use super::{Context, Usage};
 use crate::exit::Exit;
+use versioner_core::queue::WaitStatus;
 
 fn required(value: Option<String>, flag: &str, var: &str, ci_hint: bool) -> Result<String, Usage> {
     value.ok_or_else(|| {
@@ -361,7 +362,28 @@ pub fn deployment(ctx: &mut Context<'_, '_>, a: &TrackDeployment) -> Exit {
     let result = match ctx.tracker() {
         Err(u) => return ctx.usage(&u),
         Ok(Err(e)) => Err(e),
-        Ok(Ok(t)) => t.track_deployment(&event),
+        Ok(Ok(t)) => match a.wait {
+            None => t.track_deployment(&event),
+            Some(wait) => {
+                let console = &mut ctx.console;
+                let mut last: Option<(u32, String)> = None;
+                t.track_deployment_waiting(&event, wait, &mut |s: &WaitStatus| {
+                    // One line per change of place or reason, not one per poll.
+                    let now = (s.position, s.message.clone());
+                    if last.as_ref() != Some(&now) {
+                        console.err(&format!(
+                            "⏳ position {} of {} in the queue: {} (gives up at {})",
+                            s.position,
+                            s.queue_length,
+                            s.message,
+                            s.deadline
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        ));
+                        last = Some(now);
+                    }
+                })
+            }
+        },
     };
     match result {
         Ok(d) => deployed(ctx, &d),

@@ -25,6 +25,7 @@ pub use notifications::{DeliveryOptions, DeliveryReport};
 mod outbox;
 mod preflight;
 mod queries;
+mod queue;
 mod requests;
 mod rules;
 mod subscriptions;

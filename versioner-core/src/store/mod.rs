@@ -34,6 +34,7 @@ use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Produc
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
+use crate::queue::QueueEntry;
 use crate::request::{DeploymentRequest, RequestStatus, RequestTemplate};
 use crate::status::Status;
 
@@ -601,6 +602,19 @@ pub trait Tx: sealed::Sealed {
     fn put_request_template(&mut self, template: &RequestTemplate) -> Result<()>;
     /// Removes a template; whether there was one.
     fn delete_request_template(&mut self, name: &str) -> Result<bool>;
+
+    // ----- The wait queue ----------------------------------------------------------------------
+
+    /// Appends a ticket to the queue of the environment whose name key (`names::key`) is
+    /// `environment_key`.
+    fn enqueue(&mut self, environment_key: &str, entry: &QueueEntry) -> Result<()>;
+    /// Rewrites a ticket (its heartbeat); whether it is still queued.
+    fn update_ticket(&mut self, entry: &QueueEntry) -> Result<bool>;
+    /// Removes a ticket; whether there was one.
+    fn dequeue(&mut self, id: &str) -> Result<bool>;
+    /// The tickets of one environment (by name key) or of all, in arrival order, with
+    /// `position` left at 0.
+    fn queue_tickets(&mut self, environment_key: Option<&str>) -> Result<Vec<QueueEntry>>;
 }
 
 /// The version × environment pairs a Deployment Request is looked up by.

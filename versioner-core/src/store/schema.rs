@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -321,11 +321,22 @@ CREATE TABLE deployment_request_templates(
   record TEXT NOT NULL
 );
 "#,
+    // 12: the wait queue: one ticket per waiting deployment, in arrival order (`id`) per
+    // environment (its name key); the record is the ticket (`QueueEntry`).
+    r#"
+CREATE TABLE wait_queue(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uid TEXT NOT NULL UNIQUE,
+  environment_key TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX wait_queue_by_environment ON wait_queue(environment_key, id);
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 11;
+pub const PG_SCHEMA_VERSION: i64 = 12;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -617,5 +628,15 @@ CREATE TABLE deployment_request_templates(
   name TEXT PRIMARY KEY,
   record JSONB NOT NULL
 );
+"#,
+    // 12 (see the SQLite migration 12): the wait queue.
+    r#"
+CREATE TABLE wait_queue(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  environment_key TEXT NOT NULL,
+  record JSONB NOT NULL
+);
+CREATE INDEX wait_queue_by_environment ON wait_queue(environment_key, id);
 "#,
 ];

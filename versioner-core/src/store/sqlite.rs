@@ -40,6 +40,7 @@ use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Produc
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
 use crate::policy::{OpenDeployment, Preflight, Rule, RuleStatus, Stint};
+use crate::queue::QueueEntry;
 use crate::request::{DeploymentRequest, RequestStatus, RequestTemplate};
 use crate::status::Status;
 
@@ -2023,6 +2024,39 @@ impl Tx for SqliteTx<'_> {
             "DELETE FROM deployment_request_templates WHERE name = ?1",
             [name],
         )? > 0)
+    }
+    fn enqueue(&mut self, environment_key: &str, entry: &QueueEntry) -> Result<()> {
+        self.exec(
+            "INSERT INTO wait_queue(uid, environment_key, record) VALUES (?1, ?2, ?3)",
+            params![entry.id, environment_key, to_json(entry)?],
+        )?;
+        Ok(())
+    }
+
+    fn update_ticket(&mut self, entry: &QueueEntry) -> Result<bool> {
+        Ok(self.exec(
+            "UPDATE wait_queue SET record = ?2 WHERE uid = ?1",
+            params![entry.id, to_json(entry)?],
+        )? > 0)
+    }
+
+    fn dequeue(&mut self, id: &str) -> Result<bool> {
+        Ok(self.exec("DELETE FROM wait_queue WHERE uid = ?1", [id])? > 0)
+    }
+
+    fn queue_tickets(&mut self, environment_key: Option<&str>) -> Result<Vec<QueueEntry>> {
+        match environment_key {
+            Some(k) => self.all(
+                "SELECT record FROM wait_queue WHERE environment_key = ?1 ORDER BY id",
+                [k],
+                |r| json(r, 0),
+            ),
+            None => self.all(
+                "SELECT record FROM wait_queue ORDER BY environment_key, id",
+                [],
+                |r| json(r, 0),
+            ),
+        }
     }
 }
 

@@ -39,6 +39,7 @@ use crate::policy::{
     BlockCode, Facts, OpenDeployment, OutcomeStatus, Preflight, PreflightStatus, Rule, RuleKind,
     RuleOutcome, RuleStatus, RuleType, Stint, Verdict,
 };
+use crate::queue::QueueEntry;
 use crate::request::{
     CellState, DeploymentRequest, Progress, ProgressCell, RequestContext, RequestStatus,
     RequestTemplate, RequestVersion, Slot, SlotSpec, SlotStatus, Step, StepPhase, Transition,
@@ -558,6 +559,20 @@ fn request_template() -> RequestTemplate {
     }
 }
 
+/// A ticket second in its environment's queue.
+fn queue_entry() -> QueueEntry {
+    QueueEntry {
+        id: "0190a000-0000-7000-8000-00000000000a".into(),
+        position: 2,
+        product_name: "api".into(),
+        version: "1.2.0".into(),
+        environment_name: "production".into(),
+        waiter: Some("github-actions".into()),
+        since: at(15, 0),
+        heartbeat_at: at(15, 1),
+    }
+}
+
 /// A bypassed decision: the rules refused, the deployment went ahead with a reason.
 fn decision_record() -> DecisionRecord {
     DecisionRecord {
@@ -676,6 +691,8 @@ fn records() -> Vec<Record> {
         Record::serde("Progress", &progress()),
         Record::serde("RequestTemplate", &request_template()),
         Record::serde("CoveringRequest", &covering_request()),
+        // The wait queue (`GET /queue`, `versioner queue`, `queue` in the bindings).
+        Record::serde("QueueEntry", &queue_entry()),
     ]);
     out
 }

@@ -1120,6 +1120,84 @@ static void test_threads(void) {
   OK(versioner_close(b));
 }
 
+/* ----- waiting instead of failing ---------------------------------------------------------- */
+
+struct waiter {
+  const VersionerHandle *h;
+  VersionerStatus status;
+  char *out;
+};
+
+static void *wait_to_start(void *arg) {
+  struct waiter *w = arg;
+  char buf[512];
+  w->status = versioner_track_deployment_wait(
+      w->h, event(buf, sizeof buf, "api", "1.1", "production", "started", "\"deployed_by\":\"dana\""),
+      30000, &w->out);
+  return NULL;
+}
+
+static void test_wait_queue(void) {
+  VersionerHandle *h = NULL;
+  char path[2048];
+  char buf[512];
+  char *out = NULL;
+  path_in_scratch(path, sizeof path, "queue.db");
+  OK(versioner_open(path, &h));
+  OK(versioner_apply_policy(h, "[[rules]]\nname = \"Solo\"\ntype = \"concurrency\"\nmax = 1\n",
+                            NULL, NULL, "test", &out));
+  versioner_string_free(out);
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0", "production", "started");
+
+  /* A waiter shows in the queue, then goes when the deployment in progress completes. */
+  struct waiter w = {.h = h, .status = VERSIONER_STATUS_OK, .out = NULL};
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, wait_to_start, &w) == 0);
+  int queued = 0;
+  for (int i = 0; i < 200 && !queued; i++) {
+    OK(versioner_queue(h, "production", &out));
+    queued = contains(out, "\"version\":\"1.1\"");
+    if (queued) {
+      CHECK(contains(out, "\"position\":1"));
+      CHECK(contains(out, "\"waiter\":\"dana\""));
+    }
+    versioner_string_free(out);
+    if (!queued) sleep_ms(50);
+  }
+  CHECK(queued);
+  deploy(h, VERSIONER_STATUS_OK, "api", "1.0", "production", "completed");
+  pthread_join(t, NULL);
+  CHECK(w.status == VERSIONER_STATUS_OK);
+  CHECK(w.out != NULL && contains(w.out, "\"version\":\"1.1\""));
+  versioner_string_free(w.out);
+  OK(versioner_queue(h, NULL, &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  /* Past its limit: the block, with the verdict; no ticket left. */
+  EXPECT(VERSIONER_STATUS_CONCURRENT_DEPLOYMENT,
+         versioner_track_deployment_wait(
+             h, event(buf, sizeof buf, "api", "1.2", "production", "started", NULL), 1000, &out));
+  CHECK(out != NULL && contains(out, "\"decision\":\"blocked\""));
+  versioner_string_free(out);
+  out = NULL;
+  OK(versioner_queue(h, NULL, &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  /* Over an hour: INVALID_INPUT naming wait_ms, nothing written. */
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_track_deployment_wait(
+             h, event(buf, sizeof buf, "api", "1.2", "production", "started", NULL), 3600001, &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "wait_ms"));
+  OK(versioner_history(h, "{\"version\":\"1.2\",\"product_name\":\"api\"}", &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_close(h));
+}
+
 /* ----- remote handles ----------------------------------------------------------------------- */
 
 static void test_connect_errors(void) {
@@ -1970,6 +2048,7 @@ int main(int argc, char **argv) {
   test_deliver_pending();
   test_queries();
   test_threads();
+  test_wait_queue();
   test_connect_errors();
   test_postgres_errors();
   const char *database_url = getenv("VERSIONER_TEST_DATABASE_URL");

@@ -24,6 +24,7 @@ from ._records import (
     Environment,
     Product,
     Progress,
+    QueueEntry,
     ReplayChange,
     RequestTemplate,
     Rule,
@@ -127,8 +128,14 @@ class Tracker:
         skip_preflight_checks: Optional[bool] = None,
         skip_preflight_reason: Optional[str] = None,
         scm_committed_at: Optional[_Instant] = None,
+        wait: Optional[Union[float, timedelta]] = None,
     ) -> Deployment:
         """Records a deployment event and returns the deployment.
+
+        With ``wait`` (seconds or a timedelta, at most an hour), a ``started`` event blocked
+        by something time alone clears (a window, a soak, a deployment in progress) waits in
+        its environment's queue, in arrival order, and is tracked when the block clears; past
+        the limit it raises the block. A block time cannot clear raises at once.
 
         ``pending`` queues a deployment; ``started`` runs the preflight and, when every
         enabled rule holds, opens it; ``completed``, ``failed`` and ``aborted`` close the
@@ -141,6 +148,10 @@ class Tracker:
             InvalidInputError: a field is missing, blank, too long or malformed (``.field``).
             VersionConflictError: the version was recorded with another SHA.
         """
+
+    def queue(self, environment: Optional[str] = None) -> list[QueueEntry]:
+        """The deployments waiting in the wait queue, of one environment or of all, each
+        environment's in arrival order with its ``position`` from 1."""
 
     def check(
         self,

@@ -60,6 +60,7 @@ __all__ = [
     "Product",
     "Progress",
     "ProgressCell",
+    "QueueEntry",
     "ReplayChange",
     "RequestContext",
     "RequestTemplate",
@@ -1113,3 +1114,24 @@ class RequestTemplate(_Record):
     allow_self_approval: Optional[bool] = field(repr=False, default=None)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"slots": _list_of(SlotSpec)}
+
+
+@dataclass(frozen=True)
+class QueueEntry(_Record):
+    """A deployment waiting in its environment's wait queue (``track_deployment(...,
+    wait=...)``): its place (1 is the head, whose preflight runs next), who waits and since
+    when."""
+
+    id: str = field(repr=False)
+    position: int
+    product_name: str
+    version: str
+    environment_name: str
+    waiter: Optional[str]
+    since: datetime = field(repr=False)
+    heartbeat_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "since": _time,
+        "heartbeat_at": _time,
+    }

@@ -345,6 +345,7 @@ pub async fn complete_request(
 #[utoipa::path(
     post,
     path = "/deployment-requests/{id}/approve",
+    operation_id = "approve_request",
     tag = "deployment requests",
     params(("id" = String, Path, description = "The request's id")),
     request_body = RequestActionBody,
