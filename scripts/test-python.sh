@@ -21,9 +21,10 @@ fi
 # Pinned: a test run uses the same tools on every machine (bump them here, on purpose).
 # icalendar (6.x still installs on Python 3.9): test_calendar_ics.py parses
 # `versioner calendar --format ics` with it.
-echo "==> pip install maturin pytest mypy openapi-spec-validator icalendar"
+echo "==> pip install maturin pytest mypy openapi-spec-validator icalendar prometheus_client"
 "$PY" -m pip install --quiet --disable-pip-version-check 'maturin==1.16.0' 'pytest==9.2.0' \
-  'mypy==2.4.1' 'openapi-spec-validator==0.9.0' 'icalendar==6.3.2'
+  'mypy==2.4.1' 'openapi-spec-validator==0.9.0' 'icalendar==6.3.2' \
+  'prometheus_client==0.26.0'
 
 echo "==> maturin develop (versioner-py)"
 # maturin finds ./.venv through VIRTUAL_ENV; the build is a debug build.

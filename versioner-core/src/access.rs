@@ -163,11 +163,13 @@ pub enum Permission {
     /// done (the reference's "create/manage DRs"): admin, release_manager, product, developer.
     /// Filling a slot needs [`Permission::Approve`] and a role that may grant its type.
     ManageRequests,
+    /// Read the server's operational metrics (`GET /metrics`): admin.
+    ReadMetrics,
 }
 
 impl Permission {
     /// Every permission, from the least to the most guarded.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::Public,
         Permission::Read,
         Permission::Track,
@@ -178,10 +180,12 @@ impl Permission {
         Permission::ManageKeys,
         Permission::ManageNotifications,
         Permission::ManageRequests,
+        Permission::ReadMetrics,
     ];
 
     /// The name used in the OpenAPI document (`x-permission`): `public`, `read`, `track`,
-    /// `bypass`, `approve`, `environments`, `rules`, `keys`, `notifications` or `requests`.
+    /// `bypass`, `approve`, `environments`, `rules`, `keys`, `notifications`, `requests` or
+    /// `metrics`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Permission::Public => "public",
@@ -194,6 +198,7 @@ impl Permission {
             Permission::ManageKeys => "keys",
             Permission::ManageNotifications => "notifications",
             Permission::ManageRequests => "requests",
+            Permission::ReadMetrics => "metrics",
         }
     }
 
@@ -250,7 +255,7 @@ impl Role {
             P::ManageEnvironments | P::ManageRules => {
                 matches!(self, R::Admin | R::ReleaseManager | R::Sre)
             }
-            P::ManageKeys => self == R::Admin,
+            P::ManageKeys | P::ReadMetrics => self == R::Admin,
             P::ManageNotifications => matches!(self, R::Admin | R::Sre),
             P::ManageRequests => matches!(
                 self,
@@ -671,6 +676,7 @@ mod tests {
                     P::ManageKeys,
                     P::ManageNotifications,
                     P::ManageRequests,
+                    P::ReadMetrics,
                 ],
             ),
             (

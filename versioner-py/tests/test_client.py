@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -375,3 +377,37 @@ def test_deployment_requests_remotely(client: versioner.Client, server: Server) 
     assert client.request_progress(dr.id).cells[0].state == "not_deployed"
     assert [r.id for r in client.requests(status="in_progress", product=product)] == [dr.id]
     assert client.cancel_request(dr.id, comment="superseded").status == "cancelled"
+
+
+def test_server_metrics_parse_as_openmetrics(server: Server, client: versioner.Client) -> None:
+    """`GET /metrics` (admin only) parses with the OpenMetrics parser of prometheus_client."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    bad = urllib.request.Request(
+        server.url + "/deployment-events/", data=b'{"product_name": "m"}', method="POST",
+        headers={"Authorization": f"Bearer {server.admin_key}",
+                 "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(bad, timeout=10)
+    assert refused.value.code == 422
+
+    def get(key: str) -> "tuple[int, str, str]":
+        req = urllib.request.Request(server.url + "/metrics",
+                                     headers={"Authorization": f"Bearer {key}"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.headers["Content-Type"], r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, "", e.read().decode()
+
+    assert get(server.viewer_key)[0] == 403
+    status, content_type, text = get(server.admin_key)
+    assert status == 200 and content_type.startswith("application/openmetrics-text")
+    families = {f.name: f for f in text_string_to_metric_families(text)}  # type: ignore[no-untyped-call]
+    assert families["versioner_http_requests"].type == "counter"
+    assert families["versioner_http_request_duration_seconds"].type == "histogram"
+    assert families["versioner_outbox_last_seq"].type == "gauge"
+    samples = [(s.labels.get("route"), s.labels.get("status"))
+               for s in families["versioner_http_requests"].samples]
+    assert ("/deployment-events/", "422") in samples
+    assert ("/metrics", "403") in samples

@@ -37,6 +37,7 @@ pub mod http;
 pub mod idempotency;
 pub mod legacy;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod tls;
@@ -158,6 +159,7 @@ struct Inner {
     /// dashboard's event stream) end then, so requests in flight can finish.
     closing: tokio::sync::watch::Sender<bool>,
     limiters: limits::Limiters,
+    metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -171,6 +173,7 @@ impl AppState {
                 options,
                 locks: Arc::new(KeyedLocks::default()),
                 closing: tokio::sync::watch::Sender::new(false),
+                metrics: metrics::Metrics::new(),
             }),
         }
     }
@@ -186,6 +189,11 @@ impl AppState {
 
     pub(crate) fn options(&self) -> &ServerOptions {
         &self.inner.options
+    }
+
+    /// The server's metrics (`GET /metrics`).
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// A receiver that changes to `true` when the server begins shutting down.
@@ -301,6 +309,10 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
         ))
 }
 

@@ -213,8 +213,8 @@ mod tests {
         assert!(ROUTES.len() > 20);
         assert_eq!(
             ALL_ROUTES.len(),
-            ROUTES.len() + 3,
-            "the /docs/ page and its assets, and the /calendar.ics feed (not JSON)"
+            ROUTES.len() + 4,
+            "the /docs/ page and its assets, the /calendar.ics feed and /metrics (not JSON)"
         );
         let mut seen = std::collections::HashSet::new();
         for r in ALL_ROUTES {

@@ -107,7 +107,7 @@ pub async fn track_build_legacy(state: State<AppState>, event: JsonBody<BuildEve
         (status = 422, description = "A bad event or `wait` (`INVALID_INPUT`)", body = ErrorBody),
         (status = 409, description = "Blocked (`CONCURRENT_DEPLOYMENT`), or the version is recorded with another commit (`VERSION_CONFLICT`)", body = ConflictBody),
         (status = 423, description = "Blocked by a deploy window (`NO_DEPLOY_WINDOW`)", body = BlockedBody),
-        (status = 428, description = "Blocked: a precondition is missing (`FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`)", body = BlockedBody),
+        (status = 428, description = "Blocked: a precondition is missing (`FLOW_VIOLATION`, `INSUFFICIENT_SOAK_TIME`, `APPROVAL_REQUIRED`, `QUALITY_APPROVAL_REQUIRED`, `DEPLOYMENT_REQUEST_PENDING`, `DEPLOYMENT_REQUEST_REQUIRED`)", body = BlockedBody),
     ),
     extensions(("x-permission" = json!(permission_name(Permission::Track)))),
 )]
@@ -116,13 +116,18 @@ pub async fn track_deployment(
     q: Params,
     JsonBody(event): JsonBody<DeploymentEvent>,
 ) -> Answer {
-    let d = match wait_of(&q)? {
-        Some(wait) => {
-            s.core(move |vr| vr.track_deployment_waiting(&event, wait, &mut |_| {}))
-                .await?
-        }
-        None => s.core(move |vr| vr.track_deployment(&event)).await?,
-    };
+    let wait = wait_of(&q)?;
+    // The result as the core gave it, so the metrics count blocks by their code.
+    let result = s
+        .core(move |vr| {
+            Ok(match wait {
+                Some(wait) => vr.track_deployment_waiting(&event, wait, &mut |_| {}),
+                None => vr.track_deployment(&event),
+            })
+        })
+        .await?;
+    s.metrics().preflight(&result);
+    let d = result.map_err(crate::http::ApiError::from)?;
     ok(wire::deployment(&d))
 }
 

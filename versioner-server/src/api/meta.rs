@@ -25,10 +25,39 @@ use crate::routes::{Permission, permission_name};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
+        .routes(routes!(metrics))
         .routes(routes!(openapi))
         .routes(routes!(docs))
         .routes(routes!(docs_index))
         .routes(routes!(docs_file))
+}
+
+/// Server metrics in the OpenMetrics text format (admin only)
+///
+/// Requests by method, route template and status; latency histograms by route; preflight
+/// outcomes of recorded deployment events (passed, bypassed, blocked with its code); the
+/// outbox's position and each notification channel's lag behind it. Counters start at zero
+/// when the server starts.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The metrics", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+    ),
+    extensions(("x-permission" = json!(permission_name(Permission::ReadMetrics)))),
+)]
+pub async fn metrics(axum::extract::State(s): axum::extract::State<AppState>) -> Answer {
+    let state = s.clone();
+    let text = s.core(move |vr| state.metrics().render(vr)).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// Liveness and version
