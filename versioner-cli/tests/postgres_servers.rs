@@ -226,3 +226,123 @@ fn two_servers_on_one_database_admit_exactly_one_of_32_concurrent_starts() {
         .count();
     assert_eq!(refused, 31);
 }
+
+/// A webhook receiver: records the `X-Versioner-Delivery` header of every request, answers 200.
+fn receiver() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let (mut delivery, mut len) = (String::new(), 0usize);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim_end().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    match k.trim().to_ascii_lowercase().as_str() {
+                        "x-versioner-delivery" => delivery = v.trim().to_string(),
+                        "content-length" => len = v.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            seen.lock().unwrap().push(delivery);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, got)
+}
+
+/// Issue 15: two servers on one PostgreSQL database, each running its delivery worker, deliver
+/// every event exactly once (counted at the receiver by delivery id).
+#[test]
+fn two_servers_on_one_database_deliver_each_event_once() {
+    let Some(base) = std::env::var("VERSIONER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var("VERSIONER_REQUIRE_POSTGRES").is_err(),
+            "VERSIONER_REQUIRE_POSTGRES is set but VERSIONER_TEST_DATABASE_URL is not"
+        );
+        return;
+    };
+    let schema = format!("delivery_{}", uuid::Uuid::now_v7().simple());
+    let store = PgStore::connect_with(
+        &base,
+        &PgOptions {
+            schema: Some(schema.clone()),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    let vr = Versioner::with_store(Arc::new(store));
+    let (url, got) = receiver();
+    let channel = vr
+        .add_notification_channel(&versioner_core::notify::ChannelRequest::new(
+            "hook",
+            "webhook",
+            serde_json::json!({ "url": url }),
+        ))
+        .unwrap();
+    vr.add_notification_preference(&versioner_core::notify::PreferenceRequest::new(
+        &channel.id,
+        "deployment.completed",
+    ))
+    .unwrap();
+    let database_url = format!("{base} options='-c search_path={schema}'");
+    let servers = [serve(&database_url), serve(&database_url)];
+    let key = vr
+        .create_api_key("pipeline", versioner_core::Role::Ci)
+        .unwrap()
+        .secret;
+    // 40 events, half through each server, from two threads at once.
+    let handles: Vec<_> = (0..2)
+        .map(|s| {
+            let url = servers[s].url.clone();
+            let key = key.clone();
+            std::thread::spawn(move || {
+                let client = Client::new(&url, Some(&key)).unwrap();
+                for i in 0..20 {
+                    client
+                        .track_deployment(&DeploymentEvent::new(
+                            format!("svc{s}"),
+                            format!("1.{i}"),
+                            "dev",
+                            "completed",
+                        ))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while got.lock().unwrap().len() < 40 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A little longer: a duplicate would arrive now.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let ids = got.lock().unwrap().clone();
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len(), 40, "every event once: {ids:?}");
+    assert_eq!(distinct.len(), 40, "no delivery id twice: {ids:?}");
+    assert!(ids.iter().all(|d| !d.is_empty()), "{ids:?}");
+}
