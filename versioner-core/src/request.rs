@@ -318,11 +318,7 @@ impl DeploymentRequest {
 
     /// The required slots not (yet) approved, by type.
     pub fn missing_slots(&self) -> Vec<&str> {
-        self.slots
-            .iter()
-            .filter(|s| !s.optional && s.status != SlotStatus::Approved)
-            .map(|s| s.approval_type.as_str())
-            .collect()
+        missing_slots(&self.slots)
     }
 
     /// The steps of a phase not yet done.
@@ -418,6 +414,15 @@ impl DeploymentRequest {
             RequestStatus::InProgress
         }
     }
+}
+
+/// The required slots of `slots` not (yet) approved, by type.
+pub(crate) fn missing_slots(slots: &[Slot]) -> Vec<&str> {
+    slots
+        .iter()
+        .filter(|s| !s.optional && s.status != SlotStatus::Approved)
+        .map(|s| s.approval_type.as_str())
+        .collect()
 }
 
 /// A slot as a DR or template declares it.

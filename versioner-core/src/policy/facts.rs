@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::approval::Approval;
 use crate::model::EnvironmentType;
-use crate::request::{DeploymentRequest, RequestStatus, Slot, SlotStatus, StepPhase};
+use crate::request::{DeploymentRequest, RequestStatus, Slot, StepPhase};
 use crate::status::Status;
 
 /// An open deployment in the target environment.
@@ -128,11 +128,7 @@ impl CoveringRequest {
 
     /// The required slots not approved, by type.
     pub fn missing_slots(&self) -> Vec<&str> {
-        self.slots
-            .iter()
-            .filter(|s| !s.optional && s.status != SlotStatus::Approved)
-            .map(|s| s.approval_type.as_str())
-            .collect()
+        crate::request::missing_slots(&self.slots)
     }
 }
 

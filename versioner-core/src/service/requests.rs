@@ -635,6 +635,7 @@ fn put_templates(
     templates: &[RequestTemplate],
     now: DateTime<Utc>,
 ) -> Result<Vec<RequestTemplate>> {
+    let stored = tx.request_templates()?;
     let mut out: Vec<RequestTemplate> = Vec::new();
     for t in templates {
         let name = crate::event::required("name", Some(&t.name), 255)?;
@@ -661,8 +662,7 @@ fn put_templates(
             environments: request::valid_environments(&t.environments)?,
             allow_self_approval: t.allow_self_approval,
         };
-        let before = tx.request_templates()?.into_iter().find(|x| x.name == name);
-        if before.as_ref() != Some(&clean) {
+        if stored.iter().find(|x| x.name == name) != Some(&clean) {
             tx.put_request_template(&clean)?;
             tx.append_event(
                 &NewEvent::of(EventType::DrTemplateChanged, now, &name, &clean)
