@@ -65,3 +65,6 @@ mod requests;
 mod tls;
 #[path = "suite/zero_config.rs"]
 mod zero_config;
+// `versioner serve --slack-config`: the Slack app's slash commands over a real socket.
+#[path = "suite/slack.rs"]
+mod slack;

@@ -40,6 +40,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod slack;
 pub mod tls;
 
 use std::future::Future;
@@ -84,6 +85,12 @@ pub struct ServerOptions {
     pub allowed_hosts: Vec<String>,
     /// Rate limits per key and per client address (none by default). See [`limits`].
     pub rate_limits: RateLimits,
+    /// The Slack app's configuration; without it `POST /integrations/slack/commands`
+    /// answers 404. See [`slack`].
+    pub slack: Option<slack::SlackConfig>,
+    /// This server's public URL (`https://versioner.example.com`): replies that link to the
+    /// dashboard (the Slack app's) use it.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -95,6 +102,8 @@ impl Default for ServerOptions {
             secure_cookies: false,
             allowed_hosts: Vec::new(),
             rate_limits: RateLimits::default(),
+            slack: None,
+            public_url: None,
         }
     }
 }
@@ -132,6 +141,20 @@ impl ServerOptions {
     #[must_use]
     pub fn rate_limits(mut self, limits: RateLimits) -> ServerOptions {
         self.rate_limits = limits;
+        self
+    }
+
+    /// Answers the Slack app's slash commands with this configuration.
+    #[must_use]
+    pub fn slack(mut self, config: slack::SlackConfig) -> ServerOptions {
+        self.slack = Some(config);
+        self
+    }
+
+    /// Sets the server's public URL (links to the dashboard).
+    #[must_use]
+    pub fn public_url(mut self, url: Option<String>) -> ServerOptions {
+        self.public_url = url;
         self
     }
 
@@ -272,12 +295,15 @@ async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
 }
 
-/// The whole application: [`api_routes`] (authenticated by API keys, see [`auth`]) and the
+/// The whole application: [`api_routes`] (authenticated by API keys, see [`auth`]), the
 /// dashboard ([`dashboard`], its own route group with its own protection: session cookies,
-/// CSRF tokens, same-origin writes), under [`shared_layers`].
+/// CSRF tokens, same-origin writes) and the Slack app ([`slack`], authenticated by Slack's
+/// request signature), under [`shared_layers`].
 pub fn router(state: AppState) -> Router {
     shared_layers(
-        api_routes(&state).merge(dashboard::routes(state.clone())),
+        api_routes(&state)
+            .merge(dashboard::routes(state.clone()))
+            .merge(slack::routes()),
         state,
     )
 }

@@ -1042,6 +1042,11 @@ pub struct ServeArgs {
     /// Do not deliver notifications from this server (another process does)
     #[arg(long)]
     pub no_notify: bool,
+    /// Answer the Slack app's slash commands (`POST /integrations/slack/commands`) with this
+    /// configuration (TOML: `signing_secret_env`, and `[users]` mapping Slack user ids to
+    /// principals)
+    #[arg(long, value_name = "FILE")]
+    pub slack_config: Option<PathBuf>,
 }
 
 /// `versioner metrics` subcommands.

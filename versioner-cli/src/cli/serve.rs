@@ -28,6 +28,22 @@ fn init_tracing(verbose: bool) {
 
 /// Runs the server until a shutdown signal.
 pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
+    // The Slack app's configuration is read first: a mistake in it stops before anything opens.
+    let slack = match &a.slack_config {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| {
+                format!(
+                    "cannot read the Slack configuration {}: {e}",
+                    path.display()
+                )
+            })
+            .and_then(|text| server::slack::SlackConfig::from_toml(&text, |v| ctx.sources.var(v)))
+        {
+            Ok(c) => Some(c),
+            Err(message) => return ctx.usage(&super::Usage(message)),
+        },
+        None => None,
+    };
     let db = match ctx.database("serve") {
         Ok(db) => db,
         Err(u) => return ctx.usage(&u),
@@ -94,6 +110,10 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
         .public_url
         .clone()
         .or_else(|| ctx.sources.var("VERSIONER_PUBLIC_URL"));
+    let mut options = options.public_url(public_url.clone());
+    if let Some(c) = slack {
+        options = options.slack(c);
+    }
     let state = AppState::new(vr, options);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
