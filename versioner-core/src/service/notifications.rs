@@ -618,7 +618,7 @@ mod delivery {
                         _ => Vec::new(),
                     };
                     let m = message(&n, payload::delivery_id(event.seq, &channel.id), &buttons);
-                    let status = self.send_with_retries(
+                    let last_attempt = self.send_with_retries(
                         channel,
                         &m,
                         Some(event.seq),
@@ -626,13 +626,16 @@ mod delivery {
                         options,
                         report,
                     )?;
-                    match status {
+                    match last_attempt.status {
                         DeliveryStatus::Delivered => report.delivered += 1,
                         _ => report.parked += 1,
                     }
                     acknowledged = event.seq;
                     let now = self.now();
+                    // The final attempt and the cursor move commit together: one write per
+                    // event, and no moment where one is recorded without the other.
                     let held = store::write(&*self.store, &lock, |tx| {
+                        tx.insert_delivery(&last_attempt)?;
                         tx.advance_notification_channel(
                             &channel.id,
                             holder,
@@ -658,7 +661,8 @@ mod delivery {
             }
         }
 
-        /// Sends `m` until delivered or parked, recording every attempt.
+        /// Sends `m` until delivered or parked, recording every attempt but the last, which
+        /// it returns for the caller to record (with the cursor move, in one transaction).
         fn send_with_retries(
             &self,
             channel: &Channel,
@@ -667,7 +671,7 @@ mod delivery {
             sender: &Sender,
             options: &DeliveryOptions,
             report: &mut DeliveryReport,
-        ) -> Result<DeliveryStatus> {
+        ) -> Result<Delivery> {
             let attempts = options.attempts.get();
             let mut n = 1;
             loop {
@@ -706,12 +710,12 @@ mod delivery {
                     error,
                     attempted_at: self.now(),
                 };
+                if status != DeliveryStatus::Retrying {
+                    return Ok(delivery);
+                }
                 store::write(&*self.store, &LockScope::Global, |tx| {
                     tx.insert_delivery(&delivery)
                 })?;
-                if status != DeliveryStatus::Retrying {
-                    return Ok(status);
-                }
                 std::thread::sleep(options.wait(n));
                 n += 1;
             }
@@ -753,11 +757,12 @@ mod delivery {
             };
             let sender = Sender::new(options.timeout)?;
             let mut report = DeliveryReport::default();
-            self.send_with_retries(&channel, &m, None, &sender, &options, &mut report)?;
-            let last = store::read(&*self.store, |tx| tx.deliveries(Some(&channel.id), None, 1))?;
-            last.into_iter()
-                .next()
-                .ok_or_else(|| Error::internal("the test attempt was not recorded"))
+            let attempt =
+                self.send_with_retries(&channel, &m, None, &sender, &options, &mut report)?;
+            store::write(&*self.store, &LockScope::Global, |tx| {
+                tx.insert_delivery(&attempt)
+            })?;
+            Ok(attempt)
         }
     }
 }
