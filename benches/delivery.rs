@@ -1,6 +1,8 @@
-//! Notification delivery: throughput of `deliver_pending` to a local webhook receiver, and the
-//! cost notification channels add to recording (none on the write path: delivery reads the
-//! outbox afterwards). Run with `cargo bench --bench delivery`.
+//! Notification delivery: throughput of `deliver_pending` to a local webhook receiver against
+//! the raw floor measured in the same run (the same number of signed POSTs of the same bodies
+//! to the same receiver with the same HTTP client, and nothing else), and the cost
+//! notification channels add to recording (none on the write path: delivery reads the outbox
+//! afterwards). `scripts/bench.sh` runs it (row 9 of BENCHMARKS.md).
 
 #![allow(
     clippy::unwrap_used,
@@ -110,6 +112,65 @@ fn throughput(c: &mut Criterion) {
     g.finish();
 }
 
+/// The floor of [`throughput`]: 50 POSTs of real notification bodies, signed, to the same
+/// receiver over one keep-alive client: what delivery would cost with no outbox read, no
+/// cursor, no history.
+fn raw_posts(c: &mut Criterion) {
+    const BATCH: u64 = 50;
+    let mut g = c.benchmark_group("delivery");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(BATCH));
+    let url = receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let vr = open(dir.path());
+    for n in 0..BATCH {
+        vr.track_deployment(&DeploymentEvent::new(
+            "api",
+            format!("1.0.{n}"),
+            "staging",
+            "completed",
+        ))
+        .unwrap();
+    }
+    let bodies: Vec<(String, Vec<u8>)> = vr
+        .events_since(0, u32::MAX)
+        .unwrap()
+        .iter()
+        .filter_map(|e| versioner_core::notify::payload::notification(e, None))
+        .map(|n| {
+            (
+                n.event_type.to_string(),
+                serde_json::to_vec(&n.body).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(bodies.len() as u64, BATCH);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    g.bench_function("raw_post_50_events", |b| {
+        b.iter(|| {
+            for (event, body) in &bodies {
+                let resp = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header(versioner_core::notify::payload::EVENT_HEADER, event)
+                    .header(
+                        versioner_core::notify::payload::SIGNATURE_HEADER,
+                        versioner_core::notify::payload::sign("s3cret", body),
+                    )
+                    .body(body.clone())
+                    .send()
+                    .unwrap();
+                assert!(resp.status().is_success());
+            }
+        })
+    });
+    g.finish();
+}
+
 /// Recording a deployment with 0 and with 3 subscribed channels: the same cost.
 fn record_with_channels(c: &mut Criterion) {
     let mut g = c.benchmark_group("record_with_channels");
@@ -138,5 +199,5 @@ fn record_with_channels(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, throughput, record_with_channels);
+criterion_group!(benches, throughput, raw_posts, record_with_channels);
 criterion_main!(benches);

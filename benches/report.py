@@ -245,6 +245,30 @@ if dash:
 else:
     rows.append(("8", "dashboard home page 200×20: bytes transferred", "—", "—", "—", "< 150 KB", verdict(None)))
 
+# ----- 9. notifications --------------------------------------------------------------------
+for sync in ("full", "normal"):
+    p = load(f"pair-{sync}.json")
+    if p and "baseline_outbox_ns" in p:
+        v, b, o = (p[k]["median"] for k in ("versioner_ns", "baseline_ns", "baseline_outbox_ns"))
+        share = (o - b) / v if v else None
+        rows.append(("9", f"the outbox's cost in a preflight+record round, `{sync.upper()}` "
+                     f"({p['outbox_events_per_round']} events: read the chain head, insert, hash, update)",
+                     dur(o - b), f"Versioner round {dur(v)} (raw round {dur(b)}, with the outbox {dur(o)})",
+                     "—" if share is None else f"{share * 100:.1f} % of the round",
+                     "≤ 10 %", verdict(None if share is None else share <= 0.10)))
+    else:
+        rows.append(("9", f"the outbox's cost in a preflight+record round, `{sync.upper()}`", "—", "—", "—",
+                     "≤ 10 %", verdict(None)))
+deliver, raw_post = crit("delivery/webhook_50_events"), crit("delivery/raw_post_50_events")
+rows.append(("9", "notification delivery to a local webhook receiver, 50 events a run: events/s",
+             rate(50e9 / deliver) if deliver else "—",
+             f"raw signed POSTs of the same bodies {rate(50e9 / raw_post)}" if raw_post else "—",
+             rx(ratio(raw_post, deliver)), "reported (no target)", "—"))
+c0, c3 = crit("record_with_channels/0"), crit("record_with_channels/3")
+rows.append(("9", "recording a deployment with 3 subscribed channels vs none",
+             dur(c3), f"no channel {dur(c0)}", rx(ratio(c3, c0)), "≤ 1.1×",
+             verdict(None if ratio(c3, c0) is None else ratio(c3, c0) <= 1.1)))
+
 # ----- write -------------------------------------------------------------------------------
 out = []
 w = out.append
@@ -287,7 +311,8 @@ for row in rows:
 w("")
 w("Ratios: 1–3 and 5 are Versioner's time ÷ the baseline's time (lower is better); 4 and 7 are")
 w("Versioner's events/s ÷ the floor's commits/s (higher is better); 6 is the whole process's time ÷")
-w("the baseline's.")
+w("the baseline's; 9 gives the outbox's share of a round, delivery's events/s ÷ raw POSTs/s, and")
+w("recording's time with channels ÷ without.")
 w("")
 w("### Details")
 w("")

@@ -17,6 +17,10 @@
 #        bounded in requests and time) on SQLite and PostgreSQL, vs the single-commit floor
 #   8    dashboard: benches/dashboard.rs (criterion), the home page for 200 products × 20
 #        environments rendered server-side, and its size as sent (gzip)
+#   9    notifications: benches/delivery.rs (criterion), delivery throughput to a local receiver
+#        vs raw signed POSTs to it, recording with 0 vs 3 channels; and the outbox's cost in a
+#        preflight+record round (benches/calls.rs `pair`: the raw baseline with and without the
+#        outbox's statements)
 # and benches/report.py turns the results into BENCHMARKS.md (+ benches/analysis.md verbatim).
 #
 # Builds are release builds kept apart from the debug builds other work uses:
@@ -61,14 +65,14 @@ done
 
 # ----- builds (release) ----------------------------------------------------------------------
 echo "==> cargo build --release: versioner (feature postgres) and the bench drivers" >&2
-targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard)
+targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard --bench delivery)
 echo "cargo build --release -p versioner-cli -p versioner ${targets[*]} --features versioner-cli/postgres" \
   >>"$results/commands.txt"
 cargo build --release -p versioner-cli -p versioner "${targets[@]}" \
   --features versioner-cli/postgres --message-format=json-render-diagnostics >"$out.cargo.json"
 eval "$(python3 - "$out.cargo.json" <<'EOF'
 import json, sys
-names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "versioner": "VERSIONER"}
+names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "delivery": "DELIVERY", "versioner": "VERSIONER"}
 for line in open(sys.argv[1]):
     m = json.loads(line)
     if m.get("reason") != "compiler-artifact" or not m.get("executable"):
@@ -79,7 +83,7 @@ for line in open(sys.argv[1]):
 EOF
 )"
 rm -f "$out.cargo.json"
-for v in PREFLIGHT CALLS CLI SERVER DASHBOARD VERSIONER; do
+for v in PREFLIGHT CALLS CLI SERVER DASHBOARD DELIVERY VERSIONER; do
   [ -n "${!v:-}" ] || { echo "error: cargo did not report the $v executable" >&2; exit 1; }
 done
 stage "cargo build"
@@ -115,6 +119,8 @@ if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
   run env VERSIONER_BENCH_RESULTS="$results" "$DASHBOARD" --bench >"$out/dashboard.log" 2>&1 \
     || { tail -n 40 "$out/dashboard.log" >&2; exit 1; }
   stage "dashboard (8)"
+  run "$DELIVERY" --bench >"$out/delivery.log" 2>&1 || { tail -n 40 "$out/delivery.log" >&2; exit 1; }
+  stage "notification delivery (9)"
 fi
 run "$CALLS" pair full 1500 >"$results/pair-full.json"
 run "$CALLS" pair normal 3000 >"$results/pair-normal.json"

@@ -16,7 +16,8 @@ use chrono::{Duration, Utc};
 use rusqlite::{Connection, params};
 use versioner_core::policy::{ApplyMode, PolicyFormat};
 use versioner_core::{
-    ApprovalRequest, BuildEvent, DeploymentEvent, SqliteOptions, Synchronous, Versioner,
+    ApprovalRequest, BuildEvent, DeploymentEvent, DomainEvent, SqliteOptions, Synchronous,
+    Versioner,
 };
 
 /// Products × environments of the large histories.
@@ -207,6 +208,67 @@ pub fn deploy_round(vr: &Versioner) {
         .unwrap();
 }
 
+/// The outbox events one [`deploy_round`] appends, split by its two transactions
+/// (`started`, then `completed`): measured on `vr`, so the mirror appends what Versioner
+/// appends, payloads included.
+pub fn round_events(vr: &Versioner) -> (Vec<DomainEvent>, Vec<DomainEvent>) {
+    let last = |vr: &Versioner| {
+        vr.events_since(0, u32::MAX)
+            .unwrap()
+            .last()
+            .map_or(0, |e| e.seq)
+    };
+    let before = last(vr);
+    let mut s = DeploymentEvent::new("p0", "bench", "e9", "started");
+    s.deployed_by = Some("dana".into());
+    vr.track_deployment(&s).unwrap();
+    let mid = last(vr);
+    vr.track_deployment(&DeploymentEvent::new("p0", "bench", "e9", "completed"))
+        .unwrap();
+    let started = vr.events_since(before, u32::MAX).unwrap();
+    let (started, completed): (Vec<_>, Vec<_>) = started.into_iter().partition(|e| e.seq <= mid);
+    (started, completed)
+}
+
+/// Appends `events` to the outbox with the store's statements (see
+/// `SqliteStore::append_event`).
+fn append_events(tx: &rusqlite::Transaction<'_>, events: &[DomainEvent]) {
+    for e in events {
+        let previous: Option<String> = tx
+            .prepare_cached("SELECT hash FROM outbox ORDER BY seq DESC LIMIT 1")
+            .unwrap()
+            .query_row([], |r| r.get(0))
+            .ok()
+            .flatten();
+        tx.prepare_cached(
+            "INSERT INTO outbox(event_type, occurred_at, actor, subject, payload) VALUES (?1,?2,?3,?4,?5)",
+        )
+        .unwrap()
+        .execute(params![
+            e.event_type.as_str(),
+            ts(e.occurred_at),
+            e.actor,
+            e.subject,
+            serde_json::to_string(&e.payload).unwrap()
+        ])
+        .unwrap();
+        let seq = tx.last_insert_rowid();
+        let hash = versioner_core::outbox::chain_hash(
+            previous.as_deref(),
+            seq,
+            e.event_type,
+            e.occurred_at,
+            e.actor.as_deref(),
+            e.subject.as_deref(),
+            &e.payload,
+        );
+        tx.prepare_cached("UPDATE outbox SET hash = ?2 WHERE seq = ?1")
+            .unwrap()
+            .execute(params![seq, hash])
+            .unwrap();
+    }
+}
+
 /// The raw rusqlite baseline: the same indexed reads and writes a `started` then `completed`
 /// round performs, in the same two `BEGIN IMMEDIATE` transactions, with cached statements and
 /// QPSG, but none of Versioner's work between them.
@@ -244,6 +306,14 @@ impl Baseline {
 
     /// One round, mirroring [`deploy_round`].
     pub fn round(&mut self) {
+        self.round_with(&[], &[]);
+    }
+
+    /// One round that also appends, in each of its two transactions, the outbox events a
+    /// Versioner round appends there (`started` and `completed`: see [`round_events`]),
+    /// with the store's statements: read the newest chain hash, insert, hash, update. The
+    /// difference from [`Baseline::round`] is what the outbox costs a round.
+    pub fn round_with(&mut self, started: &[DomainEvent], completed: &[DomainEvent]) {
         let now = ts(Utc::now());
         let tx = self
             .conn
@@ -315,6 +385,7 @@ impl Baseline {
             .unwrap()
             .execute(params![d, now])
             .unwrap();
+        append_events(&tx, started);
         tx.commit().unwrap();
 
         let tx = self
@@ -338,6 +409,7 @@ impl Baseline {
             .unwrap()
             .execute(params![d, now])
             .unwrap();
+        append_events(&tx, completed);
         tx.commit().unwrap();
     }
 
