@@ -29,9 +29,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use versioner_core::buttons::{ButtonRequest, VariableRequest};
 use versioner_core::input::{Location, PolicyInput};
-use versioner_core::notify::{
-    ChannelRequest, DeliveryStatus, HistoryFilter, PreferenceRequest,
-};
+use versioner_core::notify::{ChannelRequest, DeliveryStatus, HistoryFilter, PreferenceRequest};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,

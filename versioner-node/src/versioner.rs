@@ -486,7 +486,10 @@ impl Versioner {
     }
 
     /// Every notification preference, oldest first.
-    #[napi(catch_unwind, ts_return_type = "Promise<Array<NotificationPreference>>")]
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Promise<Array<NotificationPreference>>"
+    )]
     pub fn notification_preferences(&self) -> AsyncTask<Op<Vec<NotificationPreference>>> {
         let b = self.backend.open();
         Op::run(move || {
@@ -511,14 +514,13 @@ impl Versioner {
         options: Unknown<'_>,
     ) -> AsyncTask<Op<NotificationPreference>> {
         let b = self.backend.open();
-        let request =
-            input::options::<PreferenceOptions>(&options, "options", false).map(|o| {
-                let mut r = PreferenceRequest::new(o.channel_id, o.event_type);
-                r.filters.environments = o.environments.unwrap_or_default();
-                r.filters.products = o.products.unwrap_or_default();
-                r.filters.statuses = o.statuses.unwrap_or_default();
-                r
-            });
+        let request = input::options::<PreferenceOptions>(&options, "options", false).map(|o| {
+            let mut r = PreferenceRequest::new(o.channel_id, o.event_type);
+            r.filters.environments = o.environments.unwrap_or_default();
+            r.filters.products = o.products.unwrap_or_default();
+            r.filters.statuses = o.statuses.unwrap_or_default();
+            r
+        });
         Op::run(move || from_core(&b?.versioner()?.add_notification_preference(&request?)?))
     }
 

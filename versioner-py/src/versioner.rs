@@ -11,12 +11,10 @@ use std::str::FromStr;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
-use versioner_core::input::{Location, PolicyInput};
-use versioner_core::policy::PolicyFormat;
 use versioner_core::buttons::{ButtonRequest, VariableRequest};
-use versioner_core::notify::{
-    ChannelRequest, DeliveryStatus, HistoryFilter, PreferenceRequest,
-};
+use versioner_core::input::{Location, PolicyInput};
+use versioner_core::notify::{ChannelRequest, DeliveryStatus, HistoryFilter, PreferenceRequest};
+use versioner_core::policy::PolicyFormat;
 use versioner_core::{Actor, Role};
 
 use crate::convert::{
@@ -244,7 +242,9 @@ impl Versioner {
         let mut request = ButtonRequest::new(product, name, url_template, environments);
         request.enabled = enabled;
         let vr = slf.as_super().get().local()?;
-        let b = py.detach(|| vr.add_deployment_button(&request)).or_raise()?;
+        let b = py
+            .detach(|| vr.add_deployment_button(&request))
+            .or_raise()?;
         record(py, "DeploymentButton", &b)
     }
 
@@ -265,7 +265,9 @@ impl Versioner {
     /// Removes the deployment button `id`.
     fn remove_deployment_button(slf: &Bound<'_, Self>, id: &str) -> PyResult<()> {
         let vr = slf.as_super().get().local()?;
-        slf.py().detach(|| vr.remove_deployment_button(id)).or_raise()
+        slf.py()
+            .detach(|| vr.remove_deployment_button(id))
+            .or_raise()
     }
 
     /// The enabled buttons of a recorded version, rendered for each of their environments
@@ -346,8 +348,7 @@ impl Versioner {
         let py = slf.py();
         let mut request = PreferenceRequest::new(channel_id, event_type);
         let list = |v: Option<&Bound<'py, PyAny>>, field: &str| {
-            crate::requests::texts(v.filter(|v| !v.is_none()), field)
-                .map(Option::unwrap_or_default)
+            crate::requests::texts(v.filter(|v| !v.is_none()), field).map(Option::unwrap_or_default)
         };
         request.filters.environments = list(environments, "environments")?;
         request.filters.products = list(products, "products")?;
@@ -385,7 +386,10 @@ impl Versioner {
         let py = slf.py();
         let mut filter = HistoryFilter::default();
         filter.channel = channel;
-        filter.status = status.map(DeliveryStatus::from_str).transpose().or_raise()?;
+        filter.status = status
+            .map(DeliveryStatus::from_str)
+            .transpose()
+            .or_raise()?;
         filter.limit = limit.map(|n| count(n, "limit")).transpose()?;
         let vr = slf.as_super().get().local()?;
         let list = py.detach(|| vr.notification_history(&filter)).or_raise()?;
