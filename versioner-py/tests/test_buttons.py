@@ -157,9 +157,9 @@ def test_button_errors_have_codes_and_write_nothing(vr: versioner.Versioner) -> 
     assert [b.id for b in vr.deployment_buttons()] == [first.id]
     vr.remove_deployment_button(first.id)
     assert vr.deployment_buttons() == []
-    with pytest.raises(versioner.NotFoundError) as e:
+    with pytest.raises(versioner.NotFoundError) as gone:
         vr.remove_deployment_button(first.id)
-    assert e.value.code == "NOT_FOUND"
+    assert gone.value.code == "NOT_FOUND"
     with pytest.raises(versioner.NotFoundError):
         vr.version_buttons("api", "9.9.9")
 
@@ -212,7 +212,7 @@ def test_channel_and_preference_errors_write_nothing(vr: versioner.Versioner) ->
     with pytest.raises(versioner.NotFoundError):
         vr.remove_notification_preference("no-such-id")
     with pytest.raises(versioner.InvalidInputError, match="delivered, retrying, parked"):
-        vr.notification_history(status="lost")
+        vr.notification_history(status="lost")  # type: ignore[arg-type]
     with pytest.raises(versioner.InvalidInputError) as e:
         vr.notification_history(limit=0)
     assert e.value.field == "limit"
