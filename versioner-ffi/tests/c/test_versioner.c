@@ -1379,6 +1379,12 @@ static void test_remote(const char *url, const char *key) {
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_cursor(h, "hook", &seq));
     CHECK(seq == 0);
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acknowledge(h, "hook", 0));
+    /* So are variables, buttons and the notification configuration (the server has routes). */
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_variables(h, NULL, &out));
+    CHECK(contains(versioner_last_error_message(), "in process only"));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_version_buttons(h, "remote-api", "1", &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_notification_channels(h, &out));
+    CHECK(out == NULL);
   }
 
   /* Rules one by one, and their history, as in process. */
