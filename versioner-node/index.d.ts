@@ -458,6 +458,91 @@ export declare class Versioner {
    */
   acknowledge(consumer: string, seq: number): Promise<void>
   /**
+   * Sets the variable `name` to `value` at the organization's scope, or `product`'s (which
+   * overrides the organization's), and resolves to it. Names are lowercase letters, digits
+   * and underscores; the `vi_` prefix is reserved for the system variables.
+   *
+   * Rejects with `INVALID_INPUT` (`field` `name`) for a bad or reserved name, `NOT_FOUND`
+   * for an unknown product, `FORBIDDEN` when the actor may not manage variables; nothing is
+   * written.
+   */
+  setVariable(name: string, value: string, product?: string | undefined | null): Promise<Variable>
+  /** The variables of a scope (the organization's when `product` is absent), by name. */
+  variables(product?: string | undefined | null): Promise<Array<Variable>>
+  /**
+   * Removes the variable `name` from a scope (the organization's when `product` is
+   * absent). Rejects with `NOT_FOUND` when there is none.
+   */
+  removeVariable(name: string, product?: string | undefined | null): Promise<void>
+  /**
+   * Adds a deployment button to a recorded product and resolves to it.
+   *
+   * Rejects with `INVALID_INPUT` for a scheme other than http(s) or a malformed template
+   * (`field` `urlTemplate`), no environment or one another button of the product has
+   * (`environments`); `NOT_FOUND` for an unknown product. Nothing is written.
+   */
+  addDeploymentButton(options: ButtonOptions): Promise<DeploymentButton>
+  /** The deployment buttons of `product` (every product's when absent). */
+  deploymentButtons(product?: string | undefined | null): Promise<Array<DeploymentButton>>
+  /** Removes the deployment button `id`. Rejects with `NOT_FOUND` when there is none. */
+  removeDeploymentButton(id: string): Promise<void>
+  /**
+   * The enabled buttons of a recorded version, rendered for each of their environments:
+   * the organization's variables, overridden by the product's, then the system variables
+   * (`vi_version`, `vi_product_name`, `vi_environment_name`, `vi_sha`, ...), each value
+   * URL-encoded (RFC 3986). A button naming a variable without a value has no `url` and
+   * its `error` says `Missing variable: NAME`. Rejects with `NOT_FOUND` for an unknown
+   * product or version.
+   */
+  versionButtons(productName: string, version: string): Promise<Array<RenderedButton>>
+  /**
+   * Every notification channel, by name; secrets and passwords masked, never returned.
+   * Rejects with `FORBIDDEN` when the actor may not manage notifications.
+   */
+  notificationChannels(): Promise<Array<NotificationChannel>>
+  /**
+   * Adds a notification channel and resolves to it, secrets masked: `channelType`
+   * `webhook` (`config`: `{ url, secret? }`), `slack_webhook` (`{ webhook_url }`) or
+   * `email` (`{ smtp_host, smtp_port?, from, to, username?, password?, tls? }`); the
+   * config keys are the wire's, as in a policy file. It is sent the events recorded from
+   * now on, once a preference subscribes it.
+   *
+   * Rejects with `INVALID_INPUT` for a blank or taken name, an unknown channel type or a
+   * bad config (`field` names the key, `config.url`); nothing is written.
+   */
+  addNotificationChannel(name: string, channelType: 'webhook' | 'slack_webhook' | 'email' | string, config: Record<string, unknown>): Promise<NotificationChannel>
+  /**
+   * Removes a channel (by id or name) and its preferences (its history stays), and
+   * resolves to it. Rejects with `NOT_FOUND` when there is none.
+   */
+  removeNotificationChannel(channel: string): Promise<NotificationChannel>
+  /** Every notification preference, oldest first. */
+  notificationPreferences(): Promise<Array<NotificationPreference>>
+  /**
+   * Subscribes a channel to an event type (or `*`), with optional filters, and resolves to
+   * the preference. Rejects with `NOT_FOUND` for an unknown channel and `INVALID_INPUT` for
+   * an unknown event type or one the channel does not carry.
+   */
+  addNotificationPreference(options: PreferenceOptions): Promise<NotificationPreference>
+  /**
+   * Removes the preference `id` and resolves to it. Rejects with `NOT_FOUND` when there is
+   * none.
+   */
+  removeNotificationPreference(id: string): Promise<NotificationPreference>
+  /**
+   * The notification history, newest first: every delivery attempt (status, response
+   * code, latency, error). Rejects with `NOT_FOUND` for an unknown channel and
+   * `INVALID_INPUT` for an unknown status or a limit outside 1–1000.
+   */
+  notificationHistory(options?: NotificationHistoryOptions | undefined | null): Promise<Array<NotificationDelivery>>
+  /**
+   * Sends a test notification to a channel (by id or name), once, and resolves to the
+   * attempt as the history keeps it: a failed send does not reject (see `status` and
+   * `error`). A webhook receives `X-Versioner-Event: test`. Rejects with `NOT_FOUND` for an
+   * unknown channel.
+   */
+  sendTestNotification(channel: string): Promise<NotificationDelivery>
+  /**
    * Records a build event. Creates the product and version on first sight; the
    * first SHA recorded for a version is permanent.
    *
@@ -1004,6 +1089,20 @@ export interface BuildOptions {
   extraMetadata?: Record<string, unknown>
 }
 
+/** A deployment button: `addDeploymentButton(options)`. */
+export interface ButtonOptions {
+  /** The product (must have been recorded). */
+  product: string
+  /** The button's label. */
+  name: string
+  /** An http or https URL with `{variable}` placeholders (`{vi_version}`, `{my_var}`). */
+  urlTemplate: string
+  /** The environments it deploys to (one button per environment per product). */
+  environments: Array<string>
+  /** Whether it is shown (default true). */
+  enabled?: boolean
+}
+
 /**
  * A change to a product's or an environment's catalog entry: `updateProduct(name, change)`,
  * `updateEnvironment(name, change)`. Each field left out is left as it is.
@@ -1278,6 +1377,24 @@ export interface Deployment {
    * recorded without a `started` event).
    */
   preflight?: Preflight
+}
+
+/** A product's deployment button. */
+export interface DeploymentButton {
+  /** Public id (UUID). */
+  id: string
+  /** The product. */
+  product: string
+  /** The button's label. */
+  name: string
+  /** The URL template, with `{variable}` placeholders. */
+  urlTemplate: string
+  /** The environments it deploys to (one button per environment per product). */
+  environments: Array<string>
+  /** Whether it is shown. */
+  enabled: boolean
+  /** When it was created. */
+  createdAt: Date
 }
 
 /** Deployment frequency over a range (see `versioner_core::insights`). */
@@ -1586,6 +1703,89 @@ export interface LeadTime {
   p90Seconds?: number
 }
 
+/**
+ * A notification channel. Its `config` never holds a secret: secrets and passwords are
+ * masked (`********`), a Slack webhook URL shows only its host.
+ */
+export interface NotificationChannel {
+  /** Public id (UUID). */
+  id: string
+  /** Its unique name. */
+  name: string
+  /** `webhook`, `slack_webhook` or `email`. */
+  channelType: 'webhook' | 'slack_webhook' | 'email'
+  /** Its settings (wire names: `url`, `webhook_url`, `smtp_host`, ...), secrets masked. */
+  config: Record<string, unknown>
+  /** Whether a policy file declared it (`[[notifications]]`). */
+  declared: boolean
+  /** When it was created. */
+  createdAt: Date
+  /** The outbox position delivered through. */
+  deliveredThrough: number
+}
+
+/** One delivery attempt, as the notification history keeps it. */
+export interface NotificationDelivery {
+  /** Public id of the attempt (UUID). */
+  id: string
+  /** The delivery's id, the same on every attempt: the `X-Versioner-Delivery` header. */
+  deliveryId: string
+  /** The channel's id. */
+  channelId: string
+  /** The channel's name. */
+  channelName: string
+  /** The outbox event (absent for a test notification). */
+  seq?: number
+  /** The event type (`test` for a test notification). */
+  eventType: string
+  /** Which attempt (1, 2, 3, ...). */
+  attempt: number
+  /** What happened. */
+  status: 'delivered' | 'retrying' | 'parked'
+  /** The HTTP status the receiver answered (SMTP reply code for e-mail), if it answered. */
+  responseCode?: number
+  /** How long the attempt took, in milliseconds. */
+  latencyMs: number
+  /** Why it failed, if it did. */
+  error?: string
+  /** When it was made. */
+  attemptedAt: Date
+}
+
+/** What an event must match for a preference to send it (an empty list matches anything). */
+export interface NotificationFilters {
+  /** Only these environments. */
+  environments: Array<string>
+  /** Only these products. */
+  products: Array<string>
+  /** Only these statuses. */
+  statuses: Array<string>
+}
+
+/** Filters of `notificationHistory(options)`; every one optional. */
+export interface NotificationHistoryOptions {
+  /** Only this channel (id or name). */
+  channel?: string
+  /** Only attempts with this status. */
+  status?: 'delivered' | 'retrying' | 'parked'
+  /** At most this many, newest first (1–1000; default 100). */
+  limit?: number
+}
+
+/** A subscription of a channel to one event type (or every one, `*`). */
+export interface NotificationPreference {
+  /** Public id (UUID). */
+  id: string
+  /** The channel's id. */
+  channelId: string
+  /** The event type (`deployment.completed`, ...) or `*`. */
+  eventType: string
+  /** What else an event must match. */
+  filters: NotificationFilters
+  /** When it was created. */
+  createdAt: Date
+}
+
 /** A deployment open in the target environment when a preflight was decided. */
 export interface OpenDeployment {
   /** Its public id. */
@@ -1625,6 +1825,23 @@ export interface PolicyProblem {
   field: string
   /** What is wrong, and what would be accepted. */
   reason: string
+}
+
+/**
+ * A subscription of a channel: `addNotificationPreference(options)`. Each filter left out
+ * (or empty) matches anything.
+ */
+export interface PreferenceOptions {
+  /** The channel's id or name. */
+  channelId: string
+  /** The event type (`deployment.completed`, `build.completed`, ...) or `*`. */
+  eventType: string
+  /** Only these environments. */
+  environments?: Array<string>
+  /** Only these products. */
+  products?: Array<string>
+  /** Only these statuses (`completed`, `failed`, ...). */
+  statuses?: Array<string>
 }
 
 /** What the preflight decided for a recorded deployment. */
@@ -1704,6 +1921,23 @@ export interface QueueEntry {
   since: Date
   /** When its waiter last showed it is alive. */
   heartbeatAt: Date
+}
+
+/**
+ * A deployment button rendered for one version and environment: `url` (every value
+ * URL-encoded, RFC 3986), or `error` (`Missing variable: NAME`).
+ */
+export interface RenderedButton {
+  /** The button's id. */
+  buttonId: string
+  /** Its label. */
+  name: string
+  /** The environment. */
+  environment: string
+  /** The URL, when every variable has a value. */
+  url?: string
+  /** Why there is no URL (`Missing variable: NAME`). */
+  error?: string
 }
 
 /** A recorded decision that a policy would now decide otherwise (`was` → `now`). */
@@ -2306,6 +2540,23 @@ export interface TimeToRestore {
 export interface TrackOptions {
   /** The longest wait, in milliseconds (at most 3600000, an hour). */
   waitMs?: number
+}
+
+/**
+ * A variable of deployment-button templates, at the organization's scope (`product` absent)
+ * or a product's, which overrides the organization's.
+ */
+export interface Variable {
+  /** Its name (lowercase letters, digits and underscores). */
+  name: string
+  /** Its value. */
+  value: string
+  /** The product whose scope it is in; absent for the organization's. */
+  product?: string
+  /** When it was last set. */
+  updatedAt: Date
+  /** Whether a policy file declared it (`[[variables]]`). */
+  declared: boolean
 }
 
 /** The preflight's answer for one would-be deployment: every rule's outcome. */

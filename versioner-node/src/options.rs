@@ -671,3 +671,62 @@ impl ViolationsOptions {
         versioner_core::wire::violation_query(&filter)
     }
 }
+
+/// A deployment button: `addDeploymentButton(options)`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct ButtonOptions {
+    /// The product (must have been recorded).
+    #[serde(default)]
+    pub product: String,
+    /// The button's label.
+    #[serde(default)]
+    pub name: String,
+    /// An http or https URL with `{variable}` placeholders (`{vi_version}`, `{my_var}`).
+    #[serde(default)]
+    pub url_template: String,
+    /// The environments it deploys to (one button per environment per product).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Whether it is shown (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// A subscription of a channel: `addNotificationPreference(options)`. Each filter left out
+/// (or empty) matches anything.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreferenceOptions {
+    /// The channel's id or name.
+    #[serde(default)]
+    pub channel_id: String,
+    /// The event type (`deployment.completed`, `build.completed`, ...) or `*`.
+    #[serde(default)]
+    pub event_type: String,
+    /// Only these environments.
+    pub environments: Option<Vec<String>>,
+    /// Only these products.
+    pub products: Option<Vec<String>>,
+    /// Only these statuses (`completed`, `failed`, ...).
+    pub statuses: Option<Vec<String>>,
+}
+
+/// Filters of `notificationHistory(options)`; every one optional.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotificationHistoryOptions {
+    /// Only this channel (id or name).
+    pub channel: Option<String>,
+    /// Only attempts with this status.
+    #[napi(ts_type = "'delivered' | 'retrying' | 'parked'")]
+    pub status: Option<String>,
+    /// At most this many, newest first (1–1000; default 100).
+    pub limit: Option<u32>,
+}

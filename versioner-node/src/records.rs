@@ -1423,3 +1423,150 @@ pub struct QueueEntry {
     /// When its waiter last showed it is alive.
     pub heartbeat_at: DateTime<Utc>,
 }
+
+/// A variable of deployment-button templates, at the organization's scope (`product` absent)
+/// or a product's, which overrides the organization's.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// Its name (lowercase letters, digits and underscores).
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// The product whose scope it is in; absent for the organization's.
+    pub product: Option<String>,
+    /// When it was last set.
+    pub updated_at: DateTime<Utc>,
+    /// Whether a policy file declared it (`[[variables]]`).
+    #[serde(default)]
+    pub declared: bool,
+}
+
+/// A product's deployment button.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentButton {
+    /// Public id (UUID).
+    pub id: String,
+    /// The product.
+    pub product: String,
+    /// The button's label.
+    pub name: String,
+    /// The URL template, with `{variable}` placeholders.
+    pub url_template: String,
+    /// The environments it deploys to (one button per environment per product).
+    pub environments: Vec<String>,
+    /// Whether it is shown.
+    pub enabled: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A deployment button rendered for one version and environment: `url` (every value
+/// URL-encoded, RFC 3986), or `error` (`Missing variable: NAME`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderedButton {
+    /// The button's id.
+    pub button_id: String,
+    /// Its label.
+    pub name: String,
+    /// The environment.
+    pub environment: String,
+    /// The URL, when every variable has a value.
+    pub url: Option<String>,
+    /// Why there is no URL (`Missing variable: NAME`).
+    pub error: Option<String>,
+}
+
+/// A notification channel. Its `config` never holds a secret: secrets and passwords are
+/// masked (`********`), a Slack webhook URL shows only its host.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationChannel {
+    /// Public id (UUID).
+    pub id: String,
+    /// Its unique name.
+    pub name: String,
+    /// `webhook`, `slack_webhook` or `email`.
+    #[napi(ts_type = "'webhook' | 'slack_webhook' | 'email'")]
+    pub channel_type: String,
+    /// Its settings (wire names: `url`, `webhook_url`, `smtp_host`, ...), secrets masked.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub config: Value,
+    /// Whether a policy file declared it (`[[notifications]]`).
+    pub declared: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// The outbox position delivered through.
+    pub delivered_through: i64,
+}
+
+/// What an event must match for a preference to send it (an empty list matches anything).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationFilters {
+    /// Only these environments.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Only these products.
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Only these statuses.
+    #[serde(default)]
+    pub statuses: Vec<String>,
+}
+
+/// A subscription of a channel to one event type (or every one, `*`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreference {
+    /// Public id (UUID).
+    pub id: String,
+    /// The channel's id.
+    pub channel_id: String,
+    /// The event type (`deployment.completed`, ...) or `*`.
+    pub event_type: String,
+    /// What else an event must match.
+    pub filters: NotificationFilters,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One delivery attempt, as the notification history keeps it.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationDelivery {
+    /// Public id of the attempt (UUID).
+    pub id: String,
+    /// The delivery's id, the same on every attempt: the `X-Versioner-Delivery` header.
+    pub delivery_id: String,
+    /// The channel's id.
+    pub channel_id: String,
+    /// The channel's name.
+    pub channel_name: String,
+    /// The outbox event (absent for a test notification).
+    pub seq: Option<i64>,
+    /// The event type (`test` for a test notification).
+    pub event_type: String,
+    /// Which attempt (1, 2, 3, ...).
+    pub attempt: u32,
+    /// What happened.
+    #[napi(ts_type = "'delivered' | 'retrying' | 'parked'")]
+    pub status: String,
+    /// The HTTP status the receiver answered (SMTP reply code for e-mail), if it answered.
+    pub response_code: Option<u32>,
+    /// How long the attempt took, in milliseconds.
+    pub latency_ms: i64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// When it was made.
+    pub attempted_at: DateTime<Utc>,
+}

@@ -7,7 +7,14 @@ use crate::backend::{Backend, Slot};
 use crate::error::guard;
 use versioner_core::input::Location;
 
-use crate::records::{AuditReport, DeliveryReport, DomainEvent, ReplayChange};
+use versioner_core::buttons::{ButtonRequest, VariableRequest};
+use versioner_core::notify::{ChannelRequest, HistoryFilter, PreferenceRequest};
+
+use crate::options::{ButtonOptions, NotificationHistoryOptions, PreferenceOptions, into_core};
+use crate::records::{
+    AuditReport, DeliveryReport, DeploymentButton, DomainEvent, NotificationChannel,
+    NotificationDelivery, NotificationPreference, RenderedButton, ReplayChange, Variable,
+};
 use crate::surface::prelude::*;
 use crate::surface::tracker_methods;
 
@@ -266,6 +273,319 @@ impl Versioner {
         let seq = input::opt_integer(&seq, "seq")
             .and_then(|n| n.ok_or_else(|| versioner_core::Error::invalid("seq", "is required")));
         Op::run(move || b?.versioner()?.acknowledge(&consumer?, seq?))
+    }
+}
+
+/// Variables and deployment buttons (in process): the variables of the organization and of
+/// each product, the buttons of each product, and a version's rendered buttons.
+#[napi]
+impl Versioner {
+    /// Sets the variable `name` to `value` at the organization's scope, or `product`'s (which
+    /// overrides the organization's), and resolves to it. Names are lowercase letters, digits
+    /// and underscores; the `vi_` prefix is reserved for the system variables.
+    ///
+    /// Rejects with `INVALID_INPUT` (`field` `name`) for a bad or reserved name, `NOT_FOUND`
+    /// for an unknown product, `FORBIDDEN` when the actor may not manage variables; nothing is
+    /// written.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "name: string, value: string, product?: string | undefined | null",
+        ts_return_type = "Promise<Variable>"
+    )]
+    pub fn set_variable(
+        &self,
+        name: Unknown<'_>,
+        value: Unknown<'_>,
+        product: Unknown<'_>,
+    ) -> AsyncTask<Op<Variable>> {
+        let b = self.backend.open();
+        let name = input::string(&name, "name");
+        let value = input::string(&value, "value");
+        let product = input::opt_string(&product, "product");
+        Op::run(move || {
+            let mut request = VariableRequest::new(name?, value?);
+            request.product = product?;
+            from_core(&b?.versioner()?.set_variable(&request)?)
+        })
+    }
+
+    /// The variables of a scope (the organization's when `product` is absent), by name.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "product?: string | undefined | null",
+        ts_return_type = "Promise<Array<Variable>>"
+    )]
+    pub fn variables(&self, product: Unknown<'_>) -> AsyncTask<Op<Vec<Variable>>> {
+        let b = self.backend.open();
+        let product = input::opt_string(&product, "product");
+        Op::run(move || {
+            let product = product?;
+            b?.versioner()?
+                .variables(product.as_deref())?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// Removes the variable `name` from a scope (the organization's when `product` is
+    /// absent). Rejects with `NOT_FOUND` when there is none.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "name: string, product?: string | undefined | null",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn remove_variable(&self, name: Unknown<'_>, product: Unknown<'_>) -> AsyncTask<Op<()>> {
+        let b = self.backend.open();
+        let name = input::string(&name, "name");
+        let product = input::opt_string(&product, "product");
+        Op::run(move || {
+            let product = product?;
+            b?.versioner()?.remove_variable(&name?, product.as_deref())
+        })
+    }
+
+    /// Adds a deployment button to a recorded product and resolves to it.
+    ///
+    /// Rejects with `INVALID_INPUT` for a scheme other than http(s) or a malformed template
+    /// (`field` `urlTemplate`), no environment or one another button of the product has
+    /// (`environments`); `NOT_FOUND` for an unknown product. Nothing is written.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options: ButtonOptions",
+        ts_return_type = "Promise<DeploymentButton>"
+    )]
+    pub fn add_deployment_button(&self, options: Unknown<'_>) -> AsyncTask<Op<DeploymentButton>> {
+        let b = self.backend.open();
+        let request = input::options::<ButtonOptions>(&options, "options", false)
+            .and_then(|o| into_core::<_, ButtonRequest>(&o));
+        Op::run(move || from_core(&b?.versioner()?.add_deployment_button(&request?)?))
+    }
+
+    /// The deployment buttons of `product` (every product's when absent).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "product?: string | undefined | null",
+        ts_return_type = "Promise<Array<DeploymentButton>>"
+    )]
+    pub fn deployment_buttons(&self, product: Unknown<'_>) -> AsyncTask<Op<Vec<DeploymentButton>>> {
+        let b = self.backend.open();
+        let product = input::opt_string(&product, "product");
+        Op::run(move || {
+            let product = product?;
+            b?.versioner()?
+                .deployment_buttons(product.as_deref())?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// Removes the deployment button `id`. Rejects with `NOT_FOUND` when there is none.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "id: string",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn remove_deployment_button(&self, id: Unknown<'_>) -> AsyncTask<Op<()>> {
+        let b = self.backend.open();
+        let id = input::string(&id, "id");
+        Op::run(move || b?.versioner()?.remove_deployment_button(&id?))
+    }
+
+    /// The enabled buttons of a recorded version, rendered for each of their environments:
+    /// the organization's variables, overridden by the product's, then the system variables
+    /// (`vi_version`, `vi_product_name`, `vi_environment_name`, `vi_sha`, ...), each value
+    /// URL-encoded (RFC 3986). A button naming a variable without a value has no `url` and
+    /// its `error` says `Missing variable: NAME`. Rejects with `NOT_FOUND` for an unknown
+    /// product or version.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "productName: string, version: string",
+        ts_return_type = "Promise<Array<RenderedButton>>"
+    )]
+    pub fn version_buttons(
+        &self,
+        product_name: Unknown<'_>,
+        version: Unknown<'_>,
+    ) -> AsyncTask<Op<Vec<RenderedButton>>> {
+        let b = self.backend.open();
+        let product = input::string(&product_name, "productName");
+        let version = input::string(&version, "version");
+        Op::run(move || {
+            b?.versioner()?
+                .version_buttons(&product?, &version?)?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+}
+
+/// Notification configuration (in process): channels, preferences, the delivery history and
+/// test notifications. Delivery itself is `deliverPending`.
+#[napi]
+impl Versioner {
+    /// Every notification channel, by name; secrets and passwords masked, never returned.
+    /// Rejects with `FORBIDDEN` when the actor may not manage notifications.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<NotificationChannel>>")]
+    pub fn notification_channels(&self) -> AsyncTask<Op<Vec<NotificationChannel>>> {
+        let b = self.backend.open();
+        Op::run(move || {
+            b?.versioner()?
+                .notification_channels()?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// Adds a notification channel and resolves to it, secrets masked: `channelType`
+    /// `webhook` (`config`: `{ url, secret? }`), `slack_webhook` (`{ webhook_url }`) or
+    /// `email` (`{ smtp_host, smtp_port?, from, to, username?, password?, tls? }`); the
+    /// config keys are the wire's, as in a policy file. It is sent the events recorded from
+    /// now on, once a preference subscribes it.
+    ///
+    /// Rejects with `INVALID_INPUT` for a blank or taken name, an unknown channel type or a
+    /// bad config (`field` names the key, `config.url`); nothing is written.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "name: string, channelType: 'webhook' | 'slack_webhook' | 'email' | string, config: Record<string, unknown>",
+        ts_return_type = "Promise<NotificationChannel>"
+    )]
+    pub fn add_notification_channel(
+        &self,
+        name: Unknown<'_>,
+        channel_type: Unknown<'_>,
+        config: Unknown<'_>,
+    ) -> AsyncTask<Op<NotificationChannel>> {
+        let b = self.backend.open();
+        let name = input::string(&name, "name");
+        let channel_type = input::string(&channel_type, "channelType");
+        let config = input::to_json(&config, "config");
+        Op::run(move || {
+            let request = ChannelRequest::new(name?, channel_type?, config?);
+            from_core(&b?.versioner()?.add_notification_channel(&request)?)
+        })
+    }
+
+    /// Removes a channel (by id or name) and its preferences (its history stays), and
+    /// resolves to it. Rejects with `NOT_FOUND` when there is none.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "channel: string",
+        ts_return_type = "Promise<NotificationChannel>"
+    )]
+    pub fn remove_notification_channel(
+        &self,
+        channel: Unknown<'_>,
+    ) -> AsyncTask<Op<NotificationChannel>> {
+        let b = self.backend.open();
+        let channel = input::string(&channel, "channel");
+        Op::run(move || from_core(&b?.versioner()?.remove_notification_channel(&channel?)?))
+    }
+
+    /// Every notification preference, oldest first.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Promise<Array<NotificationPreference>>"
+    )]
+    pub fn notification_preferences(&self) -> AsyncTask<Op<Vec<NotificationPreference>>> {
+        let b = self.backend.open();
+        Op::run(move || {
+            b?.versioner()?
+                .notification_preferences()?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// Subscribes a channel to an event type (or `*`), with optional filters, and resolves to
+    /// the preference. Rejects with `NOT_FOUND` for an unknown channel and `INVALID_INPUT` for
+    /// an unknown event type or one the channel does not carry.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options: PreferenceOptions",
+        ts_return_type = "Promise<NotificationPreference>"
+    )]
+    pub fn add_notification_preference(
+        &self,
+        options: Unknown<'_>,
+    ) -> AsyncTask<Op<NotificationPreference>> {
+        let b = self.backend.open();
+        let request = input::options::<PreferenceOptions>(&options, "options", false).map(|o| {
+            let mut r = PreferenceRequest::new(o.channel_id, o.event_type);
+            r.filters.environments = o.environments.unwrap_or_default();
+            r.filters.products = o.products.unwrap_or_default();
+            r.filters.statuses = o.statuses.unwrap_or_default();
+            r
+        });
+        Op::run(move || from_core(&b?.versioner()?.add_notification_preference(&request?)?))
+    }
+
+    /// Removes the preference `id` and resolves to it. Rejects with `NOT_FOUND` when there is
+    /// none.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "id: string",
+        ts_return_type = "Promise<NotificationPreference>"
+    )]
+    pub fn remove_notification_preference(
+        &self,
+        id: Unknown<'_>,
+    ) -> AsyncTask<Op<NotificationPreference>> {
+        let b = self.backend.open();
+        let id = input::string(&id, "id");
+        Op::run(move || from_core(&b?.versioner()?.remove_notification_preference(&id?)?))
+    }
+
+    /// The notification history, newest first: every delivery attempt (status, response
+    /// code, latency, error). Rejects with `NOT_FOUND` for an unknown channel and
+    /// `INVALID_INPUT` for an unknown status or a limit outside 1–1000.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "options?: NotificationHistoryOptions | undefined | null",
+        ts_return_type = "Promise<Array<NotificationDelivery>>"
+    )]
+    pub fn notification_history(
+        &self,
+        options: Unknown<'_>,
+    ) -> AsyncTask<Op<Vec<NotificationDelivery>>> {
+        let b = self.backend.open();
+        let filter = input::options::<NotificationHistoryOptions>(&options, "options", true)
+            .and_then(|o| {
+                let mut f = HistoryFilter::default();
+                f.channel = o.channel;
+                f.status = o.status.as_deref().map(str::parse).transpose()?;
+                f.limit = o.limit;
+                Ok(f)
+            });
+        Op::run(move || {
+            b?.versioner()?
+                .notification_history(&filter?)?
+                .iter()
+                .map(from_core)
+                .collect()
+        })
+    }
+
+    /// Sends a test notification to a channel (by id or name), once, and resolves to the
+    /// attempt as the history keeps it: a failed send does not reject (see `status` and
+    /// `error`). A webhook receives `X-Versioner-Event: test`. Rejects with `NOT_FOUND` for an
+    /// unknown channel.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "channel: string",
+        ts_return_type = "Promise<NotificationDelivery>"
+    )]
+    pub fn send_test_notification(
+        &self,
+        channel: Unknown<'_>,
+    ) -> AsyncTask<Op<NotificationDelivery>> {
+        let b = self.backend.open();
+        let channel = input::string(&channel, "channel");
+        Op::run(move || from_core(&b?.versioner()?.send_test_notification(&channel?)?))
     }
 }
 

@@ -11,11 +11,15 @@ use std::str::FromStr;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyType};
+use versioner_core::buttons::{ButtonRequest, VariableRequest};
 use versioner_core::input::{Location, PolicyInput};
+use versioner_core::notify::{ChannelRequest, DeliveryStatus, HistoryFilter, PreferenceRequest};
 use versioner_core::policy::PolicyFormat;
 use versioner_core::{Actor, Role};
 
-use crate::convert::{count, instant, options_json, record, records_list, type_name};
+use crate::convert::{
+    count, instant, options_json, py_to_json, record, records_list, text_or_int, type_name,
+};
 use crate::errors::OrRaise;
 use crate::tracker::{Tracker, policy_input};
 
@@ -178,6 +182,232 @@ impl Versioner {
         let vr = slf.as_super().get().local()?;
         let report = py.detach(|| vr.deliver_pending()).or_raise()?;
         record(py, "DeliveryReport", &report)
+    }
+
+    // ----- variables and deployment buttons ----------------------------------------------
+
+    /// Sets the variable `name` to `value` at the organization's scope, or `product`'s
+    /// (which overrides the organization's), and returns it as a Variable.
+    #[pyo3(signature = (name, value, product=None))]
+    fn set_variable<'py>(
+        slf: &Bound<'py, Self>,
+        name: String,
+        value: String,
+        product: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let mut request = VariableRequest::new(name, value);
+        request.product = product;
+        let v = py.detach(|| vr.set_variable(&request)).or_raise()?;
+        record(py, "Variable", &v)
+    }
+
+    /// The variables of a scope (the organization's when `product` is None), by name.
+    #[pyo3(signature = (product=None))]
+    fn variables<'py>(
+        slf: &Bound<'py, Self>,
+        product: Option<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let list = py.detach(|| vr.variables(product.as_deref())).or_raise()?;
+        records_list(py, "Variable", &list)
+    }
+
+    /// Removes the variable `name` from a scope (the organization's when `product` is None).
+    #[pyo3(signature = (name, product=None))]
+    fn remove_variable(slf: &Bound<'_, Self>, name: &str, product: Option<String>) -> PyResult<()> {
+        let vr = slf.as_super().get().local()?;
+        slf.py()
+            .detach(|| vr.remove_variable(name, product.as_deref()))
+            .or_raise()
+    }
+
+    /// Adds a deployment button to `product`: `url_template` is an http(s) URL with
+    /// `{variable}` placeholders, `environments` those it deploys to (one button per
+    /// environment per product). Returns it as a DeploymentButton.
+    #[pyo3(signature = (product, name, url_template, environments, *, enabled=true))]
+    fn add_deployment_button<'py>(
+        slf: &Bound<'py, Self>,
+        product: String,
+        name: String,
+        url_template: String,
+        environments: &Bound<'py, PyAny>,
+        enabled: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let environments =
+            crate::requests::texts(Some(environments), "environments")?.unwrap_or_default();
+        let mut request = ButtonRequest::new(product, name, url_template, environments);
+        request.enabled = enabled;
+        let vr = slf.as_super().get().local()?;
+        let b = py
+            .detach(|| vr.add_deployment_button(&request))
+            .or_raise()?;
+        record(py, "DeploymentButton", &b)
+    }
+
+    /// The deployment buttons of `product` (every product's when None).
+    #[pyo3(signature = (product=None))]
+    fn deployment_buttons<'py>(
+        slf: &Bound<'py, Self>,
+        product: Option<String>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let list = py
+            .detach(|| vr.deployment_buttons(product.as_deref()))
+            .or_raise()?;
+        records_list(py, "DeploymentButton", &list)
+    }
+
+    /// Removes the deployment button `id`.
+    fn remove_deployment_button(slf: &Bound<'_, Self>, id: &str) -> PyResult<()> {
+        let vr = slf.as_super().get().local()?;
+        slf.py()
+            .detach(|| vr.remove_deployment_button(id))
+            .or_raise()
+    }
+
+    /// The enabled buttons of a recorded version, rendered for each of their environments
+    /// (RenderedButton: `url`, or `error` such as `Missing variable: NAME`).
+    fn version_buttons<'py>(
+        slf: &Bound<'py, Self>,
+        product: String,
+        version: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let version = text_or_int(Some(version), "version")?.unwrap_or_default();
+        let vr = slf.as_super().get().local()?;
+        let list = py
+            .detach(|| vr.version_buttons(&product, &version))
+            .or_raise()?;
+        records_list(py, "RenderedButton", &list)
+    }
+
+    // ----- notification configuration ---------------------------------------------------
+
+    /// Every notification channel, by name, secrets masked.
+    fn notification_channels<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let list = py.detach(|| vr.notification_channels()).or_raise()?;
+        records_list(py, "NotificationChannel", &list)
+    }
+
+    /// Adds a notification channel (`webhook`, `slack_webhook` or `email`) with its `config`
+    /// (a dict) and returns it, secrets masked.
+    fn add_notification_channel<'py>(
+        slf: &Bound<'py, Self>,
+        name: String,
+        channel_type: String,
+        config: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let request = ChannelRequest::new(name, channel_type, py_to_json(config, "config")?);
+        let vr = slf.as_super().get().local()?;
+        let c = py
+            .detach(|| vr.add_notification_channel(&request))
+            .or_raise()?;
+        record(py, "NotificationChannel", &c)
+    }
+
+    /// Removes a notification channel (by id or name) and its preferences, and returns it.
+    fn remove_notification_channel<'py>(
+        slf: &Bound<'py, Self>,
+        channel: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let c = py
+            .detach(|| vr.remove_notification_channel(channel))
+            .or_raise()?;
+        record(py, "NotificationChannel", &c)
+    }
+
+    /// Every notification preference, oldest first.
+    fn notification_preferences<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let list = py.detach(|| vr.notification_preferences()).or_raise()?;
+        records_list(py, "NotificationPreference", &list)
+    }
+
+    /// Subscribes the channel `channel_id` (its id or name) to `event_type` (or `*`), only
+    /// for the `environments`, `products` and `statuses` given.
+    #[pyo3(signature = (channel_id, event_type, *, environments=None, products=None, statuses=None))]
+    fn add_notification_preference<'py>(
+        slf: &Bound<'py, Self>,
+        channel_id: String,
+        event_type: String,
+        environments: Option<&Bound<'py, PyAny>>,
+        products: Option<&Bound<'py, PyAny>>,
+        statuses: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let mut request = PreferenceRequest::new(channel_id, event_type);
+        let list = |v: Option<&Bound<'py, PyAny>>, field: &str| {
+            crate::requests::texts(v.filter(|v| !v.is_none()), field).map(Option::unwrap_or_default)
+        };
+        request.filters.environments = list(environments, "environments")?;
+        request.filters.products = list(products, "products")?;
+        request.filters.statuses = list(statuses, "statuses")?;
+        let vr = slf.as_super().get().local()?;
+        let p = py
+            .detach(|| vr.add_notification_preference(&request))
+            .or_raise()?;
+        record(py, "NotificationPreference", &p)
+    }
+
+    /// Removes the notification preference `id` and returns it.
+    fn remove_notification_preference<'py>(
+        slf: &Bound<'py, Self>,
+        id: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let p = py
+            .detach(|| vr.remove_notification_preference(id))
+            .or_raise()?;
+        record(py, "NotificationPreference", &p)
+    }
+
+    /// The notification history (every delivery attempt), newest first: of one `channel`
+    /// (id or name), with one `status` (`delivered`, `retrying`, `parked`), at most `limit`
+    /// (1..=1000, default 100).
+    #[pyo3(signature = (*, channel=None, status=None, limit=None))]
+    fn notification_history<'py>(
+        slf: &Bound<'py, Self>,
+        channel: Option<String>,
+        status: Option<&str>,
+        limit: Option<i64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let mut filter = HistoryFilter::default();
+        filter.channel = channel;
+        filter.status = status
+            .map(DeliveryStatus::from_str)
+            .transpose()
+            .or_raise()?;
+        filter.limit = limit.map(|n| count(n, "limit")).transpose()?;
+        let vr = slf.as_super().get().local()?;
+        let list = py.detach(|| vr.notification_history(&filter)).or_raise()?;
+        records_list(py, "NotificationDelivery", &list)
+    }
+
+    /// Sends a test notification to a channel (by id or name), once, and returns the attempt
+    /// as the history keeps it (a failed send is not an exception: see its `status`).
+    fn send_test_notification<'py>(
+        slf: &Bound<'py, Self>,
+        channel: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let vr = slf.as_super().get().local()?;
+        let d = py
+            .detach(|| vr.send_test_notification(channel))
+            .or_raise()?;
+        record(py, "NotificationDelivery", &d)
     }
 
     /// Calls `callback` with each domain event committed from now on (a `DomainEvent`), on a

@@ -77,6 +77,13 @@ __all__ = [
     "Transition",
     "Verdict",
     "Version",
+    "DeploymentButton",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationFilters",
+    "NotificationPreference",
+    "RenderedButton",
+    "Variable",
 ]
 
 if TYPE_CHECKING:
@@ -1135,3 +1142,112 @@ class QueueEntry(_Record):
         "since": _time,
         "heartbeat_at": _time,
     }
+
+
+@dataclass(frozen=True)
+class Variable(_Record):
+    """A variable of deployment-button templates, at the organization's scope (``product``
+    None) or a product's, which overrides the organization's. ``declared``: set by a policy
+    file's ``[[variables]]``."""
+
+    name: str
+    value: str
+    product: Optional[str] = None
+    updated_at: Optional[datetime] = field(repr=False, default=None)
+    declared: bool = field(repr=False, default=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"updated_at": _time}
+
+
+@dataclass(frozen=True)
+class DeploymentButton(_Record):
+    """A product's deployment button: a URL template with ``{variable}`` placeholders, for
+    the environments it deploys to (one button per environment per product)."""
+
+    id: str = field(repr=False)
+    product: str
+    name: str
+    url_template: str
+    environments: List[str]
+    enabled: bool
+    created_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+
+
+@dataclass(frozen=True)
+class RenderedButton(_Record):
+    """A deployment button rendered for one version and environment: ``url`` (every value
+    URL-encoded), or, when a variable has no value, ``error`` (``Missing variable: NAME``)."""
+
+    button_id: str = field(repr=False)
+    name: str
+    environment: str
+    url: Optional[str]
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class NotificationChannel(_Record):
+    """A notification channel (``webhook``, ``slack_webhook`` or ``email``). Its ``config``
+    never holds a secret: secrets and passwords are masked (``********``), a Slack webhook
+    URL shows only its host."""
+
+    id: str = field(repr=False)
+    name: str
+    channel_type: str
+    config: Dict[str, Any] = field(repr=False)
+    declared: bool = field(repr=False)
+    created_at: datetime = field(repr=False)
+    delivered_through: int = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+
+
+@dataclass(frozen=True)
+class NotificationFilters(_Record):
+    """What an event must match for a preference to send it (an empty list matches
+    anything)."""
+
+    environments: List[str] = field(default_factory=list)
+    products: List[str] = field(default_factory=list)
+    statuses: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NotificationPreference(_Record):
+    """A subscription of a channel to one event type (or every one, ``*``), with filters."""
+
+    id: str = field(repr=False)
+    channel_id: str = field(repr=False)
+    event_type: str
+    filters: NotificationFilters
+    created_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+        "filters": NotificationFilters._from_wire,
+        "created_at": _time,
+    }
+
+
+@dataclass(frozen=True)
+class NotificationDelivery(_Record):
+    """One delivery attempt, as the notification history keeps it: ``delivery_id`` is the
+    same on every attempt (the ``X-Versioner-Delivery`` header); ``seq`` the outbox event
+    (None for a test notification, whose ``event_type`` is ``test``); ``status``
+    ``delivered``, ``retrying`` or ``parked``."""
+
+    id: str = field(repr=False)
+    delivery_id: str
+    channel_id: str = field(repr=False)
+    channel_name: str
+    seq: Optional[int]
+    event_type: str
+    attempt: int
+    status: str
+    response_code: Optional[int]
+    latency_ms: int = field(repr=False)
+    error: Optional[str]
+    attempted_at: datetime = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"attempted_at": _time}
