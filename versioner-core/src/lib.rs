@@ -77,6 +77,7 @@ pub mod policy_tests;
 pub mod queue;
 pub mod request;
 mod service;
+pub mod skew;
 mod state;
 mod status;
 pub mod store;

@@ -133,6 +133,9 @@ event_types! {
     DrTemplateChanged = "dr_template.changed",
     /// A Deployment Request template was removed.
     DrTemplateRemoved = "dr_template.removed",
+    /// A `max_skew` rule failed: a deployment would leave (or, report-only, left) an
+    /// environment too many versions or too long behind another.
+    SkewExceeded = "skew.exceeded",
 }
 
 impl EventType {

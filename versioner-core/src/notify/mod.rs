@@ -73,9 +73,14 @@ impl ChannelType {
         let cicd = name.starts_with("deployment.") || name.starts_with("build.");
         match self {
             ChannelType::Webhook => {
-                cicd || event_type == EventType::VersionApproved || event_type.is_request_event()
+                cicd || event_type == EventType::VersionApproved
+                    || event_type == EventType::SkewExceeded
+                    || event_type.is_request_event()
             }
-            ChannelType::SlackWebhook | ChannelType::Email => cicd,
+            // A skew alert is for people too.
+            ChannelType::SlackWebhook | ChannelType::Email => {
+                cicd || event_type == EventType::SkewExceeded
+            }
         }
     }
 }

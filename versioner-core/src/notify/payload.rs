@@ -231,6 +231,24 @@ pub fn notification(event: &DomainEvent, public_url: Option<&str>) -> Option<Not
             .unwrap_or(Value::Null);
         let environment = p.pointer("/environments/0").cloned().unwrap_or(Value::Null);
         (body, product, environment)
+    } else if event.event_type == EventType::SkewExceeded {
+        let body = json!({
+            "event_type": name,
+            "occurred_at": event.occurred_at,
+            "product_name": s(p, "product_name"),
+            "version": s(p, "version"),
+            "environment": s(p, "environment_name"),
+            "behind": p.pointer("/details/behind").cloned().unwrap_or(Value::Null),
+            "behind_version": p.pointer("/details/behind_version").cloned().unwrap_or(Value::Null),
+            "versions_behind": p.pointer("/details/versions_behind").cloned().unwrap_or(Value::Null),
+            "behind_since": p.pointer("/details/behind_since").cloned().unwrap_or(Value::Null),
+            "rule_name": s(p, "rule_name"),
+            "blocked": p.get("blocked").cloned().unwrap_or(Value::Bool(false)),
+            "message": s(p, "message"),
+            "deployment_id": s(p, "deployment_id"),
+            "actor": event.actor.clone().map_or(Value::Null, Value::String),
+        });
+        (body, s(p, "product_name"), s(p, "environment_name"))
     } else if event.event_type == EventType::VersionApproved {
         let body = json!({
             "event_type": name,

@@ -55,6 +55,14 @@ pub fn message(n: &Notification, buttons: &[RenderedButton]) -> Value {
         EventType::DeploymentPreflightFailed => {
             ("⛔", format!("*{product} {version}* blocked from *{env}*"))
         }
+        EventType::SkewExceeded => (
+            "📉",
+            format!(
+                "*{}* is falling behind *{env}* for *{product}*: {}",
+                field(&n.body, "behind").unwrap_or_default(),
+                field(&n.body, "message").unwrap_or_default()
+            ),
+        ),
         _ => ("ℹ️", format!("{}: *{product} {version}*", n.event_type)),
     };
     let mut blocks = vec![json!({

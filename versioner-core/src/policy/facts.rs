@@ -75,6 +75,44 @@ pub struct Facts {
     /// that cover this version going to this environment, oldest first.
     #[serde(default)]
     pub deployment_requests: Vec<CoveringRequest>,
+    /// For each environment a `max_skew` rule in scope keeps from falling behind the target
+    /// environment: how far behind it is before this deployment.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skew: BTreeMap<String, SkewFacts>,
+}
+
+/// How far an environment runs behind the target environment for the product, before the
+/// deployment (see [`crate::skew`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct SkewFacts {
+    /// The version current in the environment behind, if any.
+    pub behind_version: Option<String>,
+    /// The versions it lacks, oldest first.
+    pub versions: Vec<String>,
+    /// When the lag began.
+    #[serde(with = "crate::wire::instant::option")]
+    pub behind_since: Option<DateTime<Utc>>,
+    /// Whether the version being deployed already succeeded in the target environment (then
+    /// deploying it again adds nothing ahead).
+    pub version_already_ahead: bool,
+}
+
+impl SkewFacts {
+    /// Skew facts from their parts.
+    pub fn new(
+        behind_version: Option<String>,
+        versions: Vec<String>,
+        behind_since: Option<DateTime<Utc>>,
+        version_already_ahead: bool,
+    ) -> SkewFacts {
+        SkewFacts {
+            behind_version,
+            versions,
+            behind_since,
+            version_already_ahead,
+        }
+    }
 }
 
 /// A Deployment Request covering the deployment, as the preflight reads it.
@@ -153,6 +191,7 @@ impl Facts {
             stints: BTreeMap::new(),
             approvals: Vec::new(),
             deployment_requests: Vec::new(),
+            skew: BTreeMap::new(),
         }
     }
 }

@@ -26,12 +26,13 @@ use serde_json::{Map, Value};
 
 pub(crate) use catalog::canonical as canonical_approval_type;
 pub use catalog::{ApprovalCatalog, BUILT_IN_TYPES};
-pub use facts::{CoveringRequest, Facts, OpenDeployment, Stint};
+pub use facts::{CoveringRequest, Facts, OpenDeployment, SkewFacts, Stint};
 pub use file::{ApplyMode, DEFAULT_BYPASS_ROLES, PolicyFile, PolicyFormat};
 pub(crate) use kinds::Needs;
 pub use kinds::{
-    ConcurrencyRule, ConcurrencyScope, FlowRule, ReleaseApprovalRule, RequestRequiredRule,
-    RuleKind, RuleType, ScheduleRule, VersionApprovalRule, WindowDef, WindowMode,
+    ConcurrencyRule, ConcurrencyScope, FlowRule, MaxSkewRule, ReleaseApprovalRule,
+    RequestRequiredRule, RuleKind, RuleType, ScheduleRule, VersionApprovalRule, WindowDef,
+    WindowMode,
 };
 #[cfg(test)]
 pub(crate) use rule::COMMON_FIELDS;

@@ -28,6 +28,7 @@ mod queries;
 mod queue;
 mod requests;
 mod rules;
+mod skew;
 mod subscriptions;
 mod track;
 

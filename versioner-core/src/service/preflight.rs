@@ -140,6 +140,25 @@ pub(super) fn gather_facts(
             .map(|(_, d)| d)
             .collect();
     }
+    if let (Some(p), Some(e)) = (&target.product, &target.environment) {
+        for behind in &needs.skew_behind {
+            let behind_key = super::lookup_environment(tx, behind)
+                .ok()
+                .flatten()
+                .map(|b| b.key)
+                .filter(|k| *k != e.key);
+            let m = super::skew::measure(tx, p.key, e.key, behind_key, Some(&target.version_name))?;
+            facts.skew.insert(
+                behind.clone(),
+                policy::SkewFacts::new(
+                    m.behind_version,
+                    m.figures.versions,
+                    m.figures.behind_since,
+                    m.version_ahead,
+                ),
+            );
+        }
+    }
     if let (Some(p), Some(v)) = (&target.product, &target.version) {
         for env_name in &needs.stints {
             // A rule's prerequisite means the environment of the same name in any case or

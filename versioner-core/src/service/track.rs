@@ -137,12 +137,17 @@ impl Versioner {
                     subject: None,
                     payload: refused,
                 };
+                let skews = skew_events(&verdict, None, event.actor.as_deref());
                 // The decision is kept with it: nothing is lost from the audit trail.
                 store::write(&*self.store, &lock, |tx| {
                     if let Some(decision) = &refusal {
                         tx.insert_decision(decision)?;
                     }
-                    tx.append_event(&event).map(|_| ())
+                    tx.append_event(&event)?;
+                    for e in &skews {
+                        tx.append_event(e)?;
+                    }
+                    Ok(())
                 })?;
                 Err(Error::Blocked(verdict))
             }
@@ -564,6 +569,15 @@ fn record_deployment(
         )
         .by(deployment.fields.deployed_by.as_deref()),
     )?;
+    if let Some(p) = &deployment.preflight {
+        for e in skew_events(
+            &p.verdict,
+            Some(&deployment.id),
+            deployment.fields.deployed_by.as_deref(),
+        ) {
+            tx.append_event(&e)?;
+        }
+    }
     if let Some(mut d) = decision {
         d.deployment_id = Some(deployment.id.clone());
         tx.insert_decision(&d)?;
@@ -573,6 +587,46 @@ fn record_deployment(
         super::requests::settle_after_deployment(tx, &version.id, &environment.name, now)?;
     }
     Ok(deployment)
+}
+
+/// The `skew.exceeded` events of a verdict: one per failed `max_skew` rule (blocking, or
+/// report-only), with the rule's details; `deployment_id` is `None` for a refusal.
+fn skew_events(
+    verdict: &policy::Verdict,
+    deployment_id: Option<&str>,
+    actor: Option<&str>,
+) -> Vec<NewEvent> {
+    verdict
+        .outcomes()
+        .iter()
+        .filter(|o| o.rule_type == policy::RuleType::MaxSkew)
+        .filter(|o| {
+            matches!(
+                o.status,
+                policy::OutcomeStatus::Failed | policy::OutcomeStatus::FailedReportOnly
+            )
+        })
+        .map(|o| {
+            let payload = serde_json::json!({
+                "rule_name": o.rule_name,
+                "rule_status": o.rule_status,
+                "blocked": o.status == policy::OutcomeStatus::Failed && deployment_id.is_none(),
+                "message": o.message,
+                "product_name": verdict.product_name(),
+                "version": verdict.version(),
+                "environment_name": verdict.environment_name(),
+                "deployment_id": deployment_id,
+                "details": o.details,
+            });
+            NewEvent::of(
+                EventType::SkewExceeded,
+                verdict.evaluated_at(),
+                verdict.product_name(),
+                &payload,
+            )
+            .by(actor)
+        })
+        .collect()
 }
 
 /// How far ahead of the server's clock a claimed time may be (clock skew between a runner

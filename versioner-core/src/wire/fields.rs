@@ -299,6 +299,8 @@ fn rules() -> Vec<StoredRule> {
                "approver_roles": ["release_manager"], "expires_after": "7d"}),
         json!({"name": "DR for production", "type": "deployment_request_required",
                "approval_types": ["qa"], "approval_timeout": "3d"}),
+        json!({"name": "Production keeps up", "type": "max_skew", "behind": "staging",
+               "max_versions": 5, "max_age": "14d"}),
     ];
     kinds
         .into_iter()
@@ -458,6 +460,15 @@ fn facts() -> Facts {
         stints: BTreeMap::from([("staging".to_string(), stint())]),
         approvals: vec![approval()],
         deployment_requests: vec![covering_request()],
+        skew: BTreeMap::from([(
+            "production".to_string(),
+            crate::policy::SkewFacts::new(
+                Some("1.1.0".into()),
+                vec!["1.2.0".into()],
+                Some(at(10, 0)),
+                true,
+            ),
+        )]),
     }
 }
 

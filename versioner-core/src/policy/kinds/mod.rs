@@ -10,6 +10,7 @@
 
 pub(crate) mod concurrency;
 pub(crate) mod flow;
+pub(crate) mod max_skew;
 pub(crate) mod release_approval;
 pub(crate) mod request_required;
 pub(crate) mod schedule;
@@ -25,6 +26,7 @@ use crate::error::Error;
 
 pub use concurrency::{ConcurrencyRule, ConcurrencyScope};
 pub use flow::FlowRule;
+pub use max_skew::MaxSkewRule;
 pub use release_approval::ReleaseApprovalRule;
 pub use request_required::RequestRequiredRule;
 pub use schedule::{ScheduleRule, WindowDef, WindowMode};
@@ -43,6 +45,8 @@ pub(crate) struct Needs {
     pub(crate) approvals: bool,
     /// Who built the version.
     pub(crate) builders: bool,
+    /// The environments `max_skew` rules keep from falling behind the target environment.
+    pub(crate) skew_behind: Vec<String>,
 }
 
 macro_rules! rule_kinds {
@@ -141,6 +145,8 @@ rule_kinds! {
     ReleaseApproval(ReleaseApprovalRule) = "release_approval",
     /// An approved Deployment Request must cover the deployment.
     DeploymentRequestRequired(RequestRequiredRule) = "deployment_request_required",
+    /// Another environment may not fall too many versions or too long behind this one.
+    MaxSkew(MaxSkewRule) = "max_skew",
 }
 
 impl RuleType {
@@ -204,7 +210,8 @@ mod tests {
                 "flow",
                 "version_approval",
                 "release_approval",
-                "deployment_request_required"
+                "deployment_request_required",
+                "max_skew"
             ]
         );
         for t in RuleType::ALL {
