@@ -814,6 +814,16 @@ impl Tracker for Client {
         parse(self.send(E::DORA, &[], &q, None)?)
     }
 
+    fn skew(&self, query: &crate::skew::SkewQuery) -> Result<Vec<crate::skew::Skew>> {
+        let q = wire::skew_query_pairs(query);
+        parse(self.send(E::SKEW, &[], &q, None)?)
+    }
+
+    fn stale(&self, query: &crate::skew::StaleQuery) -> Result<Vec<crate::skew::StaleVersion>> {
+        let q = wire::stale_query_pairs(query);
+        parse(self.send(E::STALE, &[], &q, None)?)
+    }
+
     fn violations(&self, query: &crate::ViolationQuery) -> Result<Vec<crate::DecisionRecord>> {
         let q = wire::violation_query_pairs(query);
         let mut list: Vec<crate::DecisionRecord> =

@@ -319,6 +319,18 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
     /// `INVALID_INPUT`; `NOT_FOUND`; `STORAGE`.
     fn dora(&self, query: &crate::insights::DoraQuery) -> Result<crate::insights::DoraReport>;
 
+    /// How far one environment runs behind another. See [`Versioner::skew`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `NOT_FOUND`; `STORAGE`.
+    fn skew(&self, query: &crate::skew::SkewQuery) -> Result<Vec<crate::skew::Skew>>;
+
+    /// Versions waiting in an environment without promotion. See [`Versioner::stale`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT`; `NOT_FOUND`; `STORAGE`.
+    fn stale(&self, query: &crate::skew::StaleQuery) -> Result<Vec<crate::skew::StaleVersion>>;
+
     /// The recorded preflight decisions where a rule failed, newest first
     /// ([`Versioner::violations`]).
     ///
@@ -618,6 +630,14 @@ impl Tracker for Versioner {
 
     fn dora(&self, query: &crate::insights::DoraQuery) -> Result<crate::insights::DoraReport> {
         Versioner::dora(self, query)
+    }
+
+    fn skew(&self, query: &crate::skew::SkewQuery) -> Result<Vec<crate::skew::Skew>> {
+        Versioner::skew(self, query)
+    }
+
+    fn stale(&self, query: &crate::skew::StaleQuery) -> Result<Vec<crate::skew::StaleVersion>> {
+        Versioner::stale(self, query)
     }
 }
 

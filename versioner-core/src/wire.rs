@@ -816,6 +816,152 @@ pub fn dora_query_pairs(query: &crate::insights::DoraQuery) -> Vec<(&'static str
     pairs
 }
 
+/// Names from a query value: a name, comma-separated names, or an array of names.
+fn name_list(key: &str, value: &Value, out: &mut Vec<String>) -> Result<()> {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                out.extend(text(key, item)?);
+            }
+        }
+        other => {
+            if let Some(names) = text(key, other)? {
+                out.extend(
+                    names
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a skew query from its JSON form (the query string of `GET /skew`, or the bindings'
+/// object): `ahead` and `behind` (environment names, required) and `product` (or
+/// `product_name`).
+///
+/// ```
+/// use serde_json::json;
+/// use versioner_core::wire;
+/// let q = wire::skew_query(&json!({"ahead": "staging", "behind": "production"}))?;
+/// assert_eq!(q.behind, "production");
+/// let err = wire::skew_query(&json!({"ahead": "staging"})).unwrap_err();
+/// assert_eq!(err.field(), Some("behind"));
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
+///
+/// # Errors
+/// `INVALID_INPUT` naming the parameter: unknown, missing, or not text.
+pub fn skew_query(filter: &Value) -> Result<crate::skew::SkewQuery> {
+    const PARAMETERS: &str = "ahead, behind or product";
+    let Value::Object(map) = filter else {
+        return Err(Error::invalid(
+            "filter",
+            format!("must be an object with {PARAMETERS}"),
+        ));
+    };
+    let (mut ahead, mut behind, mut product) = (None, None, None);
+    for (key, value) in map {
+        let key = key.as_str();
+        match key {
+            "ahead" => set_once(&mut ahead, key, text(key, value)?)?,
+            "behind" => set_once(&mut behind, key, text(key, value)?)?,
+            "product" | "product_name" => set_once(&mut product, key, text(key, value)?)?,
+            other => {
+                return Err(Error::invalid(
+                    other,
+                    format!("unknown parameter `{other}`; expected {PARAMETERS}"),
+                ));
+            }
+        }
+    }
+    let required = |key: &str, v: Option<String>| {
+        v.filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| Error::invalid(key, "is required (an environment name)"))
+    };
+    let mut q = crate::skew::SkewQuery::new(required("ahead", ahead)?, required("behind", behind)?);
+    q.product = product;
+    Ok(q)
+}
+
+/// The query-string form of `query`, as [`skew_query`] reads it.
+pub fn skew_query_pairs(query: &crate::skew::SkewQuery) -> Vec<(&'static str, String)> {
+    let mut pairs = vec![
+        ("ahead", query.ahead.clone()),
+        ("behind", query.behind.clone()),
+    ];
+    if let Some(p) = &query.product {
+        pairs.push(("product", p.clone()));
+    }
+    pairs
+}
+
+/// Reads a stale-versions query from its JSON form (the query string of `GET /stale`, or the
+/// bindings' object): `environment` (required), `older_than` (a duration such as `14d`,
+/// required) and `promoted_to` (a name, comma-separated names, or an array; every production
+/// environment when absent).
+///
+/// ```
+/// use serde_json::json;
+/// use versioner_core::wire;
+/// let q = wire::stale_query(&json!({"environment": "staging", "older_than": "14d"}))?;
+/// assert_eq!(q.older_than_seconds, 14 * 86_400);
+/// # Ok::<(), versioner_core::Error>(())
+/// ```
+///
+/// # Errors
+/// `INVALID_INPUT` naming the parameter: unknown, missing, or a duration that does not parse.
+pub fn stale_query(filter: &Value) -> Result<crate::skew::StaleQuery> {
+    const PARAMETERS: &str = "environment, older_than or promoted_to";
+    let Value::Object(map) = filter else {
+        return Err(Error::invalid(
+            "filter",
+            format!("must be an object with {PARAMETERS}"),
+        ));
+    };
+    let (mut environment, mut older_than, mut promoted_to) = (None, None, Vec::new());
+    for (key, value) in map {
+        let key = key.as_str();
+        match key {
+            "environment" | "environment_name" => {
+                set_once(&mut environment, key, text(key, value)?)?;
+            }
+            "older_than" => set_once(&mut older_than, key, text(key, value)?)?,
+            "promoted_to" => name_list(key, value, &mut promoted_to)?,
+            other => {
+                return Err(Error::invalid(
+                    other,
+                    format!("unknown parameter `{other}`; expected {PARAMETERS}"),
+                ));
+            }
+        }
+    }
+    let environment = environment
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Error::invalid("environment", "is required (an environment name)"))?;
+    let older_than = older_than
+        .ok_or_else(|| Error::invalid("older_than", "is required (a duration such as 14d)"))?;
+    let older_than = crate::policy::parse_duration("older_than", &older_than)?;
+    let mut q = crate::skew::StaleQuery::new(environment, older_than);
+    q.promoted_to = promoted_to;
+    Ok(q)
+}
+
+/// The query-string form of `query`, as [`stale_query`] reads it.
+pub fn stale_query_pairs(query: &crate::skew::StaleQuery) -> Vec<(&'static str, String)> {
+    let mut pairs = vec![
+        ("environment", query.environment.clone()),
+        ("older_than", format!("{}s", query.older_than_seconds)),
+    ];
+    for e in &query.promoted_to {
+        pairs.push(("promoted_to", e.clone()));
+    }
+    pairs
+}
+
 /// Where in a request an input error was found: the first element of a 422's `loc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Place {
@@ -1239,6 +1385,10 @@ pub mod endpoints {
     pub const VIOLATIONS: Endpoint = Endpoint::new("GET", "/deployment-rules/violations");
     /// `GET /metrics/dora`.
     pub const DORA: Endpoint = Endpoint::new("GET", "/metrics/dora");
+    /// `GET /skew`.
+    pub const SKEW: Endpoint = Endpoint::new("GET", "/skew");
+    /// `GET /stale`.
+    pub const STALE: Endpoint = Endpoint::new("GET", "/stale");
     /// `POST /deployment-requests/`.
     pub const CREATE_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/");
     /// `GET /deployment-requests/`.
@@ -1325,6 +1475,8 @@ pub mod endpoints {
         DRIFT,
         VIOLATIONS,
         DORA,
+        SKEW,
+        STALE,
         CREATE_REQUEST,
         REQUESTS,
         REQUEST,

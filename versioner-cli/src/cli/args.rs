@@ -183,6 +183,25 @@ Examples:
   versioner drift --environment staging --environment production
   versioner drift --at 2026-11-20T17:00:00Z -o json")]
     Drift(DriftArgs),
+    /// How far one environment runs behind another, per product: versions and time behind
+    #[command(after_help = "\
+A version is behind when it reached --ahead at or after the version --behind runs did.
+Exit code 0 whatever the skew (JSON: a list, one entry per product). Definitions:
+docs/src/concepts/insights.md#skew-and-stale-versions.
+
+Examples:
+  versioner skew --ahead staging --behind production
+  versioner skew --ahead staging --behind production --product api -o json")]
+    Skew(SkewArgs),
+    /// Versions waiting in an environment longer than a threshold without being promoted
+    #[command(after_help = "\
+Without --promoted-to, a version counts as promoted once it reached any environment of type
+production. Exit code 0 whatever is found (JSON: a list, oldest first).
+
+Examples:
+  versioner stale --environment staging --older-than 14d
+  versioner stale --environment staging --older-than 3d --promoted-to prod-eu --promoted-to prod-us")]
+    Stale(StaleArgs),
     /// The products: list, describe, rename, set the description or metadata
     #[command(
         subcommand,
@@ -632,6 +651,34 @@ pub struct DriftArgs {
     /// As of this instant (RFC 3339) instead of now
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+}
+
+/// Flags of `skew`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SkewArgs {
+    /// The environment ahead (e.g. staging)
+    #[arg(long, value_name = "NAME")]
+    pub ahead: String,
+    /// The environment behind (e.g. production)
+    #[arg(long, value_name = "NAME")]
+    pub behind: String,
+    /// Only this product (default: every product deployed to either)
+    #[arg(long)]
+    pub product: Option<String>,
+}
+
+/// Flags of `stale`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StaleArgs {
+    /// The environment the versions wait in
+    #[arg(long, value_name = "NAME")]
+    pub environment: String,
+    /// How long a version may wait (e.g. 14d, 36h)
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: String,
+    /// Where it should have gone (repeatable; default: every production environment)
+    #[arg(long, value_name = "NAME")]
+    pub promoted_to: Vec<String>,
 }
 
 /// `versioner products …`.

@@ -1,4 +1,4 @@
-//! `drift`, `products` and `environments`: the catalog of what is tracked, each a [`Tracker`]
+//! `drift`, `skew`, `stale`, `products` and `environments`: the catalog of what is tracked, each a [`Tracker`]
 //! query (so it works in process and through a server) printed as text or JSON.
 //!
 //! [`Tracker`]: versioner_core::Tracker
@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 use versioner_core::{CatalogChange, EnvironmentType, Page, StateCell};
 
-use super::args::{CatalogSetArgs, DriftArgs, Environments, Products};
+use super::args::{CatalogSetArgs, DriftArgs, Environments, Products, SkewArgs, StaleArgs};
 use super::commands::{instant, open, time, to_json};
 use super::output::table;
 use super::{Context, Usage};
@@ -70,6 +70,107 @@ pub fn drift(ctx: &mut Context<'_, '_>, a: &DriftArgs) -> Exit {
         .collect();
     ctx.console
         .out(&table(&["PRODUCT", "VERSIONS", "WHERE"], &rows));
+    Exit::Success
+}
+
+/// Seconds as days and hours for people.
+fn lag(seconds: i64) -> String {
+    versioner_core::policy::humanize_duration(std::time::Duration::from_secs(
+        u64::try_from(seconds).unwrap_or(0),
+    ))
+}
+
+/// `versioner skew`.
+pub fn skew(ctx: &mut Context<'_, '_>, a: &SkewArgs) -> Exit {
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let mut query = versioner_core::skew::SkewQuery::new(&a.ahead, &a.behind);
+    query.product.clone_from(&a.product);
+    let list = attempt!(ctx, t.skew(&query));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&list));
+        return Exit::Success;
+    }
+    if list.is_empty() {
+        ctx.console.out(&format!(
+            "no product is deployed to `{}` or `{}` yet",
+            a.ahead, a.behind
+        ));
+        return Exit::Success;
+    }
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|s| {
+            vec![
+                s.product_name.clone(),
+                dash(&s.ahead_version),
+                dash(&s.behind_version),
+                s.versions_behind.to_string(),
+                if s.versions_behind == 0 {
+                    "-".into()
+                } else {
+                    lag(s.seconds_behind)
+                },
+                s.versions.join(" "),
+            ]
+        })
+        .collect();
+    let (ahead, behind) = (a.ahead.to_uppercase(), a.behind.to_uppercase());
+    ctx.console.out(&table(
+        &["PRODUCT", &ahead, &behind, "BEHIND", "FOR", "MISSING"],
+        &rows,
+    ));
+    Exit::Success
+}
+
+/// `versioner stale`.
+pub fn stale(ctx: &mut Context<'_, '_>, a: &StaleArgs) -> Exit {
+    let mut filter = serde_json::json!({
+        "environment": a.environment,
+        "older_than": a.older_than,
+    });
+    if !a.promoted_to.is_empty() {
+        filter["promoted_to"] = serde_json::json!(a.promoted_to);
+    }
+    let query = match versioner_core::wire::stale_query(&filter) {
+        Ok(q) => q,
+        Err(e) => return ctx.fail(&e),
+    };
+    let t = match open(ctx) {
+        Ok(t) => t,
+        Err(exit) => return exit,
+    };
+    let list = attempt!(ctx, t.stale(&query));
+    if ctx.console.json() {
+        ctx.console.print_json(&to_json(&list));
+        return Exit::Success;
+    }
+    if list.is_empty() {
+        ctx.console.out(&format!(
+            "✓ nothing has waited in `{}` longer than {}",
+            a.environment, a.older_than
+        ));
+        return Exit::Success;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|s| {
+            vec![
+                s.product_name.clone(),
+                s.version.clone(),
+                time(s.deployed_at),
+                lag(s.seconds_waiting),
+                s.not_promoted_to.join(" "),
+            ]
+        })
+        .collect();
+    ctx.console.out(&table(
+        &["PRODUCT", "VERSION", "DEPLOYED", "WAITING", "NOT IN"],
+        &rows,
+    ));
     Exit::Success
 }
 

@@ -396,6 +396,8 @@ where
         Command::History(a) => commands::history(&mut ctx, &a),
         Command::Versions(a) => commands::versions(&mut ctx, &a),
         Command::Drift(a) => catalog::drift(&mut ctx, &a),
+        Command::Skew(a) => catalog::skew(&mut ctx, &a),
+        Command::Stale(a) => catalog::stale(&mut ctx, &a),
         Command::Products(p) => catalog::products(&mut ctx, &p),
         Command::Environments(e) => catalog::environments(&mut ctx, &e),
         Command::Rules(r) => commands::rules(&mut ctx, &r),

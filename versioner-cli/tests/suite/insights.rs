@@ -219,3 +219,110 @@ fn in_ci_the_commit_time_comes_from_the_checkout() {
     );
     assert_eq!(r.json().as_array().unwrap().len(), 1);
 }
+
+/// Staging ahead of production: 1.0 everywhere (11-01), then 1.1 (11-03) and 1.2 (11-05) to
+/// staging only.
+fn skewed(fixture: &Fixture) {
+    for (version, env, at) in [
+        ("1.0", "staging", "2026-11-01T10:00:00Z"),
+        ("1.0", "production", "2026-11-01T11:00:00Z"),
+        ("1.1", "staging", "2026-11-03T10:00:00Z"),
+        ("1.2", "staging", "2026-11-05T10:00:00Z"),
+    ] {
+        let mut e = DeploymentEvent::new("api", version, env, "completed");
+        e.completed_at = Some(at.into());
+        e.skip_preflight_checks = Some(true);
+        e.skip_preflight_reason = Some("history".into());
+        fixture.vr().track_deployment(&e).unwrap();
+    }
+}
+
+#[test]
+fn skew_and_stale_answer_the_same_in_process_and_through_the_server() {
+    let fixture = Fixture::new();
+    skewed(&fixture);
+    let db = fixture.db.to_str().unwrap().to_string();
+    let server = TestServer::start(fixture.router());
+    let remote_env = [
+        ("VERSIONER_API_URL", server.url.as_str()),
+        ("VERSIONER_API_KEY", fixture.viewer.as_str()),
+    ];
+    let skew = [
+        "skew",
+        "--ahead",
+        "staging",
+        "--behind",
+        "production",
+        "-o",
+        "json",
+    ];
+    let local = run_cli(&[&["--db", db.as_str()][..], &skew[..]].concat(), &[]);
+    assert_eq!(local.code, 0, "{local:?}");
+    let j = local.json();
+    assert_eq!(j[0]["product_name"], "api");
+    assert_eq!(j[0]["versions_behind"], 2);
+    assert_eq!(j[0]["versions"], serde_json::json!(["1.1", "1.2"]));
+    assert_eq!(j[0]["behind_since"], "2026-11-03T10:00:00.000000Z");
+    assert_eq!(j[0]["behind_version"], "1.0");
+    let remote = run_cli(&skew, &remote_env);
+    assert_eq!(remote.code, 0, "{remote:?}");
+    // seconds_behind counts to the answer's instant: equal but for the clock between calls.
+    let strip = |mut v: Value| {
+        v[0]["seconds_behind"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(remote.json()), strip(j));
+
+    let text = run_cli(
+        &[
+            "--db",
+            &db,
+            "skew",
+            "--ahead",
+            "staging",
+            "--behind",
+            "production",
+        ],
+        &[],
+    );
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.stdout.contains("PRODUCT"), "{}", text.stdout);
+    assert!(text.stdout.contains("1.1 1.2"), "{}", text.stdout);
+
+    // 1.2 has waited in staging since 11-05 (longer than a day), never promoted.
+    let stale = [
+        "stale",
+        "--environment",
+        "staging",
+        "--older-than",
+        "1d",
+        "-o",
+        "json",
+    ];
+    let local = run_cli(&[&["--db", db.as_str()][..], &stale[..]].concat(), &[]);
+    assert_eq!(local.code, 0, "{local:?}");
+    let j = local.json();
+    assert_eq!(j[0]["version"], "1.2");
+    assert_eq!(j[0]["not_promoted_to"], serde_json::json!(["production"]));
+    let remote = run_cli(&stale, &remote_env);
+    assert_eq!(remote.code, 0, "{remote:?}");
+    assert_eq!(remote.json()[0]["version"], "1.2");
+
+    // Mistakes are named, in process and through the server alike.
+    for env in [&[][..], &remote_env[..]] {
+        let mut args = vec!["skew", "--ahead", "staging", "--behind", "nowhere"];
+        if env.is_empty() {
+            args.splice(0..0, ["--db", db.as_str()]);
+        }
+        let r = run_cli(&args, env);
+        assert_eq!(r.code, 4, "{r:?}");
+        assert!(r.stderr.contains("nowhere"), "{}", r.stderr);
+        let mut args = vec!["stale", "--environment", "staging", "--older-than", "soon"];
+        if env.is_empty() {
+            args.splice(0..0, ["--db", db.as_str()]);
+        }
+        let r = run_cli(&args, env);
+        assert_ne!(r.code, 0, "{r:?}");
+        assert!(r.stderr.contains("older_than"), "{}", r.stderr);
+    }
+}

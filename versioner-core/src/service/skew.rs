@@ -211,7 +211,7 @@ impl Versioner {
                     ));
                 }
             }
-            out.sort_by(|a, b| a.deployed_at.cmp(&b.deployed_at));
+            out.sort_by_key(|s| s.deployed_at);
             Ok(out)
         })
     }
