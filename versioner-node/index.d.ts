@@ -222,6 +222,19 @@ export declare class Client {
    */
   dora(options: DoraOptions): Promise<DoraReport>
   /**
+   * How far `behind` runs behind `ahead` for each product (or one), as `GET /skew`
+   * answers (camelCase: `versionsBehind`, `behindSince`, …). Rejects with
+   * `INVALID_INPUT` naming a missing option, `NOT_FOUND` for an unknown product or
+   * environment.
+   */
+  skew(options: SkewOptions): Promise<Array<Skew>>
+  /**
+   * The versions current in `environment` for longer than `olderThan` (a duration
+   * such as `"14d"`) never promoted to `promotedTo` (default: every production
+   * environment), as `GET /stale` answers, oldest first.
+   */
+  stale(options: StaleOptions): Promise<Array<StaleVersion>>
+  /**
    * Creates a Deployment Request, as a draft (it blocks nothing until submitted):
    * one recorded version of each product in `versions`, going to `environments`,
    * once the approval `slots` are filled and the `preSteps` done; with `template`,
@@ -735,6 +748,19 @@ export declare class Versioner {
    * product or environment.
    */
   dora(options: DoraOptions): Promise<DoraReport>
+  /**
+   * How far `behind` runs behind `ahead` for each product (or one), as `GET /skew`
+   * answers (camelCase: `versionsBehind`, `behindSince`, …). Rejects with
+   * `INVALID_INPUT` naming a missing option, `NOT_FOUND` for an unknown product or
+   * environment.
+   */
+  skew(options: SkewOptions): Promise<Array<Skew>>
+  /**
+   * The versions current in `environment` for longer than `olderThan` (a duration
+   * such as `"14d"`) never promoted to `promotedTo` (default: every production
+   * environment), as `GET /stale` answers, oldest first.
+   */
+  stale(options: StaleOptions): Promise<Array<StaleVersion>>
   /**
    * Creates a Deployment Request, as a draft (it blocks nothing until submitted):
    * one recorded version of each product in `versions`, going to `environments`,
@@ -2361,6 +2387,38 @@ export interface ScheduleWindow {
   daysOfMonth?: Array<number>
 }
 
+/** How far one environment runs behind another for one product, as `GET /skew` answers. */
+export interface Skew {
+  /** The product. */
+  productName: string
+  /** The environment ahead. */
+  ahead: string
+  /** The environment behind. */
+  behind: string
+  /** The version current ahead. */
+  aheadVersion?: string
+  /** The version current behind. */
+  behindVersion?: string
+  /** How many versions the environment behind lacks. */
+  versionsBehind: number
+  /** Those versions, oldest first. */
+  versions: Array<string>
+  /** When the lag began (`null` when not behind). */
+  behindSince?: Date
+  /** Seconds from `behindSince` to the answer (0 when not behind). */
+  secondsBehind: number
+}
+
+/** The query of `skew`: `ahead` and `behind` required. */
+export interface SkewOptions {
+  /** The environment ahead (`staging`). */
+  ahead?: string
+  /** The environment behind (`production`). */
+  behind?: string
+  /** Only this product (default: every product deployed to either). */
+  product?: string
+}
+
 /** A slot as a template declares it. */
 export interface SlotSpec {
   /** The approval type. */
@@ -2392,6 +2450,32 @@ export interface SqliteOptions {
   synchronous?: 'full' | 'normal'
   /** How long to wait for another process's write lock, in milliseconds (default 30000). */
   busyTimeoutMs?: number
+}
+
+/** The query of `stale`: `environment` and `olderThan` required. */
+export interface StaleOptions {
+  /** The environment the versions wait in. */
+  environment?: string
+  /** How long a version may wait (`"14d"`, `"36h"`). */
+  olderThan?: string
+  /** Where it should have gone (default: every environment of type production). */
+  promotedTo?: Array<string>
+}
+
+/** A version waiting in an environment without being promoted, as `GET /stale` answers. */
+export interface StaleVersion {
+  /** The product. */
+  productName: string
+  /** The version. */
+  version: string
+  /** The environment it waits in. */
+  environmentName: string
+  /** When its current deployment there finished. */
+  deployedAt: Date
+  /** Seconds it has waited. */
+  secondsWaiting: number
+  /** The environments it never reached. */
+  notPromotedTo: Array<string>
 }
 
 /** One product in one environment. */

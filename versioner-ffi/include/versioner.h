@@ -1068,6 +1068,47 @@ VersionerStatus versioner_dora(const VersionerHandle *handle,
                                char **out_json);
 
 /**
+ * How far one environment runs behind another, as `GET /skew` answers: an array with one
+ * object per product (`product_name`, `ahead_version`, `behind_version`, `versions_behind`,
+ * `versions`, `behind_since`, `seconds_behind`; see [`versioner_core::skew`]).
+ *
+ * `query_json` is an object read as the server reads that route's query
+ * (`versioner_core::wire::skew_query`): `"ahead"` and `"behind"` (environment names,
+ * required) and `"product"`. Works on local and remote handles.
+ *
+ * Errors: `INVALID_INPUT` (a missing or unknown parameter, named), `NOT_FOUND` (an unknown
+ * product or environment), `STORAGE`.
+ *
+ * # Safety
+ * `query_json` is NULL (refused) or a NUL-terminated string; `out_json` is NULL or points
+ * to writable storage for one pointer.
+ */
+VersionerStatus versioner_skew(const VersionerHandle *handle,
+                               const char *query_json,
+                               char **out_json);
+
+/**
+ * The versions waiting in an environment longer than a threshold without being promoted, as
+ * `GET /stale` answers: an array of `{"product_name", "version", "environment_name",
+ * "deployed_at", "seconds_waiting", "not_promoted_to"}`, oldest first.
+ *
+ * `query_json` is an object read as the server reads that route's query
+ * (`versioner_core::wire::stale_query`): `"environment"` and `"older_than"` (a duration such
+ * as `"14d"`, required) and `"promoted_to"` (a name or an array; every production environment
+ * when absent). Works on local and remote handles.
+ *
+ * Errors: `INVALID_INPUT` (a missing or bad parameter, named), `NOT_FOUND` (an unknown
+ * environment), `STORAGE`.
+ *
+ * # Safety
+ * `query_json` is NULL (refused) or a NUL-terminated string; `out_json` is NULL or points
+ * to writable storage for one pointer.
+ */
+VersionerStatus versioner_stale(const VersionerHandle *handle,
+                                const char *query_json,
+                                char **out_json);
+
+/**
  * Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
  * against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
  * format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,

@@ -1704,6 +1704,69 @@ pub unsafe extern "C" fn versioner_dora(
     })
 }
 
+/// How far one environment runs behind another, as `GET /skew` answers: an array with one
+/// object per product (`product_name`, `ahead_version`, `behind_version`, `versions_behind`,
+/// `versions`, `behind_since`, `seconds_behind`; see [`versioner_core::skew`]).
+///
+/// `query_json` is an object read as the server reads that route's query
+/// (`versioner_core::wire::skew_query`): `"ahead"` and `"behind"` (environment names,
+/// required) and `"product"`. Works on local and remote handles.
+///
+/// Errors: `INVALID_INPUT` (a missing or unknown parameter, named), `NOT_FOUND` (an unknown
+/// product or environment), `STORAGE`.
+///
+/// # Safety
+/// `query_json` is NULL (refused) or a NUL-terminated string; `out_json` is NULL or points
+/// to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_skew(
+    handle: *const VersionerHandle,
+    query_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let text = unsafe { str_arg(query_json, "query_json") }?;
+        let query = wire::skew_query(&parse_json(text, "query_json")?)?;
+        out.set_json(&backend.tracker().skew(&query)?)
+    })
+}
+
+/// The versions waiting in an environment longer than a threshold without being promoted, as
+/// `GET /stale` answers: an array of `{"product_name", "version", "environment_name",
+/// "deployed_at", "seconds_waiting", "not_promoted_to"}`, oldest first.
+///
+/// `query_json` is an object read as the server reads that route's query
+/// (`versioner_core::wire::stale_query`): `"environment"` and `"older_than"` (a duration such
+/// as `"14d"`, required) and `"promoted_to"` (a name or an array; every production environment
+/// when absent). Works on local and remote handles.
+///
+/// Errors: `INVALID_INPUT` (a missing or bad parameter, named), `NOT_FOUND` (an unknown
+/// environment), `STORAGE`.
+///
+/// # Safety
+/// `query_json` is NULL (refused) or a NUL-terminated string; `out_json` is NULL or points
+/// to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_stale(
+    handle: *const VersionerHandle,
+    query_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let text = unsafe { str_arg(query_json, "query_json") }?;
+        let query = wire::stale_query(&parse_json(text, "query_json")?)?;
+        out.set_json(&backend.tracker().stale(&query)?)
+    })
+}
+
 /// Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
 /// against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
 /// format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,

@@ -48,3 +48,28 @@ test('dora rejects a bad query naming it', async () => {
     'NOT_FOUND',
   )
 })
+
+test('skew and stale answer typed records and name their mistakes', async () => {
+  const vr = fresh()
+  for (const [version, environmentName, completedAt] of [
+    ['1.0', 'staging', '2026-11-01T10:00:00Z'],
+    ['1.0', 'production', '2026-11-01T11:00:00Z'],
+    ['1.1', 'staging', '2026-11-03T10:00:00Z'],
+    ['1.2', 'staging', '2026-11-05T10:00:00Z'],
+  ]) {
+    await vr.trackDeployment({ productName: 'api', version, environmentName, status: 'completed', completedAt })
+  }
+  const [s] = await vr.skew({ ahead: 'staging', behind: 'production' })
+  assert.equal(s.productName, 'api')
+  assert.equal(s.versionsBehind, 2)
+  assert.deepEqual(s.versions, ['1.1', '1.2'])
+  assert.equal(s.behindVersion, '1.0')
+  assert.ok(s.behindSince instanceof Date)
+  assert.equal(s.behindSince.toISOString(), '2026-11-03T10:00:00.000Z')
+  const [stale] = await vr.stale({ environment: 'staging', olderThan: '1d' })
+  assert.equal(stale.version, '1.2')
+  assert.deepEqual(stale.notPromotedTo, ['production'])
+  await rejectsWith(vr.skew({ ahead: 'staging' }), 'INVALID_INPUT')
+  await rejectsWith(vr.skew({ ahead: 'staging', behind: 'nowhere' }), 'NOT_FOUND')
+  await rejectsWith(vr.stale({ environment: 'staging', olderThan: 'soon' }), 'INVALID_INPUT')
+})

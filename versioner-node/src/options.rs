@@ -635,6 +635,62 @@ impl DoraOptions {
     }
 }
 
+/// The query of `skew`: `ahead` and `behind` required.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct SkewOptions {
+    /// The environment ahead (`staging`).
+    pub ahead: Option<String>,
+    /// The environment behind (`production`).
+    pub behind: Option<String>,
+    /// Only this product (default: every product deployed to either).
+    pub product: Option<String>,
+}
+
+impl SkewOptions {
+    /// The core query, read by the parser the server uses for `GET /skew`.
+    pub(crate) fn into_query(self) -> versioner_core::Result<versioner_core::skew::SkewQuery> {
+        versioner_core::wire::skew_query(&without_nulls(&self, "skew")?)
+    }
+}
+
+/// The query of `stale`: `environment` and `olderThan` required.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(
+    rename_all(serialize = "snake_case", deserialize = "camelCase"),
+    deny_unknown_fields
+)]
+pub struct StaleOptions {
+    /// The environment the versions wait in.
+    pub environment: Option<String>,
+    /// How long a version may wait (`"14d"`, `"36h"`).
+    pub older_than: Option<String>,
+    /// Where it should have gone (default: every environment of type production).
+    pub promoted_to: Option<Vec<String>>,
+}
+
+impl StaleOptions {
+    /// The core query, read by the parser the server uses for `GET /stale`.
+    pub(crate) fn into_query(self) -> versioner_core::Result<versioner_core::skew::StaleQuery> {
+        versioner_core::wire::stale_query(&without_nulls(&self, "stale")?)
+    }
+}
+
+/// The JSON form of options, absent ones left out.
+fn without_nulls<T: Serialize>(options: &T, what: &str) -> versioner_core::Result<Value> {
+    let mut filter = serde_json::to_value(options)
+        .map_err(|e| Error::internal(format!("cannot convert {what} options: {e}")))?;
+    if let Value::Object(map) = &mut filter {
+        map.retain(|_, v| !v.is_null());
+    }
+    Ok(filter)
+}
+
 /// Filters for `violations`; every one optional.
 #[napi(object, object_to_js = false, object_from_js = false)]
 #[derive(Debug, Default, Deserialize, Serialize)]

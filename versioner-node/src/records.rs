@@ -1097,6 +1097,50 @@ pub struct DoraFigures {
     pub bands: Bands,
 }
 
+/// How far one environment runs behind another for one product, as `GET /skew` answers.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skew {
+    /// The product.
+    pub product_name: String,
+    /// The environment ahead.
+    pub ahead: String,
+    /// The environment behind.
+    pub behind: String,
+    /// The version current ahead.
+    pub ahead_version: Option<String>,
+    /// The version current behind.
+    pub behind_version: Option<String>,
+    /// How many versions the environment behind lacks.
+    pub versions_behind: u32,
+    /// Those versions, oldest first.
+    pub versions: Vec<String>,
+    /// When the lag began (`null` when not behind).
+    pub behind_since: Option<DateTime<Utc>>,
+    /// Seconds from `behindSince` to the answer (0 when not behind).
+    pub seconds_behind: i64,
+}
+
+/// A version waiting in an environment without being promoted, as `GET /stale` answers.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaleVersion {
+    /// The product.
+    pub product_name: String,
+    /// The version.
+    pub version: String,
+    /// The environment it waits in.
+    pub environment_name: String,
+    /// When its current deployment there finished.
+    pub deployed_at: DateTime<Utc>,
+    /// Seconds it has waited.
+    pub seconds_waiting: i64,
+    /// The environments it never reached.
+    pub not_promoted_to: Vec<String>,
+}
+
 /// The four keys (DORA metrics), as `GET /metrics/dora` answers.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]

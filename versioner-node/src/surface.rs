@@ -82,13 +82,15 @@ pub(crate) mod prelude {
     pub(crate) use crate::options::{
         ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DeploymentOptions,
         DoraOptions, DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
-        RuleStatusOptions, StateOptions, TrackOptions, ViolationsOptions,
+        RuleStatusOptions, SkewOptions, StaleOptions, StateOptions, TrackOptions,
+        ViolationsOptions,
     };
     pub(crate) use crate::records::{
         ApplyReport, Approval, Build, DecisionRecord, Deployment, DoraReport, Drift, Environment,
         Product, RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
     };
     pub(crate) use crate::records::{DeploymentRequest, Progress, QueueEntry, RequestTemplate};
+    pub(crate) use crate::records::{Skew, StaleVersion};
     pub(crate) use crate::requests::{
         Call, RequestChangeOptions, RequestOptions, RequestStepOptions, RequestsOptions,
         rename_fields,
@@ -754,6 +756,41 @@ macro_rules! tracker_methods {
                 Op::run(move || {
                     let q = opts?.into_query()?;
                     from_core(&b?.tracker().dora(&q)?)
+                })
+            }
+
+            /// How far `behind` runs behind `ahead` for each product (or one), as `GET /skew`
+            /// answers (camelCase: `versionsBehind`, `behindSince`, …). Rejects with
+            /// `INVALID_INPUT` naming a missing option, `NOT_FOUND` for an unknown product or
+            /// environment.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: SkewOptions",
+                ts_return_type = "Promise<Array<Skew>>"
+            )]
+            pub fn skew(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<Skew>>> {
+                let b = self.backend.open();
+                let opts = input::options::<SkewOptions>(&options, "options", false);
+                Op::run(move || {
+                    let q = opts?.into_query()?;
+                    b?.tracker().skew(&q)?.iter().map(from_core).collect()
+                })
+            }
+
+            /// The versions current in `environment` for longer than `olderThan` (a duration
+            /// such as `"14d"`) never promoted to `promotedTo` (default: every production
+            /// environment), as `GET /stale` answers, oldest first.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: StaleOptions",
+                ts_return_type = "Promise<Array<StaleVersion>>"
+            )]
+            pub fn stale(&self, options: Unknown<'_>) -> AsyncTask<Op<Vec<StaleVersion>>> {
+                let b = self.backend.open();
+                let opts = input::options::<StaleOptions>(&options, "options", false);
+                Op::run(move || {
+                    let q = opts?.into_query()?;
+                    b?.tracker().stale(&q)?.iter().map(from_core).collect()
                 })
             }
 

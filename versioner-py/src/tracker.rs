@@ -1082,6 +1082,46 @@ impl Tracker {
         json_to_py(py, &to_json(&report)?)
     }
 
+    /// How far `behind` runs behind `ahead` for each product (or one), as a list of dicts in
+    /// the JSON shape of `GET /skew` (`versions_behind`, `versions`, `behind_since`,
+    /// `seconds_behind`, …).
+    #[pyo3(signature = (ahead, behind, product=None))]
+    fn skew<'py>(
+        &self,
+        py: Python<'py>,
+        ahead: String,
+        behind: String,
+        product: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut q = versioner_core::skew::SkewQuery::new(ahead, behind);
+        q.product = product;
+        let t = self.core()?;
+        let list = py.detach(|| t.skew(&q)).or_raise()?;
+        json_to_py(py, &to_json(&list)?)
+    }
+
+    /// The versions current in `environment` for longer than `older_than` (a duration such as
+    /// `"14d"`) that never reached any of `promoted_to` (default: every production
+    /// environment), as a list of dicts in the JSON shape of `GET /stale`.
+    #[pyo3(signature = (environment, older_than, promoted_to=None))]
+    fn stale<'py>(
+        &self,
+        py: Python<'py>,
+        environment: String,
+        older_than: String,
+        promoted_to: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filter = serde_json::json!({
+            "environment": environment,
+            "older_than": older_than,
+            "promoted_to": promoted_to.unwrap_or_default(),
+        });
+        let q = versioner_core::wire::stale_query(&filter).or_raise()?;
+        let t = self.core()?;
+        let list = py.detach(|| t.stale(&q)).or_raise()?;
+        json_to_py(py, &to_json(&list)?)
+    }
+
     /// Every product, by name.
     fn products<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let t = self.core()?;

@@ -51,3 +51,47 @@ def test_dora_errors(vr: versioner.Versioner) -> None:
         vr.dora(SINCE, UNTIL, rollbacks="sometimes")  # type: ignore[arg-type]
     with pytest.raises(versioner.NotFoundError):
         vr.dora(SINCE, UNTIL, environments=["mars"])
+
+
+def test_skew_and_stale(vr: versioner.Versioner) -> None:
+    for version, env, at in [
+        ("1.0", "staging", "2026-11-01T10:00:00Z"),
+        ("1.0", "production", "2026-11-01T11:00:00Z"),
+        ("1.1", "staging", "2026-11-03T10:00:00Z"),
+        ("1.2", "staging", "2026-11-05T10:00:00Z"),
+    ]:
+        vr.track_deployment(
+            product_name="api",
+            version=version,
+            environment_name=env,
+            status="completed",
+            completed_at=at,
+        )
+    (s,) = vr.skew("staging", "production")
+    assert s["product_name"] == "api"
+    assert s["versions_behind"] == 2
+    assert s["versions"] == ["1.1", "1.2"]
+    assert s["behind_version"] == "1.0"
+    assert s["behind_since"].startswith("2026-11-03T10:00:00")
+    assert [x["versions"] for x in vr.skew("staging", "production", product="API")] == [
+        ["1.1", "1.2"]
+    ]
+    (stale,) = vr.stale("staging", "1d")
+    assert stale["version"] == "1.2"
+    assert stale["not_promoted_to"] == ["production"]
+
+
+def test_skew_and_stale_name_their_mistakes(vr: versioner.Versioner) -> None:
+    vr.track_deployment(
+        product_name="api", version="1", environment_name="staging", status="completed"
+    )
+    with pytest.raises(versioner.InvalidInputError) as e:
+        vr.skew("staging", "staging")
+    assert "same environment" in str(e.value)
+    with pytest.raises(versioner.NotFoundError):
+        vr.skew("staging", "nowhere")
+    with pytest.raises(versioner.InvalidInputError) as e:
+        vr.stale("staging", "soon")
+    assert e.value.field == "older_than"
+    with pytest.raises(versioner.NotFoundError):
+        vr.stale("staging", "1d", promoted_to=["nowhere"])

@@ -419,6 +419,12 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_dora(n, "{}", &o));
   EXPECT(NP, versioner_dora(h, NULL, &o));
   EXPECT(NP, versioner_dora(h, "{}", NULL));
+  EXPECT(NP, versioner_skew(n, "{}", &o));
+  EXPECT(NP, versioner_skew(h, NULL, &o));
+  EXPECT(NP, versioner_skew(h, "{}", NULL));
+  EXPECT(NP, versioner_stale(n, "{}", &o));
+  EXPECT(NP, versioner_stale(h, NULL, &o));
+  EXPECT(NP, versioner_stale(h, "{}", NULL));
   EXPECT(NP, versioner_replay(n, "2026-01-01T00:00:00Z", NULL, &o));
   EXPECT(NP, versioner_replay(h, NULL, NULL, &o));
   EXPECT(NP, versioner_replay(h, "2026-01-01T00:00:00Z", NULL, NULL));
@@ -982,6 +988,25 @@ static void test_queries(void) {
   EXPECT(VERSIONER_STATUS_NOT_FOUND,
          versioner_dora(h, "{\"since\":\"2000-01-01T00:00:00Z\",\"until\":\"2001-01-01T00:00:00Z\","
                            "\"product\":\"nope\"}", &out));
+  /* Skew and stale versions, read as GET /skew and GET /stale read their queries. */
+  OK(versioner_skew(h, "{\"ahead\":\"staging\",\"behind\":\"production\"}", &out));
+  CHECK(out != NULL && out[0] == '[');
+  versioner_string_free(out);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_skew(h, "{\"ahead\":\"staging\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "behind"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_skew(h, "{\"ahead\":\"staging\",\"behind\":\"nowhere\"}", &out));
+  OK(versioner_stale(h, "{\"environment\":\"staging\",\"older_than\":\"1s\","
+                        "\"promoted_to\":[\"staging\"]}", &out));
+  CHECK(out != NULL && out[0] == '[');
+  versioner_string_free(out);
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_stale(h, "{\"environment\":\"staging\",\"older_than\":\"soon\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "older_than"));
   (void)buf;
   OK(versioner_close(h));
 }

@@ -700,6 +700,33 @@ class Tracker:
             NotFoundError: an unknown product or environment.
         """
 
+    def skew(
+        self, ahead: str, behind: str, product: Optional[str] = None
+    ) -> list[dict[str, Any]]:
+        """How far ``behind`` runs behind ``ahead`` for each product (or one), as a list of
+        dicts in the JSON shape of ``GET /skew`` (``versions_behind``, ``versions``,
+        ``behind_since``, ``seconds_behind``, ...).
+
+        Raises:
+            InvalidInputError: a blank or identical pair of environments.
+            NotFoundError: an unknown product or environment.
+        """
+
+    def stale(
+        self,
+        environment: str,
+        older_than: str,
+        promoted_to: Optional[Sequence[str]] = None,
+    ) -> list[dict[str, Any]]:
+        """The versions current in ``environment`` for longer than ``older_than`` (``"14d"``)
+        that never reached any of ``promoted_to`` (default: every production environment), as
+        dicts in the JSON shape of ``GET /stale``, oldest first.
+
+        Raises:
+            InvalidInputError: a bad duration, or no environment to be promoted to.
+            NotFoundError: an unknown environment.
+        """
+
     def products(self) -> list[Product]:
         """Every product, by name."""
 
