@@ -168,6 +168,26 @@ fn two_servers_on_one_database_admit_exactly_one_of_32_concurrent_starts() {
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "the key works on {}", s.url);
+        // The pool is in the metrics: its size, and connections open by state.
+        let metrics = http
+            .get(format!("{}/metrics", s.url))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l == "versioner_db_connections_max 8"),
+            "{metrics}"
+        );
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(r#"versioner_db_connections{state="idle"} "#)),
+            "{metrics}"
+        );
     }
     let barrier = Arc::new(Barrier::new(32));
     let handles: Vec<_> = (0..32)

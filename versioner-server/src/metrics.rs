@@ -62,6 +62,15 @@ pub struct Metrics {
     preflight: Family<PreflightLabels, Counter>,
     outbox_seq: Gauge,
     channel_lag: Family<ChannelLabels, Gauge>,
+    connections: Family<ConnectionLabels, Gauge>,
+    connections_max: Gauge,
+}
+
+/// The labels of the database connection gauge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ConnectionLabels {
+    /// `in_use` or `idle`.
+    state: &'static str,
 }
 
 impl Default for Metrics {
@@ -106,6 +115,18 @@ impl Metrics {
             "Events a notification channel has still to deliver (the outbox position minus its cursor)",
             channel_lag.clone(),
         );
+        let connections = Family::<ConnectionLabels, Gauge>::default();
+        registry.register(
+            "db_connections",
+            "Database connections open, by state (in_use: in a transaction; idle)",
+            connections.clone(),
+        );
+        let connections_max = Gauge::default();
+        registry.register(
+            "db_connections_max",
+            "The most database connections the store opens (the PostgreSQL pool's size; 1 for SQLite)",
+            connections_max.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -113,6 +134,8 @@ impl Metrics {
             preflight,
             outbox_seq,
             channel_lag,
+            connections,
+            connections_max,
         }
     }
 
@@ -169,6 +192,14 @@ impl Metrics {
                 })
                 .set(last.saturating_sub(c.delivered_through).max(0));
         }
+        let use_ = vr.connections();
+        self.connections
+            .get_or_create(&ConnectionLabels { state: "in_use" })
+            .set(i64::from(use_.open.saturating_sub(use_.idle)));
+        self.connections
+            .get_or_create(&ConnectionLabels { state: "idle" })
+            .set(i64::from(use_.idle));
+        self.connections_max.set(i64::from(use_.max));
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .map_err(|e| Error::internal(format!("cannot encode the metrics: {e}")))?;

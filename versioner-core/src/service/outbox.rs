@@ -41,6 +41,12 @@ impl Versioner {
         store::read(&*self.store, |tx| tx.events_since(after, limit))
     }
 
+    /// How the database connections are used now: open, idle, and the most the store opens
+    /// (SQLite: its one connection; PostgreSQL: the pool).
+    pub fn connections(&self) -> crate::store::ConnectionUse {
+        self.store.connections()
+    }
+
     /// The sequence number of the newest event (0 when none).
     ///
     /// # Errors

@@ -660,6 +660,28 @@ pub trait Store: sealed::Sealed + Send + Sync + std::fmt::Debug {
     /// be restored this way (PostgreSQL: `pg_restore`); `STORAGE` (`SchemaTooNew` for a backup
     /// written by a newer library).
     fn restore_from(&self, src: &Path) -> Result<()>;
+
+    /// How the store's database connections are used now.
+    fn connections(&self) -> ConnectionUse;
+}
+
+/// How a store's database connections are used at one instant (`GET /metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ConnectionUse {
+    /// Connections open.
+    pub open: u32,
+    /// Of those, connections idle (not in a transaction).
+    pub idle: u32,
+    /// The most connections the store opens.
+    pub max: u32,
+}
+
+impl ConnectionUse {
+    /// A reading from its parts.
+    pub fn new(open: u32, idle: u32, max: u32) -> ConnectionUse {
+        ConnectionUse { open, idle, max }
+    }
 }
 
 /// What restoring a backup does when the database already holds records.

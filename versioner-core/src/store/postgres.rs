@@ -302,6 +302,15 @@ impl PgStore {
 impl super::sealed::Sealed for PgStore {}
 
 impl Store for PgStore {
+    fn connections(&self) -> super::ConnectionUse {
+        let state = self.pool.state();
+        super::ConnectionUse::new(
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     fn write(&self, lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         self.run(Some(lock), f)
     }

@@ -272,6 +272,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 impl super::sealed::Sealed for SqliteStore {}
 
 impl Store for SqliteStore {
+    fn connections(&self) -> super::ConnectionUse {
+        // One connection, busy while a transaction holds its lock.
+        let idle = u32::from(self.conn.try_lock().is_ok());
+        super::ConnectionUse::new(1, idle, 1)
+    }
+
     fn write(&self, _lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
