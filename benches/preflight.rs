@@ -78,6 +78,25 @@ fn growth(c: &mut Criterion) {
                 )
             })
         });
+        // The four keys over the whole year, every environment (every recorded deployment in
+        // scope), and for one product in one environment.
+        let year = versioner_core::insights::DoraQuery::new(
+            chrono::Utc::now() - chrono::Duration::days(400),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        );
+        let mut all = year.clone();
+        all.environments = (0..support::ENVIRONMENTS)
+            .map(|e| format!("e{e}"))
+            .collect();
+        g.bench_function(BenchmarkId::new("dora_all", n), |b| {
+            b.iter(|| assert!(vr.dora(&all).unwrap().deployment_frequency.count > 0))
+        });
+        let mut one = year;
+        one.product = Some("p0".into());
+        one.environments = vec!["e9".into()];
+        g.bench_function(BenchmarkId::new("dora_one", n), |b| {
+            b.iter(|| assert!(vr.dora(&one).unwrap().deployment_frequency.count > 0))
+        });
         g.bench_function(BenchmarkId::new("history", n), |b| {
             b.iter(|| {
                 let h = vr

@@ -12,6 +12,7 @@
 //! read, so a preflight's reads and the recording write are one atomic step across threads and
 //! processes, and a read-to-write upgrade can never fail with `SQLITE_BUSY`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -424,26 +425,101 @@ fn conversion(idx: usize, e: impl std::error::Error + Send + Sync + 'static) -> 
     rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
 }
 
+/// Reads an instant as stored (`2026-11-30T12:00:00.000000Z`, the form [`ts`] writes) without
+/// the general RFC 3339 parser: a history of a million rows reads a few million of them. Any
+/// other form goes through the general parser.
+fn parse_stored(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 27
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[26] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?)?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+        num(20, 26)?,
+    )?;
+    Some(date.and_time(time).and_utc())
+}
+
+#[cfg(test)]
+mod instant_tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The fast path reads every stored instant as the general parser does, and declines
+        /// anything else.
+        #[test]
+        fn the_fast_path_agrees_with_rfc3339(secs in -62_000_000_000i64..250_000_000_000, micros in 0u32..1_000_000) {
+            let t = DateTime::from_timestamp(secs, micros * 1000).unwrap();
+            let text = ts(t);
+            let general = DateTime::parse_from_rfc3339(&text).unwrap().with_timezone(&Utc);
+            if text.len() == 27 {
+                proptest::prop_assert_eq!(parse_stored(&text), Some(general));
+            } else {
+                proptest::prop_assert_eq!(parse_stored(&text), None);
+            }
+            proptest::prop_assert_eq!(parse_instant(&text, 0).unwrap(), general);
+        }
+    }
+
+    #[test]
+    fn other_forms_fall_back() {
+        for s in [
+            "2026-11-30T12:00:00Z",
+            "2026-11-30T12:00:00.000000+01:00",
+            "2026-13-30T12:00:00.000000Z",
+            "2026-11-30T12:0a:00.000000Z",
+        ] {
+            assert_eq!(parse_stored(s), None, "{s}");
+        }
+        assert_eq!(
+            parse_instant("2026-11-30T12:00:00.000000+01:00", 0).unwrap(),
+            parse_stored("2026-11-30T11:00:00.000000Z").unwrap()
+        );
+    }
+}
+
+fn parse_instant(s: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    match parse_stored(s) {
+        Some(t) => Ok(t),
+        None => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| conversion(idx, e)),
+    }
+}
+
 fn dt(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let s: String = row.get(idx)?;
-    DateTime::parse_from_rfc3339(&s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| conversion(idx, e))
+    parse_instant(row.get_ref(idx)?.as_str()?, idx)
 }
 
 fn opt_dt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let s: Option<String> = row.get(idx)?;
-    s.map(|s| {
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| conversion(idx, e))
-    })
-    .transpose()
+    row.get_ref(idx)?
+        .as_str_or_null()?
+        .map(|s| parse_instant(s, idx))
+        .transpose()
 }
 
 fn status(row: &Row<'_>, idx: usize) -> rusqlite::Result<Status> {
-    let s: String = row.get(idx)?;
-    s.parse::<Status>().map_err(|e| conversion(idx, e))
+    row.get_ref(idx)?
+        .as_str()?
+        .parse::<Status>()
+        .map_err(|e| conversion(idx, e))
 }
 
 fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
@@ -1191,24 +1267,38 @@ impl Tx for SqliteTx<'_> {
         product_key: Option<i64>,
         environment_key: i64,
     ) -> Result<Vec<crate::insights::FinishedDeployment>> {
+        // A version's lead-time facts repeat on each of its deployments: read them once.
+        type VersionFacts = (DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let mut versions: HashMap<i64, VersionFacts> = HashMap::new();
         self.all(
             "SELECT d.id, d.product_id, d.environment_id, d.version_id, d.status, d.completed_at, \
-             v.created_at, v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = d.version_id) \
+             v.created_at, v.scm_committed_at, b.first \
              FROM deployments d JOIN versions v ON v.id = d.version_id \
+             LEFT JOIN (SELECT version_id, MIN(started_at) AS first FROM builds GROUP BY version_id) b \
+             ON b.version_id = d.version_id \
              WHERE d.environment_id = ?1 AND (?2 IS NULL OR d.product_id = ?2) \
              AND d.status IN ('completed', 'failed') AND d.completed_at IS NOT NULL",
             params![environment_key, product_key],
             |r| {
+                let version_key: i64 = r.get(3)?;
+                let facts = match versions.get(&version_key) {
+                    Some(f) => *f,
+                    None => {
+                        let f = (dt(r, 6)?, opt_dt(r, 7)?, opt_dt(r, 8)?);
+                        versions.insert(version_key, f);
+                        f
+                    }
+                };
                 Ok(crate::insights::FinishedDeployment {
                     key: r.get(0)?,
                     product_key: r.get(1)?,
                     environment_key: r.get(2)?,
-                    version_key: r.get(3)?,
+                    version_key,
                     status: status(r, 4)?,
                     completed_at: dt(r, 5)?,
-                    version_recorded_at: dt(r, 6)?,
-                    committed_at: opt_dt(r, 7)?,
-                    first_build_started_at: opt_dt(r, 8)?,
+                    version_recorded_at: facts.0,
+                    committed_at: facts.1,
+                    first_build_started_at: facts.2,
                 })
             },
         )
