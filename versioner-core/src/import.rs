@@ -390,9 +390,15 @@ fn read_body<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T> {
 
 /// SHA-256 of `map`'s canonical JSON (keys sorted at every level), hex.
 fn line_key(map: &Map<String, Value>) -> String {
-    let mut text = String::with_capacity(256);
+    hex::encode(Sha256::digest(canonical_text(map).as_bytes()))
+}
+
+/// `map` as JSON text with its keys sorted: an exported line reads the same whichever way
+/// the build orders JSON objects.
+fn canonical_text(map: &Map<String, Value>) -> String {
+    let mut text = String::with_capacity(512);
     canonical_object(map, &mut text);
-    hex::encode(Sha256::digest(text.as_bytes()))
+    text
 }
 
 fn canonical_object(map: &Map<String, Value>, out: &mut String) {
@@ -491,7 +497,7 @@ pub(crate) fn build_line(b: &Build, version: Option<&Version>) -> ExportLine {
     ExportLine {
         at,
         kind: ImportKind::Build,
-        text: Value::Object(m).to_string(),
+        text: canonical_text(&m),
     }
 }
 
@@ -540,7 +546,7 @@ pub(crate) fn deployment_line(d: &Deployment, version: Option<&Version>) -> Expo
     ExportLine {
         at,
         kind: ImportKind::Deployment,
-        text: Value::Object(m).to_string(),
+        text: canonical_text(&m),
     }
 }
 

@@ -135,7 +135,8 @@ impl Versioner {
     /// let mut out = Vec::new();
     /// let report = vr.export_events(&mut out)?;
     /// assert_eq!(report.deployments, 1);
-    /// assert!(String::from_utf8(out).unwrap().starts_with(r#"{"kind":"deployment""#));
+    /// let text = String::from_utf8(out).unwrap();
+    /// assert!(text.contains(r#""kind":"deployment""#) && text.ends_with("}\n"));
     /// # Ok::<(), versioner_core::Error>(())
     /// ```
     pub fn export_events(&self, out: &mut dyn Write) -> Result<ExportReport> {
