@@ -56,6 +56,9 @@ use crate::status::Status;
 use crate::wire::instant;
 use crate::wire::json::{self as strict, JsonError};
 
+/// The media type of a history file (`POST /import`, `GET /export`): JSON Lines.
+pub const CONTENT_TYPE: &str = "application/x-ndjson";
+
 /// What a line of a history file records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

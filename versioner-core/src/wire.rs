@@ -1239,6 +1239,10 @@ pub mod endpoints {
     pub const VIOLATIONS: Endpoint = Endpoint::new("GET", "/deployment-rules/violations");
     /// `GET /metrics/dora`.
     pub const DORA: Endpoint = Endpoint::new("GET", "/metrics/dora");
+    /// `POST /import` (a JSON Lines body).
+    pub const IMPORT: Endpoint = Endpoint::new("POST", "/import");
+    /// `GET /export` (a JSON Lines answer).
+    pub const EXPORT: Endpoint = Endpoint::new("GET", "/export");
     /// `POST /deployment-requests/`.
     pub const CREATE_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/");
     /// `GET /deployment-requests/`.
@@ -1325,6 +1329,8 @@ pub mod endpoints {
         DRIFT,
         VIOLATIONS,
         DORA,
+        IMPORT,
+        EXPORT,
         CREATE_REQUEST,
         REQUESTS,
         REQUEST,
