@@ -1068,6 +1068,38 @@ VersionerStatus versioner_dora(const VersionerHandle *handle,
                                char **out_json);
 
 /**
+ * Imports a history file's text `text` (JSON Lines: one build or deployment event per line,
+ * with its own times; see [`versioner_core::import`]): every line validated, applied in time
+ * order in one transaction, lines imported before skipped. `mode`: NULL or `"apply"` writes,
+ * `"dry_run"` only reports. `*out_json` receives the report: `{"lines", "builds",
+ * "deployments", "skipped", "dry_run"}`. Works on local and remote handles. See
+ * `Versioner::import_events`.
+ *
+ * Errors: `INVALID_INPUT` (a failing line, named `line N`, with nothing written; an unknown
+ * `mode`), `FORBIDDEN` (not an admin), `STORAGE`.
+ *
+ * # Safety
+ * `text` is NULL (refused) or a NUL-terminated string; `mode` is NULL or a NUL-terminated
+ * string; `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_import_events(const VersionerHandle *handle,
+                                        const char *text,
+                                        const char *mode,
+                                        char **out_json);
+
+/**
+ * Every build and deployment as a history file (JSON Lines, in time order): `*out_text`
+ * receives the text `versioner_import_events` reads. Works on local and remote handles. See
+ * `Versioner::export_events`.
+ *
+ * Errors: `FORBIDDEN` (not an admin), `STORAGE`.
+ *
+ * # Safety
+ * `out_text` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_export_events(const VersionerHandle *handle, char **out_text);
+
+/**
  * Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
  * against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
  * format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,

@@ -1702,6 +1702,75 @@ pub unsafe extern "C" fn versioner_dora(
     })
 }
 
+/// Imports a history file's text `text` (JSON Lines: one build or deployment event per line,
+/// with its own times; see [`versioner_core::import`]): every line validated, applied in time
+/// order in one transaction, lines imported before skipped. `mode`: NULL or `"apply"` writes,
+/// `"dry_run"` only reports. `*out_json` receives the report: `{"lines", "builds",
+/// "deployments", "skipped", "dry_run"}`. Works on local and remote handles. See
+/// `Versioner::import_events`.
+///
+/// Errors: `INVALID_INPUT` (a failing line, named `line N`, with nothing written; an unknown
+/// `mode`), `FORBIDDEN` (not an admin), `STORAGE`.
+///
+/// # Safety
+/// `text` is NULL (refused) or a NUL-terminated string; `mode` is NULL or a NUL-terminated
+/// string; `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_import_events(
+    handle: *const VersionerHandle,
+    text: *const c_char,
+    mode: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let text = unsafe { str_arg(text, "text") }?;
+        // SAFETY: the function's contract.
+        let mode = match unsafe { opt_str_arg(mode, "mode") }? {
+            None | Some("apply") => versioner_core::import::ImportMode::Apply,
+            Some("dry_run") => versioner_core::import::ImportMode::DryRun,
+            Some(other) => {
+                return Err(versioner_core::Error::invalid(
+                    "mode",
+                    format!("unknown import mode `{other}`; expected apply or dry_run"),
+                )
+                .into());
+            }
+        };
+        out.set_json(&backend.tracker().import_events(text, mode)?)
+    })
+}
+
+/// Every build and deployment as a history file (JSON Lines, in time order): `*out_text`
+/// receives the text `versioner_import_events` reads. Works on local and remote handles. See
+/// `Versioner::export_events`.
+///
+/// Errors: `FORBIDDEN` (not an admin), `STORAGE`.
+///
+/// # Safety
+/// `out_text` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_export_events(
+    handle: *const VersionerHandle,
+    out_text: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_text, "out_text") }?;
+        let backend = lookup(handle)?;
+        let mut text = Vec::new();
+        backend.tracker().export_events(&mut text)?;
+        let text = String::from_utf8(text).map_err(|e| {
+            versioner_core::Error::internal(format!("the export is not UTF-8: {e}"))
+        })?;
+        out.set(text);
+        Ok(())
+    })
+}
+
 /// Re-evaluates every decision recorded since the RFC 3339 instant `since`, oldest first,
 /// against the facts it was decided on, under the policy `policy_text` (TOML or JSON, the
 /// format detected as by `versioner_apply_policy`) or, when NULL, the policy then in force,

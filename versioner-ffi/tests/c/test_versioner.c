@@ -415,6 +415,11 @@ static void test_null_arguments(void) {
   EXPECT(NP, versioner_dora(n, "{}", &o));
   EXPECT(NP, versioner_dora(h, NULL, &o));
   EXPECT(NP, versioner_dora(h, "{}", NULL));
+  EXPECT(NP, versioner_import_events(n, "", NULL, &o));
+  EXPECT(NP, versioner_import_events(h, NULL, NULL, &o));
+  EXPECT(NP, versioner_import_events(h, "", NULL, NULL));
+  EXPECT(NP, versioner_export_events(n, &o));
+  EXPECT(NP, versioner_export_events(h, NULL));
   EXPECT(NP, versioner_replay(n, "2026-01-01T00:00:00Z", NULL, &o));
   EXPECT(NP, versioner_replay(h, NULL, NULL, &o));
   EXPECT(NP, versioner_replay(h, "2026-01-01T00:00:00Z", NULL, NULL));
@@ -1745,6 +1750,52 @@ static void test_backup_and_restore(void) {
   OK(versioner_close(live));
 }
 
+/* History import and export: JSON Lines in, the report as JSON out; a failing line named; a
+ * second import skips every line; the export of a copy is the export of the original. */
+static void test_import_and_export(void) {
+  VersionerHandle *h = NULL;
+  VersionerHandle *copy = NULL;
+  char *out = NULL;
+  char *text = NULL;
+  const char *history =
+      "{\"kind\":\"build\",\"product_name\":\"api\",\"version\":\"1.0.0\","
+      "\"status\":\"completed\",\"completed_at\":\"2026-11-01T09:00:00Z\"}\n"
+      "{\"kind\":\"deployment\",\"product_name\":\"api\",\"version\":\"1.0.0\","
+      "\"environment_name\":\"production\",\"status\":\"completed\","
+      "\"completed_at\":\"2026-11-01T10:05:00Z\"}\n";
+  char path[1200];
+  char copy_path[1200];
+  path_in_scratch(path, sizeof path, "import-source.db");
+  path_in_scratch(copy_path, sizeof copy_path, "import-copy.db");
+  OK(versioner_open(path, &h));
+  OK(versioner_import_events(h, history, "dry_run", &out));
+  CHECK(contains(out, "\"dry_run\":true"));
+  versioner_string_free(out);
+  OK(versioner_import_events(h, history, NULL, &out));
+  CHECK(contains(out, "\"deployments\":1") && contains(out, "\"skipped\":0"));
+  versioner_string_free(out);
+  OK(versioner_import_events(h, history, "apply", &out));
+  CHECK(contains(out, "\"skipped\":2"));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_import_events(h, history, "upsert", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_import_events(h, "{\"kind\":\"build\"}\n{\"kind\":", NULL, &out));
+  CHECK(contains(versioner_last_error_message(), "line 1"));
+  CHECK(contains(versioner_last_error_message(), "line 2"));
+
+  OK(versioner_export_events(h, &text));
+  CHECK(contains(text, "\"kind\":\"deployment\""));
+  OK(versioner_open(copy_path, &copy));
+  OK(versioner_import_events(copy, text, NULL, &out));
+  versioner_string_free(out);
+  OK(versioner_export_events(copy, &out));
+  CHECK(out != NULL && text != NULL && strcmp(out, text) == 0);
+  versioner_string_free(out);
+  versioner_string_free(text);
+  OK(versioner_close(copy));
+  OK(versioner_close(h));
+}
+
 /* Notifications declared by a policy, delivered by versioner_deliver_pending: a receiver that
  * refuses connections gets three attempts, then the event is parked. */
 static void test_deliver_pending(void) {
@@ -2045,6 +2096,7 @@ int main(int argc, char **argv) {
   test_acting_as();
   test_decisions_and_audit();
   test_backup_and_restore();
+  test_import_and_export();
   test_deliver_pending();
   test_queries();
   test_threads();

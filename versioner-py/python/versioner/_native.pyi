@@ -694,6 +694,21 @@ class Tracker:
             NotFoundError: an unknown product or environment.
         """
 
+    def import_events(self, text: str, *, dry_run: bool = False) -> dict[str, Any]:
+        """Imports a history file's text (JSON Lines: one build or deployment event per line,
+        with its own times): every line validated, applied in time order in one transaction,
+        lines imported before skipped. Returns the report (``lines``, ``builds``,
+        ``deployments``, ``skipped``, ``dry_run``); with ``dry_run=True`` nothing is written.
+
+        Raises:
+            InvalidInputError: a failing line, named ``line N`` (nothing is written).
+            AuthError: the actor is not an admin.
+        """
+
+    def export_events(self) -> str:
+        """Every build and deployment as a history file (JSON Lines, in time order), the
+        text ``import_events`` reads."""
+
     def products(self) -> list[Product]:
         """Every product, by name."""
 
