@@ -245,6 +245,17 @@ if dash:
 else:
     rows.append(("8", "dashboard home page 200×20: bytes transferred", "—", "—", "—", "< 150 KB", verdict(None)))
 
+# ----- 9. history import -------------------------------------------------------------------
+imp = load("import.json")
+if imp:
+    r = imp["ratio"]
+    rows.append(("9", f"history import of {imp['n']:,} events (`versioner import`: parse, validate, apply in one transaction)",
+                 f"{rate(imp['import']['per_s'])} ({imp['import']['secs']:.1f} s)",
+                 f"raw bulk insert of the same rows {rate(imp['floor']['per_s'])} ({imp['floor']['secs']:.1f} s)",
+                 rx(r), "≥ 0.5× floor", verdict(r >= 0.5)))
+else:
+    rows.append(("9", "history import", "—", "—", "—", "≥ 0.5× floor", verdict(None)))
+
 # ----- write -------------------------------------------------------------------------------
 out = []
 w = out.append
@@ -287,7 +298,7 @@ for row in rows:
 w("")
 w("Ratios: 1–3 and 5 are Versioner's time ÷ the baseline's time (lower is better); 4 and 7 are")
 w("Versioner's events/s ÷ the floor's commits/s (higher is better); 6 is the whole process's time ÷")
-w("the baseline's.")
+w("the baseline's; 9 is the import's events/s ÷ the raw bulk insert's rows/s (higher is better).")
 w("")
 w("### Details")
 w("")
