@@ -269,6 +269,17 @@ rows.append(("9", "recording a deployment with 3 subscribed channels vs none",
              dur(c3), f"no channel {dur(c0)}", rx(ratio(c3, c0)), "≤ 1.1×",
              verdict(None if ratio(c3, c0) is None else ratio(c3, c0) <= 1.1)))
 
+# ----- 10. history import ------------------------------------------------------------------
+imp = load("import.json")
+if imp:
+    r = imp["ratio"]
+    rows.append(("10", f"history import of {imp['n']:,} events (`versioner import`: parse, validate, apply in one transaction)",
+                 f"{rate(imp['import']['per_s'])} ({imp['import']['secs']:.1f} s)",
+                 f"raw bulk insert of the same rows {rate(imp['floor']['per_s'])} ({imp['floor']['secs']:.1f} s)",
+                 rx(r), "≥ 0.5× floor", verdict(r >= 0.5)))
+else:
+    rows.append(("10", "history import", "—", "—", "—", "≥ 0.5× floor", verdict(None)))
+
 # ----- write -------------------------------------------------------------------------------
 out = []
 w = out.append
@@ -312,7 +323,8 @@ w("")
 w("Ratios: 1–3 and 5 are Versioner's time ÷ the baseline's time (lower is better); 4 and 7 are")
 w("Versioner's events/s ÷ the floor's commits/s (higher is better); 6 is the whole process's time ÷")
 w("the baseline's; 9 gives the outbox's share of a round, delivery's events/s ÷ raw POSTs/s, and")
-w("recording's time with channels ÷ without.")
+w("recording's time with channels ÷ without; 10 is the import's events/s ÷ the raw bulk insert's")
+w("rows/s (higher is better).")
 w("")
 w("### Details")
 w("")

@@ -21,6 +21,8 @@
 #        vs raw signed POSTs to it, recording with 0 vs 3 channels; and the outbox's cost in a
 #        preflight+record round (benches/calls.rs `pair`: the raw baseline with and without the
 #        outbox's statements)
+#   10   history import: benches/import.rs, events/s of importing N events (JSON Lines) vs the
+#        raw bulk-insert floor (the same rows in one rusqlite transaction) in the same run
 # and benches/report.py turns the results into BENCHMARKS.md (+ benches/analysis.md verbatim).
 #
 # Builds are release builds kept apart from the debug builds other work uses:
@@ -29,7 +31,8 @@
 #   Node    `napi build --release --output-dir target/bench/node`; the addon is loaded by path
 # so neither versioner-py/python/ nor versioner-node/ (their debug artifacts) is touched.
 #
-# Knobs: VERSIONER_BENCH_SIZES (growth, default 1000,100000,1000000), BENCH_PG=0 (skip
+# Knobs: VERSIONER_BENCH_SIZES (growth, default 1000,100000,1000000),
+# VERSIONER_BENCH_IMPORT_SIZES (history import, default 1000000), BENCH_PG=0 (skip
 # PostgreSQL), BENCH_SKIP_CRITERION=1 (reuse the last criterion results; the report marks them
 # missing if they are older than this run). Not part of scripts/test.sh: benchmarks are not tests.
 set -euo pipefail
@@ -65,14 +68,14 @@ done
 
 # ----- builds (release) ----------------------------------------------------------------------
 echo "==> cargo build --release: versioner (feature postgres) and the bench drivers" >&2
-targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard --bench delivery)
+targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard --bench delivery --bench import)
 echo "cargo build --release -p versioner-cli -p versioner ${targets[*]} --features versioner-cli/postgres" \
   >>"$results/commands.txt"
 cargo build --release -p versioner-cli -p versioner "${targets[@]}" \
   --features versioner-cli/postgres --message-format=json-render-diagnostics >"$out.cargo.json"
 eval "$(python3 - "$out.cargo.json" <<'EOF'
 import json, sys
-names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "delivery": "DELIVERY", "versioner": "VERSIONER"}
+names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "delivery": "DELIVERY", "import": "IMPORT", "versioner": "VERSIONER"}
 for line in open(sys.argv[1]):
     m = json.loads(line)
     if m.get("reason") != "compiler-artifact" or not m.get("executable"):
@@ -83,7 +86,7 @@ for line in open(sys.argv[1]):
 EOF
 )"
 rm -f "$out.cargo.json"
-for v in PREFLIGHT CALLS CLI SERVER DASHBOARD DELIVERY VERSIONER; do
+for v in PREFLIGHT CALLS CLI SERVER DASHBOARD DELIVERY IMPORT VERSIONER; do
   [ -n "${!v:-}" ] || { echo "error: cargo did not report the $v executable" >&2; exit 1; }
 done
 stage "cargo build"
@@ -169,6 +172,11 @@ if [ "${BENCH_PG:-1}" != 0 ]; then
   trap - EXIT
   stage "server PostgreSQL (7)"
 fi
+
+# ----- 9: history import ---------------------------------------------------------------------
+# shellcheck disable=SC2086 # the sizes are a list
+run "$IMPORT" ${VERSIONER_BENCH_IMPORT_SIZES:-1000000} >"$results/import.json"
+stage "history import (9)"
 
 # ----- report --------------------------------------------------------------------------------
 total=$(($(date +%s) - started))

@@ -12,7 +12,7 @@ trap pg_stop EXIT
 export VERSIONER_REQUIRE_POSTGRES=1
 
 # Every core suite (tracking, rules, policy vectors, concurrency) against PostgreSQL.
-cargo test -p versioner-core --features postgres --test tracking --test rules --test policy_vectors --test concurrency --test outbox --test trust --test identity --test insights --test requests --test queue --test skew
+cargo test -p versioner-core --features postgres --test tracking --test rules --test policy_vectors --test concurrency --test outbox --test trust --test identity --test insights --test requests --test queue --test skew --test import
 # Notification delivery on PostgreSQL: per-channel leases (several deliverers, each event once),
 # cursors, retries and the history.
 cargo test -p versioner-core --features postgres,notify --test notifications --test buttons --test subscriptions

@@ -222,6 +222,19 @@ export declare class Client {
    */
   dora(options: DoraOptions): Promise<DoraReport>
   /**
+   * Imports a history file's text (JSON Lines: one build or deployment event per
+   * line, with its own times): every line validated, applied in time order in one
+   * transaction, lines imported before skipped; with `dryRun` nothing is written.
+   * Rejects with `INVALID_INPUT` naming the failing line (`line N`), `FORBIDDEN`
+   * unless the actor is an admin.
+   */
+  importEvents(text: string, options?: ImportOptions | undefined | null): Promise<ImportReport>
+  /**
+   * Every build and deployment as a history file (JSON Lines, in time order), the
+   * text `importEvents` reads. Rejects with `FORBIDDEN` unless the actor is an admin.
+   */
+  exportEvents(): Promise<string>
+  /**
    * How far `behind` runs behind `ahead` for each product (or one), as `GET /skew`
    * answers (camelCase: `versionsBehind`, `behindSince`, …). Rejects with
    * `INVALID_INPUT` naming a missing option, `NOT_FOUND` for an unknown product or
@@ -748,6 +761,19 @@ export declare class Versioner {
    * product or environment.
    */
   dora(options: DoraOptions): Promise<DoraReport>
+  /**
+   * Imports a history file's text (JSON Lines: one build or deployment event per
+   * line, with its own times): every line validated, applied in time order in one
+   * transaction, lines imported before skipped; with `dryRun` nothing is written.
+   * Rejects with `INVALID_INPUT` naming the failing line (`line N`), `FORBIDDEN`
+   * unless the actor is an admin.
+   */
+  importEvents(text: string, options?: ImportOptions | undefined | null): Promise<ImportReport>
+  /**
+   * Every build and deployment as a history file (JSON Lines, in time order), the
+   * text `importEvents` reads. Rejects with `FORBIDDEN` unless the actor is an admin.
+   */
+  exportEvents(): Promise<string>
   /**
    * How far `behind` runs behind `ahead` for each product (or one), as `GET /skew`
    * answers (camelCase: `versionsBehind`, `behindSince`, …). Rejects with
@@ -1717,6 +1743,26 @@ export interface HistoryOptions {
   limit?: number
   /** Only deployments whose preflight `passed`, or was `skipped` (an emergency bypass). */
   preflight?: 'passed' | 'skipped'
+}
+
+/** Options of `importEvents`. */
+export interface ImportOptions {
+  /** Validate and report what would be imported, writing nothing (default `false`). */
+  dryRun?: boolean
+}
+
+/** What a history import did (or, a dry run, would do). */
+export interface ImportReport {
+  /** Events read (lines that are not blank). */
+  lines: number
+  /** Build events imported. */
+  builds: number
+  /** Deployment events imported. */
+  deployments: number
+  /** Lines skipped: imported before. */
+  skipped: number
+  /** Whether this was a dry run (nothing written). */
+  dryRun: boolean
 }
 
 /** A median and p90 in seconds (lead time). */

@@ -11,6 +11,8 @@
 //!   kill the file passes `integrity_check` and holds every acknowledged write; retries with
 //!   their `Idempotency-Key` replay what committed, never run it twice); an in-process writer
 //!   killed mid-transaction; a full disk (`RLIMIT_FSIZE`) giving `STORAGE` and no corruption.
+//! - `history`: `versioner import` and `versioner export`: the round trip gives the same
+//!   status, history and DORA figures; idempotent; a bad line named; admin keys only.
 //! - `insights`: `versioner metrics dora` in process and through the server.
 //! - `tls`: HTTPS: `versioner serve --tls-cert/--tls-key`, a plain server behind a TLS proxy,
 //!   a test CA trusted through `SSL_CERT_FILE` and `--ca-cert`, a wrong CA refused by name;
@@ -51,6 +53,9 @@ mod client;
 mod crash;
 #[path = "suite/gaps.rs"]
 mod gaps;
+// `versioner import` and `versioner export` (issue 19, item 1).
+#[path = "suite/history.rs"]
+mod history;
 #[path = "suite/insights.rs"]
 mod insights;
 #[path = "suite/notify.rs"]

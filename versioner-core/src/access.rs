@@ -165,11 +165,14 @@ pub enum Permission {
     ManageRequests,
     /// Read the server's operational metrics (`GET /metrics`): admin.
     ReadMetrics,
+    /// Import and export the whole history of builds and deployments (`POST /import`,
+    /// `GET /export`): admin.
+    ManageHistory,
 }
 
 impl Permission {
     /// Every permission, from the least to the most guarded.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::Public,
         Permission::Read,
         Permission::Track,
@@ -181,11 +184,12 @@ impl Permission {
         Permission::ManageNotifications,
         Permission::ManageRequests,
         Permission::ReadMetrics,
+        Permission::ManageHistory,
     ];
 
     /// The name used in the OpenAPI document (`x-permission`): `public`, `read`, `track`,
-    /// `bypass`, `approve`, `environments`, `rules`, `keys`, `notifications`, `requests` or
-    /// `metrics`.
+    /// `bypass`, `approve`, `environments`, `rules`, `keys`, `notifications`, `requests`,
+    /// `metrics` or `history`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Permission::Public => "public",
@@ -199,6 +203,7 @@ impl Permission {
             Permission::ManageNotifications => "notifications",
             Permission::ManageRequests => "requests",
             Permission::ReadMetrics => "metrics",
+            Permission::ManageHistory => "history",
         }
     }
 
@@ -255,7 +260,7 @@ impl Role {
             P::ManageEnvironments | P::ManageRules => {
                 matches!(self, R::Admin | R::ReleaseManager | R::Sre)
             }
-            P::ManageKeys | P::ReadMetrics => self == R::Admin,
+            P::ManageKeys | P::ReadMetrics | P::ManageHistory => self == R::Admin,
             P::ManageNotifications => matches!(self, R::Admin | R::Sre),
             P::ManageRequests => matches!(
                 self,
@@ -677,6 +682,7 @@ mod tests {
                     P::ManageNotifications,
                     P::ManageRequests,
                     P::ReadMetrics,
+                    P::ManageHistory,
                 ],
             ),
             (

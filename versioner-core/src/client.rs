@@ -185,8 +185,8 @@ impl std::fmt::Debug for Client {
 
 /// One attempt's outcome.
 enum Attempt {
-    /// Final: a parsed body, or an error not worth retrying.
-    Done(Result<Value>),
+    /// Final: a success's body text, or an error not worth retrying.
+    Done(Result<String>),
     /// Worth retrying, after the server's `Retry-After` when it gave one.
     Retry {
         error: Error,
@@ -326,22 +326,43 @@ impl Client {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| Error::internal(format!("cannot encode the request: {e}")))?;
+        let text = self.call_raw(
+            method,
+            url,
+            body.as_deref().map(|b| (b, "application/json")),
+            extra,
+        )?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| Error::Network {
+            message: format!(
+                "the server at {} answered with invalid JSON: {e}",
+                self.base
+            ),
+        })
+    }
+
+    /// Sends a request whose body is `body` (bytes and their content type) with retries and
+    /// returns the text of the success's body.
+    fn call_raw(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<(&[u8], &str)>,
+        extra: Duration,
+    ) -> Result<String> {
         // One key per logical call, reused by every retry of it.
         let idempotency_key =
             (method != Method::GET).then(|| uuid::Uuid::now_v7().as_simple().to_string());
         let attempts = self.options.max_attempts.get();
         let mut last: Option<Error> = None;
         for attempt in 1..=attempts {
-            let (error, retry_after) = match self.attempt(
-                &method,
-                &url,
-                body.as_deref(),
-                idempotency_key.as_deref(),
-                extra,
-            ) {
-                Attempt::Done(result) => return result,
-                Attempt::Retry { error, retry_after } => (error, retry_after),
-            };
+            let (error, retry_after) =
+                match self.attempt(&method, &url, body, idempotency_key.as_deref(), extra) {
+                    Attempt::Done(result) => return result,
+                    Attempt::Retry { error, retry_after } => (error, retry_after),
+                };
             if attempt < attempts {
                 let wait = retry_after
                     .unwrap_or_else(|| self.backoff(attempt))
@@ -376,7 +397,7 @@ impl Client {
         &self,
         method: &Method,
         url: &Url,
-        body: Option<&[u8]>,
+        body: Option<(&[u8], &str)>,
         idempotency_key: Option<&str>,
         extra: Duration,
     ) -> Attempt {
@@ -393,9 +414,9 @@ impl Client {
         if let Some(key) = idempotency_key {
             req = req.header(IDEMPOTENCY_KEY, key);
         }
-        if let Some(b) = body {
+        if let Some((b, content_type)) = body {
             req = req
-                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_TYPE, content_type)
                 .body(b.to_vec());
         }
         let resp = match req.send() {
@@ -426,15 +447,7 @@ impl Client {
             }
         };
         if (200..300).contains(&status) {
-            if text.trim().is_empty() {
-                return Attempt::Done(Ok(Value::Null));
-            }
-            return Attempt::Done(serde_json::from_str(&text).map_err(|e| Error::Network {
-                message: format!(
-                    "the server at {} answered with invalid JSON: {e}",
-                    self.base
-                ),
-            }));
+            return Attempt::Done(Ok(text));
         }
         let body =
             serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({ "detail": text }));
@@ -807,6 +820,48 @@ impl Tracker for Client {
             q.push(("environment", e.clone()));
         }
         parse(self.send(E::DRIFT, &[], &q, None)?)
+    }
+
+    fn import_events(
+        &self,
+        text: &str,
+        mode: crate::import::ImportMode,
+    ) -> Result<crate::import::ImportReport> {
+        let query = match mode {
+            crate::import::ImportMode::Apply => vec![],
+            crate::import::ImportMode::DryRun => vec![("dry_run", "true".to_string())],
+        };
+        let url = self.endpoint(&E::IMPORT.segments(&[])?, &query)?;
+        let answer = self.call_raw(
+            Method::POST,
+            url,
+            Some((text.as_bytes(), crate::import::CONTENT_TYPE)),
+            Duration::ZERO,
+        )?;
+        serde_json::from_str(&answer).map_err(|e| Error::Network {
+            message: format!(
+                "the server at {} answered with an unexpected import report: {e}",
+                self.base
+            ),
+        })
+    }
+
+    fn export_events(&self, out: &mut dyn std::io::Write) -> Result<crate::import::ExportReport> {
+        let url = self.endpoint(&E::EXPORT.segments(&[])?, &[])?;
+        let text = self.call_raw(Method::GET, url, None, Duration::ZERO)?;
+        // The lines are the server's; the counts are read back from them.
+        let mut report = crate::import::ExportReport::default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if line.contains(r#""kind":"build""#) {
+                report.builds += 1;
+            } else {
+                report.deployments += 1;
+            }
+        }
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::storage("cannot write the export", e))?;
+        Ok(report)
     }
 
     fn dora(&self, query: &crate::insights::DoraQuery) -> Result<crate::insights::DoraReport> {

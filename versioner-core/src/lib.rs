@@ -38,6 +38,7 @@
 //! - [`buttons`]: variables and deployment buttons (URL templates rendered per version).
 //! - [`notify`]: notification channels, preferences, the webhook protocol and its payloads.
 //! - [`wire`]: the JSON shapes of the HTTP API, shared by server, client and bindings.
+//! - [`import`]: history import and export as JSON Lines (the line format, its rules).
 //! - [`input`]: inputs interpreted once for every surface: policies given as text, JSON or a
 //!   file; database locations; store and client options; the missing-feature error.
 //!
@@ -66,6 +67,7 @@ mod error;
 mod event;
 #[cfg(doctest)]
 mod guide;
+pub mod import;
 pub mod input;
 pub mod insights;
 mod model;

@@ -35,6 +35,7 @@ use crate::access::Actor;
 use crate::approval::{Approval, ApprovalRequest};
 use crate::error::Result;
 use crate::event::{BuildEvent, CheckRequest, DeploymentEvent};
+use crate::import::{ExportReport, ImportMode, ImportReport};
 use crate::input::PolicyInput;
 use crate::model::{
     Build, CatalogChange, Deployment, Environment, EnvironmentType, Page, Product, Version,
@@ -312,6 +313,20 @@ pub trait Tracker: Send + Sync + std::fmt::Debug {
         at: Option<DateTime<Utc>>,
         environments: Option<&[String]>,
     ) -> Result<Vec<Drift>>;
+
+    /// Imports a history file (JSON Lines, see [`crate::import`]). See
+    /// [`Versioner::import_events`].
+    ///
+    /// # Errors
+    /// `INVALID_INPUT` naming the failing line, `FORBIDDEN`, `STORAGE`.
+    fn import_events(&self, text: &str, mode: ImportMode) -> Result<ImportReport>;
+
+    /// Writes every build and deployment to `out` as a history file. See
+    /// [`Versioner::export_events`].
+    ///
+    /// # Errors
+    /// `FORBIDDEN`, `STORAGE`.
+    fn export_events(&self, out: &mut dyn std::io::Write) -> Result<ExportReport>;
 
     /// The four keys (DORA metrics) over a range. See [`Versioner::dora`].
     ///
@@ -638,6 +653,14 @@ impl Tracker for Versioner {
 
     fn stale(&self, query: &crate::skew::StaleQuery) -> Result<Vec<crate::skew::StaleVersion>> {
         Versioner::stale(self, query)
+    }
+
+    fn import_events(&self, text: &str, mode: ImportMode) -> Result<ImportReport> {
+        Versioner::import_events(self, text, mode)
+    }
+
+    fn export_events(&self, out: &mut dyn std::io::Write) -> Result<ExportReport> {
+        Versioner::export_events(self, out)
     }
 }
 

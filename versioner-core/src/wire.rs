@@ -1389,6 +1389,10 @@ pub mod endpoints {
     pub const SKEW: Endpoint = Endpoint::new("GET", "/skew");
     /// `GET /stale`.
     pub const STALE: Endpoint = Endpoint::new("GET", "/stale");
+    /// `POST /import` (a JSON Lines body).
+    pub const IMPORT: Endpoint = Endpoint::new("POST", "/import");
+    /// `GET /export` (a JSON Lines answer).
+    pub const EXPORT: Endpoint = Endpoint::new("GET", "/export");
     /// `POST /deployment-requests/`.
     pub const CREATE_REQUEST: Endpoint = Endpoint::new("POST", "/deployment-requests/");
     /// `GET /deployment-requests/`.
@@ -1477,6 +1481,8 @@ pub mod endpoints {
         DORA,
         SKEW,
         STALE,
+        IMPORT,
+        EXPORT,
         CREATE_REQUEST,
         REQUESTS,
         REQUEST,

@@ -572,6 +572,26 @@ pub struct TrackOptions {
     pub wait_ms: Option<f64>,
 }
 
+/// Options of `importEvents`.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportOptions {
+    /// Validate and report what would be imported, writing nothing (default `false`).
+    pub dry_run: Option<bool>,
+}
+
+impl ImportOptions {
+    /// The core's import mode.
+    pub(crate) fn mode(&self) -> versioner_core::import::ImportMode {
+        if self.dry_run.unwrap_or(false) {
+            versioner_core::import::ImportMode::DryRun
+        } else {
+            versioner_core::import::ImportMode::Apply
+        }
+    }
+}
+
 /// An instant to look at: `state({ at })`.
 #[napi(object, object_to_js = false, object_from_js = false)]
 #[derive(Debug, Default, Deserialize)]

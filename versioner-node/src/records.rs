@@ -700,6 +700,23 @@ pub struct ApplyReport {
     pub deleted: Vec<String>,
 }
 
+/// What a history import did (or, a dry run, would do).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportReport {
+    /// Events read (lines that are not blank).
+    pub lines: f64,
+    /// Build events imported.
+    pub builds: f64,
+    /// Deployment events imported.
+    pub deployments: f64,
+    /// Lines skipped: imported before.
+    pub skipped: f64,
+    /// Whether this was a dry run (nothing written).
+    pub dry_run: bool,
+}
+
 /// A version in an environment, with who put it there and when.
 #[napi(object, object_from_js = false)]
 #[derive(Debug, Deserialize)]

@@ -81,13 +81,14 @@ pub(crate) mod prelude {
     pub(crate) use crate::input;
     pub(crate) use crate::options::{
         ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DeploymentOptions,
-        DoraOptions, DriftOptions, HistoryOptions, PageOptions, RevokeOptions, RuleDefinition,
-        RuleStatusOptions, SkewOptions, StaleOptions, StateOptions, TrackOptions,
+        DoraOptions, DriftOptions, HistoryOptions, ImportOptions, PageOptions, RevokeOptions,
+        RuleDefinition, RuleStatusOptions, SkewOptions, StaleOptions, StateOptions, TrackOptions,
         ViolationsOptions,
     };
     pub(crate) use crate::records::{
         ApplyReport, Approval, Build, DecisionRecord, Deployment, DoraReport, Drift, Environment,
-        Product, RuleStatusChange, StateMatrix, StoredRule, Verdict, Version, from_core,
+        ImportReport, Product, RuleStatusChange, StateMatrix, StoredRule, Verdict, Version,
+        from_core,
     };
     pub(crate) use crate::records::{DeploymentRequest, Progress, QueueEntry, RequestTemplate};
     pub(crate) use crate::records::{Skew, StaleVersion};
@@ -756,6 +757,44 @@ macro_rules! tracker_methods {
                 Op::run(move || {
                     let q = opts?.into_query()?;
                     from_core(&b?.tracker().dora(&q)?)
+                })
+            }
+
+            /// Imports a history file's text (JSON Lines: one build or deployment event per
+            /// line, with its own times): every line validated, applied in time order in one
+            /// transaction, lines imported before skipped; with `dryRun` nothing is written.
+            /// Rejects with `INVALID_INPUT` naming the failing line (`line N`), `FORBIDDEN`
+            /// unless the actor is an admin.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "text: string, options?: ImportOptions | undefined | null",
+                ts_return_type = "Promise<ImportReport>"
+            )]
+            pub fn import_events(
+                &self,
+                text: Unknown<'_>,
+                options: Unknown<'_>,
+            ) -> AsyncTask<Op<ImportReport>> {
+                let b = self.backend.open();
+                let text = input::string(&text, "text");
+                let opts = input::options::<ImportOptions>(&options, "options", true);
+                Op::run(move || {
+                    let (text, mode) = (text?, opts?.mode());
+                    from_core(&b?.tracker().import_events(&text, mode)?)
+                })
+            }
+
+            /// Every build and deployment as a history file (JSON Lines, in time order), the
+            /// text `importEvents` reads. Rejects with `FORBIDDEN` unless the actor is an admin.
+            #[napi(catch_unwind, ts_return_type = "Promise<string>")]
+            pub fn export_events(&self) -> AsyncTask<Op<String>> {
+                let b = self.backend.open();
+                Op::run(move || {
+                    let mut out = Vec::new();
+                    b?.tracker().export_events(&mut out)?;
+                    String::from_utf8(out).map_err(|e| {
+                        versioner_core::Error::internal(format!("the export is not UTF-8: {e}"))
+                    })
                 })
             }
 

@@ -1082,6 +1082,44 @@ impl Tracker {
         json_to_py(py, &to_json(&report)?)
     }
 
+    /// Imports a history file's text (JSON Lines: one build or deployment event per line,
+    /// with its own times): every line validated, applied in time order in one transaction,
+    /// lines imported before skipped. Returns the report as a dict (`lines`, `builds`,
+    /// `deployments`, `skipped`, `dry_run`); with `dry_run=True` nothing is written.
+    #[pyo3(signature = (text, *, dry_run=false))]
+    fn import_events<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+        dry_run: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mode = if dry_run {
+            versioner_core::import::ImportMode::DryRun
+        } else {
+            versioner_core::import::ImportMode::Apply
+        };
+        let t = self.core()?;
+        let report = py.detach(|| t.import_events(text, mode)).or_raise()?;
+        json_to_py(py, &to_json(&report)?)
+    }
+
+    /// Every build and deployment as a history file (JSON Lines, in time order), the text
+    /// `import_events` reads.
+    fn export_events(&self, py: Python<'_>) -> PyResult<String> {
+        let t = self.core()?;
+        let out = py
+            .detach(|| {
+                let mut out = Vec::new();
+                t.export_events(&mut out).map(|_| out)
+            })
+            .or_raise()?;
+        String::from_utf8(out).map_err(|e| {
+            crate::errors::to_py_err(versioner_core::Error::internal(format!(
+                "the export is not UTF-8: {e}"
+            )))
+        })
+    }
+
     /// How far `behind` runs behind `ahead` for each product (or one), as a list of dicts in
     /// the JSON shape of `GET /skew` (`versions_behind`, `versions`, `behind_since`,
     /// `seconds_behind`, …).

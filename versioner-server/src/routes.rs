@@ -213,8 +213,9 @@ mod tests {
         assert!(ROUTES.len() > 20);
         assert_eq!(
             ALL_ROUTES.len(),
-            ROUTES.len() + 4,
-            "the /docs/ page and its assets, the /calendar.ics feed and /metrics (not JSON)"
+            ROUTES.len() + 5,
+            "the /docs/ page and its assets, the /calendar.ics feed, /metrics and /export (not \
+             JSON)"
         );
         let mut seen = std::collections::HashSet::new();
         for r in ALL_ROUTES {

@@ -274,6 +274,25 @@ Examples:
 Examples:
   versioner backup --db versioner.db backups/versioner-2026-11-21.db")]
     Backup(BackupArgs),
+    /// Import a history file (JSON Lines: one build or deployment event per line, with its
+    /// own times), applied in time order, all or nothing; lines imported before are skipped
+    #[command(after_help = "\
+Each line is a body of POST /build-events/ or POST /deployment-events/, plus \"kind\"
+(\"build\" or \"deployment\"; inferred from environment_name when absent) and, on
+deployments, \"started_at\". A line's time is its completed_at (terminal statuses) or its
+started_at. Imported deployments are not preflighted and send no notifications.
+
+Examples:
+  versioner import --db versioner.db history.jsonl --dry-run
+  versioner export --db old.db | versioner import --database-url postgres://… -")]
+    Import(ImportArgs),
+    /// Write every build and deployment as a history file (JSON Lines, in time order) that
+    /// `versioner import` reads
+    #[command(after_help = "\
+Examples:
+  versioner export --db versioner.db history.jsonl
+  versioner export --db old.db | versioner import --db new.db")]
+    Export(ExportArgs),
     /// Replace the database with a backup file, after checking it (refuses a database that
     /// already holds records unless --force); stop `versioner serve` first
     #[command(after_help = "\
@@ -941,6 +960,24 @@ pub struct AuditArgs {
 pub struct BackupArgs {
     /// The backup file to create (never overwritten)
     pub file: PathBuf,
+}
+
+/// `versioner import FILE`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The history file (JSON Lines); `-` or nothing reads standard input
+    pub file: Option<PathBuf>,
+    /// Validate and report what would be imported, writing nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `versioner export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file (created or replaced); `-` or nothing writes to standard output
+    /// (`--output` is the global text/json switch, so the file is positional, as `import`'s)
+    pub file: Option<PathBuf>,
 }
 
 /// `versioner restore FILE`.

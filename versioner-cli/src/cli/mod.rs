@@ -12,6 +12,7 @@ pub mod buttons;
 mod calendar;
 mod catalog;
 mod commands;
+mod history;
 pub mod keys;
 mod metrics;
 pub mod notifications;
@@ -412,6 +413,8 @@ where
         Command::Audit(a) => audit::run(&mut ctx, &a),
         Command::Backup(a) => backup::backup(&mut ctx, &a),
         Command::Restore(a) => backup::restore(&mut ctx, &a),
+        Command::Import(a) => history::import(&mut ctx, &a),
+        Command::Export(a) => history::export(&mut ctx, &a),
         Command::Violations(a) => commands::violations(&mut ctx, &a),
         Command::Replay(a) => commands::replay(&mut ctx, &a),
         Command::Metrics(args::Metrics::Dora(a)) => metrics::dora(&mut ctx, &a),

@@ -70,6 +70,11 @@ impl<'a> Console<'a> {
         let _ = self.out.flush();
     }
 
+    /// Standard output itself, for data written as it is produced (`versioner export`).
+    pub fn stream(&mut self) -> &mut dyn Write {
+        &mut *self.out
+    }
+
     /// A line on stderr, made [`terminal_safe`].
     pub fn err(&mut self, line: &str) {
         let _ = writeln!(self.err, "{}", terminal_safe(line));

@@ -18,6 +18,7 @@ mod backup;
 mod buttons;
 mod catalog;
 mod decisions;
+mod import;
 mod insights;
 mod notifications;
 #[cfg(feature = "notify")]

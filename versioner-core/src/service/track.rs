@@ -48,7 +48,7 @@ impl Versioner {
         // INVARIANT: the clock is read once the write lock is held, so events are stamped in
         // the order they are serialized.
         self.write(&LockScope::Global, |tx| {
-            record_build(tx, &ev, &payload, self.now())
+            record_build(tx, &ev, &payload, self.now(), Recording::Live)
         })
     }
 
@@ -111,7 +111,7 @@ impl Versioner {
         // never evaluates at an instant earlier than a deployment it must see.
         let mut refusal: Option<DecisionRecord> = None;
         let recorded = self.write(&lock, |tx| {
-            record_deployment(tx, &ev, &payload, self.now(), &mut refusal)
+            record_deployment(tx, &ev, &payload, self.now(), Recording::Live, &mut refusal)
         });
         match recorded {
             Err(Error::Blocked(verdict)) => {
@@ -152,6 +152,35 @@ impl Versioner {
                 Err(Error::Blocked(verdict))
             }
             other => other,
+        }
+    }
+}
+
+/// How an event is recorded: live, or as a line of imported history.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Recording {
+    /// A live event: preflighted, announced in the outbox, stamped by the clock.
+    Live,
+    /// A line of a history file (see [`crate::import`]): its claimed times are kept; it is
+    /// not preflighted, appends no domain event and settles no Deployment Request.
+    Imported {
+        /// The deployment's claimed start (a build's is in its event).
+        started_at: Option<DateTime<Utc>>,
+        /// The line's earliest claimed time: when a version it creates first appeared.
+        first: DateTime<Utc>,
+    },
+}
+
+impl Recording {
+    fn is_live(self) -> bool {
+        matches!(self, Recording::Live)
+    }
+
+    /// When a version first seen now was created.
+    fn created(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Recording::Live => now,
+            Recording::Imported { first, .. } => first.min(now),
         }
     }
 }
@@ -255,11 +284,12 @@ fn merge_metadata(into: &mut Map<String, Value>, from: &Map<String, Value>) {
     }
 }
 
-fn record_build(
+pub(super) fn record_build(
     tx: &mut dyn Tx,
     ev: &ValidBuild,
     payload: &Value,
     now: DateTime<Utc>,
+    how: Recording,
 ) -> Result<Build> {
     let f = &ev.fields;
     let product = product_or_create(tx, &ev.product, now)?;
@@ -272,7 +302,7 @@ fn record_build(
         built_by: f.built_by.as_deref(),
         committed_at: claimed("scm_committed_at", ev.committed_at, now)?,
     };
-    let version = version_or_create(tx, &product, &ev.version, &info, now)?;
+    let version = version_or_create(tx, &product, &ev.version, &info, how.created(now))?;
     if let Some(invoke) = &f.invoke_id
         && let Some(existing) = tx.build_by_invoke(version.key, invoke, ev.status)?
     {
@@ -328,10 +358,13 @@ fn record_build(
         }
     };
     tx.append_build_event(build.key, ev.status, f.invoke_id.as_deref(), payload, now)?;
-    tx.append_event(
-        &NewEvent::of(EventType::build(ev.status), now, &build.id, &build)
-            .by(build.fields.built_by.as_deref()),
-    )?;
+    // INVARIANT: imported history announces nothing: no notification fires for an old event.
+    if how.is_live() {
+        tx.append_event(
+            &NewEvent::of(EventType::build(ev.status), now, &build.id, &build)
+                .by(build.fields.built_by.as_deref()),
+        )?;
+    }
     Ok(build)
 }
 
@@ -381,11 +414,12 @@ fn overlay_deployment_fields(
     }
 }
 
-fn record_deployment(
+pub(super) fn record_deployment(
     tx: &mut dyn Tx,
     ev: &ValidDeployment,
     payload: &Value,
     now: DateTime<Utc>,
+    how: Recording,
     refused: &mut Option<DecisionRecord>,
 ) -> Result<Deployment> {
     let f = &ev.fields;
@@ -418,7 +452,14 @@ fn record_deployment(
         built_by: None,
         committed_at: claimed("scm_committed_at", ev.committed_at, now)?,
     };
-    let version = settle_version(tx, &product, &ev.version, found.version, &info, now)?;
+    let version = settle_version(
+        tx,
+        &product,
+        &ev.version,
+        found.version,
+        &info,
+        how.created(now),
+    )?;
     let open = tx.newest_open_deployment(product.key, version.key, environment.key)?;
     // INVARIANT: a terminal event closes the newest open deployment of the same product,
     // version and environment; `started` moves a queued (`pending`) one to started.
@@ -430,11 +471,13 @@ fn record_deployment(
     // INVARIANT: nothing runs without a preflight. A `started` event is preflighted; so is a
     // `completed` one that closes no preflighted deployment (a pipeline that only reports
     // success must not walk around the rules). `failed`/`aborted` change nothing that runs.
-    let needs_preflight = match ev.status {
-        Status::Started => true,
-        Status::Completed => reuse.as_ref().is_none_or(|d| d.preflight.is_none()),
-        Status::Pending | Status::Failed | Status::Aborted => false,
-    };
+    // Imported history is not preflighted: it has happened.
+    let needs_preflight = how.is_live()
+        && match ev.status {
+            Status::Started => true,
+            Status::Completed => reuse.as_ref().is_none_or(|d| d.preflight.is_none()),
+            Status::Pending | Status::Failed | Status::Aborted => false,
+        };
     let mut decision: Option<DecisionRecord> = None;
     let preflight = if needs_preflight {
         let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
@@ -505,14 +548,25 @@ fn record_deployment(
         None
     };
     let terminal_at = claimed("completed_at", ev.completed_at, now)?.unwrap_or(now);
+    // The start a deployment claims: the clock's for a live event, the line's when imported.
+    let (start, claimed_start) = match how {
+        Recording::Live => (now, None),
+        Recording::Imported { started_at, .. } => {
+            let s = claimed("started_at", started_at, now)?;
+            (s.unwrap_or(now), s)
+        }
+    };
     let deployment = match reuse {
         Some(mut d) => {
             d.status = ev.status;
             d.updated_at = now;
             if ev.status.is_terminal() {
                 d.completed_at = Some(terminal_at);
+                if claimed_start.is_some() && d.started_at.is_none() {
+                    d.started_at = claimed_start;
+                }
             } else {
-                d.started_at = Some(now);
+                d.started_at = Some(start);
             }
             overlay_deployment_fields(&mut d.fields, f);
             merge_metadata(&mut d.extra_metadata, &ev.metadata);
@@ -534,12 +588,16 @@ fn record_deployment(
                 environment_name: environment.name.clone(),
                 status: ev.status,
                 fields: f.clone(),
-                deployed_at: if ev.status.is_terminal() {
-                    terminal_at.min(now)
-                } else {
-                    now
+                deployed_at: match (ev.status.is_terminal(), claimed_start) {
+                    (_, Some(s)) => s,
+                    (true, None) => terminal_at.min(now),
+                    (false, None) => start,
                 },
-                started_at: (ev.status == Status::Started).then_some(now),
+                started_at: if ev.status == Status::Started {
+                    Some(start)
+                } else {
+                    claimed_start.filter(|_| ev.status.is_terminal())
+                },
                 completed_at: ev.status.is_terminal().then_some(terminal_at),
                 updated_at: now,
                 extra_metadata: ev.metadata.clone(),
@@ -560,29 +618,32 @@ fn record_deployment(
         payload,
         now,
     )?;
-    tx.append_event(
-        &NewEvent::of(
-            EventType::deployment(ev.status),
-            now,
-            &deployment.id,
-            &deployment,
-        )
-        .by(deployment.fields.deployed_by.as_deref()),
-    )?;
-    if let Some(p) = &deployment.preflight {
-        for e in skew_events(
-            &p.verdict,
-            Some(&deployment.id),
-            deployment.fields.deployed_by.as_deref(),
-        ) {
-            tx.append_event(&e)?;
+    // INVARIANT: imported history announces nothing: no notification fires for an old event.
+    if how.is_live() {
+        tx.append_event(
+            &NewEvent::of(
+                EventType::deployment(ev.status),
+                now,
+                &deployment.id,
+                &deployment,
+            )
+            .by(deployment.fields.deployed_by.as_deref()),
+        )?;
+        if let Some(p) = &deployment.preflight {
+            for e in skew_events(
+                &p.verdict,
+                Some(&deployment.id),
+                deployment.fields.deployed_by.as_deref(),
+            ) {
+                tx.append_event(&e)?;
+            }
         }
     }
     if let Some(mut d) = decision {
         d.deployment_id = Some(deployment.id.clone());
         tx.insert_decision(&d)?;
     }
-    if ev.status == Status::Completed {
+    if ev.status == Status::Completed && how.is_live() {
         // The approved Deployment Requests this success finishes, in the same transaction.
         super::requests::settle_after_deployment(tx, &version.id, &environment.name, now)?;
     }

@@ -30,6 +30,7 @@ use crate::access::{ApiKey, IdempotencyRecord, Principal, Role, Session, StoredA
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::Result;
+use crate::import::ImportKind;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent};
@@ -352,6 +353,21 @@ pub trait Tx: sealed::Sealed {
         payload: &Value,
         at: DateTime<Utc>,
     ) -> Result<()>;
+    /// Whether a line with this key (see [`crate::import`]) was imported already.
+    fn imported_line(&mut self, key: &str) -> Result<bool>;
+    /// Marks the build or deployment `record_key` as imported at `at` and keeps the key of
+    /// the line that recorded it.
+    fn mark_imported(
+        &mut self,
+        kind: ImportKind,
+        record_key: i64,
+        line_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// At most `limit` builds whose key is above `after`, in key order (export pages).
+    fn builds_after(&mut self, after: i64, limit: u32) -> Result<Vec<Build>>;
+    /// At most `limit` deployments whose key is above `after`, in key order (export pages).
+    fn deployments_after(&mut self, after: i64, limit: u32) -> Result<Vec<Deployment>>;
     /// How a version fared in an environment (for flow and soak), as recorded by
     /// `recorded_by` (now, for a live preflight; a past instant, for a check at it).
     fn stint(

@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -332,11 +332,24 @@ CREATE TABLE wait_queue(
 );
 CREATE INDEX wait_queue_by_environment ON wait_queue(environment_key, id);
 "#,
+    // 13: history import: builds and deployments recorded by `versioner import` carry the
+    // instant of their import (`imported_at`; null for live records), and each imported line's
+    // key (a hash of its canonical content) is kept so a second import of it writes nothing.
+    r#"
+ALTER TABLE builds ADD COLUMN imported_at TEXT;
+ALTER TABLE deployments ADD COLUMN imported_at TEXT;
+CREATE TABLE imported_lines(
+  key TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  record_id INTEGER NOT NULL,
+  imported_at TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 12;
+pub const PG_SCHEMA_VERSION: i64 = 13;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -638,5 +651,16 @@ CREATE TABLE wait_queue(
   record JSONB NOT NULL
 );
 CREATE INDEX wait_queue_by_environment ON wait_queue(environment_key, id);
+"#,
+    // 13 (see the SQLite migration 13): imported builds and deployments, imported lines' keys.
+    r#"
+ALTER TABLE builds ADD COLUMN imported_at TIMESTAMPTZ;
+ALTER TABLE deployments ADD COLUMN imported_at TIMESTAMPTZ;
+CREATE TABLE imported_lines(
+  key TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  record_id BIGINT NOT NULL,
+  imported_at TIMESTAMPTZ NOT NULL
+);
 "#,
 ];

@@ -37,6 +37,7 @@ use crate::access::{
 use crate::approval::Approval;
 use crate::decision::{DecisionOutcome, DecisionRecord};
 use crate::error::{Error, Result};
+use crate::import::ImportKind;
 use crate::model::{Build, Deployment, Environment, EnvironmentType, Page, Product, Version};
 use crate::notify::{Channel, Delivery, DeliveryStatus, Preference};
 use crate::outbox::{DomainEvent, NewEvent, chain_hash};
@@ -1190,6 +1191,51 @@ impl Tx for SqliteTx<'_> {
             params![deployment_key, status.as_str(), invoke_id, ts(at), to_json(payload)?],
         )?;
         Ok(())
+    }
+
+    fn imported_line(&mut self, key: &str) -> Result<bool> {
+        Ok(self
+            .one(
+                "SELECT 1 FROM imported_lines WHERE key = ?1",
+                params![key],
+                |r| r.get::<_, i64>(0),
+            )?
+            .is_some())
+    }
+
+    fn mark_imported(
+        &mut self,
+        kind: ImportKind,
+        record_key: i64,
+        line_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let update = match kind {
+            ImportKind::Build => "UPDATE builds SET imported_at = ?2 WHERE id = ?1",
+            ImportKind::Deployment => "UPDATE deployments SET imported_at = ?2 WHERE id = ?1",
+        };
+        self.exec(update, params![record_key, ts(at)])?;
+        self.exec(
+            "INSERT INTO imported_lines(key, kind, record_id, imported_at) VALUES (?1,?2,?3,?4)",
+            params![line_key, kind.as_str(), record_key, ts(at)],
+        )?;
+        Ok(())
+    }
+
+    fn builds_after(&mut self, after: i64, limit: u32) -> Result<Vec<Build>> {
+        self.all(
+            &format!("{BUILD_SELECT} WHERE b.id > ?1 ORDER BY b.id LIMIT ?2"),
+            params![after, i64::from(limit)],
+            build_row,
+        )
+    }
+
+    fn deployments_after(&mut self, after: i64, limit: u32) -> Result<Vec<Deployment>> {
+        self.all(
+            &format!("{DEPLOYMENT_SELECT} WHERE d.id > ?1 ORDER BY d.id LIMIT ?2"),
+            params![after, i64::from(limit)],
+            deployment_row,
+        )
     }
 
     fn stint(

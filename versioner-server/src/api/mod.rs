@@ -16,6 +16,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod environments;
 pub mod events;
+pub mod history;
 pub mod insights;
 pub mod keys;
 pub mod meta;
@@ -68,5 +69,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(notifications::routes())
         .merge(buttons::routes())
         .merge(insights::routes())
+        .merge(history::routes())
         .merge(requests::routes())
 }
