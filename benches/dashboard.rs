@@ -57,7 +57,7 @@ fn render(matrix: StateMatrix, viewer: &Viewer) -> String {
         "Matrix",
         Some(viewer),
         layout::Nav::Matrix,
-        home_content(matrix, &Filter::default(), 1),
+        home_content(matrix, &Filter::default(), 1, &[]),
     )
     .into_string()
 }

@@ -5,7 +5,7 @@
 //! - **Versions behind.** For product P, environment B (behind) against environment A
 //!   (ahead): the distinct versions whose *first* successful deployment to A came at or after
 //!   the moment B's current version was first deployed successfully to A (or, when it never
-//!   went through A, when B's current deployment finished), B's own version excluded. With nothing
+//!   went through A, the moment it was first recorded anywhere), B's own version excluded. With nothing
 //!   deployed to B, every version deployed to A counts.
 //! - **Behind since.** The first successful deployment to A of the oldest of those versions:
 //!   from then on B has lagged. `seconds_behind` is the time from then to the instant of the
@@ -14,7 +14,7 @@
 //!   than a threshold and was never deployed successfully to any of the environments it should
 //!   be promoted to (by default every environment of type `production`).
 //!
-//! The rule kind `max_skew` ([`crate::policy::kinds`]) applies the first two to a deployment
+//! The rule kind `max_skew` ([`MaxSkewRule`](crate::policy::MaxSkewRule)) applies the first two to a deployment
 //! to A: it refuses one that would leave B more versions or longer behind than allowed.
 
 use chrono::{DateTime, Utc};
@@ -34,7 +34,8 @@ pub struct Figures {
 }
 
 /// The skew of the environment behind, given the versions of the environment ahead with their
-/// first successes there (any order) and the version current behind with when it got there.
+/// first successes there (any order) and the version current behind with the instant to count
+/// from when it never reached the environment ahead (when it was first recorded).
 pub fn measure(
     ahead: &[(String, DateTime<Utc>)],
     behind: Option<(&str, DateTime<Utc>)>,
@@ -216,6 +217,39 @@ impl StaleVersion {
             not_promoted_to,
         }
     }
+}
+
+/// How a product stands against a `max_skew` rule (see [`Versioner::skew_alerts`]).
+///
+/// [`Versioner::skew_alerts`]: crate::Versioner::skew_alerts
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SkewState {
+    /// Exactly `max_versions` behind: the next new version ahead is refused (or, report-only,
+    /// alerted).
+    AtLimit,
+    /// More than `max_versions` behind, or behind for longer than `max_age`.
+    Exceeded,
+}
+
+/// A product at or over a `max_skew` rule's limit, now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
+pub struct SkewAlert {
+    /// The rule.
+    pub rule_name: String,
+    /// Whether the rule blocks (`enabled`) or only reports (`report_only`).
+    pub rule_status: crate::policy::RuleStatus,
+    /// How far it stands.
+    pub state: SkewState,
+    /// The rule's `max_versions`, if any.
+    pub max_versions: Option<u32>,
+    /// The rule's `max_age` in seconds, if any.
+    pub max_age_seconds: Option<u64>,
+    /// The skew measured.
+    pub skew: Skew,
 }
 
 #[cfg(test)]

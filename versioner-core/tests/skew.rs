@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use versioner_core::policy::{ApplyMode, PolicyFormat};
-use versioner_core::skew::{SkewQuery, StaleQuery};
+use versioner_core::skew::{SkewQuery, SkewState, StaleQuery};
 use versioner_core::{
     DeploymentEvent, Error, ErrorCode, EventType, HistoryQuery, ManualClock, Versioner,
 };
@@ -215,7 +215,11 @@ fn max_skew_refuses_a_version_that_would_leave_production_too_far_behind() {
 
 #[test]
 fn report_only_max_skew_is_an_alert_the_deployment_goes_ahead() {
-    let (vr, _clock) = store();
+    let (vr, clock) = store();
+    let ok = |vr: &Versioner, p: &str, v: &str, e: &str| {
+        clock.advance(Duration::minutes(1));
+        ok(vr, p, v, e);
+    };
     vr.apply_policy_text(
         &POLICY.replace(
             "max_age = \"10d\"",
@@ -229,6 +233,7 @@ fn report_only_max_skew_is_an_alert_the_deployment_goes_ahead() {
     ok(&vr, "api", "1.0", "production");
     ok(&vr, "api", "1.1", "staging");
     ok(&vr, "api", "1.2", "staging");
+    clock.advance(Duration::minutes(1));
     let before = vr.events_since(0, 1000).unwrap().len();
     let d = vr
         .track_deployment(&DeploymentEvent::new("api", "1.3", "staging", "started"))
@@ -245,6 +250,33 @@ fn report_only_max_skew_is_an_alert_the_deployment_goes_ahead() {
     assert_eq!(skew.payload["blocked"], false);
     assert_eq!(skew.payload["deployment_id"], d.id.as_str());
     assert_eq!(skew.payload["details"]["behind"], "production");
+
+    // The alert stands until production catches up: 3 behind, over the limit of 2.
+    ok(&vr, "api", "1.3", "staging");
+    let alerts = vr.skew_alerts().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].state, SkewState::Exceeded);
+    assert_eq!(alerts[0].rule_name, "Production keeps up");
+    assert_eq!(alerts[0].skew.versions, ["1.1", "1.2", "1.3"]);
+    assert_eq!(alerts[0].max_versions, Some(2));
+    ok(&vr, "api", "1.2", "production");
+    let alerts = vr.skew_alerts().unwrap();
+    assert!(
+        alerts.is_empty(),
+        "one behind is under the limit: {alerts:?}"
+    );
+    // Disabled rules raise nothing.
+    ok(&vr, "api", "1.4", "staging");
+    ok(&vr, "api", "1.5", "staging");
+    assert_eq!(vr.skew_alerts().unwrap()[0].state, SkewState::Exceeded);
+    vr.set_rule_status(
+        "Production keeps up",
+        versioner_core::RuleStatus::Disabled,
+        "t",
+        "quiet for the test",
+    )
+    .unwrap();
+    assert!(vr.skew_alerts().unwrap().is_empty());
 }
 
 #[test]

@@ -11,12 +11,34 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use versioner_core::{DeliveryOptions, Versioner};
 
+use crate::AppState;
+
 /// How often the worker looks for new events by default.
 pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
 
 /// Starts the worker on the current runtime; it runs until the runtime stops (or the handle is
 /// aborted).
 pub fn spawn(vr: Versioner, options: DeliveryOptions, poll: Duration) -> JoinHandle<()> {
+    run(vr, options, poll, None)
+}
+
+/// [`spawn`] for a server: the worker also counts what it delivers, parks and attempts, per
+/// channel, in the server's `GET /metrics`.
+pub fn spawn_for(state: &AppState, options: DeliveryOptions, poll: Duration) -> JoinHandle<()> {
+    run(
+        state.versioner().clone(),
+        options,
+        poll,
+        Some(state.clone()),
+    )
+}
+
+fn run(
+    vr: Versioner,
+    options: DeliveryOptions,
+    poll: Duration,
+    state: Option<AppState>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut running: HashMap<String, JoinHandle<()>> = HashMap::new();
         let mut ticker = tokio::time::interval(poll);
@@ -42,15 +64,21 @@ pub fn spawn(vr: Versioner, options: DeliveryOptions, poll: Duration) -> JoinHan
                     continue;
                 }
                 let (vr, options, id) = (vr.clone(), options.clone(), channel.id.clone());
+                let (state, name) = (state.clone(), channel.name.clone());
                 let handle = tokio::task::spawn_blocking(move || {
                     match vr.deliver_channel(&id, &options) {
-                        Ok(r) if r.attempts > 0 => tracing::info!(
-                            channel = %id,
-                            delivered = r.delivered,
-                            parked = r.parked,
-                            attempts = r.attempts,
-                            "notifications delivered"
-                        ),
+                        Ok(r) if r.attempts > 0 => {
+                            if let Some(s) = &state {
+                                s.metrics().deliveries(&name, &r);
+                            }
+                            tracing::info!(
+                                channel = %id,
+                                delivered = r.delivered,
+                                parked = r.parked,
+                                attempts = r.attempts,
+                                "notifications delivered"
+                            );
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(channel = %id, error = %e, "notification delivery failed")

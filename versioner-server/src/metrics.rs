@@ -64,6 +64,17 @@ pub struct Metrics {
     channel_lag: Family<ChannelLabels, Gauge>,
     connections: Family<ConnectionLabels, Gauge>,
     connections_max: Gauge,
+    deliveries: Family<DeliveryLabels, Counter>,
+    attempts: Family<ChannelLabels, Counter>,
+}
+
+/// The labels of the delivery counter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DeliveryLabels {
+    /// The channel's name.
+    channel: String,
+    /// `delivered` or `parked`.
+    outcome: &'static str,
 }
 
 /// The labels of the database connection gauge.
@@ -127,6 +138,18 @@ impl Metrics {
             "The most database connections the store opens (the PostgreSQL pool's size; 1 for SQLite)",
             connections_max.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "notification_deliveries",
+            "Notifications this server finished, by channel and outcome (delivered, or parked after a 4xx or its last failed attempt)",
+            deliveries.clone(),
+        );
+        let attempts = Family::<ChannelLabels, Counter>::default();
+        registry.register(
+            "notification_attempts",
+            "Notification attempts this server made, by channel (retries included)",
+            attempts.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -136,6 +159,8 @@ impl Metrics {
             channel_lag,
             connections,
             connections_max,
+            deliveries,
+            attempts,
         }
     }
 
@@ -175,6 +200,25 @@ impl Metrics {
                 code,
             })
             .inc();
+    }
+
+    /// Counts a delivery pass of channel `channel` (its name).
+    pub fn deliveries(&self, channel: &str, report: &versioner_core::DeliveryReport) {
+        for (outcome, n) in [("delivered", report.delivered), ("parked", report.parked)] {
+            if n > 0 {
+                self.deliveries
+                    .get_or_create(&DeliveryLabels {
+                        channel: channel.to_string(),
+                        outcome,
+                    })
+                    .inc_by(n);
+            }
+        }
+        self.attempts
+            .get_or_create(&ChannelLabels {
+                channel: channel.to_string(),
+            })
+            .inc_by(report.attempts);
     }
 
     /// The exposition, with the database's gauges read now.

@@ -664,3 +664,61 @@ async fn the_insights_page_shows_the_four_keys() {
     assert_eq!(resp.status(), 422, "{page}");
     assert!(page.contains("from 1 to 365"), "{page}");
 }
+
+#[tokio::test]
+async fn the_matrix_warns_of_environments_falling_behind() {
+    let w = World::new(ServerOptions::default());
+    w.vr.apply_policy_text(
+        "[[rules]]\nname = 'Production keeps up'\ntype = 'max_skew'\nstatus = 'report_only'\n\
+         environments = ['staging']\nbehind = 'production'\nmax_versions = 1\n",
+        versioner_core::policy::PolicyFormat::Toml,
+        versioner_core::policy::ApplyMode::Merge,
+        "t",
+    )
+    .unwrap();
+    w.vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.0",
+        "production",
+        "completed",
+    ))
+    .unwrap();
+    let (cookie, _) = w.sign_in(&w.key("val", Role::Viewer)).await;
+    // One version ahead (the fixture's 1.1 in staging): at the limit.
+    let (_, page) = w.get("/", Some(&cookie)).await;
+    assert!(
+        page.contains(
+            r#"<td data-environment="production" data-version="1.0" data-skew="at_limit">"#
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"data-skew-rule="Production keeps up""#),
+        "{page}"
+    );
+    // Report-only lets 1.2 through: over the limit now, and said.
+    w.vr.track_deployment(&DeploymentEvent::new("api", "1.2", "staging", "completed"))
+        .unwrap();
+    let (_, page) = w.get("/", Some(&cookie)).await;
+    assert!(
+        page.contains(
+            r#"<td data-environment="production" data-version="1.0" data-skew="exceeded">"#
+        ),
+        "{page}"
+    );
+    assert!(page.contains("is 2 versions behind"), "{page}");
+    assert!(page.contains("report-only"), "{page}");
+    // Promoting clears it.
+    w.vr.track_deployment(&DeploymentEvent::new(
+        "api",
+        "1.2",
+        "production",
+        "completed",
+    ))
+    .unwrap();
+    let (_, page) = w.get("/", Some(&cookie)).await;
+    assert!(!page.contains("data-skew="), "{page}");
+    // An as-of view shows no skew (it is measured now).
+    let (_, page) = w.get("/?at=2099-01-01T00:00:00", Some(&cookie)).await;
+    assert!(!page.contains("data-skew-rule"), "{page}");
+}

@@ -77,7 +77,8 @@ async fn channels_preferences_and_delivery_over_http() {
     let sre = vr.create_api_key("sam", Role::Sre).unwrap().secret;
     let dev = vr.create_api_key("devi", Role::Developer).unwrap().secret;
     let ci = vr.create_api_key("ci", Role::Ci).unwrap().secret;
-    let app = router(AppState::new(vr.clone(), ServerOptions::default()));
+    let state = AppState::new(vr.clone(), ServerOptions::default());
+    let app = router(state.clone());
     let (url, got) = receiver().await;
 
     // Who may configure: admins and SREs; a developer is refused and nothing is written.
@@ -139,7 +140,7 @@ async fn channels_preferences_and_delivery_over_http() {
     // The worker delivers what is recorded from now on.
     let mut options = DeliveryOptions::new();
     options.backoff = Duration::from_millis(20);
-    let worker = delivery::spawn(vr.clone(), options, Duration::from_millis(50));
+    let worker = delivery::spawn_for(&state, options, Duration::from_millis(50));
     for env in ["staging", "production"] {
         let ev = send(
             &app,
@@ -175,6 +176,35 @@ async fn channels_preferences_and_delivery_over_http() {
     assert_eq!(history.status, 200);
     assert_eq!(history.body[0]["status"], "delivered");
     assert_eq!(history.body[0]["response_code"], 200);
+
+    // The server's metrics count what its worker delivered, by channel.
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/metrics")
+                .header("authorization", format!("Bearer {admin}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let metrics = String::from_utf8(
+        to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for line in [
+        r#"versioner_notification_deliveries_total{channel="ci hook",outcome="delivered"} 1"#,
+        r#"versioner_notification_attempts_total{channel="ci hook"} 1"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing `{line}` in:\n{metrics}"
+        );
+    }
 
     // The test notification, by name.
     let test = send(

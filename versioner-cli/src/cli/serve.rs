@@ -145,7 +145,7 @@ pub fn run(ctx: &mut Context<'_, '_>, a: &ServeArgs) -> Exit {
             o.backoff = a.notify_backoff;
             o.timeout = a.notify_timeout;
             o.public_url = public_url.clone();
-            server::delivery::spawn(state.versioner().clone(), o, server::delivery::DEFAULT_POLL)
+            server::delivery::spawn_for(&state, o, server::delivery::DEFAULT_POLL)
         });
         server::serve_with(listener, state, connections, server::shutdown_signal())
             .await

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::model::{Environment, EnvironmentType};
-use crate::skew::{self, Figures, Skew, SkewQuery, StaleQuery, StaleVersion};
+use crate::policy::{RuleKind, RuleStatus};
+use crate::skew::{self, Figures, Skew, SkewAlert, SkewQuery, SkewState, StaleQuery, StaleVersion};
 use crate::status::Status;
 use crate::store::{self, HistoryFilter, Tx};
 
@@ -60,11 +61,19 @@ pub(crate) fn measure(
         Some(b) => tx.last_success(product_key, b, None)?,
         None => None,
     };
+    // When the version behind never went through the environment ahead, the versions ahead
+    // are those that reached it at or after that version was first recorded (a version is
+    // newer than one recorded before it).
+    let recorded = match &behind {
+        Some(d) => tx.version_by_id(&d.version_id)?.map(|v| v.created_at),
+        None => None,
+    };
     let figures = skew::measure(
         &ahead,
-        behind
-            .as_ref()
-            .map(|d| (d.version.as_str(), d.completed_at.unwrap_or(d.deployed_at))),
+        behind.as_ref().map(|d| {
+            let done = d.completed_at.unwrap_or(d.deployed_at);
+            (d.version.as_str(), recorded.map_or(done, |r| r.min(done)))
+        }),
     );
     Ok(Measured {
         // Newest first: the first success listed is the current version ahead.
@@ -212,6 +221,68 @@ impl Versioner {
                 }
             }
             out.sort_by_key(|s| s.deployed_at);
+            Ok(out)
+        })
+    }
+
+    /// The products at or over the limit of a `max_skew` rule (enabled or report-only) now:
+    /// for each rule, each environment in its scope (ahead) and each product deployed there,
+    /// the skew of the rule's `behind` environment when it is `max_versions` or more versions
+    /// behind, or behind for longer than `max_age`. Sorted by rule, then product.
+    ///
+    /// # Errors
+    /// `STORAGE`.
+    pub fn skew_alerts(&self) -> Result<Vec<SkewAlert>> {
+        let now = self.now();
+        let rules = self.rules()?;
+        store::read(&*self.store, |tx| {
+            let pairs = tx.pairs()?;
+            let mut out = Vec::new();
+            for stored in &rules {
+                let rule = &stored.rule;
+                let RuleKind::MaxSkew(k) = &rule.kind else {
+                    continue;
+                };
+                if rule.status == RuleStatus::Disabled {
+                    continue;
+                }
+                let behind = lookup_environment(tx, &k.behind).ok().flatten();
+                for (p, ahead) in &pairs {
+                    if !rule.scope.matches(&p.name, &ahead.name, ahead.env_type)
+                        || behind.as_ref().is_some_and(|b| b.key == ahead.key)
+                    {
+                        continue;
+                    }
+                    let m = measure(tx, p.key, ahead.key, behind.as_ref().map(|b| b.key), None)?;
+                    let s = Skew::new(
+                        &p.name,
+                        (&ahead.name, behind.as_ref().map_or(&k.behind, |b| &b.name)),
+                        (m.ahead_version, m.behind_version),
+                        m.figures,
+                        now,
+                    );
+                    let over_age = k.max_age.is_some_and(|max| {
+                        s.behind_since.is_some()
+                            && u64::try_from(s.seconds_behind).unwrap_or(0) > max.as_secs()
+                    });
+                    let state = match k.max_versions {
+                        Some(max) if s.versions_behind > max => Some(SkewState::Exceeded),
+                        _ if over_age => Some(SkewState::Exceeded),
+                        Some(max) if s.versions_behind == max => Some(SkewState::AtLimit),
+                        _ => None,
+                    };
+                    if let Some(state) = state {
+                        out.push(SkewAlert {
+                            rule_name: rule.name.clone(),
+                            rule_status: rule.status,
+                            state,
+                            max_versions: k.max_versions,
+                            max_age_seconds: k.max_age.map(|d| d.as_secs()),
+                            skew: s,
+                        });
+                    }
+                }
+            }
             Ok(out)
         })
     }

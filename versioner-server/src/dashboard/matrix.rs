@@ -5,7 +5,8 @@
 //! (deployments in progress, a failed last attempt). A row whose visible cells hold different
 //! versions is drift (the core's [`StateMatrix::drift`] over the visible cells). For tests and
 //! automation: rows carry `data-product`, cells `data-environment` and `data-version` (empty
-//! when nothing is deployed), drifted rows `data-drift="true"`.
+//! when nothing is deployed), drifted rows `data-drift="true"`, and a cell falling behind
+//! under a `max_skew` rule `data-skew="at_limit"` or `"exceeded"`.
 //!
 //! Filters (a product name fragment, a set of environments) are kept across visits in the
 //! cookie `vr_filter`; `at` shows the matrix as of a past instant (not live).
@@ -17,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
+use versioner_core::skew::{SkewAlert, SkewState};
 use versioner_core::{EnvironmentType, HistoryQuery, StateCell, StateMatrix};
 
 use super::layout::{self, Nav};
@@ -87,16 +89,24 @@ pub async fn home(
         (Filter::from_cookie(&headers), None)
     };
     let at = q.instant("at")?;
-    let (seq, matrix) = core(&state, &viewer, move |vr| {
+    let (seq, matrix, alerts) = core(&state, &viewer, move |vr| {
         // The sequence first: an event committed while the matrix is read is sent again.
-        Ok((vr.last_event_seq()?, vr.state(at)?))
+        let seq = vr.last_event_seq()?;
+        let matrix = vr.state(at)?;
+        // Skew is measured now: an as-of view shows none.
+        let alerts = if at.is_none() {
+            vr.skew_alerts()?
+        } else {
+            Vec::new()
+        };
+        Ok((seq, matrix, alerts))
     })
     .await?;
     let page = layout::page(
         "Matrix",
         Some(&viewer),
         Nav::Matrix,
-        home_content(matrix, &filter, seq),
+        home_content(matrix, &filter, seq, &alerts),
     );
     let mut resp = page.into_response();
     if let Some(value) = keep {
@@ -112,8 +122,18 @@ pub async fn home(
 
 /// The matrix page's content (the benchmark renders it alone): the filter form, then the
 /// matrix of `matrix` under `filter`, marked live (with the outbox position `seq`) unless it
-/// is as of a past instant.
-pub fn home_content(mut matrix: StateMatrix, filter: &Filter, seq: i64) -> Markup {
+/// is as of a past instant, with the `max_skew` rules' `alerts`: listed above the matrix, and
+/// each lagging cell marked `data-skew="at_limit"` or `"exceeded"` with a "behind" chip.
+pub fn home_content(
+    mut matrix: StateMatrix,
+    filter: &Filter,
+    seq: i64,
+    alerts: &[SkewAlert],
+) -> Markup {
+    let lagging: HashMap<(&str, &str), &SkewAlert> = alerts
+        .iter()
+        .map(|a| ((a.skew.product_name.as_str(), a.skew.behind.as_str()), a))
+        .collect();
     let all_environments = matrix.environments.clone();
     let environments: Vec<String> = matrix
         .environments
@@ -199,6 +219,23 @@ pub fn home_content(mut matrix: StateMatrix, filter: &Filter, seq: i64) -> Marku
                     } @else { "No product matches the filters." }
                 }
             } @else {
+                @if !alerts.is_empty() {
+                    ul.skew-alerts aria-label="Environments falling behind" {
+                        @for a in alerts {
+                            li data-skew-rule=(a.rule_name) data-product=(a.skew.product_name) data-skew=(skew_state(a)) {
+                                span.chip.bad { (if a.state == SkewState::Exceeded { "over the limit" } else { "at the limit" }) }
+                                " " strong { (a.skew.behind) } " is " (a.skew.versions_behind) " version"
+                                @if a.skew.versions_behind != 1 { "s" }
+                                " behind " strong { (a.skew.ahead) } " for " strong { (a.skew.product_name) }
+                                @if let Some(since) = a.skew.behind_since { " since " (layout::time(since)) }
+                                " (rule " a href="/ui/rules" { (a.rule_name) }
+                                @if let Some(max) = a.max_versions { ": at most " (max) }
+                                @if a.rule_status == versioner_core::RuleStatus::ReportOnly { ", report-only" }
+                                ")"
+                            }
+                        }
+                    }
+                }
                 p.legend {
                     span.chip.run { "deploying" } " in progress · "
                     span.chip.bad { "failed" } " last attempt failed · "
@@ -227,9 +264,13 @@ pub fn home_content(mut matrix: StateMatrix, filter: &Filter, seq: i64) -> Marku
                                         @if drifted { " " span.chip.drift { "drift" } }
                                     }
                                     @for e in &environments {
+                                        @let lag = lagging.get(&(p.as_str(), e.as_str())).copied();
                                         @match cells.get(&(p.as_str(), e.as_str())) {
-                                            Some(c) => (cell_td(c, &cell_link(p, e))),
-                                            None => td data-environment=(e) data-version="" { span.none { "—" } },
+                                            Some(c) => (cell_td(c, &cell_link(p, e), lag)),
+                                            None => td data-environment=(e) data-version="" data-skew=[lag.map(skew_state)] {
+                                                span.none { "—" }
+                                                @if let Some(a) = lag { " " span.chip.bad { "behind " (a.skew.versions_behind) } }
+                                            },
                                         }
                                     }
                                 }
@@ -242,7 +283,15 @@ pub fn home_content(mut matrix: StateMatrix, filter: &Filter, seq: i64) -> Marku
     }
 }
 
-fn cell_td(c: &StateCell, href: &str) -> Markup {
+/// A skew alert's state as its `data-skew` value.
+fn skew_state(a: &SkewAlert) -> &'static str {
+    match a.state {
+        SkewState::AtLimit => "at_limit",
+        SkewState::Exceeded => "exceeded",
+    }
+}
+
+fn cell_td(c: &StateCell, href: &str, lag: Option<&SkewAlert>) -> Markup {
     let version = c.current.as_ref().map_or("", |d| d.version.as_str());
     let class = match (c.last_failed.is_some(), c.in_progress.is_empty()) {
         (true, _) => "bad",
@@ -250,12 +299,17 @@ fn cell_td(c: &StateCell, href: &str) -> Markup {
         (false, true) => "",
     };
     html! {
-        td data-environment=(c.environment_name) data-version=(version) class=[(!class.is_empty()).then_some(class)] {
+        td data-environment=(c.environment_name) data-version=(version) class=[(!class.is_empty()).then_some(class)] data-skew=[lag.map(skew_state)] {
             a href=(href) {
                 @if version.is_empty() { span.none { "none" } } @else { (version) }
             }
             @for ip in &c.in_progress { " " span.chip.run { "deploying " (ip.version) } }
             @if let Some(f) = &c.last_failed { " " span.chip.bad { (f.status.as_str()) " " (f.version) } }
+            @if let Some(a) = lag {
+                " " span.chip.bad title=(format!("{} versions behind {} (rule {})", a.skew.versions_behind, a.skew.ahead, a.rule_name)) {
+                    "behind " (a.skew.versions_behind)
+                }
+            }
         }
     }
 }
