@@ -1193,6 +1193,238 @@ VersionerStatus versioner_audit_verify(const VersionerHandle *handle, char **out
 VersionerStatus versioner_deliver_pending(const VersionerHandle *handle, char **out_json);
 
 /**
+ * Sets a variable, replacing its value in its scope. `variable_json` is the body of `POST
+ * /variables/`: `{"name": "region", "value": "eu", "product": "api"}` (`product` left out:
+ * the organization's scope; a product's value overrides the organization's). Names are
+ * lowercase letters, digits and underscores; the `vi_` prefix is reserved for the system
+ * variables. `*out_json`: `{"name", "value", "product", "updated_at", "declared"}`. In
+ * process only.
+ *
+ * Errors: `INVALID_INPUT` (a bad or reserved name, an unknown key, a remote handle),
+ * `NOT_FOUND` (an unknown product), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `variable_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_set_variable(const VersionerHandle *handle,
+                                       const char *variable_json,
+                                       char **out_json);
+
+/**
+ * The variables of a scope, by name: the organization's when `product` is NULL, else the
+ * product's. `*out_json`: an array of variables as `versioner_set_variable` gives them. In
+ * process only.
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `product` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_variables(const VersionerHandle *handle,
+                                    const char *product,
+                                    char **out_json);
+
+/**
+ * Removes the variable `name` from a scope (the organization's when `product` is NULL).
+ * Buttons naming it then render with `"error": "Missing variable: NAME"`. In process only.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `name` and `product` are NULL or NUL-terminated strings.
+ */
+VersionerStatus versioner_remove_variable(const VersionerHandle *handle,
+                                          const char *name,
+                                          const char *product);
+
+/**
+ * Adds a deployment button to a recorded product. `button_json` is the body of `POST
+ * /deployment-buttons/`: `{"product": "api", "name": "Deploy", "url_template":
+ * "https://ci.example.com/deploy?version={vi_version}&region={region}", "environments":
+ * ["production"], "enabled": true}` (`enabled` defaults to true; the template must be an
+ * http or https URL; one button per environment per product). `*out_json`: `{"id",
+ * "product", "name", "url_template", "environments", "enabled", "created_at"}`. In process
+ * only.
+ *
+ * Errors: `INVALID_INPUT` (another scheme or a malformed template, no environment, an
+ * environment another button has, an unknown key, a remote handle), `NOT_FOUND` (an unknown
+ * product), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `button_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_add_deployment_button(const VersionerHandle *handle,
+                                                const char *button_json,
+                                                char **out_json);
+
+/**
+ * The deployment buttons of `product` (every product's when NULL): an array of buttons as
+ * `versioner_add_deployment_button` gives them. In process only.
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `product` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_deployment_buttons(const VersionerHandle *handle,
+                                             const char *product,
+                                             char **out_json);
+
+/**
+ * Removes the deployment button `id`. In process only.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_remove_deployment_button(const VersionerHandle *handle, const char *id);
+
+/**
+ * The enabled buttons of a recorded version, rendered for each of their environments: an
+ * array of `{"button_id", "name", "environment", "url", "error"}`. Values come from the
+ * organization's variables, overridden by the product's, then the system variables
+ * (`vi_version`, `vi_product_name`, `vi_environment_name`, `vi_sha`, ...), each URL-encoded
+ * (RFC 3986); a button naming a variable without a value has `"url": null` and `"error":
+ * "Missing variable: NAME"`. In process only.
+ *
+ * Errors: `NOT_FOUND` (an unknown product or version), `INVALID_INPUT` (a remote handle),
+ * `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `product` and `version` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_version_buttons(const VersionerHandle *handle,
+                                          const char *product,
+                                          const char *version,
+                                          char **out_json);
+
+/**
+ * Every notification channel, by name: an array of `{"id", "name", "channel_type"
+ * ("webhook", "slack_webhook", "email"), "config", "declared", "created_at",
+ * "delivered_through"}`. Secrets and passwords in `config` are masked (`"********"`), never
+ * returned. In process only.
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN` (the actor may not manage
+ * notifications), `STORAGE`.
+ *
+ * # Safety
+ * `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_notification_channels(const VersionerHandle *handle, char **out_json);
+
+/**
+ * Adds a notification channel. `channel_json` is the body of `POST /notification-channels/`:
+ * `{"name": "ci", "channel_type": "webhook", "config": {"url": "https://…", "secret": "…"}}`
+ * (`slack_webhook`: `{"webhook_url"}`; `email`: `{"smtp_host", "smtp_port", "from", "to",
+ * "username", "password", "tls"}`). It is sent the events recorded from now on, once a
+ * preference subscribes it. `*out_json`: the channel, secrets masked. In process only.
+ *
+ * Errors: `INVALID_INPUT` (a blank or taken name, an unknown channel type, a bad config
+ * naming the key, e.g. `config.url`; a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `channel_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_add_notification_channel(const VersionerHandle *handle,
+                                                   const char *channel_json,
+                                                   char **out_json);
+
+/**
+ * Removes the notification channel `channel` (its id or name) and its preferences; its
+ * history stays. In process only.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `channel` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_remove_notification_channel(const VersionerHandle *handle,
+                                                      const char *channel);
+
+/**
+ * Every notification preference, oldest first: an array of `{"id", "channel_id",
+ * "event_type", "filters": {"environments", "products", "statuses"}, "created_at"}`. In
+ * process only.
+ *
+ * Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `out_json` is NULL or points to writable storage for one pointer.
+ */
+VersionerStatus versioner_notification_preferences(const VersionerHandle *handle, char **out_json);
+
+/**
+ * Subscribes a channel to an event type. `preference_json` is the body of `POST
+ * /notification-preferences/`: `{"channel_id": "<id or name>", "event_type":
+ * "deployment.completed" (or "*"), "filters": {"environments": [...], "products": [...],
+ * "statuses": [...]}}` (`filters` optional; an empty list matches anything). `*out_json`:
+ * the preference. In process only.
+ *
+ * Errors: `NOT_FOUND` (an unknown channel), `INVALID_INPUT` (an unknown event type or one the
+ * channel does not carry, an unknown key, a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `preference_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+ * writable storage for one pointer.
+ */
+VersionerStatus versioner_add_notification_preference(const VersionerHandle *handle,
+                                                      const char *preference_json,
+                                                      char **out_json);
+
+/**
+ * Removes the notification preference `id`. In process only.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `id` is NULL or a NUL-terminated string.
+ */
+VersionerStatus versioner_remove_notification_preference(const VersionerHandle *handle,
+                                                         const char *id);
+
+/**
+ * The notification history, newest first: an array of delivery attempts `{"id",
+ * "delivery_id" (the `X-Versioner-Delivery` header, the same on every attempt), "channel_id",
+ * "channel_name", "seq" (null for a test notification), "event_type", "attempt", "status"
+ * ("delivered", "retrying", "parked"), "response_code", "latency_ms", "error",
+ * "attempted_at"}`. `query_json` (NULL: the newest 100) is an object with any of `"channel"`
+ * (id or name), `"status"` and `"limit"` (1 to 1000). In process only.
+ *
+ * Errors: `NOT_FOUND` (an unknown channel), `INVALID_INPUT` (an unknown key or status, a
+ * limit out of range, a remote handle), `STORAGE`.
+ *
+ * # Safety
+ * `query_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_notification_history(const VersionerHandle *handle,
+                                               const char *query_json,
+                                               char **out_json);
+
+/**
+ * Sends a test notification to the channel `channel` (its id or name), once, and records the
+ * attempt: a webhook receives `X-Versioner-Event: test`. `*out_json`: the attempt as
+ * `versioner_notification_history` gives it; a failed send is not an error (its `"status"`
+ * is `"parked"` and `"error"` says why). In process only.
+ *
+ * Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+ *
+ * # Safety
+ * `channel` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+ * storage for one pointer.
+ */
+VersionerStatus versioner_send_test_notification(const VersionerHandle *handle,
+                                                 const char *channel,
+                                                 char **out_json);
+
+/**
  * The domain events with a sequence number above `after` (0: from the start; or a consumer's
  * `versioner_cursor`), in commit order, at most `limit` (capped at 1000): an array of
  * `{"seq", "event_type" ("deployment.started", "deployment.preflight_failed",

@@ -27,7 +27,9 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use versioner_core::buttons::{ButtonRequest, VariableRequest};
 use versioner_core::input::{Location, PolicyInput};
+use versioner_core::notify::{ChannelRequest, DeliveryStatus, HistoryFilter, PreferenceRequest};
 use versioner_core::policy::{ApplyMode, PolicyFormat, Rule, RuleStatus};
 use versioner_core::{
     ApprovalRequest, BuildEvent, CatalogChange, CheckRequest, DeploymentEvent, EnvironmentType,
@@ -1920,6 +1922,459 @@ pub unsafe extern "C" fn versioner_deliver_pending(
             &backend
                 .local("versioner_deliver_pending")?
                 .deliver_pending()?,
+        )
+    })
+}
+
+// ----- variables and deployment buttons ----------------------------------------------------
+
+/// Sets a variable, replacing its value in its scope. `variable_json` is the body of `POST
+/// /variables/`: `{"name": "region", "value": "eu", "product": "api"}` (`product` left out:
+/// the organization's scope; a product's value overrides the organization's). Names are
+/// lowercase letters, digits and underscores; the `vi_` prefix is reserved for the system
+/// variables. `*out_json`: `{"name", "value", "product", "updated_at", "declared"}`. In
+/// process only.
+///
+/// Errors: `INVALID_INPUT` (a bad or reserved name, an unknown key, a remote handle),
+/// `NOT_FOUND` (an unknown product), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `variable_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_set_variable(
+    handle: *const VersionerHandle,
+    variable_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let request: VariableRequest = unsafe { json_arg(variable_json, "variable_json") }?;
+        out.set_json(
+            &backend
+                .local("versioner_set_variable")?
+                .set_variable(&request)?,
+        )
+    })
+}
+
+/// The variables of a scope, by name: the organization's when `product` is NULL, else the
+/// product's. `*out_json`: an array of variables as `versioner_set_variable` gives them. In
+/// process only.
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `product` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_variables(
+    handle: *const VersionerHandle,
+    product: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let product = unsafe { opt_str_arg(product, "product") }?;
+        out.set_json(&backend.local("versioner_variables")?.variables(product)?)
+    })
+}
+
+/// Removes the variable `name` from a scope (the organization's when `product` is NULL).
+/// Buttons naming it then render with `"error": "Missing variable: NAME"`. In process only.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `name` and `product` are NULL or NUL-terminated strings.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_remove_variable(
+    handle: *const VersionerHandle,
+    name: *const c_char,
+    product: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let name = unsafe { str_arg(name, "name") }?;
+        // SAFETY: the function's contract.
+        let product = unsafe { opt_str_arg(product, "product") }?;
+        Ok(backend
+            .local("versioner_remove_variable")?
+            .remove_variable(name, product)?)
+    })
+}
+
+/// Adds a deployment button to a recorded product. `button_json` is the body of `POST
+/// /deployment-buttons/`: `{"product": "api", "name": "Deploy", "url_template":
+/// "https://ci.example.com/deploy?version={vi_version}&region={region}", "environments":
+/// ["production"], "enabled": true}` (`enabled` defaults to true; the template must be an
+/// http or https URL; one button per environment per product). `*out_json`: `{"id",
+/// "product", "name", "url_template", "environments", "enabled", "created_at"}`. In process
+/// only.
+///
+/// Errors: `INVALID_INPUT` (another scheme or a malformed template, no environment, an
+/// environment another button has, an unknown key, a remote handle), `NOT_FOUND` (an unknown
+/// product), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `button_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_add_deployment_button(
+    handle: *const VersionerHandle,
+    button_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let request: ButtonRequest = unsafe { json_arg(button_json, "button_json") }?;
+        out.set_json(
+            &backend
+                .local("versioner_add_deployment_button")?
+                .add_deployment_button(&request)?,
+        )
+    })
+}
+
+/// The deployment buttons of `product` (every product's when NULL): an array of buttons as
+/// `versioner_add_deployment_button` gives them. In process only.
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `product` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_deployment_buttons(
+    handle: *const VersionerHandle,
+    product: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let product = unsafe { opt_str_arg(product, "product") }?;
+        out.set_json(
+            &backend
+                .local("versioner_deployment_buttons")?
+                .deployment_buttons(product)?,
+        )
+    })
+}
+
+/// Removes the deployment button `id`. In process only.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_remove_deployment_button(
+    handle: *const VersionerHandle,
+    id: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let id = unsafe { str_arg(id, "id") }?;
+        Ok(backend
+            .local("versioner_remove_deployment_button")?
+            .remove_deployment_button(id)?)
+    })
+}
+
+/// The enabled buttons of a recorded version, rendered for each of their environments: an
+/// array of `{"button_id", "name", "environment", "url", "error"}`. Values come from the
+/// organization's variables, overridden by the product's, then the system variables
+/// (`vi_version`, `vi_product_name`, `vi_environment_name`, `vi_sha`, ...), each URL-encoded
+/// (RFC 3986); a button naming a variable without a value has `"url": null` and `"error":
+/// "Missing variable: NAME"`. In process only.
+///
+/// Errors: `NOT_FOUND` (an unknown product or version), `INVALID_INPUT` (a remote handle),
+/// `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `product` and `version` are NULL or NUL-terminated strings; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_version_buttons(
+    handle: *const VersionerHandle,
+    product: *const c_char,
+    version: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let product = unsafe { str_arg(product, "product") }?;
+        // SAFETY: the function's contract.
+        let version = unsafe { str_arg(version, "version") }?;
+        out.set_json(
+            &backend
+                .local("versioner_version_buttons")?
+                .version_buttons(product, version)?,
+        )
+    })
+}
+
+// ----- notification configuration -----------------------------------------------------------
+
+/// Every notification channel, by name: an array of `{"id", "name", "channel_type"
+/// ("webhook", "slack_webhook", "email"), "config", "declared", "created_at",
+/// "delivered_through"}`. Secrets and passwords in `config` are masked (`"********"`), never
+/// returned. In process only.
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN` (the actor may not manage
+/// notifications), `STORAGE`.
+///
+/// # Safety
+/// `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_notification_channels(
+    handle: *const VersionerHandle,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        out.set_json(
+            &backend
+                .local("versioner_notification_channels")?
+                .notification_channels()?,
+        )
+    })
+}
+
+/// Adds a notification channel. `channel_json` is the body of `POST /notification-channels/`:
+/// `{"name": "ci", "channel_type": "webhook", "config": {"url": "https://…", "secret": "…"}}`
+/// (`slack_webhook`: `{"webhook_url"}`; `email`: `{"smtp_host", "smtp_port", "from", "to",
+/// "username", "password", "tls"}`). It is sent the events recorded from now on, once a
+/// preference subscribes it. `*out_json`: the channel, secrets masked. In process only.
+///
+/// Errors: `INVALID_INPUT` (a blank or taken name, an unknown channel type, a bad config
+/// naming the key, e.g. `config.url`; a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `channel_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_add_notification_channel(
+    handle: *const VersionerHandle,
+    channel_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let request: ChannelRequest = unsafe { json_arg(channel_json, "channel_json") }?;
+        out.set_json(
+            &backend
+                .local("versioner_add_notification_channel")?
+                .add_notification_channel(&request)?,
+        )
+    })
+}
+
+/// Removes the notification channel `channel` (its id or name) and its preferences; its
+/// history stays. In process only.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `channel` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_remove_notification_channel(
+    handle: *const VersionerHandle,
+    channel: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let channel = unsafe { str_arg(channel, "channel") }?;
+        backend
+            .local("versioner_remove_notification_channel")?
+            .remove_notification_channel(channel)?;
+        Ok(())
+    })
+}
+
+/// Every notification preference, oldest first: an array of `{"id", "channel_id",
+/// "event_type", "filters": {"environments", "products", "statuses"}, "created_at"}`. In
+/// process only.
+///
+/// Errors: `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `out_json` is NULL or points to writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_notification_preferences(
+    handle: *const VersionerHandle,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        out.set_json(
+            &backend
+                .local("versioner_notification_preferences")?
+                .notification_preferences()?,
+        )
+    })
+}
+
+/// Subscribes a channel to an event type. `preference_json` is the body of `POST
+/// /notification-preferences/`: `{"channel_id": "<id or name>", "event_type":
+/// "deployment.completed" (or "*"), "filters": {"environments": [...], "products": [...],
+/// "statuses": [...]}}` (`filters` optional; an empty list matches anything). `*out_json`:
+/// the preference. In process only.
+///
+/// Errors: `NOT_FOUND` (an unknown channel), `INVALID_INPUT` (an unknown event type or one the
+/// channel does not carry, an unknown key, a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `preference_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to
+/// writable storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_add_notification_preference(
+    handle: *const VersionerHandle,
+    preference_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let request: PreferenceRequest = unsafe { json_arg(preference_json, "preference_json") }?;
+        out.set_json(
+            &backend
+                .local("versioner_add_notification_preference")?
+                .add_notification_preference(&request)?,
+        )
+    })
+}
+
+/// Removes the notification preference `id`. In process only.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `id` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_remove_notification_preference(
+    handle: *const VersionerHandle,
+    id: *const c_char,
+) -> VersionerStatus {
+    guard(|| {
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let id = unsafe { str_arg(id, "id") }?;
+        backend
+            .local("versioner_remove_notification_preference")?
+            .remove_notification_preference(id)?;
+        Ok(())
+    })
+}
+
+/// The filters of `versioner_notification_history`: the query of `GET /notification-history/`
+/// as an object. Unknown keys are refused.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DeliveryFilters {
+    channel: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The notification history, newest first: an array of delivery attempts `{"id",
+/// "delivery_id" (the `X-Versioner-Delivery` header, the same on every attempt), "channel_id",
+/// "channel_name", "seq" (null for a test notification), "event_type", "attempt", "status"
+/// ("delivered", "retrying", "parked"), "response_code", "latency_ms", "error",
+/// "attempted_at"}`. `query_json` (NULL: the newest 100) is an object with any of `"channel"`
+/// (id or name), `"status"` and `"limit"` (1 to 1000). In process only.
+///
+/// Errors: `NOT_FOUND` (an unknown channel), `INVALID_INPUT` (an unknown key or status, a
+/// limit out of range, a remote handle), `STORAGE`.
+///
+/// # Safety
+/// `query_json` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_notification_history(
+    handle: *const VersionerHandle,
+    query_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        let filters: DeliveryFilters = if query_json.is_null() {
+            DeliveryFilters::default()
+        } else {
+            // SAFETY: the function's contract.
+            unsafe { json_arg(query_json, "query_json") }?
+        };
+        let mut filter = HistoryFilter::default();
+        filter.channel = filters.channel;
+        filter.status = filters
+            .status
+            .as_deref()
+            .map(DeliveryStatus::from_str)
+            .transpose()?;
+        filter.limit = filters.limit;
+        out.set_json(
+            &backend
+                .local("versioner_notification_history")?
+                .notification_history(&filter)?,
+        )
+    })
+}
+
+/// Sends a test notification to the channel `channel` (its id or name), once, and records the
+/// attempt: a webhook receives `X-Versioner-Event: test`. `*out_json`: the attempt as
+/// `versioner_notification_history` gives it; a failed send is not an error (its `"status"`
+/// is `"parked"` and `"error"` says why). In process only.
+///
+/// Errors: `NOT_FOUND`, `INVALID_INPUT` (a remote handle), `FORBIDDEN`, `STORAGE`.
+///
+/// # Safety
+/// `channel` is NULL or a NUL-terminated string; `out_json` is NULL or points to writable
+/// storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn versioner_send_test_notification(
+    handle: *const VersionerHandle,
+    channel: *const c_char,
+    out_json: *mut *mut c_char,
+) -> VersionerStatus {
+    guard(|| {
+        // SAFETY: the function's contract.
+        let out = unsafe { Out::new(out_json, "out_json") }?;
+        let backend = lookup(handle)?;
+        // SAFETY: the function's contract.
+        let channel = unsafe { str_arg(channel, "channel") }?;
+        out.set_json(
+            &backend
+                .local("versioner_send_test_notification")?
+                .send_test_notification(channel)?,
         )
     })
 }

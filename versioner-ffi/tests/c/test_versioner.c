@@ -13,12 +13,16 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "versioner.h"
 
@@ -1405,6 +1409,12 @@ static void test_remote(const char *url, const char *key) {
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_cursor(h, "hook", &seq));
     CHECK(seq == 0);
     EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_acknowledge(h, "hook", 0));
+    /* So are variables, buttons and the notification configuration (the server has routes). */
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_variables(h, NULL, &out));
+    CHECK(contains(versioner_last_error_message(), "in process only"));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_version_buttons(h, "remote-api", "1", &out));
+    EXPECT(VERSIONER_STATUS_INVALID_INPUT, versioner_notification_channels(h, &out));
+    CHECK(out == NULL);
   }
 
   /* Rules one by one, and their history, as in process. */
@@ -1845,6 +1855,284 @@ static void test_deliver_pending(void) {
   OK(versioner_close(h));
 }
 
+/* ----- variables, deployment buttons and notification configuration ----------------------- */
+
+static void test_variables_and_buttons(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  char id[64];
+  OK(versioner_open(NULL, &h));
+  OK(versioner_track_build(
+      h, "{\"product_name\":\"api\",\"version\":\"1.2.3\",\"status\":\"completed\"}", &out));
+  versioner_string_free(out);
+
+  /* Organization and product scopes: the product's value overrides. */
+  OK(versioner_set_variable(h, "{\"name\":\"my_var\",\"value\":\"org value\"}", &out));
+  CHECK(contains(out, "\"name\":\"my_var\"") && !contains(out, "\"product\""));
+  versioner_string_free(out);
+  OK(versioner_set_variable(
+      h, "{\"name\":\"my_var\",\"value\":\"a&b=c/d#e f?\",\"product\":\"api\"}", &out));
+  CHECK(contains(out, "\"product\":\"api\""));
+  versioner_string_free(out);
+  OK(versioner_variables(h, NULL, &out));
+  CHECK(contains(out, "\"value\":\"org value\"") && !contains(out, "a&b"));
+  versioner_string_free(out);
+  OK(versioner_variables(h, "api", &out));
+  CHECK(contains(out, "\"value\":\"a&b=c/d#e f?\""));
+  versioner_string_free(out);
+
+  /* Errors: nothing written. */
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_set_variable(h, "{\"name\":\"vi_version\",\"value\":\"x\"}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "reserved"));
+  CHECK(contains(versioner_last_error_json(), "\"code\":\"INVALID_INPUT\""));
+  CHECK(contains(versioner_last_error_json(), "\"loc\":[\"body\",\"name\"]"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_set_variable(h, "{\"name\":\"Bad-Name\",\"value\":\"x\"}", &out));
+  CHECK(contains(versioner_last_error_message(), "not a variable name"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_set_variable(h, "{\"name\":\"x\",\"value\":\"x\",\"colour\":1}", &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_set_variable(h, "{\"name\":\"x\",\"value\":\"x\",\"product\":\"nope\"}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8,
+         versioner_set_variable(h, "{\"name\":\"x\",\"value\":\"\xff\"}", &out));
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_set_variable(h, NULL, &out));
+  CHECK(contains(versioner_last_error_message(), "variable_json"));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_variables(h, "\xff", &out));
+  OK(versioner_variables(h, NULL, &out));
+  CHECK(contains(out, "\"name\":\"my_var\"") && !contains(out, "vi_version"));
+  CHECK(!contains(out, "Bad-Name"));
+  versioner_string_free(out);
+
+  /* Buttons. */
+  OK(versioner_add_deployment_button(
+      h,
+      "{\"product\":\"api\",\"name\":\"Deploy\",\"url_template\":"
+      "\"https://ci.example.com/deploy/{vi_product_name}?version={vi_version}&target={my_var}\","
+      "\"environments\":[\"production\"]}",
+      &out));
+  CHECK(contains(out, "\"enabled\":true"));
+  json_str(out, "id", id, sizeof id);
+  CHECK(id[0] != '\0');
+  versioner_string_free(out);
+  OK(versioner_version_buttons(h, "api", "1.2.3", &out));
+  CHECK(contains(out, "\"url\":\"https://ci.example.com/deploy/api?version=1.2.3"
+                      "&target=a%26b%3Dc%2Fd%23e%20f%3F\""));
+  CHECK(contains(out, "\"environment\":\"production\""));
+  CHECK(contains(out, "\"error\":null"));
+  versioner_string_free(out);
+  OK(versioner_deployment_buttons(h, "api", &out));
+  CHECK(contains(out, id));
+  versioner_string_free(out);
+
+  /* The product's value removed: the organization's is used; both removed: named. */
+  OK(versioner_remove_variable(h, "my_var", "api"));
+  OK(versioner_version_buttons(h, "api", "1.2.3", &out));
+  CHECK(contains(out, "target=org%20value"));
+  versioner_string_free(out);
+  OK(versioner_remove_variable(h, "my_var", NULL));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_remove_variable(h, "my_var", NULL));
+  OK(versioner_version_buttons(h, "api", "1.2.3", &out));
+  CHECK(contains(out, "\"url\":null"));
+  CHECK(contains(out, "\"error\":\"Missing variable: my_var\""));
+  versioner_string_free(out);
+
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_deployment_button(
+             h,
+             "{\"product\":\"api\",\"name\":\"FTP\",\"url_template\":\"ftp://x.example.com/\","
+             "\"environments\":[\"staging\"]}",
+             &out));
+  CHECK(contains(versioner_last_error_json(), "\"loc\":[\"body\",\"url_template\"]"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_deployment_button(
+             h,
+             "{\"product\":\"api\",\"name\":\"Again\",\"url_template\":\"https://x.example.com/\","
+             "\"environments\":[\"production\"]}",
+             &out));
+  CHECK(contains(versioner_last_error_message(), "one template per environment"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_version_buttons(h, "api", "9.9.9", &out));
+  OK(versioner_deployment_buttons(h, NULL, &out));
+  CHECK(!contains(out, "FTP") && !contains(out, "Again"));
+  versioner_string_free(out);
+  OK(versioner_remove_deployment_button(h, id));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_remove_deployment_button(h, id));
+  OK(versioner_deployment_buttons(h, NULL, &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  /* NULL arguments. */
+  const VersionerStatus NP = VERSIONER_STATUS_NULL_POINTER;
+  EXPECT(NP, versioner_variables(h, NULL, NULL));
+  EXPECT(NP, versioner_remove_variable(h, NULL, NULL));
+  EXPECT(NP, versioner_add_deployment_button(h, NULL, &out));
+  EXPECT(NP, versioner_add_deployment_button(h, "{}", NULL));
+  EXPECT(NP, versioner_deployment_buttons(h, NULL, NULL));
+  EXPECT(NP, versioner_remove_deployment_button(h, NULL));
+  EXPECT(NP, versioner_version_buttons(h, NULL, "1", &out));
+  EXPECT(NP, versioner_version_buttons(h, "api", NULL, &out));
+  EXPECT(NP, versioner_version_buttons(h, "api", "1", NULL));
+  EXPECT(NP, versioner_set_variable(NULL, "{}", &out));
+  OK(versioner_close(h));
+  EXPECT(VERSIONER_STATUS_INVALID_HANDLE, versioner_variables(h, NULL, &out));
+}
+
+/* A one-shot HTTP receiver: accepts `count` requests, keeps each one's head and body, and
+ * answers 200. */
+typedef struct {
+  int fd;
+  int count;
+  char got[2][4096];
+} Receiver;
+
+static void *receive(void *arg) {
+  Receiver *r = arg;
+  for (int i = 0; i < r->count; i++) {
+    int c = accept(r->fd, NULL, NULL);
+    if (c < 0) return NULL;
+    size_t n = 0;
+    char *buf = r->got[i];
+    for (;;) {
+      ssize_t k = read(c, buf + n, sizeof r->got[i] - 1 - n);
+      if (k <= 0) break;
+      n += (size_t)k;
+      buf[n] = '\0';
+      char *end = strstr(buf, "\r\n\r\n");
+      char *len = strstr(buf, "ength:"); /* Content-Length, in any case */
+      if (end != NULL && len != NULL &&
+          n >= (size_t)(end + 4 - buf) + (size_t)strtol(len + 6, NULL, 10))
+        break;
+    }
+    const char *reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    if (write(c, reply, strlen(reply)) < 0) perror("write");
+    close(c);
+  }
+  return NULL;
+}
+
+static void test_notification_configuration(void) {
+  VersionerHandle *h = NULL;
+  char *out = NULL;
+  char channel_id[64];
+  char pref_id[64];
+  char body[512];
+  OK(versioner_open(NULL, &h));
+
+  /* Errors first: nothing written. */
+  out = SENTINEL;
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_notification_channel(
+             h, "{\"name\":\"ci\",\"channel_type\":\"pigeon\",\"config\":{}}", &out));
+  CHECK(out == NULL);
+  CHECK(contains(versioner_last_error_message(), "pigeon"));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_notification_channel(
+             h, "{\"name\":\"ci\",\"channel_type\":\"webhook\",\"config\":{}}", &out));
+  CHECK(contains(versioner_last_error_json(), "\"loc\":[\"body\",\"config.url\"]"));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8,
+         versioner_add_notification_channel(h, "{\"name\":\"\xff\"}", &out));
+  EXPECT(VERSIONER_STATUS_NULL_POINTER, versioner_add_notification_channel(h, NULL, &out));
+  OK(versioner_notification_channels(h, &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  /* A receiver on an ephemeral port. */
+  Receiver r = {.fd = socket(AF_INET, SOCK_STREAM, 0), .count = 2};
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof addr;
+  CHECK(bind(r.fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(listen(r.fd, 4) == 0);
+  CHECK(getsockname(r.fd, (struct sockaddr *)&addr, &alen) == 0);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, receive, &r) == 0);
+
+  snprintf(body, sizeof body,
+           "{\"name\":\"ci\",\"channel_type\":\"webhook\",\"config\":"
+           "{\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":\"s3cret-value\"}}",
+           ntohs(addr.sin_port));
+  OK(versioner_add_notification_channel(h, body, &out));
+  CHECK(!contains(out, "s3cret-value"));
+  json_str(out, "id", channel_id, sizeof channel_id);
+  versioner_string_free(out);
+  OK(versioner_notification_channels(h, &out));
+  CHECK(contains(out, channel_id) && contains(out, "\"channel_type\":\"webhook\""));
+  CHECK(!contains(out, "s3cret-value"));
+  versioner_string_free(out);
+
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_add_notification_preference(
+             h, "{\"channel_id\":\"ci\",\"event_type\":\"deployment.exploded\"}", &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND,
+         versioner_add_notification_preference(
+             h, "{\"channel_id\":\"nope\",\"event_type\":\"build.completed\"}", &out));
+  OK(versioner_notification_preferences(h, &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+  OK(versioner_add_notification_preference(
+      h,
+      "{\"channel_id\":\"ci\",\"event_type\":\"build.completed\","
+      "\"filters\":{\"products\":[\"api\"]}}",
+      &out));
+  CHECK(contains(out, "\"products\":[\"api\"]"));
+  json_str(out, "id", pref_id, sizeof pref_id);
+  versioner_string_free(out);
+
+  OK(versioner_track_build(
+      h, "{\"product_name\":\"other\",\"version\":\"1.0.0\",\"status\":\"completed\"}", &out));
+  versioner_string_free(out);
+  OK(versioner_track_build(
+      h, "{\"product_name\":\"api\",\"version\":\"1.2.3\",\"status\":\"completed\"}", &out));
+  versioner_string_free(out);
+  OK(versioner_deliver_pending(h, &out));
+  CHECK(contains(out, "\"delivered\":1"));
+  versioner_string_free(out);
+  OK(versioner_send_test_notification(h, "ci", &out));
+  CHECK(contains(out, "\"event_type\":\"test\"") && contains(out, "\"status\":\"delivered\""));
+  versioner_string_free(out);
+  pthread_join(t, NULL);
+  close(r.fd);
+  CHECK(contains(r.got[0], "build.completed") && contains(r.got[0], "\"version\":\"1.2.3\""));
+  CHECK(contains(r.got[1], "test"));
+
+  OK(versioner_notification_history(h, "{\"channel\":\"ci\",\"status\":\"delivered\"}", &out));
+  CHECK(contains(out, "\"event_type\":\"build.completed\""));
+  CHECK(contains(out, "\"response_code\":200"));
+  versioner_string_free(out);
+  OK(versioner_notification_history(h, NULL, &out));
+  CHECK(contains(out, "\"channel_name\":\"ci\""));
+  versioner_string_free(out);
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_notification_history(h, "{\"status\":\"lost\"}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_notification_history(h, "{\"limit\":0}", &out));
+  EXPECT(VERSIONER_STATUS_INVALID_INPUT,
+         versioner_notification_history(h, "{\"colour\":1}", &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_notification_history(h, "{\"channel\":\"x\"}", &out));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_send_test_notification(h, "nope", &out));
+
+  OK(versioner_remove_notification_preference(h, pref_id));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_remove_notification_preference(h, pref_id));
+  OK(versioner_remove_notification_channel(h, "ci"));
+  EXPECT(VERSIONER_STATUS_NOT_FOUND, versioner_remove_notification_channel(h, "ci"));
+  OK(versioner_notification_channels(h, &out));
+  CHECK(strcmp(out, "[]") == 0);
+  versioner_string_free(out);
+
+  const VersionerStatus NP = VERSIONER_STATUS_NULL_POINTER;
+  EXPECT(NP, versioner_notification_channels(h, NULL));
+  EXPECT(NP, versioner_remove_notification_channel(h, NULL));
+  EXPECT(NP, versioner_notification_preferences(h, NULL));
+  EXPECT(NP, versioner_add_notification_preference(h, NULL, &out));
+  EXPECT(NP, versioner_remove_notification_preference(h, NULL));
+  EXPECT(NP, versioner_notification_history(h, NULL, NULL));
+  EXPECT(NP, versioner_send_test_notification(h, NULL, &out));
+  EXPECT(VERSIONER_STATUS_INVALID_UTF8, versioner_send_test_notification(h, "\xff", &out));
+  OK(versioner_close(h));
+}
+
 /* ----- deployment requests ------------------------------------------------------------------ */
 
 static const char *DR_POLICY =
@@ -2123,6 +2411,8 @@ int main(int argc, char **argv) {
   test_backup_and_restore();
   test_import_and_export();
   test_deliver_pending();
+  test_variables_and_buttons();
+  test_notification_configuration();
   test_queries();
   test_threads();
   test_wait_queue();

@@ -18,18 +18,24 @@ from ._records import (
     DecisionRecord,
     DeliveryReport,
     Deployment,
+    DeploymentButton,
     DeploymentRequest,
     DomainEvent,
     Drift,
     Environment,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
     Product,
     Progress,
     QueueEntry,
+    RenderedButton,
     ReplayChange,
     RequestTemplate,
     Rule,
     RuleStatusChange,
     StateMatrix,
+    Variable,
     Verdict,
     Version,
 )
@@ -998,6 +1004,154 @@ class Versioner(Tracker):
 
         Raises:
             InvalidInputError: a blank name, or ``seq`` below 0 or beyond the newest event.
+        """
+
+    # ----- variables and deployment buttons ------------------------------------------------
+
+    def set_variable(self, name: str, value: str, product: Optional[str] = None) -> Variable:
+        """Sets the variable ``name`` to ``value`` at the organization's scope, or
+        ``product``'s (which overrides the organization's). Names are lowercase letters,
+        digits and underscores; the ``vi_`` prefix is reserved for the system variables
+        (``vi_version``, ``vi_build_number``, ``vi_product_name``, ``vi_environment_name``,
+        ``vi_sha``, ...).
+
+        Raises:
+            InvalidInputError: a bad or reserved name (nothing is written).
+            NotFoundError: an unknown product.
+            AuthError: the actor may not manage variables.
+        """
+
+    def variables(self, product: Optional[str] = None) -> list[Variable]:
+        """The variables of a scope (the organization's when ``product`` is None), by name."""
+
+    def remove_variable(self, name: str, product: Optional[str] = None) -> None:
+        """Removes the variable ``name`` from a scope (the organization's when ``product``
+        is None). Buttons naming it then render with ``error`` ``Missing variable: NAME``.
+
+        Raises:
+            NotFoundError: no such variable in that scope.
+        """
+
+    def add_deployment_button(
+        self,
+        product: str,
+        name: str,
+        url_template: str,
+        environments: Sequence[str],
+        *,
+        enabled: bool = True,
+    ) -> DeploymentButton:
+        """Adds a deployment button to the recorded ``product``: ``url_template`` is an http
+        or https URL with ``{variable}`` placeholders, ``environments`` those it deploys to
+        (one button per environment per product).
+
+        Raises:
+            InvalidInputError: a scheme other than http(s), a malformed template, no
+                environment, or an environment another button of the product has.
+            NotFoundError: an unknown product.
+        """
+
+    def deployment_buttons(self, product: Optional[str] = None) -> list[DeploymentButton]:
+        """The deployment buttons of ``product`` (every product's when None)."""
+
+    def remove_deployment_button(self, id: str) -> None:
+        """Removes the deployment button ``id``.
+
+        Raises:
+            NotFoundError: no such button.
+        """
+
+    def version_buttons(self, product: str, version: Union[str, int]) -> list[RenderedButton]:
+        """The enabled buttons of a recorded version, rendered for each of their environments:
+        the organization's variables, overridden by the product's, then the system variables,
+        each value URL-encoded (RFC 3986). A button naming a variable without a value has no
+        ``url`` and its ``error`` says ``Missing variable: NAME``.
+
+        Raises:
+            NotFoundError: an unknown product or version.
+        """
+
+    # ----- notification configuration ------------------------------------------------------
+
+    def notification_channels(self) -> list[NotificationChannel]:
+        """Every notification channel, by name; secrets and passwords masked, never returned.
+
+        Raises:
+            AuthError: the actor may not manage notifications.
+        """
+
+    def add_notification_channel(
+        self, name: str, channel_type: str, config: Mapping[str, Any]
+    ) -> NotificationChannel:
+        """Adds a notification channel: ``channel_type`` ``webhook`` (``config``: ``url``,
+        optional ``secret``), ``slack_webhook`` (``webhook_url``) or ``email`` (``smtp_host``,
+        ``smtp_port``, ``from``, ``to``, ``username``, ``password``, ``tls``). It is sent the
+        events recorded from now on, once a preference subscribes it.
+
+        Raises:
+            InvalidInputError: a blank or taken name, an unknown channel type, a bad config
+                (``field`` names the key, e.g. ``config.url``).
+        """
+
+    def remove_notification_channel(self, channel: str) -> NotificationChannel:
+        """Removes a channel (by id or name) and its preferences (its history stays), and
+        returns it.
+
+        Raises:
+            NotFoundError: no such channel.
+        """
+
+    def notification_preferences(self) -> list[NotificationPreference]:
+        """Every notification preference, oldest first."""
+
+    def add_notification_preference(
+        self,
+        channel_id: str,
+        event_type: str,
+        *,
+        environments: Optional[Sequence[str]] = None,
+        products: Optional[Sequence[str]] = None,
+        statuses: Optional[Sequence[str]] = None,
+    ) -> NotificationPreference:
+        """Subscribes the channel ``channel_id`` (its id or name) to ``event_type``
+        (``deployment.completed``, ``build.completed``, ... or ``*``), only for the
+        ``environments``, ``products`` and ``statuses`` given.
+
+        Raises:
+            NotFoundError: an unknown channel.
+            InvalidInputError: an unknown event type, or one the channel does not carry.
+        """
+
+    def remove_notification_preference(self, id: str) -> NotificationPreference:
+        """Removes the preference ``id`` and returns it.
+
+        Raises:
+            NotFoundError: no such preference.
+        """
+
+    def notification_history(
+        self,
+        *,
+        channel: Optional[str] = None,
+        status: Optional[Literal["delivered", "retrying", "parked"]] = None,
+        limit: Optional[int] = None,
+    ) -> list[NotificationDelivery]:
+        """The notification history, newest first: every delivery attempt (status, response
+        code, latency, error), of one ``channel`` (id or name), with one ``status``, at most
+        ``limit`` (1 to 1000, default 100).
+
+        Raises:
+            NotFoundError: an unknown channel.
+            InvalidInputError: an unknown status, a limit out of range.
+        """
+
+    def send_test_notification(self, channel: str) -> NotificationDelivery:
+        """Sends a test notification to a channel (by id or name), once, and returns the
+        attempt as the history keeps it: a failed send is not an exception (see ``status``
+        and ``error``); a webhook receives ``X-Versioner-Event: test``.
+
+        Raises:
+            NotFoundError: no such channel.
         """
 
 
