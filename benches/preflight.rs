@@ -146,6 +146,34 @@ fn dry_run(c: &mut Criterion) {
     g.bench_function("evaluate_only", |b| {
         b.iter(|| assert!(policy::evaluate(&rules, &facts, chrono::Utc::now()).is_allowed()))
     });
+    // The evaluation per scenario (issue 20): all pass (above), one fails (the soak has not
+    // ended: the retry search runs), all fail (nothing soaked, no approvals, a deployment
+    // open, inside the freeze).
+    let mut one_fails = facts.clone();
+    let fresh = chrono::Utc::now() - chrono::Duration::minutes(5);
+    one_fails
+        .stints
+        .insert("e2".into(), Stint::new(Some(fresh), Some(fresh), None));
+    g.bench_function("evaluate_one_fails", |b| {
+        b.iter(|| assert!(!policy::evaluate(&rules, &one_fails, chrono::Utc::now()).is_allowed()))
+    });
+    let mut all_fail = Facts::new("p0", "bench", "e9");
+    all_fail.open_deployments.push(policy::OpenDeployment::new(
+        "d-1",
+        "p1",
+        "1",
+        versioner_core::Status::Started,
+        chrono::Utc::now(),
+    ));
+    let freeze = "2001-12-25T12:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    g.bench_function("evaluate_all_fail", |b| {
+        b.iter(|| {
+            let v = policy::evaluate(&rules, &all_fail, freeze);
+            assert_eq!(v.failures().count(), 5);
+        })
+    });
     let mut base = support::Baseline::open(&path, Synchronous::Full);
     g.bench_function("one_indexed_read", |b| b.iter(|| base.one_read()));
     g.finish();

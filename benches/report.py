@@ -159,6 +159,10 @@ r = ratio(ev / 5 if ev else None, one)
 rows.append(("3", "the evaluation alone (same rules and facts, no I/O), per rule", dur(ev / 5 if ev else None),
              f"one indexed read {dur(one)}", rx(r, 2) if r else "—",
              "≤ 0.5× one read", verdict(None if r is None else r <= 0.5)))
+ev1, evn = crit("check/evaluate_one_fails"), crit("check/evaluate_all_fail")
+rows.append(("3", "the evaluation alone, five rules: all pass / one fails (retry search) / all fail",
+             f"{dur(ev)} / {dur(ev1)} / {dur(evn)}", f"one indexed read {dur(one)}",
+             "—", "reported (no target)", "—"))
 
 # ----- 4. ingest ---------------------------------------------------------------------------
 for sync in ("full", "normal"):

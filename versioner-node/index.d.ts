@@ -1715,6 +1715,8 @@ export interface Facts {
    * covering this version going to this environment, oldest first.
    */
   deploymentRequests: Array<CoveringRequest>
+  /** For each environment a `max_skew` rule kept from falling behind: how far behind it was. */
+  skew: Record<string, SkewFacts>
 }
 
 /** What the server says about itself. */
@@ -2412,7 +2414,7 @@ export interface RuleStatusOptions {
 }
 
 /** The kind of a rule. */
-export type RuleType = 'concurrency' | 'schedule' | 'flow' | 'version_approval' | 'release_approval' | 'deployment_request_required'
+export type RuleType = 'concurrency' | 'schedule' | 'flow' | 'version_approval' | 'release_approval' | 'deployment_request_required' | 'max_skew'
 
 /**
  * One window of a schedule rule. Times are wall-clock times in the rule's `timezone`:
@@ -2453,6 +2455,18 @@ export interface Skew {
   behindSince?: Date
   /** Seconds from `behindSince` to the answer (0 when not behind). */
   secondsBehind: number
+}
+
+/** How far an environment ran behind the target environment when a preflight was decided. */
+export interface SkewFacts {
+  /** The version current in the environment behind. */
+  behindVersion?: string
+  /** The versions it lacked, oldest first. */
+  versions: Array<string>
+  /** When the lag began. */
+  behindSince?: Date
+  /** Whether the version deployed had already succeeded in the target environment. */
+  versionAlreadyAhead: boolean
 }
 
 /** The query of `skew`: `ahead` and `behind` required. */
@@ -2634,6 +2648,12 @@ export interface StoredRule {
   expiresAfter?: string
   /** Deployment Request required: slot approvals older than this no longer count (`3d`). */
   approvalTimeout?: string
+  /** Max skew: the environment that may not fall behind. */
+  behind?: string
+  /** Max skew: how many versions it may lack. */
+  maxVersions?: number
+  /** Max skew: how long it may lag (`14d`). */
+  maxAge?: string
   /** Its position in evaluation order. */
   position: number
   /** When it was created. */

@@ -176,6 +176,8 @@ pub enum RuleType {
     /// An approved Deployment Request must cover the deployment (also the type of the
     /// outcome each submitted Deployment Request covering a deployment adds to its verdict).
     DeploymentRequestRequired,
+    /// Another environment may not fall too many versions or too long behind this one.
+    MaxSkew,
 }
 
 /// The result of one rule.
@@ -658,6 +660,12 @@ pub struct StoredRule {
     pub expires_after: Option<String>,
     /// Deployment Request required: slot approvals older than this no longer count (`3d`).
     pub approval_timeout: Option<String>,
+    /// Max skew: the environment that may not fall behind.
+    pub behind: Option<String>,
+    /// Max skew: how many versions it may lack.
+    pub max_versions: Option<u32>,
+    /// Max skew: how long it may lag (`14d`).
+    pub max_age: Option<String>,
     /// Its position in evaluation order.
     pub position: i64,
     /// When it was created.
@@ -891,6 +899,24 @@ pub struct Facts {
     /// covering this version going to this environment, oldest first.
     #[serde(default)]
     pub deployment_requests: Vec<CoveringRequest>,
+    /// For each environment a `max_skew` rule kept from falling behind: how far behind it was.
+    #[serde(default)]
+    pub skew: HashMap<String, SkewFacts>,
+}
+
+/// How far an environment ran behind the target environment when a preflight was decided.
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkewFacts {
+    /// The version current in the environment behind.
+    pub behind_version: Option<String>,
+    /// The versions it lacked, oldest first.
+    pub versions: Vec<String>,
+    /// When the lag began.
+    pub behind_since: Option<DateTime<Utc>>,
+    /// Whether the version deployed had already succeeded in the target environment.
+    pub version_already_ahead: bool,
 }
 
 /// A deployment open in the target environment when a preflight was decided.

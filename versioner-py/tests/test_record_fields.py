@@ -226,10 +226,12 @@ def test_every_record_type_through_the_native_module(
          "approval_types": ["qa"], "environment": "staging"},
         {**scope, "name": "Two approvers", "type": "release_approval", "status": "report_only",
          "required": 2, "approver_roles": ["release_manager"], "expires_after": "7d"},
+        {**scope, "name": "Staging keeps up", "type": "max_skew", "status": "report_only",
+         "behind": "staging", "max_versions": 5, "max_age": "14d"},
     ]
     vr.apply_policy({"rules": rules[:4] + [{"name": "Old", "type": "concurrency"}]})
     report = vr.apply_policy({"rules": [rules[0], {**rules[1], "max": 6}, rules[2], rules[3],
-                                        rules[4]]})
+                                        rules[4], rules[5]]})
     vr.set_rule_status("One at a time", "disabled", actor="erin", reason="trial")
     vr.set_rule_status("One at a time", "report_only", actor="erin", reason="trial over")
     sha = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"

@@ -26,6 +26,41 @@ pub struct OpenDeployment {
     pub started_at: DateTime<Utc>,
 }
 
+impl OpenDeployment {
+    /// An open deployment from its parts, for embedders evaluating facts they gathered
+    /// themselves ([`crate::policy::evaluate`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use chrono::Utc;
+    /// use versioner_core::Status;
+    /// use versioner_core::policy::{Facts, OpenDeployment, Rule, evaluate};
+    /// let rule = Rule::from_json(&serde_json::json!(
+    ///     {"name": "One at a time", "type": "concurrency", "max": 1}))?;
+    /// let mut facts = Facts::new("api", "1.2.0", "production");
+    /// facts.open_deployments.push(OpenDeployment::new(
+    ///     "d-1", "api", "1.1.0", Status::Started, Utc::now()));
+    /// let verdict = evaluate(&[rule], &facts, Utc::now());
+    /// assert!(!verdict.is_allowed());
+    /// # Ok::<(), versioner_core::Error>(())
+    /// ```
+    pub fn new(
+        id: impl Into<String>,
+        product_name: impl Into<String>,
+        version: impl Into<String>,
+        status: Status,
+        started_at: DateTime<Utc>,
+    ) -> OpenDeployment {
+        OpenDeployment {
+            id: id.into(),
+            product_name: product_name.into(),
+            version: version.into(),
+            status,
+            started_at,
+        }
+    }
+}
+
 /// How a version fared in one environment.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -40,6 +75,22 @@ pub struct Stint {
     /// when, and which version.
     #[serde(with = "superseded")]
     pub superseded: Option<(DateTime<Utc>, String)>,
+}
+
+impl Stint {
+    /// A stint from its parts: the version's first and latest success in the environment,
+    /// and the first success of another version after the latest (when and which).
+    pub fn new(
+        first_success_at: Option<DateTime<Utc>>,
+        last_success_at: Option<DateTime<Utc>>,
+        superseded: Option<(DateTime<Utc>, String)>,
+    ) -> Stint {
+        Stint {
+            first_success_at,
+            last_success_at,
+            superseded,
+        }
+    }
 }
 
 /// Everything the engine reads; the engine itself does no I/O.

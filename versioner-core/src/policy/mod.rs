@@ -85,6 +85,10 @@ fn joint_retry_after(
     facts: &Facts,
     outcomes: &[RuleOutcome],
 ) -> Option<DateTime<Utc>> {
+    // Nothing blocks (the common case): no search, and no copy of the outcomes.
+    if !outcomes.iter().any(RuleOutcome::blocks) {
+        return None;
+    }
     let mut current: Vec<RuleOutcome> = outcomes.to_vec();
     let mut last: Option<DateTime<Utc>> = None;
     for _ in 0..RETRY_SEARCH_STEPS {

@@ -73,6 +73,7 @@ __all__ = [
     "StateCell",
     "StateMatrix",
     "Step",
+    "SkewFacts",
     "Stint",
     "Transition",
     "Verdict",
@@ -100,6 +101,7 @@ if TYPE_CHECKING:
         "version_approval",
         "release_approval",
         "deployment_request_required",
+        "max_skew",
     ]
     #: An environment's type.
     _EnvironmentType = Literal["dev", "test", "staging", "production", "other"]
@@ -541,7 +543,7 @@ _RULE_COMMON = (
     "environment_types",
 )
 _RULE_BOOKKEEPING = ("position", "created_at", "updated_at")
-_RULE_DURATIONS = ("soak", "stale_after", "expires_after", "approval_timeout")
+_RULE_DURATIONS = ("soak", "stale_after", "expires_after", "approval_timeout", "max_age")
 #: Each kind's own fields (``parameters``), as the core's rule kinds read them.
 _RULE_PARAMETERS: Dict[str, Tuple[str, ...]] = {
     "concurrency": ("max", "per", "stale_after"),
@@ -550,6 +552,7 @@ _RULE_PARAMETERS: Dict[str, Tuple[str, ...]] = {
     "version_approval": ("approval_types", "environment"),
     "release_approval": ("required", "approver_roles", "expires_after"),
     "deployment_request_required": ("approval_types", "approval_timeout"),
+    "max_skew": ("behind", "max_versions", "max_age"),
 }
 
 
@@ -792,6 +795,21 @@ class Stint(_Record):
 
 
 @dataclass(frozen=True)
+class SkewFacts(_Record):
+    """How far an environment ran behind the target environment when a preflight was
+    decided (a ``max_skew`` rule's facts): the version it ran, the versions it lacked (oldest
+    first), when the lag began, and whether the version deployed had already succeeded in
+    the target environment."""
+
+    behind_version: Optional[str]
+    versions: List[str]
+    behind_since: Optional[datetime]
+    version_already_ahead: bool = field(repr=False)
+
+    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"behind_since": _time}
+
+
+@dataclass(frozen=True)
 class Slot(_Record):
     """An approval slot of a Deployment Request: one person whose role may grant
     ``approval_type`` fills it. An ``optional`` slot advises and never blocks."""
@@ -843,12 +861,15 @@ class Facts(_Record):
     approvals: List[Approval] = field(repr=False, default_factory=list)
     #: The submitted, unfinished Deployment Requests covering the deployment, oldest first.
     deployment_requests: List[CoveringRequest] = field(repr=False, default_factory=list)
+    #: For each environment a ``max_skew`` rule kept from falling behind: how far behind it was.
+    skew: Dict[str, SkewFacts] = field(repr=False, default_factory=dict)
 
     _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
         "open_deployments": _list_of(OpenDeployment),
         "stints": _dict_of(Stint),
         "approvals": _list_of(Approval),
         "deployment_requests": _list_of(CoveringRequest),
+        "skew": _dict_of(SkewFacts),
     }
 
 
