@@ -58,7 +58,9 @@ fi
 
 echo "==> schemathesis run $URL/openapi.json"
 cd "$WORK"
-"$OLDPWD/$VENV/bin/schemathesis" run "$URL/openapi.json" \
+# scripts/schemathesis_hooks.py: how to send the JSON Lines body of POST /import.
+PYTHONPATH="$OLDPWD/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks \
+  "$OLDPWD/$VENV/bin/schemathesis" run "$URL/openapi.json" \
   -H "Authorization: Bearer $KEY" \
   --seed 1 \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
