@@ -160,7 +160,7 @@ fn dry_run(c: &mut Criterion) {
     let mut all_fail = Facts::new("p0", "bench", "e9");
     all_fail.open_deployments.push(policy::OpenDeployment::new(
         "d-1",
-        "p1",
+        "p0",
         "1",
         versioner_core::Status::Started,
         chrono::Utc::now(),
