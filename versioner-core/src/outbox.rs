@@ -252,16 +252,79 @@ pub fn chain_hash(
     subject: Option<&str>,
     payload: &Value,
 ) -> String {
-    let content = serde_json::json!({
-        "previous": previous,
-        "seq": seq,
-        "event_type": event_type.as_str(),
-        "occurred_at": occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "actor": actor,
-        "subject": subject,
-        "payload": canonical(payload),
-    });
-    crate::access::sha256_hex(canonical(&content).to_string().as_bytes())
+    use sha2::Digest;
+    use std::io::Write as _;
+    // The canonical JSON of {actor, event_type, occurred_at, payload, previous, seq,
+    // subject} (keys sorted, compact), streamed into the hasher: no copy of the payload.
+    let mut h = HashWriter(sha2::Sha256::new());
+    let occurred = occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let written = (|| -> std::io::Result<()> {
+        let w = &mut h;
+        w.write_all(b"{\"actor\":")?;
+        serde_json::to_writer(&mut *w, &actor)?;
+        w.write_all(b",\"event_type\":")?;
+        serde_json::to_writer(&mut *w, event_type.as_str())?;
+        w.write_all(b",\"occurred_at\":")?;
+        serde_json::to_writer(&mut *w, &occurred)?;
+        w.write_all(b",\"payload\":")?;
+        write_canonical(w, payload)?;
+        w.write_all(b",\"previous\":")?;
+        serde_json::to_writer(&mut *w, &previous)?;
+        w.write_all(b",\"seq\":")?;
+        serde_json::to_writer(&mut *w, &seq)?;
+        w.write_all(b",\"subject\":")?;
+        serde_json::to_writer(&mut *w, &subject)?;
+        w.write_all(b"}")
+    })();
+    // INVARIANT: the hasher's writer never fails, nor does serializing JSON values.
+    debug_assert!(written.is_ok());
+    h.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Feeds what is written into a SHA-256 hasher.
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `v` as compact JSON with every object's keys sorted (what [`canonical`] then
+/// `to_string` gives), without building a copy.
+fn write_canonical(w: &mut impl std::io::Write, v: &Value) -> std::io::Result<()> {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            w.write_all(b"{")?;
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *w, k)?;
+                w.write_all(b":")?;
+                write_canonical(w, &m[k])?;
+            }
+            w.write_all(b"}")
+        }
+        Value::Array(a) => {
+            w.write_all(b"[")?;
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",")?;
+                }
+                write_canonical(w, item)?;
+            }
+            w.write_all(b"]")
+        }
+        other => serde_json::to_writer(&mut *w, other).map_err(std::io::Error::from),
+    }
 }
 
 /// A JSON value with every object's keys sorted, whatever map type serde_json was built with.
@@ -367,6 +430,74 @@ pub const MAX_EVENTS_PER_READ: u32 = 1000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The chain hash as first written (a `json!` value, copied into canonical form, then
+    /// hashed): the streamed one must give the same hash for anything, or old chains would
+    /// no longer verify.
+    fn reference_hash(
+        previous: Option<&str>,
+        seq: i64,
+        event_type: EventType,
+        occurred_at: DateTime<Utc>,
+        actor: Option<&str>,
+        subject: Option<&str>,
+        payload: &Value,
+    ) -> String {
+        let content = serde_json::json!({
+            "previous": previous,
+            "seq": seq,
+            "event_type": event_type.as_str(),
+            "occurred_at": occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "actor": actor,
+            "subject": subject,
+            "payload": canonical(payload),
+        });
+        crate::access::sha256_hex(canonical(&content).to_string().as_bytes())
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::json!(f)),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[\"\\\\\u{0}-\u{1f}é😀]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,8}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_streamed_chain_hash_is_the_reference_hash(
+            payload in json_value(),
+            previous in proptest::option::of("[0-9a-f]{64}"),
+            seq in any_seq(),
+            actor in proptest::option::of("\\PC{0,10}"),
+            subject in proptest::option::of("\\PC{0,10}"),
+            micros in 0i64..4_000_000_000_000_000,
+        ) {
+            let at = DateTime::from_timestamp_micros(micros).unwrap_or_default();
+            let t = EventType::DeploymentStarted;
+            proptest::prop_assert_eq!(
+                chain_hash(previous.as_deref(), seq, t, at, actor.as_deref(), subject.as_deref(), &payload),
+                reference_hash(previous.as_deref(), seq, t, at, actor.as_deref(), subject.as_deref(), &payload)
+            );
+        }
+    }
+
+    fn any_seq() -> impl proptest::strategy::Strategy<Value = i64> {
+        proptest::prelude::any::<i64>()
+    }
 
     #[test]
     fn names_round_trip_and_follow_the_reference() {
