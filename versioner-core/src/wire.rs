@@ -755,24 +755,9 @@ pub fn dora_query(filter: &Value) -> Result<crate::insights::DoraQuery> {
         match key {
             "since" | "until" => {}
             "product" | "product_name" => set_once(&mut product, key, text(key, value)?)?,
-            "environment" | "environment_name" | "environments" => match value {
-                Value::Array(items) => {
-                    for item in items {
-                        q.environments.extend(text(key, item)?);
-                    }
-                }
-                other => {
-                    if let Some(names) = text(key, other)? {
-                        q.environments.extend(
-                            names
-                                .split(',')
-                                .map(str::trim)
-                                .filter(|n| !n.is_empty())
-                                .map(str::to_string),
-                        );
-                    }
-                }
-            },
+            "environment" | "environment_name" | "environments" => {
+                name_list(key, value, &mut q.environments)?;
+            }
             "frequency" => {
                 if let Some(f) = text(key, value)? {
                     q.frequency = f.parse()?;
