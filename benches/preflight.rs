@@ -91,6 +91,32 @@ fn growth(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("dora_all", n), |b| {
             b.iter(|| assert!(vr.dora(&all).unwrap().deployment_frequency.count > 0))
         });
+        // The same from the whole ledger (what the rollups replace): the baseline.
+        assert_eq!(vr.dora(&all).unwrap(), vr.dora_from_ledger(&all).unwrap());
+        g.bench_function(BenchmarkId::new("dora_all_ledger", n), |b| {
+            b.iter(|| {
+                assert!(
+                    vr.dora_from_ledger(&all)
+                        .unwrap()
+                        .deployment_frequency
+                        .count
+                        > 0
+                )
+            })
+        });
+        // Every product in the last environment (the usual production scope: no version's
+        // first success is there, so each version's per-environment entries are read).
+        let mut last = year.clone();
+        last.environments = vec![format!("e{}", support::ENVIRONMENTS - 1)];
+        g.bench_function(BenchmarkId::new("dora_last_env", n), |b| {
+            b.iter(|| assert!(vr.dora(&last).unwrap().change_failures.failed > 0))
+        });
+        // With its weekly series (each week boundary cuts a day, read from the deployments).
+        let mut weekly = all.clone();
+        weekly.by = Some(versioner_core::insights::SeriesInterval::Week);
+        g.bench_function(BenchmarkId::new("dora_all_weekly", n), |b| {
+            b.iter(|| assert!(vr.dora(&weekly).unwrap().series.is_some()))
+        });
         let mut one = year;
         one.product = Some("p0".into());
         one.environments = vec!["e9".into()];

@@ -38,6 +38,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::status::Status;
 
+pub mod rollup;
+
 /// What the deployment frequency figure that is banded counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -658,44 +660,76 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    /// The figures over `[since, until)`.
+    /// What the deployments finished in `[since, until)` add up to.
+    fn tally(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Tally {
+        let start = self.rows.partition_point(|d| d.completed_at < since);
+        let end = self.rows.partition_point(|d| d.completed_at < until);
+        let mut t = Tally::default();
+        for i in start..end {
+            let d = self.rows[i];
+            t.finished += 1;
+            if d.status == Status::Completed {
+                t.successes += 1;
+                t.days.insert(d.completed_at.date_naive());
+            }
+            if let Some(secs) = self.lead_seconds[i] {
+                t.leads.push(secs);
+            }
+            if self.failure[i] {
+                t.failed += 1;
+                if self.rolled_back[i] {
+                    t.rolled_back += 1;
+                }
+                match self.restored_at[i] {
+                    Some(r) => t.restores.push(seconds(r - d.completed_at)),
+                    None => t.unrestored += 1,
+                }
+            }
+        }
+        t
+    }
+}
+
+/// What one range's figures are made of, from either the ledger or the rollups.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Successful deployments.
+    pub(crate) successes: u64,
+    /// The UTC days with a successful deployment.
+    pub(crate) days: std::collections::BTreeSet<chrono::NaiveDate>,
+    /// Failures (failed, plus rolled back when rollbacks count).
+    pub(crate) failed: u64,
+    /// Of those, rolled-back successes.
+    pub(crate) rolled_back: u64,
+    /// Finished deployments (completed + failed).
+    pub(crate) finished: u64,
+    /// Lead times, in seconds, of the versions first successfully deployed in the range.
+    pub(crate) leads: Vec<f64>,
+    /// Times to restore, in seconds, of the failures restored.
+    pub(crate) restores: Vec<f64>,
+    /// Failures never restored.
+    pub(crate) unrestored: u64,
+}
+
+impl Tally {
+    /// The figures of `[since, until)`.
     fn figures(
-        &self,
+        self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         thresholds: &BandThresholds,
         frequency: FrequencyDefinition,
     ) -> DoraFigures {
-        let start = self.rows.partition_point(|d| d.completed_at < since);
-        let end = self.rows.partition_point(|d| d.completed_at < until);
-        let mut successes = 0u64;
-        let mut days = std::collections::BTreeSet::new();
-        let mut failed = 0u64;
-        let mut rolled_back = 0u64;
-        let mut leads = Vec::new();
-        let mut restores = Vec::new();
-        let mut unrestored = 0u64;
-        for i in start..end {
-            let d = self.rows[i];
-            if d.status == Status::Completed {
-                successes += 1;
-                days.insert(d.completed_at.date_naive());
-            }
-            if let Some(secs) = self.lead_seconds[i] {
-                leads.push(secs);
-            }
-            if self.failure[i] {
-                failed += 1;
-                if self.rolled_back[i] {
-                    rolled_back += 1;
-                }
-                match self.restored_at[i] {
-                    Some(t) => restores.push(seconds(t - d.completed_at)),
-                    None => unrestored += 1,
-                }
-            }
-        }
-        let finished = (end - start) as u64;
+        let Tally {
+            successes,
+            days,
+            failed,
+            rolled_back,
+            finished,
+            leads,
+            restores,
+            unrestored,
+        } = self;
         let range_days = seconds(until - since) / DAY;
         let per_day = successes as f64 / range_days;
         let deployment_days = days.len() as u64;
@@ -742,6 +776,19 @@ impl<'a> Ledger<'a> {
     }
 }
 
+/// Where a report's tallies come from: the ledger itself, or the rollups kept as deployments
+/// finish ([`rollup::Rollup`]).
+pub(crate) trait TallySource {
+    /// What the deployments finished in `[since, until)` add up to.
+    fn tally(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Tally;
+}
+
+impl TallySource for Ledger<'_> {
+    fn tally(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Tally {
+        Ledger::tally(self, since, until)
+    }
+}
+
 fn seconds(d: Duration) -> f64 {
     match d.num_microseconds() {
         Some(us) => us as f64 / 1e6,
@@ -780,25 +827,61 @@ fn durations_raw(mut values: Vec<f64>) -> (Option<f64>, Option<f64>, u64) {
 }
 
 /// The four keys of `deployments` (the scope's finished deployments, any order) for `query`,
-/// with `environments` the names of the environments in scope.
+/// with `environments` the names of the environments in scope, read from the whole ledger
+/// (every definition; linear in the scope's history).
 pub(crate) fn report(
     deployments: &[FinishedDeployment],
     query: &DoraQuery,
     environments: Vec<String>,
 ) -> DoraReport {
-    let ledger = Ledger::new(deployments, query.rollbacks);
+    report_from(
+        &Ledger::new(deployments, query.rollbacks),
+        query,
+        environments,
+    )
+}
+
+/// The series boundaries of `query` (every bucket's start after `since`), in order.
+pub(crate) fn boundaries(query: &DoraQuery) -> Vec<DateTime<Utc>> {
+    let mut out = Vec::new();
+    if let Some(SeriesInterval::Week) = query.by {
+        let mut start = query.since + Duration::days(7);
+        while start < query.until {
+            out.push(start);
+            start += Duration::days(7);
+        }
+    }
+    out
+}
+
+/// The four keys for `query` from `source`.
+pub(crate) fn report_from(
+    source: &dyn TallySource,
+    query: &DoraQuery,
+    environments: Vec<String>,
+) -> DoraReport {
     let definitions = DoraDefinitions::of(query);
     let thresholds = &definitions.bands;
-    let figures = ledger.figures(query.since, query.until, thresholds, query.frequency);
-    let series = query.by.map(|SeriesInterval::Week| {
-        let mut out = Vec::new();
-        let mut start = query.since;
-        while start < query.until {
-            let end = (start + Duration::days(7)).min(query.until);
-            out.push(ledger.figures(start, end, thresholds, query.frequency));
-            start = end;
-        }
-        out
+    let figures = source.tally(query.since, query.until).figures(
+        query.since,
+        query.until,
+        thresholds,
+        query.frequency,
+    );
+    let series = query.by.map(|_| {
+        let mut starts = vec![query.since];
+        starts.extend(boundaries(query));
+        let mut ends = starts[1..].to_vec();
+        ends.push(query.until);
+        starts
+            .into_iter()
+            .zip(ends)
+            .map(|(a, b)| {
+                source
+                    .tally(a, b)
+                    .figures(a, b, thresholds, query.frequency)
+            })
+            .collect()
     });
     DoraReport {
         product: query.product.clone(),

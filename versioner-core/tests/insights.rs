@@ -50,8 +50,15 @@ fn week() -> DoraQuery {
     DoraQuery::new(t("2026-11-02T00:00:00Z"), t("2026-11-09T00:00:00Z"))
 }
 
+/// The report from the rollups, checked against the one from the whole ledger.
 fn dora(vr: &Versioner, q: &DoraQuery) -> DoraReport {
-    vr.dora(q).unwrap()
+    let report = vr.dora(q).unwrap();
+    assert_eq!(
+        report,
+        vr.dora_from_ledger(q).unwrap(),
+        "rollups and ledger disagree"
+    );
+    report
 }
 
 const HOUR: f64 = 3600.0;
@@ -432,4 +439,168 @@ fn a_commit_time_in_the_future_or_malformed_is_refused_and_nothing_written() {
     assert_eq!(err.field(), Some("scm_committed_at"));
     assert!(err.to_string().contains("RFC 3339"), "{err}");
     assert!(vr.products().unwrap().is_empty());
+}
+
+mod rollups {
+    //! The rollups kept as deployments finish give the ledger's figures for any history and
+    //! any query (default definitions): histories arrive out of order, share finish times,
+    //! get builds and commit times after their deployments; queries start and end mid-day.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One event of a random history: a deployment (product, version, environment, status,
+    /// finish minute), a build of a version (start minute), or a commit time for a version.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Deploy(u8, u8, u8, u8, u32),
+        Build(u8, u8, u32),
+        Commit(u8, u8, u32),
+    }
+
+    /// Minutes after 2026-11-01T00:00Z, in a 20-day window; a coarse grid so times collide.
+    fn at(minute: u32) -> String {
+        (t("2026-11-01T00:00:00Z") + chrono::Duration::minutes(i64::from(minute)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let minute = (0u32..20 * 24).prop_map(|m| m * 60);
+        prop_oneof![
+            6 => (0u8..2, 0u8..5, 0u8..3, 0u8..6, minute.clone())
+                .prop_map(|(p, v, e, s, m)| Step::Deploy(p, v, e, s, m)),
+            1 => (0u8..2, 0u8..5, minute.clone()).prop_map(|(p, v, m)| Step::Build(p, v, m)),
+            1 => (0u8..2, 0u8..5, minute).prop_map(|(p, v, m)| Step::Commit(p, v, m)),
+        ]
+    }
+
+    fn apply(vr: &Versioner, s: &Step) {
+        match *s {
+            Step::Deploy(p, v, e, status, m) => {
+                // Mostly successes, some failures, an abort now and then.
+                let status = [
+                    "completed",
+                    "completed",
+                    "completed",
+                    "failed",
+                    "failed",
+                    "aborted",
+                ][usize::from(status)];
+                let mut ev = DeploymentEvent::new(
+                    format!("p{p}"),
+                    format!("{v}.0"),
+                    format!("e{e}"),
+                    status,
+                );
+                ev.completed_at = Some(at(m));
+                vr.track_deployment(&ev).unwrap();
+            }
+            Step::Build(p, v, m) => {
+                let mut ev = BuildEvent::new(format!("p{p}"), format!("{v}.0"), "completed");
+                ev.started_at = Some(at(m));
+                ev.completed_at = Some(at(m + 10));
+                vr.track_build(&ev).unwrap();
+            }
+            Step::Commit(p, v, m) => {
+                let mut ev = BuildEvent::new(format!("p{p}"), format!("{v}.0"), "completed");
+                ev.scm_committed_at = Some(at(m));
+                vr.track_build(&ev).unwrap();
+            }
+        }
+    }
+
+    fn query() -> impl Strategy<Value = DoraQuery> {
+        (
+            0u32..20 * 24 * 4,
+            1u32..20 * 24 * 4,
+            proptest::collection::btree_set(0u8..3, 1..=3),
+            proptest::option::of(0u8..2),
+            any::<bool>(),
+        )
+            .prop_map(|(start, len, envs, product, weekly)| {
+                // Quarter hours: ranges start and end mid-day and on midnights.
+                let since =
+                    t("2026-11-01T00:00:00Z") + chrono::Duration::minutes(i64::from(start) * 15);
+                let until = since + chrono::Duration::minutes(i64::from(len) * 15);
+                let mut q = DoraQuery::new(since, until);
+                q.environments = envs.into_iter().map(|e| format!("e{e}")).collect();
+                q.product = product.map(|p| format!("p{p}"));
+                if weekly {
+                    q.by = Some(SeriesInterval::Week);
+                }
+                q
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_rollups_give_the_ledgers_figures(
+            steps in proptest::collection::vec(step(), 1..60),
+            queries in proptest::collection::vec(query(), 1..6),
+        ) {
+            let (vr, _clock) = store();
+            for s in &steps {
+                apply(&vr, s);
+            }
+            for q in &queries {
+                // A query naming a product or an environment never seen is NOT_FOUND both ways.
+                match (vr.dora(q), vr.dora_from_ledger(q)) {
+                    (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "query {:?}", q),
+                    (Err(a), Err(b)) => prop_assert_eq!(a.code(), b.code()),
+                    (a, b) => prop_assert!(false, "{:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+                }
+            }
+        }
+    }
+}
+
+/// Migration 14 fills the rollups from the history already recorded: a store migrated from
+/// schema 13 answers as the ledger does, and keeps its rollups up to date afterwards.
+#[test]
+fn the_rollups_migration_fills_them_from_existing_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = common::new_location(dir.path());
+    let clock = ManualClock::new(t("2026-12-01T00:00:00Z"));
+    let vr = common::open(&location).with_clock(Arc::new(clock.clone()));
+    replay(&vr, &clock, WEEK);
+    replay(&vr, &clock, ROLLBACK);
+    let mut q = week();
+    q.environments = vec!["production".into(), "prod".into(), "staging".into()];
+    q.by = Some(SeriesInterval::Week);
+    let before = dora(&vr, &q);
+    drop(vr);
+    // Back to schema 13: without the rollup tables.
+    const DROP: &str = "DROP TABLE dora_days; DROP TABLE dora_versions; DROP TABLE dora_failures;";
+    if let Some(path) = location.strip_prefix("sqlite:") {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(DROP).unwrap();
+        conn.pragma_update(None, "user_version", 13).unwrap();
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(schema) = location.strip_prefix("postgres:") {
+        let url = common::database_url().unwrap();
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "SET search_path TO {schema}; {DROP} DELETE FROM versioner_schema WHERE version = 14;"
+        ))
+        .unwrap();
+    }
+    let vr = common::open(&location).with_clock(Arc::new(clock.clone()));
+    assert_eq!(dora(&vr, &q), before);
+    // Maintained from there on.
+    replay(
+        &vr,
+        &clock,
+        r#"
+{"clock":"2026-12-01T00:00:00Z"}
+{"product_name":"api","version":"6.0.0","environment_name":"production","status":"completed","completed_at":"2026-11-08T06:00:00Z"}
+"#,
+    );
+    let after = dora(&vr, &q);
+    assert_eq!(
+        after.deployment_frequency.count,
+        before.deployment_frequency.count + 1
+    );
 }

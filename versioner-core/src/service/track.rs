@@ -611,6 +611,11 @@ pub(super) fn record_deployment(
             d
         }
     };
+    // INVARIANT: a deployment finishes once (a finished one is never reopened), so it is added
+    // to the four keys' rollups exactly once, here.
+    if matches!(deployment.status, Status::Completed | Status::Failed) {
+        tx.roll_up_finish(&deployment)?;
+    }
     tx.append_deployment_event(
         deployment.key,
         ev.status,

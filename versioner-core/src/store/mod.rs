@@ -394,6 +394,47 @@ pub trait Tx: sealed::Sealed {
         product_key: Option<i64>,
         environment_key: i64,
     ) -> Result<Vec<crate::insights::FinishedDeployment>>;
+    /// Adds a deployment that just finished (`completed` or `failed`, with its finish time)
+    /// to the four keys' rollups (see [`crate::insights::rollup`]); called once per
+    /// deployment, in the transaction that finishes it.
+    fn roll_up_finish(&mut self, deployment: &Deployment) -> Result<()>;
+    /// Successes and failures of a product (or every product) in an environment per UTC day
+    /// of `[from, to)`, by day.
+    fn dora_days(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::insights::rollup::DayCount>>;
+    /// The finish time and status of each deployment of a product (or every product) to an
+    /// environment finished (`completed` or `failed`) in `[from, to)`.
+    fn finished_between(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, Status)>>;
+    /// The versions of a product (or every product) whose first success in the environments
+    /// of `scope` finished in `[since, until)`: that instant and where the version's lead time
+    /// starts.
+    fn dora_firsts(
+        &mut self,
+        product_key: Option<i64>,
+        scope: &[i64],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>>;
+    /// The failed deployments of a product (or every product) to an environment finished in
+    /// `[since, until)`: when, and when the next success restored them.
+    fn dora_failures(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>>;
     /// Every (product, environment) pair that has had a deployment.
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>>;
     /// The last successful deployment of a product to an environment completed at or before

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use super::schema::{PG_MIGRATIONS as MIGRATIONS, PG_SCHEMA_VERSION};
 use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
-    PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
+    LEAD_START, PRINCIPAL_SELECT, PRODUCT_COLS, REFRESH_LEAD_START, SESSION_SELECT, VERSION_SELECT,
 };
 use super::{
     Attempt, CatalogEntry, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx,
@@ -335,6 +335,14 @@ struct PgTx<'a, 'b> {
     /// Whether this is a write transaction (versions are then read `FOR UPDATE`).
     for_update: bool,
 }
+
+/// Marks restored at `$3` the failures of product `$1` in environment `$2` that finished
+/// before the success (`$3`, key `$4`) and are not restored, or were restored by a success
+/// finishing after it: it is their next success now. Both cases are ranges of the index on
+/// (product, environment, restored_at), so the failures restored long ago are not read.
+const RESTORE_FAILURES: &str = "UPDATE dora_failures SET restored_at = $3 \
+    WHERE product_id = $1 AND environment_id = $2 AND (restored_at IS NULL OR restored_at > $3) \
+    AND (completed_at, deployment_id) < ($3, $4)";
 
 type P<'a> = &'a (dyn ToSql + Sync);
 
@@ -740,6 +748,7 @@ impl Tx for PgTx<'_, '_> {
              build_url = $6, built_by = $7, scm_committed_at = $8 WHERE id = $1",
             &[&v.key, &v.scm_sha, &v.scm_branch, &v.scm_repository, &v.build_number, &v.build_url, &v.built_by, &v.scm_committed_at],
         )?;
+        self.exec(REFRESH_LEAD_START, &[&v.key])?;
         Ok(())
     }
 
@@ -771,14 +780,16 @@ impl Tx for PgTx<'_, '_> {
 
     fn insert_build(&mut self, b: &Build) -> Result<i64> {
         let (fields, meta) = (to_value(&b.fields)?, to_value(&b.extra_metadata)?);
-        self.insert_id(
+        let key = self.insert_id(
             "INSERT INTO builds(uid, version_id, status, is_open, built_by, started_at, completed_at, created_at, \
              updated_at, fields, extra_metadata) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id",
             &[
                 &b.id, &b.version_key, &b.status.as_str(), &b.status.is_open(), &b.fields.built_by,
                 &b.started_at, &b.completed_at, &b.created_at, &b.updated_at, &fields, &meta,
             ],
-        )
+        )?;
+        self.exec(REFRESH_LEAD_START, &[&b.version_key])?;
+        Ok(key)
     }
 
     fn update_build(&mut self, b: &Build) -> Result<()> {
@@ -791,6 +802,7 @@ impl Tx for PgTx<'_, '_> {
                 &b.completed_at, &b.updated_at, &fields, &meta,
             ],
         )?;
+        self.exec(REFRESH_LEAD_START, &[&b.version_key])?;
         Ok(())
     }
 
@@ -1065,6 +1077,176 @@ impl Tx for PgTx<'_, '_> {
             ),
             &[&f.product, &f.environment, &f.version, &status, &f.since, &f.until, &limit, &preflight],
             deployment_row,
+        )
+    }
+
+    fn roll_up_finish(&mut self, d: &Deployment) -> Result<()> {
+        let Some(at) = d.completed_at else {
+            return Ok(());
+        };
+        let success = match d.status {
+            Status::Completed => true,
+            Status::Failed => false,
+            _ => return Ok(()),
+        };
+        let (s, f) = (i64::from(success), i64::from(!success));
+        self.exec(
+            "INSERT INTO dora_days(environment_id, day, product_id, successes, failures) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT(environment_id, day, product_id) DO UPDATE SET \
+             successes = dora_days.successes + excluded.successes, failures = dora_days.failures + excluded.failures",
+            &[&d.environment_key, &at.date_naive(), &d.product_key, &s, &f],
+        )?;
+        if !success {
+            // Restored by the next success of its product there (one recorded earlier with a
+            // later finish time, when history arrives out of order).
+            self.exec(
+                "INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at) \
+                 SELECT $1, $2, $3, $4, (SELECT MIN(completed_at) FROM deployments WHERE product_id = $2 \
+                 AND environment_id = $3 AND status = 'completed' AND (completed_at, id) > ($4, $1))",
+                &[&d.key, &d.product_key, &d.environment_key, &at],
+            )?;
+            return Ok(());
+        }
+        // It restores the earlier failures of its product there whose restoring success, if
+        // any, finished after it (history can arrive out of order).
+        self.exec(
+            RESTORE_FAILURES,
+            &[&d.product_key, &d.environment_key, &at, &d.key],
+        )?;
+        // The version's first success in this environment; the row is locked before it is
+        // merged, as another environment's deployment may finish the same version meanwhile.
+        let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let entry = format!("{}={at_text}", d.environment_key);
+        let inserted = self.exec(
+            &format!(
+                "INSERT INTO dora_versions(version_id, product_id, firsts, first_at, first_env, last_first_at, \
+                 lead_start_at) SELECT v.id, v.product_id, $2, $3, $4, $3, {LEAD_START} FROM versions v WHERE v.id = $1 \
+                 ON CONFLICT (version_id) DO NOTHING"
+            ),
+            &[&d.version_key, &entry, &at, &d.environment_key],
+        )?;
+        if inserted > 0 {
+            return Ok(());
+        }
+        let firsts: Option<String> = self.one(
+            "SELECT firsts FROM dora_versions WHERE version_id = $1 FOR UPDATE",
+            &[&d.version_key],
+            |r| get(r, 0),
+        )?;
+        let Some(summary) = crate::insights::rollup::merge_first(
+            firsts.as_deref().unwrap_or(""),
+            d.environment_key,
+            &at_text,
+        ) else {
+            return Ok(());
+        };
+        let instant = |t: &str| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| Error::internal(format!("cannot decode a stored instant: {e}")))
+        };
+        self.exec(
+            "UPDATE dora_versions SET firsts = $2, first_at = $3, first_env = $4, last_first_at = $5 \
+             WHERE version_id = $1",
+            &[
+                &d.version_key,
+                &summary.firsts,
+                &instant(&summary.first_at)?,
+                &summary.first_env,
+                &instant(&summary.last_at)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn dora_days(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::insights::rollup::DayCount>> {
+        self.all(
+            "SELECT day, SUM(successes)::BIGINT, SUM(failures)::BIGINT FROM dora_days \
+             WHERE environment_id = $1 AND day >= $2 AND day < $3 AND ($4::BIGINT IS NULL OR product_id = $4) \
+             GROUP BY day",
+            &[&environment_key, &from, &to, &product_key],
+            |r| {
+                Ok(crate::insights::rollup::DayCount {
+                    day: get(r, 0)?,
+                    successes: get::<i64>(r, 1)?.max(0) as u64,
+                    failures: get::<i64>(r, 2)?.max(0) as u64,
+                })
+            },
+        )
+    }
+
+    fn finished_between(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, Status)>> {
+        self.all(
+            "SELECT completed_at, status FROM deployments WHERE environment_id = $1 \
+             AND status IN ('completed', 'failed') AND completed_at >= $2 AND completed_at < $3 \
+             AND ($4::BIGINT IS NULL OR product_id = $4)",
+            &[&environment_key, &from, &to, &product_key],
+            |r| Ok((get(r, 0)?, parse(r, 1)?)),
+        )
+    }
+
+    fn dora_firsts(
+        &mut self,
+        product_key: Option<i64>,
+        scope: &[i64],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+        let sql = if product_key.is_some() {
+            "SELECT first_at, first_env, firsts, lead_start_at FROM dora_versions \
+             WHERE product_id = $3 AND last_first_at >= $1 AND first_at < $2"
+        } else {
+            "SELECT first_at, first_env, firsts, lead_start_at FROM dora_versions \
+             WHERE last_first_at >= $1 AND first_at < $2 AND $3::BIGINT IS NULL"
+        };
+        let rows = self.all(sql, &[&since, &until, &product_key], |r| {
+            let first_env: i64 = get(r, 1)?;
+            let first: Option<DateTime<Utc>> = if scope.contains(&first_env) {
+                Some(get(r, 0)?)
+            } else {
+                let firsts: &str = get(r, 2)?;
+                crate::insights::rollup::first_in_scope(firsts, scope)
+                    .map(|t| {
+                        DateTime::parse_from_rfc3339(t)
+                            .map(|t| t.with_timezone(&Utc))
+                            .map_err(|e| {
+                                Error::internal(format!("cannot decode a stored instant: {e}"))
+                            })
+                    })
+                    .transpose()?
+            };
+            Ok(match first {
+                Some(f) if f >= since && f < until => Some((f, get(r, 3)?)),
+                _ => None,
+            })
+        })?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    fn dora_failures(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>> {
+        self.all(
+            "SELECT completed_at, restored_at FROM dora_failures WHERE environment_id = $1 \
+             AND completed_at >= $2 AND completed_at < $3 AND ($4::BIGINT IS NULL OR product_id = $4)",
+            &[&environment_key, &since, &until, &product_key],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
         )
     }
 

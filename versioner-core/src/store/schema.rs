@@ -6,7 +6,7 @@
 //! newer library and is refused.
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -345,11 +345,67 @@ CREATE TABLE imported_lines(
   imported_at TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 14: the four keys' rollups, kept up to date as deployments finish so a DORA query reads
+    // aggregates instead of the ledger: finished deployments per environment, UTC day and
+    // product; per version, its first success in each environment (`firsts`: `ENV=INSTANT`
+    // entries joined by `;`, ENV the environment's key) and where its lead time starts; and
+    // each failure with when it was restored (the next success of its product there). Filled
+    // from the existing history here.
+    r#"
+CREATE TABLE dora_days(
+  environment_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  product_id INTEGER NOT NULL,
+  successes INTEGER NOT NULL,
+  failures INTEGER NOT NULL,
+  PRIMARY KEY(environment_id, day, product_id)
+) WITHOUT ROWID;
+CREATE TABLE dora_versions(
+  version_id INTEGER PRIMARY KEY,
+  product_id INTEGER NOT NULL,
+  first_at TEXT NOT NULL,
+  first_env INTEGER NOT NULL,
+  last_first_at TEXT NOT NULL,
+  firsts TEXT NOT NULL,
+  lead_start_at TEXT NOT NULL
+);
+CREATE INDEX dora_versions_by_last ON dora_versions(last_first_at);
+CREATE INDEX dora_versions_by_product ON dora_versions(product_id, last_first_at);
+CREATE TABLE dora_failures(
+  deployment_id INTEGER PRIMARY KEY,
+  product_id INTEGER NOT NULL,
+  environment_id INTEGER NOT NULL,
+  completed_at TEXT NOT NULL,
+  restored_at TEXT
+);
+CREATE INDEX dora_failures_by_time ON dora_failures(environment_id, completed_at);
+CREATE INDEX dora_failures_by_restore ON dora_failures(product_id, environment_id, restored_at);
+INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
+SELECT environment_id, substr(completed_at, 1, 10), product_id,
+       SUM(status = 'completed'), SUM(status = 'failed')
+FROM deployments WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+GROUP BY 1, 2, 3;
+INSERT INTO dora_versions(version_id, product_id, first_at, first_env, last_first_at, firsts, lead_start_at)
+SELECT f.version_id, v.product_id, MIN(f.first_at),
+       CAST(substr(MIN(f.first_at || '|' || f.environment_id), 29) AS INTEGER),
+       MAX(f.first_at), group_concat(f.environment_id || '=' || f.first_at, ';'),
+       COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), v.created_at)
+FROM (SELECT version_id, environment_id, MIN(completed_at) AS first_at FROM deployments
+      WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY version_id, environment_id) f
+JOIN versions v ON v.id = f.version_id
+GROUP BY f.version_id;
+INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at)
+SELECT d.id, d.product_id, d.environment_id, d.completed_at,
+       (SELECT MIN(s.completed_at) FROM deployments s WHERE s.product_id = d.product_id
+        AND s.environment_id = d.environment_id AND s.status = 'completed'
+        AND (s.completed_at > d.completed_at OR (s.completed_at = d.completed_at AND s.id > d.id)))
+FROM deployments d WHERE d.status = 'failed' AND d.completed_at IS NOT NULL;
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.
 #[cfg(feature = "postgres")]
-pub const PG_SCHEMA_VERSION: i64 = 13;
+pub const PG_SCHEMA_VERSION: i64 = 14;
 
 /// PostgreSQL migrations; entry `i` takes the schema from version `i` to `i + 1`.
 #[cfg(feature = "postgres")]
@@ -662,5 +718,58 @@ CREATE TABLE imported_lines(
   record_id BIGINT NOT NULL,
   imported_at TIMESTAMPTZ NOT NULL
 );
+"#,
+    // 14: the four keys' rollups (as SQLite's migration 14; `firsts` holds instants in the
+    // stored text form, `2026-11-30T12:00:00.000000Z`, so entries compare as text).
+    r#"
+CREATE TABLE dora_days(
+  environment_id BIGINT NOT NULL,
+  day DATE NOT NULL,
+  product_id BIGINT NOT NULL,
+  successes BIGINT NOT NULL,
+  failures BIGINT NOT NULL,
+  PRIMARY KEY(environment_id, day, product_id)
+);
+CREATE TABLE dora_versions(
+  version_id BIGINT PRIMARY KEY,
+  product_id BIGINT NOT NULL,
+  first_at TIMESTAMPTZ NOT NULL,
+  first_env BIGINT NOT NULL,
+  last_first_at TIMESTAMPTZ NOT NULL,
+  firsts TEXT NOT NULL,
+  lead_start_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX dora_versions_by_last ON dora_versions(last_first_at);
+CREATE INDEX dora_versions_by_product ON dora_versions(product_id, last_first_at);
+CREATE TABLE dora_failures(
+  deployment_id BIGINT PRIMARY KEY,
+  product_id BIGINT NOT NULL,
+  environment_id BIGINT NOT NULL,
+  completed_at TIMESTAMPTZ NOT NULL,
+  restored_at TIMESTAMPTZ
+);
+CREATE INDEX dora_failures_by_time ON dora_failures(environment_id, completed_at);
+CREATE INDEX dora_failures_by_restore ON dora_failures(product_id, environment_id, restored_at);
+INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
+SELECT environment_id, (completed_at AT TIME ZONE 'UTC')::date, product_id,
+       COUNT(*) FILTER (WHERE status = 'completed'), COUNT(*) FILTER (WHERE status = 'failed')
+FROM deployments WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+GROUP BY 1, 2, 3;
+INSERT INTO dora_versions(version_id, product_id, first_at, first_env, last_first_at, firsts, lead_start_at)
+SELECT f.version_id, v.product_id, MIN(f.first_at),
+       (array_agg(f.environment_id ORDER BY f.first_at, f.environment_id))[1],
+       MAX(f.first_at),
+       string_agg(f.environment_id::text || '=' || to_char(f.first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ';'),
+       COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), v.created_at)
+FROM (SELECT version_id, environment_id, MIN(completed_at) AS first_at FROM deployments
+      WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY version_id, environment_id) f
+JOIN versions v ON v.id = f.version_id
+GROUP BY f.version_id, v.product_id, v.scm_committed_at, v.id, v.created_at;
+INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at)
+SELECT d.id, d.product_id, d.environment_id, d.completed_at,
+       (SELECT MIN(s.completed_at) FROM deployments s WHERE s.product_id = d.product_id
+        AND s.environment_id = d.environment_id AND s.status = 'completed'
+        AND (s.completed_at > d.completed_at OR (s.completed_at = d.completed_at AND s.id > d.id)))
+FROM deployments d WHERE d.status = 'failed' AND d.completed_at IS NOT NULL;
 "#,
 ];

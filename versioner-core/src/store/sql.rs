@@ -38,3 +38,23 @@ pub(super) const DECISION_SELECT: &str = "SELECT id, uid, recorded_at, product, 
 pub(super) const SESSION_SELECT: &str = "SELECT k.id, k.name, p.role, k.prefix, k.created_at, \
     k.last_used_at, k.revoked_at, p.name, s.created_at, s.expires_at FROM sessions s \
     JOIN api_keys k ON k.id = s.key_id JOIN principals p ON p.name = k.principal";
+
+/// Where a version's lead time starts (see [`crate::insights`]), over a `versions` row `v`.
+macro_rules! lead_start {
+    () => {
+        "COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), \
+         v.created_at)"
+    };
+}
+
+/// Where a version's lead time starts, over a `versions` row `v` (for the four keys' rollups).
+pub(super) const LEAD_START: &str = lead_start!();
+
+/// Recomputes where the lead time of version `$1` starts in its rollup row, if it has one,
+/// after its commit time or one of its builds changed (its one placeholder, `$1`, binds as
+/// the first in SQLite too).
+pub(super) const REFRESH_LEAD_START: &str = concat!(
+    "UPDATE dora_versions SET lead_start_at = (SELECT ",
+    lead_start!(),
+    " FROM versions v WHERE v.id = dora_versions.version_id) WHERE version_id = $1"
+);

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
 use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
-    PRINCIPAL_SELECT, PRODUCT_COLS, SESSION_SELECT, VERSION_SELECT,
+    LEAD_START, PRINCIPAL_SELECT, PRODUCT_COLS, REFRESH_LEAD_START, SESSION_SELECT, VERSION_SELECT,
 };
 use super::{
     Attempt, CatalogEntry, HistoryFilter, LockScope, RuleStatusChange, Store, StoredRule, Tx,
@@ -416,6 +416,14 @@ struct SqliteTx<'a> {
     conn: &'a Connection,
     rules: &'a Mutex<RulesCache>,
 }
+
+/// Marks restored at `?3` the failures of product `?1` in environment `?2` that finished
+/// before the success (`?3`, key `?4`) and are not restored, or were restored by a success
+/// finishing after it: it is their next success now. Both cases are ranges of the index on
+/// (product, environment, restored_at), so the failures restored long ago are not read.
+const RESTORE_FAILURES: &str = "UPDATE dora_failures SET restored_at = ?3 \
+    WHERE product_id = ?1 AND environment_id = ?2 AND (restored_at IS NULL OR restored_at > ?3) \
+    AND (completed_at < ?3 OR (completed_at = ?3 AND deployment_id < ?4))";
 
 /// Times are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 fn ts(t: DateTime<Utc>) -> String {
@@ -927,6 +935,7 @@ impl Tx for SqliteTx<'_> {
                 v.scm_committed_at.map(ts)
             ],
         )?;
+        self.exec(REFRESH_LEAD_START, [v.key])?;
         Ok(())
     }
 
@@ -972,7 +981,9 @@ impl Tx for SqliteTx<'_> {
                 to_json(&b.extra_metadata)?
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let key = self.conn.last_insert_rowid();
+        self.exec(REFRESH_LEAD_START, [b.version_key])?;
+        Ok(key)
     }
 
     fn update_build(&mut self, b: &Build) -> Result<()> {
@@ -991,6 +1002,7 @@ impl Tx for SqliteTx<'_> {
                 to_json(&b.extra_metadata)?
             ],
         )?;
+        self.exec(REFRESH_LEAD_START, [b.version_key])?;
         Ok(())
     }
 
@@ -1306,6 +1318,194 @@ impl Tx for SqliteTx<'_> {
         sql.push_str(" ORDER BY d.deployed_at DESC, d.id DESC LIMIT ?");
         args.push(Sql::Integer(i64::from(f.limit)));
         self.all(&sql, rusqlite::params_from_iter(args), deployment_row)
+    }
+
+    fn roll_up_finish(&mut self, d: &Deployment) -> Result<()> {
+        let Some(completed_at) = d.completed_at else {
+            return Ok(());
+        };
+        let success = match d.status {
+            Status::Completed => true,
+            Status::Failed => false,
+            _ => return Ok(()),
+        };
+        let at = ts(completed_at);
+        self.exec(
+            "INSERT INTO dora_days(environment_id, day, product_id, successes, failures) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT(environment_id, day, product_id) DO UPDATE SET \
+             successes = successes + excluded.successes, failures = failures + excluded.failures",
+            params![
+                d.environment_key,
+                &at[..10],
+                d.product_key,
+                i64::from(success),
+                i64::from(!success)
+            ],
+        )?;
+        if !success {
+            // Restored by the next success of its product there (one recorded earlier with a
+            // later finish time, when history arrives out of order).
+            let restored: Option<String> = self
+                .one(
+                    "SELECT MIN(completed_at) FROM deployments WHERE product_id = ?1 AND environment_id = ?2 \
+                     AND status = 'completed' AND (completed_at > ?3 OR (completed_at = ?3 AND id > ?4))",
+                    params![d.product_key, d.environment_key, at, d.key],
+                    |r| r.get(0),
+                )?
+                .flatten();
+            self.exec(
+                "INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.key, d.product_key, d.environment_key, at, restored],
+            )?;
+            return Ok(());
+        }
+        // It restores the earlier failures of its product there whose restoring success, if
+        // any, finished after it (history can arrive out of order).
+        self.exec(
+            RESTORE_FAILURES,
+            params![d.product_key, d.environment_key, at, d.key],
+        )?;
+        // The version's first success in this environment.
+        let firsts: Option<String> = self.one(
+            "SELECT firsts FROM dora_versions WHERE version_id = ?1",
+            [d.version_key],
+            |r| r.get(0),
+        )?;
+        let Some(summary) = crate::insights::rollup::merge_first(
+            firsts.as_deref().unwrap_or(""),
+            d.environment_key,
+            &at,
+        ) else {
+            return Ok(());
+        };
+        if firsts.is_some() {
+            self.exec(
+                "UPDATE dora_versions SET firsts = ?2, first_at = ?3, first_env = ?4, last_first_at = ?5 \
+                 WHERE version_id = ?1",
+                params![
+                    d.version_key,
+                    summary.firsts,
+                    summary.first_at,
+                    summary.first_env,
+                    summary.last_at
+                ],
+            )?;
+        } else {
+            self.exec(
+                &format!(
+                    "INSERT INTO dora_versions(version_id, product_id, firsts, first_at, first_env, last_first_at, \
+                     lead_start_at) SELECT v.id, v.product_id, ?2, ?3, ?4, ?5, {LEAD_START} FROM versions v WHERE v.id = ?1"
+                ),
+                params![
+                    d.version_key,
+                    summary.firsts,
+                    summary.first_at,
+                    summary.first_env,
+                    summary.last_at
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn dora_days(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::insights::rollup::DayCount>> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.all(
+            "SELECT day, SUM(successes), SUM(failures) FROM dora_days \
+             WHERE environment_id = ?1 AND day >= ?2 AND day < ?3 AND (?4 IS NULL OR product_id = ?4) \
+             GROUP BY day",
+            params![environment_key, from, to, product_key],
+            |r| {
+                Ok(crate::insights::rollup::DayCount {
+                    day: r
+                        .get_ref(0)?
+                        .as_str()?
+                        .parse()
+                        .map_err(|e| conversion(0, e))?,
+                    successes: r.get::<_, i64>(1)?.max(0) as u64,
+                    failures: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            },
+        )
+    }
+
+    fn finished_between(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, Status)>> {
+        self.all(
+            "SELECT completed_at, status FROM deployments WHERE environment_id = ?1 \
+             AND status IN ('completed', 'failed') AND completed_at >= ?2 AND completed_at < ?3 \
+             AND (?4 IS NULL OR product_id = ?4)",
+            params![environment_key, ts(from), ts(to), product_key],
+            |r| Ok((dt(r, 0)?, status(r, 1)?)),
+        )
+    }
+
+    fn dora_firsts(
+        &mut self,
+        product_key: Option<i64>,
+        scope: &[i64],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+        let (since, until) = (ts(since), ts(until));
+        let sql = if product_key.is_some() {
+            "SELECT first_at, first_env, firsts, lead_start_at FROM dora_versions \
+             WHERE product_id = ?3 AND last_first_at >= ?1 AND first_at < ?2"
+        } else {
+            "SELECT first_at, first_env, firsts, lead_start_at FROM dora_versions \
+             WHERE last_first_at >= ?1 AND first_at < ?2 AND ?3 IS NULL"
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![since, until, product_key])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            // The earliest success anywhere is in scope most of the time: then `firsts` is
+            // not read.
+            let first_env: i64 = r.get(1)?;
+            let first = if scope.contains(&first_env) {
+                r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?
+            } else {
+                match crate::insights::rollup::first_in_scope(
+                    r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
+                    scope,
+                ) {
+                    Some(at) => at,
+                    None => continue,
+                }
+            };
+            if first < since.as_str() || first >= until.as_str() {
+                continue;
+            }
+            out.push((parse_instant(first, 0)?, dt(r, 3)?));
+        }
+        Ok(out)
+    }
+
+    fn dora_failures(
+        &mut self,
+        product_key: Option<i64>,
+        environment_key: i64,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>> {
+        self.all(
+            "SELECT completed_at, restored_at FROM dora_failures WHERE environment_id = ?1 \
+             AND completed_at >= ?2 AND completed_at < ?3 AND (?4 IS NULL OR product_id = ?4)",
+            params![environment_key, ts(since), ts(until), product_key],
+            |r| Ok((dt(r, 0)?, opt_dt(r, 1)?)),
+        )
     }
 
     fn finished_deployments(
