@@ -56,6 +56,11 @@ use crate::status::Status;
 use crate::wire::instant;
 use crate::wire::json::{self as strict, JsonError};
 
+/// From this many lines on, an import does not keep the four keys' rollups per deployment:
+/// it refills them from the ledger once, at its end, in the same transaction (see
+/// [`crate::insights::rollup`]).
+pub const REFILL_ROLLUPS_FROM_LINES: usize = 10_000;
+
 /// The media type of a history file (`POST /import`, `GET /export`): JSON Lines.
 pub const CONTENT_TYPE: &str = "application/x-ndjson";
 

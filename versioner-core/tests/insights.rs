@@ -604,3 +604,56 @@ fn the_rollups_migration_fills_them_from_existing_history() {
         before.deployment_frequency.count + 1
     );
 }
+
+/// An import of [`REFILL_ROLLUPS_FROM_LINES`] lines or more refills the rollups once at its end
+/// instead of keeping them per deployment: the figures are the ledger's all the same, and live
+/// deployments keep them up to date afterwards.
+///
+/// [`REFILL_ROLLUPS_FROM_LINES`]: versioner_core::import::REFILL_ROLLUPS_FROM_LINES
+#[test]
+fn a_large_import_refills_the_rollups_at_its_end() {
+    use std::fmt::Write as _;
+    let (vr, clock) = store();
+    let mut file = String::new();
+    for i in 0..versioner_core::import::REFILL_ROLLUPS_FROM_LINES {
+        // Three products, three environments, a version every nine lines; one in seven
+        // fails; times step back now and then so the file is not in time order.
+        let minutes = (i * 3 + (i % 5) * 2) as i64;
+        let at = t("2026-11-01T00:00:00Z") + chrono::Duration::minutes(minutes);
+        let status = if i % 7 == 3 { "failed" } else { "completed" };
+        writeln!(
+            file,
+            r#"{{"kind":"deployment","product_name":"p{}","version":"{}.0","environment_name":"e{}","status":"{status}","completed_at":"{}"}}"#,
+            i % 3,
+            i / 9,
+            (i / 3) % 3,
+            at.to_rfc3339()
+        )
+        .unwrap();
+    }
+    let report = vr
+        .import_events(&file, versioner_core::import::ImportMode::Apply)
+        .unwrap();
+    assert_eq!(
+        report.deployments as usize,
+        versioner_core::import::REFILL_ROLLUPS_FROM_LINES
+    );
+    let mut q = DoraQuery::new(t("2026-11-03T05:00:00Z"), t("2026-11-30T17:00:00Z"));
+    q.environments = vec!["e1".into(), "e2".into()];
+    q.by = Some(SeriesInterval::Week);
+    let before = dora(&vr, &q);
+    assert!(before.change_failures.failed > 0 && before.lead_time.count > 0);
+    q.product = Some("p1".into());
+    let p1 = dora(&vr, &q);
+    replay(
+        &vr,
+        &clock,
+        r#"{"product_name":"p1","version":"9999.0","environment_name":"e2","status":"completed","completed_at":"2026-11-30T16:00:00Z"}"#,
+    );
+    let after = dora(&vr, &q);
+    assert_eq!(
+        after.deployment_frequency.count,
+        p1.deployment_frequency.count + 1
+    );
+    assert_eq!(after.lead_time.count, p1.lead_time.count + 1);
+}

@@ -3,7 +3,8 @@
 //! every deployment of the ledger.
 //!
 //! What the stores keep:
-//! - per environment, UTC day and product: successful and failed deployments;
+//! - per environment, product and UTC day, and per environment and day for every product
+//!   together: successful and failed deployments;
 //! - per version: its first success in each environment (`firsts`, see [`merge_first`]), the
 //!   earliest of them with its environment, and where its lead time starts;
 //! - per failure: when it was restored (the next success of its product in its environment).

@@ -76,6 +76,9 @@ impl Versioner {
                 ..ImportReport::default()
             };
             let mut seen = std::collections::HashSet::new();
+            // A large import refills the four keys' rollups once at its end: cheaper than
+            // their upkeep per deployment (measured: a million events, 75 s against 52 s).
+            let roll_up = file.lines().len() < crate::import::REFILL_ROLLUPS_FROM_LINES;
             for line in file.lines() {
                 if !seen.insert(line.key.as_str()) || tx.imported_line(&line.key)? {
                     report.skipped += 1;
@@ -85,6 +88,7 @@ impl Versioner {
                 let how = |started_at| Recording::Imported {
                     started_at,
                     first: line.first,
+                    roll_up,
                 };
                 let (kind, key) = match &line.record {
                     ImportRecord::Build(ev, payload) => {
@@ -107,6 +111,9 @@ impl Versioner {
                     }
                 };
                 tx.mark_imported(kind, key, &line.key, now)?;
+            }
+            if !roll_up && report.deployments > 0 {
+                tx.refill_rollups()?;
             }
             if dry_run {
                 *rolled_back.borrow_mut() = Some(report);

@@ -168,12 +168,23 @@ pub(super) enum Recording {
         started_at: Option<DateTime<Utc>>,
         /// The line's earliest claimed time: when a version it creates first appeared.
         first: DateTime<Utc>,
+        /// Whether the four keys' rollups are kept per deployment (a large import refills them
+        /// once at its end instead).
+        roll_up: bool,
     },
 }
 
 impl Recording {
     fn is_live(self) -> bool {
         matches!(self, Recording::Live)
+    }
+
+    /// Whether a deployment finishing now is added to the four keys' rollups here.
+    fn rolls_up(self) -> bool {
+        match self {
+            Recording::Live => true,
+            Recording::Imported { roll_up, .. } => roll_up,
+        }
     }
 
     /// When a version first seen now was created.
@@ -612,8 +623,8 @@ pub(super) fn record_deployment(
         }
     };
     // INVARIANT: a deployment finishes once (a finished one is never reopened), so it is added
-    // to the four keys' rollups exactly once, here.
-    if matches!(deployment.status, Status::Completed | Status::Failed) {
+    // to the four keys' rollups exactly once: here, or by the refill ending a large import.
+    if how.rolls_up() && matches!(deployment.status, Status::Completed | Status::Failed) {
         tx.roll_up_finish(&deployment)?;
     }
     tx.append_deployment_event(

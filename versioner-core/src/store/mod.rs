@@ -398,6 +398,9 @@ pub trait Tx: sealed::Sealed {
     /// to the four keys' rollups (see [`crate::insights::rollup`]); called once per
     /// deployment, in the transaction that finishes it.
     fn roll_up_finish(&mut self, deployment: &Deployment) -> Result<()>;
+    /// Recomputes the four keys' rollups from the ledger (after an import that did not keep
+    /// them per deployment).
+    fn refill_rollups(&mut self) -> Result<()>;
     /// Successes and failures of a product (or every product) in an environment per UTC day
     /// of `[from, to)`, by day.
     fn dora_days(

@@ -337,12 +337,18 @@ struct PgTx<'a, 'b> {
 }
 
 /// Marks restored at `$3` the failures of product `$1` in environment `$2` that finished
-/// before the success (`$3`, key `$4`) and are not restored, or were restored by a success
-/// finishing after it: it is their next success now. Both cases are ranges of the index on
-/// (product, environment, restored_at), so the failures restored long ago are not read.
-const RESTORE_FAILURES: &str = "UPDATE dora_failures SET restored_at = $3 \
-    WHERE product_id = $1 AND environment_id = $2 AND (restored_at IS NULL OR restored_at > $3) \
-    AND (completed_at, deployment_id) < ($3, $4)";
+/// before the success (`$3`, key `$4`) and are not restored (the first statement), or were
+/// restored by a success finishing after it (the second; history can arrive out of order): it
+/// is their next success now. Each is a range of the index on (product, environment,
+/// restored_at), so failures restored long ago are not read.
+const RESTORE_FAILURES: [&str; 2] = [
+    "UPDATE dora_failures SET restored_at = $3 \
+     WHERE product_id = $1 AND environment_id = $2 AND restored_at IS NULL \
+     AND (completed_at, deployment_id) < ($3, $4)",
+    "UPDATE dora_failures SET restored_at = $3 \
+     WHERE product_id = $1 AND environment_id = $2 AND restored_at > $3 \
+     AND (completed_at, deployment_id) < ($3, $4)",
+];
 
 type P<'a> = &'a (dyn ToSql + Sync);
 
@@ -1091,8 +1097,9 @@ impl Tx for PgTx<'_, '_> {
         };
         let (s, f) = (i64::from(success), i64::from(!success));
         self.exec(
-            "INSERT INTO dora_days(environment_id, day, product_id, successes, failures) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT(environment_id, day, product_id) DO UPDATE SET \
+            "INSERT INTO dora_days(environment_id, day, product_id, successes, failures) \
+             VALUES ($1, $2, $3, $4, $5), ($1, $2, 0, $4, $5) \
+             ON CONFLICT(environment_id, product_id, day) DO UPDATE SET \
              successes = dora_days.successes + excluded.successes, failures = dora_days.failures + excluded.failures",
             &[&d.environment_key, &at.date_naive(), &d.product_key, &s, &f],
         )?;
@@ -1109,10 +1116,9 @@ impl Tx for PgTx<'_, '_> {
         }
         // It restores the earlier failures of its product there whose restoring success, if
         // any, finished after it (history can arrive out of order).
-        self.exec(
-            RESTORE_FAILURES,
-            &[&d.product_key, &d.environment_key, &at, &d.key],
-        )?;
+        for sql in RESTORE_FAILURES {
+            self.exec(sql, &[&d.product_key, &d.environment_key, &at, &d.key])?;
+        }
         // The version's first success in this environment; the row is locked before it is
         // merged, as another environment's deployment may finish the same version meanwhile.
         let at_text = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -1159,6 +1165,12 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn refill_rollups(&mut self) -> Result<()> {
+        self.tx
+            .batch_execute(super::schema::PG_DORA_REFILL)
+            .map_err(|e| pg_error("refilling the four keys' rollups", e))
+    }
+
     fn dora_days(
         &mut self,
         product_key: Option<i64>,
@@ -1166,11 +1178,11 @@ impl Tx for PgTx<'_, '_> {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<crate::insights::rollup::DayCount>> {
+        // Product 0 holds every product's counts.
         self.all(
-            "SELECT day, SUM(successes)::BIGINT, SUM(failures)::BIGINT FROM dora_days \
-             WHERE environment_id = $1 AND day >= $2 AND day < $3 AND ($4::BIGINT IS NULL OR product_id = $4) \
-             GROUP BY day",
-            &[&environment_key, &from, &to, &product_key],
+            "SELECT day, successes, failures FROM dora_days \
+             WHERE environment_id = $1 AND product_id = $4 AND day >= $2 AND day < $3",
+            &[&environment_key, &from, &to, &product_key.unwrap_or(0)],
             |r| {
                 Ok(crate::insights::rollup::DayCount {
                     day: get(r, 0)?,

@@ -5,6 +5,82 @@
 //! in its own transaction; a database whose version is above [`SCHEMA_VERSION`] was written by a
 //! newer library and is refused.
 
+/// Fills the four keys' rollups (created empty by migration 14) from the ledger: the end of
+/// migration 14, and of an import large enough that refilling beats upkeep per event.
+macro_rules! sqlite_dora_fill {
+    () => {
+        r#"
+INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
+SELECT environment_id, substr(completed_at, 1, 10), product_id,
+       SUM(status = 'completed'), SUM(status = 'failed')
+FROM deployments WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+GROUP BY 1, 2, 3;
+INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
+SELECT environment_id, day, 0, SUM(successes), SUM(failures) FROM dora_days GROUP BY environment_id, day;
+INSERT INTO dora_versions(version_id, product_id, first_at, first_env, last_first_at, firsts, lead_start_at)
+SELECT f.version_id, v.product_id, MIN(f.first_at),
+       CAST(substr(MIN(f.first_at || '|' || f.environment_id), 29) AS INTEGER),
+       MAX(f.first_at), group_concat(f.environment_id || '=' || f.first_at, ';'),
+       COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), v.created_at)
+FROM (SELECT version_id, environment_id, MIN(completed_at) AS first_at FROM deployments
+      WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY version_id, environment_id) f
+JOIN versions v ON v.id = f.version_id
+GROUP BY f.version_id;
+INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at)
+SELECT d.id, d.product_id, d.environment_id, d.completed_at,
+       (SELECT MIN(s.completed_at) FROM deployments s WHERE s.product_id = d.product_id
+        AND s.environment_id = d.environment_id AND s.status = 'completed'
+        AND (s.completed_at > d.completed_at OR (s.completed_at = d.completed_at AND s.id > d.id)))
+FROM deployments d WHERE d.status = 'failed' AND d.completed_at IS NOT NULL;
+"#
+    };
+}
+
+/// Empties the four keys' rollups, then fills them from the ledger (`sqlite_dora_fill`).
+pub(super) const SQLITE_DORA_REFILL: &str = concat!(
+    "DELETE FROM dora_days; DELETE FROM dora_versions; DELETE FROM dora_failures;",
+    sqlite_dora_fill!()
+);
+
+/// As `sqlite_dora_fill`, for PostgreSQL.
+#[cfg(feature = "postgres")]
+macro_rules! pg_dora_fill {
+    () => {
+        r#"
+INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
+SELECT environment_id, (completed_at AT TIME ZONE 'UTC')::date, product_id,
+       COUNT(*) FILTER (WHERE status = 'completed'), COUNT(*) FILTER (WHERE status = 'failed')
+FROM deployments WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
+GROUP BY 1, 2, 3;
+INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
+SELECT environment_id, day, 0, SUM(successes), SUM(failures) FROM dora_days GROUP BY environment_id, day;
+INSERT INTO dora_versions(version_id, product_id, first_at, first_env, last_first_at, firsts, lead_start_at)
+SELECT f.version_id, v.product_id, MIN(f.first_at),
+       (array_agg(f.environment_id ORDER BY f.first_at, f.environment_id))[1],
+       MAX(f.first_at),
+       string_agg(f.environment_id::text || '=' || to_char(f.first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ';'),
+       COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), v.created_at)
+FROM (SELECT version_id, environment_id, MIN(completed_at) AS first_at FROM deployments
+      WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY version_id, environment_id) f
+JOIN versions v ON v.id = f.version_id
+GROUP BY f.version_id, v.product_id, v.scm_committed_at, v.id, v.created_at;
+INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at)
+SELECT d.id, d.product_id, d.environment_id, d.completed_at,
+       (SELECT MIN(s.completed_at) FROM deployments s WHERE s.product_id = d.product_id
+        AND s.environment_id = d.environment_id AND s.status = 'completed'
+        AND (s.completed_at > d.completed_at OR (s.completed_at = d.completed_at AND s.id > d.id)))
+FROM deployments d WHERE d.status = 'failed' AND d.completed_at IS NOT NULL;
+"#
+    };
+}
+
+/// As [`SQLITE_DORA_REFILL`], for PostgreSQL.
+#[cfg(feature = "postgres")]
+pub(super) const PG_DORA_REFILL: &str = concat!(
+    "DELETE FROM dora_days; DELETE FROM dora_versions; DELETE FROM dora_failures;",
+    pg_dora_fill!()
+);
+
 /// The newest schema version this library writes.
 pub const SCHEMA_VERSION: i64 = 14;
 
@@ -346,19 +422,20 @@ CREATE TABLE imported_lines(
 ) WITHOUT ROWID;
 "#,
     // 14: the four keys' rollups, kept up to date as deployments finish so a DORA query reads
-    // aggregates instead of the ledger: finished deployments per environment, UTC day and
-    // product; per version, its first success in each environment (`firsts`: `ENV=INSTANT`
+    // aggregates instead of the ledger: finished deployments per environment, product and UTC
+    // day (product 0: every product); per version, its first success in each environment (`firsts`: `ENV=INSTANT`
     // entries joined by `;`, ENV the environment's key) and where its lead time starts; and
     // each failure with when it was restored (the next success of its product there). Filled
     // from the existing history here.
-    r#"
+    concat!(
+        r#"
 CREATE TABLE dora_days(
   environment_id INTEGER NOT NULL,
   day TEXT NOT NULL,
   product_id INTEGER NOT NULL,
   successes INTEGER NOT NULL,
   failures INTEGER NOT NULL,
-  PRIMARY KEY(environment_id, day, product_id)
+  PRIMARY KEY(environment_id, product_id, day)
 ) WITHOUT ROWID;
 CREATE TABLE dora_versions(
   version_id INTEGER PRIMARY KEY,
@@ -366,8 +443,8 @@ CREATE TABLE dora_versions(
   first_at TEXT NOT NULL,
   first_env INTEGER NOT NULL,
   last_first_at TEXT NOT NULL,
-  firsts TEXT NOT NULL,
-  lead_start_at TEXT NOT NULL
+  lead_start_at TEXT NOT NULL,
+  firsts TEXT NOT NULL
 );
 CREATE INDEX dora_versions_by_last ON dora_versions(last_first_at);
 CREATE INDEX dora_versions_by_product ON dora_versions(product_id, last_first_at);
@@ -380,27 +457,9 @@ CREATE TABLE dora_failures(
 );
 CREATE INDEX dora_failures_by_time ON dora_failures(environment_id, completed_at);
 CREATE INDEX dora_failures_by_restore ON dora_failures(product_id, environment_id, restored_at);
-INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
-SELECT environment_id, substr(completed_at, 1, 10), product_id,
-       SUM(status = 'completed'), SUM(status = 'failed')
-FROM deployments WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
-GROUP BY 1, 2, 3;
-INSERT INTO dora_versions(version_id, product_id, first_at, first_env, last_first_at, firsts, lead_start_at)
-SELECT f.version_id, v.product_id, MIN(f.first_at),
-       CAST(substr(MIN(f.first_at || '|' || f.environment_id), 29) AS INTEGER),
-       MAX(f.first_at), group_concat(f.environment_id || '=' || f.first_at, ';'),
-       COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), v.created_at)
-FROM (SELECT version_id, environment_id, MIN(completed_at) AS first_at FROM deployments
-      WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY version_id, environment_id) f
-JOIN versions v ON v.id = f.version_id
-GROUP BY f.version_id;
-INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at)
-SELECT d.id, d.product_id, d.environment_id, d.completed_at,
-       (SELECT MIN(s.completed_at) FROM deployments s WHERE s.product_id = d.product_id
-        AND s.environment_id = d.environment_id AND s.status = 'completed'
-        AND (s.completed_at > d.completed_at OR (s.completed_at = d.completed_at AND s.id > d.id)))
-FROM deployments d WHERE d.status = 'failed' AND d.completed_at IS NOT NULL;
 "#,
+        sqlite_dora_fill!()
+    ),
 ];
 
 /// The newest Postgres schema version this library writes.
@@ -721,14 +780,15 @@ CREATE TABLE imported_lines(
 "#,
     // 14: the four keys' rollups (as SQLite's migration 14; `firsts` holds instants in the
     // stored text form, `2026-11-30T12:00:00.000000Z`, so entries compare as text).
-    r#"
+    concat!(
+        r#"
 CREATE TABLE dora_days(
   environment_id BIGINT NOT NULL,
   day DATE NOT NULL,
   product_id BIGINT NOT NULL,
   successes BIGINT NOT NULL,
   failures BIGINT NOT NULL,
-  PRIMARY KEY(environment_id, day, product_id)
+  PRIMARY KEY(environment_id, product_id, day)
 );
 CREATE TABLE dora_versions(
   version_id BIGINT PRIMARY KEY,
@@ -736,8 +796,8 @@ CREATE TABLE dora_versions(
   first_at TIMESTAMPTZ NOT NULL,
   first_env BIGINT NOT NULL,
   last_first_at TIMESTAMPTZ NOT NULL,
-  firsts TEXT NOT NULL,
-  lead_start_at TIMESTAMPTZ NOT NULL
+  lead_start_at TIMESTAMPTZ NOT NULL,
+  firsts TEXT NOT NULL
 );
 CREATE INDEX dora_versions_by_last ON dora_versions(last_first_at);
 CREATE INDEX dora_versions_by_product ON dora_versions(product_id, last_first_at);
@@ -750,26 +810,7 @@ CREATE TABLE dora_failures(
 );
 CREATE INDEX dora_failures_by_time ON dora_failures(environment_id, completed_at);
 CREATE INDEX dora_failures_by_restore ON dora_failures(product_id, environment_id, restored_at);
-INSERT INTO dora_days(environment_id, day, product_id, successes, failures)
-SELECT environment_id, (completed_at AT TIME ZONE 'UTC')::date, product_id,
-       COUNT(*) FILTER (WHERE status = 'completed'), COUNT(*) FILTER (WHERE status = 'failed')
-FROM deployments WHERE status IN ('completed', 'failed') AND completed_at IS NOT NULL
-GROUP BY 1, 2, 3;
-INSERT INTO dora_versions(version_id, product_id, first_at, first_env, last_first_at, firsts, lead_start_at)
-SELECT f.version_id, v.product_id, MIN(f.first_at),
-       (array_agg(f.environment_id ORDER BY f.first_at, f.environment_id))[1],
-       MAX(f.first_at),
-       string_agg(f.environment_id::text || '=' || to_char(f.first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ';'),
-       COALESCE(v.scm_committed_at, (SELECT MIN(b.started_at) FROM builds b WHERE b.version_id = v.id), v.created_at)
-FROM (SELECT version_id, environment_id, MIN(completed_at) AS first_at FROM deployments
-      WHERE status = 'completed' AND completed_at IS NOT NULL GROUP BY version_id, environment_id) f
-JOIN versions v ON v.id = f.version_id
-GROUP BY f.version_id, v.product_id, v.scm_committed_at, v.id, v.created_at;
-INSERT INTO dora_failures(deployment_id, product_id, environment_id, completed_at, restored_at)
-SELECT d.id, d.product_id, d.environment_id, d.completed_at,
-       (SELECT MIN(s.completed_at) FROM deployments s WHERE s.product_id = d.product_id
-        AND s.environment_id = d.environment_id AND s.status = 'completed'
-        AND (s.completed_at > d.completed_at OR (s.completed_at = d.completed_at AND s.id > d.id)))
-FROM deployments d WHERE d.status = 'failed' AND d.completed_at IS NOT NULL;
 "#,
+        pg_dora_fill!()
+    ),
 ];

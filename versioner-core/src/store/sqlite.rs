@@ -418,12 +418,18 @@ struct SqliteTx<'a> {
 }
 
 /// Marks restored at `?3` the failures of product `?1` in environment `?2` that finished
-/// before the success (`?3`, key `?4`) and are not restored, or were restored by a success
-/// finishing after it: it is their next success now. Both cases are ranges of the index on
-/// (product, environment, restored_at), so the failures restored long ago are not read.
-const RESTORE_FAILURES: &str = "UPDATE dora_failures SET restored_at = ?3 \
-    WHERE product_id = ?1 AND environment_id = ?2 AND (restored_at IS NULL OR restored_at > ?3) \
-    AND (completed_at < ?3 OR (completed_at = ?3 AND deployment_id < ?4))";
+/// before the success (`?3`, key `?4`) and are not restored (the first statement), or were
+/// restored by a success finishing after it (the second; history can arrive out of order): it
+/// is their next success now. Each is a range of the index on (product, environment,
+/// restored_at), so failures restored long ago are not read.
+const RESTORE_FAILURES: [&str; 2] = [
+    "UPDATE dora_failures INDEXED BY dora_failures_by_restore SET restored_at = ?3 \
+     WHERE product_id = ?1 AND environment_id = ?2 AND restored_at IS NULL \
+     AND (completed_at < ?3 OR (completed_at = ?3 AND deployment_id < ?4))",
+    "UPDATE dora_failures INDEXED BY dora_failures_by_restore SET restored_at = ?3 \
+     WHERE product_id = ?1 AND environment_id = ?2 AND restored_at > ?3 \
+     AND (completed_at < ?3 OR (completed_at = ?3 AND deployment_id < ?4))",
+];
 
 /// Times are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 fn ts(t: DateTime<Utc>) -> String {
@@ -1331,8 +1337,9 @@ impl Tx for SqliteTx<'_> {
         };
         let at = ts(completed_at);
         self.exec(
-            "INSERT INTO dora_days(environment_id, day, product_id, successes, failures) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT(environment_id, day, product_id) DO UPDATE SET \
+            "INSERT INTO dora_days(environment_id, day, product_id, successes, failures) \
+             VALUES (?1, ?2, ?3, ?4, ?5), (?1, ?2, 0, ?4, ?5) \
+             ON CONFLICT(environment_id, product_id, day) DO UPDATE SET \
              successes = successes + excluded.successes, failures = failures + excluded.failures",
             params![
                 d.environment_key,
@@ -1362,10 +1369,9 @@ impl Tx for SqliteTx<'_> {
         }
         // It restores the earlier failures of its product there whose restoring success, if
         // any, finished after it (history can arrive out of order).
-        self.exec(
-            RESTORE_FAILURES,
-            params![d.product_key, d.environment_key, at, d.key],
-        )?;
+        for sql in RESTORE_FAILURES {
+            self.exec(sql, params![d.product_key, d.environment_key, at, d.key])?;
+        }
         // The version's first success in this environment.
         let firsts: Option<String> = self.one(
             "SELECT firsts FROM dora_versions WHERE version_id = ?1",
@@ -1409,6 +1415,11 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn refill_rollups(&mut self) -> Result<()> {
+        self.conn.execute_batch(super::schema::SQLITE_DORA_REFILL)?;
+        Ok(())
+    }
+
     fn dora_days(
         &mut self,
         product_key: Option<i64>,
@@ -1417,11 +1428,11 @@ impl Tx for SqliteTx<'_> {
         to: chrono::NaiveDate,
     ) -> Result<Vec<crate::insights::rollup::DayCount>> {
         let (from, to) = (from.to_string(), to.to_string());
+        // Product 0 holds every product's counts.
         self.all(
-            "SELECT day, SUM(successes), SUM(failures) FROM dora_days \
-             WHERE environment_id = ?1 AND day >= ?2 AND day < ?3 AND (?4 IS NULL OR product_id = ?4) \
-             GROUP BY day",
-            params![environment_key, from, to, product_key],
+            "SELECT day, successes, failures FROM dora_days \
+             WHERE environment_id = ?1 AND product_id = ?4 AND day >= ?2 AND day < ?3",
+            params![environment_key, from, to, product_key.unwrap_or(0)],
             |r| {
                 Ok(crate::insights::rollup::DayCount {
                     day: r
