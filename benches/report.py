@@ -284,6 +284,21 @@ if imp:
 else:
     rows.append(("10", "history import", "—", "—", "—", "≥ 0.5× floor", verdict(None)))
 
+# ----- 10. the four keys over the largest history -------------------------------------------
+if sizes:
+    n = sizes[-1]
+    led = crit(f"growth/dora_all_ledger/{n}")
+    for bench, label, target in (
+            ("dora_all", "every environment, the whole year (every deployment in scope)", "< 100 ms"),
+            ("dora_last_env", "every product in one environment (each version's entries read)", "(reported)"),
+            ("dora_all_weekly", "every environment, with its weekly series (57 cut days read raw)", "(reported)"),
+            ("dora_one", "one product in one environment", "(reported)")):
+        v = crit(f"growth/{bench}/{n}")
+        met = verdict(None if v is None else v < 100e6) if target == "< 100 ms" else "—"
+        rows.append(("10", f"DORA query over {n:,} deployments, {label} (rollups)", dur(v),
+                     f"from the whole ledger (every environment) {dur(led)}", rx(ratio(v, led), 3),
+                     target, met))
+
 # ----- write -------------------------------------------------------------------------------
 out = []
 w = out.append

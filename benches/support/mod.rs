@@ -74,6 +74,7 @@ pub fn open(path: &Path, sync: Synchronous) -> Versioner {
 
 /// Writes `deployments` finished deployments (one event each; one in 25 failed) spread over the past year,
 /// across [`PRODUCTS`] × [`ENVIRONMENTS`], straight into the schema.
+#[allow(clippy::print_stderr, reason = "a benchmark fixture reports its setup")]
 pub fn bulk_load(path: &Path, deployments: usize) {
     drop(open(path, Synchronous::Normal)); // create and migrate
     let mut conn = Connection::open(path).unwrap();

@@ -4,6 +4,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::print_stderr,
     reason = "profiling aid"
 )]
 #[path = "../../benches/support/mod.rs"]

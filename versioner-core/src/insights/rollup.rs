@@ -79,6 +79,9 @@ pub(crate) struct FirstsSummary {
     pub(crate) last_at: String,
 }
 
+/// A failed deployment's finish time, and when the next success restored it (if one did).
+pub type Failure = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// One UTC day's counts of finished deployments (as a store reads them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -113,7 +116,7 @@ pub(crate) struct Rollup {
     /// time in seconds; by time.
     pub(crate) leads: Vec<(DateTime<Utc>, f64)>,
     /// The failures in the range: when, and when restored; by time.
-    pub(crate) failures: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    pub(crate) failures: Vec<Failure>,
 }
 
 /// Midnight (UTC) of `day`.
@@ -189,7 +192,7 @@ impl Rollup {
         self.days
             .retain(|d| plan.cut.binary_search(&d.day).is_err());
         self.edges.sort_by_key(|e| e.0);
-        self.leads.sort_by(|a, b| a.0.cmp(&b.0));
+        self.leads.sort_by_key(|l| l.0);
         self.failures.sort_by_key(|f| f.0);
         self
     }

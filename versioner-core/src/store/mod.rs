@@ -437,7 +437,7 @@ pub trait Tx: sealed::Sealed {
         environment_key: i64,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>>;
+    ) -> Result<Vec<crate::insights::rollup::Failure>>;
     /// Every (product, environment) pair that has had a deployment.
     fn pairs(&mut self) -> Result<Vec<(Product, Environment)>>;
     /// The last successful deployment of a product to an environment completed at or before

@@ -1510,7 +1510,7 @@ impl Tx for SqliteTx<'_> {
         environment_key: i64,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>> {
+    ) -> Result<Vec<crate::insights::rollup::Failure>> {
         self.all(
             "SELECT completed_at, restored_at FROM dora_failures WHERE environment_id = ?1 \
              AND completed_at >= ?2 AND completed_at < ?3 AND (?4 IS NULL OR product_id = ?4)",
