@@ -5,12 +5,12 @@
 //! What the stores keep:
 //! - per environment, product and UTC day, and per environment and day for every product
 //!   together: successful and failed deployments;
-//! - per version: its first success in each environment (`firsts`, see [`merge_first`]), the
+//! - per version: its first success in each environment (`firsts`: `ENV=INSTANT` entries), the
 //!   earliest of them with its environment, and where its lead time starts;
 //! - per failure: when it was restored (the next success of its product in its environment).
 //!
 //! A query takes whole days from the day counts and reads the deployments themselves only on
-//! the days a range boundary cuts (see [`Rollup`]). The figures equal the ledger's under the
+//! the days a range boundary cuts. The figures equal the ledger's under the
 //! default rollback definition (property-tested against it); rollbacks counted as failures
 //! need each success's predecessor, so that definition reads the ledger.
 
