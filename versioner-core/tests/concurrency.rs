@@ -98,6 +98,81 @@ fn sixteen_threads_on_separate_connections_one_accepted() {
     );
 }
 
+/// Handles opening one new file at the same moment all open it: the switch to WAL, which
+/// writes the file header, and the migrations wait for one another instead of failing with
+/// a busy database (SQLite does not call the busy handler for the header write).
+#[test]
+fn eight_threads_opening_one_new_file_all_open_it() {
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let barrier = Arc::new(Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let vr = Versioner::open(&path)
+                        .unwrap_or_else(|e| panic!("round {round}, thread {i}: {e}"));
+                    vr.track_deployment(&DeploymentEvent::new(
+                        format!("p{i}"),
+                        "1.0",
+                        "dev",
+                        "completed",
+                    ))
+                    .unwrap();
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(Versioner::open(&path).unwrap().products().unwrap().len(), 8);
+    }
+}
+
+/// Handles opened and closed one after another from several threads (the last one to close
+/// checkpoints and removes the WAL) never fail to open or to write.
+#[test]
+fn handles_opened_and_closed_from_four_threads_never_find_the_file_busy() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                let next = next.clone();
+                std::thread::spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if i >= 12 {
+                            break;
+                        }
+                        let vr = Versioner::open(&path)
+                            .unwrap_or_else(|e| panic!("round {round}, open {i}: {e}"));
+                        vr.track_deployment(&DeploymentEvent::new(
+                            format!("p{i}"),
+                            "1.0",
+                            "dev",
+                            "completed",
+                        ))
+                        .unwrap_or_else(|e| panic!("round {round}, write {i}: {e}"));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            Versioner::open(&path).unwrap().products().unwrap().len(),
+            12
+        );
+    }
+}
+
 /// The child side of the two-process test: runs only when the parent sets the variables.
 #[test]
 fn child_process_sender() {

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::config::DbConfig;
@@ -224,11 +224,7 @@ impl SqliteStore {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         conn.busy_timeout(options.busy_timeout)?;
         if file {
-            let mode: String =
-                conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                tracing::warn!(mode, "SQLite could not switch to WAL");
-            }
+            enable_wal(&conn, options.busy_timeout)?;
         }
         let sync = match options.synchronous {
             Synchronous::Full => "FULL",
@@ -243,6 +239,32 @@ impl SqliteStore {
         // with the default, 1.5× its cost on a small history (benches/, growth).
         conn.pragma_update(None, "cache_size", -32_768)?;
         migrate(&mut conn)
+    }
+}
+
+/// Switches the file to WAL, waiting up to `timeout` for other handles. On a file not yet in
+/// WAL the switch writes the header from inside a read transaction, where SQLite answers busy
+/// at once instead of calling the busy handler (it would deadlock): handles opening a new file
+/// at the same moment would fail with "database is locked" without this retry.
+fn enable_wal(conn: &Connection, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) => {
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(mode, "SQLite could not switch to WAL");
+                }
+                return Ok(());
+            }
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
