@@ -64,6 +64,8 @@ pub struct Metrics {
     channel_lag: Family<ChannelLabels, Gauge>,
     connections: Family<ConnectionLabels, Gauge>,
     connections_max: Gauge,
+    group_commits: Counter,
+    group_members: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
     attempts: Family<ChannelLabels, Counter>,
 }
@@ -138,6 +140,18 @@ impl Metrics {
             "The most database connections the store opens (the PostgreSQL pool's size; 1 for SQLite)",
             connections_max.clone(),
         );
+        let group_commits = Counter::default();
+        registry.register(
+            "db_group_commits",
+            "Transactions committed for more than one request at once (SQLite's group commit: one fsync for all of them)",
+            group_commits.clone(),
+        );
+        let group_members = Counter::default();
+        registry.register(
+            "db_group_commit_members",
+            "Requests whose transactions were committed in those shared commits",
+            group_members.clone(),
+        );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register(
             "notification_deliveries",
@@ -159,6 +173,8 @@ impl Metrics {
             channel_lag,
             connections,
             connections_max,
+            group_commits,
+            group_members,
             deliveries,
             attempts,
         }
@@ -244,6 +260,13 @@ impl Metrics {
             .get_or_create(&ConnectionLabels { state: "idle" })
             .set(i64::from(use_.idle));
         self.connections_max.set(i64::from(use_.max));
+        // The store counts from its opening; the counters catch up with it.
+        for (counter, total) in [
+            (&self.group_commits, use_.groups.shared_commits),
+            (&self.group_members, use_.groups.shared_members),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .map_err(|e| Error::internal(format!("cannot encode the metrics: {e}")))?;

@@ -114,6 +114,8 @@ async fn metrics_count_requests_by_route_and_preflights_by_code_for_admins_only(
         r#"versioner_db_connections{state="idle"} 1"#,
         r#"versioner_db_connections{state="in_use"} 0"#,
         "versioner_db_connections_max 1",
+        // One request at a time: no transaction was shared.
+        "versioner_db_group_commits_total 0",
         "# EOF",
     ] {
         assert!(

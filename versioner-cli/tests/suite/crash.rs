@@ -454,6 +454,119 @@ fn killed_servers_replay_committed_writes_on_sqlite() {
     }
 }
 
+/// The server's group commit under load: 32 clients post deployments while the server is
+/// killed with SIGKILL. Every deployment a client saw acknowledged is in the file afterwards,
+/// and the file is sound.
+#[test]
+fn a_server_killed_under_32_clients_loses_no_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("load.db");
+    Versioner::open(&db).unwrap();
+    let mut server = Serve::start(&Db::File(db.display().to_string()), dir.path());
+    let http = reqwest::blocking::Client::new();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let workers: Vec<_> = (0..32)
+        .map(|c| {
+            let (http, url, acked) = (http.clone(), server.url.clone(), Arc::clone(&acked));
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    let product = format!("load-{c}-{i}");
+                    let body = serde_json::json!({
+                        "product_name": product,
+                        "version": "1.0.0",
+                        "environment_name": "production",
+                        "status": "completed",
+                    });
+                    let answered = http
+                        .post(format!("{url}/deployment-events/"))
+                        .header("content-type", "application/json")
+                        .body(body.to_string())
+                        .timeout(Duration::from_secs(10))
+                        .send();
+                    match answered {
+                        Ok(r) if r.status() == 200 => acked.lock().unwrap().push(product),
+                        Ok(r) => panic!("{product}: {}", r.status()),
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    while acked.lock().unwrap().len() < 400 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    server.kill();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_integrity(&db);
+    let vr = Versioner::open(&db).unwrap();
+    let recorded: std::collections::HashSet<String> =
+        vr.products().unwrap().into_iter().map(|p| p.name).collect();
+    let acked = acked.lock().unwrap();
+    let lost: Vec<_> = acked.iter().filter(|p| !recorded.contains(*p)).collect();
+    assert!(lost.is_empty(), "acknowledged, then lost: {lost:?}");
+    assert!(acked.len() >= 400);
+}
+
+/// 32 `started` events for one environment sent at once through the server (its requests
+/// share commits) admit exactly one under a one-at-a-time rule; the others are refused 409
+/// and wrote no deployment.
+#[test]
+fn thirty_two_racing_starts_through_the_server_admit_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("race.db");
+    let vr = Versioner::open(&db).unwrap();
+    vr.apply_policy_text(
+        POLICY,
+        versioner_core::policy::PolicyFormat::Toml,
+        versioner_core::policy::ApplyMode::Replace,
+        "test",
+    )
+    .unwrap();
+    let server = Serve::start(&Db::File(db.display().to_string()), dir.path());
+    let barrier = Arc::new(std::sync::Barrier::new(32));
+    let http = reqwest::blocking::Client::new();
+    let statuses: Vec<u16> = (0..32)
+        .map(|i| {
+            let (http, url, barrier) = (http.clone(), server.url.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let body = serde_json::json!({
+                    "product_name": "api",
+                    "version": format!("1.0.{i}"),
+                    "environment_name": "production",
+                    "status": "started",
+                });
+                barrier.wait();
+                http.post(format!("{url}/deployment-events/"))
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        31,
+        "{statuses:?}"
+    );
+    drop(server);
+    let history = vr.history(&HistoryQuery::new().product("api")).unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].status, Status::Started);
+}
+
 #[cfg(feature = "postgres")]
 #[test]
 fn killed_servers_replay_committed_writes_on_postgresql() {

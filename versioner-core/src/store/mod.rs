@@ -15,6 +15,7 @@
 //! suites that run on both stores), so a new store belongs here, beside the two, where those
 //! suites run against it. [`Versioner::with_store`](crate::Versioner::with_store) takes either.
 
+mod group;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod schema;
@@ -39,6 +40,7 @@ use crate::queue::QueueEntry;
 use crate::request::{DeploymentRequest, RequestStatus, RequestTemplate};
 use crate::status::Status;
 
+pub use group::GroupStats;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgStore};
 #[cfg(feature = "postgres")]
@@ -735,12 +737,27 @@ pub struct ConnectionUse {
     pub idle: u32,
     /// The most connections the store opens.
     pub max: u32,
+    /// How concurrent transactions shared commits since the store was opened (SQLite's
+    /// group commit; zero on PostgreSQL).
+    pub groups: GroupStats,
 }
 
 impl ConnectionUse {
     /// A reading from its parts.
     pub fn new(open: u32, idle: u32, max: u32) -> ConnectionUse {
-        ConnectionUse { open, idle, max }
+        ConnectionUse {
+            open,
+            idle,
+            max,
+            groups: GroupStats::default(),
+        }
+    }
+
+    /// The same reading with the store's group commit counts.
+    #[must_use]
+    pub fn with_groups(mut self, groups: GroupStats) -> ConnectionUse {
+        self.groups = groups;
+        self
     }
 }
 

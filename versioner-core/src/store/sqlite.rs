@@ -23,6 +23,7 @@ use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
+use super::group::{Access, GroupStats, Grouped};
 use super::schema::{MIGRATIONS, SCHEMA_VERSION};
 use super::sql::{
     API_KEY_SELECT, APPROVAL_SELECT, BUILD_SELECT, DECISION_SELECT, DEPLOYMENT_SELECT, ENV_COLS,
@@ -109,7 +110,7 @@ impl Default for SqliteOptions {
 /// The SQLite store.
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Grouped,
     path: Option<PathBuf>,
     rules: Mutex<RulesCache>,
 }
@@ -184,7 +185,7 @@ impl SqliteStore {
             Error::storage(format!("cannot open database `{}`: {e}", path.display()), e)
         })?;
         let store = SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Grouped::new(conn),
             path: Some(path.to_path_buf()),
             rules: Mutex::default(),
         };
@@ -198,7 +199,7 @@ impl SqliteStore {
     /// `STORAGE` if SQLite cannot allocate it.
     pub fn open_in_memory() -> Result<SqliteStore> {
         let store = SqliteStore {
-            conn: Mutex::new(Connection::open_in_memory()?),
+            conn: Grouped::new(Connection::open_in_memory()?),
             path: None,
             rules: Mutex::default(),
         };
@@ -211,17 +212,23 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
+    /// How this store's transactions were committed in groups since it was opened (see
+    /// `store/group.rs`): concurrent callers sharing it share commits.
+    pub fn group_stats(&self) -> GroupStats {
+        self.conn.stats()
+    }
+
     /// The schema version of the open database.
     ///
     /// # Errors
     /// `STORAGE`.
     pub fn schema_version(&self) -> Result<i64> {
-        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = self.conn.idle()?;
         Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     fn configure(&self, options: &SqliteOptions, file: bool) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conn = self.conn.idle()?;
         conn.busy_timeout(options.busy_timeout)?;
         if file {
             enable_wal(&conn, options.busy_timeout)?;
@@ -298,30 +305,26 @@ impl super::sealed::Sealed for SqliteStore {}
 impl Store for SqliteStore {
     fn connections(&self) -> super::ConnectionUse {
         // One connection, busy while a transaction holds its lock.
-        let idle = u32::from(self.conn.try_lock().is_ok());
-        super::ConnectionUse::new(1, idle, 1)
+        let idle = u32::from(self.conn.is_free());
+        super::ConnectionUse::new(1, idle, 1).with_groups(self.conn.stats())
     }
 
     fn write(&self, _lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        f(&mut SqliteTx {
-            conn: &tx,
-            rules: &self.rules,
-        })?;
-        tx.commit()?;
-        Ok(())
+        self.conn.run(Access::Write, &mut |conn| {
+            f(&mut SqliteTx {
+                conn,
+                rules: &self.rules,
+            })
+        })
     }
 
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        f(&mut SqliteTx {
-            conn: &tx,
-            rules: &self.rules,
-        })?;
-        tx.commit()?;
-        Ok(())
+        self.conn.run(Access::Read, &mut |conn| {
+            f(&mut SqliteTx {
+                conn,
+                rules: &self.rules,
+            })
+        })
     }
 
     fn backup_to(&self, dest: &Path) -> Result<()> {
@@ -334,7 +337,7 @@ impl Store for SqliteStore {
                 ),
             ));
         }
-        let conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = self.conn.idle()?;
         let copied = Connection::open(dest)
             .map_err(|e| Error::storage(format!("cannot create `{}`: {e}", dest.display()), e))
             .and_then(|mut out| copy_database(&conn, &mut out))
@@ -354,7 +357,7 @@ impl Store for SqliteStore {
             .map_err(|e| {
             Error::invalid("file", format!("cannot open `{}`: {e}", src.display()))
         })?;
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conn = self.conn.idle()?;
         copy_database(&source, &mut conn)?;
         // A backup of an older schema is brought up to date, as on any open.
         migrate(&mut conn)
