@@ -137,7 +137,7 @@ impl Metrics {
         let connections_max = Gauge::default();
         registry.register(
             "db_connections_max",
-            "The most database connections the store opens (the PostgreSQL pool's size; 1 for SQLite)",
+            "The most database connections the store opens (the PostgreSQL pool's size; 2 for a SQLite file: a writer and a reader)",
             connections_max.clone(),
         );
         let group_commits = Counter::default();

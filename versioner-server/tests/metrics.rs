@@ -110,10 +110,10 @@ async fn metrics_count_requests_by_route_and_preflights_by_code_for_admins_only(
         r#"versioner_preflight_decisions_total{outcome="blocked",code="FLOW_VIOLATION"} 1"#,
         r#"versioner_preflight_decisions_total{outcome="passed",code=""} 1"#,
         "# TYPE versioner_outbox_last_seq gauge",
-        // SQLite: one connection, idle between transactions.
-        r#"versioner_db_connections{state="idle"} 1"#,
+        // SQLite: a writer and a reader connection, idle between transactions.
+        r#"versioner_db_connections{state="idle"} 2"#,
         r#"versioner_db_connections{state="in_use"} 0"#,
-        "versioner_db_connections_max 1",
+        "versioner_db_connections_max 2",
         // One request at a time: no transaction was shared.
         "versioner_db_group_commits_total 0",
         "# EOF",

@@ -42,7 +42,7 @@ impl Versioner {
     }
 
     /// How the database connections are used now: open, idle, and the most the store opens
-    /// (SQLite: its one connection; PostgreSQL: the pool).
+    /// (SQLite: its writer and reader connections; PostgreSQL: the pool).
     pub fn connections(&self) -> crate::store::ConnectionUse {
         self.store.connections()
     }

@@ -1,15 +1,17 @@
 //! Group commit for the SQLite store: many transactions, one `COMMIT` (one fsync).
 //!
-//! The store has one connection. A caller that finds a transaction of other callers open
-//! joins it: its work runs in a `SAVEPOINT` of that transaction, in arrival order, so it sees
-//! everything before it, and a member that fails or is refused rolls back alone. A member
-//! whose work is done leaves the transaction open when other callers are queued for the
-//! connection, and waits; the last member of the queue (or the one that fills the group)
-//! commits for all of them and wakes them. Nobody is answered before the `COMMIT` that makes
-//! their work durable has returned; if it fails, every member that wrote is told so. A caller
-//! alone pays nothing for this: no savepoint, one `BEGIN IMMEDIATE` … `COMMIT` as before.
+//! The store has one connection for writes. A caller that finds a transaction of other
+//! callers open joins it: its work runs in a `SAVEPOINT` of that transaction, in arrival
+//! order, so it sees everything before it, and a member that fails or is refused rolls back
+//! alone. A member whose work is done leaves the transaction open when other callers are
+//! queued for the connection, and waits; the last member of the queue (or the one that fills
+//! the group) commits for all of them and wakes them. Nobody is answered before the `COMMIT`
+//! that makes their work durable has returned; if it fails, every member that wrote is told
+//! so. A caller alone pays nothing for this: no savepoint, one `BEGIN IMMEDIATE` … `COMMIT`
+//! as before.
 //!
-//! A read that finds no group open runs in a snapshot of its own and is answered at once. A
+//! Reads of a file store go to a connection of their own. In memory there is only this one:
+//! a read that finds no group open runs in a snapshot of its own and is answered at once; a
 //! read that finds one open joins it (the connection is inside that transaction) and is
 //! answered after the commit, like a write: it may have seen the group's writes, and must not
 //! report them before they are durable.

@@ -10,7 +10,11 @@
 //!
 //! Write transactions start with `BEGIN IMMEDIATE`, taking the write lock before the first
 //! read, so a preflight's reads and the recording write are one atomic step across threads and
-//! processes, and a read-to-write upgrade can never fail with `SQLITE_BUSY`.
+//! processes, and a read-to-write upgrade can never fail with `SQLITE_BUSY`. Concurrent write
+//! transactions share commits (group commit, `store/group.rs`).
+//!
+//! A file store has two connections: the writer, and a reader for read-only work (queries,
+//! checks, the dashboard), which sees what is committed and never waits for the writer.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -111,6 +115,9 @@ impl Default for SqliteOptions {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Grouped,
+    /// A second connection for reads on a file: they see what is committed, never wait for
+    /// a group's commit, and run beside the writer (WAL).
+    reader: Option<Mutex<Connection>>,
     path: Option<PathBuf>,
     rules: Mutex<RulesCache>,
 }
@@ -181,16 +188,24 @@ impl SqliteStore {
     /// As [`SqliteStore::open`].
     pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref();
-        let conn = Connection::open(path).map_err(|e| {
-            Error::storage(format!("cannot open database `{}`: {e}", path.display()), e)
-        })?;
-        let store = SqliteStore {
+        let open = || {
+            Connection::open(path).map_err(|e| {
+                Error::storage(format!("cannot open database `{}`: {e}", path.display()), e)
+            })
+        };
+        let mut conn = open()?;
+        tune(&conn, options)?;
+        enable_wal(&conn, options.busy_timeout)?;
+        migrate(&mut conn)?;
+        // Opened once the schema is current.
+        let reader = open()?;
+        tune(&reader, options)?;
+        Ok(SqliteStore {
             conn: Grouped::new(conn),
+            reader: Some(Mutex::new(reader)),
             path: Some(path.to_path_buf()),
             rules: Mutex::default(),
-        };
-        store.configure(options, true)?;
-        Ok(store)
+        })
     }
 
     /// A private in-memory database (for tests and dry runs).
@@ -198,13 +213,16 @@ impl SqliteStore {
     /// # Errors
     /// `STORAGE` if SQLite cannot allocate it.
     pub fn open_in_memory() -> Result<SqliteStore> {
-        let store = SqliteStore {
-            conn: Grouped::new(Connection::open_in_memory()?),
+        let mut conn = Connection::open_in_memory()?;
+        tune(&conn, &SqliteOptions::default())?;
+        migrate(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Grouped::new(conn),
+            // Another connection would be another database: reads share the writer's.
+            reader: None,
             path: None,
             rules: Mutex::default(),
-        };
-        store.configure(&SqliteOptions::default(), false)?;
-        Ok(store)
+        })
     }
 
     /// The file path, or `None` in memory.
@@ -226,27 +244,24 @@ impl SqliteStore {
         let conn = self.conn.idle()?;
         Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
+}
 
-    fn configure(&self, options: &SqliteOptions, file: bool) -> Result<()> {
-        let mut conn = self.conn.idle()?;
-        conn.busy_timeout(options.busy_timeout)?;
-        if file {
-            enable_wal(&conn, options.busy_timeout)?;
-        }
-        let sync = match options.synchronous {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        };
-        conn.pragma_update(None, "synchronous", sync)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        // A 32 MiB page cache (SQLite's default is 2 MiB; allocated as used): on a history of
-        // a million deployments (≈ 600 MB) the state matrix read half its pages from the OS
-        // with the default, 1.5× its cost on a small history (benches/, growth).
-        conn.pragma_update(None, "cache_size", -32_768)?;
-        migrate(&mut conn)
-    }
+/// The settings of each connection (see the module's documentation).
+fn tune(conn: &Connection, options: &SqliteOptions) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)?;
+    let sync = match options.synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    // A 32 MiB page cache (SQLite's default is 2 MiB; allocated as used): on a history of
+    // a million deployments (≈ 600 MB) the state matrix read half its pages from the OS
+    // with the default, 1.5× its cost on a small history (benches/, growth).
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    Ok(())
 }
 
 /// Switches the file to WAL, waiting up to `timeout` for other handles. On a file not yet in
@@ -305,8 +320,13 @@ impl super::sealed::Sealed for SqliteStore {}
 impl Store for SqliteStore {
     fn connections(&self) -> super::ConnectionUse {
         // One connection, busy while a transaction holds its lock.
-        let idle = u32::from(self.conn.is_free());
-        super::ConnectionUse::new(1, idle, 1).with_groups(self.conn.stats())
+        let reader = self
+            .reader
+            .as_ref()
+            .map(|r| u32::from(r.try_lock().is_ok()));
+        let open = 1 + u32::from(reader.is_some());
+        let idle = u32::from(self.conn.is_free()) + reader.unwrap_or(0);
+        super::ConnectionUse::new(open, idle, open).with_groups(self.conn.stats())
     }
 
     fn write(&self, _lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
@@ -319,6 +339,16 @@ impl Store for SqliteStore {
     }
 
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        if let Some(reader) = &self.reader {
+            let mut conn = reader.lock().unwrap_or_else(PoisonError::into_inner);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            f(&mut SqliteTx {
+                conn: &tx,
+                rules: &self.rules,
+            })?;
+            tx.commit()?;
+            return Ok(());
+        }
         self.conn.run(Access::Read, &mut |conn| {
             f(&mut SqliteTx {
                 conn,
