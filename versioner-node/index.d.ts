@@ -68,6 +68,28 @@ export declare class Client {
    */
   check(options: CheckOptions): Promise<Verdict>
   /**
+   * `trackBuild` on the calling thread: returns the build itself, or throws the
+   * error the promise would reject with. It blocks the event loop until the build
+   * is durable (about one commit): for scripts and CLIs; servers keep the promise.
+   */
+  trackBuildSync(options: BuildOptions): Build
+  /**
+   * `trackDeployment` on the calling thread: returns the deployment itself, or
+   * throws the error the promise would reject with (a refusal with its code,
+   * `retryAfter` and `verdict`). It blocks the event loop until the event is durable
+   * (with `{ waitMs }`, for as long as it waits in the queue): for scripts and CLIs;
+   * servers keep the promise.
+   */
+  trackDeploymentSync(options: DeploymentOptions, track?: TrackOptions | undefined | null): Deployment
+  /**
+   * `check` on the calling thread: returns the verdict itself (allowed or
+   * blocked; only a bad argument or a storage failure throws). It blocks the event
+   * loop for the check (tens of microseconds in process, a round trip with a
+   * `Client`), and skips the thread-pool hop that costs more than the check itself:
+   * for scripts, CLIs and tight loops; servers keep the promise.
+   */
+  checkSync(options: CheckOptions): Verdict
+  /**
    * With an id: the deployment (rejects with `NOT_FOUND`).
    *
    * Deprecated (removed in the next release, with a `DeprecationWarning` now): with
@@ -607,6 +629,28 @@ export declare class Versioner {
    * outcome.
    */
   check(options: CheckOptions): Promise<Verdict>
+  /**
+   * `trackBuild` on the calling thread: returns the build itself, or throws the
+   * error the promise would reject with. It blocks the event loop until the build
+   * is durable (about one commit): for scripts and CLIs; servers keep the promise.
+   */
+  trackBuildSync(options: BuildOptions): Build
+  /**
+   * `trackDeployment` on the calling thread: returns the deployment itself, or
+   * throws the error the promise would reject with (a refusal with its code,
+   * `retryAfter` and `verdict`). It blocks the event loop until the event is durable
+   * (with `{ waitMs }`, for as long as it waits in the queue): for scripts and CLIs;
+   * servers keep the promise.
+   */
+  trackDeploymentSync(options: DeploymentOptions, track?: TrackOptions | undefined | null): Deployment
+  /**
+   * `check` on the calling thread: returns the verdict itself (allowed or
+   * blocked; only a bad argument or a storage failure throws). It blocks the event
+   * loop for the check (tens of microseconds in process, a round trip with a
+   * `Client`), and skips the thread-pool hop that costs more than the check itself:
+   * for scripts, CLIs and tight loops; servers keep the promise.
+   */
+  checkSync(options: CheckOptions): Verdict
   /**
    * With an id: the deployment (rejects with `NOT_FOUND`).
    *

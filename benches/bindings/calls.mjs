@@ -1,7 +1,7 @@
 // 5. Bindings, the Node side: the calls `benches/calls.rs measure` times in Rust, through the
 // napi-rs addon (a release build, loaded from the path given), timed the same way: each call
 // on its own (awaited: the binding's calls return promises and run on the libuv pool) after a
-// warm-up, median per call. Prints one JSON line.
+// warm-up, median per call; `checkSync` too, on the JavaScript thread. Prints one JSON line.
 //
 //     node benches/bindings/calls.mjs ADDON.node FIXTURE_DB N
 import { createRequire } from 'node:module'
@@ -36,6 +36,16 @@ for (let i = 0; i < n; i++) {
   checks.push(clock() - t)
 }
 
+// The synchronous variant, on the JavaScript thread (no libuv hop).
+for (let i = 0; i < n / 10; i++) vr.checkSync(req)
+const checksSync = []
+for (let i = 0; i < n; i++) {
+  const t = clock()
+  const v = vr.checkSync(req)
+  checksSync.push(clock() - t)
+  if (v.decision !== 'allowed') throw new Error(`blocked: ${JSON.stringify(v)}`)
+}
+
 const rounds = Math.max(Math.floor(n / 10), 50)
 const started = []
 const completed = []
@@ -53,6 +63,6 @@ for (let i = 0; i < rounds + Math.floor(rounds / 10); i++) {
   }
 }
 console.log(JSON.stringify({
-  lang: 'node', check_ns: summary(checks),
+  lang: 'node', check_ns: summary(checks), check_sync_ns: summary(checksSync),
   track_started_ns: summary(started), track_completed_ns: summary(completed),
 }))

@@ -226,6 +226,67 @@ macro_rules! tracker_methods {
                 Op::run(move || from_core(&b?.tracker().check(&req?)?))
             }
 
+            /// `trackBuild` on the calling thread: returns the build itself, or throws the
+            /// error the promise would reject with. It blocks the event loop until the build
+            /// is durable (about one commit): for scripts and CLIs; servers keep the promise.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: BuildOptions",
+                ts_return_type = "Build"
+            )]
+            pub fn track_build_sync(&self, env: &Env, options: Unknown<'_>) -> napi::Result<Build> {
+                let b = self.backend.open();
+                let event = request::<BuildOptions, BuildEvent>(&options);
+                crate::error::guard(env, || from_core(&b?.tracker().track_build(&event?)?))
+            }
+
+            /// `trackDeployment` on the calling thread: returns the deployment itself, or
+            /// throws the error the promise would reject with (a refusal with its code,
+            /// `retryAfter` and `verdict`). It blocks the event loop until the event is durable
+            /// (with `{ waitMs }`, for as long as it waits in the queue): for scripts and CLIs;
+            /// servers keep the promise.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: DeploymentOptions, track?: TrackOptions | undefined | null",
+                ts_return_type = "Deployment"
+            )]
+            pub fn track_deployment_sync(
+                &self,
+                env: &Env,
+                options: Unknown<'_>,
+                track: Unknown<'_>,
+            ) -> napi::Result<Deployment> {
+                let b = self.backend.open();
+                let event = request::<DeploymentOptions, DeploymentEvent>(&options);
+                let track = input::options::<TrackOptions>(&track, "track", true)
+                    .and_then(|t| crate::surface::wait_of(t.wait_ms));
+                crate::error::guard(env, || {
+                    let (event, wait) = (event?, track?);
+                    let b = b?;
+                    let t = b.tracker();
+                    from_core(&match wait {
+                        None => t.track_deployment(&event)?,
+                        Some(wait) => t.track_deployment_waiting(&event, wait, &mut |_| {})?,
+                    })
+                })
+            }
+
+            /// `check` on the calling thread: returns the verdict itself (allowed or
+            /// blocked; only a bad argument or a storage failure throws). It blocks the event
+            /// loop for the check (tens of microseconds in process, a round trip with a
+            /// `Client`), and skips the thread-pool hop that costs more than the check itself:
+            /// for scripts, CLIs and tight loops; servers keep the promise.
+            #[napi(
+                catch_unwind,
+                ts_args_type = "options: CheckOptions",
+                ts_return_type = "Verdict"
+            )]
+            pub fn check_sync(&self, env: &Env, options: Unknown<'_>) -> napi::Result<Verdict> {
+                let b = self.backend.open();
+                let req = request::<CheckOptions, CheckRequest>(&options);
+                crate::error::guard(env, || from_core(&b?.tracker().check(&req?)?))
+            }
+
             /// With an id: the deployment (rejects with `NOT_FOUND`).
             ///
             /// Deprecated (removed in the next release, with a `DeprecationWarning` now): with
