@@ -120,6 +120,8 @@ pub struct SqliteStore {
     reader: Option<Mutex<Connection>>,
     path: Option<PathBuf>,
     rules: Mutex<RulesCache>,
+    /// What the reader's transactions look up by name (see [`CatalogCache`]).
+    catalog: Mutex<CatalogCache>,
 }
 
 /// The rules as last parsed, with the rows they were parsed from (see `SqliteTx::rules`).
@@ -127,6 +129,47 @@ pub struct SqliteStore {
 struct RulesCache {
     rows: Vec<RuleRow>,
     rules: Vec<StoredRule>,
+}
+
+/// The catalog and the rules as of one committed state of the database, for reads (checks,
+/// the dashboard): valid while the reader connection's `PRAGMA data_version` is unchanged,
+/// which every commit of another connection (this store's writer, another process) changes.
+/// Absent entries are remembered too (`None`: no such record then).
+#[derive(Debug, Default)]
+struct CatalogCache {
+    generation: Option<i64>,
+    products: HashMap<String, Option<Product>>,
+    environments: HashMap<String, Option<Environment>>,
+    versions: HashMap<(i64, String), Option<Version>>,
+    rules: Option<Vec<StoredRule>>,
+}
+
+/// Entries kept at most, per kind, before the cache starts over.
+const CATALOG_CACHE_ENTRIES: usize = 4096;
+
+impl CatalogCache {
+    /// The cache for `generation`, emptied when it was filled at another.
+    fn at(&mut self, generation: i64) -> &mut CatalogCache {
+        if self.generation != Some(generation) {
+            *self = CatalogCache {
+                generation: Some(generation),
+                ..CatalogCache::default()
+            };
+        }
+        self
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Remembers `value` under `key` in `map`, starting the map over when it is full.
+fn remember<K: std::hash::Hash + Eq, V: Clone>(map: &mut HashMap<K, V>, key: K, value: &V) {
+    if map.len() >= CATALOG_CACHE_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value.clone());
 }
 
 /// A `rules` row as stored: everything a [`StoredRule`] is made of.
@@ -205,6 +248,7 @@ impl SqliteStore {
             reader: Some(Mutex::new(reader)),
             path: Some(path.to_path_buf()),
             rules: Mutex::default(),
+            catalog: Mutex::default(),
         })
     }
 
@@ -222,6 +266,7 @@ impl SqliteStore {
             reader: None,
             path: None,
             rules: Mutex::default(),
+            catalog: Mutex::default(),
         })
     }
 
@@ -334,6 +379,7 @@ impl Store for SqliteStore {
             f(&mut SqliteTx {
                 conn,
                 rules: &self.rules,
+                catalog: None,
             })
         })
     }
@@ -342,9 +388,14 @@ impl Store for SqliteStore {
         if let Some(reader) = &self.reader {
             let mut conn = reader.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            // Read first: it starts the snapshot, so the cache matches what `f` reads.
+            let generation: i64 = tx
+                .prepare_cached("PRAGMA data_version")?
+                .query_row([], |r| r.get(0))?;
             f(&mut SqliteTx {
                 conn: &tx,
                 rules: &self.rules,
+                catalog: Some((&self.catalog, generation)),
             })?;
             tx.commit()?;
             return Ok(());
@@ -353,6 +404,7 @@ impl Store for SqliteStore {
             f(&mut SqliteTx {
                 conn,
                 rules: &self.rules,
+                catalog: None,
             })
         })
     }
@@ -470,6 +522,8 @@ fn check_backup(path: &Path) -> Result<i64> {
 struct SqliteTx<'a> {
     conn: &'a Connection,
     rules: &'a Mutex<RulesCache>,
+    /// In a reader transaction: the catalog cache and the state (`data_version`) it reads.
+    catalog: Option<(&'a Mutex<CatalogCache>, i64)>,
 }
 
 /// Marks restored at `?3` the failures of product `?1` in environment `?2` that finished
@@ -754,6 +808,64 @@ fn rule_status(s: &str) -> rusqlite::Result<RuleStatus> {
 }
 
 impl SqliteTx<'_> {
+    /// The rules as stored, parsed again only where their rows changed.
+    fn rules_read(&self) -> Result<Vec<StoredRule>> {
+        let mut cache = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut changed: Option<Vec<RuleRow>> = None;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            match &mut changed {
+                Some(fresh) => fresh.push(RuleRow::read(row)?),
+                None => {
+                    let same = match cache.rows.get(n) {
+                        Some(cached) => cached.same_as(row)?,
+                        None => false,
+                    };
+                    if !same {
+                        let mut fresh = cache.rows[..n].to_vec();
+                        fresh.push(RuleRow::read(row)?);
+                        changed = Some(fresh);
+                    }
+                }
+            }
+            n += 1;
+        }
+        if changed.is_none() && n != cache.rows.len() {
+            changed = Some(cache.rows[..n].to_vec());
+        }
+        if let Some(fresh) = changed {
+            cache.rules = fresh
+                .iter()
+                .map(RuleRow::parse)
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            cache.rows = fresh;
+        }
+        Ok(cache.rules.clone())
+    }
+
+    /// `lookup` through the catalog cache in a reader transaction (entry `key` of the map
+    /// `pick` chooses); straight to the database in a write transaction.
+    fn cached<K: std::hash::Hash + Eq, V: Clone>(
+        &self,
+        pick: fn(&mut CatalogCache) -> &mut HashMap<K, V>,
+        key: K,
+        lookup: impl FnOnce(&Self) -> Result<V>,
+    ) -> Result<V> {
+        let Some((cache, generation)) = self.catalog else {
+            return lookup(self);
+        };
+        if let Some(hit) = pick(lock(cache).at(generation)).get(&key) {
+            return Ok(hit.clone());
+        }
+        let found = lookup(self)?;
+        remember(pick(lock(cache).at(generation)), key, &found);
+        Ok(found)
+    }
+
     fn one<T>(
         &self,
         sql: &str,
@@ -808,10 +920,16 @@ impl super::sealed::Sealed for SqliteTx<'_> {}
 
 impl Tx for SqliteTx<'_> {
     fn product(&mut self, name: &str) -> Result<Option<Product>> {
-        self.one(
-            &format!("SELECT {PRODUCT_COLS} FROM products WHERE name = ?1"),
-            [name],
-            product_row,
+        self.cached(
+            |c| &mut c.products,
+            name.to_string(),
+            |t| {
+                t.one(
+                    &format!("SELECT {PRODUCT_COLS} FROM products WHERE name = ?1"),
+                    [name],
+                    product_row,
+                )
+            },
         )
     }
 
@@ -840,10 +958,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn environment(&mut self, name: &str) -> Result<Option<Environment>> {
-        self.one(
-            &format!("SELECT {ENV_COLS} FROM environments WHERE name = ?1"),
-            [name],
-            env_row,
+        self.cached(
+            |c| &mut c.environments,
+            name.to_string(),
+            |t| {
+                t.one(
+                    &format!("SELECT {ENV_COLS} FROM environments WHERE name = ?1"),
+                    [name],
+                    env_row,
+                )
+            },
         )
     }
 
@@ -924,10 +1048,16 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn version(&mut self, product: &Product, version: &str) -> Result<Option<Version>> {
-        self.one(
-            &format!("{VERSION_SELECT} WHERE v.product_id = ?1 AND v.version = ?2"),
-            params![product.key, version],
-            version_row,
+        self.cached(
+            |c| &mut c.versions,
+            (product.key, version.to_string()),
+            |t| {
+                t.one(
+                    &format!("{VERSION_SELECT} WHERE v.product_id = ?1 AND v.version = ?2"),
+                    params![product.key, version],
+                    version_row,
+                )
+            },
         )
     }
 
@@ -1693,41 +1823,15 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn rules(&mut self) -> Result<Vec<StoredRule>> {
-        let mut cache = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT definition, position, created_at, updated_at FROM rules ORDER BY position, id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut changed: Option<Vec<RuleRow>> = None;
-        let mut n = 0;
-        while let Some(row) = rows.next()? {
-            match &mut changed {
-                Some(fresh) => fresh.push(RuleRow::read(row)?),
-                None => {
-                    let same = match cache.rows.get(n) {
-                        Some(cached) => cached.same_as(row)?,
-                        None => false,
-                    };
-                    if !same {
-                        let mut fresh = cache.rows[..n].to_vec();
-                        fresh.push(RuleRow::read(row)?);
-                        changed = Some(fresh);
-                    }
-                }
-            }
-            n += 1;
+        let Some((cache, generation)) = self.catalog else {
+            return self.rules_read();
+        };
+        if let Some(rules) = &lock(cache).at(generation).rules {
+            return Ok(rules.clone());
         }
-        if changed.is_none() && n != cache.rows.len() {
-            changed = Some(cache.rows[..n].to_vec());
-        }
-        if let Some(fresh) = changed {
-            cache.rules = fresh
-                .iter()
-                .map(RuleRow::parse)
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            cache.rows = fresh;
-        }
-        Ok(cache.rules.clone())
+        let rules = self.rules_read()?;
+        lock(cache).at(generation).rules = Some(rules.clone());
+        Ok(rules)
     }
 
     fn rule(&mut self, name: &str) -> Result<Option<StoredRule>> {
@@ -2659,6 +2763,44 @@ mod tests {
             ("Lead", Role::ReleaseManager)
         );
         assert!(vr.authenticate("c1").unwrap().is_none(), "still revoked");
+    }
+
+    /// The reader's catalog cache never hides a change: one made through the same store (its
+    /// writer), or through another connection (another process), including a record that was
+    /// absent when first looked up.
+    #[test]
+    fn cached_catalog_follows_changes_made_by_the_writer_and_another_connection() {
+        use crate::{BuildEvent, EnvironmentType, ErrorCode};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let a = Versioner::open(&path).unwrap();
+        let b = Versioner::open(&path).unwrap();
+        assert_eq!(a.product("api").unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(
+            a.version("api", "1.0").unwrap_err().code(),
+            ErrorCode::NotFound
+        );
+        a.track_build(&BuildEvent::new("api", "1.0", "completed"))
+            .unwrap();
+        assert_eq!(a.product("api").unwrap().name, "api");
+        assert_eq!(a.version("api", "1.0").unwrap().version, "1.0");
+        assert_eq!(a.environment("qa").unwrap_err().code(), ErrorCode::NotFound);
+        b.set_environment_type("qa", Some(EnvironmentType::Staging))
+            .unwrap();
+        assert_eq!(
+            a.environment("qa").unwrap().env_type,
+            EnvironmentType::Staging
+        );
+        b.set_environment_type("qa", Some(EnvironmentType::Production))
+            .unwrap();
+        assert_eq!(
+            a.environment("qa").unwrap().env_type,
+            EnvironmentType::Production
+        );
+        a.set_environment_type("qa", Some(EnvironmentType::Dev))
+            .unwrap();
+        assert_eq!(a.environment("qa").unwrap().env_type, EnvironmentType::Dev);
+        assert_eq!(b.environment("qa").unwrap().env_type, EnvironmentType::Dev);
     }
 
     /// The parsed-rules cache never hides a change made through another connection (another
