@@ -403,6 +403,10 @@ pub trait Tx: sealed::Sealed {
     /// Recomputes the four keys' rollups from the ledger (after an import that did not keep
     /// them per deployment).
     fn refill_rollups(&mut self) -> Result<()>;
+    /// Sizes the connection for a transaction that writes a great deal (a large import) while
+    /// `large`, and back to its usual size after: on SQLite, a page cache that holds the
+    /// import's working set instead of spilling pages to the WAL and reading them back.
+    fn bulk(&mut self, large: bool) -> Result<()>;
     /// Successes and failures of a product (or every product) in an environment per UTC day
     /// of `[from, to)`, by day.
     fn dora_days(

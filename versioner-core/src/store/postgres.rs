@@ -1165,6 +1165,11 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn bulk(&mut self, _large: bool) -> Result<()> {
+        // The server sizes its own buffers.
+        Ok(())
+    }
+
     fn refill_rollups(&mut self) -> Result<()> {
         self.tx
             .batch_execute(super::schema::PG_DORA_REFILL)

@@ -305,9 +305,16 @@ fn tune(conn: &Connection, options: &SqliteOptions) -> Result<()> {
     // A 32 MiB page cache (SQLite's default is 2 MiB; allocated as used): on a history of
     // a million deployments (≈ 600 MB) the state matrix read half its pages from the OS
     // with the default, 1.5× its cost on a small history (benches/, growth).
-    conn.pragma_update(None, "cache_size", -32_768)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(())
 }
+
+/// The page cache of each connection, in KiB (see [`tune`]).
+const CACHE_KIB: i64 = 32_768;
+
+/// The writer's page cache during a large import, in KiB (see `Tx::bulk`): a million events
+/// make a database of about 600 MB, whose hot index pages no longer fit the usual cache.
+const BULK_CACHE_KIB: i64 = 524_288;
 
 /// Switches the file to WAL, waiting up to `timeout` for other handles. On a file not yet in
 /// WAL the switch writes the header from inside a read transaction, where SQLite answers busy
@@ -1597,6 +1604,12 @@ impl Tx for SqliteTx<'_> {
                 ],
             )?;
         }
+        Ok(())
+    }
+
+    fn bulk(&mut self, large: bool) -> Result<()> {
+        let kib = if large { BULK_CACHE_KIB } else { CACHE_KIB };
+        self.conn.pragma_update(None, "cache_size", -kib)?;
         Ok(())
     }
 
