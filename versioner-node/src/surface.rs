@@ -75,15 +75,14 @@ pub(crate) mod prelude {
     pub(crate) use napi::Env;
     pub(crate) use napi::bindgen_prelude::{AsyncTask, Either, Function, PromiseRaw, Unknown};
     pub(crate) use napi_derive::napi;
-    pub(crate) use versioner_core::{BuildEvent, CheckRequest, DeploymentEvent, Page};
+    pub(crate) use versioner_core::{BuildEvent, CheckRequest, Page};
 
     pub(crate) use super::{policy_input, request};
     pub(crate) use crate::input;
     pub(crate) use crate::options::{
-        ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DeploymentOptions,
-        DoraOptions, DriftOptions, HistoryOptions, ImportOptions, PageOptions, RevokeOptions,
-        RuleDefinition, RuleStatusOptions, SkewOptions, StaleOptions, StateOptions, TrackOptions,
-        ViolationsOptions,
+        ApplyOptions, BuildOptions, CatalogChangeOptions, CheckOptions, DoraOptions, DriftOptions,
+        HistoryOptions, ImportOptions, PageOptions, RevokeOptions, RuleDefinition,
+        RuleStatusOptions, SkewOptions, StaleOptions, StateOptions, ViolationsOptions,
     };
     pub(crate) use crate::records::{
         ApplyReport, Approval, Build, DecisionRecord, Deployment, DoraReport, Drift, Environment,
@@ -118,6 +117,27 @@ pub(crate) fn act(
             .map_err(|e| crate::requests::rename_fields(e, crate::requests::Call::Other))?;
         crate::records::from_core(&dr)
     })
+}
+
+/// `trackDeployment`'s work, for the promise and the synchronous variant alike: the
+/// arguments parsed now (an error is kept for the call to report), the core call when run.
+pub(crate) fn track_deployment_job(
+    backend: versioner_core::Result<crate::backend::Backend>,
+    options: &Unknown<'_>,
+    track: &Unknown<'_>,
+) -> impl FnOnce() -> versioner_core::Result<crate::records::Deployment> + Send + 'static {
+    use crate::options::{DeploymentOptions, TrackOptions};
+    let event = request::<DeploymentOptions, versioner_core::DeploymentEvent>(options);
+    let track =
+        input::options::<TrackOptions>(track, "track", true).and_then(|t| wait_of(t.wait_ms));
+    move || {
+        let (event, wait, b) = (event?, track?, backend?);
+        let t = b.tracker();
+        crate::records::from_core(&match wait {
+            None => t.track_deployment(&event)?,
+            Some(wait) => t.track_deployment_waiting(&event, wait, &mut |_| {})?,
+        })
+    }
 }
 
 /// Parses the optional options of a Deployment Request action and builds the action.
@@ -177,19 +197,11 @@ macro_rules! tracker_methods {
                 options: Unknown<'_>,
                 track: Unknown<'_>,
             ) -> AsyncTask<Op<Deployment>> {
-                let b = self.backend.open();
-                let event = request::<DeploymentOptions, DeploymentEvent>(&options);
-                let track = input::options::<TrackOptions>(&track, "track", true)
-                    .and_then(|t| crate::surface::wait_of(t.wait_ms));
-                Op::run(move || {
-                    let (event, wait) = (event?, track?);
-                    let b = b?;
-                    let t = b.tracker();
-                    from_core(&match wait {
-                        None => t.track_deployment(&event)?,
-                        Some(wait) => t.track_deployment_waiting(&event, wait, &mut |_| {})?,
-                    })
-                })
+                Op::run(crate::surface::track_deployment_job(
+                    self.backend.open(),
+                    &options,
+                    &track,
+                ))
             }
 
             /// The deployments waiting in the wait queue, of one environment or of all,
@@ -256,19 +268,10 @@ macro_rules! tracker_methods {
                 options: Unknown<'_>,
                 track: Unknown<'_>,
             ) -> napi::Result<Deployment> {
-                let b = self.backend.open();
-                let event = request::<DeploymentOptions, DeploymentEvent>(&options);
-                let track = input::options::<TrackOptions>(&track, "track", true)
-                    .and_then(|t| crate::surface::wait_of(t.wait_ms));
-                crate::error::guard(env, || {
-                    let (event, wait) = (event?, track?);
-                    let b = b?;
-                    let t = b.tracker();
-                    from_core(&match wait {
-                        None => t.track_deployment(&event)?,
-                        Some(wait) => t.track_deployment_waiting(&event, wait, &mut |_| {})?,
-                    })
-                })
+                crate::error::guard(
+                    env,
+                    crate::surface::track_deployment_job(self.backend.open(), &options, &track),
+                )
             }
 
             /// `check` on the calling thread: returns the verdict itself (allowed or
