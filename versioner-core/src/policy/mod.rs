@@ -56,7 +56,7 @@ const RETRY_SEARCH_STEPS: usize = 64;
 /// assert_eq!(verdict.primary().unwrap().code, Some(BlockCode::FlowViolation));
 /// ```
 pub fn evaluate(rules: &[Rule], facts: &Facts, at: DateTime<Utc>) -> Verdict {
-    let from_rules = evaluate_rules(rules, facts, at);
+    let from_rules: Vec<RuleOutcome> = rules.iter().map(|r| evaluate_rule(r, facts, at)).collect();
     // Every submitted Deployment Request covering the deployment has its say, listed first
     // (among equally severe blocks, the request holding the deployment is what to act on);
     // one that blocks needs a person, so time alone clears nothing.
@@ -75,42 +75,59 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, at: DateTime<Utc>) -> Verdict {
     )
 }
 
-fn evaluate_rules(rules: &[Rule], facts: &Facts, at: DateTime<Utc>) -> Vec<RuleOutcome> {
-    rules.iter().map(|r| evaluate_rule(r, facts, at)).collect()
+/// The latest retry instant of the blocking rules: `Ok(None)` when nothing blocks, `Err(())`
+/// when one of them does not clear with time.
+fn latest_retry(
+    blocking: impl Iterator<Item = Option<DateTime<Utc>>>,
+) -> std::result::Result<Option<DateTime<Utc>>, ()> {
+    let mut latest: Option<DateTime<Utc>> = None;
+    for retry in blocking {
+        let t = retry.ok_or(())?;
+        latest = Some(latest.map_or(t, |l| l.max(t)));
+    }
+    Ok(latest)
 }
 
 /// The first instant at which no blocking failure remains, if time alone gets there.
+///
+/// Starts from the outcomes already evaluated (nothing blocks, or a block needs a person: no
+/// search at all), then re-evaluates at each candidate instant producing decisions only
+/// ([`Detail::Decision`]: no message formatted, no outcome copied).
 fn joint_retry_after(
     rules: &[Rule],
     facts: &Facts,
     outcomes: &[RuleOutcome],
 ) -> Option<DateTime<Utc>> {
-    // Nothing blocks (the common case): no search, and no copy of the outcomes.
-    if !outcomes.iter().any(RuleOutcome::blocks) {
-        return None;
-    }
-    let mut current: Vec<RuleOutcome> = outcomes.to_vec();
-    let mut last: Option<DateTime<Utc>> = None;
+    let blocking = outcomes
+        .iter()
+        .filter(|o| o.blocks())
+        .map(|o| o.retry_after);
+    // Every blocking failure must clear with time; the earliest candidate is the latest of
+    // their individual retry instants.
+    let mut candidate = latest_retry(blocking).ok()??;
     for _ in 0..RETRY_SEARCH_STEPS {
-        let blocking: Vec<&RuleOutcome> = current.iter().filter(|o| o.blocks()).collect();
-        if blocking.is_empty() {
-            return last;
+        let blocking = rules.iter().filter_map(|r| decide(r, facts, candidate));
+        match latest_retry(blocking) {
+            Ok(None) => return Some(candidate),
+            Ok(Some(next)) if next > candidate => candidate = next,
+            _ => return None,
         }
-        // Every blocking failure must clear with time; the earliest candidate is the latest of
-        // their individual retry instants.
-        let mut next: Option<DateTime<Utc>> = None;
-        for o in blocking {
-            let t = o.retry_after?;
-            next = Some(next.map_or(t, |n| n.max(t)));
-        }
-        let t = next?;
-        if last.is_some_and(|l| t <= l) {
-            return None;
-        }
-        last = Some(t);
-        current = evaluate_rules(rules, facts, t);
     }
     None
+}
+
+/// Whether the rule blocks at `at` (`Some`, with the instant at which time alone clears it,
+/// if it does); no message is formatted.
+fn decide(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> Option<Option<DateTime<Utc>>> {
+    if rule.status != RuleStatus::Enabled
+        || !rule
+            .scope
+            .matches(&facts.product, &facts.environment, facts.environment_type)
+    {
+        return None;
+    }
+    let check = rule.kind.evaluate(&rule.name, facts, at, Detail::Decision);
+    check.code.map(|_| check.retry_after)
 }
 
 fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
@@ -136,7 +153,7 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
             facts.product, facts.environment
         ));
     }
-    let check = rule.kind.evaluate(&rule.name, facts, at);
+    let check = rule.kind.evaluate(&rule.name, facts, at, Detail::Full);
     let mut details = check.details;
     details.insert("rule_name".into(), Value::String(rule.name.clone()));
     let status = match (check.code, rule.status) {
@@ -156,8 +173,22 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, at: DateTime<Utc>) -> RuleOutcome {
     }
 }
 
+/// How much of a rule's outcome an evaluation produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Messages and details: the outcomes a verdict lists.
+    Full,
+    /// The decision only (blocks or not, and when time alone clears it): the retry search's
+    /// re-evaluations, whose messages nobody reads, so none is formatted.
+    Decision,
+}
+
 /// One rule's raw result, before its status (enabled / report-only) is applied.
+///
+/// Its message and details are given as closures, called only when the evaluation produces
+/// them ([`Detail::Full`]).
 pub(crate) struct Check {
+    full: bool,
     code: Option<BlockCode>,
     message: String,
     details: Map<String, Value>,
@@ -165,26 +196,29 @@ pub(crate) struct Check {
 }
 
 impl Check {
-    pub(crate) fn pass(message: String) -> Check {
+    pub(crate) fn pass(detail: Detail, message: impl FnOnce() -> String) -> Check {
+        Check::new(detail, None, message)
+    }
+
+    pub(crate) fn fail(detail: Detail, code: BlockCode, message: impl FnOnce() -> String) -> Check {
+        Check::new(detail, Some(code), message)
+    }
+
+    fn new(detail: Detail, code: Option<BlockCode>, message: impl FnOnce() -> String) -> Check {
+        let full = detail == Detail::Full;
         Check {
-            code: None,
-            message,
+            full,
+            code,
+            message: if full { message() } else { String::new() },
             details: Map::new(),
             retry_after: None,
         }
     }
 
-    pub(crate) fn fail(code: BlockCode, message: String) -> Check {
-        Check {
-            code: Some(code),
-            message,
-            details: Map::new(),
-            retry_after: None,
+    pub(crate) fn detail(mut self, key: &str, value: impl FnOnce() -> Value) -> Check {
+        if self.full {
+            self.details.insert(key.to_string(), value());
         }
-    }
-
-    pub(crate) fn detail(mut self, key: &str, value: Value) -> Check {
-        self.details.insert(key.to_string(), value);
         self
     }
 }

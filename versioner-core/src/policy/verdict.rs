@@ -183,7 +183,7 @@ pub enum Decision {
 /// println!("{}", verdict.summary());
 /// # Ok::<(), versioner_core::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Verdict {
     product_name: String,
     version: String,
@@ -199,8 +199,8 @@ pub struct Verdict {
     code: Option<BlockCode>,
     #[serde(default, skip_deserializing)]
     http_status: Option<u16>,
-    #[serde(default, skip_deserializing)]
-    message: String,
+    // `message` (the summary) is written by `Serialize` and formatted only then: a verdict
+    // nobody serializes never formats it. When read back it is ignored, like the others.
     #[serde(default, skip_deserializing)]
     primary_rule: Option<String>,
     outcomes: Vec<RuleOutcome>,
@@ -231,7 +231,6 @@ impl Verdict {
             },
             code: None,
             http_status: None,
-            message: String::new(),
             primary_rule: None,
             outcomes,
         };
@@ -244,7 +243,6 @@ impl Verdict {
         self.code = self.primary().and_then(|o| o.code);
         self.primary_rule = self.primary().map(|o| o.rule_name.clone());
         self.http_status = self.code.map(BlockCode::http_status);
-        self.message = self.summary();
     }
 
     /// Allowed or blocked.
@@ -361,6 +359,28 @@ impl Verdict {
             None => s.push_str("; a person must act before it can go ahead"),
         }
         s
+    }
+}
+
+/// The verdict as its JSON: the stored fields, with `message` (the [`Verdict::summary`])
+/// formatted here, when it is read, rather than with every verdict.
+impl Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::wire::instant::format;
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Verdict", 11)?;
+        st.serialize_field("product_name", &self.product_name)?;
+        st.serialize_field("version", &self.version)?;
+        st.serialize_field("environment_name", &self.environment_name)?;
+        st.serialize_field("decision", &self.decision)?;
+        st.serialize_field("evaluated_at", &format(&self.evaluated_at))?;
+        st.serialize_field("retry_after", &self.retry_after.as_ref().map(format))?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("http_status", &self.http_status)?;
+        st.serialize_field("message", &self.summary())?;
+        st.serialize_field("primary_rule", &self.primary_rule)?;
+        st.serialize_field("outcomes", &self.outcomes)?;
+        st.end()
     }
 }
 

@@ -223,6 +223,17 @@ pub enum Recurrence {
     },
 }
 
+impl Recurrence {
+    /// Whether the window's occurrences are found by visiting each local day
+    /// (`visit_recurring_on`); one-off windows, dates and RRULEs are expanded otherwise.
+    fn recurs_on_days(&self) -> bool {
+        !matches!(
+            self,
+            Recurrence::Once { .. } | Recurrence::Rule { .. } | Recurrence::Dates { .. }
+        )
+    }
+}
+
 /// One concrete occurrence of a window, as instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Occurrence {
@@ -306,15 +317,26 @@ impl Calendar {
     /// `at` + [`HORIZON_DAYS`] days, e.g. with a daily 00:00-00:00 (full-day) window.
     #[must_use]
     pub fn next_free(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.occurrence_at(at) {
+            None => Some(at),
+            Some(occ) => self.free_after(occ, at),
+        }
+    }
+
+    /// [`Calendar::next_free`] of `at` when `occ` is the occurrence that contains it (as
+    /// [`Calendar::occurrence_at`] gave it): the chain is followed from its end.
+    pub(crate) fn free_after(&self, occ: Occurrence, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let limit = horizon_limit(at);
         let mut current = at;
+        let mut covering = Some(occ);
         // Each step moves to the strictly later end of a distinct occurrence, and the
         // limit check bounds the loop.
-        while let Some(occ) = self.occurrence_at(current) {
+        while let Some(occ) = covering {
             if current > limit {
                 return None;
             }
             current = occ.end;
+            covering = self.occurrence_at(current);
         }
         Some(current)
     }
@@ -343,6 +365,12 @@ impl Calendar {
                 best = Some(occ);
             }
         });
+        // Only day-recurring windows (daily, weekly, monthly, ...) are found by the day scan
+        // below; with none (one-off windows, dates, RRULEs: all visited above) it would walk
+        // HORIZON_DAYS days for nothing, on every evaluation of the rule.
+        if !self.windows.iter().any(Recurrence::recurs_on_days) {
+            return best;
+        }
         let mut date = first;
         let mut scanned: u64 = 0;
         while scanned <= HORIZON_DAYS {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::policy::BlockCode;
+use crate::policy::Detail;
 use crate::policy::facts::Facts;
 use crate::policy::rule::format_duration;
 use crate::policy::{Check, rfc3339};
@@ -82,8 +83,14 @@ impl ConcurrencyRule {
         needs.open_window = needs.open_window.max(self.stale_after);
     }
 
-    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
-        evaluate(facts, self.max, self.per, self.stale_after, at)
+    pub(crate) fn evaluate(
+        &self,
+        _rule_name: &str,
+        facts: &Facts,
+        at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
+        evaluate(facts, self.max, self.per, self.stale_after, at, detail)
     }
 }
 
@@ -93,6 +100,7 @@ pub(crate) fn evaluate(
     per: ConcurrencyScope,
     stale_after: Duration,
     at: DateTime<Utc>,
+    detail: Detail,
 ) -> Check {
     let stale = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
     let mut counted: Vec<_> = facts
@@ -106,54 +114,54 @@ pub(crate) fn evaluate(
         .collect();
     counted.sort_by_key(|d| d.started_at);
     if (counted.len() as u64) < u64::from(max.get()) {
-        return Check::pass(format!(
-            "{} of {} deployment(s) in progress",
-            counted.len(),
-            max
-        ));
+        return Check::pass(detail, || {
+            format!("{} of {} deployment(s) in progress", counted.len(), max)
+        });
     }
     let Some(first) = counted.first() else {
-        return Check::pass("no deployment in progress".into());
+        return Check::pass(detail, || "no deployment in progress".into());
     };
-    let what = match per {
-        ConcurrencyScope::ProductEnvironment => {
-            format!("`{}` to `{}`", facts.product, facts.environment)
-        }
-        ConcurrencyScope::Environment => format!("`{}`", facts.environment),
+    let message = || {
+        let what = match per {
+            ConcurrencyScope::ProductEnvironment => {
+                format!("`{}` to `{}`", facts.product, facts.environment)
+            }
+            ConcurrencyScope::Environment => format!("`{}`", facts.environment),
+        };
+        format!(
+            "{} deployment(s) to {what} already in progress (the limit is {max}): `{}` {} started at {} \
+             (deployment {}); wait for it to finish, or record it as completed, failed or aborted \
+             if it was abandoned (it stops counting {} after it started)",
+            counted.len(),
+            first.product_name,
+            first.version,
+            rfc3339(first.started_at),
+            first.id,
+            format_duration(stale_after),
+        )
     };
-    let message = format!(
-        "{} deployment(s) to {what} already in progress (the limit is {max}): `{}` {} started at {} \
-         (deployment {}); wait for it to finish, or record it as completed, failed or aborted \
-         if it was abandoned (it stops counting {} after it started)",
-        counted.len(),
-        first.product_name,
-        first.version,
-        rfc3339(first.started_at),
-        first.id,
-        format_duration(stale_after),
-    );
-    let others: Vec<_> = counted
-        .iter()
-        .map(|d| {
-            json!({
-                "id": d.id, "product_name": d.product_name, "version": d.version,
-                "status": d.status.as_str(), "started_at": crate::wire::instant::format(&d.started_at),
+    let others = || -> Vec<Value> {
+        counted
+            .iter()
+            .map(|d| {
+                json!({
+                    "id": d.id, "product_name": d.product_name, "version": d.version,
+                    "status": d.status.as_str(), "started_at": crate::wire::instant::format(&d.started_at),
+                })
             })
+            .collect()
+    };
+    Check::fail(detail, BlockCode::ConcurrentDeployment, message)
+        .detail("conflicting_deployment_id", || json!(first.id))
+        .detail("conflicting_deployment_status", || {
+            json!(first.status.as_str())
         })
-        .collect();
-    Check::fail(BlockCode::ConcurrentDeployment, message)
-        .detail("conflicting_deployment_id", json!(first.id))
-        .detail(
-            "conflicting_deployment_status",
-            json!(first.status.as_str()),
-        )
-        .detail(
-            "conflicting_deployment_started",
-            json!(crate::wire::instant::format(&first.started_at)),
-        )
-        .detail("conflicting_product", json!(first.product_name))
-        .detail("conflicting_version", json!(first.version))
-        .detail("in_progress", json!(counted.len()))
-        .detail("max", json!(max.get()))
-        .detail("deployments", json!(others))
+        .detail("conflicting_deployment_started", || {
+            json!(crate::wire::instant::format(&first.started_at))
+        })
+        .detail("conflicting_product", || json!(first.product_name))
+        .detail("conflicting_version", || json!(first.version))
+        .detail("in_progress", || json!(counted.len()))
+        .detail("max", || json!(max.get()))
+        .detail("deployments", || Value::Array(others()))
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::policy::BlockCode;
+use crate::policy::Detail;
 use crate::policy::facts::Facts;
 use crate::policy::rule::format_duration;
 use crate::policy::{Check, rfc3339};
@@ -57,8 +58,21 @@ impl FlowRule {
         }
     }
 
-    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
-        evaluate(facts, &self.prerequisites, self.strict_order, self.soak, at)
+    pub(crate) fn evaluate(
+        &self,
+        _rule_name: &str,
+        facts: &Facts,
+        at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
+        evaluate(
+            facts,
+            &self.prerequisites,
+            self.strict_order,
+            self.soak,
+            at,
+            detail,
+        )
     }
 }
 
@@ -68,24 +82,26 @@ pub(crate) fn evaluate(
     strict_order: bool,
     soak: Option<Duration>,
     at: DateTime<Utc>,
+    detail: Detail,
 ) -> Check {
-    let version = format!("`{}` {}", facts.product, facts.version);
+    let full = detail == Detail::Full;
+    let version = || format!("`{}` {}", facts.product, facts.version);
     let first = |env: &String| facts.stints.get(env).and_then(|s| s.first_success_at);
     let missing: Vec<&String> = prerequisites
         .iter()
         .filter(|e| first(e).is_none())
         .collect();
     if !missing.is_empty() {
-        let names = join(&missing);
-        return Check::fail(
-            BlockCode::FlowViolation,
+        return Check::fail(detail, BlockCode::FlowViolation, || {
             format!(
-                "{version} has not been deployed successfully to {names}; deploy it there before `{}`",
+                "{} has not been deployed successfully to {}; deploy it there before `{}`",
+                version(),
+                join(&missing),
                 facts.environment
-            ),
-        )
-        .detail("required_environments", json!(prerequisites))
-        .detail("missing_environments", json!(missing));
+            )
+        })
+        .detail("required_environments", || json!(prerequisites))
+        .detail("missing_environments", || json!(missing));
     }
     if strict_order {
         let mut reached: Vec<(&String, DateTime<Utc>)> = prerequisites
@@ -96,24 +112,27 @@ pub(crate) fn evaluate(
         let actual: Vec<&String> = reached.iter().map(|(e, _)| *e).collect();
         let expected: Vec<&String> = prerequisites.iter().collect();
         if actual != expected {
-            return Check::fail(
-                BlockCode::FlowViolation,
+            return Check::fail(detail, BlockCode::FlowViolation, || {
                 format!(
-                    "{version} reached its prerequisite environments in the order {}, but the rule \
+                    "{} reached its prerequisite environments in the order {}, but the rule \
                      requires {}; redeploy it through them in that order",
+                    version(),
                     join_arrow(&actual),
                     join_arrow(&expected)
-                ),
-            )
-            .detail("required_order", json!(expected))
-            .detail("actual_order", json!(actual));
+                )
+            })
+            .detail("required_order", || json!(expected))
+            .detail("actual_order", || json!(actual));
         }
     }
     let Some(soak) = soak else {
-        return Check::pass(format!(
-            "{version} has been deployed to {}",
-            join(&prerequisites.iter().collect::<Vec<_>>())
-        ));
+        return Check::pass(detail, || {
+            format!(
+                "{} has been deployed to {}",
+                version(),
+                join(&prerequisites.iter().collect::<Vec<_>>())
+            )
+        });
     };
     let soak_c = chrono::Duration::from_std(soak).unwrap_or(chrono::Duration::MAX);
     let mut short: Vec<Value> = Vec::new();
@@ -135,60 +154,69 @@ pub(crate) fn evaluate(
             continue;
         }
         let ran_std = ran.to_std().unwrap_or_default();
+        // Durations are bounded at parse time; this saturates only at the very end of the
+        // representable range.
+        let ends = since
+            .checked_add_signed(soak_c)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let replaced = stint.superseded.as_ref().filter(|(when, _)| *when <= at);
+        if replaced.is_some() {
+            clearable = false;
+        } else {
+            retry = Some(retry.map_or(ends, |r| r.max(ends)));
+        }
+        // The rest explains the shortfall; a decision needs only `clearable` and `retry`.
+        if !full {
+            short.push(Value::Null);
+            continue;
+        }
         let mut entry = json!({
             "environment": env,
             "deployed_at": crate::wire::instant::format(&since),
             "soaked": format_duration(ran_std),
             "required": format_duration(soak),
         });
-        match &stint.superseded {
-            Some((when, by)) if *when <= at => {
-                clearable = false;
-                entry["superseded_by"] = json!(by);
-                entry["superseded_at"] = json!(crate::wire::instant::format(when));
-                sentences.push(format!(
-                    "it ran in `{env}` for only {} before {by} replaced it at {}; redeploy it to `{env}` and let it soak {}",
-                    format_duration(ran_std),
-                    rfc3339(*when),
-                    format_duration(soak)
-                ));
-            }
-            _ => {
-                // Durations are bounded at parse time; this saturates only at the very end
-                // of the representable range.
-                let ends = since
-                    .checked_add_signed(soak_c)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                let remaining = ends.signed_duration_since(at).to_std().unwrap_or_default();
-                entry["soak_ends_at"] = json!(crate::wire::instant::format(&ends));
-                entry["remaining"] = json!(format_duration(remaining));
-                retry = Some(retry.map_or(ends, |r| r.max(ends)));
-                sentences.push(format!(
-                    "it has soaked in `{env}` for {} of the required {} (until {})",
-                    format_duration(ran_std),
-                    format_duration(soak),
-                    rfc3339(ends)
-                ));
-            }
+        if let Some((when, by)) = replaced {
+            entry["superseded_by"] = json!(by);
+            entry["superseded_at"] = json!(crate::wire::instant::format(when));
+            sentences.push(format!(
+                "it ran in `{env}` for only {} before {by} replaced it at {}; redeploy it to `{env}` and let it soak {}",
+                format_duration(ran_std),
+                rfc3339(*when),
+                format_duration(soak)
+            ));
+        } else {
+            let remaining = ends.signed_duration_since(at).to_std().unwrap_or_default();
+            entry["soak_ends_at"] = json!(crate::wire::instant::format(&ends));
+            entry["remaining"] = json!(format_duration(remaining));
+            sentences.push(format!(
+                "it has soaked in `{env}` for {} of the required {} (until {})",
+                format_duration(ran_std),
+                format_duration(soak),
+                rfc3339(ends)
+            ));
         }
         short.push(entry);
     }
     if short.is_empty() {
-        return Check::pass(format!(
-            "{version} has soaked at least {} in {}",
-            format_duration(soak),
-            join(&prerequisites.iter().collect::<Vec<_>>())
-        ));
+        return Check::pass(detail, || {
+            format!(
+                "{} has soaked at least {} in {}",
+                version(),
+                format_duration(soak),
+                join(&prerequisites.iter().collect::<Vec<_>>())
+            )
+        });
     }
-    let mut c = Check::fail(
-        BlockCode::InsufficientSoakTime,
+    let mut c = Check::fail(detail, BlockCode::InsufficientSoakTime, || {
         format!(
-            "{version} has not soaked long enough: {}",
+            "{} has not soaked long enough: {}",
+            version(),
             sentences.join("; ")
-        ),
-    )
-    .detail("soak_required", json!(format_duration(soak)))
-    .detail("environments", Value::Array(short));
+        )
+    })
+    .detail("soak_required", || json!(format_duration(soak)))
+    .detail("environments", || Value::Array(short));
     c.retry_after = if clearable { retry } else { None };
     c
 }

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::Needs;
+use crate::policy::Detail;
 use crate::policy::facts::Facts;
 use crate::policy::rule::{Parser, format_duration, humanize_duration};
 use crate::policy::{BlockCode, Check, rfc3339};
@@ -77,7 +78,13 @@ impl MaxSkewRule {
         }
     }
 
-    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+    pub(crate) fn evaluate(
+        &self,
+        _rule_name: &str,
+        facts: &Facts,
+        at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
         let behind = &self.behind;
         let ahead = &facts.environment;
         let s = facts.skew.get(behind).cloned().unwrap_or_default();
@@ -89,32 +96,30 @@ impl MaxSkewRule {
             && s.behind_version.as_deref() != Some(facts.version.as_str())
             && !s.versions.contains(&facts.version);
         let count = s.versions.len() + usize::from(adds);
-        let detail = |c: Check| {
-            c.detail("behind", json!(behind))
-                .detail("behind_version", json!(s.behind_version))
-                .detail("versions_behind", json!(count))
-                .detail("versions", json!(s.versions))
-                .detail("behind_since", json!(s.behind_since.map(rfc3339)))
+        let with_facts = |c: Check| {
+            c.detail("behind", || json!(behind))
+                .detail("behind_version", || json!(s.behind_version))
+                .detail("versions_behind", || json!(count))
+                .detail("versions", || json!(s.versions))
+                .detail("behind_since", || json!(s.behind_since.map(rfc3339)))
         };
         if adds {
             if let Some(max) = self.max_versions
                 && count > max as usize
             {
-                return detail(Check::fail(
-                    BlockCode::FlowViolation,
+                return with_facts(Check::fail(detail, BlockCode::FlowViolation, || {
                     format!(
                         "deploying `{}` {} to `{ahead}` would leave `{behind}` {count} versions \
                          behind (at most {max}; it {runs}); promote to `{behind}` first",
                         facts.product, facts.version
-                    ),
-                ))
-                .detail("max_versions", json!(max));
+                    )
+                }))
+                .detail("max_versions", || json!(max));
             }
             if let (Some(max), Some(since)) = (self.max_age, s.behind_since) {
                 let lag = (at - since).to_std().unwrap_or_default();
                 if lag > max {
-                    return detail(Check::fail(
-                        BlockCode::FlowViolation,
+                    return with_facts(Check::fail(detail, BlockCode::FlowViolation, ||
                         format!(
                             "`{behind}` has been behind `{ahead}` for `{}` since {} ({}; at most {}; \
                              it {runs}); promote to `{behind}` before deploying a new version to \
@@ -123,16 +128,17 @@ impl MaxSkewRule {
                             rfc3339(since),
                             humanize_duration(lag),
                             humanize_duration(max)
-                        ),
-                    ))
-                    .detail("max_age", json!(format_duration(max)));
+                        )))
+                    .detail("max_age", || json!(format_duration(max)));
                 }
             }
         }
-        detail(Check::pass(format!(
-            "`{behind}` would be {count} version{} behind `{ahead}` for `{}`",
-            if count == 1 { "" } else { "s" },
-            facts.product
-        )))
+        with_facts(Check::pass(detail, || {
+            format!(
+                "`{behind}` would be {count} version{} behind `{ahead}` for `{}`",
+                if count == 1 { "" } else { "s" },
+                facts.product
+            )
+        }))
     }
 }

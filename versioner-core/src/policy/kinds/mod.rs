@@ -19,9 +19,9 @@ pub(crate) mod version_approval;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::Check;
 use super::facts::Facts;
 use super::rule::Parser;
+use super::{Check, Detail};
 use crate::error::Error;
 
 pub use concurrency::{ConcurrencyRule, ConcurrencyScope};
@@ -115,9 +115,15 @@ macro_rules! rule_kinds {
             }
 
             /// Evaluates the kind for the deployment the facts describe, at `at`.
-            pub(crate) fn evaluate(&self, rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+            pub(crate) fn evaluate(
+                &self,
+                rule_name: &str,
+                facts: &Facts,
+                at: DateTime<Utc>,
+                detail: Detail,
+            ) -> Check {
                 match self {
-                    $(RuleKind::$variant(k) => k.evaluate(rule_name, facts, at),)+
+                    $(RuleKind::$variant(k) => k.evaluate(rule_name, facts, at, detail),)+
                 }
             }
         }

@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::access::principal_key;
 use crate::approval::RELEASE;
 use crate::policy::BlockCode;
+use crate::policy::Detail;
 use crate::policy::facts::Facts;
 use crate::policy::{Check, rfc3339};
 
@@ -55,13 +56,20 @@ impl ReleaseApprovalRule {
         needs.builders = true;
     }
 
-    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+    pub(crate) fn evaluate(
+        &self,
+        _rule_name: &str,
+        facts: &Facts,
+        at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
         release(
             facts,
             self.required,
             &self.approver_roles,
             self.expires_after,
             at,
+            detail,
         )
     }
 }
@@ -72,10 +80,16 @@ pub(crate) fn release(
     roles: &[String],
     expires_after: Option<Duration>,
     at: DateTime<Utc>,
+    detail: Detail,
 ) -> Check {
     // Principals compare in one form (`Dana` is `dana`), so one person never counts twice
-    // and never approves their own deployment under another spelling.
-    let same = |a: &str, b: &str| principal_key(a) == principal_key(b);
+    // and never approves their own deployment under another spelling. Each name is put in
+    // that form once.
+    let principal = facts.principal.as_deref().map(principal_key);
+    let deployer = facts.deployed_by.as_deref().map(principal_key);
+    let builders: Vec<String> = facts.builders.iter().map(|b| principal_key(b)).collect();
+    let role_keys: Vec<String> = roles.iter().map(|r| principal_key(r)).collect();
+    let expiry = expires_after.and_then(|d| chrono::Duration::from_std(d).ok());
     let mut counted: BTreeSet<String> = BTreeSet::new();
     let mut excluded = Vec::new();
     for a in facts
@@ -89,70 +103,60 @@ pub(crate) fn release(
         {
             continue;
         }
-        let reason = if facts
-            .principal
-            .as_deref()
-            .is_some_and(|p| same(p, &a.approver))
-        {
-            Some("the approver is the principal recording the deployment".to_string())
-        } else if facts
-            .deployed_by
-            .as_deref()
-            .is_some_and(|d| same(d, &a.approver))
-        {
-            Some("the approver is the person deploying".to_string())
-        } else if facts.builders.iter().any(|b| same(b, &a.approver)) {
-            Some("the approver built this version".to_string())
-        } else if let Some(expired_at) = expires_after
-            .and_then(|d| chrono::Duration::from_std(d).ok())
-            .and_then(|exp| a.granted_at.checked_add_signed(exp))
-            && expired_at <= at
-        {
-            Some(format!("the approval expired at {}", rfc3339(expired_at)))
-        } else if !roles.is_empty()
+        let approver = principal_key(&a.approver);
+        let expired_at = expiry.and_then(|exp| a.granted_at.checked_add_signed(exp));
+        let reason = if principal.as_ref() == Some(&approver) {
+            Some(Excluded::Principal)
+        } else if deployer.as_ref() == Some(&approver) {
+            Some(Excluded::Deployer)
+        } else if builders.contains(&approver) {
+            Some(Excluded::Builder)
+        } else if let Some(expired_at) = expired_at.filter(|t| *t <= at) {
+            Some(Excluded::Expired(expired_at))
+        } else if !role_keys.is_empty()
             && !a
                 .approver_role
                 .as_deref()
-                .is_some_and(|r| roles.iter().any(|x| same(x, r)))
+                .is_some_and(|r| role_keys.contains(&principal_key(r)))
         {
-            Some(format!(
-                "the approver's role `{}` is not one of {}",
-                a.approver_role.as_deref().unwrap_or("none"),
-                roles.join(", ")
-            ))
+            Some(Excluded::Role)
         } else if a.granted_at > at {
-            Some("the approval was granted after the evaluated instant".to_string())
+            Some(Excluded::Future)
         } else {
             None
         };
         match reason {
-            Some(r) => {
+            // Who was left out, and why, is explanation: a decision needs only the count.
+            Some(r) if detail == Detail::Full => {
+                let r = r.describe(a.approver_role.as_deref(), roles);
                 excluded.push(json!({ "approver": a.approver, "approval_id": a.id, "reason": r }))
             }
+            Some(_) => {}
             None => {
-                counted.insert(principal_key(&a.approver));
+                counted.insert(approver);
             }
         }
     }
     let have = counted.len();
     let need = required.get() as usize;
     let base = |c: Check| {
-        c.detail("required_approvals", json!(need))
-            .detail("current_approvals", json!(have))
-            .detail("approver_roles", json!(roles))
-            .detail("approvers", json!(counted))
-            .detail("excluded", json!(excluded))
+        c.detail("required_approvals", || json!(need))
+            .detail("current_approvals", || json!(have))
+            .detail("approver_roles", || json!(roles))
+            .detail("approvers", || json!(counted))
+            .detail("excluded", || json!(excluded))
     };
     if have >= need {
-        return base(Check::pass(format!("{have} of {need} release approval(s)")));
+        return base(Check::pass(detail, || {
+            format!("{have} of {need} release approval(s)")
+        }));
     }
-    let roles_text = if roles.is_empty() {
-        String::new()
-    } else {
-        format!(" with role {}", roles.join(" or "))
-    };
-    base(Check::fail(
-        BlockCode::ApprovalRequired,
+    base(Check::fail(detail, BlockCode::ApprovalRequired, || {
+        let roles_text = if roles.is_empty() {
+            String::new()
+        } else {
+            format!(" with role {}", roles.join(" or "))
+        };
         format!(
             "a deployment of `{}` {} to `{}` requires {need} release approval(s) from distinct \
              approvers{roles_text} (not the deployer or the builder); it has {have}; ask for \
@@ -163,6 +167,35 @@ pub(crate) fn release(
             facts.product,
             facts.version,
             facts.environment
-        ),
-    ))
+        )
+    }))
+}
+
+/// Why an approval does not count.
+enum Excluded {
+    Principal,
+    Deployer,
+    Builder,
+    Expired(DateTime<Utc>),
+    Role,
+    Future,
+}
+
+impl Excluded {
+    fn describe(&self, approver_role: Option<&str>, roles: &[String]) -> String {
+        match self {
+            Excluded::Principal => {
+                "the approver is the principal recording the deployment".to_string()
+            }
+            Excluded::Deployer => "the approver is the person deploying".to_string(),
+            Excluded::Builder => "the approver built this version".to_string(),
+            Excluded::Expired(t) => format!("the approval expired at {}", rfc3339(*t)),
+            Excluded::Role => format!(
+                "the approver's role `{}` is not one of {}",
+                approver_role.unwrap_or("none"),
+                roles.join(", ")
+            ),
+            Excluded::Future => "the approval was granted after the evaluated instant".to_string(),
+        }
+    }
 }

@@ -16,7 +16,9 @@ use serde_json::{Map, Value, json};
 use super::Needs;
 use crate::policy::facts::{CoveringRequest, Facts};
 use crate::policy::rule::{Parser, format_duration};
-use crate::policy::{BlockCode, Check, OutcomeStatus, RuleOutcome, RuleStatus, RuleType, rfc3339};
+use crate::policy::{
+    BlockCode, Check, Detail, OutcomeStatus, RuleOutcome, RuleStatus, RuleType, rfc3339,
+};
 use crate::request::{RequestStatus, SlotStatus};
 
 /// Deploying needs an approved Deployment Request covering the deployment.
@@ -51,16 +53,24 @@ impl RequestRequiredRule {
         // The covering requests are always gathered: the pending check reads them too.
     }
 
-    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, at: DateTime<Utc>) -> Check {
+    pub(crate) fn evaluate(
+        &self,
+        _rule_name: &str,
+        facts: &Facts,
+        at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
         let mut seen = Vec::new();
         for r in &facts.deployment_requests {
             let lacking = self.lacking(r, at);
             if r.status == RequestStatus::Approved && lacking.is_empty() {
-                return Check::pass(format!(
-                    "the approved Deployment Request `{}` ({}) covers `{}` {} to `{}`",
-                    r.name, r.id, facts.product, facts.version, facts.environment
-                ))
-                .detail("request_id", json!(r.id));
+                return Check::pass(detail, || {
+                    format!(
+                        "the approved Deployment Request `{}` ({}) covers `{}` {} to `{}`",
+                        r.name, r.id, facts.product, facts.version, facts.environment
+                    )
+                })
+                .detail("request_id", || json!(r.id));
             }
             seen.push(json!({
                 "id": r.id, "name": r.name, "status": r.status, "lacking": lacking,
@@ -98,8 +108,7 @@ impl RequestRequiredRule {
             .iter()
             .map(|t| format!(" --slot {t}"))
             .collect();
-        Check::fail(
-            BlockCode::DeploymentRequestRequired,
+        Check::fail(detail, BlockCode::DeploymentRequestRequired, || {
             format!(
                 "`{}` {} to `{}` needs an approved Deployment Request{types}; {found}. Create \
                  and submit one: `versioner requests create --name <name> --product {} \
@@ -110,10 +119,10 @@ impl RequestRequiredRule {
                 facts.product,
                 facts.version,
                 facts.environment,
-            ),
-        )
-        .detail("required_approval_types", json!(self.approval_types))
-        .detail("deployment_requests", Value::Array(seen))
+            )
+        })
+        .detail("required_approval_types", || json!(self.approval_types))
+        .detail("deployment_requests", || Value::Array(seen))
     }
 
     /// What the request lacks for this rule: approval types without an approved, unlapsed

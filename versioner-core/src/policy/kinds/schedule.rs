@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::Needs;
+use crate::policy::Detail;
 use crate::policy::facts::Facts;
 use crate::policy::rule::Parser;
 use crate::policy::window::{
@@ -73,7 +74,13 @@ impl ScheduleRule {
 
     pub(crate) fn needs(&self, _needs: &mut Needs) {}
 
-    pub(crate) fn evaluate(&self, rule_name: &str, _facts: &Facts, at: DateTime<Utc>) -> Check {
+    pub(crate) fn evaluate(
+        &self,
+        rule_name: &str,
+        _facts: &Facts,
+        at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
         evaluate(
             rule_name,
             self.mode,
@@ -81,6 +88,7 @@ impl ScheduleRule {
             self.reason.as_deref(),
             &self.windows,
             at,
+            detail,
         )
     }
 }
@@ -733,6 +741,7 @@ pub(crate) fn evaluate(
     reason: Option<&str>,
     windows: &[WindowDef],
     at: DateTime<Utc>,
+    detail: Detail,
 ) -> Check {
     let calendar = Calendar {
         timezone,
@@ -745,14 +754,29 @@ pub(crate) fn evaluate(
             .and_then(|w| w.name.clone())
             .unwrap_or_else(|| rule_name.to_string())
     };
-    let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-    let (next_open, next_close) = gate(&calendar, mode, at);
+    let why = || reason.map(|r| format!(" ({r})")).unwrap_or_default();
     let check = evaluate_at(
-        &calendar, mode, timezone, reason, &label, rule_name, &why, at,
+        &calendar, mode, timezone, reason, &label, rule_name, &why, at, detail,
     );
+    if detail == Detail::Decision {
+        return check;
+    }
+    // The outcome at `at` already holds `next_open` (its retry instant when it blocks, `at`
+    // when it does not): only `next_close` is searched for.
+    let next_open = if check.code.is_some() {
+        check.retry_after
+    } else {
+        Some(at)
+    };
+    let next_close = match mode {
+        WindowMode::Deny => next_open
+            .and_then(|o| calendar.next_occurrence(o))
+            .map(|occ| occ.start),
+        WindowMode::Allow => next_open.and_then(|o| calendar.next_free(o)),
+    };
     check
-        .detail("next_open", json!(next_open.map(local)))
-        .detail("next_close", json!(next_close.map(local)))
+        .detail("next_open", || json!(next_open.map(local)))
+        .detail("next_close", || json!(next_close.map(local)))
 }
 
 #[allow(
@@ -766,63 +790,71 @@ fn evaluate_at(
     reason: Option<&str>,
     label: &dyn Fn(&Occurrence) -> String,
     rule_name: &str,
-    why: &str,
+    why: &dyn Fn() -> String,
     at: DateTime<Utc>,
+    detail: Detail,
 ) -> Check {
     let local = |t: DateTime<Utc>| t.with_timezone(&timezone).to_rfc3339();
     match mode {
         WindowMode::Deny => match calendar.occurrence_at(at) {
-            None => Check::pass(format!("outside every no-deploy window of `{rule_name}`")),
+            None => Check::pass(detail, || {
+                format!("outside every no-deploy window of `{rule_name}`")
+            }),
             Some(occ) => {
-                let free = calendar.next_free(at);
-                let mut c = Check::fail(
-                    BlockCode::NoDeployWindow,
-                    format!(
-                        "no-deploy window `{}` is active from {} to {}{why}",
-                        label(&occ),
-                        local(occ.start),
-                        local(occ.end),
-                    ),
-                )
-                .detail("window_name", json!(label(&occ)))
-                .detail("window_start", json!(local(occ.start)))
-                .detail("window_end", json!(local(occ.end)))
-                .detail("timezone", json!(timezone.name()))
-                .detail("reason", json!(reason));
+                let free = calendar.free_after(occ, at);
+                let mut c = if detail == Detail::Decision {
+                    Check::fail(detail, BlockCode::NoDeployWindow, String::new)
+                } else {
+                    let (name, start, end) = (label(&occ), local(occ.start), local(occ.end));
+                    Check::fail(detail, BlockCode::NoDeployWindow, || {
+                        format!(
+                            "no-deploy window `{name}` is active from {start} to {end}{}",
+                            why(),
+                        )
+                    })
+                    .detail("window_name", || Value::String(name))
+                    .detail("window_start", || Value::String(start))
+                    .detail("window_end", || Value::String(end))
+                    .detail("timezone", || json!(timezone.name()))
+                    .detail("reason", || json!(reason))
+                };
                 c.retry_after = free;
                 c
             }
         },
         WindowMode::Allow => match calendar.occurrence_at(at) {
-            Some(occ) => Check::pass(format!(
-                "inside allowed window `{}` ({} to {})",
-                label(&occ),
-                local(occ.start),
-                local(occ.end)
-            )),
+            Some(occ) => Check::pass(detail, || {
+                format!(
+                    "inside allowed window `{}` ({} to {})",
+                    label(&occ),
+                    local(occ.start),
+                    local(occ.end)
+                )
+            }),
             None => {
                 let next = calendar.next_occurrence(at);
-                let message = match &next {
+                let message = || match &next {
                     Some(n) => format!(
-                        "deployments are allowed only during the windows of `{rule_name}`{why}; the next one, `{}`, opens at {} and closes at {}",
+                        "deployments are allowed only during the windows of `{rule_name}`{}; the next one, `{}`, opens at {} and closes at {}",
+                        why(),
                         label(n),
                         local(n.start),
                         local(n.end)
                     ),
                     None => format!(
-                        "deployments are allowed only during the windows of `{rule_name}`{why}, and none opens again; change the rule to deploy"
+                        "deployments are allowed only during the windows of `{rule_name}`{}, and none opens again; change the rule to deploy",
+                        why()
                     ),
                 };
-                let mut c = Check::fail(BlockCode::NoDeployWindow, message)
-                    .detail(
-                        "window_name",
-                        json!(next.as_ref().map_or_else(|| rule_name.to_string(), label)),
-                    )
-                    .detail("window_start", json!(next.map(|n| local(n.start))))
-                    .detail("window_end", json!(next.map(|n| local(n.end))))
-                    .detail("timezone", json!(timezone.name()))
-                    .detail("reason", json!(reason))
-                    .detail("mode", json!("allow"));
+                let mut c = Check::fail(detail, BlockCode::NoDeployWindow, message)
+                    .detail("window_name", || {
+                        json!(next.as_ref().map_or_else(|| rule_name.to_string(), label))
+                    })
+                    .detail("window_start", || json!(next.map(|n| local(n.start))))
+                    .detail("window_end", || json!(next.map(|n| local(n.end))))
+                    .detail("timezone", || json!(timezone.name()))
+                    .detail("reason", || json!(reason))
+                    .detail("mode", || json!("allow"));
                 c.retry_after = next.map(|n| n.start.max(at));
                 c
             }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::policy::BlockCode;
 use crate::policy::Check;
+use crate::policy::Detail;
 use crate::policy::facts::Facts;
 
 /// The version needs approvals of these types.
@@ -49,12 +50,28 @@ impl VersionApprovalRule {
         needs.approvals = true;
     }
 
-    pub(crate) fn evaluate(&self, _rule_name: &str, facts: &Facts, _at: DateTime<Utc>) -> Check {
-        version(facts, &self.approval_types, self.environment.as_deref())
+    pub(crate) fn evaluate(
+        &self,
+        _rule_name: &str,
+        facts: &Facts,
+        _at: DateTime<Utc>,
+        detail: Detail,
+    ) -> Check {
+        version(
+            facts,
+            &self.approval_types,
+            self.environment.as_deref(),
+            detail,
+        )
     }
 }
 
-pub(crate) fn version(facts: &Facts, types: &[String], environment: Option<&str>) -> Check {
+pub(crate) fn version(
+    facts: &Facts,
+    types: &[String],
+    environment: Option<&str>,
+    detail: Detail,
+) -> Check {
     let granted = |t: &String| {
         facts.approvals.iter().any(|a| {
             crate::policy::canonical_approval_type(&a.approval_type) == **t
@@ -62,34 +79,42 @@ pub(crate) fn version(facts: &Facts, types: &[String], environment: Option<&str>
         })
     };
     let missing: Vec<&String> = types.iter().filter(|t| !granted(t)).collect();
-    let where_ = environment
-        .map(|e| format!(" granted in `{e}`"))
-        .unwrap_or_default();
+    let where_ = || {
+        environment
+            .map(|e| format!(" granted in `{e}`"))
+            .unwrap_or_default()
+    };
     if missing.is_empty() {
-        return Check::pass(format!(
-            "`{}` {} has the approvals {}{where_}",
+        return Check::pass(detail, || {
+            format!(
+                "`{}` {} has the approvals {}{}",
+                facts.product,
+                facts.version,
+                types.join(", "),
+                where_()
+            )
+        });
+    }
+    Check::fail(detail, BlockCode::QualityApprovalRequired, || {
+        let list = missing
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let env_flag = environment
+            .map(|e| format!(" --environment {e}"))
+            .unwrap_or_default();
+        format!(
+            "`{}` {} lacks the approval(s) {list}{}; record each with \
+             `versioner approve --product {} --version {} --type <type>{env_flag}`",
             facts.product,
             facts.version,
-            types.join(", ")
-        ));
-    }
-    let list = missing
-        .iter()
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let env_flag = environment
-        .map(|e| format!(" --environment {e}"))
-        .unwrap_or_default();
-    Check::fail(
-        BlockCode::QualityApprovalRequired,
-        format!(
-            "`{}` {} lacks the approval(s) {list}{where_}; record each with \
-             `versioner approve --product {} --version {} --type <type>{env_flag}`",
-            facts.product, facts.version, facts.product, facts.version
-        ),
-    )
-    .detail("required_approval_types", json!(types))
-    .detail("missing_approval_types", json!(missing))
-    .detail("environment", json!(environment))
+            where_(),
+            facts.product,
+            facts.version
+        )
+    })
+    .detail("required_approval_types", || json!(types))
+    .detail("missing_approval_types", || json!(missing))
+    .detail("environment", || json!(environment))
 }
