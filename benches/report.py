@@ -164,6 +164,18 @@ rows.append(("3", "the evaluation alone, five rules: all pass / one fails (retry
              f"{dur(ev)} / {dur(ev1)} / {dur(evn)}", f"one indexed read {dur(one)}",
              "—", "reported (no target)", "—"))
 
+# Side by side with Regorus (benches/rego.rs): the same five rules in Rego, the same facts.
+scen = (("all_pass", "all pass"), ("one_fails", "one fails"), ("all_fail", "all fail"))
+for engine, label in (("regorus_vm", "Regorus's bytecode VM"), ("regorus_interpreter", "Regorus's interpreter")):
+    for key, name in scen:
+        ours, theirs = crit(f"rego/versioner/{key}"), crit(f"rego/{engine}/{key}")
+        r = ratio(theirs, ours)  # how many times faster the pure evaluation is
+        vm = engine == "regorus_vm"
+        rows.append(("3", f"the evaluation alone vs {label} on the same five rules in Rego, {name}",
+                     dur(ours), f"{label} {dur(theirs)}", f"{r:.1f}× faster" if r else "—",
+                     "≥ 5× faster" if vm else "reported (no target)",
+                     verdict(None if r is None else r >= 5) if vm else "—"))
+
 # ----- 4. ingest ---------------------------------------------------------------------------
 for sync in ("full", "normal"):
     floor = crit(f"ingest/floor/{sync}")

@@ -10,7 +10,9 @@
 # What it measures (benches/, the numbering of BENCHMARKS.md):
 #   1-4  criterion, benches/preflight.rs: preflight+record vs a raw rusqlite baseline, growth
 #        with history, the dry-run check vs one indexed read, durable ingest vs the raw
-#        single-commit floor; plus benches/calls.rs `pair` (1, interleaved, robust to fsync drift)
+#        single-commit floor; plus benches/calls.rs `pair` (1, interleaved, robust to fsync drift);
+#        and benches/rego.rs (3): the pure evaluation vs Regorus's interpreter and bytecode VM
+#        on the same five rules written in Rego (benches/rego/five_rules.rego), per scenario
 #   5    bindings: benches/calls.rs (Rust), benches/bindings/calls.py, benches/bindings/calls.mjs
 #   6    CLI: benches/cli.rs, a whole `versioner --db FILE track deployment` process
 #   7    server: benches/server.rs, `POST /deployment-events/` over loopback (127.0.0.1 only,
@@ -68,14 +70,15 @@ done
 
 # ----- builds (release) ----------------------------------------------------------------------
 echo "==> cargo build --release: versioner (feature postgres) and the bench drivers" >&2
-targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard --bench delivery --bench import)
-echo "cargo build --release -p versioner-cli -p versioner ${targets[*]} --features versioner-cli/postgres" \
+targets=(--bin versioner --bench preflight --bench calls --bench cli --bench server --bench dashboard --bench delivery --bench import --bench rego)
+features=versioner-cli/postgres,versioner/rego-comparison
+echo "cargo build --release -p versioner-cli -p versioner ${targets[*]} --features $features" \
   >>"$results/commands.txt"
 cargo build --release -p versioner-cli -p versioner "${targets[@]}" \
-  --features versioner-cli/postgres --message-format=json-render-diagnostics >"$out.cargo.json"
+  --features "$features" --message-format=json-render-diagnostics >"$out.cargo.json"
 eval "$(python3 - "$out.cargo.json" <<'EOF'
 import json, sys
-names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "delivery": "DELIVERY", "import": "IMPORT", "versioner": "VERSIONER"}
+names = {"preflight": "PREFLIGHT", "calls": "CALLS", "cli": "CLI", "server": "SERVER", "dashboard": "DASHBOARD", "delivery": "DELIVERY", "import": "IMPORT", "rego": "REGO", "versioner": "VERSIONER"}
 for line in open(sys.argv[1]):
     m = json.loads(line)
     if m.get("reason") != "compiler-artifact" or not m.get("executable"):
@@ -86,7 +89,7 @@ for line in open(sys.argv[1]):
 EOF
 )"
 rm -f "$out.cargo.json"
-for v in PREFLIGHT CALLS CLI SERVER DASHBOARD DELIVERY IMPORT VERSIONER; do
+for v in PREFLIGHT CALLS CLI SERVER DASHBOARD DELIVERY IMPORT REGO VERSIONER; do
   [ -n "${!v:-}" ] || { echo "error: cargo did not report the $v executable" >&2; exit 1; }
 done
 stage "cargo build"
@@ -119,6 +122,8 @@ export CRITERION_HOME=$root/target/criterion
 if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
   run "$PREFLIGHT" --bench >"$out/criterion.log" 2>&1 || { tail -n 40 "$out/criterion.log" >&2; exit 1; }
   stage "criterion (1-4)"
+  run "$REGO" --bench >"$out/rego.log" 2>&1 || { tail -n 40 "$out/rego.log" >&2; exit 1; }
+  stage "evaluation vs Regorus (3)"
   run env VERSIONER_BENCH_RESULTS="$results" "$DASHBOARD" --bench >"$out/dashboard.log" 2>&1 \
     || { tail -n 40 "$out/dashboard.log" >&2; exit 1; }
   stage "dashboard (8)"
