@@ -1,18 +1,16 @@
 //! Conversions between Python objects and the core's types.
 //!
-//! Records cross the boundary as their serde JSON: a core value becomes a `serde_json::Value`,
-//! then a Python dict, then one of the typed records of `versioner._records` (its
-//! `_from_wire` classmethod turns wire strings into `datetime` and `timedelta`). In the other
-//! direction, JSON-compatible Python values (dicts, lists, str, int, float, bool, None, plus
-//! timezone-aware `datetime` and `timedelta`) become a `serde_json::Value` for metadata and
-//! rule definitions.
+//! Records are built natively from the core's values (`record.rs`). Here: JSON values as plain
+//! Python objects (reports returned as dicts), and in the other direction JSON-compatible
+//! Python values (dicts, lists, str, int, float, bool, None, plus timezone-aware `datetime` and
+//! `timedelta`) as a `serde_json::Value` for metadata and rule definitions, and the argument
+//! helpers.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{
     PyBool, PyDateTime, PyDelta, PyDeltaAccess, PyDict, PyFloat, PyInt, PyList, PyMapping,
-    PyModule, PyString, PyTuple,
+    PyString, PyTuple,
 };
 use serde_json::{Map, Number, Value};
 
@@ -20,53 +18,6 @@ use crate::errors::invalid;
 
 /// How deeply nested a metadata or rule value may be.
 const MAX_DEPTH: usize = 64;
-
-/// The `versioner._records` module, imported once.
-fn records(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    static RECORDS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    RECORDS
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("versioner._records")?.unbind())
-        })
-        .map(|m| m.bind(py))
-}
-
-/// A class of `versioner._records`, e.g. `Deployment`.
-pub(crate) fn record_class<'py>(py: Python<'py>, class: &str) -> PyResult<Bound<'py, PyAny>> {
-    records(py)?.getattr(class)
-}
-
-/// Builds the record `class` from the serde JSON of `value`.
-pub(crate) fn record<'py, T: serde::Serialize>(
-    py: Python<'py>,
-    class: &str,
-    value: &T,
-) -> PyResult<Bound<'py, PyAny>> {
-    record_from_json(py, class, &to_json(value)?)
-}
-
-/// Builds the record `class` from a JSON value.
-pub(crate) fn record_from_json<'py>(
-    py: Python<'py>,
-    class: &str,
-    value: &Value,
-) -> PyResult<Bound<'py, PyAny>> {
-    record_class(py, class)?.call_method1("_from_wire", (json_to_py(py, value)?,))
-}
-
-/// Builds a list of records.
-pub(crate) fn records_list<'py, T: serde::Serialize>(
-    py: Python<'py>,
-    class: &str,
-    values: &[T],
-) -> PyResult<Bound<'py, PyList>> {
-    let cls = record_class(py, class)?;
-    let list = PyList::empty(py);
-    for v in values {
-        list.append(cls.call_method1("_from_wire", (json_to_py(py, &to_json(v)?)?,))?)?;
-    }
-    Ok(list)
-}
 
 /// The serde JSON of a core value.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<Value> {

@@ -11,7 +11,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
 use versioner_core::{Error, ErrorCode};
 
-use crate::convert::{record, records_list};
+use crate::record::{record, records_list};
 
 /// The `versioner._errors` module, imported once.
 fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {

@@ -10,6 +10,7 @@
 //! - `versioner.rs`: `versioner.Versioner`, the in-process core.
 //! - `client.rs`: `versioner.Client`, the remote core over HTTP (`versioner serve`).
 //! - `convert.rs`: Python ↔ JSON, instants and argument helpers.
+//! - `record.rs`: core values → the records of `versioner._records`, built natively.
 //! - `requests.rs`: the Deployment Request methods' arguments as the core's drafts, changes,
 //!   actions, filters and templates.
 //! - `errors.rs`: core errors → Python exceptions, by `ErrorCode`.
@@ -20,6 +21,7 @@ mod client;
 mod convert;
 mod errors;
 mod naming;
+mod record;
 mod requests;
 mod subscription;
 mod tracker;
@@ -30,7 +32,8 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 use pyo3::types::{PyMapping, PyString};
 
-use crate::convert::{record, type_name};
+use crate::convert::type_name;
+use crate::record::record;
 
 /// Detects the CI/CD system from environment variables — a mapping, or the process
 /// environment when `env` is None — and returns what it found as a CiInfo.
@@ -91,4 +94,11 @@ mod _native {
     /// The version of the Rust core this module was built from.
     #[pymodule_export]
     const VERSION: &str = versioner_core::VERSION;
+
+    /// Adds the private `_record` (`_Record._from_wire`), kept out of `__all__`.
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use pyo3::prelude::*;
+        m.setattr("_record", wrap_pyfunction!(super::record::wire_record, m)?)
+    }
 }

@@ -19,8 +19,9 @@ use versioner_core::{
     VersionRef,
 };
 
-use crate::convert::{opt_json, py_to_json, record_class, text_or_int, type_name};
+use crate::convert::{opt_json, py_to_json, text_or_int, type_name};
 use crate::errors::{OrRaise, invalid};
+use crate::record::record_class;
 
 /// A JSON value read as a core type; a shape the type refuses is `INVALID_INPUT` naming
 /// `field` and saying what serde found.

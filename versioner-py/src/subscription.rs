@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 
-use crate::convert::record;
+use crate::record::record;
 
 /// A running subscription; `cancel()` (or leaving its `with` block) stops it.
 #[pyclass(frozen, module = "versioner", name = "Subscription")]

@@ -22,11 +22,12 @@ use versioner_core::{
 };
 
 use crate::convert::{
-    count, instant, json_to_py, opt_instant, opt_instant_text, opt_json, py_to_json, record,
-    record_class, record_from_json, records_list, seconds, text_or_int, to_json, type_name,
+    count, instant, json_to_py, opt_instant, opt_instant_text, opt_json, py_to_json, seconds,
+    text_or_int, to_json, type_name,
 };
 use crate::errors::{OrRaise, invalid};
 use crate::naming;
+use crate::record::{record, record_class, records_list};
 use crate::requests;
 
 /// The base class of `Versioner` and `Client`: tracking, the preflight, rules, approvals and
@@ -1025,7 +1026,7 @@ impl Tracker {
         if let Some(m) = wire.as_object_mut() {
             m.insert("table".into(), serde_json::Value::String(matrix.to_table()));
         }
-        record_from_json(py, "StateMatrix", &wire)
+        record(py, "StateMatrix", &wire)
     }
 
     /// Products whose environments hold different versions (now, or as of `at`), considering

@@ -17,10 +17,9 @@ use versioner_core::notify::{ChannelRequest, DeliveryStatus, HistoryFilter, Pref
 use versioner_core::policy::PolicyFormat;
 use versioner_core::{Actor, Role};
 
-use crate::convert::{
-    count, instant, options_json, py_to_json, record, records_list, text_or_int, type_name,
-};
+use crate::convert::{count, instant, options_json, py_to_json, text_or_int, type_name};
 use crate::errors::OrRaise;
+use crate::record::{record, records_list};
 use crate::tracker::{Tracker, policy_input};
 
 /// Versioner, in process: tracks builds and deployments in a SQLite file (or in memory, or in

@@ -1,8 +1,8 @@
 """The field guard: every field of every core record reaches a Python attribute.
 
 ``versioner-core/tests/vectors/records.json`` holds every record the core hands out, each field
-populated, in the serde JSON the compiled module passes to ``_from_wire`` (the core's suite
-keeps it current). Each one must convert, and every key must land in an attribute with a
+populated, in its serde JSON, the form the compiled module builds records from (``_from_wire``
+builds them from it the same way; the core's suite keeps it current). Each one must convert, and every key must land in an attribute with a
 value: a field the core gains and ``versioner/_records.py`` lacks fails here, named. The last
 test builds every record type through the compiled module itself, so the real conversions
 run with the same strictness.

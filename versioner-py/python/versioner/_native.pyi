@@ -60,6 +60,9 @@ def detect_ci(env: Optional[Mapping[str, str]] = None) -> CiInfo:
     """Detects the CI/CD system from environment variables — a mapping, or the process
     environment when ``env`` is None — and returns what it found as a :class:`CiInfo`."""
 
+def _record(name: str, wire: Mapping[str, Any]) -> Any:
+    """Builds the record class ``name`` from its wire form (``_Record._from_wire``)."""
+
 @final
 class Subscription:
     """A running subscription (:meth:`Versioner.subscribe`); ``cancel()`` or leaving its

@@ -1,10 +1,14 @@
 """The records Versioner returns: frozen dataclasses with a readable ``repr`` and ``to_dict()``.
 
-The compiled module builds them from the core's JSON through ``_from_wire``; that is the only
-place wire strings become Python values: timestamps become timezone-aware (UTC)
-:class:`~datetime.datetime`, rule durations :class:`~datetime.timedelta`.
+The compiled module builds them straight from the core's values
+(``versioner-py/src/record.rs``), following what this file declares: each dataclass's fields,
+their wire names (``_WIRE``), converters (``_CONVERT``: instants become timezone-aware (UTC)
+:class:`~datetime.datetime`, nested records, lists and dicts of records, or a Python function)
+and defaults, read once through :func:`_native_plans`. ``_from_wire`` builds a record from its
+wire form (the core's JSON, as a dict) the same way; a class may override it (``Rule``: rule
+durations become :class:`~datetime.timedelta`), and then gets its wire form as plain values.
 
-``_from_wire`` refuses a key it has no attribute for (:class:`~versioner.VersionerError`,
+Building a record refuses a key it has no attribute for (:class:`~versioner.VersionerError`,
 code ``INTERNAL``, naming the key): the compiled module and this package are built together,
 so an unknown key means a field the core gained and this file lacks, which must not vanish.
 ``versioner-py/tests/test_record_fields.py`` feeds it every core record with every field
@@ -34,6 +38,8 @@ from typing import (
     Tuple,
     Type,
     TypeVar,
+    Union,
+    cast,
 )
 
 from ._errors import VersionerError
@@ -185,8 +191,9 @@ def _plain(value: Any) -> Any:
 class _Record:
     """Shared behaviour of every record."""
 
-    #: Converters from wire values to attribute values, by attribute.
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {}
+    #: Converters from wire values to attribute values, by attribute: :func:`_time`, a
+    #: :class:`_Nested` (records), or a function of the plain wire value.
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {}
     #: Wire names of attributes named differently in Python.
     _WIRE: ClassVar[Dict[str, str]] = {}
     #: Attributes left out of ``to_dict``.
@@ -194,22 +201,12 @@ class _Record:
 
     @classmethod
     def _from_wire(cls: Type[_R], wire: Mapping[str, Any]) -> _R:
-        """Builds the record from the core's JSON form; refuses a key it has no attribute for."""
-        plan = _PLANS.get(cls)
-        if plan is None:
-            plan = _PLANS[cls] = _plan(cls)
-            _KNOWN[cls] = frozenset(wire_name for _, wire_name, _, _ in plan)
-        if not _KNOWN[cls].issuperset(wire):
-            _refuse_unknown(cls.__name__, wire, _KNOWN[cls])
-        kwargs: Dict[str, Any] = {}
-        for name, wire_name, convert, default in plan:
-            value = wire.get(wire_name)
-            if value is None and default is not None:
-                value = default()
-            elif convert is not None:
-                value = convert(value)
-            kwargs[name] = value
-        return cls(**kwargs)
+        """Builds the record from the core's JSON form; refuses a key it has no attribute for.
+
+        The compiled module builds it, as it builds the records its calls return."""
+        from ._native import _record
+
+        return cast(_R, _record(cls.__name__, wire))
 
     def to_dict(self) -> Dict[str, Any]:
         """The record as a plain dict (nested records as dicts; datetimes stay datetimes)."""
@@ -218,15 +215,6 @@ class _Record:
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
             if f.name not in self._PRIVATE
         }
-
-
-#: One entry per attribute: (name, wire name, converter, default maker or None). Built once per
-#: class on first use: walking ``dataclasses.fields()`` on every record of every call was a
-#: measurable share of a binding call (see BENCHMARKS.md).
-_Plan = List[Tuple[str, str, Optional[Callable[[Any], Any]], Optional[Callable[[], Any]]]]
-_PLANS: Dict[type, _Plan] = {}
-#: The wire names each class reads (its plan's), built with the plan.
-_KNOWN: Dict[type, frozenset[str]] = {}
 
 
 def _refuse_unknown(record: str, wire: Mapping[str, Any], known: Iterable[str]) -> NoReturn:
@@ -240,28 +228,76 @@ def _refuse_unknown(record: str, wire: Mapping[str, Any], known: Iterable[str]) 
     )
 
 
-def _plan(cls: type) -> _Plan:
-    plan: _Plan = []
-    for f in dataclasses.fields(cls):
-        default: Optional[Callable[[], Any]] = None
-        if f.default is not dataclasses.MISSING:
-            default = (lambda v: lambda: v)(f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory
-        plan.append((f.name, cls._WIRE.get(f.name, f.name), cls._CONVERT.get(f.name), default))  # type: ignore[attr-defined]
-    return plan
+class _Nested:
+    """The converter of an attribute holding records of ``cls``: one (``record``; None stays
+    None), a ``list`` (None is ``[]``) or a ``dict`` of them (None is ``{}``)."""
+
+    __slots__ = ("kind", "cls")
+
+    def __init__(self, kind: Literal["record", "list", "dict"], cls: type) -> None:
+        self.kind = kind
+        self.cls = cls
 
 
-def _list_of(cls: Type[_R]) -> Callable[[Any], List[_R]]:
-    return lambda items: [cls._from_wire(i) for i in (items or [])]
+#: How an attribute's wire value is converted (see :attr:`_Record._CONVERT`).
+_Converter = Union[Callable[[Any], Any], _Nested]
 
 
-def _optional(cls: Type[_R]) -> Callable[[Any], Optional[_R]]:
-    return lambda item: None if item is None else cls._from_wire(item)
+def _list_of(cls: type) -> _Nested:
+    """A list of records of ``cls``."""
+    return _Nested("list", cls)
 
 
-def _dict_of(cls: Type[_R]) -> Callable[[Any], Dict[str, _R]]:
-    return lambda items: {k: cls._from_wire(v) for k, v in (items or {}).items()}
+def _optional(cls: type) -> _Nested:
+    """A record of ``cls``, or None."""
+    return _Nested("record", cls)
+
+
+def _dict_of(cls: type) -> _Nested:
+    """A dict of records of ``cls``, by key."""
+    return _Nested("dict", cls)
+
+
+#: One attribute as the compiled module reads it: (attribute, wire name, kind, the kind's
+#: argument, what it holds when absent, that default). Kinds: ``plain``, ``instant``,
+#: ``record``/``list``/``dict`` (argument: the class name) and ``python`` (argument: the
+#: converter, given the plain wire value). Absent: ``convert`` (what the kind makes of None),
+#: ``value`` (the default), ``list``/``dict`` (a new empty one), ``factory`` (the factory's).
+_FieldPlan = Tuple[str, str, str, Any, str, Any]
+
+
+def _native_plans() -> List[Tuple[str, type, Optional[Callable[[Any], Any]], List[_FieldPlan]]]:
+    """Every record class as the compiled module builds it (``versioner-py/src/record.rs``,
+    read once per process): its name, the class, its own ``_from_wire`` when it overrides it
+    (fed the plain wire form), and its fields in dataclass order."""
+    plans: List[Tuple[str, type, Optional[Callable[[Any], Any]], List[_FieldPlan]]] = []
+    for name in __all__:
+        cls = globals()[name]
+        own = cls._from_wire.__func__ is not _Record._from_wire.__func__  # type: ignore[attr-defined]
+        fields: List[_FieldPlan] = []
+        for f in dataclasses.fields(cls):
+            convert = cls._CONVERT.get(f.name)
+            kind: Tuple[str, Any]
+            if convert is None:
+                kind = ("plain", None)
+            elif convert is _time:
+                kind = ("instant", None)
+            elif isinstance(convert, _Nested):
+                kind = (convert.kind, convert.cls.__name__)
+            else:
+                kind = ("python", convert)
+            absent: Tuple[str, Any]
+            if f.default is not dataclasses.MISSING:
+                absent = ("value", f.default)
+            elif f.default_factory is list or f.default_factory is dict:
+                absent = (f.default_factory.__name__, None)
+            elif f.default_factory is not dataclasses.MISSING:
+                absent = ("factory", f.default_factory)
+            else:
+                absent = ("convert", None)
+            fields.append((f.name, cls._WIRE.get(f.name, f.name), *kind, *absent))
+        plans.append((name, cls, cls._from_wire if own else None, fields))
+    return plans
 
 
 @dataclass(frozen=True)
@@ -278,7 +314,7 @@ class Product(_Record):
     description: Optional[str] = field(repr=False, default=None)
     extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"created_at": _time}
 
 
 @dataclass(frozen=True)
@@ -293,7 +329,7 @@ class Environment(_Record):
     description: Optional[str] = field(repr=False, default=None)
     extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"created_at": _time}
 
 
 @dataclass(frozen=True)
@@ -314,7 +350,7 @@ class Version(_Record):
     #: When its commit was made: where its lead time for changes starts.
     scm_committed_at: Optional[datetime] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "created_at": _time,
         "scm_committed_at": _time,
     }
@@ -349,7 +385,7 @@ class Build(_Record):
     updated_at: datetime = field(repr=False)
     extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "started_at": _time,
         "completed_at": _time,
         "created_at": _time,
@@ -370,7 +406,7 @@ class RuleOutcome(_Record):
     details: Dict[str, Any] = field(repr=False, default_factory=dict)
     retry_after: Optional[datetime] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"retry_after": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"retry_after": _time}
 
     @property
     def blocks(self) -> bool:
@@ -405,7 +441,7 @@ class Verdict(_Record):
     #: The primary failure's rule name, when blocked.
     primary_rule: Optional[str] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "retry_after": _time,
         "evaluated_at": _time,
         "outcomes": _list_of(RuleOutcome),
@@ -446,7 +482,7 @@ class Preflight(_Record):
     verdict: Verdict = field(repr=False)
     bypass_reason: Optional[str] = None
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"verdict": Verdict._from_wire}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"verdict": _optional(Verdict)}
 
     @property
     def warnings(self) -> List[RuleOutcome]:
@@ -485,7 +521,7 @@ class Deployment(_Record):
     extra_metadata: Dict[str, Any] = field(repr=False, default_factory=dict)
     preflight: Optional[Preflight] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "deployed_at": _time,
         "started_at": _time,
         "completed_at": _time,
@@ -522,7 +558,7 @@ class Approval(_Record):
     revoked_by: Optional[str] = field(repr=False)
     revoke_reason: Optional[str] = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "granted_at": _time,
         "revoked_at": _time,
     }
@@ -626,7 +662,7 @@ class RuleStatusChange(_Record):
     reason: str
     changed_at: datetime
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"changed_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"changed_at": _time}
 
 
 @dataclass(frozen=True)
@@ -660,7 +696,7 @@ class DeployedVersion(_Record):
     deployed_by: Optional[str] = field(repr=False)
     scm_sha: Optional[str] = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"deployed_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"deployed_at": _time}
 
 
 @dataclass(frozen=True)
@@ -676,7 +712,7 @@ class StateCell(_Record):
     #: ``current``).
     last_failed: Optional[DeployedVersion] = None
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "current": _optional(DeployedVersion),
         "in_progress": _list_of(DeployedVersion),
         "last_failed": _optional(DeployedVersion),
@@ -696,7 +732,7 @@ class StateMatrix(_Record):
     cells: List[StateCell] = field(repr=False)
     table: str = field(repr=False, compare=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "at": _time,
         "cells": _list_of(StateCell),
     }
@@ -766,7 +802,7 @@ class OpenDeployment(_Record):
     status: _Status
     started_at: datetime
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"started_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"started_at": _time}
 
 
 def _superseded(value: Any) -> Optional[Tuple[datetime, str]]:
@@ -787,7 +823,7 @@ class Stint(_Record):
     last_success_at: Optional[datetime]
     superseded: Optional[Tuple[datetime, str]]
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "first_success_at": _time,
         "last_success_at": _time,
         "superseded": _superseded,
@@ -806,7 +842,7 @@ class SkewFacts(_Record):
     behind_since: Optional[datetime]
     version_already_ahead: bool = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"behind_since": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"behind_since": _time}
 
 
 @dataclass(frozen=True)
@@ -822,7 +858,7 @@ class Slot(_Record):
     decided_at: Optional[datetime] = field(repr=False)
     comment: Optional[str] = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"decided_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"decided_at": _time}
 
 
 @dataclass(frozen=True)
@@ -836,7 +872,7 @@ class CoveringRequest(_Record):
     slots: List[Slot] = field(repr=False, default_factory=list)
     open_pre_steps: List[str] = field(repr=False, default_factory=list)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"slots": _list_of(Slot)}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"slots": _list_of(Slot)}
 
 
 @dataclass(frozen=True)
@@ -864,7 +900,7 @@ class Facts(_Record):
     #: For each environment a ``max_skew`` rule kept from falling behind: how far behind it was.
     skew: Dict[str, SkewFacts] = field(repr=False, default_factory=dict)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "open_deployments": _list_of(OpenDeployment),
         "stints": _dict_of(Stint),
         "approvals": _list_of(Approval),
@@ -897,10 +933,10 @@ class DecisionRecord(_Record):
     #: The event as it was sent (its wire form).
     request: Dict[str, Any] = field(repr=False, default_factory=dict)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "recorded_at": _time,
-        "verdict": Verdict._from_wire,
-        "facts": Facts._from_wire,
+        "verdict": _optional(Verdict),
+        "facts": _optional(Facts),
     }
 
     @property
@@ -972,7 +1008,7 @@ class DomainEvent(_Record):
     payload: Dict[str, Any] = field(repr=False, default_factory=dict)
     hash: Optional[str] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"occurred_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"occurred_at": _time}
 
 
 @dataclass(frozen=True)
@@ -994,7 +1030,7 @@ class Step(_Record):
     done_by: Optional[str] = field(repr=False)
     done_at: Optional[datetime]
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"done_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"done_at": _time}
 
     @property
     def is_done(self) -> bool:
@@ -1016,7 +1052,7 @@ class Transition(_Record):
     at: datetime
     comment: Optional[str] = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"at": _time}
     _WIRE: ClassVar[Dict[str, str]] = {"from_status": "from", "to_status": "to"}
 
 
@@ -1062,7 +1098,7 @@ class DeploymentRequest(_Record):
     deployed_at: Optional[datetime] = field(repr=False)
     history: List[Transition] = field(repr=False, default_factory=list)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "context": _context,
         "versions": _list_of(RequestVersion),
         "slots": _list_of(Slot),
@@ -1110,7 +1146,7 @@ class Progress(_Record):
     deployed: bool
     cells: List[ProgressCell] = field(repr=False, default_factory=list)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"cells": _list_of(ProgressCell)}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"cells": _list_of(ProgressCell)}
 
     def cell(self, product: str, environment: str) -> Optional[ProgressCell]:
         """The cell of ``product`` in ``environment``, if the request targets it."""
@@ -1141,7 +1177,7 @@ class RequestTemplate(_Record):
     environments: List[str] = field(repr=False, default_factory=list)
     allow_self_approval: Optional[bool] = field(repr=False, default=None)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"slots": _list_of(SlotSpec)}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"slots": _list_of(SlotSpec)}
 
 
 @dataclass(frozen=True)
@@ -1159,7 +1195,7 @@ class QueueEntry(_Record):
     since: datetime = field(repr=False)
     heartbeat_at: datetime = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
         "since": _time,
         "heartbeat_at": _time,
     }
@@ -1177,7 +1213,7 @@ class Variable(_Record):
     updated_at: Optional[datetime] = field(repr=False, default=None)
     declared: bool = field(repr=False, default=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"updated_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"updated_at": _time}
 
 
 @dataclass(frozen=True)
@@ -1193,7 +1229,7 @@ class DeploymentButton(_Record):
     enabled: bool
     created_at: datetime = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"created_at": _time}
 
 
 @dataclass(frozen=True)
@@ -1222,7 +1258,7 @@ class NotificationChannel(_Record):
     created_at: datetime = field(repr=False)
     delivered_through: int = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"created_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"created_at": _time}
 
 
 @dataclass(frozen=True)
@@ -1245,8 +1281,8 @@ class NotificationPreference(_Record):
     filters: NotificationFilters
     created_at: datetime = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {
-        "filters": NotificationFilters._from_wire,
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {
+        "filters": _optional(NotificationFilters),
         "created_at": _time,
     }
 
@@ -1271,4 +1307,4 @@ class NotificationDelivery(_Record):
     error: Optional[str]
     attempted_at: datetime = field(repr=False)
 
-    _CONVERT: ClassVar[Dict[str, Callable[[Any], Any]]] = {"attempted_at": _time}
+    _CONVERT: ClassVar[Dict[str, _Converter]] = {"attempted_at": _time}
