@@ -66,6 +66,7 @@ pub struct Metrics {
     connections_max: Gauge,
     group_commits: Counter,
     group_members: Counter,
+    round_trips: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
     attempts: Family<ChannelLabels, Counter>,
 }
@@ -152,6 +153,12 @@ impl Metrics {
             "Requests whose transactions were committed in those shared commits",
             group_members.clone(),
         );
+        let round_trips = Counter::default();
+        registry.register(
+            "db_round_trips",
+            "Protocol round trips the store's transactions made, BEGIN and COMMIT included (PostgreSQL; SQLite makes none)",
+            round_trips.clone(),
+        );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register(
             "notification_deliveries",
@@ -175,6 +182,7 @@ impl Metrics {
             connections_max,
             group_commits,
             group_members,
+            round_trips,
             deliveries,
             attempts,
         }
@@ -264,6 +272,7 @@ impl Metrics {
         for (counter, total) in [
             (&self.group_commits, use_.groups.shared_commits),
             (&self.group_members, use_.groups.shared_members),
+            (&self.round_trips, use_.round_trips),
         ] {
             counter.inc_by(total.saturating_sub(counter.get()));
         }

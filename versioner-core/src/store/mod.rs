@@ -744,6 +744,9 @@ pub struct ConnectionUse {
     /// How concurrent transactions shared commits since the store was opened (SQLite's
     /// group commit; zero on PostgreSQL).
     pub groups: GroupStats,
+    /// Protocol round trips the store's transactions made since it was opened (PostgreSQL,
+    /// `BEGIN` and `COMMIT` included; zero on SQLite, which makes none).
+    pub round_trips: u64,
 }
 
 impl ConnectionUse {
@@ -754,6 +757,7 @@ impl ConnectionUse {
             idle,
             max,
             groups: GroupStats::default(),
+            round_trips: 0,
         }
     }
 
@@ -761,6 +765,13 @@ impl ConnectionUse {
     #[must_use]
     pub fn with_groups(mut self, groups: GroupStats) -> ConnectionUse {
         self.groups = groups;
+        self
+    }
+
+    /// The same reading with the store's round-trip count.
+    #[must_use]
+    pub fn with_round_trips(mut self, round_trips: u64) -> ConnectionUse {
+        self.round_trips = round_trips;
         self
     }
 }

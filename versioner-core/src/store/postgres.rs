@@ -13,6 +13,7 @@
 //! (products, versions, environments) are created with `ON CONFLICT DO NOTHING` and versions are
 //! read `FOR UPDATE` inside writes, so concurrent first sightings and SHA checks stay correct.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
@@ -127,6 +128,8 @@ const MIGRATION_LOCK: i64 = 0x5645_5253_494f_4e45; // "VERSIONE"
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Protocol round trips made by transactions since the store was opened (`GET /metrics`).
+    round_trips: std::sync::Arc<AtomicU64>,
 }
 
 fn pg_error(context: &str, e: postgres::Error) -> Error {
@@ -202,11 +205,16 @@ impl PgStore {
             .max_size(options.max_connections.max(1))
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
-            .test_on_check_out(true)
+            // No `SELECT` on every checkout (a round trip per transaction): `run` finds a
+            // dead connection when its `BEGIN` fails and takes another.
+            .test_on_check_out(false)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build(manager)
             .map_err(pool_error)?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            round_trips: std::sync::Arc::default(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -275,28 +283,97 @@ impl PgStore {
         lock: Option<&LockScope>,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
-        let mut c = self.conn()?;
+        // `BEGIN` and the lock travel in one round trip (a simple-query batch), the statements
+        // one each, `COMMIT` one: two round trips besides the statements, where a
+        // `Transaction` plus a prepared lock statement and the pool's checkout test took five.
+        let begin = match lock {
+            None => "BEGIN".to_string(),
+            Some(lock) => {
+                let key = match lock {
+                    LockScope::Global => "versioner:global".to_string(),
+                    LockScope::Environment(name) => format!("versioner:environment:{name}"),
+                };
+                format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock(hashtextextended({}, 0))",
+                    quote_literal(&key)
+                )
+            }
+        };
+        let mut c = self.begin(&begin)?;
         let CachedClient { client, statements } = &mut *c;
-        let mut tx = client
-            .transaction()
-            .map_err(|e| pg_error("beginning a transaction", e))?;
-        if let Some(lock) = lock {
-            let key = match lock {
-                LockScope::Global => "versioner:global".to_string(),
-                LockScope::Environment(name) => format!("versioner:environment:{name}"),
-            };
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                &[&key],
-            )
-            .map_err(|e| pg_error("locking", e))?;
-        }
-        f(&mut PgTx {
-            tx: &mut tx,
+        let mut open = Open {
+            client,
+            done: false,
+        };
+        let result = f(&mut PgTx {
+            client: &mut *open.client,
             statements,
             for_update: lock.is_some(),
-        })?;
-        tx.commit().map_err(|e| pg_error("committing", e))
+            round_trips: &self.round_trips,
+        });
+        open.done = true;
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Ok(()) => open
+                .client
+                .batch_execute("COMMIT")
+                .map_err(|e| pg_error("committing", e)),
+            Err(e) => {
+                // The connection goes back to the pool outside any transaction (or closed,
+                // and then discarded).
+                let _ = open.client.batch_execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// A pooled connection inside a transaction begun with `begin` (its first round trip). A
+    /// connection found dead (the server restarted, an idle timeout) is discarded and another
+    /// taken, as the pool's checkout test did before: nothing has run on it yet.
+    fn begin(&self, begin: &str) -> Result<Conn> {
+        let mut attempts = self.pool.max_size() + 1;
+        loop {
+            let mut c = self.conn()?;
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+            match c.client.batch_execute(begin) {
+                Ok(()) => return Ok(c),
+                // Closed: the pool drops it on return (`has_broken`); try another.
+                Err(_) if c.client.is_closed() && attempts > 1 => attempts -= 1,
+                Err(e) => {
+                    if !c.client.is_closed() {
+                        let _ = c.client.batch_execute("ROLLBACK");
+                    }
+                    return Err(pg_error("beginning a transaction", e));
+                }
+            }
+        }
+    }
+}
+
+/// A transaction begun on a pooled connection: rolled back if it is dropped before `run`
+/// ends it (a panic in the caller's closure), so no connection returns to the pool inside one.
+struct Open<'c> {
+    client: &'c mut Client,
+    done: bool,
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+    }
+}
+
+/// `text` as an SQL string literal, as PostgreSQL's `quote_literal` writes it: quotes doubled,
+/// and with backslashes doubled in an `E''` literal when there are any, so it reads the same
+/// whatever `standard_conforming_strings` says.
+fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if quoted.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
     }
 }
 
@@ -310,6 +387,7 @@ impl Store for PgStore {
             state.idle_connections,
             self.pool.max_size(),
         )
+        .with_round_trips(self.round_trips.load(Ordering::Relaxed))
     }
 
     fn write(&self, lock: &LockScope, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
@@ -329,11 +407,14 @@ impl Store for PgStore {
     }
 }
 
-struct PgTx<'a, 'b> {
-    tx: &'a mut postgres::Transaction<'b>,
+struct PgTx<'a> {
+    /// The connection, inside the transaction `PgStore::run` began.
+    client: &'a mut Client,
     statements: &'a mut HashMap<String, Statement>,
     /// Whether this is a write transaction (versions are then read `FOR UPDATE`).
     for_update: bool,
+    /// The store's round-trip count.
+    round_trips: &'a AtomicU64,
 }
 
 /// Marks restored at `$3` the failures of product `$1` in environment `$2` that finished
@@ -497,13 +578,14 @@ fn new_uid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-impl PgTx<'_, '_> {
+impl PgTx<'_> {
     fn prepare_cached(&mut self, sql: &str) -> Result<Statement> {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let stmt = self
-            .tx
+            .client
             .prepare(sql)
             .map_err(|e| pg_error("preparing a statement", e))?;
         self.statements.insert(sql.to_string(), stmt.clone());
@@ -517,8 +599,9 @@ impl PgTx<'_, '_> {
         map: impl FnOnce(&Row) -> Result<T>,
     ) -> Result<Option<T>> {
         let stmt = self.prepare_cached(sql)?;
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let row = self
-            .tx
+            .client
             .query_opt(&stmt, params)
             .map_err(|e| pg_error("querying", e))?;
         row.as_ref().map(map).transpose()
@@ -531,8 +614,9 @@ impl PgTx<'_, '_> {
         mut map: impl FnMut(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         let stmt = self.prepare_cached(sql)?;
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let rows = self
-            .tx
+            .client
             .query(&stmt, params)
             .map_err(|e| pg_error("querying", e))?;
         rows.iter().map(&mut map).collect()
@@ -540,7 +624,8 @@ impl PgTx<'_, '_> {
 
     fn exec(&mut self, sql: &str, params: &[P<'_>]) -> Result<u64> {
         let stmt = self.prepare_cached(sql)?;
-        self.tx
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.client
             .execute(&stmt, params)
             .map_err(|e| pg_error("writing", e))
     }
@@ -577,9 +662,9 @@ impl PgTx<'_, '_> {
     }
 }
 
-impl super::sealed::Sealed for PgTx<'_, '_> {}
+impl super::sealed::Sealed for PgTx<'_> {}
 
-impl Tx for PgTx<'_, '_> {
+impl Tx for PgTx<'_> {
     fn product(&mut self, name: &str) -> Result<Option<Product>> {
         self.one(
             &format!("SELECT {PRODUCT_COLS} FROM products WHERE name = $1"),
@@ -1171,7 +1256,8 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn refill_rollups(&mut self) -> Result<()> {
-        self.tx
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.client
             .batch_execute(super::schema::PG_DORA_REFILL)
             .map_err(|e| pg_error("refilling the four keys' rollups", e))
     }
@@ -1497,11 +1583,12 @@ impl Tx for PgTx<'_, '_> {
             e.subject.as_deref(),
             &e.payload,
         );
+        // The row and the head's new hash in one statement (one round trip).
         self.exec(
-            "INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload, hash) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            "WITH appended AS (INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload, hash) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7)) UPDATE outbox_head SET hash = $7",
             &[&seq, &e.event_type.as_str(), &occurred_at, &e.actor, &e.subject, &e.payload, &hash],
         )?;
-        self.exec("UPDATE outbox_head SET hash = $1", &[&hash])?;
         Ok(seq)
     }
 
