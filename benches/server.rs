@@ -63,10 +63,11 @@ fn main() {
             let floor_db = dir.path().join("floor.db");
             let before = floor_sqlite(&floor_db);
             let server = Server::start(bin, &["--db".into(), db.display().to_string()], &[]);
+            let http = http_layer(&server);
             let runs = load(&server);
             drop(server);
             let after = floor_sqlite(&floor_db);
-            (before, runs, after, "sqlite")
+            (before, json!({"runs": runs, "http": http}), after, "sqlite")
         }
         Some("postgres") => {
             let url = args.get(2).expect("server VERSIONER_BIN postgres URL");
@@ -76,7 +77,7 @@ fn main() {
             let runs = load(&server);
             drop(server);
             let after = floor_pg(url);
-            (before, runs, after, "postgres")
+            (before, json!({"runs": runs}), after, "postgres")
         }
         _ => panic!("usage: server VERSIONER_BIN sqlite|postgres [URL]"),
     };
@@ -86,7 +87,8 @@ fn main() {
             "store": store,
             "floor_before": floor_before,
             "floor_after": floor_after,
-            "runs": server,
+            "runs": server["runs"],
+            "http": server.get("http"),
         })
     );
 }
@@ -269,10 +271,30 @@ impl Conn {
 
     /// POSTs `body`; the response status.
     fn post(&mut self, path: &str, body: &str) -> u16 {
+        self.request("POST", path, body).0
+    }
+
+    /// The store's protocol round trips so far (`versioner_db_round_trips_total` of
+    /// `GET /metrics`; zero on SQLite).
+    fn round_trips(&mut self) -> u64 {
+        let (status, body) = self.request("GET", "/metrics", "");
+        assert_eq!(status, 200, "{body}");
+        body.lines()
+            .find_map(|l| l.strip_prefix("versioner_db_round_trips_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Sends a request; the response status and body.
+    fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let auth = if self.key.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: Bearer {}\r\n", self.key)
+        };
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.key,
             body.len()
         );
         self.writer.write_all(req.as_bytes()).unwrap();
@@ -300,6 +322,7 @@ impl Conn {
                 chunked = true;
             }
         }
+        let mut content = Vec::new();
         if chunked {
             loop {
                 line.clear();
@@ -310,13 +333,61 @@ impl Conn {
                 if n == 0 {
                     break;
                 }
+                content.extend_from_slice(&chunk[..n]);
             }
         } else {
-            let mut b = vec![0; length.unwrap_or(0)];
-            self.reader.read_exact(&mut b).unwrap();
+            content = vec![0; length.unwrap_or(0)];
+            self.reader.read_exact(&mut content).unwrap();
         }
-        status
+        (status, String::from_utf8_lossy(&content).into_owned())
     }
+}
+
+/// Requests timed per side of the HTTP-layer measurement.
+const HTTP_REQUESTS: usize = 3_000;
+
+/// What the HTTP stack costs per request: `GET /health` (no database, no key) on one
+/// keep-alive connection, against the same exchange with a bare loopback responder that reads
+/// the request and writes a fixed response (the floor: TCP over loopback, two wake-ups).
+fn http_layer(server: &Server) -> Value {
+    let time = |addr: SocketAddr| {
+        // No key: `/health` is public, and a key would be verified.
+        let mut c = Conn::open(addr, "");
+        let mut lat = Vec::with_capacity(HTTP_REQUESTS);
+        for i in 0..HTTP_REQUESTS + HTTP_REQUESTS / 10 {
+            let s = Instant::now();
+            let (status, _) = c.request("GET", "/health", "");
+            let ns = s.elapsed().as_nanos() as u64;
+            assert_eq!(status, 200);
+            if i >= HTTP_REQUESTS / 10 {
+                lat.push(ns / 100); // in 0.1 us
+            }
+        }
+        support::summary(&lat)
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bare = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        let mut writer = s;
+        let body = r#"{"status":"ok"}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\r\n" => writer.write_all(response.as_bytes()).unwrap(),
+                Ok(_) => {}
+            }
+        }
+    });
+    json!({"server_tenths_us": time(server.addr), "bare_tenths_us": time(bare)})
 }
 
 fn event(client: usize, n: u64) -> String {
@@ -342,8 +413,10 @@ fn load(server: &Server) -> Vec<Value> {
             assert_eq!(c.post("/deployment-events/", &event(0, n)), 200);
         }
     }
+    let mut probe = Conn::open(server.addr, &server.key);
     RUNS.iter()
         .map(|&(clients, budget)| {
+            let trips_before = probe.round_trips();
             let issued = Arc::new(AtomicU64::new(0));
             let barrier = Arc::new(Barrier::new(clients + 1));
             let deadline = Arc::new(std::sync::OnceLock::<Instant>::new());
@@ -387,8 +460,10 @@ fn load(server: &Server) -> Vec<Value> {
                 errors += e;
             }
             let elapsed = start.elapsed();
+            let trips = probe.round_trips().saturating_sub(trips_before);
             json!({
                 "clients": clients,
+                "round_trips_per_event": trips as f64 / lat.len().max(1) as f64,
                 "requests": lat.len(),
                 "errors": errors,
                 "seconds": elapsed.as_secs_f64(),
