@@ -255,25 +255,12 @@ pub fn round_events(vr: &Versioner) -> (Vec<DomainEvent>, Vec<DomainEvent>) {
 /// `SqliteStore::append_event`).
 fn append_events(tx: &rusqlite::Transaction<'_>, events: &[DomainEvent]) {
     for e in events {
-        let previous: Option<String> = tx
-            .prepare_cached("SELECT hash FROM outbox ORDER BY seq DESC LIMIT 1")
+        let (last, previous): (i64, Option<String>) = tx
+            .prepare_cached("SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1")
             .unwrap()
-            .query_row([], |r| r.get(0))
-            .ok()
-            .flatten();
-        tx.prepare_cached(
-            "INSERT INTO outbox(event_type, occurred_at, actor, subject, payload) VALUES (?1,?2,?3,?4,?5)",
-        )
-        .unwrap()
-        .execute(params![
-            e.event_type.as_str(),
-            ts(e.occurred_at),
-            e.actor,
-            e.subject,
-            serde_json::to_string(&e.payload).unwrap()
-        ])
-        .unwrap();
-        let seq = tx.last_insert_rowid();
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap_or((0, None));
+        let seq = last + 1;
         let hash = versioner_core::outbox::chain_hash(
             previous.as_deref(),
             seq,
@@ -283,10 +270,21 @@ fn append_events(tx: &rusqlite::Transaction<'_>, events: &[DomainEvent]) {
             e.subject.as_deref(),
             &e.payload,
         );
-        tx.prepare_cached("UPDATE outbox SET hash = ?2 WHERE seq = ?1")
-            .unwrap()
-            .execute(params![seq, hash])
-            .unwrap();
+        tx.prepare_cached(
+            "INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload, hash) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7)",
+        )
+        .unwrap()
+        .execute(params![
+            seq,
+            e.event_type.as_str(),
+            ts(e.occurred_at),
+            e.actor,
+            e.subject,
+            serde_json::to_string(&e.payload).unwrap(),
+            hash
+        ])
+        .unwrap();
     }
 }
 

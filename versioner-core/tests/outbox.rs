@@ -438,3 +438,59 @@ proptest! {
         prop_assert_eq!(events[0].event_type, EventType::RuleCreated);
     }
 }
+
+/// Schema 15 rebuilds the outbox without AUTOINCREMENT (one page less per commit): a store
+/// written under schema 14 keeps every event, its chain still verifies, and the next append
+/// follows the newest `seq` and chains to its hash.
+#[test]
+fn the_outbox_migration_keeps_every_event_and_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    let before = {
+        let vr = Versioner::open(&path).unwrap();
+        for v in ["1", "2", "3"] {
+            vr.track_deployment(&DeploymentEvent::new("api", v, "prod", "completed"))
+                .unwrap();
+        }
+        read_all(&vr, 0, 100)
+    };
+    // Back to schema 14's outbox: AUTOINCREMENT, its counter in sqlite_sequence.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE outbox_old(seq INTEGER PRIMARY KEY AUTOINCREMENT, event_type TEXT NOT NULL,
+               occurred_at TEXT NOT NULL, actor TEXT, subject TEXT, payload TEXT NOT NULL, hash TEXT);
+             INSERT INTO outbox_old SELECT seq, event_type, occurred_at, actor, subject, payload, hash FROM outbox;
+             DROP TABLE outbox;
+             ALTER TABLE outbox_old RENAME TO outbox;",
+        )
+        .unwrap();
+        let counted: i64 = conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(counted, before.last().unwrap().seq);
+        conn.pragma_update(None, "user_version", 14).unwrap();
+    }
+    let vr = Versioner::open(&path).unwrap();
+    assert_eq!(read_all(&vr, 0, 100), before);
+    assert!(vr.audit_verify().unwrap().is_intact());
+    let added = appended(&vr, || {
+        vr.track_deployment(&DeploymentEvent::new("api", "4", "prod", "completed"))
+            .unwrap();
+    });
+    assert_eq!(added[0].seq, before.last().unwrap().seq + 1);
+    assert!(vr.audit_verify().unwrap().is_intact());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'outbox'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+}

@@ -82,7 +82,7 @@ pub(super) const PG_DORA_REFILL: &str = concat!(
 );
 
 /// The newest schema version this library writes.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// Migrations; entry `i` takes the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -460,6 +460,26 @@ CREATE INDEX dora_failures_by_restore ON dora_failures(product_id, environment_i
 "#,
         sqlite_dora_fill!()
     ),
+    // 15: the outbox without AUTOINCREMENT: each append wrote `sqlite_sequence` too, one more
+    // page in every committing transaction's WAL frames. Its rows are never deleted, so the
+    // rowid (the newest `seq` + 1, read with the chain head the append reads anyway) never
+    // reuses a sequence number; the append now writes its hash in the same INSERT.
+    r#"
+CREATE TABLE outbox_next(
+  seq INTEGER PRIMARY KEY,
+  event_type TEXT NOT NULL,
+  occurred_at TEXT NOT NULL,
+  actor TEXT,
+  subject TEXT,
+  payload TEXT NOT NULL,
+  hash TEXT
+);
+INSERT INTO outbox_next(seq, event_type, occurred_at, actor, subject, payload, hash)
+  SELECT seq, event_type, occurred_at, actor, subject, payload, hash FROM outbox ORDER BY seq;
+DROP TABLE outbox;
+ALTER TABLE outbox_next RENAME TO outbox;
+DELETE FROM sqlite_sequence WHERE name = 'outbox';
+"#,
 ];
 
 /// The newest Postgres schema version this library writes.

@@ -1965,27 +1965,18 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn append_event(&mut self, e: &NewEvent) -> Result<i64> {
-        // AUTOINCREMENT: a sequence number is never reused, and SQLite's single writer makes
-        // the commit order the sequence order; a rolled-back append leaves no gap. The writer
-        // holds the lock, so the newest hash read here is the one this event chains to.
-        let previous: Option<String> = self
-            .one(
-                "SELECT hash FROM outbox ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )?
-            .flatten();
-        self.exec(
-            "INSERT INTO outbox(event_type, occurred_at, actor, subject, payload) VALUES (?1,?2,?3,?4,?5)",
-            params![
-                e.event_type.as_str(),
-                ts(e.occurred_at),
-                e.actor,
-                e.subject,
-                to_json(&e.payload)?
-            ],
+        // SQLite's single writer makes the commit order the sequence order: the writer holds
+        // the lock, so the newest row read here is the one this event follows and chains to.
+        // Rows are never deleted, so `seq` is never reused; a rolled-back append leaves no gap.
+        let head: Option<(i64, Option<String>)> = self.one(
+            "SELECT seq, hash FROM outbox ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let seq = self.conn.last_insert_rowid();
+        let (seq, previous) = match head {
+            Some((last, hash)) => (last + 1, hash),
+            None => (1, None),
+        };
         let hash = chain_hash(
             previous.as_deref(),
             seq,
@@ -1996,8 +1987,17 @@ impl Tx for SqliteTx<'_> {
             &e.payload,
         );
         self.exec(
-            "UPDATE outbox SET hash = ?2 WHERE seq = ?1",
-            params![seq, hash],
+            "INSERT INTO outbox(seq, event_type, occurred_at, actor, subject, payload, hash) \
+             VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            params![
+                seq,
+                e.event_type.as_str(),
+                ts(e.occurred_at),
+                e.actor,
+                e.subject,
+                to_json(&e.payload)?,
+                hash
+            ],
         )?;
         Ok(seq)
     }
