@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use versioner_core::notify::{ChannelRequest, PreferenceRequest};
 use versioner_core::{DeliveryOptions, DeploymentEvent, SqliteOptions, Synchronous, Versioner};
 
@@ -171,32 +171,52 @@ fn raw_posts(c: &mut Criterion) {
     g.finish();
 }
 
-/// Recording a deployment with 0 and with 3 subscribed channels: the same cost.
-fn record_with_channels(c: &mut Criterion) {
-    let mut g = c.benchmark_group("record_with_channels");
-    g.sample_size(20).measurement_time(Duration::from_secs(5));
+/// Rounds of the interleaved channels comparison.
+const CHANNEL_ROUNDS: usize = 600;
+
+/// Recording a deployment with 0 and with 3 subscribed channels: the same cost (nothing on
+/// the write path depends on channels). Measured interleaved, not as two criterion runs
+/// minutes apart: two stores are recorded to alternately, one event on each per round (the
+/// order alternating too), so the disk's drift, large at any durability on this machine,
+/// falls on both sides alike. The medians go to `DIR/channels.json` when
+/// `VERSIONER_BENCH_RESULTS=DIR` (`benches/report.py`, row 9).
+fn record_with_channels(_c: &mut Criterion) {
     let url = receiver();
-    for channels in [0, 3] {
-        let dir = tempfile::tempdir().unwrap();
-        let vr = open(dir.path());
-        for i in 0..channels {
-            subscribe(&vr, &format!("hook{i}"), &url);
-        }
-        let mut n = 0u64;
-        g.bench_function(BenchmarkId::from_parameter(channels), |b| {
-            b.iter(|| {
-                n += 1;
-                vr.track_deployment(&DeploymentEvent::new(
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let stores: Vec<Versioner> = dirs.iter().map(|d| open(d.path())).collect();
+    for i in 0..3 {
+        subscribe(&stores[1], &format!("hook{i}"), &url);
+    }
+    let mut times: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let warm = CHANNEL_ROUNDS / 10;
+    for round in 0..CHANNEL_ROUNDS + warm {
+        let first = round % 2;
+        for side in [first, 1 - first] {
+            let start = Instant::now();
+            stores[side]
+                .track_deployment(&DeploymentEvent::new(
                     "api",
-                    format!("2.0.{n}"),
+                    format!("2.0.{round}"),
                     "staging",
                     "completed",
                 ))
-                .unwrap()
-            })
-        });
+                .unwrap();
+            if round >= warm {
+                times[side].push(start.elapsed().as_nanos() as u64);
+            }
+        }
     }
-    g.finish();
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let (none, three) = (median(&mut times[0]), median(&mut times[1]));
+    if let Ok(dir) = std::env::var("VERSIONER_BENCH_RESULTS") {
+        let json = serde_json::json!({
+            "rounds": CHANNEL_ROUNDS, "no_channel_ns": none, "three_channels_ns": three,
+        });
+        std::fs::write(format!("{dir}/channels.json"), json.to_string()).unwrap();
+    }
 }
 
 criterion_group!(benches, throughput, raw_posts, record_with_channels);

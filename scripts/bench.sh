@@ -127,7 +127,7 @@ if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
   run env VERSIONER_BENCH_RESULTS="$results" "$DASHBOARD" --bench >"$out/dashboard.log" 2>&1 \
     || { tail -n 40 "$out/dashboard.log" >&2; exit 1; }
   stage "dashboard (8)"
-  run "$DELIVERY" --bench >"$out/delivery.log" 2>&1 || { tail -n 40 "$out/delivery.log" >&2; exit 1; }
+  run env VERSIONER_BENCH_RESULTS="$results" "$DELIVERY" --bench >"$out/delivery.log" 2>&1 || { tail -n 40 "$out/delivery.log" >&2; exit 1; }
   stage "notification delivery (9)"
 fi
 run "$CALLS" pair full 1500 >"$results/pair-full.json"
