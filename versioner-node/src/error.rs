@@ -16,7 +16,7 @@ use napi_derive::napi;
 use versioner_core::{Error, ErrorCode as CoreCode, PolicyProblem as CoreProblem};
 
 use crate::input::camel_case;
-use crate::records::{RuleOutcome, Verdict, from_core};
+use crate::records::{RuleOutcome, Verdict};
 
 /// The stable error codes, shared by every Versioner surface.
 #[napi(string_enum = "UPPER_SNAKE")]
@@ -154,8 +154,8 @@ fn describe(err: &Error) -> VersionerError {
                 e.http_status = v.http_status().map_or(e.http_status, u32::from);
                 e.retry_after = v.retry_after();
                 e.rule_name = v.primary().map(|o| o.rule_name.clone());
-                e.violations = v.failures().map(|o| from_core(o).ok()).collect();
-                e.verdict = from_core(v).ok();
+                e.violations = Some(v.failures().map(RuleOutcome::from).collect());
+                e.verdict = Some(Verdict::from(v));
             }
         }
         CoreCode::VersionConflict

@@ -27,7 +27,7 @@ use crate::backend::Backend;
 use crate::error::{from_panic, to_js};
 use crate::input;
 use crate::options::{DeploymentOptions, into_core};
-use crate::records::{Deployment, from_core};
+use crate::records::Deployment;
 use crate::task::Op;
 
 /// How far a helper's chain has got.
@@ -76,7 +76,7 @@ pub(crate) fn deployment<'env>(
             let id = input::string(arg, "id");
             spawn(
                 env,
-                Op::new(move || from_core::<_, Deployment>(&backend.tracker().deployment(&id?)?)),
+                Op::new(move || Ok(Deployment::from(backend.tracker().deployment(&id?)?))),
             )
         }
         (true, Some(_)) => rejected(
@@ -163,7 +163,9 @@ fn run<'env>(
         spawn(
             env,
             Op::new(move || {
-                from_core::<_, Deployment>(&backend.tracker().track_deployment(&started)?)
+                Ok(Deployment::from(
+                    backend.tracker().track_deployment(&started)?,
+                ))
             }),
         )?
     };

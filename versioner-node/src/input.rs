@@ -200,6 +200,10 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
     json: Value,
     param: &str,
 ) -> versioner_core::Result<T> {
+    // Plain serde first; the path-tracking reader (a string per key) only names a failure.
+    if let Ok(value) = T::deserialize(&json) {
+        return Ok(value);
+    }
     serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { param.to_string() } else { path };

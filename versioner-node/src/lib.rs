@@ -7,7 +7,8 @@
 //!   class (remote, over HTTP). Both get the shared methods from `surface`, over a
 //!   `backend` implementing the core's `Tracker`.
 //! - `options` and `records`: what methods take and resolve to; napi-rs writes the
-//!   TypeScript definitions (`index.d.ts`) from them. `requests`: the options of the
+//!   TypeScript definitions (`index.d.ts`) from them. `convert`: the records of the hot
+//!   paths (verdicts, deployments, builds) built straight from the core's types. `requests`: the options of the
 //!   Deployment Request methods, flat and camelCase, and their conversion to the core's.
 //! - `task`: storage calls run on the libuv thread pool and return promises.
 //! - `error`: core errors become `Error`s with `code`, `httpStatus` and, for a policy
@@ -19,6 +20,7 @@
 mod backend;
 mod ci;
 mod client;
+mod convert;
 mod error;
 mod helper;
 mod input;

@@ -2,7 +2,8 @@
 //!
 //! Each type here mirrors a core record field for field. The Rust names are the core's serde
 //! names (snake_case), so a record is converted by a serde round trip through its JSON form
-//! ([`from_core`]); napi-rs renames every field to camelCase for JavaScript and writes the
+//! ([`from_core`]), except the records of the hot paths (verdicts, deployments, builds), which
+//! [`crate::convert`] builds straight from the core's types; napi-rs renames every field to camelCase for JavaScript and writes the
 //! TypeScript interface. Times become `Date`s. Free-form maps (`extraMetadata`, `details`,
 //! `metadata`, a verdict's `details`) are passed through unchanged: their keys are data.
 //!
@@ -37,7 +38,13 @@ pub(crate) fn from_core<C: serde::Serialize, R: DeserializeOwned>(
 
 /// Converts a core record's serde JSON into its JavaScript shape; a field the mirror lacks
 /// is refused, naming it and where it is (`preflight.verdict.outcomes[0]`).
+///
+/// Plain serde reads the value first; only when that fails does the path-tracking reader
+/// (which costs a string per key) read it again, to name where.
 fn from_core_json<R: DeserializeOwned>(json: Value) -> versioner_core::Result<R> {
+    if let Ok(record) = R::deserialize(&json) {
+        return Ok(record);
+    }
     serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." {

@@ -133,10 +133,10 @@ pub(crate) fn track_deployment_job(
     move || {
         let (event, wait, b) = (event?, track?, backend?);
         let t = b.tracker();
-        crate::records::from_core(&match wait {
+        Ok(crate::records::Deployment::from(match wait {
             None => t.track_deployment(&event)?,
             Some(wait) => t.track_deployment_waiting(&event, wait, &mut |_| {})?,
-        })
+        }))
     }
 }
 
@@ -167,7 +167,7 @@ macro_rules! tracker_methods {
             pub fn track_build(&self, options: Unknown<'_>) -> AsyncTask<Op<Build>> {
                 let b = self.backend.open();
                 let event = request::<BuildOptions, BuildEvent>(&options);
-                Op::run(move || from_core(&b?.tracker().track_build(&event?)?))
+                Op::run(move || Ok(Build::from(b?.tracker().track_build(&event?)?)))
             }
 
             /// Records a deployment event. `started` runs the preflight and, when every
@@ -235,7 +235,7 @@ macro_rules! tracker_methods {
             pub fn check(&self, options: Unknown<'_>) -> AsyncTask<Op<Verdict>> {
                 let b = self.backend.open();
                 let req = request::<CheckOptions, CheckRequest>(&options);
-                Op::run(move || from_core(&b?.tracker().check(&req?)?))
+                Op::run(move || Ok(Verdict::from(&b?.tracker().check(&req?)?)))
             }
 
             /// `trackBuild` on the calling thread: returns the build itself, or throws the
@@ -249,7 +249,7 @@ macro_rules! tracker_methods {
             pub fn track_build_sync(&self, env: &Env, options: Unknown<'_>) -> napi::Result<Build> {
                 let b = self.backend.open();
                 let event = request::<BuildOptions, BuildEvent>(&options);
-                crate::error::guard(env, || from_core(&b?.tracker().track_build(&event?)?))
+                crate::error::guard(env, || Ok(Build::from(b?.tracker().track_build(&event?)?)))
             }
 
             /// `trackDeployment` on the calling thread: returns the deployment itself, or
@@ -287,7 +287,7 @@ macro_rules! tracker_methods {
             pub fn check_sync(&self, env: &Env, options: Unknown<'_>) -> napi::Result<Verdict> {
                 let b = self.backend.open();
                 let req = request::<CheckOptions, CheckRequest>(&options);
-                crate::error::guard(env, || from_core(&b?.tracker().check(&req?)?))
+                crate::error::guard(env, || Ok(Verdict::from(&b?.tracker().check(&req?)?)))
             }
 
             /// With an id: the deployment (rejects with `NOT_FOUND`).
