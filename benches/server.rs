@@ -169,39 +169,17 @@ struct Server {
     child: Child,
     addr: SocketAddr,
     key: String,
+    /// An admin key, for `GET /metrics`.
+    admin: String,
 }
 
 impl Server {
     fn start(bin: &Path, db: &[String], keys: &[String]) -> Server {
         // Diagnostics: VERSIONER_BENCH_NO_AUTH=1 serves with `--no-auth` (no key lookup).
         let no_auth = std::env::var_os("VERSIONER_BENCH_NO_AUTH").is_some_and(|v| v == "1");
-        let out = Command::new(bin)
-            .args(db)
-            .args(["keys", "create", "--role", "ci", "--name"])
-            // A fresh name each run: a PostgreSQL database outlives one run.
-            .arg(format!(
-                "bench-{}-{}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ))
-            .args(keys)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "keys create: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let key = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_string();
+        let key = create_key(bin, db, keys, "ci");
+        // `GET /metrics` (the round-trip count) is for admins.
+        let admin = create_key(bin, db, keys, "admin");
         let log = tempfile::NamedTempFile::new().unwrap().into_temp_path();
         let mut child = Command::new(bin)
             .args(db)
@@ -229,8 +207,44 @@ impl Server {
             })
             .parse()
             .unwrap();
-        Server { child, addr, key }
+        Server {
+            child,
+            addr,
+            key,
+            admin,
+        }
     }
+}
+
+/// A new API key with `role` (`versioner keys create`), its secret.
+fn create_key(bin: &Path, db: &[String], keys: &[String], role: &str) -> String {
+    let out = Command::new(bin)
+        .args(db)
+        .args(["keys", "create", "--role", role, "--name"])
+        // A fresh name each run: a PostgreSQL database outlives one run.
+        .arg(format!(
+            "bench-{role}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ))
+        .args(keys)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "keys create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 impl Drop for Server {
@@ -413,7 +427,7 @@ fn load(server: &Server) -> Vec<Value> {
             assert_eq!(c.post("/deployment-events/", &event(0, n)), 200);
         }
     }
-    let mut probe = Conn::open(server.addr, &server.key);
+    let mut probe = Conn::open(server.addr, &server.admin);
     RUNS.iter()
         .map(|&(clients, budget)| {
             let trips_before = probe.round_trips();
