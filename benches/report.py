@@ -291,7 +291,7 @@ for sync in ("full", "normal"):
         v, b, o = (p[k]["median"] for k in ("versioner_ns", "baseline_ns", "baseline_outbox_ns"))
         share = (o - b) / v if v else None
         rows.append(("9", f"the outbox's cost in a preflight+record round, `{sync.upper()}` "
-                     f"({p['outbox_events_per_round']} events: read the chain head, insert, hash, update)",
+                     f"({p['outbox_events_per_round']} events: read the chain head, hash, insert)",
                      dur(o - b), f"Versioner round {dur(v)} (raw round {dur(b)}, with the outbox {dur(o)})",
                      "—" if share is None else f"{share * 100:.1f} % of the round",
                      "≤ 10 %", verdict(None if share is None else share <= 0.10)))

@@ -427,10 +427,11 @@ fn load(server: &Server) -> Vec<Value> {
             assert_eq!(c.post("/deployment-events/", &event(0, n)), 200);
         }
     }
-    let mut probe = Conn::open(server.addr, &server.admin);
+    // A connection per reading: one idle through a run would be closed by the server.
+    let probe = || Conn::open(server.addr, &server.admin).round_trips();
     RUNS.iter()
         .map(|&(clients, budget)| {
-            let trips_before = probe.round_trips();
+            let trips_before = probe();
             let issued = Arc::new(AtomicU64::new(0));
             let barrier = Arc::new(Barrier::new(clients + 1));
             let deadline = Arc::new(std::sync::OnceLock::<Instant>::new());
@@ -474,7 +475,7 @@ fn load(server: &Server) -> Vec<Value> {
                 errors += e;
             }
             let elapsed = start.elapsed();
-            let trips = probe.round_trips().saturating_sub(trips_before);
+            let trips = probe().saturating_sub(trips_before);
             json!({
                 "clients": clients,
                 "round_trips_per_event": trips as f64 / lat.len().max(1) as f64,
