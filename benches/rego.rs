@@ -24,7 +24,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,8 +31,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use regorus::languages::rego::compiler::Compiler;
 use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
-use versioner_core::policy::{self, ApplyMode, Facts, OpenDeployment, PolicyFormat, Rule, Stint};
-use versioner_core::{ApprovalRequest, BuildEvent, ManualClock, Status, Versioner};
+use versioner_core::policy::{self, Facts, OpenDeployment, Rule, Stint};
+use versioner_core::{Status, Versioner};
 
 const REGO: &str = include_str!("rego/five_rules.rego");
 const ENTRY: &str = "data.versioner.verdict";
@@ -67,24 +66,10 @@ fn scenarios() -> (Vec<Rule>, Vec<Scenario>) {
     // Whole seconds: Regorus's numbers lose nanoseconds at today's magnitudes (≈ 1.8e18 ns),
     // and the retry instants are compared exactly.
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 0);
+    // The policy, the build, its approvals and its success in e2, as the preflight bench
+    // prepares them.
     let vr = Versioner::open_in_memory().unwrap();
-    vr.apply_policy_text(
-        support::POLICY,
-        PolicyFormat::Toml,
-        ApplyMode::Replace,
-        "bench",
-    )
-    .unwrap();
-    let past = vr
-        .clone()
-        .with_clock(Arc::new(ManualClock::new(now - chrono::Duration::days(2))));
-    let mut b = BuildEvent::new("p0", "bench", "completed");
-    b.built_by = Some("ci".into());
-    past.track_build(&b).unwrap();
-    past.approve(&ApprovalRequest::new("p0", "bench", "qa", "quinn"))
-        .unwrap();
-    past.approve(&ApprovalRequest::new("p0", "bench", "release", "rita").in_environment("e9"))
-        .unwrap();
+    support::prepare_bench_version(&vr);
     let rules: Vec<Rule> = vr.rules().unwrap().into_iter().map(|r| r.rule).collect();
 
     let mut all_pass = Facts::new("p0", "bench", "e9");

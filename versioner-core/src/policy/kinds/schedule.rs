@@ -715,22 +715,28 @@ fn gate(
     mode: WindowMode,
     at: DateTime<Utc>,
 ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let open = match mode {
+        WindowMode::Deny => calendar.next_free(at),
+        WindowMode::Allow => match calendar.occurrence_at(at) {
+            Some(_) => Some(at),
+            None => calendar.next_occurrence(at).map(|occ| occ.start.max(at)),
+        },
+    };
+    (open, next_close(calendar, mode, open))
+}
+
+/// The first instant after `open` (when the rule lets deployments through) at which it
+/// blocks again.
+fn next_close(
+    calendar: &Calendar,
+    mode: WindowMode,
+    open: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
     match mode {
-        WindowMode::Deny => {
-            let open = calendar.next_free(at);
-            let close = open
-                .and_then(|o| calendar.next_occurrence(o))
-                .map(|occ| occ.start);
-            (open, close)
-        }
-        WindowMode::Allow => {
-            let open = match calendar.occurrence_at(at) {
-                Some(_) => Some(at),
-                None => calendar.next_occurrence(at).map(|occ| occ.start.max(at)),
-            };
-            let close = open.and_then(|o| calendar.next_free(o));
-            (open, close)
-        }
+        WindowMode::Deny => open
+            .and_then(|o| calendar.next_occurrence(o))
+            .map(|occ| occ.start),
+        WindowMode::Allow => open.and_then(|o| calendar.next_free(o)),
     }
 }
 
@@ -768,12 +774,7 @@ pub(crate) fn evaluate(
     } else {
         Some(at)
     };
-    let next_close = match mode {
-        WindowMode::Deny => next_open
-            .and_then(|o| calendar.next_occurrence(o))
-            .map(|occ| occ.start),
-        WindowMode::Allow => next_open.and_then(|o| calendar.next_free(o)),
-    };
+    let next_close = next_close(&calendar, mode, next_open);
     check
         .detail("next_open", || json!(next_open.map(local)))
         .detail("next_close", || json!(next_close.map(local)))
