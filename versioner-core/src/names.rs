@@ -13,13 +13,20 @@ use unicode_security::{RestrictionLevel, RestrictionLevelDetection};
 
 use crate::error::{Error, Result};
 
-/// The form two names are compared in: NFKC, then lower case.
+/// The form two names are compared in: NFKC, then lower case. ASCII is its own NFKC form,
+/// so an ASCII name (nearly every name) is only lower-cased.
 pub(crate) fn key(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
     name.nfkc().collect::<String>().to_lowercase()
 }
 
 /// Whether two names are the same name.
 pub(crate) fn same(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a == b || key(a) == key(b)
 }
 
@@ -179,6 +186,19 @@ mod tests {
             prop_assert!(same(&name, &name.to_uppercase()) || name.to_uppercase().to_lowercase() != name.to_lowercase());
             prop_assert!(same(&name, &name.nfkc().collect::<String>()));
             prop_assert_eq!(resolve("x", &name, vec![(name.clone(), ())]).unwrap(), Some(()));
+        }
+
+        /// The ASCII shortcut decides exactly as the full form does: NFKC then lower case.
+        #[test]
+        fn the_ascii_shortcut_is_the_full_form(
+            a in "[ -~]{0,12}|\\PC{0,12}",
+            b in "[ -~]{0,12}|\\PC{0,12}",
+        ) {
+            let full = |n: &str| n.nfkc().collect::<String>().to_lowercase();
+            prop_assert_eq!(key(&a), full(&a));
+            prop_assert_eq!(same(&a, &b), full(&a) == full(&b));
+            let upper = a.to_ascii_uppercase();
+            prop_assert_eq!(same(&a, &upper), full(&a) == full(&upper));
         }
     }
 }
