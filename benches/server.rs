@@ -361,8 +361,12 @@ impl Conn {
 const HTTP_REQUESTS: usize = 3_000;
 
 /// What the HTTP stack costs per request: `GET /health` (no database, no key) on one
-/// keep-alive connection, against the same exchange with a bare loopback responder that reads
-/// the request and writes a fixed response (the floor: TCP over loopback, two wake-ups).
+/// keep-alive connection, against two baselines: a bare loopback responder that reads the
+/// request and writes a fixed response (the floor: TCP over loopback, two wake-ups), and a
+/// minimal axum application served as `versioner serve` serves (hyper-util's HTTP/1+2 builder
+/// on a two-worker tokio runtime) with one route and none of the server's layers: the part of
+/// the cost that is the async I/O stack itself. The server's CPU time per request (user +
+/// system, from `/proc`) is reported beside its latency.
 fn http_layer(server: &Server) -> Value {
     let time = |addr: SocketAddr| {
         // No key: `/health` is public, and a key would be verified.
@@ -401,7 +405,73 @@ fn http_layer(server: &Server) -> Value {
             }
         }
     });
-    json!({"server_tenths_us": time(server.addr), "bare_tenths_us": time(bare)})
+    let minimal = minimal_axum();
+    let cpu_before = cpu_ticks(server.child.id());
+    let server_tenths_us = time(server.addr);
+    let cpu = cpu_ticks(server.child.id())
+        .zip(cpu_before)
+        .map(|(after, before)| {
+            // Ticks of 10 ms (CLK_TCK 100) over the timed and warm-up requests, in µs per request.
+            (after - before) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64
+        });
+    json!({
+        "server_tenths_us": server_tenths_us,
+        "bare_tenths_us": time(bare),
+        "minimal_axum_tenths_us": time(minimal),
+        "server_cpu_us_per_request": cpu,
+    })
+}
+
+/// A process's user + system CPU time in clock ticks (`/proc/PID/stat` fields 14 and 15).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Starts the minimal axum baseline on a loopback port of its own (a thread running a
+/// two-worker tokio runtime, as `versioner serve` on this machine); its address.
+fn minimal_axum() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = axum::Router::new().route(
+                "/health",
+                axum::routing::get(|| async {
+                    axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+                        },
+                    );
+                    let builder = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    let _ = builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
 }
 
 fn event(client: usize, n: u64) -> String {
