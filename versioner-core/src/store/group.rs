@@ -53,12 +53,18 @@ pub(super) struct Slot {
     group: u64,
     /// Members that ran in the open group.
     members: usize,
-    /// Every group up to this number is finished: committed, or failed.
-    finished: u64,
-    /// Recent groups whose commit failed, with SQLite's message.
-    failed: VecDeque<(u64, String)>,
     /// Groups committed and the members they held, since the store was opened.
     stats: GroupStats,
+}
+
+/// How far the groups got, apart from the connection: members waiting for their group's
+/// commit read it without queueing behind the next group's work for the connection's lock.
+#[derive(Debug, Default)]
+struct Finished {
+    /// Every group up to this number is finished: committed, or failed.
+    upto: u64,
+    /// Recent groups whose commit failed, with SQLite's message.
+    failed: VecDeque<(u64, String)>,
 }
 
 /// How the store's transactions were grouped since it was opened.
@@ -74,7 +80,10 @@ pub struct GroupStats {
 #[derive(Debug)]
 pub(super) struct Grouped {
     slot: Mutex<Slot>,
-    finished: Condvar,
+    /// Set under the connection's lock (`slot`, always taken first), read alone.
+    finished: Mutex<Finished>,
+    /// Signalled when `finished` moves.
+    woken: Condvar,
     /// Callers blocked on `slot` (or about to be): a member finding any leaves its group open.
     queued: AtomicUsize,
 }
@@ -105,11 +114,10 @@ impl Grouped {
                 open: false,
                 group: 0,
                 members: 0,
-                finished: 0,
-                failed: VecDeque::new(),
                 stats: GroupStats::default(),
             }),
-            finished: Condvar::new(),
+            finished: Mutex::default(),
+            woken: Condvar::new(),
             queued: AtomicUsize::new(0),
         }
     }
@@ -184,7 +192,7 @@ impl Grouped {
             // Nothing else is in the transaction: roll it back whole.
             let _ = slot.conn.execute_batch("ROLLBACK");
             slot.open = false;
-            slot.finished = group;
+            self.finish(group, None);
             return settle(outcome);
         }
         if !first {
@@ -204,11 +212,14 @@ impl Grouped {
             if !ok {
                 return settle(outcome);
             }
-            let slot = self
-                .finished
-                .wait_while(slot, |s| s.finished < group)
+            // The connection goes to the next member; the wait is on `finished` alone (the
+            // commit sets it before it signals, so the wake-up cannot be missed).
+            drop(slot);
+            let finished = self
+                .woken
+                .wait_while(self.finished(), |f| f.upto < group)
                 .unwrap_or_else(PoisonError::into_inner);
-            return match slot.failed.iter().find(|(g, _)| *g == group) {
+            return match finished.failed.iter().find(|(g, _)| *g == group) {
                 Some((_, message)) => Err(commit_failed(message)),
                 None => Ok(()),
             };
@@ -227,8 +238,7 @@ impl Grouped {
                     slot.stats.shared_members += slot.members as u64;
                 }
                 slot.open = false;
-                slot.finished = slot.group;
-                self.finished.notify_all();
+                self.finish(slot.group, None);
                 Ok(())
             }
             Err(e) => Err(self.abort(slot, &e.to_string())),
@@ -246,14 +256,28 @@ impl Grouped {
             message,
             "a group commit failed"
         );
-        if slot.failed.len() == FAILED_KEPT {
-            slot.failed.pop_front();
-        }
-        slot.failed.push_back((slot.group, message.to_string()));
         slot.open = false;
-        slot.finished = slot.group;
-        self.finished.notify_all();
+        self.finish(slot.group, Some(message));
         commit_failed(message)
+    }
+
+    fn finished(&self) -> MutexGuard<'_, Finished> {
+        self.finished.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that `group` is finished (failed with `failure`, if given) and wakes its
+    /// members.
+    fn finish(&self, group: u64, failure: Option<&str>) {
+        let mut finished = self.finished();
+        if let Some(message) = failure {
+            if finished.failed.len() == FAILED_KEPT {
+                finished.failed.pop_front();
+            }
+            finished.failed.push_back((group, message.to_string()));
+        }
+        finished.upto = group;
+        drop(finished);
+        self.woken.notify_all();
     }
 }
 
