@@ -43,8 +43,10 @@ impl Versioner {
         store::read(&*self.store, |tx| {
             let rules: Vec<Rule> = tx.rules()?.into_iter().map(|r| r.rule).collect();
             let target = Target::find(tx, &req.product, &req.version, &req.environment)?;
-            // A check at a past instant sees the history as it had been recorded by then.
-            let as_of = (at < self.now()).then_some(at);
+            // A check at a past instant sees the history as it had been recorded by then; one
+            // with no instant is live (comparing its `at` with a later reading of the clock
+            // made every live check an as-of one, reading a window of history).
+            let as_of = req.at.filter(|at| *at < self.now());
             let mut facts =
                 gather_facts(tx, &rules, &target, req.deployed_by.as_deref(), None, as_of)?;
             // The caller never counts as a release approver of a deployment they would make.
