@@ -266,10 +266,12 @@ for store in ("sqlite", "postgres"):
         srv, bare = http["server_tenths_us"]["median"] * 100, http["bare_tenths_us"]["median"] * 100
         minimal = http.get("minimal_axum_tenths_us")
         cpu = http.get("server_cpu_us_per_request")
+        minimal_cpu = http.get("minimal_axum_cpu_us_per_request")
         rows.append(("7", "the HTTP layer: `GET /health` on a keep-alive connection (no key, no database), per request"
-                     + (f"; the server's CPU per request {cpu:.0f} µs" if cpu else ""),
+                     + (f"; CPU per request: the server {cpu:.0f} µs" if cpu else "")
+                     + (f", the minimal axum app {minimal_cpu:.0f} µs" if minimal_cpu else ""),
                      dur(srv), f"bare loopback exchange {dur(bare)}"
-                     + (f"; minimal axum app (same I/O stack, one route, no layers) {dur(minimal['median'] * 100)}" if minimal else ""),
+                     + (f"; minimal axum app (a process serving as the server does: same I/O stack, one route, no layers) {dur(minimal['median'] * 100)}" if minimal else ""),
                      f"+{dur(srv - bare)}" + (f" (+{dur(srv - minimal['median'] * 100)} over minimal axum)" if minimal else ""),
                      "reported (no target)", "—"))
 

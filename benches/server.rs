@@ -51,6 +51,10 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().map(String::as_str) == Some(MINIMAL_AXUM) {
+        serve_minimal_axum();
+        return;
+    }
     let Some(bin) = args.first().map(Path::new) else {
         // `cargo bench` runs every bench target with no arguments: nothing to do here.
         eprintln!("server: a driver for scripts/bench.sh (see benches/server.rs)");
@@ -363,10 +367,11 @@ const HTTP_REQUESTS: usize = 3_000;
 /// What the HTTP stack costs per request: `GET /health` (no database, no key) on one
 /// keep-alive connection, against two baselines: a bare loopback responder that reads the
 /// request and writes a fixed response (the floor: TCP over loopback, two wake-ups), and a
-/// minimal axum application served as `versioner serve` serves (hyper-util's HTTP/1+2 builder
-/// on a two-worker tokio runtime) with one route and none of the server's layers: the part of
-/// the cost that is the async I/O stack itself. The server's CPU time per request (user +
-/// system, from `/proc`) is reported beside its latency.
+/// minimal axum application served as `versioner serve` serves (a process of its own,
+/// hyper-util's HTTP/1+2 builder on a two-worker tokio runtime) with one route and none of
+/// the server's layers: the part of the cost that is the async I/O stack itself. Both
+/// processes' CPU time per request (user + system, from `/proc`) is reported beside the
+/// latencies.
 fn http_layer(server: &Server) -> Value {
     let time = |addr: SocketAddr| {
         // No key: `/health` is public, and a key would be verified.
@@ -405,7 +410,7 @@ fn http_layer(server: &Server) -> Value {
             }
         }
     });
-    let minimal = minimal_axum();
+    let mut minimal = minimal_axum();
     let cpu_before = cpu_ticks(server.child.id());
     let server_tenths_us = time(server.addr);
     let cpu = cpu_ticks(server.child.id())
@@ -417,9 +422,25 @@ fn http_layer(server: &Server) -> Value {
     json!({
         "server_tenths_us": server_tenths_us,
         "bare_tenths_us": time(bare),
-        "minimal_axum_tenths_us": time(minimal),
+        "minimal_axum_tenths_us": time(minimal.1),
+        "minimal_axum_cpu_us_per_request": cpu_per_request(&mut minimal, time),
         "server_cpu_us_per_request": cpu,
     })
+}
+
+/// The minimal axum process's CPU per request over one more timed series, then stops it.
+fn cpu_per_request(
+    minimal: &mut (Child, SocketAddr),
+    time: impl Fn(SocketAddr) -> Value,
+) -> Option<f64> {
+    let before = cpu_ticks(minimal.0.id());
+    time(minimal.1);
+    let after = cpu_ticks(minimal.0.id());
+    let _ = minimal.0.kill();
+    let _ = minimal.0.wait();
+    after
+        .zip(before)
+        .map(|(a, b)| (a - b) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64)
 }
 
 /// A process's user + system CPU time in clock ticks (`/proc/PID/stat` fields 14 and 15).
@@ -431,47 +452,62 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-/// Starts the minimal axum baseline on a loopback port of its own (a thread running a
-/// two-worker tokio runtime, as `versioner serve` on this machine); its address.
-fn minimal_axum() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let app = axum::Router::new().route(
-                "/health",
-                axum::routing::get(|| async {
-                    axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
-                }),
-            );
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                stream.set_nodelay(true).unwrap();
-                let app = app.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
-                        },
-                    );
-                    let builder = hyper_util::server::conn::auto::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    );
-                    let _ = builder
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+/// The argument with which this driver serves the minimal axum baseline itself.
+const MINIMAL_AXUM: &str = "--serve-minimal-axum";
+
+/// Starts the minimal axum baseline: this driver again, in a process of its own like
+/// `versioner serve` (threads of the client's own process wake each other more cheaply in
+/// this guest than threads of another process do), on a loopback port it prints.
+fn minimal_axum() -> (Child, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg(MINIMAL_AXUM)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().parse().unwrap())
+}
+
+/// Serves one route, `GET /health`, as `versioner serve` serves (hyper-util's HTTP/1+2
+/// builder on a two-worker tokio runtime, `TCP_NODELAY`), with none of its layers; prints the
+/// address and serves until killed.
+fn serve_minimal_axum() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let app = axum::Router::new().route(
+            "/health",
+            axum::routing::get(|| async {
+                axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+                    },
+                );
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                let _ = builder
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
     });
-    addr
 }
 
 fn event(client: usize, n: u64) -> String {
