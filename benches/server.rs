@@ -413,12 +413,7 @@ fn http_layer(server: &Server) -> Value {
     let mut minimal = minimal_axum();
     let cpu_before = cpu_ticks(server.child.id());
     let server_tenths_us = time(server.addr);
-    let cpu = cpu_ticks(server.child.id())
-        .zip(cpu_before)
-        .map(|(after, before)| {
-            // Ticks of 10 ms (CLK_TCK 100) over the timed and warm-up requests, in µs per request.
-            (after - before) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64
-        });
+    let cpu = per_request(cpu_before, cpu_ticks(server.child.id()));
     json!({
         "server_tenths_us": server_tenths_us,
         "bare_tenths_us": time(bare),
@@ -438,9 +433,14 @@ fn cpu_per_request(
     let after = cpu_ticks(minimal.0.id());
     let _ = minimal.0.kill();
     let _ = minimal.0.wait();
-    after
-        .zip(before)
-        .map(|(a, b)| (a - b) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64)
+    per_request(before, after)
+}
+
+/// CPU ticks of 10 ms (CLK_TCK 100) spent over one timed series (its warm-up included), in µs
+/// per request.
+fn per_request(before: Option<u64>, after: Option<u64>) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    Some((after - before) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64)
 }
 
 /// A process's user + system CPU time in clock ticks (`/proc/PID/stat` fields 14 and 15).
