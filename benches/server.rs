@@ -410,37 +410,33 @@ fn http_layer(server: &Server) -> Value {
             }
         }
     });
-    let mut minimal = minimal_axum();
-    let cpu_before = cpu_ticks(server.child.id());
-    let server_tenths_us = time(server.addr);
-    let cpu = per_request(cpu_before, cpu_ticks(server.child.id()));
+    let (server_tenths_us, server_cpu) = time_with_cpu(server.child.id(), server.addr, time);
+    let (mut minimal, minimal_addr) = minimal_axum();
+    let (minimal_tenths_us, minimal_cpu) = time_with_cpu(minimal.id(), minimal_addr, time);
+    let _ = minimal.kill();
+    let _ = minimal.wait();
     json!({
         "server_tenths_us": server_tenths_us,
         "bare_tenths_us": time(bare),
-        "minimal_axum_tenths_us": time(minimal.1),
-        "minimal_axum_cpu_us_per_request": cpu_per_request(&mut minimal, time),
-        "server_cpu_us_per_request": cpu,
+        "minimal_axum_tenths_us": minimal_tenths_us,
+        "minimal_axum_cpu_us_per_request": minimal_cpu,
+        "server_cpu_us_per_request": server_cpu,
     })
 }
 
-/// The minimal axum process's CPU per request over one more timed series, then stops it.
-fn cpu_per_request(
-    minimal: &mut (Child, SocketAddr),
+/// One timed series against `addr`, and the CPU the process `pid` spent on it in µs per
+/// request (ticks of 10 ms, CLK_TCK 100, over the timed and warm-up requests).
+fn time_with_cpu(
+    pid: u32,
+    addr: SocketAddr,
     time: impl Fn(SocketAddr) -> Value,
-) -> Option<f64> {
-    let before = cpu_ticks(minimal.0.id());
-    time(minimal.1);
-    let after = cpu_ticks(minimal.0.id());
-    let _ = minimal.0.kill();
-    let _ = minimal.0.wait();
-    per_request(before, after)
-}
-
-/// CPU ticks of 10 ms (CLK_TCK 100) spent over one timed series (its warm-up included), in µs
-/// per request.
-fn per_request(before: Option<u64>, after: Option<u64>) -> Option<f64> {
-    let (before, after) = (before?, after?);
-    Some((after - before) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64)
+) -> (Value, Option<f64>) {
+    let before = cpu_ticks(pid);
+    let latencies = time(addr);
+    let cpu = before.zip(cpu_ticks(pid)).map(|(before, after)| {
+        (after - before) as f64 * 10_000.0 / (HTTP_REQUESTS + HTTP_REQUESTS / 10) as f64
+    });
+    (latencies, cpu)
 }
 
 /// A process's user + system CPU time in clock ticks (`/proc/PID/stat` fields 14 and 15).
